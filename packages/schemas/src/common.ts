@@ -1,0 +1,46 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/** Every error our own APIs answer (emulators answer in their provider's envelope instead). */
+export const ErrorEnvelopeSchema = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String({ description: 'Stable machine-readable code, <SERVICE>_<REASON>' }),
+  error: Type.String({ description: 'HTTP reason phrase' }),
+  message: Type.String({ description: 'What happened and what to do' }),
+  requestId: Type.Optional(Type.String()),
+  details: Type.Optional(Type.Unknown())
+}, { title: 'Error' })
+export type ErrorEnvelope = Static<typeof ErrorEnvelopeSchema>
+
+/** The replies every route may give besides its success reply. */
+export const errorResponses = {
+  '4xx': ErrorEnvelopeSchema,
+  '5xx': ErrorEnvelopeSchema
+} as const
+
+export const ModeSchema = Type.Union([Type.Literal('mock'), Type.Literal('live')])
+export type Mode = Static<typeof ModeSchema>
+
+export const Uuid = Type.String({ format: 'uuid' })
+export const Timestamp = Type.String({ format: 'date-time' })
+
+export const HealthSchema = Type.Object({ status: Type.Literal('ok') })
+
+export const ReadinessSchema = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+  service: Type.String(),
+  mode: Type.Optional(ModeSchema),
+  checks: Type.Record(Type.String(), Type.Object({
+    ok: Type.Boolean(),
+    message: Type.Optional(Type.String())
+  }))
+})
+export type Readiness = Static<typeof ReadinessSchema>
+
+export const PageQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  offset: Type.Integer({ minimum: 0, default: 0 })
+})
+
+export function Nullable<T extends TSchema> (schema: T) {
+  return Type.Union([schema, Type.Null()])
+}

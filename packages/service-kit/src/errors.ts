@@ -1,0 +1,86 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+
+/**
+ * An error our API answers on purpose: a status, a stable code (<SERVICE>_<REASON>) and a message
+ * that says what happened and what to do. Anything else that reaches the error handler is a bug
+ * and is answered as a masked 500.
+ */
+export class ServiceError extends Error {
+  readonly statusCode: number
+  readonly code: string
+  readonly details: unknown
+  readonly headers: Record<string, string>
+
+  constructor (statusCode: number, code: string, message: string, extra: { details?: unknown, headers?: Record<string, string>, cause?: unknown } = {}) {
+    super(message, { cause: extra.cause })
+    this.name = 'ServiceError'
+    this.statusCode = statusCode
+    this.code = code
+    this.details = extra.details
+    this.headers = extra.headers ?? {}
+  }
+}
+
+/** The provider's real-mode credentials are missing: the one error every service shares. */
+export function providerNotConfigured (provider: string, missing: string[]): ServiceError {
+  return new ServiceError(503, 'PROVIDER_NOT_CONFIGURED',
+    `${provider} is in live mode but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. ` +
+    `Set ${missing.length > 1 ? 'them' : 'it'} in the environment, or switch this service back to mock mode.`,
+    { details: { missing } })
+}
+
+const fastifyClientErrors: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST'
+}
+
+export interface ErrorBody {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+  requestId: string
+  details?: unknown
+}
+
+export function errorBody (statusCode: number, code: string, message: string, requestId: string, details?: unknown): ErrorBody {
+  const body: ErrorBody = { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, requestId }
+  if (details !== undefined) body.details = details
+  return body
+}
+
+/** One error handler for every app: `prefix` is the service's code prefix, e.g. EMAIL. */
+export function createErrorHandler (prefix: string) {
+  return function errorHandler (error: FastifyError | ServiceError, request: FastifyRequest, reply: FastifyReply) {
+    if (error instanceof ServiceError) {
+      if (error.statusCode >= 500) request.log.warn({ err: error }, error.message)
+      return reply.code(error.statusCode).headers(error.headers)
+        .send(errorBody(error.statusCode, error.code, error.message, request.id, error.details))
+    }
+    const fe = error as FastifyError
+    if (fe.validation) {
+      // Fastify words these as "body/to_email must match format \"email\"": the field is named.
+      return reply.code(400).send(errorBody(400, `${prefix}_INVALID_REQUEST`, fe.message, request.id,
+        fe.validation.map(v => ({ field: `${fe.validationContext ?? 'body'}${v.instancePath}`, message: v.message }))))
+    }
+    const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+    if (status < 500) {
+      const reason = (fe.code && fastifyClientErrors[fe.code]) ?? (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST')
+      return reply.code(status).send(errorBody(status, `${prefix}_${reason}`, fe.message, request.id))
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return reply.code(500).send(errorBody(500, `${prefix}_INTERNAL_ERROR`,
+      `Something went wrong on our side. The logs have the details under request id ${request.id}.`, request.id))
+  }
+}
+
+export function createNotFoundHandler (prefix: string) {
+  return function notFound (request: FastifyRequest, reply: FastifyReply) {
+    return reply.code(404).send(errorBody(404, `${prefix}_ROUTE_NOT_FOUND`,
+      `No route ${request.method} ${request.url.split('?')[0]}. The OpenAPI document lists the routes.`, request.id))
+  }
+}

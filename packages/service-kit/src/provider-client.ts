@@ -1,0 +1,124 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici'
+import { ServiceError } from './errors.ts'
+
+export type ProviderErrorKind = 'rejected' | 'auth' | 'not_found' | 'rate_limited' | 'unavailable' | 'timeout' | 'unreachable'
+
+/**
+ * A provider call that did not succeed, in terms a service can act on. It never carries the
+ * credentials or raw request headers, so it is safe to log and serialise.
+ */
+export class ProviderError extends Error {
+  readonly provider: string
+  readonly kind: ProviderErrorKind
+  readonly statusCode: number | undefined
+  readonly providerBody: unknown
+  readonly retryAfter: string | undefined
+
+  constructor (provider: string, kind: ProviderErrorKind, message: string, extra: { statusCode?: number, providerBody?: unknown, retryAfter?: string, cause?: unknown } = {}) {
+    super(message, { cause: extra.cause })
+    this.name = 'ProviderError'
+    this.provider = provider
+    this.kind = kind
+    this.statusCode = extra.statusCode
+    this.providerBody = extra.providerBody
+    this.retryAfter = extra.retryAfter
+  }
+
+  get retryable (): boolean {
+    return this.kind === 'rate_limited' || this.kind === 'unavailable' || this.kind === 'timeout' || this.kind === 'unreachable'
+  }
+
+  toJSON () {
+    return { name: this.name, provider: this.provider, kind: this.kind, statusCode: this.statusCode, message: this.message, providerBody: this.providerBody }
+  }
+}
+
+/** Classifies a non-2xx provider answer. */
+export function kindForStatus (status: number): ProviderErrorKind {
+  if (status === 401 || status === 403) return 'auth'
+  if (status === 404) return 'not_found'
+  if (status === 429) return 'rate_limited'
+  if (status >= 500) return 'unavailable'
+  return 'rejected'
+}
+
+/** Maps a provider failure onto our API's error envelope (code prefix per service). */
+export function providerErrorToServiceError (prefix: string, err: ProviderError, hint = ''): ServiceError {
+  const suffix = hint ? ` ${hint}` : ''
+  switch (err.kind) {
+    case 'rejected': return new ServiceError(422, `${prefix}_PROVIDER_REJECTED`, `${err.provider} rejected the request: ${err.message}`, { details: err.providerBody, cause: err })
+    case 'not_found': return new ServiceError(404, `${prefix}_PROVIDER_NOT_FOUND`, `${err.provider} does not know it: ${err.message}`, { details: err.providerBody, cause: err })
+    case 'auth': return new ServiceError(502, `${prefix}_PROVIDER_AUTH_FAILED`, `${err.provider} refused our credentials (HTTP ${err.statusCode}): ${err.message}.${suffix}`, { cause: err })
+    case 'rate_limited': return new ServiceError(429, `${prefix}_PROVIDER_RATE_LIMITED`, `${err.provider} is rate limiting us. Retry after ${err.retryAfter ?? 'a few'} seconds.`, { headers: err.retryAfter ? { 'retry-after': err.retryAfter } : {}, cause: err })
+    case 'unavailable': return new ServiceError(502, `${prefix}_PROVIDER_ERROR`, `${err.provider} answered HTTP ${err.statusCode}: ${err.message}. Retry later.`, { cause: err })
+    case 'timeout': return new ServiceError(504, `${prefix}_PROVIDER_TIMEOUT`, `${err.provider} did not answer in time. Retry later.`, { cause: err })
+    case 'unreachable': return new ServiceError(503, `${prefix}_PROVIDER_UNREACHABLE`, `${err.provider} could not be reached: ${err.message}. Check the network and the provider's base URL.`, { cause: err })
+  }
+}
+
+export interface ProviderResponse<T = unknown> {
+  statusCode: number
+  headers: Record<string, string | string[] | undefined>
+  body: T
+  /** The raw text of the body. */
+  text: string
+}
+
+export interface ProviderRequest {
+  method: Dispatcher.HttpMethod
+  /** Full URL, or a path joined to baseUrl. */
+  path: string
+  baseUrl: string
+  headers?: Record<string, string>
+  query?: Record<string, string | number | undefined>
+  json?: unknown
+  form?: Record<string, string>
+  body?: string | Buffer
+  timeoutMs?: number
+}
+
+/** One keep-alive connection pool per process for all provider traffic (real or emulated). */
+let sharedAgent: Agent | undefined
+export function providerAgent (): Agent {
+  sharedAgent ??= new Agent({ connections: 256, keepAliveTimeout: 10_000, pipelining: 1 })
+  return sharedAgent
+}
+
+export function joinUrl (baseUrl: string, path: string): URL {
+  if (/^https?:\/\//.test(path)) return new URL(path)
+  return new URL(baseUrl.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`))
+}
+
+/**
+ * Sends one request to a provider (or its emulator) and returns the parsed answer whatever its
+ * status; only transport failures throw (as ProviderError 'timeout' or 'unreachable').
+ */
+export async function providerRequest<T = unknown> (provider: string, req: ProviderRequest, dispatcher: Dispatcher = providerAgent()): Promise<ProviderResponse<T>> {
+  const url = joinUrl(req.baseUrl, req.path)
+  for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
+  const headers: Record<string, string> = { accept: 'application/json', ...req.headers }
+  let body: string | Buffer | undefined = req.body
+  if (req.json !== undefined) {
+    body = JSON.stringify(req.json)
+    headers['content-type'] ??= 'application/json'
+  } else if (req.form) {
+    body = new URLSearchParams(req.form).toString()
+    headers['content-type'] ??= 'application/x-www-form-urlencoded'
+  }
+  const timeout = req.timeoutMs ?? 10_000
+  try {
+    const res = await request(url, { method: req.method, headers, body, dispatcher, headersTimeout: timeout, bodyTimeout: timeout })
+    const text = await res.body.text()
+    let parsed: unknown = text
+    const type = String(res.headers['content-type'] ?? '')
+    if (text && type.includes('json')) {
+      try { parsed = JSON.parse(text) } catch { parsed = text }
+    }
+    return { statusCode: res.statusCode, headers: res.headers, body: parsed as T, text }
+  } catch (err) {
+    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+      throw new ProviderError(provider, 'timeout', `no answer from ${url.origin} within ${timeout} ms`, { cause: err })
+    }
+    throw new ProviderError(provider, 'unreachable', `${(err as NodeJS.ErrnoException).code ?? (err as Error).message} connecting to ${url.origin}`, { cause: err })
+  }
+}

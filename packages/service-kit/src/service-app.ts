@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
+import { HealthSchema, ReadinessSchema, type Readiness } from '@switchboard/schemas/common'
+import type { CommonEnv } from './env.ts'
+import { createErrorHandler, createNotFoundHandler } from './errors.ts'
+import { RuntimeSettings } from './runtime-settings.ts'
+import { SERVICES, type ServiceName } from './services.ts'
+import type { SimulationSettings } from './simulation.ts'
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    activityLog: ActivityLog
+    runtime: RuntimeSettings
+    /** This server's own base URL once it listens (how a service reaches its emulator over HTTP). */
+    selfBaseUrl: () => string
+  }
+}
+
+/** Shared pieces the stack (one process) hands to every app so they use one database. */
+export interface SharedInfrastructure {
+  activityLog: ActivityLog
+  runtime: RuntimeSettings
+}
+
+export interface AppOptions<E extends CommonEnv = CommonEnv> {
+  env: E
+  /** Given by the stack or by tests; otherwise the app opens its own from env. */
+  shared?: SharedInfrastructure
+  logger?: FastifyServerOptions['logger']
+}
+
+export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv): FastifyServerOptions {
+  return {
+    logger: logger ?? { level: env.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]'] },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    bodyLimit: 10 * 1024 * 1024,
+    // Bound every connection: a slow or stuck client cannot hold a socket forever.
+    requestTimeout: 130_000,
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } }
+  }
+}
+
+/**
+ * A Fastify instance as every Switchboard server starts: TypeBox types, our error envelope with the
+ * given code prefix, and the request id echoed on every reply so callers can quote it.
+ */
+export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv): App {
+  const app = Fastify(fastifyOptions(logger, env)).withTypeProvider<TypeBoxTypeProvider>()
+  app.setErrorHandler(createErrorHandler(codePrefix))
+  app.setNotFoundHandler(createNotFoundHandler(codePrefix))
+  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
+  // A request already in flight when close() starts would otherwise leave its keep-alive socket
+  // idle until the keep-alive timeout, holding the shutdown open.
+  let closing = false
+  app.addHook('preClose', (done) => { closing = true; done() })
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close')
+    done(null, payload)
+  })
+  return app
+}
+
+/** Opens the activity log (and its runtime settings) from the environment. */
+export async function openSharedInfrastructure (env: CommonEnv, logger?: FastifyBaseLogger, simulation?: Partial<Record<ServiceName, Partial<SimulationSettings>>>): Promise<SharedInfrastructure> {
+  const backend = await createBackend({
+    databaseUrl: env.DATABASE_URL,
+    supabaseUrl: env.SUPABASE_URL,
+    supabaseServiceKey: env.SUPABASE_SERVICE_KEY,
+    dataDir: join(env.SWITCHBOARD_DATA_DIR, 'pglite')
+  })
+  const activityLog = createActivityLog({ backend, spillFile: join(env.SWITCHBOARD_DATA_DIR, 'activity-log.spill.jsonl'), logger })
+  const runtime = new RuntimeSettings({
+    activityLog,
+    seed: { mockMode: env.MOCK_MODE, useMockZoom: env.USE_MOCK_ZOOM, simulation },
+    pollMs: env.SETTINGS_POLL_MS,
+    logger
+  })
+  await runtime.start()
+  return { activityLog, runtime }
+}
+
+export async function closeSharedInfrastructure (shared: SharedInfrastructure): Promise<void> {
+  shared.runtime.stop()
+  await shared.activityLog.close()
+}
+
+export interface ServiceAppOptions<E extends CommonEnv> extends AppOptions<E> {
+  service: ServiceName
+  /** Extra readiness checks (e.g. provider credentials for the current mode). */
+  readiness?: () => Readiness['checks']
+  /** Simulation overrides read from this app's environment. */
+  simulation?: Partial<SimulationSettings>
+}
+
+/** A provider service's Fastify instance with everything the five services share. */
+export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOptions<E>): Promise<App> {
+  const descriptor = SERVICES[opts.service]
+  const app = createBaseApp(descriptor.codePrefix, opts.logger, opts.env)
+  const owned = !opts.shared
+  const shared = opts.shared ?? await openSharedInfrastructure(opts.env, app.log, opts.simulation ? { [opts.service]: opts.simulation } : undefined)
+  app.decorate('activityLog', shared.activityLog)
+  app.decorate('runtime', shared.runtime)
+  app.decorate('selfBaseUrl', () => selfBaseUrl(app))
+  if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
+
+  app.get('/health', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' as const }))
+  app.get('/ready', { schema: { response: { 200: ReadinessSchema, 503: ReadinessSchema } } }, async (_request, reply) => {
+    const checks: Readiness['checks'] = { database: await databaseCheck(shared.activityLog), ...opts.readiness?.() }
+    const ready = Object.values(checks).every(c => c.ok)
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', service: opts.service, mode: shared.runtime.get(opts.service).mode, checks })
+  })
+  return app
+}
+
+export async function databaseCheck (log: ActivityLog): Promise<{ ok: boolean, message?: string }> {
+  try {
+    await Promise.race([log.backend.ping(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000).unref())])
+    return log.degraded ? { ok: true, message: `writes are retrying, ${log.pending} queued` } : { ok: true }
+  } catch (err) {
+    // Still ready: accepted writes wait in the buffer and nothing is lost, but say so.
+    return { ok: true, message: `database unreachable (${(err as Error).message}); ${log.pending} writes queued` }
+  }
+}
+
+export function selfBaseUrl (app: FastifyInstance): string {
+  const address = app.server.address()
+  if (!address || typeof address === 'string') throw new Error('the server is not listening yet')
+  const host = address.family === 'IPv6' ? (address.address === '::' ? '[::1]' : `[${address.address}]`) : (address.address === '0.0.0.0' ? '127.0.0.1' : address.address)
+  return `http://${host}:${address.port}`
+}

@@ -1,0 +1,33 @@
+import type { SimulationSettings } from './simulation.ts'
+
+export type ServiceName = 'email' | 'whatsapp' | 'payments' | 'voice' | 'zoom'
+
+export interface ServiceDescriptor {
+  name: ServiceName
+  /** The provider this service fronts, as people call it. */
+  provider: string
+  /** Default port (each is configurable). */
+  port: number
+  /** Prefix of the service's error codes. */
+  codePrefix: string
+  /** Where the provider emulator is mounted on the service. */
+  emulatorPrefix: string
+  /** Which variable seeds the mode at first start. */
+  modeVariable: 'MOCK_MODE' | 'USE_MOCK_ZOOM'
+  /** The spec's response times and success rates. */
+  simulation: SimulationSettings
+}
+
+const sim = (min: number, max: number, successRate: number): SimulationSettings =>
+  ({ latencyMs: { min, max }, successRate, seed: null, scenario: 'none' })
+
+/** The five services and the spec's simulation defaults for each (spec: "Mock Services Features"). */
+export const SERVICES: Record<ServiceName, ServiceDescriptor> = {
+  email: { name: 'email', provider: 'SendGrid', port: 3001, codePrefix: 'EMAIL', emulatorPrefix: '/sendgrid', modeVariable: 'MOCK_MODE', simulation: sim(300, 1300, 0.90) },
+  whatsapp: { name: 'whatsapp', provider: 'AiSensy', port: 3002, codePrefix: 'WHATSAPP', emulatorPrefix: '/aisensy', modeVariable: 'MOCK_MODE', simulation: sim(400, 1200, 0.95) },
+  payments: { name: 'payments', provider: 'Instamojo', port: 3003, codePrefix: 'PAYMENTS', emulatorPrefix: '/instamojo', modeVariable: 'MOCK_MODE', simulation: sim(400, 1000, 0.98) },
+  voice: { name: 'voice', provider: 'Bolna.ai', port: 3004, codePrefix: 'VOICE', emulatorPrefix: '/bolna', modeVariable: 'MOCK_MODE', simulation: sim(500, 1300, 0.90) },
+  zoom: { name: 'zoom', provider: 'Zoom', port: 3005, codePrefix: 'ZOOM', emulatorPrefix: '/zoom', modeVariable: 'USE_MOCK_ZOOM', simulation: sim(0, 0, 1) }
+}
+
+export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[]

@@ -1,0 +1,161 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/**
+ * Fault scenarios in the style of Mailpit Chaos / LocalStack Chaos: while one is on, every emulated
+ * request gets it. 'slow' adds SLOW_EXTRA_MS; 'timeout' holds the request until the client gives up.
+ */
+export type Scenario = 'none' | 'outage' | 'rate_limit' | 'slow' | 'timeout'
+export const SCENARIOS: Scenario[] = ['none', 'outage', 'rate_limit', 'slow', 'timeout']
+
+export interface SimulationSettings {
+  latencyMs: { min: number, max: number }
+  /** Probability 0..1 that an operation succeeds. */
+  successRate: number
+  /** Same seed, same sequence of latencies and outcomes. null = random. */
+  seed: number | null
+  scenario: Scenario
+}
+
+/** What the emulator should do with one request. */
+export type Outcome = 'success' | 'failure' | 'outage' | 'rate_limited' | 'timeout'
+export const OUTCOMES: Outcome[] = ['success', 'failure', 'outage', 'rate_limited', 'timeout']
+
+/**
+ * Headers a caller (usually a test) sets to force one request's outcome whatever the rates, like
+ * Prism's `Prefer: code=`. Services forward them to their emulator in mock mode.
+ */
+export const OUTCOME_HEADER = 'x-switchboard-outcome'
+export const LATENCY_HEADER = 'x-switchboard-latency-ms'
+export const SIMULATION_HEADERS = [OUTCOME_HEADER, LATENCY_HEADER] as const
+
+export const SLOW_EXTRA_MS = 5000
+export const TIMEOUT_HOLD_MS = 120_000
+
+/** mulberry32: tiny, fast, good enough to make a run reproducible. */
+function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface Decision {
+  outcome: Outcome
+  delayMs: number
+}
+
+export interface DecideOptions {
+  /** A forced outcome (from OUTCOME_HEADER or a magic value); wins over rates and scenarios. */
+  force?: Outcome | undefined
+  /** A forced latency in ms (from LATENCY_HEADER). */
+  latencyMs?: number | undefined
+}
+
+/**
+ * Decides latency and outcome for emulated operations from the current settings (read on every
+ * call, so runtime changes apply at once). Waiting is a timer, never a blocking sleep, so a
+ * thousand concurrent requests all wait the same simulated latency at the same time.
+ */
+export class Simulator {
+  readonly #settings: () => SimulationSettings
+  #random: () => number = Math.random
+  #seed: number | null = null
+
+  constructor (settings: () => SimulationSettings) {
+    this.#settings = settings
+  }
+
+  get settings (): SimulationSettings {
+    return this.#settings()
+  }
+
+  /** A number in [0, 1) from the seeded sequence when a seed is set. */
+  random (): number {
+    const { seed } = this.#settings()
+    if (seed !== this.#seed) {
+      this.#seed = seed
+      this.#random = seed === null ? Math.random : mulberry32(seed)
+    }
+    return this.#random()
+  }
+
+  latency (): number {
+    const { latencyMs: { min, max }, scenario } = this.#settings()
+    const base = min + Math.round(this.random() * (max - min))
+    return scenario === 'slow' ? base + SLOW_EXTRA_MS : base
+  }
+
+  /** Success with the configured probability. */
+  succeeds (): boolean {
+    return this.random() < this.#settings().successRate
+  }
+
+  decide (options: DecideOptions = {}): Decision {
+    const { scenario } = this.#settings()
+    const delayMs = options.latencyMs ?? this.latency()
+    if (options.force) return { outcome: options.force, delayMs: options.force === 'timeout' ? TIMEOUT_HOLD_MS : delayMs }
+    switch (scenario) {
+      case 'outage': return { outcome: 'outage', delayMs }
+      case 'rate_limit': return { outcome: 'rate_limited', delayMs: 0 }
+      case 'timeout': return { outcome: 'timeout', delayMs: TIMEOUT_HOLD_MS }
+      default: return { outcome: this.succeeds() ? 'success' : 'failure', delayMs }
+    }
+  }
+
+  /** Waits the simulated latency; resolves early (without throwing) if the signal aborts. */
+  async wait (ms: number, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0) return
+    try {
+      await sleep(ms, undefined, signal ? { signal } : undefined)
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err
+    }
+  }
+}
+
+/** Reads the force headers off a request's headers; unknown values are ignored. */
+export function readSimulationHeaders (headers: Record<string, string | string[] | undefined>): DecideOptions {
+  const rawOutcome = headers[OUTCOME_HEADER]
+  const rawLatency = headers[LATENCY_HEADER]
+  const outcome = typeof rawOutcome === 'string' && (OUTCOMES as string[]).includes(rawOutcome) ? rawOutcome as Outcome : undefined
+  const latency = typeof rawLatency === 'string' && /^\d{1,6}$/.test(rawLatency) ? Number(rawLatency) : undefined
+  return { force: outcome, latencyMs: latency }
+}
+
+/** Picks the force headers out of an incoming request so a service can pass them to its emulator. */
+export function pickSimulationHeaders (headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of SIMULATION_HEADERS) {
+    const v = headers[name]
+    if (typeof v === 'string') out[name] = v
+  }
+  return out
+}
+
+/** Runs tasks with at most `limit` in flight; resolves with results in input order. */
+export async function mapWithConcurrency<T, R> (items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await task(items[i] as T, i)
+    }
+  })
+  await Promise.all(workers)
+  return results
+}
+
+/**
+ * Aborts when the client goes away before the answer is sent. (The request's own 'close' fires as
+ * soon as its body has been read, so it is the response's that tells.)
+ */
+export function clientGone (response: { once (event: 'close', listener: () => void): unknown }): AbortSignal {
+  const controller = new AbortController()
+  response.once('close', () => controller.abort())
+  return controller.signal
+}
