@@ -1,0 +1,76 @@
+import type { Mode } from '@switchboard/schemas/common'
+import { providerNotConfigured } from '@switchboard/service-kit/errors'
+import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
+import { Simulator } from '@switchboard/service-kit/simulation'
+import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { createSendGridClient, type SendGridClient } from './client/sendgrid-client.ts'
+import { emailSimulationOverrides, type EmailEnv } from './config.ts'
+import { sendgridEmulator } from './emulator/index.ts'
+import { emailRoutes } from './routes/emails.ts'
+import { sendgridWebhookRoutes } from './routes/sendgrid-webhook.ts'
+import { createEmailService } from './service/email-service.ts'
+
+// Any SG.<id>.<secret>-shaped key passes the emulator's check; this one says what it is.
+const MOCK_API_KEY = 'SG.switchboard-mock.not-a-real-key-the-emulator-accepts-any-SG-key'
+export const EMULATOR_PREFIX = '/sendgrid'
+
+/** The email service: its API, the SendGrid emulator under /sendgrid, and the event receiver. */
+export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
+  const { env } = opts
+  const app: App = await createServiceApp({
+    ...opts,
+    service: 'email',
+    simulation: emailSimulationOverrides(env),
+    readiness: () => ({
+      provider: app.runtime.get('email').mode === 'live' && !env.SENDGRID_API_KEY
+        ? { ok: false, message: 'live mode needs SENDGRID_API_KEY' }
+        : { ok: true, message: app.runtime.get('email').mode === 'mock' ? 'mock mode: SendGrid emulator' : 'live mode: SendGrid' }
+    })
+  })
+
+  const webhookSender = new WebhookSender({ logger: app.log })
+  app.addHook('onClose', async () => { await webhookSender.close() })
+  const simulator = new Simulator(() => app.runtime.get('email').simulation)
+  const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }
+  await app.register(sendgridEmulator, {
+    prefix: EMULATOR_PREFIX,
+    simulator,
+    webhookSender,
+    dataDir: env.SWITCHBOARD_DATA_DIR,
+    defaultEventWebhookUrl: () => env.SENDGRID_EVENT_WEBHOOK_URL ?? ownReceiver()
+  })
+
+  let mockClient: SendGridClient | undefined
+  let liveClient: SendGridClient | undefined
+  const clientFor = (mode: Mode): SendGridClient => {
+    if (mode === 'mock') {
+      mockClient ??= createSendGridClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+      return mockClient
+    }
+    if (!env.SENDGRID_API_KEY) throw providerNotConfigured('SendGrid', ['SENDGRID_API_KEY'])
+    liveClient ??= createSendGridClient({ baseUrl: env.SENDGRID_BASE_URL, apiKey: env.SENDGRID_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+    return liveClient
+  }
+
+  const service = createEmailService({
+    activityLog: app.activityLog,
+    runtime: app.runtime,
+    clientFor,
+    from: { email: env.EMAIL_FROM, name: env.EMAIL_FROM_NAME },
+    bulkConcurrency: env.EMAIL_BULK_CONCURRENCY
+  })
+
+  let emulatorKey: string | undefined
+  await app.register(sendgridWebhookRoutes, {
+    service,
+    maxAgeSeconds: env.SENDGRID_WEBHOOK_MAX_AGE_S,
+    publicKeys: async () => {
+      // Our emulator's key is always trusted (events from mock sends may still arrive after a
+      // switch); the live key when configured.
+      emulatorKey ??= await clientFor('mock').getEventWebhookPublicKey()
+      return env.SENDGRID_WEBHOOK_PUBLIC_KEY ? [env.SENDGRID_WEBHOOK_PUBLIC_KEY, emulatorKey] : [emulatorKey]
+    }
+  })
+  await app.register(emailRoutes, { service })
+  return app
+}

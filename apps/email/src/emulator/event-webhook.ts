@@ -1,0 +1,42 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature'
+export const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp'
+
+export type SendGridEvent = Record<string, unknown> & { email: string, event: string, timestamp: number, sg_event_id: string, sg_message_id: string }
+
+/**
+ * The Event Webhook's ECDSA P-256 key pair. Kept in the data folder so the public key a receiver
+ * was configured with stays valid across restarts; in memory when there is no data folder.
+ */
+export function loadSigningKey (dataDir?: string): { privateKey: KeyObject, publicKeyBase64: string } {
+  const file = dataDir ? join(dataDir, 'sendgrid-event-webhook-key.pem') : undefined
+  let privateKey: KeyObject | undefined
+  if (file) {
+    try { privateKey = createPrivateKey(readFileSync(file)) } catch { /* first start: generate below */ }
+  }
+  if (!privateKey) {
+    privateKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+    if (file && dataDir) {
+      mkdirSync(dataDir, { recursive: true })
+      writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+    }
+  }
+  // SendGrid publishes the key as base64 of the DER SubjectPublicKeyInfo, no PEM armour.
+  const publicKeyBase64 = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64')
+  return { privateKey, publicKeyBase64 }
+}
+
+/** SendGrid's wire layout for a batch: `[{...},\r\n{...}]\r\n` (from the SDK's signed test vectors). */
+export function serializeEvents (events: SendGridEvent[]): string {
+  return `[${events.map(e => JSON.stringify(e)).join(',\r\n')}]\r\n`
+}
+
+/** Signs timestamp + raw body with ECDSA/SHA-256, base64 DER, as SendGrid does. */
+export function signEvents (privateKey: KeyObject, timestamp: string, body: string): string {
+  return sign('sha256', Buffer.from(timestamp + body), privateKey).toString('base64')
+}
+
+export const newEventId = () => randomBytes(16).toString('base64url')

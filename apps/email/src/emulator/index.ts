@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { clientGone, readSimulationHeaders, type Simulator } from '@switchboard/service-kit/simulation'
+import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { magicFate, type Fate } from './magic.ts'
+import { loadSigningKey, newEventId, serializeEvents, signEvents, SIGNATURE_HEADER, TIMESTAMP_HEADER, type SendGridEvent } from './event-webhook.ts'
+import { day, MailStats } from './stats.ts'
+import { validateMail, type MailSummary, type SendGridError } from './validate-mail.ts'
+
+export interface SendGridEmulatorOptions {
+  simulator: Simulator
+  webhookSender: WebhookSender
+  /** Where events go unless a URL was set through the webhook settings API. */
+  defaultEventWebhookUrl: () => string | undefined
+  /** Keeps the signing key stable across restarts. */
+  dataDir?: string
+  /** Gap between a message's successive events (processed → delivered → opened ...). */
+  eventGapMs?: { min: number, max: number }
+}
+
+const MAX_BODY = 30 * 1024 * 1024
+const errorBody = (errors: SendGridError[]) => ({ errors })
+const single = (message: string, field: string | null = null): SendGridError => ({ message, field, help: null })
+
+/**
+ * The SendGrid v3 API as the emulator serves it, mounted under /sendgrid. Anything that speaks
+ * SendGrid (our client, @sendgrid/mail, curl) can be pointed at it.
+ */
+export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmulatorOptions): Promise<void> {
+  const { simulator, webhookSender } = opts
+  const key = loadSigningKey(opts.dataDir)
+  const stats = new MailStats()
+  const settings = { enabled: true, url: undefined as string | undefined, signed: true }
+  const gap = opts.eventGapMs ?? { min: 50, max: 400 }
+  const timers = new Set<NodeJS.Timeout>()
+  app.addHook('onClose', async () => { for (const t of timers) clearTimeout(t) })
+
+  // SendGrid errors are always its own envelope, never ours.
+  app.setErrorHandler((error, _request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode ?? 500
+    if (status === 413) return reply.code(413).send(errorBody([{ message: 'content too large', field: null, help: null }]))
+    if (status >= 500) return reply.code(500).send(errorBody([single('internal error')]))
+    return reply.code(400).send(errorBody([single('Bad Request')]))
+  })
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody([single('not found')])))
+
+  // Every v3 response carries the rate-limit headers (no fixed numbers are published).
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-ratelimit-limit', '10000')
+    reply.header('x-ratelimit-remaining', '9999')
+    reply.header('x-ratelimit-reset', String(Math.ceil(Date.now() / 1000) + 60))
+  })
+
+  // Bearer check for shape only: any SG.<id>.<secret> key is accepted.
+  app.addHook('onRequest', async (request, reply) => {
+    const auth = request.headers.authorization
+    if (!auth) return reply.code(401).send(errorBody([single('authorization required')]))
+    if (!/^Bearer SG\.[\w-]+\.[\w-]+$/.test(auth)) {
+      return reply.code(401).send(errorBody([single('The provided authorization grant is invalid, expired, or revoked')]))
+    }
+  })
+
+  function schedule (ms: number, fn: () => void): void {
+    const t = setTimeout(() => { timers.delete(t); fn() }, ms)
+    t.unref()
+    timers.add(t)
+  }
+
+  function postEvents (events: SendGridEvent[]): void {
+    const url = settings.url ?? opts.defaultEventWebhookUrl()
+    if (!settings.enabled || !url || events.length === 0) return
+    for (let i = 0; i < events.length; i += 1000) {
+      const body = serializeEvents(events.slice(i, i + 1000))
+      const timestamp = String(Math.floor(Date.now() / 1000))
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'SendGrid Event API' }
+      if (settings.signed) {
+        headers[SIGNATURE_HEADER] = signEvents(key.privateKey, timestamp, body)
+        headers[TIMESTAMP_HEADER] = timestamp
+      }
+      webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
+    }
+  }
+
+  /** Plays each recipient's life as events, batched per step across the whole request. */
+  function playEvents (messageId: string, summary: MailSummary, fates: Array<Fate | 'random_fail' | undefined>): void {
+    const smtpId = `<${messageId}@ismtpd0001p1mum1.sendgrid.net>`
+    const steps: SendGridEvent[][] = [[], [], [], []]
+    summary.recipients.forEach((r, i) => {
+      const base = () => ({
+        email: r.email,
+        timestamp: Math.floor(Date.now() / 1000),
+        'smtp-id': smtpId,
+        sg_event_id: newEventId(),
+        sg_message_id: `${messageId}.filterdrecv-5bd7b8f9d-switchboard-${r.personalization}-${i}.0`,
+        ...(summary.categories.length ? { category: summary.categories } : {}),
+        ...r.customArgs
+      })
+      const ev = (event: string, extra: Record<string, unknown> = {}) => ({ ...base(), event, ...extra }) as SendGridEvent
+      const delivered = ev('delivered', { response: '250 OK', ip: '149.72.154.232', tls: 1 })
+      stats.add('requests'); stats.add('processed')
+      steps[0]!.push(ev('processed'))
+      switch (fates[i]) {
+        case 'bounce':
+          stats.add('bounces')
+          steps[1]!.push(ev('bounce', { reason: '550 5.1.1 The email account that you tried to reach does not exist.', status: '5.1.1', type: 'bounce', ip: '149.72.154.232', tls: 1, bounce_classification: 'Invalid Address' }))
+          break
+        case 'random_fail':
+          stats.add('blocks')
+          steps[1]!.push(ev('bounce', { reason: '550 5.7.1 Message blocked (simulated failure from the Switchboard success rate)', status: '5.7.1', type: 'blocked', ip: '149.72.154.232', tls: 1, bounce_classification: 'Reputation' }))
+          break
+        case 'drop':
+          stats.add('bounce_drops')
+          steps[1]!.push(ev('dropped', { reason: 'Bounced Address', status: '5.0.0' }))
+          break
+        case 'defer':
+          stats.add('deferred'); stats.add('delivered')
+          steps[1]!.push(ev('deferred', { response: '400 try again later', attempt: '1', ip: '149.72.154.232' }))
+          steps[2]!.push(delivered)
+          break
+        case 'open':
+          stats.add('delivered'); stats.add('opens'); stats.add('unique_opens'); stats.add('clicks'); stats.add('unique_clicks')
+          steps[1]!.push(delivered)
+          steps[2]!.push(ev('open', { useragent: 'Mozilla/5.0', ip: '203.0.113.7', sg_machine_open: false }))
+          steps[3]!.push(ev('click', { url: 'https://example.com/', url_offset: { index: 0, type: 'html' }, useragent: 'Mozilla/5.0', ip: '203.0.113.7' }))
+          break
+        case 'spam':
+          stats.add('delivered'); stats.add('spam_reports')
+          steps[1]!.push(delivered)
+          steps[2]!.push(ev('spamreport'))
+          break
+        default:
+          stats.add('delivered')
+          steps[1]!.push(delivered)
+      }
+    })
+    let at = 0
+    for (const events of steps) {
+      if (!events.length) continue
+      at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+      schedule(at, () => postEvents(events))
+    }
+  }
+
+  async function simulatedFailure (reply: FastifyReply, outcome: 'failure' | 'outage' | 'rate_limited' | 'timeout', delayMs: number) {
+    await simulator.wait(delayMs, clientGone(reply.raw))
+    reply.header('x-switchboard-simulated', outcome)
+    if (outcome === 'rate_limited') {
+      reply.header('retry-after', '1')
+      // The documented 429 body has no "help" key.
+      return reply.code(429).send({ errors: [{ field: null, message: 'too many requests' }] })
+    }
+    if (outcome === 'timeout') return reply.code(504).send(errorBody([single('gateway timeout')]))
+    return reply.code(503).send(errorBody([single('service unavailable')]))
+  }
+
+  app.post('/v3/mail/send', { bodyLimit: MAX_BODY + 1024 * 1024, schema: {} }, async (request, reply) => {
+    if (Number(request.headers['content-length'] ?? 0) > MAX_BODY) {
+      return reply.code(413).send(errorBody([{ message: 'content too large', field: null, help: null }]))
+    }
+    const result = validateMail(request.body)
+    if (result.errors.length) return reply.code(400).send(errorBody(result.errors))
+    const { summary } = result as { summary: MailSummary }
+
+    const fates = summary.recipients.map(r => magicFate(r.email))
+    const rejected = fates.findIndex(f => f === 'reject')
+    if (rejected >= 0) {
+      const r = summary.recipients[rejected]!
+      return reply.code(400).send(errorBody([{ message: 'Does not contain a valid address.', field: `personalizations.${r.personalization}.to.0.email`, help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to' }]))
+    }
+    if (magicFate(summary.from) === 'reject' || summary.from.startsWith('unverified@')) {
+      return reply.code(403).send(errorBody([{ message: 'The from address does not match a verified Sender Identity. Mail cannot be sent until this error is resolved. Visit https://sendgrid.com/docs/for-developers/sending-email/sender-identity/ to see the Sender Identity requirements', field: 'from', help: null }]))
+    }
+
+    const forced = readSimulationHeaders(request.headers)
+    const allDeliver = fates.every(f => f === 'deliver')
+    const anyFail = fates.includes('fail')
+    const decision = simulator.decide({ force: forced.force ?? (anyFail ? 'failure' : allDeliver ? 'success' : undefined), latencyMs: forced.latencyMs })
+    // One recipient: a random failure fails the request. Several: SendGrid accepts the request and
+    // the unlucky recipients bounce, so bulk sends see the success rate per recipient.
+    if (decision.outcome === 'failure' && summary.recipients.length > 1 && !anyFail) decision.outcome = 'success'
+    if (decision.outcome !== 'success') return simulatedFailure(reply, decision.outcome, decision.delayMs)
+
+    await simulator.wait(decision.delayMs, clientGone(reply.raw))
+    if (summary.sandbox) return reply.code(200).send()
+
+    const messageId = randomBytes(16).toString('base64url')
+    const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !simulator.succeeds() ? 'random_fail' as const : undefined))
+    playEvents(messageId, summary, perRecipient)
+    return reply.code(202).header('x-message-id', messageId).send()
+  })
+
+  const StatsQuery = Type.Object({
+    start_date: Type.Optional(Type.String()),
+    end_date: Type.Optional(Type.String()),
+    aggregated_by: Type.Optional(Type.String()),
+    limit: Type.Optional(Type.String()),
+    offset: Type.Optional(Type.String())
+  })
+  app.get('/v3/stats', { schema: { querystring: StatsQuery } }, async (request, reply) => {
+    const q = request.query as { start_date?: string, end_date?: string, aggregated_by?: string }
+    const isDate = (s: string | undefined) => !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s))
+    if (!q.start_date) return reply.code(400).send(errorBody([single('missing required argument', 'start_date')])) // (unverified) wording
+    if (!isDate(q.start_date)) return reply.code(400).send(errorBody([single('invalid date format, expected YYYY-MM-DD', 'start_date')])) // (unverified)
+    const end = q.end_date ?? day(new Date())
+    if (!isDate(end) || end < q.start_date) return reply.code(400).send(errorBody([single('end_date must be a YYYY-MM-DD date on or after start_date', 'end_date')])) // (unverified)
+    if ((Date.parse(end) - Date.parse(q.start_date)) / 86_400_000 > 1000) return reply.code(400).send(errorBody([single('the date range is limited to 1000 days', 'start_date')])) // (unverified)
+    if (q.aggregated_by && !['day', 'week', 'month'].includes(q.aggregated_by)) return reply.code(400).send(errorBody([single('aggregated_by must be day, week or month', 'aggregated_by')]))
+    return stats.query(q.start_date, end, q.aggregated_by as 'day' | 'week' | 'month' | undefined)
+  })
+
+  // Event Webhook settings (the legacy single-webhook endpoints).
+  const settingsBody = () => ({ enabled: settings.enabled, url: settings.url ?? opts.defaultEventWebhookUrl() ?? '', group_resubscribe: true, delivered: true, group_unsubscribe: true, spam_report: true, bounce: true, deferred: true, unsubscribe: true, processed: true, open: true, click: true, dropped: true })
+  app.get('/v3/user/webhooks/event/settings', { schema: {} }, async () => settingsBody())
+  app.patch('/v3/user/webhooks/event/settings', { schema: { body: Type.Object({ enabled: Type.Optional(Type.Boolean()), url: Type.Optional(Type.String({ format: 'uri' })) }) } }, async (request) => {
+    const body = request.body as { enabled?: boolean, url?: string }
+    if (body.enabled !== undefined) settings.enabled = body.enabled
+    if (body.url !== undefined) settings.url = body.url
+    return settingsBody()
+  })
+  app.get('/v3/user/webhooks/event/settings/signed', { schema: {} }, async () => ({ public_key: key.publicKeyBase64 }))
+  app.patch('/v3/user/webhooks/event/settings/signed', { schema: { body: Type.Object({ enabled: Type.Boolean() }) } }, async (request) => {
+    settings.signed = (request.body as { enabled: boolean }).enabled
+    return { public_key: settings.signed ? key.publicKeyBase64 : '' }
+  })
+  app.post('/v3/user/webhooks/event/test', { schema: {} }, async (_request, reply) => {
+    postEvents([{ email: 'example@test.com', timestamp: Math.floor(Date.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' }])
+    return reply.code(204).send()
+  })
+
+}

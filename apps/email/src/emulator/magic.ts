@@ -1,0 +1,21 @@
+/**
+ * Magic recipients: the local part of the address (before any +tag, any domain) forces an
+ * outcome whatever the success rate, like Stripe's test cards. Documented in the README.
+ */
+export type Fate = 'deliver' | 'bounce' | 'drop' | 'defer' | 'open' | 'spam' | 'reject' | 'fail'
+
+export const MAGIC_RECIPIENTS: Record<Fate, string> = {
+  deliver: 'always delivered',
+  bounce: 'accepted, then a bounce event',
+  drop: 'accepted, then a dropped event',
+  defer: 'accepted, deferred once, then delivered',
+  open: 'delivered, then opened and clicked',
+  spam: 'delivered, then reported as spam',
+  reject: 'the request is refused: 400 "Does not contain a valid address."',
+  fail: 'the request fails as a random failure would (503)'
+}
+
+export function magicFate (email: string): Fate | undefined {
+  const local = email.toLowerCase().split('@')[0]?.split('+')[0] ?? ''
+  return local in MAGIC_RECIPIENTS ? local as Fate : undefined
+}

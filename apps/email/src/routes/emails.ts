@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import {
+  BulkEmailReplySchema, BulkEmailRequestSchema, EmailIdParamsSchema, EmailLogSchema, EmailStatsSchema,
+  SendEmailReplySchema, SendEmailRequestSchema, ValidateTemplateReplySchema, ValidateTemplateRequestSchema
+} from '@switchboard/schemas/email'
+import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import type { EmailService } from '../service/email-service.ts'
+import { validateEmailTemplate } from '../service/template-validation.ts'
+
+/** The email service's own API: validate → one service call → reply. */
+export const emailRoutes: FastifyPluginAsyncTypebox<{ service: EmailService }> = async (app, { service }) => {
+  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
+    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
+
+  app.post('/emails', {
+    schema: { summary: 'send_email(to_email, subject, content)', body: SendEmailRequestSchema, response: { 202: SendEmailReplySchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.sendEmail(request.body, ctx(request))))
+
+  app.post('/emails/batch', {
+    schema: { summary: 'send_bulk_emails(email_list)', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, ...errorResponses } },
+    bodyLimit: 64 * 1024 * 1024
+  }, async (request) => service.sendBulkEmails(request.body, ctx(request)))
+
+  app.get('/emails/stats', {
+    schema: { summary: 'get_email_stats()', response: { 200: EmailStatsSchema, ...errorResponses } }
+  }, async () => service.getEmailStats())
+
+  app.post('/emails/templates/validate', {
+    schema: { summary: 'validate_email_template(template_data)', body: ValidateTemplateRequestSchema, response: { 200: ValidateTemplateReplySchema, ...errorResponses } }
+  }, async (request) => validateEmailTemplate(request.body))
+
+  app.get('/emails/:id', {
+    schema: { summary: 'One email log row', params: EmailIdParamsSchema, response: { 200: EmailLogSchema, ...errorResponses } }
+  }, async (request) => service.getEmail(request.params.id))
+}

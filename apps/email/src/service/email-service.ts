@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto'
+import type { ActivityLog, Row } from '@switchboard/activity-log'
+import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailReply, SendEmailRequest } from '@switchboard/schemas/email'
+import type { Mode } from '@switchboard/schemas/common'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
+import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
+import type { MailSendBody, SendGridClient } from '../client/sendgrid-client.ts'
+
+export interface EmailServiceDeps {
+  activityLog: ActivityLog
+  runtime: RuntimeSettings
+  /** The SendGrid client for a mode; throws PROVIDER_NOT_CONFIGURED when live has no key. */
+  clientFor: (mode: Mode) => SendGridClient
+  from: { email: string, name: string }
+  /** Provider requests in flight at once during a bulk send. */
+  bulkConcurrency: number
+}
+
+export interface CallContext {
+  requestId: string
+  /** x-switchboard-* headers to pass to the emulator. */
+  simulationHeaders?: Record<string, string>
+}
+
+/** SendGrid allows 1,000 personalizations (and 1,000 recipients) per request. */
+const MAX_PER_REQUEST = 1000
+const LIVE_KEY_HINT = 'Check SENDGRID_API_KEY.'
+
+/** The custom arg that ties SendGrid's events back to our log row. */
+export const LOG_ID_ARG = 'sb_log_id'
+
+// Which earlier statuses an event may move a row from. Events can arrive late or out of order;
+// a row never moves backwards (a 'processed' after 'delivered' changes nothing).
+const PRE_DELIVERY = ['queued', 'sent', 'processed', 'deferred']
+const EVENT_STATUS: Record<string, { status: string, from: string[], failure?: boolean }> = {
+  processed: { status: 'processed', from: ['queued', 'sent'] },
+  deferred: { status: 'deferred', from: ['queued', 'sent', 'processed'] },
+  delivered: { status: 'delivered', from: PRE_DELIVERY },
+  bounce: { status: 'bounced', from: PRE_DELIVERY, failure: true },
+  dropped: { status: 'dropped', from: PRE_DELIVERY, failure: true },
+  open: { status: 'opened', from: [...PRE_DELIVERY, 'delivered'] },
+  click: { status: 'clicked', from: [...PRE_DELIVERY, 'delivered', 'opened'] },
+  spamreport: { status: 'spam_report', from: [...PRE_DELIVERY, 'delivered', 'opened', 'clicked'] },
+  unsubscribe: { status: 'unsubscribed', from: [...PRE_DELIVERY, 'delivered', 'opened', 'clicked'] }
+}
+
+export function createEmailService (deps: EmailServiceDeps) {
+  const { activityLog } = deps
+  const modeNow = () => deps.runtime.get('email').mode
+  const content = (type: string | undefined, value: string) => [{ type: type ?? 'text/html', value }]
+  const from = (email?: string, name?: string) => ({ email: email ?? deps.from.email, name: name ?? deps.from.name })
+
+  function logRow (row: { id: string, mode: Mode, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number }): Row {
+    return {
+      id: row.id,
+      request_id: row.ctx.requestId,
+      mode: row.mode,
+      batch_id: row.batchId ?? null,
+      to_email: row.to_email,
+      from_email: row.from,
+      subject: row.subject,
+      status: row.status,
+      provider_message_id: row.providerMessageId ?? null,
+      error: row.error ?? null,
+      error_code: row.errorCode ?? null,
+      latency_ms: row.latencyMs
+    }
+  }
+
+  /** send_email(to_email, subject, content) */
+  async function sendEmail (input: SendEmailRequest, ctx: CallContext): Promise<SendEmailReply> {
+    const mode = modeNow()
+    const client = deps.clientFor(mode)
+    const id = randomUUID()
+    const sender = from(input.from_email, input.from_name)
+    const started = performance.now()
+    const base = { id, mode, to_email: input.to_email, subject: input.subject, ctx, from: sender.email }
+    try {
+      const { messageId } = await client.sendMail({
+        personalizations: [{ to: [{ email: input.to_email }], custom_args: { [LOG_ID_ARG]: id } }],
+        from: sender,
+        subject: input.subject,
+        content: content(input.content_type, input.content)
+      }, ctx.simulationHeaders)
+      const latencyMs = Math.round(performance.now() - started)
+      activityLog.record('email_logs', logRow({ ...base, status: 'sent', providerMessageId: messageId, latencyMs }))
+      return { success: true, id, status: 'sent', provider_message_id: messageId ?? '', mode, latency_ms: latencyMs }
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err
+      const latencyMs = Math.round(performance.now() - started)
+      activityLog.record('email_logs', logRow({ ...base, status: 'failed', error: err.message, errorCode: err.kind, latencyMs }))
+      const mapped = providerErrorToServiceError('EMAIL', err, LIVE_KEY_HINT)
+      throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id, provider: err.toJSON() }, headers: mapped.headers })
+    }
+  }
+
+  /**
+   * send_bulk_emails(email_list): recipients sharing a body go out together, up to 1,000 per
+   * SendGrid request, with requests running concurrently in a bounded pool. A recipient SendGrid
+   * refuses by field (personalizations.N…) is taken out and the rest are sent again, as a careful
+   * integration does, so one bad address never fails a thousand good ones.
+   */
+  async function sendBulkEmails (input: BulkEmailRequest, ctx: CallContext): Promise<BulkEmailReply> {
+    const mode = modeNow()
+    const client = deps.clientFor(mode)
+    const batchId = randomUUID()
+    const sender = from(input.from_email, input.from_name)
+    const started = performance.now()
+
+    const groups = new Map<string, Array<{ id: string, item: BulkEmailRequest['email_list'][number] }>>()
+    for (const item of input.email_list) {
+      const key = `${item.content_type ?? 'text/html'}\u0000${item.content}`
+      let g = groups.get(key)
+      if (!g) groups.set(key, g = [])
+      g.push({ id: randomUUID(), item })
+    }
+    const chunks: Array<Array<{ id: string, item: BulkEmailRequest['email_list'][number] }>> = []
+    for (const g of groups.values()) for (let i = 0; i < g.length; i += MAX_PER_REQUEST) chunks.push(g.slice(i, i + MAX_PER_REQUEST))
+
+    let accepted = 0
+    let requests = 0
+    const failures: BulkEmailReply['failures'] = []
+    let failed = 0
+    const fail = (r: { id: string, item: { to_email: string, subject: string } }, error: string, code: string, latencyMs: number) => {
+      failed++
+      if (failures.length < 100) failures.push({ to_email: r.item.to_email, error })
+      activityLog.record('email_logs', logRow({ id: r.id, mode, to_email: r.item.to_email, subject: r.item.subject, status: 'failed', ctx, batchId, from: sender.email, error, errorCode: code, latencyMs }))
+    }
+
+    await mapWithConcurrency(chunks, deps.bulkConcurrency, async (chunk) => {
+      let pending = chunk
+      // A few rounds at most: each round removes at least one refused recipient.
+      for (let round = 0; round < 10 && pending.length; round++) {
+        const t0 = performance.now()
+        requests++
+        try {
+          const first = pending[0]!.item
+          const { messageId } = await client.sendMail({
+            personalizations: pending.map(r => ({ to: [{ email: r.item.to_email }], subject: r.item.subject, custom_args: { [LOG_ID_ARG]: r.id } })),
+            from: sender,
+            content: content(first.content_type, first.content)
+          }, ctx.simulationHeaders)
+          const latencyMs = Math.round(performance.now() - t0)
+          accepted += pending.length
+          for (const r of pending) activityLog.record('email_logs', logRow({ id: r.id, mode, to_email: r.item.to_email, subject: r.item.subject, status: 'sent', ctx, batchId, from: sender.email, providerMessageId: messageId, latencyMs }))
+          return
+        } catch (err) {
+          if (!(err instanceof ProviderError)) throw err
+          const latencyMs = Math.round(performance.now() - t0)
+          const refused = refusedPersonalizations(err)
+          if (err.kind === 'rejected' && refused.size && refused.size < pending.length) {
+            for (const i of refused) fail(pending[i]!, err.message, err.kind, latencyMs)
+            pending = pending.filter((_r, i) => !refused.has(i))
+            continue
+          }
+          for (const r of pending) fail(r, err.message, err.kind, latencyMs)
+          return
+        }
+      }
+    })
+    return { batch_id: batchId, mode, total: input.email_list.length, accepted, failed, requests, duration_ms: Math.round(performance.now() - started), failures }
+  }
+
+  /** get_email_stats() */
+  async function getEmailStats (): Promise<EmailStats> {
+    const s = await activityLog.rpc<Omit<EmailStats, 'success_rate'>>('email_stats')
+    const total = Number(s.total)
+    return { ...s, success_rate: total ? Math.round(((total - Number(s.failed)) / total) * 10_000) / 10_000 : 1 }
+  }
+
+  async function getEmail (id: string): Promise<EmailLog> {
+    const [row] = await activityLog.select('email_logs', { where: { id }, limit: 1 })
+    if (!row) throw new ServiceError(404, 'EMAIL_NOT_FOUND', `No email with id ${id}. Ids come from the send and bulk replies.`)
+    return row as unknown as EmailLog
+  }
+
+  /** Applies a verified Event Webhook batch to the log rows; returns how many events were used. */
+  function applyEvents (events: Array<Record<string, unknown>>): number {
+    const byStatus = new Map<string, string[]>()
+    let used = 0
+    for (const e of events) {
+      const mapping = EVENT_STATUS[String(e.event)]
+      const id = e[LOG_ID_ARG]
+      if (!mapping || typeof id !== 'string') continue
+      used++
+      if (mapping.failure) {
+        activityLog.recordUpdate('email_logs', { id, status: { in: mapping.from } }, { status: mapping.status, error: String(e.reason ?? e.event), error_code: String(e.event), updated_at: new Date().toISOString() })
+      } else {
+        let ids = byStatus.get(String(e.event))
+        if (!ids) byStatus.set(String(e.event), ids = [])
+        ids.push(id)
+      }
+    }
+    // One update per event type for the whole batch, not one per event.
+    for (const [event, ids] of byStatus) {
+      const mapping = EVENT_STATUS[event]!
+      activityLog.recordUpdate('email_logs', { id: { in: ids }, status: { in: mapping.from } }, { status: mapping.status, updated_at: new Date().toISOString() })
+    }
+    return used
+  }
+
+  return { sendEmail, sendBulkEmails, getEmailStats, getEmail, applyEvents }
+}
+
+/** Indexes of personalizations SendGrid refused by field, e.g. "personalizations.3.to.0.email". */
+function refusedPersonalizations (err: ProviderError): Set<number> {
+  const out = new Set<number>()
+  const errors = (err.providerBody as { errors?: Array<{ field?: string | null }> } | undefined)?.errors ?? []
+  for (const e of errors) {
+    const m = /^personalizations\.(\d+)\./.exec(e.field ?? '')
+    if (m) out.add(Number(m[1]))
+  }
+  return out
+}
+
+export type EmailService = ReturnType<typeof createEmailService>

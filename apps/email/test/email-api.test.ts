@@ -1,0 +1,165 @@
+import t from 'tap'
+import { eventually, startEmailApp } from './helper.ts'
+
+const send = (to: string, extra: Record<string, unknown> = {}) => ({ to_email: to, subject: 'Welcome', content: '<p>Hello</p>', ...extra })
+
+t.test('send_email: 202, one email_logs row in mock mode, then delivered through signed events', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const res = await call('POST', '/emails', send('deliver@example.com'), { 'x-request-id': 'req-123' })
+  t.equal(res.status, 202)
+  t.match(res.body, { success: true, status: 'sent', mode: 'mock', provider_message_id: /^[\w-]{22}$/ })
+  const row = await eventually(async () => (await activityLog.select('email_logs', { where: { id: res.body.id } }))[0])
+  t.match(row, { to_email: 'deliver@example.com', subject: 'Welcome', mode: 'mock', request_id: 'req-123', provider_message_id: res.body.provider_message_id })
+  const delivered = await eventually(async () => (await activityLog.select('email_logs', { where: { id: res.body.id, status: 'delivered' } }))[0])
+  t.ok(delivered, 'the Event Webhook moved the row to delivered')
+  const viaApi = await call('GET', `/emails/${res.body.id}`)
+  t.equal(viaApi.body.status, 'delivered')
+})
+
+t.test('magic recipients: bounce ends bounced, reject is refused and logged as failed', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const bounced = await call('POST', '/emails', send('bounce@example.com'))
+  t.equal(bounced.status, 202)
+  await eventually(async () => (await activityLog.select('email_logs', { where: { id: bounced.body.id, status: 'bounced' } }))[0])
+
+  const rejected = await call('POST', '/emails', send('reject@example.com'))
+  t.equal(rejected.status, 422)
+  t.match(rejected.body, { code: 'EMAIL_PROVIDER_REJECTED', message: /SendGrid rejected the request: Does not contain a valid address\./, requestId: String })
+  const [row] = await activityLog.select('email_logs', { where: { id: rejected.body.details.id } })
+  t.match(row, { status: 'failed', to_email: 'reject@example.com', error_code: 'rejected' })
+})
+
+t.test('a simulated failure is a SendGrid error, handled by the client and logged as failed', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const res = await call('POST', '/emails', send('someone@example.com'), { 'x-switchboard-outcome': 'failure' })
+  t.equal(res.status, 502)
+  t.equal(res.body.code, 'EMAIL_PROVIDER_ERROR')
+  t.match(res.body.message, /SendGrid answered HTTP 503/)
+  const [row] = await activityLog.select('email_logs', { where: { id: res.body.details.id } })
+  t.equal(row?.status, 'failed')
+
+  const limited = await call('POST', '/emails', send('someone@example.com'), { 'x-switchboard-outcome': 'rate_limited' })
+  t.equal(limited.status, 429)
+  t.equal(limited.body.code, 'EMAIL_PROVIDER_RATE_LIMITED')
+  t.equal(limited.headers['retry-after'], '1')
+})
+
+t.test('bad input is a 400 that names the field, and writes no row', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const cases: Array<[unknown, RegExp]> = [
+    [{ subject: 's', content: 'c' }, /to_email/],
+    [send('not-an-email'), /to_email/],
+    [send('a@example.com', { subject: '' }), /subject/],
+    [send('a@example.com', { surprise: 1 }), /additional properties/],
+    [{ email_list: 'nope' }, /to_email/]
+  ]
+  for (const [body, field] of cases) {
+    const res = await call('POST', '/emails', body)
+    t.equal(res.status, 400, JSON.stringify(body))
+    t.equal(res.body.code, 'EMAIL_INVALID_REQUEST')
+    t.match(res.body.message, field)
+  }
+  const badJson = await call('POST', '/emails', '{"to_email":', { 'content-type': 'application/json' })
+  t.equal(badJson.status, 400)
+  t.equal(badJson.body.code, 'EMAIL_INVALID_JSON')
+  const wrongType = await call('POST', '/emails', '<to_email/>', { 'content-type': 'application/xml' })
+  t.equal(wrongType.status, 415)
+  await activityLog.flush()
+  t.equal(await activityLog.count('email_logs'), 0)
+})
+
+t.test('send_bulk_emails: 2,500 recipients in 3 concurrent requests, one row each, bad address taken out', async t => {
+  const { call, activityLog } = await startEmailApp(t, { simulation: { latencyMs: { min: 200, max: 200 } } })
+  const email_list = Array.from({ length: 2500 }, (_v, i) => ({ to_email: i === 1234 ? 'reject@example.com' : `user${i}@example.com`, subject: `Hi ${i}`, content: 'Same body for all' }))
+  const started = Date.now()
+  const res = await call('POST', '/emails/batch', { email_list })
+  const elapsed = Date.now() - started
+  t.equal(res.status, 200)
+  t.match(res.body, { total: 2500, accepted: 2499, failed: 1, failures: [{ to_email: 'reject@example.com' }] })
+  t.equal(res.body.requests, 4, '3 chunks, plus one resend of the chunk with the refused address')
+  t.ok(elapsed < 2000, `concurrent, not sequential (${elapsed} ms for 4 requests of 200 ms)`)
+  await activityLog.flush()
+  t.equal(await activityLog.count('email_logs', { batch_id: res.body.batch_id }), 2500)
+  t.equal(await activityLog.count('email_logs', { batch_id: res.body.batch_id, status: 'failed' }), 1)
+})
+
+t.test('bulk at a 0.5 success rate: recipients fail individually through bounce events', async t => {
+  const { call, activityLog } = await startEmailApp(t, { simulation: { successRate: 0.5, seed: 7 } })
+  const email_list = Array.from({ length: 400 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: 's', content: 'c' }))
+  const res = await call('POST', '/emails/batch', { email_list })
+  t.equal(res.body.accepted, 400)
+  const bounced = await eventually(async () => {
+    await activityLog.flush()
+    const n = await activityLog.count('email_logs', { batch_id: res.body.batch_id, status: 'bounced' })
+    const d = await activityLog.count('email_logs', { batch_id: res.body.batch_id, status: 'delivered' })
+    return n + d === 400 ? n : undefined
+  })
+  t.ok(bounced > 120 && bounced < 280, `about half bounced (${bounced} of 400)`)
+})
+
+t.test('get_email_stats counts statuses, modes and the success rate', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  await call('POST', '/emails', send('deliver@example.com'))
+  await call('POST', '/emails', send('reject@example.com'))
+  await eventually(async () => (await activityLog.count('email_logs', { status: 'delivered' })) === 1)
+  const stats = await call('GET', '/emails/stats')
+  t.equal(stats.status, 200)
+  t.match(stats.body, { total: 2, failed: 1, delivered: 1, sent: 1, success_rate: 0.5, by_mode: { mock: 2 }, by_status: { delivered: 1, failed: 1 }, last_24h: 2 })
+  t.type(stats.body.avg_latency_ms, 'number')
+})
+
+t.test('the event receiver refuses unsigned, tampered and stale posts and changes nothing', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const sent = await call('POST', '/emails', send('someone@example.com'), { 'x-switchboard-outcome': 'success' })
+  await eventually(async () => (await activityLog.count('email_logs', { id: sent.body.id, status: 'delivered' })) === 1)
+  const forged = `[{"email":"someone@example.com","event":"bounce","sb_log_id":"${sent.body.id}","timestamp":1}]\r\n`
+  const unsigned = await call('POST', '/webhooks/sendgrid', forged)
+  t.equal(unsigned.status, 401)
+  t.same(Object.keys(unsigned.body).sort(), ['code', 'error', 'message', 'requestId', 'statusCode'])
+  t.equal(unsigned.body.message, 'Unauthorized')
+  const now = String(Math.floor(Date.now() / 1000))
+  const badSig = await call('POST', '/webhooks/sendgrid', forged, { 'content-type': 'application/json', 'x-twilio-email-event-webhook-signature': 'MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0=', 'x-twilio-email-event-webhook-timestamp': now })
+  t.equal(badSig.status, 401)
+  const stale = await call('POST', '/webhooks/sendgrid', forged, { 'content-type': 'application/json', 'x-twilio-email-event-webhook-signature': 'x', 'x-twilio-email-event-webhook-timestamp': '1600000000' })
+  t.equal(stale.status, 401)
+  await activityLog.flush()
+  t.equal((await activityLog.select('email_logs', { where: { id: sent.body.id } }))[0]?.status, 'delivered')
+})
+
+t.test('validate_email_template returns errors, warnings and placeholders', async t => {
+  const { call } = await startEmailApp(t)
+  const ok = await call('POST', '/emails/templates/validate', { template_data: { subject: 'Hi {{first_name}}', html: '<p>Hello {{first_name}}, <a href="{{unsubscribe}}">unsubscribe</a></p>', text: 'Hello {{first_name}}', data: { first_name: 'Asha', unsubscribe: 'x' } } })
+  t.same(ok.body, { valid: true, errors: [], warnings: [], placeholders: ['first_name', 'unsubscribe'], size_bytes: ok.body.size_bytes })
+  const bad = await call('POST', '/emails/templates/validate', { template_data: { html: 'Hi {{name}, {{#each items}}x', data: {} } })
+  t.equal(bad.body.valid, false)
+  t.match(bad.body.errors, [{ field: 'subject' }])
+  t.ok(bad.body.errors.some((e: { message: string }) => /never closed/.test(e.message)), 'unclosed braces or blocks are errors')
+  t.ok(bad.body.warnings.some((w: { field: string }) => w.field === 'text'), 'no plain-text part is a warning')
+})
+
+t.test('the switch: live mode without a key is a clear 503 naming the variable', async t => {
+  const { call, runtime } = await startEmailApp(t)
+  await runtime.update('email', { mode: 'live' }, 'test')
+  const res = await call('POST', '/emails', send('a@example.com'))
+  t.equal(res.status, 503)
+  t.equal(res.body.code, 'PROVIDER_NOT_CONFIGURED')
+  t.match(res.body.message, /SENDGRID_API_KEY/)
+  const ready = await call('GET', '/ready')
+  t.equal(ready.status, 503)
+  t.match(ready.body.checks.provider, { ok: false, message: /SENDGRID_API_KEY/ })
+})
+
+t.test('the switch: live mode talks to the configured SendGrid with the real key, same code path', async t => {
+  // A second emulator stands in for api.sendgrid.com.
+  const realSendGrid = await startEmailApp(t)
+  const { call, runtime, activityLog } = await startEmailApp(t, { env: { SENDGRID_API_KEY: 'SG.live-key.abcdefghijk', SENDGRID_BASE_URL: `${realSendGrid.url}/sendgrid` } })
+  await runtime.update('email', { mode: 'live' }, 'test')
+  const res = await call('POST', '/emails', send('deliver@example.com'))
+  t.equal(res.status, 202)
+  t.equal(res.body.mode, 'live')
+  await activityLog.flush()
+  t.equal((await activityLog.select('email_logs', { where: { id: res.body.id } }))[0]?.mode, 'live')
+  const today = new Date().toISOString().slice(0, 10)
+  const seen = await realSendGrid.call('GET', `/sendgrid/v3/stats?start_date=${today}`, undefined, { authorization: 'Bearer SG.x.y' })
+  t.equal(seen.body[0].stats[0].metrics.requests, 1, 'the "real" provider received the mail')
+})

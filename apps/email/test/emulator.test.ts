@@ -1,0 +1,169 @@
+import t from 'tap'
+import { createServer } from 'node:http'
+import { once } from 'node:events'
+import { createPublicKey, verify } from 'node:crypto'
+import { EventWebhook } from '@sendgrid/eventwebhook'
+import { auth, mail, startEmailApp } from './helper.ts'
+
+t.test('authorization is checked for shape, with SendGrid\'s bodies', async t => {
+  const { call } = await startEmailApp(t)
+  const none = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'))
+  t.equal(none.status, 401)
+  t.same(none.body, { errors: [{ field: null, message: 'authorization required', help: null }] })
+  const bad = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'), { authorization: 'Bearer not-a-sendgrid-key' })
+  t.equal(bad.status, 401)
+  // The reference records this exact body, 116 bytes long.
+  t.equal(bad.text, '{"errors":[{"message":"The provided authorization grant is invalid, expired, or revoked","field":null,"help":null}]}')
+  t.equal(bad.text.length, 116)
+})
+
+t.test('a valid send is 202 with a 22-character X-Message-Id and rate-limit headers', async t => {
+  const { call } = await startEmailApp(t)
+  const res = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'), auth)
+  t.equal(res.status, 202)
+  t.equal(res.text, '')
+  t.match(res.headers['x-message-id'], /^[A-Za-z0-9_-]{22}$/)
+  for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) t.ok(res.headers[h], h)
+})
+
+t.test('sandbox mode validates and answers 200 without queueing', async t => {
+  const { call } = await startEmailApp(t)
+  const res = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com', { mail_settings: { sandbox_mode: { enable: true } } }), auth)
+  t.equal(res.status, 200)
+  t.notOk(res.headers['x-message-id'])
+})
+
+t.test('validation answers the reference\'s error bodies', async t => {
+  const { call } = await startEmailApp(t)
+  const badAddress = await call('POST', '/sendgrid/v3/mail/send', mail('not-an-address'), auth)
+  t.equal(badAddress.status, 400)
+  t.same(badAddress.body, { errors: [{ message: 'Does not contain a valid address.', field: 'personalizations.0.to.0.email', help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to' }] })
+
+  const noPersonalizations = await call('POST', '/sendgrid/v3/mail/send', mail([], {}), auth)
+  t.same(noPersonalizations.body, { errors: [{ message: 'The personalizations field is required and must have at least one personalization.', field: 'personalizations', help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations' }] })
+
+  const emptyContent = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com', { content: [{ type: 'text/plain', value: '' }] }), auth)
+  t.equal(emptyContent.status, 400)
+  t.match(emptyContent.body.errors, [{ message: 'The content value must be a string at least one character in length.', field: 'content.0.value' }])
+
+  // SendGrid lists every problem at once.
+  const several = await call('POST', '/sendgrid/v3/mail/send', { personalizations: [{ to: [{ email: 'x' }] }], content: [{ type: 'text/plain', value: 'v' }] }, auth)
+  t.same(several.body.errors.map((e: { field: string }) => e.field), ['personalizations.0.to.0.email', 'from', 'subject'])
+
+  const tooMany = await call('POST', '/sendgrid/v3/mail/send', mail(Array.from({ length: 1001 }, (_v, i) => `r${i}@example.com`)), auth)
+  t.equal(tooMany.status, 400)
+  t.match(tooMany.body.errors[0], { field: 'personalizations' })
+
+  const notJson = await call('POST', '/sendgrid/v3/mail/send', '{"personalizations": [', { ...auth, 'content-type': 'application/json' })
+  t.equal(notJson.status, 400)
+  t.ok(Array.isArray(notJson.body.errors), 'a broken body still gets SendGrid\'s envelope')
+})
+
+t.test('an unverified sender gets 403, an oversized message 413', async t => {
+  const { call } = await startEmailApp(t)
+  const forbidden = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com', { from: { email: 'unverified@example.com' } }), auth)
+  t.equal(forbidden.status, 403)
+  t.match(forbidden.body.errors, [{ field: 'from', message: /does not match a verified Sender Identity/ }])
+  const big = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com', { content: [{ type: 'text/plain', value: 'x'.repeat(31 * 1024 * 1024) }] }), auth)
+  t.equal(big.status, 413)
+  t.same(big.body, { errors: [{ message: 'content too large', field: null, help: null }] })
+})
+
+t.test('forced outcomes: 429 with retry-after, 503 on failure and outage', async t => {
+  const { call } = await startEmailApp(t)
+  const limited = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'), { ...auth, 'x-switchboard-outcome': 'rate_limited' })
+  t.equal(limited.status, 429)
+  t.same(limited.body, { errors: [{ field: null, message: 'too many requests' }] })
+  t.equal(limited.headers['retry-after'], '1')
+  const failed = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'), { ...auth, 'x-switchboard-outcome': 'failure' })
+  t.equal(failed.status, 503)
+  t.equal(failed.headers['x-switchboard-simulated'], 'failure')
+})
+
+t.test('the success rate applies: 0 fails single sends, 1 never does', async t => {
+  const zero = await startEmailApp(t, { simulation: { successRate: 0 } })
+  const res = await zero.call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'), auth)
+  t.equal(res.status, 503)
+  const deliver = await zero.call('POST', '/sendgrid/v3/mail/send', mail('deliver@example.com'), auth)
+  t.equal(deliver.status, 202, 'a magic "deliver" recipient wins over the rate')
+})
+
+t.test('a seed makes latencies reproducible', async t => {
+  const { Simulator } = await import('@switchboard/service-kit/simulation')
+  const settings = { latencyMs: { min: 300, max: 1300 }, successRate: 0.9, seed: 42, scenario: 'none' as const }
+  const a = new Simulator(() => settings)
+  const b = new Simulator(() => settings)
+  const seqA = Array.from({ length: 20 }, () => a.decide())
+  const seqB = Array.from({ length: 20 }, () => b.decide())
+  t.same(seqA, seqB)
+  t.ok(seqA.every(d => d.delayMs >= 300 && d.delayMs <= 1300))
+  t.ok(new Set(seqA.map(d => d.delayMs)).size > 10, 'latencies vary within the range')
+})
+
+t.test('events are posted as signed SendGrid batches that verify with the official SDK', async t => {
+  const received: Array<{ body: string, signature: string, timestamp: string }> = []
+  const receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', c => { body += c })
+    req.on('end', () => {
+      received.push({ body, signature: String(req.headers['x-twilio-email-event-webhook-signature']), timestamp: String(req.headers['x-twilio-email-event-webhook-timestamp']) })
+      res.end()
+    })
+  }).listen(0, '127.0.0.1')
+  await once(receiver, 'listening')
+  t.teardown(() => receiver.close())
+  const port = (receiver.address() as { port: number }).port
+  const { call } = await startEmailApp(t, { env: { SENDGRID_EVENT_WEBHOOK_URL: `http://127.0.0.1:${port}/events` } })
+
+  const res = await call('POST', '/sendgrid/v3/mail/send', mail(['deliver@example.com', 'bounce@example.com'], { personalizations: [{ to: [{ email: 'deliver@example.com' }], custom_args: { row: '1' } }, { to: [{ email: 'bounce@example.com' }], custom_args: { row: '2' } }] }), auth)
+  t.equal(res.status, 202)
+  const messageId = String(res.headers['x-message-id'])
+  while (received.length < 2) await new Promise(resolve => setTimeout(resolve, 20))
+
+  const { public_key: publicKey } = (await call('GET', '/sendgrid/v3/user/webhooks/event/settings/signed', undefined, auth)).body
+  t.match(publicKey, /^MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE/)
+  const ew = new EventWebhook()
+  const events: Array<Record<string, any>> = []
+  for (const post of received) {
+    t.match(post.body, /^\[\{.*\}\]\r\n$/s, 'SendGrid\'s layout: a JSON array ending in CRLF')
+    t.ok(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body, post.signature, post.timestamp), 'the official SDK accepts the signature')
+    t.notOk(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body.replace('example', 'exarnple'), post.signature, post.timestamp), 'and refuses a tampered body')
+    events.push(...JSON.parse(post.body))
+  }
+  const byEmail = (email: string) => events.filter(e => e.email === email).map(e => e.event)
+  t.same(byEmail('deliver@example.com'), ['processed', 'delivered'])
+  t.same(byEmail('bounce@example.com'), ['processed', 'bounce'])
+  const bounce = events.find(e => e.event === 'bounce')!
+  t.match(bounce, { status: '5.1.1', type: 'bounce', row: '2', 'smtp-id': `<${messageId}@ismtpd0001p1mum1.sendgrid.net>` })
+  t.ok(String(bounce.sg_message_id).startsWith(`${messageId}.filter`), 'sg_message_id starts with the X-Message-Id')
+  t.type(bounce.timestamp, 'number')
+})
+
+t.test('our verifier agrees with the SDK\'s own test vector', async t => {
+  const { verifySendGridSignature } = await import('../src/routes/sendgrid-webhook.ts')
+  // sendgrid-nodejs packages/eventwebhook/src/eventwebhook.spec.js
+  const PUBLIC_KEY = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=='
+  const SIGNATURE = 'MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0='
+  const TIMESTAMP = '1588788367'
+  const PAYLOAD = JSON.stringify({ category: 'example_payload', event: 'test_event', message_id: 'message_id' })
+  t.ok(verifySendGridSignature(PUBLIC_KEY, SIGNATURE, TIMESTAMP, Buffer.from(PAYLOAD)))
+  t.notOk(verifySendGridSignature(PUBLIC_KEY, SIGNATURE, TIMESTAMP, Buffer.from('payload')))
+  t.notOk(verifySendGridSignature(PUBLIC_KEY, SIGNATURE.replace('2j/0=', '3j/0='), TIMESTAMP, Buffer.from(PAYLOAD)))
+  t.notOk(verifySendGridSignature(PUBLIC_KEY, SIGNATURE, 'timestamp', Buffer.from(PAYLOAD)))
+  // And Node's own verify of the same bytes, as the reference describes.
+  const key = createPublicKey({ key: Buffer.from(PUBLIC_KEY, 'base64'), format: 'der', type: 'spki' })
+  t.ok(verify('sha256', Buffer.from(TIMESTAMP + PAYLOAD), key, Buffer.from(SIGNATURE, 'base64')))
+})
+
+t.test('GET /v3/stats counts what the emulator received', async t => {
+  const { call } = await startEmailApp(t)
+  await call('POST', '/sendgrid/v3/mail/send', mail(['deliver@example.com', 'open@example.com', 'bounce@example.com']), auth)
+  const today = new Date().toISOString().slice(0, 10)
+  const res = await call('GET', `/sendgrid/v3/stats?start_date=${today}`, undefined, auth)
+  t.equal(res.status, 200)
+  t.equal(res.body.length, 1)
+  t.match(res.body[0], { date: today, stats: [{ metrics: { requests: 3, processed: 3, delivered: 2, bounces: 1, opens: 1, unique_clicks: 1 } }] })
+  const missing = await call('GET', '/sendgrid/v3/stats', undefined, auth)
+  t.equal(missing.status, 400)
+  t.match(missing.body.errors, [{ field: 'start_date' }])
+})
