@@ -1,0 +1,53 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { createBaseApp, type App } from '@switchboard/service-kit/service-app'
+import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
+import type { GatewayEnv } from './config.ts'
+import { requireBearer } from './plugins/auth.ts'
+import upstreams from './plugins/upstreams.ts'
+import { healthRoutes } from './routes/health.ts'
+import { SERVICE_ROUTES } from './routes/index.ts'
+import type { Tokens } from './tokens.ts'
+
+export interface GatewayOptions {
+  env: GatewayEnv
+  tokens: Tokens
+  logger?: boolean | object
+  /** Which services to front; default every service that has routes. */
+  services?: ServiceName[]
+}
+
+const pathOf = (url: string) => url.split('?')[0] ?? ''
+
+/** The public HTTP API: auth, validation with the shared schemas, forwarding, docs. */
+export async function buildApp (opts: GatewayOptions): Promise<App> {
+  const { env, tokens } = opts
+  const app = createBaseApp('GATEWAY', opts.logger, env)
+
+  const services = (opts.services ?? SERVICE_NAMES).filter(s => SERVICE_ROUTES[s])
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Switchboard', version: '1.0.0', description: 'One API for email (SendGrid), WhatsApp (AiSensy), payments (Instamojo), voice (Bolna.ai) and Zoom, in mock or live mode.' },
+      components: { securitySchemes: { apiToken: { type: 'http', scheme: 'bearer' }, adminToken: { type: 'http', scheme: 'bearer' } } }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  // Auth by path: /api/admin/* needs the admin token, /api/automation/* the API token (or the
+  // admin token). Webhook routes are authenticated by their providers' signatures instead.
+  const adminAuth = requireBearer(() => [tokens.adminToken])
+  const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken])
+  app.addHook('onRequest', async (request, reply) => {
+    const path = pathOf(request.url)
+    if (path.startsWith('/api/admin')) return adminAuth(request, reply)
+    if (path.startsWith('/api/automation')) return apiAuth(request, reply)
+  })
+
+  await app.register(upstreams, {
+    timeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    upstreams: { email: env.EMAIL_SERVICE_URL, whatsapp: env.WHATSAPP_SERVICE_URL, payments: env.PAYMENTS_SERVICE_URL, voice: env.VOICE_SERVICE_URL, zoom: env.ZOOM_SERVICE_URL }
+  })
+  await app.register(healthRoutes, { services })
+  for (const s of services) await app.register(SERVICE_ROUTES[s]!)
+  return app
+}

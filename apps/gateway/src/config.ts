@@ -1,0 +1,17 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { CommonEnvSchema, loadEnv } from '@switchboard/service-kit/env'
+
+export const GatewayEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
+  GATEWAY_PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  API_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/automation/*; generated into the data folder when unset' })),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/admin/*; generated into the data folder when unset' })),
+  EMAIL_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3001' }),
+  WHATSAPP_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3002' }),
+  PAYMENTS_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3003' }),
+  VOICE_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3004' }),
+  ZOOM_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3005' }),
+  UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'A service slower than this gets a 504' })
+})])
+export type GatewayEnv = Static<typeof GatewayEnvSchema>
+
+export const loadGatewayEnv = (env?: Record<string, string | undefined>) => loadEnv(GatewayEnvSchema, env)

@@ -1,0 +1,41 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import {
+  BulkEmailReplySchema, BulkEmailRequestSchema, EmailIdParamsSchema, EmailLogSchema, EmailStatsSchema,
+  SendEmailReplySchema, SendEmailRequestSchema, ValidateTemplateReplySchema, ValidateTemplateRequestSchema
+} from '@switchboard/schemas/email'
+import { rawBody } from './raw-body.ts'
+
+const tags = ['email']
+const security = [{ apiToken: [] }]
+
+/** The spec's email routes: validated here with the shared schemas, then forwarded. */
+export const emailRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/api/automation/trigger/email', {
+    schema: { tags, security, summary: 'Send one email', body: SendEmailRequestSchema, response: { 202: SendEmailReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'email', '/emails'))
+
+  app.post('/api/automation/trigger/email/batch', {
+    bodyLimit: 64 * 1024 * 1024,
+    schema: { tags, security, summary: 'Send many emails (up to 1,000 recipients per SendGrid request, sent concurrently)', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'email', '/emails/batch'))
+
+  app.get('/api/automation/email/stats', {
+    schema: { tags, security, summary: 'Email statistics', response: { 200: EmailStatsSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'email', '/emails/stats'))
+
+  app.post('/api/automation/email/templates/validate', {
+    schema: { tags, security, summary: 'Check a template: required parts, placeholders, size', body: ValidateTemplateRequestSchema, response: { 200: ValidateTemplateReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'email', '/emails/templates/validate'))
+
+  app.get('/api/automation/email/:id', {
+    schema: { tags, security, summary: 'One email and its delivery status', params: EmailIdParamsSchema, response: { 200: EmailLogSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'email', `/emails/${request.params.id}`))
+
+  await app.register(async (webhooks) => {
+    rawBody(webhooks)
+    webhooks.post('/api/webhooks/email/sendgrid', {
+      schema: { tags, summary: 'SendGrid Event Webhook (authenticated by its ECDSA signature, not a token)' }
+    }, (request, reply) => app.forward(request, reply, 'email', '/webhooks/sendgrid'))
+  })
+}

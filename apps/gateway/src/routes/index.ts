@@ -1,0 +1,8 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { ServiceName } from '@switchboard/service-kit/services'
+import { emailRoutes } from './email.ts'
+
+/** Each service's public routes. A service plugs in here with one line. */
+export const SERVICE_ROUTES: Partial<Record<ServiceName, FastifyPluginAsync>> = {
+  email: emailRoutes
+}
