@@ -17,6 +17,8 @@ export interface SendGridEmulatorOptions {
   dataDir?: string
   /** Gap between a message's successive events (processed → delivered → opened ...). */
   eventGapMs?: { min: number, max: number }
+  /** How often due events are posted, in batches of up to 1,000. */
+  eventFlushMs?: number
 }
 
 const MAX_BODY = 30 * 1024 * 1024
@@ -33,8 +35,6 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   const stats = new MailStats()
   const settings = { enabled: true, url: undefined as string | undefined, signed: true }
   const gap = opts.eventGapMs ?? { min: 50, max: 400 }
-  const timers = new Set<NodeJS.Timeout>()
-  app.addHook('onClose', async () => { for (const t of timers) clearTimeout(t) })
 
   // SendGrid errors are always its own envelope, never ours.
   app.setErrorHandler((error, _request, reply) => {
@@ -61,11 +61,23 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     }
   })
 
-  function schedule (ms: number, fn: () => void): void {
-    const t = setTimeout(() => { timers.delete(t); fn() }, ms)
-    t.unref()
-    timers.add(t)
-  }
+  // Events wait here until due and go out together, like SendGrid's own batching: under load
+  // this is a few posts per tick instead of several per message.
+  const due: Array<{ at: number, event: SendGridEvent }> = []
+  const tick = setInterval(() => {
+    if (!due.length) return
+    const now = Date.now()
+    const ready: SendGridEvent[] = []
+    let keep = 0
+    for (const d of due) {
+      if (d.at <= now) ready.push(d.event)
+      else due[keep++] = d
+    }
+    due.length = keep
+    postEvents(ready)
+  }, opts.eventFlushMs ?? 100)
+  tick.unref()
+  app.addHook('onClose', async () => { clearInterval(tick) })
 
   function postEvents (events: SendGridEvent[]): void {
     const url = settings.url ?? opts.defaultEventWebhookUrl()
@@ -134,11 +146,11 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
           steps[1]!.push(delivered)
       }
     })
-    let at = 0
+    let at = Date.now()
     for (const events of steps) {
       if (!events.length) continue
       at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
-      schedule(at, () => postEvents(events))
+      for (const event of events) due.push({ at, event })
     }
   }
 
