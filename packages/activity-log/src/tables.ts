@@ -1,0 +1,54 @@
+import type { Table } from './types.ts'
+
+export const TABLES: ReadonlySet<string> = new Set<Table>([
+  'email_logs',
+  'whatsapp_logs',
+  'crm_messages',
+  'payments',
+  'call_logs',
+  'whatsapp_campaigns',
+  'call_campaigns',
+  'settings',
+  'settings_changes'
+])
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/
+
+/** An error carrying a SQLSTATE code, so callers (the writer's retry logic) treat it like the database's own. */
+export function sqlError (message: string, code: string): Error {
+  return Object.assign(new Error(message), { code })
+}
+
+/** Tables and columns end up inside SQL text and URLs: only plain lower-case names get there. */
+export function checkTable (table: string): Table {
+  if (!TABLES.has(table)) throw sqlError(`unknown table ${JSON.stringify(table)}`, '42P01')
+  return table as Table
+}
+
+export function checkIdentifier (name: string): string {
+  if (!IDENTIFIER.test(name)) throw sqlError(`invalid identifier ${JSON.stringify(name)}`, '42602')
+  return name
+}
+
+/** Every table is keyed by a client-generated uuid `id`, except settings (keyed by name). */
+export function primaryKey (table: Table): string {
+  return table === 'settings' ? 'key' : 'id'
+}
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$/
+
+/**
+ * One text form for timestamptz from every backend: ISO-8601 in UTC with the database's own
+ * (microsecond) fraction, i.e. what PostgREST returns from a database running in UTC
+ * (`2026-11-23T22:22:00.123456+00:00`). Keeping the fraction matters: a value read back and used
+ * as a `lt`/`gte` bound must compare exactly as the stored one does.
+ */
+export function toIsoTimestamp (text: string): string {
+  const m = TIMESTAMP.exec(text)
+  if (m === null) return text // infinity, BC dates: rare, passed through unchanged
+  const [, y, mo, d, h, mi, s, fraction = '', offset = 'Z'] = m
+  const [sign, oh = '0', om = '0', os = '0'] = offset === 'Z' ? ['+'] : [offset[0], ...offset.slice(1).match(/\d{2}/g)!]
+  const offsetSeconds = (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om) * 60 + Number(os))
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetSeconds * 1000
+  return `${new Date(utc).toISOString().slice(0, 19)}${fraction}+00:00`
+}

@@ -1,0 +1,66 @@
+/**
+ * Test helpers for any package: a migrated, isolated database per test, cleaned up at teardown.
+ * With TEST_DATABASE_URL (a PostgreSQL server URL with a superuser) each test gets its own
+ * database on that server; without it, an in-memory PGlite.
+ */
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import type { ActivityLog, ActivityLogOptions } from './types.ts'
+import { createActivityLog } from './activity-log.ts'
+import { createPgliteBackend } from './backends/pglite.ts'
+import { createPostgresBackend } from './backends/postgres.ts'
+import type { SqlBackend } from './backends/sql.ts'
+
+/** What the helpers need from a test: tap's `t` fits, so does anything with a teardown hook. */
+export interface TestContext {
+  teardown (fn: () => unknown): void
+}
+
+async function adminQuery (serverUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+/** A new, empty database on the server at serverUrl; returns its URL. Dropped at teardown. */
+export async function createTestDatabase (t: TestContext, serverUrl: string | undefined = process.env.TEST_DATABASE_URL): Promise<string> {
+  if (!serverUrl) throw new Error('createTestDatabase needs a server URL (TEST_DATABASE_URL)')
+  const name = `sb_test_${process.pid}_${randomBytes(6).toString('hex')}`
+  await adminQuery(serverUrl, `CREATE DATABASE "${name}"`)
+  t.teardown(() => adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** A migrated backend of its own: PostgreSQL when TEST_DATABASE_URL is set, else in-memory PGlite. */
+export async function createTestBackend (t: TestContext): Promise<SqlBackend> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  // Teardowns run last-in first-out (tap), so whatever the test registers later (an ActivityLog's
+  // close) runs before this close, and this close before the database is dropped.
+  const backend = serverUrl
+    ? await createPostgresBackend({ databaseUrl: await createTestDatabase(t, serverUrl), poolSize: 4 })
+    : await createPgliteBackend({ dataDir: 'memory://' })
+  t.teardown(() => backend.close())
+  return backend
+}
+
+/** An ActivityLog on a fresh test backend, flushing and retrying fast, closed at teardown. */
+export async function createTestActivityLog (t: TestContext, options: Partial<ActivityLogOptions> = {}): Promise<ActivityLog> {
+  const backend = options.backend ?? await createTestBackend(t)
+  const log = createActivityLog({
+    flushIntervalMs: 1,
+    retryMinMs: 5,
+    retryMaxMs: 100,
+    closeTimeoutMs: 1_000,
+    logger: { info () {}, warn () {}, error () {} },
+    ...options,
+    backend
+  })
+  t.teardown(() => log.close())
+  return log
+}

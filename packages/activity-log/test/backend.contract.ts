@@ -1,0 +1,190 @@
+/**
+ * The one behaviour every backend has. Run by pglite.test.ts, postgres.test.ts and (against a real
+ * project) supabase.test.ts. Every row carries this run's request_id, so the suite also runs on
+ * a shared database and cleans up after itself.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Test } from 'tap'
+import { isPermanentError, type Backend, type Row } from '../src/index.ts'
+
+export interface ContractTarget {
+  backend: Backend
+  /** Runs DDL on the backend's database (absent for Supabase, where a test cannot define functions). */
+  sql?: (text: string) => Promise<void>
+}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00$/
+
+export function backendContract (t: Test, makeBackend: () => Promise<ContractTarget>): void {
+  const run = `contract-${randomUUID()}`
+  const settingsKeys: string[] = []
+  let target: ContractTarget
+  let db: Backend
+
+  t.before(async () => {
+    target = await makeBackend()
+    db = target.backend
+    // Registered after makeBackend's own teardowns, so it runs before them (last in, first out).
+    t.teardown(async () => {
+      for (const table of ['email_logs', 'whatsapp_logs', 'payments', 'call_logs'] as const) {
+        await db.delete(table, { request_id: run })
+      }
+      if (settingsKeys.length > 0) await db.delete('settings', { key: { in: settingsKeys } })
+    })
+  })
+
+  const email = (over: Row = {}): Row => ({ id: randomUUID(), request_id: run, mode: 'mock', to_email: 'a@example.com', status: 'queued', ...over })
+  const key = (name: string) => {
+    const k = `${run}.${name}`
+    settingsKeys.push(k)
+    return k
+  }
+
+  t.test('insert: many rows in one call, skipping ids that exist', async t => {
+    const batch = `${run}-insert`
+    const rows = [email({ subject: 'one', error: batch }), email({ error: batch }), email({ error: batch, latency_ms: 12 })]
+    await db.insert('email_logs', rows)
+    t.equal(await db.count('email_logs', { error: batch }), 3)
+
+    // Same ids again (a retried batch) plus one new row: only the new row lands, old ones unchanged.
+    await db.insert('email_logs', [{ ...rows[0], status: 'changed' }, { ...rows[1], status: 'changed' }, email({ error: batch })])
+    t.equal(await db.count('email_logs', { error: batch }), 4)
+    t.equal(await db.count('email_logs', { error: batch, status: 'changed' }), 0)
+
+    // Columns a row leaves out get their defaults, even when other rows in the batch set them.
+    const [first] = await db.select('email_logs', { where: { id: rows[1]!.id as string } })
+    t.equal(first?.fallback, false)
+    t.equal(first?.subject, null)
+    t.match(first?.created_at, ISO_UTC)
+
+    await db.insert('email_logs', [])
+  })
+
+  t.test('upsert: insert or replace by the conflict columns', async t => {
+    const k1 = key('upsert1')
+    const k2 = key('upsert2')
+    await db.upsert('settings', [{ key: k1, value: { latencyMs: [300, 1300] }, updated_by: 'test' }], ['key'])
+    await db.upsert('settings', [{ key: k1, value: 'live', updated_by: 'again' }, { key: k2, value: 'mock' }], ['key'])
+    const rows = await db.select('settings', { where: { key: { in: [k1, k2] } }, orderBy: { column: 'key' } })
+    t.same(rows.map(r => [r.key, r.value, r.updated_by]), [[k1, 'live', 'again'], [k2, 'mock', null]])
+  })
+
+  t.test('update: every operator, returning how many rows changed', async t => {
+    const batch = `${run}-update`
+    await db.insert('email_logs', [10, 20, 30, 40, 50].map(latency_ms => email({ error: batch, latency_ms })))
+    const mark = async (where: Record<string, unknown>, status: string) =>
+      db.update('email_logs', { error: batch, ...where } as never, { status })
+
+    t.equal(await mark({ latency_ms: { gte: 30 } }, 'gte'), 3)
+    t.equal(await mark({ latency_ms: { lte: 20 } }, 'lte'), 2)
+    t.equal(await mark({ latency_ms: { gt: 40 } }, 'gt'), 1)
+    t.equal(await mark({ latency_ms: { lt: 20 } }, 'lt'), 1)
+    t.equal(await mark({ latency_ms: { neq: 30 } }, 'neq'), 4)
+    t.equal(await mark({ latency_ms: { in: [10, 50] } }, 'in'), 2)
+    t.equal(await mark({ latency_ms: { in: [] } }, 'none'), 0)
+    t.equal(await mark({ latency_ms: 30 }, 'eq'), 1)
+    t.equal(await mark({ provider_message_id: null, fallback: false }, 'null'), 5)
+    t.equal(await mark({ status: 'null', latency_ms: { gte: 10 } }, 'last'), 5)
+    t.equal(await mark({ latency_ms: 999 }, 'nothing'), 0)
+    t.equal(await db.update('email_logs', { error: batch }, {}), 0, 'an empty patch changes nothing')
+    t.equal(await db.count('email_logs', { error: batch, status: 'last' }), 5)
+
+    await t.rejects(db.update('email_logs', { 'bad-name': 1 } as never, { status: 'x' }), 'column names are checked')
+  })
+
+  t.test('select: where, order, limit, offset', async t => {
+    const batch = `${run}-select`
+    await db.insert('email_logs', [30, 10, 50, 20, 40].map(latency_ms => email({ error: batch, latency_ms })))
+    const latencies = async (query: Parameters<Backend['select']>[1]) =>
+      (await db.select('email_logs', { ...query, where: { error: batch, ...query?.where } })).map(r => r.latency_ms)
+
+    t.same(await latencies({ orderBy: { column: 'latency_ms' } }), [10, 20, 30, 40, 50])
+    t.same(await latencies({ orderBy: { column: 'latency_ms', ascending: false }, limit: 2 }), [50, 40])
+    t.same(await latencies({ orderBy: { column: 'latency_ms', ascending: false }, limit: 2, offset: 1 }), [40, 30])
+    t.same(await latencies({ orderBy: { column: 'latency_ms' }, offset: 3 }), [40, 50])
+    t.same(await latencies({ orderBy: { column: 'latency_ms' }, where: { latency_ms: { gt: 15 } } }), [20, 30, 40, 50])
+    t.same(await latencies({ limit: 0 }), [])
+    t.same(await db.select('email_logs', { where: { error: `${batch}-nothing` } }), [])
+  })
+
+  t.test('count and delete', async t => {
+    const batch = `${run}-delete`
+    const rows = [1, 2, 3, 4].map(latency_ms => email({ error: batch, latency_ms }))
+    await db.insert('email_logs', rows)
+    t.equal(await db.count('email_logs', { error: batch }), 4)
+    t.equal(await db.count('email_logs', { error: batch, latency_ms: { gte: 3 } }), 2)
+    t.equal(await db.delete('email_logs', { id: { in: [rows[0]!.id as string, rows[1]!.id as string] } }), 2)
+    t.equal(await db.count('email_logs', { error: batch }), 2)
+    t.equal(await db.delete('email_logs', { error: batch }), 2)
+    t.equal(await db.count('email_logs', { error: batch }), 0)
+  })
+
+  t.test('rpc: calls a SQL function with named arguments, returns its JSON', async t => {
+    // A function the migrations define (so a real Supabase project has it too).
+    t.match(await db.rpc('email_stats'), { total: Number, by_status: Object })
+    await t.rejects(db.rpc('contract_missing_fn', { a: 1 }), 'an unknown function is an error')
+    if (target.sql === undefined) return
+    await target.sql(`CREATE OR REPLACE FUNCTION contract_echo(a integer, b jsonb) RETURNS jsonb
+      LANGUAGE sql AS $$ SELECT jsonb_build_object('next', a + 1, 'b', b) $$`)
+    t.same(await db.rpc('contract_echo', { a: 41, b: { x: [1, 'two'] } }), { next: 42, b: { x: [1, 'two'] } })
+  })
+
+  t.test('jsonb: JS values in, the same values out', async t => {
+    const params = ['Asha', 42, { nested: [true, null, 'x'] }]
+    const id = randomUUID()
+    await db.insert('whatsapp_logs', [{ id, request_id: run, mode: 'mock', to_number: '+910000000000', template_name: 'otp', params, status: 'sent' }])
+    t.same((await db.select('whatsapp_logs', { where: { id } }))[0]?.params, params)
+    await db.update('whatsapp_logs', { id }, { params: [] })
+    t.same((await db.select('whatsapp_logs', { where: { id } }))[0]?.params, [])
+
+    for (const value of ['mock', 7, true, [1, 2], { latencyMs: [300, 1300], failureRate: 0.1 }]) {
+      const k = key(`json-${typeof value}-${Array.isArray(value)}`)
+      await db.upsert('settings', [{ key: k, value }], ['key'])
+      t.same((await db.select('settings', { where: { key: k } }))[0]?.value, value, JSON.stringify(value))
+    }
+  })
+
+  t.test('numeric: exact decimal strings', async t => {
+    const rows = ['100.50', '0.10', '9999999999.99'].map(amount => ({ id: randomUUID(), request_id: run, mode: 'mock', amount, purpose: 'test', status: 'pending' }))
+    await db.insert('payments', [...rows, { id: randomUUID(), request_id: run, mode: 'live', amount: 12.3, fees: '0.5', purpose: 'n', status: 'paid' }])
+    const got = await db.select('payments', { where: { request_id: run }, orderBy: { column: 'amount' } })
+    t.same(got.map(r => r.amount), ['0.10', '12.30', '100.50', '9999999999.99'])
+    t.same(got.map(r => r.fees), [null, '0.50', null, null])
+    t.equal(await db.count('payments', { request_id: run, amount: { gte: '100.5' } }), 2)
+
+    const call = { id: randomUUID(), request_id: run, mode: 'mock', to_number: '1', status: 'completed', cost: '0.1235', duration_seconds: 61.5 }
+    await db.insert('call_logs', [call])
+    const [stored] = await db.select('call_logs', { where: { id: call.id } })
+    t.equal(stored?.cost, '0.1235')
+    t.equal(stored?.duration_seconds, '61.50')
+  })
+
+  t.test('timestamptz: ISO-8601 strings in UTC', async t => {
+    const before = Date.now()
+    const given = email({ created_at: '2026-01-02T03:04:05.123456+05:30', updated_at: new Date('2026-01-01T00:00:00.250Z') })
+    const defaulted = email()
+    await db.insert('email_logs', [given, defaulted])
+    const [a] = await db.select('email_logs', { where: { id: given.id as string } })
+    t.equal(a?.created_at, '2026-01-01T21:34:05.123456+00:00')
+    t.equal(a?.updated_at, '2026-01-01T00:00:00.25+00:00')
+    const [b] = await db.select('email_logs', { where: { id: defaulted.id as string } })
+    t.match(b?.created_at, ISO_UTC)
+    t.ok(Math.abs(Date.parse(b?.created_at as string) - before) < 60_000, 'now(), as an instant')
+
+    // A timestamp read back is a bound that compares exactly like the stored value.
+    t.equal(await db.count('email_logs', { id: given.id as string, created_at: { gte: a?.created_at as string } }), 1)
+    t.equal(await db.count('email_logs', { id: given.id as string, created_at: { gt: a?.created_at as string } }), 0)
+  })
+
+  t.test('errors: the database code is kept, bad data is not retryable', async t => {
+    const invalid = await db.insert('email_logs', [email({ mode: 'bogus' })]).then(() => undefined, (err: unknown) => err)
+    t.equal((invalid as { code?: string })?.code, '23514', 'check constraint')
+    t.ok(isPermanentError(invalid))
+    const unknown = await db.insert('email_logs', [email({ no_such_column: 1 })]).then(() => undefined, (err: unknown) => err)
+    t.ok(isPermanentError(unknown), `unknown column: ${(unknown as { code?: string })?.code}`)
+  })
+
+  t.test('ping', async t => {
+    await t.resolves(db.ping())
+  })
+}

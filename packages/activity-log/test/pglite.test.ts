@@ -1,0 +1,48 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import t from 'tap'
+import { applyMigrations, createBackend, createPgliteBackend, DEFAULT_MIGRATIONS_DIR, type Row } from '../src/index.ts'
+import { backendContract } from './backend.contract.ts'
+
+backendContract(t, async () => {
+  const backend = await createPgliteBackend({ dataDir: 'memory://' })
+  t.teardown(() => backend.close())
+  return { backend, sql: text => backend.exec(text) }
+})
+
+t.test('a data folder keeps rows across restarts and migrations run once', async t => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'activity-log-pglite-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const id = '6f1c7a3e-0000-4000-8000-000000000001'
+
+  const first = await createBackend({ dataDir })
+  t.equal(first.kind, 'pglite')
+  await first.insert('email_logs', [{ id, mode: 'mock', to_email: 'a@example.com', status: 'sent' }])
+  await first.close()
+
+  const raw = await PGlite.create(dataDir)
+  const session = { query: (text: string, values?: unknown[]) => raw.query<Row>(text, values), exec: async (sql: string) => { await raw.exec(sql) } }
+  t.same(await applyMigrations(session), [], 'nothing left to apply')
+  const files = (await readdir(DEFAULT_MIGRATIONS_DIR)).filter(f => f.endsWith('.sql')).sort()
+  t.same((await raw.query<Row>('SELECT version FROM schema_migrations ORDER BY version')).rows.map(r => r.version), files)
+  await raw.close()
+
+  const second = await createPgliteBackend({ dataDir })
+  t.teardown(() => second.close())
+  t.same((await second.select('email_logs')).map(r => r.id), [id])
+})
+
+t.test('createBackend picks the backend the configuration names', async t => {
+  const memory = await createBackend({ dataDir: 'memory://' })
+  t.teardown(() => memory.close())
+  t.equal(memory.kind, 'pglite')
+
+  // Supabase is chosen over databaseUrl, and connects lazily (nothing listens here).
+  const supabase = await createBackend({ supabaseUrl: 'http://127.0.0.1:9', supabaseServiceKey: 'key', databaseUrl: 'postgres://nowhere' })
+  t.equal(supabase.kind, 'supabase')
+  await supabase.close()
+
+  await t.rejects(createBackend({ supabaseUrl: 'http://127.0.0.1:9' }), /SUPABASE_SERVICE_KEY/)
+})
