@@ -1,4 +1,5 @@
 import type { Mode } from '@switchboard/schemas/common'
+import { requireAll } from '@switchboard/service-kit/credentials'
 import { providerNotConfigured } from '@switchboard/service-kit/errors'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { Simulator } from '@switchboard/service-kit/simulation'
@@ -21,11 +22,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     ...opts,
     service: 'email',
     simulation: emailSimulationOverrides(env),
-    readiness: () => ({
-      provider: app.runtime.get('email').mode === 'live' && !env.SENDGRID_API_KEY
-        ? { ok: false, message: 'live mode needs SENDGRID_API_KEY' }
-        : { ok: true, message: app.runtime.get('email').mode === 'mock' ? 'mock mode: SendGrid emulator' : 'live mode: SendGrid' }
-    })
+    credentials: () => requireAll({ SENDGRID_API_KEY: env.SENDGRID_API_KEY })
   })
 
   const webhookSender = new WebhookSender({ logger: app.log })

@@ -163,3 +163,20 @@ t.test('the switch: live mode talks to the configured SendGrid with the real key
   const seen = await realSendGrid.call('GET', `/sendgrid/v3/stats?start_date=${today}`, undefined, { authorization: 'Bearer SG.x.y' })
   t.equal(seen.body[0].stats[0].metrics.requests, 1, 'the "real" provider received the mail')
 })
+
+t.test('fallback: with live SendGrid unreachable, sends go to the emulator and rows say so', async t => {
+  const { call, runtime, activityLog } = await startEmailApp(t, { env: { SENDGRID_API_KEY: 'SG.live-key.abcdefghijk', SENDGRID_BASE_URL: 'http://127.0.0.1:9/unreachable' } })
+  await runtime.update('email', { mode: 'live' }, 'test')
+  const down = await call('POST', '/emails', send('a@example.com'))
+  t.equal(down.status, 503, 'without fallback the outage is the caller\'s answer')
+  t.equal(down.body.code, 'EMAIL_PROVIDER_UNREACHABLE')
+
+  await runtime.update('email', { fallback: true }, 'test')
+  const res = await call('POST', '/emails', send('deliver@example.com'))
+  t.equal(res.status, 202)
+  t.equal(res.body.mode, 'mock')
+  await activityLog.flush()
+  t.match((await activityLog.select('email_logs', { where: { id: res.body.id } }))[0], { mode: 'mock', fallback: true, status: 'sent' })
+  const status = await call('GET', '/admin/status')
+  t.match(status.body, { mode: 'live', fallback: true, missing: [], credentials: [{ variable: 'SENDGRID_API_KEY', configured: true, display: 'SG.****hijk' }] })
+})

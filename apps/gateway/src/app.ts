@@ -1,10 +1,12 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { createBaseApp, type App } from '@switchboard/service-kit/service-app'
+import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, type App, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
 import type { GatewayEnv } from './config.ts'
 import { requireBearer } from './plugins/auth.ts'
 import upstreams from './plugins/upstreams.ts'
+import { adminActivityRoutes } from './routes/admin-activity.ts'
+import { adminSettingsRoutes } from './routes/admin-settings.ts'
 import { healthRoutes } from './routes/health.ts'
 import { SERVICE_ROUTES } from './routes/index.ts'
 import type { Tokens } from './tokens.ts'
@@ -15,6 +17,8 @@ export interface GatewayOptions {
   logger?: boolean | object
   /** Which services to front; default every service that has routes. */
   services?: ServiceName[]
+  /** The stack's (or a test's) activity log and runtime settings; otherwise opened from env. */
+  shared?: SharedInfrastructure
 }
 
 const pathOf = (url: string) => url.split('?')[0] ?? ''
@@ -48,6 +52,10 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
     upstreams: { email: env.EMAIL_SERVICE_URL, whatsapp: env.WHATSAPP_SERVICE_URL, payments: env.PAYMENTS_SERVICE_URL, voice: env.VOICE_SERVICE_URL, zoom: env.ZOOM_SERVICE_URL }
   })
   await app.register(healthRoutes, { services })
+  const shared = opts.shared ?? await openSharedInfrastructure(env, app.log)
+  if (!opts.shared) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
+  await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
+  await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
   for (const s of services) await app.register(SERVICE_ROUTES[s]!)
   return app
 }

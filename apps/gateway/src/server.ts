@@ -1,3 +1,4 @@
+import { assertModeAllowed } from '@switchboard/service-kit/env'
 import { loadDotEnv, runServers } from '@switchboard/service-kit/lifecycle'
 import { buildApp } from './app.ts'
 import { loadGatewayEnv } from './config.ts'
@@ -7,5 +8,6 @@ import { resolveTokens } from './tokens.ts'
 loadDotEnv()
 await runServers(async () => {
   const env = loadGatewayEnv()
+  assertModeAllowed(env)
   return [{ app: await buildApp({ env, tokens: resolveTokens(env) }), port: env.GATEWAY_PORT, host: env.HOST }]
 })

@@ -20,14 +20,14 @@ export interface GatewayTestStack extends TestInfrastructure {
 }
 
 /** The gateway in front of a real email service, both on free ports, sharing a test database. */
-export async function startStack (t: Test, opts: { gatewayEnv?: Record<string, string>, emailUrl?: string } = {}): Promise<GatewayTestStack> {
+export async function startStack (t: Test, opts: { gatewayEnv?: Record<string, string>, emailEnv?: Record<string, string>, emailUrl?: string } = {}): Promise<GatewayTestStack> {
   const infra = await createTestInfrastructure(t)
-  const email = await buildEmail({ env: loadEmailEnv({ EMAIL_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent' }), shared: infra, logger: false })
+  const email = await buildEmail({ env: loadEmailEnv({ EMAIL_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', ...opts.emailEnv }), shared: infra, logger: false })
   infra.closeWithInfrastructure(email)
   await email.listen({ port: 0, host: '127.0.0.1' })
   const emailUrl = opts.emailUrl ?? selfBaseUrl(email)
   const env = loadGatewayEnv({ GATEWAY_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, API_TOKEN, ADMIN_TOKEN, EMAIL_SERVICE_URL: emailUrl, ...opts.gatewayEnv })
-  const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: process.env.PROBE ? { level: 'info' } : false, services: ['email'] })
+  const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: false, services: ['email'], shared: infra })
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   const gatewayUrl = selfBaseUrl(gateway)

@@ -36,7 +36,7 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
     servers.push({ name: 'email', app: await buildEmail({ env: emailEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: emailEnv.EMAIL_PORT, host: emailEnv.HOST })
     const services = servers.map(s => s.name) as ServiceName[]
     const tokens = resolveTokens(gatewayEnv)
-    servers.push({ name: 'gateway', app: await buildGateway({ env: gatewayEnv, tokens, services, ...(logger !== undefined ? { logger } : {}) }), port: gatewayEnv.GATEWAY_PORT, host: gatewayEnv.HOST })
+    servers.push({ name: 'gateway', app: await buildGateway({ env: gatewayEnv, tokens, services, shared, ...(logger !== undefined ? { logger } : {}) }), port: gatewayEnv.GATEWAY_PORT, host: gatewayEnv.HOST })
     return {
       servers,
       shared,

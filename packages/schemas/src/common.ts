@@ -41,6 +41,31 @@ export const PageQuerySchema = Type.Object({
   offset: Type.Integer({ minimum: 0, default: 0 })
 })
 
+/** A union of string literals whose static type stays the literal union (not string). */
+export function StringEnum<T extends string> (values: readonly T[], options: { description?: string, default?: T } = {}) {
+  return Type.Union(values.map(v => Type.Literal(v)), options)
+}
+
 export function Nullable<T extends TSchema> (schema: T) {
   return Type.Union([schema, Type.Null()])
 }
+
+export const SimulationSchema = Type.Object({
+  latencyMs: Type.Object({ min: Type.Integer({ minimum: 0 }), max: Type.Integer({ minimum: 0 }) }),
+  successRate: Type.Number({ minimum: 0, maximum: 1 }),
+  seed: Type.Union([Type.Integer(), Type.Null()]),
+  scenario: StringEnum(['none', 'outage', 'rate_limit', 'slow', 'timeout'] as const)
+})
+
+/** A service's own report for the admin API (GET /admin/status on each service). */
+export const ServiceStatusSchema = Type.Object({
+  service: Type.String(),
+  provider: Type.String(),
+  mode: ModeSchema,
+  fallback: Type.Boolean(),
+  simulation: SimulationSchema,
+  ready: Type.Boolean(),
+  missing: Type.Array(Type.String()),
+  credentials: Type.Array(Type.Object({ variable: Type.String(), configured: Type.Boolean(), display: Type.String() }))
+})
+export type ServiceStatus = Static<typeof ServiceStatusSchema>

@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
-import { HealthSchema, ReadinessSchema, type Readiness } from '@switchboard/schemas/common'
+import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } from '@switchboard/schemas/common'
+import { Type } from '@sinclair/typebox'
+import { maskSecret, type CredentialsReport } from './credentials.ts'
 import type { CommonEnv } from './env.ts'
 import { createErrorHandler, createNotFoundHandler } from './errors.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
@@ -16,6 +18,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     activityLog: ActivityLog
     runtime: RuntimeSettings
+    /** Registers what POST /admin/reset clears (emulator state). */
+    onMockReset: (fn: () => void | Promise<void>) => void
     /** This server's own base URL once it listens (how a service reaches its emulator over HTTP). */
     selfBaseUrl: () => string
   }
@@ -96,6 +100,8 @@ export interface ServiceAppOptions<E extends CommonEnv> extends AppOptions<E> {
   readiness?: () => Readiness['checks']
   /** Simulation overrides read from this app's environment. */
   simulation?: Partial<SimulationSettings>
+  /** Live-mode credentials, for readiness, /admin/status and the admin page (masked there). */
+  credentials?: () => CredentialsReport
 }
 
 /** A provider service's Fastify instance with everything the five services share. */
@@ -109,9 +115,44 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.decorate('selfBaseUrl', () => selfBaseUrl(app))
   if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
 
+  const resets: Array<() => void | Promise<void>> = []
+  app.decorate('onMockReset', (fn: () => void | Promise<void>) => { resets.push(fn) })
+  const credentials = () => opts.credentials?.() ?? { variables: [], missing: [] }
+  const providerCheck = (): Readiness['checks'] => {
+    if (!opts.credentials) return {}
+    const { mode } = shared.runtime.get(opts.service)
+    const { missing } = credentials()
+    return { provider: mode === 'live' && missing.length ? { ok: false, message: `live mode needs ${missing.join(', ')}` } : { ok: true, message: mode === 'mock' ? `mock mode: ${descriptor.provider} emulator` : `live mode: ${descriptor.provider}` } }
+  }
+
+  // For the gateway's admin API: this service's mode, simulation and credentials (masked).
+  app.get('/admin/status', { schema: { response: { 200: ServiceStatusSchema } } }, async () => {
+    const runtime = shared.runtime.get(opts.service)
+    const report = credentials()
+    const checks = { ...providerCheck(), ...opts.readiness?.() }
+    return {
+      service: opts.service,
+      provider: descriptor.provider,
+      mode: runtime.mode,
+      fallback: runtime.fallback,
+      simulation: runtime.simulation,
+      ready: Object.values(checks).every(c => c.ok),
+      missing: report.missing,
+      credentials: report.variables.map(v => ({
+        variable: v.name,
+        configured: !!v.value,
+        display: runtime.mode === 'mock' ? 'mock mode: not needed' : v.value ? maskSecret(v.value) : 'not set'
+      }))
+    }
+  })
+  app.post('/admin/reset', { schema: { response: { 200: Type.Object({ service: Type.String(), reset: Type.Integer() }) } } }, async () => {
+    for (const fn of resets) await fn()
+    return { service: opts.service, reset: resets.length }
+  })
+
   app.get('/health', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' as const }))
   app.get('/ready', { schema: { response: { 200: ReadinessSchema, 503: ReadinessSchema } } }, async (_request, reply) => {
-    const checks: Readiness['checks'] = { database: await databaseCheck(shared.activityLog), ...opts.readiness?.() }
+    const checks: Readiness['checks'] = { database: await databaseCheck(shared.activityLog), ...providerCheck(), ...opts.readiness?.() }
     const ready = Object.values(checks).every(c => c.ok)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', service: opts.service, mode: shared.runtime.get(opts.service).mode, checks })
   })

@@ -49,8 +49,13 @@ export interface Decision {
 }
 
 export interface DecideOptions {
-  /** A forced outcome (from OUTCOME_HEADER or a magic value); wins over rates and scenarios. */
+  /** A forced outcome from OUTCOME_HEADER: wins over everything. */
   force?: Outcome | undefined
+  /**
+   * An outcome a magic value asks for: wins over the success rate, not over a scenario (a
+   * recipient's fate does not stop the provider being down or rate limiting).
+   */
+  magic?: 'success' | 'failure' | undefined
   /** A forced latency in ms (from LATENCY_HEADER). */
   latencyMs?: number | undefined
 }
@@ -102,7 +107,7 @@ export class Simulator {
       case 'outage': return { outcome: 'outage', delayMs }
       case 'rate_limit': return { outcome: 'rate_limited', delayMs: 0 }
       case 'timeout': return { outcome: 'timeout', delayMs: TIMEOUT_HOLD_MS }
-      default: return { outcome: this.succeeds() ? 'success' : 'failure', delayMs }
+      default: return { outcome: options.magic ?? (this.succeeds() ? 'success' : 'failure'), delayMs }
     }
   }
 

@@ -79,6 +79,12 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   tick.unref()
   app.addHook('onClose', async () => { clearInterval(tick) })
 
+  app.onMockReset(() => {
+    stats.reset()
+    due.length = 0
+    Object.assign(settings, { enabled: true, url: undefined, signed: true })
+  })
+
   function postEvents (events: SendGridEvent[]): void {
     const url = settings.url ?? opts.defaultEventWebhookUrl()
     if (!settings.enabled || !url || events.length === 0) return
@@ -187,7 +193,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     const forced = readSimulationHeaders(request.headers)
     const allDeliver = fates.every(f => f === 'deliver')
     const anyFail = fates.includes('fail')
-    const decision = simulator.decide({ force: forced.force ?? (anyFail ? 'failure' : allDeliver ? 'success' : undefined), latencyMs: forced.latencyMs })
+    const decision = simulator.decide({ force: forced.force, magic: anyFail ? 'failure' : allDeliver ? 'success' : undefined, latencyMs: forced.latencyMs })
     // One recipient: a random failure fails the request. Several: SendGrid accepts the request and
     // the unlucky recipients bounce, so bulk sends see the success rate per recipient.
     if (decision.outcome === 'failure' && summary.recipients.length > 1 && !anyFail) decision.outcome = 'success'

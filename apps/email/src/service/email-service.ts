@@ -5,8 +5,9 @@ import type { Mode } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
+import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import type { MailSendBody, SendGridClient } from '../client/sendgrid-client.ts'
+import type { SendGridClient } from '../client/sendgrid-client.ts'
 
 export interface EmailServiceDeps {
   activityLog: ActivityLog
@@ -48,15 +49,15 @@ const EVENT_STATUS: Record<string, { status: string, from: string[], failure?: b
 
 export function createEmailService (deps: EmailServiceDeps) {
   const { activityLog } = deps
-  const modeNow = () => deps.runtime.get('email').mode
   const content = (type: string | undefined, value: string) => [{ type: type ?? 'text/html', value }]
   const from = (email?: string, name?: string) => ({ email: email ?? deps.from.email, name: name ?? deps.from.name })
 
-  function logRow (row: { id: string, mode: Mode, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number }): Row {
+  function logRow (row: { id: string, mode: Mode, fallback?: boolean, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number }): Row {
     return {
       id: row.id,
       request_id: row.ctx.requestId,
       mode: row.mode,
+      fallback: row.fallback ?? false,
       batch_id: row.batchId ?? null,
       to_email: row.to_email,
       from_email: row.from,
@@ -71,22 +72,23 @@ export function createEmailService (deps: EmailServiceDeps) {
 
   /** send_email(to_email, subject, content) */
   async function sendEmail (input: SendEmailRequest, ctx: CallContext): Promise<SendEmailReply> {
-    const mode = modeNow()
-    const client = deps.clientFor(mode)
+    const { mode, fallback } = deps.runtime.get('email')
+    deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
     const id = randomUUID()
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
     const base = { id, mode, to_email: input.to_email, subject: input.subject, ctx, from: sender.email }
     try {
-      const { messageId } = await client.sendMail({
+      const routed = await withFallback(mode, fallback, m => deps.clientFor(m).sendMail({
         personalizations: [{ to: [{ email: input.to_email }], custom_args: { [LOG_ID_ARG]: id } }],
         from: sender,
         subject: input.subject,
         content: content(input.content_type, input.content)
-      }, ctx.simulationHeaders)
+      }, ctx.simulationHeaders))
       const latencyMs = Math.round(performance.now() - started)
-      activityLog.record('email_logs', logRow({ ...base, status: 'sent', providerMessageId: messageId, latencyMs }))
-      return { success: true, id, status: 'sent', provider_message_id: messageId ?? '', mode, latency_ms: latencyMs }
+      const messageId = routed.result.messageId
+      activityLog.record('email_logs', logRow({ ...base, mode: routed.mode, fallback: routed.fallback, status: 'sent', providerMessageId: messageId, latencyMs }))
+      return { success: true, id, status: 'sent', provider_message_id: messageId ?? '', mode: routed.mode, latency_ms: latencyMs }
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       const latencyMs = Math.round(performance.now() - started)
@@ -103,8 +105,8 @@ export function createEmailService (deps: EmailServiceDeps) {
    * integration does, so one bad address never fails a thousand good ones.
    */
   async function sendBulkEmails (input: BulkEmailRequest, ctx: CallContext): Promise<BulkEmailReply> {
-    const mode = modeNow()
-    const client = deps.clientFor(mode)
+    const { mode, fallback } = deps.runtime.get('email')
+    deps.clientFor(mode) // refuses at once when live mode has no key
     const batchId = randomUUID()
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
@@ -137,14 +139,14 @@ export function createEmailService (deps: EmailServiceDeps) {
         requests++
         try {
           const first = pending[0]!.item
-          const { messageId } = await client.sendMail({
+          const routed = await withFallback(mode, fallback, m => deps.clientFor(m).sendMail({
             personalizations: pending.map(r => ({ to: [{ email: r.item.to_email }], subject: r.item.subject, custom_args: { [LOG_ID_ARG]: r.id } })),
             from: sender,
             content: content(first.content_type, first.content)
-          }, ctx.simulationHeaders)
+          }, ctx.simulationHeaders))
           const latencyMs = Math.round(performance.now() - t0)
           accepted += pending.length
-          for (const r of pending) activityLog.record('email_logs', logRow({ id: r.id, mode, to_email: r.item.to_email, subject: r.item.subject, status: 'sent', ctx, batchId, from: sender.email, providerMessageId: messageId, latencyMs }))
+          for (const r of pending) activityLog.record('email_logs', logRow({ id: r.id, mode: routed.mode, fallback: routed.fallback, to_email: r.item.to_email, subject: r.item.subject, status: 'sent', ctx, batchId, from: sender.email, providerMessageId: routed.result.messageId, latencyMs }))
           return
         } catch (err) {
           if (!(err instanceof ProviderError)) throw err

@@ -1,0 +1,67 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { request as httpRequest } from 'undici'
+import type { ActivityLog, Table } from '@switchboard/activity-log'
+import {
+  AdminStatsSchema, JournalDetailParamsSchema, JournalDetailSchema, JournalQuerySchema, JournalReplySchema,
+  ResetReplySchema, StatsQuerySchema
+} from '@switchboard/schemas/admin'
+import { errorResponses } from '@switchboard/schemas/common'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import type { ServiceName } from '@switchboard/service-kit/services'
+
+const tags = ['admin']
+const security = [{ adminToken: [] }]
+
+const MAIN_TABLE: Record<string, Table> = { email: 'email_logs', whatsapp: 'whatsapp_logs', payments: 'payments', voice: 'call_logs' }
+/** Every table a reset clears (settings and their history stay). */
+const LOG_TABLES: Table[] = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns']
+
+/** The request journal across services, per-minute stats, and the reset for a clean test run. */
+export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceName[], activityLog: ActivityLog }> = async (app, { services, activityLog }) => {
+  app.get('/api/admin/journal', {
+    schema: { tags, security, summary: 'Recent activity across all services, newest first', querystring: JournalQuerySchema, response: { 200: JournalReplySchema, ...errorResponses } }
+  }, async (request) => {
+    const q = request.query
+    const items = await activityLog.rpc<unknown[]>('activity_journal', {
+      p_service: q.service ?? null,
+      p_status: q.status ?? null,
+      p_request_id: q.request_id ?? null,
+      p_since: q.since ?? null,
+      p_until: q.until ?? null,
+      p_limit: q.limit
+    })
+    return { items: items as never }
+  })
+
+  app.get('/api/admin/journal/:service/:id', {
+    schema: { tags, security, summary: 'One journal row with every column', params: JournalDetailParamsSchema, response: { 200: JournalDetailSchema, ...errorResponses } }
+  }, async (request) => {
+    const { service, id } = request.params
+    const [row] = await activityLog.select(MAIN_TABLE[service]!, { where: { id }, limit: 1 })
+    if (!row) throw new ServiceError(404, 'ADMIN_ROW_NOT_FOUND', `No ${service} activity with id ${id}. It may have been cleared by a reset.`)
+    return { service, row }
+  })
+
+  app.get('/api/admin/stats', {
+    schema: { tags, security, summary: 'Per-service volume, success rate and latency, per minute', querystring: StatsQuerySchema, response: { 200: AdminStatsSchema, ...errorResponses } }
+  }, async (request) => ({ services: await activityLog.rpc('activity_stats', { p_minutes: request.query.minutes }) as never }))
+
+  app.post('/api/admin/reset', {
+    schema: { tags, security, summary: 'Clear the logs and every emulator\'s state, for a clean test run', response: { 200: ResetReplySchema, ...errorResponses } }
+  }, async () => {
+    await activityLog.flush()
+    const cleared: Record<string, number> = {}
+    for (const table of LOG_TABLES) cleared[table] = await activityLog.backend.delete(table, {})
+    const outcome: Record<string, string> = {}
+    await Promise.all(services.map(async (name) => {
+      try {
+        const res = await httpRequest(`${app.upstreams[name]}/admin/reset`, { method: 'POST', headersTimeout: 3000, bodyTimeout: 3000 })
+        await res.body.dump()
+        outcome[name] = res.statusCode === 200 ? 'reset' : `failed (HTTP ${res.statusCode})`
+      } catch (err) {
+        outcome[name] = `unreachable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`
+      }
+    }))
+    return { cleared, services: outcome }
+  })
+}

@@ -1,0 +1,130 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { request as httpRequest } from 'undici'
+import {
+  MockModeReplySchema, MockModeRequestSchema, ServiceParamsSchema, ServiceSettingsPatchSchema,
+  ServiceSettingsSchema, SettingsChangesSchema, type ServiceSettings
+} from '@switchboard/schemas/admin'
+import { errorResponses, type ServiceStatus } from '@switchboard/schemas/common'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import type { RuntimeSettings, ServiceRuntime } from '@switchboard/service-kit/runtime-settings'
+import { SERVICES, type ServiceName } from '@switchboard/service-kit/services'
+import type { SimulationSettings } from '@switchboard/service-kit/simulation'
+import type { ActivityLog } from '@switchboard/activity-log'
+import { Type } from '@sinclair/typebox'
+
+export interface AdminSettingsOptions {
+  services: ServiceName[]
+  runtime: RuntimeSettings
+  activityLog: ActivityLog
+}
+
+const tags = ['admin']
+const security = [{ adminToken: [] }]
+// Payments never fall back: a link from the emulator would take a buyer to a page that cannot pay.
+const FALLBACK_FORBIDDEN = new Set<ServiceName>(['payments'])
+
+const toView = (s: SimulationSettings) => ({ latency_ms: s.latencyMs, success_rate: s.successRate, seed: s.seed, scenario: s.scenario })
+const who = (request: FastifyRequest) => `admin@${request.ip}`
+
+/**
+ * The runtime switch and simulation controls. The gateway writes the settings table; every service
+ * polls it, so a change reaches every instance within a poll interval and survives restarts.
+ */
+export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions> = async (app, { services, runtime, activityLog }) => {
+  async function status (name: ServiceName): Promise<ServiceStatus | undefined> {
+    try {
+      const res = await httpRequest(`${app.upstreams[name]}/admin/status`, { headersTimeout: 1500, bodyTimeout: 1500 })
+      if (res.statusCode !== 200) { await res.body.dump(); return undefined }
+      return await res.body.json() as ServiceStatus
+    } catch {
+      return undefined
+    }
+  }
+
+  function view (name: ServiceName, rt: ServiceRuntime, st: ServiceStatus | undefined): ServiceSettings {
+    return {
+      provider: SERVICES[name].provider,
+      // The database is the truth for mode and simulation; the service reports what it can check.
+      mode: rt.mode,
+      reachable: !!st,
+      ready: st?.ready ?? false,
+      fallback: rt.fallback,
+      fallback_allowed: !FALLBACK_FORBIDDEN.has(name),
+      credentials: st?.credentials ?? [],
+      missing: st?.missing ?? [],
+      simulation: toView(rt.simulation)
+    }
+  }
+
+  async function snapshot () {
+    await runtime.refresh()
+    const statuses = await Promise.all(services.map(status))
+    const entries = services.map((name, i) => [name, view(name, runtime.get(name), statuses[i])] as const)
+    const nonZoom = services.filter(s => s !== 'zoom')
+    return {
+      mock_mode: nonZoom.every(s => runtime.get(s).mode === 'mock'),
+      use_mock_zoom: runtime.get('zoom').mode === 'mock',
+      services: Object.fromEntries(entries)
+    }
+  }
+
+  function known (name: ServiceName): void {
+    if (!services.includes(name)) throw new ServiceError(404, 'ADMIN_SERVICE_NOT_FOUND', `There is no ${name} service behind this gateway. Known: ${services.join(', ')}.`)
+  }
+
+  app.get('/api/admin/settings/mock-mode', {
+    schema: { tags, security, summary: 'Mode, readiness, masked keys and simulation settings of every service', response: { 200: MockModeReplySchema, ...errorResponses } }
+  }, async () => snapshot())
+
+  app.post('/api/admin/settings/mock-mode', {
+    schema: { tags, security, summary: 'Switch all services (except zoom) or one service between mock and live', body: MockModeRequestSchema, response: { 200: MockModeReplySchema, ...errorResponses } }
+  }, async (request) => {
+    const { mock_mode: mock, service } = request.body
+    if (service) known(service)
+    const targets = service ? [service] : services.filter(s => s !== 'zoom')
+    const mode = mock ? 'mock' : 'live'
+    if (!mock) {
+      // Refuse the whole change if any target could not work live: half a switch surprises people.
+      const problems: string[] = []
+      for (const name of targets) {
+        const st = await status(name)
+        if (!st) problems.push(`the ${name} service cannot be reached to check its credentials`)
+        else if (st.missing.length) problems.push(`${name} needs ${st.missing.join(' and ')}`)
+      }
+      if (problems.length) {
+        throw new ServiceError(422, 'ADMIN_CREDENTIALS_MISSING', `Cannot switch to live mode: ${problems.join('; ')}. Set the variables in the service's environment and restart it, then switch again.`, { details: { problems } })
+      }
+    }
+    for (const name of targets) await runtime.update(name, { mode }, who(request))
+    return snapshot()
+  })
+
+  app.patch('/api/admin/settings/services/:service', {
+    schema: { tags, security, summary: 'Change a service\'s simulation (latency, success rate, seed, scenario) or fallback', params: ServiceParamsSchema, body: ServiceSettingsPatchSchema, response: { 200: ServiceSettingsSchema, ...errorResponses } }
+  }, async (request) => {
+    const name = request.params.service
+    const { simulation, fallback } = request.body
+    if (fallback && FALLBACK_FORBIDDEN.has(name)) {
+      throw new ServiceError(422, 'ADMIN_FALLBACK_NOT_ALLOWED', 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer. Fix the provider, or switch payments to mock mode on purpose.')
+    }
+    known(name)
+    const current = runtime.get(name).simulation
+    const latency = simulation?.latency_ms ?? current.latencyMs
+    if (latency.max < latency.min) throw new ServiceError(400, 'ADMIN_INVALID_REQUEST', `body/simulation/latency_ms: max (${latency.max}) must not be below min (${latency.min}).`)
+    const patch: Partial<SimulationSettings> = {}
+    if (simulation?.latency_ms) patch.latencyMs = simulation.latency_ms
+    if (simulation?.success_rate !== undefined) patch.successRate = simulation.success_rate
+    if (simulation?.seed !== undefined) patch.seed = simulation.seed
+    if (simulation?.scenario !== undefined) patch.scenario = simulation.scenario
+    const rt = await runtime.update(name, { ...(simulation ? { simulation: patch } : {}), ...(fallback !== undefined ? { fallback } : {}) }, who(request))
+    return view(name, rt, await status(name))
+  })
+
+  app.get('/api/admin/settings/changes', {
+    schema: { tags, security, summary: 'Who changed which setting, when, from what to what', querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }), response: { 200: SettingsChangesSchema, ...errorResponses } }
+  }, async (request) => {
+    const rows = await activityLog.select('settings_changes', { orderBy: { column: 'changed_at', ascending: false }, limit: request.query.limit })
+    return { items: rows.map(r => ({ key: String(r.key), from_value: r.from_value, to_value: r.to_value, changed_by: (r.changed_by as string | null) ?? null, changed_at: String(r.changed_at) })) }
+  })
+}

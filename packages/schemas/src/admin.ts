@@ -1,0 +1,100 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { ModeSchema, Nullable, StringEnum } from './common.ts'
+
+const ServiceName = StringEnum(['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const)
+const Scenario = StringEnum(['none', 'outage', 'rate_limit', 'slow', 'timeout'] as const)
+
+export const SimulationViewSchema = Type.Object({
+  latency_ms: Type.Object({ min: Type.Integer(), max: Type.Integer() }),
+  success_rate: Type.Number(),
+  seed: Nullable(Type.Integer()),
+  scenario: Scenario
+})
+
+export const ServiceSettingsSchema = Type.Object({
+  provider: Type.String(),
+  mode: ModeSchema,
+  reachable: Type.Boolean(),
+  ready: Type.Boolean(),
+  fallback: Type.Boolean(),
+  fallback_allowed: Type.Boolean(),
+  credentials: Type.Array(Type.Object({ variable: Type.String(), configured: Type.Boolean(), display: Type.String() })),
+  missing: Type.Array(Type.String()),
+  simulation: SimulationViewSchema
+})
+export type ServiceSettings = Static<typeof ServiceSettingsSchema>
+
+export const MockModeReplySchema = Type.Object({
+  mock_mode: Type.Boolean({ description: 'True when every service except zoom is in mock mode' }),
+  use_mock_zoom: Type.Boolean(),
+  services: Type.Record(Type.String(), ServiceSettingsSchema)
+})
+export type MockModeReply = Static<typeof MockModeReplySchema>
+
+export const MockModeRequestSchema = Type.Object({
+  mock_mode: Type.Boolean(),
+  service: Type.Optional(ServiceName)
+}, { additionalProperties: false })
+export type MockModeRequest = Static<typeof MockModeRequestSchema>
+
+export const ServiceParamsSchema = Type.Object({ service: ServiceName })
+
+export const ServiceSettingsPatchSchema = Type.Object({
+  simulation: Type.Optional(Type.Object({
+    latency_ms: Type.Optional(Type.Object({ min: Type.Integer({ minimum: 0, maximum: 120_000 }), max: Type.Integer({ minimum: 0, maximum: 120_000 }) }, { additionalProperties: false })),
+    success_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    seed: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }))),
+    scenario: Type.Optional(Scenario)
+  }, { additionalProperties: false })),
+  fallback: Type.Optional(Type.Boolean())
+}, { additionalProperties: false, minProperties: 1 })
+export type ServiceSettingsPatch = Static<typeof ServiceSettingsPatchSchema>
+
+export const SettingsChangesSchema = Type.Object({
+  items: Type.Array(Type.Object({ key: Type.String(), from_value: Type.Unknown(), to_value: Type.Unknown(), changed_by: Nullable(Type.String()), changed_at: Type.String() }))
+})
+
+export const JournalQuerySchema = Type.Object({
+  service: Type.Optional(ServiceName),
+  status: Type.Optional(Type.String({ maxLength: 64 })),
+  request_id: Type.Optional(Type.String({ maxLength: 200 })),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 })
+}, { additionalProperties: false })
+export type JournalQuery = Static<typeof JournalQuerySchema>
+
+export const JournalEntrySchema = Type.Object({
+  service: Type.String(),
+  id: Type.String(),
+  request_id: Nullable(Type.String()),
+  status: Type.String(),
+  mode: ModeSchema,
+  fallback: Type.Boolean(),
+  contact: Nullable(Type.String()),
+  summary: Nullable(Type.String()),
+  error: Nullable(Type.String()),
+  latency_ms: Nullable(Type.Integer()),
+  created_at: Type.String(),
+  updated_at: Type.String()
+})
+export const JournalReplySchema = Type.Object({ items: Type.Array(JournalEntrySchema) })
+
+export const JournalDetailParamsSchema = Type.Object({ service: StringEnum(['email', 'whatsapp', 'payments', 'voice'] as const), id: Type.String({ format: 'uuid' }) })
+export const JournalDetailSchema = Type.Object({ service: Type.String(), row: Type.Record(Type.String(), Type.Unknown()) })
+
+export const StatsQuerySchema = Type.Object({ minutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }) }, { additionalProperties: false })
+export const AdminStatsSchema = Type.Object({
+  services: Type.Record(Type.String(), Type.Object({
+    total: Type.Integer(),
+    failed: Type.Integer(),
+    success_rate: Type.Number(),
+    avg_latency_ms: Nullable(Type.Number()),
+    series: Type.Array(Type.Object({ bucket: Type.String(), count: Type.Integer(), failed: Type.Integer(), avg_latency_ms: Nullable(Type.Number()) }))
+  }))
+})
+
+export const ResetReplySchema = Type.Object({
+  cleared: Type.Record(Type.String(), Type.Integer()),
+  services: Type.Record(Type.String(), Type.String())
+})
