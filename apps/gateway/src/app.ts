@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, type App, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
+import { adminPage } from './admin/index.ts'
 import type { GatewayEnv } from './config.ts'
 import { requireBearer } from './plugins/auth.ts'
 import upstreams from './plugins/upstreams.ts'
@@ -36,6 +37,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(adminPage) // the admin page at /admin: a data-free shell, served without a token
 
   // Auth by path: /api/admin/* needs the admin token, /api/automation/* the API token (or the
   // admin token). Webhook routes are authenticated by their providers' signatures instead.

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { renderShell } from './page.ts'
+
+/**
+ * The admin page: one server-rendered HTML shell, one vanilla ES module and one stylesheet, read
+ * once at start and served from memory. The shell holds no data, so it needs no token; the module
+ * asks for the admin token and calls /api/admin/* with it. Nothing is loaded from anywhere else.
+ */
+
+interface Asset { body: string, etag: string, version: string, type: string }
+
+function asset (file: string, type: string): Asset {
+  const body = readFileSync(new URL(file, import.meta.url), 'utf8')
+  const hash = createHash('sha256').update(body).digest('base64url')
+  return { body, etag: `"${hash.slice(0, 27)}"`, version: hash.slice(0, 12), type }
+}
+
+/**
+ * Only same-origin script, style and fetch; no inline script or style, no frames, no plugins.
+ * The charts are SVG elements the module creates, which CSP does not treat as loads.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+function securityHeaders (reply: FastifyReply): FastifyReply {
+  return reply
+    .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-frame-options', 'DENY')
+    .header('cross-origin-opener-policy', 'same-origin')
+}
+
+const VersionQuery = Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) })
+// Pages, not API: kept out of the OpenAPI document.
+const hide = true
+
+export const adminPage: FastifyPluginAsyncTypebox = async (app) => {
+  const js = asset('./app.js', 'text/javascript; charset=utf-8')
+  const css = asset('./app.css', 'text/css; charset=utf-8')
+  const html = renderShell({ script: `/admin/app.js?v=${js.version}`, style: `/admin/app.css?v=${css.version}` })
+  const htmlEtag = `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`
+
+  // The shell names the assets by content hash, so a versioned asset URL never changes meaning
+  // and can be cached for good; an unversioned one is revalidated each time.
+  const serve = (a: Asset) => (request: FastifyRequest<{ Querystring: { v?: string } }>, reply: FastifyReply) => {
+    securityHeaders(reply)
+      .type(a.type)
+      .header('etag', a.etag)
+      .header('cache-control', request.query.v === a.version ? 'public, max-age=31536000, immutable' : 'no-cache')
+    if (request.headers['if-none-match'] === a.etag) return reply.code(304).send()
+    return reply.send(a.body)
+  }
+
+  app.get('/admin', { schema: { hide } }, (request, reply) => {
+    // The shell is tiny and names the current assets: always revalidate it.
+    securityHeaders(reply).type('text/html; charset=utf-8').header('etag', htmlEtag).header('cache-control', 'no-cache')
+    if (request.headers['if-none-match'] === htmlEtag) return reply.code(304).send()
+    return reply.send(html)
+  })
+  app.get('/admin/', { schema: { hide } }, (_request, reply) => reply.redirect('/admin', 301))
+  app.get('/admin/app.js', { schema: { hide, querystring: VersionQuery } }, serve(js))
+  app.get('/admin/app.css', { schema: { hide, querystring: VersionQuery } }, serve(css))
+}

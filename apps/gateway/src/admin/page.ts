@@ -1,0 +1,154 @@
+/**
+ * The admin page's HTML: the structure of every tab, rendered by the server. It holds no data
+ * (nothing here needs the admin token); app.js fills it in from /api/admin/* once signed in.
+ */
+
+const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
+
+// A plain "S" on a dark tile, so the browser does not ask for /favicon.ico.
+const FAVICON = 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f3a5f"/><text x="8" y="12" font-size="11" text-anchor="middle" fill="#fff" font-family="sans-serif">S</text></svg>')
+
+const SCENARIOS: Array<[string, string]> = [
+  ['none', 'None — normal behaviour'],
+  ['outage', 'Outage — every call fails'],
+  ['rate_limit', 'Rate limit — calls are throttled'],
+  ['slow', 'Slow — much higher latency'],
+  ['timeout', 'Timeout — calls never answer in time']
+]
+
+export function renderShell (assets: { script: string, style: string }): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Switchboard admin</title>
+<link rel="icon" href="${escapeAttr(FAVICON)}">
+<link rel="stylesheet" href="${escapeAttr(assets.style)}">
+<script type="module" src="${escapeAttr(assets.script)}"></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="topbar">
+  <h1 class="brand">Switchboard <span class="brand-sub">admin</span></h1>
+  <p id="connection" class="connection" role="status" aria-live="polite"></p>
+  <button type="button" id="sign-out" class="button ghost" hidden>Sign out</button>
+</header>
+
+<main id="main" tabindex="-1">
+  <noscript><p class="banner error">This page needs JavaScript. The same settings are available through the admin API: see <a href="/docs">/docs</a>.</p></noscript>
+  <p id="banner" class="banner" role="alert" hidden></p>
+
+  <section id="signin" class="signin" aria-labelledby="signin-title" hidden>
+    <h2 id="signin-title">Sign in</h2>
+    <p>Enter the <strong>admin token</strong>. It is printed by <code>./switchboard start</code>, kept in
+      <code>.data/tokens.json</code>, or set with <code>ADMIN_TOKEN</code>. The page keeps it in this tab only
+      (session storage) and sends it as <code>Authorization: Bearer</code> to <code>/api/admin/*</code>.</p>
+    <form id="signin-form" class="stack" autocomplete="off">
+      <label for="token">Admin token</label>
+      <input id="token" name="token" type="password" required minlength="1" spellcheck="false" autocomplete="current-password" aria-describedby="signin-message">
+      <p id="signin-message" class="message error" role="alert"></p>
+      <div><button type="submit" class="button primary">Sign in</button></div>
+    </form>
+  </section>
+
+  <div id="app" hidden>
+    <nav class="tabs" role="tablist" aria-label="Admin sections">
+      <button type="button" role="tab" id="tab-development" aria-controls="panel-development" aria-selected="true">Development</button>
+      <button type="button" role="tab" id="tab-activity" aria-controls="panel-activity" aria-selected="false" tabindex="-1">Activity</button>
+      <button type="button" role="tab" id="tab-stats" aria-controls="panel-stats" aria-selected="false" tabindex="-1">Stats</button>
+    </nav>
+
+    <section id="panel-development" class="panel" role="tabpanel" aria-labelledby="tab-development" tabindex="0">
+      <div class="panel-head">
+        <div>
+          <h2>Development</h2>
+          <p class="hint">Mock mode answers every call from the service's own provider emulator: no keys, no cost, no internet. Live mode calls the real provider with the keys from the environment.</p>
+        </div>
+        <div class="global-switch">
+          <label class="switch">
+            <input type="checkbox" role="switch" id="global-mock">
+            <span class="switch-track" aria-hidden="true"></span>
+            <span class="switch-label">Mock mode <span class="hint">(all services except Zoom)</span></span>
+          </label>
+          <p id="global-message" class="message" role="status" aria-live="polite"></p>
+        </div>
+      </div>
+      <div id="services" class="cards" aria-busy="true"><p class="hint">Loading services…</p></div>
+      <template id="scenario-options">${SCENARIOS.map(([v, label]) => `<option value="${v}">${escapeAttr(label)}</option>`).join('')}</template>
+
+      <h3 id="changes-title">Recent settings changes</h3>
+      <div class="table-wrap">
+        <table class="table" aria-labelledby="changes-title">
+          <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Setting</th><th scope="col">From → to</th></tr></thead>
+          <tbody id="changes"><tr><td colspan="4" class="hint">No changes yet.</td></tr></tbody>
+        </table>
+      </div>
+    </section>
+
+    <section id="panel-activity" class="panel" role="tabpanel" aria-labelledby="tab-activity" tabindex="0" hidden>
+      <div class="panel-head">
+        <div>
+          <h2>Activity</h2>
+          <p class="hint">Every call each service made, newest first. <span id="live-state">Updates every 2 seconds.</span></p>
+        </div>
+        <div class="actions">
+          <label class="check"><input type="checkbox" id="live" checked> Live updates</label>
+          <button type="button" id="reset" class="button danger">Reset…</button>
+        </div>
+      </div>
+      <form id="filters" class="filters" role="search" aria-label="Filter the journal">
+        <div class="field"><label for="f-service">Service</label><select id="f-service" name="service"><option value="">All services</option></select></div>
+        <div class="field"><label for="f-status">Status</label><input id="f-status" name="status" list="statuses" placeholder="any" spellcheck="false"><datalist id="statuses"></datalist></div>
+        <div class="field grow"><label for="f-request">Request id</label><input id="f-request" name="request_id" placeholder="any" spellcheck="false"></div>
+        <div class="field"><button type="reset" class="button ghost">Clear filters</button></div>
+      </form>
+      <p id="activity-message" class="message" role="status" aria-live="polite"></p>
+      <div class="split">
+        <div class="table-wrap">
+          <table class="table journal" aria-describedby="journal-caption">
+            <caption id="journal-caption" class="visually-hidden">Journal rows; choose a row to see everything recorded about it.</caption>
+            <thead><tr><th scope="col">Time</th><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Mode</th><th scope="col">To</th><th scope="col">Summary</th><th scope="col" class="num">Latency</th></tr></thead>
+            <tbody id="journal"></tbody>
+          </table>
+          <p id="journal-empty" class="empty" hidden>Nothing recorded yet. Send a message through the API and it appears here.</p>
+        </div>
+        <aside id="detail" class="detail" aria-labelledby="detail-title" hidden>
+          <div class="detail-head">
+            <h3 id="detail-title" tabindex="-1">Details</h3>
+            <button type="button" id="detail-close" class="button ghost" aria-label="Close details">Close</button>
+          </div>
+          <p id="detail-message" class="message" role="status"></p>
+          <dl id="detail-body" class="kv"></dl>
+        </aside>
+      </div>
+      <dialog id="reset-dialog" aria-labelledby="reset-title">
+        <form method="dialog" class="stack">
+          <h3 id="reset-title">Reset everything?</h3>
+          <p>This deletes every journal row of every service and resets each emulator's state (messages, payment requests, calls, meetings). Settings (modes, simulation) are kept. It cannot be undone.</p>
+          <div class="row end">
+            <button value="cancel" class="button ghost" autofocus>Cancel</button>
+            <button value="confirm" class="button danger">Delete and reset</button>
+          </div>
+        </form>
+      </dialog>
+    </section>
+
+    <section id="panel-stats" class="panel" role="tabpanel" aria-labelledby="tab-stats" tabindex="0" hidden>
+      <div class="panel-head">
+        <div>
+          <h2>Stats</h2>
+          <p class="hint">The last 60 minutes, per minute. Bars: calls (failures stacked in red). Line: average latency.</p>
+        </div>
+        <p id="stats-updated" class="hint" role="status" aria-live="polite"></p>
+      </div>
+      <p id="stats-message" class="message" role="status"></p>
+      <div id="stats" class="cards wide"></div>
+    </section>
+  </div>
+</main>
+</body>
+</html>
+`
+}
