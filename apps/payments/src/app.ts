@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Mode } from '@switchboard/schemas/common'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
+import { SERVICES } from '@switchboard/service-kit/services'
+import { Simulator } from '@switchboard/service-kit/simulation'
+import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { createInstamojoClient, type InstamojoClient } from './client/instamojo-client.ts'
+import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
+import { instamojoEmulator } from './emulator/index.ts'
+import { instamojoWebhookRoutes } from './routes/instamojo-webhook.ts'
+import { paymentRoutes } from './routes/payments.ts'
+import { createPaymentService } from './service/payment-service.ts'
+
+export const EMULATOR_PREFIX = SERVICES.payments.emulatorPrefix
+// The emulator accepts any non-empty client id/secret; these say what they are.
+const MOCK_CLIENT = { kind: 'oauth' as const, clientId: 'switchboard-mock-client', clientSecret: 'not-a-real-secret-the-emulator-accepts-any' }
+
+/**
+ * The emulator's webhook salt: INSTAMOJO_MOCK_SALT, else one generated once and kept in the data
+ * folder (so a receiver configured with it keeps working across restarts), else in memory.
+ */
+function emulatorSalt (env: PaymentsEnv): string {
+  if (env.INSTAMOJO_MOCK_SALT) return env.INSTAMOJO_MOCK_SALT
+  const file = join(env.SWITCHBOARD_DATA_DIR, 'instamojo-emulator-salt')
+  try {
+    const s = readFileSync(file, 'utf8').trim()
+    if (s) return s
+  } catch { /* first start */ }
+  const salt = randomBytes(16).toString('hex')
+  try {
+    mkdirSync(env.SWITCHBOARD_DATA_DIR, { recursive: true })
+    writeFileSync(file, salt, { mode: 0o600 })
+  } catch { /* read-only folder: this run's salt stays in memory */ }
+  return salt
+}
+
+function notConfigured (missing: string[]): ServiceError {
+  const both = missing.length === 2 && missing[0] === 'INSTAMOJO_CLIENT_ID'
+  const message = both
+    ? 'Instamojo is in live mode but no credentials are set. Set INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API), or switch payments back to mock mode.'
+    : `Instamojo is in live mode but ${missing.join(' and ')} is not set (its partner is). Set it, or switch payments back to mock mode.`
+  return new ServiceError(503, 'PROVIDER_NOT_CONFIGURED', message, { details: { missing: both ? ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] : missing } })
+}
+
+/** The payments service: its API, the Instamojo emulator under /instamojo, and the webhook receiver. */
+export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
+  const { env } = opts
+  const creds = liveCredentials(env)
+  const mode = () => app.runtime.get('payments').mode
+  const app: App = await createServiceApp({
+    ...opts,
+    service: 'payments',
+    simulation: paymentsSimulationOverrides(env),
+    readiness: (): Record<string, { ok: boolean, message?: string }> => {
+      if (mode() === 'mock') return { provider: { ok: true, message: 'mock mode: Instamojo emulator' } }
+      if (!creds.ok) return { provider: { ok: false, message: `live mode needs ${creds.missing.join(' and ')}` } }
+      return {
+        provider: { ok: true, message: `live mode: Instamojo ${creds.auth.kind === 'oauth' ? 'v2' : 'v1.1'} (${env.INSTAMOJO_ENV})` },
+        webhooks: env.INSTAMOJO_SALT
+          ? { ok: true, ...(env.PAYMENTS_WEBHOOK_URL ? {} : { message: 'PAYMENTS_WEBHOOK_URL is not set: statuses update only when read' }) }
+          : { ok: false, message: 'live mode needs INSTAMOJO_SALT to verify webhooks' }
+      }
+    }
+  })
+
+  const webhookSender = new WebhookSender({ logger: app.log })
+  app.addHook('onClose', async () => { await webhookSender.close() })
+  const salt = emulatorSalt(env)
+  await app.register(instamojoEmulator, {
+    prefix: EMULATOR_PREFIX,
+    simulator: new Simulator(() => app.runtime.get('payments').simulation),
+    webhookSender,
+    salt
+  })
+
+  let mockClient: InstamojoClient | undefined
+  let liveClient: InstamojoClient | undefined
+  const clientFor = (m: Mode): InstamojoClient => {
+    // NEVER a fallback to the emulator for payments: runtime.fallback is deliberately ignored here.
+    // A link from the emulator handed to a real buyer would take no money and report success, so a
+    // live call that fails, fails (clearly), and a live mode without credentials is a 503.
+    if (m === 'mock') {
+      mockClient ??= createInstamojoClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+      return mockClient
+    }
+    if (!creds.ok) throw notConfigured(creds.missing)
+    liveClient ??= createInstamojoClient({ baseUrl: instamojoHost(env, creds.auth.kind === 'oauth' ? 'v2' : 'v1.1'), auth: creds.auth, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+    return liveClient
+  }
+
+  const service = createPaymentService({
+    activityLog: app.activityLog,
+    runtime: app.runtime,
+    clientFor,
+    webhookUrl: (m) => m === 'mock' ? `${app.selfBaseUrl()}/webhooks/instamojo` : env.PAYMENTS_WEBHOOK_URL,
+    saltFor: (m) => m === 'mock' ? salt : env.INSTAMOJO_SALT,
+    redirectUrl: env.PAYMENTS_REDIRECT_URL,
+    emailServiceUrl: env.EMAIL_SERVICE_URL,
+    whatsappServiceUrl: env.WHATSAPP_SERVICE_URL,
+    timeoutMs: env.PROVIDER_TIMEOUT_MS
+  })
+
+  await app.register(instamojoWebhookRoutes, { service })
+  await app.register(paymentRoutes, { service })
+  return app
+}

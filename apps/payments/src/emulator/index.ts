@@ -1,0 +1,369 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import formbody from '@fastify/formbody'
+import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
+import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { fromPaise } from '../amount.ts'
+import { computeMac } from '../client/webhook-mac.ts'
+import { checkoutPage, notFoundPage, receiptPage } from './checkout-page.ts'
+import { amountFate } from './magic.ts'
+import {
+  feesFor, INSTRUMENTS, InstamojoStore, isoMicro, newPaymentId, newRequestId, newShortSlug,
+  v1Payment, v1Request, v2Payment, v2Request, type Instrument, type PaymentRecord, type RequestRecord
+} from './store.ts'
+import { validateNewRequest } from './validate-request.ts'
+
+export interface InstamojoEmulatorOptions {
+  simulator: Simulator
+  webhookSender: WebhookSender
+  /** The private salt webhooks are signed with (the "developers page" salt of this fake account). */
+  salt: string
+  /** The account's username in long URLs (https://…/@<username>/<id>). */
+  username?: string
+  /** Most payment requests (and payments) kept in memory. */
+  maxRecords?: number
+}
+
+export const TOKEN_TTL_S = 36_000
+const DEFAULT_SCOPE = 'payouts:read payments:read payments:fulfil payments:refund users:read users:write payment-requests:read payment-requests:write gateway-orders:read gateway-orders:write convenience-fee:read refunds:read'
+const MAX_TOKENS = 10_000
+
+/** Instamojo's error envelope (v2 and v1.1 alike, per the SDKs): {"success": false, "message": …}. */
+const fail = (message: unknown) => ({ success: false, message })
+
+type ApiVersion = 'v2' | 'v1'
+
+/** What a completion needs to decide: an explicit outcome wins; else magic amounts; else the rate. */
+export interface CompleteOptions {
+  outcome?: 'success' | 'failure'
+  successRate?: number
+  instrument?: Instrument
+  buyer?: { buyer_name?: string, email?: string, phone?: string }
+}
+
+/**
+ * Instamojo's v2 API (OAuth2 client credentials) and legacy v1.1 API (X-Api-Key/X-Auth-Token),
+ * plus the hosted checkout page each payment request's longurl opens. Mounted under /instamojo.
+ * Completing a payment (from the page or POST /_switchboard/payment_requests/{id}/complete)
+ * creates the payment, updates the request, redirects the buyer and posts the signed webhook.
+ */
+export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEmulatorOptions): Promise<void> {
+  const { simulator, webhookSender, salt } = opts
+  const username = opts.username ?? 'switchboard'
+  const store = new InstamojoStore(opts.maxRecords)
+  const tokens = new Map<string, number>()
+  const userId = randomBytes(16).toString('hex')
+  const prefix = app.prefix
+
+  await app.register(formbody)
+
+  app.setErrorHandler((error, _request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode ?? 500
+    const code = (error as { code?: string }).code
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(fail(`Unsupported media type "${String(_request.headers['content-type'] ?? '')}" in request.`))
+    if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send(fail('JSON parse error - the body is not valid JSON.'))
+    if (status >= 500) return reply.code(500).send(fail('Something went wrong. Please try again later.'))
+    return reply.code(status === 413 ? 413 : 400).send(fail(status === 413 ? 'Request entity too large.' : 'Bad request.'))
+  })
+  // Django's APPEND_SLASH: a GET without the trailing slash is redirected to the URL with it.
+  app.setNotFoundHandler((request, reply) => {
+    const [path, query] = request.url.split('?') as [string, string | undefined]
+    if ((request.method === 'GET' || request.method === 'HEAD') && !path.endsWith('/') && !path.includes('/@')) {
+      return reply.code(301).header('location', `${path}/${query ? `?${query}` : ''}`).send()
+    }
+    return reply.code(404).send(fail('Not found.'))
+  })
+
+  const baseOf = (request: FastifyRequest) => `${request.protocol}://${request.host}${prefix}`
+  const notFound = (reply: FastifyReply) => reply.code(404).send(fail('Not found.'))
+
+  // --- auth -------------------------------------------------------------------------------------
+  function v2Auth (request: FastifyRequest, reply: FastifyReply): boolean {
+    const auth = request.headers.authorization
+    if (!auth) { reply.code(401).send(fail('Authentication credentials were not provided.')); return false }
+    const token = /^Bearer (\S+)$/.exec(auth)?.[1]
+    const expiry = token ? tokens.get(token) : undefined
+    if (!token || expiry === undefined || expiry < Date.now()) {
+      // (unverified) wording: the OAuth toolkit's answer for an unknown or expired token.
+      reply.code(401).send(fail('Invalid or expired token.'))
+      return false
+    }
+    return true
+  }
+  function v1Auth (request: FastifyRequest, reply: FastifyReply): boolean {
+    const key = request.headers['x-api-key']
+    const token = request.headers['x-auth-token']
+    if (typeof key !== 'string' || !key || typeof token !== 'string' || !token) {
+      reply.code(401).send(fail('Authentication credentials were not provided.')) // (unverified) wording
+      return false
+    }
+    return true
+  }
+  const auth = (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) => v === 'v2' ? v2Auth(request, reply) : v1Auth(request, reply)
+
+  app.post('/oauth2/token/', async (request, reply) => {
+    const b = (request.body ?? {}) as Record<string, unknown>
+    const grant = typeof b.grant_type === 'string' ? b.grant_type : ''
+    if (grant !== 'client_credentials') return reply.code(400).send({ error: grant ? 'unsupported_grant_type' : 'invalid_request' })
+    // Any non-empty id/secret pair is accepted (shape-only, like the other emulators' key checks).
+    if (typeof b.client_id !== 'string' || !b.client_id || typeof b.client_secret !== 'string' || !b.client_secret) {
+      return reply.code(401).send({ error: 'invalid_client' })
+    }
+    const token = randomBytes(15).toString('hex')
+    tokens.set(token, Date.now() + TOKEN_TTL_S * 1000)
+    while (tokens.size > MAX_TOKENS) tokens.delete(tokens.keys().next().value as string)
+    return reply.header('cache-control', 'no-store').send({ access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_S, scope: typeof b.scope === 'string' && b.scope ? b.scope : DEFAULT_SCOPE })
+  })
+
+  // --- simulation -------------------------------------------------------------------------------
+  /** Waits the simulated latency; answers the failure itself and returns false when the outcome is not success. */
+  async function simulate (request: FastifyRequest, reply: FastifyReply, mode: 'write' | 'read', force?: Outcome): Promise<boolean> {
+    const forced = readSimulationHeaders(request.headers)
+    const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+    // Only writes lose the success-rate draw; reads fail only when forced or in a fault scenario.
+    if (decision.outcome === 'failure' && mode === 'read' && !forced.force && !force) decision.outcome = 'success'
+    await simulator.wait(decision.delayMs, clientGone(reply.raw))
+    if (decision.outcome === 'success') return true
+    reply.header('x-switchboard-simulated', decision.outcome)
+    // Instamojo publishes no bodies for these; worded in its envelope (unverified).
+    if (decision.outcome === 'rate_limited') reply.code(429).header('retry-after', '1').send(fail('Request was throttled. Expected available in 1 second.'))
+    else if (decision.outcome === 'timeout') reply.code(504).send(fail('Gateway Timeout'))
+    else if (decision.outcome === 'outage') reply.code(503).send(fail('Service temporarily unavailable. Please try again later.'))
+    else reply.code(500).send(fail('Something went wrong. Please try again later.'))
+    return false
+  }
+
+  // --- payment requests -------------------------------------------------------------------------
+  async function create (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) {
+    if (!auth(v, request, reply)) return reply
+    const result = validateNewRequest(request.body)
+    if (result.errors) return reply.code(400).send(fail(result.errors))
+    const input = result.value
+    const amount = fromPaise(input.amountPaise)
+    const fate = amountFate(amount)
+    const ok = await simulate(request, reply, 'write', fate === 'create_fails' ? 'failure' : fate === 'always_succeeds' ? 'success' : undefined)
+    if (!ok) return reply
+    const id = newRequestId()
+    const now = isoMicro()
+    const base = baseOf(request)
+    const slug = newShortSlug()
+    const record: RequestRecord = {
+      id,
+      ...input,
+      created_at: now,
+      modified_at: now,
+      completed: false,
+      paymentIds: [],
+      longurl: `${base}/@${username}/${id}`,
+      shorturl: `${base}/s/${slug}`,
+      settled: false
+    }
+    store.addRequest(record, slug)
+    return reply.code(201).send(v === 'v2' ? v2Request(store, record, base, userId) : { success: true, payment_request: v1Request(store, record) })
+  }
+
+  function read (id: string): RequestRecord | undefined {
+    return store.requests.get(id)
+  }
+
+  /** Reading a request after its creation shows what Instamojo fills in later (short URL, delivery statuses). */
+  function settle (r: RequestRecord): RequestRecord {
+    r.settled = true
+    return r
+  }
+
+  function page (request: FastifyRequest): { limit: number, page: number } {
+    const q = request.query as Record<string, string | undefined>
+    const limit = Math.min(Math.max(Number.parseInt(q.limit ?? '50', 10) || 50, 1), 500)
+    const pageNo = Math.max(Number.parseInt(q.page ?? '1', 10) || 1, 1)
+    return { limit, page: pageNo }
+  }
+
+  function listFiltered (request: FastifyRequest): RequestRecord[] {
+    const q = request.query as Record<string, string | undefined>
+    const bound = (name: string) => q[name] ? Date.parse(q[name]!) : undefined
+    const minC = bound('min_created_at'); const maxC = bound('max_created_at')
+    const minM = bound('min_modified_at'); const maxM = bound('max_modified_at')
+    return [...store.requests.values()].reverse().filter(r => {
+      const c = Date.parse(r.created_at); const m = Date.parse(r.modified_at)
+      return (minC === undefined || c >= minC) && (maxC === undefined || c <= maxC) && (minM === undefined || m >= minM) && (maxM === undefined || m <= maxM)
+    })
+  }
+
+  app.post('/v2/payment_requests/', async (request, reply) => create('v2', request, reply))
+  app.post('/api/1.1/payment-requests/', async (request, reply) => create('v1', request, reply))
+
+  app.get('/v2/payment_requests/', async (request, reply) => {
+    if (!v2Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const { limit, page: p } = page(request)
+    const all = listFiltered(request)
+    const base = baseOf(request)
+    const link = (n: number) => `${base}/v2/payment_requests/?limit=${limit}&page=${n}`
+    return {
+      count: all.length,
+      next: p * limit < all.length ? link(p + 1) : null,
+      previous: p > 1 ? link(p - 1) : null,
+      payment_requests: all.slice((p - 1) * limit, p * limit).map(r => v2Request(store, settle(r), base, userId))
+    }
+  })
+  app.get('/api/1.1/payment-requests/', async (request, reply) => {
+    if (!v1Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const { limit, page: p } = page(request)
+    return { success: true, payment_requests: listFiltered(request).slice((p - 1) * limit, p * limit).map(r => v1Request(store, settle(r))) }
+  })
+
+  app.get<{ Params: { id: string } }>('/v2/payment_requests/:id/', async (request, reply) => {
+    if (!v2Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const r = read(request.params.id)
+    return r ? v2Request(store, settle(r), baseOf(request), userId) : notFound(reply)
+  })
+  app.get<{ Params: { id: string } }>('/api/1.1/payment-requests/:id/', async (request, reply) => {
+    if (!v1Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const r = read(request.params.id)
+    if (!r) return notFound(reply)
+    const payments = r.paymentIds.map(p => store.payments.get(p)).filter((p): p is PaymentRecord => !!p).map(v1Payment)
+    return { success: true, payment_request: { ...v1Request(store, settle(r)), payments } }
+  })
+  app.get<{ Params: { id: string, payment_id: string } }>('/api/1.1/payment-requests/:id/:payment_id/', async (request, reply) => {
+    if (!v1Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const r = read(request.params.id)
+    const p = store.payments.get(request.params.payment_id)
+    if (!r || !p || p.requestId !== r.id) return notFound(reply)
+    return { success: true, payment_request: { ...v1Request(store, settle(r)), payment: v1Payment(p) } }
+  })
+  app.get<{ Params: { id: string } }>('/v2/payments/:id/', async (request, reply) => {
+    if (!v2Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const p = store.payments.get(request.params.id)
+    return p ? v2Payment(store, p, baseOf(request)) : notFound(reply)
+  })
+  app.get<{ Params: { id: string } }>('/api/1.1/payments/:id/', async (request, reply) => {
+    if (!v1Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const p = store.payments.get(request.params.id)
+    return p ? { success: true, payment: v1Payment(p) } : notFound(reply)
+  })
+
+  // --- completing a payment ---------------------------------------------------------------------
+  function closedReason (r: RequestRecord): string | undefined {
+    const status = store.statusOf(r)
+    if (status === 'Completed' && !r.allow_repeated_payments) return 'This payment request has already been paid.'
+    if (status === 'Expired') return 'This payment request has expired.'
+    return undefined
+  }
+
+  function complete (r: RequestRecord, o: CompleteOptions): PaymentRecord {
+    const fate = amountFate(fromPaise(r.amountPaise))
+    let credit: boolean
+    if (fate === 'payment_fails') credit = false
+    else if (o.outcome) credit = o.outcome === 'success'
+    else if (fate === 'always_succeeds') credit = true
+    else credit = simulator.random() < (o.successRate ?? simulator.settings.successRate)
+    const now = isoMicro()
+    const payment: PaymentRecord = {
+      id: newPaymentId(),
+      requestId: r.id,
+      status: credit ? 'Credit' : 'Failed',
+      amountPaise: r.amountPaise,
+      feesPaise: credit ? feesFor(r.amountPaise) : 0,
+      instrument_type: o.instrument ?? 'UPI',
+      // (unverified) reason/message wording.
+      failure: credit ? null : { reason: 'Declined', message: fate === 'payment_fails' ? 'The bank declined the payment (magic amount ….13).' : 'The payment failed or was cancelled by the buyer.' },
+      buyer_name: o.buyer?.buyer_name || r.buyer_name,
+      email: o.buyer?.email || r.email,
+      phone: o.buyer?.phone || r.phone,
+      created_at: now
+    }
+    store.addPayment(payment)
+    r.paymentIds.push(payment.id)
+    if (credit) r.completed = true
+    r.modified_at = now
+    r.settled = true
+    postWebhook(r, payment)
+    return payment
+  }
+
+  /** The form-encoded webhook with its MAC, retried by the sender on failure. */
+  function postWebhook (r: RequestRecord, p: PaymentRecord): void {
+    if (!r.webhook) return
+    const fields: Record<string, string> = {
+      amount: fromPaise(p.amountPaise),
+      buyer: p.email ?? '',
+      buyer_name: p.buyer_name ?? '',
+      buyer_phone: p.phone ?? '',
+      currency: 'INR',
+      fees: fromPaise(p.feesPaise),
+      longurl: r.longurl,
+      payment_id: p.id,
+      payment_request_id: r.id,
+      purpose: r.purpose,
+      shorturl: r.shorturl,
+      status: p.status
+    }
+    const body = `${new URLSearchParams(fields).toString()}&mac=${computeMac(fields, salt)}`
+    webhookSender.send({ url: r.webhook, body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Instamojo-Webhook/1.0 (Switchboard emulator)' }, label: 'instamojo.payment' })
+  }
+
+  /** Where the buyer goes next: redirect_url with payment_id, payment_status and payment_request_id. */
+  function redirectFor (r: RequestRecord, p: PaymentRecord): string | null {
+    if (!r.redirect_url) return null
+    const q = new URLSearchParams({ payment_id: p.id, payment_status: p.status, payment_request_id: r.id })
+    return `${r.redirect_url}${r.redirect_url.includes('?') ? '&' : '?'}${q.toString()}`
+  }
+
+  const instrumentOf = (v: unknown): Instrument | undefined => typeof v === 'string' && v.toUpperCase() in INSTRUMENTS ? v.toUpperCase() as Instrument : undefined
+
+  app.post<{ Params: { id: string } }>('/_switchboard/payment_requests/:id/complete', async (request, reply) => {
+    const b = (request.body ?? {}) as Record<string, unknown>
+    const outcome = b.outcome === 'success' || b.outcome === 'failure' ? b.outcome : undefined
+    if (b.outcome !== undefined && !outcome) return reply.code(400).send(fail({ outcome: ['Must be "success" or "failure".'] }))
+    const rate = b.success_rate === undefined || b.success_rate === '' ? undefined : Number(b.success_rate)
+    if (rate !== undefined && !(rate >= 0 && rate <= 1)) return reply.code(400).send(fail({ success_rate: ['Must be a number from 0 to 1.'] }))
+    if (!await simulate(request, reply, 'read')) return reply
+    const r = read(request.params.id)
+    if (!r) return notFound(reply)
+    const closed = closedReason(r)
+    if (closed) return reply.code(400).send(fail(closed))
+    const p = complete(r, { outcome, successRate: rate, instrument: instrumentOf(b.instrument_type) })
+    const base = baseOf(request)
+    return { success: true, payment: v2Payment(store, p, base), payment_request: v2Request(store, r, base, userId), redirect_to: redirectFor(r, p) }
+  })
+
+  // The developers page of this fake account: the salt its webhooks are signed with.
+  app.get('/_switchboard/developers', async () => ({ username, salt, webhook_signature: 'HMAC-SHA1 over the values sorted by key (case-insensitive), joined by |, lowercase hex, in the form field mac' }))
+
+  // --- the hosted checkout page -----------------------------------------------------------------
+  const html = (reply: FastifyReply, code: number, body: string) => reply.code(code).type('text/html; charset=utf-8').send(body)
+
+  app.get<{ Params: { slug: string } }>('/s/:slug', async (request, reply) => {
+    const id = store.shortSlugs.get(request.params.slug)
+    const r = id ? read(id) : undefined
+    return r ? reply.redirect(r.longurl, 302) : html(reply, 404, notFoundPage())
+  })
+
+  app.get<{ Params: { id: string } }>(`/@${username}/:id`, async (request, reply) => {
+    const r = read(request.params.id)
+    if (!r) return html(reply, 404, notFoundPage())
+    return html(reply, 200, checkoutPage({ requestId: r.id, purpose: r.purpose, amount: fromPaise(r.amountPaise), buyerName: r.buyer_name, email: r.email, phone: r.phone, action: `${prefix}/@${username}/${r.id}`, closed: closedReason(r) }))
+  })
+
+  app.post<{ Params: { id: string } }>(`/@${username}/:id`, async (request, reply) => {
+    const r = read(request.params.id)
+    if (!r) return html(reply, 404, notFoundPage())
+    const closed = closedReason(r)
+    if (closed) return html(reply, 409, checkoutPage({ requestId: r.id, purpose: r.purpose, amount: fromPaise(r.amountPaise), buyerName: null, email: null, phone: null, action: '', closed }))
+    const b = (request.body ?? {}) as Record<string, unknown>
+    const s = (v: unknown) => typeof v === 'string' ? v.trim() : undefined
+    // The buyer pressed Pay or Fail: the page's choice decides (a magic ….13 amount still fails).
+    await simulator.wait(simulator.latency(), clientGone(reply.raw))
+    const p = complete(r, { outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer: { buyer_name: s(b.buyer_name), email: s(b.email), phone: s(b.phone) } })
+    const to = redirectFor(r, p)
+    if (to) return reply.redirect(to, 303)
+    return html(reply, 200, receiptPage({ purpose: r.purpose, amount: fromPaise(p.amountPaise), paymentId: p.id, status: p.status, failure: p.failure?.message ?? null }))
+  })
+}

@@ -1,0 +1,241 @@
+import { randomBytes, randomInt } from 'node:crypto'
+import { fromPaise } from '../amount.ts'
+
+/** What the emulator keeps about one payment request. Amounts in integer paise. */
+export interface RequestRecord {
+  id: string
+  amountPaise: number
+  purpose: string
+  buyer_name: string | null
+  email: string | null
+  phone: string | null
+  send_email: boolean
+  send_sms: boolean
+  redirect_url: string | null
+  webhook: string | null
+  allow_repeated_payments: boolean
+  expires_at: string | null
+  created_at: string
+  modified_at: string
+  completed: boolean
+  paymentIds: string[]
+  longurl: string
+  shorturl: string
+  /** Read at least once since creation: the short URL and the email/SMS statuses are "filled later". */
+  settled: boolean
+}
+
+export type Instrument = 'UPI' | 'CARD' | 'NETBANKING' | 'WALLET'
+export const INSTRUMENTS: Record<Instrument, string> = {
+  // billing_instrument labels (unverified): shaped like the dashboard's wording.
+  UPI: 'UPI',
+  CARD: 'Domestic Credit Card (Visa)',
+  NETBANKING: 'Net Banking (HDFC Bank)',
+  WALLET: 'Wallet (Paytm)'
+}
+
+export interface PaymentRecord {
+  id: string
+  requestId: string
+  status: 'Credit' | 'Failed'
+  amountPaise: number
+  feesPaise: number
+  instrument_type: Instrument
+  failure: { reason: string, message: string } | null
+  buyer_name: string | null
+  email: string | null
+  phone: string | null
+  created_at: string
+}
+
+/** ISO-8601 in UTC with microseconds and Z, as Instamojo writes timestamps. */
+export function isoMicro (d = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(randomInt(1000)).padStart(3, '0')}Z`)
+}
+
+/** 32 lowercase hex, like 92e58bd771414d05a5e443b0a85f8b43. */
+export const newRequestId = () => randomBytes(16).toString('hex')
+
+/**
+ * MOJO + 16 characters shaped like the recorded MOJO5a06005J21512197: year digit, month letter
+ * (a = January), day, three digits, an upper-case letter, eight digits. (Structure inferred from
+ * the one recorded id; unverified.)
+ */
+export function newPaymentId (d = new Date()): string {
+  const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('')
+  const month = String.fromCharCode(97 + d.getUTCMonth())
+  const day = String(d.getUTCDate()).padStart(2, '0')
+  const letter = String.fromCharCode(65 + randomInt(26))
+  return `MOJO${d.getUTCFullYear() % 10}${month}${day}${digits(3)}${letter}${digits(8)}`
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+export const newShortSlug = () => Array.from({ length: 5 }, () => ALNUM[randomInt(ALNUM.length)]).join('')
+
+/**
+ * In-memory state, bounded: past `max` entries the oldest payment requests (and payments) are
+ * forgotten, so a long demo or a benchmark cannot grow memory without limit.
+ */
+export class InstamojoStore {
+  readonly requests = new Map<string, RequestRecord>()
+  readonly payments = new Map<string, PaymentRecord>()
+  readonly shortSlugs = new Map<string, string>()
+  readonly #max: number
+
+  constructor (max = 50_000) {
+    this.#max = max
+  }
+
+  addRequest (r: RequestRecord, slug: string): void {
+    this.requests.set(r.id, r)
+    this.shortSlugs.set(slug, r.id)
+    while (this.requests.size > this.#max) {
+      const oldest = this.requests.keys().next().value as string
+      const gone = this.requests.get(oldest)
+      this.requests.delete(oldest)
+      for (const p of gone?.paymentIds ?? []) this.payments.delete(p)
+      const slugOf = gone?.shorturl.split('/').pop()
+      if (slugOf) this.shortSlugs.delete(slugOf)
+    }
+  }
+
+  addPayment (p: PaymentRecord): void {
+    this.payments.set(p.id, p)
+    while (this.payments.size > this.#max) this.payments.delete(this.payments.keys().next().value as string)
+  }
+
+  /** Pending → Sent → Completed, or Expired once expires_at has passed unpaid (unverified). */
+  statusOf (r: RequestRecord): string {
+    if (r.completed) return 'Completed'
+    if (r.expires_at && Date.parse(r.expires_at) < Date.now()) return 'Expired'
+    if ((r.send_email || r.send_sms) && r.settled) return 'Sent'
+    return 'Pending'
+  }
+}
+
+/** The v2 payment-request object (providers.md §3), URLs built on the emulator's own base. */
+export function v2Request (store: InstamojoStore, r: RequestRecord, base: string, userId: string) {
+  const delivery = (asked: boolean) => asked ? (r.settled ? 'Sent' : 'Pending') : null
+  return {
+    id: r.id,
+    user: `${base}/v2/users/${userId}/`,
+    phone: r.phone,
+    email: r.email,
+    buyer_name: r.buyer_name,
+    amount: fromPaise(r.amountPaise),
+    purpose: r.purpose,
+    status: store.statusOf(r),
+    payments: r.paymentIds.map(p => `${base}/v2/payments/${p}/`),
+    send_sms: r.send_sms,
+    send_email: r.send_email,
+    sms_status: delivery(r.send_sms),
+    email_status: delivery(r.send_email),
+    shorturl: r.settled ? r.shorturl : null,
+    longurl: r.longurl,
+    redirect_url: r.redirect_url,
+    webhook: r.webhook,
+    scheduled_at: r.created_at,
+    expires_at: r.expires_at,
+    allow_repeated_payments: r.allow_repeated_payments,
+    mark_fulfilled: true,
+    created_at: r.created_at,
+    modified_at: r.modified_at,
+    resource_uri: `${base}/v2/payment_requests/${r.id}/`
+  }
+}
+
+/** The v1.1 payment_request object (fields from the Ruby SDK's sample). */
+export function v1Request (store: InstamojoStore, r: RequestRecord) {
+  const delivery = (asked: boolean) => asked ? (r.settled ? 'Sent' : 'Pending') : null
+  return {
+    id: r.id,
+    phone: r.phone,
+    email: r.email,
+    buyer_name: r.buyer_name,
+    amount: fromPaise(r.amountPaise),
+    purpose: r.purpose,
+    status: store.statusOf(r),
+    send_sms: r.send_sms,
+    send_email: r.send_email,
+    sms_status: delivery(r.send_sms),
+    email_status: delivery(r.send_email),
+    shorturl: r.settled ? r.shorturl : null,
+    longurl: r.longurl,
+    redirect_url: r.redirect_url,
+    webhook: r.webhook,
+    created_at: r.created_at,
+    modified_at: r.modified_at,
+    allow_repeated_payments: r.allow_repeated_payments
+  }
+}
+
+/** The v2 payment object: `status` is a boolean (true success, false failed). */
+export function v2Payment (store: InstamojoStore, p: PaymentRecord, base: string) {
+  const r = store.requests.get(p.requestId)
+  return {
+    id: p.id,
+    title: r?.purpose ?? '',
+    payment_type: 'Payment Request', // (unverified) label
+    status: p.status === 'Credit',
+    currency: 'INR',
+    amount: fromPaise(p.amountPaise),
+    name: p.buyer_name,
+    email: p.email,
+    phone: p.phone,
+    bank_reference_number: p.status === 'Credit' ? p.id.slice(-10) : null,
+    created_at: p.created_at,
+    updated_at: p.created_at,
+    tax_invoice_id: '',
+    instrument_type: p.instrument_type,
+    billing_instrument: INSTRUMENTS[p.instrument_type],
+    failure: p.failure,
+    payout: null,
+    fees: fromPaise(p.feesPaise),
+    total_taxes: '0.00',
+    payment_request: `${base}/v2/payment_requests/${p.requestId}/`,
+    order_info: null,
+    resource_uri: `${base}/v2/payments/${p.id}/`
+  }
+}
+
+/** The v1.1 payment object: `status` is "Credit" or "Failed". */
+export function v1Payment (p: PaymentRecord) {
+  return {
+    payment_id: p.id,
+    quantity: 1,
+    status: p.status,
+    link_slug: null,
+    link_title: null,
+    buyer_name: p.buyer_name,
+    buyer_phone: p.phone,
+    buyer_email: p.email,
+    currency: 'INR',
+    unit_price: fromPaise(p.amountPaise),
+    amount: fromPaise(p.amountPaise),
+    fees: fromPaise(p.feesPaise),
+    shipping_address: null,
+    shipping_city: null,
+    shipping_state: null,
+    shipping_zip: null,
+    shipping_country: null,
+    discount_code: null,
+    discount_amount_off: null,
+    variants: [],
+    custom_fields: {},
+    affiliate_id: null,
+    affiliate_commission: '0.00',
+    created_at: p.created_at,
+    instrument_type: p.instrument_type,
+    billing_instrument: INSTRUMENTS[p.instrument_type],
+    tax_invoice_id: '',
+    failure: p.failure,
+    payout: null,
+    payment_request: p.requestId
+  }
+}
+
+/**
+ * Instamojo's fee in the emulator: 1.9 % of the amount, rounded to the paisa, which reproduces the
+ * reference's constructed webhook (2500.00 → 47.50). Real pricing depends on the plan (unverified).
+ */
+export const feesFor = (amountPaise: number) => Math.round(amountPaise * 19 / 1000)

@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import {
+  CreatePaymentLinkRequestSchema, ListPaymentLinksQuerySchema, PaymentLinkIdParamsSchema, PaymentLinkListSchema, PaymentLinkSchema,
+  PaymentStatsSchema, ResendPaymentLinkReplySchema, ResendPaymentLinkRequestSchema, SimulatePaymentReplySchema, SimulatePaymentRequestSchema
+} from '@switchboard/schemas/payments'
+import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import type { PaymentService } from '../service/payment-service.ts'
+
+export const IdempotencyHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'The same key returns the same link instead of creating another' }))
+})
+
+/** The payments service's own API: validate → one service call → reply. */
+export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService }> = async (app, { service }) => {
+  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
+    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
+
+  app.post('/payment-links', {
+    schema: {
+      summary: 'create_payment_link(amount, purpose, buyer_name, email, phone)',
+      headers: IdempotencyHeadersSchema,
+      body: CreatePaymentLinkRequestSchema,
+      response: { 201: PaymentLinkSchema, 200: PaymentLinkSchema, ...errorResponses }
+    }
+  }, async (request, reply) => {
+    const key = request.headers['idempotency-key']
+    const { link, replayed } = await service.createPaymentLink(request.body, { ...ctx(request), ...(key ? { idempotencyKey: key } : {}) })
+    if (replayed) reply.header('idempotent-replayed', 'true')
+    return reply.code(replayed ? 200 : 201).send(link)
+  })
+
+  app.get('/payment-links', {
+    schema: { summary: 'Payment links, newest first', querystring: ListPaymentLinksQuerySchema, response: { 200: PaymentLinkListSchema, ...errorResponses } }
+  }, async (request) => service.listPaymentLinks(request.query))
+
+  app.get('/payment-stats', {
+    schema: { summary: 'get_payment_stats()', response: { 200: PaymentStatsSchema, ...errorResponses } }
+  }, async () => service.getPaymentStats())
+
+  app.get('/payment-links/:id', {
+    schema: { summary: 'get_payment_status(payment_id)', params: PaymentLinkIdParamsSchema, response: { 200: PaymentLinkSchema, ...errorResponses } }
+  }, async (request) => service.getPaymentStatus(request.params.id, ctx(request)))
+
+  app.post('/payment-links/:id/simulate', {
+    schema: { summary: 'simulate_payment_completion(payment_id, success_rate) — mock mode only', params: PaymentLinkIdParamsSchema, body: Type.Optional(SimulatePaymentRequestSchema), response: { 200: SimulatePaymentReplySchema, ...errorResponses } }
+  }, async (request) => service.simulatePaymentCompletion(request.params.id, request.body ?? {}, ctx(request)))
+
+  app.post('/payment-links/:id/resend', {
+    schema: { summary: 'Send the link to the buyer again (email and WhatsApp)', params: PaymentLinkIdParamsSchema, body: Type.Optional(ResendPaymentLinkRequestSchema), response: { 200: ResendPaymentLinkReplySchema, ...errorResponses } }
+  }, async (request) => service.resendPaymentLink(request.params.id, request.body ?? {}, ctx(request)))
+}
