@@ -30,11 +30,13 @@ sb_ensure_deps() {
   (cd "$SB_ROOT" && pnpm install --frozen-lockfile --prefer-offline --reporter=silent) >&2
 }
 
-# Debian packages for the test suite: a real PostgreSQL server and Chromium for the admin page.
+# Debian packages for the test suite: a real PostgreSQL server, Chromium for the browser tests, and
+# docker-compose to validate docker-compose.yml (it parses and resolves the file without an engine).
 sb_ensure_debian_test_packages() {
   local missing=()
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
