@@ -1,4 +1,6 @@
 import type { Test } from 'tap'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
 import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
@@ -54,4 +56,24 @@ export async function eventually<T> (check: () => Promise<T | undefined | false>
     if (Date.now() > until) throw new Error('condition not met in time')
     await new Promise(resolve => setTimeout(resolve, 25))
   }
+}
+
+export interface Received { body: string, headers: Record<string, string | string[] | undefined> }
+
+/** A webhook receiver on a free port; answers `statuses` in turn (then 200) and keeps every post. */
+export async function startReceiver (t: Test, statuses: number[] = []): Promise<{ url: string, received: Received[] }> {
+  const received: Received[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', c => { body += c })
+    req.on('end', () => {
+      received.push({ body, headers: req.headers })
+      res.statusCode = statuses.shift() ?? 200
+      res.end()
+    })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received }
 }
