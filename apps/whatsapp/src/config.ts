@@ -1,0 +1,32 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { CommonEnvSchema, loadEnv, parseRange } from '@switchboard/service-kit/env'
+import type { SimulationSettings } from '@switchboard/service-kit/simulation'
+
+export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
+  WHATSAPP_PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
+  AISENSY_API_KEY: Type.Optional(Type.String({ description: 'Live mode only: the project API key (AiSensy dashboard → Manage → API Key)' })),
+  AISENSY_BASE_URL: Type.String({ default: 'https://backend.aisensy.com', description: 'Live AiSensy host' }),
+  AISENSY_API_VERSION: Type.Union([Type.Literal('v2'), Type.Literal('v1')], { default: 'v2', description: 'v2: /campaign/t1/api/v2 (buttons, fallback values); v1: /campaign/t1/api' }),
+  AISENSY_SOURCE: Type.String({ default: 'switchboard', description: 'The lead source tag sent with every message' }),
+  AISENSY_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret of the signed status webhook; generated into the data folder when unset' })),
+  AISENSY_WEBHOOK_MAX_AGE_S: Type.Integer({ default: 300, minimum: 1, description: 'Status posts signed longer ago are refused as replays' }),
+  AISENSY_WEBHOOK_URL: Type.Optional(Type.String({ description: 'Where the emulator posts status changes; default: this service\'s own receiver' })),
+  WHATSAPP_TEMPLATES_FILE: Type.Optional(Type.String({ description: 'JSON list of templates (the catalogue); default: the emulator\'s seeded campaigns' })),
+  WHATSAPP_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 400-1200' })),
+  WHATSAPP_SUCCESS_RATE: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  WHATSAPP_BULK_CONCURRENCY: Type.Integer({ default: 64, minimum: 1, maximum: 512, description: 'AiSensy requests in flight during a bulk send (one message per request)' }),
+  WHATSAPP_CAMPAIGN_CONCURRENCY: Type.Integer({ default: 32, minimum: 1, maximum: 512, description: 'AiSensy requests in flight per running campaign' }),
+  PROVIDER_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100 })
+})])
+export type WhatsAppEnv = Static<typeof WhatsAppEnvSchema>
+
+export const loadWhatsAppEnv = (env?: Record<string, string | undefined>) => loadEnv(WhatsAppEnvSchema, env)
+
+/** Simulation settings this environment asks for (only what it sets). */
+export function whatsappSimulationOverrides (env: WhatsAppEnv): Partial<SimulationSettings> {
+  const out: Partial<SimulationSettings> = {}
+  if (env.WHATSAPP_LATENCY_MS) out.latencyMs = parseRange(env.WHATSAPP_LATENCY_MS, 'WHATSAPP_LATENCY_MS')
+  if (env.WHATSAPP_SUCCESS_RATE !== undefined) out.successRate = env.WHATSAPP_SUCCESS_RATE
+  if (env.SIM_SEED !== undefined) out.seed = env.SIM_SEED
+  return out
+}

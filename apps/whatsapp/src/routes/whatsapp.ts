@@ -1,0 +1,44 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import {
+  BulkMessagesReplySchema, BulkMessagesRequestSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema,
+  MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
+} from '@switchboard/schemas/whatsapp'
+import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import type { WhatsAppService } from '../service/whatsapp-service.ts'
+
+/** The WhatsApp service's own API: validate → one service call → reply. */
+export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppService }> = async (app, { service }) => {
+  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
+    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
+
+  app.post('/messages', {
+    schema: { summary: 'send_message(to_number, template_name, params)', body: SendMessageRequestSchema, response: { 202: SendMessageReplySchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.sendMessage(request.body, ctx(request))))
+
+  app.post('/messages/bulk', {
+    schema: { summary: 'send_bulk_messages(contacts, template_name)', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, ...errorResponses } },
+    bodyLimit: 8 * 1024 * 1024
+  }, async (request) => service.sendBulkMessages(request.body, ctx(request)))
+
+  app.post('/campaigns', {
+    schema: { summary: 'create_campaign(name, contacts, template_name): runs in the background', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } },
+    bodyLimit: 64 * 1024 * 1024
+  }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, ctx(request))))
+
+  app.get('/campaigns/:id', {
+    schema: { summary: 'A campaign\'s progress and counts', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
+  }, async (request) => service.getCampaign(request.params.id))
+
+  app.get('/stats', {
+    schema: { summary: 'get_whatsapp_stats()', response: { 200: WhatsAppStatsSchema, ...errorResponses } }
+  }, async () => service.getWhatsAppStats())
+
+  app.get('/templates', {
+    schema: { summary: 'get_templates(): the configured catalogue (AiSensy has no listing API)', response: { 200: TemplatesReplySchema, ...errorResponses } }
+  }, async () => service.getTemplates())
+
+  app.get('/messages/:id', {
+    schema: { summary: 'One message and its delivery status', params: MessageIdParamsSchema, response: { 200: WhatsAppLogSchema, ...errorResponses } }
+  }, async (request) => service.getMessage(request.params.id))
+}

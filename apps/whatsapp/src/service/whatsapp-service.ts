@@ -1,0 +1,470 @@
+import { randomUUID } from 'node:crypto'
+import type { ActivityLog, Row } from '@switchboard/activity-log'
+import type { Mode } from '@switchboard/schemas/common'
+import type {
+  BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
+  TemplatesReply, WhatsAppLog, WhatsAppStats
+} from '@switchboard/schemas/whatsapp'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
+import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
+import { renderTemplate, type Template } from '../catalogue.ts'
+import type { AiSensyClient, CampaignMessage } from '../client/aisensy-client.ts'
+import { normalizePhone } from '../phone.ts'
+
+export interface WhatsAppServiceDeps {
+  activityLog: ActivityLog
+  runtime: RuntimeSettings
+  /** The AiSensy client for a mode; throws PROVIDER_NOT_CONFIGURED when live has no key. */
+  clientFor: (mode: Mode) => AiSensyClient
+  /** The template catalogue (configuration: AiSensy cannot list templates). */
+  templates: Template[]
+  /** The lead source tag sent with every message. */
+  source: string
+  bulkConcurrency: number
+  campaignConcurrency: number
+  logger?: { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
+}
+
+export interface CallContext {
+  requestId: string
+  /** x-switchboard-* headers to pass to the emulator. */
+  simulationHeaders?: Record<string, string>
+}
+
+const LIVE_KEY_HINT = 'Check AISENSY_API_KEY.'
+/** AiSensy creates a contact from userName; when the caller gives no name this one is used (and is $FirstName's fallback). */
+const DEFAULT_CONTACT_NAME = 'Customer'
+const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live API campaign bound to an approved template. ' +
+  'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
+
+// Which earlier statuses a status webhook may move a row from. Posts can arrive late or out of
+// order; a row never moves backwards (a 'delivered' after 'read' changes nothing).
+const STATUS_LADDER = ['sent', 'delivered', 'read', 'failed'] as const
+type WebhookStatus = typeof STATUS_LADDER[number]
+const MOVES_FROM: Record<WebhookStatus, string[]> = {
+  sent: ['submitted'],
+  delivered: ['submitted', 'sent'],
+  read: ['submitted', 'sent', 'delivered'],
+  failed: ['submitted', 'sent']
+}
+
+interface Prepared {
+  index: number
+  /** As given; the E.164 form when it normalises. */
+  raw: string
+  e164: string | undefined
+  invalidReason: string | undefined
+  name: string | null
+  params: string[]
+  media?: { url: string, filename?: string } | undefined
+}
+
+interface SendResult {
+  id: string
+  to_number: string
+  status: 'submitted' | 'failed'
+  provider_message_id: string | null
+  error: string | null
+  latencyMs: number
+  providerError?: ProviderError
+}
+
+/**
+ * Rows of bulk sends and campaigns wait here a few milliseconds so each table gets multi-row
+ * inserts (alternating whatsapp_logs / crm_messages records would be written one by one).
+ * Flushed before any status update is queued, so an insert always precedes its updates.
+ */
+class RowBuffer {
+  readonly #log: ActivityLog
+  #logs: Row[] = []
+  #crm: Row[] = []
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (log: ActivityLog) {
+    this.#log = log
+  }
+
+  add (log: Row, crm: Row): void {
+    this.#logs.push(log)
+    this.#crm.push(crm)
+    if (this.#logs.length >= 250) this.flush()
+    else this.#timer ??= setTimeout(() => this.flush(), 25)
+  }
+
+  flush (): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const logs = this.#logs
+    const crm = this.#crm
+    this.#logs = []
+    this.#crm = []
+    for (const r of logs) this.#log.record('whatsapp_logs', r)
+    for (const r of crm) this.#log.record('crm_messages', r)
+  }
+}
+
+export function createWhatsAppService (deps: WhatsAppServiceDeps) {
+  const { activityLog } = deps
+  const modeNow = () => deps.runtime.get('whatsapp').mode
+  const templates = new Map(deps.templates.map(t => [t.name, t]))
+  const buffer = new RowBuffer(activityLog)
+
+  function templateFor (name: string): Template {
+    const t = templates.get(name)
+    if (!t) {
+      throw new ServiceError(400, 'WHATSAPP_UNKNOWN_TEMPLATE', `No template named "${name}". Known templates: ${[...templates.keys()].join(', ')} (GET /api/automation/whatsapp/templates lists them with their params).`,
+        { details: [{ field: 'body/template_name', message: 'unknown template' }] })
+    }
+    return t
+  }
+
+  /** Checks params against the template; a caller bug fails the whole request before anything is sent. */
+  function paramsFor (t: Template, given: string[] | undefined, field: string): string[] {
+    const params = given ?? t.default_params ?? (t.params === 0 ? [] : undefined)
+    if (params === undefined) {
+      throw new ServiceError(400, 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'} and has no defaults: give ${field}.`,
+        { details: [{ field, message: `must have ${t.params} items` }] })
+    }
+    if (params.length !== t.params) {
+      throw new ServiceError(400, 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'}, ${field} has ${params.length}. AiSensy refuses a send whose params do not match the campaign.`,
+        { details: [{ field, message: `must have ${t.params} items` }] })
+    }
+    return params
+  }
+
+  function prepareContacts (t: Template, contacts: Contact[]): Prepared[] {
+    return contacts.map((c, index) => {
+      const phone = normalizePhone(c.to_number)
+      return {
+        index,
+        raw: phone.ok ? phone.e164 : c.to_number,
+        e164: phone.ok ? phone.e164 : undefined,
+        invalidReason: phone.ok ? undefined : phone.reason,
+        name: c.name ?? null,
+        params: paramsFor(t, c.params, `body/contacts/${index}/params`)
+      }
+    })
+  }
+
+  function campaignMessage (t: Template, p: Prepared): CampaignMessage {
+    const needsMedia = t.header === 'image' || t.header === 'video' || t.header === 'document'
+    const media = needsMedia ? (p.media ?? t.default_media) : undefined
+    return {
+      campaignName: t.campaign_name,
+      destination: p.e164!,
+      userName: p.name ?? DEFAULT_CONTACT_NAME,
+      source: deps.source,
+      templateParams: p.params,
+      media: media ? { url: media.url, ...(media.filename ? { filename: media.filename } : {}) } : {},
+      buttons: t.button ? [{ type: 'button', sub_type: 'url', index: 0, parameters: [{ type: 'text', text: p.params[t.button.param_index]! }] }] : [],
+      carouselCards: [],
+      location: {},
+      attributes: {},
+      paramsFallbackValue: { FirstName: DEFAULT_CONTACT_NAME }
+    }
+  }
+
+  function rows (r: SendResult, t: Template, p: Prepared, mode: Mode, ctx: CallContext, campaignId: string | null, errorCode: string | null): { log: Row, crm: Row } {
+    const log: Row = {
+      id: r.id,
+      request_id: ctx.requestId,
+      mode,
+      campaign_id: campaignId,
+      to_number: r.to_number,
+      contact_name: p.name,
+      template_name: t.name,
+      params: p.params,
+      status: r.status,
+      provider_message_id: r.provider_message_id,
+      error: r.error,
+      error_code: errorCode,
+      latency_ms: r.latencyMs
+    }
+    // The unified view: one row per message whatever the channel, pointing back at its source row.
+    const crm: Row = {
+      id: randomUUID(),
+      request_id: ctx.requestId,
+      mode,
+      channel: 'whatsapp',
+      direction: 'outbound',
+      contact: r.to_number,
+      contact_name: p.name,
+      content: renderTemplate(t, p.params, p.name),
+      status: r.status,
+      source_table: 'whatsapp_logs',
+      source_id: r.id,
+      provider_message_id: r.provider_message_id
+    }
+    return { log, crm }
+  }
+
+  /** One message: one AiSensy request, one whatsapp_logs row and one crm_messages row whatever happens. */
+  async function sendOne (client: AiSensyClient, mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: Row, crm: Row) => void): Promise<SendResult> {
+    const id = randomUUID()
+    if (!p.e164) {
+      const r: SendResult = { id, to_number: p.raw, status: 'failed', provider_message_id: null, error: `Invalid number: ${p.invalidReason}`, latencyMs: 0 }
+      const { log, crm } = rows(r, t, p, mode, ctx, campaignId, 'invalid_number')
+      sink(log, crm)
+      return r
+    }
+    const started = performance.now()
+    try {
+      const { submittedMessageId } = await client.sendCampaignMessage(campaignMessage(t, p), ctx.simulationHeaders)
+      const r: SendResult = { id, to_number: p.e164, status: 'submitted', provider_message_id: submittedMessageId, error: null, latencyMs: Math.round(performance.now() - started) }
+      const { log, crm } = rows(r, t, p, mode, ctx, campaignId, null)
+      sink(log, crm)
+      return r
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err
+      const r: SendResult = { id, to_number: p.e164, status: 'failed', provider_message_id: null, error: err.message, latencyMs: Math.round(performance.now() - started), providerError: err }
+      const { log, crm } = rows(r, t, p, mode, ctx, campaignId, err.kind)
+      sink(log, crm)
+      return r
+    }
+  }
+
+  const direct = (log: Row, crm: Row) => {
+    activityLog.record('whatsapp_logs', log)
+    activityLog.record('crm_messages', crm)
+  }
+  const buffered = (log: Row, crm: Row) => buffer.add(log, crm)
+
+  /** send_message(to_number, template_name, params) */
+  async function sendMessage (input: SendMessageRequest, ctx: CallContext): Promise<SendMessageReply> {
+    const t = templateFor(input.template_name)
+    const params = paramsFor(t, input.params, 'body/params')
+    const phone = normalizePhone(input.to_number)
+    if (!phone.ok) {
+      throw new ServiceError(400, 'WHATSAPP_INVALID_NUMBER', `to_number "${input.to_number}" is not a phone number WhatsApp can reach (${phone.reason}). Give it with its country code, e.g. +919876543210; 10-digit numbers are taken as Indian.`,
+        { details: [{ field: 'body/to_number', message: phone.reason }] })
+    }
+    const mode = modeNow()
+    const client = deps.clientFor(mode)
+    const p: Prepared = { index: 0, raw: phone.e164, e164: phone.e164, invalidReason: undefined, name: input.contact_name ?? null, params, media: input.media }
+    const r = await sendOne(client, mode, t, p, ctx, null, direct)
+    if (r.providerError) {
+      const mapped = providerErrorToServiceError('WHATSAPP', r.providerError, LIVE_KEY_HINT)
+      throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id: r.id, provider: r.providerError.toJSON() }, headers: mapped.headers })
+    }
+    return { success: true, id: r.id, status: r.status, provider_message_id: r.provider_message_id!, to_number: r.to_number, template_name: t.name, mode, latency_ms: r.latencyMs }
+  }
+
+  /**
+   * send_bulk_messages(contacts, template_name): one AiSensy request per message (its API takes
+   * one destination), run concurrently in a bounded pool. A contact that fails (refused, or a
+   * number that cannot be normalised) is a failed row; it never stops the others.
+   */
+  async function sendBulkMessages (input: BulkMessagesRequest, ctx: CallContext): Promise<BulkMessagesReply> {
+    const t = templateFor(input.template_name)
+    const prepared = prepareContacts(t, input.contacts)
+    const mode = modeNow()
+    const client = deps.clientFor(mode)
+    const started = performance.now()
+    const results = await mapWithConcurrency(prepared, deps.bulkConcurrency, p => sendOne(client, mode, t, p, ctx, null, buffered))
+    buffer.flush()
+    const accepted = results.filter(r => r.status === 'submitted').length
+    return {
+      mode,
+      template_name: t.name,
+      total: results.length,
+      accepted,
+      failed: results.length - accepted,
+      duration_ms: Math.round(performance.now() - started),
+      results: results.map(r => ({ to_number: r.to_number, id: r.id, status: r.status, provider_message_id: r.provider_message_id, error: r.error }))
+    }
+  }
+
+  // --- campaigns --------------------------------------------------------------------------------
+
+  const running = new Map<string, { stop: boolean, done: Promise<void> }>()
+  /** Which campaign a submitted message belongs to, so its status webhooks refresh the campaign's counters. */
+  const campaignOf = new Map<string, string>()
+  const MAX_TRACKED = 200_000
+  const track = (messageId: string, campaignId: string) => {
+    campaignOf.set(messageId, campaignId)
+    if (campaignOf.size > MAX_TRACKED) campaignOf.delete(campaignOf.keys().next().value!)
+  }
+
+  async function refresh (campaignId: string): Promise<Campaign | null> {
+    buffer.flush()
+    return await activityLog.rpc<Campaign | null>('whatsapp_campaign_progress', { p_campaign_id: campaignId })
+  }
+  const refreshQuietly = (campaignId: string) => refresh(campaignId).catch(err => deps.logger?.warn({ err, campaignId }, 'could not refresh campaign counters; the next read recounts them'))
+
+  // Status webhooks refresh their campaigns' stored counters, at most every 250 ms per campaign.
+  const dirty = new Set<string>()
+  let refreshTimer: NodeJS.Timeout | undefined
+  const markDirty = (campaignId: string) => {
+    dirty.add(campaignId)
+    refreshTimer ??= setTimeout(() => {
+      refreshTimer = undefined
+      const ids = [...dirty]
+      dirty.clear()
+      for (const id of ids) void refreshQuietly(id)
+    }, 250)
+  }
+
+  /**
+   * create_campaign(name, contacts, template_name): recorded as running and answered at once; the
+   * sends run in the background in a bounded pool while GET /campaigns/:id reports progress.
+   */
+  async function createCampaign (input: CreateCampaignRequest, ctx: CallContext): Promise<Campaign> {
+    const t = templateFor(input.template_name)
+    const prepared = prepareContacts(t, input.contacts)
+    const mode = modeNow()
+    const client = deps.clientFor(mode)
+    const id = randomUUID()
+    const now = new Date().toISOString()
+    activityLog.record('whatsapp_campaigns', { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, created_at: now, updated_at: now })
+    const state = { stop: false, done: Promise.resolve() }
+    state.done = runCampaign(id, client, mode, t, prepared, ctx, state)
+    running.set(id, state)
+    return { id, name: input.name, template_name: t.name, mode, status: 'running', total: prepared.length, processed: 0, progress: 0, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
+  }
+
+  async function runCampaign (id: string, client: AiSensyClient, mode: Mode, t: Template, prepared: Prepared[], ctx: CallContext, state: { stop: boolean }): Promise<void> {
+    // Stored counters follow the rows while it runs (reads recount anyway).
+    const ticker = setInterval(() => { void refreshQuietly(id) }, 1000)
+    ticker.unref()
+    let attempted = 0
+    try {
+      await mapWithConcurrency(prepared, deps.campaignConcurrency, async p => {
+        if (state.stop) return
+        attempted++
+        const r = await sendOne(client, mode, t, p, { requestId: ctx.requestId }, id, buffered)
+        if (r.provider_message_id) track(r.provider_message_id, id)
+      })
+      buffer.flush()
+      const at = new Date().toISOString()
+      activityLog.recordUpdate('whatsapp_campaigns', { id, status: 'running' }, state.stop
+        ? { status: 'interrupted', error: `The service stopped after ${attempted} of ${prepared.length} contacts; the rest were not sent. Create a new campaign for them.`, updated_at: at, completed_at: at }
+        : { status: 'completed', updated_at: at, completed_at: at })
+    } catch (err) {
+      buffer.flush()
+      deps.logger?.error({ err, campaignId: id }, 'campaign run failed')
+      const at = new Date().toISOString()
+      activityLog.recordUpdate('whatsapp_campaigns', { id, status: 'running' }, { status: 'failed', error: `The campaign stopped on an unexpected error after ${attempted} of ${prepared.length} contacts; the service logs have the details.`, updated_at: at, completed_at: at })
+    } finally {
+      clearInterval(ticker)
+      running.delete(id)
+      await refreshQuietly(id)
+    }
+  }
+
+  /** A campaign's progress, counted from its rows. */
+  async function getCampaign (id: string): Promise<Campaign> {
+    const c = await refresh(id)
+    if (!c) throw new ServiceError(404, 'WHATSAPP_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign reply.`)
+    return c
+  }
+
+  // --- reads ------------------------------------------------------------------------------------
+
+  /** get_whatsapp_stats() */
+  async function getWhatsAppStats (): Promise<WhatsAppStats> {
+    buffer.flush()
+    const s = await activityLog.rpc<Omit<WhatsAppStats, 'success_rate' | 'delivery_rate' | 'read_rate'>>('whatsapp_stats')
+    const ratio = (a: number, b: number, empty: number) => b ? Math.round((a / b) * 10_000) / 10_000 : empty
+    return {
+      ...s,
+      success_rate: ratio(Number(s.total) - Number(s.failed), Number(s.total), 1),
+      delivery_rate: ratio(Number(s.delivered), Number(s.sent), 0),
+      read_rate: ratio(Number(s.read), Number(s.delivered), 0)
+    }
+  }
+
+  /** get_templates() */
+  function getTemplates (): TemplatesReply {
+    return {
+      source: 'configuration',
+      note: TEMPLATES_NOTE,
+      templates: deps.templates.map(t => ({
+        name: t.name,
+        campaign_name: t.campaign_name,
+        language: t.language,
+        category: t.category,
+        body: t.body,
+        params: t.params,
+        header: t.header,
+        button: t.button?.type ?? null,
+        default_params: t.default_params ?? null
+      }))
+    }
+  }
+
+  async function getMessage (id: string): Promise<WhatsAppLog> {
+    buffer.flush()
+    const [row] = await activityLog.select('whatsapp_logs', { where: { id }, limit: 1 })
+    if (!row) throw new ServiceError(404, 'WHATSAPP_MESSAGE_NOT_FOUND', `No message with id ${id}. Ids come from the send, bulk and campaign replies.`)
+    return row as unknown as WhatsAppLog
+  }
+
+  // --- status webhooks --------------------------------------------------------------------------
+
+  /** Applies a verified status post to whatsapp_logs and crm_messages; returns how many events were used. */
+  function applyStatusEvents (events: unknown[]): number {
+    buffer.flush()
+    const byStatus = new Map<WebhookStatus, string[]>()
+    const failures = new Map<string, { ids: string[], error: string, code: string }>()
+    let used = 0
+    for (const e of events) {
+      const message = (e as { message?: { id?: unknown, status?: unknown } } | null)?.message
+      const status = message?.status as WebhookStatus
+      if (typeof message?.id !== 'string' || !STATUS_LADDER.includes(status)) continue
+      used++
+      const campaignId = campaignOf.get(message.id)
+      if (campaignId) markDirty(campaignId)
+      if (status === 'failed') {
+        const error = (e as { error?: { code?: unknown, title?: unknown } }).error
+        const title = typeof error?.title === 'string' ? error.title : 'failed'
+        const code = error?.code === undefined ? 'failed' : String(error.code)
+        const key = `${code}\u0000${title}`
+        let f = failures.get(key)
+        if (!f) failures.set(key, f = { ids: [], error: title, code })
+        f.ids.push(message.id)
+        continue
+      }
+      let ids = byStatus.get(status)
+      if (!ids) byStatus.set(status, ids = [])
+      ids.push(message.id)
+    }
+    const at = new Date().toISOString()
+    // One update per status for the whole post, in ladder order so a post carrying both 'sent'
+    // and 'delivered' for a message ends at delivered.
+    for (const status of STATUS_LADDER) {
+      const ids = byStatus.get(status)
+      if (!ids) continue
+      const where = { provider_message_id: { in: ids }, status: { in: MOVES_FROM[status] } }
+      activityLog.recordUpdate('whatsapp_logs', where, { status, updated_at: at })
+      activityLog.recordUpdate('crm_messages', where, { status, updated_at: at })
+    }
+    for (const f of failures.values()) {
+      const where = { provider_message_id: { in: f.ids }, status: { in: MOVES_FROM.failed } }
+      activityLog.recordUpdate('whatsapp_logs', where, { status: 'failed', error: f.error, error_code: f.code, updated_at: at })
+      activityLog.recordUpdate('crm_messages', where, { status: 'failed', updated_at: at })
+    }
+    return used
+  }
+
+  /**
+   * Stops running campaigns between sends: the sends in flight finish and are logged, the rest are
+   * not sent, and each campaign is marked interrupted. Call it before the server stops listening
+   * (the sends in flight may be talking to this server's own emulator).
+   */
+  async function stopCampaigns (): Promise<void> {
+    for (const state of running.values()) state.stop = true
+    await Promise.allSettled([...running.values()].map(s => s.done))
+  }
+
+  /** Flushes buffered rows; after stopCampaigns. */
+  function close (): void {
+    clearTimeout(refreshTimer)
+    buffer.flush()
+  }
+
+  return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, stopCampaigns, close }
+}
+
+export type WhatsAppService = ReturnType<typeof createWhatsAppService>
