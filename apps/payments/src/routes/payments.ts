@@ -14,6 +14,8 @@ export const IdempotencyHeadersSchema = Type.Object({
 
 /** The payments service's own API: validate → one service call → reply. */
 export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService }> = async (app, { service }) => {
+  // simulate and resend take an optional body: an empty POST means "the defaults".
+  const emptyBodyIsDefaults = async (request: { body: unknown }) => { request.body ??= {} }
   const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
     ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
@@ -44,10 +46,12 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService 
   }, async (request) => service.getPaymentStatus(request.params.id, ctx(request)))
 
   app.post('/payment-links/:id/simulate', {
-    schema: { summary: 'simulate_payment_completion(payment_id, success_rate) — mock mode only', params: PaymentLinkIdParamsSchema, body: Type.Optional(SimulatePaymentRequestSchema), response: { 200: SimulatePaymentReplySchema, ...errorResponses } }
-  }, async (request) => service.simulatePaymentCompletion(request.params.id, request.body ?? {}, ctx(request)))
+    preValidation: emptyBodyIsDefaults,
+    schema: { summary: 'simulate_payment_completion(payment_id, success_rate) — mock mode only', params: PaymentLinkIdParamsSchema, body: SimulatePaymentRequestSchema, response: { 200: SimulatePaymentReplySchema, ...errorResponses } }
+  }, async (request) => service.simulatePaymentCompletion(request.params.id, request.body, ctx(request)))
 
   app.post('/payment-links/:id/resend', {
-    schema: { summary: 'Send the link to the buyer again (email and WhatsApp)', params: PaymentLinkIdParamsSchema, body: Type.Optional(ResendPaymentLinkRequestSchema), response: { 200: ResendPaymentLinkReplySchema, ...errorResponses } }
-  }, async (request) => service.resendPaymentLink(request.params.id, request.body ?? {}, ctx(request)))
+    preValidation: emptyBodyIsDefaults,
+    schema: { summary: 'Send the link to the buyer again (email and WhatsApp)', params: PaymentLinkIdParamsSchema, body: ResendPaymentLinkRequestSchema, response: { 200: ResendPaymentLinkReplySchema, ...errorResponses } }
+  }, async (request) => service.resendPaymentLink(request.params.id, request.body, ctx(request)))
 }
