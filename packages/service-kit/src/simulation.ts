@@ -159,8 +159,9 @@ export async function mapWithConcurrency<T, R> (items: readonly T[], limit: numb
  * Aborts when the client goes away before the answer is sent. (The request's own 'close' fires as
  * soon as its body has been read, so it is the response's that tells.)
  */
-export function clientGone (response: { once (event: 'close', listener: () => void): unknown }): AbortSignal {
+export function clientGone (response: { once (event: 'close', listener: () => void): unknown, readonly writableFinished: boolean }): AbortSignal {
   const controller = new AbortController()
-  response.once('close', () => controller.abort())
+  // Aborting builds a DOMException: only do it when the client really left before the answer.
+  response.once('close', () => { if (!response.writableFinished) controller.abort() })
   return controller.signal
 }

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { randomId22 } from '@switchboard/service-kit/ids'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -39,4 +40,4 @@ export function signEvents (privateKey: KeyObject, timestamp: string, body: stri
   return sign('sha256', Buffer.from(timestamp + body), privateKey).toString('base64')
 }
 
-export const newEventId = () => randomBytes(16).toString('base64url')
+export const newEventId = randomId22

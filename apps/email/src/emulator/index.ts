@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomId22 } from '@switchboard/service-kit/ids'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { clientGone, readSimulationHeaders, type Simulator } from '@switchboard/service-kit/simulation'
@@ -202,7 +202,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     await simulator.wait(decision.delayMs, clientGone(reply.raw))
     if (summary.sandbox) return reply.code(200).send()
 
-    const messageId = randomBytes(16).toString('base64url')
+    const messageId = randomId22()
     const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !simulator.succeeds() ? 'random_fail' as const : undefined))
     playEvents(messageId, summary, perRecipient)
     return reply.code(202).header('x-message-id', messageId).send()

@@ -12,7 +12,11 @@ export interface PgliteConfig {
 /** Embedded PostgreSQL (WASM) in this process. One process per data folder. */
 export async function createPgliteBackend ({ dataDir, migrationsDir }: PgliteConfig): Promise<SqlBackend> {
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  const db = await PGlite.create(dataDir, { parsers: TYPE_PARSERS })
+  // Relaxed durability: queries do not wait for the filesystem sync. This is a local sandbox's log
+  // in the same process as the servers; close() (every graceful shutdown) syncs, and the writer's
+  // spill file covers a database that is away at shutdown. Profiling the full send path showed
+  // PGlite's per-query filesystem work as its largest cost.
+  const db = await PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true })
   const exec = async (sql: string) => { await db.exec(sql) }
   try {
     await applyMigrations({ query: (text, values) => db.query(text, values), exec }, migrationsDir)
