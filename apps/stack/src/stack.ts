@@ -4,6 +4,8 @@ import { loadEmailEnv, emailSimulationOverrides } from '@switchboard/email/confi
 import { buildApp as buildGateway } from '@switchboard/gateway/app'
 import { loadGatewayEnv } from '@switchboard/gateway/config'
 import { resolveTokens, type Tokens } from '@switchboard/gateway/tokens'
+import { buildApp as buildPayments } from '@switchboard/payments/app'
+import { loadPaymentsEnv, paymentsSimulationOverrides } from '@switchboard/payments/config'
 import { assertModeAllowed } from '@switchboard/service-kit/env'
 import { closeSharedInfrastructure, openSharedInfrastructure, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import type { ServiceName } from '@switchboard/service-kit/services'
@@ -27,13 +29,16 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   const gatewayEnv = loadGatewayEnv(rawEnv)
   assertModeAllowed(gatewayEnv)
   const emailEnv = loadEmailEnv(rawEnv)
+  const paymentsEnv = loadPaymentsEnv(rawEnv)
 
   const shared = await openSharedInfrastructure(gatewayEnv, undefined, {
-    email: emailSimulationOverrides(emailEnv)
+    email: emailSimulationOverrides(emailEnv),
+    payments: paymentsSimulationOverrides(paymentsEnv)
   })
   const servers: StackServer[] = []
   try {
     servers.push({ name: 'email', app: await buildEmail({ env: emailEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: emailEnv.EMAIL_PORT, host: emailEnv.HOST })
+    servers.push({ name: 'payments', app: await buildPayments({ env: paymentsEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: paymentsEnv.PAYMENTS_PORT, host: paymentsEnv.HOST })
     const services = servers.map(s => s.name) as ServiceName[]
     const tokens = resolveTokens(gatewayEnv)
     servers.push({ name: 'gateway', app: await buildGateway({ env: gatewayEnv, tokens, services, shared, ...(logger !== undefined ? { logger } : {}) }), port: gatewayEnv.GATEWAY_PORT, host: gatewayEnv.HOST })
