@@ -1,0 +1,83 @@
+import type { Mode } from '@switchboard/schemas/common'
+import { requireAll } from '@switchboard/service-kit/credentials'
+import { providerNotConfigured } from '@switchboard/service-kit/errors'
+import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
+import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
+import { Simulator } from '@switchboard/service-kit/simulation'
+import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { createBolnaClient, type BolnaClient } from './client/bolna-client.ts'
+import { callStepRange, listOf, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
+import { bolnaEmulator } from './emulator/index.ts'
+import { SECRET_FILE } from './emulator/webhook-signature.ts'
+import { bolnaWebhookRoutes } from './routes/bolna-webhook.ts'
+import { voiceRoutes } from './routes/calls.ts'
+import { createVoiceService } from './service/voice-service.ts'
+
+// The emulator accepts any bn-… key; this one says what it is.
+const MOCK_API_KEY = 'bn-switchboard-mock-key-the-emulator-accepts-any-bn-key'
+export const EMULATOR_PREFIX = '/bolna'
+
+/** The voice service: its API, the Bolna emulator under /bolna, and the webhook receiver. */
+export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
+  const { env } = opts
+  // Bad values stop start-up naming the variable, before anything is opened.
+  const stepMs = callStepRange(env)
+  const aliases = scriptAliases(env)
+  const app: App = await createServiceApp({
+    ...opts,
+    service: 'voice',
+    simulation: voiceSimulationOverrides(env),
+    credentials: () => requireAll({ BOLNA_API_KEY: env.BOLNA_API_KEY })
+  })
+
+  const webhookSender = new WebhookSender({ logger: app.log })
+  app.addHook('onClose', async () => { await webhookSender.close() })
+  const simulator = new Simulator(() => app.runtime.get('voice').simulation)
+  // Kept in the data folder: the same secret across restarts and for every process sharing it.
+  const emulatorSecret = loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
+  const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/bolna` } catch { return undefined } }
+  await app.register(bolnaEmulator, {
+    prefix: EMULATOR_PREFIX,
+    simulator,
+    webhookSender,
+    signingSecret: emulatorSecret,
+    stepMs: () => stepMs,
+    defaultWebhookUrl: () => env.BOLNA_MOCK_WEBHOOK_URL ?? ownReceiver()
+  })
+
+  let mockClient: BolnaClient | undefined
+  let liveClient: BolnaClient | undefined
+  const clientFor = (mode: Mode): BolnaClient => {
+    if (mode === 'mock') {
+      mockClient ??= createBolnaClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+      return mockClient
+    }
+    if (!env.BOLNA_API_KEY) throw providerNotConfigured('Bolna', ['BOLNA_API_KEY'])
+    liveClient ??= createBolnaClient({ baseUrl: env.BOLNA_BASE_URL, apiKey: env.BOLNA_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+    return liveClient
+  }
+
+  const service = createVoiceService({
+    activityLog: app.activityLog,
+    runtime: app.runtime,
+    clientFor,
+    scriptAliases: aliases,
+    fromNumber: env.BOLNA_FROM_NUMBER,
+    bulkConcurrency: env.VOICE_BULK_CONCURRENCY,
+    reconcileMs: env.VOICE_RECONCILE_MS,
+    reconcileMaxMs: env.VOICE_RECONCILE_MAX_MS,
+    logger: app.log
+  })
+  // Before the server closes: campaigns stop placing calls and finish what is in flight.
+  app.addHook('preClose', async () => { await service.close() })
+
+  await app.register(bolnaWebhookRoutes, {
+    service,
+    allowedIps: listOf(env.BOLNA_WEBHOOK_ALLOWED_IPS),
+    trustedProxies: listOf(env.VOICE_TRUSTED_PROXIES),
+    emulatorSecret,
+    maxAgeSeconds: env.BOLNA_WEBHOOK_MAX_AGE_S
+  })
+  await app.register(voiceRoutes, { service })
+  return app
+}

@@ -1,0 +1,372 @@
+import { randomUUID } from 'node:crypto'
+import type { CallStatus } from '@switchboard/schemas/voice'
+import { FINAL_CALL_STATUSES } from '@switchboard/schemas/voice'
+import { fillVariables, type AgentState } from './agents.ts'
+import { HOLD_MS } from './magic.ts'
+
+/** How a call placed through the emulator ends. */
+export type Ending = 'completed' | 'voicemail' | 'busy' | 'no-answer' | 'failed'
+
+/** The execution object, as GET /executions/{id} answers and every webhook carries it. */
+export interface Execution {
+  id: string
+  agent_id: string
+  batch_id: string | null
+  conversation_duration: number
+  total_cost: number
+  status: CallStatus
+  error_message: string | null
+  answered_by_voice_mail: boolean
+  transcript: string
+  created_at: string
+  updated_at: string
+  scheduled_at: string | null
+  cost_breakdown: { llm: number, network: number, platform: number, synthesizer: number, transcriber: number }
+  usage_breakdown: {
+    synthesizer_characters: number
+    synthesizer_model: string
+    transcriber_duration: number
+    transcriber_model: string
+    llm_tokens: number
+    llm_model: Record<string, { input: number, output: number }>
+  }
+  telephony_data: {
+    duration: string
+    to_number: string
+    from_number: string
+    recording_url: string | null
+    hosted_telephony: boolean
+    provider_call_id: string | null
+    call_type: 'outbound' | 'inbound'
+    provider: 'plivo' | 'twilio'
+    hangup_by: string | null
+    hangup_reason: string | null
+    hangup_provider_code: number | null
+    ring_duration: number | null
+    post_dial_delay: number | null
+    to_number_carrier: string | null
+  }
+  transfer_call_data: null
+  batch_run_details: { status: CallStatus, created_at: string, updated_at: string, retried: number } | null
+  extracted_data: Record<string, unknown> | null
+  context_details: { recipient_data: Record<string, unknown>, recipient_phone_number: string }
+  extraction_webhook_status: boolean | null
+}
+
+interface Call {
+  execution: Execution
+  agent: AgentState
+  userData: Record<string, unknown>
+  ending: Ending
+  /** The statuses still to come, in order. */
+  path: CallStatus[]
+  timer: NodeJS.Timeout | undefined
+  recordingUrl: string
+}
+
+export interface CallEngineOptions {
+  /** The simulator's random numbers (seeded when SIM_SEED is set). */
+  random: () => number
+  /** Time between status changes, read at every step so runtime changes apply. */
+  stepMs: () => { min: number, max: number }
+  /** Called after every status change with the new execution object. */
+  onChange: (execution: Execution, agent: AgentState) => void
+  /** Most calls kept; the oldest finished ones go first. */
+  maxCalls?: number
+}
+
+export interface NewCall {
+  agent: AgentState
+  to: string
+  from: string
+  userData: Record<string, unknown>
+  ending: Ending
+  hold?: boolean
+  scheduledAt?: Date
+  batchId?: string
+  /** Where this emulator serves recordings (…/bolna/recordings). */
+  recordingBaseUrl: string
+}
+
+const PATHS: Record<Ending, CallStatus[]> = {
+  completed: ['initiated', 'ringing', 'in-progress', 'call-disconnected', 'completed'],
+  voicemail: ['initiated', 'ringing', 'in-progress', 'call-disconnected', 'completed'],
+  busy: ['initiated', 'ringing', 'busy'],
+  'no-answer': ['initiated', 'ringing', 'no-answer'],
+  failed: ['initiated', 'failed']
+}
+
+// Cents per minute of conversation, per component (the shape of Bolna's cost_breakdown; the
+// rates are ours, chosen to land near Bolna's published per-minute price).
+const CENTS_PER_MINUTE = { llm: 0.9, network: 2.4, platform: 2.0, synthesizer: 1.8, transcriber: 0.6 }
+
+const round2 = (n: number) => Math.round(n * 100) / 100
+const now = () => new Date().toISOString()
+const isFinal = (s: CallStatus) => FINAL_CALL_STATUSES.includes(s)
+
+/** Random draws for the ending of a call that lost the success-rate draw. */
+export function unluckyEnding (r: number): Ending {
+  return r < 0.5 ? 'no-answer' : r < 0.8 ? 'busy' : 'failed'
+}
+
+function carrier (to: string): string {
+  // Plausible carriers by country code; only a display value (unverified).
+  if (to.startsWith('+91')) return 'Reliance Jio Infocomm Ltd (RJIL)'
+  if (to.startsWith('+1')) return 'Verizon Wireless'
+  if (to.startsWith('+44')) return 'Vodafone UK'
+  return 'Unknown'
+}
+
+/**
+ * Calls as the emulator plays them: each moves through Bolna's lifecycle on timers
+ * (queued → initiated → ringing → in-progress → call-disconnected → completed, or busy /
+ * no-answer / failed), with the transcript, duration, cost and recording filled in as it goes.
+ * Kept in memory, bounded.
+ */
+export class CallEngine {
+  readonly #calls = new Map<string, Call>()
+  readonly #opts: CallEngineOptions
+  readonly #max: number
+
+  constructor (opts: CallEngineOptions) {
+    this.#opts = opts
+    this.#max = opts.maxCalls ?? 10_000
+  }
+
+  get size (): number {
+    return this.#calls.size
+  }
+
+  /** Calls between initiated and call-disconnected (for /user/me's concurrency). */
+  get live (): number {
+    let n = 0
+    for (const c of this.#calls.values()) if (['initiated', 'ringing', 'in-progress', 'call-disconnected'].includes(c.execution.status)) n++
+    return n
+  }
+
+  create (input: NewCall): Execution {
+    this.#evict()
+    const id = randomUUID()
+    const created = now()
+    const scheduled = input.scheduledAt && input.scheduledAt.getTime() > Date.now() + 500 ? input.scheduledAt : undefined
+    const execution: Execution = {
+      id,
+      agent_id: input.agent.id,
+      batch_id: input.batchId ?? null,
+      conversation_duration: 0,
+      total_cost: 0,
+      status: scheduled ? 'scheduled' : 'queued',
+      error_message: null,
+      answered_by_voice_mail: false,
+      transcript: '',
+      created_at: created,
+      updated_at: created,
+      scheduled_at: scheduled ? scheduled.toISOString() : null,
+      cost_breakdown: { llm: 0, network: 0, platform: 0, synthesizer: 0, transcriber: 0 },
+      usage_breakdown: { synthesizer_characters: 0, synthesizer_model: 'polly', transcriber_duration: 0, transcriber_model: 'deepgram', llm_tokens: 0, llm_model: {} },
+      telephony_data: {
+        duration: '0',
+        to_number: input.to,
+        from_number: input.from,
+        recording_url: null,
+        hosted_telephony: true,
+        provider_call_id: null,
+        call_type: 'outbound',
+        provider: 'plivo',
+        hangup_by: null,
+        hangup_reason: null,
+        hangup_provider_code: null,
+        ring_duration: null,
+        post_dial_delay: null,
+        to_number_carrier: null
+      },
+      transfer_call_data: null,
+      batch_run_details: input.batchId ? { status: 'queued', created_at: created, updated_at: created, retried: 0 } : null,
+      extracted_data: null,
+      context_details: { recipient_data: input.userData, recipient_phone_number: input.to },
+      extraction_webhook_status: null
+    }
+    const call: Call = { execution, agent: input.agent, userData: input.userData, ending: input.ending, path: [...PATHS[input.ending]], timer: undefined, recordingUrl: `${input.recordingBaseUrl}/${id}.wav` }
+    this.#calls.set(id, call)
+    if (scheduled) {
+      this.#after(call, scheduled.getTime() - Date.now(), () => { this.#set(call, 'queued'); this.#schedule(call) })
+    } else if (input.hold) {
+      this.#after(call, HOLD_MS, () => this.#advance(call))
+    } else {
+      this.#schedule(call)
+    }
+    return structuredClone(execution)
+  }
+
+  get (id: string): Execution | undefined {
+    const c = this.#calls.get(id)
+    return c ? structuredClone(c.execution) : undefined
+  }
+
+  agentOf (id: string): AgentState | undefined {
+    return this.#calls.get(id)?.agent
+  }
+
+  list (filter: { agentId?: string, status?: string, batchId?: string } = {}): Execution[] {
+    const out: Execution[] = []
+    for (const c of this.#calls.values()) {
+      if (filter.agentId && c.execution.agent_id !== filter.agentId) continue
+      if (filter.status && c.execution.status !== filter.status) continue
+      if (filter.batchId && c.execution.batch_id !== filter.batchId) continue
+      out.push(structuredClone(c.execution))
+    }
+    return out.reverse() // newest first
+  }
+
+  /** Bolna stops only calls that have not started: queued or scheduled. */
+  stop (id: string): { ok: true, execution: Execution } | { ok: false, reason: 'not_found' } | { ok: false, reason: 'not_stoppable', status: CallStatus } {
+    const call = this.#calls.get(id)
+    if (!call) return { ok: false, reason: 'not_found' }
+    if (call.execution.status !== 'queued' && call.execution.status !== 'scheduled') return { ok: false, reason: 'not_stoppable', status: call.execution.status }
+    clearTimeout(call.timer)
+    call.path = []
+    this.#set(call, 'stopped')
+    return { ok: true, execution: structuredClone(call.execution) }
+  }
+
+  recordingFor (fileName: string): string | undefined {
+    const id = fileName.replace(/\.wav$/, '')
+    const call = this.#calls.get(id)
+    return call?.execution.telephony_data.recording_url ? id : undefined
+  }
+
+  close (): void {
+    for (const c of this.#calls.values()) clearTimeout(c.timer)
+  }
+
+  reset (): void {
+    this.close()
+    this.#calls.clear()
+  }
+
+  #evict (): void {
+    if (this.#calls.size < this.#max) return
+    for (const [id, c] of this.#calls) {
+      if (isFinal(c.execution.status)) {
+        this.#calls.delete(id)
+        return
+      }
+    }
+    const [oldest] = this.#calls
+    if (oldest) {
+      clearTimeout(oldest[1].timer)
+      this.#calls.delete(oldest[0])
+    }
+  }
+
+  #step (factor = 1): number {
+    const { min, max } = this.#opts.stepMs()
+    return Math.round((min + this.#opts.random() * (max - min)) * factor)
+  }
+
+  #after (call: Call, ms: number, fn: () => void): void {
+    call.timer = setTimeout(fn, Math.max(0, ms))
+    call.timer.unref()
+  }
+
+  /** Waits the step that leads to the next status: ringing out and talking take longer. */
+  #schedule (call: Call): void {
+    const next = call.path[0]
+    if (!next) return
+    const factor = next === 'no-answer' ? 3 : next === 'call-disconnected' ? 2 : 1
+    this.#after(call, this.#step(factor), () => this.#advance(call))
+  }
+
+  #advance (call: Call): void {
+    const next = call.path.shift()
+    if (!next || !this.#calls.has(call.execution.id)) return
+    this.#fill(call, next)
+    this.#set(call, next)
+    this.#schedule(call)
+  }
+
+  #set (call: Call, status: CallStatus): void {
+    const e = call.execution
+    e.status = status
+    e.updated_at = now()
+    if (e.batch_run_details) e.batch_run_details = { ...e.batch_run_details, status, updated_at: e.updated_at }
+    this.#opts.onChange(structuredClone(e), call.agent)
+  }
+
+  /** What Bolna knows about the call once it reaches `status`. */
+  #fill (call: Call, status: CallStatus): void {
+    const e = call.execution
+    const t = e.telephony_data
+    const r = this.#opts.random
+    switch (status) {
+      case 'initiated':
+        t.provider_call_id = randomUUID()
+        t.post_dial_delay = 1 + Math.floor(r() * 3)
+        t.to_number_carrier = carrier(t.to_number)
+        break
+      case 'in-progress':
+        t.ring_duration = 3 + Math.floor(r() * 10)
+        e.answered_by_voice_mail = call.ending === 'voicemail'
+        break
+      case 'call-disconnected': {
+        const turns = this.#conversation(call)
+        e.transcript = turns.map(([who, text]) => `${who}: ${text}`).join('\n') + '\n'
+        // Speech at about 2.6 words a second, a pause between turns, some variation per call.
+        const words = turns.reduce((n, [, text]) => n + text.split(/\s+/).length, 0)
+        e.conversation_duration = Math.round((words / 2.6 + turns.length * 0.8) * (0.9 + r() * 0.4) * 10) / 10
+        t.duration = String(Math.ceil(e.conversation_duration))
+        t.hangup_by = call.ending === 'voicemail' ? 'Assistant' : 'Callee'
+        t.hangup_reason = 'Normal Hangup'
+        t.hangup_provider_code = 4000
+        break
+      }
+      case 'completed': {
+        // Post-processing done: recording, costs, usage and extraction arrive together.
+        const minutes = e.conversation_duration / 60
+        const b = e.cost_breakdown
+        for (const k of Object.keys(CENTS_PER_MINUTE) as Array<keyof typeof CENTS_PER_MINUTE>) b[k] = round2(CENTS_PER_MINUTE[k] * minutes)
+        e.total_cost = round2(b.llm + b.network + b.platform + b.synthesizer + b.transcriber)
+        const spoken = this.#conversation(call).filter(([who]) => who === 'assistant').reduce((n, [, text]) => n + text.length, 0)
+        const input = 350 + Math.round(e.transcript.length * 1.3)
+        const output = Math.round(spoken / 4)
+        e.usage_breakdown = { synthesizer_characters: spoken, synthesizer_model: 'polly', transcriber_duration: e.conversation_duration, transcriber_model: 'deepgram', llm_tokens: input + output, llm_model: { 'gpt-4o-mini': { input, output } } }
+        t.recording_url = call.recordingUrl
+        e.extracted_data = call.ending === 'voicemail' ? null : structuredClone(call.agent.extracted)
+        e.extraction_webhook_status = e.extracted_data !== null
+        break
+      }
+      case 'busy':
+        t.ring_duration = 2 + Math.floor(r() * 4)
+        t.hangup_by = 'Callee'
+        t.hangup_reason = 'Busy Line' // Plivo's wording and code (unverified)
+        t.hangup_provider_code = 3010
+        break
+      case 'no-answer':
+        t.ring_duration = 30
+        t.hangup_by = 'Carrier'
+        t.hangup_reason = 'No Answer' // (unverified)
+        t.hangup_provider_code = 3020
+        break
+      case 'failed':
+        e.error_message = 'Call failed: the destination could not be reached (simulated carrier failure)'
+        t.hangup_by = 'Carrier'
+        t.hangup_reason = 'Unreachable Destination' // (unverified)
+        t.hangup_provider_code = 2000
+        break
+      default:
+        break
+    }
+  }
+
+  #conversation (call: Call): Array<[string, string]> {
+    const fill = (text: string) => fillVariables(text, call.userData, call.agent.defaults)
+    if (call.ending === 'voicemail') {
+      return [
+        ['assistant', fill(call.agent.welcomeMessage)],
+        ['user', '[voicemail] The person you are calling is not available. Please leave a message after the tone.'],
+        ['assistant', fill('Hi {name}, sorry we missed you. We will call you back later. Thank you!')]
+      ]
+    }
+    return call.agent.conversation.map(([who, text]) => [who, fill(text)])
+  }
+}

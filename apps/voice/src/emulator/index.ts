@@ -1,0 +1,299 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
+import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { agentBody, seedAgents, type AgentState } from './agents.ts'
+import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
+import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } from './errors.ts'
+import { magicFate } from './magic.ts'
+import { generateWav } from './wav.ts'
+import { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook-signature.ts'
+
+export interface BolnaEmulatorOptions {
+  simulator: Simulator
+  webhookSender: WebhookSender
+  /** Where agents post unless a webhook_url was set through PATCH /v2/agent/{id}. */
+  defaultWebhookUrl: () => string | undefined
+  /** Signs the emulator's webhook posts (see webhook-signature.ts). */
+  signingSecret: string
+  /** Time between a call's status changes. */
+  stepMs: () => { min: number, max: number }
+  maxCalls?: number
+}
+
+const E164 = /^\+[1-9]\d{6,14}$/
+const DEFAULT_FROM = '+918035735900' // the account's default caller id (a Bolna-hosted number shape)
+const ACCOUNT = { id: 'b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d', name: 'Switchboard Emulator', email: 'emulator@switchboard.local', wallet: 5000 }
+
+/**
+ * Bolna's API as the emulator serves it, mounted under /bolna: calls, executions, agents and the
+ * recordings their URLs point at. Calls live on timers and every status change is posted to the
+ * agent's webhook URL with the execution object, as Bolna does.
+ */
+export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOptions): Promise<void> {
+  const { simulator, webhookSender } = opts
+  const agents = seedAgents()
+  let closing = false
+
+  const engine = new CallEngine({
+    random: () => simulator.random(),
+    stepMs: opts.stepMs,
+    maxCalls: opts.maxCalls,
+    onChange: (execution, agent) => postWebhook(execution, agent)
+  })
+  app.addHook('onClose', async () => { closing = true; engine.close() })
+  // POST /admin/reset: calls forgotten, agents back to their seeded scripts and webhooks.
+  app.onMockReset(() => {
+    engine.reset()
+    agents.clear()
+    for (const [id, agent] of seedAgents()) agents.set(id, agent)
+  })
+
+  function postWebhook (execution: Execution, agent: AgentState): void {
+    const url = agent.webhookUrl === undefined ? opts.defaultWebhookUrl() : agent.webhookUrl
+    if (!url || closing) return
+    const body = JSON.stringify(execution)
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    webhookSender.send({
+      url,
+      body,
+      headers: { 'content-type': 'application/json', 'user-agent': 'Bolna-Webhook (Switchboard emulator)', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signWebhook(opts.signingSecret, timestamp, body) },
+      label: `bolna.execution.${execution.status}`
+    })
+  }
+
+  // Bolna runs on FastAPI: a body that is not JSON is a 422 with pydantic's detail list.
+  app.setErrorHandler((error, _request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode ?? 500
+    const code = (error as { code?: string }).code ?? ''
+    if (code.startsWith('FST_ERR_CTP_') && status < 500 && status !== 413 && status !== 415) {
+      return unprocessable(reply, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error', input: {}, ctx: { error: 'Expecting value' } }])
+    }
+    if (status === 413) return reply.code(413).send({ error: 413, message: 'Request Entity Too Large' })
+    if (status === 415) return reply.code(415).send({ error: 415, message: 'Unsupported Media Type' })
+    if (status < 500) return badRequest(reply, 'Bad Request')
+    return reply.code(500).send({ error: 500, message: 'Internal Server Error' })
+  })
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }))
+
+  // Recordings are served like Bolna's presigned S3 links: no Authorization header needed.
+  await app.register(async (files) => {
+    files.get('/recordings/:file', { schema: {} }, async (request, reply) => {
+      const file = (request.params as { file: string }).file
+      const id = /^[0-9a-f-]{36}\.wav$/.test(file) ? engine.recordingFor(file) : undefined
+      if (!id) {
+        // S3's answer for a missing or expired object.
+        return reply.code(404).type('application/xml').send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${file.replace(/[<>&]/g, '')}</Key></Error>`)
+      }
+      return reply.type('audio/wav').header('cache-control', 'private, max-age=3600').send(generateWav(id))
+    })
+  })
+
+  await app.register(async (api) => {
+    // Any bn-… key is accepted. On a refused key Bolna's spec and docs say 401 {"error":401,
+    // "message":"Access denied"}, but the official MCP server's authors checked the live API on
+    // 2026-07-13 and got 403 {"detail": "..."} (FastAPI's own form; the official CLI's test
+    // vector has "Unrecognized access token"). The emulator follows the live observation: it is
+    // the newer evidence and what a real integration will meet. Our client treats both as auth.
+    api.addHook('onRequest', async (request, reply) => {
+      const auth = request.headers.authorization
+      if (!auth || !/^Bearer\s+\S+/i.test(auth)) return reply.code(403).send({ detail: 'Not authenticated' }) // (unverified)
+      if (!/^Bearer\s+bn-[\w-]{6,}$/i.test(auth)) return reply.code(403).send({ detail: 'Unrecognized access token' })
+    })
+
+    /**
+     * Latency and the fault scenarios for one request. Returns false when the request has been
+     * answered with a simulated failure; 'unlucky' when the success-rate draw was lost (only POST
+     * /call makes anything of it: the call is accepted and then fails, as real calls do).
+     */
+    async function simulate (request: FastifyRequest, reply: FastifyReply, force?: Outcome): Promise<false | 'ok' | 'unlucky'> {
+      const forced = readSimulationHeaders(request.headers)
+      const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+      if (decision.outcome === 'failure' && !forced.force && !force) {
+        await simulator.wait(decision.delayMs, clientGone(reply.raw))
+        return 'unlucky'
+      }
+      await simulator.wait(decision.delayMs, clientGone(reply.raw))
+      if (decision.outcome === 'success') return 'ok'
+      reply.header('x-switchboard-simulated', decision.outcome)
+      if (decision.outcome === 'rate_limited') {
+        // Bolna documents 500 requests a minute on /call and the 429 with an optional
+        // Retry-After; the body is the spec's Error shape (unverified).
+        reply.code(429).header('retry-after', '1').send({ error: 429, message: 'Rate limit exceeded: 500 per 1 minute' })
+      } else if (decision.outcome === 'timeout') {
+        reply.code(504).send({ error: 504, message: 'Gateway Timeout' })
+      } else if (decision.outcome === 'outage') {
+        reply.code(503).send({ error: 503, message: 'Service Unavailable' })
+      } else {
+        reply.code(500).send({ error: 500, message: 'Internal Server Error' })
+      }
+      return false
+    }
+
+    const agentOr404 = (reply: FastifyReply, id: string) => {
+      if (!UUID.test(id)) { unprocessable(reply, [detail('uuid_parsing', ['path', 'agent_id'], 'Input should be a valid UUID', id)]); return undefined }
+      const agent = agents.get(id.toLowerCase())
+      if (!agent) { notFound(reply, 'Agent not found'); return undefined }
+      return agent
+    }
+    const executionOr404 = (reply: FastifyReply, id: string) => {
+      if (!UUID.test(id)) { unprocessable(reply, [detail('uuid_parsing', ['path', 'execution_id'], 'Input should be a valid UUID', id)]); return undefined }
+      const execution = engine.get(id.toLowerCase())
+      if (!execution) { notFound(reply, 'Execution not found'); return undefined }
+      return execution
+    }
+
+    api.post('/call', { schema: {} }, async (request, reply) => {
+      const body = request.body as Record<string, unknown> | undefined
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        return unprocessable(reply, [detail('model_attributes_type', ['body'], 'Input should be a valid dictionary or object to extract fields from', body ?? null)])
+      }
+      const problems: DetailItem[] = []
+      if (body.agent_id === undefined) problems.push(detail('missing', ['body', 'agent_id'], 'Field required', body))
+      else if (typeof body.agent_id !== 'string' || !UUID.test(body.agent_id)) problems.push(detail('uuid_parsing', ['body', 'agent_id'], 'Input should be a valid UUID', body.agent_id))
+      if (body.recipient_phone_number === undefined) problems.push(detail('missing', ['body', 'recipient_phone_number'], 'Field required', body))
+      else if (typeof body.recipient_phone_number !== 'string') problems.push(detail('string_type', ['body', 'recipient_phone_number'], 'Input should be a valid string', body.recipient_phone_number))
+      if (body.from_phone_number !== undefined && body.from_phone_number !== null && typeof body.from_phone_number !== 'string') problems.push(detail('string_type', ['body', 'from_phone_number'], 'Input should be a valid string', body.from_phone_number))
+      if (body.user_data !== undefined && body.user_data !== null && (typeof body.user_data !== 'object' || Array.isArray(body.user_data))) problems.push(detail('dict_type', ['body', 'user_data'], 'Input should be a valid dictionary', body.user_data))
+      if (body.scheduled_at !== undefined && body.scheduled_at !== null && typeof body.scheduled_at !== 'string') problems.push(detail('string_type', ['body', 'scheduled_at'], 'Input should be a valid string', body.scheduled_at))
+      if (problems.length) return unprocessable(reply, problems)
+
+      const to = body.recipient_phone_number as string
+      const from = (body.from_phone_number as string | undefined | null) ?? DEFAULT_FROM
+      // Wording of these two refusals is ours (unverified); the status is the spec's 400.
+      if (!E164.test(to)) return badRequest(reply, `Invalid recipient_phone_number "${to}": use E.164 with the country code, e.g. +919876543210`)
+      if (!E164.test(from)) return badRequest(reply, `Invalid from_phone_number "${from}": use E.164 with the country code, e.g. +919876543210`)
+      let scheduledAt: Date | undefined
+      if (typeof body.scheduled_at === 'string') {
+        const s = body.scheduled_at
+        // Reported by integrators: a "Z" suffix is answered with a 500; a numeric offset works.
+        if (/z$/i.test(s)) return reply.code(500).send({ error: 500, message: 'Internal Server Error' })
+        const parsed = Date.parse(/[+-]\d{2}:?\d{2}$/.test(s) ? s : `${s}Z`) // no offset at all: read as UTC (unverified)
+        if (Number.isNaN(parsed)) return badRequest(reply, `Invalid scheduled_at "${s}": use ISO-8601 with an offset, e.g. 2026-05-19T18:30:00+05:30`)
+        scheduledAt = new Date(parsed)
+      }
+      const agent = agentOr404(reply, body.agent_id as string)
+      if (!agent) return reply
+
+      const fate = magicFate(to)
+      if (fate === 'reject') return badRequest(reply, `Invalid recipient_phone_number "${to}": the number is not reachable`)
+      const drawn = await simulate(request, reply, fate === 'error' ? 'failure' : fate ? 'success' : undefined)
+      if (drawn === false) return reply
+      const ending: Ending = fate === 'busy' || fate === 'no-answer' || fate === 'failed' || fate === 'voicemail' || fate === 'completed'
+        ? fate
+        : drawn === 'unlucky' ? unluckyEnding(simulator.random()) : 'completed'
+      const userData = (body.user_data ?? {}) as Record<string, unknown>
+      const execution = engine.create({
+        agent,
+        to,
+        from,
+        userData,
+        ending,
+        hold: fate === 'hold',
+        scheduledAt,
+        recordingBaseUrl: `${request.protocol}://${request.host}${app.prefix}/recordings`
+      })
+      return reply.code(200).send({ message: 'done', status: 'queued', execution_id: execution.id })
+    })
+
+    api.post('/call/:execution_id/stop', { schema: {} }, async (request, reply) => {
+      const id = (request.params as { execution_id: string }).execution_id
+      if (!executionOr404(reply, id)) return reply
+      if (await simulate(request, reply, 'success') === false) return reply
+      const result = engine.stop(id.toLowerCase())
+      if (result.ok) return { message: 'done', status: 'stopped', execution_id: result.execution.id }
+      if (result.reason === 'not_found') return notFound(reply, 'Execution not found')
+      // Bolna stops only queued or scheduled calls; this wording is ours (unverified).
+      return badRequest(reply, `Call cannot be stopped: it is ${result.status}. Only queued or scheduled calls can be stopped.`)
+    })
+
+    api.get('/executions/:execution_id', { schema: {} }, async (request, reply) => {
+      const execution = executionOr404(reply, (request.params as { execution_id: string }).execution_id)
+      if (!execution) return reply
+      if (await simulate(request, reply, 'success') === false) return reply
+      return engine.get(execution.id)
+    })
+
+    // The legacy path to the same object.
+    api.get('/agent/:agent_id/execution/:execution_id', { schema: {} }, async (request, reply) => {
+      const params = request.params as { agent_id: string, execution_id: string }
+      if (!agentOr404(reply, params.agent_id)) return reply
+      const execution = executionOr404(reply, params.execution_id)
+      if (!execution) return reply
+      if (execution.agent_id !== params.agent_id.toLowerCase()) return notFound(reply, 'Execution not found')
+      if (await simulate(request, reply, 'success') === false) return reply
+      return execution
+    })
+
+    api.get('/v2/agent/:agent_id/executions', { schema: {} }, async (request, reply) => {
+      const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
+      if (!agent) return reply
+      const q = request.query as Record<string, string | undefined>
+      const pageNumber = Number(q.page_number ?? 1)
+      const pageSize = Number(q.page_size ?? 20)
+      const problems: DetailItem[] = []
+      if (!Number.isInteger(pageNumber) || pageNumber < 1) problems.push(detail('greater_than_equal', ['query', 'page_number'], 'Input should be greater than or equal to 1', q.page_number))
+      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 50) problems.push(detail('less_than_equal', ['query', 'page_size'], 'Input should be less than or equal to 50', q.page_size))
+      if (problems.length) return unprocessable(reply, problems)
+      if (await simulate(request, reply, 'success') === false) return reply
+      // The live API is reported to require from/to (≤ 7 days); the spec marks them optional and
+      // so does the emulator, which keeps few enough calls to list them all.
+      const all = engine.list({ agentId: agent.id, status: q.status, batchId: q.batch_id })
+        .filter(e => !q.answered_by_voice_mail || String(e.answered_by_voice_mail) === q.answered_by_voice_mail)
+        .filter(e => (!q.from || e.created_at >= q.from) && (!q.to || e.created_at <= q.to))
+      const data = all.slice((pageNumber - 1) * pageSize, pageNumber * pageSize)
+      return { page_number: pageNumber, page_size: pageSize, total: all.length, has_more: pageNumber * pageSize < all.length, data }
+    })
+
+    api.get('/v2/agent/all', { schema: {} }, async (request, reply) => {
+      if (await simulate(request, reply, 'success') === false) return reply
+      return [...agents.values()].map(a => agentBody(a, opts.defaultWebhookUrl()))
+    })
+
+    api.get('/v2/agent/:agent_id', { schema: {} }, async (request, reply) => {
+      const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
+      if (!agent) return reply
+      if (await simulate(request, reply, 'success') === false) return reply
+      return agentBody(agent, opts.defaultWebhookUrl())
+    })
+
+    api.patch('/v2/agent/:agent_id', { schema: {} }, async (request, reply) => {
+      const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
+      if (!agent) return reply
+      const body = request.body as { agent_config?: Record<string, unknown>, agent_prompts?: Record<string, { system_prompt?: unknown }> } | undefined
+      const config = body?.agent_config ?? {}
+      const problems: DetailItem[] = []
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) problems.push(detail('model_attributes_type', ['body'], 'Input should be a valid dictionary or object to extract fields from', body ?? null))
+      for (const field of ['agent_name', 'agent_welcome_message'] as const) {
+        if (config[field] !== undefined && typeof config[field] !== 'string') problems.push(detail('string_type', ['body', 'agent_config', field], 'Input should be a valid string', config[field]))
+      }
+      const url = config.webhook_url
+      if (url !== undefined && url !== null && (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url))) problems.push(detail('url_parsing', ['body', 'agent_config', 'webhook_url'], 'Input should be a valid URL', url))
+      const prompt = body?.agent_prompts?.task_1?.system_prompt
+      if (prompt !== undefined && typeof prompt !== 'string') problems.push(detail('string_type', ['body', 'agent_prompts', 'task_1', 'system_prompt'], 'Input should be a valid string', prompt))
+      if (problems.length) return unprocessable(reply, problems)
+      if (await simulate(request, reply, 'success') === false) return reply
+      if (typeof config.agent_name === 'string') agent.name = config.agent_name
+      if (typeof config.agent_welcome_message === 'string') agent.welcomeMessage = config.agent_welcome_message
+      if (url !== undefined) agent.webhookUrl = url === '' ? null : url as string | null
+      if (typeof prompt === 'string') agent.prompt = prompt
+      agent.updatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      return { message: 'success', state: 'updated' }
+    })
+
+    api.post('/v2/agent/:agent_id/stop', { schema: {} }, async (request, reply) => {
+      const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
+      if (!agent) return reply
+      if (await simulate(request, reply, 'success') === false) return reply
+      const stopped: string[] = []
+      for (const e of engine.list({ agentId: agent.id })) {
+        if ((e.status === 'queued' || e.status === 'scheduled') && engine.stop(e.id).ok) stopped.push(e.id)
+      }
+      return { stopped_executions: stopped }
+    })
+
+    api.get('/user/me', { schema: {} }, async (request, reply) => {
+      if (await simulate(request, reply, 'success') === false) return reply
+      return { ...ACCOUNT, concurrency: { max: 10, current: engine.live } }
+    })
+  })
+}

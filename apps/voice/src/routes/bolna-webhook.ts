@@ -1,0 +1,86 @@
+import { isIP } from 'node:net'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import { BolnaWebhookReplySchema } from '@switchboard/schemas/voice'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import type { BolnaExecution } from '../client/bolna-client.ts'
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../emulator/webhook-signature.ts'
+import type { VoiceService } from '../service/voice-service.ts'
+
+export interface BolnaWebhookOptions {
+  service: VoiceService
+  /** Where the real Bolna posts from (BOLNA_WEBHOOK_ALLOWED_IPS). */
+  allowedIps: string[]
+  /** Peers whose X-Forwarded-For is believed (VOICE_TRUSTED_PROXIES): the gateway. */
+  trustedProxies: string[]
+  /** The emulator's signing secret, for posts from mock mode. */
+  emulatorSecret: string
+  maxAgeSeconds: number
+}
+
+/** "::ffff:127.0.0.1" and "127.0.0.1" are the same peer. */
+export function normalizeIp (ip: string | undefined): string {
+  const s = (ip ?? '').trim().replace(/^\[|\]$/g, '')
+  return s.toLowerCase().startsWith('::ffff:') && isIP(s.slice(7)) === 4 ? s.slice(7) : s.toLowerCase()
+}
+
+/**
+ * The address a post really came from. X-Forwarded-For is believed only when the peer is a
+ * trusted proxy, and then read from the right: each trusted proxy appends the address it saw, so
+ * the first address from the right that is not a trusted proxy is the client. Anyone else's
+ * X-Forwarded-For is ignored, so it cannot be used to claim Bolna's address.
+ */
+export function sourceAddress (peer: string | undefined, forwardedFor: string | string[] | undefined, trustedProxies: ReadonlySet<string>): string {
+  let address = normalizeIp(peer)
+  if (!trustedProxies.has(address) || forwardedFor === undefined) return address
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map(normalizeIp).filter(Boolean)
+  while (hops.length && trustedProxies.has(address)) address = hops.pop()!
+  return address
+}
+
+const unauthorized = () => new ServiceError(401, 'VOICE_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
+
+/**
+ * Receives Bolna's execution webhooks. Bolna signs nothing and documents its source address
+ * instead, so a post is accepted when it either
+ *   - carries the emulator's signature (mock mode: HMAC-SHA256 over "<timestamp>.<raw body>",
+ *     fresh timestamp), or
+ *   - carries no signature and comes from an allowed address (the real Bolna), seen directly or
+ *     through a trusted proxy.
+ * Anything else is refused with 401 and changes nothing. The body is read raw so the signature
+ * covers the exact bytes.
+ */
+export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> = async (app, opts) => {
+  const allowed = new Set(opts.allowedIps.map(normalizeIp))
+  const trusted = new Set(opts.trustedProxies.map(normalizeIp))
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+
+  app.post('/webhooks/bolna', {
+    schema: {
+      summary: 'Bolna execution webhook receiver (source address, or the emulator\'s signature)',
+      headers: Type.Object({ [SIGNATURE_HEADER]: Type.Optional(Type.String()), [TIMESTAMP_HEADER]: Type.Optional(Type.String()) }),
+      response: { 200: BolnaWebhookReplySchema, ...errorResponses }
+    }
+  }, async (request) => {
+    const raw = request.body as unknown
+    if (!Buffer.isBuffer(raw)) throw unauthorized()
+    const signature = request.headers[SIGNATURE_HEADER]
+    const timestamp = request.headers[TIMESTAMP_HEADER]
+    const source = sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
+    const ok = signature !== undefined || timestamp !== undefined
+      ? typeof signature === 'string' && typeof timestamp === 'string' && verifyWebhook(opts.emulatorSecret, timestamp, raw, signature, opts.maxAgeSeconds)
+      : allowed.has(source)
+    if (!ok) {
+      request.log.warn({ source, signed: signature !== undefined }, 'refused a Bolna webhook: not signed by the emulator and not from an allowed address')
+      throw unauthorized()
+    }
+    let execution: unknown
+    try { execution = JSON.parse(raw.toString('utf8')) } catch { execution = undefined }
+    const e = execution as Partial<BolnaExecution> | undefined
+    if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.id !== 'string' || typeof e.status !== 'string') {
+      throw new ServiceError(400, 'VOICE_WEBHOOK_INVALID_BODY', 'A Bolna webhook must be a JSON execution object with "id" and "status".')
+    }
+    return { received: true as const, duplicate: !opts.service.applyExecution(e as BolnaExecution) }
+  })
+}

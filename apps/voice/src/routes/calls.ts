@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import {
+  BulkCallReplySchema, BulkCallRequestSchema, CallIdParamsSchema, CallLogSchema, CallLogsQuerySchema, CallLogsReplySchema,
+  CallStatsSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema, MakeCallReplySchema, MakeCallRequestSchema,
+  ScriptsReplySchema, StopCallReplySchema
+} from '@switchboard/schemas/voice'
+import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import type { VoiceService } from '../service/voice-service.ts'
+
+/** The voice service's own API: validate → one service call → reply. */
+export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> = async (app, { service }) => {
+  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
+    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
+
+  app.post('/calls', {
+    schema: { summary: 'make_call(to_number, script_id, agent_id)', body: MakeCallRequestSchema, response: { 202: MakeCallReplySchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.makeCall(request.body, ctx(request))))
+
+  app.post('/calls/bulk', {
+    schema: { summary: 'make_bulk_calls(contacts, script_id)', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, ...errorResponses } }
+  }, async (request) => service.makeBulkCalls(request.body, ctx(request)))
+
+  app.get('/calls', {
+    schema: { summary: 'get_call_logs(limit, status)', querystring: CallLogsQuerySchema, response: { 200: CallLogsReplySchema, ...errorResponses } }
+  }, async (request) => service.getCallLogs(request.query))
+
+  app.get('/calls/stats', {
+    schema: { summary: 'get_call_stats()', response: { 200: CallStatsSchema, ...errorResponses } }
+  }, async () => service.getCallStats())
+
+  app.get('/calls/:id', {
+    schema: { summary: 'get_call_status(call_id)', params: CallIdParamsSchema, response: { 200: CallLogSchema, ...errorResponses } }
+  }, async (request) => service.getCallStatus(request.params.id, ctx(request)))
+
+  app.post('/calls/:id/stop', {
+    schema: { summary: 'Stop a queued or scheduled call', params: CallIdParamsSchema, response: { 200: StopCallReplySchema, ...errorResponses } }
+  }, async (request) => service.stopCall(request.params.id, ctx(request)))
+
+  app.post('/campaigns', {
+    schema: { summary: 'create_campaign(name, contacts, script_id)', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } },
+    bodyLimit: 16 * 1024 * 1024
+  }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, ctx(request))))
+
+  app.get('/campaigns/:id', {
+    schema: { summary: 'A campaign and its progress', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
+  }, async (request) => service.getCampaign(request.params.id))
+
+  app.get('/scripts', {
+    schema: { summary: 'get_available_scripts()', response: { 200: ScriptsReplySchema, ...errorResponses } }
+  }, async (request) => service.getAvailableScripts(ctx(request)))
+}

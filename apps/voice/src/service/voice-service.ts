@@ -1,0 +1,442 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ActivityLog, Row } from '@switchboard/activity-log'
+import type { Mode } from '@switchboard/schemas/common'
+import type {
+  BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
+  CreateCampaignRequest, MakeCallReply, MakeCallRequest, ScriptsReply, StopCallReply
+} from '@switchboard/schemas/voice'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
+import { withFallback } from '@switchboard/service-kit/fallback'
+import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
+import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
+import { createScripts, type ResolvedScript } from './scripts.ts'
+import { earlierStatuses, isFinal, NON_FINAL_STATUSES, rankOf } from './status.ts'
+
+export interface VoiceServiceDeps {
+  activityLog: ActivityLog
+  runtime: RuntimeSettings
+  /** The Bolna client for a mode; throws PROVIDER_NOT_CONFIGURED when live has no key. */
+  clientFor: (mode: Mode) => BolnaClient
+  /** BOLNA_SCRIPTS: alias → agent id. */
+  scriptAliases: Record<string, string>
+  /** Caller id for every call (BOLNA_FROM_NUMBER); the account default when unset. */
+  fromNumber?: string | undefined
+  /** Calls placed at once by bulk calls and campaigns. */
+  bulkConcurrency: number
+  /** How often, and for how long, a campaign asks Bolna about calls whose webhooks are missing. */
+  reconcileMs: number
+  reconcileMaxMs: number
+  logger?: { warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
+}
+
+export interface CallContext {
+  requestId: string
+  /** x-switchboard-* headers to pass to the emulator. */
+  simulationHeaders?: Record<string, string>
+}
+
+/**
+ * Variables added to every call's user_data. Bolna hands user_data back in each execution's
+ * context_details.recipient_data (unverified), which ties a webhook to its row even when it
+ * arrives before the answer to POST /call has been handled; without them the execution id does.
+ */
+export const CALL_ID_VAR = 'switchboard_call_id'
+export const CAMPAIGN_ID_VAR = 'switchboard_campaign_id'
+
+const LIVE_KEY_HINT = 'Check BOLNA_API_KEY.'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const SEEN_MAX = 50_000
+const CAMPAIGN_REFRESH_GAP_MS = 250
+
+interface Progress { placed: number, initiated: number, completed: number, failed: number, in_progress: number, by_status: Record<string, number> }
+
+const num = (v: unknown): number | undefined => {
+  if (v === null || v === undefined || v === '') return undefined
+  const n = Number(v)
+  return Number.isFinite(n) ? n : undefined
+}
+const nowIso = () => new Date().toISOString()
+
+/** Bolna wants a numeric offset (a "Z" suffix is reported to fail): 2026-05-19T13:00:00+00:00. */
+export const bolnaTimestamp = (iso: string) => `${new Date(iso).toISOString().slice(0, 19)}+00:00`
+
+/** What a webhook or a fetched execution says about a call, as a call_logs patch. */
+export function executionPatch (e: BolnaExecution): Row {
+  const t = e.telephony_data ?? {}
+  const final = isFinal(e.status)
+  const patch: Row = { status: e.status, execution_id: e.id, updated_at: nowIso() }
+  const duration = num(e.conversation_duration) ?? num(t.duration)
+  if (duration !== undefined && (duration > 0 || final)) patch.duration_seconds = duration
+  const cost = num(e.total_cost)
+  if (cost !== undefined && (cost > 0 || final)) patch.cost = cost
+  if (t.recording_url) patch.recording_url = t.recording_url
+  if (e.transcript) patch.transcript = e.transcript
+  if (typeof e.answered_by_voice_mail === 'boolean') patch.answered_by_voice_mail = e.answered_by_voice_mail
+  if (t.from_number) patch.from_number = t.from_number
+  if (e.error_message) {
+    patch.error = e.error_message
+    patch.error_code = e.status
+  }
+  return patch
+}
+
+export function toCallLog (row: Row): CallLog {
+  return {
+    ...(row as unknown as CallLog),
+    duration_seconds: num(row.duration_seconds) ?? null,
+    cost: num(row.cost) ?? null,
+    latency_ms: num(row.latency_ms) ?? null
+  }
+}
+
+function contactOf (c: Contact): { to_number: string, user_data: Record<string, unknown> } {
+  if (typeof c === 'string') return { to_number: c, user_data: {} }
+  return { to_number: c.to_number, user_data: { ...(c.name !== undefined ? { name: c.name } : {}), ...c.user_data } }
+}
+
+export function createVoiceService (deps: VoiceServiceDeps) {
+  const { activityLog } = deps
+  const scripts = createScripts({ clientFor: deps.clientFor, aliases: deps.scriptAliases })
+  const seen = new Set<string>()
+  const jobs = new Set<Promise<unknown>>()
+  const stopping = new AbortController()
+  const refreshers = new Map<string, { pending: boolean, running: boolean }>()
+
+  const modeNow = () => deps.runtime.get('voice').mode
+  const track = (p: Promise<unknown>) => {
+    const job = p.catch(err => deps.logger?.warn({ err }, 'voice background job failed')).finally(() => jobs.delete(job))
+    jobs.add(job)
+  }
+  const mapped = (err: ProviderError, details: Record<string, unknown>) => {
+    const m = providerErrorToServiceError('VOICE', err, LIVE_KEY_HINT)
+    return new ServiceError(m.statusCode, m.code, m.message, { details: { ...details, provider: err.toJSON() }, headers: m.headers })
+  }
+
+  /** error is a ProviderError, or a bug (anything else), which makeCall re-throws. */
+  type Placed = { ok: true, id: string, mode: Mode, executionId: string, status: string, latencyMs: number } | { ok: false, id: string, error: unknown, latencyMs: number }
+
+  /**
+   * Places one call: the row is written first (so a webhook can never arrive before its row),
+   * then Bolna is asked; the row gets the execution id, or becomes failed with Bolna's reason.
+   */
+  async function placeCall (p: { mode: Mode, target: ResolvedScript, to: string, userData?: Record<string, unknown>, from?: string | undefined, scheduledAt?: string | undefined, campaignId?: string, ctx: CallContext }): Promise<Placed> {
+    const id = randomUUID()
+    const from = p.from ?? deps.fromNumber
+    activityLog.record('call_logs', {
+      id,
+      request_id: p.ctx.requestId,
+      mode: p.mode,
+      campaign_id: p.campaignId ?? null,
+      execution_id: null,
+      agent_id: p.target.agentId,
+      script_id: p.target.scriptId,
+      to_number: p.to,
+      from_number: from ?? null,
+      status: p.scheduledAt ? 'scheduled' : 'queued'
+    })
+    const started = performance.now()
+    const body = {
+      agent_id: p.target.agentId,
+      recipient_phone_number: p.to,
+      ...(from ? { from_phone_number: from } : {}),
+      ...(p.scheduledAt ? { scheduled_at: bolnaTimestamp(p.scheduledAt) } : {}),
+      user_data: { ...p.userData, [CALL_ID_VAR]: id, ...(p.campaignId ? { [CAMPAIGN_ID_VAR]: p.campaignId } : {}) }
+    }
+    try {
+      // Live mode with fallback on: a Bolna outage sends the call to the emulator instead, and
+      // the row says so (mode mock, fallback true); its webhooks then come from the emulator.
+      const routed = await withFallback(p.mode, deps.runtime.get('voice').fallback, m => deps.clientFor(m).makeCall(body, p.ctx.simulationHeaders))
+      const res = routed.result
+      const latencyMs = Math.round(performance.now() - started)
+      activityLog.recordUpdate('call_logs', { id }, { execution_id: res.execution_id, latency_ms: latencyMs, updated_at: nowIso(), ...(routed.fallback ? { mode: routed.mode, fallback: true } : {}) })
+      return { ok: true, id, mode: routed.mode, executionId: res.execution_id, status: res.status ?? 'queued', latencyMs }
+    } catch (err) {
+      const latencyMs = Math.round(performance.now() - started)
+      const known = err instanceof ProviderError
+      activityLog.recordUpdate('call_logs', { id }, { status: 'failed', error: known ? err.message : 'internal error', error_code: known ? err.kind : 'internal', latency_ms: latencyMs, updated_at: nowIso() })
+      if (!known) deps.logger?.warn({ err, call: id }, 'placing a call failed unexpectedly')
+      return { ok: false, id, error: err, latencyMs }
+    }
+  }
+
+  /** make_call(to_number, script_id, agent_id) */
+  async function makeCall (input: MakeCallRequest, ctx: CallContext): Promise<MakeCallReply> {
+    const mode = modeNow()
+    deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
+    const target = await resolve(mode, input.script_id, input.agent_id)
+    const placed = await placeCall({ mode, target, to: input.to_number, userData: input.user_data, from: input.from_number, scheduledAt: input.scheduled_at, ctx })
+    if (!placed.ok) throw placed.error instanceof ProviderError ? mapped(placed.error, { id: placed.id }) : placed.error
+    return { success: true, id: placed.id, execution_id: placed.executionId, status: placed.status, mode: placed.mode, to_number: input.to_number, script_id: target.scriptId, agent_id: target.agentId, latency_ms: placed.latencyMs }
+  }
+
+  async function resolve (mode: Mode, scriptId: string, agentId?: string): Promise<ResolvedScript> {
+    try {
+      return await scripts.resolve(mode, scriptId, agentId)
+    } catch (err) {
+      if (err instanceof ProviderError) throw mapped(err, { script_id: scriptId })
+      throw err
+    }
+  }
+
+  /** Places a list of calls with bounded concurrency; stops placing new ones once closing. */
+  async function placeAll (run: { id: string, mode: Mode, target: ResolvedScript, contacts: Contact[], from?: string | undefined, ctx: CallContext }) {
+    let placed = 0
+    const results = await mapWithConcurrency(run.contacts, deps.bulkConcurrency, async (contact) => {
+      if (stopping.signal.aborted) return undefined
+      const { to_number, user_data } = contactOf(contact)
+      const result = await placeCall({ mode: run.mode, target: run.target, to: to_number, userData: user_data, from: run.from, campaignId: run.id, ctx: run.ctx })
+      placed++
+      if (placed % 25 === 0) scheduleCampaignRefresh(run.id)
+      return { to_number, result }
+    })
+    if (stopping.signal.aborted && placed < run.contacts.length) {
+      activityLog.recordUpdate('call_campaigns', { id: run.id, status: 'running' }, { status: 'interrupted', error: `The service stopped after placing ${placed} of ${run.contacts.length} calls; the rest were not placed.`, updated_at: nowIso() })
+    }
+    scheduleCampaignRefresh(run.id)
+    track(reconcile(run.id))
+    return results
+  }
+
+  function campaignRow (p: { id: string, mode: Mode, name: string, target: ResolvedScript, total: number, ctx: CallContext }): Row {
+    return { id: p.id, request_id: p.ctx.requestId, mode: p.mode, name: p.name, script_id: p.target.scriptId, agent_id: p.target.agentId, status: 'running', total: p.total, initiated: 0, completed: 0, failed: 0 }
+  }
+
+  /**
+   * make_bulk_calls(contacts, script_id): every call placed concurrently (bounded) through
+   * POST /call, the reply once Bolna has answered for each. Bolna's own batches need a CSV upload
+   * and a schedule at least two minutes ahead, so they do not fit "call these people now". The
+   * batch is also a call_campaigns row, so GET …/call/campaigns/{batch_id} follows its calls.
+   */
+  async function makeBulkCalls (input: BulkCallRequest, ctx: CallContext): Promise<BulkCallReply> {
+    const mode = modeNow()
+    deps.clientFor(mode)
+    const target = await resolve(mode, input.script_id, input.agent_id)
+    const id = randomUUID()
+    const started = performance.now()
+    activityLog.record('call_campaigns', campaignRow({ id, mode, name: `Bulk calls ${nowIso()}`, target, total: input.contacts.length, ctx }))
+    const results = await placeAll({ id, mode, target, contacts: input.contacts, from: input.from_number, ctx })
+    const calls = results.filter(r => r !== undefined).map(({ to_number, result }) => result.ok
+      ? { id: result.id, to_number, status: result.status, execution_id: result.executionId }
+      : { id: result.id, to_number, status: 'failed', execution_id: null, error: result.error instanceof ProviderError ? result.error.message : 'internal error' })
+    const initiated = calls.filter(c => c.execution_id !== null).length
+    return { batch_id: id, mode, script_id: target.scriptId, agent_id: target.agentId, total: input.contacts.length, initiated, failed: calls.length - initiated, duration_ms: Math.round(performance.now() - started), calls }
+  }
+
+  /** create_campaign(name, contacts, script_id): answers at once; the calls go out in the background. */
+  async function createCampaign (input: CreateCampaignRequest, ctx: CallContext): Promise<Campaign> {
+    const mode = modeNow()
+    deps.clientFor(mode)
+    const target = await resolve(mode, input.script_id, input.agent_id)
+    const id = randomUUID()
+    const row = campaignRow({ id, mode, name: input.name, target, total: input.contacts.length, ctx })
+    activityLog.record('call_campaigns', row)
+    // The request's own id is kept for the log; the emulator's force headers apply to every call.
+    track(placeAll({ id, mode, target, contacts: input.contacts, from: input.from_number, ctx }))
+    const now = nowIso()
+    return campaignView({ ...row, error: null, created_at: now, updated_at: now, completed_at: null }, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} })
+  }
+
+  function campaignView (row: Row, p: Progress): Campaign {
+    const done = row.status === 'running' && p.placed >= Number(row.total) && p.in_progress === 0
+    return {
+      id: String(row.id),
+      name: String(row.name),
+      mode: row.mode as Mode,
+      script_id: String(row.script_id),
+      agent_id: (row.agent_id as string | null) ?? null,
+      status: done ? 'completed' : String(row.status),
+      total: Number(row.total),
+      placed: p.placed,
+      initiated: p.initiated,
+      completed: p.completed,
+      failed: p.failed,
+      in_progress: p.in_progress,
+      by_status: p.by_status,
+      error: (row.error as string | null) ?? null,
+      created_at: String(row.created_at),
+      updated_at: String(row.updated_at),
+      completed_at: (row.completed_at as string | null) ?? null
+    }
+  }
+
+  const progressOf = (id: string) => activityLog.rpc<Progress>('voice_campaign_progress', { p_campaign_id: id })
+
+  /** The campaign row follows its calls: counters, and completed once every call is final. */
+  async function refreshCampaign (id: string): Promise<void> {
+    const [row] = await activityLog.select('call_campaigns', { where: { id }, limit: 1 })
+    if (!row) return
+    const p = await progressOf(id)
+    const view = campaignView(row, p)
+    const counters = { initiated: p.initiated, completed: p.completed, failed: p.failed, updated_at: nowIso() }
+    if (view.status === 'completed' && row.status === 'running') {
+      activityLog.recordUpdate('call_campaigns', { id, status: 'running' }, { ...counters, status: 'completed', completed_at: nowIso() })
+    } else {
+      activityLog.recordUpdate('call_campaigns', { id }, counters)
+    }
+  }
+
+  /** At most one refresh per campaign at a time, at most one every 250 ms; requests coalesce. */
+  function scheduleCampaignRefresh (id: string): void {
+    let state = refreshers.get(id)
+    if (!state) refreshers.set(id, state = { pending: false, running: false })
+    state.pending = true
+    if (state.running) return
+    state.running = true
+    const s = state
+    track((async () => {
+      try {
+        while (s.pending && !stopping.signal.aborted) {
+          s.pending = false
+          await refreshCampaign(id)
+          if (s.pending) await sleep(CAMPAIGN_REFRESH_GAP_MS, undefined, { signal: stopping.signal }).catch(() => {})
+        }
+      } finally {
+        s.running = false
+        if (!s.pending) refreshers.delete(id)
+      }
+    })())
+  }
+
+  /**
+   * Webhooks are the fast path; this is the safety net. While a campaign has calls without a
+   * final status it asks Bolna about them every reconcileMs (a live agent may have no webhook
+   * configured, or a post may be lost), and gives up waiting after reconcileMaxMs.
+   */
+  async function reconcile (campaignId: string): Promise<void> {
+    const deadline = Date.now() + deps.reconcileMaxMs
+    while (!stopping.signal.aborted && Date.now() < deadline) {
+      await sleep(deps.reconcileMs, undefined, { signal: stopping.signal }).catch(() => {})
+      if (stopping.signal.aborted) return
+      const open = await activityLog.select('call_logs', { where: { campaign_id: campaignId, status: { in: NON_FINAL_STATUSES } }, limit: 500 })
+      if (!open.length) {
+        scheduleCampaignRefresh(campaignId)
+        return
+      }
+      await mapWithConcurrency(open.filter(r => typeof r.execution_id === 'string'), 4, async (r) => {
+        try {
+          // Each call is asked where it was placed (a fallback call lives in the emulator).
+          applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)))
+        } catch (err) {
+          deps.logger?.debug({ err, call: r.id }, 'could not fetch the execution; will ask again')
+        }
+      })
+      scheduleCampaignRefresh(campaignId)
+    }
+  }
+
+  /** GET a campaign with its progress counted from its calls. */
+  async function getCampaign (id: string): Promise<Campaign> {
+    const [row] = await activityLog.select('call_campaigns', { where: { id }, limit: 1 })
+    if (!row) throw new ServiceError(404, 'VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
+    const view = campaignView(row, await progressOf(id))
+    if (view.status !== row.status) scheduleCampaignRefresh(id)
+    return view
+  }
+
+  /**
+   * Applies one execution object (a webhook, or a fetched execution) to its call row. A
+   * (execution id, status) pair is applied once; the row moves only forwards (earlier statuses
+   * only), so duplicates and out-of-order posts change nothing. Returns false for a duplicate.
+   */
+  function applyExecution (e: BolnaExecution): boolean {
+    const from = earlierStatuses(e.status)
+    if (!from) {
+      deps.logger?.warn({ execution: e.id, status: e.status }, 'ignoring an execution with a status Bolna does not document')
+      return true
+    }
+    const key = `${e.id}|${e.status}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value!)
+    const data = e.context_details?.recipient_data ?? {}
+    const callId = typeof data[CALL_ID_VAR] === 'string' && UUID.test(data[CALL_ID_VAR]) ? data[CALL_ID_VAR] : undefined
+    activityLog.recordUpdate('call_logs', callId ? { id: callId, status: { in: from } } : { execution_id: e.id, status: { in: from } }, executionPatch(e))
+    const campaignId = data[CAMPAIGN_ID_VAR]
+    if (isFinal(e.status) && typeof campaignId === 'string' && UUID.test(campaignId)) scheduleCampaignRefresh(campaignId)
+    return true
+  }
+
+  async function findCall (id: string): Promise<Row> {
+    const [byId] = await activityLog.select('call_logs', { where: { id }, limit: 1 })
+    if (byId) return byId
+    const [byExecution] = await activityLog.select('call_logs', { where: { execution_id: id }, limit: 1 })
+    if (byExecution) return byExecution
+    throw new ServiceError(404, 'VOICE_CALL_NOT_FOUND', `No call with id ${id}. Ids come from the make_call, bulk and logs replies.`)
+  }
+
+  /** get_call_status(call_id): the row, brought up to date from Bolna while the call is live. */
+  async function getCallStatus (id: string, ctx: CallContext): Promise<CallLog> {
+    const row = await findCall(id)
+    if (isFinal(String(row.status)) || typeof row.execution_id !== 'string') return toCallLog(row)
+    try {
+      const e = await deps.clientFor(row.mode as Mode).getExecution(row.execution_id, ctx.simulationHeaders)
+      applyExecution(e)
+      if ((rankOf(e.status) ?? -1) > (rankOf(String(row.status)) ?? -1)) return toCallLog({ ...row, ...executionPatch(e) })
+    } catch (err) {
+      // The row as last reported is still a true answer; say why it may be behind.
+      if (!(err instanceof ProviderError) && !(err instanceof ServiceError)) throw err
+      deps.logger?.debug({ err, call: id }, 'could not refresh the call from Bolna; answering from the log')
+    }
+    return toCallLog(row)
+  }
+
+  /** Bolna stops only calls still queued or scheduled. */
+  async function stopCall (id: string, ctx: CallContext): Promise<StopCallReply> {
+    const row = await findCall(id)
+    const notStoppable = (why: string) => new ServiceError(409, 'VOICE_CALL_NOT_STOPPABLE', why, { details: { id: row.id, status: row.status } })
+    if (typeof row.execution_id !== 'string') {
+      throw notStoppable(row.status === 'failed'
+        ? 'This call was never placed (Bolna refused it), so there is nothing to stop.'
+        : 'This call is still being placed. Retry in a moment.')
+    }
+    if (isFinal(String(row.status))) throw notStoppable(`This call has already ended (${String(row.status)}).`)
+    try {
+      await deps.clientFor(row.mode as Mode).stopCall(row.execution_id, ctx.simulationHeaders)
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err
+      if (err.kind === 'rejected') throw notStoppable(`Bolna refused to stop it: ${err.message} Only queued or scheduled calls can be stopped.`)
+      throw mapped(err, { id: row.id })
+    }
+    activityLog.recordUpdate('call_logs', { id: String(row.id), status: { in: earlierStatuses('stopped')! } }, { status: 'stopped', updated_at: nowIso() })
+    return { id: String(row.id), execution_id: row.execution_id, status: 'stopped', mode: row.mode as Mode }
+  }
+
+  /** get_call_logs(limit, status) */
+  async function getCallLogs (query: CallLogsQuery): Promise<CallLogsReply> {
+    const where: Record<string, string> = {}
+    if (query.status) where.status = query.status
+    if (query.campaign_id) where.campaign_id = query.campaign_id
+    const rows = await activityLog.select('call_logs', { where, orderBy: { column: 'created_at', ascending: false }, limit: query.limit })
+    return { calls: rows.map(toCallLog), count: rows.length }
+  }
+
+  /** get_call_stats() */
+  async function getCallStats (): Promise<CallStats> {
+    return activityLog.rpc<CallStats>('voice_stats')
+  }
+
+  /** get_available_scripts() */
+  async function getAvailableScripts (ctx: CallContext): Promise<ScriptsReply> {
+    const mode = modeNow()
+    deps.clientFor(mode)
+    try {
+      return await scripts.list(mode, ctx.simulationHeaders)
+    } catch (err) {
+      if (err instanceof ProviderError) throw mapped(err, {})
+      throw err
+    }
+  }
+
+  /** Stops placing calls and polling; waits for what is in flight. */
+  async function close (): Promise<void> {
+    stopping.abort()
+    while (jobs.size) await Promise.allSettled([...jobs])
+  }
+
+  return { makeCall, makeBulkCalls, createCampaign, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
+}
+
+export type VoiceService = ReturnType<typeof createVoiceService>

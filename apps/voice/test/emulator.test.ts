@@ -1,0 +1,260 @@
+import t, { type Test } from 'tap'
+import { createServer } from 'node:http'
+import { once } from 'node:events'
+import { createHmac } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { AGENTS, auth, eventually, http, NUMBERS, parseWav, startVoiceApp } from './helper.ts'
+
+const call = (to: string, extra: Record<string, unknown> = {}) => ({ agent_id: AGENTS.reminder, recipient_phone_number: to, ...extra })
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/** A webhook receiver that records every post (headers and raw body). */
+async function receiver (t: Test) {
+  const posts: Array<{ headers: Record<string, unknown>, body: string }> = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', c => { body += c })
+    req.on('end', () => { posts.push({ headers: req.headers, body }); res.end('ok') })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  return { posts, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook` }
+}
+
+t.test('a refused key is 403 {"detail": …} (the live API\'s answer), for a missing and a malformed key', async t => {
+  const { call: req } = await startVoiceApp(t)
+  const none = await req('POST', '/bolna/call', call(NUMBERS.completed))
+  t.equal(none.status, 403)
+  t.same(none.body, { detail: 'Not authenticated' })
+  const bad = await req('POST', '/bolna/call', call(NUMBERS.completed), { authorization: 'Bearer sk-not-a-bolna-key' })
+  t.equal(bad.status, 403)
+  // The official CLI's recorded body for an invalid key.
+  t.equal(bad.text, '{"detail":"Unrecognized access token"}')
+  const agents = await req('GET', '/bolna/v2/agent/all', undefined, { authorization: 'Bearer nope' })
+  t.equal(agents.status, 403, 'every API route checks the key')
+})
+
+t.test('POST /call answers {"message":"done","status":"queued","execution_id": uuid}', async t => {
+  const { call: req } = await startVoiceApp(t)
+  const res = await req('POST', '/bolna/call', call(NUMBERS.completed, { from_phone_number: '+19876543007', user_data: { name: 'Priya' } }), auth)
+  t.equal(res.status, 200)
+  t.same(Object.keys(res.body), ['message', 'status', 'execution_id'])
+  t.match(res.body, { message: 'done', status: 'queued', execution_id: UUID })
+  const exec = await req('GET', `/bolna/executions/${res.body.execution_id}`, undefined, auth)
+  t.equal(exec.status, 200)
+  t.match(exec.body, {
+    id: res.body.execution_id,
+    agent_id: AGENTS.reminder,
+    batch_id: null,
+    telephony_data: { to_number: NUMBERS.completed, from_number: '+19876543007', call_type: 'outbound', provider: 'plivo', hosted_telephony: true },
+    context_details: { recipient_data: { name: 'Priya' }, recipient_phone_number: NUMBERS.completed },
+    transfer_call_data: null
+  })
+  t.ok(['queued', 'initiated', 'ringing', 'in-progress', 'call-disconnected', 'completed'].includes(exec.body.status))
+  const legacy = await req('GET', `/bolna/agent/${AGENTS.reminder}/execution/${res.body.execution_id}`, undefined, auth)
+  t.equal(legacy.body.id, res.body.execution_id, 'the legacy path answers the same object')
+})
+
+t.test('validation: FastAPI 422 detail lists for malformed bodies, the spec\'s Error for bad values', async t => {
+  const { call: req } = await startVoiceApp(t)
+  const missing = await req('POST', '/bolna/call', {}, auth)
+  t.equal(missing.status, 422)
+  t.same(missing.body.detail.map((d: { loc: string[], type: string }) => [d.loc.join('.'), d.type]), [['body.agent_id', 'missing'], ['body.recipient_phone_number', 'missing']])
+  t.match(missing.body.detail[0], { msg: 'Field required' })
+  const badUuid = await req('POST', '/bolna/call', call(NUMBERS.completed, { agent_id: 'agent-1' }), auth)
+  t.equal(badUuid.status, 422)
+  t.match(badUuid.body.detail, [{ type: 'uuid_parsing', loc: ['body', 'agent_id'], input: 'agent-1' }])
+  const badUserData = await req('POST', '/bolna/call', call(NUMBERS.completed, { user_data: 'x' }), auth)
+  t.match(badUserData.body.detail, [{ type: 'dict_type', loc: ['body', 'user_data'] }])
+  const notJson = await req('POST', '/bolna/call', '{"agent_id":', { ...auth, 'content-type': 'application/json' })
+  t.equal(notJson.status, 422)
+  t.match(notJson.body.detail, [{ type: 'json_invalid' }])
+
+  const notE164 = await req('POST', '/bolna/call', call('9876543210'), auth)
+  t.equal(notE164.status, 400)
+  t.match(notE164.body, { error: 400, message: /E\.164/ })
+  const unknownAgent = await req('POST', '/bolna/call', call(NUMBERS.completed, { agent_id: '00000000-0000-4000-8000-000000000000' }), auth)
+  t.equal(unknownAgent.status, 404)
+  t.same(unknownAgent.body, { error: 404, message: 'Agent not found' })
+  const unknownExecution = await req('GET', '/bolna/executions/00000000-0000-4000-8000-000000000000', undefined, auth)
+  t.same([unknownExecution.status, unknownExecution.body], [404, { error: 404, message: 'Execution not found' }])
+  const nowhere = await req('GET', '/bolna/nowhere', undefined, auth)
+  t.same([nowhere.status, nowhere.body], [404, { detail: 'Not Found' }])
+})
+
+t.test('a call lives: queued → initiated → ringing → in-progress → call-disconnected → completed, posted to the agent\'s webhook', async t => {
+  const hook = await receiver(t)
+  const { call: req, dataDir } = await startVoiceApp(t, { env: { VOICE_CALL_STEP_MS: '20-30' } })
+  const patch = await req('PATCH', `/bolna/v2/agent/${AGENTS.reminder}`, { agent_config: { webhook_url: hook.url } }, auth)
+  t.same(patch.body, { message: 'success', state: 'updated' })
+  const agent = await req('GET', `/bolna/v2/agent/${AGENTS.reminder}`, undefined, auth)
+  t.equal(agent.body.webhook_url, hook.url)
+  t.equal(agent.body.agent_config.webhook_url, hook.url)
+
+  const res = await req('POST', '/bolna/call', call(NUMBERS.completed, { user_data: { name: 'Priya', clinic: 'Sunrise Dental' } }), auth)
+  const id = res.body.execution_id
+  await eventually(async () => hook.posts.some(p => JSON.parse(p.body).status === 'completed'))
+  // Posts may overtake each other on the wire (Bolna's may too); their updated_at tells the order.
+  const posts = hook.posts.map(p => ({ ...p, exec: JSON.parse(p.body) })).filter(p => p.exec.id === id).sort((a, b) => a.exec.updated_at.localeCompare(b.exec.updated_at))
+  t.same(posts.map(p => p.exec.status), ['initiated', 'ringing', 'in-progress', 'call-disconnected', 'completed'], 'one post per status change')
+
+  // Each post is the execution object, signed with the emulator's own scheme.
+  const secret = readFileSync(join(dataDir, 'bolna-emulator-webhook-secret'), 'utf8').trim()
+  for (const p of posts) {
+    t.equal(p.headers['content-type'], 'application/json')
+    const ts = String(p.headers['x-switchboard-timestamp'])
+    t.equal(p.headers['x-switchboard-signature'], createHmac('sha256', secret).update(`${ts}.${p.body}`).digest('hex'))
+  }
+  const done = posts.at(-1)!.exec
+  t.match(done, {
+    id,
+    agent_id: AGENTS.reminder,
+    status: 'completed',
+    answered_by_voice_mail: false,
+    error_message: null,
+    extracted_data: { appointment_confirmed: true },
+    telephony_data: { hangup_reason: 'Normal Hangup', hangup_provider_code: 4000, recording_url: `${'http://127.0.0.1'}` }
+  })
+  t.match(done.transcript, /^assistant: Hello Priya, this is Asha calling from Sunrise Dental about your appointment on Monday at 10:30 AM\.\nuser: /, 'variables substituted, defaults for the rest')
+  t.ok(done.conversation_duration > 5, `a conversation of ${done.conversation_duration} s`)
+  t.equal(done.telephony_data.duration, String(Math.ceil(done.conversation_duration)), 'telephony duration: whole seconds as a string')
+  const b = done.cost_breakdown
+  t.ok(done.total_cost > 0)
+  t.equal(done.total_cost, Math.round((b.llm + b.network + b.platform + b.synthesizer + b.transcriber) * 100) / 100, 'total_cost (cents) is the breakdown\'s sum')
+  t.match(done.usage_breakdown, { synthesizer_model: 'polly', transcriber_model: 'deepgram', llm_model: { 'gpt-4o-mini': { input: Number, output: Number } } })
+  const ringing = posts.find(p => p.exec.status === 'ringing')!.exec
+  t.equal(ringing.transcript, '', 'no transcript before the call is over')
+  t.equal(ringing.telephony_data.recording_url, null)
+
+  // The recording URL is served, a valid WAV, with no Authorization header (a presigned link).
+  const wav = await http(done.telephony_data.recording_url, 'GET')
+  t.equal(wav.status, 200)
+  t.equal(wav.headers['content-type'], 'audio/wav')
+  const h = parseWav(wav.raw)
+  t.same([h.riff, h.wave, h.fmt, h.data, h.format, h.channels, h.sampleRate, h.bitsPerSample], ['RIFF', 'WAVE', 'fmt ', 'data', 1, 1, 8000, 16])
+  t.equal(h.riffSize, wav.raw.length - 8)
+  t.equal(h.dataSize, wav.raw.length - 44)
+  const seconds = h.dataSize / h.byteRate
+  t.ok(seconds >= 1 && seconds <= 2, `${seconds} s of audio`)
+  t.ok(wav.raw.subarray(44).some(b => b !== 0), 'not silence')
+  const missing = await http(done.telephony_data.recording_url.replace(id, '00000000-0000-4000-8000-000000000000'), 'GET')
+  t.equal(missing.status, 404)
+  t.match(missing.text, /<Code>NoSuchKey<\/Code>/)
+})
+
+t.test('magic numbers force every ending, whatever the success rate', async t => {
+  const { call: req } = await startVoiceApp(t, { simulation: { successRate: 0 } })
+  const endings: Array<[string, string, Record<string, unknown>]> = [
+    [NUMBERS.completed, 'completed', { answered_by_voice_mail: false }],
+    [NUMBERS.busy, 'busy', { total_cost: 0, telephony_data: { hangup_reason: 'Busy Line' } }],
+    [NUMBERS.noAnswer, 'no-answer', { telephony_data: { ring_duration: 30 } }],
+    [NUMBERS.failed, 'failed', { error_message: /simulated carrier failure/ }],
+    [NUMBERS.voicemail, 'completed', { answered_by_voice_mail: true, extracted_data: null, transcript: /\[voicemail\]/ }]
+  ]
+  const ids: string[] = []
+  for (const [to] of endings) ids.push((await req('POST', '/bolna/call', call(to), auth)).body.execution_id)
+  for (const [i, [to, status, shape]] of endings.entries()) {
+    const exec = await eventually(async () => {
+      const r = await req('GET', `/bolna/executions/${ids[i]}`, undefined, auth)
+      return ['completed', 'busy', 'no-answer', 'failed'].includes(r.body.status) ? r.body : undefined
+    })
+    t.equal(exec.status, status, to)
+    t.match(exec, shape, to)
+  }
+  const reject = await req('POST', '/bolna/call', call(NUMBERS.reject), auth)
+  t.same([reject.status, reject.body.error], [400, 400])
+  const error = await req('POST', '/bolna/call', call(NUMBERS.error), auth)
+  t.same([error.status, error.body], [500, { error: 500, message: 'Internal Server Error' }])
+})
+
+t.test('the success rate is per call: a call that loses the draw is accepted, then ends busy, no-answer or failed', async t => {
+  const { call: req } = await startVoiceApp(t, { simulation: { successRate: 0, seed: 3 } })
+  const ids: string[] = []
+  for (let i = 0; i < 12; i++) {
+    const res = await req('POST', '/bolna/call', call(`+9198765432${String(i).padStart(2, '0')}`), auth)
+    t.equal(res.status, 200)
+    ids.push(res.body.execution_id)
+  }
+  const endings = await eventually(async () => {
+    const all = await Promise.all(ids.map(async id => (await req('GET', `/bolna/executions/${id}`, undefined, auth)).body.status))
+    return all.every(s => ['busy', 'no-answer', 'failed'].includes(s)) ? all : undefined
+  })
+  t.ok(new Set(endings).size >= 2, `several endings: ${[...new Set(endings)].join(', ')}`)
+})
+
+t.test('forced outcomes use Bolna\'s envelopes: 429 with Retry-After, 503, 500', async t => {
+  const { call: req } = await startVoiceApp(t)
+  const limited = await req('POST', '/bolna/call', call('+919876543210'), { ...auth, 'x-switchboard-outcome': 'rate_limited' })
+  t.equal(limited.status, 429)
+  t.equal(limited.headers['retry-after'], '1')
+  t.same(limited.body, { error: 429, message: 'Rate limit exceeded: 500 per 1 minute' })
+  const outage = await req('POST', '/bolna/call', call('+919876543210'), { ...auth, 'x-switchboard-outcome': 'outage' })
+  t.same([outage.status, outage.body], [503, { error: 503, message: 'Service Unavailable' }])
+  const failure = await req('GET', '/bolna/v2/agent/all', undefined, { ...auth, 'x-switchboard-outcome': 'failure' })
+  t.same([failure.status, failure.headers['x-switchboard-simulated']], [500, 'failure'])
+  const slow = Date.now()
+  await req('GET', '/bolna/user/me', undefined, { ...auth, 'x-switchboard-latency-ms': '150' })
+  t.ok(Date.now() - slow >= 140, 'the latency header is honoured')
+})
+
+t.test('stop: only queued or scheduled calls, as Bolna says', async t => {
+  const hook = await receiver(t)
+  const { call: req } = await startVoiceApp(t, { env: { VOICE_CALL_STEP_MS: '40-60', BOLNA_MOCK_WEBHOOK_URL: hook.url } })
+  const held = (await req('POST', '/bolna/call', call(NUMBERS.hold), auth)).body.execution_id
+  const stopped = await req('POST', `/bolna/call/${held}/stop`, undefined, auth)
+  t.same(stopped.body, { message: 'done', status: 'stopped', execution_id: held })
+  t.equal((await req('GET', `/bolna/executions/${held}`, undefined, auth)).body.status, 'stopped')
+  await eventually(async () => hook.posts.some(p => JSON.parse(p.body).id === held && JSON.parse(p.body).status === 'stopped'))
+
+  const live = (await req('POST', '/bolna/call', call(NUMBERS.completed), auth)).body.execution_id
+  await eventually(async () => (await req('GET', `/bolna/executions/${live}`, undefined, auth)).body.status === 'ringing')
+  const refused = await req('POST', `/bolna/call/${live}/stop`, undefined, auth)
+  t.equal(refused.status, 400)
+  t.match(refused.body, { error: 400, message: /Only queued or scheduled calls can be stopped/ })
+
+  // Scheduled: a numeric offset is required; "Z" is reported to fail on the real API.
+  const later = new Date(Date.now() + 3_600_000).toISOString().slice(0, 19)
+  const zulu = await req('POST', '/bolna/call', call(NUMBERS.completed, { scheduled_at: `${later}Z` }), auth)
+  t.equal(zulu.status, 500)
+  const scheduled = await req('POST', '/bolna/call', call(NUMBERS.completed, { scheduled_at: `${later}+00:00` }), auth)
+  t.match(scheduled.body, { status: 'queued' })
+  t.match((await req('GET', `/bolna/executions/${scheduled.body.execution_id}`, undefined, auth)).body, { status: 'scheduled', scheduled_at: /^\d{4}-/ })
+  const agentStop = await req('POST', `/bolna/v2/agent/${AGENTS.reminder}/stop`, undefined, auth)
+  t.same(agentStop.body, { stopped_executions: [scheduled.body.execution_id] })
+})
+
+t.test('agents: list, get, patch; executions list per agent, paginated', async t => {
+  const { call: req } = await startVoiceApp(t)
+  const all = await req('GET', '/bolna/v2/agent/all', undefined, auth)
+  t.equal(all.status, 200)
+  t.ok(Array.isArray(all.body), 'a bare array, as Bolna answers')
+  t.same(all.body.map((a: { id: string }) => a.id), Object.values(AGENTS))
+  for (const a of all.body) {
+    t.match(a, { agent_name: String, agent_status: 'processed', agent_welcome_message: String, agent_prompts: { task_1: { system_prompt: String } }, webhook_url: /\/webhooks\/bolna$/ })
+  }
+  const patched = await req('PATCH', `/bolna/v2/agent/${AGENTS.survey}`, { agent_config: { agent_name: 'NPS Survey', webhook_url: null }, agent_prompts: { task_1: { system_prompt: 'Ask for a score.' } } }, auth)
+  t.equal(patched.status, 200)
+  const survey = await req('GET', `/bolna/v2/agent/${AGENTS.survey}`, undefined, auth)
+  t.match(survey.body, { agent_name: 'NPS Survey', webhook_url: null, agent_prompts: { task_1: { system_prompt: 'Ask for a score.' } } })
+  const badUrl = await req('PATCH', `/bolna/v2/agent/${AGENTS.survey}`, { agent_config: { webhook_url: 'not a url' } }, auth)
+  t.equal(badUrl.status, 422)
+
+  for (let i = 0; i < 3; i++) await req('POST', '/bolna/call', call(NUMBERS.completed), auth)
+  const page = await req('GET', `/bolna/v2/agent/${AGENTS.reminder}/executions?page_number=1&page_size=2`, undefined, auth)
+  t.match(page.body, { page_number: 1, page_size: 2, total: 3, has_more: true })
+  t.equal(page.body.data.length, 2)
+  const tooBig = await req('GET', `/bolna/v2/agent/${AGENTS.reminder}/executions?page_size=51`, undefined, auth)
+  t.equal(tooBig.status, 422)
+  const me = await req('GET', '/bolna/user/me', undefined, auth)
+  t.match(me.body, { wallet: Number, concurrency: { max: Number, current: Number } })
+})
+
+t.test('POST /admin/reset forgets calls and restores the seeded agents', async t => {
+  const { call: req } = await startVoiceApp(t)
+  const id = (await req('POST', '/bolna/call', call(NUMBERS.completed), auth)).body.execution_id
+  await req('PATCH', `/bolna/v2/agent/${AGENTS.reminder}`, { agent_config: { agent_name: 'Renamed' } }, auth)
+  t.equal((await req('POST', '/admin/reset')).status, 200)
+  t.equal((await req('GET', `/bolna/executions/${id}`, undefined, auth)).status, 404)
+  t.equal((await req('GET', `/bolna/v2/agent/${AGENTS.reminder}`, undefined, auth)).body.agent_name, 'Appointment Reminder')
+})
