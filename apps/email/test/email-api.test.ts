@@ -180,3 +180,21 @@ t.test('fallback: with live SendGrid unreachable, sends go to the emulator and r
   const status = await call('GET', '/admin/status')
   t.match(status.body, { mode: 'live', fallback: true, missing: [], credentials: [{ variable: 'SENDGRID_API_KEY', configured: true, display: 'SG.****hijk' }] })
 })
+
+t.test('at debug level every mock action is logged with the [MOCK MODE] marker', async t => {
+  const { Writable } = await import('node:stream')
+  const lines: string[] = []
+  const sink = new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } })
+  const { createTestInfrastructure } = await import('@switchboard/service-kit/testing')
+  const { buildApp } = await import('../src/app.ts')
+  const { loadEmailEnv } = await import('../src/config.ts')
+  const infra = await createTestInfrastructure(t)
+  const app = await buildApp({ env: loadEmailEnv({ EMAIL_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir }), shared: infra, logger: { level: 'debug', stream: sink } })
+  infra.closeWithInfrastructure(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { request } = await import('undici')
+  const res = await request(`${app.selfBaseUrl()}/emails`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(send('deliver@example.com')) })
+  t.equal(res.statusCode, 202)
+  await res.body.dump()
+  t.ok(lines.some(l => l.includes('[MOCK MODE] SendGrid emulator POST /sendgrid/v3/mail/send → 202')), 'the emulated send is logged')
+})

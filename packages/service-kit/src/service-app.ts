@@ -7,7 +7,7 @@ import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } fr
 import { Type } from '@sinclair/typebox'
 import { maskSecret, type CredentialsReport } from './credentials.ts'
 import type { CommonEnv } from './env.ts'
-import { createErrorHandler, createNotFoundHandler } from './errors.ts'
+import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, findNonFiniteNumber, ServiceError } from './errors.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
@@ -55,10 +55,15 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
  * given code prefix, and the request id echoed on every reply so callers can quote it.
  */
 export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv): App {
-  const app = Fastify(fastifyOptions(logger, env)).withTypeProvider<TypeBoxTypeProvider>()
+  const app = Fastify({ ...fastifyOptions(logger, env), frameworkErrors: createFrameworkErrorHandler(codePrefix) }).withTypeProvider<TypeBoxTypeProvider>()
   app.setErrorHandler(createErrorHandler(codePrefix))
   app.setNotFoundHandler(createNotFoundHandler(codePrefix))
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
+  app.addHook('preHandler', (request, _reply, done) => {
+    const field = findNonFiniteNumber(request.params, 'params') ?? findNonFiniteNumber(request.query, 'querystring') ?? findNonFiniteNumber(request.body, 'body')
+    if (field === undefined) return done()
+    done(new ServiceError(400, `${codePrefix}_INVALID_REQUEST`, `${field} must be a finite number`, { details: [{ field, message: 'must be a finite number' }] }))
+  })
   // A request already in flight when close() starts would otherwise leave its keep-alive socket
   // idle until the keep-alive timeout, holding the shutdown open.
   let closing = false
@@ -114,6 +119,16 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.decorate('runtime', shared.runtime)
   app.decorate('selfBaseUrl', () => selfBaseUrl(app))
   if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
+
+  // The spec's troubleshooting: "check the server logs for [MOCK MODE] messages". Every request
+  // the emulator answers is one mock action; at debug level each is logged with the marker.
+  app.addHook('onResponse', (request, reply, done) => {
+    if ((request.log.level === 'debug' || request.log.level === 'trace') && request.url.startsWith(descriptor.emulatorPrefix + '/')) {
+      request.log.debug({ mock: true, provider: descriptor.provider, method: request.method, url: request.url, statusCode: reply.statusCode },
+        `[MOCK MODE] ${descriptor.provider} emulator ${request.method} ${request.url.split('?')[0]} → ${reply.statusCode}`)
+    }
+    done()
+  })
 
   const resets: Array<() => void | Promise<void>> = []
   app.decorate('onMockReset', (fn: () => void | Promise<void>) => { resets.push(fn) })
