@@ -322,10 +322,10 @@ function buildServiceCard (name) {
   const form = h('form', { class: 'sim', novalidate: true, 'aria-labelledby': id('sim-title') },
     h('h4', { id: id('sim-title'), text: 'Simulation' }),
     h('div', { class: 'grid' },
-      field(id('latency-min'), 'Latency min (ms)', num('latency-min', { min: 0, max: 600000, step: 1 })),
-      field(id('latency-max'), 'Latency max (ms)', num('latency-max', { min: 0, max: 600000, step: 1 })),
+      field(id('latency-min'), 'Latency min (ms)', num('latency-min', { min: 0, max: 120000, step: 1 })),
+      field(id('latency-max'), 'Latency max (ms)', num('latency-max', { min: 0, max: 120000, step: 1 })),
       field(id('success'), 'Success rate (%)', num('success', { min: 0, max: 100, step: 'any', inputmode: 'decimal' })),
-      field(id('seed'), 'Seed', h('input', { id: id('seed'), name: 'seed', type: 'number', step: 1, inputmode: 'numeric', placeholder: 'random', 'aria-describedby': `${id('seed')}-hint` }), 'Blank: random. A number: the same outcomes every run.'),
+      field(id('seed'), 'Seed', h('input', { id: id('seed'), name: 'seed', type: 'number', min: 0, step: 1, inputmode: 'numeric', placeholder: 'random', 'aria-describedby': `${id('seed')}-hint` }), 'Blank: random. A number: the same outcomes every run.'),
       h('div', { class: 'field wide' }, h('label', { for: id('scenario'), text: 'Scenario' }), scenario)
     ),
     h('div', { class: 'row' },
@@ -339,7 +339,7 @@ function buildServiceCard (name) {
   form.querySelector('[data-act=revert]').addEventListener('click', () => {
     delete form.dataset.dirty
     form.querySelector('[data-act=revert]').disabled = true
-    for (const input of form.querySelectorAll('input')) input.setCustomValidity('')
+    for (const input of form.querySelectorAll('input')) { input.setCustomValidity(''); input.removeAttribute('aria-invalid') }
     message(form.querySelector('[data-slot=sim-message]'), '')
     updateServiceCard(document.getElementById(`service-${name}`), name, state.settings.services[name])
   })
@@ -379,7 +379,7 @@ function slot (card, name) { return card.querySelector(`[data-slot="${name}"]`) 
 function updateServiceCard (card, name, svc) {
   if (!card || !svc) return
   const mock = svc.mode === 'mock'
-  slot(card, 'provider').textContent = svc.provider ?? ''
+  slot(card, 'provider').textContent = svc.provider && svc.provider !== label(name) ? svc.provider : ''
   const badge = slot(card, 'mode')
   badge.textContent = mock ? 'Mock' : 'Live'
   badge.className = `badge ${mock ? 'mock' : 'live'}`
@@ -400,7 +400,7 @@ function updateServiceCard (card, name, svc) {
     h('dt', {}, h('code', { text: c.variable })),
     h('dd', { class: c.configured ? '' : 'hint' }, c.configured ? h('code', { text: c.display }) : c.display)
   ]))
-  if (!svc.credentials?.length) keys.replaceChildren(h('dt', { text: 'No keys needed' }), h('dd'))
+  if (!svc.credentials?.length) keys.replaceChildren(h('dt', { text: 'None reported by the service' }), h('dd'))
   const missing = slot(card, 'missing')
   const list = svc.missing ?? []
   missing.textContent = list.length
@@ -415,7 +415,7 @@ function updateServiceCard (card, name, svc) {
   const allowed = svc.fallback_allowed !== false
   if (!fb.dataset.busy) { fb.checked = Boolean(svc.fallback) && allowed; fb.disabled = !allowed }
   slot(card, 'fallback-hint').textContent = allowed
-    ? 'In live mode, a call the real provider fails is answered by the emulator instead, and its row is marked as a fallback.'
+    ? 'In live mode, when the real provider fails a call (timeout, 5xx, unreachable), the emulator answers it instead and its row is marked as a fallback.'
     : (NO_FALLBACK[name] ?? 'This service never falls back to the emulator.')
 
   const form = card.querySelector('form.sim')
@@ -492,14 +492,14 @@ function readSimulation (name, form) {
   const get = (part) => /** @type {HTMLInputElement} */ (form.querySelector(`#${name}-${part}`))
   const min = get('latency-min'); const max = get('latency-max'); const success = get('success'); const seed = get('seed')
   for (const input of [min, max, success, seed]) input.setCustomValidity('')
-  const int = (input) => /^\d+$/.test(input.value.trim()) ? Number(input.value) : NaN
-  if (!Number.isFinite(int(min))) min.setCustomValidity('Enter the minimum latency in whole milliseconds (0 or more).')
-  if (!Number.isFinite(int(max))) max.setCustomValidity('Enter the maximum latency in whole milliseconds (0 or more).')
+  const int = (input) => /^\d+$/.test(input.value.trim()) && Number(input.value) <= 120000 ? Number(input.value) : NaN
+  if (!Number.isFinite(int(min))) min.setCustomValidity('Enter the minimum latency in whole milliseconds, from 0 to 120000.')
+  if (!Number.isFinite(int(max))) max.setCustomValidity('Enter the maximum latency in whole milliseconds, from 0 to 120000.')
   else if (int(max) < int(min)) max.setCustomValidity('The maximum latency must be at least the minimum.')
   const rate = success.value.trim() === '' ? NaN : Number(success.value)
   if (!(rate >= 0 && rate <= 100)) success.setCustomValidity('Enter a success rate between 0 and 100 (percent).')
   const seedText = seed.value.trim()
-  if (seedText !== '' && !/^-?\d+$/.test(seedText)) seed.setCustomValidity('Enter a whole number, or leave it blank for random outcomes.')
+  if (seedText !== '' && !(/^\d+$/.test(seedText) && Number(seedText) <= 4294967295)) seed.setCustomValidity('Enter a whole number from 0 to 4294967295, or leave it blank for random outcomes.')
   for (const input of [min, max, success, seed]) {
     input.setAttribute('aria-invalid', String(!input.checkValidity()))
     if (!input.checkValidity()) { input.reportValidity(); return null }
@@ -516,11 +516,20 @@ async function applySimulation (name, form) {
   const out = form.querySelector('[data-slot=sim-message]')
   const simulation = readSimulation(name, form)
   if (!simulation) { message(out, 'Fix the highlighted field, then apply.', 'error'); return }
+  // Only what changed is sent, so two people tuning different fields do not undo each other.
+  const current = state.settings?.services?.[name]?.simulation ?? {}
+  const changed = Object.fromEntries(Object.entries(simulation).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(current[k])))
+  if (!Object.keys(changed).length) {
+    delete form.dataset.dirty
+    form.querySelector('[data-act=revert]').disabled = true
+    message(out, 'Nothing to apply: these are the current settings.', 'ok')
+    return
+  }
   const button = form.querySelector('button[type=submit]')
   button.disabled = true
   message(out, 'Applying…')
   try {
-    const svc = await api('PATCH', `/api/admin/settings/services/${encodeURIComponent(name)}`, { simulation })
+    const svc = await api('PATCH', `/api/admin/settings/services/${encodeURIComponent(name)}`, { simulation: changed })
     delete form.dataset.dirty
     form.querySelector('[data-act=revert]').disabled = true
     state.settings.services[name] = svc
@@ -583,9 +592,14 @@ async function refreshJournal () {
     // A filter change while this was in flight: its own request draws the table.
     if (seq !== state.journalSeq) return
     renderJournal(data.items ?? [], query)
-    message($('activity-message'), '')
+    // Clears a loading error once loading works again, but not what an action (a reset) reported.
+    const out = $('activity-message')
+    if (out.dataset.kind === 'load') { message(out, ''); delete out.dataset.kind }
   } catch (err) {
-    if (seq === state.journalSeq && err.status !== 401) message($('activity-message'), `The journal could not be loaded: ${failure(err)}`, 'error')
+    if (seq === state.journalSeq && err.status !== 401) {
+      message($('activity-message'), `The journal could not be loaded: ${failure(err)}`, 'error')
+      $('activity-message').dataset.kind = 'load'
+    }
   }
 }
 
@@ -722,6 +736,7 @@ async function reset () {
   await new Promise(resolve => dialog.addEventListener('close', resolve, { once: true }))
   if (dialog.returnValue !== 'confirm') return
   const out = $('activity-message')
+  delete out.dataset.kind
   message(out, 'Resetting…')
   try {
     const result = await api('POST', '/api/admin/reset')
@@ -765,10 +780,11 @@ function renderStats (services) {
     }
     const st = services[name]
     const provider = state.settings?.services?.[name]?.provider
-    const rate = st.success_rate ?? (st.total ? (st.total - st.failed) / st.total : null)
+    const shownProvider = provider && provider !== label(name) ? provider : ''
+    const rate = st.total ? (st.success_rate ?? (st.total - st.failed) / st.total) : null
     const buckets = slots(st.series ?? [])
     card.replaceChildren(
-      h('header', { class: 'card-head' }, h('h3', { id: `stats-${name}-title` }, label(name), ' ', h('span', { class: 'provider', text: provider ?? '' }))),
+      h('header', { class: 'card-head' }, h('h3', { id: `stats-${name}-title` }, label(name), ' ', h('span', { class: 'provider', text: shownProvider }))),
       h('dl', { class: 'totals' },
         total('Calls', String(st.total ?? 0)),
         total('Failed', String(st.failed ?? 0), st.failed ? 'bad' : ''),
