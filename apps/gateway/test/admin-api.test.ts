@@ -66,6 +66,11 @@ t.test('simulation controls apply at once; bad values name the field', async t =
   t.equal(outage.body.simulation.scenario, 'rate_limit')
   t.equal((await call('POST', '/api/automation/trigger/email', email, api)).status, 429)
 
+  const seeded = await call('PATCH', '/api/admin/settings/services/email', { simulation: { seed: 42 } }, admin)
+  t.equal(seeded.body.simulation.seed, 42)
+  const unseeded = await call('PATCH', '/api/admin/settings/services/email', { simulation: { seed: null } }, admin)
+  t.equal(unseeded.body.simulation.seed, null, 'null clears the seed (random again), it is not coerced to 0')
+
   const inverted = await call('PATCH', '/api/admin/settings/services/email', { simulation: { latency_ms: { min: 10, max: 5 } } }, admin)
   t.equal(inverted.status, 400)
   t.match(inverted.body.message, /latency_ms/)

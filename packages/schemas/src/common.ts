@@ -47,7 +47,9 @@ export function StringEnum<T extends string> (values: readonly T[], options: { d
 }
 
 export function Nullable<T extends TSchema> (schema: T) {
-  return Type.Union([schema, Type.Null()])
+  // Null first: with Fastify's type coercion on, ajv tries branches in order and would turn a
+  // null into 0 or "" through the other branch.
+  return Type.Union([Type.Null(), schema])
 }
 
 export const SimulationSchema = Type.Object({
