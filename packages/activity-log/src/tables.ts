@@ -30,6 +30,23 @@ export function checkIdentifier (name: string): string {
   return name
 }
 
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000: one NUL in a value fails the whole statement
+ * (22021, 22P05), which loses a buffered write and fails a read. Values bound for the database
+ * have it replaced by U+FFFD (the replacement character), in nested JSON too, so such a row is
+ * stored and such a filter simply matches nothing.
+ */
+export function storable<T> (value: T): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T
+  if (Array.isArray(value)) return value.map(storable) as T
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[storable(k)] = storable(v)
+    return out as T
+  }
+  return value
+}
+
 /** Every table is keyed by a client-generated uuid `id`, except settings (keyed by name). */
 export function primaryKey (table: Table): string {
   return table === 'settings' ? 'key' : 'id'

@@ -144,6 +144,19 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     }
   })
 
+  t.test('NUL characters: stored as U+FFFD in text and jsonb, and a filter with one matches nothing', async t => {
+    const id = randomUUID()
+    await db.insert('whatsapp_logs', [{ id, request_id: run, mode: 'mock', to_number: '+91\u0000', template_name: 'a\u0000b', params: ['x\u0000', { 'k\u0000': 'v\u0000' }], status: 'sent' }])
+    const [row] = await db.select('whatsapp_logs', { where: { id } })
+    t.equal(row?.template_name, 'a\uFFFDb')
+    t.same(row?.params, ['x\uFFFD', { 'k\uFFFD': 'v\uFFFD' }])
+    await db.update('whatsapp_logs', { id }, { error: 'e\u0000' })
+    t.equal((await db.select('whatsapp_logs', { where: { id } }))[0]?.error, 'e\uFFFD')
+    t.equal(await db.count('whatsapp_logs', { request_id: 'no\u0000such' }), 0)
+    t.same(await db.select('whatsapp_logs', { where: { status: { in: ['\u0000'] } } }), [])
+    await db.upsert('settings', [{ key: key('nul'), value: { text: '\u0000' } }], ['key'])
+  })
+
   t.test('numeric: exact decimal strings', async t => {
     const rows = ['100.50', '0.10', '9999999999.99'].map(amount => ({ id: randomUUID(), request_id: run, mode: 'mock', amount, purpose: 'test', status: 'pending' }))
     await db.insert('payments', [...rows, { id: randomUUID(), request_id: run, mode: 'live', amount: 12.3, fees: '0.5', purpose: 'n', status: 'paid' }])

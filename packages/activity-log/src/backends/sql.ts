@@ -4,7 +4,7 @@
  * Table union and from names checked against /^[a-z_][a-z0-9_]*$/; every value is a parameter.
  */
 import type { Backend, Condition, Filter, Row, SelectQuery, Table } from '../types.ts'
-import { checkIdentifier, checkTable, primaryKey, sqlError, toIsoTimestamp } from '../tables.ts'
+import { checkIdentifier, checkTable, primaryKey, sqlError, storable, toIsoTimestamp } from '../tables.ts'
 
 export interface SqlDriver {
   query (text: string, values?: unknown[]): Promise<{ rows: Row[], rowCount: number }>
@@ -46,7 +46,8 @@ class Statement {
    * A value bound for `column`. json/jsonb columns get the JSON text cast through text, so a JS
    * string is stored as a JSON string (as PostgREST does) and no driver re-encodes it.
    */
-  param (column: string, value: unknown): string {
+  param (column: string, raw: unknown): string {
+    const value = storable(raw)
     const jsonType = this.#json.get(column)
     if (jsonType !== undefined) {
       this.values.push(value === null ? null : JSON.stringify(value))
@@ -176,7 +177,7 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
       const values: unknown[] = []
       // Named arguments, as PostgREST calls functions; objects go as JSON text for json/jsonb parameters.
       const list = Object.entries(args).map(([name, value]) => {
-        values.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value)
+        values.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(storable(value)) : storable(value))
         return `${quote(name)} => $${values.length}`
       })
       const { rows } = await driver.query(`SELECT ${quote(fn)}(${list.join(', ')}) AS result`, values)

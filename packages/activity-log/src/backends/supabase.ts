@@ -6,7 +6,7 @@
  */
 import { createClient } from '@supabase/supabase-js'
 import type { Backend, Filter, Row, Table } from '../types.ts'
-import { checkIdentifier, checkTable, primaryKey, sqlError, toIsoTimestamp } from '../tables.ts'
+import { checkIdentifier, checkTable, primaryKey, sqlError, storable, toIsoTimestamp } from '../tables.ts'
 
 export interface SupabaseConfig {
   url: string
@@ -33,7 +33,7 @@ interface Filterable<Self> {
 }
 
 function applyFilter<Q extends Filterable<Q>> (query: Q, table: Table, where: Filter | undefined, matchAllIfEmpty = false): Q {
-  const entries = Object.entries(where ?? {})
+  const entries = Object.entries(storable(where ?? {}))
   // PostgREST refuses (and Supabase's safeupdate forbids) UPDATE/DELETE without a filter.
   if (entries.length === 0 && matchAllIfEmpty) return query.not(primaryKey(table), 'is', null)
   for (const [column, condition] of entries) {
@@ -114,20 +114,20 @@ export function createSupabaseBackend ({ url, serviceKey }: SupabaseConfig): Bac
     async insert (table, rows) {
       if (rows.length === 0) return
       unwrap(await client.from(checkTable(table))
-        .upsert(rows, { onConflict: primaryKey(table), ignoreDuplicates: true, defaultToNull: false })
+        .upsert(storable(rows), { onConflict: primaryKey(table), ignoreDuplicates: true, defaultToNull: false })
         .setHeader('Prefer', insertPrefer), `insert into ${table}`)
     },
 
     async upsert (table, rows, onConflict) {
       if (rows.length === 0) return
       unwrap(await client.from(checkTable(table))
-        .upsert(rows, { onConflict: onConflict.map(checkIdentifier).join(','), defaultToNull: false })
+        .upsert(storable(rows), { onConflict: onConflict.map(checkIdentifier).join(','), defaultToNull: false })
         .setHeader('Prefer', upsertPrefer), `upsert into ${table}`)
     },
 
     async update (table, where, patch) {
       if (Object.values(patch).every(v => v === undefined)) return 0
-      const query = client.from(checkTable(table)).update(patch, { count: 'exact' }).setHeader('Prefer', countPrefer)
+      const query = client.from(checkTable(table)).update(storable(patch), { count: 'exact' }).setHeader('Prefer', countPrefer)
       return unwrap(await applyFilter(query, table, where, true), `update ${table}`).count ?? 0
     },
 
@@ -155,7 +155,7 @@ export function createSupabaseBackend ({ url, serviceKey }: SupabaseConfig): Bac
     },
 
     async rpc<T> (fn: string, args: Record<string, unknown> = {}) {
-      return unwrap(await client.rpc(checkIdentifier(fn), args), `rpc ${fn}`).data as T
+      return unwrap(await client.rpc(checkIdentifier(fn), storable(args)), `rpc ${fn}`).data as T
     },
 
     async ping () {
