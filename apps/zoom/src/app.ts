@@ -1,0 +1,98 @@
+import type { Mode } from '@switchboard/schemas/common'
+import { requireAll } from '@switchboard/service-kit/credentials'
+import { providerNotConfigured } from '@switchboard/service-kit/errors'
+import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
+import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
+import { SERVICES } from '@switchboard/service-kit/services'
+import { Simulator } from '@switchboard/service-kit/simulation'
+import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { createZoomClient, type ZoomClient } from './client/zoom-client.ts'
+import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
+import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
+import { meetingRoutes } from './routes/meetings.ts'
+import { zoomWebhookRoutes } from './routes/zoom-webhook.ts'
+import { createZoomService } from './service/zoom-service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The emulator's state (meetings, tokens, webhook counters), for tests and diagnostics. */
+    zoomEmulator: ZoomEmulatorState
+  }
+}
+
+// The emulator accepts any Server-to-Server credentials; these say what they are.
+const MOCK_CREDENTIALS = { accountId: 'switchboard-mock-account', clientId: 'switchboard-mock-client', clientSecret: 'switchboard-mock-secret-any-value-works' }
+export const EMULATOR_PREFIX = SERVICES.zoom.emulatorPrefix
+export const WEBHOOK_SECRET_FILE = 'zoom-webhook-secret-token'
+
+/** The Zoom service: its API, the Zoom emulator under /zoom, and the webhook receiver. */
+export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
+  const { env } = opts
+  const app: App = await createServiceApp({
+    ...opts,
+    service: 'zoom',
+    simulation: zoomSimulationOverrides(env),
+    credentials: () => requireAll({ ZOOM_ACCOUNT_ID: env.ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID: env.ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET: env.ZOOM_CLIENT_SECRET })
+  })
+
+  const base = () => {
+    try { return app.selfBaseUrl() } catch { return `http://127.0.0.1:${env.ZOOM_PORT}` }
+  }
+  // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
+  const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
+  const webhookSender = new WebhookSender({ logger: app.log })
+  const state = new ZoomEmulatorState({
+    webhookSender,
+    webhookSecret,
+    webhookUrl: () => env.ZOOM_WEBHOOK_URL === 'off' ? undefined : (env.ZOOM_WEBHOOK_URL ?? `${base()}/webhooks/zoom`),
+    baseUrl: () => `${base()}${EMULATOR_PREFIX}`,
+    timeScale: env.ZOOM_TIME_SCALE,
+    recordingDelayMs: env.ZOOM_RECORDING_DELAY_MS,
+    retentionMs: env.ZOOM_ENDED_RETENTION_S * 1000,
+    maxMeetings: env.ZOOM_MAX_MEETINGS,
+    tokenTtlSeconds: env.ZOOM_EMULATOR_TOKEN_TTL_S,
+    maxPendingWebhooks: env.ZOOM_WEBHOOK_MAX_PENDING,
+    logger: app.log
+  })
+  state.store.startSweeper(env.ZOOM_SWEEP_INTERVAL_MS)
+  app.decorate('zoomEmulator', state)
+  app.addHook('onClose', async () => {
+    state.close()
+    await webhookSender.close()
+  })
+  app.onMockReset(() => { state.store.clear() })
+
+  const simulator = new Simulator(() => app.runtime.get('zoom').simulation)
+  await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator })
+
+  let mockClient: ZoomClient | undefined
+  let liveClient: ZoomClient | undefined
+  const clientFor = (mode: Mode): ZoomClient => {
+    if (mode === 'mock') {
+      mockClient ??= createZoomClient({
+        ...MOCK_CREDENTIALS,
+        apiBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}/v2`,
+        oauthBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
+        emulatorBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
+        timeoutMs: env.PROVIDER_TIMEOUT_MS
+      })
+      return mockClient
+    }
+    const { missing } = requireAll({ ZOOM_ACCOUNT_ID: env.ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID: env.ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET: env.ZOOM_CLIENT_SECRET })
+    if (missing.length) throw providerNotConfigured('Zoom', missing)
+    liveClient ??= createZoomClient({
+      apiBaseUrl: env.ZOOM_API_BASE_URL,
+      oauthBaseUrl: env.ZOOM_OAUTH_BASE_URL,
+      accountId: env.ZOOM_ACCOUNT_ID!,
+      clientId: env.ZOOM_CLIENT_ID!,
+      clientSecret: env.ZOOM_CLIENT_SECRET!,
+      timeoutMs: env.PROVIDER_TIMEOUT_MS
+    })
+    return liveClient
+  }
+
+  const service = createZoomService({ runtime: app.runtime, clientFor, userId: env.ZOOM_USER_ID, logger: app.log })
+  await app.register(zoomWebhookRoutes, { service, secret: webhookSecret, maxAgeSeconds: env.ZOOM_WEBHOOK_MAX_AGE_S })
+  await app.register(meetingRoutes, { service })
+  return app
+}

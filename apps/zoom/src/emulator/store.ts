@@ -1,0 +1,368 @@
+import { newMeetingId, newMeetingUuid } from './ids.ts'
+import type { MeetingFields } from './validate.ts'
+
+export type MeetingStatus = 'waiting' | 'started' | 'ended'
+export type LifecycleEvent = 'meeting.started' | 'meeting.ended' | 'recording.completed'
+
+/** Fields a meeting keeps only when the caller set them (most meetings set none). */
+export interface MeetingExtra {
+  settings?: Record<string, unknown>
+  recurrence?: Record<string, unknown>
+  trackingFields?: Array<{ field: string, value: string }>
+  preSchedule?: boolean
+}
+
+/**
+ * One meeting, kept compact: a fixed set of fields (one hidden class), numbers for times, and
+ * nothing derivable stored (passcodes, URLs, file ids and sizes are computed when read).
+ */
+export class MeetingRecord {
+  readonly id: number
+  readonly uuid: string
+  readonly seq: number
+  readonly createdMs: number
+  topic: string
+  type: 1 | 2 | 3 | 8
+  /** Scheduled start, epoch ms; NaN for a recurring meeting with no fixed time (type 3). */
+  startMs: number
+  /** Minutes. */
+  duration: number
+  timezone: string
+  agenda: string
+  /** Set by the caller; undefined means the generated one. */
+  password: string | undefined
+  extra: MeetingExtra | undefined
+  /** Real (wall-clock) ms at which it started / ended, once known; 0 before. */
+  startedReal = 0
+  endedReal = 0
+  /** Which lifecycle webhooks were sent: 0 none, 1 started, 2 ended, 3 recording completed. */
+  stage = 0
+  /** Due time of this meeting's live entry in the scheduler (older entries are stale). */
+  due = 0
+  deleted = false
+
+  constructor (id: number, uuid: string, seq: number, createdMs: number, f: Required<Pick<MeetingFields, 'topic' | 'type' | 'duration' | 'timezone'>> & MeetingFields) {
+    this.id = id
+    this.uuid = uuid
+    this.seq = seq
+    this.createdMs = createdMs
+    this.topic = f.topic
+    this.type = f.type
+    this.startMs = f.type === 3 ? Number.NaN : (f.startMs ?? createdMs)
+    this.duration = f.duration
+    this.timezone = f.timezone
+    this.agenda = f.agenda ?? ''
+    this.password = f.password
+    this.extra = undefined
+    this.setExtra(f)
+  }
+
+  setExtra (f: MeetingFields): void {
+    if (f.settings === undefined && f.recurrence === undefined && f.trackingFields === undefined && f.preSchedule === undefined) return
+    const extra = this.extra ?? {}
+    if (f.settings !== undefined) extra.settings = { ...extra.settings, ...f.settings }
+    if (f.recurrence !== undefined) extra.recurrence = f.recurrence
+    if (f.trackingFields !== undefined) extra.trackingFields = f.trackingFields
+    if (f.preSchedule !== undefined) extra.preSchedule = f.preSchedule
+    this.extra = extra
+  }
+}
+
+export interface MeetingStoreOptions {
+  /** Meeting seconds per real second: 60 plays a 30-minute meeting in 30 s. */
+  timeScale: number
+  /** Real ms between a meeting's end and its recordings being ready. */
+  recordingDelayMs: number
+  /** Ended meetings are dropped this long (real ms) after they ended. */
+  retentionMs: number
+  maxMeetings: number
+  /** Called when a meeting reaches a lifecycle step (to post the webhook). */
+  onLifecycle: (meeting: MeetingRecord, event: LifecycleEvent) => void
+  /** False while webhook deliveries are backed up: due steps then wait (they are not dropped). */
+  canEmit?: () => boolean
+  /** Whether a meeting makes cloud recordings when it ends. */
+  records?: (meeting: MeetingRecord) => boolean
+  now?: () => number
+}
+
+/**
+ * The emulator's meetings, in memory, and their clock. A meeting's status is computed from its
+ * times whenever it is read; one timer, set for the earliest due step in a min-heap, posts the
+ * lifecycle webhooks; a sweep drops meetings that ended longer ago than the retention.
+ */
+export class MeetingStore {
+  readonly #byId = new Map<number, MeetingRecord>()
+  readonly #opts: MeetingStoreOptions
+  readonly #now: () => number
+  #seq = 0
+  // The scheduler: a binary min-heap in two parallel arrays (no tuple per entry).
+  #dues: number[] = []
+  #recs: MeetingRecord[] = []
+  #timer: NodeJS.Timeout | undefined
+  #timerAt = Number.POSITIVE_INFINITY
+  #sweeper: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (opts: MeetingStoreOptions) {
+    if (!(opts.timeScale > 0)) throw new Error('timeScale must be positive')
+    this.#opts = opts
+    this.#now = opts.now ?? Date.now
+  }
+
+  get size (): number { return this.#byId.size }
+  get scheduled (): number { return this.#dues.length }
+  get timeScale (): number { return this.#opts.timeScale }
+
+  /** Starts the retention sweep (unref'd: it never holds the process open). */
+  startSweeper (intervalMs: number): void {
+    clearInterval(this.#sweeper)
+    this.#sweeper = setInterval(() => this.sweep(), intervalMs)
+    this.#sweeper.unref()
+  }
+
+  close (): void {
+    this.#closed = true
+    clearInterval(this.#sweeper)
+    clearTimeout(this.#timer)
+  }
+
+  get (id: number): MeetingRecord | undefined { return this.#byId.get(id) }
+
+  byUuid (uuid: string): MeetingRecord | undefined {
+    for (const m of this.#byId.values()) if (m.uuid === uuid) return m
+    return undefined
+  }
+
+  get full (): boolean { return this.#byId.size >= this.#opts.maxMeetings }
+
+  create (fields: Required<Pick<MeetingFields, 'topic' | 'type' | 'duration' | 'timezone'>> & MeetingFields): MeetingRecord {
+    const id = newMeetingId(n => this.#byId.has(n))
+    const m = new MeetingRecord(id, newMeetingUuid(), ++this.#seq, this.#now(), fields)
+    this.#byId.set(id, m)
+    this.#schedule(m)
+    return m
+  }
+
+  update (m: MeetingRecord, f: MeetingFields): void {
+    const now = this.#now()
+    this.#pin(m, now)
+    if (f.topic !== undefined) m.topic = f.topic
+    if (f.type !== undefined) {
+      m.type = f.type
+      if (f.type === 3 && !m.startedReal) m.startMs = Number.NaN
+      else if (Number.isNaN(m.startMs)) m.startMs = now
+    }
+    if (f.startMs !== undefined && m.type !== 3) m.startMs = f.startMs
+    if (f.duration !== undefined) m.duration = f.duration
+    if (f.timezone !== undefined) m.timezone = f.timezone
+    if (f.agenda !== undefined) m.agenda = f.agenda
+    if (f.password !== undefined) m.password = f.password
+    m.setExtra(f)
+    this.#schedule(m)
+  }
+
+  delete (m: MeetingRecord): void {
+    m.deleted = true
+    this.#byId.delete(m.id)
+  }
+
+  clear (): number {
+    const n = this.#byId.size
+    for (const m of this.#byId.values()) m.deleted = true
+    this.#byId.clear()
+    this.#dues = []
+    this.#recs = []
+    return n
+  }
+
+  /** Ends a meeting now (PUT …/status {"action":"end"}). A waiting meeting starts and ends at once. */
+  end (m: MeetingRecord): void {
+    const now = this.#now()
+    if (this.status(m, now) === 'ended') return
+    this.#pin(m, now)
+    if (!m.startedReal) m.startedReal = now
+    m.endedReal = now
+    this.#schedule(m)
+    this.#run()
+  }
+
+  // ---- the meeting clock -------------------------------------------------------------------
+
+  startReal (m: MeetingRecord): number {
+    if (m.startedReal) return m.startedReal
+    if (Number.isNaN(m.startMs)) return Number.POSITIVE_INFINITY
+    return m.createdMs + Math.max(0, m.startMs - m.createdMs) / this.#opts.timeScale
+  }
+
+  endReal (m: MeetingRecord): number {
+    if (m.endedReal) return m.endedReal
+    return this.startReal(m) + (m.duration * 60_000) / this.#opts.timeScale
+  }
+
+  recordingReadyReal (m: MeetingRecord): number {
+    return this.endReal(m) + this.#opts.recordingDelayMs
+  }
+
+  status (m: MeetingRecord, now = this.#now()): MeetingStatus {
+    if (now >= this.endReal(m)) return 'ended'
+    if (now >= this.startReal(m)) return 'started'
+    return 'waiting'
+  }
+
+  /** True once the meeting ended and its cloud recordings are processed. */
+  recordingsReady (m: MeetingRecord, now = this.#now()): boolean {
+    return this.records(m) && this.status(m, now) === 'ended' && now >= this.recordingReadyReal(m)
+  }
+
+  records (m: MeetingRecord): boolean {
+    return this.#opts.records ? this.#opts.records(m) : true
+  }
+
+  /** A real instant as meeting time: the meeting's clock runs timeScale times faster from its creation. */
+  virtual (m: MeetingRecord, real: number): number {
+    return m.createdMs + (real - m.createdMs) * this.#opts.timeScale
+  }
+
+  /** Meetings in creation order, after the cursor (a seq), that pass the filter. */
+  * list (filter: (m: MeetingRecord) => boolean, afterSeq = 0): Generator<MeetingRecord> {
+    for (const m of this.#byId.values()) if (m.seq > afterSeq && filter(m)) yield m
+  }
+
+  count (filter: (m: MeetingRecord) => boolean): number {
+    let n = 0
+    for (const m of this.#byId.values()) if (filter(m)) n++
+    return n
+  }
+
+  /** Drops meetings that ended longer ago than the retention; returns how many. */
+  sweep (now = this.#now()): number {
+    let dropped = 0
+    for (const m of this.#byId.values()) {
+      if (this.endReal(m) + this.#opts.retentionMs <= now) {
+        m.deleted = true
+        this.#byId.delete(m.id)
+        dropped++
+      }
+    }
+    this.#compact()
+    return dropped
+  }
+
+  // ---- the scheduler -----------------------------------------------------------------------
+
+  /** Fixes a started/ended meeting's real start and end so later edits cannot rewrite its past. */
+  #pin (m: MeetingRecord, now: number): void {
+    const status = this.status(m, now)
+    if (status !== 'waiting' && !m.startedReal) m.startedReal = this.startReal(m)
+    if (status === 'ended' && !m.endedReal) m.endedReal = this.endReal(m)
+  }
+
+  #nextDue (m: MeetingRecord): number {
+    if (m.stage === 0) return this.startReal(m)
+    if (m.stage === 1) return this.endReal(m)
+    if (m.stage === 2 && this.records(m)) return this.recordingReadyReal(m)
+    return Number.POSITIVE_INFINITY
+  }
+
+  #schedule (m: MeetingRecord): void {
+    if (this.#closed || m.deleted) return
+    const due = this.#nextDue(m)
+    if (due === m.due && m.due !== 0) return
+    m.due = due
+    if (!Number.isFinite(due)) return
+    this.#push(due, m)
+    if (due < this.#timerAt) this.#arm(due)
+  }
+
+  #advance (m: MeetingRecord, now: number): void {
+    this.#pin(m, now)
+    const status = this.status(m, now)
+    if (m.stage < 1 && status !== 'waiting') { m.stage = 1; this.#opts.onLifecycle(m, 'meeting.started') }
+    if (m.stage < 2 && status === 'ended') { m.stage = 2; this.#opts.onLifecycle(m, 'meeting.ended') }
+    if (m.stage === 2 && this.recordingsReady(m, now)) { m.stage = 3; this.#opts.onLifecycle(m, 'recording.completed') }
+    m.due = 0
+    this.#schedule(m)
+  }
+
+  #run (): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#timerAt = Number.POSITIVE_INFINITY
+    if (this.#closed) return
+    const now = this.#now()
+    while (this.#dues.length && this.#dues[0]! <= now) {
+      if (this.#opts.canEmit && !this.#opts.canEmit()) {
+        this.#arm(now + 25)
+        return
+      }
+      const [due, m] = this.#pop()
+      if (m.deleted || m.due !== due) continue
+      this.#advance(m, now)
+    }
+    if (this.#dues.length) this.#arm(this.#dues[0]!)
+  }
+
+  #arm (at: number): void {
+    clearTimeout(this.#timer)
+    this.#timerAt = at
+    // setTimeout takes at most 2^31-1 ms; a later step is re-armed when that fires.
+    const delay = Math.min(Math.max(0, at - this.#now()), 2_147_000_000)
+    this.#timer = setTimeout(() => this.#run(), delay)
+    this.#timer.unref()
+  }
+
+  /** Rebuilds the heap without stale entries once they outnumber live ones. */
+  #compact (): void {
+    if (this.#dues.length <= 2 * this.#byId.size + 1024) return
+    const live: Array<[number, MeetingRecord]> = []
+    for (let i = 0; i < this.#dues.length; i++) {
+      const m = this.#recs[i]!
+      if (!m.deleted && m.due === this.#dues[i]) live.push([this.#dues[i]!, m])
+    }
+    this.#dues = []
+    this.#recs = []
+    for (const [due, m] of live) this.#push(due, m)
+  }
+
+  #push (due: number, m: MeetingRecord): void {
+    const d = this.#dues
+    const r = this.#recs
+    let i = d.length
+    d.push(due)
+    r.push(m)
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (d[parent]! <= due) break
+      d[i] = d[parent]!
+      r[i] = r[parent]!
+      i = parent
+    }
+    d[i] = due
+    r[i] = m
+  }
+
+  #pop (): [number, MeetingRecord] {
+    const d = this.#dues
+    const r = this.#recs
+    const top: [number, MeetingRecord] = [d[0]!, r[0]!]
+    const lastDue = d.pop()!
+    const lastRec = r.pop()!
+    if (d.length) {
+      let i = 0
+      const n = d.length
+      for (;;) {
+        const left = 2 * i + 1
+        if (left >= n) break
+        const right = left + 1
+        const child = right < n && d[right]! < d[left]! ? right : left
+        if (d[child]! >= lastDue) break
+        d[i] = d[child]!
+        r[i] = r[child]!
+        i = child
+      }
+      d[i] = lastDue
+      r[i] = lastRec
+    }
+    return top
+  }
+}

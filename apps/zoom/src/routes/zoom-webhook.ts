@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import { ZoomWebhookReplySchema } from '@switchboard/schemas/zoom'
+import { ServiceError } from '@switchboard/service-kit/errors'
+import { timestampIsFresh } from '@switchboard/service-kit/hmac'
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswer, verifyZoomWebhook } from '../emulator/webhooks.ts'
+import type { ZoomService } from '../service/zoom-service.ts'
+
+export interface ZoomWebhookOptions {
+  service: ZoomService
+  /** The app's Secret Token (ZOOM_WEBHOOK_SECRET_TOKEN, or the generated one the emulator signs with). */
+  secret: string
+  /** Oldest signed timestamp accepted, against replays. */
+  maxAgeSeconds: number
+}
+
+const unauthorized = () => new ServiceError(401, 'ZOOM_WEBHOOK_SIGNATURE_INVALID', 'Unauthorized')
+
+/**
+ * Receives Zoom's webhooks. The signature covers the exact bytes, so the body is read raw and
+ * parsed only once it is verified; unsigned, tampered or stale posts are refused and change
+ * nothing. Zoom's endpoint.url_validation challenge (signed too) is answered with
+ * {plainToken, encryptedToken = hex HMAC-SHA256(secret, plainToken)}.
+ */
+export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = async (app, opts) => {
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+
+  app.post('/webhooks/zoom', {
+    schema: {
+      summary: 'Zoom webhook receiver (signed; answers endpoint.url_validation)',
+      headers: Type.Object({ [SIGNATURE_HEADER]: Type.Optional(Type.String()), [TIMESTAMP_HEADER]: Type.Optional(Type.String()) }),
+      response: { 200: ZoomWebhookReplySchema, ...errorResponses }
+    }
+  }, async (request) => {
+    const signature = request.headers[SIGNATURE_HEADER]
+    const timestamp = request.headers[TIMESTAMP_HEADER]
+    const raw = request.body as unknown
+    if (typeof signature !== 'string' || typeof timestamp !== 'string' || !Buffer.isBuffer(raw)) throw unauthorized()
+    if (!timestampIsFresh(timestamp, opts.maxAgeSeconds)) throw unauthorized()
+    if (!verifyZoomWebhook([opts.secret], timestamp, raw, signature)) throw unauthorized()
+    let event: { event?: unknown, event_ts?: unknown, payload?: { plainToken?: unknown } } | undefined
+    try { event = JSON.parse(raw.toString('utf8')) } catch { event = undefined }
+    if (!event || typeof event !== 'object' || typeof event.event !== 'string') {
+      throw new ServiceError(400, 'ZOOM_WEBHOOK_INVALID_BODY', 'A Zoom webhook is a JSON object with an "event" name.')
+    }
+    if (event.event === 'endpoint.url_validation') {
+      const plainToken = event.payload?.plainToken
+      if (typeof plainToken !== 'string' || !plainToken) throw new ServiceError(400, 'ZOOM_WEBHOOK_INVALID_BODY', 'endpoint.url_validation needs payload.plainToken.')
+      return urlValidationAnswer(opts.secret, plainToken)
+    }
+    return { received: true as const, event: event.event, applied: opts.service.applyWebhookEvent(event) }
+  })
+}

@@ -1,0 +1,146 @@
+import t, { type Test } from 'tap'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import { MeetingStore } from '../src/emulator/store.ts'
+import { signZoomWebhook } from '../src/emulator/webhooks.ts'
+import { eventually, startZoomApp } from './helper.ts'
+
+const SECRET = 'lifecycle-secret-token'
+const future = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+interface Received { body: string, json: any, signature: string, timestamp: string, at: number }
+
+/** A plain HTTP receiver standing in for a customer's webhook endpoint. */
+async function receiver (t: Test): Promise<{ url: string, received: Received[] }> {
+  const received: Received[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', c => { body += c })
+    req.on('end', () => {
+      received.push({ body, json: JSON.parse(body), signature: String(req.headers['x-zm-signature']), timestamp: String(req.headers['x-zm-request-timestamp']), at: Date.now() })
+      res.end()
+    })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/zoom-events`, received }
+}
+
+t.test('waiting → started → ended on the meeting\'s clock, with signed webhooks and then three recordings', async t => {
+  const hook = await receiver(t)
+  // 600x: a 30-minute meeting lasts 3 s; starting in 2 meeting minutes is 200 ms away.
+  const { zcall, token, call } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600', ZOOM_WEBHOOK_URL: hook.url, ZOOM_WEBHOOK_SECRET_TOKEN: SECRET } })
+  const { body: m } = await zcall('POST', '/v2/users/me/meetings', { topic: 'Standup', start_time: future(2 * 60_000), duration: 30 })
+  t.equal(m.status, 'waiting')
+  const statuses: string[] = [m.status]
+  const seen = async (want: string) => eventually(async () => {
+    const s = (await zcall('GET', `/v2/meetings/${m.id}`)).body.status
+    if (statuses.at(-1) !== s) statuses.push(s)
+    return s === want
+  }, 8000)
+  await seen('started')
+  await seen('finished')
+  t.same(statuses, ['waiting', 'started', 'finished'])
+
+  const events = await eventually(async () => hook.received.length >= 3 && hook.received, 5000)
+  t.same(events.map(e => e.json.event), ['meeting.started', 'meeting.ended', 'recording.completed'])
+  for (const e of events) {
+    t.equal(e.signature, signZoomWebhook(SECRET, e.timestamp, e.body), `${e.json.event}: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")`)
+    t.ok(Math.abs(Number(e.timestamp) - Date.now() / 1000) < 30, 'timestamp in unix seconds')
+    t.equal(e.body, JSON.stringify(e.json), 'compact JSON.stringify bytes, so re-serialising verifies too')
+    t.type(e.json.event_ts, 'number')
+    t.equal(e.json.payload.account_id.length > 0, true)
+  }
+  const [started, ended, completed] = events as [Received, Received, Received]
+  t.match(started.json.payload.object, { id: String(m.id), uuid: m.uuid, host_id: m.host_id, topic: 'Standup', type: 2, duration: 30, timezone: 'UTC' })
+  t.equal(started.json.payload.object.start_time, m.start_time, 'meeting.started carries the meeting-clock start: the scheduled one')
+  t.equal(Date.parse(ended.json.payload.object.end_time) - Date.parse(ended.json.payload.object.start_time), 30 * 60_000, 'it lasted 30 meeting minutes')
+  t.ok(ended.at - started.at > 2000 && ended.at - started.at < 6000, `about 3 real seconds apart (${ended.at - started.at} ms)`)
+
+  const object = completed.json.payload.object
+  t.match(object, { id: m.id, uuid: m.uuid, recording_count: 3, host_email: 'host@switchboard.local', duration: 30 })
+  t.type(completed.json.download_token, 'string')
+  const recordings = (await zcall('GET', `/v2/meetings/${m.id}/recordings`)).body
+  t.same(object.recording_files.map((f: { id: string }) => f.id), recordings.recording_files.map((f: { id: string }) => f.id))
+  for (const f of object.recording_files) {
+    const res = await call('GET', `${new URL(f.download_url).pathname}?access_token=${completed.json.download_token}`)
+    t.equal(res.status, 200, `${f.file_type} downloads with the webhook's download_token`)
+    t.equal(Number(res.headers['content-length']), f.file_size)
+  }
+  t.ok(await token())
+})
+
+t.test('a meeting with no start_time starts now; PATCH reschedules a waiting one; type 3 waits for an explicit end', async t => {
+  const { zcall } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600', ZOOM_WEBHOOK_URL: 'off' } })
+  const now = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Now' })).body
+  t.equal(now.status, 'started')
+  const later = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Later', start_time: future(24 * 3600_000) })).body
+  t.equal((await zcall('PATCH', `/v2/meetings/${later.id}`, { start_time: future(60_000), duration: 1 })).status, 204)
+  await eventually(async () => (await zcall('GET', `/v2/meetings/${later.id}`)).body.status === 'finished', 5000)
+  const open = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Open room', type: 3, duration: 1 })).body
+  t.equal(open.start_time, undefined, 'a recurring meeting with no fixed time has no start_time')
+  await new Promise(resolve => setTimeout(resolve, 200))
+  t.equal((await zcall('GET', `/v2/meetings/${open.id}`)).body.status, 'waiting')
+  await zcall('PUT', `/v2/meetings/${open.id}/status`, { action: 'end' })
+  t.equal((await zcall('GET', `/v2/meetings/${open.id}`)).body.status, 'finished')
+  const weekly = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Weekly', type: 8, start_time: '2030-01-07T09:00:00Z', recurrence: { type: 2, repeat_interval: 1, end_times: 3 } })).body
+  t.same(weekly.occurrences.map((o: { start_time: string }) => o.start_time), ['2030-01-07T09:00:00Z', '2030-01-14T09:00:00Z', '2030-01-21T09:00:00Z'])
+  t.equal((await zcall('POST', '/v2/users/me/meetings', { topic: 'No rule', type: 8 })).body.errors[0].field, 'recurrence')
+})
+
+t.test('recordings wait ZOOM_RECORDING_DELAY_MS after the end', async t => {
+  const { zcall } = await startZoomApp(t, { env: { ZOOM_RECORDING_DELAY_MS: '400', ZOOM_WEBHOOK_URL: 'off' } })
+  const { body: m } = await zcall('POST', '/v2/users/me/meetings', { topic: 'Slow processing' })
+  await zcall('PUT', `/v2/meetings/${m.id}/status`, { action: 'end' })
+  const ended = Date.now()
+  t.equal((await zcall('GET', `/v2/meetings/${m.id}/recordings`)).body.code, 3301, 'not processed yet')
+  await eventually(async () => (await zcall('GET', `/v2/meetings/${m.id}/recordings`)).status === 200, 5000)
+  t.ok(Date.now() - ended >= 350, 'ready after the delay')
+})
+
+t.test('webhooks back up without loss: due steps wait for the receiver instead of piling up', async t => {
+  let inFlight = 0
+  let peak = 0
+  let count = 0
+  const server = createServer((req, res) => {
+    inFlight++
+    peak = Math.max(peak, inFlight)
+    req.resume()
+    req.on('end', () => setTimeout(() => { inFlight--; count++; res.end() }, 20))
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`
+  const { zcall, app } = await startZoomApp(t, { env: { ZOOM_WEBHOOK_URL: url, ZOOM_WEBHOOK_MAX_PENDING: '8' } })
+  const ids: number[] = []
+  for (let i = 0; i < 150; i++) ids.push((await zcall('POST', '/v2/users/me/meetings', { topic: `m${i}`, start_time: '2099-01-01T00:00:00Z' })).body.id)
+  await Promise.all(ids.map(id => zcall('PUT', `/v2/meetings/${id}/status`, { action: 'end' })))
+  await eventually(async () => count >= 450, 20_000)
+  t.equal(count, 450, 'started, ended and recording.completed for each of 150 meetings')
+  // 450 events fall due at once; without the bound all of them would be in flight together.
+  t.ok(peak <= 8 + 2, `deliveries in flight stayed within ZOOM_WEBHOOK_MAX_PENDING (peak ${peak})`)
+  t.equal(app.zoomEmulator.pendingWebhooks, 0)
+})
+
+t.test('a sweep keeps meetings that have not ended, and ended ones younger than the retention', async t => {
+  let now = 1_000_000
+  const store = new MeetingStore({ timeScale: 1, recordingDelayMs: 0, retentionMs: 60_000, maxMeetings: 10, onLifecycle: () => {}, now: () => now })
+  t.teardown(() => store.close())
+  const base = { topic: 't', type: 2 as const, duration: 1, timezone: 'UTC' }
+  const endedLongAgo = store.create({ ...base })
+  const endingLater = store.create({ ...base, duration: 30 })
+  const future = store.create({ ...base, startMs: now + 3600_000 })
+  now += 90_000
+  t.equal(store.status(endedLongAgo, now), 'ended')
+  t.equal(store.status(endingLater, now), 'started')
+  t.equal(store.sweep(now), 0, 'ended 30 s ago: kept')
+  now += 30_000
+  t.equal(store.sweep(now), 1)
+  t.notOk(store.get(endedLongAgo.id))
+  t.ok(store.get(endingLater.id) && store.get(future.id))
+})
+
+t.test('signZoomWebhook reproduces the reference\'s test vector', async t => {
+  const { VECTOR } = await import('./helper.ts')
+  t.equal(signZoomWebhook(VECTOR.secret, VECTOR.timestamp, VECTOR.body), VECTOR.signature)
+})
