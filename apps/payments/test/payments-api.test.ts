@@ -317,3 +317,11 @@ t.test('live webhooks without INSTAMOJO_SALT are a 503 naming it (Instamojo retr
   const ready = await app.call('GET', '/ready')
   t.match(ready.body.checks.webhooks, { ok: false, message: /INSTAMOJO_SALT/ })
 })
+
+t.test('list paging bounds are validated, not passed to the database', async t => {
+  const app = await startPaymentsApp(t)
+  for (const q of ['offset=1e308', 'offset=123456789012345678901234567890', 'offset=-1', 'limit=0', 'limit=501']) {
+    const res = await app.call('GET', `/payment-links?${q}`)
+    t.same([res.status, res.body.code], [400, 'PAYMENTS_INVALID_REQUEST'], q)
+  }
+})

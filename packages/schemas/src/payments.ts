@@ -56,7 +56,7 @@ export const PaymentLinkIdParamsSchema = Type.Object({
 
 export const ListPaymentLinksQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
   status: Type.Optional(PaymentStatusSchema)
 }, { additionalProperties: false })
 export type ListPaymentLinksQuery = Static<typeof ListPaymentLinksQuerySchema>

@@ -11,7 +11,7 @@ import {
   feesFor, INSTRUMENTS, InstamojoStore, isoMicro, newPaymentId, newRequestId, newShortSlug,
   v1Payment, v1Request, v2Payment, v2Request, type Instrument, type PaymentRecord, type RequestRecord
 } from './store.ts'
-import { validateNewRequest } from './validate-request.ts'
+import { normalisePhone, validateNewRequest } from './validate-request.ts'
 
 export interface InstamojoEmulatorOptions {
   simulator: Simulator
@@ -361,7 +361,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const s = (v: unknown) => typeof v === 'string' ? v.trim() : undefined
     // The buyer pressed Pay or Fail: the page's choice decides (a magic ….13 amount still fails).
     await simulator.wait(simulator.latency(), clientGone(reply.raw))
-    const p = complete(r, { outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer: { buyer_name: s(b.buyer_name), email: s(b.email), phone: s(b.phone) } })
+    const p = complete(r, { outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer: { buyer_name: s(b.buyer_name), email: s(b.email), phone: normalisePhone(s(b.phone) ?? '') } })
     const to = redirectFor(r, p)
     if (to) return reply.redirect(to, 303)
     return html(reply, 200, receiptPage({ purpose: r.purpose, amount: fromPaise(p.amountPaise), paymentId: p.id, status: p.status, failure: p.failure?.message ?? null }))
