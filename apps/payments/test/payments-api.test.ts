@@ -258,9 +258,10 @@ t.test('latency is simulated (0.4–1.0 s by default), waiting on a timer', asyn
   t.equal(SERVICES.payments.simulation.successRate, 0.98)
 })
 
-t.test('the switch: live mode without credentials is a clear 503 naming the variables', async t => {
+t.test('the switch: live mode without credentials is a clear 503 naming the variables, never an emulator link', async t => {
   const app = await startPaymentsApp(t)
-  await app.runtime.update('payments', { mode: 'live' }, 'test')
+  // Even with the fallback flag forced on in the settings, payments never fall back to the emulator.
+  await app.runtime.update('payments', { mode: 'live', fallback: true }, 'test')
   const res = await app.call('POST', '/payment-links', link())
   t.same([res.status, res.body.code], [503, 'PROVIDER_NOT_CONFIGURED'])
   t.match(res.body.message, /INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET.*INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN/)
