@@ -1,4 +1,5 @@
 import type { Mode } from '@switchboard/schemas/common'
+import { parseRange } from '@switchboard/service-kit/env'
 import { providerNotConfigured } from '@switchboard/service-kit/errors'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
@@ -47,6 +48,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     simulator,
     webhookSender,
     webhookSecret,
+    statusGapMs: parseRange(env.AISENSY_STATUS_GAP_MS, 'AISENSY_STATUS_GAP_MS'),
     webhookUrl: () => env.AISENSY_WEBHOOK_URL ?? ownReceiver()
   })
 

@@ -29,7 +29,7 @@ export async function httpCall (url: string, method: string, body?: unknown, hea
 /** The WhatsApp service listening on a free port, on a test database, instant and always successful by default. */
 export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<WhatsAppTestApp> {
   const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { whatsapp: { ...opts.simulation } } })
-  const env = loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_SECRET: WEBHOOK_SECRET, ...opts.env })
+  const env = loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_SECRET: WEBHOOK_SECRET, AISENSY_STATUS_GAP_MS: '20-80', ...opts.env })
   const app = await buildApp({ env, shared: infra, logger: false })
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })

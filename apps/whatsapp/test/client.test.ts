@@ -1,0 +1,130 @@
+import t, { type Test } from 'tap'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { once } from 'node:events'
+import { ProviderError } from '@switchboard/service-kit/provider-client'
+import { createAiSensyClient, type CampaignMessage } from '../src/client/aisensy-client.ts'
+import { API_KEY, startWhatsAppApp } from './helper.ts'
+
+const message = (extra: Partial<CampaignMessage> = {}): CampaignMessage => ({
+  campaignName: 'welcome_message',
+  destination: '+919876543210',
+  userName: 'Asha',
+  templateParams: ['Asha'],
+  media: {},
+  buttons: [],
+  carouselCards: [],
+  location: {},
+  paramsFallbackValue: { FirstName: 'user' },
+  ...extra
+})
+
+async function providerError (p: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await p
+  } catch (err) {
+    if (err instanceof ProviderError) return err
+    throw err
+  }
+  throw new Error('expected a ProviderError')
+}
+
+/** A stand-in AiSensy answering whatever the test says, recording what it was sent. */
+async function stub (t: Test, answer: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
+  const seen: Array<{ url: string, body: any }> = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', c => { body += c })
+    req.on('end', () => { seen.push({ url: req.url ?? '', body: JSON.parse(body || 'null') }); answer(req, body, res) })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen }
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+  res.end(JSON.stringify(body))
+}
+
+t.test('the client against the emulator: a send returns AiSensy\'s submitted_message_id', async t => {
+  const { url } = await startWhatsAppApp(t)
+  const client = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: API_KEY })
+  const res = await client.sendCampaignMessage(message())
+  t.equal(res.statusCode, 200)
+  t.match(res.submittedMessageId, /^[0-9a-f-]{36}$/)
+  const otp = await client.sendCampaignMessage(message({ campaignName: 'otp_verification', templateParams: ['482913'], buttons: [{ type: 'button', sub_type: 'url', index: 0, parameters: [{ type: 'text', text: '482913' }] }] }))
+  t.ok(otp.submittedMessageId)
+  const v1 = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: API_KEY, version: 'v1' })
+  t.ok((await v1.sendCampaignMessage(message())).submittedMessageId, 'v1 against the emulator\'s v1 path')
+})
+
+t.test('the client against the emulator: every refusal becomes a ProviderError of the right kind, body kept', async t => {
+  const { url } = await startWhatsAppApp(t)
+  const client = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: API_KEY })
+
+  const params = await providerError(client.sendCampaignMessage(message({ templateParams: [] })))
+  t.match(params, { provider: 'AiSensy', kind: 'rejected', statusCode: 400, message: 'Template params does not match the campaign' })
+  t.same(params.providerBody, { message: 'Template params does not match the campaign' })
+
+  const number = await providerError(client.sendCampaignMessage(message({ destination: '+919000000001' })))
+  t.match(number, { kind: 'rejected', statusCode: 400, message: 'Invalid Number' })
+
+  const credits = await providerError(client.sendCampaignMessage(message({ destination: '+919000000007' })))
+  t.match(credits, { kind: 'rejected', statusCode: 402, message: 'Insufficient WhatsApp Conversation Credits (WCC)!', providerBody: { name: 'ERR402' } })
+
+  const badKey = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: 'wrong-key' })
+  const auth = await providerError(badKey.sendCampaignMessage(message()))
+  t.match(auth, { kind: 'auth', statusCode: 401, message: 'Invalid API Key' })
+  t.notMatch(JSON.stringify(auth), 'wrong-key', 'the key is never in the error')
+
+  const limited = await providerError(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'rate_limited' }))
+  t.match(limited, { kind: 'rate_limited', statusCode: 429, retryAfter: '1', retryable: true })
+
+  const outage = await providerError(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'outage' }))
+  t.match(outage, { kind: 'unavailable', statusCode: 503, message: 'HTTP 503 with no error message' })
+
+  const slowClient = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: API_KEY, timeoutMs: 150 })
+  const timeout = await providerError(slowClient.sendCampaignMessage(message(), { 'x-switchboard-latency-ms': '2000' }))
+  t.equal(timeout.kind, 'timeout')
+})
+
+t.test('a 200 carrying "error" or no submitted_message_id is a failure, not a send', async t => {
+  const answers: Array<[number, unknown]> = [
+    [200, { error: 'Template params does not match the campaign!' }],
+    [200, { success: 'false', message: 'Campaign is Not Live' }],
+    [200, { success: 'true' }],
+    [200, 'OK']
+  ]
+  let i = 0
+  const s = await stub(t, (_req, _body, res) => { const [status, body] = answers[i++]!; json(res, status, body) })
+  const client = createAiSensyClient({ baseUrl: s.url, apiKey: API_KEY })
+  const first = await providerError(client.sendCampaignMessage(message()))
+  t.match(first, { kind: 'rejected', statusCode: 200, message: 'Template params does not match the campaign!' })
+  t.match(await providerError(client.sendCampaignMessage(message())), { kind: 'rejected', message: 'Campaign is Not Live' })
+  t.match(await providerError(client.sendCampaignMessage(message())), { kind: 'rejected', message: 'HTTP 200 with no error message' })
+  t.match(await providerError(client.sendCampaignMessage(message())), { kind: 'rejected' })
+})
+
+t.test('a boolean success (one fixture) is accepted too; v1 leaves the v2 fields out; the key travels in the body', async t => {
+  const s = await stub(t, (_req, _body, res) => json(res, 200, { success: true, submitted_message_id: 'abc-123' }))
+  const v2 = createAiSensyClient({ baseUrl: `${s.url}/`, apiKey: API_KEY })
+  t.same(await v2.sendCampaignMessage(message()), { submittedMessageId: 'abc-123', statusCode: 200 })
+  const v1 = createAiSensyClient({ baseUrl: s.url, apiKey: API_KEY, version: 'v1' })
+  await v1.sendCampaignMessage(message())
+  t.equal(s.seen[0]!.url, '/campaign/t1/api/v2')
+  t.equal(s.seen[0]!.body.apiKey, API_KEY)
+  t.ok('buttons' in s.seen[0]!.body && 'paramsFallbackValue' in s.seen[0]!.body)
+  t.equal(s.seen[1]!.url, '/campaign/t1/api')
+  t.same(Object.keys(s.seen[1]!.body).sort(), ['apiKey', 'campaignName', 'destination', 'media', 'templateParams', 'userName'])
+})
+
+t.test('an unreachable host is an unreachable ProviderError', async t => {
+  const closed = createServer().listen(0, '127.0.0.1')
+  await once(closed, 'listening')
+  const port = (closed.address() as { port: number }).port
+  closed.close()
+  const client = createAiSensyClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: API_KEY })
+  const err = await providerError(client.sendCampaignMessage(message()))
+  t.equal(err.kind, 'unreachable')
+  t.ok(err.retryable)
+})

@@ -1,0 +1,256 @@
+import t from 'tap'
+import { eventually, startWhatsAppApp, WEBHOOK_SECRET } from './helper.ts'
+import { signStatusPost } from '../src/emulator/status-webhook.ts'
+import { DEFAULT_TEMPLATES } from '../src/catalogue.ts'
+
+const send = (to: string, extra: Record<string, unknown> = {}) => ({ to_number: to, template_name: 'order_confirmation', params: ['Asha', '#A-1042'], contact_name: 'Asha Rao', ...extra })
+
+t.test('send_message: 202, one whatsapp_logs row and one crm_messages row, then sent → delivered → read through signed webhooks', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t)
+  const res = await call('POST', '/messages', send('090000 00004'), { 'x-request-id': 'req-wa-1' })
+  t.equal(res.status, 202)
+  t.match(res.body, { success: true, status: 'submitted', mode: 'mock', to_number: '+919000000004', template_name: 'order_confirmation', provider_message_id: /^[0-9a-f-]{36}$/, latency_ms: Number })
+  await activityLog.flush()
+  const [log] = await activityLog.select('whatsapp_logs', { where: { id: res.body.id } })
+  t.match(log, { to_number: '+919000000004', contact_name: 'Asha Rao', template_name: 'order_confirmation', params: ['Asha', '#A-1042'], mode: 'mock', request_id: 'req-wa-1', provider_message_id: res.body.provider_message_id, campaign_id: null, error: null })
+  const [crm] = await activityLog.select('crm_messages', { where: { source_id: res.body.id } })
+  t.match(crm, { channel: 'whatsapp', direction: 'outbound', contact: '+919000000004', contact_name: 'Asha Rao', source_table: 'whatsapp_logs', mode: 'mock', request_id: 'req-wa-1', provider_message_id: res.body.provider_message_id })
+  t.equal(crm!.content, 'Hi Asha, your order #A-1042 is confirmed. We will message you when it ships.', 'the unified view keeps the text as sent')
+
+  await eventually(async () => (await activityLog.count('whatsapp_logs', { id: res.body.id, status: 'read' })) === 1)
+  await eventually(async () => (await activityLog.count('crm_messages', { source_id: res.body.id, status: 'read' })) === 1)
+  const viaApi = await call('GET', `/messages/${res.body.id}`)
+  t.equal(viaApi.status, 200)
+  t.equal(viaApi.body.status, 'read')
+  t.same(viaApi.body.params, ['Asha', '#A-1042'])
+})
+
+t.test('magic numbers: stays sent, fails after sending, refused as invalid (logged as failed in both tables)', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t)
+  const stays = await call('POST', '/messages', send('+919000000002'))
+  const fails = await call('POST', '/messages', send('+919000000003'))
+  const read = await call('POST', '/messages', send('+919000000004'))
+  t.equal(stays.status, 202)
+  t.equal(fails.status, 202)
+  await eventually(async () => (await activityLog.count('whatsapp_logs', { id: fails.body.id, status: 'failed' })) === 1)
+  const [failedRow] = await activityLog.select('whatsapp_logs', { where: { id: fails.body.id } })
+  t.match(failedRow, { status: 'failed', error: 'Message undeliverable', error_code: '131026' })
+  t.equal((await activityLog.select('crm_messages', { where: { source_id: fails.body.id } }))[0]?.status, 'failed')
+  // By the time an ordinary message is read, the stays-sent one has had every chance to move on.
+  await eventually(async () => (await activityLog.count('whatsapp_logs', { id: read.body.id, status: 'read' })) === 1)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: stays.body.id } }))[0]?.status, 'sent')
+
+  const invalid = await call('POST', '/messages', send('+919000000001'))
+  t.equal(invalid.status, 422)
+  t.match(invalid.body, { code: 'WHATSAPP_PROVIDER_REJECTED', message: 'AiSensy rejected the request: Invalid Number', details: { id: String, provider: { statusCode: 400, providerBody: { message: 'Invalid Number' } } } })
+  await activityLog.flush()
+  t.match((await activityLog.select('whatsapp_logs', { where: { id: invalid.body.details.id } }))[0], { status: 'failed', error: 'Invalid Number', error_code: 'rejected', provider_message_id: null, to_number: '+919000000001' })
+  t.match((await activityLog.select('crm_messages', { where: { source_id: invalid.body.details.id } }))[0], { status: 'failed', channel: 'whatsapp' })
+
+  const credits = await call('POST', '/messages', send('+919000000007'))
+  t.equal(credits.status, 422)
+  t.match(credits.body.message, /Insufficient WhatsApp Conversation Credits/)
+})
+
+t.test('simulated failures are AiSensy errors, handled by the client and logged as failed', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t)
+  const failed = await call('POST', '/messages', send('+919876543210'), { 'x-switchboard-outcome': 'failure' })
+  t.equal(failed.status, 502)
+  t.equal(failed.body.code, 'WHATSAPP_PROVIDER_ERROR')
+  t.match(failed.body.message, /AiSensy answered HTTP 500: Internal Server Error/)
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: failed.body.details.id } }))[0]?.status, 'failed')
+
+  const limited = await call('POST', '/messages', send('+919876543210'), { 'x-switchboard-outcome': 'rate_limited' })
+  t.equal(limited.status, 429)
+  t.equal(limited.body.code, 'WHATSAPP_PROVIDER_RATE_LIMITED')
+  t.equal(limited.headers['retry-after'], '1')
+  t.equal(await activityLog.count('whatsapp_logs', { status: 'failed' }), 2)
+  t.equal(await activityLog.count('crm_messages', { status: 'failed' }), 2)
+})
+
+t.test('bad input is a 400 that names the field, and writes no row', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t)
+  const cases: Array<[unknown, string, RegExp]> = [
+    [{ template_name: 'welcome_message', params: ['a'] }, 'WHATSAPP_INVALID_REQUEST', /to_number/],
+    [send('98765 abc 210'), 'WHATSAPP_INVALID_REQUEST', /to_number/],
+    [send('+919876543210', { template_name: '' }), 'WHATSAPP_INVALID_REQUEST', /template_name/],
+    [send('+919876543210', { params: { first: 'Asha' } }), 'WHATSAPP_INVALID_REQUEST', /params/],
+    [send('+919876543210', { params: ['Asha', ''] }), 'WHATSAPP_INVALID_REQUEST', /params\/1/],
+    [send('+919876543210', { surprise: 1 }), 'WHATSAPP_INVALID_REQUEST', /additional properties/],
+    [send('+919876543210', { media: { url: 'ftp://x/y.png' } }), 'WHATSAPP_INVALID_REQUEST', /media\/url/],
+    [send('+919876543210', { template_name: 'no_such_template' }), 'WHATSAPP_UNKNOWN_TEMPLATE', /No template named "no_such_template"\. Known templates: welcome_message, order_confirmation/],
+    [send('+919876543210', { params: ['Asha'] }), 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH', /order_confirmation takes 2 params, body\/params has 1/],
+    [send('+919876543210', { params: undefined }), 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH', /takes 2 params and has no defaults: give body\/params/],
+    [send('1234567890'), 'WHATSAPP_INVALID_NUMBER', /"1234567890" is not a phone number WhatsApp can reach \(an Indian mobile number starts with 6, 7, 8 or 9\)/],
+    [send('+91 98765'), 'WHATSAPP_INVALID_NUMBER', /to_number/]
+  ]
+  for (const [body, code, message] of cases) {
+    const res = await call('POST', '/messages', body)
+    t.equal(res.status, 400, JSON.stringify(body))
+    t.equal(res.body.code, code, JSON.stringify(body))
+    t.match(res.body.message, message, JSON.stringify(body))
+  }
+  const badJson = await call('POST', '/messages', '{"to_number":', { 'content-type': 'application/json' })
+  t.equal(badJson.body.code, 'WHATSAPP_INVALID_JSON')
+  const bulk = await call('POST', '/messages/bulk', { template_name: 'order_confirmation', contacts: [{ to_number: '+919876543210', params: ['a', 'b'] }, { to_number: '+919876543211', params: ['a'] }] })
+  t.equal(bulk.status, 400)
+  t.match(bulk.body, { code: 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH', message: /body\/contacts\/1\/params has 1/, details: [{ field: 'body/contacts/1/params' }] })
+  const tooMany = await call('POST', '/messages/bulk', { template_name: 'welcome_message', contacts: Array.from({ length: 1001 }, () => ({ to_number: '+919876543210' })) })
+  t.equal(tooMany.status, 400)
+  t.match(tooMany.body.message, /contacts/)
+  const noCampaignName = await call('POST', '/campaigns', { template_name: 'welcome_message', contacts: [{ to_number: '+919876543210' }] })
+  t.match(noCampaignName.body, { statusCode: 400, message: /name/ })
+  await activityLog.flush()
+  t.equal(await activityLog.count('whatsapp_logs'), 0)
+  t.equal(await activityLog.count('crm_messages'), 0)
+  t.equal(await activityLog.count('whatsapp_campaigns'), 0)
+})
+
+t.test('templates with a copy-code button or a media header are sent with what AiSensy needs', async t => {
+  const { call } = await startWhatsAppApp(t)
+  const otp = await call('POST', '/messages', { to_number: '9876543210', template_name: 'otp_verification', params: ['482913'] })
+  t.equal(otp.status, 202, 'the copy-code button is filled from the code')
+  const appointment = await call('POST', '/messages', { to_number: '9876543210', template_name: 'appointment_reminder', params: ['Asha', 'Mon 10:00'] })
+  t.equal(appointment.status, 202, 'the catalogue\'s default media fills the image header')
+  const own = await call('POST', '/messages', { to_number: '9876543210', template_name: 'appointment_reminder', params: ['Asha', 'Mon 10:00'], media: { url: 'https://example.com/clinic.jpg', filename: 'clinic.jpg' } })
+  t.equal(own.status, 202)
+})
+
+t.test('send_bulk_messages: concurrent sends, one row per contact in each table, failures per contact', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t, { simulation: { latencyMs: { min: 100, max: 100 } } })
+  const contacts = Array.from({ length: 300 }, (_v, i) => ({ to_number: `+9198${String(i).padStart(8, '0')}`, name: `Contact ${i}` })) as Array<{ to_number: string, name?: string }>
+  contacts[10] = { to_number: '+919000000001', name: 'Magic invalid' }
+  contacts[20] = { to_number: '12345678' }
+  const started = Date.now()
+  const res = await call('POST', '/messages/bulk', { template_name: 'welcome_message', contacts }, { 'x-request-id': 'bulk-1' })
+  const elapsed = Date.now() - started
+  t.equal(res.status, 200)
+  t.match(res.body, { mode: 'mock', template_name: 'welcome_message', total: 300, accepted: 298, failed: 2 })
+  t.ok(elapsed < 3000, `concurrent, not sequential (${elapsed} ms for 300 requests of 100 ms)`)
+  t.equal(res.body.results.length, 300)
+  t.match(res.body.results[10], { to_number: '+919000000001', status: 'failed', error: 'Invalid Number', provider_message_id: null })
+  t.match(res.body.results[20], { to_number: '12345678', status: 'failed', error: /Invalid number: 8 digits/ })
+  t.match(res.body.results[0], { to_number: '+919800000000', status: 'submitted', provider_message_id: /^[0-9a-f-]{36}$/ })
+
+  t.equal(await activityLog.count('whatsapp_logs', { request_id: 'bulk-1' }), 300, 'rows are written when the reply comes')
+  t.equal(await activityLog.count('crm_messages', { request_id: 'bulk-1' }), 300)
+  t.equal(await activityLog.count('whatsapp_logs', { request_id: 'bulk-1', status: 'failed' }), 2)
+  const [invalid] = await activityLog.select('whatsapp_logs', { where: { id: res.body.results[20].id } })
+  t.match(invalid, { error_code: 'invalid_number', to_number: '12345678' })
+  const [crm] = await activityLog.select('crm_messages', { where: { source_id: res.body.results[0].id } })
+  t.equal(crm?.content, 'Hi Contact, welcome aboard! Reply to this message any time you need help.', 'the default $FirstName param, resolved for the unified view')
+  const [log] = await activityLog.select('whatsapp_logs', { where: { id: res.body.results[0].id } })
+  t.same(log?.params, ['$FirstName'], 'AiSensy resolves $FirstName itself; the row keeps what was sent')
+})
+
+t.test('get_whatsapp_stats and get_templates', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t)
+  const read = await call('POST', '/messages', send('+919000000004'))
+  await call('POST', '/messages', send('+919000000001'))
+  await call('POST', '/messages', { to_number: '+919000000003', template_name: 'welcome_message', params: ['Asha'] })
+  await eventually(async () => (await activityLog.count('whatsapp_logs', { id: read.body.id, status: 'read' })) === 1 && (await activityLog.count('whatsapp_logs', { status: 'failed' })) === 2)
+  const stats = await call('GET', '/stats')
+  t.equal(stats.status, 200)
+  t.match(stats.body, {
+    total: 3, sent: 2, failed: 2, delivered: 1, read: 1,
+    success_rate: 0.3333, delivery_rate: 0.5, read_rate: 1,
+    by_status: { read: 1, failed: 2 }, by_mode: { mock: 3 }, by_template: { order_confirmation: 2, welcome_message: 1 },
+    last_24h: 3, campaigns: { total: 0, running: 0, completed: 0 }
+  })
+  t.type(stats.body.avg_latency_ms, 'number')
+
+  const templates = await call('GET', '/templates')
+  t.equal(templates.status, 200)
+  t.equal(templates.body.source, 'configuration')
+  t.match(templates.body.note, /AiSensy has no template-listing API/)
+  t.same(templates.body.templates.map((x: { name: string, params: number }) => [x.name, x.params]), DEFAULT_TEMPLATES.map(x => [x.name, x.params]))
+  t.match(templates.body.templates.find((x: { name: string }) => x.name === 'otp_verification'), { button: 'copy_code', category: 'AUTHENTICATION' })
+  t.match(templates.body.templates.find((x: { name: string }) => x.name === 'appointment_reminder'), { header: 'image', button: null })
+})
+
+t.test('the status receiver: signed posts apply, never backwards; unsigned, forged, tampered and stale posts are refused and change nothing', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t)
+  const sent = await call('POST', '/messages', send('+919000000004'))
+  await eventually(async () => (await activityLog.count('whatsapp_logs', { id: sent.body.id, status: 'read' })) === 1)
+  const messageId = sent.body.provider_message_id
+  const post = (status: string) => JSON.stringify({ object: 'aisensy.message_status', events: [{ id: 'evt_1', type: `message.${status}`, timestamp: 1, message: { id: messageId, status, destination: '+919000000004', campaignName: 'order_confirmation', userName: 'Asha' }, ...(status === 'failed' ? { error: { code: 131026, title: 'Message undeliverable' } } : {}) }] })
+  const now = () => String(Math.floor(Date.now() / 1000))
+  const signed = (body: string, ts = now(), secret = WEBHOOK_SECRET) => ({ 'content-type': 'application/json', 'x-switchboard-timestamp': ts, 'x-switchboard-signature': signStatusPost(secret, ts, body) })
+  const statusNow = async () => { await activityLog.flush(); return (await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status }
+
+  const unsigned = await call('POST', '/webhooks/aisensy', post('failed'))
+  t.equal(unsigned.status, 401)
+  t.same(Object.keys(unsigned.body).sort(), ['code', 'error', 'message', 'requestId', 'statusCode'])
+  t.match(unsigned.body, { code: 'WHATSAPP_WEBHOOK_SIGNATURE_INVALID', message: 'Unauthorized' })
+  const forged = await call('POST', '/webhooks/aisensy', post('failed'), signed(post('failed'), now(), 'an-attacker-guessed-secret'))
+  t.equal(forged.status, 401)
+  const tampered = await call('POST', '/webhooks/aisensy', post('failed'), signed(post('delivered')))
+  t.equal(tampered.status, 401, 'a signature for other bytes')
+  const old = String(Math.floor(Date.now() / 1000) - 301)
+  const stale = await call('POST', '/webhooks/aisensy', post('failed'), signed(post('failed'), old))
+  t.equal(stale.status, 401, 'validly signed five minutes ago: a replay')
+  t.equal(await statusNow(), 'read')
+
+  const backwards = await call('POST', '/webhooks/aisensy', post('delivered'), signed(post('delivered')))
+  t.match(backwards.body, { received: 1, applied: 1, duplicate: false })
+  t.equal(await statusNow(), 'read', 'a late "delivered" never moves a read message back')
+
+  const other = await call('POST', '/messages', send('+919000000002'))
+  await eventually(async () => (await activityLog.count('whatsapp_logs', { id: other.body.id, status: 'sent' })) === 1)
+  const failBody = JSON.stringify({ object: 'aisensy.message_status', events: [{ id: 'evt_2', type: 'message.failed', timestamp: 1, message: { id: other.body.provider_message_id, status: 'failed', destination: '+919000000002', campaignName: 'order_confirmation', userName: 'Asha' }, error: { code: 131049, title: 'Not delivered to maintain healthy ecosystem engagement' } }] })
+  const headers = signed(failBody)
+  const applied = await call('POST', '/webhooks/aisensy', failBody, headers)
+  t.match(applied.body, { received: 1, applied: 1, duplicate: false })
+  await activityLog.flush()
+  t.match((await activityLog.select('whatsapp_logs', { where: { id: other.body.id } }))[0], { status: 'failed', error: 'Not delivered to maintain healthy ecosystem engagement', error_code: '131049' })
+  t.equal((await activityLog.select('crm_messages', { where: { source_id: other.body.id } }))[0]?.status, 'failed')
+  const replay = await call('POST', '/webhooks/aisensy', failBody, headers)
+  t.match(replay.body, { received: 1, applied: 0, duplicate: true }, 'the same signed post again is acknowledged, not applied twice')
+
+  const notOurs = JSON.stringify({ hello: 'world' })
+  const wrongShape = await call('POST', '/webhooks/aisensy', notOurs, signed(notOurs))
+  t.equal(wrongShape.status, 400)
+  t.equal(wrongShape.body.code, 'WHATSAPP_WEBHOOK_INVALID_BODY')
+})
+
+t.test('the switch: live mode without a key is a clear 503 naming the variable, and writes no row', async t => {
+  const { call, runtime, activityLog } = await startWhatsAppApp(t)
+  await runtime.update('whatsapp', { mode: 'live' }, 'test')
+  for (const [path, body] of [['/messages', send('+919876543210')], ['/messages/bulk', { template_name: 'welcome_message', contacts: [{ to_number: '+919876543210' }] }], ['/campaigns', { name: 'c', template_name: 'welcome_message', contacts: [{ to_number: '+919876543210' }] }]] as const) {
+    const res = await call('POST', path, body)
+    t.equal(res.status, 503, path)
+    t.equal(res.body.code, 'PROVIDER_NOT_CONFIGURED')
+    t.match(res.body.message, /AiSensy is in live mode but AISENSY_API_KEY is not set/)
+  }
+  const ready = await call('GET', '/ready')
+  t.equal(ready.status, 503)
+  t.match(ready.body.checks.provider, { ok: false, message: /AISENSY_API_KEY/ })
+  await activityLog.flush()
+  t.equal(await activityLog.count('whatsapp_logs'), 0)
+  t.equal(await activityLog.count('whatsapp_campaigns'), 0)
+})
+
+t.test('the switch: live mode talks to the configured AiSensy with the real key, same code path', async t => {
+  // A second emulator stands in for backend.aisensy.com.
+  const realAiSensy = await startWhatsAppApp(t)
+  const liveKey = 'eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImxpdmUifQ.bGl2ZS1zaWduYXR1cmU'
+  const { call, runtime, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_API_KEY: liveKey, AISENSY_BASE_URL: `${realAiSensy.url}/aisensy` } })
+  await runtime.update('whatsapp', { mode: 'live' }, 'test')
+  const res = await call('POST', '/messages', send('+919876543210'))
+  t.equal(res.status, 202)
+  t.equal(res.body.mode, 'live')
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: res.body.id } }))[0]?.mode, 'live')
+  t.equal((await activityLog.select('crm_messages', { where: { source_id: res.body.id } }))[0]?.mode, 'live')
+  const refused = await call('POST', '/messages', send('+919000000001'))
+  t.equal(refused.status, 422, 'the "real" provider\'s refusal comes back the same way')
+
+  const badKey = await startWhatsAppApp(t, { env: { AISENSY_API_KEY: 'not-a-key', AISENSY_BASE_URL: `${realAiSensy.url}/aisensy` } })
+  await badKey.runtime.update('whatsapp', { mode: 'live' }, 'test')
+  const auth = await badKey.call('POST', '/messages', send('+919876543210'))
+  t.equal(auth.status, 502)
+  t.match(auth.body, { code: 'WHATSAPP_PROVIDER_AUTH_FAILED', message: /AiSensy refused our credentials \(HTTP 401\): Invalid API Key\. Check AISENSY_API_KEY\./ })
+  t.notMatch(JSON.stringify(auth.body), 'not-a-key', 'the key is never echoed')
+})
