@@ -78,6 +78,18 @@ export function createErrorHandler (prefix: string) {
   }
 }
 
+/**
+ * Fastify's framework errors, answered before any route runs (a URL that does not decode, a path
+ * parameter longer than maxParamLength): our envelope too, not Fastify's own.
+ */
+export function createFrameworkErrorHandler (prefix: string) {
+  return function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
+    return reply.code(status).header('x-request-id', request.id)
+      .send(errorBody(status, `${prefix}_${status === 414 ? 'URI_TOO_LONG' : 'BAD_REQUEST'}`, error.message, request.id))
+  }
+}
+
 export function createNotFoundHandler (prefix: string) {
   return function notFound (request: FastifyRequest, reply: FastifyReply) {
     return reply.code(404).send(errorBody(404, `${prefix}_ROUTE_NOT_FOUND`,

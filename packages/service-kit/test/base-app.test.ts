@@ -1,0 +1,29 @@
+/**
+ * What every app built on createBaseApp answers to bad input the router or Ajv sees first: our
+ * envelope, the field named, and no non-finite number slipping past validation.
+ */
+import t, { type Test } from 'tap'
+import { Type } from '@sinclair/typebox'
+import { loadEnv, CommonEnvSchema } from '../src/env.ts'
+import { createBaseApp } from '../src/service-app.ts'
+
+async function app (t: Test) {
+  const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
+  a.get('/items/:id', { schema: { params: Type.Object({ id: Type.String() }), querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }) } }, async request => ({ limit: request.query.limit }))
+  a.post('/items', { schema: { body: Type.Object({ name: Type.String(), size: Type.Optional(Type.Number({ maximum: 10 })), tags: Type.Optional(Type.Object({ a: Type.String() }, { additionalProperties: false })) }, { additionalProperties: false }) } }, async request => request.body)
+  t.teardown(() => a.close())
+  return a
+}
+
+const envelope = (requestId?: string) => ({ statusCode: Number, code: /^DEMO_[A-Z_]+$/, error: String, message: String, requestId: requestId ?? String })
+
+t.test('a URL that does not decode and an over-long path parameter: our envelope, with the request id', async t => {
+  const a = await app(t)
+  const bad = await a.inject({ url: '/items/%zz', headers: { 'x-request-id': 'bad-url-1' } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json(), { ...envelope('bad-url-1'), code: 'DEMO_BAD_REQUEST' })
+  t.equal(bad.headers['x-request-id'], 'bad-url-1')
+  const long = await a.inject({ url: `/items/${'x'.repeat(101)}` })
+  t.equal(long.statusCode, 414)
+  t.match(long.json(), { ...envelope(), code: 'DEMO_URI_TOO_LONG' })
+})
