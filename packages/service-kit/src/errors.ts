@@ -64,8 +64,18 @@ export function createErrorHandler (prefix: string) {
     const fe = error as FastifyError
     if (fe.validation) {
       // Fastify words these as "body/to_email must match format \"email\"": the field is named.
-      return reply.code(400).send(errorBody(400, `${prefix}_INVALID_REQUEST`, fe.message, request.id,
-        fe.validation.map(v => ({ field: `${fe.validationContext ?? 'body'}${v.instancePath}`, message: v.message }))))
+      // Except an unknown field ("body must NOT have additional properties"): that one is added.
+      const context = fe.validationContext ?? 'body'
+      const fields = fe.validation.map(v => {
+        const extra = v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: unknown }).additionalProperty : undefined
+        return typeof extra === 'string'
+          ? { field: `${context}${v.instancePath}/${extra}`, message: `must NOT have additional properties: '${extra}' is not a known field` }
+          : { field: `${context}${v.instancePath}`, message: v.message }
+      })
+      const message = fe.validation.some(v => v.keyword === 'additionalProperties')
+        ? fe.validation.map((v, i) => `${context}${v.instancePath} ${fields[i]!.message}`).join(', ')
+        : fe.message
+      return reply.code(400).send(errorBody(400, `${prefix}_INVALID_REQUEST`, message, request.id, fields))
     }
     const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
     if (status < 500) {

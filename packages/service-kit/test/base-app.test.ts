@@ -27,3 +27,14 @@ t.test('a URL that does not decode and an over-long path parameter: our envelope
   t.equal(long.statusCode, 414)
   t.match(long.json(), { ...envelope(), code: 'DEMO_URI_TOO_LONG' })
 })
+
+t.test('an unknown field is named, wherever it is', async t => {
+  const a = await app(t)
+  const top = await a.inject({ method: 'POST', url: '/items', payload: { name: 'x', isAdmin: true } })
+  t.equal(top.statusCode, 400)
+  t.match(top.json(), { code: 'DEMO_INVALID_REQUEST', message: /^body must NOT have additional properties: 'isAdmin' is not a known field$/, details: [{ field: 'body/isAdmin' }] })
+  const nested = await a.inject({ method: 'POST', url: '/items', payload: { name: 'x', tags: { a: 'y', b: 'z' } } })
+  t.match(nested.json(), { message: /^body\/tags must NOT have additional properties: 'b'/, details: [{ field: 'body/tags/b' }] })
+  const other = await a.inject({ method: 'POST', url: '/items', payload: { name: 1.5, size: 'big' } })
+  t.match(other.json(), { message: /^body\/size must be number$/ }, 'other messages are Fastify\'s own')
+})
