@@ -100,6 +100,30 @@ export function createFrameworkErrorHandler (prefix: string) {
   }
 }
 
+/**
+ * Type coercion turns the strings "Infinity" and "1e999" into Infinity, and Ajv then skips
+ * minimum/maximum for a non-finite number: `?limit=1e999` would reach a handler as Infinity.
+ * No valid input is ever a non-finite number, so any left after validation is refused here.
+ * Returns the path of the first one found.
+ */
+export function findNonFiniteNumber (value: unknown, path: string): string | undefined {
+  const stack: Array<[unknown, string]> = [[value, path]]
+  while (stack.length) {
+    const [v, p] = stack.pop()!
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return p
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object' || typeof v[i] === 'number') stack.push([v[i], `${p}/${i}`])
+    } else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k]
+        if (typeof x === 'object' || typeof x === 'number') stack.push([x, `${p}/${k}`])
+      }
+    }
+  }
+  return undefined
+}
+
 export function createNotFoundHandler (prefix: string) {
   return function notFound (request: FastifyRequest, reply: FastifyReply) {
     return reply.code(404).send(errorBody(404, `${prefix}_ROUTE_NOT_FOUND`,

@@ -38,3 +38,17 @@ t.test('an unknown field is named, wherever it is', async t => {
   const other = await a.inject({ method: 'POST', url: '/items', payload: { name: 1.5, size: 'big' } })
   t.match(other.json(), { message: /^body\/size must be number$/ }, 'other messages are Fastify\'s own')
 })
+
+t.test('"Infinity" and "1e999" are coerced to Infinity, which Ajv lets past its bounds: refused', async t => {
+  const a = await app(t)
+  for (const q of ['1e999', 'Infinity', '-1e999']) {
+    const res = await a.inject({ url: `/items/a?limit=${q}` })
+    t.equal(res.statusCode, 400, q)
+    t.match(res.json(), { code: 'DEMO_INVALID_REQUEST', message: 'querystring/limit must be a finite number', details: [{ field: 'querystring/limit' }] })
+  }
+  t.same((await a.inject({ url: '/items/a?limit=1e2' })).json(), { limit: 100 }, 'a finite exponent is still fine')
+  const body = await a.inject({ method: 'POST', url: '/items', payload: { name: 'x', size: '1e999' } })
+  t.equal(body.statusCode, 400)
+  t.match(body.json(), { message: 'body/size must be a finite number' })
+  t.equal((await a.inject({ method: 'POST', url: '/items', payload: { name: 'Infinity', size: 2 } })).statusCode, 200, 'the word in a string field is just a string')
+})
