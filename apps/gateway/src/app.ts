@@ -44,7 +44,9 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   const adminAuth = requireBearer(() => [tokens.adminToken])
   const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken])
   app.addHook('onRequest', async (request, reply) => {
-    const path = pathOf(request.url)
+    // The matched route, not the raw URL: the router decodes %-escapes, so /api/%61dmin/... reaches
+    // an admin route while its raw URL does not start with /api/admin.
+    const path = request.routeOptions.url ?? pathOf(request.url)
     if (path.startsWith('/api/admin')) return adminAuth(request, reply)
     if (path.startsWith('/api/automation')) return apiAuth(request, reply)
   })
