@@ -6,7 +6,7 @@ import { createServiceApp, type App, type AppOptions } from '@switchboard/servic
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { createBolnaClient, type BolnaClient } from './client/bolna-client.ts'
-import { callStepRange, listOf, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
+import { addressListOf, callStepRange, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
 import { bolnaEmulator } from './emulator/index.ts'
 import { SECRET_FILE } from './emulator/webhook-signature.ts'
 import { bolnaWebhookRoutes } from './routes/bolna-webhook.ts'
@@ -23,6 +23,8 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
   // Bad values stop start-up naming the variable, before anything is opened.
   const stepMs = callStepRange(env)
   const aliases = scriptAliases(env)
+  const allowedIps = addressListOf(env, 'BOLNA_WEBHOOK_ALLOWED_IPS')
+  const trustedProxies = addressListOf(env, 'VOICE_TRUSTED_PROXIES')
   const app: App = await createServiceApp({
     ...opts,
     service: 'voice',
@@ -73,8 +75,8 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
 
   await app.register(bolnaWebhookRoutes, {
     service,
-    allowedIps: listOf(env.BOLNA_WEBHOOK_ALLOWED_IPS),
-    trustedProxies: listOf(env.VOICE_TRUSTED_PROXIES),
+    allowedIps,
+    trustedProxies,
     emulatorSecret,
     maxAgeSeconds: env.BOLNA_WEBHOOK_MAX_AGE_S
   })

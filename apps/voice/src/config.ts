@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { CommonEnvSchema, ConfigError, loadEnv, parseRange } from '@switchboard/service-kit/env'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
@@ -8,8 +9,8 @@ export const VoiceEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   BOLNA_BASE_URL: Type.String({ default: 'https://api.bolna.ai', description: 'Live Bolna host' }),
   BOLNA_FROM_NUMBER: Type.Optional(Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$', description: 'Caller id (E.164) for every call; unset: the Bolna account\'s default number' })),
   BOLNA_SCRIPTS: Type.Optional(Type.String({ description: 'Script aliases: "reminder=<agent uuid>,sales=<agent uuid>"' })),
-  BOLNA_WEBHOOK_ALLOWED_IPS: Type.String({ default: '13.203.39.153', description: 'Comma-separated addresses Bolna posts webhooks from (Bolna signs nothing)' }),
-  VOICE_TRUSTED_PROXIES: Type.String({ default: '127.0.0.1,::1', description: 'Addresses whose X-Forwarded-For is believed (the gateway); empty: nobody\'s' }),
+  BOLNA_WEBHOOK_ALLOWED_IPS: Type.String({ default: '13.203.39.153', description: 'Addresses or CIDR ranges, comma-separated, that Bolna posts webhooks from (Bolna signs nothing)' }),
+  VOICE_TRUSTED_PROXIES: Type.String({ default: '127.0.0.1,::1', description: 'Addresses or CIDR ranges whose X-Forwarded-For is believed (the gateway); empty: nobody\'s' }),
   BOLNA_WEBHOOK_MAX_AGE_S: Type.Integer({ default: 300, minimum: 1, description: 'Emulator-signed webhook posts older than this are refused as replays' }),
   BOLNA_MOCK_WEBHOOK_URL: Type.Optional(Type.String({ description: 'Where the emulator\'s agents post by default; default: this service\'s own receiver' })),
   VOICE_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 500-1300' })),
@@ -36,6 +37,20 @@ export function voiceSimulationOverrides (env: VoiceEnv): Partial<SimulationSett
 export const callStepRange = (env: VoiceEnv) => parseRange(env.VOICE_CALL_STEP_MS, 'VOICE_CALL_STEP_MS')
 
 export const listOf = (value: string) => value.split(',').map(s => s.trim()).filter(Boolean)
+
+/** A comma-separated list of IP addresses and CIDR ranges; a bad entry stops start-up naming the variable. */
+export function addressListOf (env: VoiceEnv, name: 'BOLNA_WEBHOOK_ALLOWED_IPS' | 'VOICE_TRUSTED_PROXIES'): string[] {
+  const entries = listOf(env[name])
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/')
+    const family = isIP(address.replace(/^\[|\]$/g, ''))
+    const bits = prefix === undefined ? 0 : Number(prefix)
+    if (!family || !Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) {
+      throw new ConfigError(`Invalid configuration: ${name} must list IP addresses or CIDR ranges separated by commas (e.g. "13.203.39.153,10.0.0.0/8"), got "${entry}".`)
+    }
+  }
+  return entries
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

@@ -2,7 +2,9 @@ import t from 'tap'
 import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { normalizeIp, sourceAddress } from '../src/routes/bolna-webhook.ts'
+import { buildApp } from '../src/app.ts'
+import { loadVoiceEnv } from '../src/config.ts'
+import { addressMatcher, normalizeIp, sourceAddress } from '../src/routes/bolna-webhook.ts'
 import { earlierStatuses } from '../src/service/status.ts'
 import { NUMBERS, startVoiceApp, type VoiceTestApp } from './helper.ts'
 
@@ -21,6 +23,8 @@ const signed = (secret: string, body: string, timestamp = String(Math.floor(Date
   'x-switchboard-timestamp': timestamp,
   'x-switchboard-signature': createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')
 })
+/** buildApp checks these before it opens anything, so no database is needed to see it refuse. */
+const build = (vars: Record<string, string>) => buildApp({ env: loadVoiceEnv({ LOG_LEVEL: 'silent', ...vars }), logger: false })
 const secretOf = (app: VoiceTestApp) => readFileSync(join(app.dataDir, 'bolna-emulator-webhook-secret'), 'utf8').trim()
 
 t.test('forged webhooks are refused with 401 and change nothing', async t => {
@@ -100,8 +104,8 @@ t.test('the real Bolna: unsigned posts from an allowed address, seen directly or
   t.equal(await statusOf(direct, b.id), 'initiated')
 })
 
-t.test('source address and status order, unit by unit', async t => {
-  const trusted = new Set(['127.0.0.1', '::1'])
+t.test('source address, address lists and status order, unit by unit', async t => {
+  const trusted = addressMatcher(['127.0.0.1', '::1'])
   t.equal(normalizeIp('::ffff:13.203.39.153'), '13.203.39.153')
   t.equal(normalizeIp('[::1]'), '::1')
   t.equal(sourceAddress('::ffff:127.0.0.1', '13.203.39.153', trusted), '13.203.39.153')
@@ -109,6 +113,13 @@ t.test('source address and status order, unit by unit', async t => {
   t.equal(sourceAddress('127.0.0.1', '13.203.39.153, 127.0.0.1', trusted), '13.203.39.153', 'trusted hops are skipped from the right')
   t.equal(sourceAddress('127.0.0.1', ['1.1.1.1', '2.2.2.2'], trusted), '2.2.2.2')
   t.equal(sourceAddress('127.0.0.1', undefined, trusted), '127.0.0.1')
+  const ranges = addressMatcher(['13.203.39.153', '172.16.0.0/12', 'fd00::/8'])
+  t.same(['13.203.39.153', '::ffff:13.203.39.153', '172.20.3.4', 'fd12::1', '13.203.39.154', '192.168.1.1', 'not-an-ip'].map(ranges), [true, true, true, true, false, false, false])
+  t.throws(() => addressMatcher(['gateway']), /not an IP address or a CIDR range/)
+  await t.rejects(build({ VOICE_TRUSTED_PROXIES: '127.0.0.1,gateway' }), { name: 'ConfigError', message: /VOICE_TRUSTED_PROXIES must list IP addresses or CIDR ranges .* got "gateway"/ })
+  await t.rejects(build({ BOLNA_WEBHOOK_ALLOWED_IPS: '13.203.39.153/40' }), { name: 'ConfigError', message: /BOLNA_WEBHOOK_ALLOWED_IPS/ })
+  await t.rejects(build({ VOICE_CALL_STEP_MS: 'fast' }), { name: 'ConfigError', message: /VOICE_CALL_STEP_MS must look like/ })
+  await t.rejects(build({ BOLNA_SCRIPTS: 'reminder=agent-1' }), { name: 'ConfigError', message: /BOLNA_SCRIPTS must look like/ })
   t.same(earlierStatuses('queued'), ['scheduled'])
   t.same(earlierStatuses('in-progress'), ['scheduled', 'queued', 'rescheduled', 'initiated', 'ringing'])
   t.notOk(earlierStatuses('completed')!.includes('busy'), 'final statuses never replace each other')

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
@@ -10,7 +10,7 @@ import type { VoiceService } from '../service/voice-service.ts'
 
 export interface BolnaWebhookOptions {
   service: VoiceService
-  /** Where the real Bolna posts from (BOLNA_WEBHOOK_ALLOWED_IPS). */
+  /** Where the real Bolna posts from (BOLNA_WEBHOOK_ALLOWED_IPS: addresses or CIDR ranges). */
   allowedIps: string[]
   /** Peers whose X-Forwarded-For is believed (VOICE_TRUSTED_PROXIES): the gateway. */
   trustedProxies: string[]
@@ -26,16 +26,41 @@ export function normalizeIp (ip: string | undefined): string {
 }
 
 /**
+ * A matcher for a list of addresses and CIDR ranges ("13.203.39.153", "172.16.0.0/12", "::1").
+ * Throws on an entry that is neither, naming it (the config check calls this at start).
+ */
+export function addressMatcher (entries: string[]): (ip: string) => boolean {
+  const list = new BlockList()
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/')
+    const a = normalizeIp(address)
+    const family = isIP(a)
+    const bits = prefix === undefined ? undefined : Number(prefix)
+    if (!family || (bits !== undefined && (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)))) {
+      throw new Error(`"${entry}" is not an IP address or a CIDR range`)
+    }
+    const type = family === 4 ? 'ipv4' : 'ipv6'
+    if (bits === undefined) list.addAddress(a, type)
+    else list.addSubnet(a, bits, type)
+  }
+  return (ip: string) => {
+    const a = normalizeIp(ip)
+    const family = isIP(a)
+    return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6')
+  }
+}
+
+/**
  * The address a post really came from. X-Forwarded-For is believed only when the peer is a
  * trusted proxy, and then read from the right: each trusted proxy appends the address it saw, so
  * the first address from the right that is not a trusted proxy is the client. Anyone else's
  * X-Forwarded-For is ignored, so it cannot be used to claim Bolna's address.
  */
-export function sourceAddress (peer: string | undefined, forwardedFor: string | string[] | undefined, trustedProxies: ReadonlySet<string>): string {
+export function sourceAddress (peer: string | undefined, forwardedFor: string | string[] | undefined, isTrustedProxy: (ip: string) => boolean): string {
   let address = normalizeIp(peer)
-  if (!trustedProxies.has(address) || forwardedFor === undefined) return address
+  if (!isTrustedProxy(address) || forwardedFor === undefined) return address
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map(normalizeIp).filter(Boolean)
-  while (hops.length && trustedProxies.has(address)) address = hops.pop()!
+  while (hops.length && isTrustedProxy(address)) address = hops.pop()!
   return address
 }
 
@@ -52,8 +77,8 @@ const unauthorized = () => new ServiceError(401, 'VOICE_WEBHOOK_UNAUTHORIZED', '
  * covers the exact bytes.
  */
 export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> = async (app, opts) => {
-  const allowed = new Set(opts.allowedIps.map(normalizeIp))
-  const trusted = new Set(opts.trustedProxies.map(normalizeIp))
+  const allowed = addressMatcher(opts.allowedIps)
+  const trusted = addressMatcher(opts.trustedProxies)
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
   app.post('/webhooks/bolna', {
@@ -70,7 +95,7 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
     const source = sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
     const ok = signature !== undefined || timestamp !== undefined
       ? typeof signature === 'string' && typeof timestamp === 'string' && verifyWebhook(opts.emulatorSecret, timestamp, raw, signature, opts.maxAgeSeconds)
-      : allowed.has(source)
+      : allowed(source)
     if (!ok) {
       request.log.warn({ source, signed: signature !== undefined }, 'refused a Bolna webhook: not signed by the emulator and not from an allowed address')
       throw unauthorized()
