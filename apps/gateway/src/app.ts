@@ -49,6 +49,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
     const path = request.routeOptions.url ?? pathOf(request.url)
     if (path.startsWith('/api/admin')) return adminAuth(request, reply)
     if (path.startsWith('/api/automation')) return apiAuth(request, reply)
+    if (path === '/api/zoom' || path.startsWith('/api/zoom/')) return apiAuth(request, reply)
   })
 
   await app.register(upstreams, {

@@ -9,6 +9,8 @@ import { loadPaymentsEnv, paymentsSimulationOverrides } from '@switchboard/payme
 import { assertModeAllowed } from '@switchboard/service-kit/env'
 import { closeSharedInfrastructure, openSharedInfrastructure, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import type { ServiceName } from '@switchboard/service-kit/services'
+import { buildApp as buildZoom } from '@switchboard/zoom/app'
+import { loadZoomEnv, zoomSimulationOverrides } from '@switchboard/zoom/config'
 
 export interface StackServer { name: ServiceName | 'gateway', app: FastifyInstance, port: number, host: string }
 
@@ -30,15 +32,18 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   assertModeAllowed(gatewayEnv)
   const emailEnv = loadEmailEnv(rawEnv)
   const paymentsEnv = loadPaymentsEnv(rawEnv)
+  const zoomEnv = loadZoomEnv(rawEnv)
 
   const shared = await openSharedInfrastructure(gatewayEnv, undefined, {
     email: emailSimulationOverrides(emailEnv),
-    payments: paymentsSimulationOverrides(paymentsEnv)
+    payments: paymentsSimulationOverrides(paymentsEnv),
+    zoom: zoomSimulationOverrides(zoomEnv)
   })
   const servers: StackServer[] = []
   try {
     servers.push({ name: 'email', app: await buildEmail({ env: emailEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: emailEnv.EMAIL_PORT, host: emailEnv.HOST })
     servers.push({ name: 'payments', app: await buildPayments({ env: paymentsEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: paymentsEnv.PAYMENTS_PORT, host: paymentsEnv.HOST })
+    servers.push({ name: 'zoom', app: await buildZoom({ env: zoomEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: zoomEnv.ZOOM_PORT, host: zoomEnv.HOST })
     const services = servers.map(s => s.name) as ServiceName[]
     const tokens = resolveTokens(gatewayEnv)
     servers.push({ name: 'gateway', app: await buildGateway({ env: gatewayEnv, tokens, services, shared, ...(logger !== undefined ? { logger } : {}) }), port: gatewayEnv.GATEWAY_PORT, host: gatewayEnv.HOST })
