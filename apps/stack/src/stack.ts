@@ -9,6 +9,8 @@ import { loadPaymentsEnv, paymentsSimulationOverrides } from '@switchboard/payme
 import { assertModeAllowed } from '@switchboard/service-kit/env'
 import { closeSharedInfrastructure, openSharedInfrastructure, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import type { ServiceName } from '@switchboard/service-kit/services'
+import { buildApp as buildVoice } from '@switchboard/voice/app'
+import { loadVoiceEnv, voiceSimulationOverrides } from '@switchboard/voice/config'
 import { buildApp as buildZoom } from '@switchboard/zoom/app'
 import { loadZoomEnv, zoomSimulationOverrides } from '@switchboard/zoom/config'
 
@@ -32,17 +34,20 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   assertModeAllowed(gatewayEnv)
   const emailEnv = loadEmailEnv(rawEnv)
   const paymentsEnv = loadPaymentsEnv(rawEnv)
+  const voiceEnv = loadVoiceEnv(rawEnv)
   const zoomEnv = loadZoomEnv(rawEnv)
 
   const shared = await openSharedInfrastructure(gatewayEnv, undefined, {
     email: emailSimulationOverrides(emailEnv),
     payments: paymentsSimulationOverrides(paymentsEnv),
+    voice: voiceSimulationOverrides(voiceEnv),
     zoom: zoomSimulationOverrides(zoomEnv)
   })
   const servers: StackServer[] = []
   try {
     servers.push({ name: 'email', app: await buildEmail({ env: emailEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: emailEnv.EMAIL_PORT, host: emailEnv.HOST })
     servers.push({ name: 'payments', app: await buildPayments({ env: paymentsEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: paymentsEnv.PAYMENTS_PORT, host: paymentsEnv.HOST })
+    servers.push({ name: 'voice', app: await buildVoice({ env: voiceEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: voiceEnv.VOICE_PORT, host: voiceEnv.HOST })
     servers.push({ name: 'zoom', app: await buildZoom({ env: zoomEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: zoomEnv.ZOOM_PORT, host: zoomEnv.HOST })
     const services = servers.map(s => s.name) as ServiceName[]
     const tokens = resolveTokens(gatewayEnv)
