@@ -9,6 +9,8 @@ import { loadPaymentsEnv, paymentsSimulationOverrides } from '@switchboard/payme
 import { assertModeAllowed } from '@switchboard/service-kit/env'
 import { closeSharedInfrastructure, openSharedInfrastructure, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import type { ServiceName } from '@switchboard/service-kit/services'
+import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
+import { loadWhatsAppEnv, whatsappSimulationOverrides } from '@switchboard/whatsapp/config'
 import { buildApp as buildVoice } from '@switchboard/voice/app'
 import { loadVoiceEnv, voiceSimulationOverrides } from '@switchboard/voice/config'
 import { buildApp as buildZoom } from '@switchboard/zoom/app'
@@ -33,12 +35,14 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   const gatewayEnv = loadGatewayEnv(rawEnv)
   assertModeAllowed(gatewayEnv)
   const emailEnv = loadEmailEnv(rawEnv)
+  const whatsappEnv = loadWhatsAppEnv(rawEnv)
   const paymentsEnv = loadPaymentsEnv(rawEnv)
   const voiceEnv = loadVoiceEnv(rawEnv)
   const zoomEnv = loadZoomEnv(rawEnv)
 
   const shared = await openSharedInfrastructure(gatewayEnv, undefined, {
     email: emailSimulationOverrides(emailEnv),
+    whatsapp: whatsappSimulationOverrides(whatsappEnv),
     payments: paymentsSimulationOverrides(paymentsEnv),
     voice: voiceSimulationOverrides(voiceEnv),
     zoom: zoomSimulationOverrides(zoomEnv)
@@ -46,6 +50,7 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   const servers: StackServer[] = []
   try {
     servers.push({ name: 'email', app: await buildEmail({ env: emailEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: emailEnv.EMAIL_PORT, host: emailEnv.HOST })
+    servers.push({ name: 'whatsapp', app: await buildWhatsApp({ env: whatsappEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: whatsappEnv.WHATSAPP_PORT, host: whatsappEnv.HOST })
     servers.push({ name: 'payments', app: await buildPayments({ env: paymentsEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: paymentsEnv.PAYMENTS_PORT, host: paymentsEnv.HOST })
     servers.push({ name: 'voice', app: await buildVoice({ env: voiceEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: voiceEnv.VOICE_PORT, host: voiceEnv.HOST })
     servers.push({ name: 'zoom', app: await buildZoom({ env: zoomEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: zoomEnv.ZOOM_PORT, host: zoomEnv.HOST })

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errorResponses } from '@switchboard/schemas/common'
+import {
+  BulkMessagesReplySchema, BulkMessagesRequestSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema,
+  MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
+} from '@switchboard/schemas/whatsapp'
+import { rawBody } from './raw-body.ts'
+
+const tags = ['whatsapp']
+const security = [{ apiToken: [] }]
+
+/** The spec's WhatsApp routes: validated here with the shared schemas, then forwarded to the whatsapp service. */
+export const whatsappRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/api/automation/trigger/whatsapp', {
+    schema: { tags, security, summary: 'Send one WhatsApp template message (send_message)', body: SendMessageRequestSchema, response: { 202: SendMessageReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', '/messages'))
+
+  app.post('/api/automation/trigger/whatsapp/bulk', {
+    bodyLimit: 8 * 1024 * 1024,
+    schema: { tags, security, summary: 'Send a template to up to 1,000 contacts, concurrently (send_bulk_messages)', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', '/messages/bulk'))
+
+  app.post('/api/automation/whatsapp/campaigns', {
+    bodyLimit: 64 * 1024 * 1024,
+    schema: { tags, security, summary: 'Create a campaign; it runs in the background (create_campaign)', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', '/campaigns'))
+
+  app.get('/api/automation/whatsapp/campaigns/:id', {
+    schema: { tags, security, summary: 'A campaign\'s progress and delivery counts', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', `/campaigns/${request.params.id}`))
+
+  app.get('/api/automation/whatsapp/stats', {
+    schema: { tags, security, summary: 'WhatsApp statistics (get_whatsapp_stats)', response: { 200: WhatsAppStatsSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', '/stats'))
+
+  app.get('/api/automation/whatsapp/templates', {
+    schema: { tags, security, summary: 'The template catalogue (get_templates): configuration, as AiSensy has no listing API', response: { 200: TemplatesReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', '/templates'))
+
+  app.get('/api/automation/whatsapp/messages/:id', {
+    schema: { tags, security, summary: 'One WhatsApp message and its delivery status', params: MessageIdParamsSchema, response: { 200: WhatsAppLogSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', `/messages/${request.params.id}`))
+
+  await app.register(async (webhooks) => {
+    rawBody(webhooks)
+    webhooks.post('/api/webhooks/whatsapp/aisensy', {
+      schema: {
+        tags,
+        summary: 'Message status webhook (authenticated by its HMAC-SHA256 signature, not a token; our documented scheme, AiSensy publishes none)',
+        response: { 200: Type.Object({ received: Type.Integer(), applied: Type.Integer(), duplicate: Type.Boolean() }), ...errorResponses }
+      }
+    }, (request, reply) => app.forward(request, reply, 'whatsapp', '/webhooks/aisensy'))
+  })
+}

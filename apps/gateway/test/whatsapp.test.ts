@@ -1,0 +1,173 @@
+import t from 'tap'
+import { createHmac } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import type { Test } from 'tap'
+import { request } from 'undici'
+import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
+import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
+import { selfBaseUrl } from '@switchboard/service-kit/service-app'
+import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { buildApp } from '../src/app.ts'
+import { loadGatewayEnv } from '../src/config.ts'
+import { ADMIN_TOKEN, API_TOKEN, api } from './helper.ts'
+
+const SECRET = 'gateway-test-aisensy-secret'
+const message = { to_number: '+91 90000 00004', template_name: 'order_confirmation', params: ['Asha', '#A-1042'], contact_name: 'Asha Rao' }
+
+/** The gateway in front of a real WhatsApp service, both on free ports, sharing a test database. */
+async function startWhatsAppStack (t: Test, opts: { whatsappUrl?: string, whatsappEnv?: Record<string, string> } = {}) {
+  const infra = await createTestInfrastructure(t)
+  const base = { SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent' }
+  const whatsapp = await buildWhatsApp({ env: loadWhatsAppEnv({ ...base, WHATSAPP_PORT: '0', AISENSY_WEBHOOK_SECRET: SECRET, AISENSY_STATUS_GAP_MS: '20-80', ...opts.whatsappEnv }), shared: infra, logger: false })
+  infra.closeWithInfrastructure(whatsapp)
+  await whatsapp.listen({ port: 0, host: '127.0.0.1' })
+  const env = loadGatewayEnv({ ...base, GATEWAY_PORT: '0', API_TOKEN, ADMIN_TOKEN, WHATSAPP_SERVICE_URL: opts.whatsappUrl ?? selfBaseUrl(whatsapp) })
+  const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: false, services: ['whatsapp'], shared: infra })
+  infra.closeWithInfrastructure(gateway)
+  await gateway.listen({ port: 0, host: '127.0.0.1' })
+  const url = selfBaseUrl(gateway)
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await request(url + path, { method: method as 'GET', headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+    const text = await res.body.text()
+    let parsed: any = text
+    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
+    return { status: res.statusCode, headers: res.headers, body: parsed }
+  }
+  return { ...infra, call }
+}
+
+async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v) return v
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
+
+t.test('WhatsApp automation routes need the API token; the webhook route needs a signature instead', async t => {
+  const { call } = await startWhatsAppStack(t)
+  for (const [method, path, body] of [
+    ['POST', '/api/automation/trigger/whatsapp', message],
+    ['POST', '/api/automation/trigger/whatsapp/bulk', { template_name: 'welcome_message', contacts: [{ to_number: '9876543210' }] }],
+    ['POST', '/api/automation/whatsapp/campaigns', { name: 'c', template_name: 'welcome_message', contacts: [{ to_number: '9876543210' }] }],
+    ['GET', '/api/automation/whatsapp/stats'],
+    ['GET', '/api/automation/whatsapp/templates'],
+    ['GET', '/api/automation/whatsapp/campaigns/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00']
+  ] as const) {
+    const res = await call(method, path, body)
+    t.same([res.status, res.body.code], [401, 'GATEWAY_UNAUTHORIZED'], path)
+  }
+  const unsigned = await call('POST', '/api/webhooks/whatsapp/aisensy', '{"object":"aisensy.message_status","events":[]}')
+  t.equal(unsigned.status, 401)
+  t.equal(unsigned.body.code, 'WHATSAPP_WEBHOOK_SIGNATURE_INVALID', 'no token asked; the service refused the missing signature')
+})
+
+t.test('send, bulk, stats, templates and one message through the gateway; the request id reaches both tables', async t => {
+  const { call, activityLog } = await startWhatsAppStack(t)
+  const res = await call('POST', '/api/automation/trigger/whatsapp', message, { ...api, 'x-request-id': 'trace-wa-7' })
+  t.equal(res.status, 202)
+  t.equal(res.headers['x-request-id'], 'trace-wa-7')
+  t.match(res.body, { success: true, status: 'submitted', mode: 'mock', to_number: '+919000000004' })
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: res.body.id } }))[0]?.request_id, 'trace-wa-7')
+  t.equal((await activityLog.select('crm_messages', { where: { source_id: res.body.id } }))[0]?.request_id, 'trace-wa-7')
+  await eventually(async () => (await call('GET', `/api/automation/whatsapp/messages/${res.body.id}`, undefined, api)).body.status === 'read')
+
+  const bulk = await call('POST', '/api/automation/trigger/whatsapp/bulk', { template_name: 'welcome_message', contacts: [{ to_number: '9876543210', name: 'Ravi' }, { to_number: '+919000000001' }] }, api)
+  t.equal(bulk.status, 200)
+  t.match(bulk.body, { total: 2, accepted: 1, failed: 1, results: [{ status: 'submitted' }, { status: 'failed', error: 'Invalid Number' }] })
+
+  const stats = await call('GET', '/api/automation/whatsapp/stats', undefined, api)
+  t.equal(stats.status, 200)
+  t.match(stats.body, { total: 3, failed: 1, by_mode: { mock: 3 } })
+  const templates = await call('GET', '/api/automation/whatsapp/templates', undefined, api)
+  t.equal(templates.body.source, 'configuration')
+  t.ok(templates.body.templates.some((x: { name: string }) => x.name === 'welcome_message'))
+})
+
+t.test('a campaign through the gateway: 202 at once, progress readable, completes', async t => {
+  const { call, activityLog } = await startWhatsAppStack(t)
+  const contacts = Array.from({ length: 150 }, (_v, i) => ({ to_number: `97${String(i).padStart(8, '0')}`, name: `C${i}` }))
+  const created = await call('POST', '/api/automation/whatsapp/campaigns', { name: 'Through the gateway', template_name: 'welcome_message', contacts }, api)
+  t.equal(created.status, 202)
+  t.match(created.body, { status: 'running', total: 150, processed: 0 })
+  const done = await eventually(async () => {
+    const p = await call('GET', `/api/automation/whatsapp/campaigns/${created.body.id}`, undefined, api)
+    return p.status === 200 && p.body.status === 'completed' ? p.body : undefined
+  })
+  t.match(done, { total: 150, processed: 150, sent: 150, failed: 0, progress: 1 })
+  t.equal(await activityLog.count('whatsapp_logs', { campaign_id: created.body.id }), 150)
+  const missing = await call('GET', '/api/automation/whatsapp/campaigns/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00', undefined, api)
+  t.same([missing.status, missing.body.code], [404, 'WHATSAPP_CAMPAIGN_NOT_FOUND'])
+})
+
+t.test('the gateway rejects bad input itself, naming the field, and forwards nothing', async t => {
+  const { call, activityLog } = await startWhatsAppStack(t)
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['/api/automation/trigger/whatsapp', { ...message, to_number: 'call me maybe' }, /to_number/],
+    ['/api/automation/trigger/whatsapp', { ...message, template_name: undefined }, /template_name/],
+    ['/api/automation/trigger/whatsapp', { ...message, params: [''] }, /params\/0/],
+    ['/api/automation/trigger/whatsapp/bulk', { template_name: 'welcome_message', contacts: [] }, /contacts/],
+    ['/api/automation/trigger/whatsapp/bulk', { template_name: 'welcome_message', contacts: [{ phone: '9876543210' }] }, /contacts\/0/],
+    ['/api/automation/whatsapp/campaigns', { template_name: 'welcome_message', contacts: [{ to_number: '9876543210' }] }, /name/]
+  ]
+  for (const [path, body, field] of cases) {
+    const res = await call('POST', path, body, api)
+    t.equal(res.status, 400, JSON.stringify(body))
+    t.equal(res.body.code, 'GATEWAY_INVALID_REQUEST')
+    t.match(res.body.message, field)
+  }
+  const badId = await call('GET', '/api/automation/whatsapp/campaigns/42', undefined, api)
+  t.same([badId.status, badId.body.code], [400, 'GATEWAY_INVALID_REQUEST'])
+  // What only the service can know (the catalogue) is the service's answer, passed through.
+  const unknown = await call('POST', '/api/automation/trigger/whatsapp', { ...message, template_name: 'no_such_template' }, api)
+  t.same([unknown.status, unknown.body.code], [400, 'WHATSAPP_UNKNOWN_TEMPLATE'])
+  await activityLog.flush()
+  t.equal(await activityLog.count('whatsapp_logs'), 0)
+  t.equal(await activityLog.count('crm_messages'), 0)
+  t.equal(await activityLog.count('whatsapp_campaigns'), 0)
+})
+
+t.test('status webhooks through the gateway arrive byte for byte: signed applies, tampered is refused', async t => {
+  const { call, activityLog } = await startWhatsAppStack(t)
+  const sent = await call('POST', '/api/automation/trigger/whatsapp', { ...message, to_number: '+919000000002' }, api)
+  await eventually(async () => (await activityLog.count('whatsapp_logs', { id: sent.body.id, status: 'sent' })) === 1)
+  // Spacing and key order a re-serialisation would change: the signature covers these exact bytes.
+  const body = `{ "object": "aisensy.message_status",\n  "events": [ { "id": "evt_gw", "type": "message.delivered", "timestamp": 1, "message": { "id": "${sent.body.provider_message_id}", "status": "delivered", "destination": "+919000000002", "campaignName": "order_confirmation", "userName": "Asha" } } ] }\n`
+  const ts = String(Math.floor(Date.now() / 1000))
+  const signature = `sha256=${createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')}`
+  const headers = { 'content-type': 'application/json', 'x-switchboard-timestamp': ts, 'x-switchboard-signature': signature }
+
+  const tampered = await call('POST', '/api/webhooks/whatsapp/aisensy', body.replace('delivered', 'read'), headers)
+  t.equal(tampered.status, 401)
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'sent', 'nothing changed')
+
+  const ok = await call('POST', '/api/webhooks/whatsapp/aisensy', body, headers)
+  t.equal(ok.status, 200)
+  t.match(ok.body, { received: 1, applied: 1 })
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'delivered')
+  t.equal((await activityLog.select('crm_messages', { where: { source_id: sent.body.id } }))[0]?.status, 'delivered')
+})
+
+t.test('a WhatsApp service that is down is a 503 at once; the OpenAPI document lists the routes', async t => {
+  const closed = createServer().listen(0, '127.0.0.1')
+  await once(closed, 'listening')
+  const port = (closed.address() as { port: number }).port
+  closed.close()
+  const { call } = await startWhatsAppStack(t, { whatsappUrl: `http://127.0.0.1:${port}` })
+  const res = await call('POST', '/api/automation/trigger/whatsapp', message, api)
+  t.equal(res.status, 503)
+  t.equal(res.body.code, 'GATEWAY_UPSTREAM_UNAVAILABLE')
+  t.match(res.body.message, /the whatsapp service/)
+
+  const doc = await call('GET', '/docs/json')
+  for (const path of ['/api/automation/trigger/whatsapp', '/api/automation/trigger/whatsapp/bulk', '/api/automation/whatsapp/campaigns', '/api/automation/whatsapp/campaigns/{id}', '/api/automation/whatsapp/stats', '/api/automation/whatsapp/templates', '/api/webhooks/whatsapp/aisensy']) {
+    t.ok(doc.body.paths[path], path)
+  }
+  t.same(doc.body.paths['/api/automation/trigger/whatsapp'].post.security, [{ apiToken: [] }])
+})
