@@ -4,7 +4,7 @@ import { ServiceError } from '@switchboard/service-kit/errors'
 import type { BolnaAgent, BolnaClient } from '../client/bolna-client.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const CACHE_MS = 30_000
+const CACHE_MS = 5 * 60_000
 
 /** "Appointment Reminder" → "appointment_reminder". */
 export const slug = (name: string) => name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '')
@@ -24,7 +24,7 @@ export interface ResolvedScript { scriptId: string, agentId: string }
  *   2. an alias from BOLNA_SCRIPTS ("reminder=<agent uuid>").
  *   3. a Bolna agent id itself.
  *   4. the agent's name as a slug ("appointment_reminder" for "Appointment Reminder"), looked up in
- *      GET /v2/agent/all (cached for 30 s).
+ *      GET /v2/agent/all (cached for 5 minutes; a miss asks again).
  */
 export function createScripts (deps: { clientFor: (mode: Mode) => BolnaClient, aliases: Record<string, string> }) {
   const cache = new Map<Mode, { at: number, agents: BolnaAgent[] }>()
