@@ -5,6 +5,7 @@ import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/servic
 import { adminPage } from './admin/index.ts'
 import type { GatewayEnv } from './config.ts'
 import { requireBearer } from './plugins/auth.ts'
+import rateLimit from './plugins/rate-limit.ts'
 import upstreams from './plugins/upstreams.ts'
 import { adminActivityRoutes } from './routes/admin-activity.ts'
 import { adminSettingsRoutes } from './routes/admin-settings.ts'
@@ -38,6 +39,8 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(adminPage) // the admin page at /admin: a data-free shell, served without a token
+  // Before the token check, so guessing tokens is limited too.
+  await app.register(rateLimit, { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, tokens: () => [tokens.apiToken, tokens.adminToken] })
 
   // Auth by path: /api/admin/* needs the admin token, /api/automation/* the API token (or the
   // admin token). Webhook routes are authenticated by their providers' signatures instead.
