@@ -1,4 +1,5 @@
 import type { Mode } from '@switchboard/schemas/common'
+import { requireAll } from '@switchboard/service-kit/credentials'
 import { parseRange } from '@switchboard/service-kit/env'
 import { providerNotConfigured } from '@switchboard/service-kit/errors'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
@@ -30,11 +31,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     ...opts,
     service: 'whatsapp',
     simulation: whatsappSimulationOverrides(env),
-    readiness: () => ({
-      provider: app.runtime.get('whatsapp').mode === 'live' && !env.AISENSY_API_KEY
-        ? { ok: false, message: 'live mode needs AISENSY_API_KEY' }
-        : { ok: true, message: app.runtime.get('whatsapp').mode === 'mock' ? 'mock mode: AiSensy emulator' : 'live mode: AiSensy' }
-    })
+    credentials: () => requireAll({ AISENSY_API_KEY: env.AISENSY_API_KEY })
   })
 
   // One secret signs (emulator) and verifies (receiver) status posts; stable across restarts.

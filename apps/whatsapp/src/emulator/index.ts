@@ -31,7 +31,7 @@ const MAX_BATCH = 500
  */
 export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulatorOptions): Promise<void> {
   const { simulator, webhookSender } = opts
-  const campaigns = seedCampaigns()
+  let campaigns = seedCampaigns()
   const gap = opts.statusGapMs ?? { min: 100, max: 600 }
   const readRate = opts.readRate ?? 0.7
 
@@ -65,6 +65,11 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
   }, opts.statusFlushMs ?? 100)
   tick.unref()
   app.addHook('onClose', async () => { clearInterval(tick) })
+  // POST /admin/reset: pending status changes dropped, campaigns back to the seeded ones.
+  app.onMockReset(() => {
+    due.length = 0
+    campaigns = seedCampaigns()
+  })
 
   function post (events: StatusEvent[]): void {
     const url = opts.webhookUrl()

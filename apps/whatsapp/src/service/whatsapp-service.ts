@@ -6,6 +6,7 @@ import type {
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
 import { ServiceError } from '@switchboard/service-kit/errors'
+import { withFallback } from '@switchboard/service-kit/fallback'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
@@ -63,6 +64,9 @@ interface Prepared {
 
 interface SendResult {
   id: string
+  /** Where it went: live mode with fallback on may have sent it to the emulator. */
+  mode: Mode
+  fallback: boolean
   to_number: string
   status: 'submitted' | 'failed'
   provider_message_id: string | null
@@ -166,11 +170,12 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     }
   }
 
-  function rows (r: SendResult, t: Template, p: Prepared, mode: Mode, ctx: CallContext, campaignId: string | null, errorCode: string | null): { log: Row, crm: Row } {
+  function rows (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null): { log: Row, crm: Row } {
     const log: Row = {
       id: r.id,
       request_id: ctx.requestId,
-      mode,
+      mode: r.mode,
+      fallback: r.fallback,
       campaign_id: campaignId,
       to_number: r.to_number,
       contact_name: p.name,
@@ -186,7 +191,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const crm: Row = {
       id: randomUUID(),
       request_id: ctx.requestId,
-      mode,
+      mode: r.mode,
       channel: 'whatsapp',
       direction: 'outbound',
       contact: r.to_number,
@@ -200,26 +205,33 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return { log, crm }
   }
 
-  /** One message: one AiSensy request, one whatsapp_logs row and one crm_messages row whatever happens. */
-  async function sendOne (client: AiSensyClient, mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: Row, crm: Row) => void): Promise<SendResult> {
+  /**
+   * One message: one AiSensy request, one whatsapp_logs row and one crm_messages row whatever
+   * happens. In live mode with fallback on, a send the real AiSensy cannot serve (down, timing
+   * out, rate limiting) goes to the emulator instead and its rows say so.
+   */
+  async function sendOne (mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: Row, crm: Row) => void): Promise<SendResult> {
     const id = randomUUID()
     if (!p.e164) {
-      const r: SendResult = { id, to_number: p.raw, status: 'failed', provider_message_id: null, error: `Invalid number: ${p.invalidReason}`, latencyMs: 0 }
-      const { log, crm } = rows(r, t, p, mode, ctx, campaignId, 'invalid_number')
+      const r: SendResult = { id, mode, fallback: false, to_number: p.raw, status: 'failed', provider_message_id: null, error: `Invalid number: ${p.invalidReason}`, latencyMs: 0 }
+      const { log, crm } = rows(r, t, p, ctx, campaignId, 'invalid_number')
       sink(log, crm)
       return r
     }
     const started = performance.now()
+    let tried = mode
     try {
-      const { submittedMessageId } = await client.sendCampaignMessage(campaignMessage(t, p), ctx.simulationHeaders)
-      const r: SendResult = { id, to_number: p.e164, status: 'submitted', provider_message_id: submittedMessageId, error: null, latencyMs: Math.round(performance.now() - started) }
-      const { log, crm } = rows(r, t, p, mode, ctx, campaignId, null)
+      const message = campaignMessage(t, p)
+      const routed = await withFallback(mode, deps.runtime.get('whatsapp').fallback, m => { tried = m; return deps.clientFor(m).sendCampaignMessage(message, ctx.simulationHeaders) })
+      const r: SendResult = { id, mode: routed.mode, fallback: routed.fallback, to_number: p.e164, status: 'submitted', provider_message_id: routed.result.submittedMessageId, error: null, latencyMs: Math.round(performance.now() - started) }
+      const { log, crm } = rows(r, t, p, ctx, campaignId, null)
       sink(log, crm)
       return r
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
-      const r: SendResult = { id, to_number: p.e164, status: 'failed', provider_message_id: null, error: err.message, latencyMs: Math.round(performance.now() - started), providerError: err }
-      const { log, crm } = rows(r, t, p, mode, ctx, campaignId, err.kind)
+      // The answer that counts is the last one: the emulator's, when live failed over to it.
+      const r: SendResult = { id, mode: tried, fallback: tried !== mode, to_number: p.e164, status: 'failed', provider_message_id: null, error: err.message, latencyMs: Math.round(performance.now() - started), providerError: err }
+      const { log, crm } = rows(r, t, p, ctx, campaignId, err.kind)
       sink(log, crm)
       return r
     }
@@ -241,14 +253,14 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
         { details: [{ field: 'body/to_number', message: phone.reason }] })
     }
     const mode = modeNow()
-    const client = deps.clientFor(mode)
+    deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
     const p: Prepared = { index: 0, raw: phone.e164, e164: phone.e164, invalidReason: undefined, name: input.contact_name ?? null, params, media: input.media }
-    const r = await sendOne(client, mode, t, p, ctx, null, direct)
+    const r = await sendOne(mode, t, p, ctx, null, direct)
     if (r.providerError) {
       const mapped = providerErrorToServiceError('WHATSAPP', r.providerError, LIVE_KEY_HINT)
       throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id: r.id, provider: r.providerError.toJSON() }, headers: mapped.headers })
     }
-    return { success: true, id: r.id, status: r.status, provider_message_id: r.provider_message_id!, to_number: r.to_number, template_name: t.name, mode, latency_ms: r.latencyMs }
+    return { success: true, id: r.id, status: r.status, provider_message_id: r.provider_message_id!, to_number: r.to_number, template_name: t.name, mode: r.mode, latency_ms: r.latencyMs }
   }
 
   /**
@@ -260,9 +272,9 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const t = templateFor(input.template_name)
     const prepared = prepareContacts(t, input.contacts)
     const mode = modeNow()
-    const client = deps.clientFor(mode)
+    deps.clientFor(mode) // refuses at once when live mode has no key
     const started = performance.now()
-    const results = await mapWithConcurrency(prepared, deps.bulkConcurrency, p => sendOne(client, mode, t, p, ctx, null, buffered))
+    const results = await mapWithConcurrency(prepared, deps.bulkConcurrency, p => sendOne(mode, t, p, ctx, null, buffered))
     buffer.flush()
     const accepted = results.filter(r => r.status === 'submitted').length
     return {
@@ -314,17 +326,17 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const t = templateFor(input.template_name)
     const prepared = prepareContacts(t, input.contacts)
     const mode = modeNow()
-    const client = deps.clientFor(mode)
+    deps.clientFor(mode) // refuses at once when live mode has no key, before the campaign exists
     const id = randomUUID()
     const now = new Date().toISOString()
     activityLog.record('whatsapp_campaigns', { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, created_at: now, updated_at: now })
     const state = { stop: false, done: Promise.resolve() }
-    state.done = runCampaign(id, client, mode, t, prepared, ctx, state)
+    state.done = runCampaign(id, mode, t, prepared, ctx, state)
     running.set(id, state)
     return { id, name: input.name, template_name: t.name, mode, status: 'running', total: prepared.length, processed: 0, progress: 0, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
   }
 
-  async function runCampaign (id: string, client: AiSensyClient, mode: Mode, t: Template, prepared: Prepared[], ctx: CallContext, state: { stop: boolean }): Promise<void> {
+  async function runCampaign (id: string, mode: Mode, t: Template, prepared: Prepared[], ctx: CallContext, state: { stop: boolean }): Promise<void> {
     // Stored counters follow the rows while it runs (reads recount anyway).
     const ticker = setInterval(() => { void refreshQuietly(id) }, 1000)
     ticker.unref()
@@ -333,7 +345,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       await mapWithConcurrency(prepared, deps.campaignConcurrency, async p => {
         if (state.stop) return
         attempted++
-        const r = await sendOne(client, mode, t, p, { requestId: ctx.requestId }, id, buffered)
+        const r = await sendOne(mode, t, p, { requestId: ctx.requestId }, id, buffered)
         if (r.provider_message_id) track(r.provider_message_id, id)
       })
       buffer.flush()
