@@ -9,7 +9,7 @@ import { hmac, timestampIsFresh, verifyHmac } from '@switchboard/service-kit/hma
  *   POST <webhook url>
  *   content-type: application/json
  *   x-switchboard-timestamp: <unix seconds>
- *   x-switchboard-signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
+ *   x-switchboard-signature: <hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
  *
  *   {"object":"aisensy.message_status","events":[{"id":"evt_…","type":"message.delivered",
  *     "timestamp":1763900000,"message":{"id":"<submitted_message_id>","status":"delivered",
@@ -18,10 +18,10 @@ import { hmac, timestampIsFresh, verifyHmac } from '@switchboard/service-kit/hma
  * The timestamp is inside the signed bytes, so it cannot be changed to make an old post look new;
  * receivers refuse posts whose timestamp is too old (replays) and whose signature does not match
  * (forged or tampered). A failed event also carries `error: {code, title}` (WhatsApp Cloud API codes).
+ * The same headers and signed bytes as the Bolna emulator's webhooks: one verifier serves both.
  */
 export const SIGNATURE_HEADER = 'x-switchboard-signature'
 export const TIMESTAMP_HEADER = 'x-switchboard-timestamp'
-export const SIGNATURE_PREFIX = 'sha256='
 export const WEBHOOK_OBJECT = 'aisensy.message_status'
 export const SECRET_FILE = 'aisensy-webhook-secret'
 
@@ -46,7 +46,7 @@ const signedPayload = (timestamp: string, body: string | Buffer) =>
   Buffer.concat([Buffer.from(`${timestamp}.`), Buffer.isBuffer(body) ? body : Buffer.from(body)])
 
 export function signStatusPost (secret: string, timestamp: string, body: string | Buffer): string {
-  return SIGNATURE_PREFIX + hmac(secret, signedPayload(timestamp, body))
+  return hmac(secret, signedPayload(timestamp, body))
 }
 
 /** Headers for one signed post. */
@@ -65,7 +65,7 @@ export type VerifyResult = { ok: true } | { ok: false, reason: 'missing' | 'stal
 /** Checks a received post: both headers present, timestamp fresh, signature over the exact bytes. */
 export function verifyStatusPost (secrets: string | string[], headers: { signature?: unknown, timestamp?: unknown }, rawBody: Buffer, maxAgeSeconds: number, nowMs = Date.now()): VerifyResult {
   const { signature, timestamp } = headers
-  if (typeof signature !== 'string' || typeof timestamp !== 'string' || !signature.startsWith(SIGNATURE_PREFIX)) return { ok: false, reason: 'missing' }
+  if (typeof signature !== 'string' || typeof timestamp !== 'string' || signature === '') return { ok: false, reason: 'missing' }
   if (!timestampIsFresh(timestamp, maxAgeSeconds, nowMs)) return { ok: false, reason: 'stale' }
-  return verifyHmac(secrets, signedPayload(timestamp, rawBody), signature, { prefix: SIGNATURE_PREFIX }) ? { ok: true } : { ok: false, reason: 'mismatch' }
+  return verifyHmac(secrets, signedPayload(timestamp, rawBody), signature) ? { ok: true } : { ok: false, reason: 'mismatch' }
 }
