@@ -49,7 +49,7 @@ export function timestampIsFresh (timestamp: string | number | undefined, maxAge
 
 /**
  * A webhook secret generated on first start and kept in the data folder, so a receiver configured
- * with it stays valid across restarts; in memory only when there is no data folder.
+ * with it stays valid across restarts; in memory only when there is no (writable) data folder.
  */
 export function loadOrCreateSecret (dataDir: string | undefined, fileName: string, bytes = 24): string {
   const file = dataDir ? join(dataDir, fileName) : undefined
@@ -61,8 +61,18 @@ export function loadOrCreateSecret (dataDir: string | undefined, fileName: strin
   }
   const secret = randomBytes(bytes).toString('base64url')
   if (file && dataDir) {
-    mkdirSync(dataDir, { recursive: true })
-    writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+    try {
+      mkdirSync(dataDir, { recursive: true })
+      writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+    } catch (err) {
+      // Another process wrote it first: use theirs. A read-only folder: this run keeps it in memory.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        try {
+          const theirs = readFileSync(file, 'utf8').trim()
+          if (theirs) return theirs
+        } catch { /* unreadable: keep ours */ }
+      }
+    }
   }
   return secret
 }
