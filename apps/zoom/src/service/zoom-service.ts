@@ -84,18 +84,18 @@ export function createZoomService (deps: ZoomServiceDeps) {
     return {
       id: z.id,
       uuid: z.uuid,
-      topic: z.topic,
-      type: z.type,
+      topic: z.topic ?? '',
+      type: z.type ?? 2,
       status: statusOf(z),
       start_time: z.start_time ?? null,
       duration: z.duration ?? 0,
       timezone: z.timezone ?? 'UTC',
       agenda: z.agenda ?? '',
-      created_at: z.created_at,
-      join_url: z.join_url,
+      created_at: z.created_at ?? '',
+      join_url: z.join_url ?? '',
       start_url: z.start_url ?? null,
       password: z.password ?? null,
-      host_id: z.host_id,
+      host_id: z.host_id ?? '',
       host_email: z.host_email ?? null,
       settings: z.settings ?? {},
       mode
@@ -106,24 +106,25 @@ export function createZoomService (deps: ZoomServiceDeps) {
     return {
       meeting_id: r.id,
       uuid: r.uuid,
-      topic: r.topic,
-      start_time: r.start_time,
-      duration: r.duration,
-      total_size: r.total_size,
-      recording_count: r.recording_count,
+      topic: r.topic ?? '',
+      start_time: r.start_time ?? '',
+      duration: r.duration ?? 0,
+      total_size: r.total_size ?? 0,
+      recording_count: r.recording_count ?? r.recording_files?.length ?? 0,
       share_url: r.share_url ?? null,
       download_access_token: r.download_access_token ?? null,
-      recording_files: r.recording_files.map(f => ({
-        id: f.id,
-        file_type: f.file_type,
+      // Live Zoom may list more kinds (TRANSCRIPT, TIMELINE, ...) with fewer fields: defaults keep the shape.
+      recording_files: (r.recording_files ?? []).map(f => ({
+        id: f.id ?? '',
+        file_type: f.file_type ?? '',
         file_extension: f.file_extension ?? null,
-        file_size: f.file_size,
-        recording_type: f.recording_type,
-        recording_start: f.recording_start,
-        recording_end: f.recording_end,
-        download_url: f.download_url,
+        file_size: f.file_size ?? 0,
+        recording_type: f.recording_type ?? '',
+        recording_start: f.recording_start ?? '',
+        recording_end: f.recording_end ?? '',
+        download_url: f.download_url ?? '',
         play_url: f.play_url ?? null,
-        status: f.status
+        status: f.status ?? 'completed'
       })),
       mode
     }
@@ -179,15 +180,15 @@ export function createZoomService (deps: ZoomServiceDeps) {
       meetings: page.meetings.map(m => ({
         id: m.id,
         uuid: m.uuid,
-        topic: m.topic,
-        type: m.type,
+        topic: m.topic ?? '',
+        type: m.type ?? 2,
         status: query.status ?? memory.get(m.id) ?? null,
         start_time: m.start_time ?? null,
         duration: m.duration ?? 0,
         timezone: m.timezone ?? 'UTC',
         agenda: m.agenda ?? '',
-        created_at: m.created_at,
-        join_url: m.join_url
+        created_at: m.created_at ?? '',
+        join_url: m.join_url ?? ''
       })),
       page_size: page.page_size,
       total_records: page.total_records,
