@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { request } from 'undici'
 import { AGENTS, auth, eventually, http, NUMBERS, parseWav, startVoiceApp } from './helper.ts'
 
 const call = (to: string, extra: Record<string, unknown> = {}) => ({ agent_id: AGENTS.reminder, recipient_phone_number: to, ...extra })
@@ -257,4 +258,60 @@ t.test('POST /admin/reset forgets calls and restores the seeded agents', async t
   t.equal((await req('POST', '/admin/reset')).status, 200)
   t.equal((await req('GET', `/bolna/executions/${id}`, undefined, auth)).status, 404)
   t.equal((await req('GET', `/bolna/v2/agent/${AGENTS.reminder}`, undefined, auth)).body.agent_name, 'Appointment Reminder')
+})
+
+t.test('batches: a CSV of contacts uploaded, scheduled, called, counted; stopped and deleted', async t => {
+  const { url, call: req } = await startVoiceApp(t)
+  // multipart/form-data as curl -F or python requests send it.
+  const upload = async (csv: string, fields: Record<string, string> = { agent_id: AGENTS.reminder }) => {
+    const boundary = '------------------------switchboard7d3f'
+    const part = (name: string, value: string, file?: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"\r\nContent-Type: text/csv` : ''}\r\n\r\n${value}\r\n`
+    const body = Object.entries(fields).map(([k, v]) => part(k, v)).join('') + part('from_phone_numbers', '+19876543007') + part('file', csv, 'contacts.csv') + `--${boundary}--\r\n`
+    const res = await request(`${url}/bolna/batches`, { method: 'POST', headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, body })
+    return { status: res.statusCode, body: await res.body.json() as any }
+  }
+  const created = await upload('contact_number,name,date\r\n+919855550100,Priya,Friday\r\n+919855550101,"Ravi, Jr.",Monday\r\nnot-a-number,X,Y\r\n')
+  t.equal(created.status, 201)
+  t.match(created.body, { batch_id: /^[0-9a-f]{32}$/, state: 'created' })
+  const id = created.body.batch_id
+  t.match((await req('GET', `/bolna/batches/${id}`, undefined, auth)).body, { batch_id: id, status: 'created', valid_contacts: 2, total_contacts: 3, file_name: 'contacts.csv', from_phone_numbers: ['+19876543007'], scheduled_at: null, humanized_created_at: 'just now' })
+
+  const at = new Date(Date.now() + 100).toISOString().slice(0, 23) + '+00:00'
+  const scheduled = await req('POST', `/bolna/batches/${id}/schedule`, { scheduled_at: at }, auth)
+  t.same(scheduled.body, { message: 'success', state: 'scheduled' })
+  const done = await eventually(async () => {
+    const b = (await req('GET', `/bolna/batches/${id}`, undefined, auth)).body
+    return b.status === 'executed' ? b : undefined
+  })
+  t.same(done.execution_status, { completed: 1, busy: 1 })
+  const executions = (await req('GET', `/bolna/batches/${id}/executions`, undefined, auth)).body
+  t.equal(executions.length, 2)
+  const ravi = executions.find((e: { telephony_data: { to_number: string } }) => e.telephony_data.to_number === NUMBERS.busy)
+  t.match(ravi, { batch_id: id, status: 'busy', context_details: { recipient_data: { name: 'Ravi, Jr.', date: 'Monday' } }, batch_run_details: { status: 'busy', retried: 0 }, telephony_data: { from_number: '+19876543007' } })
+  t.equal((await req('GET', `/bolna/batches/${AGENTS.reminder}/all`, undefined, auth)).body[0].batch_id, id)
+
+  const later = (await upload('contact_number\n+919855550100\n')).body.batch_id
+  await req('POST', `/bolna/batches/${later}/schedule`, { scheduled_at: new Date(Date.now() + 3_600_000).toISOString() }, auth)
+  t.same((await req('POST', `/bolna/batches/${later}/stop`, undefined, auth)).body, { message: 'success', state: 'stopped' })
+  const again = await req('POST', `/bolna/batches/${later}/stop`, undefined, auth)
+  t.same([again.status, again.body], [404, { message: 'Batch is not queued or running' }], 'the documented answer')
+  t.same((await req('DELETE', `/bolna/batches/${later}`, undefined, auth)).body, { message: 'success', state: 'deleted' })
+  t.equal((await req('GET', `/bolna/batches/${later}`, undefined, auth)).status, 404)
+
+  // Node's own fetch and FormData (chunked, its own boundary) upload the same way.
+  const form = new FormData()
+  form.append('agent_id', AGENTS.survey)
+  form.append('file', new Blob(['contact_number,service\n+919855550104,delivery\n'], { type: 'text/csv' }), 'survey.csv')
+  const viaFetch = await fetch(`${url}/bolna/batches`, { method: 'POST', headers: auth, body: form })
+  t.equal(viaFetch.status, 201)
+  const fetched = (await req('GET', `/bolna/batches/${(await viaFetch.json() as { batch_id: string }).batch_id}`, undefined, auth)).body
+  t.match(fetched, { file_name: 'survey.csv', valid_contacts: 1, from_phone_numbers: [] })
+
+  const noColumn = await upload('phone\n+919855550100\n')
+  t.same([noColumn.status, noColumn.body.error], [400, 400])
+  t.match(noColumn.body.message, /contact_number/)
+  const noAgent = await upload('contact_number\n+919855550100\n', {})
+  t.equal(noAgent.status, 422)
+  t.match(noAgent.body.detail, [{ type: 'missing', loc: ['body', 'agent_id'] }])
 })

@@ -13,10 +13,10 @@ export interface VoiceTestApp extends TestInfrastructure {
   app: App
   url: string
   /** JSON request against the running app. */
-  call: (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, headers?: Record<string, string>) => Promise<HttpResult>
+  call: (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>) => Promise<HttpResult>
 }
 
-export async function http (url: string, method: 'GET' | 'POST' | 'PATCH', body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+export async function http (url: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
   const res = await request(url, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
   const raw = Buffer.from(await res.body.arrayBuffer())
   const text = raw.toString('utf8')

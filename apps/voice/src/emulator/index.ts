@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { agentBody, seedAgents, type AgentState } from './agents.ts'
+import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
 import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } from './errors.ts'
 import { magicFate } from './magic.ts'
@@ -34,19 +35,33 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   const agents = seedAgents()
   let closing = false
 
+  let onBatchExecution: (e: Execution) => void = () => {}
   const engine = new CallEngine({
     random: () => simulator.random(),
     stepMs: opts.stepMs,
     maxCalls: opts.maxCalls,
-    onChange: (execution, agent) => postWebhook(execution, agent)
+    onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) }
   })
+
+  /** How a call to `to` ends: a magic number decides, else the success-rate draw. */
+  function endingFor (to: string, unlucky: boolean): { ending: Ending, hold: boolean } {
+    const fate = magicFate(to)
+    if (fate === 'busy' || fate === 'no-answer' || fate === 'failed' || fate === 'voicemail' || fate === 'completed') return { ending: fate, hold: false }
+    if (fate === 'error' || fate === 'reject') return { ending: 'failed', hold: false } // in a batch: the call fails
+    return { ending: unlucky ? unluckyEnding(simulator.random()) : 'completed', hold: fate === 'hold' }
+  }
   app.addHook('onClose', async () => { closing = true; engine.close() })
   // POST /admin/reset: calls forgotten, agents back to their seeded scripts and webhooks.
+  let resetBatches = () => {}
   app.onMockReset(() => {
+    resetBatches()
     engine.reset()
     agents.clear()
     for (const [id, agent] of seedAgents()) agents.set(id, agent)
   })
+
+  // Recordings are served from where the request came in (as a presigned link would be).
+  const recordingBaseUrl = (request: FastifyRequest) => `${request.protocol}://${request.host}${app.prefix}/recordings`
 
   function postWebhook (execution: Execution, agent: AgentState): void {
     const url = agent.webhookUrl === undefined ? opts.defaultWebhookUrl() : agent.webhookUrl
@@ -178,20 +193,9 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (fate === 'reject') return badRequest(reply, `Invalid recipient_phone_number "${to}": the number is not reachable`)
       const drawn = await simulate(request, reply, fate === 'error' ? 'failure' : fate ? 'success' : undefined)
       if (drawn === false) return reply
-      const ending: Ending = fate === 'busy' || fate === 'no-answer' || fate === 'failed' || fate === 'voicemail' || fate === 'completed'
-        ? fate
-        : drawn === 'unlucky' ? unluckyEnding(simulator.random()) : 'completed'
+      const { ending, hold } = endingFor(to, drawn === 'unlucky')
       const userData = (body.user_data ?? {}) as Record<string, unknown>
-      const execution = engine.create({
-        agent,
-        to,
-        from,
-        userData,
-        ending,
-        hold: fate === 'hold',
-        scheduledAt,
-        recordingBaseUrl: `${request.protocol}://${request.host}${app.prefix}/recordings`
-      })
+      const execution = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request) })
       return reply.code(200).send({ message: 'done', status: 'queued', execution_id: execution.id })
     })
 
@@ -290,6 +294,18 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       }
       return { stopped_executions: stopped }
     })
+
+    const batches = batchRoutes(api, {
+      engine,
+      agentOr404,
+      agentById: (id) => agents.get(id),
+      simulate: async (request, reply) => await simulate(request, reply, 'success') !== false,
+      endingFor: (to) => endingFor(to, !simulator.succeeds()),
+      recordingBaseUrl,
+      defaultFrom: DEFAULT_FROM
+    })
+    onBatchExecution = batches.onExecutionChange
+    resetBatches = batches.reset
 
     api.get('/user/me', { schema: {} }, async (request, reply) => {
       if (await simulate(request, reply, 'success') === false) return reply
