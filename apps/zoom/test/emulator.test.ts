@@ -177,7 +177,7 @@ t.test('ending a meeting makes three recordings (MP4, M4A, CHAT), each downloada
   t.equal(rec.status, 200)
   const r = rec.body
   t.match(r, { uuid: m.uuid, id: m.id, topic: 'Recorded', recording_count: 3, host_id: m.host_id, download_access_token: String })
-  t.ok(r.duration >= 1 && r.duration <= 3, `about two meeting minutes (${r.duration})`)
+  t.ok(r.duration >= 2 && r.duration <= 30, `at least the two meeting minutes it ran, at most its 30 (${r.duration})`)
   t.same(r.recording_files.map((f: { file_type: string }) => f.file_type), ['MP4', 'M4A', 'CHAT'])
   t.same(r.recording_files.map((f: { file_extension: string }) => f.file_extension), ['MP4', 'M4A', 'TXT'])
   t.same(r.recording_files.map((f: { recording_type: string }) => f.recording_type), ['shared_screen_with_speaker_view', 'audio_only', 'chat_file'])

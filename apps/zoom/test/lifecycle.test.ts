@@ -55,7 +55,7 @@ t.test('waiting → started → ended on the meeting\'s clock, with signed webho
   t.match(started.json.payload.object, { id: String(m.id), uuid: m.uuid, host_id: m.host_id, topic: 'Standup', type: 2, duration: 30, timezone: 'UTC' })
   t.equal(started.json.payload.object.start_time, m.start_time, 'meeting.started carries the meeting-clock start: the scheduled one')
   t.equal(Date.parse(ended.json.payload.object.end_time) - Date.parse(ended.json.payload.object.start_time), 30 * 60_000, 'it lasted 30 meeting minutes')
-  t.ok(ended.at - started.at > 2000 && ended.at - started.at < 6000, `about 3 real seconds apart (${ended.at - started.at} ms)`)
+  t.ok(ended.at - started.at > 1500 && ended.at - started.at < 12_000, `about 3 real seconds apart (${ended.at - started.at} ms)`)
 
   const object = completed.json.payload.object
   t.match(object, { id: m.id, uuid: m.uuid, recording_count: 3, host_email: 'host@switchboard.local', duration: 30 })

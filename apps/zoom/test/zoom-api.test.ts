@@ -41,8 +41,8 @@ t.test('create, get, update, list and delete through the service: Zoom\'s fields
 })
 
 t.test('the full lifecycle on a compressed clock: waiting → started → ended, then three downloadable recordings', async t => {
-  // 1200x: a 30-minute meeting lasts 1.5 s; starting a meeting minute from now is 50 ms away.
-  const { call } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '1200' } })
+  // 600x: a 30-minute meeting lasts 3 s; starting a meeting minute from now is 100 ms away.
+  const { call } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600' } })
   const start = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
   const { body: m } = await call('POST', '/meetings', { topic: 'Demo day', start_time: start, duration: 30 })
   t.equal(m.status, 'waiting')
