@@ -96,6 +96,9 @@ t.test('bad input is a 400 that names the field and writes no row; an unknown sc
   t.match([logs.status, logs.body.message], [400, /limit/])
   const badStatus = await call('GET', '/calls?status=answered')
   t.equal(badStatus.status, 400)
+  const leapSecond = await call('POST', '/calls', dial('+919876543210', { scheduled_at: '2026-12-31T23:59:60Z' }))
+  t.same([leapSecond.status, leapSecond.body.code], [400, 'VOICE_INVALID_REQUEST'])
+  t.match(leapSecond.body.message, /scheduled_at/)
   const badJson = await call('POST', '/calls', '{"to_number":', { 'content-type': 'application/json' })
   t.same([badJson.status, badJson.body.code], [400, 'VOICE_INVALID_JSON'])
 

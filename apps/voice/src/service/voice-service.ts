@@ -135,7 +135,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       script_id: p.target.scriptId,
       to_number: p.to,
       from_number: from ?? null,
-      status: p.scheduledAt ? 'scheduled' : 'queued'
+      status: p.scheduledAt && Date.parse(p.scheduledAt) > Date.now() + 1000 ? 'scheduled' : 'queued'
     })
     const started = performance.now()
     const body = {
@@ -166,6 +166,9 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function makeCall (input: MakeCallRequest, ctx: CallContext): Promise<MakeCallReply> {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
+    if (input.scheduled_at !== undefined && Number.isNaN(Date.parse(input.scheduled_at))) {
+      throw new ServiceError(400, 'VOICE_INVALID_REQUEST', `body/scheduled_at "${input.scheduled_at}" is not a time that exists. Use ISO-8601, e.g. 2026-05-19T18:30:00+05:30.`)
+    }
     const target = await resolve(mode, input.script_id, input.agent_id)
     const placed = await placeCall({ mode, target, to: input.to_number, userData: input.user_data, from: input.from_number, scheduledAt: input.scheduled_at, ctx })
     if (!placed.ok) throw placed.error instanceof ProviderError ? mapped(placed.error, { id: placed.id }) : placed.error
