@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -38,6 +39,24 @@ export interface AppOptions<E extends CommonEnv = CommonEnv> {
   logger?: FastifyServerOptions['logger']
 }
 
+type ValidatorFactory = (externalSchemas: unknown, options: { customOptions: Record<string, unknown> }) => (route: { httpPart?: string }) => unknown
+// The validator compiler Fastify itself ships, resolved through Fastify so the versions match.
+const ajvCompiler = createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/ajv-compiler') as () => ValidatorFactory
+
+/**
+ * Query strings, params and headers are text: their numbers and booleans need coercing, and one
+ * `?tag=a` may stand for an array ('array' coercion). A JSON body has real types, and 'array'
+ * coercion there is unsafe: inside anyOf, Ajv lets `{"contacts": [[{"to_number": …}]]}` through as
+ * valid, unchanged, so a handler gets an array where its schema promised a contact. Bodies get
+ * plain scalar coercion only.
+ */
+function buildValidator (externalSchemas: unknown, options: { customOptions: Record<string, unknown> }) {
+  const factory = ajvCompiler()
+  const forText = factory(externalSchemas, options)
+  const forBody = factory(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: true } })
+  return (route: { httpPart?: string }) => route.httpPart === 'body' ? forBody(route) : forText(route)
+}
+
 export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv): FastifyServerOptions {
   return {
     logger: logger ?? { level: env.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]'] },
@@ -46,7 +65,8 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
     bodyLimit: 10 * 1024 * 1024,
     // Bound every connection: a slow or stuck client cannot hold a socket forever.
     requestTimeout: 130_000,
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } }
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } }
   }
 }
 

@@ -52,3 +52,19 @@ t.test('"Infinity" and "1e999" are coerced to Infinity, which Ajv lets past its 
   t.match(body.json(), { message: 'body/size must be a finite number' })
   t.equal((await a.inject({ method: 'POST', url: '/items', payload: { name: 'Infinity', size: 2 } })).statusCode, 200, 'the word in a string field is just a string')
 })
+
+t.test('a JSON body gets no array coercion: an array where a contact belongs is refused', async t => {
+  const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
+  t.teardown(() => a.close())
+  const Contact = Type.Union([Type.String({ pattern: '^\\+[0-9]{8,15}$' }), Type.Object({ to_number: Type.String({ pattern: '^\\+[0-9]{8,15}$' }) })])
+  a.post('/calls', { schema: { body: Type.Object({ contacts: Type.Array(Contact), n: Type.Optional(Type.Integer()) }) } }, async request => request.body)
+  a.get('/calls', { schema: { querystring: Type.Object({ status: Type.Optional(Type.Array(Type.String())), limit: Type.Optional(Type.Integer()) }) } }, async request => request.query)
+  const post = (payload: unknown) => a.inject({ method: 'POST', url: '/calls', payload: payload as object })
+  for (const contacts of [[[{ to_number: '+919876543210' }]], [['+919876543210']], '+919876543210']) {
+    const res = await post({ contacts })
+    t.equal(res.statusCode, 400, JSON.stringify(contacts))
+    t.match(res.json(), { code: 'DEMO_INVALID_REQUEST', message: /^body\/contacts/ })
+  }
+  t.same((await post({ contacts: ['+919876543210', { to_number: '+919876543211' }], n: '5' })).json(), { contacts: ['+919876543210', { to_number: '+919876543211' }], n: 5 }, 'scalars are still coerced')
+  t.same((await a.inject({ url: '/calls?status=sent&limit=5' })).json(), { status: ['sent'], limit: 5 }, 'a query string still gets its arrays and numbers')
+})
