@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { hmac, timestampIsFresh, verifyHmac } from '@switchboard/service-kit/hmac'
+import { signSwitchboardWebhook, switchboardWebhookHeaders, verifySwitchboardWebhook, type SwitchboardWebhookVerdict } from '@switchboard/service-kit/switchboard-webhook'
 
 /**
  * The message-status webhook. AiSensy offers status webhooks but publishes no payload schema and
@@ -20,8 +20,7 @@ import { hmac, timestampIsFresh, verifyHmac } from '@switchboard/service-kit/hma
  * (forged or tampered). A failed event also carries `error: {code, title}` (WhatsApp Cloud API codes).
  * The same headers and signed bytes as the Bolna emulator's webhooks: one verifier serves both.
  */
-export const SIGNATURE_HEADER = 'x-switchboard-signature'
-export const TIMESTAMP_HEADER = 'x-switchboard-timestamp'
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '@switchboard/service-kit/switchboard-webhook'
 export const WEBHOOK_OBJECT = 'aisensy.message_status'
 export const SECRET_FILE = 'aisensy-webhook-secret'
 
@@ -42,30 +41,16 @@ export interface StatusPost {
 
 export const newEventId = () => `evt_${randomBytes(12).toString('hex')}`
 
-const signedPayload = (timestamp: string, body: string | Buffer) =>
-  Buffer.concat([Buffer.from(`${timestamp}.`), Buffer.isBuffer(body) ? body : Buffer.from(body)])
-
-export function signStatusPost (secret: string, timestamp: string, body: string | Buffer): string {
-  return hmac(secret, signedPayload(timestamp, body))
-}
+/** The scheme is service-kit's (shared with the Bolna emulator); these names keep this file's vocabulary. */
+export const signStatusPost = (secret: string, timestamp: string, body: string | Buffer): string => signSwitchboardWebhook(secret, timestamp, body)
 
 /** Headers for one signed post. */
 export function statusPostHeaders (secret: string, body: string, nowMs = Date.now()): Record<string, string> {
-  const timestamp = String(Math.floor(nowMs / 1000))
-  return {
-    'content-type': 'application/json',
-    'user-agent': 'Switchboard-AiSensy-Emulator/1.0',
-    [TIMESTAMP_HEADER]: timestamp,
-    [SIGNATURE_HEADER]: signStatusPost(secret, timestamp, body)
-  }
+  return { 'content-type': 'application/json', 'user-agent': 'Switchboard-AiSensy-Emulator/1.0', ...switchboardWebhookHeaders(secret, body, nowMs) }
 }
 
-export type VerifyResult = { ok: true } | { ok: false, reason: 'missing' | 'stale' | 'mismatch' }
+export type VerifyResult = SwitchboardWebhookVerdict
 
 /** Checks a received post: both headers present, timestamp fresh, signature over the exact bytes. */
-export function verifyStatusPost (secrets: string | string[], headers: { signature?: unknown, timestamp?: unknown }, rawBody: Buffer, maxAgeSeconds: number, nowMs = Date.now()): VerifyResult {
-  const { signature, timestamp } = headers
-  if (typeof signature !== 'string' || typeof timestamp !== 'string' || signature === '') return { ok: false, reason: 'missing' }
-  if (!timestampIsFresh(timestamp, maxAgeSeconds, nowMs)) return { ok: false, reason: 'stale' }
-  return verifyHmac(secrets, signedPayload(timestamp, rawBody), signature) ? { ok: true } : { ok: false, reason: 'mismatch' }
-}
+export const verifyStatusPost = (secrets: string | string[], headers: { signature?: unknown, timestamp?: unknown }, rawBody: Buffer, maxAgeSeconds: number, nowMs = Date.now()): VerifyResult =>
+  verifySwitchboardWebhook(secrets, headers, rawBody, maxAgeSeconds, nowMs)
