@@ -1,0 +1,186 @@
+/**
+ * Shared by the whole-stack tests: free ports, the stack in this process on a database of its own,
+ * a bounded HTTP client that can send anything (bad JSON, wrong content types, odd paths), a TCP
+ * proxy that can cut a connection, and polling.
+ */
+import type { Test } from 'tap'
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createTestDatabase } from '@switchboard/activity-log/testing'
+import { SERVICE_NAMES } from '@switchboard/service-kit/services'
+import { buildStack, listenStack, type Stack } from '../src/stack.ts'
+
+export const API_TOKEN = 'stack-test-api-token-0123456789'
+export const ADMIN_TOKEN = 'stack-test-admin-token-0123456789'
+export const api = { authorization: `Bearer ${API_TOKEN}` }
+export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+
+/** Every table the services log to (settings excluded). */
+export const LOG_TABLES = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns'] as const
+
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo
+      s.close(() => resolve(port))
+    }).on('error', reject)
+  })
+}
+
+/**
+ * The environment `./switchboard start` would get, on free ports: every service's port and the
+ * gateway's URL for it (services that have not landed yet simply ignore theirs), tokens set, a temp
+ * data folder, silent logs, and a database of its own on the test server when there is one.
+ */
+export async function stackEnv (t: Test, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-stack-test-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const env: Record<string, string> = {
+    SWITCHBOARD_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    API_TOKEN,
+    ADMIN_TOKEN,
+    GATEWAY_PORT: String(await freePort()),
+    SETTINGS_POLL_MS: '200'
+  }
+  for (const name of SERVICE_NAMES) {
+    const port = await freePort()
+    env[`${name.toUpperCase()}_PORT`] = String(port)
+    env[`${name.toUpperCase()}_SERVICE_URL`] = `http://127.0.0.1:${port}`
+  }
+  if (process.env.TEST_DATABASE_URL && overrides.DATABASE_URL === undefined) env.DATABASE_URL = await createTestDatabase(t)
+  return { ...env, ...overrides }
+}
+
+export interface Running {
+  stack: Stack
+  env: Record<string, string>
+  urls: Record<string, string>
+  gatewayUrl: string
+  /** JSON in, parsed JSON out (text when not JSON). */
+  call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>
+}
+
+/** The whole stack in this process, listening on the ports of `stackEnv`, closed at teardown. */
+export async function startStack (t: Test, overrides: Record<string, string> = {}, logger: boolean | object = false): Promise<Running> {
+  const env = await stackEnv(t, overrides)
+  const stack = await buildStack(env, logger)
+  t.teardown(() => stack.close())
+  const urls = await listenStack(stack)
+  const gatewayUrl = urls.gateway!
+  const call: Running['call'] = (method, path, body, headers = {}) => send({
+    method,
+    url: gatewayUrl + path,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  })
+  return { stack, env, urls, gatewayUrl, call }
+}
+
+export interface Reply {
+  status: number
+  headers: IncomingHttpHeaders
+  text: string
+  body: any
+  ms: number
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+
+/**
+ * One HTTP request with a hard deadline: anything that does not answer within timeoutMs rejects
+ * (a hang is a failure, never a stuck test). Sends exactly the bytes and headers given.
+ */
+export function send (req: { method: string, url: string, headers?: Record<string, string>, body?: string | Buffer | undefined, timeoutMs?: number }): Promise<Reply> {
+  const started = performance.now()
+  const timeoutMs = req.timeoutMs ?? 10_000
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(req.url, { method: req.method, headers: req.headers, agent, signal: AbortSignal.timeout(timeoutMs) }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', c => chunks.push(c))
+      res.on('error', reject)
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let body: unknown = text
+        try { body = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body, ms: performance.now() - started })
+      })
+    })
+    r.on('error', err => reject(err.name === 'AbortError' ? new Error(`no answer within ${timeoutMs} ms: ${req.method} ${req.url}`) : err))
+    r.end(req.body)
+  })
+}
+
+/** Polls until check returns a value (not undefined/false) or the deadline passes. */
+export async function eventually<T> (check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, everyMs = 25): Promise<T | undefined> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > until) return undefined
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+}
+
+export interface TcpProxy {
+  port: number
+  /** Drops every connection and refuses new ones until restore(). */
+  cut: () => void
+  restore: () => void
+  close: () => Promise<void>
+}
+
+/** A TCP proxy to host:port that can be cut and restored (a database or service going away). */
+export async function tcpProxy (host: string, port: number): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>()
+  let down = false
+  const server = net.createServer(client => {
+    if (down) {
+      client.resetAndDestroy()
+      return
+    }
+    const upstream = net.connect(port, host)
+    const pair = [client, upstream]
+    for (const s of pair) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        for (const other of pair) {
+          other.destroy()
+          sockets.delete(other)
+        }
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const cut = () => {
+    down = true
+    for (const s of sockets) s.resetAndDestroy()
+    sockets.clear()
+  }
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut,
+    restore: () => { down = false },
+    close: () => new Promise<void>(resolve => {
+      cut()
+      server.close(() => resolve())
+    })
+  }
+}
+
+/** A seeded generator (mulberry32), so a failing run can be replayed with its seed. */
+export function seeded (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
