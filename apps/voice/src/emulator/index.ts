@@ -7,7 +7,7 @@ import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.
 import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } from './errors.ts'
 import { magicFate } from './magic.ts'
 import { generateWav } from './wav.ts'
-import { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook-signature.ts'
+import { switchboardWebhookHeaders } from './webhook-signature.ts'
 
 export interface BolnaEmulatorOptions {
   simulator: Simulator
@@ -67,11 +67,10 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     const url = agent.webhookUrl === undefined ? opts.defaultWebhookUrl() : agent.webhookUrl
     if (!url || closing) return
     const body = JSON.stringify(execution)
-    const timestamp = String(Math.floor(Date.now() / 1000))
     webhookSender.send({
       url,
       body,
-      headers: { 'content-type': 'application/json', 'user-agent': 'Bolna-Webhook (Switchboard emulator)', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signWebhook(opts.signingSecret, timestamp, body) },
+      headers: { 'content-type': 'application/json', 'user-agent': 'Bolna-Webhook (Switchboard emulator)', ...switchboardWebhookHeaders(opts.signingSecret, body) },
       label: `bolna.execution.${execution.status}`
     })
   }

@@ -5,7 +5,7 @@ import { errorResponses } from '@switchboard/schemas/common'
 import { BolnaWebhookReplySchema } from '@switchboard/schemas/voice'
 import { ServiceError } from '@switchboard/service-kit/errors'
 import type { BolnaExecution } from '../client/bolna-client.ts'
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../emulator/webhook-signature.ts'
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySwitchboardWebhook } from '../emulator/webhook-signature.ts'
 import type { VoiceService } from '../service/voice-service.ts'
 
 export interface BolnaWebhookOptions {
@@ -94,7 +94,7 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
     const timestamp = request.headers[TIMESTAMP_HEADER]
     const source = sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
     const ok = signature !== undefined || timestamp !== undefined
-      ? typeof signature === 'string' && typeof timestamp === 'string' && verifyWebhook(opts.emulatorSecret, timestamp, raw, signature, opts.maxAgeSeconds)
+      ? verifySwitchboardWebhook(opts.emulatorSecret, { signature, timestamp }, raw, opts.maxAgeSeconds).ok
       : allowed(source)
     if (!ok) {
       request.log.warn({ source, signed: signature !== undefined }, 'refused a Bolna webhook: not signed by the emulator and not from an allowed address')
