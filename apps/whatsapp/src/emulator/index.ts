@@ -22,6 +22,8 @@ export interface AiSensyEmulatorOptions {
 }
 
 const MAX_BATCH = 500
+/** Status changes waiting for their time; beyond this the newest messages get none (memory stays bounded). */
+const MAX_PENDING = 500_000
 
 /**
  * The AiSensy campaign API as the emulator serves it, mounted under /aisensy:
@@ -82,6 +84,10 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
 
   /** Plays a message's life: sent, then delivered and maybe read, or failed; each on a timer. */
   function playStatuses (messageId: string, s: CampaignSend, fate: Fate | undefined): void {
+    if (due.length >= MAX_PENDING) {
+      app.log.warn({ pending: due.length, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
+      return
+    }
     const statuses: MessageStatus[] = ['sent']
     if (fate === 'fails_after_send') statuses.push('failed')
     else if (fate !== 'stays_sent') {

@@ -52,7 +52,6 @@ const MOVES_FROM: Record<WebhookStatus, string[]> = {
 }
 
 interface Prepared {
-  index: number
   /** As given; the E.164 form when it normalises. */
   raw: string
   e164: string | undefined
@@ -142,7 +141,6 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return contacts.map((c, index) => {
       const phone = normalizePhone(c.to_number)
       return {
-        index,
         raw: phone.ok ? phone.e164 : c.to_number,
         e164: phone.ok ? phone.e164 : undefined,
         invalidReason: phone.ok ? undefined : phone.reason,
@@ -254,7 +252,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     }
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
-    const p: Prepared = { index: 0, raw: phone.e164, e164: phone.e164, invalidReason: undefined, name: input.contact_name ?? null, params, media: input.media }
+    const p: Prepared = { raw: phone.e164, e164: phone.e164, invalidReason: undefined, name: input.contact_name ?? null, params, media: input.media }
     const r = await sendOne(mode, t, p, ctx, null, direct)
     if (r.providerError) {
       const mapped = providerErrorToServiceError('WHATSAPP', r.providerError, LIVE_KEY_HINT)
