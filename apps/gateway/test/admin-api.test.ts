@@ -80,6 +80,9 @@ t.test('simulation controls apply at once; bad values name the field', async t =
   const noFallback = await call('PATCH', '/api/admin/settings/services/payments', { fallback: true }, admin)
   t.equal(noFallback.status, 422)
   t.equal(noFallback.body.code, 'ADMIN_FALLBACK_NOT_ALLOWED')
+  const noZoomFallback = await call('PATCH', '/api/admin/settings/services/zoom', { fallback: true }, admin)
+  t.equal(noZoomFallback.status, 422)
+  t.match(noZoomFallback.body.message, /join link/)
 })
 
 t.test('journal, detail, stats and reset', async t => {

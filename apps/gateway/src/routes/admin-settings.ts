@@ -21,8 +21,13 @@ export interface AdminSettingsOptions {
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
-// Payments never fall back: a link from the emulator would take a buyer to a page that cannot pay.
-const FALLBACK_FORBIDDEN = new Set<ServiceName>(['payments'])
+// Never fall back where the emulator's answer would mislead a person: a payment link from the
+// emulator takes a buyer to a page that cannot pay; a Zoom meeting from the emulator sends
+// invitees a join link to a meeting that does not exist.
+const FALLBACK_FORBIDDEN = new Map<ServiceName, string>([
+  ['payments', 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer.'],
+  ['zoom', 'Zoom never falls back to the emulator: invitees would get a join link to a meeting that does not exist.']
+])
 
 const toView = (s: SimulationSettings) => ({ latency_ms: s.latencyMs, success_rate: s.successRate, seed: s.seed, scenario: s.scenario })
 const who = (request: FastifyRequest) => `admin@${request.ip}`
@@ -105,8 +110,9 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
   }, async (request) => {
     const name = request.params.service
     const { simulation, fallback } = request.body
-    if (fallback && FALLBACK_FORBIDDEN.has(name)) {
-      throw new ServiceError(422, 'ADMIN_FALLBACK_NOT_ALLOWED', 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer. Fix the provider, or switch payments to mock mode on purpose.')
+    const refusal = FALLBACK_FORBIDDEN.get(name)
+    if (fallback && refusal) {
+      throw new ServiceError(422, 'ADMIN_FALLBACK_NOT_ALLOWED', `${refusal} Fix the provider, or switch ${name} to mock mode on purpose.`)
     }
     known(name)
     const current = runtime.get(name).simulation
