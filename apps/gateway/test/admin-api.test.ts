@@ -83,6 +83,8 @@ t.test('simulation controls apply at once; bad values name the field', async t =
   const noZoomFallback = await call('PATCH', '/api/admin/settings/services/zoom', { fallback: true }, admin)
   t.equal(noZoomFallback.status, 422)
   t.match(noZoomFallback.body.message, /join link/)
+  const settings = await call('GET', '/api/admin/settings/mock-mode', undefined, admin)
+  t.match(settings.body.services.email, { fallback_allowed: true, fallback_note: null })
 })
 
 t.test('journal, detail, stats and reset', async t => {

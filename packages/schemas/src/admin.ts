@@ -18,6 +18,7 @@ export const ServiceSettingsSchema = Type.Object({
   ready: Type.Boolean(),
   fallback: Type.Boolean(),
   fallback_allowed: Type.Boolean(),
+  fallback_note: Nullable(Type.String({ description: 'Why this service never falls back, when it does not' })),
   credentials: Type.Array(Type.Object({ variable: Type.String(), configured: Type.Boolean(), display: Type.String() })),
   missing: Type.Array(Type.String()),
   simulation: SimulationViewSchema

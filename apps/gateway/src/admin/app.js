@@ -8,9 +8,6 @@ const POLL_MS = { development: 5000, activity: 2000, stats: 10000 }
 const TABS = ['development', 'activity', 'stats']
 const ORDER = ['email', 'whatsapp', 'payments', 'voice', 'zoom']
 const LABELS = { email: 'Email', whatsapp: 'WhatsApp', payments: 'Payments', voice: 'Voice', zoom: 'Zoom' }
-const NO_FALLBACK = {
-  payments: 'Payments never fall back to the emulator: a payment link from the emulator would collect no real money, so a failing Instamojo call fails.'
-}
 const STATS_MINUTES = 60
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
@@ -416,7 +413,7 @@ function updateServiceCard (card, name, svc) {
   if (!fb.dataset.busy) { fb.checked = Boolean(svc.fallback) && allowed; fb.disabled = !allowed }
   slot(card, 'fallback-hint').textContent = allowed
     ? 'In live mode, when the real provider fails a call (timeout, 5xx, unreachable), the emulator answers it instead and its row is marked as a fallback.'
-    : (NO_FALLBACK[name] ?? 'This service never falls back to the emulator.')
+    : (svc.fallback_note ?? 'This service never falls back to the emulator.')
 
   const form = card.querySelector('form.sim')
   if (!form.dataset.dirty) {

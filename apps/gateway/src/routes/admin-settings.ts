@@ -56,6 +56,7 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
       ready: st?.ready ?? false,
       fallback: rt.fallback,
       fallback_allowed: !FALLBACK_FORBIDDEN.has(name),
+      fallback_note: FALLBACK_FORBIDDEN.get(name) ?? null,
       credentials: st?.credentials ?? [],
       missing: st?.missing ?? [],
       simulation: toView(rt.simulation)
