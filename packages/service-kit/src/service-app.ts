@@ -57,9 +57,13 @@ function buildValidator (externalSchemas: unknown, options: { customOptions: Rec
   return (route: { httpPart?: string }) => route.httpPart === 'body' ? forBody(route) : forText(route)
 }
 
+/** Where a credential could sit in a log line; pino replaces it with [Redacted]. */
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]']
+
 export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv): FastifyServerOptions {
   return {
-    logger: logger ?? { level: env.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]'] },
+    // The redaction applies whatever logger options a caller passes (the stack, tests).
+    logger: logger === undefined ? { level: env.LOG_LEVEL, redact: LOG_REDACT } : typeof logger === 'object' && logger !== null && !('redact' in logger) ? { ...logger, redact: LOG_REDACT } : logger,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit: 10 * 1024 * 1024,
