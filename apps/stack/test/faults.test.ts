@@ -204,4 +204,6 @@ t.test('SIGTERM in the middle of a bulk send: the stack finishes it, every accep
   t.ok(rows.every(r => r.batch_id === reply.body.batch_id), 'all under the batch the reply named')
   t.equal(rows.filter(r => r.status !== 'failed').length, reply.body.accepted, 'every accepted recipient stored as sent (or later)')
   t.notOk(/spill|lost/i.test(output), 'nothing spilled or lost at shutdown', { output: output.slice(-2000) })
+  t.ok(output.includes('Switchboard is running'), 'the start-up banner was printed')
+  t.notOk(output.includes(API_TOKEN) || output.includes(ADMIN_TOKEN), 'tokens set in the environment are not printed in full')
 })
