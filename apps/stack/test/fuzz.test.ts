@@ -6,12 +6,14 @@
  * What must hold for every request: no 5xx, an answer within the deadline, every 4xx in our
  * envelope {statusCode, code, error, message, requestId} with validation messages naming the
  * field, no row written for a request we refused, and nothing the database refused to store.
+ * Besides the drawn cases, every string field is also set to each of the names an object lookup
+ * finds on Object.prototype (constructor, __proto__, ...), deterministically.
  */
 import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ADMIN_TOKEN, API_TOKEN, LOG_TABLES, admin, send, seeded, startStack, type Reply } from './helper.ts'
-import { fuzzCase, operations, variantCount, type FuzzCase, type Operation } from './openapi-fuzz.ts'
+import { fuzzCase, operations, prototypeCases, variantCount, type FuzzCase, type Operation } from './openapi-fuzz.ts'
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31)
 /** About this many fuzz requests in all, spread over the operations. */
@@ -115,7 +117,10 @@ t.test('every operation in the OpenAPI document, fuzzed', async t => {
   // Phase 1: everything but the admin writes, concurrently.
   const before: Record<string, number> = {}
   for (const table of LOG_TABLES) before[table] = await log.count(table)
-  const phase1 = makeCases(ops.filter(op => !isAdminMutation(op)))
+  const phase1 = [
+    ...makeCases(ops.filter(op => !isAdminMutation(op))),
+    ...ops.filter(op => !isAdminMutation(op)).flatMap(op => prototypeCases(op, rng)).map(c => ({ c, id: `fuzz-${SEED}-${n++}` }))
+  ]
   const outcomes: Outcome[] = []
   let next = 0
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {

@@ -103,14 +103,14 @@ export function typeOf (s: Schema): string | undefined {
 let counter = 0
 
 /** A value the schema accepts (best effort: formats and simple patterns are honoured). */
-export function sample (s: Schema, rng: Rng, depth = 0): unknown {
+export function sample (s: Schema, rng: Rng, depth = 0, minimal = false): unknown {
   if (s.const !== undefined) return s.const
   if (s.enum) return pick(rng, s.enum)
   if (s.anyOf || s.oneOf) {
     const nonNull = branches(s).filter(b => b.type !== 'null')
-    return sample(pick(rng, nonNull.length ? nonNull : branches(s)), rng, depth)
+    return sample(pick(rng, nonNull.length ? nonNull : branches(s)), rng, depth, minimal)
   }
-  if (s.allOf) return Object.assign({}, ...s.allOf.map((x: Schema) => sample(x, rng, depth)))
+  if (s.allOf) return Object.assign({}, ...s.allOf.map((x: Schema) => sample(x, rng, depth, minimal)))
   switch (typeOf(s)) {
     case 'object': {
       const out: Record<string, unknown> = {}
@@ -118,12 +118,12 @@ export function sample (s: Schema, rng: Rng, depth = 0): unknown {
       const props = Object.entries<Schema>(s.properties ?? {})
       for (const [k, v] of props) {
         // Optional fields half the time; never deeper than a few levels of optional objects.
-        if (required.has(k) || (depth < 4 && rng() < 0.5)) out[k] = sample(v, rng, depth + 1)
+        if (required.has(k) || (!minimal && depth < 4 && rng() < 0.5)) out[k] = sample(v, rng, depth + 1, minimal)
       }
       if ((s.minProperties ?? 0) > Object.keys(out).length) {
         for (const [k, v] of props) {
           if (Object.keys(out).length >= s.minProperties) break
-          if (!(k in out)) out[k] = sample(v, rng, depth + 1)
+          if (!(k in out)) out[k] = sample(v, rng, depth + 1, minimal)
         }
       }
       return out
@@ -131,7 +131,7 @@ export function sample (s: Schema, rng: Rng, depth = 0): unknown {
     case 'array': {
       const min = s.minItems ?? 0
       const n = Math.min(s.maxItems ?? Infinity, Math.max(min, int(rng, 1, 3)))
-      return Array.from({ length: n }, () => sample(s.items ?? { type: 'string' }, rng, depth + 1))
+      return Array.from({ length: n }, () => sample(s.items ?? { type: 'string' }, rng, depth + 1, minimal))
     }
     case 'integer': return sampleNumber(s, rng, true)
     case 'number': return sampleNumber(s, rng, false)
@@ -370,12 +370,13 @@ export interface Valid {
   body: unknown
 }
 
-export function validRequest (op: Operation, rng: Rng): Valid {
+/** A request the operation's schemas accept; `minimal`: required fields only. */
+export function validRequest (op: Operation, rng: Rng, minimal = false): Valid {
   const params: Record<string, string> = {}
   for (const p of op.pathParams) params[p.name] = enc(String(sample(p.schema, rng)))
   const query: Record<string, unknown> = {}
-  for (const q of op.queryParams) if (q.required || rng() < 0.4) query[q.name] = sample(q.schema, rng)
-  return { params, query, body: op.body ? sample(op.body, rng) : undefined }
+  for (const q of op.queryParams) if (q.required || (!minimal && rng() < 0.4)) query[q.name] = sample(q.schema, rng)
+  return { params, query, body: op.body ? sample(op.body, rng, 0, minimal) : undefined }
 }
 
 export interface Limits {
@@ -510,10 +511,51 @@ export function fuzzCase (op: Operation, rng: Rng, i: number, limits: Limits): F
     return { ...b, kind: `junk query ${junk.slice(0, 24)}`, url: b.url + (b.url.includes('?') ? junk.replace('?', '&') : junk) }
   })
 
-  // A body over the limit is ~10 MiB on the wire: once per operation is enough.
+  // A body at or over the limit is ~10 MiB on the wire: over it on an operation's first round,
+  // just under it (one huge string) on its second, something else after.
   let index = i % kinds.length
-  if (index === overLimit && i >= kinds.length) index = (index + 1) % kinds.length
+  if (index === overLimit && i >= kinds.length) {
+    if (i >= 2 * kinds.length || !op.body) index = (index + 1) % kinds.length
+    else {
+      const strings = nodes(v.body, op.body).filter(n => n.path.length > 0 && typeof n.value === 'string')
+      if (strings.length) {
+        const n = pick(rng, strings)
+        const room = limits.maxBodyBytes - Buffer.byteLength(JSON.stringify(v.body)) - 1024
+        return { ...base(), kind: `a string just under the body limit at /${n.path.join('/')}`, body: JSON.stringify(setAt(v.body, n.path, 'x'.repeat(room))), field: fieldOf(n.path) }
+      }
+      index = (index + 1) % kinds.length
+    }
+  }
   return kinds[index]!() ?? { ...base(), kind: 'valid (no variant applies)' }
+}
+
+/** Names an object lookup finds on Object.prototype: a handler that does map[input] gets a function. */
+export const PROTOTYPE_KEYS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']
+
+/**
+ * Deterministic rather than drawn: every string field of the operation's valid request (and every
+ * string path or query parameter) set to each prototype key in turn.
+ */
+export function prototypeCases (op: Operation, rng: Rng): FuzzCase[] {
+  const out: FuzzCase[] = []
+  // Required fields only: an optional one (an explicit agent_id, say) could bypass the lookup.
+  const v = validRequest(op, rng, true)
+  const url = (params: Record<string, string>, query: Record<string, unknown>) => encodePath(op, params) + queryString(query)
+  const headers: Record<string, string> = op.body ? { 'content-type': 'application/json' } : {}
+  for (const key of PROTOTYPE_KEYS) {
+    if (op.body) {
+      for (const n of nodes(v.body, op.body).filter(n => n.path.length > 0 && typeof n.value === 'string')) {
+        out.push({ op, kind: `prototype key ${key} at /${n.path.join('/')}`, method: op.method, url: url(v.params, v.query), headers, body: JSON.stringify(setAt(v.body, n.path, key)), field: fieldOf(n.path) })
+      }
+    }
+    for (const p of op.pathParams.filter(p => typeOf(p.schema) === 'string')) {
+      out.push({ op, kind: `prototype key ${key} as path param ${p.name}`, method: op.method, url: url({ ...v.params, [p.name]: key }, v.query), headers, ...(op.body ? { body: JSON.stringify(v.body) } : {}), field: p.name })
+    }
+    for (const q of op.queryParams.filter(q => typeOf(q.schema) === 'string')) {
+      out.push({ op, kind: `prototype key ${key} as query ${q.name}`, method: op.method, url: url(v.params, { ...v.query, [q.name]: key }), headers, ...(op.body ? { body: JSON.stringify(v.body) } : {}), field: q.name })
+    }
+  }
+  return out
 }
 
 /** How many variants fuzzCase cycles through for an operation (so a run covers each). */
