@@ -54,15 +54,18 @@ export function addressListOf (env: VoiceEnv, name: 'BOLNA_WEBHOOK_ALLOWED_IPS' 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** BOLNA_SCRIPTS: "alias=<agent uuid>,…" → alias → agent id. A malformed entry stops start-up. */
-export function scriptAliases (env: VoiceEnv): Record<string, string> {
-  const out: Record<string, string> = {}
+/**
+ * BOLNA_SCRIPTS: "alias=<agent uuid>,…" → alias → agent id. A malformed entry stops start-up.
+ * A Map, not an object: a script_id such as "constructor" must not find Object.prototype's.
+ */
+export function scriptAliases (env: VoiceEnv): ReadonlyMap<string, string> {
+  const out = new Map<string, string>()
   for (const entry of listOf(env.BOLNA_SCRIPTS ?? '')) {
     const [alias, agentId] = entry.split('=').map(s => s.trim())
     if (!alias || !agentId || !UUID.test(agentId)) {
       throw new ConfigError(`Invalid configuration: BOLNA_SCRIPTS must look like "reminder=<agent uuid>,sales=<agent uuid>", got "${entry}".`)
     }
-    out[alias.toLowerCase()] = agentId.toLowerCase()
+    out.set(alias.toLowerCase(), agentId.toLowerCase())
   }
   return out
 }

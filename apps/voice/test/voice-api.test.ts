@@ -323,3 +323,25 @@ t.test('the fallback: live Bolna down, the call goes to the emulator and the row
   const row = await eventually(async () => (await activityLog.select('call_logs', { where: { id: res.body.id, status: 'completed' } }))[0])
   t.match(row, { mode: 'mock', fallback: true })
 })
+
+t.test('a script_id that names an Object.prototype key is an unknown script, not a crash (found by the fuzzer)', async t => {
+  const { call, activityLog } = await startVoiceApp(t, { env: { BOLNA_SCRIPTS: `collections=${AGENTS.payment}` } })
+  for (const scriptId of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const res = await call('POST', '/calls', dial(NUMBERS.completed, { script_id: scriptId }))
+    t.equal(res.status, 404, scriptId)
+    t.equal(res.body.code, 'VOICE_SCRIPT_NOT_FOUND', scriptId)
+  }
+  await activityLog.flush()
+  t.equal(await activityLog.count('call_logs'), 0, 'no row for a refused call')
+})
+
+t.test('a campaign or bulk with an unknown script is refused before any call row is written', async t => {
+  const { call, activityLog } = await startVoiceApp(t)
+  const campaign = await call('POST', '/campaigns', { name: 'x', contacts: [NUMBERS.completed], script_id: 'constructor' })
+  t.equal(campaign.status, 404)
+  const bulk = await call('POST', '/calls/bulk', { contacts: [NUMBERS.completed], script_id: '__proto__' })
+  t.equal(bulk.status, 404)
+  await activityLog.flush()
+  t.equal(await activityLog.count('call_logs'), 0)
+  t.equal(await activityLog.count('call_campaigns'), 0)
+})

@@ -26,9 +26,9 @@ export interface ResolvedScript { scriptId: string, agentId: string }
  *   4. the agent's name as a slug ("appointment_reminder" for "Appointment Reminder"), looked up in
  *      GET /v2/agent/all (cached for 5 minutes; a miss asks again).
  */
-export function createScripts (deps: { clientFor: (mode: Mode) => BolnaClient, aliases: Record<string, string> }) {
+export function createScripts (deps: { clientFor: (mode: Mode) => BolnaClient, aliases: ReadonlyMap<string, string> }) {
   const cache = new Map<Mode, { at: number, agents: BolnaAgent[] }>()
-  const aliasOf = new Map(Object.entries(deps.aliases).map(([alias, agentId]) => [agentId, alias]))
+  const aliasOf = new Map([...deps.aliases].map(([alias, agentId]) => [agentId, alias]))
 
   async function agents (mode: Mode, fresh = false, headers?: Record<string, string>): Promise<BolnaAgent[]> {
     const hit = cache.get(mode)
@@ -40,7 +40,7 @@ export function createScripts (deps: { clientFor: (mode: Mode) => BolnaClient, a
 
   async function resolve (mode: Mode, scriptId: string, agentId?: string): Promise<ResolvedScript> {
     if (agentId) return { scriptId, agentId: agentId.toLowerCase() }
-    const alias = deps.aliases[scriptId.toLowerCase()]
+    const alias = deps.aliases.get(scriptId.toLowerCase())
     if (alias) return { scriptId, agentId: alias }
     if (UUID.test(scriptId)) return { scriptId, agentId: scriptId.toLowerCase() }
     const wanted = slug(scriptId)

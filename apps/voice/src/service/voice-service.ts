@@ -21,7 +21,7 @@ export interface VoiceServiceDeps {
   /** The Bolna client for a mode; throws PROVIDER_NOT_CONFIGURED when live has no key. */
   clientFor: (mode: Mode) => BolnaClient
   /** BOLNA_SCRIPTS: alias → agent id. */
-  scriptAliases: Record<string, string>
+  scriptAliases: ReadonlyMap<string, string>
   /** Caller id for every call (BOLNA_FROM_NUMBER); the account default when unset. */
   fromNumber?: string | undefined
   /** Calls placed at once by bulk calls and campaigns. */
