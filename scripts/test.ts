@@ -21,7 +21,7 @@ console.log(`PostgreSQL for the tests: ${env.TEST_DATABASE_URL}`)
 const totals = { pass: 0, fail: 0, skip: 0, todo: 0 }
 const started = Date.now()
 const code = await new Promise<number>((resolve) => {
-  const child = spawn('turbo', ['run', 'typecheck', 'typecheck:scripts', 'test', '--output-logs=full', '--log-order=grouped', '--concurrency=2', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('turbo', ['run', 'typecheck', 'typecheck:scripts', 'test', '--output-logs=full', '--log-order=grouped', '--concurrency=2', '--continue', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   let buffered = ''
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk)
