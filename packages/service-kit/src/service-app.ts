@@ -78,20 +78,46 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
  * A Fastify instance as every Switchboard server starts: TypeBox types, our error envelope with the
  * given code prefix, and the request id echoed on every reply so callers can quote it.
  */
-export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv): App {
-  const app = Fastify({ ...fastifyOptions(logger, env), frameworkErrors: createFrameworkErrorHandler(codePrefix) }).withTypeProvider<TypeBoxTypeProvider>()
+/** How long close() waits for requests in flight that still need this server (their emulator calls). */
+const DRAIN_LIMIT_MS = 10_000
+
+export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: { servedWhileClosing?: string } = {}): App {
+  // Refusals while closing are ours (below), in our envelope, not Fastify's bare 503.
+  const app = Fastify({ ...fastifyOptions(logger, env), frameworkErrors: createFrameworkErrorHandler(codePrefix), return503OnClosing: false }).withTypeProvider<TypeBoxTypeProvider>()
   app.setErrorHandler(createErrorHandler(codePrefix))
   app.setNotFoundHandler(createNotFoundHandler(codePrefix))
-  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
+  // Graceful close. In mock mode a service calls its provider emulator, mounted on this same
+  // server, over HTTP: if the listener stopped at once, every request in flight that had not yet
+  // made its emulator call would fail as "provider unreachable". So close() first waits (bounded)
+  // for the requests in flight, still serving calls under `servedWhileClosing`, and refuses
+  // anything else new with a 503 <PREFIX>_SHUTTING_DOWN.
+  let closing = false
+  let inFlight = 0
+  let drained: (() => void) | undefined
+  const servedWhileClosing = (url: string) => opts.servedWhileClosing !== undefined && url.startsWith(opts.servedWhileClosing)
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    if (servedWhileClosing(request.url)) return done()
+    if (closing) {
+      return done(new ServiceError(503, `${codePrefix}_SHUTTING_DOWN`, 'This server is shutting down and takes no new requests. Retry in a moment.', { headers: { 'retry-after': '1' } }))
+    }
+    inFlight++
+    reply.raw.once('close', () => { if (--inFlight === 0) drained?.() })
+    done()
+  })
   app.addHook('preHandler', (request, _reply, done) => {
     const field = findNonFiniteNumber(request.params, 'params') ?? findNonFiniteNumber(request.query, 'querystring') ?? findNonFiniteNumber(request.body, 'body')
     if (field === undefined) return done()
     done(new ServiceError(400, `${codePrefix}_INVALID_REQUEST`, `${field} must be a finite number`, { details: [{ field, message: 'must be a finite number' }] }))
   })
+  app.addHook('preClose', (done) => {
+    closing = true
+    if (opts.servedWhileClosing === undefined || inFlight === 0) return done()
+    const timer = setTimeout(() => { drained = undefined; done() }, DRAIN_LIMIT_MS)
+    drained = () => { clearTimeout(timer); drained = undefined; done() }
+  })
   // A request already in flight when close() starts would otherwise leave its keep-alive socket
   // idle until the keep-alive timeout, holding the shutdown open.
-  let closing = false
-  app.addHook('preClose', (done) => { closing = true; done() })
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
     done(null, payload)
@@ -136,7 +162,7 @@ export interface ServiceAppOptions<E extends CommonEnv> extends AppOptions<E> {
 /** A provider service's Fastify instance with everything the five services share. */
 export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOptions<E>): Promise<App> {
   const descriptor = SERVICES[opts.service]
-  const app = createBaseApp(descriptor.codePrefix, opts.logger, opts.env)
+  const app = createBaseApp(descriptor.codePrefix, opts.logger, opts.env, { servedWhileClosing: `${descriptor.emulatorPrefix}/` })
   const owned = !opts.shared
   const shared = opts.shared ?? await openSharedInfrastructure(opts.env, app.log, opts.simulation ? { [opts.service]: opts.simulation } : undefined)
   app.decorate('activityLog', shared.activityLog)
