@@ -99,7 +99,7 @@ t.test('many deliveries to a failing receiver are independent, and close() cance
   const given: string[] = []
   const sender = new WebhookSender({ retryDelaysMs: [10, 60_000], onGiveUp: d => given.push(d.label) })
   for (let i = 0; i < 20; i++) sender.send({ url, body: String(i), headers: {}, label: `d${i}` })
-  t.ok(await until(() => hits.length === 40), 'each delivery tried twice')
+  t.ok(await until(() => hits.length === 40 && sender.failedAttempts === 40), 'each delivery tried twice, both answers seen')
   t.equal(sender.gaveUp, 0, 'the long retry is still pending')
   const started = Date.now()
   await sender.close()
