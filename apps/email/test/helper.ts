@@ -1,9 +1,8 @@
 import type { Test } from 'tap'
-import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually as eventuallyWithin, jsonCaller, type JsonCall, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadEmailEnv } from '../src/config.ts'
 
@@ -11,7 +10,7 @@ export interface EmailTestApp extends TestInfrastructure {
   app: App
   url: string
   /** JSON POST/GET against the running app. */
-  call: (method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number, headers: Record<string, unknown>, body: any, text: string }>
+  call: JsonCall
 }
 
 /** The email service listening on a free port, on a test database, instant and always successful by default. */
@@ -22,14 +21,7 @@ export async function startEmailApp (t: Test, opts: { env?: Record<string, strin
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
-  const call: EmailTestApp['call'] = async (method, path, body, headers = {}) => {
-    const res = await request(url + path, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: unknown = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed, text }
-  }
-  return { ...infra, app, url, call }
+  return { ...infra, app, url, call: jsonCaller(url) }
 }
 
 export const MOCK_KEY = 'SG.test-key.abcdefghijklmnop'
@@ -43,13 +35,5 @@ export const mail = (to: string | string[], extra: Record<string, unknown> = {})
   ...extra
 })
 
-/** Polls until check() passes or the time runs out (for webhook-driven state). */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+/** Polls until check() passes or the time runs out (for webhook-driven state): 5 s unless told. */
+export const eventually = <T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> => eventuallyWithin(check, timeoutMs)

@@ -8,13 +8,12 @@
  */
 import t, { type Test } from 'tap'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { request } from 'undici'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { SERVICE_NAMES } from '@switchboard/service-kit/services'
+import { freePort, jsonCaller, type JsonCall } from '@switchboard/service-kit/testing'
 // The stack app depends on the gateway, so the gateway cannot depend on it back: its source is
 // imported by path (its own dependencies resolve from apps/stack).
 import { buildStack, listenStack } from '../../stack/src/stack.ts'
@@ -25,16 +24,7 @@ const ADMIN_TOKEN = 'page-test-admin-token-0123456789'
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const WAIT_MS = 20_000
 
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
-
-interface Running { gatewayUrl: string, call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number, headers: Record<string, unknown>, body: any }> }
+interface Running { gatewayUrl: string, call: JsonCall }
 
 /** The whole stack, as `./switchboard start` runs it, on free ports with a database of its own. */
 async function startStack (t: Test): Promise<Running> {
@@ -61,14 +51,7 @@ async function startStack (t: Test): Promise<Running> {
   t.teardown(() => stack.close())
   const urls = await listenStack(stack)
   const gatewayUrl = urls.gateway!
-  const call: Running['call'] = async (method, path, body, headers = {}) => {
-    const res = await request(gatewayUrl + path, { method: method as 'GET', headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: unknown = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed }
-  }
-  return { gatewayUrl, call }
+  return { gatewayUrl, call: jsonCaller(gatewayUrl) }
 }
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }

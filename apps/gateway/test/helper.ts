@@ -1,9 +1,8 @@
 import type { Test } from 'tap'
-import { request } from 'undici'
 import { buildApp as buildEmail } from '@switchboard/email/app'
 import { loadEmailEnv } from '@switchboard/email/config'
 import { selfBaseUrl, type App } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, jsonCaller, type JsonCall, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv } from '../src/config.ts'
 
@@ -16,7 +15,8 @@ export interface GatewayTestStack extends TestInfrastructure {
   email: App
   gatewayUrl: string
   emailUrl: string
-  call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number, headers: Record<string, unknown>, body: any, ms: number }>
+  /** JSON requests against the gateway; the reply carries `ms`, for the timing tests. */
+  call: JsonCall
 }
 
 /** The gateway in front of a real email service, both on free ports, sharing a test database. */
@@ -31,13 +31,5 @@ export async function startStack (t: Test, opts: { gatewayEnv?: Record<string, s
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   const gatewayUrl = selfBaseUrl(gateway)
-  const call: GatewayTestStack['call'] = async (method, path, body, headers = {}) => {
-    const t0 = Date.now()
-    const res = await request(gatewayUrl + path, { method: method as 'GET', headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: unknown = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed, ms: Date.now() - t0 }
-  }
-  return { ...infra, gateway, email, gatewayUrl, emailUrl, call }
+  return { ...infra, gateway, email, gatewayUrl, emailUrl, call: jsonCaller(gatewayUrl) }
 }

@@ -1,14 +1,11 @@
 import t from 'tap'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import type { Test } from 'tap'
-import { request } from 'undici'
 import { buildApp as buildEmail } from '@switchboard/email/app'
 import { loadEmailEnv } from '@switchboard/email/config'
 import { buildApp as buildPayments } from '@switchboard/payments/app'
 import { loadPaymentsEnv } from '@switchboard/payments/config'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, freePort, jsonCaller } from '@switchboard/service-kit/testing'
 import { createHmac } from 'node:crypto'
 import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv } from '../src/config.ts'
@@ -18,14 +15,6 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 const SALT = 'gateway-test-salt-123'
 const link = { amount: '2500.00', purpose: 'FIFA 16', buyer_name: 'John Doe', email: 'foo@example.com', phone: '9999999999' }
 
-async function closedPort (): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as { port: number }).port
-  s.close()
-  return port
-}
-
 /** The gateway in front of real payments and email services (WhatsApp deliberately down), on one test database. */
 async function startPaymentsStack (t: Test) {
   const infra = await createTestInfrastructure(t)
@@ -33,7 +22,7 @@ async function startPaymentsStack (t: Test) {
   const email = await buildEmail({ env: loadEmailEnv({ ...base, EMAIL_PORT: '0' }), shared: infra, logger: false })
   infra.closeWithInfrastructure(email)
   await email.listen({ port: 0, host: '127.0.0.1' })
-  const payments = await buildPayments({ env: loadPaymentsEnv({ ...base, PAYMENTS_PORT: '0', INSTAMOJO_MOCK_SALT: SALT, EMAIL_SERVICE_URL: selfBaseUrl(email), WHATSAPP_SERVICE_URL: `http://127.0.0.1:${await closedPort()}` }), shared: infra, logger: false })
+  const payments = await buildPayments({ env: loadPaymentsEnv({ ...base, PAYMENTS_PORT: '0', INSTAMOJO_MOCK_SALT: SALT, EMAIL_SERVICE_URL: selfBaseUrl(email), WHATSAPP_SERVICE_URL: `http://127.0.0.1:${await freePort()}` }), shared: infra, logger: false })
   infra.closeWithInfrastructure(payments)
   await payments.listen({ port: 0, host: '127.0.0.1' })
   const env = loadGatewayEnv({ ...base, GATEWAY_PORT: '0', API_TOKEN, ADMIN_TOKEN, EMAIL_SERVICE_URL: selfBaseUrl(email), PAYMENTS_SERVICE_URL: selfBaseUrl(payments) })
@@ -41,15 +30,7 @@ async function startPaymentsStack (t: Test) {
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(gateway)
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const isString = typeof body === 'string'
-    const res = await request(url + path, { method: method as 'GET', headers: { ...(body !== undefined && !isString ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : isString ? body : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: any = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed }
-  }
-  return { ...infra, call }
+  return { ...infra, call: jsonCaller(url) }
 }
 
 t.test('payment routes are admin routes: the API token does not open them', async t => {

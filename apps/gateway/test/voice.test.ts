@@ -1,8 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { request } from 'undici'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually, jsonCaller, requestJson as http } from '@switchboard/service-kit/testing'
 import { buildApp as buildVoice } from '@switchboard/voice/app'
 import { loadVoiceEnv } from '@switchboard/voice/config'
 import { buildApp } from '../src/app.ts'
@@ -12,15 +11,6 @@ import { ADMIN_TOKEN, API_TOKEN, api } from './helper.ts'
 const REMINDER_AGENT = '3f9a6c1e-7b2d-4e8a-9c41-5d2b8e6f0a11'
 const bolnaKey = { authorization: 'Bearer bn-gateway-test-key' }
 const dial = (to: string) => ({ to_number: to, script_id: 'appointment_reminder', user_data: { name: 'Priya' } })
-
-async function http (url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
-  const isString = typeof body === 'string'
-  const res = await request(url, { method: method as 'GET', headers: { ...(body !== undefined && !isString ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : isString ? body : JSON.stringify(body) })
-  const text = await res.body.text()
-  let parsed: any = text
-  try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-  return { status: res.statusCode, headers: res.headers, body: parsed }
-}
 
 /** The gateway in front of a real voice service, both on free ports, one test database. */
 async function startVoiceStack (t: Test, voiceEnv: Record<string, string> = {}) {
@@ -35,17 +25,7 @@ async function startVoiceStack (t: Test, voiceEnv: Record<string, string> = {}) 
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   const gatewayUrl = selfBaseUrl(gateway)
-  return { ...infra, voiceUrl, gatewayUrl, call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => http(gatewayUrl + path, method, body, headers) }
-}
-
-async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
+  return { ...infra, voiceUrl, gatewayUrl, call: jsonCaller(gatewayUrl) }
 }
 
 t.test('voice routes need the API token; the gateway validates with the shared schemas and forwards nothing bad', async t => {

@@ -1,13 +1,10 @@
 import t from 'tap'
 import { createHmac } from 'node:crypto'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import type { Test } from 'tap'
-import { request } from 'undici'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually as eventuallyWithin, freePort, jsonCaller } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv } from '../src/config.ts'
 import { ADMIN_TOKEN, API_TOKEN, api } from './helper.ts'
@@ -27,25 +24,11 @@ async function startWhatsAppStack (t: Test, opts: { whatsappUrl?: string, whatsa
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(gateway)
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await request(url + path, { method: method as 'GET', headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: any = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed }
-  }
-  return { ...infra, call }
+  return { ...infra, call: jsonCaller(url) }
 }
 
-async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+/** The shared poll, with more time: a message walks through several statuses here. */
+const eventually = <T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> => eventuallyWithin(check, timeoutMs)
 
 t.test('WhatsApp automation routes need the API token; the webhook route needs a signature instead', async t => {
   const { call } = await startWhatsAppStack(t)
@@ -155,10 +138,7 @@ t.test('status webhooks through the gateway arrive byte for byte: signed applies
 })
 
 t.test('a WhatsApp service that is down is a 503 at once; the OpenAPI document lists the routes', async t => {
-  const closed = createServer().listen(0, '127.0.0.1')
-  await once(closed, 'listening')
-  const port = (closed.address() as { port: number }).port
-  closed.close()
+  const port = await freePort()
   const { call } = await startWhatsAppStack(t, { whatsappUrl: `http://127.0.0.1:${port}` })
   const res = await call('POST', '/api/automation/trigger/whatsapp', message, api)
   t.equal(res.status, 503)

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { createHmac } from 'node:crypto'
 import { request } from 'undici'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, jsonCaller } from '@switchboard/service-kit/testing'
 import { buildApp as buildZoom } from '@switchboard/zoom/app'
 import { loadZoomEnv } from '@switchboard/zoom/config'
 import { buildApp } from '../src/app.ts'
@@ -25,15 +25,7 @@ async function startZoomStack (t: Test) {
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(gateway)
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const isString = typeof body === 'string'
-    const res = await request(url + path, { method: method as 'GET', headers: { ...(body !== undefined && !isString ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : isString ? body : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: any = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed }
-  }
-  return { ...infra, zoom, gateway, call }
+  return { ...infra, zoom, gateway, call: jsonCaller(url) }
 }
 
 t.test('/api/zoom/* needs the API token (or the admin token); 401 says nothing more', async t => {

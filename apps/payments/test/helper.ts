@@ -1,11 +1,10 @@
 import type { Test } from 'tap'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, jsonCaller, type JsonCall, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadPaymentsEnv } from '../src/config.ts'
 
@@ -15,7 +14,7 @@ export interface PaymentsTestApp extends TestInfrastructure {
   app: App
   url: string
   /** JSON (or raw string) requests against the running app. */
-  call: (method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number, headers: Record<string, unknown>, body: any, text: string }>
+  call: JsonCall
 }
 
 /** The payments service listening on a free port, on a test database, instant and always successful by default. */
@@ -26,15 +25,7 @@ export async function startPaymentsApp (t: Test, opts: { env?: Record<string, st
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
-  const call: PaymentsTestApp['call'] = async (method, path, body, headers = {}) => {
-    const isString = typeof body === 'string'
-    const res = await request(url + path, { method, headers: { ...(body !== undefined && !isString ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : isString ? body : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: unknown = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed, text }
-  }
-  return { ...infra, app, url, call }
+  return { ...infra, app, url, call: jsonCaller(url) }
 }
 
 export const form = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -47,16 +38,8 @@ export async function v2Token (call: PaymentsTestApp['call']): Promise<Record<st
 }
 export const v1Auth = { 'x-api-key': 'test_api_key_0123456789', 'x-auth-token': 'test_auth_token_0123456789' }
 
-/** Polls until check() passes or the time runs out (for webhook-driven state). */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+/** Polls until check() passes or the time runs out (for webhook-driven state): the shared one, 8 s unless told. */
+export { eventually } from '@switchboard/service-kit/testing'
 
 export interface Received { body: string, headers: Record<string, string | string[] | undefined> }
 

@@ -1,29 +1,23 @@
 import type { Test } from 'tap'
-import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, jsonCaller, requestJson, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadVoiceEnv } from '../src/config.ts'
 
-export interface HttpResult { status: number, headers: Record<string, unknown>, body: any, text: string, raw: Buffer }
+/** A reply, with `raw` for the recordings (WAV bytes). */
+export type HttpResult = JsonReply
 
 export interface VoiceTestApp extends TestInfrastructure {
   app: App
   url: string
   /** JSON request against the running app. */
-  call: (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>) => Promise<HttpResult>
+  call: JsonCall
 }
 
-export async function http (url: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
-  const res = await request(url, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
-  const raw = Buffer.from(await res.body.arrayBuffer())
-  const text = raw.toString('utf8')
-  let parsed: unknown = text
-  try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-  return { status: res.statusCode, headers: res.headers, body: parsed, text, raw }
-}
+/** One JSON request to any URL (the emulator's recordings, agents): the shared requestJson. */
+export const http = requestJson
 
 /**
  * The voice service listening on a free port, on a test database, instant and always successful
@@ -36,7 +30,7 @@ export async function startVoiceApp (t: Test, opts: { env?: Record<string, strin
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: (method, path, body, headers) => http(url + path, method, body, headers) }
+  return { ...infra, app, url, call: jsonCaller(url) }
 }
 
 export const MOCK_KEY = 'bn-test-key-0123456789'
@@ -62,16 +56,8 @@ export const NUMBERS = {
   error: '+919855550107'
 }
 
-/** Polls until check() passes or the time runs out (for webhook-driven state). */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+/** Polls until check() passes or the time runs out (for webhook-driven state): the shared one, 8 s unless told. */
+export { eventually } from '@switchboard/service-kit/testing'
 
 /** Parses a WAV header: enough to prove a file is a valid PCM WAV of some length. */
 export function parseWav (buf: Buffer) {

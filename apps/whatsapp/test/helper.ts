@@ -1,30 +1,24 @@
 import type { Test } from 'tap'
-import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, jsonCaller, requestJson, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadWhatsAppEnv } from '../src/config.ts'
 
-export interface Reply { status: number, headers: Record<string, unknown>, body: any, text: string }
+export type Reply = JsonReply
 
 export interface WhatsAppTestApp extends TestInfrastructure {
   app: App
   url: string
   /** JSON POST/GET against the running app. */
-  call: (method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>
+  call: JsonCall
 }
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789'
 
-export async function httpCall (url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await request(url, { method: method as 'GET', headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) })
-  const text = await res.body.text()
-  let parsed: unknown = text
-  try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-  return { status: res.statusCode, headers: res.headers, body: parsed, text }
-}
+/** One JSON (or raw string/Buffer) request to any URL: the shared requestJson. */
+export const httpCall = requestJson
 
 /** The WhatsApp service listening on a free port, on a test database, instant and always successful by default. */
 export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<WhatsAppTestApp> {
@@ -34,7 +28,7 @@ export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, st
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: (method, path, body, headers) => httpCall(url + path, method, body, headers) }
+  return { ...infra, app, url, call: jsonCaller(url) }
 }
 
 /** A well-formed AiSensy-style key (a JWT): the emulator accepts any. */
@@ -57,13 +51,5 @@ export const campaignBody = (extra: Record<string, unknown> = {}) => ({
   ...extra
 })
 
-/** Polls until check() passes or the time runs out (for webhook-driven state). */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+/** Polls until check() passes or the time runs out (for webhook-driven state): the shared one, 8 s unless told. */
+export { eventually } from '@switchboard/service-kit/testing'

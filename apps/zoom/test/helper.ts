@@ -1,14 +1,13 @@
 import type { Test } from 'tap'
-import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually as eventuallyWithin, jsonCaller, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { createZoomClient, type ZoomClientOptions } from '../src/client/zoom-client.ts'
 import { loadZoomEnv } from '../src/config.ts'
 
-export interface CallResult { status: number, headers: Record<string, unknown>, body: any, text: string }
+export type CallResult = JsonReply
 
 export interface ZoomTestApp extends TestInfrastructure {
   app: App
@@ -16,7 +15,7 @@ export interface ZoomTestApp extends TestInfrastructure {
   /** The emulator's base, e.g. http://127.0.0.1:PORT/zoom */
   zoom: string
   /** JSON requests against the running app. */
-  call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<CallResult>
+  call: JsonCall
   /** A fresh access token from the emulator's /oauth/token. */
   token: () => Promise<string>
   /** A call to the emulator's API with a fresh token. */
@@ -34,13 +33,7 @@ export async function startZoomApp (t: Test, opts: { env?: Record<string, string
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
   const zoom = `${url}/zoom`
-  const call: ZoomTestApp['call'] = async (method, path, body, headers = {}) => {
-    const res = await request(url + path, { method: method as 'GET', headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
-    const text = await res.body.text()
-    let parsed: unknown = text
-    try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON */ }
-    return { status: res.statusCode, headers: res.headers, body: parsed, text }
-  }
+  const call = jsonCaller(url)
   const token = async () => {
     const res = await call('POST', '/zoom/oauth/token?grant_type=account_credentials&account_id=acct-1', undefined, { authorization: `Basic ${Buffer.from('client-id:client-secret').toString('base64')}` })
     if (res.status !== 200) throw new Error(`token request failed: ${res.text}`)
@@ -55,16 +48,8 @@ export async function startZoomApp (t: Test, opts: { env?: Record<string, string
   return { ...infra, app, url, zoom, call, token, zcall, client }
 }
 
-/** Polls until check() passes or the time runs out (for clock- and webhook-driven state). */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
+/** Polls until check() passes or the time runs out (for clock- and webhook-driven state): 5 s, every 20 ms, unless told. */
+export const eventually = <T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> => eventuallyWithin(check, timeoutMs, 20)
 
 /** The reference's webhook test vector (providers.md §5). */
 export const VECTOR = {

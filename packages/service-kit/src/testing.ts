@@ -1,7 +1,10 @@
+import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { request, type Dispatcher } from 'undici'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
 import { RuntimeSettings } from './runtime-settings.ts'
 import type { SharedInfrastructure } from './service-app.ts'
@@ -40,4 +43,77 @@ export async function createTestInfrastructure (t: TestLike, opts: { mockMode?: 
     rmSync(dataDir, { recursive: true, force: true })
   })
   return { activityLog, runtime, dataDir, closeWithInfrastructure: (app) => { apps.push(app) } }
+}
+
+/**
+ * One reply from requestJson, shaped for assertions. `body` is loosely typed on purpose: tests
+ * read whatever fields they assert on, and the schema checks belong to the services.
+ */
+export interface JsonReply {
+  status: number
+  headers: Dispatcher.ResponseData['headers']
+  /** The reply parsed as JSON when it is JSON, else its text; undefined when the reply is empty. */
+  body: any
+  text: string
+  /** The reply's bytes, for binary replies (recordings, downloads). */
+  raw: Buffer
+  /** Milliseconds from sending the request to having read the whole reply. */
+  ms: number
+}
+
+/** A requestJson bound to one base URL: `call('POST', '/emails', body, headers)`. */
+export type JsonCall = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<JsonReply>
+
+/**
+ * One HTTP request the way the service tests make them, so each test file need not carry its own
+ * copy. A string (or Buffer) body is sent as is, so tests can send malformed JSON, form bodies and
+ * signed raw payloads; any other body is sent as JSON. Either way the content-type is
+ * application/json unless the caller set one (a raw body without it would be a 415, not the
+ * signature or parse error a test is after). The reply is parsed as JSON when it parses.
+ */
+export async function requestJson (url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonReply> {
+  const sendAsIs = typeof body === 'string' || body instanceof Uint8Array
+  const callerSetType = Object.keys(headers).some(h => h.toLowerCase() === 'content-type')
+  const t0 = Date.now()
+  const res = await request(url, {
+    method: method as Dispatcher.HttpMethod,
+    headers: { ...(body !== undefined && !callerSetType ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : sendAsIs ? body : JSON.stringify(body)
+  })
+  const bytes = Buffer.from(await res.body.arrayBuffer())
+  const text = bytes.toString('utf8')
+  let parsed: unknown = text
+  try { parsed = text ? JSON.parse(text) : undefined } catch { /* not JSON: keep the text */ }
+  return { status: res.statusCode, headers: res.headers, body: parsed, text, raw: bytes, ms: Date.now() - t0 }
+}
+
+/** requestJson against one running app: the `call` every test helper hands its tests. */
+export function jsonCaller (baseUrl: string): JsonCall {
+  return (method, path, body, headers) => requestJson(baseUrl + path, method, body, headers)
+}
+
+/**
+ * Polls check() until it returns something truthy and resolves with that, for state that settles
+ * on its own (webhooks, timers, background sends). Throws once timeoutMs has passed without it.
+ */
+export async function eventually<T> (check: () => Promise<T | undefined | false | null>, timeoutMs = 8000, everyMs = 25): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+}
+
+/**
+ * A TCP port that was free a moment ago (bound on 127.0.0.1:0, read, closed): for servers that
+ * must be told their port before they listen, or for an address where nothing is listening.
+ */
+export async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>(resolve => server.close(() => resolve()))
+  return port
 }
