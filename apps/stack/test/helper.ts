@@ -6,7 +6,6 @@
 import type { Test } from 'tap'
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
@@ -21,14 +20,8 @@ export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 /** Every table the services log to (settings excluded). */
 export const LOG_TABLES = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns'] as const
 
-export async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
+import { freePort } from '@switchboard/service-kit/testing'
+export { freePort }
 
 /**
  * The environment `./switchboard start` would get, on free ports: every service's port and the
@@ -125,53 +118,7 @@ export async function eventually<T> (check: () => Promise<T | undefined | false>
   }
 }
 
-export interface TcpProxy {
-  port: number
-  /** Drops every connection and refuses new ones until restore(). */
-  cut: () => void
-  restore: () => void
-  close: () => Promise<void>
-}
-
-/** A TCP proxy to host:port that can be cut and restored (a database or service going away). */
-export async function tcpProxy (host: string, port: number): Promise<TcpProxy> {
-  const sockets = new Set<net.Socket>()
-  let down = false
-  const server = net.createServer(client => {
-    if (down) {
-      client.resetAndDestroy()
-      return
-    }
-    const upstream = net.connect(port, host)
-    const pair = [client, upstream]
-    for (const s of pair) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        for (const other of pair) {
-          other.destroy()
-          sockets.delete(other)
-        }
-      })
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const cut = () => {
-    down = true
-    for (const s of sockets) s.resetAndDestroy()
-    sockets.clear()
-  }
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut,
-    restore: () => { down = false },
-    close: () => new Promise<void>(resolve => {
-      cut()
-      server.close(() => resolve())
-    })
-  }
-}
+export { tcpProxy, type TcpProxy } from '@switchboard/activity-log/testing'
 
 /** A seeded generator (mulberry32), so a failing run can be replayed with its seed. */
 export function seeded (seed: number): () => number {

@@ -4,6 +4,7 @@
  * database on that server; without it, an in-memory PGlite.
  */
 import { randomBytes } from 'node:crypto'
+import net from 'node:net'
 import pg from 'pg'
 import type { ActivityLog, ActivityLogOptions } from './types.ts'
 import { createActivityLog } from './activity-log.ts'
@@ -63,4 +64,52 @@ export async function createTestActivityLog (t: TestContext, options: Partial<Ac
   })
   t.teardown(() => log.close())
   return log
+}
+
+export interface TcpProxy {
+  port: number
+  /** Drops every connection and refuses new ones until restore(). */
+  cut: () => void
+  restore: () => void
+  close: () => Promise<void>
+}
+
+/** A TCP proxy to host:port that can be cut and restored: a database (or a service) going away. */
+export async function tcpProxy (host: string, port: number): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>()
+  let down = false
+  const server = net.createServer(client => {
+    if (down) {
+      client.resetAndDestroy()
+      return
+    }
+    const upstream = net.connect(port, host)
+    const pair = [client, upstream]
+    for (const s of pair) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        for (const other of pair) {
+          other.destroy()
+          sockets.delete(other)
+        }
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const cut = () => {
+    down = true
+    for (const s of sockets) s.resetAndDestroy()
+    sockets.clear()
+  }
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut,
+    restore: () => { down = false },
+    close: () => new Promise<void>(resolve => {
+      cut()
+      server.close(() => resolve())
+    })
+  }
 }

@@ -4,12 +4,11 @@
  * recording while the proxy cuts every connection and refuses new ones, then comes back.
  */
 import { randomUUID } from 'node:crypto'
-import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { startPostgres } from '../../../scripts/postgres-server.ts'
 import { createActivityLog, createPostgresBackend, type ActivityLogOptions } from '../src/index.ts'
-import { createTestDatabase } from '../src/testing.ts'
+import { createTestDatabase, tcpProxy } from '../src/testing.ts'
 
 let serverUrl = process.env.TEST_DATABASE_URL
 if (!serverUrl) {
@@ -18,45 +17,6 @@ if (!serverUrl) {
   serverUrl = server.url
 }
 
-/** Forwards TCP to the target; `cut` destroys every connection and refuses new ones until `restore`. */
-async function tcpProxy (host: string, port: number) {
-  const sockets = new Set<net.Socket>()
-  let down = false
-  const server = net.createServer(client => {
-    if (down) {
-      client.resetAndDestroy()
-      return
-    }
-    const upstream = net.connect(port, host)
-    const pair = [client, upstream]
-    for (const s of pair) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        for (const other of pair) {
-          other.destroy()
-          sockets.delete(other)
-        }
-      })
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const cut = () => {
-    down = true
-    for (const s of sockets) s.resetAndDestroy()
-    sockets.clear()
-  }
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut,
-    restore: () => { down = false },
-    close: () => new Promise<void>(resolve => {
-      cut()
-      server.close(() => resolve())
-    })
-  }
-}
 
 t.test('a database outage mid-stream: callers never wait or fail, every row lands exactly once', async t => {
   const databaseUrl = await createTestDatabase(t, serverUrl)
