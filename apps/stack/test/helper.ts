@@ -26,7 +26,8 @@ export { freePort }
 /**
  * The environment `./switchboard start` would get, on free ports: every service's port and the
  * gateway's URL for it (services that have not landed yet simply ignore theirs), tokens set, a temp
- * data folder, silent logs, and a database of its own on the test server when there is one.
+ * data folder, silent logs, every service instant and always successful, and a database of its own
+ * on the test server when there is one.
  */
 export async function stackEnv (t: Test, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-stack-test-'))
@@ -41,8 +42,13 @@ export async function stackEnv (t: Test, overrides: Record<string, string> = {})
   }
   for (const name of SERVICE_NAMES) {
     const port = await freePort()
-    env[`${name.toUpperCase()}_PORT`] = String(port)
-    env[`${name.toUpperCase()}_SERVICE_URL`] = `http://127.0.0.1:${port}`
+    const NAME = name.toUpperCase()
+    env[`${NAME}_PORT`] = String(port)
+    env[`${NAME}_SERVICE_URL`] = `http://127.0.0.1:${port}`
+    // Deterministic unless a test asks otherwise: instant, and every provider call succeeds (a
+    // 2 % simulated Instamojo failure once turned a webhook test red at random).
+    env[`${NAME}_LATENCY_MS`] = '0-0'
+    env[`${NAME}_SUCCESS_RATE`] = '1'
   }
   if (process.env.TEST_DATABASE_URL && overrides.DATABASE_URL === undefined) env.DATABASE_URL = await createTestDatabase(t)
   return { ...env, ...overrides }
