@@ -7,16 +7,15 @@
  * (else a fresh temp folder, named in the output) for a person to look at; they are not checked in.
  */
 import t, { type Test } from 'tap'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { SERVICE_NAMES } from '@switchboard/service-kit/services'
-import { freePort, jsonCaller, type JsonCall } from '@switchboard/service-kit/testing'
+import { jsonCaller, type JsonCall } from '@switchboard/service-kit/testing'
 // The stack app depends on the gateway, so the gateway cannot depend on it back: its source is
 // imported by path (its own dependencies resolve from apps/stack).
 import { buildStack, listenStack } from '../../stack/src/stack.ts'
+import { stackEnv } from '../../stack/test/helper.ts'
 import { CONTENT_SECURITY_POLICY } from '../src/admin/index.ts'
 
 const API_TOKEN = 'page-test-api-token-0123456789'
@@ -28,25 +27,8 @@ interface Running { gatewayUrl: string, call: JsonCall }
 
 /** The whole stack, as `./switchboard start` runs it, on free ports with a database of its own. */
 async function startStack (t: Test): Promise<Running> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-admin-page-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env: Record<string, string> = {
-    SWITCHBOARD_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    API_TOKEN,
-    ADMIN_TOKEN,
-    GATEWAY_PORT: String(await freePort()),
-    EMAIL_LATENCY_MS: '20-120',
-    EMAIL_SUCCESS_RATE: '1'
-  }
-  // Each service listens on a port picked now, and the gateway is told where it is.
-  for (const name of SERVICE_NAMES) {
-    const port = await freePort()
-    env[`${name.toUpperCase()}_PORT`] = String(port)
-    env[`${name.toUpperCase()}_SERVICE_URL`] = `http://127.0.0.1:${port}`
-  }
-  // A database of its own on the test server (dropped after the stack closed), else PGlite in dataDir.
-  if (process.env.TEST_DATABASE_URL) env.DATABASE_URL = await createTestDatabase(t)
+  // Email gets a little latency so the Activity tab has something to wait for.
+  const env = await stackEnv(t, { API_TOKEN, ADMIN_TOKEN, EMAIL_LATENCY_MS: '20-120' })
   const stack = await buildStack(env, false)
   t.teardown(() => stack.close())
   const urls = await listenStack(stack)
