@@ -48,17 +48,7 @@ export const CreateMeetingRequestSchema = Type.Object({
 export type CreateMeetingRequest = Static<typeof CreateMeetingRequestSchema>
 
 /** update_meeting(id, ...): any of create_meeting's fields, at least one. */
-export const UpdateMeetingRequestSchema = Type.Object({
-  topic: Type.Optional(meetingFields.topic),
-  type: Type.Optional(meetingFields.type),
-  start_time: Type.Optional(meetingFields.start_time),
-  duration: Type.Optional(meetingFields.duration),
-  timezone: Type.Optional(meetingFields.timezone),
-  agenda: Type.Optional(meetingFields.agenda),
-  password: Type.Optional(meetingFields.password),
-  settings: Type.Optional(meetingFields.settings),
-  recurrence: Type.Optional(meetingFields.recurrence)
-}, { additionalProperties: false, minProperties: 1 })
+export const UpdateMeetingRequestSchema = Type.Partial(CreateMeetingRequestSchema, { additionalProperties: false, minProperties: 1 })
 export type UpdateMeetingRequest = Static<typeof UpdateMeetingRequestSchema>
 
 export const MeetingSchema = Type.Object({
