@@ -26,7 +26,9 @@ const JSON_TYPE = { 'content-type': 'application/json' }
 interface Target { urls: Record<string, string>, child: ChildProcess }
 
 async function startTarget (name: string): Promise<Target> {
-  const child = spawn(process.execPath, [join(here, 'targets.ts'), name], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // BENCH_PROFILE=1 writes a V8 CPU profile of each server process to bench/results/profiles.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []
+  const child = spawn(process.execPath, [...profile, join(here, 'targets.ts'), name], { stdio: ['ignore', 'pipe', 'inherit'] })
   for await (const line of createInterface({ input: child.stdout! })) {
     const msg = JSON.parse(line) as { ready: boolean, url: string }
     if (msg.ready) return { urls: msg.url.startsWith('{') ? JSON.parse(msg.url) : { bare: msg.url }, child }
@@ -63,6 +65,9 @@ async function load (name: string, kind: LoadResult['kind'], t: Target, url: str
 console.log(`load: autocannon -c ${CONNECTIONS} -d ${DURATION} after a 2 s warm-up; servers in a child process\n`)
 
 // --- the reference ----------------------------------------------------------------------------
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined
+const wanted = (name: string) => only === undefined || only.test(name)
+
 const mail = JSON.stringify({ personalizations: [{ to: [{ email: 'bench@example.com' }] }], from: { email: 'sender@example.com' }, subject: 'Bench', content: [{ type: 'text/plain', value: 'Hello' }] })
 const bare = await startTarget('bare-fastify')
 await load('bare Fastify route (reference)', 'reference', bare, `${bare.urls.bare}/v3/mail/send`, JSON_TYPE, mail)
@@ -93,9 +98,8 @@ const scenarios: Scenario[] = [
   ['gateway → voice    (latency 0)', 'gateway', async u => [`${u.gateway}/api/automation/trigger/call`, API, JSON.stringify({ to_number: '+919855550100', script_id: 'appointment_reminder' })]],
   ['gateway → zoom     (latency 0)', 'gateway', async u => [`${u.gateway}/api/zoom/meetings`, API, JSON.stringify({ topic: 'Bench', duration: 30 })]]
 ]
-const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined
 for (const [name, kind, prepare] of scenarios) {
-  if (only && !only.test(name)) continue
+  if (!wanted(name)) continue
   const target = await startTarget('stack-latency-0')
   const [url, headers, body] = await prepare(target.urls)
   await load(name, kind, target, url, headers, body)
@@ -103,34 +107,42 @@ for (const [name, kind, prepare] of scenarios) {
 }
 
 // --- Zoom's memory per 100,000 meetings (in memory, as the spec has it) ------------------------
-const mem = await startTarget('stack-latency-0')
-const memToken = (await json(`${mem.urls.zoom}/zoom/oauth/token?grant_type=account_credentials&account_id=bench`, 'POST', { authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` })).access_token as string
-const before = rssMiB(mem.child.pid)
-const t0 = performance.now()
-const created = await autocannon({ url: `${mem.urls.zoom}/zoom/v2/users/me/meetings`, connections: CONNECTIONS, amount: 100_000, method: 'POST', headers: { authorization: `Bearer ${memToken}`, ...JSON_TYPE }, body: JSON.stringify({ topic: 'Bench meeting', duration: 30 }) })
-const seconds = (performance.now() - t0) / 1000
-await new Promise(resolve => setTimeout(resolve, 1000))
-const after = rssMiB(mem.child.pid)
-memory.push({ name: 'Zoom: 100,000 meetings created through the emulator', bytesPerItem: Math.round((after - before) * 1024 * 1024 / 100_000), detail: `RSS ${before} → ${after} MiB (+${after - before} MiB), ${Math.round(100_000 / seconds)} meetings/s, ${created['2xx']} created` })
-await stop(mem)
+if (wanted('Zoom memory')) {
+  const mem = await startTarget('stack-latency-0')
+  const memToken = (await json(`${mem.urls.zoom}/zoom/oauth/token?grant_type=account_credentials&account_id=bench`, 'POST', { authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` })).access_token as string
+  const before = rssMiB(mem.child.pid)
+  const t0 = performance.now()
+  const created = await autocannon({ url: `${mem.urls.zoom}/zoom/v2/users/me/meetings`, connections: CONNECTIONS, amount: 100_000, method: 'POST', headers: { authorization: `Bearer ${memToken}`, ...JSON_TYPE }, body: JSON.stringify({ topic: 'Bench meeting', duration: 30 }) })
+  const seconds = (performance.now() - t0) / 1000
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const after = rssMiB(mem.child.pid)
+  memory.push({ name: 'Zoom: 100,000 meetings created through the emulator', bytesPerItem: Math.round((after - before) * 1024 * 1024 / 100_000), detail: `RSS ${before} → ${after} MiB (+${after - before} MiB), ${Math.round(100_000 / seconds)} meetings/s, ${created['2xx']} created` })
+  await stop(mem)
+}
 
 // --- wall times at the spec's latencies ---------------------------------------------------------
-const def = await startTarget('stack-default-latency')
-const list = Array.from({ length: 10_000 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: `Hello ${i}`, content: '<p>Same body for everyone</p>' }))
-let t1 = performance.now()
-const bulk = await json(`${def.urls.gateway}/api/automation/trigger/email/batch`, 'POST', API, { email_list: list })
-walls.push({ name: '10,000-recipient bulk email (300-1300 ms latency)', ms: Math.round(performance.now() - t1), target: 1300 + 1000, detail: `${bulk.accepted} accepted, ${bulk.failed} failed, ${bulk.requests} SendGrid requests` })
-
-const contacts = Array.from({ length: 5000 }, (_v, i) => ({ to_number: `9${String(800000000 + i)}`, params: ['Bench'] }))
-t1 = performance.now()
-const campaign = await json(`${def.urls.gateway}/api/automation/whatsapp/campaigns`, 'POST', API, { name: 'Bench campaign', contacts, template_name: 'welcome_message' })
-let progress: any = campaign
-while (progress.status === 'running' && performance.now() - t1 < 120_000) {
-  await new Promise(resolve => setTimeout(resolve, 100))
-  progress = await json(`${def.urls.gateway}/api/automation/whatsapp/campaigns/${campaign.id}`, 'GET', API)
+if (wanted('bulk email') || wanted('WhatsApp campaign')) {
+  const def = await startTarget('stack-default-latency')
+  let t1 = 0
+  if (wanted('bulk email')) {
+    const list = Array.from({ length: 10_000 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: `Hello ${i}`, content: '<p>Same body for everyone</p>' }))
+    t1 = performance.now()
+    const bulk = await json(`${def.urls.gateway}/api/automation/trigger/email/batch`, 'POST', API, { email_list: list })
+    walls.push({ name: '10,000-recipient bulk email (300-1300 ms latency)', ms: Math.round(performance.now() - t1), target: 1300 + 1000, detail: `${bulk.accepted} accepted, ${bulk.failed} failed, ${bulk.requests} SendGrid requests` })
+  }
+  if (wanted('WhatsApp campaign')) {
+    const contacts = Array.from({ length: 5000 }, (_v, i) => ({ to_number: `9${String(800000000 + i)}`, params: ['Bench'] }))
+    t1 = performance.now()
+    const campaign = await json(`${def.urls.gateway}/api/automation/whatsapp/campaigns`, 'POST', API, { name: 'Bench campaign', contacts, template_name: 'welcome_message' })
+    let progress: any = campaign
+    while (progress.status === 'running' && performance.now() - t1 < 120_000) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      progress = await json(`${def.urls.gateway}/api/automation/whatsapp/campaigns/${campaign.id}`, 'GET', API)
+    }
+    walls.push({ name: '5,000-contact WhatsApp campaign (400-1200 ms latency)', ms: Math.round(performance.now() - t1), target: null, detail: `${progress.status}: ${progress.sent} sent, ${progress.failed} failed` })
+  }
+  await stop(def)
 }
-walls.push({ name: '5,000-contact WhatsApp campaign (400-1200 ms latency)', ms: Math.round(performance.now() - t1), target: null, detail: `${progress.status}: ${progress.sent} sent, ${progress.failed} failed` })
-await stop(def)
 
 // --- report ------------------------------------------------------------------------------------
 const ref = results[0]!.reqPerSec

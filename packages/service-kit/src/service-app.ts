@@ -234,9 +234,16 @@ export async function databaseCheck (log: ActivityLog): Promise<{ ok: boolean, m
   }
 }
 
+// server.address() is a syscall (getsockname); the webhook and emulator paths ask on every call.
+const listeningAt = new WeakMap<FastifyInstance, string>()
+
 export function selfBaseUrl (app: FastifyInstance): string {
+  const cached = listeningAt.get(app)
+  if (cached !== undefined && app.server.listening) return cached
   const address = app.server.address()
   if (!address || typeof address === 'string') throw new Error('the server is not listening yet')
   const host = address.family === 'IPv6' ? (address.address === '::' ? '[::1]' : `[${address.address}]`) : (address.address === '0.0.0.0' ? '127.0.0.1' : address.address)
-  return `http://${host}:${address.port}`
+  const url = `http://${host}:${address.port}`
+  listeningAt.set(app, url)
+  return url
 }
