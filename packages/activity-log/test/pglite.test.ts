@@ -46,3 +46,17 @@ t.test('createBackend picks the backend the configuration names', async t => {
 
   await t.rejects(createBackend({ supabaseUrl: 'http://127.0.0.1:9' }), /SUPABASE_SERVICE_KEY/)
 })
+
+t.test('the embedded database answers from its own thread: errors keep their code, a closed one refuses', async t => {
+  const backend = await createPgliteBackend({ dataDir: 'memory://' })
+  // The writer tells permanent errors from outages by SQLSTATE, so the code must cross the thread.
+  const err = await backend.exec('SELECT no_such_column FROM email_logs').then(() => undefined, (e: unknown) => e as { code?: string, message: string })
+  t.equal(err?.code, '42703')
+  t.match(err?.message, /no_such_column/)
+  // Many queries at once come back in order, each with its own rows.
+  await backend.insert('email_logs', Array.from({ length: 50 }, (_v, i) => ({ id: `6f1c7a3e-0000-4000-8000-${String(i).padStart(12, '0')}`, mode: 'mock', to_email: `u${i}@example.com`, status: 'sent' })))
+  const counts = await Promise.all(Array.from({ length: 50 }, (_v, i) => backend.select('email_logs', { limit: i + 1 })))
+  t.same(counts.map(rows => rows.length), Array.from({ length: 50 }, (_v, i) => i + 1))
+  await backend.close()
+  await t.rejects(backend.select('email_logs'), /embedded database thread stopped/, 'a query after close fails at once instead of hanging')
+})

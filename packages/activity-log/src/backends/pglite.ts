@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
-import { PGlite } from '@electric-sql/pglite'
-import { applyMigrations } from '../migrations.ts'
-import { createSqlBackend, TYPE_PARSERS, type SqlBackend } from './sql.ts'
+import { Worker } from 'node:worker_threads'
+import { createSqlBackend, type SqlBackend, type SqlDriver } from './sql.ts'
+import type { SerializedError, WorkerReply, WorkerRequest } from './pglite-worker.ts'
 
 export interface PgliteConfig {
   /** A folder, or 'memory://' for a throwaway in-memory database. */
@@ -9,27 +9,82 @@ export interface PgliteConfig {
   migrationsDir?: string
 }
 
-/** Embedded PostgreSQL (WASM) in this process. One process per data folder. */
+/**
+ * Embedded PostgreSQL (WASM) on a worker thread of this process, so its query work runs beside
+ * the servers' event loop instead of on it. One process per data folder.
+ */
 export async function createPgliteBackend ({ dataDir, migrationsDir }: PgliteConfig): Promise<SqlBackend> {
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  // Relaxed durability: queries do not wait for the filesystem sync. This is a local sandbox's log
-  // in the same process as the servers; close() (every graceful shutdown) syncs, and the writer's
-  // spill file covers a database that is away at shutdown. Profiling the full send path showed
-  // PGlite's per-query filesystem work as its largest cost.
-  const db = await PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true })
-  const exec = async (sql: string) => { await db.exec(sql) }
+  const driver = await startWorker(dataDir, migrationsDir)
+  return createSqlBackend('pglite', driver)
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+/** A database error from the worker, with PostgreSQL's code (the writer tells permanent errors by it). */
+function revive (e: SerializedError): Error {
+  return Object.assign(new Error(e.message), e)
+}
+
+async function startWorker (dataDir: string, migrationsDir: string | undefined): Promise<SqlDriver> {
+  const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, migrationsDir } })
+  const pending = new Map<number, { resolve: (reply: WorkerReply & { ok: true }) => void, reject: (err: Error) => void }>()
+  let nextId = 1
+  let stopped: Error | undefined
+
+  // The thread keeps the process alive only while it owes an answer: an idle database must not
+  // hold a finished process open, and a flush at shutdown must not be cut off.
+  const settle = (id: number) => {
+    const waiter = pending.get(id)
+    pending.delete(id)
+    if (pending.size === 0) worker.unref()
+    return waiter
+  }
+  worker.on('message', (reply: WorkerReply) => {
+    const waiter = settle(reply.id)
+    if (reply.ok) waiter?.resolve(reply)
+    else waiter?.reject(revive(reply.error))
+  })
+  const fail = (err: Error) => {
+    stopped ??= err
+    for (const [id, waiter] of pending) { settle(id); waiter.reject(err) }
+  }
+  worker.on('error', err => fail(new Error(`the embedded database thread failed: ${err.message}`, { cause: err })))
+  worker.on('exit', code => fail(new Error(`the embedded database thread stopped (exit code ${code})`)))
+
+  function call (request: DistributiveOmit<WorkerRequest, 'id'>): Promise<WorkerReply & { ok: true }> {
+    if (stopped) return Promise.reject(stopped)
+    const id = nextId++
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject })
+      worker.ref()
+      worker.postMessage({ ...request, id })
+    })
+  }
+
+  // The worker answers id 0 once the database is open and migrated (or could not be).
   try {
-    await applyMigrations({ query: (text, values) => db.query(text, values), exec }, migrationsDir)
+    await new Promise((resolve, reject) => pending.set(0, { resolve, reject }))
   } catch (err) {
-    await db.close()
+    await worker.terminate()
     throw err
   }
-  return createSqlBackend('pglite', {
+
+  let closed: Promise<void> | undefined
+  return {
     async query (text, values) {
-      const result = await db.query<Record<string, unknown>>(text, values)
-      return { rows: result.rows, rowCount: result.affectedRows ?? 0 }
+      const reply = await call({ op: 'query', text, ...(values !== undefined ? { values } : {}) })
+      return { rows: reply.rows ?? [], rowCount: reply.rowCount ?? 0 }
     },
-    exec,
-    close: () => db.close()
-  })
+    async exec (text) {
+      await call({ op: 'exec', text })
+    },
+    close () {
+      closed ??= (async () => {
+        if (!stopped) await call({ op: 'close' }).catch(() => {})
+        await worker.terminate()
+      })()
+      return closed
+    }
+  }
 }

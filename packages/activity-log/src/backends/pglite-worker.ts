@@ -1,0 +1,77 @@
+/**
+ * The embedded database's own thread. PGlite is PostgreSQL compiled to WASM: every query runs
+ * synchronously on the thread that owns it. Profiles of the full gateway path put it at a quarter
+ * of the servers' CPU when it shared their event loop, so it lives here and the servers talk to it
+ * with messages (see pglite.ts). One message in, one reply out, answered in order.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { PGlite } from '@electric-sql/pglite'
+import { applyMigrations } from '../migrations.ts'
+import { TYPE_PARSERS } from './sql.ts'
+
+export type WorkerRequest =
+  | { id: number, op: 'query', text: string, values?: unknown[] }
+  | { id: number, op: 'exec', text: string }
+  | { id: number, op: 'close' }
+
+export type WorkerReply =
+  | { id: number, ok: true, rows?: Array<Record<string, unknown>>, rowCount?: number }
+  | { id: number, ok: false, error: SerializedError }
+
+/** What survives the thread boundary of a database error: the message and PostgreSQL's fields. */
+export interface SerializedError { message: string, name?: string, code?: string, detail?: string, hint?: string, severity?: string }
+
+export function serializeError (err: unknown): SerializedError {
+  const e = err as Partial<SerializedError> | null
+  const out: SerializedError = { message: String(e?.message ?? err) }
+  for (const key of ['name', 'code', 'detail', 'hint', 'severity'] as const) {
+    const value = e?.[key]
+    if (typeof value === 'string') out[key] = value
+  }
+  return out
+}
+
+const { dataDir, migrationsDir } = workerData as { dataDir: string, migrationsDir?: string }
+const port = parentPort!
+
+// Relaxed durability: queries do not wait for the filesystem sync. This is a local sandbox's log;
+// close() (every graceful shutdown) syncs, and the writer's spill file covers a database that is
+// away at shutdown. Profiling showed PGlite's per-query filesystem work as its largest cost.
+const ready = (async () => {
+  const db = await PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true })
+  try {
+    await applyMigrations({ query: (text, values) => db.query(text, values), exec: async sql => { await db.exec(sql) } }, migrationsDir)
+  } catch (err) {
+    await db.close()
+    throw err
+  }
+  return db
+})()
+
+ready.then(() => port.postMessage({ id: 0, ok: true }), err => port.postMessage({ id: 0, ok: false, error: serializeError(err) }))
+
+// PGlite runs one query at a time anyway; a chain keeps replies in request order.
+let chain: Promise<void> = Promise.resolve()
+port.on('message', (request: WorkerRequest) => {
+  chain = chain.then(() => handle(request))
+})
+
+async function handle (request: WorkerRequest): Promise<void> {
+  try {
+    const db = await ready
+    if (request.op === 'query') {
+      const result = await db.query<Record<string, unknown>>(request.text, request.values)
+      port.postMessage({ id: request.id, ok: true, rows: result.rows, rowCount: result.affectedRows ?? 0 } satisfies WorkerReply)
+    } else if (request.op === 'exec') {
+      await db.exec(request.text)
+      port.postMessage({ id: request.id, ok: true } satisfies WorkerReply)
+    } else {
+      await db.close()
+      port.postMessage({ id: request.id, ok: true } satisfies WorkerReply)
+      port.close()
+    }
+  } catch (err) {
+    // Includes a database that never opened: every request gets that error.
+    port.postMessage({ id: request.id, ok: false, error: serializeError(err) } satisfies WorkerReply)
+  }
+}
