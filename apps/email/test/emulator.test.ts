@@ -4,6 +4,8 @@ import { once } from 'node:events'
 import { createPublicKey, verify } from 'node:crypto'
 import { EventWebhook } from '@sendgrid/eventwebhook'
 import { auth, mail, startEmailApp } from './helper.ts'
+import { magicFate } from '../src/emulator/magic.ts'
+import { MailStats } from '../src/emulator/stats.ts'
 
 t.test('authorization is checked for shape, with SendGrid\'s bodies', async t => {
   const { call } = await startEmailApp(t)
@@ -169,4 +171,25 @@ t.test('GET /v3/stats counts what the emulator received', async t => {
   const missing = await call('GET', '/sendgrid/v3/stats', undefined, auth)
   t.equal(missing.status, 400)
   t.match(missing.body.errors, [{ field: 'start_date' }])
+})
+
+t.test('magic recipients: the local part before any +tag picks the fate; inherited names are ordinary', async t => {
+  t.equal(magicFate('Bounce+case7@example.com'), 'bounce')
+  t.equal(magicFate('open@anywhere.test'), 'open')
+  t.equal(magicFate('priya@example.com'), undefined)
+  t.equal(magicFate('constructor@example.com'), undefined)
+  t.equal(magicFate('__proto__@example.com'), undefined)
+})
+
+t.test('mail stats count today from the clock and any other day from the date given', async t => {
+  const stats = new MailStats()
+  const today = new Date().toISOString().slice(0, 10)
+  stats.add('delivered'); stats.add('delivered'); stats.add('opens', 3)
+  stats.add('delivered', 5, new Date('2026-01-02T10:00:00Z'))
+  const [entry] = stats.query(today, today, 'day')
+  t.equal(entry?.stats[0]?.metrics.delivered, 2)
+  t.equal(entry?.stats[0]?.metrics.opens, 3)
+  t.equal(stats.query('2026-01-02', '2026-01-02', 'day')[0]?.stats[0]?.metrics.delivered, 5)
+  stats.reset()
+  t.equal(stats.query(today, today, 'day')[0]?.stats[0]?.metrics.delivered, 0, 'reset clears the cached day too')
 })

@@ -22,6 +22,12 @@ export interface SendGridEmulatorOptions {
 }
 
 const MAX_BODY = 30 * 1024 * 1024
+
+/** Defines a key as a spread would: a custom arg named "__proto__" stays an ordinary field. */
+function setOwn (target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  else target[key] = value
+}
 const errorBody = (errors: SendGridError[]) => ({ errors })
 const single = (message: string, field: string | null = null): SendGridError => ({ message, field, help: null })
 
@@ -46,19 +52,23 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody([single('not found')])))
 
   // Every v3 response carries the rate-limit headers (no fixed numbers are published).
-  app.addHook('onSend', async (_request, reply) => {
+  // (Callback-style hooks: these run on every request, and async ones cost a promise each.)
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-ratelimit-limit', '10000')
     reply.header('x-ratelimit-remaining', '9999')
     reply.header('x-ratelimit-reset', String(Math.ceil(Date.now() / 1000) + 60))
+    done(null, payload)
   })
 
-  // Bearer check for shape only: any SG.<id>.<secret> key is accepted.
-  app.addHook('onRequest', async (request, reply) => {
+  // Bearer check for shape only: any SG.<id>.<secret> key is accepted. A hook that answers does
+  // not call done().
+  app.addHook('onRequest', (request, reply, done) => {
     const auth = request.headers.authorization
     if (!auth) return reply.code(401).send(errorBody([single('authorization required')]))
     if (!/^Bearer SG\.[\w-]+\.[\w-]+$/.test(auth)) {
       return reply.code(401).send(errorBody([single('The provided authorization grant is invalid, expired, or revoked')]))
     }
+    done()
   })
 
   // Events wait here until due and go out together, like SendGrid's own batching: under load
@@ -104,17 +114,20 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   function playEvents (messageId: string, summary: MailSummary, fates: Array<Fate | 'random_fail' | undefined>): void {
     const smtpId = `<${messageId}@ismtpd0001p1mum1.sendgrid.net>`
     const steps: SendGridEvent[][] = [[], [], [], []]
+    const timestamp = Math.floor(Date.now() / 1000)
+    const category = summary.categories.length ? summary.categories : undefined
     summary.recipients.forEach((r, i) => {
-      const base = () => ({
-        email: r.email,
-        timestamp: Math.floor(Date.now() / 1000),
-        'smtp-id': smtpId,
-        sg_event_id: newEventId(),
-        sg_message_id: `${messageId}.filterdrecv-5bd7b8f9d-switchboard-${r.personalization}-${i}.0`,
-        ...(summary.categories.length ? { category: summary.categories } : {}),
-        ...r.customArgs
-      })
-      const ev = (event: string, extra: Record<string, unknown> = {}) => ({ ...base(), event, ...extra }) as SendGridEvent
+      const sgMessageId = `${messageId}.filterdrecv-5bd7b8f9d-switchboard-${r.personalization}-${i}.0`
+      // Built by assignment rather than spreads (this runs several times per recipient); the key
+      // order and the precedence (custom args after the fixed fields, the event's own last) hold.
+      const ev = (event: string, extra?: Record<string, unknown>): SendGridEvent => {
+        const e: Record<string, unknown> = { email: r.email, timestamp, 'smtp-id': smtpId, sg_event_id: newEventId(), sg_message_id: sgMessageId }
+        if (category) e.category = category
+        for (const k in r.customArgs) setOwn(e, k, r.customArgs[k])
+        e.event = event
+        for (const k in extra) e[k] = extra[k]
+        return e as SendGridEvent
+      }
       const delivered = ev('delivered', { response: '250 OK', ip: '149.72.154.232', tls: 1 })
       stats.add('requests'); stats.add('processed')
       steps[0]!.push(ev('processed'))

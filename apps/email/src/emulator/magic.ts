@@ -16,6 +16,11 @@ export const MAGIC_RECIPIENTS: Record<Fate, string> = {
 }
 
 export function magicFate (email: string): Fate | undefined {
-  const local = email.toLowerCase().split('@')[0]?.split('+')[0] ?? ''
-  return local in MAGIC_RECIPIENTS ? local as Fate : undefined
+  const at = email.indexOf('@')
+  let local = at < 0 ? email : email.slice(0, at)
+  const plus = local.indexOf('+')
+  if (plus >= 0) local = local.slice(0, plus)
+  local = local.toLowerCase()
+  // Own keys only: "constructor@example.com" is an ordinary recipient, not a fate.
+  return Object.hasOwn(MAGIC_RECIPIENTS, local) ? local as Fate : undefined
 }

@@ -6,18 +6,31 @@ export type Metrics = Record<Metric, number>
 const zero = (): Metrics => Object.fromEntries(METRICS.map(m => [m, 0])) as Metrics
 export const day = (d: Date) => d.toISOString().slice(0, 10)
 
+const DAY_MS = 86_400_000
+
 export class MailStats {
   readonly #days = new Map<string, Metrics>()
+  // Every message adds several counters; today's bucket is looked up once per UTC day, not per add.
+  #today: { until: number, metrics: Metrics } | undefined
 
-  add (metric: Metric, n = 1, at = new Date()): void {
-    const key = day(at)
+  add (metric: Metric, n = 1, at?: Date): void {
+    this.#bucket(at)[metric] += n
+  }
+
+  #bucket (at: Date | undefined): Metrics {
+    const now = at === undefined ? Date.now() : at.getTime()
+    const today = this.#today
+    if (at === undefined && today !== undefined && now < today.until && now >= today.until - DAY_MS) return today.metrics
+    const key = day(new Date(now))
     let m = this.#days.get(key)
     if (!m) this.#days.set(key, m = zero())
-    m[metric] += n
+    if (at === undefined) this.#today = { until: Date.parse(`${key}T00:00:00Z`) + DAY_MS, metrics: m }
+    return m
   }
 
   reset (): void {
     this.#days.clear()
+    this.#today = undefined
   }
 
   /** The /v3/stats body: one entry per day (or week/month start) from start to end, inclusive. */

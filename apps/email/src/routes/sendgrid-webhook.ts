@@ -1,4 +1,4 @@
-import { createPublicKey, verify } from 'node:crypto'
+import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
@@ -15,9 +15,17 @@ export interface SendGridWebhookOptions {
 }
 
 /** SendGrid's check: ECDSA P-256 / SHA-256 over timestamp + raw body, base64 DER signature. */
+// Parsed once per configured key, not once per post.
+const parsedKeys = new Map<string, KeyObject>()
+
 export function verifySendGridSignature (publicKeyBase64: string, signature: string, timestamp: string, rawBody: Buffer): boolean {
   try {
-    const key = createPublicKey({ key: Buffer.from(publicKeyBase64, 'base64'), format: 'der', type: 'spki' })
+    let key = parsedKeys.get(publicKeyBase64)
+    if (key === undefined) {
+      key = createPublicKey({ key: Buffer.from(publicKeyBase64, 'base64'), format: 'der', type: 'spki' })
+      if (parsedKeys.size > 100) parsedKeys.clear()
+      parsedKeys.set(publicKeyBase64, key)
+    }
     return verify('sha256', Buffer.concat([Buffer.from(timestamp), rawBody]), key, Buffer.from(signature, 'base64'))
   } catch {
     return false
