@@ -46,7 +46,8 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     webhookSender,
     webhookSecret,
     statusGapMs: parseRange(env.AISENSY_STATUS_GAP_MS, 'AISENSY_STATUS_GAP_MS'),
-    webhookUrl: () => env.AISENSY_WEBHOOK_URL ?? ownReceiver()
+    // "off": a project with no webhook set in AiSensy's dashboard, which gets no status posts.
+    webhookUrl: env.AISENSY_WEBHOOK_URL === 'off' ? () => undefined : () => env.AISENSY_WEBHOOK_URL ?? ownReceiver()
   })
 
   let mockClient: AiSensyClient | undefined

@@ -10,7 +10,7 @@ export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   AISENSY_SOURCE: Type.String({ default: 'switchboard', description: 'The lead source tag sent with every message' }),
   AISENSY_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret of the signed status webhook; generated into the data folder when unset' })),
   AISENSY_WEBHOOK_MAX_AGE_S: Type.Integer({ default: 300, minimum: 1, description: 'Status posts signed longer ago are refused as replays' }),
-  AISENSY_WEBHOOK_URL: Type.Optional(Type.String({ description: 'Where the emulator posts status changes; default: this service\'s own receiver' })),
+  AISENSY_WEBHOOK_URL: Type.Optional(Type.String({ description: 'Where the emulator posts status changes; default: this service\'s own receiver; "off" posts none (no project webhook set)' })),
   AISENSY_STATUS_GAP_MS: Type.String({ default: '100-600', description: 'Emulator: time between a message\'s status changes (sent, delivered, read), e.g. 100-600' }),
   WHATSAPP_TEMPLATES_FILE: Type.Optional(Type.String({ description: 'JSON list of templates (the catalogue); default: the emulator\'s seeded campaigns' })),
   WHATSAPP_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 400-1200' })),

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { API_KEY, campaignBody, startWhatsAppApp, WEBHOOK_SECRET } from './helper.ts'
-import { signStatusPost, verifyStatusPost } from '../src/emulator/status-webhook.ts'
+import { eventJson, messageTail, POST_HEAD, POST_TAIL, signStatusPost, verifyStatusPost, type StatusPost } from '../src/emulator/status-webhook.ts'
 
 const V2 = '/aisensy/campaign/t1/api/v2'
 const V1 = '/aisensy/campaign/t1/api'
@@ -177,6 +177,8 @@ t.test('each status change is posted, signed, in order: magic numbers decide the
   t.match(failed, { type: 'message.failed', id: /^evt_[0-9a-f]{24}$/, timestamp: Number, error: { code: 131026, title: 'Message undeliverable' }, message: { destination: '+919000000003', campaignName: 'welcome_message', userName: 'Asha Rao' } })
   for (const p of posts) {
     t.equal(JSON.parse(p.body).object, 'aisensy.message_status')
+    t.equal(p.body, JSON.stringify(JSON.parse(p.body)), 'the body is exactly what JSON.stringify writes for it')
+    t.same(JSON.parse(p.body).events.map((e: Record<string, unknown>) => Object.keys(e).join()), JSON.parse(p.body).events.map((e: Record<string, unknown>) => e.error ? 'id,type,timestamp,message,error' : 'id,type,timestamp,message'))
     t.match(p.headers['content-type'], /application\/json/)
     const headers = { signature: p.headers['x-switchboard-signature'], timestamp: p.headers['x-switchboard-timestamp'] }
     t.match(headers.signature, /^[0-9a-f]{64}$/)
@@ -201,4 +203,37 @@ t.test('the signature scheme against a fixed vector (computed with openssl)', as
   t.same(verifyStatusPost(secret, { signature: '', timestamp: '1763900000' }, Buffer.from(body), 300, at), { ok: false, reason: 'missing' })
   t.same(verifyStatusPost(secret, { timestamp: '1763900000' }, Buffer.from(body), 300, at), { ok: false, reason: 'missing' })
   t.same(verifyStatusPost(secret, { signature: expected, timestamp: 'yesterday' }, Buffer.from(body), 300, at), { ok: false, reason: 'stale' })
+})
+
+t.test('the hand-written post body is JSON.stringify\'s, escapes included', async t => {
+  const message = { destination: '+919876543210', campaign: { name: 'welcome_message' }, userName: 'Asha "Rao" \\ \u2028 नमस्ते\n' }
+  const at = 1763900000123
+  const failed = JSON.parse(`${POST_HEAD}${eventJson({ messageId: 'm-1', status: 'sent', at, message: messageTail(message) })},${eventJson({ messageId: 'm-1', status: 'failed', at, message: messageTail(message) })}${POST_TAIL}`) as StatusPost
+  const events = failed.events
+  const expected: StatusPost = {
+    object: 'aisensy.message_status',
+    events: [
+      { id: events[0]!.id, type: 'message.sent', timestamp: 1763900000, message: { id: 'm-1', status: 'sent', destination: '+919876543210', campaignName: 'welcome_message', userName: message.userName } },
+      { id: events[1]!.id, type: 'message.failed', timestamp: 1763900000, message: { id: 'm-1', status: 'failed', destination: '+919876543210', campaignName: 'welcome_message', userName: message.userName }, error: { code: 131026, title: 'Message undeliverable' } }
+    ]
+  }
+  t.same(failed, expected)
+  const body = `${POST_HEAD}${eventJson({ messageId: 'm-1', status: 'sent', at, message: messageTail(message) })}${POST_TAIL}`
+  t.equal(body, JSON.stringify({ object: 'aisensy.message_status', events: [{ ...expected.events[0]!, id: JSON.parse(body).events[0].id }] }))
+  t.match(events[0]!.id, /^evt_[0-9a-f]{24}$/)
+  t.not(events[0]!.id, events[1]!.id, 'every event has its own id')
+})
+
+t.test('AISENSY_WEBHOOK_URL=off: a project with no webhook gets no status posts, and sends still succeed', async t => {
+  const { call } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: 'off' } })
+  for (const destination of ['+919000000004', '+919000000003', '+919876543210']) {
+    const res = await call('POST', V2, campaignBody({ destination }))
+    t.equal(res.status, 200)
+    t.match(res.body.submitted_message_id, UUID)
+  }
+  const sent = await call('POST', '/messages', { to_number: '+919000000004', template_name: 'welcome_message', params: ['Asha'] })
+  t.equal(sent.status, 202)
+  // The helper's gap is 20-80 ms per status: with a webhook, this number is read well within this.
+  await new Promise(resolve => setTimeout(resolve, 800))
+  t.equal((await call('GET', `/messages/${sent.body.id}`)).body.status, 'submitted', 'no status reached the receiver: the message stays as AiSensy accepted it')
 })

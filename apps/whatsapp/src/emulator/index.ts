@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
-import { newEventId, statusPostHeaders, WEBHOOK_OBJECT, type MessageStatus, type StatusEvent, type StatusPost } from './status-webhook.ts'
+import { eventJson, messageTail, POST_HEAD, POST_TAIL, statusPostHeaders, type MessageStatus } from './status-webhook.ts'
 import { ERRORS, seedCampaigns, validateSend, type AiSensyError, type CampaignSend } from './validate-campaign.ts'
 
 export interface AiSensyEmulatorOptions {
@@ -24,6 +24,15 @@ export interface AiSensyEmulatorOptions {
 const MAX_BATCH = 500
 /** Status changes waiting for their time; beyond this the newest messages get none (memory stays bounded). */
 const MAX_PENDING = 500_000
+
+/** One status change waiting for its time; its JSON is written only when it is posted. */
+interface Pending {
+  messageId: string
+  status: MessageStatus
+  at: number
+  /** The message's fields after its id and status, as JSON (shared by its changes). */
+  message: string
+}
 
 /**
  * The AiSensy campaign API as the emulator serves it, mounted under /aisensy:
@@ -50,67 +59,82 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
   app.setNotFoundHandler((request, reply) => reply.code(404).type('text/html; charset=utf-8').send(
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot ${request.method} ${request.url.split('?')[0]!.replace(/[<>&"]/g, '')}</pre>\n</body>\n</html>\n`))
 
-  // Status events wait here until due and go out in batches, so a 5,000-message campaign makes a
-  // few posts per tick instead of 15,000.
-  const due: Array<{ at: number, event: StatusEvent }> = []
+  // Status changes wait in buckets, one per flush tick (keyed by the tick at or after which they
+  // are due), so scheduling is a push and each tick takes only what is due: no pass over every
+  // pending change, no timer per message. A due bucket goes out in posts of up to 500 events, so a
+  // 5,000-message campaign makes a few posts per tick instead of 15,000.
+  const tickMs = opts.statusFlushMs ?? 100
+  const buckets = new Map<number, Pending[]>()
+  let pending = 0
+  let lastTick = Math.floor(Date.now() / tickMs)
   const tick = setInterval(() => {
-    if (!due.length) return
-    const now = Date.now()
-    const ready: StatusEvent[] = []
-    let keep = 0
-    for (const d of due) {
-      if (d.at <= now) ready.push(d.event)
-      else due[keep++] = d
+    const now = Math.floor(Date.now() / tickMs)
+    if (pending === 0) { lastTick = now; return }
+    let ready: Pending[] = []
+    for (let k = lastTick + 1; k <= now; k++) {
+      const bucket = buckets.get(k)
+      if (bucket === undefined) continue
+      buckets.delete(k)
+      ready = ready.length === 0 ? bucket : ready.concat(bucket)
     }
-    due.length = keep
+    lastTick = now
+    pending -= ready.length
     post(ready)
-  }, opts.statusFlushMs ?? 100)
+  }, tickMs)
   tick.unref()
   app.addHook('onClose', async () => { clearInterval(tick) })
   // POST /admin/reset: pending status changes dropped, campaigns back to the seeded ones.
   app.onMockReset(() => {
-    due.length = 0
+    buckets.clear()
+    pending = 0
     campaigns = seedCampaigns()
   })
 
-  function post (events: StatusEvent[]): void {
+  function post (ready: Pending[]): void {
     const url = opts.webhookUrl()
-    if (!url || events.length === 0) return
-    for (let i = 0; i < events.length; i += MAX_BATCH) {
-      const body = JSON.stringify({ object: WEBHOOK_OBJECT, events: events.slice(i, i + MAX_BATCH) } satisfies StatusPost)
+    if (!url || ready.length === 0) return
+    for (let i = 0; i < ready.length; i += MAX_BATCH) {
+      const end = Math.min(i + MAX_BATCH, ready.length)
+      let body = POST_HEAD
+      for (let j = i; j < end; j++) body += (j === i ? '' : ',') + eventJson(ready[j]!)
+      body += POST_TAIL
       webhookSender.send({ url, body, headers: statusPostHeaders(opts.webhookSecret, body), label: 'aisensy.status' })
     }
   }
 
-  /** Plays a message's life: sent, then delivered and maybe read, or failed; each on a timer. */
+  /**
+   * Plays a message's life: sent, then delivered and maybe read, or failed; each a gap after the
+   * one before. Only while a webhook is configured: AiSensy posts statuses to the project webhook
+   * set in its dashboard, and a project without one gets none.
+   */
   function playStatuses (messageId: string, s: CampaignSend, fate: Fate | undefined): void {
-    if (due.length >= MAX_PENDING) {
-      app.log.warn({ pending: due.length, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
+    if (!opts.webhookUrl()) return
+    if (pending >= MAX_PENDING) {
+      app.log.warn({ pending, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
       return
     }
-    const statuses: MessageStatus[] = ['sent']
-    if (fate === 'fails_after_send') statuses.push('failed')
-    else if (fate !== 'stays_sent') {
-      statuses.push('delivered')
-      if (fate === 'read' || (fate !== 'delivered_unread' && simulator.random() < readRate)) statuses.push('read')
-    }
+    const message = messageTail(s)
     let at = Date.now()
-    for (const status of statuses) {
+    const schedule = (status: MessageStatus) => {
       at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
-      const event: StatusEvent = {
-        id: newEventId(),
-        type: `message.${status}`,
-        timestamp: Math.floor(at / 1000),
-        message: { id: messageId, status, destination: s.destination, campaignName: s.campaign.name, userName: s.userName }
-      }
-      // WhatsApp Cloud API error 131026: the number cannot receive the message.
-      if (status === 'failed') event.error = { code: 131026, title: 'Message undeliverable' }
-      due.push({ at, event })
+      // The first tick at or after `at`: a change is never posted before its time.
+      const key = Math.max(Math.ceil(at / tickMs), lastTick + 1)
+      const bucket = buckets.get(key)
+      const p: Pending = { messageId, status, at, message }
+      if (bucket === undefined) buckets.set(key, [p])
+      else bucket.push(p)
+      pending++
+    }
+    schedule('sent')
+    if (fate === 'fails_after_send') schedule('failed')
+    else if (fate !== 'stays_sent') {
+      schedule('delivered')
+      if (fate === 'read' || (fate !== 'delivered_unread' && simulator.random() < readRate)) schedule('read')
     }
   }
 
   async function simulated (reply: FastifyReply, outcome: Exclude<Outcome, 'success'>, delayMs: number) {
-    await simulator.wait(delayMs, clientGone(reply.raw))
+    if (delayMs > 0) await simulator.wait(delayMs, clientGone(reply.raw))
     reply.header('x-switchboard-simulated', outcome)
     switch (outcome) {
       case 'rate_limited':
@@ -138,7 +162,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     const decision = simulator.decide({ force: forced.force ?? magicOutcome, latencyMs: forced.latencyMs })
     if (decision.outcome !== 'success') return simulated(reply, decision.outcome, decision.delayMs)
 
-    await simulator.wait(decision.delayMs, clientGone(reply.raw))
+    if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     const messageId = randomUUID()
     playStatuses(messageId, s, fate)
     // "success" is the string "true" in most observations (one fixture has a boolean).

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomHex } from '@switchboard/service-kit/ids'
 import { signSwitchboardWebhook, switchboardWebhookHeaders, verifySwitchboardWebhook, type SwitchboardWebhookVerdict } from '@switchboard/service-kit/switchboard-webhook'
 
 /**
@@ -39,7 +39,28 @@ export interface StatusPost {
   events: StatusEvent[]
 }
 
-export const newEventId = () => `evt_${randomBytes(12).toString('hex')}`
+export const newEventId = () => `evt_${randomHex(12)}`
+
+/**
+ * The wire form, written by hand because the emulator posts tens of thousands of events a second
+ * under load: byte for byte what JSON.stringify gives for a StatusPost with its keys in the order
+ * above (the tests hold it to that). A message's fixed fields are encoded once, for all its events.
+ */
+export const POST_HEAD = `{"object":"${WEBHOOK_OBJECT}","events":[`
+export const POST_TAIL = ']}'
+
+/** `,"destination":…,"campaignName":…,"userName":…}`: everything in `message` after its status. */
+export const messageTail = (m: { destination: string, campaign: { name: string }, userName: string }): string =>
+  `,"destination":${JSON.stringify(m.destination)},"campaignName":${JSON.stringify(m.campaign.name)},"userName":${JSON.stringify(m.userName)}}`
+
+// WhatsApp Cloud API error 131026: the number cannot receive the message.
+export const UNDELIVERABLE = { code: 131026, title: 'Message undeliverable' } as const
+const UNDELIVERABLE_JSON = `,"error":${JSON.stringify(UNDELIVERABLE)}`
+
+/** One event as JSON; `messageId` comes from our own UUIDs and `status` from MessageStatus, so neither needs escaping. */
+export function eventJson (p: { messageId: string, status: MessageStatus, at: number, message: string }): string {
+  return `{"id":"${newEventId()}","type":"message.${p.status}","timestamp":${Math.floor(p.at / 1000)},"message":{"id":"${p.messageId}","status":"${p.status}"${p.message}${p.status === 'failed' ? UNDELIVERABLE_JSON : ''}}`
+}
 
 /** The scheme is service-kit's (shared with the Bolna emulator); these names keep this file's vocabulary. */
 export const signStatusPost = (secret: string, timestamp: string, body: string | Buffer): string => signSwitchboardWebhook(secret, timestamp, body)

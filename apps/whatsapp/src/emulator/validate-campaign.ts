@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomHex } from '@switchboard/service-kit/ids'
 import { DEFAULT_TEMPLATES } from '../catalogue.ts'
 import { normalizePhone } from '../phone.ts'
 
@@ -35,7 +35,7 @@ export interface AiSensyError {
 }
 
 /** "ais_" + the time in base 36 + 4 random bytes: the observed ids look exactly like this (ais_mum6apj6_f00b82d8). */
-export const traceId = () => `ais_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`
+export const traceId = () => `ais_${Date.now().toString(36)}_${randomHex(4)}`
 
 /** The recorded bare form. */
 export const bare = (status: number, message: string): AiSensyError => ({ status, body: { message } })
@@ -68,8 +68,23 @@ export const ERRORS = {
 // AiSensy keys are JWTs (header.payload.signature, base64url; the payload names the project and
 // its plan). Any well-formed JWT whose header decodes is accepted: the emulator holds no key list.
 const JWT = /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/
+// A client sends the same key on every request: the verdict on the last few keys seen is kept
+// (bounded in count and size, since keys come from requests) rather than decoding the header each time.
+const verdicts = new Map<string, boolean>()
+const MAX_VERDICTS = 1000
 export function apiKeyLooksValid (key: unknown): boolean {
-  if (typeof key !== 'string' || !JWT.test(key)) return false
+  if (typeof key !== 'string') return false
+  if (key.length > 4096) return decodesAsJwt(key)
+  let ok = verdicts.get(key)
+  if (ok === undefined) {
+    ok = decodesAsJwt(key)
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear()
+    verdicts.set(key, ok)
+  }
+  return ok
+}
+function decodesAsJwt (key: string): boolean {
+  if (!JWT.test(key)) return false
   try {
     const header = JSON.parse(Buffer.from(key.split('.')[0]!, 'base64url').toString('utf8')) as { alg?: unknown }
     return typeof header.alg === 'string'
