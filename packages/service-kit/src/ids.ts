@@ -22,3 +22,21 @@ export const randomId22 = () => randomBytesPooled(16).toString('base64url')
 
 /** Lowercase hex of n random bytes (Instamojo's 32-hex request ids are randomHex(16)). */
 export const randomHex = (n: number) => randomBytesPooled(n).toString('hex')
+
+/**
+ * A uniform integer in [0, max), max ≤ 65,536, from the same pool (ids drawn a digit or a letter
+ * at a time would otherwise cost a crypto call per character). Rejection sampling keeps it unbiased.
+ */
+export function randomBelow (max: number): number {
+  if (!Number.isInteger(max) || max < 1 || max > 65_536) throw new RangeError(`randomBelow: max must be an integer in 1..65536, got ${max}`)
+  const limit = 65_536 - (65_536 % max)
+  for (;;) {
+    if (offset + 2 > pool.length) {
+      randomFillSync(pool)
+      offset = 0
+    }
+    const value = pool.readUInt16LE(offset)
+    offset += 2
+    if (value < limit) return value % max
+  }
+}

@@ -111,11 +111,15 @@ export class Simulator {
     }
   }
 
-  /** Waits the simulated latency; resolves early (without throwing) if the signal aborts. */
-  async wait (ms: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits the simulated latency; resolves early (without throwing) if the signal aborts. The
+   * signal may be given as a function, so a zero wait (the usual case under load) builds none.
+   */
+  async wait (ms: number, signal?: AbortSignal | (() => AbortSignal)): Promise<void> {
     if (ms <= 0) return
+    const abort = typeof signal === 'function' ? signal() : signal
     try {
-      await sleep(ms, undefined, signal ? { signal } : undefined)
+      await sleep(ms, undefined, abort ? { signal: abort } : undefined)
     } catch (err) {
       if ((err as Error).name !== 'AbortError') throw err
     }

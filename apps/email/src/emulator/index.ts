@@ -174,7 +174,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   }
 
   async function simulatedFailure (reply: FastifyReply, outcome: 'failure' | 'outage' | 'rate_limited' | 'timeout', delayMs: number) {
-    await simulator.wait(delayMs, clientGone(reply.raw))
+    await simulator.wait(delayMs, () => clientGone(reply.raw))
     reply.header('x-switchboard-simulated', outcome)
     if (outcome === 'rate_limited') {
       reply.header('retry-after', '1')
@@ -212,7 +212,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     if (decision.outcome === 'failure' && summary.recipients.length > 1 && !anyFail) decision.outcome = 'success'
     if (decision.outcome !== 'success') return simulatedFailure(reply, decision.outcome, decision.delayMs)
 
-    await simulator.wait(decision.delayMs, clientGone(reply.raw))
+    await simulator.wait(decision.delayMs, () => clientGone(reply.raw))
     if (summary.sandbox) return reply.code(200).send()
 
     const messageId = randomId22()

@@ -122,7 +122,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
     // Only writes lose the success-rate draw; reads fail only when forced or in a fault scenario.
     if (decision.outcome === 'failure' && mode === 'read' && !forced.force && !force) decision.outcome = 'success'
-    await simulator.wait(decision.delayMs, clientGone(reply.raw))
+    await simulator.wait(decision.delayMs, () => clientGone(reply.raw))
     if (decision.outcome === 'success') return true
     reply.header('x-switchboard-simulated', decision.outcome)
     // Instamojo publishes no bodies for these; worded in its envelope (unverified).
@@ -360,7 +360,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const b = (request.body ?? {}) as Record<string, unknown>
     const s = (v: unknown) => typeof v === 'string' ? v.trim() : undefined
     // The buyer pressed Pay or Fail: the page's choice decides (a magic ….13 amount still fails).
-    await simulator.wait(simulator.latency(), clientGone(reply.raw))
+    await simulator.wait(simulator.latency(), () => clientGone(reply.raw))
     const p = complete(r, { outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer: { buyer_name: s(b.buyer_name), email: s(b.email), phone: normalisePhone(s(b.phone) ?? '') } })
     const to = redirectFor(r, p)
     if (to) return reply.redirect(to, 303)

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomBelow, randomHex } from '@switchboard/service-kit/ids'
 import { fromPaise } from '../amount.ts'
 
 /** What the emulator keeps about one payment request. Amounts in integer paise. */
@@ -50,11 +50,11 @@ export interface PaymentRecord {
 
 /** ISO-8601 in UTC with microseconds and Z, as Instamojo writes timestamps. */
 export function isoMicro (d = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(randomInt(1000)).padStart(3, '0')}Z`)
+  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(randomBelow(1000)).padStart(3, '0')}Z`)
 }
 
 /** 32 lowercase hex, like 92e58bd771414d05a5e443b0a85f8b43. */
-export const newRequestId = () => randomBytes(16).toString('hex')
+export const newRequestId = () => randomHex(16)
 
 /**
  * MOJO + 16 characters shaped like the recorded MOJO5a06005J21512197: year digit, month letter
@@ -62,15 +62,23 @@ export const newRequestId = () => randomBytes(16).toString('hex')
  * the one recorded id; unverified.)
  */
 export function newPaymentId (d = new Date()): string {
-  const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('')
+  const digits = (n: number) => {
+    let s = ''
+    for (let i = 0; i < n; i++) s += randomBelow(10)
+    return s
+  }
   const month = String.fromCharCode(97 + d.getUTCMonth())
   const day = String(d.getUTCDate()).padStart(2, '0')
-  const letter = String.fromCharCode(65 + randomInt(26))
+  const letter = String.fromCharCode(65 + randomBelow(26))
   return `MOJO${d.getUTCFullYear() % 10}${month}${day}${digits(3)}${letter}${digits(8)}`
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
-export const newShortSlug = () => Array.from({ length: 5 }, () => ALNUM[randomInt(ALNUM.length)]).join('')
+export function newShortSlug (): string {
+  let slug = ''
+  for (let i = 0; i < 5; i++) slug += ALNUM[randomBelow(ALNUM.length)]
+  return slug
+}
 
 /**
  * In-memory state, bounded: past `max` entries the oldest payment requests (and payments) are
