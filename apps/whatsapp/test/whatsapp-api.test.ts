@@ -215,6 +215,72 @@ t.test('the status receiver: signed posts apply, never backwards; unsigned, forg
   t.equal(wrongShape.body.code, 'WHATSAPP_WEBHOOK_INVALID_BODY')
 })
 
+t.test('concurrent single sends: every row is queued before its reply, each table\'s rows together', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: 'off' } })
+  const tables: string[] = []
+  const queued = new Set<unknown>()
+  const record = activityLog.record.bind(activityLog)
+  activityLog.record = (table, row) => { tables.push(table); queued.add(table === 'whatsapp_logs' ? row.id : row.source_id); record(table, row) }
+  let before = 0
+  const replies = await Promise.all(Array.from({ length: 40 }, (_v, i) => call('POST', '/messages', send(`+9198765${String(i).padStart(5, '0')}`)).then(r => {
+    // Whatever else is in flight, this reply's rows are already in the activity log's queue.
+    if (queued.has(r.body.id)) before++
+    return r
+  })))
+  t.ok(replies.every(r => r.status === 202))
+  t.equal(before, 40, 'every reply came after its rows were queued')
+  await activityLog.flush()
+  t.equal(await activityLog.count('whatsapp_logs', { id: { in: replies.map(r => r.body.id) } }), 40)
+  t.equal(await activityLog.count('crm_messages', { source_id: { in: replies.map(r => r.body.id) } }), 40)
+  // Runs of whatsapp_logs each followed by as many crm_messages: a multi-row insert per table and turn.
+  const runs = tables.join(' ').match(/(whatsapp_logs ?)+|(crm_messages ?)+/g)!.map(run => run.trim().split(' '))
+  t.equal(runs.length % 2, 0)
+  for (let i = 0; i < runs.length; i += 2) t.ok(runs[i]![0] === 'whatsapp_logs' && runs[i + 1]![0] === 'crm_messages' && runs[i]!.length === runs[i + 1]!.length)
+})
+
+t.test('a post carrying several statuses for a message: it ends where they take it in ladder order, written once per table', async t => {
+  // No project webhook: only the statuses posted here move the rows.
+  const { call, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: 'off' } })
+  const sends = await Promise.all(['+919876500001', '+919876500002', '+919876500003', '+919876500004', '+919876500005'].map(n => call('POST', '/messages', send(n))))
+  const [m1, m2, m3, m4, m5] = sends.map(r => r.body.provider_message_id as string)
+  const event = (id: string, status: string, error?: { code: number, title: string }) => ({ id: `evt_${id}_${status}`, type: `message.${status}`, timestamp: 1, message: { id, status, destination: '+919876500001', campaignName: 'order_confirmation', userName: 'Asha' }, ...(error ? { error } : {}) })
+  const undeliverable = { code: 131026, title: 'Message undeliverable' }
+  const body = JSON.stringify({
+    object: 'aisensy.message_status',
+    events: [
+      event(m1!, 'delivered'), event(m1!, 'sent'),
+      event(m2!, 'failed', undeliverable), event(m2!, 'delivered'),
+      event(m3!, 'sent'), event(m3!, 'failed', undeliverable),
+      event(m4!, 'read'), event(m4!, 'failed', undeliverable),
+      event(m5!, 'failed', undeliverable), event(m5!, 'failed', { code: 131049, title: 'Not delivered to maintain healthy ecosystem engagement' })
+    ]
+  })
+  const updates: Array<{ table: string, ids: readonly unknown[] }> = []
+  const recordUpdate = activityLog.recordUpdate.bind(activityLog)
+  activityLog.recordUpdate = (table, where, patch) => {
+    const ids = (where.provider_message_id as { in?: readonly unknown[] } | undefined)?.in
+    if (ids) updates.push({ table, ids })
+    recordUpdate(table, where, patch)
+  }
+  const ts = String(Math.floor(Date.now() / 1000))
+  const res = await call('POST', '/webhooks/aisensy', body, { 'content-type': 'application/json', 'x-switchboard-timestamp': ts, 'x-switchboard-signature': signStatusPost(WEBHOOK_SECRET, ts, body) })
+  t.match(res.body, { received: 10, applied: 10, duplicate: false })
+  await activityLog.flush()
+  const rows = await activityLog.select('whatsapp_logs', { where: { provider_message_id: { in: [m1!, m2!, m3!, m4!, m5!] } } })
+  const row = (id: string) => rows.find(r => r.provider_message_id === id)
+  t.equal(row(m1!)?.status, 'delivered', 'a late "sent" in the same post changes nothing')
+  t.equal(row(m2!)?.status, 'delivered', 'delivered before failed in ladder order; failed no longer applies')
+  t.match(row(m3!), { status: 'failed', error: 'Message undeliverable', error_code: '131026' }, 'sent then failed is failed')
+  t.equal(row(m4!)?.status, 'read')
+  t.match(row(m5!), { status: 'failed', error_code: '131026' }, 'the first failure wins')
+  const crm = await activityLog.select('crm_messages', { where: { provider_message_id: { in: [m1!, m2!, m3!, m4!, m5!] } } })
+  t.same(crm.map(r => [r.provider_message_id, r.status]).sort(), rows.map(r => [r.provider_message_id, r.status]).sort(), 'the unified rows follow')
+  for (const table of ['whatsapp_logs', 'crm_messages']) {
+    const ids = updates.filter(u => u.table === table).flatMap(u => u.ids)
+    t.same([...ids].sort(), [m1, m2, m3, m4, m5].sort(), `${table}: each message in one update`)
+  }
+})
+
 t.test('the switch: live mode without a key is a clear 503 naming the variable, and writes no row', async t => {
   const { call, runtime, activityLog } = await startWhatsAppApp(t)
   await runtime.update('whatsapp', { mode: 'live' }, 'test')

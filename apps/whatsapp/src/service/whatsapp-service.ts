@@ -50,6 +50,12 @@ const MOVES_FROM: Record<WebhookStatus, string[]> = {
   read: ['submitted', 'sent', 'delivered'],
   failed: ['submitted', 'sent']
 }
+/**
+ * Applied in ladder order, a post's statuses for one message end where the highest of these ranks
+ * alone would: read and delivered win over failed (failed moves only from submitted or sent),
+ * failed over sent (sent then failed is failed).
+ */
+const COALESCE_RANK: Record<WebhookStatus, number> = { sent: 0, failed: 1, delivered: 2, read: 3 }
 
 interface Prepared {
   /** As given; the E.164 form when it normalises. */
@@ -75,15 +81,18 @@ interface SendResult {
 }
 
 /**
- * Rows of bulk sends and campaigns wait here a few milliseconds so each table gets multi-row
- * inserts (alternating whatsapp_logs / crm_messages records would be written one by one).
- * Flushed before any status update is queued, so an insert always precedes its updates.
+ * Rows wait here so each table gets multi-row inserts (alternating whatsapp_logs / crm_messages
+ * records would be written one by one): those of bulk sends and campaigns for a few
+ * milliseconds, those of single sends until the end of the event-loop turn (`addSoon`), with the
+ * other sends finishing in it. Flushed before any status update is queued, so an insert always
+ * precedes its updates, and before every read.
  */
 class RowBuffer {
   readonly #log: ActivityLog
   #logs: Row[] = []
   #crm: Row[] = []
   #timer: NodeJS.Timeout | undefined
+  #soon: Promise<void> | undefined
 
   constructor (log: ActivityLog) {
     this.#log = log
@@ -94,6 +103,18 @@ class RowBuffer {
     this.#crm.push(crm)
     if (this.#logs.length >= 250) this.flush()
     else this.#timer ??= setTimeout(() => this.flush(), 25)
+  }
+
+  /** Adds the rows and resolves once they are queued in the activity log (this turn of the event loop). */
+  addSoon (log: Row, crm: Row): Promise<void> {
+    this.#logs.push(log)
+    this.#crm.push(crm)
+    this.#soon ??= new Promise(resolve => setImmediate(() => {
+      this.#soon = undefined
+      this.flush()
+      resolve()
+    }))
+    return this.#soon
   }
 
   flush (): void {
@@ -235,10 +256,6 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     }
   }
 
-  const direct = (log: Row, crm: Row) => {
-    activityLog.record('whatsapp_logs', log)
-    activityLog.record('crm_messages', crm)
-  }
   const buffered = (log: Row, crm: Row) => buffer.add(log, crm)
 
   /** send_message(to_number, template_name, params) */
@@ -253,7 +270,11 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
     const p: Prepared = { raw: phone.e164, e164: phone.e164, invalidReason: undefined, name: input.contact_name ?? null, params, media: input.media }
-    const r = await sendOne(mode, t, p, ctx, null, direct)
+    // The rows are queued in the activity log before the reply goes out, with those of the other
+    // sends finishing in the same turn of the event loop (one multi-row insert per table).
+    let queued: Promise<void> | undefined
+    const r = await sendOne(mode, t, p, ctx, null, (log, crm) => { queued = buffer.addSoon(log, crm) })
+    await queued
     if (r.providerError) {
       const mapped = providerErrorToServiceError('WHATSAPP', r.providerError, LIVE_KEY_HINT)
       throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id: r.id, provider: r.providerError.toJSON() }, headers: mapped.headers })
@@ -413,11 +434,15 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
 
   // --- status webhooks --------------------------------------------------------------------------
 
-  /** Applies a verified status post to whatsapp_logs and crm_messages; returns how many events were used. */
+  /**
+   * Applies a verified status post to whatsapp_logs and crm_messages; returns how many events were
+   * used. A post's statuses apply in ladder order (sent, delivered, read, then failed), so a
+   * message ends where the highest-ranked of its statuses in the post alone would take it
+   * (COALESCE_RANK): only that one is written, the others would provably change nothing after it.
+   */
   function applyStatusEvents (events: unknown[]): number {
     buffer.flush()
-    const byStatus = new Map<WebhookStatus, string[]>()
-    const failures = new Map<string, { ids: string[], error: string, code: string }>()
+    const final = new Map<string, { status: WebhookStatus, event: unknown }>()
     let used = 0
     for (const e of events) {
       const message = (e as { message?: { id?: unknown, status?: unknown } } | null)?.message
@@ -426,23 +451,29 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       used++
       const campaignId = campaignOf.get(message.id)
       if (campaignId) markDirty(campaignId)
+      const before = final.get(message.id)
+      // Equal ranks: the first one wins, as the second would find the row already moved.
+      if (before === undefined || COALESCE_RANK[status] > COALESCE_RANK[before.status]) final.set(message.id, { status, event: e })
+    }
+    const byStatus = new Map<WebhookStatus, string[]>()
+    const failures = new Map<string, { ids: string[], error: string, code: string }>()
+    for (const [id, { status, event }] of final) {
       if (status === 'failed') {
-        const error = (e as { error?: { code?: unknown, title?: unknown } }).error
+        const error = (event as { error?: { code?: unknown, title?: unknown } }).error
         const title = typeof error?.title === 'string' ? error.title : 'failed'
         const code = error?.code === undefined ? 'failed' : String(error.code)
         const key = `${code}\u0000${title}`
         let f = failures.get(key)
         if (!f) failures.set(key, f = { ids: [], error: title, code })
-        f.ids.push(message.id)
+        f.ids.push(id)
         continue
       }
       let ids = byStatus.get(status)
       if (!ids) byStatus.set(status, ids = [])
-      ids.push(message.id)
+      ids.push(id)
     }
     const at = new Date().toISOString()
-    // One update per status for the whole post, in ladder order so a post carrying both 'sent'
-    // and 'delivered' for a message ends at delivered.
+    // One update per status (and per failure reason) for the whole post, each message in one.
     for (const status of STATUS_LADDER) {
       const ids = byStatus.get(status)
       if (!ids) continue
