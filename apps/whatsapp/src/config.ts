@@ -16,7 +16,12 @@ export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   WHATSAPP_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 400-1200' })),
   WHATSAPP_SUCCESS_RATE: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   WHATSAPP_BULK_CONCURRENCY: Type.Integer({ default: 64, minimum: 1, maximum: 512, description: 'AiSensy requests in flight during a bulk send (one message per request)' }),
-  WHATSAPP_CAMPAIGN_CONCURRENCY: Type.Integer({ default: 32, minimum: 1, maximum: 512, description: 'AiSensy requests in flight per running campaign' }),
+  // AiSensy publishes no rate limit (providers.md §2). What it sends on to is WhatsApp's Cloud API,
+  // whose default throughput is 80 messages a second per business number (Meta's docs; upgraded
+  // numbers get 1,000): 64 in flight at the emulator's mean latency of 0.8 s is that rate, so a
+  // 5,000-contact campaign takes about 5,000 / 64 × 0.8 s ≈ 63 s. Sending faster would only queue
+  // at AiSensy for a default-tier number (unverified: AiSensy's own limit is not known).
+  WHATSAPP_CAMPAIGN_CONCURRENCY: Type.Integer({ default: 64, minimum: 1, maximum: 512, description: 'AiSensy requests in flight per running campaign (64 ≈ WhatsApp\'s default 80 messages/s at 0.8 s per request)' }),
   PROVIDER_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100 })
 })])
 export type WhatsAppEnv = Static<typeof WhatsAppEnvSchema>
