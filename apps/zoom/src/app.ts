@@ -35,17 +35,29 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
     credentials: () => requireAll({ ZOOM_ACCOUNT_ID: env.ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID: env.ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET: env.ZOOM_CLIENT_SECRET })
   })
 
-  const base = () => {
-    try { return app.selfBaseUrl() } catch { return `http://127.0.0.1:${env.ZOOM_PORT}` }
+  // The listening address never changes once known: the URLs built on it are computed once.
+  let listening: { base: string, emulator: string, webhook: string } | undefined
+  const urls = () => {
+    if (listening) return listening
+    let base: string
+    try {
+      base = app.selfBaseUrl()
+    } catch {
+      base = `http://127.0.0.1:${env.ZOOM_PORT}` // not listening yet: not kept
+      return { base, emulator: `${base}${EMULATOR_PREFIX}`, webhook: `${base}/webhooks/zoom` }
+    }
+    listening = { base, emulator: `${base}${EMULATOR_PREFIX}`, webhook: `${base}/webhooks/zoom` }
+    return listening
   }
+  const webhookUrl = env.ZOOM_WEBHOOK_URL
   // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
   const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
   const webhookSender = new WebhookSender({ logger: app.log })
   const state = new ZoomEmulatorState({
     webhookSender,
     webhookSecret,
-    webhookUrl: () => env.ZOOM_WEBHOOK_URL === 'off' ? undefined : (env.ZOOM_WEBHOOK_URL ?? `${base()}/webhooks/zoom`),
-    baseUrl: () => `${base()}${EMULATOR_PREFIX}`,
+    webhookUrl: () => webhookUrl === 'off' ? undefined : (webhookUrl ?? urls().webhook),
+    baseUrl: () => urls().emulator,
     timeScale: env.ZOOM_TIME_SCALE,
     recordingDelayMs: env.ZOOM_RECORDING_DELAY_MS,
     retentionMs: env.ZOOM_ENDED_RETENTION_S * 1000,

@@ -47,6 +47,7 @@ t.test('create meeting: 201 with Zoom\'s ids, URLs, passcodes and fields', async
   const { zcall, app } = await startZoomApp(t)
   const res = await zcall('POST', '/v2/users/me/meetings', { topic: 'Quarterly review', type: 2, start_time: future(30), duration: 45, timezone: 'Asia/Kolkata', agenda: 'Numbers', settings: { waiting_room: true } })
   t.equal(res.status, 201)
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
   const m = res.body
   t.type(m.id, 'number', 'id is a JSON number (int64)')
   t.match(String(m.id), /^\d{9,11}$/)
@@ -66,6 +67,7 @@ t.test('create meeting: 201 with Zoom\'s ids, URLs, passcodes and fields', async
 
   const got = await zcall('GET', `/v2/meetings/${m.id}`)
   t.equal(got.status, 200)
+  t.equal(got.headers['content-type'], 'application/json; charset=utf-8')
   t.same(got.body, m, 'GET answers the same meeting')
 
   const local = await zcall('POST', '/v2/users/me/meetings', { topic: 'Local time', start_time: '2030-01-15T10:00:00', timezone: 'Asia/Kolkata' })

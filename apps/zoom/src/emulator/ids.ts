@@ -1,11 +1,33 @@
-import { hash, randomBytes, randomInt } from 'node:crypto'
+import { hash, randomBytes, randomFillSync, randomInt } from 'node:crypto'
+
+// Every meeting uuid and every answer's tracking id is 16 random bytes. One randomFillSync per id
+// was ~12% of the emulator's CPU under load, so the bytes come from a pool refilled 8 KiB at a
+// time and are encoded straight out of it (no copy per id).
+const POOL = Buffer.alloc(8192)
+let poolAt = POOL.length
+
+/** The offset of n fresh random bytes in POOL (n ≤ its size). */
+function take (n: number): number {
+  if (poolAt + n > POOL.length) {
+    randomFillSync(POOL)
+    poolAt = 0
+  }
+  const at = poolAt
+  poolAt += n
+  return at
+}
+
+const random16 = (encoding: 'base64' | 'base64url' | 'hex'): string => {
+  const at = take(16)
+  return POOL.toString(encoding, at, at + 16)
+}
 
 /**
  * Zoom's identifiers as the reference records them (providers.md §5): a meeting id is an int64 of
  * 9-11 digits (we use 11, like 85746065432); a meeting uuid is the base64 of 16 bytes (24
  * characters ending "=="), one per meeting instance; user ids are 22 url-safe base64 characters.
  */
-export const newMeetingUuid = (): string => randomBytes(16).toString('base64')
+export const newMeetingUuid = (): string => random16('base64')
 
 export function newMeetingId (taken: (id: number) => boolean): number {
   for (;;) {
@@ -14,8 +36,11 @@ export function newMeetingId (taken: (id: number) => boolean): number {
   }
 }
 
-export const newUserId = (): string => randomBytes(16).toString('base64url').slice(0, 22)
+export const newUserId = (): string => random16('base64url')
 
+export interface Passcodes { password: string, numeric: string, encrypted: string }
+
+const ZAK_HEAD = 'eyJ0eXAiOiJKV1QiLCJzdiI6IjAwMDAwMSIsInptX3NrbSI6InptX28ybSIsImFsZyI6IkhTMjU2In0.'
 const ALNUM = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'
 
 /**
@@ -36,30 +61,28 @@ export class Derivations {
     return hash('sha256', `${this.#key}:${purpose}:${uuid}`, 'buffer')
   }
 
-  /** A 6-character passcode, like Zoom's generated ones (mixed case and digits). */
-  password (uuid: string): string {
-    const b = this.bytes(uuid, 'password')
-    let out = ''
-    for (let i = 0; i < 6; i++) out += ALNUM[b[i]! % ALNUM.length]
-    return out
+  /**
+   * The meeting's passcode (the caller's, or a generated one like Zoom's: 6 characters, mixed case
+   * and digits), its numeric form for phone and H.323 participants (digits, as long as the
+   * passcode, 6 to 10) and the `pwd=` value of join URLs (32 url-safe characters and ".1", like
+   * Zoom's newer ones): all from one SHA-512 of the key, the uuid and the caller's passcode if any.
+   */
+  passcodes (uuid: string, own: string | undefined): Passcodes {
+    const b = hash('sha512', own === undefined ? `${this.#key}:passcodes:${uuid}` : `${this.#key}:passcodes:${uuid}:${own}`, 'buffer')
+    let password = own
+    if (password === undefined) {
+      password = ''
+      for (let i = 0; i < 6; i++) password += ALNUM[b[i]! % ALNUM.length]
+    }
+    let numeric = ''
+    const digits = Math.max(6, Math.min(10, password.length))
+    for (let i = 0; i < digits; i++) numeric += String(b[6 + i]! % 10)
+    return { password, numeric, encrypted: `${b.toString('base64url', 16, 40)}.1` }
   }
 
-  /** Zoom's numeric passcode for phone and H.323 participants (same length as the passcode, digits only). */
-  numericPassword (uuid: string, password: string): string {
-    const b = this.bytes(uuid, `numeric:${password}`)
-    let out = ''
-    for (let i = 0; i < Math.max(6, Math.min(10, password.length)); i++) out += String(b[i]! % 10)
-    return out
-  }
-
-  /** The `pwd=` value of join URLs (Zoom's newer ones end in ".1"). */
-  encryptedPassword (uuid: string, password: string): string {
-    return `${this.bytes(uuid, `encrypted:${password}`).toString('base64url').slice(0, 32)}.1`
-  }
-
-  /** The host's ZAK in start URLs: a long opaque token. */
+  /** The host's ZAK in start URLs: a long opaque token (a JWT header, then 86 url-safe characters). */
   zak (uuid: string): string {
-    return `eyJ0eXAiOiJKV1QiLCJzdiI6IjAwMDAwMSIsInptX3NrbSI6InptX28ybSIsImFsZyI6IkhTMjU2In0.${this.bytes(uuid, 'zak').toString('base64url')}${this.bytes(uuid, 'zak2').toString('base64url')}`
+    return `${ZAK_HEAD}${hash('sha512', `${this.#key}:zak:${uuid}`, 'base64url')}`
   }
 
   /** Recording file ids look like uuids in Zoom's answers. */
@@ -73,8 +96,20 @@ export class Derivations {
   }
 }
 
+// Most times rendered under load fall in the current second (created_at, start_time of a meeting
+// starting now, event times): the last one formatted is kept.
+let lastSecond = Number.NaN
+let lastTime = ''
+
 /** Zoom writes times as "2023-11-14T22:13:20Z": UTC, whole seconds. */
-export const zoomTime = (ms: number): string => new Date(Math.floor(Math.round(ms) / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+export function zoomTime (ms: number): string {
+  const second = Math.floor(Math.round(ms) / 1000)
+  if (second !== lastSecond) {
+    lastTime = new Date(second * 1000).toISOString().replace('.000Z', 'Z')
+    lastSecond = second
+  }
+  return lastTime
+}
 
 /** A 32-hex tracking id like the x-zm-trackingid header Zoom puts on every answer. */
-export const trackingId = (): string => `v=2.0;clid=us05;rid=WEB_${randomBytes(16).toString('hex')}`
+export const trackingId = (): string => `v=2.0;clid=us05;rid=WEB_${random16('hex')}`

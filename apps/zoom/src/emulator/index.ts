@@ -6,7 +6,7 @@ import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from 
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { Derivations, newUserId, trackingId } from './ids.ts'
 import { basicCredentials, S2S_SCOPES, TokenIssuer } from './oauth.ts'
-import { meetingBody, meetingEventObject, meetingListItem, recordingDownload, recordingsBody, type Host, type View } from './render.ts'
+import { meetingEventObject, meetingJson, meetingListItem, recordingDownload, recordingsBody, type Host, type View } from './render.ts'
 import { MeetingStore, type LifecycleEvent, type MeetingRecord, type MeetingStatus } from './store.ts'
 import { validateMeetingBody, type ZoomFieldError } from './validate.ts'
 import { signZoomWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswer, type ZoomEvent } from './webhooks.ts'
@@ -107,11 +107,14 @@ export class ZoomEmulatorState {
 
   #lifecycle (m: MeetingRecord, event: LifecycleEvent): void {
     this.opts.logger?.debug({ event, meeting_id: m.id }, 'zoom emulator: meeting lifecycle')
+    // No event subscription: nothing to render.
+    const url = this.opts.webhookUrl()
+    if (!url) return
     const base = { event, event_ts: Date.now() }
     if (event === 'recording.completed') {
-      this.post({ ...base, download_token: this.tokens.downloadToken(this.host.accountId, m.uuid), payload: { account_id: this.host.accountId, object: { ...recordingsBody(this.view, m), host_email: this.host.email } } })
+      this.post({ ...base, download_token: this.tokens.downloadToken(this.host.accountId, m.uuid), payload: { account_id: this.host.accountId, object: { ...recordingsBody(this.view, m), host_email: this.host.email } } }, url)
     } else {
-      this.post({ ...base, payload: { account_id: this.host.accountId, object: meetingEventObject(this.view, m, event === 'meeting.ended') } })
+      this.post({ ...base, payload: { account_id: this.host.accountId, object: meetingEventObject(this.view, m, event === 'meeting.ended') } }, url)
     }
   }
 
@@ -122,6 +125,8 @@ export class ZoomEmulatorState {
 
 // ---- Zoom's error bodies ------------------------------------------------------------------------
 
+// What Fastify answers an object with; meetings are sent as JSON text built by meetingJson.
+const JSON_TYPE = 'application/json; charset=utf-8'
 const zoomError = (code: number, message: string, errors?: ZoomFieldError[]) => errors ? { code, message, errors } : { code, message }
 const INVALID_TOKEN = zoomError(124, 'Invalid access token.')
 const EXPIRED_TOKEN = zoomError(124, 'Access token is expired.')
@@ -182,7 +187,10 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(zoomError(404, 'Not Found.'))) // (unverified) wording
 
-  app.addHook('onSend', async (_request, reply) => { reply.header('x-zm-trackingid', trackingId()) })
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('x-zm-trackingid', trackingId())
+    done(null, payload)
+  })
 
   /**
    * Simulated outcome for one request, in Zoom's envelope (the codes and wording of the 5xx are
@@ -191,7 +199,8 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
   async function simulated (request: FastifyRequest, reply: FastifyReply, force?: Outcome): Promise<boolean> {
     const forced = readSimulationHeaders(request.headers)
     const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
-    await simulator.wait(decision.delayMs, clientGone(reply.raw))
+    // The abort signal (a listener and an AbortController) only when there is a wait to abort.
+    if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     if (decision.outcome === 'success') return false
     reply.header('x-switchboard-simulated', decision.outcome)
     switch (decision.outcome) {
@@ -238,7 +247,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     const decision = simulator.decide({ force: forced.force, latencyMs: forced.latencyMs })
     // The success rate is about API operations; token requests fail only in a fault scenario or when forced.
     if (decision.outcome === 'failure' && !forced.force) decision.outcome = 'success'
-    await simulator.wait(decision.delayMs, clientGone(reply.raw))
+    if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     if (decision.outcome === 'rate_limited') return reply.code(429).header('retry-after', '1').send({ reason: 'Too many requests', error: 'too_many_requests' }) // (unverified)
     if (decision.outcome !== 'success') return reply.code(503).send({ reason: 'Service temporarily unavailable', error: 'temporarily_unavailable' }) // (unverified)
     const { token, expiresIn } = tokens.accessToken(accountId, creds.clientId)
@@ -248,9 +257,10 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
   // ---- the REST API ----------------------------------------------------------------------------
 
   await app.register(async (v2) => {
-    v2.addHook('onRequest', async (request, reply) => {
+    v2.addHook('onRequest', (request, reply, done) => {
       const refused = bearer(request)
-      if (refused) return reply.code(401).send(refused)
+      if (refused) reply.code(401).send(refused)
+      else done()
     })
 
     v2.post('/users/:userId/meetings', { schema: {} }, async (request, reply) => {
@@ -267,7 +277,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       }
       const type = fields.type ?? 2
       const m = store.create({ ...fields, topic, type, duration: fields.duration ?? 60, timezone: fields.timezone ?? host.timezone })
-      return reply.code(201).header('content-location', `${view.baseUrl()}/v2/meetings/${m.id}`).send(meetingBody(view, m))
+      return reply.code(201).header('content-location', `${view.baseUrl()}/v2/meetings/${m.id}`).type(JSON_TYPE).send(meetingJson(view, m))
     })
 
     v2.get('/users/:userId/meetings', { schema: {} }, async (request, reply) => {
@@ -306,7 +316,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (await simulated(request, reply)) return reply
       const m = meetingFrom(meetingId)
       if (!m) return reply.code(404).send(meetingMissing(meetingId))
-      return meetingBody(view, m)
+      return reply.type(JSON_TYPE).send(meetingJson(view, m))
     })
 
     v2.patch('/meetings/:meetingId', { schema: {} }, async (request, reply) => {
