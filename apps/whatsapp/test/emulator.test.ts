@@ -13,8 +13,9 @@ t.test('a valid v2 send is 200 {"success":"true","submitted_message_id":<uuid>}'
   const { call } = await startWhatsAppApp(t)
   const res = await call('POST', V2, campaignBody())
   t.equal(res.status, 200)
-  t.match(res.headers['content-type'], /application\/json/)
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
   t.same(Object.keys(res.body), ['success', 'submitted_message_id'])
+  t.equal(res.text, JSON.stringify({ success: 'true', submitted_message_id: res.body.submitted_message_id }))
   t.equal(res.body.success, 'true', 'the string "true", as most observations show')
   t.match(res.body.submitted_message_id, UUID)
   // Numbers are accepted as destination and params, the way loosely typed integrations send them.

@@ -21,6 +21,7 @@ export interface AiSensyEmulatorOptions {
   readRate?: number
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8'
 const MAX_BATCH = 500
 /** Status changes waiting for their time; beyond this the newest messages get none (memory stays bounded). */
 const MAX_PENDING = 500_000
@@ -165,8 +166,9 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     const messageId = randomUUID()
     playStatuses(messageId, s, fate)
-    // "success" is the string "true" in most observations (one fixture has a boolean).
-    return reply.code(200).send({ success: 'true', submitted_message_id: messageId })
+    // "success" is the string "true" in most observations (one fixture has a boolean). Written as
+    // the JSON Fastify would send for {success, submitted_message_id}; a UUID needs no escaping.
+    return reply.code(200).type(JSON_TYPE).send(`{"success":"true","submitted_message_id":"${messageId}"}`)
   }
 
   app.post('/campaign/t1/api/v2', { schema: {} }, (request, reply) => handle(request, reply, 'v2'))
