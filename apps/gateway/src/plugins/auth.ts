@@ -4,8 +4,18 @@ import { errorBody } from '@switchboard/service-kit/errors'
 
 // Hashing first gives equal-length buffers, so the comparison time says nothing about the token.
 const digest = (s: string) => createHash('sha256').update(s).digest()
+// The configured tokens' digests, computed once rather than on every request (a handful of tokens).
+const expectedDigests = new Map<string, Buffer>()
+function expectedDigest (token: string): Buffer {
+  let d = expectedDigests.get(token)
+  if (d === undefined) {
+    if (expectedDigests.size >= 16) expectedDigests.clear()
+    expectedDigests.set(token, d = digest(token))
+  }
+  return d
+}
 export function tokenMatches (presented: string, expected: string): boolean {
-  return timingSafeEqual(digest(presented), digest(expected))
+  return timingSafeEqual(digest(presented), expectedDigest(expected))
 }
 
 /** onRequest hook: a bearer token equal to one of `accepted`, else 401 with no detail. */
