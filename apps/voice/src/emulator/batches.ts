@@ -56,7 +56,7 @@ function humanized (iso: string): string {
  * real API wants the schedule at least two minutes ahead and rounds it up to the next ten-minute
  * mark; the emulator starts a batch at the time given, at once when it has passed.
  */
-export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecutionChange: (e: Execution) => void, reset: () => void } {
+export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecutionChange: (e: Readonly<Execution>) => void, reset: () => void } {
   const batches = new Map<string, Batch>()
   const max = ctx.maxBatches ?? 1000
 
@@ -66,7 +66,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
   const body = (b: Batch) => {
     const executionStatus: Record<string, number> = {}
     for (const id of b.executionIds) {
-      const s = ctx.engine.get(id)?.status
+      const s = ctx.engine.statusOf(id)
       if (s) executionStatus[s] = (executionStatus[s] ?? 0) + 1
     }
     return {
@@ -105,8 +105,8 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     if (!agent) return
     b.contacts.forEach((c, i) => {
       const { ending, hold } = ctx.endingFor(c.to)
-      const e = ctx.engine.create({ agent, to: c.to, from: b.fromNumbers[i % b.fromNumbers.length] ?? ctx.defaultFrom, userData: c.userData, ending, hold, batchId: b.id, recordingBaseUrl })
-      b.executionIds.push(e.id)
+      const executionId = ctx.engine.create({ agent, to: c.to, from: b.fromNumbers[i % b.fromNumbers.length] ?? ctx.defaultFrom, userData: c.userData, ending, hold, batchId: b.id, recordingBaseUrl })
+      b.executionIds.push(executionId)
     })
     if (!b.contacts.length) b.status = 'executed'
   }
@@ -218,11 +218,11 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
   })
 
   return {
-    onExecutionChange (e: Execution) {
+    onExecutionChange (e: Readonly<Execution>) {
       if (!e.batch_id || !FINAL.has(e.status)) return
       const b = batches.get(e.batch_id)
       if (!b || b.status !== 'queued') return
-      if (b.executionIds.every(id => FINAL.has(ctx.engine.get(id)?.status ?? 'completed'))) {
+      if (b.executionIds.every(id => FINAL.has(ctx.engine.statusOf(id) ?? 'completed'))) {
         b.status = 'executed'
         b.updatedAt = now()
       }

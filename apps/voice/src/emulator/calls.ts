@@ -58,19 +58,33 @@ interface Call {
   agent: AgentState
   userData: Record<string, unknown>
   ending: Ending
-  /** The statuses still to come, in order. */
-  path: CallStatus[]
-  timer: NodeJS.Timeout | undefined
+  /** The statuses of this ending (shared, never changed) and how many of them have happened. */
+  path: readonly CallStatus[]
+  step: number
+  /** The spoken turns, once the call has been answered (computed once). */
+  turns: Array<[string, string]> | undefined
   recordingUrl: string
+  /** Its place in the engine's wake-up queue (-1: none), when, and what happens then. */
+  heapIndex: number
+  dueAt: number
+  dueKind: DueKind
 }
+
+/** What a call's next wake-up does: take its next step, or start a scheduled call. */
+type DueKind = typeof ADVANCE | typeof START
+const ADVANCE = 0
+const START = 1
 
 export interface CallEngineOptions {
   /** The simulator's random numbers (seeded when SIM_SEED is set). */
   random: () => number
   /** Time between status changes, read at every step so runtime changes apply. */
   stepMs: () => { min: number, max: number }
-  /** Called after every status change with the new execution object. */
-  onChange: (execution: Execution, agent: AgentState) => void
+  /**
+   * Called after every status change with the call's execution object itself (not a copy, so
+   * nothing is cloned per step): read or serialise it now, never keep or change it.
+   */
+  onChange: (execution: Readonly<Execution>, agent: AgentState) => void
   /** Most calls kept; the oldest finished ones go first. */
   maxCalls?: number
 }
@@ -101,8 +115,20 @@ const PATHS: Record<Ending, CallStatus[]> = {
 const CENTS_PER_MINUTE = { llm: 0.9, network: 2.4, platform: 2.0, synthesizer: 1.8, transcriber: 0.6 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100
-const now = () => new Date().toISOString()
-const isFinal = (s: CallStatus) => FINAL_CALL_STATUSES.includes(s)
+// Many status changes fall in the same millisecond under load: format each millisecond once.
+let lastMs = 0
+let lastIso = ''
+const now = () => {
+  const ms = Date.now()
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastIso = new Date(ms).toISOString()
+  }
+  return lastIso
+}
+const FINAL: ReadonlySet<CallStatus> = new Set(FINAL_CALL_STATUSES)
+const LIVE: ReadonlySet<CallStatus> = new Set(['initiated', 'ringing', 'in-progress', 'call-disconnected'])
+const isFinal = (s: CallStatus) => FINAL.has(s)
 
 /** Random draws for the ending of a call that lost the success-rate draw. */
 export function unluckyEnding (r: number): Ending {
@@ -122,11 +148,22 @@ function carrier (to: string): string {
  * (queued → initiated → ringing → in-progress → call-disconnected → completed, or busy /
  * no-answer / failed), with the transcript, duration, cost and recording filled in as it goes.
  * Kept in memory, bounded.
+ *
+ * Every call's next step waits in one queue ordered by due time (a binary heap) under a single
+ * timer, so ten thousand live calls cost one timer, not ten thousand; the steps that fall due
+ * together run in one tick. Nothing here walks all calls on the way of a request.
  */
 export class CallEngine {
   readonly #calls = new Map<string, Call>()
+  /** Ids of calls that have ended, in the order they ended: the first to go when full. */
+  readonly #ended = new Set<string>()
   readonly #opts: CallEngineOptions
   readonly #max: number
+  readonly #heap: Call[] = []
+  #timer: NodeJS.Timeout | undefined
+  #armedAt = Infinity
+  #live = 0
+  #closed = false
 
   constructor (opts: CallEngineOptions) {
     this.#opts = opts
@@ -139,12 +176,11 @@ export class CallEngine {
 
   /** Calls between initiated and call-disconnected (for /user/me's concurrency). */
   get live (): number {
-    let n = 0
-    for (const c of this.#calls.values()) if (['initiated', 'ringing', 'in-progress', 'call-disconnected'].includes(c.execution.status)) n++
-    return n
+    return this.#live
   }
 
-  create (input: NewCall): Execution {
+  /** Places a call; returns its execution id. */
+  create (input: NewCall): string {
     this.#evict()
     const id = randomUUID()
     const created = now()
@@ -186,21 +222,44 @@ export class CallEngine {
       context_details: { recipient_data: input.userData, recipient_phone_number: input.to },
       extraction_webhook_status: null
     }
-    const call: Call = { execution, agent: input.agent, userData: input.userData, ending: input.ending, path: [...PATHS[input.ending]], timer: undefined, recordingUrl: `${input.recordingBaseUrl}/${id}.wav` }
+    const call: Call = {
+      execution,
+      agent: input.agent,
+      userData: input.userData,
+      ending: input.ending,
+      path: PATHS[input.ending],
+      step: 0,
+      turns: undefined,
+      recordingUrl: `${input.recordingBaseUrl}/${id}.wav`,
+      heapIndex: -1,
+      dueAt: 0,
+      dueKind: ADVANCE
+    }
     this.#calls.set(id, call)
     if (scheduled) {
-      this.#after(call, scheduled.getTime() - Date.now(), () => { this.#set(call, 'queued'); this.#schedule(call) })
+      this.#wake(call, scheduled.getTime(), START)
     } else if (input.hold) {
-      this.#after(call, HOLD_MS, () => this.#advance(call))
+      this.#wake(call, Date.now() + HOLD_MS, ADVANCE)
     } else {
       this.#schedule(call)
     }
-    return structuredClone(execution)
+    return id
   }
 
+  /** A copy of the execution object, as GET /executions/{id} answers it. */
   get (id: string): Execution | undefined {
     const c = this.#calls.get(id)
     return c ? structuredClone(c.execution) : undefined
+  }
+
+  /** The call's current status, without copying anything. */
+  statusOf (id: string): CallStatus | undefined {
+    return this.#calls.get(id)?.execution.status
+  }
+
+  /** The agent a call belongs to, without copying anything. */
+  agentIdOf (id: string): string | undefined {
+    return this.#calls.get(id)?.execution.agent_id
   }
 
   agentOf (id: string): AgentState | undefined {
@@ -223,8 +282,8 @@ export class CallEngine {
     const call = this.#calls.get(id)
     if (!call) return { ok: false, reason: 'not_found' }
     if (call.execution.status !== 'queued' && call.execution.status !== 'scheduled') return { ok: false, reason: 'not_stoppable', status: call.execution.status }
-    clearTimeout(call.timer)
-    call.path = []
+    this.#cancel(call)
+    call.step = call.path.length
     this.#set(call, 'stopped')
     return { ok: true, execution: structuredClone(call.execution) }
   }
@@ -235,28 +294,31 @@ export class CallEngine {
     return call?.execution.telephony_data.recording_url ? id : undefined
   }
 
+  /** No call moves any more (the server is closing). */
   close (): void {
-    for (const c of this.#calls.values()) clearTimeout(c.timer)
+    this.#closed = true
+    this.#clearQueue()
   }
 
   reset (): void {
-    this.close()
+    this.#clearQueue()
     this.#calls.clear()
+    this.#ended.clear()
+    this.#live = 0
   }
 
+  /** Full: the call that ended first goes; with none ended, the oldest call. */
   #evict (): void {
     if (this.#calls.size < this.#max) return
-    for (const [id, c] of this.#calls) {
-      if (isFinal(c.execution.status)) {
-        this.#calls.delete(id)
-        return
-      }
-    }
-    const [oldest] = this.#calls
-    if (oldest) {
-      clearTimeout(oldest[1].timer)
-      this.#calls.delete(oldest[0])
-    }
+    let id: string | undefined
+    for (const ended of this.#ended) { id = ended; break }
+    if (id === undefined) for (const oldest of this.#calls.keys()) { id = oldest; break }
+    const call = id === undefined ? undefined : this.#calls.get(id)
+    if (!call) return
+    this.#cancel(call)
+    if (LIVE.has(call.execution.status)) this.#live--
+    this.#calls.delete(call.execution.id)
+    this.#ended.delete(call.execution.id)
   }
 
   #step (factor = 1): number {
@@ -264,22 +326,18 @@ export class CallEngine {
     return Math.round((min + this.#opts.random() * (max - min)) * factor)
   }
 
-  #after (call: Call, ms: number, fn: () => void): void {
-    call.timer = setTimeout(fn, Math.max(0, ms))
-    call.timer.unref()
-  }
-
   /** Waits the step that leads to the next status: ringing out and talking take longer. */
   #schedule (call: Call): void {
-    const next = call.path[0]
+    const next = call.path[call.step]
     if (!next) return
     const factor = next === 'no-answer' ? 3 : next === 'call-disconnected' ? 2 : 1
-    this.#after(call, this.#step(factor), () => this.#advance(call))
+    this.#wake(call, Date.now() + this.#step(factor), ADVANCE)
   }
 
   #advance (call: Call): void {
-    const next = call.path.shift()
-    if (!next || !this.#calls.has(call.execution.id)) return
+    const next = call.path[call.step]
+    if (!next || this.#calls.get(call.execution.id) !== call) return
+    call.step++
     this.#fill(call, next)
     this.#set(call, next)
     this.#schedule(call)
@@ -287,10 +345,113 @@ export class CallEngine {
 
   #set (call: Call, status: CallStatus): void {
     const e = call.execution
+    if (LIVE.has(e.status)) this.#live--
+    if (LIVE.has(status)) this.#live++
     e.status = status
     e.updated_at = now()
     if (e.batch_run_details) e.batch_run_details = { ...e.batch_run_details, status, updated_at: e.updated_at }
-    this.#opts.onChange(structuredClone(e), call.agent)
+    if (isFinal(status)) this.#ended.add(e.id)
+    this.#opts.onChange(e, call.agent)
+  }
+
+  // --- the wake-up queue: a binary min-heap of calls by dueAt, under one timer ----------------
+
+  #wake (call: Call, at: number, kind: DueKind): void {
+    if (this.#closed) return
+    this.#cancel(call)
+    call.dueAt = at
+    call.dueKind = kind
+    call.heapIndex = this.#heap.length
+    this.#heap.push(call)
+    this.#up(call.heapIndex)
+    this.#arm()
+  }
+
+  #cancel (call: Call): void {
+    const i = call.heapIndex
+    if (i < 0) return
+    const heap = this.#heap
+    const last = heap.pop()!
+    call.heapIndex = -1
+    if (last !== call) {
+      heap[i] = last
+      last.heapIndex = i
+      this.#down(i)
+      this.#up(last.heapIndex)
+    }
+  }
+
+  /** One timer, set for the earliest wake-up; moved only when an earlier one arrives. */
+  #arm (): void {
+    const first = this.#heap[0]
+    if (!first) return
+    if (this.#timer !== undefined && first.dueAt >= this.#armedAt) return
+    clearTimeout(this.#timer)
+    this.#armedAt = first.dueAt
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, first.dueAt - Date.now()))
+    this.#timer.unref()
+  }
+
+  #tick (): void {
+    this.#timer = undefined
+    this.#armedAt = Infinity
+    const heap = this.#heap
+    // A timer may fire a little before the wall clock reaches its time (the loop's clock lags):
+    // a millisecond early still counts as due, rather than setting the timer again.
+    const at = Date.now() + 1
+    while (heap.length > 0 && heap[0]!.dueAt <= at && !this.#closed) {
+      const call = heap[0]!
+      this.#cancel(call)
+      if (call.dueKind === START) {
+        this.#set(call, 'queued')
+        this.#schedule(call)
+      } else {
+        this.#advance(call)
+      }
+    }
+    this.#arm()
+  }
+
+  #clearQueue (): void {
+    for (const call of this.#heap) call.heapIndex = -1
+    this.#heap.length = 0
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#armedAt = Infinity
+  }
+
+  #up (i: number): void {
+    const heap = this.#heap
+    const call = heap[i]!
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      const p = heap[parent]!
+      if (p.dueAt <= call.dueAt) break
+      heap[i] = p
+      p.heapIndex = i
+      i = parent
+    }
+    heap[i] = call
+    call.heapIndex = i
+  }
+
+  #down (i: number): void {
+    const heap = this.#heap
+    const n = heap.length
+    const call = heap[i]!
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      const c = r < n && heap[r]!.dueAt < heap[l]!.dueAt ? r : l
+      const child = heap[c]!
+      if (child.dueAt >= call.dueAt) break
+      heap[i] = child
+      child.heapIndex = i
+      i = c
+    }
+    heap[i] = call
+    call.heapIndex = i
   }
 
   /** What Bolna knows about the call once it reaches `status`. */
@@ -309,7 +470,7 @@ export class CallEngine {
         e.answered_by_voice_mail = call.ending === 'voicemail'
         break
       case 'call-disconnected': {
-        const turns = this.#conversation(call)
+        const turns = this.#turns(call)
         e.transcript = turns.map(([who, text]) => `${who}: ${text}`).join('\n') + '\n'
         // Speech at about 2.6 words a second, a pause between turns, some variation per call.
         const words = turns.reduce((n, [, text]) => n + text.split(/\s+/).length, 0)
@@ -326,7 +487,7 @@ export class CallEngine {
         const b = e.cost_breakdown
         for (const k of Object.keys(CENTS_PER_MINUTE) as Array<keyof typeof CENTS_PER_MINUTE>) b[k] = round2(CENTS_PER_MINUTE[k] * minutes)
         e.total_cost = round2(b.llm + b.network + b.platform + b.synthesizer + b.transcriber)
-        const spoken = this.#conversation(call).filter(([who]) => who === 'assistant').reduce((n, [, text]) => n + text.length, 0)
+        const spoken = this.#turns(call).filter(([who]) => who === 'assistant').reduce((n, [, text]) => n + text.length, 0)
         const input = 350 + Math.round(e.transcript.length * 1.3)
         const output = Math.round(spoken / 4)
         e.usage_breakdown = { synthesizer_characters: spoken, synthesizer_model: 'polly', transcriber_duration: e.conversation_duration, transcriber_model: 'deepgram', llm_tokens: input + output, llm_model: { 'gpt-4o-mini': { input, output } } }
@@ -356,6 +517,11 @@ export class CallEngine {
       default:
         break
     }
+  }
+
+  #turns (call: Call): Array<[string, string]> {
+    call.turns ??= this.#conversation(call)
+    return call.turns
   }
 
   #conversation (call: Call): Array<[string, string]> {

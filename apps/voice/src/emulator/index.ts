@@ -5,7 +5,7 @@ import { agentBody, seedAgents, type AgentState } from './agents.ts'
 import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
 import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } from './errors.ts'
-import { magicFate } from './magic.ts'
+import { magicFate, type CallFate } from './magic.ts'
 import { generateWav } from './wav.ts'
 import { switchboardWebhookHeaders } from './webhook-signature.ts'
 
@@ -35,7 +35,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   const agents = seedAgents()
   let closing = false
 
-  let onBatchExecution: (e: Execution) => void = () => {}
+  let onBatchExecution: (e: Readonly<Execution>) => void = () => {}
   const engine = new CallEngine({
     random: () => simulator.random(),
     stepMs: opts.stepMs,
@@ -43,9 +43,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) }
   })
 
-  /** How a call to `to` ends: a magic number decides, else the success-rate draw. */
-  function endingFor (to: string, unlucky: boolean): { ending: Ending, hold: boolean } {
-    const fate = magicFate(to)
+  /** How a call ends: its number's magic fate decides, else the success-rate draw. */
+  function endingFor (fate: CallFate | undefined, unlucky: boolean): { ending: Ending, hold: boolean } {
     if (fate === 'busy' || fate === 'no-answer' || fate === 'failed' || fate === 'voicemail' || fate === 'completed') return { ending: fate, hold: false }
     if (fate === 'error' || fate === 'reject') return { ending: 'failed', hold: false } // in a batch: the call fails
     return { ending: unlucky ? unluckyEnding(simulator.random()) : 'completed', hold: fate === 'hold' }
@@ -63,7 +62,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   // Recordings are served from where the request came in (as a presigned link would be).
   const recordingBaseUrl = (request: FastifyRequest) => `${request.protocol}://${request.host}${app.prefix}/recordings`
 
-  function postWebhook (execution: Execution, agent: AgentState): void {
+  /** Serialises the execution at once: it is the call's own object, which moves on. */
+  function postWebhook (execution: Readonly<Execution>, agent: AgentState): void {
     const url = agent.webhookUrl === undefined ? opts.defaultWebhookUrl() : agent.webhookUrl
     if (!url || closing) return
     const body = JSON.stringify(execution)
@@ -122,11 +122,9 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     async function simulate (request: FastifyRequest, reply: FastifyReply, force?: Outcome): Promise<false | 'ok' | 'unlucky'> {
       const forced = readSimulationHeaders(request.headers)
       const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
-      if (decision.outcome === 'failure' && !forced.force && !force) {
-        await simulator.wait(decision.delayMs, clientGone(reply.raw))
-        return 'unlucky'
-      }
-      await simulator.wait(decision.delayMs, clientGone(reply.raw))
+      // The client-gone signal costs a listener and a controller: only when there is a wait.
+      if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
+      if (decision.outcome === 'failure' && !forced.force && !force) return 'unlucky'
       if (decision.outcome === 'success') return 'ok'
       reply.header('x-switchboard-simulated', decision.outcome)
       if (decision.outcome === 'rate_limited') {
@@ -149,11 +147,12 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (!agent) { notFound(reply, 'Agent not found'); return undefined }
       return agent
     }
+    /** The execution's id (lower case) when it exists; otherwise answered 422 or 404. */
     const executionOr404 = (reply: FastifyReply, id: string) => {
       if (!UUID.test(id)) { unprocessable(reply, [detail('uuid_parsing', ['path', 'execution_id'], 'Input should be a valid UUID', id)]); return undefined }
-      const execution = engine.get(id.toLowerCase())
-      if (!execution) { notFound(reply, 'Execution not found'); return undefined }
-      return execution
+      const executionId = id.toLowerCase()
+      if (engine.statusOf(executionId) === undefined) { notFound(reply, 'Execution not found'); return undefined }
+      return executionId
     }
 
     api.post('/call', { schema: {} }, async (request, reply) => {
@@ -192,10 +191,10 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (fate === 'reject') return badRequest(reply, `Invalid recipient_phone_number "${to}": the number is not reachable`)
       const drawn = await simulate(request, reply, fate === 'error' ? 'failure' : fate ? 'success' : undefined)
       if (drawn === false) return reply
-      const { ending, hold } = endingFor(to, drawn === 'unlucky')
+      const { ending, hold } = endingFor(fate, drawn === 'unlucky')
       const userData = (body.user_data ?? {}) as Record<string, unknown>
-      const execution = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request) })
-      return reply.code(200).send({ message: 'done', status: 'queued', execution_id: execution.id })
+      const executionId = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request) })
+      return reply.code(200).send({ message: 'done', status: 'queued', execution_id: executionId })
     })
 
     api.post('/call/:execution_id/stop', { schema: {} }, async (request, reply) => {
@@ -210,21 +209,21 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     })
 
     api.get('/executions/:execution_id', { schema: {} }, async (request, reply) => {
-      const execution = executionOr404(reply, (request.params as { execution_id: string }).execution_id)
-      if (!execution) return reply
+      const executionId = executionOr404(reply, (request.params as { execution_id: string }).execution_id)
+      if (!executionId) return reply
       if (await simulate(request, reply, 'success') === false) return reply
-      return engine.get(execution.id)
+      return engine.get(executionId) ?? notFound(reply, 'Execution not found')
     })
 
     // The legacy path to the same object.
     api.get('/agent/:agent_id/execution/:execution_id', { schema: {} }, async (request, reply) => {
       const params = request.params as { agent_id: string, execution_id: string }
       if (!agentOr404(reply, params.agent_id)) return reply
-      const execution = executionOr404(reply, params.execution_id)
-      if (!execution) return reply
-      if (execution.agent_id !== params.agent_id.toLowerCase()) return notFound(reply, 'Execution not found')
+      const executionId = executionOr404(reply, params.execution_id)
+      if (!executionId) return reply
+      if (engine.agentIdOf(executionId) !== params.agent_id.toLowerCase()) return notFound(reply, 'Execution not found')
       if (await simulate(request, reply, 'success') === false) return reply
-      return execution
+      return engine.get(executionId) ?? notFound(reply, 'Execution not found')
     })
 
     api.get('/v2/agent/:agent_id/executions', { schema: {} }, async (request, reply) => {
@@ -299,7 +298,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       agentOr404,
       agentById: (id) => agents.get(id),
       simulate: async (request, reply) => await simulate(request, reply, 'success') !== false,
-      endingFor: (to) => endingFor(to, !simulator.succeeds()),
+      endingFor: (to) => endingFor(magicFate(to), !simulator.succeeds()),
       recordingBaseUrl,
       defaultFrom: DEFAULT_FROM
     })
