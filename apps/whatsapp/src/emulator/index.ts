@@ -96,9 +96,10 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     if (!url || ready.length === 0) return
     for (let i = 0; i < ready.length; i += MAX_BATCH) {
       const end = Math.min(i + MAX_BATCH, ready.length)
-      let body = POST_HEAD
-      for (let j = i; j < end; j++) body += (j === i ? '' : ',') + eventJson(ready[j]!)
-      body += POST_TAIL
+      const events = new Array<string>(end - i)
+      for (let j = i; j < end; j++) events[j - i] = eventJson(ready[j]!)
+      // Encoded once: the same bytes are signed and sent.
+      const body = Buffer.from(POST_HEAD + events.join(',') + POST_TAIL)
       webhookSender.send({ url, body, headers: statusPostHeaders(opts.webhookSecret, body), label: 'aisensy.status' })
     }
   }

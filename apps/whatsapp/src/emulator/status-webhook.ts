@@ -39,7 +39,17 @@ export interface StatusPost {
   events: StatusEvent[]
 }
 
-export const newEventId = () => `evt_${randomHex(12)}`
+// Event ids are 24 random hex digits, cut from a pool of random hex (one random read per 512 ids).
+let hexPool = ''
+let hexAt = 0
+export function newEventId (): string {
+  if (hexAt + 24 > hexPool.length) {
+    hexPool = randomHex(6144)
+    hexAt = 0
+  }
+  hexAt += 24
+  return `evt_${hexPool.slice(hexAt - 24, hexAt)}`
+}
 
 /**
  * The wire form, written by hand because the emulator posts tens of thousands of events a second
@@ -66,7 +76,7 @@ export function eventJson (p: { messageId: string, status: MessageStatus, at: nu
 export const signStatusPost = (secret: string, timestamp: string, body: string | Buffer): string => signSwitchboardWebhook(secret, timestamp, body)
 
 /** Headers for one signed post. */
-export function statusPostHeaders (secret: string, body: string, nowMs = Date.now()): Record<string, string> {
+export function statusPostHeaders (secret: string, body: string | Buffer, nowMs = Date.now()): Record<string, string> {
   return { 'content-type': 'application/json', 'user-agent': 'Switchboard-AiSensy-Emulator/1.0', ...switchboardWebhookHeaders(secret, body, nowMs) }
 }
 
