@@ -125,3 +125,52 @@ t.test('source address, address lists and status order, unit by unit', async t =
   t.notOk(earlierStatuses('completed')!.includes('busy'), 'final statuses never replace each other')
   t.equal(earlierStatuses('answered'), undefined)
 })
+
+t.test('posts of many calls arriving together, out of order and repeated: every row ends at its highest status, never moved back', async t => {
+  const app = await startVoiceApp(t)
+  const calls = await Promise.all(Array.from({ length: 6 }, () => heldCall(app)))
+  const secret = secretOf(app)
+  const exec = (c: { id: string, executionId: string }, status: string, extra: Record<string, unknown> = {}) =>
+    ({ id: c.executionId, status, context_details: { recipient_data: { switchboard_call_id: c.id } }, ...extra })
+  const posts: Array<Record<string, unknown>> = []
+  calls.forEach((c, i) => {
+    const last = i % 3 === 0 ? 'completed' : i % 3 === 1 ? 'in-progress' : 'busy'
+    const path = last === 'completed' ? ['initiated', 'ringing', 'in-progress', 'call-disconnected', 'completed'] : last === 'busy' ? ['initiated', 'ringing', 'busy'] : ['initiated', 'ringing', 'in-progress']
+    for (const status of path) {
+      const extra = status === 'completed' ? { conversation_duration: 30 + i, total_cost: 2.5, transcript: `assistant: call ${i}\n` } : status === 'in-progress' ? { answered_by_voice_mail: false } : {}
+      posts.push(exec(c, status, extra))
+    }
+    posts.push(exec(c, 'ringing')) // a repeat, after the rest
+  })
+  // Highest status first for half of them: the lower ones that follow must change nothing.
+  const order = posts.map((p, i) => ({ p, k: i % 2 === 0 ? -i : i })).sort((a, b) => a.k - b.k).map(x => x.p)
+  const replies = await Promise.all(order.map(async p => {
+    const body = JSON.stringify(p)
+    return app.call('POST', '/webhooks/bolna', body, signed(secret, body))
+  }))
+  t.ok(replies.every(r => r.status === 200), 'every post answered 200')
+  t.equal(replies.filter(r => r.body.duplicate).length, calls.length, 'exactly the repeats are duplicates')
+  await app.activityLog.flush()
+  for (const [i, c] of calls.entries()) {
+    const [row] = await app.activityLog.select('call_logs', { where: { id: c.id } })
+    const last = i % 3 === 0 ? 'completed' : i % 3 === 1 ? 'in-progress' : 'busy'
+    t.equal(row?.status, last, `call ${i} ended ${last}`)
+    t.equal(row?.execution_id, c.executionId)
+    if (last === 'completed') t.match(row, { duration_seconds: `${30 + i}.00`, cost: '2.5000', transcript: `assistant: call ${i}\n` })
+  }
+})
+
+t.test('an emulator post whose user_data has no row id is a call placed on the emulator directly: no row is touched', async t => {
+  const app = await startVoiceApp(t)
+  const { id, executionId } = await heldCall(app)
+  // The emulator hands user_data back whole, so a call placed through the service always has the
+  // row id there; this one (an execution of the same id, crafted) is not the service's.
+  const body = JSON.stringify({ id: executionId, status: 'ringing', context_details: { recipient_data: {}, recipient_phone_number: NUMBERS.hold } })
+  const res = await app.call('POST', '/webhooks/bolna', body, signed(secretOf(app), body))
+  t.same([res.status, res.body], [200, { received: true, duplicate: false }])
+  t.equal(await statusOf(app, id), 'queued')
+  // Without the echo at all (and from Bolna itself), the execution id still finds the row.
+  const bare = JSON.stringify({ id: executionId, status: 'in-progress' })
+  t.equal((await app.call('POST', '/webhooks/bolna', bare, signed(secretOf(app), bare))).status, 200)
+  t.equal(await statusOf(app, id), 'in-progress')
+})

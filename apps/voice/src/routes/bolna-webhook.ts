@@ -92,12 +92,14 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
     if (!Buffer.isBuffer(raw)) throw unauthorized()
     const signature = request.headers[SIGNATURE_HEADER]
     const timestamp = request.headers[TIMESTAMP_HEADER]
-    const source = sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
-    const ok = signature !== undefined || timestamp !== undefined
+    const signed = signature !== undefined || timestamp !== undefined
+    // The source address matters only for unsigned posts (and for the log line of a refusal).
+    const sourceOf = () => sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
+    const ok = signed
       ? verifySwitchboardWebhook(opts.emulatorSecret, { signature, timestamp }, raw, opts.maxAgeSeconds).ok
-      : allowed(source)
+      : allowed(sourceOf())
     if (!ok) {
-      request.log.warn({ source, signed: signature !== undefined }, 'refused a Bolna webhook: not signed by the emulator and not from an allowed address')
+      request.log.warn({ source: sourceOf(), signed: signature !== undefined }, 'refused a Bolna webhook: not signed by the emulator and not from an allowed address')
       throw unauthorized()
     }
     let execution: unknown
@@ -106,6 +108,6 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
     if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.id !== 'string' || typeof e.status !== 'string') {
       throw new ServiceError(400, 'VOICE_WEBHOOK_INVALID_BODY', 'A Bolna webhook must be a JSON execution object with "id" and "status".')
     }
-    return { received: true as const, duplicate: !opts.service.applyExecution(e as BolnaExecution) }
+    return { received: true as const, duplicate: !opts.service.applyExecution(e as BolnaExecution, signed ? 'emulator' : 'bolna') }
   })
 }

@@ -12,6 +12,7 @@ import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
+import { createCallLogWriter } from './call-log-writer.ts'
 import { createScripts, type ResolvedScript } from './scripts.ts'
 import { earlierStatuses, isFinal, NON_FINAL_STATUSES, rankOf } from './status.ts'
 
@@ -44,6 +45,11 @@ export interface CallContext {
  * arrives before the answer to POST /call has been handled; without them the execution id does.
  */
 export const CALL_ID_VAR = 'switchboard_call_id'
+/**
+ * Where an execution object comes from: a post signed by our emulator, a post from Bolna (by
+ * address), or an execution fetched from either.
+ */
+export type ExecutionSource = 'emulator' | 'bolna' | 'fetched'
 export const CAMPAIGN_ID_VAR = 'switchboard_campaign_id'
 
 const LIVE_KEY_HINT = 'Check BOLNA_API_KEY.'
@@ -98,7 +104,16 @@ function contactOf (c: Contact): { to_number: string, user_data: Record<string, 
 }
 
 export function createVoiceService (deps: VoiceServiceDeps) {
-  const { activityLog } = deps
+  const { activityLog: log } = deps
+  // call_logs writes are coalesced (see call-log-writer.ts); every read hands them over first, so
+  // the service always reads its own writes.
+  const callLogs = createCallLogWriter({ activityLog: log })
+  const activityLog = {
+    record: log.record.bind(log),
+    recordUpdate: log.recordUpdate.bind(log),
+    select: (...args: Parameters<typeof log.select>) => { callLogs.flush(); return log.select(...args) },
+    rpc: <T>(fn: string, args?: Record<string, unknown>) => { callLogs.flush(); return log.rpc<T>(fn, args) }
+  }
   const scripts = createScripts({ clientFor: deps.clientFor, aliases: deps.scriptAliases })
   const seen = new Set<string>()
   const jobs = new Set<Promise<unknown>>()
@@ -125,7 +140,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function placeCall (p: { mode: Mode, target: ResolvedScript, to: string, userData?: Record<string, unknown>, from?: string | undefined, scheduledAt?: string | undefined, campaignId?: string, ctx: CallContext }): Promise<Placed> {
     const id = randomUUID()
     const from = p.from ?? deps.fromNumber
-    activityLog.record('call_logs', {
+    const at = nowIso()
+    callLogs.insert({
       id,
       request_id: p.ctx.requestId,
       mode: p.mode,
@@ -135,7 +151,10 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       script_id: p.target.scriptId,
       to_number: p.to,
       from_number: from ?? null,
-      status: p.scheduledAt && Date.parse(p.scheduledAt) > Date.now() + 1000 ? 'scheduled' : 'queued'
+      status: p.scheduledAt && Date.parse(p.scheduledAt) > Date.now() + 1000 ? 'scheduled' : 'queued',
+      // The row may be written a moment later (see call-log-writer.ts): its times are the call's.
+      created_at: at,
+      updated_at: at
     })
     const started = performance.now()
     const body = {
@@ -151,12 +170,12 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       const routed = await withFallback(p.mode, deps.runtime.get('voice').fallback, m => deps.clientFor(m).makeCall(body, p.ctx.simulationHeaders))
       const res = routed.result
       const latencyMs = Math.round(performance.now() - started)
-      activityLog.recordUpdate('call_logs', { id }, { execution_id: res.execution_id, latency_ms: latencyMs, updated_at: nowIso(), ...(routed.fallback ? { mode: routed.mode, fallback: true } : {}) })
+      callLogs.set(id, { execution_id: res.execution_id, latency_ms: latencyMs, updated_at: nowIso(), ...(routed.fallback ? { mode: routed.mode, fallback: true } : {}) })
       return { ok: true, id, mode: routed.mode, executionId: res.execution_id, status: res.status ?? 'queued', latencyMs }
     } catch (err) {
       const latencyMs = Math.round(performance.now() - started)
       const known = err instanceof ProviderError
-      activityLog.recordUpdate('call_logs', { id }, { status: 'failed', error: known ? err.message : 'internal error', error_code: known ? err.kind : 'internal', latency_ms: latencyMs, updated_at: nowIso() })
+      callLogs.set(id, { status: 'failed', error: known ? err.message : 'internal error', error_code: known ? err.kind : 'internal', latency_ms: latencyMs, updated_at: nowIso() })
       if (!known) deps.logger?.warn({ err, call: id }, 'placing a call failed unexpectedly')
       return { ok: false, id, error: err, latencyMs }
     }
@@ -321,7 +340,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       await mapWithConcurrency(open.filter(r => typeof r.execution_id === 'string'), 4, async (r) => {
         try {
           // Each call is asked where it was placed (a fallback call lives in the emulator).
-          applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)))
+          applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)), 'fetched')
         } catch (err) {
           deps.logger?.debug({ err, call: r.id }, 'could not fetch the execution; will ask again')
         }
@@ -344,7 +363,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
    * (execution id, status) pair is applied once; the row moves only forwards (earlier statuses
    * only), so duplicates and out-of-order posts change nothing. Returns false for a duplicate.
    */
-  function applyExecution (e: BolnaExecution): boolean {
+  function applyExecution (e: BolnaExecution, source: ExecutionSource = 'bolna'): boolean {
     const from = earlierStatuses(e.status)
     if (!from) {
       deps.logger?.warn({ execution: e.id, status: e.status }, 'ignoring an execution with a status Bolna does not document')
@@ -354,9 +373,20 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     if (seen.has(key)) return false
     seen.add(key)
     if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value!)
-    const data = e.context_details?.recipient_data ?? {}
+    const echoed = e.context_details?.recipient_data
+    const data = echoed ?? {}
     const callId = typeof data[CALL_ID_VAR] === 'string' && UUID.test(data[CALL_ID_VAR]) ? data[CALL_ID_VAR] : undefined
-    activityLog.recordUpdate('call_logs', callId ? { id: callId, status: { in: from } } : { execution_id: e.id, status: { in: from } }, executionPatch(e))
+    if (callId) {
+      callLogs.update('id', callId, e.status, executionPatch(e))
+    } else if (source === 'emulator' && echoed !== null && typeof echoed === 'object') {
+      // Not ours, nothing to write: every call this service places carries its row id in
+      // user_data, and the emulator hands user_data back whole in every execution it posts, so
+      // an emulator post whose user_data has no row id is a call placed on the emulator directly
+      // (a demo, the benchmark), and no row has its execution id. (Bolna's own echo is
+      // unverified, so its posts, and posts without the echo, are still matched by execution id.)
+    } else {
+      callLogs.update('execution_id', e.id, e.status, executionPatch(e))
+    }
     const campaignId = data[CAMPAIGN_ID_VAR]
     if (isFinal(e.status) && typeof campaignId === 'string' && UUID.test(campaignId)) scheduleCampaignRefresh(campaignId)
     return true
@@ -376,7 +406,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     if (isFinal(String(row.status)) || typeof row.execution_id !== 'string') return toCallLog(row)
     try {
       const e = await deps.clientFor(row.mode as Mode).getExecution(row.execution_id, ctx.simulationHeaders)
-      applyExecution(e)
+      applyExecution(e, 'fetched')
       if ((rankOf(e.status) ?? -1) > (rankOf(String(row.status)) ?? -1)) return toCallLog({ ...row, ...executionPatch(e) })
     } catch (err) {
       // The row as last reported is still a true answer; say why it may be behind.
@@ -403,7 +433,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       if (err.kind === 'rejected') throw notStoppable(`Bolna refused to stop it: ${err.message} Only queued or scheduled calls can be stopped.`)
       throw mapped(err, { id: row.id })
     }
-    activityLog.recordUpdate('call_logs', { id: String(row.id), status: { in: earlierStatuses('stopped')! } }, { status: 'stopped', updated_at: nowIso() })
+    callLogs.update('id', String(row.id), 'stopped', { status: 'stopped', updated_at: nowIso() })
     return { id: String(row.id), execution_id: row.execution_id, status: 'stopped', mode: row.mode as Mode }
   }
 
@@ -433,13 +463,14 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     }
   }
 
-  /** Stops placing calls and polling; waits for what is in flight. */
+  /** Stops placing calls and polling; waits for what is in flight, then hands over the writes. */
   async function close (): Promise<void> {
     stopping.abort()
     while (jobs.size) await Promise.allSettled([...jobs])
+    callLogs.close()
   }
 
-  return { makeCall, makeBulkCalls, createCampaign, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
+  return { makeCall, makeBulkCalls, createCampaign, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close, callLogs }
 }
 
 export type VoiceService = ReturnType<typeof createVoiceService>
