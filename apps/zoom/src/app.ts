@@ -56,7 +56,8 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   const state = new ZoomEmulatorState({
     webhookSender,
     webhookSecret,
-    webhookUrl: () => webhookUrl === 'off' ? undefined : (webhookUrl ?? urls().webhook),
+    // "off": an app with no event subscription.
+    webhookUrl: webhookUrl === 'off' ? undefined : () => webhookUrl ?? urls().webhook,
     baseUrl: () => urls().emulator,
     timeScale: env.ZOOM_TIME_SCALE,
     recordingDelayMs: env.ZOOM_RECORDING_DELAY_MS,

@@ -91,6 +91,28 @@ t.test('a meeting with no start_time starts now; PATCH reschedules a waiting one
   t.equal((await zcall('POST', '/v2/users/me/meetings', { topic: 'No rule', type: 8 })).body.errors[0].field, 'recurrence')
 })
 
+t.test('an app with no event subscription (ZOOM_WEBHOOK_URL=off): nothing is scheduled or sent, and meetings still live on their clock', async t => {
+  const hook = await receiver(t)
+  // 1 minute at 600x lasts 100 ms.
+  const { zcall, app } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600', ZOOM_WEBHOOK_URL: 'off' } })
+  const state = app.zoomEmulator
+  const ids: number[] = []
+  for (let i = 0; i < 20; i++) ids.push((await zcall('POST', '/v2/users/me/meetings', { topic: `Quiet ${i}`, duration: 1 })).body.id)
+  const scheduled = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Quiet later', start_time: future(24 * 3600_000), duration: 1 })).body
+  t.equal(state.store.scheduled, 0, 'no lifecycle step is scheduled')
+  await eventually(async () => (await zcall('GET', `/v2/meetings/${ids[19]}`)).body.status === 'finished', 5000)
+  t.equal((await zcall('GET', `/v2/meetings/${ids[0]}/recordings`)).status, 200, 'recordings appear after the end all the same')
+  t.equal((await zcall('GET', `/v2/meetings/${scheduled.id}`)).body.status, 'waiting')
+  t.equal((await zcall('PUT', `/v2/meetings/${scheduled.id}/status`, { action: 'end' })).status, 204)
+  t.equal((await zcall('GET', `/v2/meetings/${scheduled.id}`)).body.status, 'finished', 'ending works')
+  t.equal(state.webhooksSent, 0, 'no webhook was sent')
+  t.equal(state.store.scheduled, 0)
+  const st = (await zcall('GET', '/_switchboard/state')).body
+  t.match(st, { scheduled_steps: 0, webhooks: { url: null, sent: 0 } })
+  t.match((await zcall('POST', '/_switchboard/webhooks/validate', {})).body, { url: null, valid: false })
+  t.equal(hook.received.length, 0)
+})
+
 t.test('recordings wait ZOOM_RECORDING_DELAY_MS after the end', async t => {
   const { zcall } = await startZoomApp(t, { env: { ZOOM_RECORDING_DELAY_MS: '400', ZOOM_WEBHOOK_URL: 'off' } })
   const { body: m } = await zcall('POST', '/v2/users/me/meetings', { topic: 'Slow processing' })

@@ -32,10 +32,27 @@ t.test('20,000 meetings end and are swept after the retention; the API sees them
   t.ok(store.size > 0 && store.size <= 20_000)
   await eventually(async () => store.size === 0, 20_000)
   t.equal(store.size, 0, 'every ended meeting was dropped after the retention')
-  t.ok(store.scheduled <= 1024, `the scheduler holds no stale entries (${store.scheduled})`)
+  t.equal(store.scheduled, 0, 'no event subscription (ZOOM_WEBHOOK_URL=off): the scheduler holds nothing')
   t.equal((await zcall('GET', '/v2/users/me/meetings')).body.total_records, 0)
   t.equal((await zcall('POST', '/v2/users/me/meetings', { topic: 'After the sweep', start_time: '2099-01-01T00:00:00Z' })).status, 201)
   t.equal(store.size, 1, 'meetings that have not ended are never swept')
+})
+
+t.test('the scheduler drops stale entries (rescheduled and deleted meetings) once they outnumber live ones', async t => {
+  const emitted: string[] = []
+  const store = new MeetingStore({ timeScale: 1, recordingDelayMs: 0, retentionMs: 86_400_000, maxMeetings: 200_000, onLifecycle: (_m, e) => { emitted.push(e) } })
+  t.teardown(() => store.close())
+  const start = Date.now() + 3600_000
+  const meetings = Array.from({ length: 20_000 }, (_v, i) => store.create({ topic: `m${i}`, type: 2, duration: 30, timezone: 'UTC', startMs: start + i }))
+  t.equal(store.scheduled, 20_000, 'one step each')
+  for (const m of meetings) store.update(m, { startMs: m.startMs + 60_000 })
+  for (const m of meetings) store.update(m, { startMs: m.startMs + 60_000 })
+  t.equal(store.scheduled, 60_000, 'each reschedule leaves its old entry behind')
+  for (const m of meetings.slice(5000)) store.delete(m)
+  t.equal(store.sweep(), 0, 'nothing has ended')
+  t.equal(store.scheduled, 5000, 'after the sweep: one live entry per remaining meeting')
+  store.end(meetings[0]!)
+  t.same(emitted, ['meeting.started', 'meeting.ended', 'recording.completed'], 'the live entries still run')
 })
 
 t.test('100,000 meetings fit in a modest heap', async t => {

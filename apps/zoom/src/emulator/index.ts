@@ -13,8 +13,11 @@ import { signZoomWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswe
 
 export interface ZoomEmulatorStateOptions {
   webhookSender: WebhookSender
-  /** Where lifecycle webhooks go; undefined sends none. */
-  webhookUrl: () => string | undefined
+  /**
+   * Where lifecycle webhooks go. Undefined is an app with no event subscription (Zoom sends it
+   * nothing): no events are scheduled at all, while statuses and recordings still follow the clock.
+   */
+  webhookUrl?: () => string
   /** The app's Secret Token: signs webhooks and answers url_validation. */
   webhookSecret: string
   /** The emulator's public base including its prefix, e.g. http://127.0.0.1:3005/zoom. */
@@ -69,7 +72,7 @@ export class ZoomEmulatorState {
       recordingDelayMs: opts.recordingDelayMs,
       retentionMs: opts.retentionMs,
       maxMeetings: opts.maxMeetings,
-      onLifecycle: (m, event) => this.#lifecycle(m, event),
+      onLifecycle: opts.webhookUrl ? (m, event) => this.#lifecycle(m, event) : undefined,
       canEmit: () => this.pendingWebhooks < maxPending,
       records: (m) => {
         const auto = m.extra?.settings?.auto_recording
@@ -85,7 +88,7 @@ export class ZoomEmulatorState {
   }
 
   /** Signs and posts one Zoom event to the configured URL (with the sender's retries). */
-  post (event: ZoomEvent, url = this.opts.webhookUrl()): boolean {
+  post (event: ZoomEvent, url = this.opts.webhookUrl?.()): boolean {
     if (!url) return false
     const body = JSON.stringify(event)
     const timestamp = String(Math.floor(Date.now() / 1000))
@@ -107,8 +110,7 @@ export class ZoomEmulatorState {
 
   #lifecycle (m: MeetingRecord, event: LifecycleEvent): void {
     this.opts.logger?.debug({ event, meeting_id: m.id }, 'zoom emulator: meeting lifecycle')
-    // No event subscription: nothing to render.
-    const url = this.opts.webhookUrl()
+    const url = this.opts.webhookUrl?.()
     if (!url) return
     const base = { event, event_ts: Date.now() }
     if (event === 'recording.completed') {
@@ -394,13 +396,13 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       scheduled_steps: store.scheduled,
       time_scale: store.timeScale,
       tokens_issued: tokens.issued,
-      webhooks: { url: state.opts.webhookUrl() ?? null, sent: state.webhooksSent, delivered: state.opts.webhookSender.delivered, gave_up: state.opts.webhookSender.gaveUp, pending: state.pendingWebhooks }
+      webhooks: { url: state.opts.webhookUrl?.() ?? null, sent: state.webhooksSent, delivered: state.opts.webhookSender.delivered, gave_up: state.opts.webhookSender.gaveUp, pending: state.pendingWebhooks }
     }))
 
     /** Sends Zoom's endpoint.url_validation challenge to the webhook URL and checks the answer. */
     sb.post('/webhooks/validate', { schema: {} }, async (request) => {
       const body = (request.body ?? {}) as { url?: unknown }
-      const url = typeof body.url === 'string' ? body.url : state.opts.webhookUrl()
+      const url = typeof body.url === 'string' ? body.url : state.opts.webhookUrl?.()
       if (!url) return { url: null, valid: false, status: null, message: 'No webhook URL is configured.' }
       const plainToken = randomBytes(16).toString('base64url').slice(0, 22)
       const event = JSON.stringify({ payload: { plainToken }, event_ts: Date.now(), event: 'endpoint.url_validation' })

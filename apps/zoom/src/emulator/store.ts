@@ -76,8 +76,11 @@ export interface MeetingStoreOptions {
   /** Ended meetings are dropped this long (real ms) after they ended. */
   retentionMs: number
   maxMeetings: number
-  /** Called when a meeting reaches a lifecycle step (to post the webhook). */
-  onLifecycle: (meeting: MeetingRecord, event: LifecycleEvent) => void
+  /**
+   * Called when a meeting reaches a lifecycle step (to post the webhook). Without it the store
+   * keeps no schedule at all (nothing would listen); statuses are computed from times either way.
+   */
+  onLifecycle?: (meeting: MeetingRecord, event: LifecycleEvent) => void
   /** False while webhook deliveries are backed up: due steps then wait (they are not dropped). */
   canEmit?: () => boolean
   /** Whether a meeting makes cloud recordings when it ends. */
@@ -265,7 +268,7 @@ export class MeetingStore {
   }
 
   #schedule (m: MeetingRecord): void {
-    if (this.#closed || m.deleted) return
+    if (this.#closed || m.deleted || !this.#opts.onLifecycle) return
     const due = this.#nextDue(m)
     if (due === m.due && m.due !== 0) return
     m.due = due
@@ -275,11 +278,12 @@ export class MeetingStore {
   }
 
   #advance (m: MeetingRecord, now: number): void {
+    const emit = this.#opts.onLifecycle!
     this.#pin(m, now)
     const status = this.status(m, now)
-    if (m.stage < 1 && status !== 'waiting') { m.stage = 1; this.#opts.onLifecycle(m, 'meeting.started') }
-    if (m.stage < 2 && status === 'ended') { m.stage = 2; this.#opts.onLifecycle(m, 'meeting.ended') }
-    if (m.stage === 2 && this.recordingsReady(m, now)) { m.stage = 3; this.#opts.onLifecycle(m, 'recording.completed') }
+    if (m.stage < 1 && status !== 'waiting') { m.stage = 1; emit(m, 'meeting.started') }
+    if (m.stage < 2 && status === 'ended') { m.stage = 2; emit(m, 'meeting.ended') }
+    if (m.stage === 2 && this.recordingsReady(m, now)) { m.stage = 3; emit(m, 'recording.completed') }
     m.due = 0
     this.#schedule(m)
   }
