@@ -58,6 +58,6 @@ export const aisensyWebhookRoutes: FastifyPluginAsyncTypebox<AiSensyWebhookOptio
       throw new ServiceError(400, 'WHATSAPP_WEBHOOK_INVALID_BODY', `A status post must be {"object":"${WEBHOOK_OBJECT}","events":[…]}.`)
     }
     if (alreadySeen(String(request.headers[SIGNATURE_HEADER]))) return { received: post.events.length, applied: 0, duplicate: true }
-    return { received: post.events.length, applied: opts.service.applyStatusEvents(post.events), duplicate: false }
+    return { received: post.events.length, applied: await opts.service.applyStatusEvents(post.events), duplicate: false }
   })
 }

@@ -56,6 +56,85 @@ const MOVES_FROM: Record<WebhookStatus, string[]> = {
  * failed over sent (sent then failed is failed).
  */
 const COALESCE_RANK: Record<WebhookStatus, number> = { sent: 0, failed: 1, delivered: 2, read: 3 }
+const LADDER_RANK: Record<Exclude<WebhookStatus, 'failed'>, number> = { sent: 0, delivered: 1, read: 2 }
+
+/**
+ * Where a message's status `earlier` and then `later` (from a later post) take it, as one status
+ * (the update for that status alone does the same from every starting point); undefined when no
+ * single status does: read after failed leaves a failed row failed but moves a delivered one.
+ */
+export function composeStatus (earlier: WebhookStatus, later: WebhookStatus): WebhookStatus | undefined {
+  if (earlier === 'failed') return later === 'read' ? undefined : 'failed'
+  if (later === 'failed') return earlier === 'sent' ? 'failed' : earlier
+  return LADDER_RANK[later] > LADDER_RANK[earlier] ? later : earlier
+}
+
+export interface StatusChange {
+  status: WebhookStatus
+  /** For failed: the reason, as its title and code. */
+  error?: string
+  code?: string
+}
+
+/**
+ * Status changes from the posts of the last few milliseconds, written together: the emulator
+ * sends a tick's changes as several posts of up to 500 back to back, and each post would
+ * otherwise cost two updates per status. Each message holds the one status its changes so far
+ * take it to, in arrival order (composeStatus); a change that cannot be merged writes the window
+ * first. `queued()` resolves once everything added is queued in the activity log, which the
+ * receiver waits for before answering.
+ */
+export class StatusWindow {
+  #pending = new Map<string, StatusChange>()
+  #timer: NodeJS.Timeout | undefined
+  #done: Promise<void> | undefined
+  #resolve: (() => void) | undefined
+  readonly #write: (changes: Map<string, StatusChange>) => void
+  readonly #windowMs: number
+  readonly #maxMessages: number
+
+  constructor (write: (changes: Map<string, StatusChange>) => void, windowMs = 25, maxMessages = 2000) {
+    this.#write = write
+    this.#windowMs = windowMs
+    this.#maxMessages = maxMessages
+  }
+
+  add (messageId: string, change: StatusChange): void {
+    const before = this.#pending.get(messageId)
+    if (before !== undefined) {
+      const status = composeStatus(before.status, change.status)
+      if (status === undefined) this.flush()
+      else {
+        if (status !== before.status) this.#pending.set(messageId, change)
+        return
+      }
+    }
+    this.#pending.set(messageId, change)
+    if (this.#pending.size >= this.#maxMessages) this.flush()
+  }
+
+  /** Resolves once every change added so far is queued in the activity log. */
+  queued (): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve()
+    this.#done ??= new Promise(resolve => {
+      this.#resolve = resolve
+      this.#timer = setTimeout(() => this.flush(), this.#windowMs)
+    })
+    return this.#done
+  }
+
+  flush (): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const changes = this.#pending
+    const resolve = this.#resolve
+    this.#pending = new Map()
+    this.#done = undefined
+    this.#resolve = undefined
+    if (changes.size > 0) this.#write(changes)
+    resolve?.()
+  }
+}
 
 interface Prepared {
   /** As given; the E.164 form when it normalises. */
@@ -319,7 +398,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   async function refresh (campaignId: string): Promise<Campaign | null> {
-    buffer.flush()
+    settle()
     return await activityLog.rpc<Campaign | null>('whatsapp_campaign_progress', { p_campaign_id: campaignId })
   }
   const refreshQuietly = (campaignId: string) => refresh(campaignId).catch(err => deps.logger?.warn({ err, campaignId }, 'could not refresh campaign counters; the next read recounts them'))
@@ -395,7 +474,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
 
   /** get_whatsapp_stats() */
   async function getWhatsAppStats (): Promise<WhatsAppStats> {
-    buffer.flush()
+    settle()
     const s = await activityLog.rpc<Omit<WhatsAppStats, 'success_rate' | 'delivery_rate' | 'read_rate'>>('whatsapp_stats')
     const ratio = (a: number, b: number, empty: number) => b ? Math.round((a / b) * 10_000) / 10_000 : empty
     return {
@@ -426,7 +505,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   async function getMessage (id: string): Promise<WhatsAppLog> {
-    buffer.flush()
+    settle()
     const [row] = await activityLog.select('whatsapp_logs', { where: { id }, limit: 1 })
     if (!row) throw new ServiceError(404, 'WHATSAPP_MESSAGE_NOT_FOUND', `No message with id ${id}. Ids come from the send, bulk and campaign replies.`)
     return row as unknown as WhatsAppLog
@@ -434,14 +513,50 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
 
   // --- status webhooks --------------------------------------------------------------------------
 
+  /** Writes a window of status changes: one update per table and status (and per failure reason). */
+  function writeStatuses (changes: Map<string, StatusChange>): void {
+    buffer.flush() // the rows' inserts go first
+    const byStatus = new Map<WebhookStatus, string[]>()
+    const failures = new Map<string, { ids: string[], error: string, code: string }>()
+    for (const [id, change] of changes) {
+      if (change.status === 'failed') {
+        const error = change.error ?? 'failed'
+        const code = change.code ?? 'failed'
+        const key = `${code}\u0000${error}`
+        let f = failures.get(key)
+        if (!f) failures.set(key, f = { ids: [], error, code })
+        f.ids.push(id)
+        continue
+      }
+      let ids = byStatus.get(change.status)
+      if (!ids) byStatus.set(change.status, ids = [])
+      ids.push(id)
+    }
+    const at = new Date().toISOString()
+    for (const status of STATUS_LADDER) {
+      const ids = byStatus.get(status)
+      if (!ids) continue
+      const where = { provider_message_id: { in: ids }, status: { in: MOVES_FROM[status] } }
+      activityLog.recordUpdate('whatsapp_logs', where, { status, updated_at: at })
+      activityLog.recordUpdate('crm_messages', where, { status, updated_at: at })
+    }
+    for (const f of failures.values()) {
+      const where = { provider_message_id: { in: f.ids }, status: { in: MOVES_FROM.failed } }
+      activityLog.recordUpdate('whatsapp_logs', where, { status: 'failed', error: f.error, error_code: f.code, updated_at: at })
+      activityLog.recordUpdate('crm_messages', where, { status: 'failed', updated_at: at })
+    }
+  }
+  const statuses = new StatusWindow(writeStatuses)
+
   /**
-   * Applies a verified status post to whatsapp_logs and crm_messages; returns how many events were
-   * used. A post's statuses apply in ladder order (sent, delivered, read, then failed), so a
-   * message ends where the highest-ranked of its statuses in the post alone would take it
-   * (COALESCE_RANK): only that one is written, the others would provably change nothing after it.
+   * Applies a verified status post to whatsapp_logs and crm_messages; resolves, once its updates
+   * are queued, with how many events were used. A post's statuses apply in ladder order (sent,
+   * delivered, read, then failed), so a message ends where the highest-ranked of its statuses in
+   * the post alone would take it (COALESCE_RANK): only that one is kept, the others would provably
+   * change nothing after it. Posts arriving within a few milliseconds are written together
+   * (StatusWindow), as if applied one after the other.
    */
-  function applyStatusEvents (events: unknown[]): number {
-    buffer.flush()
+  async function applyStatusEvents (events: unknown[]): Promise<number> {
     const final = new Map<string, { status: WebhookStatus, event: unknown }>()
     let used = 0
     for (const e of events) {
@@ -455,38 +570,22 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       // Equal ranks: the first one wins, as the second would find the row already moved.
       if (before === undefined || COALESCE_RANK[status] > COALESCE_RANK[before.status]) final.set(message.id, { status, event: e })
     }
-    const byStatus = new Map<WebhookStatus, string[]>()
-    const failures = new Map<string, { ids: string[], error: string, code: string }>()
     for (const [id, { status, event }] of final) {
-      if (status === 'failed') {
-        const error = (event as { error?: { code?: unknown, title?: unknown } }).error
-        const title = typeof error?.title === 'string' ? error.title : 'failed'
-        const code = error?.code === undefined ? 'failed' : String(error.code)
-        const key = `${code}\u0000${title}`
-        let f = failures.get(key)
-        if (!f) failures.set(key, f = { ids: [], error: title, code })
-        f.ids.push(id)
+      if (status !== 'failed') {
+        statuses.add(id, { status })
         continue
       }
-      let ids = byStatus.get(status)
-      if (!ids) byStatus.set(status, ids = [])
-      ids.push(id)
+      const error = (event as { error?: { code?: unknown, title?: unknown } }).error
+      statuses.add(id, { status, error: typeof error?.title === 'string' ? error.title : 'failed', code: error?.code === undefined ? 'failed' : String(error.code) })
     }
-    const at = new Date().toISOString()
-    // One update per status (and per failure reason) for the whole post, each message in one.
-    for (const status of STATUS_LADDER) {
-      const ids = byStatus.get(status)
-      if (!ids) continue
-      const where = { provider_message_id: { in: ids }, status: { in: MOVES_FROM[status] } }
-      activityLog.recordUpdate('whatsapp_logs', where, { status, updated_at: at })
-      activityLog.recordUpdate('crm_messages', where, { status, updated_at: at })
-    }
-    for (const f of failures.values()) {
-      const where = { provider_message_id: { in: f.ids }, status: { in: MOVES_FROM.failed } }
-      activityLog.recordUpdate('whatsapp_logs', where, { status: 'failed', error: f.error, error_code: f.code, updated_at: at })
-      activityLog.recordUpdate('crm_messages', where, { status: 'failed', updated_at: at })
-    }
+    await statuses.queued()
     return used
+  }
+
+  /** Everything received so far queued in the activity log: rows, then status changes. Before every read. */
+  function settle (): void {
+    statuses.flush()
+    buffer.flush()
   }
 
   /**
@@ -499,10 +598,10 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     await Promise.allSettled([...running.values()].map(s => s.done))
   }
 
-  /** Flushes buffered rows; after stopCampaigns. */
+  /** Flushes buffered rows and status changes; after stopCampaigns. */
   function close (): void {
     clearTimeout(refreshTimer)
-    buffer.flush()
+    settle()
   }
 
   return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, stopCampaigns, close }
