@@ -77,9 +77,12 @@ export interface StatusChange {
 }
 
 /**
- * Status changes from the posts of the last few milliseconds, written together: the emulator
- * sends a tick's changes as several posts of up to 500 back to back, and each post would
- * otherwise cost two updates per status. Each message holds the one status its changes so far
+ * Status changes from the posts of the last 100 ms, written together: the emulator posts every
+ * 100 ms, a busy tick as several posts of up to 500 back to back, and each post would otherwise
+ * cost two updates per status (one database statement each, with the same fixed cost whatever
+ * the number of ids); a message's sent and delivered often fall in consecutive ticks and become
+ * one update. The window costs a post's answer up to 100 ms, and nothing else: reads write the
+ * window first (settle). Each message holds the one status its changes so far
  * take it to, in arrival order (composeStatus); a change that cannot be merged writes the window
  * first. `queued()` resolves once everything added is queued in the activity log, which the
  * receiver waits for before answering.
@@ -93,7 +96,7 @@ export class StatusWindow {
   readonly #windowMs: number
   readonly #maxMessages: number
 
-  constructor (write: (changes: Map<string, StatusChange>) => void, windowMs = 25, maxMessages = 2000) {
+  constructor (write: (changes: Map<string, StatusChange>) => void, windowMs = 100, maxMessages = 2000) {
     this.#write = write
     this.#windowMs = windowMs
     this.#maxMessages = maxMessages
@@ -553,8 +556,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
    * are queued, with how many events were used. A post's statuses apply in ladder order (sent,
    * delivered, read, then failed), so a message ends where the highest-ranked of its statuses in
    * the post alone would take it (COALESCE_RANK): only that one is kept, the others would provably
-   * change nothing after it. Posts arriving within a few milliseconds are written together
-   * (StatusWindow), as if applied one after the other.
+   * change nothing after it. Posts arriving within 100 ms are written together (StatusWindow), as
+   * if applied one after the other.
    */
   async function applyStatusEvents (events: unknown[]): Promise<number> {
     const final = new Map<string, { status: WebhookStatus, event: unknown }>()
