@@ -251,6 +251,47 @@ t.test('agents: list, get, patch; executions list per agent, paginated', async t
   t.match(me.body, { wallet: Number, concurrency: { max: Number, current: Number } })
 })
 
+t.test('agents created through POST /v2/agent: kept as given, called, silent without a webhook_url, deleted', async t => {
+  const hook = await receiver(t)
+  // The seeded agents post to this receiver by default; an agent created without a webhook_url
+  // must post nowhere, as on Bolna.
+  const { call: req } = await startVoiceApp(t, { env: { BOLNA_MOCK_WEBHOOK_URL: hook.url } })
+  const tasks = [{ task_type: 'conversation', tools_config: { llm_agent: { agent_type: 'simple_llm_agent' } } }]
+  const created = await req('POST', '/bolna/v2/agent', { agent_config: { agent_name: 'Bench agent', agent_welcome_message: 'Hi {name}, quick call.', tasks }, agent_prompts: { task_1: { system_prompt: 'Be brief.' } } }, auth)
+  t.equal(created.status, 200)
+  t.match(created.body, { agent_id: UUID, status: 'created' })
+  const id = created.body.agent_id
+  const agent = await req('GET', `/bolna/v2/agent/${id}`, undefined, auth)
+  t.match(agent.body, { id, agent_name: 'Bench agent', agent_welcome_message: 'Hi {name}, quick call.', webhook_url: null, tasks, agent_prompts: { task_1: { system_prompt: 'Be brief.' } }, agent_config: { webhook_url: null } })
+  t.ok((await req('GET', '/bolna/v2/agent/all', undefined, auth)).body.some((a: { id: string }) => a.id === id), 'listed with the others')
+
+  const silent = await req('POST', '/bolna/call', { agent_id: id, recipient_phone_number: NUMBERS.completed, user_data: { name: 'Priya' } }, auth)
+  t.equal(silent.status, 200)
+  const seeded = await req('POST', '/bolna/call', call(NUMBERS.completed), auth)
+  await eventually(async () => (await req('GET', `/bolna/executions/${silent.body.execution_id}`, undefined, auth)).body.status === 'completed' &&
+    hook.posts.some(p => JSON.parse(p.body).id === seeded.body.execution_id && JSON.parse(p.body).status === 'completed'))
+  const done = (await req('GET', `/bolna/executions/${silent.body.execution_id}`, undefined, auth)).body
+  t.match(done, { agent_id: id, status: 'completed', extracted_data: null, extraction_webhook_status: false })
+  t.match(done.transcript, /^assistant: Hi Priya, quick call\.\nuser: /)
+  t.notOk(hook.posts.some(p => JSON.parse(p.body).id === silent.body.execution_id), 'no webhook for an agent without a webhook_url')
+
+  const hooked = await req('POST', '/bolna/v2/agent', { agent_config: { agent_name: 'Hooked', tasks, webhook_url: hook.url }, agent_prompts: { task_1: { system_prompt: 'x' } } }, auth)
+  const viaHook = await req('POST', '/bolna/call', { agent_id: hooked.body.agent_id, recipient_phone_number: NUMBERS.busy }, auth)
+  await eventually(async () => hook.posts.some(p => JSON.parse(p.body).id === viaHook.body.execution_id && JSON.parse(p.body).status === 'busy'))
+
+  const missing = await req('POST', '/bolna/v2/agent', { agent_config: { agent_welcome_message: 'Hi', webhook_url: 'not a url' } }, auth)
+  t.equal(missing.status, 422)
+  t.same(missing.body.detail.map((d: { type: string, loc: unknown[] }) => [d.type, d.loc.join('.')]), [
+    ['missing', 'body.agent_config.agent_name'], ['url_parsing', 'body.agent_config.webhook_url'], ['missing', 'body.agent_config.tasks'], ['missing', 'body.agent_prompts']
+  ])
+  t.equal((await req('POST', '/bolna/v2/agent', { agent_config: { agent_name: 'x', tasks: 'all' }, agent_prompts: {} }, auth)).status, 422)
+
+  t.same((await req('DELETE', `/bolna/v2/agent/${id}`, undefined, auth)).body, { message: 'success', state: 'deleted' })
+  t.equal((await req('GET', `/bolna/v2/agent/${id}`, undefined, auth)).status, 404)
+  t.equal((await req('POST', '/bolna/call', { agent_id: id, recipient_phone_number: NUMBERS.completed }, auth)).status, 404)
+  t.equal((await req('GET', `/bolna/executions/${silent.body.execution_id}`, undefined, auth)).status, 200, 'its calls are still there')
+})
+
 t.test('POST /admin/reset forgets calls and restores the seeded agents', async t => {
   const { call: req } = await startVoiceApp(t)
   const id = (await req('POST', '/bolna/call', call(NUMBERS.completed), auth)).body.execution_id

@@ -15,10 +15,15 @@ export interface AgentState {
   conversation: Array<[Speaker, string]>
   /** Values for variables the caller did not pass, so a demo never reads "{name}". */
   defaults: Record<string, string>
-  /** What Bolna's extraction would pull out of this conversation. */
-  extracted: Record<string, unknown>
-  /** undefined: the emulator's default receiver; null: no webhook; else the URL set by PATCH. */
+  /** What Bolna's extraction would pull out of this conversation; null: no extraction. */
+  extracted: Record<string, unknown> | null
+  /**
+   * undefined (seeded agents only): the emulator's default receiver; null: no webhook, as on
+   * Bolna for an agent without one; else the URL given at creation or by PATCH.
+   */
   webhookUrl: string | null | undefined
+  /** The tasks given at creation (served back as given); seeded agents have the default below. */
+  tasks?: unknown[]
   createdAt: string
   updatedAt: string
 }
@@ -97,6 +102,33 @@ export function seedAgents (): Map<string, AgentState> {
   return new Map(seeds.map(s => [s.id, { ...structuredClone(s), webhookUrl: undefined, createdAt: SEEDED_AT, updatedAt: SEEDED_AT }]))
 }
 
+/**
+ * An agent made through POST /v2/agent. It answers calls with its welcome message and a short
+ * generic exchange (the emulator has no LLM), extracts nothing, and posts webhooks only if it was
+ * given a webhook_url, as on Bolna.
+ */
+export function createdAgent (input: { id: string, name: string, welcomeMessage: string | undefined, prompt: string, webhookUrl: string | null, tasks: unknown[], at: string }): AgentState {
+  const welcome = input.welcomeMessage ?? `Hello, this is ${input.name}.`
+  return {
+    id: input.id,
+    name: input.name,
+    welcomeMessage: input.welcomeMessage ?? '',
+    prompt: input.prompt,
+    conversation: [
+      ['assistant', welcome],
+      ['user', 'Hi, yes, speaking.'],
+      ['assistant', 'Thank you for your time. Have a good day!'],
+      ['user', 'Thanks, bye.']
+    ],
+    defaults: {},
+    extracted: null,
+    webhookUrl: input.webhookUrl,
+    tasks: input.tasks,
+    createdAt: input.at,
+    updatedAt: input.at
+  }
+}
+
 /** Replaces {variable} with the caller's user_data, else the agent's default, else leaves it. */
 export function fillVariables (text: string, values: Record<string, unknown>, defaults: Record<string, string>): string {
   return text.replace(/\{(\w+)\}/g, (whole, key: string) => {
@@ -119,7 +151,7 @@ export function variablesIn (...texts: string[]): string[] {
  */
 export function agentBody (agent: AgentState, defaultWebhookUrl: string | undefined) {
   const webhookUrl = agent.webhookUrl === undefined ? (defaultWebhookUrl ?? null) : agent.webhookUrl
-  const tasks = [{
+  const tasks = agent.tasks ?? [{
     task_type: 'conversation',
     tools_config: {
       llm_agent: { agent_type: 'simple_llm_agent', agent_flow_type: 'streaming', llm_config: { provider: 'openai', model: 'gpt-4o-mini', max_tokens: 150, temperature: 0.2 } },

@@ -492,7 +492,7 @@ export class CallEngine {
         const output = Math.round(spoken / 4)
         e.usage_breakdown = { synthesizer_characters: spoken, synthesizer_model: 'polly', transcriber_duration: e.conversation_duration, transcriber_model: 'deepgram', llm_tokens: input + output, llm_model: { 'gpt-4o-mini': { input, output } } }
         t.recording_url = call.recordingUrl
-        e.extracted_data = call.ending === 'voicemail' ? null : structuredClone(call.agent.extracted)
+        e.extracted_data = call.ending === 'voicemail' || call.agent.extracted === null ? null : structuredClone(call.agent.extracted)
         e.extraction_webhook_status = e.extracted_data !== null
         break
       }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
-import { agentBody, seedAgents, type AgentState } from './agents.ts'
+import { randomUUID } from 'node:crypto'
+import { agentBody, createdAgent, seedAgents, type AgentState } from './agents.ts'
 import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
 import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } from './errors.ts'
@@ -12,7 +13,7 @@ import { switchboardWebhookHeaders } from './webhook-signature.ts'
 export interface BolnaEmulatorOptions {
   simulator: Simulator
   webhookSender: WebhookSender
-  /** Where agents post unless a webhook_url was set through PATCH /v2/agent/{id}. */
+  /** Where the seeded agents post unless a webhook_url was set through PATCH /v2/agent/{id}. */
   defaultWebhookUrl: () => string | undefined
   /** Signs the emulator's webhook posts (see webhook-signature.ts). */
   signingSecret: string
@@ -23,6 +24,8 @@ export interface BolnaEmulatorOptions {
 
 const E164 = /^\+[1-9]\d{6,14}$/
 const DEFAULT_FROM = '+918035735900' // the account's default caller id (a Bolna-hosted number shape)
+const MAX_AGENTS = 1000
+const isUrl = (url: unknown) => typeof url === 'string' && /^https?:\/\/\S+$/.test(url)
 const ACCOUNT = { id: 'b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d', name: 'Switchboard Emulator', email: 'emulator@switchboard.local', wallet: 5000 }
 
 /**
@@ -258,6 +261,62 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       return agentBody(agent, opts.defaultWebhookUrl())
     })
 
+    // Creates an agent (the spec's AgentRequestV2: agent_config with agent_name and tasks, and
+    // agent_prompts). The emulator keeps the name, welcome message, prompt, webhook_url and the
+    // tasks as given; it checks the tasks only for being a list of objects (Bolna validates
+    // them in depth (unverified)). Without a webhook_url the agent posts nothing, as on Bolna.
+    // The answer is the spec's AgentCreateStatus {agent_id, status} with its 200; the docs show
+    // {agent_id, state} (unverified): both keys are sent, so either reader finds its own.
+    api.post('/v2/agent', { schema: {} }, async (request, reply) => {
+      const body = request.body as { agent_config?: Record<string, unknown>, agent_prompts?: Record<string, { system_prompt?: unknown } | undefined> } | undefined
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        return unprocessable(reply, [detail('model_attributes_type', ['body'], 'Input should be a valid dictionary or object to extract fields from', body ?? null)])
+      }
+      const problems: DetailItem[] = []
+      const config = body.agent_config
+      if (config === undefined) problems.push(detail('missing', ['body', 'agent_config'], 'Field required', body))
+      else if (config === null || typeof config !== 'object' || Array.isArray(config)) problems.push(detail('model_attributes_type', ['body', 'agent_config'], 'Input should be a valid dictionary or object to extract fields from', config))
+      else {
+        if (config.agent_name === undefined) problems.push(detail('missing', ['body', 'agent_config', 'agent_name'], 'Field required', config))
+        else if (typeof config.agent_name !== 'string') problems.push(detail('string_type', ['body', 'agent_config', 'agent_name'], 'Input should be a valid string', config.agent_name))
+        if (config.agent_welcome_message !== undefined && config.agent_welcome_message !== null && typeof config.agent_welcome_message !== 'string') problems.push(detail('string_type', ['body', 'agent_config', 'agent_welcome_message'], 'Input should be a valid string', config.agent_welcome_message))
+        if (config.webhook_url !== undefined && config.webhook_url !== null && !isUrl(config.webhook_url)) problems.push(detail('url_parsing', ['body', 'agent_config', 'webhook_url'], 'Input should be a valid URL', config.webhook_url))
+        if (config.tasks === undefined) problems.push(detail('missing', ['body', 'agent_config', 'tasks'], 'Field required', config))
+        else if (!Array.isArray(config.tasks)) problems.push(detail('list_type', ['body', 'agent_config', 'tasks'], 'Input should be a valid list', config.tasks))
+        else config.tasks.forEach((task, i) => { if (task === null || typeof task !== 'object' || Array.isArray(task)) problems.push(detail('model_attributes_type', ['body', 'agent_config', 'tasks', i], 'Input should be a valid dictionary or object to extract fields from', task)) })
+      }
+      const prompts = body.agent_prompts
+      if (prompts === undefined) problems.push(detail('missing', ['body', 'agent_prompts'], 'Field required', body))
+      else if (prompts === null || typeof prompts !== 'object' || Array.isArray(prompts)) problems.push(detail('model_attributes_type', ['body', 'agent_prompts'], 'Input should be a valid dictionary or object to extract fields from', prompts))
+      else if (prompts.task_1 !== undefined && typeof prompts.task_1?.system_prompt !== 'string') problems.push(detail(prompts.task_1?.system_prompt === undefined ? 'missing' : 'string_type', ['body', 'agent_prompts', 'task_1', 'system_prompt'], prompts.task_1?.system_prompt === undefined ? 'Field required' : 'Input should be a valid string', prompts.task_1?.system_prompt ?? prompts.task_1))
+      if (problems.length) return unprocessable(reply, problems)
+      if (await simulate(request, reply, 'success') === false) return reply
+      // The emulator keeps agents in memory: a bound, with our wording (unverified).
+      if (agents.size >= MAX_AGENTS) return badRequest(reply, `Agent limit reached: the emulator keeps at most ${MAX_AGENTS} agents. Delete some first.`)
+      const cfg = config as Record<string, unknown>
+      const id = randomUUID()
+      const url = cfg.webhook_url
+      agents.set(id, createdAgent({
+        id,
+        name: cfg.agent_name as string,
+        welcomeMessage: typeof cfg.agent_welcome_message === 'string' ? cfg.agent_welcome_message : undefined,
+        prompt: typeof prompts?.task_1?.system_prompt === 'string' ? prompts.task_1.system_prompt : '',
+        webhookUrl: typeof url === 'string' ? url : null,
+        tasks: cfg.tasks as unknown[],
+        at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      }))
+      return reply.code(200).send({ agent_id: id, status: 'created', state: 'created' })
+    })
+
+    // Deletes an agent; calls already placed on it play to their end.
+    api.delete('/v2/agent/:agent_id', { schema: {} }, async (request, reply) => {
+      const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
+      if (!agent) return reply
+      if (await simulate(request, reply, 'success') === false) return reply
+      agents.delete(agent.id)
+      return { message: 'success', state: 'deleted' }
+    })
+
     api.patch('/v2/agent/:agent_id', { schema: {} }, async (request, reply) => {
       const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
       if (!agent) return reply
@@ -269,7 +328,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
         if (config[field] !== undefined && typeof config[field] !== 'string') problems.push(detail('string_type', ['body', 'agent_config', field], 'Input should be a valid string', config[field]))
       }
       const url = config.webhook_url
-      if (url !== undefined && url !== null && (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url))) problems.push(detail('url_parsing', ['body', 'agent_config', 'webhook_url'], 'Input should be a valid URL', url))
+      if (url !== undefined && url !== null && !isUrl(url)) problems.push(detail('url_parsing', ['body', 'agent_config', 'webhook_url'], 'Input should be a valid URL', url))
       const prompt = body?.agent_prompts?.task_1?.system_prompt
       if (prompt !== undefined && typeof prompt !== 'string') problems.push(detail('string_type', ['body', 'agent_prompts', 'task_1', 'system_prompt'], 'Input should be a valid string', prompt))
       if (problems.length) return unprocessable(reply, problems)
