@@ -54,7 +54,9 @@ t.test('waiting → started → ended on the meeting\'s clock, with signed webho
     t.type(e.json.event_ts, 'number')
     t.equal(e.json.payload.account_id.length > 0, true)
   }
-  const [started, ended, completed] = events as [Received, Received, Received]
+  // ended and recording.completed may arrive either way round: each is taken by its name.
+  const named = (name: string) => events.find(e => e.json.event === name) as Received
+  const [started, ended, completed] = [named('meeting.started'), named('meeting.ended'), named('recording.completed')]
   t.match(started.json.payload.object, { id: String(m.id), uuid: m.uuid, host_id: m.host_id, topic: 'Standup', type: 2, duration: 30, timezone: 'UTC' })
   t.equal(started.json.payload.object.start_time, m.start_time, 'meeting.started carries the meeting-clock start: the scheduled one')
   t.equal(Date.parse(ended.json.payload.object.end_time) - Date.parse(ended.json.payload.object.start_time), 30 * 60_000, 'it lasted 30 meeting minutes')
@@ -111,6 +113,45 @@ t.test('an app with no event subscription (ZOOM_WEBHOOK_URL=off): nothing is sch
   t.match(st, { scheduled_steps: 0, webhooks: { url: null, sent: 0 } })
   t.match((await zcall('POST', '/_switchboard/webhooks/validate', {})).body, { url: null, valid: false })
   t.equal(hook.received.length, 0)
+})
+
+t.test('PUT /_switchboard/webhooks edits the event subscription: events from then on go to the new URL, none with null', async t => {
+  const hook = await receiver(t)
+  const { zcall, app } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600', ZOOM_WEBHOOK_URL: 'off', ZOOM_WEBHOOK_SECRET_TOKEN: SECRET } })
+  const state = app.zoomEmulator
+  // Before the subscription (600x: a minute lasts 100 ms): one meeting already started that ends
+  // 3 s in, and one that starts 1 s in.
+  const running = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Running', duration: 30 })).body
+  const later = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Later', start_time: future(10 * 60_000), duration: 1 })).body
+  t.equal(state.store.scheduled, 0)
+  const set = await zcall('PUT', '/_switchboard/webhooks', { url: hook.url })
+  t.equal(set.status, 200)
+  t.same(set.body, { url: hook.url })
+  t.equal((await zcall('GET', `/v2/meetings/${running.id}`)).body.status, 'started', 'subscribed while the first one runs')
+  t.equal((await zcall('GET', '/_switchboard/state')).body.webhooks.url, hook.url)
+
+  for (const url of ['ftp://example.com/x', 'not a url', 42, undefined]) {
+    const bad = await zcall('PUT', '/_switchboard/webhooks', url === undefined ? {} : { url })
+    t.equal(bad.status, 400, `url ${String(url)} refused`)
+    t.same(bad.body, { code: 300, message: 'Validation Failed.', errors: [{ field: 'url', message: 'Invalid field.' }] })
+  }
+  t.equal((await zcall('PUT', '/_switchboard/webhooks', { url: 'http://127.0.0.1:9/x' }, { authorization: 'Bearer nope' })).status, 401, 'the API token is needed')
+  t.equal(state.webhookUrl(), hook.url, 'refusals changed nothing')
+
+  // object.id is a string in meeting.* events and a number in recording.completed, as in Zoom's.
+  const eventsOf = (id: number) => hook.received.filter(r => String(r.json.payload.object.id) === String(id)).map(r => r.json.event).sort()
+  await eventually(async () => eventsOf(later.id).length === 3 && eventsOf(running.id).length === 2, 10_000)
+  t.same(eventsOf(running.id), ['meeting.ended', 'recording.completed'], 'a meeting already started: no meeting.started replayed, its end is sent')
+  t.same(eventsOf(later.id), ['meeting.ended', 'meeting.started', 'recording.completed'], 'a later meeting: every step')
+  for (const r of hook.received) t.equal(r.signature, signZoomWebhook(SECRET, r.timestamp, r.body), `${r.json.event} signed`)
+
+  t.same((await zcall('PUT', '/_switchboard/webhooks', { url: null })).body, { url: null })
+  const sent = state.webhooksSent
+  const quiet = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Unsubscribed', duration: 1 })).body
+  await eventually(async () => (await zcall('GET', `/v2/meetings/${quiet.id}`)).body.status === 'finished', 5000)
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal(state.webhooksSent, sent, 'no subscription: nothing sent')
+  t.same(eventsOf(quiet.id), [])
 })
 
 t.test('recordings wait ZOOM_RECORDING_DELAY_MS after the end', async t => {

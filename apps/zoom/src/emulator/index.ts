@@ -14,8 +14,9 @@ import { signZoomWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswe
 export interface ZoomEmulatorStateOptions {
   webhookSender: WebhookSender
   /**
-   * Where lifecycle webhooks go. Undefined is an app with no event subscription (Zoom sends it
-   * nothing): no events are scheduled at all, while statuses and recordings still follow the clock.
+   * Where lifecycle webhooks go at first (PUT /_switchboard/webhooks changes it). Undefined is an
+   * app with no event subscription (Zoom sends it nothing): no events are scheduled at all, while
+   * statuses and recordings still follow the clock.
    */
   webhookUrl?: () => string
   /** The app's Secret Token: signs webhooks and answers url_validation. */
@@ -59,9 +60,11 @@ export class ZoomEmulatorState {
   readonly view: View
   readonly opts: ZoomEmulatorStateOptions
   webhooksSent = 0
+  #webhookUrl: (() => string) | undefined
 
   constructor (opts: ZoomEmulatorStateOptions) {
     this.opts = opts
+    this.#webhookUrl = opts.webhookUrl
     const accountId = randomBytes(16).toString('base64url').slice(0, 22)
     const pmi = String(5_000_000_000 + Math.floor(Math.random() * 4_000_000_000))
     this.host = { id: newUserId(), email: 'host@switchboard.local', firstName: 'Switchboard', lastName: 'Host', accountId, timezone: 'UTC', pmi }
@@ -72,7 +75,7 @@ export class ZoomEmulatorState {
       recordingDelayMs: opts.recordingDelayMs,
       retentionMs: opts.retentionMs,
       maxMeetings: opts.maxMeetings,
-      onLifecycle: opts.webhookUrl ? (m, event) => this.#lifecycle(m, event) : undefined,
+      onLifecycle: opts.webhookUrl ? this.#onLifecycle : undefined,
       canEmit: () => this.pendingWebhooks < maxPending,
       records: (m) => {
         const auto = m.extra?.settings?.auto_recording
@@ -82,13 +85,29 @@ export class ZoomEmulatorState {
     this.view = { store: this.store, host: this.host, derive: new Derivations(), baseUrl: opts.baseUrl }
   }
 
+  readonly #onLifecycle = (m: MeetingRecord, event: LifecycleEvent): void => { this.#lifecycle(m, event) }
+
+  /** Where the app's events go now; undefined: nowhere. */
+  webhookUrl (): string | undefined {
+    return this.#webhookUrl?.()
+  }
+
+  /**
+   * The app's event subscription, as edited in Zoom's Marketplace: events from now on go to `url`,
+   * or nowhere (undefined). Steps already past are not replayed.
+   */
+  setWebhookUrl (url: string | undefined): void {
+    this.#webhookUrl = url === undefined ? undefined : () => url
+    if (url !== undefined) this.store.startLifecycle(this.#onLifecycle)
+  }
+
   get pendingWebhooks (): number {
     const s = this.opts.webhookSender
     return this.webhooksSent - s.delivered - s.gaveUp
   }
 
   /** Signs and posts one Zoom event to the configured URL (with the sender's retries). */
-  post (event: ZoomEvent, url = this.opts.webhookUrl?.()): boolean {
+  post (event: ZoomEvent, url = this.webhookUrl()): boolean {
     if (!url) return false
     const body = JSON.stringify(event)
     const timestamp = String(Math.floor(Date.now() / 1000))
@@ -110,7 +129,7 @@ export class ZoomEmulatorState {
 
   #lifecycle (m: MeetingRecord, event: LifecycleEvent): void {
     this.opts.logger?.debug({ event, meeting_id: m.id }, 'zoom emulator: meeting lifecycle')
-    const url = this.opts.webhookUrl?.()
+    const url = this.webhookUrl()
     if (!url) return
     const base = { event, event_ts: Date.now() }
     if (event === 'recording.completed') {
@@ -151,6 +170,16 @@ const pageToken = (seq: number) => Buffer.from(`sbp:${seq}`).toString('base64url
 function readPageToken (token: string): number | undefined {
   const m = /^sbp:(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString('utf8'))
   return m ? Number(m[1]) : undefined
+}
+
+function isHttpUrl (v: unknown): v is string {
+  if (typeof v !== 'string' || v.length > 2048) return false
+  try {
+    const u = new URL(v)
+    return u.protocol === 'http:' || u.protocol === 'https:'
+  } catch {
+    return false
+  }
 }
 
 const html = (s: string) => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
@@ -396,13 +425,25 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       scheduled_steps: store.scheduled,
       time_scale: store.timeScale,
       tokens_issued: tokens.issued,
-      webhooks: { url: state.opts.webhookUrl?.() ?? null, sent: state.webhooksSent, delivered: state.opts.webhookSender.delivered, gave_up: state.opts.webhookSender.gaveUp, pending: state.pendingWebhooks }
+      webhooks: { url: state.webhookUrl() ?? null, sent: state.webhooksSent, delivered: state.opts.webhookSender.delivered, gave_up: state.opts.webhookSender.gaveUp, pending: state.pendingWebhooks }
     }))
+
+    /**
+     * The app's event subscription (Zoom: the Marketplace's Event Subscriptions page, not an API):
+     * {"url": "http(s)://…"} sends every event from now on there, {"url": null} sends none.
+     */
+    sb.put('/webhooks', { schema: {} }, async (request, reply) => {
+      const body = request.body as { url?: unknown } | undefined
+      const url = body && typeof body === 'object' ? body.url : undefined
+      if (url !== null && !isHttpUrl(url)) return reply.code(400).send(zoomError(300, 'Validation Failed.', [{ field: 'url', message: 'Invalid field.' }]))
+      state.setWebhookUrl(url ?? undefined)
+      return { url: state.webhookUrl() ?? null }
+    })
 
     /** Sends Zoom's endpoint.url_validation challenge to the webhook URL and checks the answer. */
     sb.post('/webhooks/validate', { schema: {} }, async (request) => {
       const body = (request.body ?? {}) as { url?: unknown }
-      const url = typeof body.url === 'string' ? body.url : state.opts.webhookUrl?.()
+      const url = typeof body.url === 'string' ? body.url : state.webhookUrl()
       if (!url) return { url: null, valid: false, status: null, message: 'No webhook URL is configured.' }
       const plainToken = randomBytes(16).toString('base64url').slice(0, 22)
       const event = JSON.stringify({ payload: { plainToken }, event_ts: Date.now(), event: 'endpoint.url_validation' })

@@ -97,6 +97,7 @@ export class MeetingStore {
   readonly #byId = new Map<number, MeetingRecord>()
   readonly #opts: MeetingStoreOptions
   readonly #now: () => number
+  #onLifecycle: MeetingStoreOptions['onLifecycle']
   #seq = 0
   // The scheduler: a binary min-heap in two parallel arrays (no tuple per entry).
   #dues: number[] = []
@@ -110,6 +111,25 @@ export class MeetingStore {
     if (!(opts.timeScale > 0)) throw new Error('timeScale must be positive')
     this.#opts = opts
     this.#now = opts.now ?? Date.now
+    this.#onLifecycle = opts.onLifecycle
+  }
+
+  /**
+   * Starts calling onLifecycle for a store made without one (an event subscription added later):
+   * steps already past are not replayed, every later one is (what Zoom does for a new subscription).
+   * One pass over the meetings, once.
+   */
+  startLifecycle (onLifecycle: NonNullable<MeetingStoreOptions['onLifecycle']>): void {
+    if (this.#onLifecycle) return
+    this.#onLifecycle = onLifecycle
+    const now = this.#now()
+    for (const m of this.#byId.values()) {
+      this.#pin(m, now)
+      const status = this.status(m, now)
+      m.stage = status === 'waiting' ? 0 : status === 'started' ? 1 : this.recordingsReady(m, now) ? 3 : 2
+      m.due = 0
+      this.#schedule(m)
+    }
   }
 
   get size (): number { return this.#byId.size }
@@ -268,7 +288,7 @@ export class MeetingStore {
   }
 
   #schedule (m: MeetingRecord): void {
-    if (this.#closed || m.deleted || !this.#opts.onLifecycle) return
+    if (this.#closed || m.deleted || !this.#onLifecycle) return
     const due = this.#nextDue(m)
     if (due === m.due && m.due !== 0) return
     m.due = due
@@ -278,7 +298,7 @@ export class MeetingStore {
   }
 
   #advance (m: MeetingRecord, now: number): void {
-    const emit = this.#opts.onLifecycle!
+    const emit = this.#onLifecycle!
     this.#pin(m, now)
     const status = this.status(m, now)
     if (m.stage < 1 && status !== 'waiting') { m.stage = 1; emit(m, 'meeting.started') }
