@@ -190,14 +190,14 @@ export function createCallLogWriter (opts: CallLogWriterOptions) {
         // The execution id is already on its way (set() queued it): the row needs no copy of it,
         // and updates without it can share one statement.
         if (k.executionId !== undefined && patch.execution_id === k.executionId) {
-          body = { ...patch }
-          delete body.execution_id
+          const { execution_id: _alreadySet, ...rest } = patch
+          body = rest
         }
       }
       const p = entry(key, value)
       if (p.insert) {
         // Not written yet: apply it here, as the database would.
-        if ((from as string[]).includes(String(p.insert.status))) Object.assign(p.insert, body)
+        if ((from as readonly string[]).includes(String(p.insert.status))) Object.assign(p.insert, body)
         stats.folded++
       } else if (p.status === undefined) {
         p.status = status

@@ -25,8 +25,12 @@ export const NON_FINAL_STATUSES: CallStatus[] = CALL_STATUSES.filter(s => !FINAL
  * webhook never moves a call backwards and a final status never changes. Undefined for a status
  * Bolna does not have.
  */
-export function earlierStatuses (status: string): CallStatus[] | undefined {
-  const rank = rankOf(status)
-  if (rank === undefined) return undefined
-  return CALL_STATUSES.filter(s => (rankOf(s) ?? 99) < rank)
+export function earlierStatuses (status: string): readonly CallStatus[] | undefined {
+  return EARLIER.get(status)
 }
+
+// Worked out once per status: every webhook asks.
+const EARLIER: ReadonlyMap<string, readonly CallStatus[]> = new Map(CALL_STATUSES.map(status => {
+  const rank = rankOf(status)!
+  return [status, CALL_STATUSES.filter(s => (rankOf(s) ?? 99) < rank)]
+}))
