@@ -96,7 +96,8 @@ export class StatusWindow {
   readonly #windowMs: number
   readonly #maxMessages: number
 
-  constructor (write: (changes: Map<string, StatusChange>) => void, windowMs = 100, maxMessages = 2000) {
+  // At most 500 messages, as in one post: an update's ids travel in its URL on the Supabase backend.
+  constructor (write: (changes: Map<string, StatusChange>) => void, windowMs = 100, maxMessages = 500) {
     this.#write = write
     this.#windowMs = windowMs
     this.#maxMessages = maxMessages
