@@ -106,3 +106,11 @@ t.test('after close nothing moves', async t => {
   t.equal(changes.get(id), undefined)
   t.equal(engine.statusOf(id), 'queued')
 })
+
+t.test('a full engine of live calls keeps the newest ones, whatever the churn', async t => {
+  const { engine, place } = engineWith({ maxCalls: 1000, stepMs: { min: 60_000, max: 60_000 } })
+  const ids = Array.from({ length: 5000 }, () => place('completed'))
+  t.equal(engine.size, 1000)
+  t.ok(ids.slice(-1000).every(id => engine.statusOf(id) === 'queued'), 'the 1,000 newest are kept')
+  t.ok(ids.slice(0, 4000).every(id => engine.statusOf(id) === undefined), 'the older ones went, oldest first')
+})

@@ -144,6 +144,45 @@ function carrier (to: string): string {
 }
 
 /**
+ * Ids in arrival order, taken from the front. (A Set or Map used this way is slow: the entries
+ * deleted at its front stay as holes that every "first entry" lookup walks over until the table
+ * is rebuilt.) Entries may go stale; the reader skips those.
+ */
+class IdQueue {
+  #items: string[] = []
+  #head = 0
+
+  get length (): number {
+    return this.#items.length - this.#head
+  }
+
+  push (id: string): void {
+    this.#items.push(id)
+  }
+
+  shift (): string | undefined {
+    if (this.#head >= this.#items.length) return undefined
+    const id = this.#items[this.#head++]
+    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head)
+      this.#head = 0
+    }
+    return id
+  }
+
+  /** Keeps only the ids `keep` approves (for dropping stale entries now and then). */
+  retain (keep: (id: string) => boolean): void {
+    this.#items = this.#items.slice(this.#head).filter(keep)
+    this.#head = 0
+  }
+
+  clear (): void {
+    this.#items = []
+    this.#head = 0
+  }
+}
+
+/**
  * Calls as the emulator plays them: each moves through Bolna's lifecycle on timers
  * (queued → initiated → ringing → in-progress → call-disconnected → completed, or busy /
  * no-answer / failed), with the transcript, duration, cost and recording filled in as it goes.
@@ -156,7 +195,9 @@ function carrier (to: string): string {
 export class CallEngine {
   readonly #calls = new Map<string, Call>()
   /** Ids of calls that have ended, in the order they ended: the first to go when full. */
-  readonly #ended = new Set<string>()
+  readonly #ended = new IdQueue()
+  /** Every call's id in the order created: the next to go when full and none has ended. */
+  readonly #created = new IdQueue()
   readonly #opts: CallEngineOptions
   readonly #max: number
   readonly #heap: Call[] = []
@@ -236,6 +277,9 @@ export class CallEngine {
       dueKind: ADVANCE
     }
     this.#calls.set(id, call)
+    this.#created.push(id)
+    // Ids of calls already gone pile up here only while calls end before the engine is full.
+    if (this.#created.length > 2 * this.#max) this.#created.retain(c => this.#calls.has(c))
     if (scheduled) {
       this.#wake(call, scheduled.getTime(), START)
     } else if (input.hold) {
@@ -304,21 +348,26 @@ export class CallEngine {
     this.#clearQueue()
     this.#calls.clear()
     this.#ended.clear()
+    this.#created.clear()
     this.#live = 0
   }
 
-  /** Full: the call that ended first goes; with none ended, the oldest call. */
+  /**
+   * Full: the call that ended first goes; with none ended, the oldest call. Each id is taken
+   * from each queue at most once, so this is constant time on average.
+   */
   #evict (): void {
     if (this.#calls.size < this.#max) return
-    let id: string | undefined
-    for (const ended of this.#ended) { id = ended; break }
-    if (id === undefined) for (const oldest of this.#calls.keys()) { id = oldest; break }
-    const call = id === undefined ? undefined : this.#calls.get(id)
+    let call: Call | undefined
+    while (!call && this.#ended.length > 0) {
+      const c = this.#calls.get(this.#ended.shift()!)
+      if (c && isFinal(c.execution.status)) call = c
+    }
+    while (!call && this.#created.length > 0) call = this.#calls.get(this.#created.shift()!)
     if (!call) return
     this.#cancel(call)
     if (LIVE.has(call.execution.status)) this.#live--
     this.#calls.delete(call.execution.id)
-    this.#ended.delete(call.execution.id)
   }
 
   #step (factor = 1): number {
@@ -350,7 +399,7 @@ export class CallEngine {
     e.status = status
     e.updated_at = now()
     if (e.batch_run_details) e.batch_run_details = { ...e.batch_run_details, status, updated_at: e.updated_at }
-    if (isFinal(status)) this.#ended.add(e.id)
+    if (isFinal(status)) this.#ended.push(e.id)
     this.#opts.onChange(e, call.agent)
   }
 
