@@ -1,7 +1,7 @@
 /**
  * The buffered writer. Callers' writes go into one ordered queue and return at once; a single
- * pump writes the queue head to the backend (consecutive inserts into one table as one multi-row
- * insert), retrying with backoff while the database is away. Nothing a caller does here waits on
+ * pump writes the queue head to the backend (a run of consecutive inserts as one multi-row insert
+ * per table), retrying with backoff while the database is away. Nothing a caller does here waits on
  * the database or throws, except reads, which flush first so a caller reads its own writes.
  */
 import { randomUUID } from 'node:crypto'
@@ -85,23 +85,33 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     if (!pumping && !stopped && queue.length > 0) void pump()
   }
 
-  /** How many head operations go in the next statement. */
+  /**
+   * How many head operations go in the next write: a run of consecutive inserts, whatever their
+   * tables (a service logging to two tables per message alternates them). No table references
+   * another, so the run is written as one multi-row insert per table; inserts are idempotent, so a
+   * retry after a partial write is safe.
+   */
   function nextBatch (): number {
     const head = queue[0]!
     if (head.op !== 'insert' || settled < isolateUntil) return 1
     let n = 1
-    while (n < batchSize && n < queue.length) {
-      const next = queue[n]!
-      if (next.op !== 'insert' || next.table !== head.table) break
-      n++
-    }
+    while (n < batchSize && n < queue.length && queue[n]!.op === 'insert') n++
     return n
   }
 
   async function write (batch: Operation[]): Promise<void> {
     const head = batch[0]!
-    if (head.op === 'insert') await backend.insert(head.table, batch.map(o => (o as Extract<Operation, { op: 'insert' }>).row))
-    else await backend.update(head.table, head.where, head.patch)
+    if (head.op !== 'insert') {
+      await backend.update(head.table, head.where, head.patch)
+      return
+    }
+    const byTable = new Map<Table, Row[]>()
+    for (const o of batch as Array<Extract<Operation, { op: 'insert' }>>) {
+      const rows = byTable.get(o.table)
+      if (rows) rows.push(o.row)
+      else byTable.set(o.table, [o.row])
+    }
+    for (const [table, rows] of byTable) await backend.insert(table, rows)
   }
 
   async function pump (): Promise<void> {

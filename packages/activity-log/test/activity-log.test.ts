@@ -92,6 +92,18 @@ t.test('batching: 1,000 records become a few multi-row inserts', async t => {
   t.equal(await db.count('email_logs', { request_id: requestId }), 1000)
 })
 
+t.test('batching: interleaved tables become one insert per table, not one per switch', async t => {
+  const { log, calls, email, requestId } = setup(t)
+  for (let i = 0; i < 100; i++) {
+    log.record('email_logs', email())
+    log.record('whatsapp_logs', { id: randomUUID(), request_id: requestId, mode: 'mock', to_number: '+919800000000', template_name: 'welcome_message', status: 'queued' })
+  }
+  await log.flush()
+  t.same(calls.map(c => [c.table, c.rows?.length]), [['email_logs', 100], ['whatsapp_logs', 100]])
+  t.equal(await db.count('email_logs', { request_id: requestId }), 100)
+  t.equal(await db.count('whatsapp_logs', { request_id: requestId }), 100)
+})
+
 t.test('batching: records arriving over time share statements', async t => {
   const { log, calls, email, requestId } = setup(t, { flushIntervalMs: 20, batchSize: 100 })
   for (let tick = 0; tick < 10; tick++) {
