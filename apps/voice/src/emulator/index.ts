@@ -197,7 +197,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       const { ending, hold } = endingFor(fate, drawn === 'unlucky')
       const userData = (body.user_data ?? {}) as Record<string, unknown>
       const executionId = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request) })
-      return reply.code(200).send({ message: 'done', status: 'queued', execution_id: executionId })
+      // The same bytes Fastify would serialise, written directly (this is the emulator's hot route).
+      return reply.code(200).type('application/json; charset=utf-8').send(`{"message":"done","status":"queued","execution_id":"${executionId}"}`)
     })
 
     api.post('/call/:execution_id/stop', { schema: {} }, async (request, reply) => {
