@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -14,9 +14,25 @@ export interface HmacOptions {
   encoding?: HmacEncoding
 }
 
-/** HMAC of `data` under `secret` (default SHA-256, hex). */
-export function hmac (secret: string | Buffer, data: string | Buffer, opts: HmacOptions = {}): string {
-  return createHmac(opts.algorithm ?? 'sha256', secret).update(data).digest(opts.encoding ?? 'hex')
+// A string secret becomes a KeyObject once, not on every signature (the webhook paths sign and
+// verify on every post; a cached key is measurably cheaper). Only a handful of secrets exist.
+const secretKeys = new Map<string, KeyObject>()
+function keyFor (secret: string | Buffer): KeyObject | Buffer {
+  if (typeof secret !== 'string') return secret
+  let key = secretKeys.get(secret)
+  if (key === undefined) {
+    if (secretKeys.size >= 64) secretKeys.clear()
+    secretKeys.set(secret, key = createSecretKey(Buffer.from(secret, 'utf8')))
+  }
+  return key
+}
+
+/** HMAC of `data` (or of its parts, in order, without joining them) under `secret` (default SHA-256, hex). */
+export function hmac (secret: string | Buffer, data: string | Buffer | ReadonlyArray<string | Buffer>, opts: HmacOptions = {}): string {
+  const mac = createHmac(opts.algorithm ?? 'sha256', keyFor(secret))
+  if (typeof data === 'string' || Buffer.isBuffer(data)) mac.update(data)
+  else for (const part of data) mac.update(part)
+  return mac.digest(opts.encoding ?? 'hex')
 }
 
 // Hashing first gives equal-length buffers, so the comparison time says nothing about either value.
@@ -31,11 +47,15 @@ export function safeEqual (presented: string, expected: string): boolean {
  * True when `signature` is the HMAC of `data` under one of `secrets` (with an optional prefix such
  * as "v0="). Every secret is checked, without an early exit.
  */
-export function verifyHmac (secrets: string | ReadonlyArray<string>, data: string | Buffer, signature: string, opts: HmacOptions & { prefix?: string } = {}): boolean {
+export function verifyHmac (secrets: string | ReadonlyArray<string>, data: string | Buffer | ReadonlyArray<string | Buffer>, signature: string, opts: HmacOptions & { prefix?: string } = {}): boolean {
+  const presented = Buffer.from(signature)
   let ok = false
   for (const secret of typeof secrets === 'string' ? [secrets] : secrets) {
     if (!secret) continue
-    ok = safeEqual(signature, `${opts.prefix ?? ''}${hmac(secret, data, opts)}`) || ok
+    // The expected signature's length is public (the algorithm's), so only equal lengths are
+    // compared, in constant time; no need to hash both sides as safeEqual does for any lengths.
+    const expected = Buffer.from(`${opts.prefix ?? ''}${hmac(secret, data, opts)}`)
+    ok = (presented.length === expected.length && timingSafeEqual(presented, expected)) || ok
   }
   return ok
 }
