@@ -246,4 +246,19 @@ t.test('state is bounded: the oldest requests are forgotten', async t => {
   store.addRequest(r('a'), 'a'); store.addRequest(r('b'), 'b'); store.addRequest(r('c'), 'c')
   t.same([...store.requests.keys()], ['b', 'c'])
   t.notOk(store.shortSlugs.has('a'))
+
+  // Far past the bound, the newest stay, in order, and the slug and payment maps shrink with them.
+  const big = new InstamojoStore(100)
+  for (let i = 0; i < 10_000; i++) {
+    big.addRequest({ id: `r${i}`, shorturl: `x/s/s${i}`, paymentIds: [`p${i}`] } as never, `s${i}`)
+    big.addPayment({ id: `p${i}` } as never)
+  }
+  t.same([...big.requests.keys()], Array.from({ length: 100 }, (_v, i) => `r${9900 + i}`))
+  t.equal(big.shortSlugs.size, 100)
+  t.ok(big.payments.size <= 100)
+})
+
+t.test('Instamojo timestamps: microseconds and Z, the milliseconds kept', async t => {
+  const { isoMicro } = await import('../src/emulator/store.ts')
+  t.match(isoMicro(new Date('2026-11-24T01:02:03.456Z')), /^2026-11-24T01:02:03\.456\d{3}Z$/)
 })

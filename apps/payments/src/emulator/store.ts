@@ -50,7 +50,8 @@ export interface PaymentRecord {
 
 /** ISO-8601 in UTC with microseconds and Z, as Instamojo writes timestamps. */
 export function isoMicro (d = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(randomBelow(1000)).padStart(3, '0')}Z`)
+  // toISOString is always YYYY-MM-DDTHH:mm:ss.sssZ for the years an emulator sees.
+  return `${d.toISOString().slice(0, 23)}${String(randomBelow(1000)).padStart(3, '0')}Z`
 }
 
 /** 32 lowercase hex, like 92e58bd771414d05a5e443b0a85f8b43. */
@@ -80,6 +81,26 @@ export function newShortSlug (): string {
   return slug
 }
 
+/** A queue of ids: push at the back, shift from the front in O(1), compacted now and then. */
+class Fifo {
+  #items: string[] = []
+  #head = 0
+
+  push (id: string): void {
+    this.#items.push(id)
+  }
+
+  shift (): string | undefined {
+    if (this.#head >= this.#items.length) return undefined
+    const id = this.#items[this.#head++]
+    if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head)
+      this.#head = 0
+    }
+    return id
+  }
+}
+
 /**
  * In-memory state, bounded: past `max` entries the oldest payment requests (and payments) are
  * forgotten, so a long demo or a benchmark cannot grow memory without limit.
@@ -89,6 +110,10 @@ export class InstamojoStore {
   readonly payments = new Map<string, PaymentRecord>()
   readonly shortSlugs = new Map<string, string>()
   readonly #max: number
+  // Insertion order kept beside the maps: a Map's first key after many deletions from its front is
+  // found by stepping over the holes they leave, which made every insert at the bound slow.
+  readonly #requestOrder = new Fifo()
+  readonly #paymentOrder = new Fifo()
 
   constructor (max = 50_000) {
     this.#max = max
@@ -97,19 +122,27 @@ export class InstamojoStore {
   addRequest (r: RequestRecord, slug: string): void {
     this.requests.set(r.id, r)
     this.shortSlugs.set(slug, r.id)
+    this.#requestOrder.push(r.id)
     while (this.requests.size > this.#max) {
-      const oldest = this.requests.keys().next().value as string
+      const oldest = this.#requestOrder.shift()
+      if (oldest === undefined) break
       const gone = this.requests.get(oldest)
+      if (gone === undefined) continue
       this.requests.delete(oldest)
-      for (const p of gone?.paymentIds ?? []) this.payments.delete(p)
-      const slugOf = gone?.shorturl.split('/').pop()
+      for (const p of gone.paymentIds) this.payments.delete(p)
+      const slugOf = gone.shorturl.split('/').pop()
       if (slugOf) this.shortSlugs.delete(slugOf)
     }
   }
 
   addPayment (p: PaymentRecord): void {
     this.payments.set(p.id, p)
-    while (this.payments.size > this.#max) this.payments.delete(this.payments.keys().next().value as string)
+    this.#paymentOrder.push(p.id)
+    while (this.payments.size > this.#max) {
+      const oldest = this.#paymentOrder.shift()
+      if (oldest === undefined) break
+      this.payments.delete(oldest)
+    }
   }
 
   /** Pending → Sent → Completed, or Expired once expires_at has passed unpaid (unverified). */
