@@ -4,6 +4,7 @@
  * {"ready": true, "url": ...} once listening.
  */
 import { mkdtempSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,6 +50,18 @@ const targets: Record<string, () => Promise<string>> = {
     const app = Fastify({ logger: false })
     app.post('/v3/mail/send', async (_request, reply) => reply.code(202).header('x-message-id', 'bench').send())
     return app.listen({ port: 0, host: '127.0.0.1' })
+  },
+  /**
+   * Stands in for the application a provider's webhooks go to (the user's app, not ours): reads
+   * each post and answers 200 empty, as cheaply as node:http allows.
+   */
+  async 'webhook-sink' () {
+    const server = createHttpServer((request, response) => {
+      request.resume()
+      request.on('end', () => response.end())
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}`
   },
   /** The whole stack with zero simulated latency: for the emulator route and the gateway path. */
   async 'stack-latency-0' () {
