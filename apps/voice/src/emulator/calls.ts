@@ -1,3 +1,4 @@
+import { isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import type { CallStatus } from '@switchboard/schemas/voice'
 import { FINAL_CALL_STATUSES } from '@switchboard/schemas/voice'
@@ -115,17 +116,7 @@ const PATHS: Record<Ending, CallStatus[]> = {
 const CENTS_PER_MINUTE = { llm: 0.9, network: 2.4, platform: 2.0, synthesizer: 1.8, transcriber: 0.6 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100
-// Many status changes fall in the same millisecond under load: format each millisecond once.
-let lastMs = 0
-let lastIso = ''
-const now = () => {
-  const ms = Date.now()
-  if (ms !== lastMs) {
-    lastMs = ms
-    lastIso = new Date(ms).toISOString()
-  }
-  return lastIso
-}
+const now = isoNow
 const FINAL: ReadonlySet<CallStatus> = new Set(FINAL_CALL_STATUSES)
 const LIVE: ReadonlySet<CallStatus> = new Set(['initiated', 'ringing', 'in-progress', 'call-disconnected'])
 const isFinal = (s: CallStatus) => FINAL.has(s)

@@ -1,3 +1,4 @@
+import { isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ActivityLog, Row } from '@switchboard/activity-log'
@@ -64,17 +65,7 @@ const num = (v: unknown): number | undefined => {
   const n = Number(v)
   return Number.isFinite(n) ? n : undefined
 }
-// Every webhook stamps its patch: under load many fall in the same millisecond, formatted once.
-let lastMs = 0
-let lastIso = ''
-const nowIso = () => {
-  const ms = Date.now()
-  if (ms !== lastMs) {
-    lastMs = ms
-    lastIso = new Date(ms).toISOString()
-  }
-  return lastIso
-}
+const nowIso = isoNow
 
 /** Bolna wants a numeric offset (a "Z" suffix is reported to fail): 2026-05-19T13:00:00+00:00. */
 export const bolnaTimestamp = (iso: string) => `${new Date(iso).toISOString().slice(0, 19)}+00:00`
