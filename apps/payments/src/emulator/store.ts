@@ -1,3 +1,4 @@
+import { isoNow } from '@switchboard/service-kit/clock'
 import { randomBelow, randomHex } from '@switchboard/service-kit/ids'
 import { fromPaise } from '../amount.ts'
 
@@ -49,9 +50,9 @@ export interface PaymentRecord {
 }
 
 /** ISO-8601 in UTC with microseconds and Z, as Instamojo writes timestamps. */
-export function isoMicro (d = new Date()): string {
+export function isoMicro (d?: Date): string {
   // toISOString is always YYYY-MM-DDTHH:mm:ss.sssZ for the years an emulator sees.
-  return `${d.toISOString().slice(0, 23)}${String(randomBelow(1000)).padStart(3, '0')}Z`
+  return `${(d === undefined ? isoNow() : d.toISOString()).slice(0, 23)}${String(randomBelow(1000)).padStart(3, '0')}Z`
 }
 
 /** 32 lowercase hex, like 92e58bd771414d05a5e443b0a85f8b43. */
