@@ -49,8 +49,9 @@ async function startWorker (dataDir: string, migrationsDir: string | undefined):
     stopped ??= err
     for (const [id, waiter] of pending) { settle(id); waiter.reject(err) }
   }
-  worker.on('error', err => fail(new Error(`the embedded database thread failed: ${err.message}`, { cause: err })))
-  worker.on('exit', code => fail(new Error(`the embedded database thread stopped (exit code ${code})`)))
+  // Not reopened here: writes keep queueing (and spill to the file at shutdown), so say what to do.
+  worker.on('error', err => fail(new Error(`the embedded database thread failed: ${err.message}. Restart Switchboard to reopen the database; queued writes are kept.`, { cause: err })))
+  worker.on('exit', code => fail(new Error(`the embedded database thread stopped (exit code ${code}). Restart Switchboard to reopen the database; queued writes are kept.`)))
 
   function call (request: DistributiveOmit<WorkerRequest, 'id'>): Promise<WorkerReply & { ok: true }> {
     if (stopped) return Promise.reject(stopped)
