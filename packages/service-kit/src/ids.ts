@@ -17,11 +17,22 @@ export function randomBytesPooled (n: number): Buffer {
   return out
 }
 
+/** n random bytes (n ≤ 8 KiB) encoded straight out of the pool: no Buffer per id. */
+export function randomEncoded (n: number, encoding: 'hex' | 'base64' | 'base64url'): string {
+  if (n > pool.length) return randomFillSync(Buffer.alloc(n)).toString(encoding)
+  if (offset + n > pool.length) {
+    randomFillSync(pool)
+    offset = 0
+  }
+  offset += n
+  return pool.toString(encoding, offset - n, offset)
+}
+
 /** 22 URL-safe base64 characters (128 bits): SendGrid's X-Message-Id shape and similar. */
-export const randomId22 = () => randomBytesPooled(16).toString('base64url')
+export const randomId22 = () => randomEncoded(16, 'base64url')
 
 /** Lowercase hex of n random bytes (Instamojo's 32-hex request ids are randomHex(16)). */
-export const randomHex = (n: number) => randomBytesPooled(n).toString('hex')
+export const randomHex = (n: number) => randomEncoded(n, 'hex')
 
 /**
  * A uniform integer in [0, max), max ≤ 65,536, from the same pool (ids drawn a digit or a letter

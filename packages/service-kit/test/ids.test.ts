@@ -1,5 +1,5 @@
 import t from 'tap'
-import { randomBelow, randomHex, randomId22 } from '../src/ids.ts'
+import { randomBelow, randomEncoded, randomHex, randomId22 } from '../src/ids.ts'
 
 t.test('randomBelow stays in range and covers it evenly', async t => {
   const counts = new Array(10).fill(0)
@@ -19,4 +19,12 @@ t.test('pooled ids have their shapes and do not repeat', async t => {
   t.ok(ids.every(id => /^[A-Za-z0-9_-]{22}$/.test(id)))
   t.equal(new Set(ids).size, ids.length)
   t.match(randomHex(16), /^[0-9a-f]{32}$/)
+})
+
+t.test('randomEncoded encodes n fresh bytes in the asked encoding, across pool refills', async t => {
+  const hex = Array.from({ length: 3000 }, () => randomEncoded(16, 'hex'))
+  t.ok(hex.every(h => /^[0-9a-f]{32}$/.test(h)))
+  t.equal(new Set(hex).size, hex.length, 'no repeats across several 8 KiB refills')
+  t.match(randomEncoded(16, 'base64'), /^[A-Za-z0-9+/]{22}==$/)
+  t.match(randomEncoded(10_000, 'hex'), /^[0-9a-f]{20000}$/, 'larger than the pool: drawn directly')
 })

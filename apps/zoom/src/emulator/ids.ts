@@ -1,26 +1,8 @@
-import { hash, randomBytes, randomFillSync, randomInt } from 'node:crypto'
+import { hash, randomBytes, randomInt } from 'node:crypto'
+import { randomEncoded } from '@switchboard/service-kit/ids'
 
-// Every meeting uuid and every answer's tracking id is 16 random bytes. One randomFillSync per id
-// was ~12% of the emulator's CPU under load, so the bytes come from a pool refilled 8 KiB at a
-// time and are encoded straight out of it (no copy per id).
-const POOL = Buffer.alloc(8192)
-let poolAt = POOL.length
-
-/** The offset of n fresh random bytes in POOL (n ≤ its size). */
-function take (n: number): number {
-  if (poolAt + n > POOL.length) {
-    randomFillSync(POOL)
-    poolAt = 0
-  }
-  const at = poolAt
-  poolAt += n
-  return at
-}
-
-const random16 = (encoding: 'base64' | 'base64url' | 'hex'): string => {
-  const at = take(16)
-  return POOL.toString(encoding, at, at + 16)
-}
+// Every meeting uuid and every answer's tracking id is 16 random bytes, from service-kit's pool.
+const random16 = (encoding: 'base64' | 'base64url' | 'hex'): string => randomEncoded(16, encoding)
 
 /**
  * Zoom's identifiers as the reference records them (providers.md §5): a meeting id is an int64 of
