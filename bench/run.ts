@@ -8,7 +8,7 @@
  * Targets (issue 9): an emulator route at least half of bare Fastify's req/s, a full gateway path
  * at least a sixth, a 10,000 bulk within the longest simulated latency plus one second.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,10 +25,17 @@ const JSON_TYPE = { 'content-type': 'application/json' }
 
 interface Target { urls: Record<string, string>, child: ChildProcess }
 
+// BENCH_PIN=1 measures as the reference runs in peers.md did: every server process on CPU 0, this
+// process (the load generator) on CPU 1 (taskset, util-linux). Unpinned, they share both cores.
+const PIN = process.env.BENCH_PIN === '1'
+if (PIN) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' })
+
 async function startTarget (name: string, env: Record<string, string> = {}): Promise<Target> {
   // BENCH_PROFILE=1 writes a V8 CPU profile of each server process to bench/results/profiles.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []
-  const child = spawn(process.execPath, [...profile, join(here, 'targets.ts'), name], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+  const node = [process.execPath, ...profile, join(here, 'targets.ts'), name]
+  const [command, ...args] = PIN ? ['taskset', '-c', '0', ...node] : node
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
   for await (const line of createInterface({ input: child.stdout! })) {
     const msg = JSON.parse(line) as { ready: boolean, url: string }
     if (msg.ready) return { urls: msg.url.startsWith('{') ? JSON.parse(msg.url) : { bare: msg.url }, child }
@@ -37,6 +44,14 @@ async function startTarget (name: string, env: Record<string, string> = {}): Pro
 }
 
 const rssMiB = (pid: number | undefined) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024)
+/**
+ * CPU time (user + system, every thread) a process has used, in µs. Linux's /proc/<pid>/stat gives
+ * it in clock ticks of 10 ms (USER_HZ is 100 on every Linux ABI Node runs on).
+ */
+const cpuMicros = (pid: number | undefined) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
 
 async function stop (t: Target): Promise<void> {
   t.child.kill('SIGTERM')
@@ -48,7 +63,7 @@ async function json (url: string, method: string, headers: Record<string, string
   return res.body.json()
 }
 
-interface LoadResult { name: string, kind: 'reference' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'gateway', reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number }
+interface LoadResult { name: string, kind: 'reference' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'gateway', reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
 const results: LoadResult[] = []
 const walls: Array<{ name: string, ms: number, target: number | null, detail: string }> = []
 const memory: Array<{ name: string, detail: string, bytesPerItem: number }> = []
@@ -56,13 +71,17 @@ const memory: Array<{ name: string, detail: string, bytesPerItem: number }> = []
 async function load (name: string, kind: LoadResult['kind'], t: Target, url: string, headers: Record<string, string>, body: string): Promise<void> {
   const base = { url, connections: CONNECTIONS, method: 'POST' as const, headers, body }
   await autocannon({ ...base, duration: 2 }) // warm-up, not recorded
+  // The server's CPU per request is steadier than req/s on a shared machine: it does not depend on
+  // how much of the CPU the server got, and it tells what a request costs wherever it runs.
+  const cpuBefore = cpuMicros(t.child.pid)
   const r = await autocannon({ ...base, duration: DURATION })
-  const row = { name, kind, reqPerSec: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMiB: rssMiB(t.child.pid) }
+  const cpuMicrosPerRequest = Math.round((cpuMicros(t.child.pid) - cpuBefore) / Math.max(1, r.requests.total))
+  const row = { name, kind, reqPerSec: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, rssMiB: rssMiB(t.child.pid), cpuMicrosPerRequest }
   results.push(row)
-  console.log(`  ${name}: ${row.reqPerSec} req/s, p99 ${row.p99} ms${row.non2xx || row.errors ? `, ${row.non2xx} non-2xx, ${row.errors} errors` : ''}`)
+  console.log(`  ${name}: ${row.reqPerSec} req/s, ${cpuMicrosPerRequest} µs CPU/request, p99 ${row.p99} ms${row.non2xx || row.errors ? `, ${row.non2xx} non-2xx, ${row.errors} errors` : ''}`)
 }
 
-console.log(`load: autocannon -c ${CONNECTIONS} -d ${DURATION} after a 2 s warm-up; servers in a child process\n`)
+console.log(`load: autocannon -c ${CONNECTIONS} -d ${DURATION} after a 2 s warm-up; servers in a child process${PIN ? ' on CPU 0, load generator on CPU 1' : ', sharing both cores with the load generator'}\n`)
 
 // --- the reference ----------------------------------------------------------------------------
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined
@@ -193,12 +212,12 @@ if (wanted('bulk email') || wanted('WhatsApp campaign')) {
 const references = results.filter(r => r.kind === 'reference')
 const ref = Math.round(references.reduce((sum, r) => sum + r.reqPerSec, 0) / references.length)
 console.log(`\nreference: ${ref} req/s (mean of ${references.map(r => r.reqPerSec).join(' and ')})`)
-console.log('\n| scenario | req/s | × bare | target | p50 ms | p99 ms | non-2xx | errors | RSS MiB |')
-console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|')
+console.log('\n| scenario | req/s | × bare | target | CPU µs/req | p50 ms | p99 ms | non-2xx | errors | RSS MiB |')
+console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
 for (const r of results) {
   const target = r.kind === 'emulator' ? 0.5 : r.kind === 'gateway' ? 1 / 6 : undefined
   const verdict = target === undefined ? '' : `${(target).toFixed(2)} ${r.reqPerSec / ref >= target ? 'met' : 'MISSED'}`
-  console.log(`| ${r.name} | ${r.reqPerSec} | ${(r.reqPerSec / ref).toFixed(2)} | ${verdict} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMiB} |`)
+  console.log(`| ${r.name} | ${r.reqPerSec} | ${(r.reqPerSec / ref).toFixed(2)} | ${verdict} | ${r.cpuMicrosPerRequest} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMiB} |`)
 }
 console.log('')
 for (const w of walls) console.log(`${w.name}: ${w.ms} ms${w.target ? ` (target ≤ ${w.target} ms: ${w.ms <= w.target ? 'met' : 'MISSED'})` : ''} — ${w.detail}`)
@@ -206,5 +225,5 @@ for (const m of memory) console.log(`${m.name}: ${m.bytesPerItem} bytes per meet
 
 const out = join(here, 'results')
 mkdirSync(out, { recursive: true })
-writeFileSync(join(out, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, connections: CONNECTIONS, durationS: DURATION, referenceReqPerSec: ref, results, walls, memory }, null, 2) + '\n')
+writeFileSync(join(out, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, connections: CONNECTIONS, durationS: DURATION, pinned: PIN, referenceReqPerSec: ref, results, walls, memory }, null, 2) + '\n')
 console.log('\nwritten: bench/results/latest.json')
