@@ -63,7 +63,7 @@ async function json (url: string, method: string, headers: Record<string, string
   return res.body.json()
 }
 
-interface LoadResult { name: string, kind: 'reference' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'gateway', reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
+interface LoadResult { name: string, kind: 'reference' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'service' | 'gateway', reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
 const results: LoadResult[] = []
 const walls: Array<{ name: string, ms: number, target: number | null, detail: string }> = []
 const memory: Array<{ name: string, detail: string, bytesPerItem: number }> = []
@@ -146,17 +146,24 @@ const emulatorRows = (name: string, env: ((hooks: 'off' | 'sink', sink: string) 
   { name: `${name.split(' ')[0]} emulator → sink`, kind: 'emulator+webhooks', sink: true, env: env ? sink => env('sink', sink) : undefined, prepare: (u, sink) => prepare(u, 'sink', sink) },
   { name: `${name.split(' ')[0]} emulator → receiver`, kind: 'emulator+receiver', prepare: u => prepare(u, 'receiver', '') }
 ]
+/** A service's own route called directly (services take no token), then the same call through the gateway. */
+const pathRows = (service: string, gatewayPath: string, servicePath: string, auth: Record<string, string>, body: unknown): Scenario[] => [
+  { name: `${service} service ${servicePath} (no gateway)`, kind: 'service', prepare: async u => [`${u[service]}${servicePath}`, JSON_TYPE, JSON.stringify(body)] },
+  { name: `gateway → ${service} (latency 0)`, kind: 'gateway', prepare: async u => [`${u.gateway}${gatewayPath}`, auth, JSON.stringify(body)] }
+]
 const scenarios: Scenario[] = [
   ...emulatorRows('SendGrid emulator  POST /v3/mail/send', undefined, sendgrid),
   ...emulatorRows('AiSensy emulator   POST /campaign/t1/api/v2', (hooks, sink) => ({ AISENSY_WEBHOOK_URL: hooks === 'off' ? 'off' : sink }), aisensy),
   { name: 'Instamojo emulator POST /api/1.1/payment-requests/', kind: 'emulator', prepare: instamojo },
   ...emulatorRows('Bolna emulator     POST /call', undefined, bolna),
   ...emulatorRows('Zoom emulator      POST /v2/users/me/meetings', (hooks, sink) => ({ ZOOM_WEBHOOK_URL: hooks === 'off' ? 'off' : sink }), zoom),
-  { name: 'gateway → email    (latency 0)', kind: 'gateway', prepare: async u => [`${u.gateway}/api/automation/trigger/email`, API, JSON.stringify({ to_email: 'bench@example.com', subject: 'Bench', content: '<p>Hello</p>' })] },
-  { name: 'gateway → whatsapp (latency 0)', kind: 'gateway', prepare: async u => [`${u.gateway}/api/automation/trigger/whatsapp`, API, JSON.stringify({ to_number: '+919000000004', template_name: 'welcome_message', params: ['Bench'] })] },
-  { name: 'gateway → payments (latency 0)', kind: 'gateway', prepare: async u => [`${u.gateway}/api/admin/payment-links`, ADMIN, JSON.stringify({ amount: '499.00', purpose: 'Bench' })] },
-  { name: 'gateway → voice    (latency 0)', kind: 'gateway', prepare: async u => [`${u.gateway}/api/automation/trigger/call`, API, JSON.stringify({ to_number: '+919855550100', script_id: 'appointment_reminder' })] },
-  { name: 'gateway → zoom     (latency 0)', kind: 'gateway', prepare: async u => [`${u.gateway}/api/zoom/meetings`, API, JSON.stringify({ topic: 'Bench', duration: 30 })] }
+  // Each gateway row has a row for the same call made to the service directly (no gateway hop, no
+  // target): the two side by side and the emulator row say what each hop of the path costs.
+  ...pathRows('email', '/api/automation/trigger/email', '/emails', API, { to_email: 'bench@example.com', subject: 'Bench', content: '<p>Hello</p>' }),
+  ...pathRows('whatsapp', '/api/automation/trigger/whatsapp', '/messages', API, { to_number: '+919000000004', template_name: 'welcome_message', params: ['Bench'] }),
+  ...pathRows('payments', '/api/admin/payment-links', '/payment-links', ADMIN, { amount: '499.00', purpose: 'Bench' }),
+  ...pathRows('voice', '/api/automation/trigger/call', '/calls', API, { to_number: '+919855550100', script_id: 'appointment_reminder' }),
+  ...pathRows('zoom', '/api/zoom/meetings', '/meetings', API, { topic: 'Bench', duration: 30 })
 ]
 for (const { name, kind, sink, env, prepare } of scenarios) {
   if (!wanted(name)) continue
