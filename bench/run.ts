@@ -1,9 +1,10 @@
 /**
  * `./switchboard bench`: one run, side by side — a bare Fastify route as the reference, each
- * provider emulator's main route, each full gateway → service → emulator → log path at zero
- * latency, the wall times of a 10,000-recipient bulk email and a 5,000-contact WhatsApp campaign
- * at the spec's latencies, and Zoom's memory per 100,000 meetings. Prints req/s, p50/p99 and RSS
- * and writes bench/results/latest.json. Never part of the tests.
+ * provider emulator's main route, each service's route called directly and each full gateway →
+ * service → emulator → log path at zero latency, the wall times of a 10,000-recipient bulk email
+ * and a 5,000-contact WhatsApp campaign at the spec's latencies, and Zoom's memory per 100,000
+ * meetings. Prints req/s, the server's CPU per request, p50/p99 and RSS and writes
+ * bench/results/latest.json. Never part of the tests.
  *
  * Targets (issue 9): an emulator route at least half of bare Fastify's req/s, a full gateway path
  * at least a sixth, a 10,000 bulk within the longest simulated latency plus one second.
@@ -28,7 +29,14 @@ interface Target { urls: Record<string, string>, child: ChildProcess }
 // BENCH_PIN=1 measures as the reference runs in peers.md did: every server process on CPU 0, this
 // process (the load generator) on CPU 1 (taskset, util-linux). Unpinned, they share both cores.
 const PIN = process.env.BENCH_PIN === '1'
-if (PIN) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' })
+if (PIN) {
+  try {
+    execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' })
+  } catch (err) {
+    console.error(`BENCH_PIN=1 needs taskset (Debian: util-linux) and at least two CPUs: ${(err as Error).message}. Run without BENCH_PIN to let the servers and the load generator share the cores.`)
+    process.exit(1)
+  }
+}
 
 async function startTarget (name: string, env: Record<string, string> = {}): Promise<Target> {
   // BENCH_PROFILE=1 writes a V8 CPU profile of each server process to bench/results/profiles.
