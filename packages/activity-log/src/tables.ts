@@ -34,10 +34,15 @@ export function checkIdentifier (name: string): string {
  * PostgreSQL text and jsonb cannot hold U+0000: one NUL in a value fails the whole statement
  * (22021, 22P05), which loses a buffered write and fails a read. Values bound for the database
  * have it replaced by U+FFFD (the replacement character), in nested JSON too, so such a row is
- * stored and such a filter simply matches nothing.
+ * stored and such a filter simply matches nothing. A lone UTF-16 surrogate ("\ud800", valid in a
+ * JS string and in JSON.stringify's output) becomes U+FFFD too: PostgreSQL's JSON parser refuses
+ * it (22P05), and in a text parameter the UTF-8 encoder replaced it anyway.
  */
 export function storable<T> (value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T
+  if (typeof value === 'string') {
+    const text = value.isWellFormed() ? value : value.toWellFormed()
+    return (text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text) as T
+  }
   if (Array.isArray(value)) return value.map(storable) as T
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {}

@@ -157,6 +157,18 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     await db.upsert('settings', [{ key: key('nul'), value: { text: '\u0000' } }], ['key'])
   })
 
+  t.test('lone surrogates: stored as U+FFFD in text and jsonb, in a batch with well-formed rows', async t => {
+    const [id, other] = [randomUUID(), randomUUID()]
+    await db.insert('whatsapp_logs', [
+      { id, request_id: run, mode: 'mock', to_number: '+91', template_name: 'a\ud800b', params: ['\udfff', { '\ud83d': 'x\ud83d\ude00' }], status: 'sent' },
+      { id: other, request_id: run, mode: 'mock', to_number: '+91', template_name: 'plain', status: 'sent' }
+    ])
+    const [row] = await db.select('whatsapp_logs', { where: { id } })
+    t.equal(row?.template_name, 'a\uFFFDb')
+    t.same(row?.params, ['\uFFFD', { '\uFFFD': 'x\ud83d\ude00' }], 'a whole pair is kept')
+    t.equal((await db.select('whatsapp_logs', { where: { id: other } }))[0]?.template_name, 'plain')
+  })
+
   t.test('numeric: exact decimal strings', async t => {
     const rows = ['100.50', '0.10', '9999999999.99'].map(amount => ({ id: randomUUID(), request_id: run, mode: 'mock', amount, purpose: 'test', status: 'pending' }))
     await db.insert('payments', [...rows, { id: randomUUID(), request_id: run, mode: 'live', amount: 12.3, fees: '0.5', purpose: 'n', status: 'paid' }])
