@@ -93,7 +93,7 @@ function valuesList (st: Statement, rows: Row[]): { columns: string[], values: s
 }
 
 /** Rows grouped by the (defined) columns they carry, in first-seen order. */
-function byColumns (rows: Row[]): Map<string[], Row[]> {
+function byColumns (rows: Row[]): Array<[columns: string[], rows: Row[]]> {
   const groups = new Map<string, [string[], Row[]]>()
   for (const row of rows) {
     const columns = Object.keys(row).filter(k => row[k] !== undefined)
@@ -103,13 +103,13 @@ function byColumns (rows: Row[]): Map<string[], Row[]> {
     if (group) group[1].push(row)
     else groups.set(key, [columns, [row]])
   }
-  return new Map([...groups.values()])
+  return [...groups.values()]
 }
 
-/** A row as json_populate_recordset reads it: storable values, timestamps as ISO text. */
+/** A row as json_populate_recordset reads it (the columns were checked when the statement was built). */
 function jsonRow (row: Row, columns: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const c of columns) out[checkIdentifier(c)] = storable(row[c])
+  for (const c of columns) out[c] = storable(row[c])
   return out
 }
 
