@@ -1,4 +1,5 @@
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici'
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici'
+import { bufferedRequest } from './buffered-request.ts'
 import { ServiceError } from './errors.ts'
 
 export type ProviderErrorKind = 'rejected' | 'auth' | 'not_found' | 'rate_limited' | 'unavailable' | 'timeout' | 'unreachable'
@@ -107,8 +108,8 @@ export async function providerRequest<T = unknown> (provider: string, req: Provi
   }
   const timeout = req.timeoutMs ?? 10_000
   try {
-    const res = await request(url, { method: req.method, headers, body, dispatcher, headersTimeout: timeout, bodyTimeout: timeout })
-    const text = await res.body.text()
+    const res = await bufferedRequest(dispatcher, { origin: url.origin, path: url.pathname + url.search, method: req.method, headers, body, headersTimeout: timeout, bodyTimeout: timeout })
+    const text = res.body.toString('utf8')
     let parsed: unknown = text
     const type = String(res.headers['content-type'] ?? '')
     if (text && type.includes('json')) {

@@ -1,5 +1,8 @@
-import { request } from 'undici'
+import { bufferedRequest } from './buffered-request.ts'
 import { providerAgent } from './provider-client.ts'
+
+/** A receiver's answer is read only for its status; one that goes on past this is cut off (and the attempt failed). */
+const RECEIVER_ANSWER_LIMIT = 1024 * 1024
 
 export interface WebhookDelivery {
   url: string
@@ -80,15 +83,16 @@ export class WebhookSender {
 
   async #post (delivery: WebhookDelivery): Promise<string | undefined> {
     try {
-      const res = await request(delivery.url, {
+      const url = new URL(delivery.url)
+      const res = await bufferedRequest(providerAgent(), {
+        origin: url.origin,
+        path: url.pathname + url.search,
         method: 'POST',
         headers: delivery.headers,
         body: delivery.body,
-        dispatcher: providerAgent(),
         headersTimeout: this.#opts.timeoutMs,
         bodyTimeout: this.#opts.timeoutMs
-      })
-      await res.body.dump()
+      }, RECEIVER_ANSWER_LIMIT)
       return res.statusCode >= 200 && res.statusCode < 300 ? undefined : `HTTP ${res.statusCode}`
     } catch (err) {
       return (err as NodeJS.ErrnoException).code ?? (err as Error).message
