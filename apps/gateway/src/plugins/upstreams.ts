@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
-import replyFrom from '@fastify/reply-from'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Agent, type Dispatcher } from 'undici'
+import { bufferedRequest } from '@switchboard/service-kit/buffered-request'
 import { errorBody } from '@switchboard/service-kit/errors'
 import type { ServiceName } from '@switchboard/service-kit/services'
 
@@ -9,13 +10,16 @@ export type Upstreams = Record<ServiceName, string>
 declare module 'fastify' {
   interface FastifyInstance {
     upstreams: Upstreams
-    /** Forwards the request to a service path; upstream failures become clear 502/503/504s. */
+    /**
+     * Forwards the request to a service path (the request's query string is added when the path
+     * has none); upstream failures become clear 502/503/504s.
+     */
     forward: (request: FastifyRequest, reply: FastifyReply, service: ServiceName, path: string) => void
   }
 }
 
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT'])
-const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'])
+const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 function errorCode (err: unknown): string {
   let e = err as { code?: string, cause?: unknown } | undefined
@@ -26,37 +30,85 @@ function errorCode (err: unknown): string {
   return (err as { code?: string })?.code ?? 'UNKNOWN'
 }
 
-/** reply-from on undici, one keep-alive pool per service, with our error envelope on failure. */
+/**
+ * Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the ones the
+ * forwarder sets itself: none of them crosses the hop. The gateway's own bearer token stays at
+ * the gateway (services take no token).
+ */
+const HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect', 'host', 'content-length', 'authorization'])
+
+function connectionListed (value: string | string[] | undefined): string[] {
+  return typeof value === 'string' ? value.toLowerCase().split(',').map(name => name.trim()).filter(Boolean) : []
+}
+
+function requestHeaders (request: FastifyRequest, hasBody: boolean): Record<string, string | string[]> {
+  const incoming = request.headers
+  const listed = connectionListed(incoming.connection)
+  const out: Record<string, string | string[]> = {}
+  for (const name in incoming) {
+    const value = incoming[name]
+    if (value === undefined || HOP_HEADERS.has(name) || (listed.length && listed.includes(name))) continue
+    if (!hasBody && name === 'content-type') continue
+    out[name] = value
+  }
+  out['x-request-id'] = request.id
+  out['x-forwarded-for'] = request.ip
+  return out
+}
+
+/**
+ * The body as the service gets it: webhook routes' raw bytes unchanged (the provider's signature
+ * covers them), a validated JSON body re-encoded, a text body as is, no body as none.
+ */
+function forwardedBody (request: FastifyRequest, headers: Record<string, string | string[]>): string | Buffer | undefined {
+  const body = request.body
+  if (body === undefined || body === null) return undefined
+  if (Buffer.isBuffer(body) || typeof body === 'string') return body
+  headers['content-type'] = 'application/json'
+  return JSON.stringify(body)
+}
+
+/**
+ * One keep-alive pool per service, each answer read whole and sent on as one Buffer, with our error
+ * envelope on failure. Every answer a service gives is a small JSON document (a bulk reply of 10,000
+ * is about a megabyte), so buffering costs nothing a user would see and saves the stream plumbing of
+ * a piped reply on every call (about 40 µs of the gateway's CPU per request before this).
+ */
 export default fp<{ upstreams: Upstreams, timeoutMs: number }>(async (app, opts) => {
-  await app.register(replyFrom, {
-    undici: { connections: 128, pipelining: 1, keepAliveTimeout: 10_000, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, connectTimeout: 2_000 },
-    // The gateway's own bearer token stays at the gateway.
-    disableRequestLogging: true
-  })
+  const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 10_000, connectTimeout: 2_000 })
+  app.addHook('onClose', async () => { await agent.close() })
+  const bases = Object.fromEntries(Object.entries(opts.upstreams).map(([service, base]) => [service, new URL(base.replace(/\/+$/, ''))])) as Record<ServiceName, URL>
+
   app.decorate('upstreams', opts.upstreams)
-  app.decorate('forward', function (this: typeof app, request: FastifyRequest, reply: FastifyReply, service: ServiceName, path: string) {
-    const url = `${opts.upstreams[service].replace(/\/+$/, '')}${path}`
-    // Raw bodies (webhook routes) go out byte for byte: reply-from would JSON-encode a Buffer
-    // sent as application/json, and the provider's signature covers the exact bytes.
-    const raw = Buffer.isBuffer(request.body) ? { body: request.body, contentType: String(request.headers['content-type'] ?? 'application/octet-stream') } : {}
-    reply.from(url, {
-      ...raw,
-      rewriteRequestHeaders: (_req, headers) => {
-        const { authorization: _auth, host: _host, ...rest } = headers
-        return { ...rest, 'x-request-id': request.id, 'x-forwarded-for': request.ip }
-      },
-      onError: (r, { error }) => {
-        const code = errorCode(error)
-        const where = `the ${service} service (${opts.upstreams[service]})`
-        request.log.warn({ err: error, upstream: service, code }, 'upstream failed')
-        if (TIMEOUT_ERRORS.has(code)) {
-          return r.code(504).send(errorBody(504, 'GATEWAY_UPSTREAM_TIMEOUT', `${where} did not answer within ${opts.timeoutMs} ms. Retry; if it keeps happening, check that service's logs.`, request.id))
-        }
-        if (CONNECT_ERRORS.has(code)) {
-          return r.code(503).send(errorBody(503, 'GATEWAY_UPSTREAM_UNAVAILABLE', `${where} is not reachable (${code}). Is it running? Retry once it is.`, request.id))
-        }
-        return r.code(502).send(errorBody(502, 'GATEWAY_UPSTREAM_ERROR', `${where} failed to answer properly. Retry; the gateway logs have request id ${request.id}.`, request.id))
+  app.decorate('forward', function (request: FastifyRequest, reply: FastifyReply, service: ServiceName, path: string) {
+    const base = bases[service]
+    const queryAt = request.url.indexOf('?')
+    const fullPath = `${base.pathname === '/' ? '' : base.pathname}${path}${!path.includes('?') && queryAt >= 0 ? request.url.slice(queryAt) : ''}`
+    const headers = requestHeaders(request, request.body !== undefined && request.body !== null)
+    const body = forwardedBody(request, headers)
+    bufferedRequest(agent, { origin: base.origin, path: fullPath, method: request.method as Dispatcher.HttpMethod, headers, body, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs }).then(res => {
+      // The caller hung up while the service worked: the service has done (and logged) the work;
+      // there is nobody to answer.
+      if (reply.raw.destroyed) return
+      if (res.statusCode < 200 || res.statusCode > 599) throw Object.assign(new Error(`status ${res.statusCode}`), { code: 'BAD_STATUS' })
+      const listed = connectionListed(res.headers.connection)
+      for (const name in res.headers) {
+        if (HOP_HEADERS.has(name) || (listed.length && listed.includes(name))) continue
+        reply.header(name, res.headers[name])
       }
+      reply.code(res.statusCode).send(res.body)
+    }).catch((error: unknown) => {
+      if (reply.sent || reply.raw.destroyed) return
+      const code = errorCode(error)
+      const where = `the ${service} service (${opts.upstreams[service]})`
+      request.log.warn({ err: error, upstream: service, code }, 'upstream failed')
+      if (TIMEOUT_ERRORS.has(code)) {
+        return reply.code(504).send(errorBody(504, 'GATEWAY_UPSTREAM_TIMEOUT', `${where} did not answer within ${opts.timeoutMs} ms. Retry; if it keeps happening, check that service's logs.`, request.id))
+      }
+      if (CONNECT_ERRORS.has(code)) {
+        return reply.code(503).send(errorBody(503, 'GATEWAY_UPSTREAM_UNAVAILABLE', `${where} is not reachable (${code}). Is it running? Retry once it is.`, request.id))
+      }
+      return reply.code(502).send(errorBody(502, 'GATEWAY_UPSTREAM_ERROR', `${where} failed to answer properly. Retry; the gateway logs have request id ${request.id}.`, request.id))
     })
   })
 }, { name: 'upstreams' })

@@ -12,7 +12,7 @@ const tags = ['payments']
 const security = [{ adminToken: [] }]
 const query = (url: string) => { const i = url.indexOf('?'); return i < 0 ? '' : url.slice(i) }
 // simulate and resend take an optional body: an empty POST means "the defaults". It is validated
-// as {} here and forwarded empty (reply-from cannot encode an object without a JSON content type).
+// as {} here and forwarded empty, as it came.
 const bodiless = new WeakSet<object>()
 const emptyBodyIsDefaults = async (request: { body: unknown }) => {
   if (request.body === undefined || request.body === null) { bodiless.add(request); request.body = {} }
