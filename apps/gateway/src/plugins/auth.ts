@@ -1,32 +1,40 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errorBody } from '@switchboard/service-kit/errors'
 
-// Hashing first gives equal-length buffers, so the comparison time says nothing about the token.
-const digest = (s: string) => createHash('sha256').update(s).digest()
+// Comparing digests gives equal-length buffers, so the comparison time says nothing about the
+// token. crypto.hash is the one-shot form: no Hash object per request.
+export const tokenDigest = (token: string): Buffer => hash('sha256', token, 'buffer')
+
 // The configured tokens' digests, computed once rather than on every request (a handful of tokens).
 const expectedDigests = new Map<string, Buffer>()
 function expectedDigest (token: string): Buffer {
   let d = expectedDigests.get(token)
   if (d === undefined) {
     if (expectedDigests.size >= 16) expectedDigests.clear()
-    expectedDigests.set(token, d = digest(token))
+    expectedDigests.set(token, d = tokenDigest(token))
   }
   return d
 }
-export function tokenMatches (presented: string, expected: string): boolean {
-  return timingSafeEqual(digest(presented), expectedDigest(expected))
+
+/** Whether a presented token's digest is one of `accepted`, compared with every one (no early exit). */
+export function digestMatchesAny (presented: Buffer, accepted: string[]): boolean {
+  let ok = false
+  for (const token of accepted) ok = timingSafeEqual(presented, expectedDigest(token)) || ok
+  return ok
+}
+
+/** The token of an `Authorization: Bearer …` header, or '' without one. */
+export function bearerOf (request: FastifyRequest): string {
+  const header = request.headers.authorization
+  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : ''
 }
 
 /** onRequest hook: a bearer token equal to one of `accepted`, else 401 with no detail. */
 export function requireBearer (accepted: () => string[]) {
   return async function bearerAuth (request: FastifyRequest, reply: FastifyReply) {
-    const header = request.headers.authorization
-    const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : ''
-    // Check every token (no early exit) to keep timing flat.
-    let ok = false
-    for (const token of accepted()) ok = tokenMatches(presented, token) || ok
-    if (!presented || !ok) {
+    const presented = bearerOf(request)
+    if (!digestMatchesAny(tokenDigest(presented), accepted()) || !presented) {
       return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(401, 'GATEWAY_UNAUTHORIZED', 'Unauthorized', request.id))
     }
   }

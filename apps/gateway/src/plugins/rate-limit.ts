@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import { ServiceError } from '@switchboard/service-kit/errors'
-import { tokenMatches } from './auth.ts'
+import { bearerOf, digestMatchesAny, tokenDigest } from './auth.ts'
 
 export interface RateLimitOptions {
   /** Requests per window per key; 0 turns the limit off. */
@@ -17,11 +16,12 @@ export interface RateLimitOptions {
 const LIMITED = /^\/api\/(?:automation|zoom|webhooks)(?:\/|$)/
 
 function keyFor (request: FastifyRequest, tokens: string[]): string {
-  const header = request.headers.authorization
-  const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : ''
-  // Only a valid token gets its own bucket: rotating made-up tokens must not buy fresh ones.
-  if (presented && tokens.some(token => tokenMatches(presented, token))) return `token:${createHash('sha256').update(presented).digest('hex').slice(0, 32)}`
-  return `ip:${request.ip}`
+  const presented = bearerOf(request)
+  if (!presented) return `ip:${request.ip}`
+  const digest = tokenDigest(presented)
+  // Only a valid token gets its own bucket: rotating made-up tokens must not buy fresh ones. The
+  // bucket is named by the digest, so the token itself is never a key in the limiter's store.
+  return digestMatchesAny(digest, tokens) ? `token:${digest.toString('hex', 0, 16)}` : `ip:${request.ip}`
 }
 
 /**
