@@ -84,6 +84,18 @@ if (!start) {
   process.exit(2)
 }
 const url = await start()
+// Started with --expose-gc and an IPC channel (the memory scenario): on "heap", collect garbage
+// fully and answer with the heap still in use, which is what the stored data keeps; RSS also holds
+// freed memory the allocator has not returned and high-water marks of buffers.
+const gc = (globalThis as { gc?: () => void }).gc
+if (gc !== undefined && process.send !== undefined) {
+  process.on('message', message => {
+    if (message !== 'heap') return
+    gc(); gc()
+    process.send!({ heapUsed: process.memoryUsage().heapUsed })
+  })
+  process.channel?.unref()
+}
 process.stdout.write(JSON.stringify({ ready: true, url }) + '\n')
 // Exit on a signal without the graceful drain: the bench is done with this target (and a
 // --cpu-prof profile is written on a normal exit).
