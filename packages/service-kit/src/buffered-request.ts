@@ -16,10 +16,12 @@ export interface BufferedResponse {
  * on loopback the stream was about a quarter of the client's CPU per call (10–15 µs of 40–50).
  *
  * Rejects with undici's own errors (HeadersTimeoutError, SocketError, ConnectTimeoutError, ...),
- * as request() does. `maxBytes` bounds the answer: past it the request is aborted with undici's
- * ResponseExceededMaxSizeError, so a misbehaving upstream cannot fill memory.
+ * as request() does. `maxBytes` bounds a kept answer: past it the request is aborted with undici's
+ * ResponseExceededMaxSizeError, so a misbehaving upstream cannot fill memory. With `keepBody:
+ * false` the answer is read and dropped (only the status and headers matter, as for a webhook
+ * receiver's answer) and `body` is empty.
  */
-export function bufferedRequest (dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, maxBytes = 64 * 1024 * 1024): Promise<BufferedResponse> {
+export function bufferedRequest (dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, { maxBytes = 64 * 1024 * 1024, keepBody = true }: { maxBytes?: number, keepBody?: boolean } = {}): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {
     let statusCode = 0
     let headers: IncomingHttpHeaders = {}
@@ -32,7 +34,7 @@ export function bufferedRequest (dispatcher: Dispatcher, opts: Dispatcher.Dispat
         headers = responseHeaders
       },
       onResponseData (controller, chunk) {
-        if (controller.aborted) return
+        if (!keepBody || controller.aborted) return
         size += chunk.length
         if (size > maxBytes) {
           controller.abort(new errors.ResponseExceededMaxSizeError(`the answer from ${String(opts.origin)} is larger than ${maxBytes} bytes`))

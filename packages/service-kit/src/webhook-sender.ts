@@ -1,9 +1,6 @@
 import { bufferedRequest } from './buffered-request.ts'
 import { providerAgent } from './provider-client.ts'
 
-/** A receiver's answer is read only for its status; one that goes on past this is cut off (and the attempt failed). */
-const RECEIVER_ANSWER_LIMIT = 1024 * 1024
-
 export interface WebhookDelivery {
   url: string
   body: string | Buffer
@@ -92,7 +89,7 @@ export class WebhookSender {
         body: delivery.body,
         headersTimeout: this.#opts.timeoutMs,
         bodyTimeout: this.#opts.timeoutMs
-      }, RECEIVER_ANSWER_LIMIT)
+      }, { keepBody: false }) // a receiver's answer counts by its status only
       return res.statusCode >= 200 && res.statusCode < 300 ? undefined : `HTTP ${res.statusCode}`
     } catch (err) {
       return (err as NodeJS.ErrnoException).code ?? (err as Error).message

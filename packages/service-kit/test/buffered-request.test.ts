@@ -72,8 +72,19 @@ t.test('an answer over maxBytes is aborted with ResponseExceededMaxSizeError', a
     res.write('x'.repeat(600))
     setTimeout(() => res.end('x'.repeat(600)), 10)
   })
-  await t.rejects(bufferedRequest(agent, { origin, path: '/', method: 'GET' }, 1000), errors.ResponseExceededMaxSizeError)
+  await t.rejects(bufferedRequest(agent, { origin, path: '/', method: 'GET' }, { maxBytes: 1000 }), errors.ResponseExceededMaxSizeError)
   // The agent still works afterwards.
   const ok = await server(t, (_req, _body, res) => res.end('fine'))
   t.equal((await bufferedRequest(agent, { origin: ok, path: '/', method: 'GET' })).body.toString(), 'fine')
+})
+
+t.test('keepBody: false reads the answer to its end and keeps none of it, whatever its size', async t => {
+  const origin = await server(t, (_req, _body, res) => {
+    res.statusCode = 200
+    res.write('x'.repeat(600))
+    setTimeout(() => res.end('x'.repeat(600)), 10)
+  })
+  const res = await bufferedRequest(agent, { origin, path: '/', method: 'GET' }, { maxBytes: 1000, keepBody: false })
+  t.equal(res.statusCode, 200)
+  t.equal(res.body.length, 0)
 })

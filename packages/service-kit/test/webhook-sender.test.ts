@@ -109,3 +109,23 @@ t.test('many deliveries to a failing receiver are independent, and close() cance
   await new Promise(resolve => setTimeout(resolve, 50))
   t.equal(hits.length, 40, 'nothing is sent after close')
 })
+
+t.test('a receiver that answers 200 with a large page: delivered once, its answer not kept', async t => {
+  let posts = 0
+  const server = createServer((req, res) => {
+    posts++
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end('<p>thanks</p>'.repeat(200_000)) // 2.6 MB
+    })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const sender = new WebhookSender({ retryDelaysMs: [10] })
+  sender.send({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, body: '{}', headers: {}, label: 'big-answer' })
+  await sender.close()
+  t.equal(sender.delivered, 1)
+  t.equal(sender.failedAttempts, 0)
+  t.equal(posts, 1)
+})
