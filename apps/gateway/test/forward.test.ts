@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
@@ -41,7 +41,7 @@ async function gatewayBefore (t: Test, answer: Answer) {
 async function rawPost (url: string, headers: Record<string, string>, body: string): Promise<{ statusCode: number, headers: IncomingHttpHeaders, body: string }> {
   const req = httpRequest(url, { method: 'POST', headers, agent: false })
   req.end(body)
-  const [res] = await once(req, 'response') as [import('node:http').IncomingMessage]
+  const [res] = await once(req, 'response') as [IncomingMessage]
   let text = ''
   res.setEncoding('utf8')
   for await (const chunk of res) text += chunk
