@@ -5,37 +5,25 @@
  */
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, startRecorder } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv } from '../src/config.ts'
 import { ADMIN_TOKEN, API_TOKEN } from './helper.ts'
 
-interface Seen { method: string, url: string, headers: IncomingHttpHeaders, body: string }
 interface Answer { status: number, headers: Record<string, string>, body: string }
 
 async function gatewayBefore (t: Test, answer: Answer) {
-  const seen: Seen[] = []
-  const upstream = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', c => { body += c })
-    req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body })
-      res.writeHead(answer.status, answer.headers).end(answer.body)
-    })
-  }).listen(0, '127.0.0.1')
-  await once(upstream, 'listening')
-  t.teardown(() => { upstream.closeAllConnections(); upstream.close() })
+  const upstream = await startRecorder(t, (_request, res) => { res.writeHead(answer.status, answer.headers).end(answer.body) })
   const infra = await createTestInfrastructure(t)
-  const env = loadGatewayEnv({ GATEWAY_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, API_TOKEN, ADMIN_TOKEN, EMAIL_SERVICE_URL: `http://127.0.0.1:${(upstream.address() as { port: number }).port}` })
+  const env = loadGatewayEnv({ GATEWAY_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, API_TOKEN, ADMIN_TOKEN, EMAIL_SERVICE_URL: upstream.origin })
   const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: false, services: ['email'], shared: infra })
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
-  return { url: selfBaseUrl(gateway), seen }
+  return { url: selfBaseUrl(gateway), seen: upstream.received }
 }
 
 async function rawPost (url: string, headers: Record<string, string>, body: string): Promise<{ statusCode: number, headers: IncomingHttpHeaders, body: string }> {

@@ -1,10 +1,8 @@
 import type { Test } from 'tap'
-import { once } from 'node:events'
-import { createServer } from 'node:http'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, jsonCaller, type JsonCall, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, jsonCaller, startRecorder, type JsonCall, type Recorded, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadPaymentsEnv } from '../src/config.ts'
 
@@ -41,22 +39,11 @@ export const v1Auth = { 'x-api-key': 'test_api_key_0123456789', 'x-auth-token': 
 /** Polls until check() passes or the time runs out (for webhook-driven state): the shared one, 8 s unless told. */
 export { eventually } from '@switchboard/service-kit/testing'
 
-export interface Received { body: string, headers: Record<string, string | string[] | undefined> }
-
 /** A webhook receiver on a free port; answers `statuses` in turn (then 200) and keeps every post. */
-export async function startReceiver (t: Test, statuses: number[] = []): Promise<{ url: string, received: Received[] }> {
-  const received: Received[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', c => { body += c })
-    req.on('end', () => {
-      received.push({ body, headers: req.headers })
-      res.statusCode = statuses.shift() ?? 200
-      res.end()
-    })
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received }
+export async function startReceiver (t: Test, statuses: number[] = []): Promise<{ url: string, received: Recorded[] }> {
+  const { origin, received } = await startRecorder(t, (_request, res) => {
+    res.statusCode = statuses.shift() ?? 200
+    res.end()
+  })
+  return { url: `${origin}/hook`, received }
 }

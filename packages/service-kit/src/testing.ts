@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer as createHttpServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -116,4 +117,29 @@ export async function freePort (): Promise<number> {
   const { port } = server.address() as AddressInfo
   await new Promise<void>(resolve => server.close(() => resolve()))
   return port
+}
+
+/** One request a recorder received: its body read whole as text, and when it had all arrived. */
+export interface Recorded { method: string, url: string, headers: IncomingHttpHeaders, body: string, at: number }
+
+/**
+ * A plain node:http server on a free loopback port that keeps every request it gets and answers
+ * each with `respond` (default: 200, empty): the other end of a client under test, such as a
+ * webhook receiver, a stand-in service or a provider that never answers. Closed at teardown.
+ */
+export async function startRecorder (t: TestLike, respond: (request: Recorded, res: ServerResponse) => void = (_request, res) => { res.end() }): Promise<{ origin: string, received: Recorded[] }> {
+  const received: Recorded[] = []
+  const server = createHttpServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', chunk => { body += chunk })
+    req.on('end', () => {
+      const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: performance.now() }
+      received.push(recorded)
+      respond(recorded, res)
+    })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received }
 }

@@ -3,31 +3,16 @@
  * gives them, a body in several chunks, the request body and headers as sent) and how it fails
  * (undici's own timeout and connection errors, an answer over the size bound).
  */
-import t, { type Test } from 'tap'
-import { once } from 'node:events'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import t from 'tap'
 import { Agent, errors } from 'undici'
 import { bufferedRequest } from '../src/buffered-request.ts'
-
-async function server (t: Test, handler: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
-  const s = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', c => { body += c })
-    req.on('end', () => handler(req, body, res))
-  }).listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  t.teardown(() => { s.closeAllConnections(); s.close() })
-  return `http://127.0.0.1:${(s.address() as { port: number }).port}`
-}
+import { freePort, startRecorder } from '../src/testing.ts'
 
 const agent = new Agent({ keepAliveTimeout: 1000 })
 t.teardown(() => agent.close())
 
 t.test('returns the status, the headers and the whole body; sends the method, path, headers and body', async t => {
-  let seen: { method?: string, url?: string, type?: string, id?: string, body?: string } = {}
-  const origin = await server(t, (req, body, res) => {
-    seen = { method: req.method, url: req.url, type: req.headers['content-type'], id: req.headers['x-request-id'] as string, body }
+  const { origin, received } = await startRecorder(t, (_request, res) => {
     res.setHeader('set-cookie', ['a=1', 'b=2'])
     res.setHeader('content-type', 'application/json')
     res.statusCode = 201
@@ -41,45 +26,38 @@ t.test('returns the status, the headers and the whole body; sends the method, pa
   t.same(res.headers['set-cookie'], ['a=1', 'b=2'])
   t.equal(res.headers['content-type'], 'application/json')
   t.same(JSON.parse(res.body.toString()), { parts: ['one', 'two'] })
-  t.same(seen, { method: 'POST', url: '/emails?x=1', type: 'application/json', id: 'r-1', body: '{"to":"a@example.com"}' })
+  t.match(received, [{ method: 'POST', url: '/emails?x=1', headers: { 'content-type': 'application/json', 'x-request-id': 'r-1' }, body: '{"to":"a@example.com"}' }])
 })
 
 t.test('an empty answer is an empty Buffer', async t => {
-  const origin = await server(t, (_req, _body, res) => { res.statusCode = 204; res.end() })
+  const { origin } = await startRecorder(t, (_request, res) => { res.statusCode = 204; res.end() })
   const res = await bufferedRequest(agent, { origin, path: '/', method: 'GET' })
   t.equal(res.statusCode, 204)
   t.equal(res.body.length, 0)
 })
 
 t.test('no headers within headersTimeout: rejects with undici\'s HeadersTimeoutError', async t => {
-  const origin = await server(t, () => { /* never answers */ })
+  const { origin } = await startRecorder(t, () => { /* never answers */ })
   await t.rejects(bufferedRequest(agent, { origin, path: '/', method: 'GET', headersTimeout: 100 }), errors.HeadersTimeoutError)
 })
 
 t.test('nobody listening: rejects with the connection error', async t => {
-  // A port that was free a moment ago: listen on it, then close.
-  const dead = await new Promise<string>(resolve => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(`http://127.0.0.1:${port}`))
-    })
-  })
-  await t.rejects(bufferedRequest(agent, { origin: dead, path: '/', method: 'GET' }), { code: 'ECONNREFUSED' })
+  await t.rejects(bufferedRequest(agent, { origin: `http://127.0.0.1:${await freePort()}`, path: '/', method: 'GET' }), { code: 'ECONNREFUSED' })
 })
 
 t.test('an answer over maxBytes is aborted with ResponseExceededMaxSizeError', async t => {
-  const origin = await server(t, (_req, _body, res) => {
+  const { origin } = await startRecorder(t, (_request, res) => {
     res.write('x'.repeat(600))
     setTimeout(() => res.end('x'.repeat(600)), 10)
   })
   await t.rejects(bufferedRequest(agent, { origin, path: '/', method: 'GET' }, { maxBytes: 1000 }), errors.ResponseExceededMaxSizeError)
   // The agent still works afterwards.
-  const ok = await server(t, (_req, _body, res) => res.end('fine'))
+  const { origin: ok } = await startRecorder(t, (_request, res) => { res.end('fine') })
   t.equal((await bufferedRequest(agent, { origin: ok, path: '/', method: 'GET' })).body.toString(), 'fine')
 })
 
 t.test('keepBody: false reads the answer to its end and keeps none of it, whatever its size', async t => {
-  const origin = await server(t, (_req, _body, res) => {
+  const { origin } = await startRecorder(t, (_request, res) => {
     res.statusCode = 200
     res.write('x'.repeat(600))
     setTimeout(() => res.end('x'.repeat(600)), 10)

@@ -4,28 +4,16 @@
  * a few tens of milliseconds so the whole file takes well under a few seconds.
  */
 import t, { type Test } from 'tap'
-import { once } from 'node:events'
-import { createServer } from 'node:http'
+import { freePort, startRecorder } from '../src/testing.ts'
 import { WebhookSender, type WebhookDelivery } from '../src/webhook-sender.ts'
-
-interface Hit { at: number, body: string, headers: Record<string, unknown> }
 
 /** A receiver answering `statuses` in turn, then `after`; keeps every post and when it came. */
 async function receiver (t: Test, statuses: number[], after = 200) {
-  const hits: Hit[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', c => { body += c })
-    req.on('end', () => {
-      hits.push({ at: performance.now(), body, headers: req.headers })
-      res.statusCode = statuses.shift() ?? after
-      res.end()
-    })
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, hits }
+  const { origin, received } = await startRecorder(t, (_request, res) => {
+    res.statusCode = statuses.shift() ?? after
+    res.end()
+  })
+  return { url: `${origin}/hook`, hits: received }
 }
 
 async function until (check: () => boolean, timeoutMs = 5000): Promise<boolean> {
@@ -81,10 +69,7 @@ t.test('a receiver that fails twice then recovers: delivered on the third attemp
 })
 
 t.test('a receiver that is not there at all: network errors are retried and reported the same way', async t => {
-  const gone = createServer().listen(0, '127.0.0.1')
-  await once(gone, 'listening')
-  const port = (gone.address() as { port: number }).port
-  gone.close()
+  const port = await freePort()
   const errors: string[] = []
   const sender = new WebhookSender({ retryDelaysMs: [10, 10], timeoutMs: 1000, onGiveUp: (_d, error) => errors.push(error) })
   t.teardown(() => sender.close())
@@ -111,21 +96,14 @@ t.test('many deliveries to a failing receiver are independent, and close() cance
 })
 
 t.test('a receiver that answers 200 with a large page: delivered once, its answer not kept', async t => {
-  let posts = 0
-  const server = createServer((req, res) => {
-    posts++
-    req.resume()
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/html' })
-      res.end('<p>thanks</p>'.repeat(200_000)) // 2.6 MB
-    })
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const { origin, received } = await startRecorder(t, (_request, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' })
+    res.end('<p>thanks</p>'.repeat(200_000)) // 2.6 MB
+  })
   const sender = new WebhookSender({ retryDelaysMs: [10] })
-  sender.send({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, body: '{}', headers: {}, label: 'big-answer' })
+  sender.send({ url: `${origin}/hook`, body: '{}', headers: {}, label: 'big-answer' })
   await sender.close()
   t.equal(sender.delivered, 1)
   t.equal(sender.failedAttempts, 0)
-  t.equal(posts, 1)
+  t.equal(received.length, 1)
 })
