@@ -153,6 +153,15 @@ function sampleNumber (s: Schema, rng: Rng, integer: boolean): number {
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789'
 
+/**
+ * As for numbers: a decimal string ("9134.19", a payment amount's pattern) gets a zero fraction
+ * when the pattern allows it, since the paise of an amount can carry a magic meaning.
+ */
+function zeroFraction (value: string, re: RegExp): string {
+  const whole = value.replace(/^(\d+)\.(\d+)$/, (_match, units: string, fraction: string) => `${units}.${'0'.repeat(fraction.length)}`)
+  return whole !== value && re.test(whole) ? whole : value
+}
+
 function sampleString (s: Schema, rng: Rng): string {
   switch (s.format) {
     case 'email': return `fuzz${counter++}@example.com`
@@ -165,7 +174,7 @@ function sampleString (s: Schema, rng: Rng): string {
     const re = new RegExp(s.pattern, 'u')
     for (let i = 0; i < 20; i++) {
       const v = fromPattern(s.pattern, rng)
-      if (v !== undefined && re.test(v) && v.length >= (s.minLength ?? 0) && v.length <= (s.maxLength ?? Infinity)) return v
+      if (v !== undefined && re.test(v) && v.length >= (s.minLength ?? 0) && v.length <= (s.maxLength ?? Infinity)) return zeroFraction(v, re)
     }
   }
   const len = Math.min(s.maxLength ?? 24, Math.max(s.minLength ?? 1, int(rng, 4, 16)))
