@@ -1,9 +1,10 @@
 /**
- * `./switchboard bench`: one run, side by side — a bare Fastify route as the reference, each
- * provider emulator's main route, each service's route called directly and each full gateway →
- * service → emulator → log path at zero latency, the wall times of a 10,000-recipient bulk email
- * and a 5,000-contact WhatsApp campaign at the spec's latencies, and Zoom's memory per 100,000
- * meetings. Prints req/s, the server's CPU per request, p50/p99 and RSS and writes
+ * `./switchboard bench`: one run, side by side — a bare Fastify route as the reference, two rows
+ * of what this machine allows (the reference answering 3.5 KB, three bare servers forwarding to
+ * each other), each provider emulator's main route, each service's route called directly and each
+ * full gateway → service → emulator → log path at zero latency, the wall times of a 10,000-recipient
+ * bulk email and a 5,000-contact WhatsApp campaign at the spec's latencies, and Zoom's memory per
+ * 100,000 meetings. Prints req/s, the server's CPU per request, p50/p99 and RSS and writes
  * bench/results/latest.json. Never part of the tests.
  *
  * Targets (issue 9): an emulator route at least half of bare Fastify's req/s, a full gateway path
@@ -79,7 +80,7 @@ async function json (url: string, method: string, headers: Record<string, string
   return res.body.json()
 }
 
-interface LoadResult { name: string, kind: 'reference' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'service' | 'gateway', reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
+interface LoadResult { name: string, kind: 'reference' | 'floor' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'service' | 'gateway', reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
 const results: LoadResult[] = []
 const walls: Array<{ name: string, ms: number, target: number | null, detail: string }> = []
 const memory: Array<{ name: string, detail: string, bytesPerItem: number }> = []
@@ -112,6 +113,21 @@ async function reference (when: string): Promise<void> {
   await stop(bare)
 }
 await reference('first')
+
+// --- what the targets are up against on this machine, without targets --------------------------
+// The reference answering as much as the Zoom emulator answers, and three bare servers forwarding
+// to each other (a gateway path's shape with no work in it): read beside the Zoom emulator row and
+// the gateway rows, they separate what our code costs from what the shape of the path costs here.
+const floors = [
+  { name: 'bare Fastify answering 3.5 KB (the Zoom emulator\'s answer size)', target: 'bare-fastify-3.5kb' },
+  { name: 'three bare Fastify hops (a gateway path\'s shape, no work)', target: 'three-bare-hops' }
+]
+for (const floor of floors) {
+  if (!wanted(floor.name)) continue
+  const t = await startTarget(floor.target)
+  await load(floor.name, 'floor', t, `${t.urls.bare}/v3/mail/send`, JSON_TYPE, mail)
+  await stop(t)
+}
 
 // --- zero latency: emulator routes, then the full gateway paths --------------------------------
 // Each scenario gets a fresh stack: an emulated message keeps producing status webhooks and log

@@ -9,6 +9,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
+import { Agent } from 'undici'
+import { bufferedRequest } from '@switchboard/service-kit/buffered-request'
 import { buildStack, listenStack } from '@switchboard/stack/stack'
 
 async function freePort (): Promise<number> {
@@ -50,6 +52,40 @@ const targets: Record<string, () => Promise<string>> = {
     const app = Fastify({ logger: false })
     app.post('/v3/mail/send', async (_request, reply) => reply.code(202).header('x-message-id', 'bench').send())
     return app.listen({ port: 0, host: '127.0.0.1' })
+  },
+  /**
+   * The reference answering what the Zoom emulator answers for a new meeting (about 3.5 KB of JSON
+   * instead of an empty 202): a bigger answer costs the server and the load generator, which share
+   * the two cores, more per request.
+   */
+  async 'bare-fastify-3.5kb' () {
+    const app = Fastify({ logger: false })
+    const body = JSON.stringify({ padding: 'x'.repeat(3500) })
+    app.post('/v3/mail/send', async (_request, reply) => reply.code(201).type('application/json').send(body))
+    return app.listen({ port: 0, host: '127.0.0.1' })
+  },
+  /**
+   * A gateway path's shape with nothing else in it: three bare Fastify servers in one process, the
+   * first two forwarding each request to the next with the client every hop of ours uses
+   * (bufferedRequest on a keep-alive undici Agent), the last answering 202. No token, validation,
+   * log, database or webhook: what a path of three HTTP servers can do on this machine at best.
+   */
+  async 'three-bare-hops' () {
+    const agent = new Agent({ connections: 128, keepAliveTimeout: 10_000 })
+    let next: URL | undefined
+    let url = ''
+    for (let i = 0; i < 3; i++) {
+      const app = Fastify({ logger: false })
+      const target = next
+      app.post('/v3/mail/send', async (request, reply) => {
+        if (target === undefined) return reply.code(202).header('x-message-id', 'bench').send()
+        const answer = await bufferedRequest(agent, { origin: target.origin, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.body) })
+        return reply.code(answer.statusCode).send(answer.body)
+      })
+      url = await app.listen({ port: 0, host: '127.0.0.1' })
+      next = new URL('/v3/mail/send', url)
+    }
+    return url
   },
   /**
    * Stands in for the application a provider's webhooks go to (the user's app, not ours): reads
