@@ -3,7 +3,8 @@ import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { createPublicKey, verify } from 'node:crypto'
 import { EventWebhook } from '@sendgrid/eventwebhook'
-import { auth, mail, startEmailApp } from './helper.ts'
+import { startRecorder } from '@switchboard/service-kit/testing'
+import { auth, eventually, mail, startEmailApp } from './helper.ts'
 import { magicFate } from '../src/emulator/magic.ts'
 import { MailStats } from '../src/emulator/stats.ts'
 
@@ -142,6 +143,27 @@ t.test('events are posted as signed SendGrid batches that verify with the offici
   t.match(bounce, { status: '5.1.1', type: 'bounce', row: '2', 'smtp-id': `<${messageId}@ismtpd0001p1mum1.sendgrid.net>` })
   t.ok(String(bounce.sg_message_id).startsWith(`${messageId}.filter`), 'sg_message_id starts with the X-Message-Id')
   t.type(bounce.timestamp, 'number')
+})
+
+t.test('with the Event Webhook disabled nothing is posted and the stats still count; enabled again, events flow', async t => {
+  const receiver = await startRecorder(t)
+  const { call } = await startEmailApp(t, { env: { SENDGRID_EVENT_WEBHOOK_URL: `${receiver.origin}/events` } })
+  const settings = '/sendgrid/v3/user/webhooks/event/settings'
+  t.match((await call('PATCH', settings, { enabled: false }, auth)).body, { enabled: false })
+  const quiet = await call('POST', '/sendgrid/v3/mail/send', mail(['deliver@example.com', 'open@example.com']), auth)
+  t.equal(quiet.status, 202)
+  // Its events would all have fallen due within 1.3 s (three steps of at most 400 ms, a 100 ms tick).
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  t.equal(receiver.received.length, 0, 'no post while disabled')
+  const today = new Date().toISOString().slice(0, 10)
+  t.match((await call('GET', `/sendgrid/v3/stats?start_date=${today}`, undefined, auth)).body[0], { stats: [{ metrics: { requests: 2, processed: 2, delivered: 2, opens: 1, clicks: 1 } }] })
+
+  t.match((await call('PATCH', settings, { enabled: true }, auth)).body, { enabled: true })
+  const heard = await call('POST', '/sendgrid/v3/mail/send', mail('deliver@example.com'), auth)
+  const events = () => receiver.received.flatMap(post => JSON.parse(post.body) as Array<{ event: string, sg_message_id: string }>)
+  await eventually(async () => events().length >= 2)
+  t.same(events().map(e => e.event), ['processed', 'delivered'])
+  t.ok(events().every(e => e.sg_message_id.startsWith(`${String(heard.headers['x-message-id'])}.`)), 'all of them the new message\'s')
 })
 
 t.test('our verifier agrees with the SDK\'s own test vector', async t => {
