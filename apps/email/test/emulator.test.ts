@@ -1,6 +1,4 @@
 import t from 'tap'
-import { createServer } from 'node:http'
-import { once } from 'node:events'
 import { createPublicKey, verify } from 'node:crypto'
 import { EventWebhook } from '@sendgrid/eventwebhook'
 import { startRecorder } from '@switchboard/service-kit/testing'
@@ -104,19 +102,9 @@ t.test('a seed makes latencies reproducible', async t => {
 })
 
 t.test('events are posted as signed SendGrid batches that verify with the official SDK', async t => {
-  const received: Array<{ body: string, signature: string, timestamp: string }> = []
-  const receiver = createServer((req, res) => {
-    let body = ''
-    req.on('data', c => { body += c })
-    req.on('end', () => {
-      received.push({ body, signature: String(req.headers['x-twilio-email-event-webhook-signature']), timestamp: String(req.headers['x-twilio-email-event-webhook-timestamp']) })
-      res.end()
-    })
-  }).listen(0, '127.0.0.1')
-  await once(receiver, 'listening')
-  t.teardown(() => receiver.close())
-  const port = (receiver.address() as { port: number }).port
-  const { call } = await startEmailApp(t, { env: { SENDGRID_EVENT_WEBHOOK_URL: `http://127.0.0.1:${port}/events` } })
+  const receiver = await startRecorder(t)
+  const { call } = await startEmailApp(t, { env: { SENDGRID_EVENT_WEBHOOK_URL: `${receiver.origin}/events` } })
+  const received = receiver.received
 
   const res = await call('POST', '/sendgrid/v3/mail/send', mail(['deliver@example.com', 'bounce@example.com'], { personalizations: [{ to: [{ email: 'deliver@example.com' }], custom_args: { row: '1' } }, { to: [{ email: 'bounce@example.com' }], custom_args: { row: '2' } }] }), auth)
   t.equal(res.status, 202)
@@ -132,8 +120,10 @@ t.test('events are posted as signed SendGrid batches that verify with the offici
   const events: Array<Record<string, any>> = []
   for (const post of received) {
     t.match(post.body, /^\[\{.*\}\]\r\n$/s, 'SendGrid\'s layout: a JSON array ending in CRLF')
-    t.ok(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body, post.signature, post.timestamp), 'the official SDK accepts the signature')
-    t.notOk(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body.replace('example', 'exarnple'), post.signature, post.timestamp), 'and refuses a tampered body')
+    const signature = String(post.headers['x-twilio-email-event-webhook-signature'])
+    const timestamp = String(post.headers['x-twilio-email-event-webhook-timestamp'])
+    t.ok(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body, signature, timestamp), 'the official SDK accepts the signature')
+    t.notOk(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body.replace('example', 'exarnple'), signature, timestamp), 'and refuses a tampered body')
     events.push(...JSON.parse(post.body))
   }
   const byEmail = (email: string) => events.filter(e => e.email === email).map(e => e.event)
