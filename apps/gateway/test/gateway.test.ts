@@ -1,6 +1,5 @@
 import t from 'tap'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
+import { freePort } from '@switchboard/service-kit/testing'
 import { ADMIN_TOKEN, api, startStack } from './helper.ts'
 
 const email = { to_email: 'deliver@example.com', subject: 'Hi', content: '<p>Hi</p>' }
@@ -52,10 +51,7 @@ t.test('the gateway rejects bad input itself, naming the field, and forwards not
 })
 
 t.test('a service that is down is a 503 at once, not a hang', async t => {
-  const closed = createServer().listen(0, '127.0.0.1')
-  await once(closed, 'listening')
-  const port = (closed.address() as { port: number }).port
-  closed.close()
+  const port = await freePort()
   const { call } = await startStack(t, { emailUrl: `http://127.0.0.1:${port}` })
   const res = await call('POST', '/api/automation/trigger/email', email, api)
   t.equal(res.status, 503)

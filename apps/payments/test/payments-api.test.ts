@@ -1,7 +1,5 @@
 import t from 'tap'
-import { once } from 'node:events'
-import { createServer } from 'node:http'
-import type { Test } from 'tap'
+import { startRecorder } from '@switchboard/service-kit/testing'
 import { computeMac } from '../src/client/webhook-mac.ts'
 import { encode, eventually, form, MOCK_SALT, startPaymentsApp, type PaymentsTestApp } from './helper.ts'
 
@@ -16,22 +14,6 @@ function webhookFor (l: { payment_request_id: string, amount: string, longurl: s
     longurl: l.longurl, payment_id: 'MOJO6k23000A12345678', payment_request_id: l.payment_request_id, purpose: 'FIFA 16', shorturl: '', status: 'Credit', ...extra
   }
   return { fields, body: `${encode(fields)}&mac=${computeMac(fields, salt)}` }
-}
-
-/** A stand-in for another service: answers every POST with status and JSON body, keeps what it got. */
-async function stubService (t: Test, status: number, body: unknown) {
-  const got: Array<{ path: string, json: any, headers: Record<string, unknown> }> = []
-  const server = createServer((req, res) => {
-    let text = ''
-    req.on('data', c => { text += c })
-    req.on('end', () => {
-      got.push({ path: req.url ?? '', json: JSON.parse(text || 'null'), headers: req.headers })
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
-    })
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, got }
 }
 
 t.test('create_payment_link: 201, one payments row in mock mode, the webhook pointed at this service', async t => {
@@ -222,17 +204,20 @@ t.test('list and stats: paged, filtered by status, amounts summed exactly', asyn
 })
 
 t.test('resend: by email and WhatsApp through their services; an unreachable one is reported, not fatal', async t => {
-  const email = await stubService(t, 202, { success: true, id: 'email-row-1' })
-  const whatsapp = await stubService(t, 202, { id: 'wa-1' })
-  const app = await startPaymentsApp(t, { env: { EMAIL_SERVICE_URL: email.url, WHATSAPP_SERVICE_URL: whatsapp.url } })
+  // Stand-ins for the two services: each answers 202 with a JSON body and keeps what it got.
+  const email = await startRecorder(t, (_request, res) => { res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, id: 'email-row-1' })) })
+  const whatsapp = await startRecorder(t, (_request, res) => { res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'wa-1' })) })
+  const app = await startPaymentsApp(t, { env: { EMAIL_SERVICE_URL: email.origin, WHATSAPP_SERVICE_URL: whatsapp.origin } })
   const created = (await app.call('POST', '/payment-links', link({ buyer_name: 'Asha' }))).body
   const res = await app.call('POST', `/payment-links/${created.id}/resend`, {}, { 'x-request-id': 'resend-1' })
   t.equal(res.status, 200)
   t.same(res.body, { id: created.id, longurl: created.longurl, sent: 2, channels: { email: { status: 'sent', id: 'email-row-1' }, whatsapp: { status: 'sent', id: 'wa-1' } } })
-  t.match(email.got[0], { path: '/emails', json: { to_email: 'foo@example.com', subject: /FIFA 16/, content: new RegExp(created.longurl) }, headers: { 'x-request-id': 'resend-1' } })
-  t.match(whatsapp.got[0], { path: '/messages', json: { to_number: '+919999999999', template_name: 'payment_reminder', params: ['Asha', '2500.00', created.longurl] } })
+  t.match(email.received[0], { url: '/emails', headers: { 'x-request-id': 'resend-1' } })
+  t.match(JSON.parse(email.received[0]!.body), { to_email: 'foo@example.com', subject: /FIFA 16/, content: new RegExp(created.longurl) })
+  t.match(whatsapp.received[0], { url: '/messages' })
+  t.match(JSON.parse(whatsapp.received[0]!.body), { to_number: '+919999999999', template_name: 'payment_reminder', params: ['Asha', '2500.00', created.longurl] })
 
-  const down = await startPaymentsApp(t, { env: { EMAIL_SERVICE_URL: email.url, WHATSAPP_SERVICE_URL: 'http://127.0.0.1:9' } })
+  const down = await startPaymentsApp(t, { env: { EMAIL_SERVICE_URL: email.origin, WHATSAPP_SERVICE_URL: 'http://127.0.0.1:9' } })
   const l2 = (await down.call('POST', '/payment-links', link())).body
   const partial = await down.call('POST', `/payment-links/${l2.id}/resend`)
   t.equal(partial.status, 200)

@@ -1,7 +1,6 @@
 import t from 'tap'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { ProviderError } from '@switchboard/service-kit/provider-client'
+import { freePort } from '@switchboard/service-kit/testing'
 import { bolnaErrorMessage, createBolnaClient } from '../src/client/bolna-client.ts'
 import { AGENTS, MOCK_KEY, NUMBERS, startVoiceApp } from './helper.ts'
 
@@ -52,10 +51,7 @@ t.test('Bolna\'s error bodies become ProviderErrors that say what Bolna said', a
   const slow = createBolnaClient({ baseUrl: `${url}/bolna`, apiKey: MOCK_KEY, timeoutMs: 200 })
   const timeout = await rejection(slow.listAgents({ 'x-switchboard-latency-ms': '3000' }))
   t.equal(timeout.kind, 'timeout')
-  const closed = createServer().listen(0, '127.0.0.1')
-  await once(closed, 'listening')
-  const port = (closed.address() as { port: number }).port
-  closed.close()
+  const port = await freePort()
   const unreachable = await rejection(createBolnaClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: MOCK_KEY }).listAgents())
   t.equal(unreachable.kind, 'unreachable')
 })

@@ -1,26 +1,18 @@
 import t, { type Test } from 'tap'
-import { createServer } from 'node:http'
-import { once } from 'node:events'
 import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
+import { startRecorder } from '@switchboard/service-kit/testing'
 import { AGENTS, auth, eventually, http, NUMBERS, parseWav, startVoiceApp } from './helper.ts'
 
 const call = (to: string, extra: Record<string, unknown> = {}) => ({ agent_id: AGENTS.reminder, recipient_phone_number: to, ...extra })
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
-/** A webhook receiver that records every post (headers and raw body). */
+/** A webhook receiver that records every post (headers and raw body) and answers 'ok'. */
 async function receiver (t: Test) {
-  const posts: Array<{ headers: Record<string, unknown>, body: string }> = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', c => { body += c })
-    req.on('end', () => { posts.push({ headers: req.headers, body }); res.end('ok') })
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  return { posts, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook` }
+  const { origin, received } = await startRecorder(t, (_request, res) => { res.end('ok') })
+  return { posts: received, url: `${origin}/hook` }
 }
 
 t.test('a refused key is 403 {"detail": …} (the live API\'s answer), for a missing and a malformed key', async t => {

@@ -1,7 +1,7 @@
-import t, { type Test } from 'tap'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { once } from 'node:events'
+import t from 'tap'
+import type { ServerResponse } from 'node:http'
 import { ProviderError } from '@switchboard/service-kit/provider-client'
+import { freePort, startRecorder } from '@switchboard/service-kit/testing'
 import { createAiSensyClient, type CampaignMessage } from '../src/client/aisensy-client.ts'
 import { API_KEY, startWhatsAppApp } from './helper.ts'
 
@@ -26,19 +26,6 @@ async function providerError (p: Promise<unknown>): Promise<ProviderError> {
     throw err
   }
   throw new Error('expected a ProviderError')
-}
-
-/** A stand-in AiSensy answering whatever the test says, recording what it was sent. */
-async function stub (t: Test, answer: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
-  const seen: Array<{ url: string, body: any }> = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', c => { body += c })
-    req.on('end', () => { seen.push({ url: req.url ?? '', body: JSON.parse(body || 'null') }); answer(req, body, res) })
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen }
 }
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -96,8 +83,8 @@ t.test('a 200 carrying "error" or no submitted_message_id is a failure, not a se
     [200, 'OK']
   ]
   let i = 0
-  const s = await stub(t, (_req, _body, res) => { const [status, body] = answers[i++]!; json(res, status, body) })
-  const client = createAiSensyClient({ baseUrl: s.url, apiKey: API_KEY })
+  const s = await startRecorder(t, (_request, res) => { const [status, body] = answers[i++]!; json(res, status, body) })
+  const client = createAiSensyClient({ baseUrl: s.origin, apiKey: API_KEY })
   const first = await providerError(client.sendCampaignMessage(message()))
   t.match(first, { kind: 'rejected', statusCode: 200, message: 'Template params does not match the campaign!' })
   t.match(await providerError(client.sendCampaignMessage(message())), { kind: 'rejected', message: 'Campaign is Not Live' })
@@ -106,23 +93,21 @@ t.test('a 200 carrying "error" or no submitted_message_id is a failure, not a se
 })
 
 t.test('a boolean success (one fixture) is accepted too; v1 leaves the v2 fields out; the key travels in the body', async t => {
-  const s = await stub(t, (_req, _body, res) => json(res, 200, { success: true, submitted_message_id: 'abc-123' }))
-  const v2 = createAiSensyClient({ baseUrl: `${s.url}/`, apiKey: API_KEY })
+  const s = await startRecorder(t, (_request, res) => json(res, 200, { success: true, submitted_message_id: 'abc-123' }))
+  const v2 = createAiSensyClient({ baseUrl: `${s.origin}/`, apiKey: API_KEY })
   t.same(await v2.sendCampaignMessage(message()), { submittedMessageId: 'abc-123', statusCode: 200 })
-  const v1 = createAiSensyClient({ baseUrl: s.url, apiKey: API_KEY, version: 'v1' })
+  const v1 = createAiSensyClient({ baseUrl: s.origin, apiKey: API_KEY, version: 'v1' })
   await v1.sendCampaignMessage(message())
-  t.equal(s.seen[0]!.url, '/campaign/t1/api/v2')
-  t.equal(s.seen[0]!.body.apiKey, API_KEY)
-  t.ok('buttons' in s.seen[0]!.body && 'paramsFallbackValue' in s.seen[0]!.body)
-  t.equal(s.seen[1]!.url, '/campaign/t1/api')
-  t.same(Object.keys(s.seen[1]!.body).sort(), ['apiKey', 'campaignName', 'destination', 'media', 'templateParams', 'userName'])
+  const [sentV2, sentV1] = s.received.map(r => ({ url: r.url, body: JSON.parse(r.body || 'null') }))
+  t.equal(sentV2!.url, '/campaign/t1/api/v2')
+  t.equal(sentV2!.body.apiKey, API_KEY)
+  t.ok('buttons' in sentV2!.body && 'paramsFallbackValue' in sentV2!.body)
+  t.equal(sentV1!.url, '/campaign/t1/api')
+  t.same(Object.keys(sentV1!.body).sort(), ['apiKey', 'campaignName', 'destination', 'media', 'templateParams', 'userName'])
 })
 
 t.test('an unreachable host is an unreachable ProviderError', async t => {
-  const closed = createServer().listen(0, '127.0.0.1')
-  await once(closed, 'listening')
-  const port = (closed.address() as { port: number }).port
-  closed.close()
+  const port = await freePort()
   const client = createAiSensyClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: API_KEY })
   const err = await providerError(client.sendCampaignMessage(message()))
   t.equal(err.kind, 'unreachable')

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { createServer } from 'node:http'
-import { once } from 'node:events'
+import { startRecorder } from '@switchboard/service-kit/testing'
 import { API_KEY, campaignBody, startWhatsAppApp, WEBHOOK_SECRET } from './helper.ts'
 import { eventJson, messageTail, POST_HEAD, POST_TAIL, signStatusPost, verifyStatusPost, type StatusPost } from '../src/emulator/status-webhook.ts'
 
@@ -143,16 +142,8 @@ t.test('forced outcomes and the success rate, in AiSensy\'s envelopes', async t 
 })
 
 t.test('each status change is posted, signed, in order: magic numbers decide the path', async t => {
-  const posts: Array<{ body: string, headers: Record<string, unknown> }> = []
-  const receiver = createServer((req, res) => {
-    let body = ''
-    req.on('data', c => { body += c })
-    req.on('end', () => { posts.push({ body, headers: req.headers }); res.end() })
-  }).listen(0, '127.0.0.1')
-  await once(receiver, 'listening')
-  t.teardown(() => receiver.close())
-  const port = (receiver.address() as { port: number }).port
-  const { call } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: `http://127.0.0.1:${port}/hook` } })
+  const { origin, received: posts } = await startRecorder(t)
+  const { call } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: `${origin}/hook` } })
 
   const numbers = { read: '+919000000004', staysSent: '+919000000002', failsAfterSend: '+919000000003', unread: '+919000000005' }
   const ids: Record<string, string> = {}

@@ -1,7 +1,6 @@
 import t from 'tap'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { ProviderError } from '@switchboard/service-kit/provider-client'
+import { freePort } from '@switchboard/service-kit/testing'
 import { meetingPathId, type CachedToken, type TokenStore } from '../src/client/zoom-client.ts'
 import { startZoomApp } from './helper.ts'
 
@@ -97,10 +96,7 @@ t.test('failures become ProviderErrors a service can act on, with Zoom\'s body k
   const down = await failure(client().getMeeting(1, { 'x-switchboard-outcome': 'outage' }))
   t.match(down, { kind: 'unavailable', statusCode: 503 })
 
-  const closed = createServer().listen(0, '127.0.0.1')
-  await once(closed, 'listening')
-  const port = (closed.address() as { port: number }).port
-  closed.close()
+  const port = await freePort()
   const unreachable = await failure(client({ oauthBaseUrl: `http://127.0.0.1:${port}`, apiBaseUrl: `http://127.0.0.1:${port}/v2` }).listMeetings('me'))
   t.equal(unreachable.kind, 'unreachable')
 })

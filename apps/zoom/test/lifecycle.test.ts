@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
+import { startRecorder, type Recorded } from '@switchboard/service-kit/testing'
 import { MeetingStore } from '../src/emulator/store.ts'
 import { signZoomWebhook } from '../src/emulator/webhooks.ts'
 import { eventually, startZoomApp } from './helper.ts'
@@ -8,23 +9,16 @@ import { eventually, startZoomApp } from './helper.ts'
 const SECRET = 'lifecycle-secret-token'
 const future = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
-interface Received { body: string, json: any, signature: string, timestamp: string, at: number }
-
 /** A plain HTTP receiver standing in for a customer's webhook endpoint. */
-async function receiver (t: Test): Promise<{ url: string, received: Received[] }> {
-  const received: Received[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', c => { body += c })
-    req.on('end', () => {
-      received.push({ body, json: JSON.parse(body), signature: String(req.headers['x-zm-signature']), timestamp: String(req.headers['x-zm-request-timestamp']), at: Date.now() })
-      res.end()
-    })
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/zoom-events`, received }
+async function receiver (t: Test): Promise<{ url: string, received: Recorded[] }> {
+  const { origin, received } = await startRecorder(t)
+  return { url: `${origin}/zoom-events`, received }
 }
+
+/** What the tests read off a received post: its JSON, and Zoom's signature and timestamp headers. */
+const json = (post: Recorded) => JSON.parse(post.body)
+const signature = (post: Recorded) => String(post.headers['x-zm-signature'])
+const timestamp = (post: Recorded) => String(post.headers['x-zm-request-timestamp'])
 
 t.test('waiting → started → ended on the meeting\'s clock, with signed webhooks and then three recordings', async t => {
   const hook = await receiver(t)
@@ -45,30 +39,30 @@ t.test('waiting → started → ended on the meeting\'s clock, with signed webho
   const events = await eventually(async () => hook.received.length >= 3 && hook.received, 5000)
   // Each is posted when it happens, but posts travel concurrently (with no recording delay,
   // ended and recording.completed leave in the same tick), and Zoom does not promise order either.
-  t.same(events.map(e => e.json.event).sort(), ['meeting.ended', 'meeting.started', 'recording.completed'])
-  t.equal(events[0]!.json.event, 'meeting.started', 'started arrives first: it is sent seconds earlier')
+  t.same(events.map(e => json(e).event).sort(), ['meeting.ended', 'meeting.started', 'recording.completed'])
+  t.equal(json(events[0]!).event, 'meeting.started', 'started arrives first: it is sent seconds earlier')
   for (const e of events) {
-    t.equal(e.signature, signZoomWebhook(SECRET, e.timestamp, e.body), `${e.json.event}: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")`)
-    t.ok(Math.abs(Number(e.timestamp) - Date.now() / 1000) < 30, 'timestamp in unix seconds')
-    t.equal(e.body, JSON.stringify(e.json), 'compact JSON.stringify bytes, so re-serialising verifies too')
-    t.type(e.json.event_ts, 'number')
-    t.equal(e.json.payload.account_id.length > 0, true)
+    t.equal(signature(e), signZoomWebhook(SECRET, timestamp(e), e.body), `${json(e).event}: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")`)
+    t.ok(Math.abs(Number(timestamp(e)) - Date.now() / 1000) < 30, 'timestamp in unix seconds')
+    t.equal(e.body, JSON.stringify(json(e)), 'compact JSON.stringify bytes, so re-serialising verifies too')
+    t.type(json(e).event_ts, 'number')
+    t.equal(json(e).payload.account_id.length > 0, true)
   }
   // ended and recording.completed may arrive either way round: each is taken by its name.
-  const named = (name: string) => events.find(e => e.json.event === name) as Received
+  const named = (name: string) => events.find(e => json(e).event === name) as Recorded
   const [started, ended, completed] = [named('meeting.started'), named('meeting.ended'), named('recording.completed')]
-  t.match(started.json.payload.object, { id: String(m.id), uuid: m.uuid, host_id: m.host_id, topic: 'Standup', type: 2, duration: 30, timezone: 'UTC' })
-  t.equal(started.json.payload.object.start_time, m.start_time, 'meeting.started carries the meeting-clock start: the scheduled one')
-  t.equal(Date.parse(ended.json.payload.object.end_time) - Date.parse(ended.json.payload.object.start_time), 30 * 60_000, 'it lasted 30 meeting minutes')
+  t.match(json(started).payload.object, { id: String(m.id), uuid: m.uuid, host_id: m.host_id, topic: 'Standup', type: 2, duration: 30, timezone: 'UTC' })
+  t.equal(json(started).payload.object.start_time, m.start_time, 'meeting.started carries the meeting-clock start: the scheduled one')
+  t.equal(Date.parse(json(ended).payload.object.end_time) - Date.parse(json(ended).payload.object.start_time), 30 * 60_000, 'it lasted 30 meeting minutes')
   t.ok(ended.at - started.at > 1500 && ended.at - started.at < 12_000, `about 3 real seconds apart (${ended.at - started.at} ms)`)
 
-  const object = completed.json.payload.object
+  const object = json(completed).payload.object
   t.match(object, { id: m.id, uuid: m.uuid, recording_count: 3, host_email: 'host@switchboard.local', duration: 30 })
-  t.type(completed.json.download_token, 'string')
+  t.type(json(completed).download_token, 'string')
   const recordings = (await zcall('GET', `/v2/meetings/${m.id}/recordings`)).body
   t.same(object.recording_files.map((f: { id: string }) => f.id), recordings.recording_files.map((f: { id: string }) => f.id))
   for (const f of object.recording_files) {
-    const res = await call('GET', `${new URL(f.download_url).pathname}?access_token=${completed.json.download_token}`)
+    const res = await call('GET', `${new URL(f.download_url).pathname}?access_token=${json(completed).download_token}`)
     t.equal(res.status, 200, `${f.file_type} downloads with the webhook's download_token`)
     t.equal(Number(res.headers['content-length']), f.file_size)
   }
@@ -139,11 +133,11 @@ t.test('PUT /_switchboard/webhooks edits the event subscription: events from the
   t.equal(state.webhookUrl(), hook.url, 'refusals changed nothing')
 
   // object.id is a string in meeting.* events and a number in recording.completed, as in Zoom's.
-  const eventsOf = (id: number) => hook.received.filter(r => String(r.json.payload.object.id) === String(id)).map(r => r.json.event).sort()
+  const eventsOf = (id: number) => hook.received.filter(r => String(json(r).payload.object.id) === String(id)).map(r => json(r).event).sort()
   await eventually(async () => eventsOf(later.id).length === 3 && eventsOf(running.id).length === 2, 10_000)
   t.same(eventsOf(running.id), ['meeting.ended', 'recording.completed'], 'a meeting already started: no meeting.started replayed, its end is sent')
   t.same(eventsOf(later.id), ['meeting.ended', 'meeting.started', 'recording.completed'], 'a later meeting: every step')
-  for (const r of hook.received) t.equal(r.signature, signZoomWebhook(SECRET, r.timestamp, r.body), `${r.json.event} signed`)
+  for (const r of hook.received) t.equal(signature(r), signZoomWebhook(SECRET, timestamp(r), r.body), `${json(r).event} signed`)
 
   t.same((await zcall('PUT', '/_switchboard/webhooks', { url: null })).body, { url: null })
   const sent = state.webhooksSent
