@@ -1,18 +1,7 @@
 import t from 'tap'
-import { ProviderError } from '@switchboard/service-kit/provider-client'
-import { freePort } from '@switchboard/service-kit/testing'
+import { freePort, providerErrorOf } from '@switchboard/service-kit/testing'
 import { bolnaErrorMessage, createBolnaClient } from '../src/client/bolna-client.ts'
 import { AGENTS, MOCK_KEY, NUMBERS, startVoiceApp } from './helper.ts'
-
-async function rejection (p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p
-  } catch (err) {
-    if (err instanceof ProviderError) return err
-    throw err
-  }
-  throw new Error('expected a ProviderError')
-}
 
 t.test('the client against the emulator: calls, executions, agents', async t => {
   const { url } = await startVoiceApp(t)
@@ -23,7 +12,7 @@ t.test('the client against the emulator: calls, executions, agents', async t => 
   t.match(execution, { id: placed.execution_id, status: 'queued', context_details: { recipient_data: { name: 'Kiran', amount: '₹900' } } })
   t.same(await bolna.stopCall(placed.execution_id), { message: 'done', status: 'stopped', execution_id: placed.execution_id })
 
-  const again = await rejection(bolna.stopCall(placed.execution_id))
+  const again = await providerErrorOf(bolna.stopCall(placed.execution_id))
   t.match(again, { provider: 'Bolna', kind: 'rejected', statusCode: 400, message: /Only queued or scheduled calls can be stopped/ })
   t.match(again.providerBody, { error: 400 })
 
@@ -36,23 +25,23 @@ t.test('the client against the emulator: calls, executions, agents', async t => 
 t.test('Bolna\'s error bodies become ProviderErrors that say what Bolna said', async t => {
   const { url } = await startVoiceApp(t)
   const bolna = createBolnaClient({ baseUrl: `${url}/bolna`, apiKey: MOCK_KEY })
-  const badKey = await rejection(createBolnaClient({ baseUrl: `${url}/bolna`, apiKey: 'wrong' }).listAgents())
+  const badKey = await providerErrorOf(createBolnaClient({ baseUrl: `${url}/bolna`, apiKey: 'wrong' }).listAgents())
   t.match(badKey, { kind: 'auth', statusCode: 403, message: 'Unrecognized access token' })
-  const invalid = await rejection(bolna.makeCall({ agent_id: 'not-a-uuid', recipient_phone_number: NUMBERS.completed }))
+  const invalid = await providerErrorOf(bolna.makeCall({ agent_id: 'not-a-uuid', recipient_phone_number: NUMBERS.completed }))
   t.match(invalid, { kind: 'rejected', statusCode: 422, message: 'agent_id: Input should be a valid UUID' })
-  const unknown = await rejection(bolna.getExecution('00000000-0000-4000-8000-000000000000'))
+  const unknown = await providerErrorOf(bolna.getExecution('00000000-0000-4000-8000-000000000000'))
   t.match(unknown, { kind: 'not_found', statusCode: 404, message: 'Execution not found' })
-  const limited = await rejection(bolna.makeCall({ agent_id: AGENTS.payment, recipient_phone_number: NUMBERS.completed }, { 'x-switchboard-outcome': 'rate_limited' }))
+  const limited = await providerErrorOf(bolna.makeCall({ agent_id: AGENTS.payment, recipient_phone_number: NUMBERS.completed }, { 'x-switchboard-outcome': 'rate_limited' }))
   t.match(limited, { kind: 'rate_limited', statusCode: 429, retryAfter: '1', message: 'Rate limit exceeded: 500 per 1 minute' })
-  const down = await rejection(bolna.makeCall({ agent_id: AGENTS.payment, recipient_phone_number: NUMBERS.error }))
+  const down = await providerErrorOf(bolna.makeCall({ agent_id: AGENTS.payment, recipient_phone_number: NUMBERS.error }))
   t.match(down, { kind: 'unavailable', statusCode: 500, retryable: true })
   t.notMatch(JSON.stringify(down), /bn-test-key/, 'the key never ends up in an error')
 
   const slow = createBolnaClient({ baseUrl: `${url}/bolna`, apiKey: MOCK_KEY, timeoutMs: 200 })
-  const timeout = await rejection(slow.listAgents({ 'x-switchboard-latency-ms': '3000' }))
+  const timeout = await providerErrorOf(slow.listAgents({ 'x-switchboard-latency-ms': '3000' }))
   t.equal(timeout.kind, 'timeout')
   const port = await freePort()
-  const unreachable = await rejection(createBolnaClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: MOCK_KEY }).listAgents())
+  const unreachable = await providerErrorOf(createBolnaClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: MOCK_KEY }).listAgents())
   t.equal(unreachable.kind, 'unreachable')
 })
 

@@ -1,7 +1,6 @@
 import t from 'tap'
 import type { ServerResponse } from 'node:http'
-import { ProviderError } from '@switchboard/service-kit/provider-client'
-import { freePort, startRecorder } from '@switchboard/service-kit/testing'
+import { freePort, providerErrorOf, startRecorder } from '@switchboard/service-kit/testing'
 import { createAiSensyClient, type CampaignMessage } from '../src/client/aisensy-client.ts'
 import { API_KEY, startWhatsAppApp } from './helper.ts'
 
@@ -17,16 +16,6 @@ const message = (extra: Partial<CampaignMessage> = {}): CampaignMessage => ({
   paramsFallbackValue: { FirstName: 'user' },
   ...extra
 })
-
-async function providerError (p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p
-  } catch (err) {
-    if (err instanceof ProviderError) return err
-    throw err
-  }
-  throw new Error('expected a ProviderError')
-}
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
@@ -49,29 +38,29 @@ t.test('the client against the emulator: every refusal becomes a ProviderError o
   const { url } = await startWhatsAppApp(t)
   const client = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: API_KEY })
 
-  const params = await providerError(client.sendCampaignMessage(message({ templateParams: [] })))
+  const params = await providerErrorOf(client.sendCampaignMessage(message({ templateParams: [] })))
   t.match(params, { provider: 'AiSensy', kind: 'rejected', statusCode: 400, message: 'Template params does not match the campaign' })
   t.same(params.providerBody, { message: 'Template params does not match the campaign' })
 
-  const number = await providerError(client.sendCampaignMessage(message({ destination: '+919000000001' })))
+  const number = await providerErrorOf(client.sendCampaignMessage(message({ destination: '+919000000001' })))
   t.match(number, { kind: 'rejected', statusCode: 400, message: 'Invalid Number' })
 
-  const credits = await providerError(client.sendCampaignMessage(message({ destination: '+919000000007' })))
+  const credits = await providerErrorOf(client.sendCampaignMessage(message({ destination: '+919000000007' })))
   t.match(credits, { kind: 'rejected', statusCode: 402, message: 'Insufficient WhatsApp Conversation Credits (WCC)!', providerBody: { name: 'ERR402' } })
 
   const badKey = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: 'wrong-key' })
-  const auth = await providerError(badKey.sendCampaignMessage(message()))
+  const auth = await providerErrorOf(badKey.sendCampaignMessage(message()))
   t.match(auth, { kind: 'auth', statusCode: 401, message: 'Invalid API Key' })
   t.notMatch(JSON.stringify(auth), 'wrong-key', 'the key is never in the error')
 
-  const limited = await providerError(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'rate_limited' }))
+  const limited = await providerErrorOf(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'rate_limited' }))
   t.match(limited, { kind: 'rate_limited', statusCode: 429, retryAfter: '1', retryable: true })
 
-  const outage = await providerError(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'outage' }))
+  const outage = await providerErrorOf(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'outage' }))
   t.match(outage, { kind: 'unavailable', statusCode: 503, message: 'HTTP 503 with no error message' })
 
   const slowClient = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: API_KEY, timeoutMs: 150 })
-  const timeout = await providerError(slowClient.sendCampaignMessage(message(), { 'x-switchboard-latency-ms': '2000' }))
+  const timeout = await providerErrorOf(slowClient.sendCampaignMessage(message(), { 'x-switchboard-latency-ms': '2000' }))
   t.equal(timeout.kind, 'timeout')
 })
 
@@ -85,11 +74,11 @@ t.test('a 200 carrying "error" or no submitted_message_id is a failure, not a se
   let i = 0
   const s = await startRecorder(t, (_request, res) => { const [status, body] = answers[i++]!; json(res, status, body) })
   const client = createAiSensyClient({ baseUrl: s.origin, apiKey: API_KEY })
-  const first = await providerError(client.sendCampaignMessage(message()))
+  const first = await providerErrorOf(client.sendCampaignMessage(message()))
   t.match(first, { kind: 'rejected', statusCode: 200, message: 'Template params does not match the campaign!' })
-  t.match(await providerError(client.sendCampaignMessage(message())), { kind: 'rejected', message: 'Campaign is Not Live' })
-  t.match(await providerError(client.sendCampaignMessage(message())), { kind: 'rejected', message: 'HTTP 200 with no error message' })
-  t.match(await providerError(client.sendCampaignMessage(message())), { kind: 'rejected' })
+  t.match(await providerErrorOf(client.sendCampaignMessage(message())), { kind: 'rejected', message: 'Campaign is Not Live' })
+  t.match(await providerErrorOf(client.sendCampaignMessage(message())), { kind: 'rejected', message: 'HTTP 200 with no error message' })
+  t.match(await providerErrorOf(client.sendCampaignMessage(message())), { kind: 'rejected' })
 })
 
 t.test('a boolean success (one fixture) is accepted too; v1 leaves the v2 fields out; the key travels in the body', async t => {
@@ -109,7 +98,7 @@ t.test('a boolean success (one fixture) is accepted too; v1 leaves the v2 fields
 t.test('an unreachable host is an unreachable ProviderError', async t => {
   const port = await freePort()
   const client = createAiSensyClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: API_KEY })
-  const err = await providerError(client.sendCampaignMessage(message()))
+  const err = await providerErrorOf(client.sendCampaignMessage(message()))
   t.equal(err.kind, 'unreachable')
   t.ok(err.retryable)
 })

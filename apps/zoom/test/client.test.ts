@@ -1,18 +1,7 @@
 import t from 'tap'
-import { ProviderError } from '@switchboard/service-kit/provider-client'
-import { freePort } from '@switchboard/service-kit/testing'
+import { freePort, providerErrorOf } from '@switchboard/service-kit/testing'
 import { meetingPathId, type CachedToken, type TokenStore } from '../src/client/zoom-client.ts'
 import { startZoomApp } from './helper.ts'
-
-const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
-  try {
-    await p
-  } catch (err) {
-    if (err instanceof ProviderError) return err
-    throw err
-  }
-  throw new Error('expected a ProviderError')
-}
 
 t.test('the client\'s whole surface against the emulator: create, get, update, list, end, recordings, download, delete', async t => {
   const { client } = await startZoomApp(t)
@@ -41,7 +30,7 @@ t.test('the client\'s whole surface against the emulator: create, get, update, l
     t.match(contentType, f.file_type === 'CHAT' ? /^text\/plain/ : /^(video|audio)\/mp4$/)
   }
   await zoom.deleteMeeting(created.id)
-  const gone = await failure(zoom.getMeeting(created.id))
+  const gone = await providerErrorOf(zoom.getMeeting(created.id))
   t.match(gone, { provider: 'Zoom', kind: 'not_found', statusCode: 404, message: `Meeting does not exist: ${created.id}.`, providerBody: { code: 3001 } })
 })
 
@@ -84,20 +73,20 @@ t.test('a token within the refresh margin is replaced before use; an expired one
 
 t.test('failures become ProviderErrors a service can act on, with Zoom\'s body kept', async t => {
   const { client } = await startZoomApp(t)
-  const invalid = await failure(client().createMeeting('me', { topic: 'x', password: 'not valid!' }))
+  const invalid = await providerErrorOf(client().createMeeting('me', { topic: 'x', password: 'not valid!' }))
   t.match(invalid, { kind: 'rejected', statusCode: 400, message: 'Validation Failed. (password: Invalid field.)', providerBody: { code: 300 } })
-  const user = await failure(client().createMeeting('ghost@example.com', { topic: 'x' }))
+  const user = await providerErrorOf(client().createMeeting('ghost@example.com', { topic: 'x' }))
   t.match(user, { kind: 'not_found', message: 'User does not exist: ghost@example.com.' })
-  const creds = await failure(client({ clientSecret: 'invalid' }).listMeetings('me'))
+  const creds = await providerErrorOf(client({ clientSecret: 'invalid' }).listMeetings('me'))
   t.match(creds, { kind: 'auth', statusCode: 400, message: 'Invalid client_id or client_secret (invalid_client)' })
   t.notMatch(JSON.stringify(creds), /client-secret|invalid:/, 'the error carries no credentials')
-  const limited = await failure(client().listMeetings('me', {}, { 'x-switchboard-outcome': 'rate_limited' }))
+  const limited = await providerErrorOf(client().listMeetings('me', {}, { 'x-switchboard-outcome': 'rate_limited' }))
   t.match(limited, { kind: 'rate_limited', retryAfter: '1', retryable: true })
-  const down = await failure(client().getMeeting(1, { 'x-switchboard-outcome': 'outage' }))
+  const down = await providerErrorOf(client().getMeeting(1, { 'x-switchboard-outcome': 'outage' }))
   t.match(down, { kind: 'unavailable', statusCode: 503 })
 
   const port = await freePort()
-  const unreachable = await failure(client({ oauthBaseUrl: `http://127.0.0.1:${port}`, apiBaseUrl: `http://127.0.0.1:${port}/v2` }).listMeetings('me'))
+  const unreachable = await providerErrorOf(client({ oauthBaseUrl: `http://127.0.0.1:${port}`, apiBaseUrl: `http://127.0.0.1:${port}/v2` }).listMeetings('me'))
   t.equal(unreachable.kind, 'unreachable')
 })
 

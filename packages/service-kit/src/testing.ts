@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { request, type Dispatcher } from 'undici'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
+import { ProviderError } from './provider-client.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import type { SharedInfrastructure } from './service-app.ts'
 import type { ServiceName } from './services.ts'
@@ -142,4 +143,15 @@ export async function startRecorder (t: TestLike, respond: (request: Recorded, r
   await once(server, 'listening')
   t.teardown(() => { server.closeAllConnections(); server.close() })
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received }
+}
+
+/** The ProviderError a provider client's call fails with; any other outcome fails the test. */
+export async function providerErrorOf (call: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await call
+  } catch (err) {
+    if (err instanceof ProviderError) return err
+    throw err
+  }
+  throw new Error('expected the call to fail with a ProviderError, but it succeeded')
 }
