@@ -262,6 +262,12 @@ for (const r of results) {
   const verdict = target === undefined ? '' : `${(target).toFixed(2)} ${r.reqPerSec / ref >= target ? 'met' : 'MISSED'}`
   console.log(`| ${r.name} | ${r.reqPerSec} | ${(r.reqPerSec / ref).toFixed(2)} | ${verdict} | ${r.cpuMicrosPerRequest} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMiB} |`)
 }
+const shape = results.find(r => r.name.startsWith('three bare Fastify hops'))
+const gatewayRows = results.filter(r => r.kind === 'gateway')
+if (shape !== undefined && gatewayRows.length > 0) {
+  // How much of what the path's shape allows on this machine each full path gets.
+  console.log(`\ngateway paths against three bare hops (${shape.reqPerSec} req/s, ${shape.cpuMicrosPerRequest} µs): ${gatewayRows.map(r => `${r.name.replace(/^gateway → (\w+).*/, '$1')} ${(r.reqPerSec / shape.reqPerSec).toFixed(2)} of the rate at ${(r.cpuMicrosPerRequest / shape.cpuMicrosPerRequest).toFixed(1)}× the CPU`).join(', ')}`)
+}
 console.log('')
 for (const w of walls) console.log(`${w.name}: ${w.ms} ms${w.target ? ` (target ≤ ${w.target} ms: ${w.ms <= w.target ? 'met' : 'MISSED'})` : ''} — ${w.detail}`)
 for (const m of memory) console.log(`${m.name}: ${m.bytesPerItem} bytes of heap per meeting — ${m.detail}`)
