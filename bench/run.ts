@@ -118,9 +118,10 @@ await reference('first')
 // The reference answering as much as the Zoom emulator answers, and three bare servers forwarding
 // to each other (a gateway path's shape with no work in it): read beside the Zoom emulator row and
 // the gateway rows, they separate what our code costs from what the shape of the path costs here.
+const SHAPE_ROW = 'three bare Fastify hops (a gateway path\'s shape, no work)'
 const floors = [
   { name: 'bare Fastify answering 3.5 KB (the Zoom emulator\'s answer size)', target: 'bare-fastify-3.5kb' },
-  { name: 'three bare Fastify hops (a gateway path\'s shape, no work)', target: 'three-bare-hops' }
+  { name: SHAPE_ROW, target: 'three-bare-hops' }
 ]
 for (const floor of floors) {
   if (!wanted(floor.name)) continue
@@ -262,7 +263,7 @@ for (const r of results) {
   const verdict = target === undefined ? '' : `${(target).toFixed(2)} ${r.reqPerSec / ref >= target ? 'met' : 'MISSED'}`
   console.log(`| ${r.name} | ${r.reqPerSec} | ${(r.reqPerSec / ref).toFixed(2)} | ${verdict} | ${r.cpuMicrosPerRequest} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMiB} |`)
 }
-const shape = results.find(r => r.name.startsWith('three bare Fastify hops'))
+const shape = results.find(r => r.name === SHAPE_ROW)
 const gatewayRows = results.filter(r => r.kind === 'gateway')
 if (shape !== undefined && gatewayRows.length > 0) {
   // How much of what the path's shape allows on this machine each full path gets.
