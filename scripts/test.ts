@@ -56,6 +56,29 @@ async function freePort (): Promise<number> {
   })
 }
 
+/**
+ * The README's Python example (examples/python/test_mock_services.py, standard library only) against
+ * the same stack, with the machine's python3: proof that a team's Python tests can drive every
+ * service through the gateway. Its closing line "python: N passed, N failed" is added to the totals.
+ */
+async function runPythonExample (baseUrl: string, tokens: { API_TOKEN: string, ADMIN_TOKEN: string }): Promise<{ pass: number, fail: number }> {
+  console.log('\nPython example: examples/python/test_mock_services.py against the same stack')
+  const script = join(import.meta.dirname, '../examples/python/test_mock_services.py')
+  const child = spawn('python3', [script, '--base-url', baseUrl, '--api-token', tokens.API_TOKEN, '--admin-token', tokens.ADMIN_TOKEN], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { process.stdout.write(chunk); output += chunk.toString() })
+  const code = await new Promise<number | null>(resolve => {
+    child.once('error', err => { console.error(`Python example could not start: ${err.message} (is python3 installed?)`); resolve(null) })
+    child.once('close', resolve)
+  })
+  const m = /^python: (\d+) passed, (\d+) failed$/m.exec(output)
+  if (!m) return { pass: 0, fail: 1 }
+  const counts = { pass: Number(m[1]), fail: Number(m[2]) }
+  // A crash after its report (exit code other than its verdict) still fails the run.
+  if (code !== (counts.fail > 0 ? 1 : 0)) counts.fail++
+  return counts
+}
+
 /** The embedded stack (PGlite, mock mode, spec latencies) in its own process, smoke-tested, then stopped with SIGTERM. */
 async function smokeEmbeddedStack (): Promise<{ pass: number, fail: number }> {
   console.log('\nsmoke test: starting the embedded stack as ./switchboard start does')
@@ -84,6 +107,9 @@ async function smokeEmbeddedStack (): Promise<{ pass: number, fail: number }> {
     const report = await runSmoke({ baseUrl: base, apiToken: tokens.API_TOKEN, adminToken: tokens.ADMIN_TOKEN })
     const checks = Object.values(report.services).flatMap(s => s.checks)
     result = { pass: checks.filter(c => c.ok).length, fail: checks.filter(c => !c.ok).length }
+    const python = await runPythonExample(base, tokens)
+    result.pass += python.pass
+    result.fail += python.fail
   } catch (err) {
     console.error(`smoke test could not run: ${(err as Error).message}`)
   } finally {
