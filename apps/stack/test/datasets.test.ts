@@ -1,0 +1,47 @@
+import t from 'tap'
+import { loadDataset, readDataset } from '@switchboard/datasets/load'
+import { planDataset } from '@switchboard/datasets/plan'
+import { ADMIN_TOKEN, API_TOKEN, admin, api, eventually, startStack } from './helper.ts'
+
+/**
+ * The demo data set played into a real stack through the gateway: every step is accepted, and what
+ * the data set fixed (payment outcomes, bounces, call endings, ended meetings) is what Stats and
+ * the emulators then show, because it went through the same code paths as live traffic.
+ */
+t.test('the demo data set loads through the gateway and Stats agree with its plan', async t => {
+  const { call, gatewayUrl } = await startStack(t)
+  const dataset = readDataset('demo')
+  const plan = planDataset(dataset)
+  const report = await loadDataset(dataset, { baseUrl: gatewayUrl, apiToken: API_TOKEN, adminToken: ADMIN_TOKEN, latency: 0 })
+  t.same(report.failures, [], 'every step accepted')
+  t.equal(report.ok, plan.steps.length)
+  t.equal(report.seed, dataset.seed)
+
+  const planned = <K extends string>(kind: string, key: (s: any) => K) => plan.steps.filter(s => s.kind === kind).reduce<Record<string, number>>((acc, s) => ({ ...acc, [key(s)]: (acc[key(s)] ?? 0) + 1 }), {})
+  const payments = planned('payment', s => s.outcome)
+  const paymentStats = (await call('GET', '/api/admin/payment-stats', undefined, admin)).body
+  t.equal(paymentStats.created, dataset.payments!.count)
+  t.equal(paymentStats.paid, payments.paid ?? 0, 'paid links as planned')
+  t.equal(paymentStats.failed, payments.failed ?? 0, 'declined links as planned')
+  t.equal(paymentStats.pending, payments.pending ?? 0, 'open links as planned')
+
+  const emails = planned('email', s => s.outcome)
+  const emailStats = await eventually(async () => {
+    const s = (await call('GET', '/api/automation/email/stats', undefined, api)).body
+    return (s.by_status.bounced ?? 0) === (emails.bounced ?? 0) && (s.by_status.dropped ?? 0) === (emails.dropped ?? 0) ? s : undefined
+  }, 20_000)
+  t.ok(emailStats, 'bounced and dropped emails as planned, through SendGrid\'s signed events')
+  t.equal(emailStats?.total, dataset.email!.count)
+
+  const calls = planned('call', s => s.outcome)
+  const callStats = await eventually(async () => {
+    const s = (await call('GET', '/api/automation/call/stats', undefined, api)).body
+    return s.in_progress === 0 && s.total === dataset.voice!.count ? s : undefined
+  }, 60_000)
+  t.ok(callStats, 'every call reached its end')
+  t.equal(callStats?.voicemail, calls.voicemail ?? 0)
+  t.equal(callStats?.not_answered, (calls.busy ?? 0) + (calls.no_answer ?? 0))
+
+  const meetings = (await call('GET', '/api/zoom/meetings?page_size=300', undefined, api)).body
+  t.equal(meetings.total_records ?? meetings.meetings?.length, dataset.zoom!.count, 'every meeting exists')
+})

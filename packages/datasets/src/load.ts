@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Value } from '@sinclair/typebox/value'
+import { request } from 'undici'
+import { planDataset, seededRandom, type Step } from './plan.ts'
+import { DatasetSchema, type Dataset } from './schema.ts'
+
+/** The data sets shipped with Switchboard, by name. */
+export const DATASETS_DIR = join(import.meta.dirname, '..', 'datasets')
+export const BUILT_IN = ['demo'] as const
+
+/**
+ * A data set by name (one shipped with Switchboard) or by path (a team's own file), validated. A
+ * bad file is refused with every problem and where it is.
+ */
+export function readDataset (nameOrPath: string): Dataset {
+  const file = /^[a-z0-9][a-z0-9_-]*$/.test(nameOrPath) ? join(DATASETS_DIR, `${nameOrPath}.json`) : nameOrPath
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new Error(code === 'ENOENT'
+      ? `No data set "${nameOrPath}" (looked for ${file}). Built in: ${BUILT_IN.join(', ')}; or give the path of your own JSON file.`
+      : `Data set ${file} is not valid JSON: ${(err as Error).message}`)
+  }
+  return validateDataset(parsed, file)
+}
+
+export function validateDataset (value: unknown, where = 'the data set'): Dataset {
+  if (Value.Check(DatasetSchema, value)) return value
+  const problems = [...Value.Errors(DatasetSchema, value)].slice(0, 10).map(e => `${e.path || '/'}: ${e.message}`)
+  throw new Error(`${where} does not match the data set schema (packages/datasets/datasets/dataset.schema.json):\n  ${problems.join('\n  ')}`)
+}
+
+export interface LoadOptions {
+  baseUrl: string
+  apiToken: string
+  adminToken: string
+  seed?: number
+  /** Requests in flight at once. Default 8. */
+  concurrency?: number
+  /**
+   * Provider latency per request: 'realistic' (a seeded 80–600 ms, so Stats shows believable
+   * latencies) or a fixed number of milliseconds (0 for tests). Default 'realistic'.
+   */
+  latency?: 'realistic' | number
+  log?: (line: string) => void
+}
+
+export interface LoadReport {
+  dataset: string
+  seed: number
+  steps: number
+  ok: number
+  byKind: Record<string, number>
+  failures: Array<{ kind: Step['kind'], status: number, message: string }>
+  durationMs: number
+}
+
+/**
+ * Plays a data set through the gateway: every email, message, link, call and meeting is created by
+ * the same API calls a team's app would make, so every table, stat and emulator agrees. Outcomes
+ * that the data set fixes are forced with the emulators' documented magic values and
+ * `x-switchboard-outcome`; the rest follow the simulation settings (seeded with SIM_SEED).
+ */
+export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise<LoadReport> {
+  const started = performance.now()
+  const plan = planDataset(dataset, opts.seed)
+  const latencyRandom = seededRandom(plan.seed ^ 0x5eed)
+  const latencies = plan.steps.map(() => opts.latency === undefined || opts.latency === 'realistic' ? Math.round(80 + latencyRandom() * 520) : opts.latency)
+  const report: LoadReport = { dataset: plan.dataset, seed: plan.seed, steps: plan.steps.length, ok: 0, byKind: {}, failures: [], durationMs: 0 }
+  const base = opts.baseUrl.replace(/\/+$/, '')
+
+  async function call (method: 'GET' | 'POST', path: string, body: unknown, latencyMs: number, admin = false, force = true): Promise<{ status: number, body: any }> {
+    const res = await request(base + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${admin ? opts.adminToken : opts.apiToken}`,
+        'content-type': 'application/json',
+        'x-switchboard-latency-ms': String(latencyMs),
+        ...(force ? { 'x-switchboard-outcome': 'success' } : {})
+      },
+      body: JSON.stringify(body),
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000
+    })
+    const text = await res.body.text()
+    let parsed: unknown = text
+    try { parsed = JSON.parse(text) } catch { /* not JSON: kept as text for the message */ }
+    return { status: res.statusCode, body: parsed }
+  }
+
+  /** One clear error instead of a failure per step when the gateway is away or a token is wrong. */
+  async function preflight (): Promise<void> {
+    for (const [token, which] of [[opts.apiToken, 'API'], [opts.adminToken, 'admin']] as const) {
+      const path = which === 'API' ? '/api/automation/email/stats' : '/api/admin/settings/mock-mode'
+      const res = await request(base + path, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 10_000, bodyTimeout: 10_000 }).catch((err: Error & { code?: string }) => {
+        throw new Error(`no Switchboard gateway answers at ${base} (${err.code ?? err.message}). Start one with ./switchboard start, or give its URL.`)
+      })
+      await res.body.dump()
+      if (res.statusCode === 401) throw new Error(`the gateway at ${base} refused the ${which} token. Use the tokens the stack printed at start (or .data/tokens.json).`)
+    }
+  }
+
+  async function run (step: Step, latencyMs: number): Promise<{ status: number, body: any }> {
+    switch (step.kind) {
+      case 'email': return call('POST', '/api/automation/trigger/email', step.body, latencyMs)
+      // Accepted for sure; whether it is then delivered and read follows the WhatsApp simulation's rates.
+      case 'whatsapp': return call('POST', '/api/automation/trigger/whatsapp', step.body, latencyMs)
+      // Not forced: a campaign's contacts fail at the configured rate, as a real campaign's do.
+      case 'whatsapp_campaign': return call('POST', '/api/automation/whatsapp/campaigns', step.body, latencyMs, false, false)
+      case 'call': return call('POST', '/api/automation/trigger/call', step.body, latencyMs)
+      case 'payment': {
+        const created = await call('POST', '/api/admin/payment-links', step.body, latencyMs, true)
+        if (created.status >= 300 || step.outcome === 'pending') return created
+        return call('POST', `/api/admin/payment-links/${created.body.id}/simulate`, { outcome: step.outcome === 'paid' ? 'success' : 'failure' }, latencyMs, true)
+      }
+      case 'meeting': {
+        const created = await call('POST', '/api/zoom/meetings', step.body, latencyMs)
+        if (created.status >= 300 || !step.ended) return created
+        return call('POST', `/api/zoom/meetings/${created.body.id}/end`, {}, latencyMs)
+      }
+    }
+  }
+
+  await preflight()
+
+  let next = 0
+  const worker = async () => {
+    while (next < plan.steps.length) {
+      const index = next++
+      const step = plan.steps[index]!
+      try {
+        const res = await run(step, latencies[index]!)
+        if (res.status >= 200 && res.status < 300) {
+          report.ok++
+          report.byKind[step.kind] = (report.byKind[step.kind] ?? 0) + 1
+        } else {
+          report.failures.push({ kind: step.kind, status: res.status, message: typeof res.body === 'object' && res.body !== null ? String(res.body.message ?? JSON.stringify(res.body)) : String(res.body).slice(0, 300) })
+        }
+      } catch (err) {
+        report.failures.push({ kind: step.kind, status: 0, message: (err as Error).message })
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker))
+  report.durationMs = Math.round(performance.now() - started)
+  opts.log?.(`data set ${report.dataset} (seed ${report.seed}): ${report.ok} of ${report.steps} steps done in ${(report.durationMs / 1000).toFixed(1)} s` +
+    `${Object.entries(report.byKind).map(([k, n]) => `, ${n} ${k}`).join('')}${report.failures.length ? `; ${report.failures.length} failed` : ''}`)
+  return report
+}

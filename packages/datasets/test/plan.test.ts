@@ -1,0 +1,70 @@
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { DATASETS_DIR, readDataset, validateDataset } from '../src/load.ts'
+import { allocate, planDataset, seededRandom } from '../src/plan.ts'
+import { DatasetSchema, type Dataset } from '../src/schema.ts'
+
+const demo = readDataset('demo')
+const count = <T>(items: T[]) => items.reduce<Record<string, number>>((acc, k) => ({ ...acc, [String(k)]: (acc[String(k)] ?? 0) + 1 }), {})
+
+t.test('the shipped schema file is the schema the loader checks against', async t => {
+  const file = JSON.parse(readFileSync(join(DATASETS_DIR, 'dataset.schema.json'), 'utf8'))
+  t.same(file, JSON.parse(JSON.stringify(DatasetSchema)), 'regenerate it: node packages/datasets/src/cli.ts --schema > packages/datasets/datasets/dataset.schema.json')
+})
+
+t.test('the demo data set is an Indian team\'s: +91 numbers, INR amounts, Indian names', async t => {
+  t.ok(demo.contacts.length >= 30)
+  t.ok(demo.contacts.every(c => c.phone?.startsWith('+91')), 'every contact has a +91 number')
+  t.ok(demo.payments!.items.every(i => Number(i.amount) >= 9), 'amounts are rupees within Instamojo\'s range')
+})
+
+t.test('a seed gives the same plan, another seed another one', async t => {
+  t.same(planDataset(demo, 7), planDataset(demo, 7))
+  t.notSame(planDataset(demo, 7).steps, planDataset(demo, 8).steps)
+  t.equal(planDataset(demo).seed, demo.seed, 'the data set\'s own seed by default')
+})
+
+t.test('outcomes get their exact share of the count (largest remainder), in a seeded order', async t => {
+  t.same(count(allocate(10, { a: 0.8, b: 0.2 }, 'a', seededRandom(1))), { a: 8, b: 2 })
+  t.same(count(allocate(60, { delivered: 0.8, opened: 0.12, bounced: 0.04, dropped: 0.02, deferred: 0.01, spam: 0.01 }, 'delivered', seededRandom(1))),
+    { delivered: 48, opened: 7, bounced: 2, dropped: 1, deferred: 1, spam: 1 })
+  t.same(count(allocate(5, undefined, 'x', seededRandom(1))), { x: 5 }, 'no weights: the fallback')
+  t.same(allocate(0, { a: 1 }, 'a', seededRandom(1)), [])
+  const plan = planDataset(demo)
+  const emails = plan.steps.filter(s => s.kind === 'email')
+  t.equal(emails.length, demo.email!.count)
+  t.same(count(emails.map(s => s.outcome)), { delivered: 48, opened: 7, bounced: 2, dropped: 1, deferred: 1, spam: 1 })
+})
+
+t.test('forced outcomes use the emulators\' documented magic values', async t => {
+  const plan = planDataset(demo)
+  for (const s of plan.steps) {
+    if (s.kind === 'email') {
+      const tag = { delivered: null, opened: 'open', bounced: 'bounce', dropped: 'drop', deferred: 'defer', spam: 'spam' }[s.outcome]
+      if (tag === null) t.notMatch(s.body.to_email, /^(open|bounce|drop|defer|spam|deliver|reject|fail)\+/, 'a delivered email goes to the contact as is')
+      else t.match(s.body.to_email, new RegExp(`^${tag}\\+[^@]+@`), `${s.outcome} → ${tag}+`)
+    }
+    if (s.kind === 'call') {
+      const ending = { completed: '5550100', busy: '5550101', no_answer: '5550102', failed: '5550103', voicemail: '5550104' }[s.outcome]
+      t.ok(s.body.to_number.startsWith('+91') && s.body.to_number.endsWith(ending), `${s.outcome} → …${ending}`)
+    }
+  }
+})
+
+t.test('a team\'s own file is validated, and a bad one is refused saying where', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'dataset-'))
+  const own: Dataset = { name: 'mine', contacts: [{ name: 'Asha Rao', email: 'asha@example.com' }], email: { count: 3, subjects: ['Hi {{name}}'], bodies: ['<p>Hello {{name}}</p>'], outcomes: {} } }
+  writeFileSync(join(dir, 'mine.json'), JSON.stringify(own))
+  const plan = planDataset(readDataset(join(dir, 'mine.json')), 3)
+  t.equal(plan.steps.length, 3)
+  t.ok(plan.steps.every(s => s.kind === 'email' && s.body.subject === 'Hi Asha'), 'placeholders filled in')
+
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'bad', contacts: [{ name: 'X', phone: 'abc' }], payments: { count: 2, items: [], outcomes: { paid: -1 } } }))
+  t.throws(() => readDataset(join(dir, 'bad.json')), /bad\.json does not match the data set schema[\s\S]*\/contacts\/0\/phone/)
+  t.throws(() => readDataset('no-such-set'), /No data set "no-such-set".*Built in: demo/)
+  writeFileSync(join(dir, 'broken.json'), '{"name": ')
+  t.throws(() => readDataset(join(dir, 'broken.json')), /is not valid JSON/)
+  t.throws(() => planDataset(validateDataset({ name: 'x', contacts: [{ name: 'No Email' }], email: { count: 1, subjects: ['s'], bodies: ['b'] } })), /no contact has an email/)
+})
