@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
-import { applyMigrations } from '../migrations.ts'
+import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../migrations.ts'
+import { isFresh, readTemplate, templateFile, writeTemplate } from './pglite-template.ts'
 import { TYPE_PARSERS } from './sql.ts'
 
 export type WorkerRequest =
@@ -31,16 +32,27 @@ export function serializeError (err: unknown): SerializedError {
   return out
 }
 
-const { dataDir, migrationsDir } = workerData as { dataDir: string, migrationsDir?: string }
+const { dataDir, migrationsDir = DEFAULT_MIGRATIONS_DIR, templateDir } = workerData as { dataDir: string, migrationsDir?: string, templateDir?: string }
 const port = parentPort!
 
 // Relaxed durability: queries do not wait for the filesystem sync. This is a local sandbox's log;
 // close() (every graceful shutdown) syncs, and the writer's spill file covers a database that is
 // away at shutdown. Profiling showed PGlite's per-query filesystem work as its largest cost.
 const ready = (async () => {
-  const db = await PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true })
+  const template = templateDir !== undefined && isFresh(dataDir) ? templateFile(templateDir, migrationsDir) : undefined
+  const image = template === undefined ? undefined : readTemplate(template)
+  const open = (loadDataDir?: Blob) => PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true, ...(loadDataDir ? { loadDataDir } : {}) })
+  // A template that cannot be loaded (cut short, another PGlite's) is only a cache: create instead.
+  const loaded = image === undefined ? undefined : await open(image).catch(() => undefined)
+  const db = loaded ?? await open()
   try {
     await applyMigrations({ query: (text, values) => db.query(text, values), exec: async sql => { await db.exec(sql) } }, migrationsDir)
+    if (template !== undefined && loaded === undefined) {
+      // The first database made from these migrations, still empty: kept for the next fresh folder.
+      try {
+        writeTemplate(template, new Uint8Array(await (await db.dumpDataDir('gzip')).arrayBuffer()))
+      } catch { /* a cache: never a reason to fail a start */ }
+    }
   } catch (err) {
     await db.close()
     throw err

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
+import { defaultTemplateDir } from './pglite-template.ts'
 import { createSqlBackend, type SqlBackend, type SqlDriver } from './sql.ts'
 import type { SerializedError, WorkerReply, WorkerRequest } from './pglite-worker.ts'
 
@@ -7,15 +8,20 @@ export interface PgliteConfig {
   /** A folder, or 'memory://' for a throwaway in-memory database. */
   dataDir: string
   migrationsDir?: string
+  /**
+   * Where empty, migrated databases are kept to start fresh folders from (pglite-template.ts);
+   * null turns that off. Default: the user's cache folder, or SWITCHBOARD_PGLITE_TEMPLATE_DIR.
+   */
+  templateDir?: string | null
 }
 
 /**
  * Embedded PostgreSQL (WASM) on a worker thread of this process, so its query work runs beside
  * the servers' event loop instead of on it. One process per data folder.
  */
-export async function createPgliteBackend ({ dataDir, migrationsDir }: PgliteConfig): Promise<SqlBackend> {
+export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir = defaultTemplateDir() }: PgliteConfig): Promise<SqlBackend> {
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  const driver = await startWorker(dataDir, migrationsDir)
+  const driver = await startWorker(dataDir, migrationsDir, templateDir ?? undefined)
   return createSqlBackend('pglite', driver)
 }
 
@@ -26,8 +32,8 @@ function revive (e: SerializedError): Error {
   return Object.assign(new Error(e.message), e)
 }
 
-async function startWorker (dataDir: string, migrationsDir: string | undefined): Promise<SqlDriver> {
-  const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, migrationsDir } })
+async function startWorker (dataDir: string, migrationsDir: string | undefined, templateDir: string | undefined): Promise<SqlDriver> {
+  const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, migrationsDir, templateDir } })
   const pending = new Map<number, { resolve: (reply: WorkerReply & { ok: true }) => void, reject: (err: Error) => void }>()
   let nextId = 1
   let stopped: Error | undefined

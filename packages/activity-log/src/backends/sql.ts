@@ -17,6 +17,8 @@ export interface SqlDriver {
 export interface SqlBackend extends Backend {
   readonly kind: 'pglite' | 'postgres'
   exec (sql: string): Promise<void>
+  /** Raw SQL with parameters, for migrations' checks and tests; services use the Backend methods. */
+  query (text: string, values?: unknown[]): Promise<{ rows: Row[], rowCount: number }>
 }
 
 /**
@@ -217,6 +219,7 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
     },
 
     exec: sql => driver.exec(sql),
+    query: (text, values) => driver.query(text, values),
 
     close () {
       closed ??= driver.close()
