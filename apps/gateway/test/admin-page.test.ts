@@ -102,7 +102,7 @@ t.test('the admin page, on the real stack in one process', async t => {
     t.notMatch(html, /(src|href)="(https?:)?\/\//, 'no external assets')
     t.notMatch(html, new RegExp(ADMIN_TOKEN), 'no token in the page')
 
-    const script = /src="(\/admin\/app\.js\?v=[^"]+)"/.exec(html)?.[1]
+    const script = /src="(\/admin\/main\.js\?v=[^"]+)"/.exec(html)?.[1]
     const style = /href="(\/admin\/app\.css\?v=[^"]+)"/.exec(html)?.[1]
     t.ok(script && style, 'the shell names its module and stylesheet by version')
     const js = await call('GET', script!)
@@ -111,9 +111,9 @@ t.test('the admin page, on the real stack in one process', async t => {
     t.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable')
     const css = await call('GET', style!)
     t.match(css.headers['content-type'], /^text\/css/)
-    const unversioned = await call('GET', '/admin/app.js')
+    const unversioned = await call('GET', '/admin/api.js')
     t.equal(unversioned.headers['cache-control'], 'no-cache', 'an unversioned URL is revalidated')
-    const again = await call('GET', '/admin/app.js', undefined, { 'if-none-match': String(js.headers.etag) })
+    const again = await call('GET', '/admin/api.js', undefined, { 'if-none-match': String(unversioned.headers.etag) })
     t.equal(again.status, 304)
     t.equal((await call('GET', '/api/admin/settings/mock-mode')).status, 401, 'the data behind it still needs the token')
   })

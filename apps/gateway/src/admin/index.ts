@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { renderShell } from './page.ts'
 
 /**
- * The admin page: one server-rendered HTML shell, one vanilla ES module and one stylesheet, read
+ * The admin page: one server-rendered HTML shell, a few vanilla ES modules and one stylesheet, read
  * once at start and served from memory. The shell holds no data, so it needs no token; the module
  * asks for the admin token and calls /api/admin/* with it. Nothing is loaded from anywhere else.
  */
@@ -47,10 +47,21 @@ const VersionQuery = Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 
 // Pages, not API: kept out of the OpenAPI document.
 const hide = true
 
+/** The page's browser modules (web/*.js): the shell names main.js, which imports the others. */
+function modules (): Map<string, Asset> {
+  const dir = new URL('./web/', import.meta.url)
+  const files = readdirSync(dir).filter(f => f.endsWith('.js')).sort()
+  return new Map(files.map(f => [f, asset(`./web/${f}`, 'text/javascript; charset=utf-8')]))
+}
+
 export const adminPage: FastifyPluginAsyncTypebox = async (app) => {
-  const js = asset('./app.js', 'text/javascript; charset=utf-8')
+  const js = modules()
   const css = asset('./app.css', 'text/css; charset=utf-8')
-  const html = renderShell({ script: `/admin/app.js?v=${js.version}`, style: `/admin/app.css?v=${css.version}` })
+  // main.js is named by a hash of every module, so a change to any of them gives the page a new
+  // URL; the modules main.js imports by plain name are revalidated (no-cache, etag) on each load.
+  const bundleVersion = createHash('sha256').update([...js.values()].map(a => a.etag).join()).digest('base64url').slice(0, 12)
+  const main = { ...js.get('main.js')!, version: bundleVersion }
+  const html = renderShell({ script: `/admin/main.js?v=${main.version}`, style: `/admin/app.css?v=${css.version}` })
   const htmlEtag = `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`
 
   // The shell names the assets by content hash, so a versioned asset URL never changes meaning
@@ -71,6 +82,6 @@ export const adminPage: FastifyPluginAsyncTypebox = async (app) => {
     return reply.send(html)
   })
   app.get('/admin/', { schema: { hide } }, (_request, reply) => reply.redirect('/admin', 301))
-  app.get('/admin/app.js', { schema: { hide, querystring: VersionQuery } }, serve(js))
+  for (const [file, a] of js) app.get(`/admin/${file}`, { schema: { hide, querystring: VersionQuery } }, serve(file === 'main.js' ? main : a))
   app.get('/admin/app.css', { schema: { hide, querystring: VersionQuery } }, serve(css))
 }

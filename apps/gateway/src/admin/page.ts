@@ -1,6 +1,6 @@
 /**
  * The admin page's HTML: the structure of every tab, rendered by the server. It holds no data
- * (nothing here needs the admin token); app.js fills it in from /api/admin/* once signed in.
+ * (nothing here needs the admin token); web/main.js fills it in from /api/admin/* once signed in.
  */
 
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')

@@ -1,0 +1,40 @@
+// Formatting for people: times, durations, rates, service names.
+
+export const ORDER = ['email', 'whatsapp', 'payments', 'voice', 'zoom']
+export const LABELS = { email: 'Email', whatsapp: 'WhatsApp', payments: 'Payments', voice: 'Voice', zoom: 'Zoom' }
+export const label = (service) => LABELS[service] ?? service
+export const byOrder = (a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b)
+
+export const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+export const minuteFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+const relFmt = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
+
+export function when (iso) {
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return String(iso ?? '')
+  return d.toDateString() === new Date().toDateString() ? timeFmt.format(d) : dateTimeFmt.format(d)
+}
+export function ago (iso) {
+  const sec = Math.round((new Date(iso).getTime() - Date.now()) / 1000)
+  if (!Number.isFinite(sec)) return ''
+  if (Math.abs(sec) < 60) return relFmt.format(sec, 'second')
+  if (Math.abs(sec) < 3600) return relFmt.format(Math.round(sec / 60), 'minute')
+  if (Math.abs(sec) < 86400) return relFmt.format(Math.round(sec / 3600), 'hour')
+  return relFmt.format(Math.round(sec / 86400), 'day')
+}
+export function ms (value) {
+  if (value === null || value === undefined || !Number.isFinite(Number(value))) return '—'
+  const n = Number(value)
+  return n >= 1000 ? `${(n / 1000).toFixed(n >= 10000 ? 0 : 1)} s` : `${Math.round(n)} ms`
+}
+export function pct (rate) {
+  if (rate === null || rate === undefined || !Number.isFinite(Number(rate))) return '—'
+  const p = Number(rate) * 100
+  return `${p === 100 || p === 0 ? p : p.toFixed(1)} %`
+}
+export function show (value) {
+  if (value === null || value === undefined) return 'none'
+  if (typeof value === 'object') return JSON.stringify(value)
+  return String(value)
+}

@@ -1,0 +1,152 @@
+// Switchboard admin page. Plain ES modules with no dependencies and no build step: the gateway
+// serves these files as they are. It signs in with the admin token, keeps it in sessionStorage, sends
+// it as `Authorization: Bearer` on every /api/admin/* call, and draws the three tabs from the admin API.
+
+import { refreshJournal, closeDetail, reset } from './activity.js'
+import { api, failure, onUnauthorized, setConnection } from './api.js'
+import { refreshDevelopment, renderSettings, switchAll } from './development.js'
+import { $, message } from './dom.js'
+import { state } from './state.js'
+import { refreshStats } from './stats.js'
+
+const TOKEN_KEY = 'switchboard.adminToken'
+const POLL_MS = { development: 5000, activity: 2000, stats: 10000 }
+const TABS = ['development', 'activity', 'stats']
+
+function showSignIn (text) {
+  state.signedIn = false
+  clearTimeout(state.timer)
+  $('app').hidden = true
+  $('sign-out').hidden = true
+  $('signin').hidden = false
+  $('connection').textContent = ''
+  message($('signin-message'), text ?? '', text ? 'error' : '')
+  const input = /** @type {HTMLInputElement} */ ($('token'))
+  input.value = ''
+  input.setAttribute('aria-invalid', text ? 'true' : 'false')
+  input.focus()
+}
+
+function signOut (text) {
+  state.token = null
+  sessionStorage.removeItem(TOKEN_KEY)
+  showSignIn(text)
+}
+
+async function signIn (token, { restoring = false } = {}) {
+  state.token = token
+  state.signedIn = false
+  const button = /** @type {HTMLButtonElement} */ ($('signin-form').querySelector('button[type=submit]'))
+  button.disabled = true
+  message($('signin-message'), restoring ? '' : 'Checking the token…')
+  try {
+    const settings = await api('GET', '/api/admin/settings/mock-mode')
+    sessionStorage.setItem(TOKEN_KEY, token)
+    state.signedIn = true
+    $('signin').hidden = true
+    $('app').hidden = false
+    $('sign-out').hidden = false
+    setConnection(true)
+    renderSettings(settings)
+    selectTab(tabFromHash(), { focus: false })
+  } catch (err) {
+    if (err.status !== 401) {
+      state.token = null
+      showSignIn(failure(err))
+      if (restoring && err.status === 0) {
+        // The gateway is restarting: keep the stored token and try again shortly.
+        state.timer = setTimeout(() => signIn(token, { restoring: true }), 3000)
+      }
+    }
+  } finally {
+    button.disabled = false
+  }
+}
+
+
+function tabFromHash () {
+  const name = location.hash.slice(1)
+  return TABS.includes(name) ? name : 'development'
+}
+
+function selectTab (name, { focus = true } = {}) {
+  state.tab = name
+  for (const t of TABS) {
+    const tab = $(`tab-${t}`)
+    const on = t === name
+    tab.setAttribute('aria-selected', String(on))
+    tab.tabIndex = on ? 0 : -1
+    $(`panel-${t}`).hidden = !on
+    if (on && focus) tab.focus()
+  }
+  if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`)
+  poll()
+}
+
+/** Refreshes the visible tab now, then every POLL_MS of that tab, while the page is visible. */
+async function poll () {
+  clearTimeout(state.timer)
+  if (!state.signedIn) return
+  const tab = state.tab
+  if (!document.hidden) {
+    try {
+      if (tab === 'development') await refreshDevelopment()
+      else if (tab === 'activity') { if (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) await refreshJournal() }
+      else await refreshStats()
+    } catch { /* each refresh shows its own errors */ }
+  }
+  if (state.signedIn && state.tab === tab) {
+    clearTimeout(state.timer)
+    state.timer = setTimeout(poll, POLL_MS[tab])
+  }
+}
+
+function start () {
+  $('signin-form').addEventListener('submit', (e) => {
+    e.preventDefault()
+    const token = /** @type {HTMLInputElement} */ ($('token')).value.trim()
+    if (!token) { message($('signin-message'), 'Enter the admin token.', 'error'); return }
+    signIn(token)
+  })
+  $('sign-out').addEventListener('click', () => signOut('Signed out. The token was removed from this tab.'))
+  // "Signed out" is news, not an error.
+  $('sign-out').addEventListener('click', () => $('signin-message').classList.remove('error'))
+
+  const tablist = /** @type {HTMLElement} */ (document.querySelector('[role=tablist]'))
+  for (const t of TABS) $(`tab-${t}`).addEventListener('click', () => selectTab(t))
+  tablist.addEventListener('keydown', (/** @type {KeyboardEvent} */ e) => {
+    const i = TABS.indexOf(state.tab)
+    const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[e.key]
+    if (next === undefined) return
+    e.preventDefault()
+    selectTab(TABS[(next + TABS.length) % TABS.length])
+  })
+  window.addEventListener('hashchange', () => { if (state.signedIn && tabFromHash() !== state.tab) selectTab(tabFromHash(), { focus: false }) })
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) poll() })
+
+  $('global-mock').addEventListener('change', (e) => switchAll(e.currentTarget))
+
+  let debounce = 0
+  const filtersChanged = () => {
+    clearTimeout(debounce)
+    debounce = setTimeout(() => { refreshJournal() }, 250)
+  }
+  $('filters').addEventListener('input', filtersChanged)
+  $('filters').addEventListener('submit', (e) => { e.preventDefault(); refreshJournal() })
+  $('filters').addEventListener('reset', () => setTimeout(filtersChanged, 0))
+  const live = /** @type {HTMLInputElement} */ ($('live'))
+  live.addEventListener('change', () => {
+    $('live-state').textContent = live.checked ? 'Updates every 2 seconds.' : 'Live updates paused.'
+    if (live.checked) poll()
+  })
+  $('detail-close').addEventListener('click', closeDetail)
+  $('detail').addEventListener('keydown', (e) => { if (e.key === 'Escape') closeDetail() })
+  $('reset').addEventListener('click', reset)
+
+  const stored = sessionStorage.getItem(TOKEN_KEY)
+  if (stored) signIn(stored, { restoring: true })
+  else showSignIn()
+}
+
+onUnauthorized(signOut)
+start()

@@ -1,0 +1,22 @@
+// What the page knows between refreshes, shared by the tabs.
+
+/**
+ * @typedef {{ service: string, id: string, updated_at: string }} OpenRow
+ * @typedef {{ token: string | null, signedIn: boolean, tab: string, settings: any, statuses: Set<string>,
+ *   openRow: OpenRow | null, rows: Map<string, HTMLTableRowElement>, journalSeq: number, journalLoaded: boolean,
+ *   timer: ReturnType<typeof setTimeout> | number }} PageState
+ */
+
+/** @type {PageState} */
+export const state = {
+  token: null,
+  signedIn: false,
+  tab: 'development',
+  settings: null,
+  statuses: new Set(),
+  openRow: null, // { service, id, updated_at }
+  rows: new Map(), // "service/id" → <tr>
+  journalSeq: 0,
+  journalLoaded: false,
+  timer: 0
+}
