@@ -35,13 +35,21 @@ export function serializeError (err: unknown): SerializedError {
 const { dataDir, migrationsDir = DEFAULT_MIGRATIONS_DIR, templateDir } = workerData as { dataDir: string, migrationsDir?: string, templateDir?: string }
 const port = parentPort!
 
+/**
+ * PGlite's own start parameters, with 32 MB of shared buffers instead of initdb's 128 MB: they live in
+ * the WASM heap, which never shrinks, and were a fifth of an idle stack's memory. A sandbox's log
+ * reads its recent rows; the operating system's page cache holds the rest. Measured on 20,000 rows
+ * inserted and grouped 50 times: no slower, about 80 MB less resident.
+ */
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB']
+
 // Relaxed durability: queries do not wait for the filesystem sync. This is a local sandbox's log;
 // close() (every graceful shutdown) syncs, and the writer's spill file covers a database that is
 // away at shutdown. Profiling showed PGlite's per-query filesystem work as its largest cost.
 const ready = (async () => {
   const template = templateDir !== undefined && isFresh(dataDir) ? templateFile(templateDir, migrationsDir) : undefined
   const image = template === undefined ? undefined : readTemplate(template)
-  const open = (loadDataDir?: Blob) => PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true, ...(loadDataDir ? { loadDataDir } : {}) })
+  const open = (loadDataDir?: Blob) => PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true, startParams: START_PARAMS, ...(loadDataDir ? { loadDataDir } : {}) })
   // A template that cannot be loaded (cut short, another PGlite's) is only a cache: create instead.
   const loaded = image === undefined ? undefined : await open(image).catch(() => undefined)
   const db = loaded ?? await open()
