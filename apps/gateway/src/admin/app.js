@@ -276,10 +276,10 @@ function renderSettings (settings) {
   state.settings = settings
   const names = Object.keys(settings.services ?? {}).sort(byOrder)
   const global = /** @type {HTMLInputElement} */ ($('global-mock'))
-  const nonZoom = names.filter(n => n !== 'zoom').map(n => settings.services[n].mode)
-  const mixed = nonZoom.includes('mock') && nonZoom.includes('live')
+  // The API says "mixed" when the services (zoom aside) are not all in one mode.
+  const mixed = settings.mock_mode === 'mixed'
   global.indeterminate = mixed
-  global.checked = !mixed && Boolean(settings.mock_mode)
+  global.checked = settings.mock_mode === true
   global.setAttribute('aria-checked', mixed ? 'mixed' : String(global.checked))
 
   const box = $('services')
@@ -736,12 +736,14 @@ async function reset () {
   delete out.dataset.kind
   message(out, 'Resetting…')
   try {
-    const result = await api('POST', '/api/admin/reset')
+    const restore = /** @type {HTMLInputElement} */ ($('reset-settings')).checked
+    const result = await api('POST', restore ? '/api/admin/reset?settings=defaults' : '/api/admin/reset')
     const cleared = Object.entries(result.cleared ?? {})
     const total = cleared.reduce((n, [, c]) => n + Number(c || 0), 0)
     const emulators = Object.keys(result.services ?? {}).map(label)
-    message(out, `Reset done: ${total} row${total === 1 ? '' : 's'} deleted${cleared.length ? ` (${cleared.filter(([, c]) => c).map(([t, c]) => `${t} ${c}`).join(', ') || 'all tables were empty'})` : ''}${emulators.length ? `; emulators reset: ${emulators.join(', ')}` : ''}.`, 'ok')
+    message(out, `Reset done: ${total} row${total === 1 ? '' : 's'} deleted${cleared.length ? ` (${cleared.filter(([, c]) => c).map(([t, c]) => `${t} ${c}`).join(', ') || 'all tables were empty'})` : ''}${emulators.length ? `; emulators reset: ${emulators.join(', ')}` : ''}${result.settings === 'defaults' ? '; simulation settings restored to their defaults' : ''}.`, 'ok')
     closeDetail()
+    if (result.settings === 'defaults') await refreshDevelopment()
     state.statuses.clear()
     await refreshJournal()
   } catch (err) {
