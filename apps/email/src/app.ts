@@ -27,7 +27,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
 
   const webhookSender = new WebhookSender({ logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const simulator = new Simulator(() => app.runtime.get('email').simulation)
+  const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email')
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }
   await app.register(sendgridEmulator, {
     prefix: EMULATOR_PREFIX,

@@ -44,8 +44,10 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
 
   // Auth by path: /api/admin/* needs the admin token, /api/automation/* the API token (or the
   // admin token). Webhook routes are authenticated by their providers' signatures instead.
-  const adminAuth = requireBearer(() => [tokens.adminToken])
-  const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken])
+  const whereIs = (label: string, variable: string) => `It is printed in the start banner ("${label}")` +
+    `${tokens.file ? `, kept in ${tokens.file} when generated,` : ''} and set by ${variable} in the environment when you choose your own.`
+  const adminAuth = requireBearer(() => [tokens.adminToken], `Admin routes (/api/admin/*) need the admin token. ${whereIs('Admin token', 'ADMIN_TOKEN')}`)
+  const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken], `This route needs the API token (the admin token works too). ${whereIs('API token', 'API_TOKEN')}`)
   app.addHook('onRequest', async (request, reply) => {
     // The matched route, not the raw URL: the router decodes %-escapes, so /api/%61dmin/... reaches
     // an admin route while its raw URL does not start with /api/admin.

@@ -1,19 +1,38 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { CommonEnvSchema, loadEnv } from '@switchboard/service-kit/env'
+import { SERVICES, SERVICE_NAMES } from '@switchboard/service-kit/services'
+
+const serviceUrl = (name: string) => Type.String({ description: `Where the gateway reaches the ${name} service; default http://127.0.0.1:<${name.toUpperCase()}_PORT>` })
 
 export const GatewayEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   GATEWAY_PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   API_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/automation/*; generated into the data folder when unset' })),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/admin/*; generated into the data folder when unset' })),
-  EMAIL_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3001' }),
-  WHATSAPP_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3002' }),
-  PAYMENTS_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3003' }),
-  VOICE_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3004' }),
-  ZOOM_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3005' }),
+  EMAIL_SERVICE_URL: serviceUrl('email'),
+  WHATSAPP_SERVICE_URL: serviceUrl('whatsapp'),
+  PAYMENTS_SERVICE_URL: serviceUrl('payments'),
+  VOICE_SERVICE_URL: serviceUrl('voice'),
+  ZOOM_SERVICE_URL: serviceUrl('zoom'),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'A service slower than this gets a 504' }),
   RATE_LIMIT_MAX: Type.Integer({ default: 6000, minimum: 0, description: 'Requests per RATE_LIMIT_WINDOW_MS per API token (per IP without one) on /api/automation, /api/zoom and /api/webhooks; 0 turns the limit off' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000, description: 'The rate limit window' })
 })])
 export type GatewayEnv = Static<typeof GatewayEnvSchema>
 
-export const loadGatewayEnv = (env?: Record<string, string | undefined>) => loadEnv(GatewayEnvSchema, env)
+/**
+ * Each `<SERVICE>_SERVICE_URL` not set explicitly follows `<SERVICE>_PORT` (its default port when
+ * that is unset too): a user who moves a service moves the gateway's view of it with it, rather
+ * than the gateway quietly forwarding to whatever else listens on the default port.
+ */
+export function serviceUrlDefaults (env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of SERVICE_NAMES) {
+    const NAME = name.toUpperCase()
+    if (env[`${NAME}_SERVICE_URL`]) continue
+    const port = env[`${NAME}_PORT`] || String(SERVICES[name].port)
+    out[`${NAME}_SERVICE_URL`] = `http://127.0.0.1:${port}`
+  }
+  return out
+}
+
+export const loadGatewayEnv = (env: Record<string, string | undefined> = process.env) => loadEnv(GatewayEnvSchema, { ...env, ...serviceUrlDefaults(env) })

@@ -1,22 +1,28 @@
 import t from 'tap'
 import { freePort } from '@switchboard/service-kit/testing'
-import { ADMIN_TOKEN, api, startStack } from './helper.ts'
+import { ADMIN_TOKEN, API_TOKEN, api, startStack } from './helper.ts'
 
 const email = { to_email: 'deliver@example.com', subject: 'Hi', content: '<p>Hi</p>' }
 
-t.test('automation routes need the API token; 401 says nothing more', async t => {
+t.test('automation routes need the API token; a 401 says which token and where to find it, never a token', async t => {
   const { call } = await startStack(t)
   const variants: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: 'Basic abc' }]
   for (const headers of variants) {
     const res = await call('POST', '/api/automation/trigger/email', email, headers)
     t.equal(res.status, 401)
     t.equal(res.body.code, 'GATEWAY_UNAUTHORIZED')
-    t.equal(res.body.message, 'Unauthorized')
+    t.match(res.body.message, /needs the API token/)
+    t.match(res.body.message, /start banner \("API token"\)/)
+    t.match(res.body.message, /API_TOKEN/)
+    t.notMatch(res.text, API_TOKEN, 'the token itself is never in the answer')
+    t.notMatch(res.text, ADMIN_TOKEN)
   }
+  t.match((await call('POST', '/api/automation/trigger/email', email, {})).body.message, /^No `Authorization: Bearer <token>` header was sent/)
   const admin = await call('POST', '/api/automation/trigger/email', email, { authorization: `Bearer ${ADMIN_TOKEN}` })
   t.equal(admin.status, 202, 'the admin token also opens automation routes')
   const apiOnAdmin = await call('GET', '/api/admin/anything', undefined, api)
   t.equal(apiOnAdmin.status, 401, 'the API token does not open admin routes')
+  t.match(apiOnAdmin.body.message, /^The bearer token sent is not accepted here\. Admin routes \(\/api\/admin\/\*\) need the admin token\. .*"Admin token".*ADMIN_TOKEN/)
 })
 
 t.test('send through the gateway: real HTTP to the service, request id carried into the log', async t => {

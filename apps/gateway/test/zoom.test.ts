@@ -28,13 +28,14 @@ async function startZoomStack (t: Test) {
   return { ...infra, zoom, gateway, call: jsonCaller(url) }
 }
 
-t.test('/api/zoom/* needs the API token (or the admin token); 401 says nothing more', async t => {
+t.test('/api/zoom/* needs the API token (or the admin token); 401 names the token it wants', async t => {
   const { call, zoom } = await startZoomStack(t)
   for (const [method, path] of [['POST', '/api/zoom/meetings'], ['GET', '/api/zoom/meetings'], ['DELETE', '/api/zoom/meetings'], ['GET', '/api/zoom/meetings/85746065432'], ['POST', '/api/zoom/meetings/85746065432/end']] as const) {
     for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }] as Array<Record<string, string>>) {
       const res = await call(method, path, method === 'POST' ? meeting : undefined, headers)
       t.equal(res.status, 401, `${method} ${path}`)
-      t.same(res.body, { statusCode: 401, code: 'GATEWAY_UNAUTHORIZED', error: 'Unauthorized', message: 'Unauthorized', requestId: res.body.requestId })
+      t.same(res.body, { statusCode: 401, code: 'GATEWAY_UNAUTHORIZED', error: 'Unauthorized', message: res.body.message, requestId: res.body.requestId })
+      t.match(res.body.message, /needs the API token .*API_TOKEN/, 'says which token and where to find it')
     }
   }
   t.equal(zoom.zoomEmulator.store.size, 0, 'nothing reached the service')

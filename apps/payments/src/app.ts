@@ -54,6 +54,12 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     ...opts,
     service: 'payments',
     simulation: paymentsSimulationOverrides(env),
+    // What the admin switch checks before live mode (it refuses with a 422 naming what is missing),
+    // as for the other services: either API's pair will do, so only a missing pair is named.
+    credentials: () => ({
+      variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const).map(name => ({ name, value: env[name] || undefined })),
+      missing: creds.ok ? [] : creds.missing
+    }),
     readiness: (): Record<string, { ok: boolean, message?: string }> => {
       if (mode() === 'mock') return { provider: { ok: true, message: 'mock mode: Instamojo emulator' } }
       if (!creds.ok) return { provider: { ok: false, message: `live mode needs ${creds.missing.join(' and ')}` } }
@@ -71,7 +77,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   const salt = emulatorSalt(env)
   await app.register(instamojoEmulator, {
     prefix: EMULATOR_PREFIX,
-    simulator: new Simulator(() => app.runtime.get('payments').simulation),
+    simulator: new Simulator(() => app.runtime.get('payments').simulation, 'payments'),
     webhookSender,
     salt
   })

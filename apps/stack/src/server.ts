@@ -1,12 +1,13 @@
+import { rmSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import { maskSecret } from '@switchboard/service-kit/credentials'
 import { ConfigError } from '@switchboard/service-kit/env'
 import { loadDotEnv } from '@switchboard/service-kit/lifecycle'
-import { buildStack, listenStack } from './stack.ts'
+import { buildStack, listenStack, PortInUseError, writeStackFile, type Stack } from './stack.ts'
 
 // `./switchboard start`: the whole stack on the embedded defaults.
 loadDotEnv()
-let stack
+let stack: Stack
 try {
   stack = await buildStack()
 } catch (err) {
@@ -16,8 +17,29 @@ try {
   }
   throw err
 }
-closeWithGrace({ delay: 15_000 }, async () => { await stack.close() })
-const urls = await listenStack(stack)
+// The stack's own lines (shutdown) under the gateway's name, the stack's public face.
+const log = () => (stack.servers.find(s => s.name === 'gateway') ?? stack.servers[0]!).app.log
+let stackFile: string | undefined
+closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
+  if (err) log().error({ err }, 'closing after an unexpected error')
+  else log().info({ signal }, `shutting down (${signal ?? 'requested'}): finishing requests in flight, flushing the activity log`)
+  if (stackFile) rmSync(stackFile, { force: true })
+  await stack.close()
+  log().info('stopped')
+})
+let urls: Record<string, string>
+try {
+  urls = await listenStack(stack)
+} catch (err) {
+  if (err instanceof PortInUseError) {
+    console.error(err.message)
+    await stack.close()
+    process.exit(1)
+  }
+  throw err
+}
+const dataDir = process.env.SWITCHBOARD_DATA_DIR || '.data'
+stackFile = writeStackFile(dataDir, urls, stack.tokens)
 
 // A token set in the environment is the operator's secret, and start-up output often ends up in a
 // log collector: it is shown masked. Generated ones are printed so a newcomer can call the API.
@@ -28,10 +50,12 @@ const lines = [
   '  Switchboard is running',
   '',
   `  Gateway     ${urls.gateway}        API docs ${urls.gateway}/docs`,
+  `  Admin page  ${urls.gateway}/admin  (sign in with the admin token)`,
   ...stack.servers.filter(s => s.name !== 'gateway').map(s => {
     const name = s.name as keyof typeof modes
     return `  ${name.padEnd(10)}  ${urls[name]}   ${modes[name].mode === 'mock' ? 'MOCK mode (provider emulator)' : 'LIVE mode (real provider)'}`
   }),
+  `  (every URL and this process's pid are in ${stackFile}, for scripts)`,
   '',
   `  API token   ${shown(stack.tokens.apiToken, 'API_TOKEN')}`,
   `  Admin token ${shown(stack.tokens.adminToken, 'ADMIN_TOKEN')}`,

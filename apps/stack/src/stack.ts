@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp as buildEmail } from '@switchboard/email/app'
 import { loadEmailEnv, emailSimulationOverrides } from '@switchboard/email/config'
@@ -19,9 +21,12 @@ import { loadZoomEnv, zoomSimulationOverrides } from '@switchboard/zoom/config'
 export interface StackServer { name: ServiceName | 'gateway', app: FastifyInstance, port: number, host: string }
 
 export interface Stack {
+  /** The services, then (once listenStack ran) the gateway. */
   servers: StackServer[]
   shared: SharedInfrastructure
   tokens: Tokens
+  /** Builds the gateway in front of the services at the addresses they actually listen on. */
+  buildGateway: (serviceUrls: Record<ServiceName, string>) => Promise<StackServer>
   close: () => Promise<void>
 }
 
@@ -56,11 +61,14 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
     servers.push({ name: 'zoom', app: await buildZoom({ env: zoomEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: zoomEnv.ZOOM_PORT, host: zoomEnv.HOST })
     const services = servers.map(s => s.name) as ServiceName[]
     const tokens = resolveTokens(gatewayEnv)
-    servers.push({ name: 'gateway', app: await buildGateway({ env: gatewayEnv, tokens, services, shared, ...(logger !== undefined ? { logger } : {}) }), port: gatewayEnv.GATEWAY_PORT, host: gatewayEnv.HOST })
     return {
       servers,
       shared,
       tokens,
+      buildGateway: async (serviceUrls) => {
+        const env = { ...gatewayEnv, ...Object.fromEntries(services.map(s => [`${s.toUpperCase()}_SERVICE_URL`, serviceUrls[s]])) }
+        return { name: 'gateway', app: await buildGateway({ env, tokens, services, shared, ...(logger !== undefined ? { logger } : {}) }), port: gatewayEnv.GATEWAY_PORT, host: gatewayEnv.HOST }
+      },
       close: async () => {
         // The gateway stops taking requests first; the database closes last, after every buffer flushed.
         for (const s of [...servers].reverse()) await s.app.close()
@@ -74,12 +82,62 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   }
 }
 
-/** Listens on every server; port 0 (tests) picks free ports. Returns each server's base URL. */
+/** Says which port was taken (and by which variable it is set), instead of a bare EADDRINUSE. */
+export class PortInUseError extends Error {
+  readonly variable: string
+  readonly port: number
+
+  constructor (variable: string, port: number, host: string, cause: unknown) {
+    super(`Port ${port} (${variable}) on ${host} is already in use, probably by another Switchboard or another program. ` +
+      `Stop that process (\`lsof -i :${port}\` names it), or start with ${variable}=<another port> (${variable}=0 picks any free port; the chosen ones are printed and written to stack.json in the data folder).`, { cause })
+    this.name = 'PortInUseError'
+    this.variable = variable
+    this.port = port
+  }
+}
+
+async function listenOne (s: StackServer, port: number): Promise<string> {
+  try {
+    const address = await s.app.listen({ port, host: s.host })
+    s.port = (s.app.server.address() as { port: number }).port
+    return address.replace('0.0.0.0', '127.0.0.1')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(`${s.name.toUpperCase()}_PORT`, port, s.host, err)
+    throw err
+  }
+}
+
+/**
+ * Listens on every service, then builds the gateway with the services' real addresses (so port 0,
+ * any free port, works for every server) and listens on it. Returns each server's base URL.
+ */
 export async function listenStack (stack: Stack, portOverride?: number): Promise<Record<string, string>> {
   const urls: Record<string, string> = {}
   for (const s of stack.servers) {
-    const address = await s.app.listen({ port: portOverride ?? s.port, host: s.host })
-    urls[s.name] = address.replace('0.0.0.0', '127.0.0.1')
+    if (s.name === 'gateway') continue
+    urls[s.name] = await listenOne(s, portOverride ?? s.port)
   }
+  let gateway = stack.servers.find(s => s.name === 'gateway')
+  if (!gateway) stack.servers.push(gateway = await stack.buildGateway(urls as Record<ServiceName, string>))
+  urls.gateway = await listenOne(gateway, portOverride ?? gateway.port)
   return urls
+}
+
+/** What stack.json in the data folder holds, for scripts (and parallel test runs on port 0). */
+export interface StackFile {
+  pid: number
+  started_at: string
+  urls: Record<string, string>
+  admin_page: string
+  docs: string
+  tokens_file: string | null
+}
+
+/** Writes <data folder>/stack.json (every URL and the pid); returns its path. */
+export function writeStackFile (dataDir: string, urls: Record<string, string>, tokens: Tokens): string {
+  const file = join(dataDir, 'stack.json')
+  const body: StackFile = { pid: process.pid, started_at: new Date().toISOString(), urls, admin_page: `${urls.gateway}/admin`, docs: `${urls.gateway}/docs`, tokens_file: tokens.file ?? null }
+  mkdirSync(dataDir, { recursive: true })
+  writeFileSync(file, JSON.stringify(body, null, 2) + '\n')
+  return file
 }

@@ -34,7 +34,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
 
   const webhookSender = new WebhookSender({ logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const simulator = new Simulator(() => app.runtime.get('voice').simulation)
+  const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice')
   // Kept in the data folder: the same secret across restarts and for every process sharing it.
   const emulatorSecret = loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/bolna` } catch { return undefined } }

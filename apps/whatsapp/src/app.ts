@@ -38,7 +38,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const webhookSecret = env.AISENSY_WEBHOOK_SECRET ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
   const webhookSender = new WebhookSender({ logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation)
+  const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp')
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy` } catch { return undefined } }
   await app.register(aisensyEmulator, {
     prefix: EMULATOR_PREFIX,

@@ -73,9 +73,8 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
     state.close()
     await webhookSender.close()
   })
-  app.onMockReset(() => { state.store.clear() })
-
-  const simulator = new Simulator(() => app.runtime.get('zoom').simulation)
+  const simulator = new Simulator(() => app.runtime.get('zoom').simulation, 'zoom')
+  app.onMockReset(() => { state.store.clear(); simulator.restart() })
   await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator })
 
   let mockClient: ZoomClient | undefined

@@ -26,14 +26,14 @@ export const ServiceSettingsSchema = Type.Object({
 export type ServiceSettings = Static<typeof ServiceSettingsSchema>
 
 export const MockModeReplySchema = Type.Object({
-  mock_mode: Type.Boolean({ description: 'True when every service except zoom is in mock mode' }),
+  mock_mode: Type.Union([Type.Boolean(), Type.Literal('mixed')], { description: 'true when every service except zoom is in mock mode, false when every one is live, "mixed" otherwise (each service\'s own mode is in services)' }),
   use_mock_zoom: Type.Boolean(),
   services: Type.Record(Type.String(), ServiceSettingsSchema)
 })
 export type MockModeReply = Static<typeof MockModeReplySchema>
 
 export const MockModeRequestSchema = Type.Object({
-  mock_mode: Type.Boolean(),
+  mock_mode: Type.Boolean({ description: 'true or false (JSON booleans only: "true", 1 or null are refused)' }),
   service: Type.Optional(ServiceName)
 }, { additionalProperties: false })
 export type MockModeRequest = Static<typeof MockModeRequestSchema>
@@ -95,7 +95,12 @@ export const AdminStatsSchema = Type.Object({
   }))
 })
 
+export const ResetQuerySchema = Type.Object({
+  settings: Type.Optional(StringEnum(['keep', 'defaults'] as const, { description: 'keep (the default): simulation settings stay as they are; defaults: every service\'s latency, success rate, seed, scenario and fallback go back to their start-up values (the spec\'s defaults plus the environment\'s overrides); modes stay' }))
+}, { additionalProperties: false })
+
 export const ResetReplySchema = Type.Object({
   cleared: Type.Record(Type.String(), Type.Integer()),
-  services: Type.Record(Type.String(), Type.String())
+  services: Type.Record(Type.String(), Type.String()),
+  settings: StringEnum(['kept', 'defaults'] as const)
 })

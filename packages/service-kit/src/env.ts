@@ -3,11 +3,14 @@ import envSchema from 'env-schema'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
 /** Variables every app reads. Each app composes these with its own. */
 export const CommonEnvSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers)' }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map(l => Type.Literal(l)), { default: 'info' }),
+  LOG_FORMAT: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('pretty')], { description: 'json (the default off a terminal) or pretty (readable lines, the default at a terminal)' })),
   MOCK_MODE: Bool(true, 'Seeds mock (true) or live (false) mode for email, whatsapp, payments and voice at first start'),
   USE_MOCK_ZOOM: Bool(true, 'Seeds mock (true) or live (false) mode for zoom at first start'),
   ALLOW_MOCK_IN_PRODUCTION: Bool(false, 'Mock mode under NODE_ENV=production refuses to start unless this is true'),
@@ -35,8 +38,32 @@ export function loadEnv<T extends TObject> (schema: T, env: Record<string, strin
   try {
     return envSchema<Static<T>>({ schema, data: env, dotenv: false })
   } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${(err as Error).message.replace(/^env\/?/, '').replace(/ must /, ' must ')}. Fix the variable in the environment or .env and start again.`)
+    const problems = describeEnvErrors((err as { errors?: AjvError[] }).errors, env) ?? (err as Error).message.replace(/^env\/?/, '')
+    throw new ConfigError(`Invalid configuration: ${problems}. Fix the variable in the environment or .env and start again.`)
   }
+}
+
+interface AjvError { instancePath: string, keyword: string, message?: string, params: { allowedValue?: unknown, allowedValues?: unknown[] } }
+
+/**
+ * One phrase per bad variable. A choice among values (a union of literals) makes Ajv report one
+ * "must be equal to constant" per value: those become the list of allowed values instead.
+ */
+function describeEnvErrors (errors: AjvError[] | undefined, env: Record<string, string | undefined>): string | undefined {
+  if (!errors?.length) return undefined
+  const byVariable = new Map<string, AjvError[]>()
+  for (const e of errors) {
+    const name = e.instancePath.replace(/^\//, '') || 'environment'
+    byVariable.set(name, [...(byVariable.get(name) ?? []), e])
+  }
+  return [...byVariable].map(([name, errs]) => {
+    const allowed = errs.flatMap(e => e.keyword === 'const' ? [e.params.allowedValue] : e.keyword === 'enum' ? e.params.allowedValues ?? [] : [])
+    // The value is echoed only for a choice: any other variable may hold a secret (a short token).
+    const got = env[name] === undefined ? '' : ` (got "${String(env[name]).slice(0, 40)}")`
+    if (allowed.length) return `${name} must be one of ${allowed.map(v => String(v)).join(', ')}${got}`
+    const first = errs.find(e => e.keyword !== 'anyOf') ?? errs[0]!
+    return `${name} ${first.message ?? 'is invalid'}`
+  }).join('; ')
 }
 
 /** Parses "300-1300" (ms) into a range. */

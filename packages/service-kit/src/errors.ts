@@ -57,7 +57,12 @@ export function errorBody (statusCode: number, code: string, message: string, re
 export function createErrorHandler (prefix: string) {
   return function errorHandler (error: FastifyError | ServiceError, request: FastifyRequest, reply: FastifyReply) {
     if (error instanceof ServiceError) {
-      if (error.statusCode >= 500) request.log.warn({ err: error }, error.message)
+      // An answer we chose (a provider down, a simulated failure): one line, no stack trace; the
+      // cause's own words when there is one.
+      if (error.statusCode >= 500) {
+        const cause = error.cause instanceof Error ? error.cause.message : undefined
+        request.log.warn({ code: error.code, statusCode: error.statusCode, ...(cause ? { cause } : {}) }, `${error.code}: ${error.message}`)
+      }
       return reply.code(error.statusCode).headers(error.headers)
         .send(errorBody(error.statusCode, error.code, error.message, request.id, error.details))
     }

@@ -33,6 +33,16 @@ export async function runServers (build: () => Promise<Array<{ app: FastifyInsta
     // Close in reverse order: the public face stops taking requests first.
     for (const s of [...servers].reverse()) await s.app.close()
   })
-  for (const s of servers) await s.app.listen({ port: s.port, host: s.host })
+  for (const s of servers) {
+    try {
+      await s.app.listen({ port: s.port, host: s.host })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+      console.error(`Port ${s.port} on ${s.host} is already in use, probably by another Switchboard or another program. ` +
+        `Stop that process (\`lsof -i :${s.port}\` names it), or set this server's *_PORT variable to another port (0 picks any free port).`)
+      for (const started of servers) await started.app.close()
+      process.exit(1)
+    }
+  }
   onListening?.()
 }

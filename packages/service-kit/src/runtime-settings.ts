@@ -119,6 +119,15 @@ export class RuntimeSettings {
     return this.#current[service]
   }
 
+  /**
+   * Puts a service's simulation (latency, success rate, seed, scenario) and fallback back to what
+   * it started with: the spec's defaults plus this process's environment overrides. The mode stays.
+   */
+  async restoreDefaults (service: ServiceName, changedBy: string): Promise<ServiceRuntime> {
+    const start = defaults(this.#opts.seed)[service]
+    return this.update(service, { fallback: start.fallback, simulation: start.simulation }, changedBy)
+  }
+
   async #write (settingKey: string, from: unknown, to: unknown, changedBy: string): Promise<void> {
     // Written straight to the backend, not through the buffer: the caller must know it persisted.
     await this.#log.backend.upsert('settings', [{ key: settingKey, value: to, updated_at: new Date().toISOString(), updated_by: changedBy }], ['key'])

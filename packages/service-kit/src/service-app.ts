@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
+import Fastify, { LogController, type FastifyRequest, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
 import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } from '@switchboard/schemas/common'
 import { Type } from '@sinclair/typebox'
 import { maskSecret, type CredentialsReport } from './credentials.ts'
+import { acquireFolderLock } from './data-lock.ts'
+import { LOG_REDACT, loggerOptions, logResponse, type RequestLogLevel } from './logging.ts'
 import type { CommonEnv } from './env.ts'
 import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, findNonFiniteNumber, ServiceError } from './errors.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
@@ -30,6 +32,8 @@ declare module 'fastify' {
 export interface SharedInfrastructure {
   activityLog: ActivityLog
   runtime: RuntimeSettings
+  /** Releases the embedded database folder's lock, when this process holds it. */
+  releaseLock?: () => void
 }
 
 export interface AppOptions<E extends CommonEnv = CommonEnv> {
@@ -48,22 +52,28 @@ const ajvCompiler = createRequire(createRequire(import.meta.url).resolve('fastif
  * `?tag=a` may stand for an array ('array' coercion). A JSON body has real types, and 'array'
  * coercion there is unsafe: inside anyOf, Ajv lets `{"contacts": [[{"to_number": …}]]}` through as
  * valid, unchanged, so a handler gets an array where its schema promised a contact. Bodies get
- * plain scalar coercion only.
+ * plain scalar coercion only, which form-encoded provider bodies (all text) need; admin bodies get
+ * none: `{"mock_mode": null}` or `"false"` must be refused, not read as a switch to live mode.
  */
 function buildValidator (externalSchemas: unknown, options: { customOptions: Record<string, unknown> }) {
   const factory = ajvCompiler()
   const forText = factory(externalSchemas, options)
   const forBody = factory(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: true } })
-  return (route: { httpPart?: string }) => route.httpPart === 'body' ? forBody(route) : forText(route)
+  const forStrictBody = factory(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } })
+  return (route: { httpPart?: string, url?: string }) => route.httpPart !== 'body' ? forText(route) : isAdminPath(route.url) ? forStrictBody(route) : forBody(route)
 }
 
-/** Where a credential could sit in a log line; pino replaces it with [Redacted]. */
-export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]']
+/** The gateway's admin API and each service's own admin routes. */
+const isAdminPath = (url: string | undefined) => url !== undefined && (url.startsWith('/api/admin/') || url.startsWith('/admin/'))
 
-export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv): FastifyServerOptions {
+export { LOG_REDACT }
+
+export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv, name = 'switchboard'): FastifyServerOptions {
   return {
     // The redaction applies whatever logger options a caller passes (the stack, tests).
-    logger: logger === undefined ? { level: env.LOG_LEVEL, redact: LOG_REDACT } : typeof logger === 'object' && logger !== null && !('redact' in logger) ? { ...logger, redact: LOG_REDACT } : logger,
+    ...loggerOptions(logger, env, name),
+    // One line per answered request instead (logResponse), at the level its kind deserves.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit: 10 * 1024 * 1024,
@@ -81,9 +91,14 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
 /** How long close() waits for requests in flight that still need this server (their emulator calls). */
 const DRAIN_LIMIT_MS = 10_000
 
-export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: { servedWhileClosing?: string } = {}): App {
+export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: { servedWhileClosing?: string, requestLogLevel?: (request: FastifyRequest) => RequestLogLevel } = {}): App {
   // Refusals while closing are ours (below), in our envelope, not Fastify's bare 503.
-  const app = Fastify({ ...fastifyOptions(logger, env), frameworkErrors: createFrameworkErrorHandler(codePrefix), return503OnClosing: false }).withTypeProvider<TypeBoxTypeProvider>()
+  const app = Fastify({ ...fastifyOptions(logger, env, codePrefix.toLowerCase()), frameworkErrors: createFrameworkErrorHandler(codePrefix), return503OnClosing: false }).withTypeProvider<TypeBoxTypeProvider>()
+  const levelOf = opts.requestLogLevel ?? (() => 'info' as const)
+  app.addHook('onResponse', (request, reply, done) => {
+    logResponse(request, reply.statusCode, reply.elapsedTime, levelOf(request))
+    done()
+  })
   app.setErrorHandler(createErrorHandler(codePrefix))
   app.setNotFoundHandler(createNotFoundHandler(codePrefix))
   // Graceful close. In mock mode a service calls its provider emulator, mounted on this same
@@ -127,26 +142,39 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
 
 /** Opens the activity log (and its runtime settings) from the environment. */
 export async function openSharedInfrastructure (env: CommonEnv, logger?: FastifyBaseLogger, simulation?: Partial<Record<ServiceName, Partial<SimulationSettings>>>): Promise<SharedInfrastructure> {
-  const backend = await createBackend({
-    databaseUrl: env.DATABASE_URL,
-    supabaseUrl: env.SUPABASE_URL,
-    supabaseServiceKey: env.SUPABASE_SERVICE_KEY,
-    dataDir: join(env.SWITCHBOARD_DATA_DIR, 'pglite')
-  })
-  const activityLog = createActivityLog({ backend, spillFile: join(env.SWITCHBOARD_DATA_DIR, 'activity-log.spill.jsonl'), logger })
-  const runtime = new RuntimeSettings({
-    activityLog,
-    seed: { mockMode: env.MOCK_MODE, useMockZoom: env.USE_MOCK_ZOOM, simulation },
-    pollMs: env.SETTINGS_POLL_MS,
-    logger
-  })
-  await runtime.start()
-  return { activityLog, runtime }
+  // The embedded database is one process's: a second stack on the same folder is refused, not
+  // left to corrupt it. (PostgreSQL and Supabase take any number of processes.)
+  const embedded = !env.DATABASE_URL && !(env.SUPABASE_URL && env.SUPABASE_SERVICE_KEY)
+  const releaseLock = embedded ? acquireFolderLock(env.SWITCHBOARD_DATA_DIR, 'pglite') : undefined
+  try {
+    const backend = await createBackend({
+      databaseUrl: env.DATABASE_URL,
+      supabaseUrl: env.SUPABASE_URL,
+      supabaseServiceKey: env.SUPABASE_SERVICE_KEY,
+      dataDir: join(env.SWITCHBOARD_DATA_DIR, 'pglite')
+    })
+    const activityLog = createActivityLog({ backend, spillFile: join(env.SWITCHBOARD_DATA_DIR, 'activity-log.spill.jsonl'), logger })
+    const runtime = new RuntimeSettings({
+      activityLog,
+      seed: { mockMode: env.MOCK_MODE, useMockZoom: env.USE_MOCK_ZOOM, simulation },
+      pollMs: env.SETTINGS_POLL_MS,
+      logger
+    })
+    await runtime.start()
+    return { activityLog, runtime, ...(releaseLock ? { releaseLock } : {}) }
+  } catch (err) {
+    releaseLock?.()
+    throw err
+  }
 }
 
 export async function closeSharedInfrastructure (shared: SharedInfrastructure): Promise<void> {
   shared.runtime.stop()
-  await shared.activityLog.close()
+  try {
+    await shared.activityLog.close()
+  } finally {
+    shared.releaseLock?.()
+  }
 }
 
 export interface ServiceAppOptions<E extends CommonEnv> extends AppOptions<E> {
@@ -162,7 +190,13 @@ export interface ServiceAppOptions<E extends CommonEnv> extends AppOptions<E> {
 /** A provider service's Fastify instance with everything the five services share. */
 export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOptions<E>): Promise<App> {
   const descriptor = SERVICES[opts.service]
-  const app = createBaseApp(descriptor.codePrefix, opts.logger, opts.env, { servedWhileClosing: `${descriptor.emulatorPrefix}/` })
+  // Every request a service gets is an internal hop (from the gateway, or to its own emulator):
+  // logged at debug, so the terminal shows what people sent to the gateway, not each hop of it.
+  // The emulator's requests have their own [MOCK MODE] line below.
+  const app = createBaseApp(descriptor.codePrefix, opts.logger, opts.env, {
+    servedWhileClosing: `${descriptor.emulatorPrefix}/`,
+    requestLogLevel: request => request.url.startsWith(descriptor.emulatorPrefix + '/') ? 'none' : 'debug'
+  })
   const owned = !opts.shared
   const shared = opts.shared ?? await openSharedInfrastructure(opts.env, app.log, opts.simulation ? { [opts.service]: opts.simulation } : undefined)
   app.decorate('activityLog', shared.activityLog)
@@ -210,9 +244,17 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
       }))
     }
   })
-  app.post('/admin/reset', { schema: { response: { 200: Type.Object({ service: Type.String(), reset: Type.Integer() }) } } }, async () => {
+  app.post('/admin/reset', {
+    schema: {
+      querystring: Type.Object({ settings: Type.Optional(Type.Union([Type.Literal('keep'), Type.Literal('defaults')])) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ service: Type.String(), reset: Type.Integer(), settings: Type.Union([Type.Literal('kept'), Type.Literal('defaults')]) }) }
+    }
+  }, async (request) => {
     for (const fn of resets) await fn()
-    return { service: opts.service, reset: resets.length }
+    // Here, not in the gateway: this process knows the environment overrides this service started with.
+    const restore = request.query.settings === 'defaults'
+    if (restore) await shared.runtime.restoreDefaults(opts.service, 'admin reset')
+    return { service: opts.service, reset: resets.length, settings: restore ? 'defaults' as const : 'kept' as const }
   })
 
   app.get('/health', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' as const }))

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
@@ -11,7 +12,7 @@ export interface SimulationSettings {
   latencyMs: { min: number, max: number }
   /** Probability 0..1 that an operation succeeds. */
   successRate: number
-  /** Same seed, same sequence of latencies and outcomes. null = random. */
+  /** Same seed, same latency and outcome for each request (see Simulator.forRequest). null = random. */
   seed: number | null
   scenario: Scenario
 }
@@ -60,31 +61,21 @@ export interface DecideOptions {
   latencyMs?: number | undefined
 }
 
-/**
- * Decides latency and outcome for emulated operations from the current settings (read on every
- * call, so runtime changes apply at once). Waiting is a timer, never a blocking sleep, so a
- * thousand concurrent requests all wait the same simulated latency at the same time.
- */
-export class Simulator {
+/** Latency and outcome draws from one source of numbers in [0, 1). */
+export class Draws {
   readonly #settings: () => SimulationSettings
-  #random: () => number = Math.random
-  #seed: number | null = null
+  readonly #random: () => number
 
-  constructor (settings: () => SimulationSettings) {
+  constructor (settings: () => SimulationSettings, random: () => number) {
     this.#settings = settings
+    this.#random = random
   }
 
   get settings (): SimulationSettings {
     return this.#settings()
   }
 
-  /** A number in [0, 1) from the seeded sequence when a seed is set. */
   random (): number {
-    const { seed } = this.#settings()
-    if (seed !== this.#seed) {
-      this.#seed = seed
-      this.#random = seed === null ? Math.random : mulberry32(seed)
-    }
     return this.#random()
   }
 
@@ -109,6 +100,68 @@ export class Simulator {
       case 'timeout': return { outcome: 'timeout', delayMs: TIMEOUT_HOLD_MS }
       default: return { outcome: options.magic ?? (this.succeeds() ? 'success' : 'failure'), delayMs }
     }
+  }
+}
+
+/** Past this many distinct request contents the occurrence counts start again (memory bound). */
+const MAX_COUNTED_CONTENTS = 100_000
+
+/**
+ * Decides latency and outcome for emulated operations from the current settings (read on every
+ * call, so runtime changes apply at once). Waiting is a timer, never a blocking sleep, so a
+ * thousand concurrent requests all wait the same simulated latency at the same time.
+ *
+ * With a seed, `forRequest(facts)` gives each request draws of its own, derived from the seed, the
+ * service, the request's stable facts (recipient, content) and how many times those same facts
+ * came before: a seeded run gives each request the same outcome whatever the concurrency and the
+ * order of arrival. (One stream shared by all requests would hand out its numbers in arrival
+ * order, which concurrency shuffles.)
+ */
+export class Simulator extends Draws {
+  readonly #settingsOf: () => SimulationSettings
+  readonly #service: string
+  #shared: () => number = Math.random
+  #seed: number | null | undefined
+  #occurrences = new Map<string, number>()
+
+  constructor (settings: () => SimulationSettings, service = '') {
+    super(settings, () => this.#sharedRandom())
+    this.#settingsOf = settings
+    this.#service = service
+  }
+
+  #seedChanged (): number | null {
+    const { seed } = this.#settingsOf()
+    if (seed !== this.#seed) {
+      this.#seed = seed
+      this.#shared = seed === null ? Math.random : mulberry32(seed)
+      this.#occurrences.clear()
+    }
+    return seed
+  }
+
+  /** The process-wide sequence: for what is not one request's outcome (event timing). */
+  #sharedRandom (): number {
+    this.#seedChanged()
+    return this.#shared()
+  }
+
+  /** Draws for one request, from its stable facts (any JSON value: no generated ids in it). */
+  forRequest (facts: unknown): Draws {
+    const seed = this.#seedChanged()
+    if (seed === null) return new Draws(this.#settingsOf, Math.random)
+    const content = createHash('sha256').update(`${seed}\0${this.#service}\0${JSON.stringify(facts) ?? ''}`).digest('base64url')
+    const occurrence = this.#occurrences.get(content) ?? 0
+    if (this.#occurrences.size >= MAX_COUNTED_CONTENTS) this.#occurrences.clear()
+    this.#occurrences.set(content, occurrence + 1)
+    const derived = createHash('sha256').update(`${content}\0${occurrence}`).digest().readUInt32BE(0)
+    return new Draws(this.#settingsOf, mulberry32(derived))
+  }
+
+  /** Starts the occurrence counts again (a reset for a clean run: the same script, the same outcomes). */
+  restart (): void {
+    this.#occurrences.clear()
+    this.#seed = undefined
   }
 
   /**

@@ -90,6 +90,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   app.addHook('onClose', async () => { clearInterval(tick) })
 
   app.onMockReset(() => {
+    simulator.restart()
     stats.reset()
     due.length = 0
     Object.assign(settings, { enabled: true, url: undefined, signed: true })
@@ -206,7 +207,11 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     const forced = readSimulationHeaders(request.headers)
     const allDeliver = fates.every(f => f === 'deliver')
     const anyFail = fates.includes('fail')
-    const decision = simulator.decide({ force: forced.force, magic: anyFail ? 'failure' : allDeliver ? 'success' : undefined, latencyMs: forced.latencyMs })
+    // A seeded run: this mail's fate follows from what it is (sender, recipients, subject,
+    // content), not from when it arrived. Custom args carry the service's row ids: left out.
+    const mail = request.body as { subject?: unknown, content?: unknown, template_id?: unknown }
+    const draws = simulator.forRequest([summary.from, summary.recipients.map(r => r.email), mail.subject, mail.content, mail.template_id])
+    const decision = draws.decide({ force: forced.force, magic: anyFail ? 'failure' : allDeliver ? 'success' : undefined, latencyMs: forced.latencyMs })
     // One recipient: a random failure fails the request. Several: SendGrid accepts the request and
     // the unlucky recipients bounce, so bulk sends see the success rate per recipient.
     if (decision.outcome === 'failure' && summary.recipients.length > 1 && !anyFail) decision.outcome = 'success'
@@ -216,7 +221,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     if (summary.sandbox) return reply.code(200).send()
 
     const messageId = randomId22()
-    const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !simulator.succeeds() ? 'random_fail' as const : undefined))
+    const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !draws.succeeds() ? 'random_fail' as const : undefined))
     playEvents(messageId, summary, perRecipient)
     return reply.code(202).header('x-message-id', messageId).send()
   })

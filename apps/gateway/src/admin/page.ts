@@ -126,7 +126,8 @@ export function renderShell (assets: { script: string, style: string }): string 
       <dialog id="reset-dialog" aria-labelledby="reset-title">
         <form method="dialog" class="stack">
           <h3 id="reset-title">Reset everything?</h3>
-          <p>This deletes every journal row of every service and resets each emulator's state (messages, payment requests, calls, meetings). Settings (modes, simulation) are kept. It cannot be undone.</p>
+          <p>This deletes every journal row of every service and resets each emulator's state (messages, payment requests, calls, meetings). Modes are kept. It cannot be undone.</p>
+          <label class="check"><input type="checkbox" id="reset-settings"> Also restore the simulation settings (latency, success rate, seed, scenario, fallback) to their defaults</label>
           <div class="row end">
             <button value="cancel" class="button ghost" autofocus>Cancel</button>
             <button value="confirm" class="button danger">Delete and reset</button>

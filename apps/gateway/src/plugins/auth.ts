@@ -30,12 +30,16 @@ export function bearerOf (request: FastifyRequest): string {
   return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : ''
 }
 
-/** onRequest hook: a bearer token equal to one of `accepted`, else 401 with no detail. */
-export function requireBearer (accepted: () => string[]) {
+/**
+ * onRequest hook: a bearer token equal to one of `accepted`, else 401 saying which token the route
+ * wants and where to find it (`wants`), never anything about the tokens themselves.
+ */
+export function requireBearer (accepted: () => string[], wants = 'This route needs a bearer token.') {
   return async function bearerAuth (request: FastifyRequest, reply: FastifyReply) {
     const presented = bearerOf(request)
     if (!digestMatchesAny(tokenDigest(presented), accepted()) || !presented) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(401, 'GATEWAY_UNAUTHORIZED', 'Unauthorized', request.id))
+      const what = presented ? 'The bearer token sent is not accepted here.' : 'No `Authorization: Bearer <token>` header was sent.'
+      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(401, 'GATEWAY_UNAUTHORIZED', `${what} ${wants}`, request.id))
     }
   }
 }

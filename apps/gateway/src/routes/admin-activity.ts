@@ -3,7 +3,7 @@ import { request as httpRequest } from 'undici'
 import type { ActivityLog, Table } from '@switchboard/activity-log'
 import {
   AdminStatsSchema, JournalDetailParamsSchema, JournalDetailSchema, JournalQuerySchema, JournalReplySchema,
-  ResetReplySchema, StatsQuerySchema
+  ResetQuerySchema, ResetReplySchema, StatsQuerySchema
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
@@ -47,21 +47,28 @@ export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceN
   }, async (request) => ({ services: await activityLog.rpc('activity_stats', { p_minutes: request.query.minutes }) as never }))
 
   app.post('/api/admin/reset', {
-    schema: { tags, security, summary: 'Clear the logs and every emulator\'s state, for a clean test run', response: { 200: ResetReplySchema, ...errorResponses } }
-  }, async () => {
+    schema: {
+      tags,
+      security,
+      summary: 'Clear the logs and every emulator\'s state, for a clean test run; ?settings=defaults also restores every service\'s simulation settings and fallback',
+      querystring: ResetQuerySchema,
+      response: { 200: ResetReplySchema, ...errorResponses }
+    }
+  }, async (request) => {
+    const settings = request.query.settings ?? 'keep'
     await activityLog.flush()
     const cleared: Record<string, number> = {}
     for (const table of LOG_TABLES) cleared[table] = await activityLog.backend.delete(table, {})
     const outcome: Record<string, string> = {}
     await Promise.all(services.map(async (name) => {
       try {
-        const res = await httpRequest(`${app.upstreams[name]}/admin/reset`, { method: 'POST', headersTimeout: 3000, bodyTimeout: 3000 })
+        const res = await httpRequest(`${app.upstreams[name]}/admin/reset${settings === 'defaults' ? '?settings=defaults' : ''}`, { method: 'POST', headersTimeout: 3000, bodyTimeout: 3000 })
         await res.body.dump()
-        outcome[name] = res.statusCode === 200 ? 'reset' : `failed (HTTP ${res.statusCode})`
+        outcome[name] = res.statusCode === 200 ? (settings === 'defaults' ? 'reset, settings restored to defaults' : 'reset') : `failed (HTTP ${res.statusCode})`
       } catch (err) {
         outcome[name] = `unreachable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`
       }
     }))
-    return { cleared, services: outcome }
+    return { cleared, services: outcome, settings: settings === 'defaults' ? 'defaults' as const : 'kept' as const }
   })
 }

@@ -67,9 +67,10 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
     await runtime.refresh()
     const statuses = await Promise.all(services.map(status))
     const entries = services.map((name, i) => [name, view(name, runtime.get(name), statuses[i])] as const)
-    const nonZoom = services.filter(s => s !== 'zoom')
+    const modes = new Set(services.filter(s => s !== 'zoom').map(s => runtime.get(s).mode))
     return {
-      mock_mode: nonZoom.every(s => runtime.get(s).mode === 'mock'),
+      // One boolean for several services would read "live" while four of five are mock.
+      mock_mode: modes.size > 1 ? 'mixed' as const : !modes.has('live'),
       use_mock_zoom: runtime.get('zoom').mode === 'mock',
       services: Object.fromEntries(entries)
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
-import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
+import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { fromPaise } from '../amount.ts'
 import { computeMac } from '../client/webhook-mac.ts'
@@ -49,6 +49,7 @@ export interface CompleteOptions {
  */
 export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEmulatorOptions): Promise<void> {
   const { simulator, webhookSender, salt } = opts
+  app.onMockReset(() => { simulator.restart() })
   const username = opts.username ?? 'switchboard'
   const store = new InstamojoStore(opts.maxRecords)
   const tokens = new Map<string, number>()
@@ -116,10 +117,13 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   })
 
   // --- simulation -------------------------------------------------------------------------------
+  /** What a payment request is, without the ids generated for it: what a seeded draw follows. */
+  const factsOf = (r: Pick<RequestRecord, 'amountPaise' | 'purpose' | 'buyer_name' | 'email' | 'phone'>) => [r.amountPaise, r.purpose, r.buyer_name, r.email, r.phone]
+
   /** Waits the simulated latency; answers the failure itself and returns false when the outcome is not success. */
-  async function simulate (request: FastifyRequest, reply: FastifyReply, mode: 'write' | 'read', force?: Outcome): Promise<boolean> {
+  async function simulate (request: FastifyRequest, reply: FastifyReply, mode: 'write' | 'read', force?: Outcome, draws: Draws = simulator): Promise<boolean> {
     const forced = readSimulationHeaders(request.headers)
-    const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+    const decision = draws.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
     // Only writes lose the success-rate draw; reads fail only when forced or in a fault scenario.
     if (decision.outcome === 'failure' && mode === 'read' && !forced.force && !force) decision.outcome = 'success'
     await simulator.wait(decision.delayMs, () => clientGone(reply.raw))
@@ -141,7 +145,9 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const input = result.value
     const amount = fromPaise(input.amountPaise)
     const fate = amountFate(amount)
-    const ok = await simulate(request, reply, 'write', fate === 'create_fails' ? 'failure' : fate === 'always_succeeds' ? 'success' : undefined)
+    // A seeded run: this request's fate follows from what it asks for, not from when it arrived.
+    const draws = simulator.forRequest(factsOf(input))
+    const ok = await simulate(request, reply, 'write', fate === 'create_fails' ? 'failure' : fate === 'always_succeeds' ? 'success' : undefined, draws)
     if (!ok) return reply
     const id = newRequestId()
     const now = isoMicro()
@@ -263,7 +269,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (fate === 'payment_fails') credit = false
     else if (o.outcome) credit = o.outcome === 'success'
     else if (fate === 'always_succeeds') credit = true
-    else credit = simulator.random() < (o.successRate ?? simulator.settings.successRate)
+    else credit = simulator.forRequest(['payment', ...factsOf(r)]).random() < (o.successRate ?? simulator.settings.successRate)
     const now = isoMicro()
     const payment: PaymentRecord = {
       id: newPaymentId(),

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
+import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { randomUUID } from 'node:crypto'
 import { agentBody, createdAgent, seedAgents, type AgentState } from './agents.ts'
@@ -47,15 +47,16 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   })
 
   /** How a call ends: its number's magic fate decides, else the success-rate draw. */
-  function endingFor (fate: CallFate | undefined, unlucky: boolean): { ending: Ending, hold: boolean } {
+  function endingFor (fate: CallFate | undefined, unlucky: boolean, draws: Draws): { ending: Ending, hold: boolean } {
     if (fate === 'busy' || fate === 'no-answer' || fate === 'failed' || fate === 'voicemail' || fate === 'completed') return { ending: fate, hold: false }
     if (fate === 'error' || fate === 'reject') return { ending: 'failed', hold: false } // in a batch: the call fails
-    return { ending: unlucky ? unluckyEnding(simulator.random()) : 'completed', hold: fate === 'hold' }
+    return { ending: unlucky ? unluckyEnding(draws.random()) : 'completed', hold: fate === 'hold' }
   }
   app.addHook('onClose', async () => { closing = true; engine.close() })
   // POST /admin/reset: calls forgotten, agents back to their seeded scripts and webhooks.
   let resetBatches = () => {}
   app.onMockReset(() => {
+    simulator.restart()
     resetBatches()
     engine.reset()
     agents.clear()
@@ -122,9 +123,9 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
      * answered with a simulated failure; 'unlucky' when the success-rate draw was lost (only POST
      * /call makes anything of it: the call is accepted and then fails, as real calls do).
      */
-    async function simulate (request: FastifyRequest, reply: FastifyReply, force?: Outcome): Promise<false | 'ok' | 'unlucky'> {
+    async function simulate (request: FastifyRequest, reply: FastifyReply, force?: Outcome, draws: Draws = simulator): Promise<false | 'ok' | 'unlucky'> {
       const forced = readSimulationHeaders(request.headers)
-      const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+      const decision = draws.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
       // The client-gone signal costs a listener and a controller: only when there is a wait.
       if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
       if (decision.outcome === 'failure' && !forced.force && !force) return 'unlucky'
@@ -192,9 +193,11 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
 
       const fate = magicFate(to)
       if (fate === 'reject') return badRequest(reply, `Invalid recipient_phone_number "${to}": the number is not reachable`)
-      const drawn = await simulate(request, reply, fate === 'error' ? 'failure' : fate ? 'success' : undefined)
+      // A seeded run: this call's fate follows from who is called by which agent, not from when.
+      const draws = simulator.forRequest([agent.id, to])
+      const drawn = await simulate(request, reply, fate === 'error' ? 'failure' : fate ? 'success' : undefined, draws)
       if (drawn === false) return reply
-      const { ending, hold } = endingFor(fate, drawn === 'unlucky')
+      const { ending, hold } = endingFor(fate, drawn === 'unlucky', draws)
       const userData = (body.user_data ?? {}) as Record<string, unknown>
       const executionId = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request) })
       // The same bytes Fastify would serialise, written directly (this is the emulator's hot route).
@@ -358,7 +361,10 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       agentOr404,
       agentById: (id) => agents.get(id),
       simulate: async (request, reply) => await simulate(request, reply, 'success') !== false,
-      endingFor: (to) => endingFor(magicFate(to), !simulator.succeeds()),
+      endingFor: (to) => {
+        const draws = simulator.forRequest(['batch', to])
+        return endingFor(magicFate(to), !draws.succeeds(), draws)
+      },
       recordingBaseUrl,
       defaultFrom: DEFAULT_FROM
     })

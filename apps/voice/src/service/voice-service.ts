@@ -11,6 +11,7 @@ import { ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
+import { progressLog } from '@switchboard/service-kit/logging'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { createCallLogWriter } from './call-log-writer.ts'
@@ -31,7 +32,7 @@ export interface VoiceServiceDeps {
   /** How often, and for how long, a campaign asks Bolna about calls whose webhooks are missing. */
   reconcileMs: number
   reconcileMaxMs: number
-  logger?: { warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
+  logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
 }
 
 export interface CallContext {
@@ -207,14 +208,17 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   /** Places a list of calls with bounded concurrency; stops placing new ones once closing. */
   async function placeAll (run: { id: string, mode: Mode, target: ResolvedScript, contacts: Contact[], from?: string | undefined, ctx: CallContext }) {
     let placed = 0
+    const progress = progressLog(deps.logger, 'Voice calls', { campaignId: run.id }, run.contacts.length)
     const results = await mapWithConcurrency(run.contacts, deps.bulkConcurrency, async (contact) => {
       if (stopping.signal.aborted) return undefined
       const { to_number, user_data } = contactOf(contact)
       const result = await placeCall({ mode: run.mode, target: run.target, to: to_number, userData: user_data, from: run.from, campaignId: run.id, ctx: run.ctx })
       placed++
+      progress.advance()
       if (placed % 25 === 0) scheduleCampaignRefresh(run.id)
       return { to_number, result }
     })
+    progress.end(placed < run.contacts.length ? 'interrupted' : 'placed every call')
     if (stopping.signal.aborted && placed < run.contacts.length) {
       activityLog.recordUpdate('call_campaigns', { id: run.id, status: 'running' }, { status: 'interrupted', error: `The service stopped after placing ${placed} of ${run.contacts.length} calls; the rest were not placed.`, updated_at: nowIso() })
     }

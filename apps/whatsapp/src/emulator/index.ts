@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
+import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
 import { eventJson, messageTail, POST_HEAD, POST_TAIL, statusPostHeaders, type MessageStatus } from './status-webhook.ts'
@@ -86,6 +86,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
   app.addHook('onClose', async () => { clearInterval(tick) })
   // POST /admin/reset: pending status changes dropped, campaigns back to the seeded ones.
   app.onMockReset(() => {
+    simulator.restart()
     buckets.clear()
     pending = 0
     campaigns = seedCampaigns()
@@ -109,7 +110,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
    * one before. Only while a webhook is configured: AiSensy posts statuses to the project webhook
    * set in its dashboard, and a project without one gets none.
    */
-  function playStatuses (messageId: string, s: CampaignSend, fate: Fate | undefined): void {
+  function playStatuses (messageId: string, s: CampaignSend, fate: Fate | undefined, draws: Draws): void {
     if (!opts.webhookUrl()) return
     if (pending >= MAX_PENDING) {
       app.log.warn({ pending, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
@@ -131,7 +132,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     if (fate === 'fails_after_send') schedule('failed')
     else if (fate !== 'stays_sent') {
       schedule('delivered')
-      if (fate === 'read' || (fate !== 'delivered_unread' && simulator.random() < readRate)) schedule('read')
+      if (fate === 'read' || (fate !== 'delivered_unread' && draws.random() < readRate)) schedule('read')
     }
   }
 
@@ -161,12 +162,14 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
 
     const forced = readSimulationHeaders(request.headers)
     const magicOutcome = fate === 'error' ? 'failure' : fate !== undefined ? 'success' : undefined
-    const decision = simulator.decide({ force: forced.force ?? magicOutcome, latencyMs: forced.latencyMs })
+    // A seeded run: this send's fate follows from what it is, not from when it arrived.
+    const draws = simulator.forRequest([s.campaign.name, s.destination, s.userName, s.templateParams])
+    const decision = draws.decide({ force: forced.force ?? magicOutcome, latencyMs: forced.latencyMs })
     if (decision.outcome !== 'success') return simulated(reply, decision.outcome, decision.delayMs)
 
     if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     const messageId = randomUUID()
-    playStatuses(messageId, s, fate)
+    playStatuses(messageId, s, fate, draws)
     // "success" is the string "true" in most observations (one fixture has a boolean). Written as
     // the JSON Fastify would send for {success, submitted_message_id}; a UUID needs no escaping.
     return reply.code(200).type(JSON_TYPE).send(`{"success":"true","submitted_message_id":"${messageId}"}`)

@@ -7,6 +7,7 @@ import type {
 } from '@switchboard/schemas/whatsapp'
 import { ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
+import { progressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
@@ -25,7 +26,7 @@ export interface WhatsAppServiceDeps {
   source: string
   bulkConcurrency: number
   campaignConcurrency: number
-  logger?: { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
+  logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
 }
 
 export interface CallContext {
@@ -443,20 +444,24 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const ticker = setInterval(() => { void refreshQuietly(id) }, 1000)
     ticker.unref()
     let attempted = 0
+    const progress = progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length)
     try {
       await mapWithConcurrency(prepared, deps.campaignConcurrency, async p => {
         if (state.stop) return
         attempted++
         const r = await sendOne(mode, t, p, { requestId: ctx.requestId }, id, buffered)
         if (r.provider_message_id) track(r.provider_message_id, id)
+        progress.advance()
       })
       buffer.flush()
+      progress.end(state.stop ? 'interrupted' : 'completed')
       const at = new Date().toISOString()
       activityLog.recordUpdate('whatsapp_campaigns', { id, status: 'running' }, state.stop
         ? { status: 'interrupted', error: `The service stopped after ${attempted} of ${prepared.length} contacts; the rest were not sent. Create a new campaign for them.`, updated_at: at, completed_at: at }
         : { status: 'completed', updated_at: at, completed_at: at })
     } catch (err) {
       buffer.flush()
+      progress.end('failed')
       deps.logger?.error({ err, campaignId: id }, 'campaign run failed')
       const at = new Date().toISOString()
       activityLog.recordUpdate('whatsapp_campaigns', { id, status: 'running' }, { status: 'failed', error: `The campaign stopped on an unexpected error after ${attempted} of ${prepared.length} contacts; the service logs have the details.`, updated_at: at, completed_at: at })

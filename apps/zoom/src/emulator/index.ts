@@ -229,7 +229,10 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
    */
   async function simulated (request: FastifyRequest, reply: FastifyReply, force?: Outcome): Promise<boolean> {
     const forced = readSimulationHeaders(request.headers)
-    const decision = simulator.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+    // A seeded run: the outcome follows from the operation and what it asks for (not the ids
+    // generated for earlier meetings, not the time of arrival).
+    const draws = simulator.forRequest([request.method, request.routeOptions.url, request.body ?? null])
+    const decision = draws.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
     // The abort signal (a listener and an AbortController) only when there is a wait to abort.
     if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     if (decision.outcome === 'success') return false

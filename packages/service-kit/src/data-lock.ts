@@ -1,0 +1,68 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { ConfigError } from './env.ts'
+
+/** The embedded database folder is held by a live process. */
+export class DataFolderLockedError extends ConfigError {
+  readonly file: string
+  readonly holder: LockHolder
+
+  constructor (file: string, holder: LockHolder) {
+    super(`The embedded database in ${resolve(file, '..')} is in use by process ${holder.pid}` +
+      `${holder.started_at ? ` (started ${holder.started_at}${holder.command ? `: ${holder.command}` : ''})` : ''}. ` +
+      'Two processes writing one embedded database would corrupt it. ' +
+      `Use the stack that is already running, stop it (kill ${holder.pid}), or start this one with another SWITCHBOARD_DATA_DIR (or a DATABASE_URL).`)
+    this.name = 'DataFolderLockedError'
+    this.file = file
+    this.holder = holder
+  }
+}
+
+export interface LockHolder { pid: number, started_at?: string, command?: string }
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function readHolder (file: string): LockHolder | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as LockHolder
+    return Number.isInteger(parsed.pid) ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Takes `<dir>/<name>.lock` for this process: a file created exclusively, holding the pid. A lock
+ * whose process is gone (killed, crashed) is stale and taken over. Returns the release function.
+ */
+export function acquireFolderLock (dir: string, name: string): () => void {
+  mkdirSync(dir, { recursive: true })
+  const file = resolve(dir, `${name}.lock`)
+  const mine: LockHolder = { pid: process.pid, started_at: new Date().toISOString(), command: process.argv.slice(1).join(' ') }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, JSON.stringify(mine) + '\n', { flag: 'wx' })
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err
+      const holder = readHolder(file)
+      if (holder && alive(holder.pid)) throw new DataFolderLockedError(file, holder)
+      // Stale (its process is gone) or unreadable (a crash while writing it): take it over.
+      rmSync(file, { force: true })
+    }
+  }
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true })
+  }
+}

@@ -1,0 +1,80 @@
+import type { FastifyBaseLogger, FastifyRequest, FastifyServerOptions } from 'fastify'
+import { pino, type DestinationStream } from 'pino'
+import { PinoPretty } from 'pino-pretty'
+
+/** Where a credential could sit in a log line; pino replaces it with [Redacted]. */
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]']
+
+export type LogFormat = 'json' | 'pretty'
+
+/** JSON off a terminal (collectors read it) and whenever LOG_FORMAT=json; readable lines at a terminal. */
+export function logFormat (env: { LOG_FORMAT?: LogFormat | undefined }, isTTY = process.stdout.isTTY === true): LogFormat {
+  return env.LOG_FORMAT ?? (isTTY ? 'pretty' : 'json')
+}
+
+// One pretty stream for every server of the process (the stack runs six): written synchronously,
+// in this thread, so lines of different servers never interleave mid-line.
+let prettyStream: DestinationStream | undefined
+function pretty (): DestinationStream {
+  prettyStream ??= PinoPretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,reqId', messageKey: 'msg' })
+  return prettyStream
+}
+
+/**
+ * The logger options (or instance) a server gets: the redaction whatever a caller passes, and for
+ * the default logger the level and format from the environment, named after the server.
+ */
+export function loggerOptions (logger: FastifyServerOptions['logger'], env: { LOG_LEVEL: string, LOG_FORMAT?: LogFormat | undefined }, name: string):
+  { logger: FastifyServerOptions['logger'] } | { loggerInstance: FastifyBaseLogger } {
+  if (logger === undefined) {
+    if (logFormat(env) === 'pretty') return { loggerInstance: pino({ level: env.LOG_LEVEL, redact: LOG_REDACT, name }, pretty()) }
+    return { logger: { level: env.LOG_LEVEL, redact: LOG_REDACT, name } }
+  }
+  return { logger: typeof logger === 'object' && logger !== null && !('redact' in logger) ? { ...logger, redact: LOG_REDACT } : logger }
+}
+
+/**
+ * One line per request when it is answered (Fastify's own two are off): at info for what a person
+ * sent, at debug for internal hops (gateway → service → emulator) and polling, which would
+ * otherwise bury everything else (thousands of lines in one campaign).
+ */
+export type RequestLogLevel = 'info' | 'debug' | 'none'
+
+export function logResponse (request: FastifyRequest, statusCode: number, elapsedMs: number, level: RequestLogLevel): void {
+  if (level === 'none' || (pino.levels.values[request.log.level] ?? 0) > pino.levels.values[level]!) return
+  request.log[level]({ method: request.method, url: request.url, statusCode, ms: Math.round(elapsedMs) }, `${request.method} ${request.url.split('?')[0]} → ${statusCode} (${Math.round(elapsedMs)} ms)`)
+}
+
+export interface ProgressLog {
+  /** Counts one more item done; logs when another 10 % is done or 10 s passed since the last line. */
+  advance: (n?: number) => void
+  /** Logs the end, with how many items were done and how long it took. */
+  end: (outcome: string) => void
+}
+
+/**
+ * Start, progress (every 10 % or 10 s) and end of a long run such as a campaign, at info: what a
+ * person watching the terminal wants to know. Campaign runners call this; nothing else about them.
+ */
+export function progressLog (log: Pick<FastifyBaseLogger, 'info'> | undefined, what: string, fields: Record<string, unknown>, total: number, now: () => number = Date.now): ProgressLog {
+  const started = now()
+  let done = 0
+  let lastAt = started
+  let lastTenth = 0
+  log?.info({ ...fields, total }, `${what} started: ${total} to go`)
+  return {
+    advance (n = 1) {
+      done += n
+      const tenth = total > 0 ? Math.floor((done * 10) / total) : 10
+      const t = now()
+      if ((tenth > lastTenth && done < total) || t - lastAt >= 10_000) {
+        lastTenth = tenth
+        lastAt = t
+        log?.info({ ...fields, done, total }, `${what}: ${done} of ${total} (${total > 0 ? Math.round((done * 100) / total) : 100} %)`)
+      }
+    },
+    end (outcome) {
+      log?.info({ ...fields, done, total, outcome, ms: now() - started }, `${what} ${outcome}: ${done} of ${total} in ${((now() - started) / 1000).toFixed(1)} s`)
+    }
+  }
+}
