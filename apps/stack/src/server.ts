@@ -1,11 +1,24 @@
 import { rmSync } from 'node:fs'
+import { parseArgs } from 'node:util'
 import closeWithGrace from 'close-with-grace'
+import { loadDataset, readDataset } from '@switchboard/datasets/load'
+import type { Dataset } from '@switchboard/datasets/schema'
 import { maskSecret } from '@switchboard/service-kit/credentials'
 import { ConfigError } from '@switchboard/service-kit/env'
 import { loadDotEnv } from '@switchboard/service-kit/lifecycle'
 import { buildStack, listenStack, PortInUseError, writeStackFile, type Stack } from './stack.ts'
 
-// `./switchboard start`: the whole stack on the embedded defaults.
+// `./switchboard start [--dataset demo|FILE] [--seed N]`: the whole stack on the embedded defaults,
+// optionally loaded with a data set once it listens.
+const { values: flags } = parseArgs({ options: { dataset: { type: 'string' }, seed: { type: 'string' } } })
+let dataset: Dataset | undefined
+try {
+  dataset = flags.dataset === undefined ? undefined : readDataset(flags.dataset)
+  if (flags.seed !== undefined && !/^\d+$/.test(flags.seed)) throw new Error(`--seed must be a whole number, got "${flags.seed}".`)
+} catch (err) {
+  console.error((err as Error).message)
+  process.exit(2)
+}
 loadDotEnv()
 let stack: Stack
 try {
@@ -67,3 +80,10 @@ const lines = [
   ''
 ]
 process.stdout.write(lines.join('\n') + '\n')
+
+if (dataset !== undefined) {
+  // Through the gateway like any client, so every table and emulator agrees (README: Data sets).
+  loadDataset(dataset, { baseUrl: urls.gateway!, apiToken: stack.tokens.apiToken, adminToken: stack.tokens.adminToken, ...(flags.seed !== undefined ? { seed: Number(flags.seed) } : {}), log: line => log().info(line) })
+    .then(report => { for (const f of report.failures.slice(0, 10)) log().warn(`data set ${report.dataset}: a ${f.kind} step failed: HTTP ${f.status} ${f.message}`) })
+    .catch((err: Error) => log().error(`could not load the data set: ${err.message}`))
+}

@@ -47,7 +47,10 @@ const apiToken = process.env.API_TOKEN ?? stored.apiToken
 const adminToken = process.env.ADMIN_TOKEN ?? stored.adminToken
 if (!apiToken || !adminToken) fail('No tokens: set API_TOKEN and ADMIN_TOKEN, or run from the folder whose .data/tokens.json the stack wrote.')
 
-const baseUrl = values['base-url'] ?? process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:3000'
+// A running stack says where it listens in its data folder's stack.json (any ports, port 0 too).
+let running: string | undefined
+try { running = (JSON.parse(readFileSync(join(process.env.SWITCHBOARD_DATA_DIR ?? '.data', 'stack.json'), 'utf8')) as { urls?: { gateway?: string } }).urls?.gateway } catch { /* not running here */ }
+const baseUrl = values['base-url'] ?? process.env.SWITCHBOARD_URL ?? running ?? 'http://127.0.0.1:3000'
 try {
   const report = await loadDataset(dataset, { baseUrl, apiToken, adminToken, ...(seed !== undefined ? { seed } : {}), latency, log: line => console.log(line) })
   for (const f of report.failures.slice(0, 10)) console.error(`  ${f.kind}: HTTP ${f.status} ${f.message}`)
