@@ -6,6 +6,8 @@ import { clientGone, readSimulationHeaders, type Simulator } from '@switchboard/
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
 import { loadSigningKey, newEventId, serializeEvents, signEvents, SIGNATURE_HEADER, TIMESTAMP_HEADER, type SendGridEvent } from './event-webhook.ts'
+import { webhookSettingsRoutes } from './webhook-settings-routes.ts'
+import { selects, WebhookSettings, type EventWebhook } from './webhook-settings.ts'
 import { scheduledSendRoutes } from './scheduled-send-routes.ts'
 import { ScheduledSends } from './scheduled-sends.ts'
 import { day, MailStats } from './stats.ts'
@@ -14,7 +16,7 @@ import { validateMail, type MailSummary, type SendGridError } from './validate-m
 export interface SendGridEmulatorOptions {
   simulator: Simulator
   webhookSender: WebhookSender
-  /** Where events go unless a URL was set through the webhook settings API. */
+  /** Where the legacy (oldest) webhook posts until a URL is set through the settings API. */
   defaultEventWebhookUrl: () => string | undefined
   /** Keeps the signing key stable across restarts. */
   dataDir?: string
@@ -44,10 +46,17 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   const { simulator, webhookSender } = opts
   const key = loadSigningKey(opts.dataDir)
   const stats = new MailStats()
-  const settings = { enabled: true, url: undefined as string | undefined, signed: true }
   const gap = opts.eventGapMs ?? { min: 50, max: 400 }
   const clock = opts.clock ?? systemClock
   const scheduled = new ScheduledSends(clock)
+  const settings = new WebhookSettings({ clock, legacyKey: key, defaultUrl: opts.defaultEventWebhookUrl })
+
+  // The official client posts `POST /v3/mail/batch` as JSON with no body at all; SendGrid takes it.
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined)
+    else json(request, body as string, done)
+  })
 
   // SendGrid errors are always its own envelope, never ours.
   app.setErrorHandler((error, _request, reply) => {
@@ -108,22 +117,29 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     stats.reset()
     scheduled.reset()
     due.length = 0
-    Object.assign(settings, { enabled: true, url: undefined, signed: true })
+    settings.reset()
   })
 
+  /** Posts events to every enabled webhook that selects them, each signed with its own key. */
   function postEvents (events: SendGridEvent[]): void {
-    const url = settings.url ?? opts.defaultEventWebhookUrl()
-    if (!settings.enabled || !url || events.length === 0) return
-    for (let i = 0; i < events.length; i += 1000) {
-      const body = serializeEvents(events.slice(i, i + 1000))
-      const timestamp = String(Math.floor(clock.now() / 1000))
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'SendGrid Event API' }
-      if (settings.signed) {
-        headers[SIGNATURE_HEADER] = signEvents(key.privateKey, timestamp, body)
-        headers[TIMESTAMP_HEADER] = timestamp
-      }
-      webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
+    if (events.length === 0) return
+    for (const hook of settings.all()) {
+      const url = settings.urlOf(hook)
+      if (!hook.enabled || !url) continue
+      const selected = events.filter(e => selects(hook, e))
+      for (let i = 0; i < selected.length; i += 1000) postBatch(url, hook, selected.slice(i, i + 1000))
     }
+  }
+
+  function postBatch (url: string, hook: EventWebhook | undefined, events: SendGridEvent[]): void {
+    const body = serializeEvents(events)
+    const timestamp = String(Math.floor(clock.now() / 1000))
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'SendGrid Event API' }
+    if (hook?.signed) {
+      headers[SIGNATURE_HEADER] = signEvents(hook.key.privateKey, timestamp, body)
+      headers[TIMESTAMP_HEADER] = timestamp
+    }
+    webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
   }
 
   /** Plays each recipient's life as events, batched per step across the whole request. */
@@ -267,25 +283,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     return stats.query(q.start_date, end, q.aggregated_by as 'day' | 'week' | 'month' | undefined)
   })
 
-  // Event Webhook settings (the legacy single-webhook endpoints).
-  const settingsBody = () => ({ enabled: settings.enabled, url: settings.url ?? opts.defaultEventWebhookUrl() ?? '', group_resubscribe: true, delivered: true, group_unsubscribe: true, spam_report: true, bounce: true, deferred: true, unsubscribe: true, processed: true, open: true, click: true, dropped: true })
-  app.get('/v3/user/webhooks/event/settings', { schema: {} }, async () => settingsBody())
-  app.patch('/v3/user/webhooks/event/settings', { schema: { body: Type.Object({ enabled: Type.Optional(Type.Boolean()), url: Type.Optional(Type.String({ format: 'uri' })) }) } }, async (request) => {
-    const body = request.body as { enabled?: boolean, url?: string }
-    if (body.enabled !== undefined) settings.enabled = body.enabled
-    if (body.url !== undefined) settings.url = body.url
-    return settingsBody()
-  })
-  app.get('/v3/user/webhooks/event/settings/signed', { schema: {} }, async () => ({ public_key: key.publicKeyBase64 }))
-  app.patch('/v3/user/webhooks/event/settings/signed', { schema: { body: Type.Object({ enabled: Type.Boolean() }) } }, async (request) => {
-    settings.signed = (request.body as { enabled: boolean }).enabled
-    return { public_key: settings.signed ? key.publicKeyBase64 : '' }
-  })
+  const testEvent = (): SendGridEvent => ({ email: 'example@test.com', timestamp: Math.floor(clock.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' })
+  await app.register(webhookSettingsRoutes, { settings, postTest: (url, hook) => postBatch(url, hook, [testEvent()]) })
   await app.register(scheduledSendRoutes, { scheduled })
-
-  app.post('/v3/user/webhooks/event/test', { schema: {} }, async (_request, reply) => {
-    postEvents([{ email: 'example@test.com', timestamp: Math.floor(clock.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' }])
-    return reply.code(204).send()
-  })
-
 }

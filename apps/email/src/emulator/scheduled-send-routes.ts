@@ -23,12 +23,6 @@ const notFound = () => errors('batch id not found') // tsg_mail_v3 MailBatch404'
  */
 export async function scheduledSendRoutes (app: FastifyInstance, opts: { scheduled: ScheduledSends }): Promise<void> {
   const { scheduled } = opts
-  // The official client posts `POST /v3/mail/batch` as JSON with no body at all; SendGrid takes it.
-  const json = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') done(null, undefined)
-    else json(request, body as string, done)
-  })
 
   app.post('/v3/mail/batch', { schema: { response: { 201: BatchIdBody } } }, async (_request, reply) =>
     reply.code(201).send({ batch_id: scheduled.createBatch() }))
