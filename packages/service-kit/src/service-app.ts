@@ -11,6 +11,7 @@ import type { CommonEnv } from './env.ts'
 import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, findNonFiniteNumber, ServiceError } from './errors.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { SERVICES, type ServiceName } from './services.ts'
+import { maskUrlSecrets } from './url-secrets.ts'
 import type { SimulationSettings } from './simulation.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -60,10 +61,18 @@ function buildValidator (externalSchemas: unknown, options: { customOptions: Rec
 /** Where a credential could sit in a log line; pino replaces it with [Redacted]. */
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]']
 
+/** Fastify's request serializer, with a secret in a webhook URL's path masked (url-secrets.ts). */
+const LOG_SERIALIZERS = {
+  req: (request: { method: string, url: string, host?: string, ip?: string, socket?: { remotePort?: number } }) =>
+    ({ method: request.method, url: maskUrlSecrets(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort })
+}
+
 export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv): FastifyServerOptions {
   return {
     // The redaction applies whatever logger options a caller passes (the stack, tests).
-    logger: logger === undefined ? { level: env.LOG_LEVEL, redact: LOG_REDACT } : typeof logger === 'object' && logger !== null && !('redact' in logger) ? { ...logger, redact: LOG_REDACT } : logger,
+    logger: logger === undefined
+      ? { level: env.LOG_LEVEL, redact: LOG_REDACT, serializers: LOG_SERIALIZERS }
+      : typeof logger === 'object' && logger !== null && !('redact' in logger) ? { serializers: LOG_SERIALIZERS, ...logger, redact: LOG_REDACT } : logger,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit: 10 * 1024 * 1024,
