@@ -53,7 +53,8 @@ t.test('send_at holds the message: its events all come at or after send_at', asy
 t.test('cancel: the batch\'s messages are discarded at send_at while others at the same time go out', async t => {
   const { client, eventsFor, createBatch, call } = await setUp(t)
   const batchId = await createBatch()
-  const sendAt = nowSeconds() + 1
+  // At least a second ahead, so the cancel below lands before send_at whatever the millisecond.
+  const sendAt = nowSeconds() + 2
   await sgMail.send({ to: 'deliver+cancelled@example.com', from: 'sender@example.com', subject: 's', text: 'x', sendAt, batchId })
   const [created, body] = await client.request({ method: 'POST', url: '/v3/user/scheduled_sends', body: { batch_id: batchId, status: 'cancel' } })
   t.equal(created.statusCode, 201)
