@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { jsonCaller, type JsonCall } from '@switchboard/service-kit/testing'
+import { eventually, jsonCaller, type JsonCall } from '@switchboard/service-kit/testing'
 // The stack app depends on the gateway, so the gateway cannot depend on it back: its source is
 // imported by path (its own dependencies resolve from apps/stack).
 import { buildStack, listenStack } from '../../stack/src/stack.ts'
@@ -174,6 +174,17 @@ t.test('the admin page, on the real stack in one process', async t => {
     t.equal(await page.locator('#email-latency-max').evaluate(el => (el as unknown as { validationMessage: string }).validationMessage), 'The maximum latency must be at least the minimum.')
     await emailCard.getByRole('button', { name: 'Revert' }).click()
     t.equal(await page.locator('#email-latency-max').inputValue(), '120', 'revert shows the stored values again')
+
+    // WhatsApp: a customer's message, typed in the page, arrives through the emulator's webhook.
+    if (names.includes('whatsapp')) {
+      const waCard = page.locator('#service-whatsapp')
+      await page.locator('#whatsapp-inbound-from').fill('98765 43210')
+      await page.locator('#whatsapp-inbound-text').fill('Typed in the admin page')
+      await waCard.getByRole('button', { name: 'Send as the customer' }).click()
+      await waitForText(page, '#service-whatsapp [data-slot=inbound-message]', /Delivered/)
+      const inbound = await eventually(async () => (await call('GET', '/api/automation/whatsapp/inbound?contact=%2B919876543210', undefined, admin)).body.items?.find((m: { content: string }) => m.content === 'Typed in the admin page'))
+      t.match(inbound, { direction: 'inbound', contact: '+919876543210' }, 'the page\'s message is stored as inbound')
+    }
 
     t.match(await waitForText(page, '#changes', /success_?[rR]ate/), /0\.5/, 'the change is in the history')
     t.match(await text(page, '#changes'), /admin@/, 'with who made it')

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { createHmac } from 'node:crypto'
 import type { Test } from 'tap'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
@@ -9,14 +8,14 @@ import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv } from '../src/config.ts'
 import { ADMIN_TOKEN, API_TOKEN, api } from './helper.ts'
 
-const SECRET = 'gateway-test-aisensy-secret'
+const TOKEN = 'gateway-test-aisensy-url-token-0123456789'
 const message = { to_number: '+91 90000 00004', template_name: 'order_confirmation', params: ['Asha', '#A-1042'], contact_name: 'Asha Rao' }
 
 /** The gateway in front of a real WhatsApp service, both on free ports, sharing a test database. */
 async function startWhatsAppStack (t: Test, opts: { whatsappUrl?: string, whatsappEnv?: Record<string, string> } = {}) {
   const infra = await createTestInfrastructure(t)
   const base = { SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent' }
-  const whatsapp = await buildWhatsApp({ env: loadWhatsAppEnv({ ...base, WHATSAPP_PORT: '0', AISENSY_WEBHOOK_SECRET: SECRET, AISENSY_STATUS_GAP_MS: '20-80', ...opts.whatsappEnv }), shared: infra, logger: false })
+  const whatsapp = await buildWhatsApp({ env: loadWhatsAppEnv({ ...base, WHATSAPP_PORT: '0', AISENSY_WEBHOOK_TOKEN: TOKEN, AISENSY_STATUS_GAP_MS: '20-80', ...opts.whatsappEnv }), shared: infra, logger: false })
   infra.closeWithInfrastructure(whatsapp)
   await whatsapp.listen({ port: 0, host: '127.0.0.1' })
   const env = loadGatewayEnv({ ...base, GATEWAY_PORT: '0', API_TOKEN, ADMIN_TOKEN, WHATSAPP_SERVICE_URL: opts.whatsappUrl ?? selfBaseUrl(whatsapp) })
@@ -30,7 +29,7 @@ async function startWhatsAppStack (t: Test, opts: { whatsappUrl?: string, whatsa
 /** The shared poll, with more time: a message walks through several statuses here. */
 const eventually = <T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> => eventuallyWithin(check, timeoutMs)
 
-t.test('WhatsApp automation routes need the API token; the webhook route needs a signature instead', async t => {
+t.test('WhatsApp automation routes need the API token; the webhook route needs its URL token instead', async t => {
   const { call } = await startWhatsAppStack(t)
   for (const [method, path, body] of [
     ['POST', '/api/automation/trigger/whatsapp', message],
@@ -38,14 +37,17 @@ t.test('WhatsApp automation routes need the API token; the webhook route needs a
     ['POST', '/api/automation/whatsapp/campaigns', { name: 'c', template_name: 'welcome_message', contacts: [{ to_number: '9876543210' }] }],
     ['GET', '/api/automation/whatsapp/stats'],
     ['GET', '/api/automation/whatsapp/templates'],
-    ['GET', '/api/automation/whatsapp/campaigns/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00']
+    ['GET', '/api/automation/whatsapp/campaigns/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00'],
+    ['GET', '/api/automation/whatsapp/inbound']
   ] as const) {
     const res = await call(method, path, body)
     t.same([res.status, res.body.code], [401, 'GATEWAY_UNAUTHORIZED'], path)
   }
-  const unsigned = await call('POST', '/api/webhooks/whatsapp/aisensy', '{"object":"aisensy.message_status","events":[]}')
-  t.equal(unsigned.status, 401)
-  t.equal(unsigned.body.code, 'WHATSAPP_WEBHOOK_SIGNATURE_INVALID', 'no token asked; the service refused the missing signature')
+  const wrongToken = await call('POST', '/api/webhooks/whatsapp/aisensy/not-the-token', '{"topic":"message.status.updated","data":{"message":{"id":"x","status":"read"}}}', { 'content-type': 'application/json' })
+  t.equal(wrongToken.status, 401)
+  t.equal(wrongToken.body.code, 'WHATSAPP_WEBHOOK_UNAUTHORIZED', 'no bearer token asked; the service refused the wrong URL token')
+  const inbound = await call('POST', '/api/admin/whatsapp/inbound', { from: '+919876543210', text: 'hi' }, api)
+  t.equal(inbound.status, 401, 'the emulator control needs the admin token, not the API token')
 })
 
 t.test('send, bulk, stats, templates and one message through the gateway; the request id reaches both tables', async t => {
@@ -114,27 +116,32 @@ t.test('the gateway rejects bad input itself, naming the field, and forwards not
   t.equal(await activityLog.count('whatsapp_campaigns'), 0)
 })
 
-t.test('status webhooks through the gateway arrive byte for byte: signed applies, tampered is refused', async t => {
+t.test('AiSensy notifications through the gateway at the token URL: a status applies; an inbound message lands in crm_messages and the API', async t => {
   const { call, activityLog } = await startWhatsAppStack(t)
   const sent = await call('POST', '/api/automation/trigger/whatsapp', { ...message, to_number: '+919000000002' }, api)
   await eventually(async () => (await activityLog.count('whatsapp_logs', { id: sent.body.id, status: 'sent' })) === 1)
-  // Spacing and key order a re-serialisation would change: the signature covers these exact bytes.
-  const body = `{ "object": "aisensy.message_status",\n  "events": [ { "id": "evt_gw", "type": "message.delivered", "timestamp": 1, "message": { "id": "${sent.body.provider_message_id}", "status": "delivered", "destination": "+919000000002", "campaignName": "order_confirmation", "userName": "Asha" } } ] }\n`
-  const ts = String(Math.floor(Date.now() / 1000))
-  const signature = createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')
-  const headers = { 'content-type': 'application/json', 'x-switchboard-timestamp': ts, 'x-switchboard-signature': signature }
-
-  const tampered = await call('POST', '/api/webhooks/whatsapp/aisensy', body.replace('delivered', 'read'), headers)
-  t.equal(tampered.status, 401)
-  await activityLog.flush()
-  t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'sent', 'nothing changed')
-
-  const ok = await call('POST', '/api/webhooks/whatsapp/aisensy', body, headers)
+  // As AiSensy posts it: one notification, unsigned, to the URL set in its dashboard.
+  const body = `{ "id": "64f0c0ffee0000000000beef", "topic": "message.status.updated", "project_id": "p",\n  "data": { "message": { "id": "${sent.body.provider_message_id}", "status": "DELIVERED", "phone_number": "919000000002" } } }\n`
+  const ok = await call('POST', `/api/webhooks/whatsapp/aisensy/${TOKEN}`, body, { 'content-type': 'application/json' })
   t.equal(ok.status, 200)
-  t.match(ok.body, { received: 1, applied: 1 })
+  t.same(ok.body, { received: 1, applied: 1, duplicate: 0, ignored: 0 })
   await activityLog.flush()
   t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'delivered')
   t.equal((await activityLog.select('crm_messages', { where: { source_id: sent.body.id } }))[0]?.status, 'delivered')
+
+  const simulated = await call('POST', '/api/admin/whatsapp/inbound', { from: '98765 43210', text: 'Can I move my appointment?', name: 'Asha Rao' }, { authorization: `Bearer ${ADMIN_TOKEN}` })
+  t.equal(simulated.status, 202)
+  t.match(simulated.body, { delivered_to: 'webhook', notification_id: /^[0-9a-f]{24}$/ })
+  const inbound = await eventually(async () => {
+    const res = await call('GET', '/api/automation/whatsapp/inbound?contact=%2B919876543210', undefined, api)
+    return res.body.items?.length === 1 && res.body.items[0]
+  })
+  t.match(inbound, { direction: 'inbound', channel: 'whatsapp', contact: '+919876543210', contact_name: 'Asha Rao', content: 'Can I move my appointment?', status: 'received', provider_message_id: simulated.body.provider_message_id, mode: 'mock' })
+  const badNumber = await call('POST', '/api/admin/whatsapp/inbound', { from: 'not a number', text: 'x' }, { authorization: `Bearer ${ADMIN_TOKEN}` })
+  t.same([badNumber.status, badNumber.body.code], [400, 'WHATSAPP_INVALID_NUMBER'])
+  const noText = await call('POST', '/api/admin/whatsapp/inbound', { from: '+919876543210' }, { authorization: `Bearer ${ADMIN_TOKEN}` })
+  t.equal(noText.status, 400)
+  t.match(noText.body.message, /text/)
 })
 
 t.test('a WhatsApp service that is down is a 503 at once; the OpenAPI document lists the routes', async t => {
@@ -146,7 +153,7 @@ t.test('a WhatsApp service that is down is a 503 at once; the OpenAPI document l
   t.match(res.body.message, /the whatsapp service/)
 
   const doc = await call('GET', '/docs/json')
-  for (const path of ['/api/automation/trigger/whatsapp', '/api/automation/trigger/whatsapp/bulk', '/api/automation/whatsapp/campaigns', '/api/automation/whatsapp/campaigns/{id}', '/api/automation/whatsapp/stats', '/api/automation/whatsapp/templates', '/api/webhooks/whatsapp/aisensy']) {
+  for (const path of ['/api/automation/trigger/whatsapp', '/api/automation/trigger/whatsapp/bulk', '/api/automation/whatsapp/campaigns', '/api/automation/whatsapp/campaigns/{id}', '/api/automation/whatsapp/stats', '/api/automation/whatsapp/templates', '/api/automation/whatsapp/inbound', '/api/admin/whatsapp/inbound', '/api/webhooks/whatsapp/aisensy/{token}']) {
     t.ok(doc.body.paths[path], path)
   }
   t.same(doc.body.paths['/api/automation/trigger/whatsapp'].post.security, [{ apiToken: [] }])

@@ -18,7 +18,7 @@ const SECRETS: Record<string, string> = {
   SENDGRID_API_KEY: 'SG.secretkeyid0123456789.sendgrid-secret-value-0123456789abcdef',
   // AiSensy keys are JWTs; the emulator checks the shape.
   AISENSY_API_KEY: `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"project":"secret-project"}').toString('base64url')}.aisensy-secret-signature-0123456789`,
-  AISENSY_WEBHOOK_SECRET: 'aisensy-webhook-secret-0123456789abcdef',
+  AISENSY_WEBHOOK_TOKEN: 'aisensy-webhook-token-0123456789abcdef',
   INSTAMOJO_CLIENT_SECRET: 'instamojo-client-secret-0123456789abcdef',
   INSTAMOJO_API_KEY: 'instamojo-api-key-0123456789abcdef',
   INSTAMOJO_AUTH_TOKEN: 'instamojo-auth-token-0123456789abcdef',

@@ -17,7 +17,7 @@ import { signZoomWebhook, SIGNATURE_HEADER as ZM_SIGNATURE, TIMESTAMP_HEADER as 
 import { admin, api, eventually, startStack, type Reply, type Running } from './helper.ts'
 
 const ZOOM_SECRET = 'zoom-secret-token-for-webhook-tests'
-const AISENSY_SECRET = 'aisensy-webhook-secret-for-tests-0123'
+const AISENSY_TOKEN = 'aisensy-webhook-url-token-for-tests-0123'
 const INSTAMOJO_SALT = 'instamojo-mock-salt-for-tests'
 const now = () => Math.floor(Date.now() / 1000)
 const STALE = () => String(now() - 3600)
@@ -27,6 +27,8 @@ interface Post { headers: Record<string, string>, body: string }
 interface Provider {
   name: string
   path: string
+  /** Where forged posts go, when the route's path has a parameter (the AiSensy URL token). */
+  forgedUrl?: string
   /** Posts with no signature at all, as a forger would send them. */
   unsigned: (s: Running) => Post[]
   /** Stale, tampered and replayed posts with correct signatures. */
@@ -109,22 +111,23 @@ const PROVIDERS: Provider[] = [
     }
   },
   {
-    name: 'AiSensy status webhook (HMAC-SHA256, ours)',
-    path: '/api/webhooks/whatsapp/aisensy',
+    name: 'AiSensy project webhook (a secret token in the URL; AiSensy signs nothing)',
+    path: '/api/webhooks/whatsapp/aisensy/{token}',
+    forgedUrl: '/api/webhooks/whatsapp/aisensy/a-guessed-token-a-guessed-token',
     unsigned: () => [
-      { headers: json, body: JSON.stringify({ object: 'aisensy.message_status', events: [] }) },
-      { headers: { ...json, [SB_SIGNATURE]: 'f'.repeat(64), [SB_TIMESTAMP]: String(now()) }, body: JSON.stringify({ object: 'aisensy.message_status', events: [] }) }
+      { headers: json, body: JSON.stringify({ id: 'n-forged', topic: 'message.status.updated', data: { message: { id: randomUUID(), status: 'failed' } } }) },
+      { headers: { ...json, [SB_SIGNATURE]: 'f'.repeat(64), [SB_TIMESTAMP]: String(now()) }, body: JSON.stringify({ id: 'n-forged-2', topic: 'message.sender.user', data: { message: { id: 'i1', phone_number: '919876543210', message_content: { text: 'forged' } } } }) }
     ],
     async signed (t, s) {
       const sent = await s.call('POST', '/api/automation/trigger/whatsapp', { to_number: '+919876543210', template_name: 'welcome_message', params: ['Asha'] }, api)
       t.equal(sent.status, 202, 'a message to aim at')
-      const body = JSON.stringify({ object: 'aisensy.message_status', events: [{ id: `evt_${randomBytes(12).toString('hex')}`, type: 'message.failed', timestamp: now(), message: { id: sent.body.provider_message_id, status: 'failed', destination: '+919876543210', campaignName: 'welcome_message', userName: 'Asha' }, error: { code: 131026, title: 'forged failure' } }] })
-      const signedAt = (ts: string, secret = AISENSY_SECRET): Post => ({ headers: { ...json, [SB_SIGNATURE]: signSwitchboardWebhook(secret, ts, body), [SB_TIMESTAMP]: ts }, body })
-      refused(t, await post(s, this.path, signedAt(String(now()), 'another-secret-another-secret')), 'signed with another secret')
-      refused(t, await post(s, this.path, signedAt(STALE())), 'signed an hour ago')
-      const fresh = signedAt(String(now()))
-      t.match(await post(s, this.path, fresh), { status: 200, body: { received: 1, applied: 1, duplicate: false } }, 'a fresh signed post is applied')
-      t.match(await post(s, this.path, fresh), { status: 200, body: { received: 1, applied: 0, duplicate: true } }, 'the same post again: acknowledged as a duplicate, not applied')
+      const body = JSON.stringify({ id: randomBytes(12).toString('hex'), topic: 'message.status.updated', project_id: 'p', delivery_attempt: '1', data: { message: { id: sent.body.provider_message_id, status: 'failed', phone_number: '919876543210', failureResponse: { code: 131026, title: 'forged failure' } } } })
+      const url = `/api/webhooks/whatsapp/aisensy/${AISENSY_TOKEN}`
+      refused(t, await s.call('POST', `${url.slice(0, -1)}x`, body, json), 'the token with its last character changed')
+      const first = await s.call('POST', url, body, json)
+      t.match(first, { status: 200, body: { received: 1, applied: 1, duplicate: 0 } }, 'at the right token URL it is applied')
+      t.match(await s.call('POST', url, body, json), { status: 200, body: { received: 1, applied: 0, duplicate: 1 } }, 'the same notification again: acknowledged as a duplicate, not applied')
+      t.comment('AiSensy signs no timestamp, so there is no stale post to refuse: the URL token authenticates, replays are inert')
     }
   },
   {
@@ -195,7 +198,7 @@ t.test('every provider webhook route: forged posts refused, stale ones refused, 
   const running = await startStack(t, {
     ZOOM_WEBHOOK_SECRET_TOKEN: ZOOM_SECRET,
     ZOOM_WEBHOOK_URL: 'off',
-    AISENSY_WEBHOOK_SECRET: AISENSY_SECRET,
+    AISENSY_WEBHOOK_TOKEN: AISENSY_TOKEN,
     INSTAMOJO_MOCK_SALT: INSTAMOJO_SALT,
     EMAIL_LATENCY_MS: '0-0',
     EMAIL_SUCCESS_RATE: '1'
@@ -211,7 +214,7 @@ t.test('every provider webhook route: forged posts refused, stale ones refused, 
       continue
     }
     await t.test(provider.name, async t => {
-      for (const [i, p] of provider.unsigned(running).entries()) refused(t, await post(running, path, p), `unsigned or forged post ${i + 1}`)
+      for (const [i, p] of provider.unsigned(running).entries()) refused(t, await post(running, provider.forgedUrl ?? path, p), `unsigned or forged post ${i + 1}`)
       await provider.signed(t, running)
     })
   }

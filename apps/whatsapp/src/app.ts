@@ -9,10 +9,12 @@ import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { loadCatalogue } from './catalogue.ts'
 import { createAiSensyClient, type AiSensyClient } from './client/aisensy-client.ts'
-import { whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
+import { addressListOf, whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
 import { aisensyEmulator } from './emulator/index.ts'
-import { SECRET_FILE } from './emulator/status-webhook.ts'
+import { TOKEN_FILE } from './aisensy-webhooks.ts'
+import type { AiSensyEmulatorControls } from './emulator/index.ts'
 import { aisensyWebhookRoutes } from './routes/aisensy-webhook.ts'
+import { emulatorControlRoutes } from './routes/emulator-control.ts'
 import { whatsappRoutes } from './routes/whatsapp.ts'
 import { createWhatsAppService } from './service/whatsapp-service.ts'
 
@@ -34,17 +36,21 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     credentials: () => requireAll({ AISENSY_API_KEY: env.AISENSY_API_KEY })
   })
 
-  // One secret signs (emulator) and verifies (receiver) status posts; stable across restarts.
-  const webhookSecret = env.AISENSY_WEBHOOK_SECRET ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
+  // The secret in the webhook URL the team sets in AiSensy's dashboard (AiSensy signs nothing);
+  // the emulator posts to the same kind of URL. Stable across restarts.
+  const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE)
+  const allowedIps = addressListOf(env, 'AISENSY_WEBHOOK_ALLOWED_IPS')
+  const trustedProxies = addressListOf(env, 'WHATSAPP_TRUSTED_PROXIES')
   const webhookSender = new WebhookSender({ logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp')
-  const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy` } catch { return undefined } }
+  const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy/${webhookToken}` } catch { return undefined } }
+  const controls: AiSensyEmulatorControls = {}
   await app.register(aisensyEmulator, {
     prefix: EMULATOR_PREFIX,
     simulator,
     webhookSender,
-    webhookSecret,
+    controls,
     statusGapMs: parseRange(env.AISENSY_STATUS_GAP_MS, 'AISENSY_STATUS_GAP_MS'),
     // "off": a project with no webhook set in AiSensy's dashboard, which gets no status posts.
     webhookUrl: env.AISENSY_WEBHOOK_URL === 'off' ? () => undefined : () => env.AISENSY_WEBHOOK_URL ?? ownReceiver()
@@ -68,6 +74,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     clientFor,
     templates,
     source: env.AISENSY_SOURCE,
+    defaultContactName: env.WHATSAPP_DEFAULT_CONTACT_NAME,
     bulkConcurrency: env.WHATSAPP_BULK_CONCURRENCY,
     campaignConcurrency: env.WHATSAPP_CAMPAIGN_CONCURRENCY,
     logger: app.log
@@ -77,7 +84,8 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   app.addHook('preClose', async () => { await service.stopCampaigns() })
   app.addHook('onClose', async () => { service.close() })
 
-  await app.register(aisensyWebhookRoutes, { service, secrets: [webhookSecret], maxAgeSeconds: env.AISENSY_WEBHOOK_MAX_AGE_S })
+  await app.register(aisensyWebhookRoutes, { service, token: webhookToken, allowedIps, trustedProxies })
   await app.register(whatsappRoutes, { service })
+  await app.register(emulatorControlRoutes, { controls, mode: () => app.runtime.get('whatsapp').mode })
   return app
 }

@@ -104,8 +104,8 @@ export function loadCatalogue (file: string | undefined): Template[] {
 }
 
 /** The template's text with its params filled in ($FirstName becomes the contact's first name). */
-export function renderTemplate (template: Template, params: string[], contactName?: string | null): string {
-  const firstName = contactName?.trim().split(/\s+/)[0] || 'Customer'
+export function renderTemplate (template: Template, params: string[], contactName?: string | null, fallbackName = 'Customer'): string {
+  const firstName = contactName?.trim().split(/\s+/)[0] || fallbackName
   return template.body.replace(/\{\{(\d+)\}\}/g, (whole, n: string) => {
     const v = params[Number(n) - 1]
     if (v === undefined) return whole

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { CommonEnvSchema, loadEnv, parseRange } from '@switchboard/service-kit/env'
+import { CommonEnvSchema, ConfigError, loadEnv, parseRange } from '@switchboard/service-kit/env'
+import { addressMatcher } from '@switchboard/service-kit/source-address'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
 
 export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
@@ -8,9 +9,11 @@ export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   AISENSY_BASE_URL: Type.String({ default: 'https://backend.aisensy.com', description: 'Live AiSensy host' }),
   AISENSY_API_VERSION: Type.Union([Type.Literal('v2'), Type.Literal('v1')], { default: 'v2', description: 'v2: /campaign/t1/api/v2 (buttons, fallback values); v1: /campaign/t1/api' }),
   AISENSY_SOURCE: Type.String({ default: 'switchboard', description: 'The lead source tag sent with every message' }),
-  AISENSY_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret of the signed status webhook; generated into the data folder when unset' })),
-  AISENSY_WEBHOOK_MAX_AGE_S: Type.Integer({ default: 300, minimum: 1, description: 'Status posts signed longer ago are refused as replays' }),
-  AISENSY_WEBHOOK_URL: Type.Optional(Type.String({ description: 'Where the emulator posts status changes; default: this service\'s own receiver; "off" posts none (no project webhook set)' })),
+  AISENSY_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 24, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The secret in the webhook URL set in AiSensy\'s dashboard (…/api/webhooks/whatsapp/aisensy/<token>); generated into the data folder when unset' })),
+  AISENSY_WEBHOOK_ALLOWED_IPS: Type.String({ default: '', description: 'Addresses or CIDR ranges, comma-separated, AiSensy webhooks must come from; empty: any (the URL token still applies)' }),
+  WHATSAPP_TRUSTED_PROXIES: Type.String({ default: '127.0.0.1,::1', description: 'Addresses or CIDR ranges whose X-Forwarded-For is believed (the gateway); empty: nobody\'s' }),
+  AISENSY_WEBHOOK_URL: Type.Optional(Type.String({ description: 'Where the emulator posts status changes and inbound messages; default: this service\'s own receiver with its token; "off" posts none (no project webhook set)' })),
+  WHATSAPP_DEFAULT_CONTACT_NAME: Type.String({ default: 'Customer', minLength: 1, maxLength: 256, description: 'The userName sent to AiSensy for a contact without a name (AiSensy requires one and creates the contact with it); also $FirstName\'s fallback' }),
   AISENSY_STATUS_GAP_MS: Type.String({ default: '100-600', description: 'Emulator: time between a message\'s status changes (sent, delivered, read), e.g. 100-600' }),
   WHATSAPP_TEMPLATES_FILE: Type.Optional(Type.String({ description: 'JSON list of templates (the catalogue); default: the emulator\'s seeded campaigns' })),
   WHATSAPP_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 400-1200' })),
@@ -27,6 +30,17 @@ export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
 export type WhatsAppEnv = Static<typeof WhatsAppEnvSchema>
 
 export const loadWhatsAppEnv = (env?: Record<string, string | undefined>) => loadEnv(WhatsAppEnvSchema, env)
+
+/** A comma-separated address list from the environment, checked at start so a typo stops the service with its name. */
+export function addressListOf (env: WhatsAppEnv, name: 'AISENSY_WEBHOOK_ALLOWED_IPS' | 'WHATSAPP_TRUSTED_PROXIES'): string[] {
+  const entries = env[name].split(',').map(s => s.trim()).filter(Boolean)
+  try {
+    addressMatcher(entries)
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${name} must list IP addresses or CIDR ranges separated by commas (e.g. "203.0.113.7,10.0.0.0/8"): ${(err as Error).message}.`)
+  }
+  return entries
+}
 
 /** Simulation settings this environment asks for (only what it sets). */
 export function whatsappSimulationOverrides (env: WhatsAppEnv): Partial<SimulationSettings> {

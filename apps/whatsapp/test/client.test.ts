@@ -57,7 +57,10 @@ t.test('the client against the emulator: every refusal becomes a ProviderError o
   t.match(limited, { kind: 'rate_limited', statusCode: 429, retryAfter: '1', retryable: true })
 
   const outage = await providerErrorOf(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'outage' }))
-  t.match(outage, { kind: 'unavailable', statusCode: 503, message: 'HTTP 503 with no error message' })
+  t.match(outage, { kind: 'unavailable', statusCode: 503, retryable: true, message: /no error message \(an empty answer/, providerBody: {} })
+  // A random failure is the same recorded 503 {}: retryable, so live mode may fall back on it.
+  const failure = await providerErrorOf(client.sendCampaignMessage(message(), { 'x-switchboard-outcome': 'failure' }))
+  t.match(failure, { kind: 'unavailable', statusCode: 503, retryable: true, providerBody: {} })
 
   const slowClient = createAiSensyClient({ baseUrl: `${url}/aisensy`, apiKey: API_KEY, timeoutMs: 150 })
   const timeout = await providerErrorOf(slowClient.sendCampaignMessage(message(), { 'x-switchboard-latency-ms': '2000' }))

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startRecorder } from '@switchboard/service-kit/testing'
-import { API_KEY, campaignBody, startWhatsAppApp, WEBHOOK_SECRET } from './helper.ts'
-import { eventJson, messageTail, POST_HEAD, POST_TAIL, signStatusPost, verifyStatusPost, type StatusPost } from '../src/emulator/status-webhook.ts'
+import { API_KEY, campaignBody, startWhatsAppApp } from './helper.ts'
+import { inboundMessageOf, statusUpdateOf, tokenMatches } from '../src/aisensy-webhooks.ts'
 
 const V2 = '/aisensy/campaign/t1/api/v2'
 const V1 = '/aisensy/campaign/t1/api'
@@ -124,26 +124,28 @@ t.test('forced outcomes and the success rate, in AiSensy\'s envelopes', async t 
   t.equal(limited.status, 429)
   t.equal(limited.headers['retry-after'], '1')
   t.match(limited.body, { name: 'ERR429', errorCode: 429, aisTraceId: TRACE })
+  // Integrators recorded AiSensy's random failures as 503 with an empty JSON body.
   const failed = await call('POST', V2, campaignBody(), { 'x-switchboard-outcome': 'failure' })
-  t.equal(failed.status, 500)
-  t.match(failed.body, { message: 'Internal Server Error', name: 'ERR500' })
+  t.equal(failed.status, 503)
+  t.equal(failed.text, '{}', 'a random failure: 503 {}, not the error envelope')
   t.equal(failed.headers['x-switchboard-simulated'], 'failure')
   const outage = await call('POST', V2, campaignBody(), { 'x-switchboard-outcome': 'outage' })
   t.equal(outage.status, 503)
   t.equal(outage.text, '{}', 'observed: 503 with an empty JSON body')
   const magicError = await call('POST', V2, campaignBody({ destination: '9000000006' }))
-  t.equal(magicError.status, 500)
+  t.equal(magicError.status, 503)
+  t.equal(magicError.text, '{}')
 
   const zero = await startWhatsAppApp(t, { simulation: { successRate: 0 } })
-  t.equal((await zero.call('POST', V2, campaignBody())).status, 500, 'a 0 success rate fails every ordinary send')
+  t.equal((await zero.call('POST', V2, campaignBody())).status, 503, 'a 0 success rate fails every ordinary send')
   t.equal((await zero.call('POST', V2, campaignBody({ destination: '+919000000004' }))).status, 200, 'a magic number wins over the rate')
   const slow = await call('POST', V2, campaignBody(), { 'x-switchboard-latency-ms': '300' })
   t.equal(slow.status, 200)
 })
 
-t.test('each status change is posted, signed, in order: magic numbers decide the path', async t => {
+t.test('each status change is posted as an AiSensy notification, one per request, in order: magic numbers decide the path', async t => {
   const { origin, received: posts } = await startRecorder(t)
-  const { call } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: `${origin}/hook` } })
+  const { call } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: `${origin}/hook/the-token-in-the-url` } })
 
   const numbers = { read: '+919000000004', staysSent: '+919000000002', failsAfterSend: '+919000000003', unread: '+919000000005' }
   const ids: Record<string, string> = {}
@@ -152,8 +154,8 @@ t.test('each status change is posted, signed, in order: magic numbers decide the
     t.equal(res.status, 200)
     ids[k] = res.body.submitted_message_id
   }
-  const events = () => posts.flatMap(p => JSON.parse(p.body).events as Array<Record<string, any>>)
-  const statuses = (id: string) => events().filter(e => e.message.id === id).map(e => e.message.status)
+  const notifications = () => posts.map(p => JSON.parse(p.body) as Record<string, any>)
+  const statuses = (id: string) => notifications().filter(n => n.data.message.id === id).map(n => n.data.message.status)
   const until = Date.now() + 8000
   while (Date.now() < until && !(statuses(ids.read!).length === 3 && statuses(ids.failsAfterSend!).length === 2 && statuses(ids.unread!).length === 2)) {
     await new Promise(resolve => setTimeout(resolve, 50))
@@ -165,55 +167,38 @@ t.test('each status change is posted, signed, in order: magic numbers decide the
   t.same(statuses(ids.staysSent!), ['sent'])
   t.same(statuses(ids.failsAfterSend!), ['sent', 'failed'])
 
-  const failed = events().find(e => e.message.status === 'failed')!
-  t.match(failed, { type: 'message.failed', id: /^evt_[0-9a-f]{24}$/, timestamp: Number, error: { code: 131026, title: 'Message undeliverable' }, message: { destination: '+919000000003', campaignName: 'welcome_message', userName: 'Asha Rao' } })
+  const failed = notifications().find(n => n.data.message.status === 'failed')!
+  t.match(failed, {
+    id: /^[0-9a-f]{24}$/,
+    created_at: /^\d{4}-\d\d-\d\dT/,
+    topic: 'message.status.updated',
+    project_id: /^[0-9a-f]{24}$/,
+    delivery_attempt: '1',
+    data: { message: { id: ids.failsAfterSend, phone_number: '919000000003', status: 'failed', userName: 'Asha Rao', failureResponse: { code: 131026, title: 'Message undeliverable' } } }
+  })
+  t.same(statusUpdateOf(failed), { messageId: ids.failsAfterSend, status: 'failed', error: { code: '131026', title: 'Message undeliverable' } }, 'the shared parser reads what the emulator writes')
+  t.equal(new Set(notifications().map(n => n.id)).size, posts.length, 'every notification has its own id')
   for (const p of posts) {
-    t.equal(JSON.parse(p.body).object, 'aisensy.message_status')
-    t.equal(p.body, JSON.stringify(JSON.parse(p.body)), 'the body is exactly what JSON.stringify writes for it')
-    t.same(JSON.parse(p.body).events.map((e: Record<string, unknown>) => Object.keys(e).join()), JSON.parse(p.body).events.map((e: Record<string, unknown>) => e.error ? 'id,type,timestamp,message,error' : 'id,type,timestamp,message'))
+    t.equal(p.url, '/hook/the-token-in-the-url', 'posted to the configured URL, token and all')
     t.match(p.headers['content-type'], /application\/json/)
-    const headers = { signature: p.headers['x-switchboard-signature'], timestamp: p.headers['x-switchboard-timestamp'] }
-    t.match(headers.signature, /^[0-9a-f]{64}$/)
-    t.same(verifyStatusPost(WEBHOOK_SECRET, headers, Buffer.from(p.body), 300), { ok: true }, 'signed with the shared secret')
-    t.same(verifyStatusPost(WEBHOOK_SECRET, headers, Buffer.from(p.body.replace('+9190000', '+9190001')), 300), { ok: false, reason: 'mismatch' }, 'a tampered body does not verify')
-    t.same(verifyStatusPost('another-secret-entirely', headers, Buffer.from(p.body), 300), { ok: false, reason: 'mismatch' })
+    t.notOk(p.headers['x-switchboard-signature'], 'unsigned, as AiSensy posts')
   }
 })
 
-t.test('the signature scheme against a fixed vector (computed with openssl)', async t => {
-  // printf '%s' '1763900000.{"object":"aisensy.message_status","events":[]}' | openssl dgst -sha256 -hmac 'whsec-test-vector-secret'
-  const secret = 'whsec-test-vector-secret'
-  const body = '{"object":"aisensy.message_status","events":[]}'
-  const expected = '00e5c5a97feafe53c1320b39bd72938d082d83332026795eaa9be4f6282a884c'
-  t.equal(signStatusPost(secret, '1763900000', body), expected)
-  const at = 1763900000 * 1000
-  t.same(verifyStatusPost(secret, { signature: expected, timestamp: '1763900000' }, Buffer.from(body), 300, at + 299_000), { ok: true })
-  t.same(verifyStatusPost(secret, { signature: expected, timestamp: '1763900000' }, Buffer.from(body), 300, at + 301_000), { ok: false, reason: 'stale' })
-  t.same(verifyStatusPost(secret, { signature: expected, timestamp: '1763900001' }, Buffer.from(body), 300, at), { ok: false, reason: 'mismatch' }, 'the timestamp is signed: changing it breaks the signature')
-  t.same(verifyStatusPost(secret, { signature: expected.toUpperCase(), timestamp: '1763900000' }, Buffer.from(body), 300, at), { ok: false, reason: 'mismatch' }, 'lowercase hex, exactly')
-  t.same(verifyStatusPost(secret, { signature: expected.slice(0, 63), timestamp: '1763900000' }, Buffer.from(body), 300, at), { ok: false, reason: 'mismatch' })
-  t.same(verifyStatusPost(secret, { signature: '', timestamp: '1763900000' }, Buffer.from(body), 300, at), { ok: false, reason: 'missing' })
-  t.same(verifyStatusPost(secret, { timestamp: '1763900000' }, Buffer.from(body), 300, at), { ok: false, reason: 'missing' })
-  t.same(verifyStatusPost(secret, { signature: expected, timestamp: 'yesterday' }, Buffer.from(body), 300, at), { ok: false, reason: 'stale' })
-})
-
-t.test('the hand-written post body is JSON.stringify\'s, escapes included', async t => {
-  const message = { destination: '+919876543210', campaign: { name: 'welcome_message' }, userName: 'Asha "Rao" \\ \u2028 नमस्ते\n' }
-  const at = 1763900000123
-  const failed = JSON.parse(`${POST_HEAD}${eventJson({ messageId: 'm-1', status: 'sent', at, message: messageTail(message) })},${eventJson({ messageId: 'm-1', status: 'failed', at, message: messageTail(message) })}${POST_TAIL}`) as StatusPost
-  const events = failed.events
-  const expected: StatusPost = {
-    object: 'aisensy.message_status',
-    events: [
-      { id: events[0]!.id, type: 'message.sent', timestamp: 1763900000, message: { id: 'm-1', status: 'sent', destination: '+919876543210', campaignName: 'welcome_message', userName: message.userName } },
-      { id: events[1]!.id, type: 'message.failed', timestamp: 1763900000, message: { id: 'm-1', status: 'failed', destination: '+919876543210', campaignName: 'welcome_message', userName: message.userName }, error: { code: 131026, title: 'Message undeliverable' } }
-    ]
-  }
-  t.same(failed, expected)
-  const body = `${POST_HEAD}${eventJson({ messageId: 'm-1', status: 'sent', at, message: messageTail(message) })}${POST_TAIL}`
-  t.equal(body, JSON.stringify({ object: 'aisensy.message_status', events: [{ ...expected.events[0]!, id: JSON.parse(body).events[0].id }] }))
-  t.match(events[0]!.id, /^evt_[0-9a-f]{24}$/)
-  t.not(events[0]!.id, events[1]!.id, 'every event has its own id')
+t.test('the shared parser reads the recorded variants and refuses what it cannot use', async t => {
+  const n = (topic: string, message: Record<string, unknown>) => ({ id: 'n1', topic, data: { message } })
+  t.same(statusUpdateOf(n('message.status.updated', { id: 'm1', status: 'DELIVERED' })), { messageId: 'm1', status: 'delivered' }, 'upper-case statuses')
+  t.same(statusUpdateOf(n('message.status.update', { messageId: 'm2', status: 'read' })), { messageId: 'm2', status: 'read' }, 'the other topic spelling, messageId')
+  t.same(statusUpdateOf(n('message.status.updated', { id: 'm3', status: 'failed', errors: [{ code: 131047, title: 'Re-engagement message' }] })), { messageId: 'm3', status: 'failed', error: { code: '131047', title: 'Re-engagement message' } }, 'Cloud API style errors')
+  t.equal(statusUpdateOf(n('message.status.updated', { id: 'm4', status: 'deleted' })), undefined, 'an unknown status')
+  t.equal(statusUpdateOf(n('message.sender.user', { id: 'm5', status: 'read' })), undefined, 'another topic')
+  t.equal(statusUpdateOf({ topic: 'message.status.updated', data: 'x' }), undefined)
+  t.same(inboundMessageOf(n('message.sender.user', { id: 'i1', phone_number: '919876543210', userName: 'Asha', message_type: 'TEXT', message_content: { text: 'Yes' } })), { messageId: 'i1', phone: '919876543210', name: 'Asha', text: 'Yes', type: 'TEXT' })
+  t.same(inboundMessageOf(n('message.sender.user', { id: 'i2', phone_number: '919876543210', message_type: 'IMAGE', message_content: { url: 'https://cdn.example/x.jpg' } })), { messageId: 'i2', phone: '919876543210', name: null, text: '[image] https://cdn.example/x.jpg', type: 'IMAGE' })
+  t.equal(inboundMessageOf(n('message.sender.user', { id: 'i3', message_content: { text: 'no number' } })), undefined)
+  t.ok(tokenMatches('a-token-of-some-length-123', 'a-token-of-some-length-123'))
+  t.notOk(tokenMatches('a-token-of-some-length-123', 'a-token-of-some-length-124'))
+  t.notOk(tokenMatches('a-token-of-some-length-123', ''))
 })
 
 t.test('AISENSY_WEBHOOK_URL=off: a project with no webhook gets no status posts, and sends still succeed', async t => {

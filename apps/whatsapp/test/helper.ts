@@ -15,7 +15,13 @@ export interface WhatsAppTestApp extends TestInfrastructure {
   call: JsonCall
 }
 
-export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789'
+/** The token in the AiSensy webhook URL: /webhooks/aisensy/<token>. */
+export const WEBHOOK_TOKEN = 'test-webhook-token-0123456789abcdef'
+export const WEBHOOK_PATH = `/webhooks/aisensy/${WEBHOOK_TOKEN}`
+
+/** An AiSensy status notification (aisensy-webhooks.ts) for one message. */
+export const statusNotification = (messageId: string, status: string, extra: Record<string, unknown> = {}, id = `n-${messageId}-${status}`) =>
+  ({ id, created_at: new Date().toISOString(), topic: 'message.status.updated', project_id: 'p1', delivery_attempt: '1', data: { message: { id: messageId, phone_number: '919876543210', status, ...extra } } })
 
 /** One JSON (or raw string/Buffer) request to any URL: the shared requestJson. */
 export const httpCall = requestJson
@@ -23,7 +29,7 @@ export const httpCall = requestJson
 /** The WhatsApp service listening on a free port, on a test database, instant and always successful by default. */
 export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<WhatsAppTestApp> {
   const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { whatsapp: { ...opts.simulation } } })
-  const env = loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_SECRET: WEBHOOK_SECRET, AISENSY_STATUS_GAP_MS: '20-80', ...opts.env })
+  const env = loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_TOKEN: WEBHOOK_TOKEN, AISENSY_STATUS_GAP_MS: '20-80', ...opts.env })
   const app = await buildApp({ env, shared: infra, logger: false })
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })

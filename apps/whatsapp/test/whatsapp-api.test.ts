@@ -1,11 +1,12 @@
 import t from 'tap'
-import { eventually, startWhatsAppApp, WEBHOOK_SECRET } from './helper.ts'
-import { signStatusPost } from '../src/emulator/status-webhook.ts'
+import { randomUUID } from 'node:crypto'
+import { startRecorder } from '@switchboard/service-kit/testing'
+import { eventually, startWhatsAppApp, statusNotification, WEBHOOK_PATH, WEBHOOK_TOKEN } from './helper.ts'
 import { DEFAULT_TEMPLATES } from '../src/catalogue.ts'
 
 const send = (to: string, extra: Record<string, unknown> = {}) => ({ to_number: to, template_name: 'order_confirmation', params: ['Asha', '#A-1042'], contact_name: 'Asha Rao', ...extra })
 
-t.test('send_message: 202, one whatsapp_logs row and one crm_messages row, then sent → delivered → read through signed webhooks', async t => {
+t.test('send_message: 202, one whatsapp_logs row and one crm_messages row, then sent → delivered → read through AiSensy\'s webhooks', async t => {
   const { call, activityLog } = await startWhatsAppApp(t)
   const res = await call('POST', '/messages', send('090000 00004'), { 'x-request-id': 'req-wa-1' })
   t.equal(res.status, 202)
@@ -58,7 +59,7 @@ t.test('simulated failures are AiSensy errors, handled by the client and logged 
   const failed = await call('POST', '/messages', send('+919876543210'), { 'x-switchboard-outcome': 'failure' })
   t.equal(failed.status, 502)
   t.equal(failed.body.code, 'WHATSAPP_PROVIDER_ERROR')
-  t.match(failed.body.message, /AiSensy answered HTTP 500: Internal Server Error/)
+  t.match(failed.body.message, /AiSensy answered HTTP 503: no error message \(an empty answer, as AiSensy gives when it is briefly unavailable\)\. Retry later\./)
   await activityLog.flush()
   t.equal((await activityLog.select('whatsapp_logs', { where: { id: failed.body.details.id } }))[0]?.status, 'failed')
 
@@ -170,49 +171,56 @@ t.test('get_whatsapp_stats and get_templates', async t => {
   t.match(templates.body.templates.find((x: { name: string }) => x.name === 'appointment_reminder'), { header: 'image', button: null })
 })
 
-t.test('the status receiver: signed posts apply, never backwards; unsigned, forged, tampered and stale posts are refused and change nothing', async t => {
+t.test('the status receiver: AiSensy notifications at the token URL apply, never backwards; a wrong token or a disallowed address changes nothing', async t => {
   const { call, activityLog } = await startWhatsAppApp(t)
   const sent = await call('POST', '/messages', send('+919000000004'))
   await eventually(async () => (await activityLog.count('whatsapp_logs', { id: sent.body.id, status: 'read' })) === 1)
   const messageId = sent.body.provider_message_id
-  const post = (status: string) => JSON.stringify({ object: 'aisensy.message_status', events: [{ id: 'evt_1', type: `message.${status}`, timestamp: 1, message: { id: messageId, status, destination: '+919000000004', campaignName: 'order_confirmation', userName: 'Asha' }, ...(status === 'failed' ? { error: { code: 131026, title: 'Message undeliverable' } } : {}) }] })
-  const now = () => String(Math.floor(Date.now() / 1000))
-  const signed = (body: string, ts = now(), secret = WEBHOOK_SECRET) => ({ 'content-type': 'application/json', 'x-switchboard-timestamp': ts, 'x-switchboard-signature': signStatusPost(secret, ts, body) })
+  const failed = statusNotification(messageId, 'failed', { failureResponse: { code: 131026, title: 'Message undeliverable' } })
   const statusNow = async () => { await activityLog.flush(); return (await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status }
 
-  const unsigned = await call('POST', '/webhooks/aisensy', post('failed'))
-  t.equal(unsigned.status, 401)
-  t.same(Object.keys(unsigned.body).sort(), ['code', 'error', 'message', 'requestId', 'statusCode'])
-  t.match(unsigned.body, { code: 'WHATSAPP_WEBHOOK_SIGNATURE_INVALID', message: 'Unauthorized' })
-  const forged = await call('POST', '/webhooks/aisensy', post('failed'), signed(post('failed'), now(), 'an-attacker-guessed-secret'))
-  t.equal(forged.status, 401)
-  const tampered = await call('POST', '/webhooks/aisensy', post('failed'), signed(post('delivered')))
-  t.equal(tampered.status, 401, 'a signature for other bytes')
-  const old = String(Math.floor(Date.now() / 1000) - 301)
-  const stale = await call('POST', '/webhooks/aisensy', post('failed'), signed(post('failed'), old))
-  t.equal(stale.status, 401, 'validly signed five minutes ago: a replay')
+  for (const path of ['/webhooks/aisensy/not-the-token', `/webhooks/aisensy/${WEBHOOK_TOKEN.slice(0, -1)}`, `/webhooks/aisensy/${WEBHOOK_TOKEN}x`]) {
+    const refused = await call('POST', path, failed)
+    t.equal(refused.status, 401, path)
+    t.same(Object.keys(refused.body).sort(), ['code', 'error', 'message', 'requestId', 'statusCode'])
+    t.match(refused.body, { code: 'WHATSAPP_WEBHOOK_UNAUTHORIZED', message: 'Unauthorized' })
+  }
+  t.equal((await call('POST', '/webhooks/aisensy', failed)).status, 404, 'no token, no route')
   t.equal(await statusNow(), 'read')
 
-  const backwards = await call('POST', '/webhooks/aisensy', post('delivered'), signed(post('delivered')))
-  t.match(backwards.body, { received: 1, applied: 1, duplicate: false })
+  const backwards = await call('POST', WEBHOOK_PATH, statusNotification(messageId, 'delivered', {}, 'late-delivered'))
+  t.same(backwards.body, { received: 1, applied: 1, duplicate: 0, ignored: 0 })
   t.equal(await statusNow(), 'read', 'a late "delivered" never moves a read message back')
 
   const other = await call('POST', '/messages', send('+919000000002'))
   await eventually(async () => (await activityLog.count('whatsapp_logs', { id: other.body.id, status: 'sent' })) === 1)
-  const failBody = JSON.stringify({ object: 'aisensy.message_status', events: [{ id: 'evt_2', type: 'message.failed', timestamp: 1, message: { id: other.body.provider_message_id, status: 'failed', destination: '+919000000002', campaignName: 'order_confirmation', userName: 'Asha' }, error: { code: 131049, title: 'Not delivered to maintain healthy ecosystem engagement' } }] })
-  const headers = signed(failBody)
-  const applied = await call('POST', '/webhooks/aisensy', failBody, headers)
-  t.match(applied.body, { received: 1, applied: 1, duplicate: false })
+  const failure = statusNotification(other.body.provider_message_id, 'FAILED', { failureResponse: { code: 131049, title: 'Not delivered to maintain healthy ecosystem engagement' } })
+  const applied = await call('POST', WEBHOOK_PATH, failure)
+  t.same(applied.body, { received: 1, applied: 1, duplicate: 0, ignored: 0 })
   await activityLog.flush()
   t.match((await activityLog.select('whatsapp_logs', { where: { id: other.body.id } }))[0], { status: 'failed', error: 'Not delivered to maintain healthy ecosystem engagement', error_code: '131049' })
   t.equal((await activityLog.select('crm_messages', { where: { source_id: other.body.id } }))[0]?.status, 'failed')
-  const replay = await call('POST', '/webhooks/aisensy', failBody, headers)
-  t.match(replay.body, { received: 1, applied: 0, duplicate: true }, 'the same signed post again is acknowledged, not applied twice')
+  const redelivered = await call('POST', WEBHOOK_PATH, { ...failure, delivery_attempt: '2' })
+  t.same(redelivered.body, { received: 1, applied: 0, duplicate: 1, ignored: 0 }, 'the same notification again (AiSensy\'s retry) is acknowledged, not applied twice')
 
-  const notOurs = JSON.stringify({ hello: 'world' })
-  const wrongShape = await call('POST', '/webhooks/aisensy', notOurs, signed(notOurs))
-  t.equal(wrongShape.status, 400)
-  t.equal(wrongShape.body.code, 'WHATSAPP_WEBHOOK_INVALID_BODY')
+  const otherTopic = await call('POST', WEBHOOK_PATH, { id: 'c1', topic: 'contact.created', data: { contact: { phone_number: '919876543210' } } })
+  t.same(otherTopic.body, { received: 1, applied: 0, duplicate: 0, ignored: 1 }, 'a topic the service does not use is acknowledged, so AiSensy does not retry it')
+  const notJson = await call('POST', WEBHOOK_PATH, '"just a string"', { 'content-type': 'application/json' })
+  t.equal(notJson.status, 400)
+})
+
+t.test('AISENSY_WEBHOOK_ALLOWED_IPS: a right token from another address is refused; X-Forwarded-For counts only from a trusted proxy', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_ALLOWED_IPS: '203.0.113.0/24', AISENSY_WEBHOOK_URL: 'off' } })
+  const sent = await call('POST', '/messages', send('+919876543210'))
+  const delivered = statusNotification(sent.body.provider_message_id, 'delivered')
+  t.equal((await call('POST', WEBHOOK_PATH, delivered)).status, 401, 'from 127.0.0.1, not on the list')
+  const viaGateway = await call('POST', WEBHOOK_PATH, delivered, { 'x-forwarded-for': '203.0.113.9' })
+  t.equal(viaGateway.status, 200, 'through a trusted proxy (127.0.0.1) that saw an allowed address')
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'delivered')
+
+  const untrusting = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_ALLOWED_IPS: '203.0.113.0/24', WHATSAPP_TRUSTED_PROXIES: '', AISENSY_WEBHOOK_URL: 'off' } })
+  t.equal((await untrusting.call('POST', WEBHOOK_PATH, delivered, { 'x-forwarded-for': '203.0.113.9' })).status, 401, 'anyone can write X-Forwarded-For: believed only from a trusted proxy')
 })
 
 t.test('concurrent single sends: every row is queued before its reply, each table\'s rows together', async t => {
@@ -238,23 +246,21 @@ t.test('concurrent single sends: every row is queued before its reply, each tabl
   for (let i = 0; i < runs.length; i += 2) t.ok(runs[i]![0] === 'whatsapp_logs' && runs[i + 1]![0] === 'crm_messages' && runs[i]!.length === runs[i + 1]!.length)
 })
 
-t.test('a post carrying several statuses for a message: it ends where they take it in ladder order, written once per table', async t => {
+t.test('a batch of notifications with several statuses for a message: it ends where they take it in ladder order, written once per table', async t => {
   // No project webhook: only the statuses posted here move the rows.
   const { call, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: 'off' } })
   const sends = await Promise.all(['+919876500001', '+919876500002', '+919876500003', '+919876500004', '+919876500005'].map(n => call('POST', '/messages', send(n))))
   const [m1, m2, m3, m4, m5] = sends.map(r => r.body.provider_message_id as string)
-  const event = (id: string, status: string, error?: { code: number, title: string }) => ({ id: `evt_${id}_${status}`, type: `message.${status}`, timestamp: 1, message: { id, status, destination: '+919876500001', campaignName: 'order_confirmation', userName: 'Asha' }, ...(error ? { error } : {}) })
+  const event = (id: string, status: string, error?: { code: number, title: string }) => statusNotification(id, status, error ? { failureResponse: error } : {}, `n_${id}_${status}_${error?.code ?? ''}`)
   const undeliverable = { code: 131026, title: 'Message undeliverable' }
-  const body = JSON.stringify({
-    object: 'aisensy.message_status',
-    events: [
-      event(m1!, 'delivered'), event(m1!, 'sent'),
-      event(m2!, 'failed', undeliverable), event(m2!, 'delivered'),
-      event(m3!, 'sent'), event(m3!, 'failed', undeliverable),
-      event(m4!, 'read'), event(m4!, 'failed', undeliverable),
-      event(m5!, 'failed', undeliverable), event(m5!, 'failed', { code: 131049, title: 'Not delivered to maintain healthy ecosystem engagement' })
-    ]
-  })
+  // An array of notifications: a replay of stored ones, applied as AiSensy's posts one by one would be.
+  const body = [
+    event(m1!, 'delivered'), event(m1!, 'sent'),
+    event(m2!, 'failed', undeliverable), event(m2!, 'delivered'),
+    event(m3!, 'sent'), event(m3!, 'failed', undeliverable),
+    event(m4!, 'read'), event(m4!, 'failed', undeliverable),
+    event(m5!, 'failed', undeliverable), event(m5!, 'failed', { code: 131049, title: 'Not delivered to maintain healthy ecosystem engagement' })
+  ]
   const updates: Array<{ table: string, ids: readonly unknown[] }> = []
   const recordUpdate = activityLog.recordUpdate.bind(activityLog)
   activityLog.recordUpdate = (table, where, patch) => {
@@ -262,9 +268,8 @@ t.test('a post carrying several statuses for a message: it ends where they take 
     if (ids) updates.push({ table, ids })
     recordUpdate(table, where, patch)
   }
-  const ts = String(Math.floor(Date.now() / 1000))
-  const res = await call('POST', '/webhooks/aisensy', body, { 'content-type': 'application/json', 'x-switchboard-timestamp': ts, 'x-switchboard-signature': signStatusPost(WEBHOOK_SECRET, ts, body) })
-  t.match(res.body, { received: 10, applied: 10, duplicate: false })
+  const res = await call('POST', WEBHOOK_PATH, body)
+  t.same(res.body, { received: 10, applied: 10, duplicate: 0, ignored: 0 })
   await activityLog.flush()
   const rows = await activityLog.select('whatsapp_logs', { where: { provider_message_id: { in: [m1!, m2!, m3!, m4!, m5!] } } })
   const row = (id: string) => rows.find(r => r.provider_message_id === id)
@@ -376,4 +381,59 @@ t.test('at debug level every emulated AiSensy call is logged with the [MOCK MODE
   await res.body.dump()
   t.ok(lines.some(l => l.includes('[MOCK MODE] AiSensy emulator POST /aisensy/campaign/t1/api/v2 → 200')), 'the emulated send is logged')
   t.notOk(lines.some(l => l.includes('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9')), 'the apiKey in the body is never logged')
+})
+
+t.test('inbound replies: magic number +919000000009 answers on its own; the reply is stored in crm_messages as inbound and listed by the API', async t => {
+  const { call, activityLog } = await startWhatsAppApp(t)
+  const sent = await call('POST', '/messages', send('+919000000009'))
+  t.equal(sent.status, 202)
+  const reply = await eventually(async () => {
+    const res = await call('GET', '/inbound?contact=9000000009')
+    return res.body.items?.length === 1 && res.body.items[0]
+  })
+  t.match(reply, { channel: 'whatsapp', direction: 'inbound', contact: '+919000000009', contact_name: 'Asha', content: 'Yes, please go ahead.', status: 'received', mode: 'mock', provider_message_id: String })
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'read', 'read before it answered')
+  t.equal(await activityLog.count('crm_messages', { direction: 'inbound' }), 1, 'one inbound row')
+  t.same((await call('GET', '/inbound?contact=%2B919876543210')).body, { items: [] }, 'filtered by sender')
+  t.equal((await call('GET', '/inbound?contact=abc')).status, 400)
+  t.equal((await call('GET', '/inbound?limit=0')).status, 400)
+})
+
+t.test('inbound messages: the admin route delivers through the token URL; a redelivery is one row; live mode refuses the simulation', async t => {
+  const { call, activityLog, runtime } = await startWhatsAppApp(t)
+  const simulated = await call('POST', '/admin/inbound', { from: '+91 98765 43210', text: 'Is my order shipped?' })
+  t.equal(simulated.status, 202)
+  const row = await eventually(async () => (await call('GET', '/inbound')).body.items?.[0])
+  t.match(row, { contact: '+919876543210', contact_name: null, content: 'Is my order shipped?', provider_message_id: simulated.body.provider_message_id })
+
+  // AiSensy retries a notification it thinks failed: the same message id is the same row.
+  const again = { id: 'another-notification-id', topic: 'message.sender.user', data: { message: { id: simulated.body.provider_message_id, phone_number: '919876543210', message_content: { text: 'Is my order shipped?' } } } }
+  t.match((await call('POST', WEBHOOK_PATH, again)).body, { applied: 1 })
+  await activityLog.flush()
+  t.equal(await activityLog.count('crm_messages', { direction: 'inbound' }), 1, 'still one row')
+
+  const missing = await call('POST', '/admin/inbound', { text: 'no sender' })
+  t.equal(missing.status, 400)
+  t.match(missing.body.message, /from/)
+  await runtime.update('whatsapp', { mode: 'live' }, 'test')
+  const live = await call('POST', '/admin/inbound', { from: '+919876543210', text: 'x' })
+  t.same([live.status, live.body.code], [409, 'WHATSAPP_MOCK_ONLY'])
+})
+
+t.test('a live send without a contact name: userName is WHATSAPP_DEFAULT_CONTACT_NAME ("Customer" unless set), also $FirstName\'s fallback', async t => {
+  const liveKey = 'eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImxpdmUifQ.bGl2ZS1zaWduYXR1cmU'
+  // A recording server stands in for backend.aisensy.com: what the service really sends.
+  const aisensy = await startRecorder(t, (_request, res) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ success: 'true', submitted_message_id: randomUUID() })) })
+  for (const [env, expected] of [[{}, 'Customer'], [{ WHATSAPP_DEFAULT_CONTACT_NAME: 'Friend' }, 'Friend']] as const) {
+    const { call, runtime, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_API_KEY: liveKey, AISENSY_BASE_URL: aisensy.origin, ...env } })
+    await runtime.update('whatsapp', { mode: 'live' }, 'test')
+    const res = await call('POST', '/messages', { to_number: '+919876543210', template_name: 'welcome_message', params: ['$FirstName'] })
+    t.equal(res.status, 202)
+    const body = JSON.parse(aisensy.received.at(-1)!.body)
+    t.equal(body.userName, expected, `userName ${expected}`)
+    t.same(body.paramsFallbackValue, { FirstName: expected })
+    await activityLog.flush()
+    t.match((await activityLog.select('crm_messages', { where: { source_id: res.body.id } }))[0]?.content, new RegExp(`^Hi ${expected},`), 'the unified view resolves $FirstName the same way')
+  }
 })

@@ -9,6 +9,7 @@ import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { createZoomClient, type ZoomClient } from './client/zoom-client.ts'
 import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
 import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
+import { zoomRetryDelaysMs } from './emulator/webhooks.ts'
 import { meetingRoutes } from './routes/meetings.ts'
 import { zoomWebhookRoutes } from './routes/zoom-webhook.ts'
 import { createZoomService } from './service/zoom-service.ts'
@@ -52,7 +53,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   const webhookUrl = env.ZOOM_WEBHOOK_URL
   // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
   const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ logger: app.log, retryDelaysMs: zoomRetryDelaysMs(env.ZOOM_WEBHOOK_RETRY_MINUTE_MS) })
   const state = new ZoomEmulatorState({
     webhookSender,
     webhookSecret,

@@ -13,6 +13,7 @@ export const ZoomEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   ZOOM_WEBHOOK_SECRET_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'The app\'s Secret Token: verifies Zoom\'s webhooks (and signs the emulator\'s); generated into the data folder when unset' })),
   ZOOM_WEBHOOK_URL: Type.Optional(Type.String({ description: 'Where the emulator posts webhooks; default: this service\'s receiver; "off" sends none' })),
   ZOOM_WEBHOOK_MAX_PENDING: Type.Integer({ default: 256, minimum: 1, description: 'Webhook deliveries unfinished at once; further lifecycle steps wait (never dropped)' }),
+  ZOOM_WEBHOOK_RETRY_MINUTE_MS: Type.Integer({ default: 1000, minimum: 1, maximum: 60_000, description: 'Emulator: how long one minute of Zoom\'s webhook retry schedule (5, 20, 60 minutes) lasts; 1000 retries after 5 s, 20 s, 60 s; 60000 is Zoom\'s own' }),
   ZOOM_WEBHOOK_MAX_AGE_S: Type.Integer({ default: 300, minimum: 1, description: 'Webhooks signed longer ago are refused as replays' }),
   ZOOM_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 0-0 (the spec: instant)' })),
   ZOOM_SUCCESS_RATE: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'The spec: 1 (always succeeds)' })),

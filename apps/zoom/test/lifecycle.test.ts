@@ -205,3 +205,17 @@ t.test('signZoomWebhook reproduces the reference\'s test vector', async t => {
   const { VECTOR } = await import('./helper.ts')
   t.equal(signZoomWebhook(VECTOR.secret, VECTOR.timestamp, VECTOR.body), VECTOR.signature)
 })
+
+t.test('an undelivered notification is retried on Zoom\'s schedule (+5, +20, +60 Zoom minutes), scaled by ZOOM_WEBHOOK_RETRY_MINUTE_MS', async t => {
+  // The receiver is down for every attempt: one post and three retries, then nothing more.
+  const down = await startRecorder(t, (_request, res) => { res.statusCode = 500; res.end() })
+  // 20 ms a Zoom minute: retries 100 ms, 400 ms and 1,200 ms after the attempt before.
+  const { zcall } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600', ZOOM_WEBHOOK_URL: `${down.origin}/zoom-hook`, ZOOM_WEBHOOK_RETRY_MINUTE_MS: '20', ZOOM_WEBHOOK_SECRET_TOKEN: SECRET } })
+  await zcall('POST', '/v2/users/me/meetings', { topic: 'Retries', type: 1 })
+  const started = (r: Recorded) => json(r).event === 'meeting.started'
+  const attempts = await eventually(async () => { const a = down.received.filter(started); return a.length >= 4 && a }, 8000)
+  const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
+  t.ok(gaps[0]! >= 100 && gaps[1]! >= 400 && gaps[2]! >= 1200, `gaps of at least 100, 400, 1200 ms: ${gaps.map(Math.round).join(', ')}`)
+  t.ok(gaps[1]! > gaps[0]! * 2 && gaps[2]! > gaps[1]! * 2, 'each wait longer than the last, in Zoom\'s 5:20:60 shape')
+  t.same(attempts.map(a => a.body), Array(4).fill(attempts[0]!.body), 'the same notification each time')
+})

@@ -156,3 +156,36 @@ export const WhatsAppLogSchema = Type.Object({
 export type WhatsAppLog = Static<typeof WhatsAppLogSchema>
 
 export const MessageIdParamsSchema = Type.Object({ id: Uuid })
+
+/** One message a customer sent to the business number (a crm_messages row, direction inbound). */
+export const InboundMessageSchema = Type.Object({
+  id: Uuid,
+  mode: ModeSchema,
+  channel: Type.Literal('whatsapp'),
+  direction: Type.Literal('inbound'),
+  contact: Type.String({ description: 'The sender, E.164 when it normalises' }),
+  contact_name: Nullable(Type.String()),
+  content: Nullable(Type.String({ description: 'The text; for media, its type and URL' })),
+  status: Type.String({ description: 'received' }),
+  provider_message_id: Nullable(Type.String({ description: 'AiSensy\'s id for the inbound message' })),
+  created_at: Timestamp,
+  updated_at: Timestamp
+}, { additionalProperties: true })
+export const InboundMessagesQuerySchema = Type.Object({
+  contact: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Only this sender (any form normalizePhone takes)' })),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 })
+})
+export const InboundMessagesReplySchema = Type.Object({ items: Type.Array(InboundMessageSchema) })
+export type InboundMessagesReply = Static<typeof InboundMessagesReplySchema>
+
+/** Emulator control: a customer's message to the business number, delivered as AiSensy would. */
+export const SimulateInboundRequestSchema = Type.Object({
+  from: Type.String({ minLength: 1, maxLength: 32, description: 'The customer\'s number, e.g. +919876543210' }),
+  text: Type.String({ minLength: 1, maxLength: 4096 }),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))
+})
+export const SimulateInboundReplySchema = Type.Object({
+  delivered_to: Type.Literal('webhook'),
+  notification_id: Type.String(),
+  provider_message_id: Type.String()
+})

@@ -12,3 +12,14 @@ export function isoNow (): string {
   }
   return lastIso
 }
+
+/**
+ * Where emulators read the time for anything scheduled (a held send, an event due later). Taken
+ * as a parameter rather than Date.now() so a test clock can be handed in instead.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch, as Date.now(). */
+  now (): number
+}
+
+export const systemClock: Clock = { now: () => Date.now() }

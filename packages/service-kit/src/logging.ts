@@ -1,9 +1,16 @@
 import type { FastifyBaseLogger, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { pino, type DestinationStream } from 'pino'
 import { PinoPretty } from 'pino-pretty'
+import { maskUrlSecrets } from './url-secrets.ts'
 
 /** Where a credential could sit in a log line; pino replaces it with [Redacted]. */
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]']
+
+/** Fastify's request serializer, with a secret in a webhook URL's path masked (url-secrets.ts). */
+const LOG_SERIALIZERS = {
+  req: (request: { method: string, url: string, host?: string, ip?: string, socket?: { remotePort?: number } }) =>
+    ({ method: request.method, url: maskUrlSecrets(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort })
+}
 
 export type LogFormat = 'json' | 'pretty'
 
@@ -27,10 +34,10 @@ function pretty (): DestinationStream {
 export function loggerOptions (logger: FastifyServerOptions['logger'], env: { LOG_LEVEL: string, LOG_FORMAT?: LogFormat | undefined }, name: string):
   { logger: FastifyServerOptions['logger'] } | { loggerInstance: FastifyBaseLogger } {
   if (logger === undefined) {
-    if (logFormat(env) === 'pretty') return { loggerInstance: pino({ level: env.LOG_LEVEL, redact: LOG_REDACT, name }, pretty()) }
-    return { logger: { level: env.LOG_LEVEL, redact: LOG_REDACT, name } }
+    if (logFormat(env) === 'pretty') return { loggerInstance: pino({ level: env.LOG_LEVEL, redact: LOG_REDACT, serializers: LOG_SERIALIZERS, name }, pretty()) }
+    return { logger: { level: env.LOG_LEVEL, redact: LOG_REDACT, serializers: LOG_SERIALIZERS, name } }
   }
-  return { logger: typeof logger === 'object' && logger !== null && !('redact' in logger) ? { ...logger, redact: LOG_REDACT } : logger }
+  return { logger: typeof logger === 'object' && logger !== null && !('redact' in logger) ? { serializers: LOG_SERIALIZERS, ...logger, redact: LOG_REDACT } : logger }
 }
 
 /**
@@ -42,7 +49,8 @@ export type RequestLogLevel = 'info' | 'debug' | 'none'
 
 export function logResponse (request: FastifyRequest, statusCode: number, elapsedMs: number, level: RequestLogLevel): void {
   if (level === 'none' || (pino.levels.values[request.log.level] ?? 0) > pino.levels.values[level]!) return
-  request.log[level]({ method: request.method, url: request.url, statusCode, ms: Math.round(elapsedMs) }, `${request.method} ${request.url.split('?')[0]} → ${statusCode} (${Math.round(elapsedMs)} ms)`)
+  const url = maskUrlSecrets(request.url)
+  request.log[level]({ method: request.method, url, statusCode, ms: Math.round(elapsedMs) }, `${request.method} ${url.split('?')[0]} → ${statusCode} (${Math.round(elapsedMs)} ms)`)
 }
 
 export interface ProgressLog {

@@ -1,5 +1,6 @@
 import { bufferedRequest } from './buffered-request.ts'
 import { providerAgent } from './provider-client.ts'
+import { maskUrlSecrets } from './url-secrets.ts'
 
 export interface WebhookDelivery {
   url: string
@@ -63,7 +64,7 @@ export class WebhookSender {
       const delay = this.#opts.retryDelaysMs[attempt]
       if (delay === undefined || this.#closed) {
         this.gaveUp++
-        this.#opts.logger?.warn({ webhook: delivery.label, url: delivery.url, attempts: attempt + 1, error }, 'webhook delivery gave up')
+        this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts: attempt + 1, error }, 'webhook delivery gave up')
         this.#opts.onGiveUp?.(delivery, error)
         return
       }

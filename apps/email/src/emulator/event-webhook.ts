@@ -12,19 +12,30 @@ export type SendGridEvent = Record<string, unknown> & { email: string, event: st
  * The Event Webhook's ECDSA P-256 key pair. Kept in the data folder so the public key a receiver
  * was configured with stays valid across restarts; in memory when there is no data folder.
  */
-export function loadSigningKey (dataDir?: string): { privateKey: KeyObject, publicKeyBase64: string } {
+export function loadSigningKey (dataDir?: string): SigningKey {
   const file = dataDir ? join(dataDir, 'sendgrid-event-webhook-key.pem') : undefined
   let privateKey: KeyObject | undefined
   if (file) {
     try { privateKey = createPrivateKey(readFileSync(file)) } catch { /* first start: generate below */ }
   }
   if (!privateKey) {
-    privateKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+    privateKey = newPrivateKey()
     if (file && dataDir) {
       mkdirSync(dataDir, { recursive: true })
       writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
     }
   }
+  return signingKey(privateKey)
+}
+
+export interface SigningKey { privateKey: KeyObject, publicKeyBase64: string }
+
+const newPrivateKey = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+
+/** A fresh key pair, for a webhook created through the settings API (each has its own). */
+export const newSigningKey = (): SigningKey => signingKey(newPrivateKey())
+
+function signingKey (privateKey: KeyObject): SigningKey {
   // SendGrid publishes the key as base64 of the DER SubjectPublicKeyInfo, no PEM armour.
   const publicKeyBase64 = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64')
   return { privateKey, publicKeyBase64 }

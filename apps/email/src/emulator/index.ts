@@ -1,17 +1,22 @@
 import { randomId22 } from '@switchboard/service-kit/ids'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { clientGone, readSimulationHeaders, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
 import { loadSigningKey, newEventId, serializeEvents, signEvents, SIGNATURE_HEADER, TIMESTAMP_HEADER, type SendGridEvent } from './event-webhook.ts'
+import { webhookSettingsRoutes } from './webhook-settings-routes.ts'
+import { selects, WebhookSettings, type EventWebhook } from './webhook-settings.ts'
+import { scheduledSendRoutes } from './scheduled-send-routes.ts'
+import { ScheduledSends } from './scheduled-sends.ts'
 import { day, MailStats } from './stats.ts'
 import { validateMail, type MailSummary, type SendGridError } from './validate-mail.ts'
 
 export interface SendGridEmulatorOptions {
   simulator: Simulator
   webhookSender: WebhookSender
-  /** Where events go unless a URL was set through the webhook settings API. */
+  /** Where the legacy (oldest) webhook posts until a URL is set through the settings API. */
   defaultEventWebhookUrl: () => string | undefined
   /** Keeps the signing key stable across restarts. */
   dataDir?: string
@@ -19,6 +24,8 @@ export interface SendGridEmulatorOptions {
   eventGapMs?: { min: number, max: number }
   /** How often due events are posted, in batches of up to 1,000. */
   eventFlushMs?: number
+  /** The time held sends and due events are measured against. Default: the system clock. */
+  clock?: Clock
 }
 
 const MAX_BODY = 30 * 1024 * 1024
@@ -28,8 +35,8 @@ function setOwn (target: Record<string, unknown>, key: string, value: unknown): 
   if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
   else target[key] = value
 }
-const errorBody = (errors: SendGridError[]) => ({ errors })
-const single = (message: string, field: string | null = null): SendGridError => ({ message, field, help: null })
+export const errorBody = (errors: SendGridError[]) => ({ errors })
+export const single = (message: string, field: string | null = null): SendGridError => ({ message, field, help: null })
 
 /**
  * The SendGrid v3 API as the emulator serves it, mounted under /sendgrid. Anything that speaks
@@ -39,14 +46,30 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   const { simulator, webhookSender } = opts
   const key = loadSigningKey(opts.dataDir)
   const stats = new MailStats()
-  const settings = { enabled: true, url: undefined as string | undefined, signed: true }
   const gap = opts.eventGapMs ?? { min: 50, max: 400 }
+  const clock = opts.clock ?? systemClock
+  const scheduled = new ScheduledSends(clock)
+  const settings = new WebhookSettings({ clock, legacyKey: key, defaultUrl: opts.defaultEventWebhookUrl })
+
+  // The official client posts `POST /v3/mail/batch` as JSON with no body at all; SendGrid takes it.
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined)
+    else json(request, body as string, done)
+  })
 
   // SendGrid errors are always its own envelope, never ours.
   app.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500
     if (status === 413) return reply.code(413).send(errorBody([{ message: 'content too large', field: null, help: null }]))
     if (status >= 500) return reply.code(500).send(errorBody([single('internal error')]))
+    // A schema failure names its field, in SendGrid's dotted style (batch_id, personalizations.0).
+    const validation = (error as { validation?: Array<{ instancePath: string, message?: string, params?: { missingProperty?: string } }> }).validation
+    if (validation?.[0]) {
+      const v = validation[0]
+      const path = [...v.instancePath.split('/').filter(Boolean), ...(v.params?.missingProperty ? [v.params.missingProperty] : [])].join('.')
+      return reply.code(400).send(errorBody([single(`${path || 'body'} ${v.message ?? 'is invalid'}`, path || null)]))
+    }
     return reply.code(400).send(errorBody([single('Bad Request')]))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody([single('not found')])))
@@ -75,8 +98,9 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   // this is a few posts per tick instead of several per message.
   const due: Array<{ at: number, event: SendGridEvent }> = []
   const tick = setInterval(() => {
+    scheduled.releaseDue()
     if (!due.length) return
-    const now = Date.now()
+    const now = clock.now()
     const ready: SendGridEvent[] = []
     let keep = 0
     for (const d of due) {
@@ -92,30 +116,38 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   app.onMockReset(() => {
     simulator.restart()
     stats.reset()
+    scheduled.reset()
     due.length = 0
-    Object.assign(settings, { enabled: true, url: undefined, signed: true })
+    settings.reset()
   })
 
+  /** Posts events to every enabled webhook that selects them, each signed with its own key. */
   function postEvents (events: SendGridEvent[]): void {
-    const url = settings.url ?? opts.defaultEventWebhookUrl()
-    if (!settings.enabled || !url || events.length === 0) return
-    for (let i = 0; i < events.length; i += 1000) {
-      const body = serializeEvents(events.slice(i, i + 1000))
-      const timestamp = String(Math.floor(Date.now() / 1000))
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'SendGrid Event API' }
-      if (settings.signed) {
-        headers[SIGNATURE_HEADER] = signEvents(key.privateKey, timestamp, body)
-        headers[TIMESTAMP_HEADER] = timestamp
-      }
-      webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
+    if (events.length === 0) return
+    for (const hook of settings.all()) {
+      const url = settings.urlOf(hook)
+      if (!hook.enabled || !url) continue
+      const selected = events.filter(e => selects(hook, e))
+      for (let i = 0; i < selected.length; i += 1000) postBatch(url, hook, selected.slice(i, i + 1000))
     }
+  }
+
+  function postBatch (url: string, hook: EventWebhook | undefined, events: SendGridEvent[]): void {
+    const body = serializeEvents(events)
+    const timestamp = String(Math.floor(clock.now() / 1000))
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'SendGrid Event API' }
+    if (hook?.signed) {
+      headers[SIGNATURE_HEADER] = signEvents(hook.key.privateKey, timestamp, body)
+      headers[TIMESTAMP_HEADER] = timestamp
+    }
+    webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
   }
 
   /** Plays each recipient's life as events, batched per step across the whole request. */
   function playEvents (messageId: string, summary: MailSummary, fates: Array<Fate | 'random_fail' | undefined>): void {
     const smtpId = `<${messageId}@ismtpd0001p1mum1.sendgrid.net>`
     const steps: SendGridEvent[][] = [[], [], [], []]
-    const timestamp = Math.floor(Date.now() / 1000)
+    const timestamp = Math.floor(clock.now() / 1000)
     const category = summary.categories.length ? summary.categories : undefined
     summary.recipients.forEach((r, i) => {
       const sgMessageId = `${messageId}.filterdrecv-5bd7b8f9d-switchboard-${r.personalization}-${i}.0`
@@ -166,7 +198,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
           steps[1]!.push(delivered)
       }
     })
-    let at = Date.now()
+    let at = clock.now()
     for (const events of steps) {
       if (!events.length) continue
       at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
@@ -190,9 +222,12 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     if (Number(request.headers['content-length'] ?? 0) > MAX_BODY) {
       return reply.code(413).send(errorBody([{ message: 'content too large', field: null, help: null }]))
     }
-    const result = validateMail(request.body)
+    const result = validateMail(request.body, clock.now())
     if (result.errors.length) return reply.code(400).send(errorBody(result.errors))
     const { summary } = result as { summary: MailSummary }
+    if (summary.batchId !== undefined && !scheduled.exists(summary.batchId)) {
+      return reply.code(400).send(errorBody([single('invalid batch id', 'batch_id')]))
+    }
 
     const fates = summary.recipients.map(r => magicFate(r.email))
     const rejected = fates.findIndex(f => f === 'reject')
@@ -222,7 +257,15 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
 
     const messageId = randomId22()
     const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !draws.succeeds() ? 'random_fail' as const : undefined))
-    playEvents(messageId, summary, perRecipient)
+    // A scheduled message waits in the queue (its events come after its send_at); a past or
+    // present send_at goes out at once, as SendGrid sends it.
+    if (summary.sendAt !== undefined && summary.sendAt * 1000 > clock.now()) {
+      scheduled.hold(summary.sendAt, summary.batchId, () => playEvents(messageId, summary, perRecipient))
+    } else if (summary.batchId !== undefined && scheduled.status(summary.batchId)) {
+      scheduled.hold(Math.floor(clock.now() / 1000), summary.batchId, () => playEvents(messageId, summary, perRecipient))
+    } else {
+      playEvents(messageId, summary, perRecipient)
+    }
     return reply.code(202).header('x-message-id', messageId).send()
   })
 
@@ -245,23 +288,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     return stats.query(q.start_date, end, q.aggregated_by as 'day' | 'week' | 'month' | undefined)
   })
 
-  // Event Webhook settings (the legacy single-webhook endpoints).
-  const settingsBody = () => ({ enabled: settings.enabled, url: settings.url ?? opts.defaultEventWebhookUrl() ?? '', group_resubscribe: true, delivered: true, group_unsubscribe: true, spam_report: true, bounce: true, deferred: true, unsubscribe: true, processed: true, open: true, click: true, dropped: true })
-  app.get('/v3/user/webhooks/event/settings', { schema: {} }, async () => settingsBody())
-  app.patch('/v3/user/webhooks/event/settings', { schema: { body: Type.Object({ enabled: Type.Optional(Type.Boolean()), url: Type.Optional(Type.String({ format: 'uri' })) }) } }, async (request) => {
-    const body = request.body as { enabled?: boolean, url?: string }
-    if (body.enabled !== undefined) settings.enabled = body.enabled
-    if (body.url !== undefined) settings.url = body.url
-    return settingsBody()
-  })
-  app.get('/v3/user/webhooks/event/settings/signed', { schema: {} }, async () => ({ public_key: key.publicKeyBase64 }))
-  app.patch('/v3/user/webhooks/event/settings/signed', { schema: { body: Type.Object({ enabled: Type.Boolean() }) } }, async (request) => {
-    settings.signed = (request.body as { enabled: boolean }).enabled
-    return { public_key: settings.signed ? key.publicKeyBase64 : '' }
-  })
-  app.post('/v3/user/webhooks/event/test', { schema: {} }, async (_request, reply) => {
-    postEvents([{ email: 'example@test.com', timestamp: Math.floor(Date.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' }])
-    return reply.code(204).send()
-  })
-
+  const testEvent = (): SendGridEvent => ({ email: 'example@test.com', timestamp: Math.floor(clock.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' })
+  await app.register(webhookSettingsRoutes, { settings, postTest: (url, hook) => postBatch(url, hook, [testEvent()]) })
+  await app.register(scheduledSendRoutes, { scheduled })
 }

@@ -37,10 +37,13 @@ export interface MailSummary {
   categories: string[]
   sandbox: boolean
   from: string
+  /** Unix seconds; the message is held until then. */
+  sendAt: number | undefined
+  batchId: string | undefined
 }
 
 /** Validates a mail/send body; returns the errors, or a summary of what to deliver. */
-export function validateMail (body: unknown): { errors: SendGridError[] } | { errors: []; summary: MailSummary } {
+export function validateMail (body: unknown, nowMs = Date.now()): { errors: SendGridError[] } | { errors: []; summary: MailSummary } {
   const out: SendGridError[] = []
   if (!isObject(body)) return { errors: [err('Bad Request', null)] }
 
@@ -148,10 +151,13 @@ export function validateMail (body: unknown): { errors: SendGridError[] } | { er
     }
   }
   if (body.send_at !== undefined) {
-    const now = Math.floor(Date.now() / 1000)
+    const now = Math.floor(nowMs / 1000)
     if (typeof body.send_at !== 'number' || !Number.isInteger(body.send_at) || body.send_at > now + 72 * 3600) {
       out.push(err('The send_at parameter must be a unix timestamp no more than 72 hours in the future.', 'send_at', 'send_at')) // (unverified)
     }
+  }
+  if (body.batch_id !== undefined && (typeof body.batch_id !== 'string' || !/^[a-zA-Z0-9\-_]+$/.test(body.batch_id))) {
+    out.push(err('The batch_id must be a batch ID created with POST /v3/mail/batch.', 'batch_id', 'batch_id')) // (unverified)
   }
   if (body.custom_args !== undefined && JSON.stringify(body.custom_args).length >= 10_000) {
     out.push(err('The custom_args field must be less than 10,000 bytes.', 'custom_args', 'custom_args')) // (unverified)
@@ -166,5 +172,7 @@ export function validateMail (body: unknown): { errors: SendGridError[] } | { er
   if (out.length) return { errors: out }
   const sandbox = isObject(body.mail_settings) && isObject(body.mail_settings.sandbox_mode) && body.mail_settings.sandbox_mode.enable === true
   const categories = Array.isArray(body.categories) ? body.categories.map(String) : []
-  return { errors: [], summary: { recipients, categories, sandbox, from } }
+  const sendAt = typeof body.send_at === 'number' ? body.send_at : undefined
+  const batchId = typeof body.batch_id === 'string' ? body.batch_id : undefined
+  return { errors: [], summary: { recipients, categories, sandbox, from, sendAt, batchId } }
 }

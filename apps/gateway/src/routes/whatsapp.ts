@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import {
   BulkMessagesReplySchema, BulkMessagesRequestSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema,
-  MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
+  InboundMessagesQuerySchema, InboundMessagesReplySchema, MessageIdParamsSchema, SendMessageReplySchema, SimulateInboundReplySchema, SimulateInboundRequestSchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
 } from '@switchboard/schemas/whatsapp'
 import { rawBody } from './raw-body.ts'
 
@@ -42,14 +42,23 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, security, summary: 'One WhatsApp message and its delivery status', params: MessageIdParamsSchema, response: { 200: WhatsAppLogSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'whatsapp', `/messages/${request.params.id}`))
 
+  app.get('/api/automation/whatsapp/inbound', {
+    schema: { tags, security, summary: 'Messages customers sent to the business number (crm_messages, inbound), newest first', querystring: InboundMessagesQuerySchema, response: { 200: InboundMessagesReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', '/inbound'))
+
+  app.post('/api/admin/whatsapp/inbound', {
+    schema: { tags, security: [{ adminToken: [] }], summary: 'Emulator: a customer\'s WhatsApp message to the business number, delivered in AiSensy\'s inbound format (mock mode)', body: SimulateInboundRequestSchema, response: { 202: SimulateInboundReplySchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', '/admin/inbound'))
+
   await app.register(async (webhooks) => {
     rawBody(webhooks)
-    webhooks.post('/api/webhooks/whatsapp/aisensy', {
+    webhooks.post('/api/webhooks/whatsapp/aisensy/:token', {
       schema: {
         tags,
-        summary: 'Message status webhook (authenticated by its HMAC-SHA256 signature, not a token; our documented scheme, AiSensy publishes none)',
-        response: { 200: Type.Object({ received: Type.Integer(), applied: Type.Integer(), duplicate: Type.Boolean() }), ...errorResponses }
+        summary: 'AiSensy project webhook (message status, inbound messages), authenticated by the secret token in its URL: set this URL in AiSensy\'s dashboard',
+        params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
+        response: { 200: Type.Object({ received: Type.Integer(), applied: Type.Integer(), duplicate: Type.Integer(), ignored: Type.Integer() }), ...errorResponses }
       }
-    }, (request, reply) => app.forward(request, reply, 'whatsapp', '/webhooks/aisensy'))
+    }, (request, reply) => app.forward(request, reply, 'whatsapp', `/webhooks/aisensy/${encodeURIComponent((request.params as { token: string }).token)}`))
   })
 }

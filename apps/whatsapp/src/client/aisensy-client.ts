@@ -43,7 +43,8 @@ interface AiSensyBody {
 function describe (status: number, body: unknown): string {
   const b = (typeof body === 'object' && body !== null ? body : {}) as AiSensyBody
   for (const v of [b.message, b.errorMessage, b.error]) if (typeof v === 'string' && v) return v
-  return `HTTP ${status} with no error message`
+  // A 5xx with an empty body (`503 {}`) is how integrators recorded AiSensy's passing failures.
+  return status >= 500 ? 'no error message (an empty answer, as AiSensy gives when it is briefly unavailable)' : `HTTP ${status} with no error message`
 }
 
 /**

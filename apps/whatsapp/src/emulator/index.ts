@@ -3,37 +3,42 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
-import { eventJson, messageTail, POST_HEAD, POST_TAIL, statusPostHeaders, type MessageStatus } from './status-webhook.ts'
+import { randomHex } from '@switchboard/service-kit/ids'
+import { inboundNotification, statusNotification, type AiSensyNotification, type MessageStatus } from '../aisensy-webhooks.ts'
 import { ERRORS, seedCampaigns, validateSend, type AiSensyError, type CampaignSend } from './validate-campaign.ts'
 
 export interface AiSensyEmulatorOptions {
   simulator: Simulator
   webhookSender: WebhookSender
-  /** Where status changes go (AiSensy: the project webhook set in the dashboard). */
+  /**
+   * The project webhook set in AiSensy's dashboard, secret token included: status changes and
+   * inbound messages are posted there, one notification per request, as AiSensy posts them.
+   */
   webhookUrl: () => string | undefined
-  /** The shared secret status posts are signed with. */
-  webhookSecret: string
+  /** Filled in with what the service's admin routes drive (a simulated inbound message). */
+  controls?: AiSensyEmulatorControls
   /** Gap between a message's successive statuses (sent → delivered → read). */
   statusGapMs?: { min: number, max: number }
-  /** How often due status events are posted, in batches of up to 500. */
+  /** How often due status changes are posted. */
   statusFlushMs?: number
   /** Share of delivered messages that are read (not magic ones). (unverified: a plausible rate.) */
   readRate?: number
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
-const MAX_BATCH = 500
+export interface AiSensyEmulatorControls {
+  simulateInbound?: (input: { phone: string, text: string, name: string | null }) => { notificationId: string, messageId: string } | undefined
+}
+
+/** Magic number +919000000009 answers every message with this, after reading it. */
+export const AUTO_REPLY_TEXT = 'Yes, please go ahead.'
 /** Status changes waiting for their time; beyond this the newest messages get none (memory stays bounded). */
 const MAX_PENDING = 500_000
 
-/** One status change waiting for its time; its JSON is written only when it is posted. */
-interface Pending {
-  messageId: string
-  status: MessageStatus
-  at: number
-  /** The message's fields after its id and status, as JSON (shared by its changes). */
-  message: string
-}
+/** One notification waiting for its time: a status change, or a customer's reply. Its JSON is written only when it is posted. */
+type Pending =
+  | { kind: 'status', messageId: string, status: MessageStatus, at: number, send: CampaignSend }
+  | { kind: 'reply', at: number, send: CampaignSend }
 
 /**
  * The AiSensy campaign API as the emulator serves it, mounted under /aisensy:
@@ -45,6 +50,8 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
   const { simulator, webhookSender } = opts
   let campaigns = seedCampaigns()
   const gap = opts.statusGapMs ?? { min: 100, max: 600 }
+  // One emulated project: its id is on every notification, as AiSensy's project id is.
+  const projectId = randomHex(12)
   const readRate = opts.readRate ?? 0.7
 
   const send = (reply: FastifyReply, e: AiSensyError) => reply.code(e.status).send(e.body)
@@ -62,8 +69,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
 
   // Status changes wait in buckets, one per flush tick (keyed by the tick at or after which they
   // are due), so scheduling is a push and each tick takes only what is due: no pass over every
-  // pending change, no timer per message. A due bucket goes out in posts of up to 500 events, so a
-  // 5,000-message campaign makes a few posts per tick instead of 15,000.
+  // pending change, no timer per message.
   const tickMs = opts.statusFlushMs ?? 100
   const buckets = new Map<number, Pending[]>()
   let pending = 0
@@ -92,18 +98,36 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     campaigns = seedCampaigns()
   })
 
+  /** AiSensy posts one notification per request, with no signature: the URL's token is the secret. */
+  function postNotification (url: string, notification: AiSensyNotification): void {
+    webhookSender.send({ url, body: JSON.stringify(notification), headers: { 'content-type': 'application/json', 'user-agent': 'Switchboard-AiSensy-Emulator/1.0' }, label: `aisensy.${notification.topic}` })
+  }
+
+  const digits = (e164: string) => e164.replace(/^\+/, '')
+
   function post (ready: Pending[]): void {
     const url = opts.webhookUrl()
-    if (!url || ready.length === 0) return
-    for (let i = 0; i < ready.length; i += MAX_BATCH) {
-      const end = Math.min(i + MAX_BATCH, ready.length)
-      const events = new Array<string>(end - i)
-      for (let j = i; j < end; j++) events[j - i] = eventJson(ready[j]!)
-      // Encoded once: the same bytes are signed and sent.
-      const body = Buffer.from(POST_HEAD + events.join(',') + POST_TAIL)
-      webhookSender.send({ url, body, headers: statusPostHeaders(opts.webhookSecret, body), label: 'aisensy.status' })
+    if (!url) return
+    for (const p of ready) {
+      const phone = digits(p.send.destination)
+      postNotification(url, p.kind === 'status'
+        ? statusNotification({ projectId, messageId: p.messageId, status: p.status, atMs: p.at, phone, userName: p.send.userName, campaignName: p.send.campaign.name })
+        : inboundNotification({ projectId, messageId: randomUUID(), atMs: p.at, phone, userName: p.send.userName, text: AUTO_REPLY_TEXT }))
     }
   }
+
+  /**
+   * A customer's message to the business number, as AiSensy forwards it (topic
+   * message.sender.user). Posted now; undefined when no project webhook is set.
+   */
+  function simulateInbound (input: { phone: string, text: string, name: string | null }): { notificationId: string, messageId: string } | undefined {
+    const url = opts.webhookUrl()
+    if (!url) return undefined
+    const notification = inboundNotification({ projectId, messageId: randomUUID(), atMs: Date.now(), phone: digits(input.phone), userName: input.name, text: input.text })
+    postNotification(url, notification)
+    return { notificationId: notification.id, messageId: String(notification.data.message.id) }
+  }
+  if (opts.controls) opts.controls.simulateInbound = simulateInbound
 
   /**
    * Plays a message's life: sent, then delivered and maybe read, or failed; each a gap after the
@@ -116,23 +140,28 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
       app.log.warn({ pending, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
       return
     }
-    const message = messageTail(s)
     let at = Date.now()
-    const schedule = (status: MessageStatus) => {
-      at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+    const schedule = (p: Pending) => {
       // The first tick at or after `at`: a change is never posted before its time.
-      const key = Math.max(Math.ceil(at / tickMs), lastTick + 1)
+      const key = Math.max(Math.ceil(p.at / tickMs), lastTick + 1)
       const bucket = buckets.get(key)
-      const p: Pending = { messageId, status, at, message }
       if (bucket === undefined) buckets.set(key, [p])
       else bucket.push(p)
       pending++
     }
-    schedule('sent')
-    if (fate === 'fails_after_send') schedule('failed')
+    const status = (status: MessageStatus) => {
+      at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+      schedule({ kind: 'status', messageId, status, at, send: s })
+    }
+    status('sent')
+    if (fate === 'fails_after_send') status('failed')
     else if (fate !== 'stays_sent') {
-      schedule('delivered')
-      if (fate === 'read' || (fate !== 'delivered_unread' && draws.random() < readRate)) schedule('read')
+      status('delivered')
+      if (fate === 'read' || fate === 'replies' || (fate !== 'delivered_unread' && draws.random() < readRate)) status('read')
+      if (fate === 'replies') {
+        at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+        schedule({ kind: 'reply', at, send: s })
+      }
     }
   }
 
@@ -144,10 +173,10 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
         // No rate limit is documented; a 429 in the full envelope with Retry-After (unverified).
         reply.header('retry-after', '1')
         return send(reply, ERRORS.rateLimited())
-      // Integrators observed occasional 503s with an empty JSON body.
-      case 'outage': return reply.code(503).send({})
       case 'timeout': return reply.code(504).send({})
-      default: return send(reply, ERRORS.internal())
+      // A random failure and an outage alike: integrators recorded AiSensy's occasional failures
+      // as 503 with an empty JSON body, not as its error envelope.
+      default: return reply.code(503).send({})
     }
   }
 

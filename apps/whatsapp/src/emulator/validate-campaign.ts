@@ -57,6 +57,7 @@ export const ERRORS = {
   notLive: () => bare(400, 'Campaign is Not Live'),
   // (unverified) No source records these; worded in AiSensy's style.
   badApiKey: () => envelope(401, 'Invalid API Key'),
+  // Not recorded by anyone: 400, as every recorded validation error is (the README says so too).
   userNameMissing: () => envelope(400, 'userName is required'),
   mediaMissing: () => envelope(400, 'Media is required for this campaign'),
   buttonMismatch: () => bare(400, 'Button params does not match the campaign'),

@@ -2,62 +2,79 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyStatusPost, WEBHOOK_OBJECT } from '../emulator/status-webhook.ts'
+import { addressMatcher, sourceAddress } from '@switchboard/service-kit/source-address'
+import { isInboundTopic, isStatusTopic, notificationIdOf, tokenMatches, topicOf } from '../aisensy-webhooks.ts'
 import type { WhatsAppService } from '../service/whatsapp-service.ts'
 
 export interface AiSensyWebhookOptions {
   service: WhatsAppService
-  /** The shared secret(s) status posts must be signed with. */
-  secrets: string[]
-  /** Oldest signed timestamp accepted, against replays. */
-  maxAgeSeconds: number
+  /** The secret in the webhook URL set in AiSensy's dashboard (…/webhooks/aisensy/<token>). */
+  token: string
+  /** Addresses or CIDR ranges posts must come from (AISENSY_WEBHOOK_ALLOWED_IPS); empty: any. */
+  allowedIps: string[]
+  /** Peers whose X-Forwarded-For is believed (WHATSAPP_TRUSTED_PROXIES): the gateway. */
+  trustedProxies: string[]
 }
 
-const unauthorized = () => new ServiceError(401, 'WHATSAPP_WEBHOOK_SIGNATURE_INVALID', 'Unauthorized')
+const unauthorized = () => new ServiceError(401, 'WHATSAPP_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
+const MAX_NOTIFICATIONS = 1000
 
 /**
- * Receives the signed message-status webhook (our documented scheme: AiSensy publishes none). The
- * signature covers the exact bytes, so the body is read raw and parsed only once verified.
- * Unsigned, forged, tampered or stale posts are refused with 401 and change nothing; a post seen
- * before (same signature, e.g. a sender's retry) is acknowledged and not applied twice.
+ * Receives AiSensy's project webhooks (see aisensy-webhooks.ts for the format and its sources).
+ * AiSensy signs nothing, so a post is accepted when the token in its URL is the configured one
+ * (compared in constant time) and, if an allow-list is set, it comes from an allowed address;
+ * anything else is refused with 401 and changes nothing. A body is one notification, as AiSensy
+ * posts them, or an array of them (a replay of stored notifications). A notification seen before
+ * (same id: AiSensy's redelivery) is acknowledged and not applied twice; a topic the service does
+ * not use is acknowledged so AiSensy does not retry it.
  */
 export const aisensyWebhookRoutes: FastifyPluginAsyncTypebox<AiSensyWebhookOptions> = async (app, opts) => {
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 8 * 1024 * 1024 }, (_request, body, done) => done(null, body))
+  const allowed = opts.allowedIps.length ? addressMatcher(opts.allowedIps) : undefined
+  const trusted = addressMatcher(opts.trustedProxies)
 
-  // Signatures already applied, until they would be refused as stale anyway. Bounded.
-  const seen = new Map<string, number>()
-  const MAX_SEEN = 50_000
-  const alreadySeen = (signature: string): boolean => {
-    const now = Date.now()
-    const expiry = seen.get(signature)
-    if (expiry !== undefined && expiry > now) return true
-    seen.set(signature, now + opts.maxAgeSeconds * 2000)
-    if (seen.size > MAX_SEEN) {
-      for (const [k, v] of seen) if (v <= now || seen.size > MAX_SEEN) seen.delete(k)
-    }
-    return false
+  // Notification ids applied lately. Bounded: the oldest are forgotten first.
+  const seen = new Set<string>()
+  const MAX_SEEN = 100_000
+  const firstTime = (id: string | undefined): boolean => {
+    if (id === undefined) return true
+    if (seen.has(id)) return false
+    seen.add(id)
+    if (seen.size > MAX_SEEN) seen.delete(seen.values().next().value!)
+    return true
   }
 
-  app.post('/webhooks/aisensy', {
+  app.post('/webhooks/aisensy/:token', {
+    bodyLimit: 8 * 1024 * 1024,
     schema: {
-      summary: 'Message status webhook receiver (HMAC-SHA256 signed; our scheme, AiSensy publishes none)',
-      headers: Type.Object({ [SIGNATURE_HEADER]: Type.Optional(Type.String()), [TIMESTAMP_HEADER]: Type.Optional(Type.String()) }),
-      response: { 200: Type.Object({ received: Type.Integer(), applied: Type.Integer(), duplicate: Type.Boolean() }), ...errorResponses }
+      summary: 'AiSensy project webhook receiver (message status and inbound messages), authenticated by the token in its URL',
+      params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
+      body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: MAX_NOTIFICATIONS })]),
+      response: {
+        200: Type.Object({ received: Type.Integer(), applied: Type.Integer(), duplicate: Type.Integer(), ignored: Type.Integer() }),
+        ...errorResponses
+      }
     }
   }, async (request) => {
-    const raw = request.body as unknown
-    if (!Buffer.isBuffer(raw)) throw unauthorized()
-    const verdict = verifyStatusPost(opts.secrets, { signature: request.headers[SIGNATURE_HEADER], timestamp: request.headers[TIMESTAMP_HEADER] }, raw, opts.maxAgeSeconds)
-    if (!verdict.ok) {
-      request.log.warn({ reason: verdict.reason }, 'refused a status webhook post')
+    const source = () => sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
+    if (!tokenMatches(opts.token, request.params.token) || (allowed && !allowed(source()))) {
+      // The token is never logged: a wrong one may be a right one mistyped.
+      request.log.warn({ source: source() }, 'refused an AiSensy webhook post: wrong URL token or an address not allowed')
       throw unauthorized()
     }
-    let post: { object?: unknown, events?: unknown } | undefined
-    try { post = JSON.parse(raw.toString('utf8')) } catch { post = undefined }
-    if (!post || post.object !== WEBHOOK_OBJECT || !Array.isArray(post.events)) {
-      throw new ServiceError(400, 'WHATSAPP_WEBHOOK_INVALID_BODY', `A status post must be {"object":"${WEBHOOK_OBJECT}","events":[…]}.`)
+    const notifications = Array.isArray(request.body) ? request.body : [request.body]
+    const statuses: unknown[] = []
+    let duplicate = 0
+    let ignored = 0
+    let inbound = 0
+    for (const n of notifications) {
+      const topic = topicOf(n)
+      if (!isStatusTopic(topic) && !isInboundTopic(topic)) { ignored++; continue }
+      if (!firstTime(notificationIdOf(n))) { duplicate++; continue }
+      if (isStatusTopic(topic)) statuses.push(n)
+      else if (await opts.service.recordInboundMessage(n)) inbound++
+      else ignored++
     }
-    if (alreadySeen(String(request.headers[SIGNATURE_HEADER]))) return { received: post.events.length, applied: 0, duplicate: true }
-    return { received: post.events.length, applied: await opts.service.applyStatusEvents(post.events), duplicate: false }
+    const applied = statuses.length ? await opts.service.applyStatusEvents(statuses) : 0
+    return { received: notifications.length, applied: applied + inbound, duplicate, ignored: ignored + statuses.length - applied }
   })
 }

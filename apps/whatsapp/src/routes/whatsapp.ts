@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import {
   BulkMessagesReplySchema, BulkMessagesRequestSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema,
-  MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
+  InboundMessagesQuerySchema, InboundMessagesReplySchema, MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
 } from '@switchboard/schemas/whatsapp'
 import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
 import type { WhatsAppService } from '../service/whatsapp-service.ts'
@@ -37,6 +37,10 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
   app.get('/templates', {
     schema: { summary: 'get_templates(): the configured catalogue (AiSensy has no listing API)', response: { 200: TemplatesReplySchema, ...errorResponses } }
   }, async () => service.getTemplates())
+
+  app.get('/inbound', {
+    schema: { summary: 'Messages customers sent to the business number, newest first', querystring: InboundMessagesQuerySchema, response: { 200: InboundMessagesReplySchema, ...errorResponses } }
+  }, async (request) => service.listInboundMessages(request.query))
 
   app.get('/messages/:id', {
     schema: { summary: 'One message and its delivery status', params: MessageIdParamsSchema, response: { 200: WhatsAppLogSchema, ...errorResponses } }

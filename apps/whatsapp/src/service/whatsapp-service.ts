@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
-import type { ActivityLog, Row } from '@switchboard/activity-log'
+import { createHash, randomUUID } from 'node:crypto'
+import type { ActivityLog, Filter, Row } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type {
-  BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
+  BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, InboundMessagesReply, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
 import { ServiceError } from '@switchboard/service-kit/errors'
@@ -12,6 +12,7 @@ import { ProviderError, providerErrorToServiceError } from '@switchboard/service
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
 import { renderTemplate, type Template } from '../catalogue.ts'
+import { inboundMessageOf, statusUpdateOf, type StatusUpdate } from '../aisensy-webhooks.ts'
 import type { AiSensyClient, CampaignMessage } from '../client/aisensy-client.ts'
 import { normalizePhone } from '../phone.ts'
 
@@ -24,9 +25,17 @@ export interface WhatsAppServiceDeps {
   templates: Template[]
   /** The lead source tag sent with every message. */
   source: string
+  /** AiSensy requires a userName and creates the contact with it: sent when a contact has no name (WHATSAPP_DEFAULT_CONTACT_NAME). */
+  defaultContactName: string
   bulkConcurrency: number
   campaignConcurrency: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
+}
+
+/** A UUID (version 8: custom) derived from a name: the same name, the same id. */
+function uuidFrom (name: string): string {
+  const h = createHash('sha256').update(name).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
 export interface CallContext {
@@ -36,8 +45,6 @@ export interface CallContext {
 }
 
 const LIVE_KEY_HINT = 'Check AISENSY_API_KEY.'
-/** AiSensy creates a contact from userName; when the caller gives no name this one is used (and is $FirstName's fallback). */
-const DEFAULT_CONTACT_NAME = 'Customer'
 const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live API campaign bound to an approved template. ' +
   'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
 
@@ -261,7 +268,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return {
       campaignName: t.campaign_name,
       destination: p.e164!,
-      userName: p.name ?? DEFAULT_CONTACT_NAME,
+      userName: p.name ?? deps.defaultContactName,
       source: deps.source,
       templateParams: p.params,
       media: media ? { url: media.url, ...(media.filename ? { filename: media.filename } : {}) } : {},
@@ -269,7 +276,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       carouselCards: [],
       location: {},
       attributes: {},
-      paramsFallbackValue: { FirstName: DEFAULT_CONTACT_NAME }
+      paramsFallbackValue: { FirstName: deps.defaultContactName }
     }
   }
 
@@ -299,7 +306,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       direction: 'outbound',
       contact: r.to_number,
       contact_name: p.name,
-      content: renderTemplate(t, p.params, p.name),
+      content: renderTemplate(t, p.params, p.name, deps.defaultContactName),
       status: r.status,
       source_table: 'whatsapp_logs',
       source_id: r.id,
@@ -566,29 +573,64 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
    * if applied one after the other.
    */
   async function applyStatusEvents (events: unknown[]): Promise<number> {
-    const final = new Map<string, { status: WebhookStatus, event: unknown }>()
+    const final = new Map<string, StatusUpdate>()
     let used = 0
     for (const e of events) {
-      const message = (e as { message?: { id?: unknown, status?: unknown } } | null)?.message
-      const status = message?.status as WebhookStatus
-      if (typeof message?.id !== 'string' || !STATUS_LADDER.includes(status)) continue
+      const update = statusUpdateOf(e) // AiSensy's wire format: aisensy-webhooks.ts
+      if (!update) continue
       used++
-      const campaignId = campaignOf.get(message.id)
+      const campaignId = campaignOf.get(update.messageId)
       if (campaignId) markDirty(campaignId)
-      const before = final.get(message.id)
+      const before = final.get(update.messageId)
       // Equal ranks: the first one wins, as the second would find the row already moved.
-      if (before === undefined || COALESCE_RANK[status] > COALESCE_RANK[before.status]) final.set(message.id, { status, event: e })
+      if (before === undefined || COALESCE_RANK[update.status] > COALESCE_RANK[before.status]) final.set(update.messageId, update)
     }
-    for (const [id, { status, event }] of final) {
-      if (status !== 'failed') {
-        statuses.add(id, { status })
-        continue
-      }
-      const error = (event as { error?: { code?: unknown, title?: unknown } }).error
-      statuses.add(id, { status, error: typeof error?.title === 'string' ? error.title : 'failed', code: error?.code === undefined ? 'failed' : String(error.code) })
+    for (const [id, { status, error }] of final) {
+      statuses.add(id, status === 'failed' ? { status, error: error?.title ?? 'failed', code: error?.code ?? 'failed' } : { status })
     }
     await statuses.queued()
     return used
+  }
+
+  /**
+   * Stores a customer's message (an AiSensy inbound notification) in crm_messages as inbound;
+   * resolves with whether it was one. Recorded in the current mode, as status changes are.
+   */
+  async function recordInboundMessage (notification: unknown): Promise<boolean> {
+    const m = inboundMessageOf(notification) // AiSensy's wire format: aisensy-webhooks.ts
+    if (!m) return false
+    const phone = normalizePhone(m.phone)
+    activityLog.record('crm_messages', {
+      // From AiSensy's message id, so a redelivery (even after a restart) is the same row, skipped.
+      id: uuidFrom(`aisensy-inbound:${m.messageId}`),
+      request_id: null,
+      mode: modeNow(),
+      channel: 'whatsapp',
+      direction: 'inbound',
+      contact: phone.ok ? phone.e164 : m.phone,
+      contact_name: m.name,
+      content: m.text,
+      status: 'received',
+      source_table: null,
+      source_id: null,
+      provider_message_id: m.messageId
+    })
+    await activityLog.flush() // acknowledged means stored
+    return true
+  }
+
+  /** Inbound messages, newest first, optionally from one contact (E.164). */
+  async function listInboundMessages (q: { contact?: string | undefined, limit: number }): Promise<InboundMessagesReply> {
+    settle()
+    const contact = q.contact === undefined ? undefined : normalizePhone(q.contact)
+    if (contact && !contact.ok) {
+      throw new ServiceError(400, 'WHATSAPP_INVALID_NUMBER', `contact "${q.contact}" is not a phone number (${contact.reason}). Give it with its country code, e.g. +919876543210.`,
+        { details: [{ field: 'querystring/contact', message: contact.reason }] })
+    }
+    const where: Filter = { channel: 'whatsapp', direction: 'inbound' }
+    if (contact?.ok) where.contact = contact.e164
+    const rows = await activityLog.select('crm_messages', { where, orderBy: { column: 'created_at', ascending: false }, limit: q.limit })
+    return { items: rows as unknown as InboundMessagesReply['items'] }
   }
 
   /** Everything received so far queued in the activity log: rows, then status changes. Before every read. */
@@ -613,7 +655,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     settle()
   }
 
-  return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, stopCampaigns, close }
+  return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, recordInboundMessage, listInboundMessages, stopCampaigns, close }
 }
 
 export type WhatsAppService = ReturnType<typeof createWhatsAppService>

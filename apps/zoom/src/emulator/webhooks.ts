@@ -5,6 +5,15 @@ export const SIGNATURE_HEADER = 'x-zm-signature'
 export const TIMESTAMP_HEADER = 'x-zm-request-timestamp'
 
 /**
+ * Zoom's delivery retries (providers.md §5, from Zoom's developer support): a notification not
+ * answered 200/204 is retried 3 times, 5, 20 and 60 minutes after the attempt before; then
+ * dropped. The emulator keeps that shape on a shorter clock: each Zoom minute lasts
+ * ZOOM_WEBHOOK_RETRY_MINUTE_MS (default 1,000 ms, so 5 s, 20 s, 60 s; 60,000 is Zoom's own).
+ */
+export const ZOOM_RETRY_MINUTES = [5, 20, 60] as const
+export const zoomRetryDelaysMs = (minuteMs: number): number[] => ZOOM_RETRY_MINUTES.map(m => m * minuteMs)
+
+/**
  * Zoom's webhook signature (providers.md §5): "v0=" + hex HMAC-SHA256 under the app's secret token
  * of "v0:" + x-zm-request-timestamp + ":" + the raw body. Bodies are sent as compact
  * JSON.stringify output so a receiver that re-serialises the parsed body (as Rivet does) computes

@@ -1,6 +1,7 @@
 // The Activity tab: the journal of every service's rows, their details, and the reset.
 
 import { api, failure } from './api.js'
+import { refreshDevelopment } from './development.js'
 import { $, h, message } from './dom.js'
 import { ago, label, ms, when } from './format.js'
 import { state } from './state.js'
@@ -172,12 +173,14 @@ export async function reset () {
   delete out.dataset.kind
   message(out, 'Resetting…')
   try {
-    const result = await api('POST', '/api/admin/reset')
+    const restore = /** @type {HTMLInputElement} */ ($('reset-settings')).checked
+    const result = await api('POST', restore ? '/api/admin/reset?settings=defaults' : '/api/admin/reset')
     const cleared = Object.entries(result.cleared ?? {})
     const total = cleared.reduce((n, [, c]) => n + Number(c || 0), 0)
     const emulators = Object.keys(result.services ?? {}).map(label)
-    message(out, `Reset done: ${total} row${total === 1 ? '' : 's'} deleted${cleared.length ? ` (${cleared.filter(([, c]) => c).map(([t, c]) => `${t} ${c}`).join(', ') || 'all tables were empty'})` : ''}${emulators.length ? `; emulators reset: ${emulators.join(', ')}` : ''}.`, 'ok')
+    message(out, `Reset done: ${total} row${total === 1 ? '' : 's'} deleted${cleared.length ? ` (${cleared.filter(([, c]) => c).map(([t, c]) => `${t} ${c}`).join(', ') || 'all tables were empty'})` : ''}${emulators.length ? `; emulators reset: ${emulators.join(', ')}` : ''}${result.settings === 'defaults' ? '; simulation settings restored to their defaults' : ''}.`, 'ok')
     closeDetail()
+    if (result.settings === 'defaults') await refreshDevelopment()
     state.statuses.clear()
     await refreshJournal()
   } catch (err) {

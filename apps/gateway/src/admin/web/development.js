@@ -19,10 +19,10 @@ export function renderSettings (settings) {
   state.settings = settings
   const names = Object.keys(settings.services ?? {}).sort(byOrder)
   const global = /** @type {HTMLInputElement} */ ($('global-mock'))
-  const nonZoom = names.filter(n => n !== 'zoom').map(n => settings.services[n].mode)
-  const mixed = nonZoom.includes('mock') && nonZoom.includes('live')
+  // The API says "mixed" when the services (zoom aside) are not all in one mode.
+  const mixed = settings.mock_mode === 'mixed'
   global.indeterminate = mixed
-  global.checked = !mixed && Boolean(settings.mock_mode)
+  global.checked = settings.mock_mode === true
   global.setAttribute('aria-checked', mixed ? 'mixed' : String(global.checked))
 
   const box = $('services')
@@ -111,8 +111,44 @@ function buildServiceCard (name) {
     h('label', { class: 'check' }, fallbackInput, ' Fall back to the emulator when the provider fails'),
     h('p', { class: 'hint small', id: id('fallback-hint'), 'data-slot': 'fallback-hint' }),
     h('p', { class: 'message', 'data-slot': 'fallback-message', role: 'status', 'aria-live': 'polite' }),
-    form
+    form,
+    ...(name === 'whatsapp' ? [buildInboundForm()] : [])
   )
+}
+
+/** WhatsApp only: a customer's message to the business number, delivered by the emulator as AiSensy would. */
+function buildInboundForm () {
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'sim', 'aria-labelledby': 'whatsapp-inbound-title' },
+    h('h4', { id: 'whatsapp-inbound-title', text: 'Simulate a customer message' }),
+    h('div', { class: 'grid' },
+      field('whatsapp-inbound-from', 'From (number)', h('input', { id: 'whatsapp-inbound-from', name: 'from', type: 'tel', required: true, maxlength: 32, placeholder: '+919876543210' })),
+      field('whatsapp-inbound-name', 'Name (optional)', h('input', { id: 'whatsapp-inbound-name', name: 'name', maxlength: 200 })),
+      h('div', { class: 'field wide' }, h('label', { for: 'whatsapp-inbound-text', text: 'Message' }), h('input', { id: 'whatsapp-inbound-text', name: 'text', required: true, maxlength: 4096 }))
+    ),
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'button primary', text: 'Send as the customer' }),
+      h('p', { class: 'message', 'data-slot': 'inbound-message', role: 'status', 'aria-live': 'polite' })
+    )
+  ))
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const out = /** @type {HTMLElement} */ (form.querySelector('[data-slot=inbound-message]'))
+    if (!form.reportValidity()) return
+    const data = new FormData(form)
+    const body = { from: String(data.get('from')), text: String(data.get('text')), ...(data.get('name') ? { name: String(data.get('name')) } : {}) }
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'))
+    button.disabled = true
+    message(out, 'Sending…')
+    try {
+      await api('POST', '/api/admin/whatsapp/inbound', body)
+      message(out, 'Delivered to the webhook: it is in crm_messages as inbound (GET /api/automation/whatsapp/inbound).', 'ok')
+    } catch (err) {
+      if (err.status !== 401) message(out, `Not sent: ${failure(err)}`, 'error')
+    } finally {
+      button.disabled = false
+    }
+  })
+  return form
 }
 
 

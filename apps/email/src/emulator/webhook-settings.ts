@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '@switchboard/service-kit/clock'
+import { newSigningKey, type SendGridEvent, type SigningKey } from './event-webhook.ts'
+
+/**
+ * The account's Event Webhooks, as SendGrid's Webhooks API (tsg_webhooks_v3) describes them: up
+ * to `max_allowed` of them, each with its URL, its event selection, an optional friendly name and
+ * OAuth settings, and its own signing key. The oldest is the "legacy" one (created_date null): the
+ * single-webhook routes operate on it, and it signs with the key kept in the data folder, so a
+ * receiver set up before several webhooks existed keeps verifying.
+ */
+export const EVENT_FLAGS = ['group_resubscribe', 'delivered', 'group_unsubscribe', 'spam_report', 'bounce', 'deferred', 'unsubscribe', 'processed', 'open', 'click', 'dropped'] as const
+export type EventFlag = typeof EVENT_FLAGS[number]
+
+/** The spec's example plan allows five. */
+export const MAX_WEBHOOKS = 5
+
+/** The event type each flag selects (the event's `event` field). */
+const FLAG_OF_EVENT: Record<string, EventFlag> = {
+  processed: 'processed',
+  delivered: 'delivered',
+  deferred: 'deferred',
+  bounce: 'bounce', // bounces and blocks alike: `type` tells them apart
+  dropped: 'dropped',
+  open: 'open',
+  click: 'click',
+  spamreport: 'spam_report',
+  unsubscribe: 'unsubscribe',
+  group_unsubscribe: 'group_unsubscribe',
+  group_resubscribe: 'group_resubscribe'
+}
+
+export interface EventWebhook {
+  id: string
+  enabled: boolean
+  /** undefined on the legacy webhook until a URL is set: the emulator's default receiver then. */
+  url: string | undefined
+  events: Record<EventFlag, boolean>
+  friendly_name: string | null
+  oauth_client_id: string | null
+  /** Kept to send to the token URL; never returned (the spec's responses have no such field). */
+  oauth_client_secret: string | null
+  oauth_token_url: string | null
+  signed: boolean
+  key: SigningKey
+  created_date: string | null
+  updated_date: string
+}
+
+export type WebhookChanges = Partial<Pick<EventWebhook, 'enabled' | 'url' | 'friendly_name' | 'oauth_client_id' | 'oauth_client_secret' | 'oauth_token_url'>> & Partial<Record<EventFlag, boolean>>
+
+export type SettingsError = { kind: 'invalid_url', url: string } | { kind: 'url_taken', url: string, id: string } | { kind: 'max_reached' }
+
+const allEvents = (): Record<EventFlag, boolean> => Object.fromEntries(EVENT_FLAGS.map(f => [f, true])) as Record<EventFlag, boolean>
+
+export function validUrl (url: string): boolean {
+  try {
+    const u = new URL(url)
+    return u.protocol === 'http:' || u.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+export class WebhookSettings {
+  readonly #clock: Clock
+  readonly #legacyKey: SigningKey
+  readonly #defaultUrl: () => string | undefined
+  #hooks: EventWebhook[] = []
+
+  constructor (opts: { clock: Clock, legacyKey: SigningKey, defaultUrl: () => string | undefined }) {
+    this.#clock = opts.clock
+    this.#legacyKey = opts.legacyKey
+    this.#defaultUrl = opts.defaultUrl
+    this.reset()
+  }
+
+  /** Back to one legacy webhook: enabled, signed, posting to the default receiver. */
+  reset (): void {
+    this.#hooks = [this.#newHook({ url: undefined, created_date: null, signed: true, key: this.#legacyKey })]
+  }
+
+  #now (): string {
+    return new Date(this.#clock.now()).toISOString()
+  }
+
+  #newHook (fields: Pick<EventWebhook, 'url' | 'created_date' | 'signed' | 'key'>): EventWebhook {
+    return { id: randomUUID(), enabled: true, events: allEvents(), friendly_name: null, oauth_client_id: null, oauth_client_secret: null, oauth_token_url: null, updated_date: this.#now(), ...fields }
+  }
+
+  all (): readonly EventWebhook[] {
+    return this.#hooks
+  }
+
+  get (id: string): EventWebhook | undefined {
+    return this.#hooks.find(h => h.id === id)
+  }
+
+  /** The oldest webhook, which the single-webhook (legacy) routes read and change. */
+  oldest (): EventWebhook | undefined {
+    return this.#hooks[0]
+  }
+
+  /** Where a webhook posts: its URL, or the default receiver for a legacy one without. */
+  urlOf (hook: EventWebhook): string | undefined {
+    return hook.url ?? (hook.created_date === null ? this.#defaultUrl() : undefined)
+  }
+
+  #check (changes: WebhookChanges, self?: EventWebhook): SettingsError | undefined {
+    if (changes.url === undefined) return undefined
+    if (!validUrl(changes.url)) return { kind: 'invalid_url', url: changes.url }
+    const taken = this.#hooks.find(h => h !== self && this.urlOf(h) === changes.url)
+    if (taken) return { kind: 'url_taken', url: changes.url, id: taken.id }
+    return undefined
+  }
+
+  create (changes: WebhookChanges & { url: string }): EventWebhook | SettingsError {
+    if (this.#hooks.length >= MAX_WEBHOOKS) return { kind: 'max_reached' }
+    const error = this.#check(changes)
+    if (error) return error
+    // A new webhook starts unsigned, as on SendGrid: signing is switched on per webhook.
+    const hook = this.#newHook({ url: changes.url, created_date: this.#now(), signed: false, key: newSigningKey() })
+    this.#apply(hook, changes)
+    this.#hooks.push(hook)
+    return hook
+  }
+
+  update (hook: EventWebhook, changes: WebhookChanges): EventWebhook | SettingsError {
+    const error = this.#check(changes, hook)
+    if (error) return error
+    this.#apply(hook, changes)
+    hook.updated_date = this.#now()
+    return hook
+  }
+
+  /** The legacy PATCH on an account with no webhook left makes a new legacy one. */
+  ensureLegacy (): EventWebhook {
+    if (!this.#hooks[0]) this.#hooks.push(this.#newHook({ url: undefined, created_date: null, signed: true, key: this.#legacyKey }))
+    return this.#hooks[0]!
+  }
+
+  setSigned (hook: EventWebhook, signed: boolean): void {
+    hook.signed = signed
+    hook.updated_date = this.#now()
+  }
+
+  delete (id: string): boolean {
+    const before = this.#hooks.length
+    this.#hooks = this.#hooks.filter(h => h.id !== id)
+    return this.#hooks.length < before
+  }
+
+  #apply (hook: EventWebhook, changes: WebhookChanges): void {
+    for (const flag of EVENT_FLAGS) if (changes[flag] !== undefined) hook.events[flag] = changes[flag]
+    if (changes.enabled !== undefined) hook.enabled = changes.enabled
+    if (changes.url !== undefined) hook.url = changes.url
+    if (changes.friendly_name !== undefined) hook.friendly_name = changes.friendly_name
+    if (changes.oauth_client_id !== undefined) hook.oauth_client_id = changes.oauth_client_id
+    if (changes.oauth_client_secret !== undefined) hook.oauth_client_secret = changes.oauth_client_secret
+    if (changes.oauth_token_url !== undefined) hook.oauth_token_url = changes.oauth_token_url
+  }
+}
+
+/** Whether a webhook's event selection includes this event (unknown types are always sent). */
+export function selects (hook: EventWebhook, event: SendGridEvent): boolean {
+  const flag = FLAG_OF_EVENT[event.event]
+  return flag === undefined || hook.events[flag]
+}

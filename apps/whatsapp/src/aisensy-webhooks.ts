@@ -1,0 +1,168 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { randomHex } from '@switchboard/service-kit/ids'
+
+/**
+ * AiSensy's project webhooks on the wire: the one home of this knowledge, imported by the
+ * emulator (which posts them) and by the receiver and the service (which read them).
+ *
+ * AiSensy publishes no schema for these (providers.md §2, "Webhooks / delivery reports": GAP), and
+ * no signature: the project webhook is a URL set in the dashboard (Manage → Webhooks, choosing
+ * topics), so a secret token in that URL is what authenticates a post. The shape below is the
+ * topic-based envelope integrators record, field by field:
+ *
+ *   {"id":"<notification id>","created_at":"<ISO time>","topic":"message.status.updated",
+ *    "project_id":"<project id>","delivery_attempt":"1",
+ *    "data":{"message":{"id":"<submitted_message_id>","phone_number":"919876543210",
+ *      "status":"delivered","userName":"Asha", …}}}
+ *
+ * Sources (all third-party; none is AiSensy's own):
+ * - `topic` with `data.message`: integrators' receivers and their test fixtures switch on `topic`
+ *   and read `data.message` (inbound fixtures: topic "message.sender.user" with
+ *   `data.message.phone_number` and `data.message.message_content.text`).
+ * - `id`, `created_at`, `project_id`, `delivery_attempt` on the envelope: integrators' notes use
+ *   the notification id for idempotency and log the attempt number (some spell the id
+ *   `notification_id`; both are read).
+ * - `message.status.updated` as the status topic, `data.message.status` in WhatsApp's words
+ *   (sent/delivered/read/failed; some record them upper-case, so any case is read): the most
+ *   plausible of the recorded spellings ("message.status.update" also appears and is read too).
+ * - `data.message.id` being the `submitted_message_id` the campaign API answered: UNVERIFIED.
+ *   `messageId`, `message_id` and `submitted_message_id` are read as well, in that order.
+ * - `failureResponse: {code, title}` on a failed message: UNVERIFIED (the name integrators quote);
+ *   the WhatsApp Cloud API's `errors: [{code, title}]` is read as well.
+ * Anything else a post carries is ignored, and a topic this service does not handle is
+ * acknowledged and not applied, so AiSensy does not retry it.
+ */
+export const STATUS_TOPIC = 'message.status.updated'
+export const INBOUND_TOPIC = 'message.sender.user'
+const STATUS_TOPICS = new Set([STATUS_TOPIC, 'message.status.update'])
+const INBOUND_TOPICS = new Set([INBOUND_TOPIC, 'message.created'])
+
+/** A data-folder file holding the generated URL token when AISENSY_WEBHOOK_TOKEN is not set. */
+export const TOKEN_FILE = 'aisensy-webhook-token'
+
+export type MessageStatus = 'sent' | 'delivered' | 'read' | 'failed'
+const STATUSES: ReadonlySet<string> = new Set<MessageStatus>(['sent', 'delivered', 'read', 'failed'])
+
+export interface AiSensyNotification<M = Record<string, unknown>> {
+  id: string
+  created_at: string
+  topic: string
+  project_id: string
+  delivery_attempt: string
+  data: { message: M }
+}
+
+/** What the service needs from a status notification. */
+export interface StatusUpdate {
+  messageId: string
+  status: MessageStatus
+  error?: { code: string, title: string }
+}
+
+/** What the service needs from an inbound message. */
+export interface InboundMessage {
+  /** AiSensy's id for the inbound message (used to ignore a redelivery). */
+  messageId: string
+  /** As AiSensy gives it, digits with the country code (`919876543210`). */
+  phone: string
+  name: string | null
+  /** The text, or for media a short description of what was sent. */
+  text: string
+  type: string
+}
+
+type Json = Record<string, unknown>
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+const str = (v: unknown): string | undefined => typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined
+
+const messageOf = (n: unknown): Json | undefined => {
+  if (!isObject(n) || !isObject(n.data)) return undefined
+  return isObject(n.data.message) ? n.data.message : undefined
+}
+
+/** The notification's own id, for idempotency; undefined when it carries none. */
+export function notificationIdOf (n: unknown): string | undefined {
+  return isObject(n) ? str(n.id) ?? str(n.notification_id) : undefined
+}
+
+export function topicOf (n: unknown): string | undefined {
+  return isObject(n) ? str(n.topic) : undefined
+}
+
+export const isStatusTopic = (topic: string | undefined) => topic !== undefined && STATUS_TOPICS.has(topic)
+export const isInboundTopic = (topic: string | undefined) => topic !== undefined && INBOUND_TOPICS.has(topic)
+
+/** A status notification as {message id, status, error}; undefined when it is not one we can use. */
+export function statusUpdateOf (n: unknown): StatusUpdate | undefined {
+  if (!isStatusTopic(topicOf(n))) return undefined
+  const m = messageOf(n)
+  if (!m) return undefined
+  const messageId = str(m.id) ?? str(m.messageId) ?? str(m.message_id) ?? str(m.submitted_message_id)
+  const status = typeof m.status === 'string' ? m.status.toLowerCase() : undefined
+  if (!messageId || !status || !STATUSES.has(status)) return undefined
+  const update: StatusUpdate = { messageId, status: status as MessageStatus }
+  if (status === 'failed') {
+    const failure = isObject(m.failureResponse) ? m.failureResponse : Array.isArray(m.errors) && isObject(m.errors[0]) ? m.errors[0] : isObject(m.error) ? m.error : {}
+    update.error = { code: str(failure.code) ?? 'failed', title: str(failure.title) ?? str(failure.message) ?? 'failed' }
+  }
+  return update
+}
+
+/** An inbound (customer → business) message; undefined when the notification is not one. */
+export function inboundMessageOf (n: unknown): InboundMessage | undefined {
+  if (!isInboundTopic(topicOf(n))) return undefined
+  const m = messageOf(n)
+  if (!m) return undefined
+  const contact = isObject(m.contact) ? m.contact : {}
+  const phone = str(m.phone_number) ?? str(m.phone) ?? str(m.mobile) ?? str(m.from) ?? str(contact.mobile) ?? str(contact.phone)
+  const content = isObject(m.message_content) ? m.message_content : {}
+  const type = (str(m.message_type) ?? str(m.type) ?? 'TEXT').toUpperCase()
+  const text = str(content.text) ?? str(m.text) ?? str(m.body) ?? (str(content.url) ? `[${type.toLowerCase()}] ${str(content.url)}` : undefined)
+  const messageId = str(m.id) ?? str(m.messageId) ?? notificationIdOf(n)
+  if (!phone || text === undefined || !messageId) return undefined
+  return { messageId, phone, name: str(m.userName) ?? str(m.name) ?? str(contact.name) ?? null, text, type }
+}
+
+// ---- building them (the emulator) ----------------------------------------------------------------
+
+/** 24 hex digits, the length of the ids integrators record (Mongo-style object ids). */
+export const newNotificationId = (): string => randomHex(12)
+
+// WhatsApp Cloud API error 131026: the number cannot receive the message.
+export const UNDELIVERABLE = { code: 131026, title: 'Message undeliverable' } as const
+
+function envelope (topic: string, projectId: string, atMs: number, message: Json): AiSensyNotification {
+  return { id: newNotificationId(), created_at: new Date(atMs).toISOString(), topic, project_id: projectId, delivery_attempt: '1', data: { message } }
+}
+
+/** A message.status.updated notification for one status change of a submitted message. */
+export function statusNotification (p: { projectId: string, messageId: string, status: MessageStatus, atMs: number, phone: string, userName: string, campaignName: string }): AiSensyNotification {
+  const message: Json = { id: p.messageId, phone_number: p.phone, status: p.status, userName: p.userName, campaign_name: p.campaignName, updated_at: Math.floor(p.atMs / 1000) }
+  if (p.status === 'failed') message.failureResponse = UNDELIVERABLE
+  return envelope(STATUS_TOPIC, p.projectId, p.atMs, message)
+}
+
+/** A message.sender.user notification: a customer's text message to the business number. */
+export function inboundNotification (p: { projectId: string, messageId: string, atMs: number, phone: string, userName: string | null, text: string }): AiSensyNotification {
+  return envelope(INBOUND_TOPIC, p.projectId, p.atMs, {
+    id: p.messageId,
+    phone_number: p.phone,
+    userName: p.userName ?? '',
+    message_type: 'TEXT',
+    message_content: { text: p.text },
+    sender: 'USER',
+    created_at: Math.floor(p.atMs / 1000)
+  })
+}
+
+// ---- the URL token -------------------------------------------------------------------------------
+
+/**
+ * Whether a token from a URL is the configured one, in constant time: both sides are hashed first,
+ * so neither the comparison nor an early length check tells an attacker how close a guess was.
+ */
+export function tokenMatches (expected: string, given: string): boolean {
+  const a = createHash('sha256').update(expected).digest()
+  const b = createHash('sha256').update(given).digest()
+  return timingSafeEqual(a, b)
+}
