@@ -24,11 +24,13 @@ export interface GatewayOptions {
 }
 
 const pathOf = (url: string) => url.split('?')[0] ?? ''
+const POLLED = /^\/(api\/admin\/|admin(\/|$)|health$|ready$|docs)/
 
 /** The public HTTP API: auth, validation with the shared schemas, forwarding, docs. */
 export async function buildApp (opts: GatewayOptions): Promise<App> {
   const { env, tokens } = opts
-  const app = createBaseApp('GATEWAY', opts.logger, env)
+  // What a person sent is logged at info; the admin page's polling and health checks at debug.
+  const app = createBaseApp('GATEWAY', opts.logger, env, { requestLogLevel: request => request.method === 'GET' && POLLED.test(pathOf(request.url)) ? 'debug' : 'info' })
 
   const services = (opts.services ?? SERVICE_NAMES).filter(s => SERVICE_ROUTES[s])
   await app.register(swagger, {

@@ -19,13 +19,29 @@ export function logFormat (env: { LOG_FORMAT?: LogFormat | undefined }, isTTY = 
   return env.LOG_FORMAT ?? (isTTY ? 'pretty' : 'json')
 }
 
-// One pretty stream for every server of the process (the stack runs six): written synchronously,
-// in this thread, so lines of different servers never interleave mid-line.
-let prettyStream: DestinationStream | undefined
-function pretty (): DestinationStream {
-  prettyStream ??= PinoPretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,reqId', messageKey: 'msg' })
-  return prettyStream
+/**
+ * Readable lines for a person: time, level, server, message, one line per event (the message says
+ * what matters); an unexpected error keeps its stack. Written synchronously, so lines of the
+ * stack's six servers never interleave mid-line.
+ */
+export function prettyStream (destination?: NodeJS.WritableStream, colorize = process.stdout.isTTY === true): DestinationStream {
+  return PinoPretty({
+    sync: true,
+    colorize,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    hideObject: true,
+    messageFormat: (log, key) => {
+      const stack = (log.err as { stack?: unknown } | undefined)?.stack
+      return typeof stack === 'string' ? `${String(log[key] ?? '')}\n${stack}` : String(log[key] ?? '')
+    },
+    ...(destination ? { destination } : {})
+  })
 }
+
+// One for every server of the process (the stack runs six).
+let sharedPretty: DestinationStream | undefined
+const pretty = () => (sharedPretty ??= prettyStream())
 
 /**
  * The logger options (or instance) a server gets: the redaction whatever a caller passes, and for

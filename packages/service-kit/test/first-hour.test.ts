@@ -13,7 +13,8 @@ import { Writable } from 'node:stream'
 import { acquireFolderLock, DataFolderLockedError } from '../src/data-lock.ts'
 import { CommonEnvSchema, ConfigError, loadEnv } from '../src/env.ts'
 import { ServiceError } from '../src/errors.ts'
-import { logFormat, loggerOptions, progressLog } from '../src/logging.ts'
+import { pino } from 'pino'
+import { logFormat, loggerOptions, prettyStream, progressLog } from '../src/logging.ts'
 import { createBaseApp } from '../src/service-app.ts'
 import { Simulator, type SimulationSettings } from '../src/simulation.ts'
 
@@ -57,6 +58,21 @@ t.test('log format: pretty at a terminal, JSON elsewhere and whenever LOG_FORMAT
   t.equal(logFormat({ LOG_FORMAT: 'pretty' }, false), 'pretty')
   t.ok('loggerInstance' in loggerOptions(undefined, { LOG_LEVEL: 'info', LOG_FORMAT: 'pretty' }, 'demo'), 'pretty: a pino instance writing readable lines')
   t.match(loggerOptions(undefined, { LOG_LEVEL: 'info', LOG_FORMAT: 'json' }, 'demo'), { logger: { level: 'info', name: 'demo', redact: Array } })
+})
+
+t.test('pretty: one readable line per event, a stack only for an unexpected error', async t => {
+  let out = ''
+  const dest = new Writable({ write (chunk, _enc, done) { out += String(chunk); done() } })
+  const log = pino({ level: 'info', name: 'email' }, prettyStream(dest, false))
+  log.warn({ code: 'EMAIL_PROVIDER_ERROR', statusCode: 502 }, 'EMAIL_PROVIDER_ERROR: SendGrid answered 503 (simulated failure).')
+  log.info({ method: 'POST', statusCode: 202, ms: 12 }, 'POST /api/automation/trigger/email → 202 (12 ms)')
+  const lines = out.trimEnd().split('\n')
+  t.equal(lines.length, 2, 'two events, two lines')
+  t.match(lines[0], /^\[\d\d:\d\d:\d\d\.\d{3}\] WARN \(email\): EMAIL_PROVIDER_ERROR: SendGrid answered 503 \(simulated failure\)\.$/)
+  t.match(lines[1], /INFO \(email\): POST \/api\/automation\/trigger\/email → 202 \(12 ms\)$/)
+  out = ''
+  log.error({ err: new Error('boom') }, 'unhandled error')
+  t.match(out, /ERROR \(email\): unhandled error\nError: boom\n\s+at /, 'an unexpected error keeps its stack')
 })
 
 function capture () {
