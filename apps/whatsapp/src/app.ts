@@ -16,6 +16,7 @@ import type { AiSensyEmulatorControls } from './emulator/index.ts'
 import { aisensyWebhookRoutes } from './routes/aisensy-webhook.ts'
 import { emulatorControlRoutes } from './routes/emulator-control.ts'
 import { whatsappRoutes } from './routes/whatsapp.ts'
+import { createInboundMessages } from './service/inbound-messages.ts'
 import { createWhatsAppService } from './service/whatsapp-service.ts'
 
 // AiSensy keys are JWTs; the emulator accepts any well-formed one. This one says what it is:
@@ -84,8 +85,9 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   app.addHook('preClose', async () => { await service.stopCampaigns() })
   app.addHook('onClose', async () => { service.close() })
 
-  await app.register(aisensyWebhookRoutes, { service, token: webhookToken, allowedIps, trustedProxies })
-  await app.register(whatsappRoutes, { service })
+  const inbound = createInboundMessages({ activityLog: app.activityLog, mode: () => app.runtime.get('whatsapp').mode })
+  await app.register(aisensyWebhookRoutes, { service, inbound, token: webhookToken, allowedIps, trustedProxies })
+  await app.register(whatsappRoutes, { service, inbound })
   await app.register(emulatorControlRoutes, { controls, mode: () => app.runtime.get('whatsapp').mode })
   return app
 }

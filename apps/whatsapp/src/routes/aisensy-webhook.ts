@@ -4,10 +4,12 @@ import { errorResponses } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
 import { addressMatcher, sourceAddress } from '@switchboard/service-kit/source-address'
 import { isInboundTopic, isStatusTopic, notificationIdOf, tokenMatches, topicOf } from '../aisensy-webhooks.ts'
+import type { InboundMessages } from '../service/inbound-messages.ts'
 import type { WhatsAppService } from '../service/whatsapp-service.ts'
 
 export interface AiSensyWebhookOptions {
   service: WhatsAppService
+  inbound: InboundMessages
   /** The secret in the webhook URL set in AiSensy's dashboard (…/webhooks/aisensy/<token>). */
   token: string
   /** Addresses or CIDR ranges posts must come from (AISENSY_WEBHOOK_ALLOWED_IPS); empty: any. */
@@ -71,7 +73,7 @@ export const aisensyWebhookRoutes: FastifyPluginAsyncTypebox<AiSensyWebhookOptio
       if (!isStatusTopic(topic) && !isInboundTopic(topic)) { ignored++; continue }
       if (!firstTime(notificationIdOf(n))) { duplicate++; continue }
       if (isStatusTopic(topic)) statuses.push(n)
-      else if (await opts.service.recordInboundMessage(n)) inbound++
+      else if (await opts.inbound.record(n)) inbound++
       else ignored++
     }
     const applied = statuses.length ? await opts.service.applyStatusEvents(statuses) : 0

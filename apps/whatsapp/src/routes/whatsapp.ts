@@ -5,10 +5,11 @@ import {
   InboundMessagesQuerySchema, InboundMessagesReplySchema, MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
 } from '@switchboard/schemas/whatsapp'
 import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import type { InboundMessages } from '../service/inbound-messages.ts'
 import type { WhatsAppService } from '../service/whatsapp-service.ts'
 
 /** The WhatsApp service's own API: validate → one service call → reply. */
-export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppService }> = async (app, { service }) => {
+export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppService, inbound: InboundMessages }> = async (app, { service, inbound }) => {
   const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
     ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
@@ -40,7 +41,7 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
 
   app.get('/inbound', {
     schema: { summary: 'Messages customers sent to the business number, newest first', querystring: InboundMessagesQuerySchema, response: { 200: InboundMessagesReplySchema, ...errorResponses } }
-  }, async (request) => service.listInboundMessages(request.query))
+  }, async (request) => inbound.list(request.query))
 
   app.get('/messages/:id', {
     schema: { summary: 'One message and its delivery status', params: MessageIdParamsSchema, response: { 200: WhatsAppLogSchema, ...errorResponses } }

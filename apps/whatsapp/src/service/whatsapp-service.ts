@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto'
-import type { ActivityLog, Filter, Row } from '@switchboard/activity-log'
+import { randomUUID } from 'node:crypto'
+import type { ActivityLog, Row } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type {
-  BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, InboundMessagesReply, SendMessageReply, SendMessageRequest,
+  BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
 import { ServiceError } from '@switchboard/service-kit/errors'
@@ -12,7 +12,7 @@ import { ProviderError, providerErrorToServiceError } from '@switchboard/service
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
 import { renderTemplate, type Template } from '../catalogue.ts'
-import { inboundMessageOf, statusUpdateOf, type StatusUpdate } from '../aisensy-webhooks.ts'
+import { statusUpdateOf, type StatusUpdate } from '../aisensy-webhooks.ts'
 import type { AiSensyClient, CampaignMessage } from '../client/aisensy-client.ts'
 import { normalizePhone } from '../phone.ts'
 
@@ -30,12 +30,6 @@ export interface WhatsAppServiceDeps {
   bulkConcurrency: number
   campaignConcurrency: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
-}
-
-/** A UUID (version 8: custom) derived from a name: the same name, the same id. */
-function uuidFrom (name: string): string {
-  const h = createHash('sha256').update(name).digest('hex')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
 export interface CallContext {
@@ -592,47 +586,6 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return used
   }
 
-  /**
-   * Stores a customer's message (an AiSensy inbound notification) in crm_messages as inbound;
-   * resolves with whether it was one. Recorded in the current mode, as status changes are.
-   */
-  async function recordInboundMessage (notification: unknown): Promise<boolean> {
-    const m = inboundMessageOf(notification) // AiSensy's wire format: aisensy-webhooks.ts
-    if (!m) return false
-    const phone = normalizePhone(m.phone)
-    activityLog.record('crm_messages', {
-      // From AiSensy's message id, so a redelivery (even after a restart) is the same row, skipped.
-      id: uuidFrom(`aisensy-inbound:${m.messageId}`),
-      request_id: null,
-      mode: modeNow(),
-      channel: 'whatsapp',
-      direction: 'inbound',
-      contact: phone.ok ? phone.e164 : m.phone,
-      contact_name: m.name,
-      content: m.text,
-      status: 'received',
-      source_table: null,
-      source_id: null,
-      provider_message_id: m.messageId
-    })
-    await activityLog.flush() // acknowledged means stored
-    return true
-  }
-
-  /** Inbound messages, newest first, optionally from one contact (E.164). */
-  async function listInboundMessages (q: { contact?: string | undefined, limit: number }): Promise<InboundMessagesReply> {
-    settle()
-    const contact = q.contact === undefined ? undefined : normalizePhone(q.contact)
-    if (contact && !contact.ok) {
-      throw new ServiceError(400, 'WHATSAPP_INVALID_NUMBER', `contact "${q.contact}" is not a phone number (${contact.reason}). Give it with its country code, e.g. +919876543210.`,
-        { details: [{ field: 'querystring/contact', message: contact.reason }] })
-    }
-    const where: Filter = { channel: 'whatsapp', direction: 'inbound' }
-    if (contact?.ok) where.contact = contact.e164
-    const rows = await activityLog.select('crm_messages', { where, orderBy: { column: 'created_at', ascending: false }, limit: q.limit })
-    return { items: rows as unknown as InboundMessagesReply['items'] }
-  }
-
   /** Everything received so far queued in the activity log: rows, then status changes. Before every read. */
   function settle (): void {
     statuses.flush()
@@ -655,7 +608,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     settle()
   }
 
-  return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, recordInboundMessage, listInboundMessages, stopCampaigns, close }
+  return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, stopCampaigns, close }
 }
 
 export type WhatsAppService = ReturnType<typeof createWhatsAppService>
