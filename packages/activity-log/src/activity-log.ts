@@ -86,6 +86,8 @@ interface Entry {
   acks: Ack[]
   /** Set once the pump has taken it: a write in flight takes no more writes. */
   taken: boolean
+  /** Its place in the order of writes. */
+  seq: number
 }
 
 const noop = () => {}
@@ -104,13 +106,11 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     logger = consoleLogger
   } = options
 
-  const queue: Entry[] = []
+  let queue: Entry[] = []
   // Status moves still open to coalescing, by table, key column and value.
   const open = new Map<string, Entry>()
-  // Monotonic counters: queue.length === queued - settled. A flush waits for `settled` to reach
-  // the `queued` it saw, which works because entries settle strictly in queue order.
+  // The next entry's seq. A flush waits until no entry older than the seq it saw is queued.
   let queued = 0
-  let settled = 0
   let waiters: Array<{ target: number, resolve: () => void }> = []
   let pumping = false
   let timer: NodeJS.Timeout | undefined
@@ -146,7 +146,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
         ack.done = true
         return promise
       }
-      const entry: Entry = { operation, acks: [ack], taken: false }
+      const entry: Entry = { operation, acks: [ack], taken: false, seq: queued }
       queue.push(entry)
       queued++
       if (operation.op === 'advance') open.set(openKey(operation), entry)
@@ -204,26 +204,41 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   }
 
   /**
-   * How many head entries go in the next write: a run of inserts (whatever their tables: no table
-   * references another), or a run of status moves naming each row once (moves of different rows
-   * commute), or one update.
+   * The entries of the next write, from the queue head: a run of inserts (whatever their tables:
+   * no table references another), or a run of status moves naming each row once (moves of
+   * different rows commute), or one update. An insert run reaches past writes that name one other
+   * row by id (a request patching the row it wrote a moment ago): the inserts cannot touch those
+   * rows, so the patches stay where they are and the inserts of every request still go together.
    */
-  function nextBatch (): number {
-    const head = queue[0]!.operation
-    if (head.op === 'update' || settled < isolateUntil) return 1
-    let n = 1
-    if (head.op === 'insert') {
-      while (n < batchSize && n < queue.length && queue[n]!.operation.op === 'insert') n++
-      return n
+  function nextBatch (): Entry[] {
+    const head = queue[0]!
+    const o = head.operation
+    if (o.op === 'update' || head.seq < isolateUntil) return [head]
+    const batch = [head]
+    if (o.op === 'insert') {
+      const passed = new Set<string>()
+      for (let i = 1; i < queue.length && batch.length < batchSize && i < 2 * batchSize; i++) {
+        const e = queue[i]!
+        const next = e.operation
+        if (next.op === 'insert') {
+          if (passed.has(String(next.row.id))) break
+          batch.push(e)
+          continue
+        }
+        const id = next.op === 'advance' ? (next.key === 'id' ? next.value : undefined) : Object.keys(next.where).length === 1 && typeof next.where.id === 'string' ? next.where.id : undefined
+        if (id === undefined) break
+        passed.add(id)
+      }
+      return batch
     }
-    const rows = new Set([`${head.table}\u0000${head.value}`])
-    while (n < batchSize && n < queue.length) {
-      const o = queue[n]!.operation
-      if (o.op !== 'advance' || rows.has(`${o.table}\u0000${o.value}`)) break
-      rows.add(`${o.table}\u0000${o.value}`)
-      n++
+    const rows = new Set([`${o.table}\u0000${o.value}`])
+    for (let i = 1; i < queue.length && batch.length < batchSize; i++) {
+      const next = queue[i]!.operation
+      if (next.op !== 'advance' || rows.has(`${next.table}\u0000${next.value}`)) break
+      rows.add(`${next.table}\u0000${next.value}`)
+      batch.push(queue[i]!)
     }
-    return n
+    return batch
   }
 
   async function write (batch: Operation[]): Promise<void> {
@@ -265,8 +280,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     pumping = true
     try {
       while (queue.length > 0 && !stopped) {
-        const n = nextBatch()
-        const batch = queue.slice(0, n)
+        const batch = nextBatch()
         for (const e of batch) {
           if (!e.taken && e.operation.op === 'advance') open.delete(openKey(e.operation))
           e.taken = true
@@ -287,14 +301,18 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
             await sleep(backoff())
             continue
           }
-          if (n > 1) {
-            isolateUntil = settled + n
+          if (batch.length > 1) {
+            isolateUntil = batch.at(-1)!.seq + 1
             continue
           }
           reject(batch[0]!.operation, err)
         }
         if (stopped) return
-        queue.splice(0, n)
+        if (queue[batch.length - 1] === batch.at(-1)) queue.splice(0, batch.length)
+        else {
+          const written = new Set(batch)
+          queue = queue.filter(e => !written.has(e))
+        }
         settle(batch)
       }
     } finally {
@@ -304,7 +322,6 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   }
 
   function settle (batch: Entry[]): void {
-    settled += batch.length
     for (const e of batch) {
       for (const ack of e.acks) {
         if (ack.journaled) journaledOutstanding--
@@ -319,8 +336,9 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       degradedSince = undefined
     }
     failures = 0
+    const oldest = queue[0]?.seq ?? queued
     waiters = waiters.filter(w => {
-      if (w.target > settled) return true
+      if (w.target > oldest) return true
       w.resolve()
       return false
     })
@@ -435,7 +453,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
 
   function flush (timeoutMs = 10_000): Promise<void> {
     const target = queued
-    if (settled >= target) return Promise.resolve()
+    if ((queue[0]?.seq ?? queued) >= target) return Promise.resolve()
     kick()
     return new Promise((resolve, rejectFlush) => {
       const waiter = {
@@ -463,7 +481,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       const ack: Ack = { operation, resolve: noop, reject: noop, done: true, journaled: true }
       journaledOutstanding++
       if (coalesce(ack)) continue
-      queue.push({ operation, acks: [ack], taken: false })
+      queue.push({ operation, acks: [ack], taken: false, seq: queued })
       queued++
       if (operation.op === 'advance') open.set(openKey(operation), queue.at(-1)!)
       else if (operation.op === 'update') forgetOpen(operation)

@@ -114,7 +114,7 @@ t.test('batching: records arriving over time share statements', async t => {
     await new Promise(resolve => setTimeout(resolve, 5))
   }
   await log.flush()
-  t.ok(calls.length <= 6, `${calls.length} inserts for 300 rows`)
+  t.ok(calls.length <= 10, `${calls.length} inserts for 300 rows`)
   t.ok(calls.every(c => (c.rows?.length ?? 0) <= 100))
   t.equal(await db.count('email_logs', { request_id: requestId }), 300)
 })
@@ -133,12 +133,11 @@ t.test('ordering: an update never overtakes the insert of its row', async t => {
   log.recordUpdate('whatsapp_logs', { id: w.id }, { status: 'read' })
   await log.flush()
   t.same(calls.map(x => `${x.method} ${x.table} ${x.rows?.length ?? ''}`.trim()), [
-    'insert email_logs 2',
-    'update email_logs',
-    'insert email_logs 1',
+    'insert email_logs 3',
     'insert whatsapp_logs 1',
+    'update email_logs',
     'update whatsapp_logs'
-  ])
+  ], 'the inserts go together, each update after its row\'s insert')
   t.same((await db.select('email_logs', { where: { request_id: requestId }, orderBy: { column: 'status' } })).map(r => r.status), ['delivered', 'queued', 'queued'])
   t.equal((await db.select('whatsapp_logs', { where: { id: w.id } }))[0]?.status, 'read')
 
@@ -389,6 +388,24 @@ t.test('status: a plain update keeps the moves queued before it in front of it',
   await Promise.all(writes)
   t.equal(calls.length, 4, 'the second move was not folded across the update')
   t.equal((await db.select('email_logs', { where: { id: e.id } }))[0]?.status, 'opened')
+})
+
+t.test('group commit: the inserts of concurrent requests go together past the patches each made of its own row', async t => {
+  const { log, calls, state, email, requestId } = setup(t, { flushIntervalMs: 0 })
+  const held = gate()
+  state.gate = held.promise
+  const blocker = log.record('email_logs', email())
+  await new Promise(resolve => setImmediate(resolve))
+  calls.length = 0
+  const rows = Array.from({ length: 5 }, () => email())
+  const writes = rows.flatMap(r => [log.record('email_logs', r), log.recordUpdate('email_logs', { id: r.id }, { subject: `patched ${r.id}` })])
+  held.open()
+  state.gate = undefined
+  await Promise.all([blocker, ...writes])
+  t.same(calls.map(c => `${c.method} ${c.rows?.length ?? ''}`.trim()), ['insert 1', 'insert 5', 'update', 'update', 'update', 'update', 'update'])
+  const stored = await db.select('email_logs', { where: { request_id: requestId } })
+  t.equal(stored.length, 6)
+  t.ok(rows.every(r => stored.find(x => x.id === r.id)?.subject === `patched ${r.id}`), 'every patch applied after its insert')
 })
 
 t.test('ping and settings go straight to the database', async t => {

@@ -49,9 +49,7 @@ export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceN
   app.post('/api/admin/reset', {
     schema: { tags, security, summary: 'Clear the logs and every emulator\'s state, for a clean test run', response: { 200: ResetReplySchema, ...errorResponses } }
   }, async () => {
-    await activityLog.flush()
-    const cleared: Record<string, number> = {}
-    for (const table of LOG_TABLES) cleared[table] = await activityLog.backend.delete(table, {})
+    const cleared = await activityLog.clear(LOG_TABLES)
     const outcome: Record<string, string> = {}
     await Promise.all(services.map(async (name) => {
       try {
