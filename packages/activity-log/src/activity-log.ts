@@ -206,9 +206,10 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   /**
    * The entries of the next write, from the queue head: a run of inserts (whatever their tables:
    * no table references another), or a run of status moves naming each row once (moves of
-   * different rows commute), or one update. An insert run reaches past writes that name one other
-   * row by id (a request patching the row it wrote a moment ago): the inserts cannot touch those
-   * rows, so the patches stay where they are and the inserts of every request still go together.
+   * different rows commute), or one update. An insert run reaches past status moves and patches
+   * that name their rows by one value (a request patching the row it wrote a moment ago, a webhook
+   * moving a message): inserts of other rows commute with them, so those stay where they are and
+   * the inserts of every request still go together.
    */
   function nextBatch (): Entry[] {
     const head = queue[0]!
@@ -216,18 +217,28 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     if (o.op === 'update' || head.seq < isolateUntil) return [head]
     const batch = [head]
     if (o.op === 'insert') {
-      const passed = new Set<string>()
+      // The rows the writes passed over name, by column: an insert of one of them ends the run.
+      const passed = new Map<string, Set<unknown>>()
+      const pass = (column: string, value: unknown) => {
+        let values = passed.get(column)
+        if (!values) passed.set(column, values = new Set())
+        values.add(value)
+      }
+      const named = (row: Row) => {
+        for (const [column, values] of passed) if (values.has(row[column])) return true
+        return false
+      }
       for (let i = 1; i < queue.length && batch.length < batchSize && i < 2 * batchSize; i++) {
         const e = queue[i]!
         const next = e.operation
         if (next.op === 'insert') {
-          if (passed.has(String(next.row.id))) break
+          if (named(next.row)) break
           batch.push(e)
-          continue
-        }
-        const id = next.op === 'advance' ? (next.key === 'id' ? next.value : undefined) : Object.keys(next.where).length === 1 && typeof next.where.id === 'string' ? next.where.id : undefined
-        if (id === undefined) break
-        passed.add(id)
+        } else if (next.op === 'advance') {
+          pass(next.key, next.value)
+        } else if (Object.keys(next.where).length === 1 && typeof next.where.id === 'string') {
+          pass('id', next.where.id)
+        } else break
       }
       return batch
     }
