@@ -1,20 +1,55 @@
 /**
- * The buffered writer. Callers' writes go into one ordered queue and return at once; a single
- * pump writes the queue head to the backend (a run of consecutive inserts as one multi-row insert
- * per table), retrying with backoff while the database is away. Nothing a caller does here waits on
- * the database or throws, except reads, which flush first so a caller reads its own writes.
+ * The writer. Every write joins one ordered queue and gets a promise that resolves once the write
+ * is durable. A single pump commits the queue head: a run of consecutive inserts as one multi-row
+ * insert per table, a run of status moves as one UPDATE per (table, status, patch), any other
+ * update alone; so the rows of every request that arrived while the last commit was in flight go
+ * in the next one (group commit).
+ *
+ * While the database is away, the queue is appended to the journal and fsynced, and those writes
+ * are acknowledged; new writes go to the journal as they come. The pump keeps retrying from
+ * memory, and the journal is deleted once everything in it is committed. At the next open the
+ * journal is replayed in order first: inserts are idempotent by id and status moves by their rule,
+ * so a replay of something already committed changes nothing.
  */
 import { randomUUID } from 'node:crypto'
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { ActivityLog, ActivityLogOptions, Filter, Row, Table } from './types.ts'
 import { TABLES } from './tables.ts'
+import { composeStatus, isStatusTable, movesFrom, type StatusTable } from './status-rules.ts'
 
 export type Operation =
   | { op: 'insert', table: Table, row: Row }
   | { op: 'update', table: Table, where: Filter, patch: Row }
+  /** A status move of one row: `key = value AND status IN (movesFrom(status))`. */
+  | { op: 'advance', table: StatusTable, key: string, value: string, status: string, patch: Row }
 
 type Logger = NonNullable<ActivityLogOptions['logger']>
+
+/** A write refused because too many wait in memory: the service answers 503 with Retry-After. */
+export class ActivityLogFullError extends Error {
+  readonly code = 'ACTIVITY_LOG_FULL'
+  readonly retryAfterSeconds: number
+  readonly pending: number
+  constructor (pending: number, degraded: boolean) {
+    super(degraded
+      ? `The database is unreachable and ${pending} writes are already waiting for it (the limit); this request was not accepted, so nothing of it can be lost. Retry later.`
+      : `${pending} writes are waiting for the database (the limit); this request was not accepted, so nothing of it can be lost. Retry in a moment.`)
+    this.name = 'ActivityLogFullError'
+    this.pending = pending
+    this.retryAfterSeconds = degraded ? 5 : 1
+  }
+}
+
+/** A write that could not be made durable: the database is away and the journal cannot be written (or there is none). */
+export class ActivityLogUnavailableError extends Error {
+  readonly code = 'ACTIVITY_LOG_UNAVAILABLE'
+  readonly retryAfterSeconds = 5
+  constructor (why: string, options?: { cause?: unknown }) {
+    super(`The write could not be stored: ${why}. Nothing was acknowledged; retry later.`, options)
+    this.name = 'ActivityLogUnavailableError'
+  }
+}
 
 const consoleLogger: Logger = {
   info: (obj, msg) => console.info(msg, obj),
@@ -36,134 +71,289 @@ export function isPermanentError (err: unknown): boolean {
   return typeof code === 'string' && /^(?:(?:22|23|42)[0-9A-Z]{3}|PGRST[12]\d\d)$/.test(code)
 }
 
+/** One caller's write: resolved once committed or journaled, whichever comes first. */
+interface Ack {
+  operation: Operation
+  resolve: () => void
+  reject: (err: Error) => void
+  done: boolean
+  journaled: boolean
+}
+
+/** One queue place: an operation, and the acks of every write folded into it. */
+interface Entry {
+  operation: Operation
+  acks: Ack[]
+  /** Set once the pump has taken it: a write in flight takes no more writes. */
+  taken: boolean
+  /** Its place in the order of writes. */
+  seq: number
+}
+
+const noop = () => {}
+
 export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   const {
     backend,
     batchSize = 500,
-    flushIntervalMs = 20,
+    groupSize = 200,
+    flushIntervalMs = 0,
     retryMinMs = 50,
     retryMaxMs = 2_000,
     closeTimeoutMs = 5_000,
-    spillFile,
+    maxPending = 20_000,
+    journalFile,
     logger = consoleLogger
   } = options
 
-  const queue: Operation[] = []
-  // Monotonic counters: queue.length === queued - settled. A flush waits for `settled` to reach
-  // the `queued` it saw, which works because operations settle strictly in queue order.
+  let queue: Entry[] = []
+  // Status moves still open to coalescing, by table, key column and value.
+  const open = new Map<string, Entry>()
+  // The next entry's seq. A flush waits until no entry older than the seq it saw is queued.
   let queued = 0
-  let settled = 0
   let waiters: Array<{ target: number, resolve: () => void }> = []
   let pumping = false
   let timer: NodeJS.Timeout | undefined
+  let immediate: NodeJS.Immediate | undefined
   let failures = 0
   let degradedSince: number | undefined
-  // After a batch hit a permanent error, its operations are written one by one to find the culprit.
+  // After a batch hit a permanent error, its entries are written one by one to find the culprit.
   let isolateUntil = 0
   let stopped = false
   let closing: Promise<void> | undefined
   let wakeUp: (() => void) | undefined
-  let replay: { file: string, until: number } | undefined
+  // Acks appended to the journal and not yet committed; the journal goes once this is zero.
+  let journaledOutstanding = 0
+  let toJournal: Ack[] = []
+  let journalScheduled = false
 
-  const replayFile = spillFile === undefined ? undefined : `${spillFile}.replay`
-
-  function enqueue (operation: Operation): void {
+  function enqueue (operation: Operation): Promise<void> {
+    let ack!: Ack
+    const promise = new Promise<void>((resolve, reject) => {
+      ack = { operation, resolve, reject, done: false, journaled: false }
+    })
+    // Handled here, so a caller that does not wait cannot crash the process; awaiting still throws.
+    promise.catch(noop)
     if (stopped) {
-      spill([operation])
-      return
+      journal([ack])
+      return promise
     }
-    queue.push(operation)
-    queued++
-    if (pumping) return
+    if (!coalesce(ack)) {
+      if (queue.length >= maxPending) {
+        const err = new ActivityLogFullError(queue.length, degradedSince !== undefined)
+        logger.warn({ pending: queue.length, table: operation.table }, 'activity log: queue full, refusing a write')
+        ack.reject(err)
+        ack.done = true
+        return promise
+      }
+      const entry: Entry = { operation, acks: [ack], taken: false, seq: queued }
+      queue.push(entry)
+      queued++
+      if (operation.op === 'advance') open.set(openKey(operation), entry)
+      else if (operation.op === 'update') forgetOpen(operation)
+    }
+    // While the database is away, the write is journaled at once rather than after the next failed attempt.
+    if (degradedSince !== undefined) scheduleJournal(ack)
+    schedule()
+    return promise
+  }
+
+  const openKey = (o: Extract<Operation, { op: 'advance' }>) => `${o.table}\u0000${o.key}\u0000${o.value}`
+
+  /**
+   * Moves queued before an update must stay before it, so the moves of the rows it may touch take
+   * no more writes: of one row when it names one by id (the common case: a patch of the row a
+   * request just wrote), else of the whole table.
+   */
+  function forgetOpen (o: Extract<Operation, { op: 'update' }>): void {
+    const id = Object.keys(o.where).length === 1 && typeof o.where.id === 'string' ? o.where.id : undefined
+    for (const [k, entry] of open) {
+      const e = entry.operation as Extract<Operation, { op: 'advance' }>
+      if (e.table === o.table && (id === undefined || e.key !== 'id' || e.value === id)) open.delete(k)
+    }
+  }
+
+  /** Folds a status move into a waiting move of the same row when one status does both. */
+  function coalesce (ack: Ack): boolean {
+    const o = ack.operation
+    if (o.op !== 'advance') return false
+    const entry = open.get(openKey(o))
+    if (entry === undefined || entry.taken) return false
+    const before = entry.operation as Extract<Operation, { op: 'advance' }>
+    const status = composeStatus(o.table, before.status, o.status)
+    if (status === undefined) return false
+    // Later values over earlier ones: each event carries what its status knows.
+    if (status === o.status) entry.operation = { ...before, status, patch: { ...before.patch, ...o.patch } }
+    entry.acks.push(ack)
+    return true
+  }
+
+  function schedule (): void {
+    if (pumping || stopped || queue.length === 0) return
     if (queue.length >= batchSize) kick()
-    else timer ??= setTimeout(kick, flushIntervalMs)
+    else if (flushIntervalMs > 0) timer ??= setTimeout(kick, flushIntervalMs)
+    else immediate ??= setImmediate(kick)
   }
 
   function kick (): void {
     clearTimeout(timer)
     timer = undefined
+    clearImmediate(immediate)
+    immediate = undefined
     if (!pumping && !stopped && queue.length > 0) void pump()
   }
 
   /**
-   * How many head operations go in the next write: a run of consecutive inserts, whatever their
-   * tables (a service logging to two tables per message alternates them). No table references
-   * another, so the run is written as one multi-row insert per table; inserts are idempotent, so a
-   * retry after a partial write is safe.
+   * The entries of the next write, from the queue head: a run of inserts (whatever their tables:
+   * no table references another), or a run of status moves naming each row once (moves of
+   * different rows commute), or one update. An insert run reaches past status moves and patches
+   * that name their rows by one value (a request patching the row it wrote a moment ago, a webhook
+   * moving a message): inserts of other rows commute with them, so those stay where they are and
+   * the inserts of every request still go together.
    */
-  function nextBatch (): number {
+  function nextBatch (): Entry[] {
     const head = queue[0]!
-    if (head.op !== 'insert' || settled < isolateUntil) return 1
-    let n = 1
-    while (n < batchSize && n < queue.length && queue[n]!.op === 'insert') n++
-    return n
+    const o = head.operation
+    if (o.op === 'update' || head.seq < isolateUntil) return [head]
+    const batch = [head]
+    if (o.op === 'insert') {
+      // The rows the writes passed over name, by column: an insert of one of them ends the run.
+      const passed = new Map<string, Set<unknown>>()
+      const pass = (column: string, value: unknown) => {
+        let values = passed.get(column)
+        if (!values) passed.set(column, values = new Set())
+        values.add(value)
+      }
+      const named = (row: Row) => {
+        for (const [column, values] of passed) if (values.has(row[column])) return true
+        return false
+      }
+      for (let i = 1; i < queue.length && batch.length < batchSize && i < 2 * batchSize; i++) {
+        const e = queue[i]!
+        const next = e.operation
+        if (next.op === 'insert') {
+          if (named(next.row)) break
+          batch.push(e)
+        } else if (next.op === 'advance') {
+          pass(next.key, next.value)
+        } else if (Object.keys(next.where).length === 1 && typeof next.where.id === 'string') {
+          pass('id', next.where.id)
+        } else break
+      }
+      return batch
+    }
+    const rows = new Set([`${o.table}\u0000${o.value}`])
+    for (let i = 1; i < queue.length && batch.length < batchSize; i++) {
+      const next = queue[i]!.operation
+      if (next.op !== 'advance' || rows.has(`${next.table}\u0000${next.value}`)) break
+      rows.add(`${next.table}\u0000${next.value}`)
+      batch.push(queue[i]!)
+    }
+    return batch
   }
 
   async function write (batch: Operation[]): Promise<void> {
     const head = batch[0]!
-    if (head.op !== 'insert') {
+    if (head.op === 'update') {
       await backend.update(head.table, head.where, head.patch)
       return
     }
-    const byTable = new Map<Table, Row[]>()
-    for (const o of batch as Array<Extract<Operation, { op: 'insert' }>>) {
-      const rows = byTable.get(o.table)
-      if (rows) rows.push(o.row)
-      else byTable.set(o.table, [o.row])
+    if (head.op === 'insert') {
+      const byTable = new Map<Table, Row[]>()
+      for (const o of batch as Array<Extract<Operation, { op: 'insert' }>>) {
+        const rows = byTable.get(o.table)
+        if (rows) rows.push(o.row)
+        else byTable.set(o.table, [o.row])
+      }
+      for (const [table, rows] of byTable) await backend.insert(table, rows)
+      return
     }
-    for (const [table, rows] of byTable) await backend.insert(table, rows)
+    // Moves with the same target and values become one statement naming all their rows.
+    const groups = new Map<string, { o: Extract<Operation, { op: 'advance' }>, values: string[] }>()
+    for (const o of batch as Array<Extract<Operation, { op: 'advance' }>>) {
+      const signature = `${o.table}\u0000${o.key}\u0000${o.status}\u0000${JSON.stringify(o.patch)}`
+      const g = groups.get(signature)
+      if (g && g.values.length < groupSize) g.values.push(o.value)
+      else {
+        if (g) await writeGroup(g.o, g.values)
+        groups.set(signature, { o, values: [o.value] })
+      }
+    }
+    for (const g of groups.values()) await writeGroup(g.o, g.values)
+  }
+
+  async function writeGroup (o: Extract<Operation, { op: 'advance' }>, values: string[]): Promise<void> {
+    const where: Filter = { [o.key]: values.length === 1 ? values[0]! : { in: values }, status: { in: [...movesFrom(o.table, o.status)!] } }
+    await backend.update(o.table, where, { ...o.patch, status: o.status })
   }
 
   async function pump (): Promise<void> {
     pumping = true
     try {
       while (queue.length > 0 && !stopped) {
-        const n = nextBatch()
-        const batch = queue.slice(0, n)
+        const batch = nextBatch()
+        for (const e of batch) {
+          if (!e.taken && e.operation.op === 'advance') open.delete(openKey(e.operation))
+          e.taken = true
+        }
         try {
-          await write(batch)
+          await write(batch.map(e => e.operation))
         } catch (err) {
           if (stopped) return
           if (!isPermanentError(err)) {
             failures++
             if (degradedSince === undefined) {
               degradedSince = Date.now()
-              logger.warn({ err, pending: queue.length }, 'activity log: database unavailable, buffering writes and retrying')
+              logger.warn({ err, pending: queue.length }, 'activity log: database unavailable, journaling writes and retrying')
             }
+            // Everything waiting is made durable now, so its callers need not wait for the database.
+            scheduleJournal(...queue.flatMap(e => e.acks))
+            flushJournal()
             await sleep(backoff())
             continue
           }
-          if (n > 1) {
-            isolateUntil = settled + n
+          if (batch.length > 1) {
+            isolateUntil = batch.at(-1)!.seq + 1
             continue
           }
-          reject(batch[0]!, err)
+          reject(batch[0]!.operation, err)
         }
         if (stopped) return
-        queue.splice(0, n)
-        settle(n)
+        if (queue[batch.length - 1] === batch.at(-1)) queue.splice(0, batch.length)
+        else {
+          const written = new Set(batch)
+          queue = queue.filter(e => !written.has(e))
+        }
+        settle(batch)
       }
     } finally {
       pumping = false
     }
+    schedule()
   }
 
-  function settle (n: number): void {
-    settled += n
+  function settle (batch: Entry[]): void {
+    for (const e of batch) {
+      for (const ack of e.acks) {
+        if (ack.journaled) journaledOutstanding--
+        if (!ack.done) {
+          ack.done = true
+          ack.resolve()
+        }
+      }
+    }
     if (degradedSince !== undefined) {
-      logger.info({ downMs: Date.now() - degradedSince, retries: failures, pending: queue.length }, 'activity log: database back, writing the buffer')
+      logger.info({ downMs: Date.now() - degradedSince, retries: failures, pending: queue.length }, 'activity log: database back, writing the queue')
       degradedSince = undefined
     }
     failures = 0
+    const oldest = queue[0]?.seq ?? queued
     waiters = waiters.filter(w => {
-      if (w.target > settled) return true
+      if (w.target > oldest) return true
       w.resolve()
       return false
     })
-    if (replay !== undefined && settled >= replay.until) {
-      removeFile(replay.file)
-      replay = undefined
-    }
+    if (journaledOutstanding === 0 && toJournal.length === 0 && journalFile !== undefined && existsSync(journalFile)) removeFile(journalFile)
   }
 
   /** Exponential, capped, with jitter so several processes do not retry in lockstep. */
@@ -187,78 +377,94 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   /** An operation the database refuses for good: logged with its content, kept in a side file. */
   function reject (operation: Operation, err: unknown): void {
     logger.error({ err, operation }, 'activity log: the database rejected an operation; it is set aside, not retried')
-    if (spillFile === undefined) return
+    if (journalFile === undefined) return
     try {
-      appendLines(`${spillFile}.rejected`, [operation])
+      appendLines(`${journalFile}.rejected`, [operation])
     } catch (fileErr) {
       logger.error({ err: fileErr }, 'activity log: could not keep the rejected operation')
     }
   }
 
-  /** Returns whether the operations are safely on disk. */
-  function spill (operations: Operation[]): boolean {
-    if (operations.length === 0) return true
-    if (spillFile === undefined) {
-      logger.error({ lost: operations.length }, 'activity log: database unavailable at shutdown and no spillFile: operations lost')
-      return false
+  /** Acks to journal at the end of this turn of the event loop: one append and one fsync for all of them. */
+  function scheduleJournal (...acks: Ack[]): void {
+    for (const ack of acks) if (!ack.journaled && !ack.done) toJournal.push(ack)
+    if (journalScheduled || toJournal.length === 0) return
+    journalScheduled = true
+    setImmediate(flushJournal)
+  }
+
+  function flushJournal (): void {
+    journalScheduled = false
+    const acks = toJournal
+    toJournal = []
+    journal(acks)
+  }
+
+  /** Appends the acks' operations to the journal and fsyncs; then they are acknowledged. */
+  function journal (acks: Ack[]): void {
+    const open = acks.filter(a => !a.journaled && !a.done)
+    if (open.length === 0) return
+    if (journalFile === undefined) {
+      if (stopped) for (const a of open) fail(a, new ActivityLogUnavailableError('the activity log is closed and has no journal'))
+      return // without a journal a write is acknowledged only once committed
     }
     try {
-      appendLines(spillFile, operations)
-      logger.warn({ spillFile, operations: operations.length }, 'activity log: database unavailable at shutdown, operations kept for the next start')
-      return true
+      appendLines(journalFile, open.map(a => a.operation))
     } catch (err) {
-      logger.error({ err, lost: operations.length, spillFile }, 'activity log: could not write the spill file: operations lost')
-      return false
+      logger.error({ err, journalFile, operations: open.length }, 'activity log: could not write the journal')
+      if (stopped) for (const a of open) fail(a, new ActivityLogUnavailableError('the journal could not be written', { cause: err }))
+      return
     }
+    for (const a of open) {
+      a.journaled = true
+      // Once stopped the operation is nowhere else: only the journal's copy remains.
+      if (!stopped) journaledOutstanding++
+      a.done = true
+      a.resolve()
+    }
+  }
+
+  function fail (ack: Ack, err: Error): void {
+    ack.done = true
+    ack.reject(err)
   }
 
   function removeFile (file: string): void {
     try {
       unlinkSync(file)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.error({ err, file }, 'activity log: could not remove a replayed spill file')
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.error({ err, file }, 'activity log: could not remove the journal')
     }
   }
 
-  /**
-   * Operations a previous run spilled. The file is first renamed aside, so it is deleted only
-   * after its operations are written (a crash before then replays it again: inserts are
-   * idempotent); a spill file written next to a pending replay is merged into it.
-   */
-  function loadSpilled (): Operation[] {
-    if (spillFile === undefined || replayFile === undefined) return []
+  /** Operations the journal holds from a previous run, in order. */
+  function loadJournal (): Operation[] {
+    if (journalFile === undefined || !existsSync(journalFile)) return []
     try {
-      if (existsSync(spillFile)) {
-        if (existsSync(replayFile)) {
-          appendFileSync(replayFile, readFileSync(spillFile))
-          unlinkSync(spillFile)
-        } else {
-          renameSync(spillFile, replayFile)
-        }
-      }
-      if (!existsSync(replayFile)) return []
+      chmodSync(journalFile, 0o600)
       const operations: Operation[] = []
-      for (const line of readFileSync(replayFile, 'utf8').split('\n')) {
+      for (const line of readFileSync(journalFile, 'utf8').split('\n')) {
         if (line.trim() === '') continue
         try {
           const o = JSON.parse(line) as Operation
-          if ((o.op === 'insert' || o.op === 'update') && TABLES.has(o.table)) operations.push(o)
-          else throw new Error('not an operation')
+          const valid = TABLES.has(o.table) && (o.op === 'insert' || o.op === 'update' || (o.op === 'advance' && isStatusTable(o.table) && movesFrom(o.table, o.status) !== undefined))
+          if (!valid) throw new Error('not an operation')
+          operations.push(o)
         } catch (err) {
-          // A line cut short by a crash mid-write; everything else is still replayed.
-          logger.warn({ err, line: line.slice(0, 200) }, 'activity log: skipping an unreadable spill file line')
+          // A line cut short by a crash mid-append was never acknowledged; everything else is replayed.
+          logger.warn({ err, line: line.slice(0, 200) }, 'activity log: skipping an unreadable journal line')
         }
       }
       return operations
     } catch (err) {
-      logger.error({ err, spillFile }, 'activity log: could not read the spill file')
+      logger.error({ err, journalFile }, 'activity log: could not read the journal')
       return []
     }
   }
 
   function flush (timeoutMs = 10_000): Promise<void> {
     const target = queued
-    if (settled >= target) return Promise.resolve()
+    if ((queue[0]?.seq ?? queued) >= target) return Promise.resolve()
     kick()
     return new Promise((resolve, rejectFlush) => {
       const waiter = {
@@ -276,36 +482,47 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     })
   }
 
-  const readable = () => flush(READ_FLUSH_TIMEOUT_MS).catch(() => {})
+  // While the database is away a read cannot see the queued writes anyway: it does not wait for them.
+  const readable = () => degradedSince !== undefined ? Promise.resolve() : flush(READ_FLUSH_TIMEOUT_MS).catch(noop)
 
-  const spilled = loadSpilled()
-  if (spilled.length > 0) {
-    logger.info({ operations: spilled.length, spillFile }, 'activity log: replaying operations spilled by the previous run')
-    for (const o of spilled) enqueue(o)
-    replay = { file: replayFile!, until: queued }
-  } else if (replayFile !== undefined && existsSync(replayFile)) {
-    removeFile(replayFile)
+  const replayed = loadJournal()
+  if (replayed.length > 0) {
+    logger.info({ operations: replayed.length, journalFile }, 'activity log: replaying the journal of the previous run')
+    for (const operation of replayed) {
+      const ack: Ack = { operation, resolve: noop, reject: noop, done: true, journaled: true }
+      journaledOutstanding++
+      if (coalesce(ack)) continue
+      queue.push({ operation, acks: [ack], taken: false, seq: queued })
+      queued++
+      if (operation.op === 'advance') open.set(openKey(operation), queue.at(-1)!)
+      else if (operation.op === 'update') forgetOpen(operation)
+    }
+    schedule()
+  } else if (journalFile !== undefined && existsSync(journalFile)) {
+    removeFile(journalFile)
+  }
+
+  function copyRow (table: Table, row: object): Row {
+    // Copied: the caller may reuse the object. Ids are the writer's, so retries stay idempotent.
+    const r = row as Row
+    return table === 'settings' || r.id != null ? { ...r } : { id: randomUUID(), ...r }
   }
 
   return {
-    backend,
-
     record (table, row) {
-      try {
-        // Copied: the caller may reuse the object. Ids are the writer's, so retries stay idempotent.
-        const copy = table === 'settings' || row.id != null ? { ...row } : { id: randomUUID(), ...row }
-        enqueue({ op: 'insert', table, row: copy })
-      } catch (err) {
-        logger.error({ err, table }, 'activity log: could not queue a record')
-      }
+      if (!TABLES.has(table) || row === null || typeof row !== 'object') return Promise.reject(new TypeError(`activity log: not a row of a known table (${String(table)})`))
+      return enqueue({ op: 'insert', table, row: copyRow(table, row) })
     },
 
     recordUpdate (table, where, patch) {
-      try {
-        enqueue({ op: 'update', table, where: { ...where }, patch: { ...patch } })
-      } catch (err) {
-        logger.error({ err, table }, 'activity log: could not queue an update')
-      }
+      return enqueue({ op: 'update', table, where: { ...where }, patch: { ...patch } })
+    },
+
+    advance (table, key, values, status, patch = {}) {
+      if (movesFrom(table, status) === undefined) return Promise.reject(new TypeError(`activity log: ${table} has no status ${JSON.stringify(status)}`))
+      const list = typeof values === 'string' ? [values] : values
+      const { status: _status, ...rest } = patch as Row
+      return Promise.all(list.map(value => enqueue({ op: 'advance', table, key, value, status, patch: rest }))).then(noop)
     },
 
     flush,
@@ -325,6 +542,26 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       return backend.rpc<T>(fn, args)
     },
 
+    async readSettings () {
+      return (await backend.select('settings')) as unknown as Awaited<ReturnType<ActivityLog['readSettings']>>
+    },
+
+    async writeSettings (rows, changes = []) {
+      if (rows.length) await backend.upsert('settings', rows.map(r => ({ ...r })), ['key'])
+      if (changes.length) await backend.insert('settings_changes', changes.map(r => ({ ...r })))
+    },
+
+    async clear (tables) {
+      await flush()
+      const cleared: Record<string, number> = {}
+      for (const table of tables) cleared[table] = await backend.delete(table, {})
+      return cleared
+    },
+
+    ping () {
+      return backend.ping()
+    },
+
     get pending () {
       return queue.length
     },
@@ -335,14 +572,18 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
 
     close () {
       closing ??= (async () => {
-        await flush(closeTimeoutMs).catch(() => {})
+        await flush(closeTimeoutMs).catch(noop)
         stopped = true
         clearTimeout(timer)
+        clearImmediate(immediate)
         wakeUp?.()
-        // A write still in flight may yet commit; spilling it too only means an idempotent replay.
-        // The replay file's unwritten operations are still queued: once spilled, it can go.
-        if (spill(queue.splice(0)) && replay !== undefined) removeFile(replay.file)
-        replay = undefined
+        // A write still in flight may yet commit; journaling it too only means an idempotent replay.
+        // What is already journaled stays in the file for the next open.
+        const unwritten = queue.splice(0).flatMap(e => e.acks)
+        toJournal = []
+        journal(unwritten)
+        for (const a of unwritten) if (!a.done) fail(a, new ActivityLogUnavailableError('the activity log closed before the database came back'))
+        if (unwritten.length > 0) logger.warn({ journalFile, operations: unwritten.length }, 'activity log: closed with writes not committed; they are in the journal for the next start')
         await backend.close()
       })()
       return closing
@@ -350,9 +591,9 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   }
 }
 
-/** Appends JSON lines and fsyncs: the point of these files is to outlive the process. */
+/** Appends JSON lines and fsyncs: the point of these files is to outlive the process. Owner-only. */
 function appendLines (file: string, operations: Operation[]): void {
-  mkdirSync(dirname(file), { recursive: true })
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   const lines = operations.map(o => {
     try {
       return JSON.stringify(o) + '\n'
@@ -360,7 +601,7 @@ function appendLines (file: string, operations: Operation[]): void {
       return '' // not serialisable (a BigInt, a cycle): it could never have been written either
     }
   }).join('')
-  const fd = openSync(file, 'a')
+  const fd = openSync(file, 'a', 0o600)
   try {
     writeSync(fd, lines)
     fsyncSync(fd)

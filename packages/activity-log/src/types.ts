@@ -4,6 +4,9 @@
  * one shared suite (test/backend.contract.ts).
  */
 
+import type { NewRow, RowOf, SettingRow, SettingsChangeRow } from './rows.ts'
+import type { StatusKeys, StatusTable } from './status-rules.ts'
+
 export type Mode = 'mock' | 'live'
 
 export type Table =
@@ -66,36 +69,71 @@ export interface ActivityLogOptions {
   backend: Backend
   /** Most rows per multi-row insert. Default 500. */
   batchSize?: number
-  /** How long a write may wait in the buffer before a flush starts. Default 20 ms. */
+  /** Most rows one status update names (Supabase sends them in its URL). Default 200. */
+  groupSize?: number
+  /**
+   * How long a write may wait for others to join its commit when the pump is idle. Default 0: the
+   * next turn of the event loop; while a commit is in flight, everything queued meanwhile goes in
+   * the next one anyway.
+   */
   flushIntervalMs?: number
   /** Retry backoff bounds while the database is failing. Default 50 ms .. 2 s. */
   retryMinMs?: number
   retryMaxMs?: number
-  /** On close, how long to keep trying before spilling what is left to spillFile. Default 5 s. */
+  /** On close, how long to keep trying before journaling what is left. Default 5 s. */
   closeTimeoutMs?: number
-  /** JSON-lines file that keeps unwritten operations across a shutdown; replayed at start. */
-  spillFile?: string
+  /**
+   * Most operations waiting in memory. Past it a write is refused (ActivityLogFullError) instead of
+   * accepted and possibly lost. Default 20,000.
+   */
+  maxPending?: number
+  /**
+   * The append-only journal (JSON lines, mode 0600): while the database is away, writes are
+   * appended and fsynced here before they are acknowledged, and replayed in order at the next
+   * open. Without it, a write is acknowledged only once committed.
+   */
+  journalFile?: string
   logger?: { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void, info: (obj: object, msg?: string) => void }
 }
 
 /**
- * The facade services use. Writes (record, recordUpdate) return at once and never throw: they are
- * queued in order and written in batches off the request path, retried while the database is
- * away, flushed on close, and spilled to a file if the database is still away at shutdown.
- * Reads flush the queue first, so a caller reads its own writes.
+ * The facade services use. Every write returns a promise that resolves once the write is durable:
+ * committed to the database (writes arriving together are committed together), or, while the
+ * database is away, fsynced to the journal (and written to the database when it is back). A write
+ * is refused with ActivityLogFullError when maxPending operations already wait. Reads flush the
+ * queue first, so a caller reads its own writes.
+ *
+ * The returned promises never cause an unhandled rejection: a caller that does not wait for a
+ * write still gets it written, and a refusal is logged.
  */
 export interface ActivityLog {
-  readonly backend: Backend
-  record (table: Table, row: Row): void
-  recordUpdate (table: Table, where: Filter, patch: Row): void
-  /** Resolves when everything queued before the call is written (rejects after timeoutMs, default 10 s). */
+  /** Inserts a row (idempotent by primary key; an id is added when the row has none). */
+  record<T extends Table> (table: T, row: NewRow<T>): Promise<void>
+  /** Applies a patch to every row matching the filter. */
+  recordUpdate<T extends Table> (table: T, where: Filter, patch: Partial<RowOf<T>>): Promise<void>
+  /**
+   * Moves the rows whose `key` is one of `values` to `status` (with the rest of `patch`), only from
+   * a status the table's rule allows (status-rules.ts): a late or repeated event changes nothing.
+   * Several moves of one row waiting together are coalesced into one. Throws for a status the
+   * table does not have (check with movesFrom).
+   */
+  advance<T extends StatusTable> (table: T, key: StatusKeys[T], values: string | readonly string[], status: string, patch?: Partial<RowOf<T>>): Promise<void>
+  /** Resolves when everything queued before the call is committed (rejects after timeoutMs, default 10 s). */
   flush (timeoutMs?: number): Promise<void>
   select (table: Table, query?: SelectQuery): Promise<Row[]>
   count (table: Table, where?: Filter): Promise<number>
   rpc<T = unknown> (fn: string, args?: Record<string, unknown>): Promise<T>
+  /** The runtime settings, read straight from the database (no wait for queued writes). */
+  readSettings (): Promise<SettingRow[]>
+  /** Writes settings (upsert by key) and their change records straight to the database: the caller must know they persisted. */
+  writeSettings (rows: SettingRow[], changes?: SettingsChangeRow[]): Promise<void>
+  /** Deletes every row of the tables, once the queue is written; returns how many per table. */
+  clear (tables: readonly Table[]): Promise<Record<string, number>>
+  /** A cheap round trip to the database, for readiness. */
+  ping (): Promise<void>
   /** Operations waiting to be written (for readiness and tests). */
   readonly pending: number
-  /** True while the last write attempt failed and the queue is retrying. */
+  /** True while the last write attempt failed and writes go to the journal. */
   readonly degraded: boolean
   close (): Promise<void>
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
+import { ActivityLogFullError, ActivityLogUnavailableError } from '@switchboard/activity-log'
 
 /**
  * An error our API answers on purpose: a status, a stable code (<SERVICE>_<REASON>) and a message
@@ -53,9 +54,26 @@ export function errorBody (statusCode: number, code: string, message: string, re
   return body
 }
 
+/**
+ * The activity log refused a write (its queue is full) or could not make it durable: the request
+ * is answered 503 with Retry-After, never 2xx, so a client retries instead of trusting an answer
+ * whose record could be lost. The one place this mapping lives.
+ */
+export function storageRefusal (error: unknown, prefix: string): ServiceError | undefined {
+  if (error instanceof ActivityLogFullError) {
+    return new ServiceError(503, `${prefix}_WRITE_QUEUE_FULL`, error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) }, details: { pending: error.pending }, cause: error })
+  }
+  if (error instanceof ActivityLogUnavailableError) {
+    return new ServiceError(503, `${prefix}_STORAGE_UNAVAILABLE`, error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) }, cause: error })
+  }
+  return undefined
+}
+
 /** One error handler for every app: `prefix` is the service's code prefix, e.g. EMAIL. */
 export function createErrorHandler (prefix: string) {
   return function errorHandler (error: FastifyError | ServiceError, request: FastifyRequest, reply: FastifyReply) {
+    const refusal = storageRefusal(error, prefix)
+    if (refusal) error = refusal
     if (error instanceof ServiceError) {
       // An answer we chose (a provider down, a simulated failure): one line, no stack trace; the
       // cause's own words when there is one.

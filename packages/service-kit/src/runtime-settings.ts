@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ActivityLog, Row } from '@switchboard/activity-log'
+import type { ActivityLog, SettingRow } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import { SERVICES, SERVICE_NAMES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
@@ -52,8 +52,8 @@ export class RuntimeSettings {
 
   /** Seeds missing settings, applies environment overrides, loads, and starts polling. */
   async start (): Promise<void> {
-    const existing = new Map((await this.#log.backend.select('settings')).map(r => [r.key as string, r.value]))
-    const seeds: Row[] = []
+    const existing = new Map((await this.#log.readSettings()).map(r => [r.key, r.value]))
+    const seeds: SettingRow[] = []
     for (const name of SERVICE_NAMES) {
       const d = this.#current[name]
       if (!existing.has(key('mode', name))) seeds.push({ key: key('mode', name), value: d.mode, updated_by: 'seed' })
@@ -69,7 +69,7 @@ export class RuntimeSettings {
         if (JSON.stringify(merged) !== JSON.stringify(stored)) await this.#write(key('simulation', name), stored, merged, 'environment')
       }
     }
-    if (seeds.length) await this.#log.backend.upsert('settings', seeds, ['key'])
+    if (seeds.length) await this.#log.writeSettings(seeds)
     await this.refresh()
     const pollMs = this.#opts.pollMs ?? 1000
     this.#timer = setInterval(() => { this.refresh().catch(err => this.#opts.logger?.warn({ err }, 'could not refresh runtime settings; keeping the last known ones')) }, pollMs)
@@ -94,7 +94,7 @@ export class RuntimeSettings {
   }
 
   async refresh (): Promise<void> {
-    const rows = await this.#log.backend.select('settings')
+    const rows = await this.#log.readSettings()
     const next = structuredClone(this.#current)
     for (const row of rows) {
       const [kind, name] = String(row.key).split('.') as [string, ServiceName]
@@ -130,8 +130,8 @@ export class RuntimeSettings {
 
   async #write (settingKey: string, from: unknown, to: unknown, changedBy: string): Promise<void> {
     // Written straight to the backend, not through the buffer: the caller must know it persisted.
-    await this.#log.backend.upsert('settings', [{ key: settingKey, value: to, updated_at: new Date().toISOString(), updated_by: changedBy }], ['key'])
-    await this.#log.backend.insert('settings_changes', [{ id: randomUUID(), key: settingKey, from_value: from ?? null, to_value: to, changed_by: changedBy }])
+    await this.#log.writeSettings([{ key: settingKey, value: to, updated_at: new Date().toISOString(), updated_by: changedBy }],
+      [{ id: randomUUID(), key: settingKey, from_value: from ?? null, to_value: to, changed_by: changedBy }])
     this.#opts.logger?.info({ setting: settingKey, from, to, changedBy }, 'runtime setting changed')
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
+import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import Fastify, { LogController, type FastifyRequest, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -145,6 +146,9 @@ export async function openSharedInfrastructure (env: CommonEnv, logger?: Fastify
   // The embedded database is one process's: a second stack on the same folder is refused, not
   // left to corrupt it. (PostgreSQL and Supabase take any number of processes.)
   const embedded = !env.DATABASE_URL && !(env.SUPABASE_URL && env.SUPABASE_SERVICE_KEY)
+  // Owner only: the journal and the embedded database hold every message's recipient and content.
+  await mkdir(env.SWITCHBOARD_DATA_DIR, { recursive: true, mode: 0o700 })
+  await chmod(env.SWITCHBOARD_DATA_DIR, 0o700)
   const releaseLock = embedded ? acquireFolderLock(env.SWITCHBOARD_DATA_DIR, 'pglite') : undefined
   try {
     const backend = await createBackend({
@@ -153,7 +157,7 @@ export async function openSharedInfrastructure (env: CommonEnv, logger?: Fastify
       supabaseServiceKey: env.SUPABASE_SERVICE_KEY,
       dataDir: join(env.SWITCHBOARD_DATA_DIR, 'pglite')
     })
-    const activityLog = createActivityLog({ backend, spillFile: join(env.SWITCHBOARD_DATA_DIR, 'activity-log.spill.jsonl'), logger })
+    const activityLog = createActivityLog({ backend, journalFile: join(env.SWITCHBOARD_DATA_DIR, 'activity-log.journal.jsonl'), maxPending: env.ACTIVITY_LOG_MAX_PENDING, logger })
     const runtime = new RuntimeSettings({
       activityLog,
       seed: { mockMode: env.MOCK_MODE, useMockZoom: env.USE_MOCK_ZOOM, simulation },
@@ -268,7 +272,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
 
 export async function databaseCheck (log: ActivityLog): Promise<{ ok: boolean, message?: string }> {
   try {
-    await Promise.race([log.backend.ping(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000).unref())])
+    await Promise.race([log.ping(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000).unref())])
     return log.degraded ? { ok: true, message: `writes are retrying, ${log.pending} queued` } : { ok: true }
   } catch (err) {
     // Still ready: accepted writes wait in the buffer and nothing is lost, but say so.

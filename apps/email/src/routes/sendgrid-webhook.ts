@@ -58,6 +58,6 @@ export const sendgridWebhookRoutes: FastifyPluginAsyncTypebox<SendGridWebhookOpt
     let events: unknown
     try { events = JSON.parse(raw.toString('utf8')) } catch { events = undefined }
     if (!Array.isArray(events)) throw new ServiceError(400, 'EMAIL_WEBHOOK_INVALID_BODY', 'The event post must be a JSON array of events.')
-    return { received: events.length, applied: opts.service.applyEvents(events as Array<Record<string, unknown>>) }
+    return { received: events.length, applied: await opts.service.applyEvents(events as Array<Record<string, unknown>>) }
   })
 }

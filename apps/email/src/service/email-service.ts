@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ActivityLog, Row } from '@switchboard/activity-log'
+import type { ActivityLog, EmailLogRow } from '@switchboard/activity-log'
 import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailReply, SendEmailRequest } from '@switchboard/schemas/email'
 import type { Mode } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
@@ -32,19 +32,18 @@ const LIVE_KEY_HINT = 'Check SENDGRID_API_KEY.'
 /** The custom arg that ties SendGrid's events back to our log row. */
 export const LOG_ID_ARG = 'sb_log_id'
 
-// Which earlier statuses an event may move a row from. Events can arrive late or out of order;
-// a row never moves backwards (a 'processed' after 'delivered' changes nothing).
-const PRE_DELIVERY = ['queued', 'sent', 'processed', 'deferred']
-const EVENT_STATUS: Record<string, { status: string, from: string[], failure?: boolean }> = {
-  processed: { status: 'processed', from: ['queued', 'sent'] },
-  deferred: { status: 'deferred', from: ['queued', 'sent', 'processed'] },
-  delivered: { status: 'delivered', from: PRE_DELIVERY },
-  bounce: { status: 'bounced', from: PRE_DELIVERY, failure: true },
-  dropped: { status: 'dropped', from: PRE_DELIVERY, failure: true },
-  open: { status: 'opened', from: [...PRE_DELIVERY, 'delivered'] },
-  click: { status: 'clicked', from: [...PRE_DELIVERY, 'delivered', 'opened'] },
-  spamreport: { status: 'spam_report', from: [...PRE_DELIVERY, 'delivered', 'opened', 'clicked'] },
-  unsubscribe: { status: 'unsubscribed', from: [...PRE_DELIVERY, 'delivered', 'opened', 'clicked'] }
+// The status each Event Webhook event moves a row to; the activity log keeps rows moving forward
+// only (a 'processed' after 'delivered' changes nothing).
+const EVENT_STATUS: Record<string, { status: string, failure?: boolean }> = {
+  processed: { status: 'processed' },
+  deferred: { status: 'deferred' },
+  delivered: { status: 'delivered' },
+  bounce: { status: 'bounced', failure: true },
+  dropped: { status: 'dropped', failure: true },
+  open: { status: 'opened' },
+  click: { status: 'clicked' },
+  spamreport: { status: 'spam_report' },
+  unsubscribe: { status: 'unsubscribed' }
 }
 
 export function createEmailService (deps: EmailServiceDeps) {
@@ -52,7 +51,7 @@ export function createEmailService (deps: EmailServiceDeps) {
   const content = (type: string | undefined, value: string) => [{ type: type ?? 'text/html', value }]
   const from = (email?: string, name?: string) => ({ email: email ?? deps.from.email, name: name ?? deps.from.name })
 
-  function logRow (row: { id: string, mode: Mode, fallback?: boolean, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number }): Row {
+  function logRow (row: { id: string, mode: Mode, fallback?: boolean, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number }): EmailLogRow {
     return {
       id: row.id,
       request_id: row.ctx.requestId,
@@ -87,12 +86,13 @@ export function createEmailService (deps: EmailServiceDeps) {
       }, ctx.simulationHeaders))
       const latencyMs = Math.round(performance.now() - started)
       const messageId = routed.result.messageId
-      activityLog.record('email_logs', logRow({ ...base, mode: routed.mode, fallback: routed.fallback, status: 'sent', providerMessageId: messageId, latencyMs }))
+      // Answered once the row is stored: an acknowledged send always has its record.
+      await activityLog.record('email_logs', logRow({ ...base, mode: routed.mode, fallback: routed.fallback, status: 'sent', providerMessageId: messageId, latencyMs }))
       return { success: true, id, status: 'sent', provider_message_id: messageId ?? '', mode: routed.mode, latency_ms: latencyMs }
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       const latencyMs = Math.round(performance.now() - started)
-      activityLog.record('email_logs', logRow({ ...base, status: 'failed', error: err.message, errorCode: err.kind, latencyMs }))
+      await activityLog.record('email_logs', logRow({ ...base, status: 'failed', error: err.message, errorCode: err.kind, latencyMs }))
       const mapped = providerErrorToServiceError('EMAIL', err, LIVE_KEY_HINT)
       throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id, provider: err.toJSON() }, headers: mapped.headers })
     }
@@ -125,10 +125,12 @@ export function createEmailService (deps: EmailServiceDeps) {
     let requests = 0
     const failures: BulkEmailReply['failures'] = []
     let failed = 0
+    // Every row is stored before the answer; the activity log commits them together.
+    const stored: Array<Promise<void>> = []
     const fail = (r: { id: string, item: { to_email: string, subject: string } }, error: string, code: string, latencyMs: number) => {
       failed++
       if (failures.length < 100) failures.push({ to_email: r.item.to_email, error })
-      activityLog.record('email_logs', logRow({ id: r.id, mode, to_email: r.item.to_email, subject: r.item.subject, status: 'failed', ctx, batchId, from: sender.email, error, errorCode: code, latencyMs }))
+      stored.push(activityLog.record('email_logs', logRow({ id: r.id, mode, to_email: r.item.to_email, subject: r.item.subject, status: 'failed', ctx, batchId, from: sender.email, error, errorCode: code, latencyMs })))
     }
 
     await mapWithConcurrency(chunks, deps.bulkConcurrency, async (chunk) => {
@@ -146,7 +148,7 @@ export function createEmailService (deps: EmailServiceDeps) {
           }, ctx.simulationHeaders))
           const latencyMs = Math.round(performance.now() - t0)
           accepted += pending.length
-          for (const r of pending) activityLog.record('email_logs', logRow({ id: r.id, mode: routed.mode, fallback: routed.fallback, to_email: r.item.to_email, subject: r.item.subject, status: 'sent', ctx, batchId, from: sender.email, providerMessageId: routed.result.messageId, latencyMs }))
+          for (const r of pending) stored.push(activityLog.record('email_logs', logRow({ id: r.id, mode: routed.mode, fallback: routed.fallback, to_email: r.item.to_email, subject: r.item.subject, status: 'sent', ctx, batchId, from: sender.email, providerMessageId: routed.result.messageId, latencyMs })))
           return
         } catch (err) {
           if (!(err instanceof ProviderError)) throw err
@@ -162,6 +164,7 @@ export function createEmailService (deps: EmailServiceDeps) {
         }
       }
     })
+    await Promise.all(stored)
     return { batch_id: batchId, mode, total: input.email_list.length, accepted, failed, requests, duration_ms: Math.round(performance.now() - started), failures }
   }
 
@@ -178,29 +181,23 @@ export function createEmailService (deps: EmailServiceDeps) {
     return row as unknown as EmailLog
   }
 
-  /** Applies a verified Event Webhook batch to the log rows; returns how many events were used. */
-  function applyEvents (events: Array<Record<string, unknown>>): number {
-    const byStatus = new Map<string, string[]>()
-    let used = 0
+  /**
+   * Applies a verified Event Webhook batch to the log rows; resolves, once the changes are stored,
+   * with how many events were used. The activity log coalesces and groups the moves.
+   */
+  async function applyEvents (events: Array<Record<string, unknown>>): Promise<number> {
+    const moves: Array<Promise<void>> = []
+    const at = new Date().toISOString()
     for (const e of events) {
       const mapping = EVENT_STATUS[String(e.event)]
       const id = e[LOG_ID_ARG]
       if (!mapping || typeof id !== 'string') continue
-      used++
-      if (mapping.failure) {
-        activityLog.recordUpdate('email_logs', { id, status: { in: mapping.from } }, { status: mapping.status, error: String(e.reason ?? e.event), error_code: String(e.event), updated_at: new Date().toISOString() })
-      } else {
-        let ids = byStatus.get(String(e.event))
-        if (!ids) byStatus.set(String(e.event), ids = [])
-        ids.push(id)
-      }
+      moves.push(activityLog.advance('email_logs', 'id', id, mapping.status, mapping.failure
+        ? { error: String(e.reason ?? e.event), error_code: String(e.event), updated_at: at }
+        : { updated_at: at }))
     }
-    // One update per event type for the whole batch, not one per event.
-    for (const [event, ids] of byStatus) {
-      const mapping = EVENT_STATUS[event]!
-      activityLog.recordUpdate('email_logs', { id: { in: ids }, status: { in: mapping.from } }, { status: mapping.status, updated_at: new Date().toISOString() })
-    }
-    return used
+    await Promise.all(moves)
+    return moves.length
   }
 
   return { sendEmail, sendBulkEmails, getEmailStats, getEmail, applyEvents }

@@ -56,9 +56,7 @@ export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceN
     }
   }, async (request) => {
     const settings = request.query.settings ?? 'keep'
-    await activityLog.flush()
-    const cleared: Record<string, number> = {}
-    for (const table of LOG_TABLES) cleared[table] = await activityLog.backend.delete(table, {})
+    const cleared = await activityLog.clear(LOG_TABLES)
     const outcome: Record<string, string> = {}
     await Promise.all(services.map(async (name) => {
       try {

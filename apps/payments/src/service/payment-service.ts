@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ActivityLog, Filter, Row } from '@switchboard/activity-log'
+import { movesFrom, type ActivityLog, type Filter, type Row } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type {
   CreatePaymentLinkRequest, ListPaymentLinksQuery, PaymentLink, PaymentLinkList, PaymentStats, PaymentWebhookReply,
@@ -36,15 +36,12 @@ export interface CallContext {
   idempotencyKey?: string
 }
 
-const TABLE = 'payments'
+const TABLE = 'payments' as const
 const LIVE_HINT = 'Check INSTAMOJO_CLIENT_ID/INSTAMOJO_CLIENT_SECRET (or INSTAMOJO_API_KEY/INSTAMOJO_AUTH_TOKEN) and INSTAMOJO_ENV.'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** Which statuses a payment outcome may move a row from: a row never moves backwards (paid is final). */
-const MOVES = {
-  Credit: { to: 'paid', from: ['pending', 'failed'] },
-  Failed: { to: 'failed', from: ['pending'] }
-} as const
+/** The status a payment outcome moves a row to; the activity log's rule keeps it forward only (paid is final). */
+const MOVES = { Credit: 'paid', Failed: 'failed' } as const
 
 export interface PaymentOutcome {
   paymentId: string
@@ -72,14 +69,14 @@ export function createPaymentService (deps: PaymentServiceDeps) {
    * Moves a row on a payment's outcome if the move is allowed from its current status, with the
    * same guard in the database update, so replays, late or out-of-order deliveries change nothing.
    */
-  function applyOutcome (row: PaymentLink, o: PaymentOutcome): { applied: boolean, row: PaymentLink } {
-    const move = MOVES[o.status]
-    if (!(move.from as readonly string[]).includes(row.status)) return { applied: false, row }
+  async function applyOutcome (row: PaymentLink, o: PaymentOutcome): Promise<{ applied: boolean, row: PaymentLink }> {
+    const to = MOVES[o.status]
+    if (!movesFrom(TABLE, to)!.includes(row.status)) return { applied: false, row }
     const now = new Date().toISOString()
     const patch = o.status === 'Credit'
-      ? { status: move.to, payment_id: o.paymentId, fees: o.fees, paid_at: now, error: null, error_code: null, updated_at: now }
-      : { status: move.to, payment_id: o.paymentId, error: o.failure ?? 'The payment failed.', error_code: 'payment_failed', updated_at: now }
-    activityLog.recordUpdate(TABLE, { id: row.id, status: { in: [...move.from] } }, patch)
+      ? { status: to, payment_id: o.paymentId, fees: o.fees, paid_at: now, error: null, error_code: null, updated_at: now }
+      : { status: to, payment_id: o.paymentId, error: o.failure ?? 'The payment failed.', error_code: 'payment_failed', updated_at: now }
+    await activityLog.advance(TABLE, 'id', row.id, to, patch)
     return { applied: true, row: { ...row, ...patch } }
   }
 
@@ -141,13 +138,14 @@ export function createPaymentService (deps: PaymentServiceDeps) {
         allow_repeated_payments: false
       }, ctx.simulationHeaders)
       const link: PaymentLink = { ...base, payment_request_id: pr.id, longurl: pr.longurl, shorturl: pr.shorturl, phone: pr.phone ?? base.phone, latency_ms: Math.round(performance.now() - started) }
-      activityLog.record(TABLE, { ...link, idempotency_key: ctx.idempotencyKey ?? null })
+      // Answered once the row is stored: an acknowledged link always has its record.
+      await activityLog.record(TABLE, { ...link, idempotency_key: ctx.idempotencyKey ?? null })
       return { link, replayed: false }
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       const latencyMs = Math.round(performance.now() - started)
       // No idempotency key on a failed row: a retry with the same key tries again.
-      activityLog.record(TABLE, { ...base, status: 'failed', error: err.message, error_code: err.kind, latency_ms: latencyMs })
+      await activityLog.record(TABLE, { ...base, status: 'failed', error: err.message, error_code: err.kind, latency_ms: latencyMs })
       const mapped = providerErrorToServiceError('PAYMENTS', err, LIVE_HINT)
       throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id, provider: err.toJSON() }, headers: mapped.headers })
     }
@@ -165,14 +163,14 @@ export function createPaymentService (deps: PaymentServiceDeps) {
       const pr = await client.getPaymentRequest(row.payment_request_id, ctx.simulationHeaders)
       if (pr.shorturl && !row.shorturl) {
         // Instamojo fills the short URL in after creation.
-        activityLog.recordUpdate(TABLE, { id: row.id }, { shorturl: pr.shorturl })
+        await activityLog.recordUpdate(TABLE, { id: row.id }, { shorturl: pr.shorturl })
         row = { ...row, shorturl: pr.shorturl }
       }
       const last = pr.payments[pr.payments.length - 1]
       if (!last || last === row.payment_id) return row
       const payment = await client.getPayment(last)
       if (payment.status === 'Initiated') return row
-      return applyOutcome(row, { paymentId: payment.id, status: payment.status, fees: payment.fees, failure: payment.failure?.message ?? null }).row
+      return (await applyOutcome(row, { paymentId: payment.id, status: payment.status, fees: payment.fees, failure: payment.failure?.message ?? null })).row
     } catch (err) {
       // Instamojo unreachable or not configured: the stored status is still the best answer.
       if (err instanceof ProviderError || err instanceof ServiceError) return row
@@ -202,7 +200,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     const status = p.status === 'Credit' ? 'Credit' : 'Failed'
     const failure = p.failure?.message ?? null
     // The emulator's webhook will say the same; whichever lands first moves the row, the other changes nothing.
-    const { row: after } = applyOutcome(row, { paymentId: p.id, status, fees: p.fees, failure })
+    const { row: after } = await applyOutcome(row, { paymentId: p.id, status, fees: p.fees, failure })
     return {
       id: row.id, mode: row.mode, status: after.status, payment_request_id: row.payment_request_id, payment_id: p.id,
       payment_status: status, amount: p.amount, fees: p.fees, failure, latency_ms: Math.round(performance.now() - started)
@@ -261,7 +259,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     if (normaliseAmount(fields.amount ?? '') !== row.amount) {
       return { ...reply, applied: false, reason: `amount ${fields.amount} does not match the link's ${row.amount}; nothing changed` }
     }
-    const { applied } = applyOutcome(row, { paymentId: fields.payment_id, status, fees: normaliseAmount(fields.fees ?? '') ?? null, failure: status === 'Failed' ? 'The payment failed (Instamojo webhook).' : null })
+    const { applied } = await applyOutcome(row, { paymentId: fields.payment_id, status, fees: normaliseAmount(fields.fees ?? '') ?? null, failure: status === 'Failed' ? 'The payment failed (Instamojo webhook).' : null })
     return applied ? { ...reply, applied } : { ...reply, applied, reason: `the link is already ${row.status}` }
   }
 

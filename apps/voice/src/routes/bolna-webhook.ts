@@ -66,6 +66,6 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
     if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.id !== 'string' || typeof e.status !== 'string') {
       throw new ServiceError(400, 'VOICE_WEBHOOK_INVALID_BODY', 'A Bolna webhook must be a JSON execution object with "id" and "status".')
     }
-    return { received: true as const, duplicate: !opts.service.applyExecution(e as BolnaExecution, signed ? 'emulator' : 'bolna') }
+    return { received: true as const, duplicate: !await opts.service.applyExecution(e as BolnaExecution, signed ? 'emulator' : 'bolna') }
   })
 }

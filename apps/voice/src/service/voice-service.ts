@@ -1,7 +1,7 @@
 import { isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ActivityLog, Row } from '@switchboard/activity-log'
+import { movesFrom, type ActivityLog, type CallCampaignRow, type CallLogRow } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type {
   BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
@@ -14,9 +14,8 @@ import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog } from '@switchboard/service-kit/logging'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
-import { createCallLogWriter } from './call-log-writer.ts'
 import { createScripts, type ResolvedScript } from './scripts.ts'
-import { earlierStatuses, isFinal, NON_FINAL_STATUSES, rankOf } from './status.ts'
+import { isFinal, NON_FINAL_STATUSES, rankOf } from './status.ts'
 
 export interface VoiceServiceDeps {
   activityLog: ActivityLog
@@ -72,10 +71,10 @@ const nowIso = isoNow
 export const bolnaTimestamp = (iso: string) => `${new Date(iso).toISOString().slice(0, 19)}+00:00`
 
 /** What a webhook or a fetched execution says about a call, as a call_logs patch. */
-export function executionPatch (e: BolnaExecution): Row {
+export function executionPatch (e: BolnaExecution): Partial<CallLogRow> {
   const t = e.telephony_data ?? {}
   const final = isFinal(e.status)
-  const patch: Row = { status: e.status, execution_id: e.id, updated_at: nowIso() }
+  const patch: Partial<CallLogRow> = { status: e.status, execution_id: e.id, updated_at: nowIso() }
   const duration = num(e.conversation_duration) ?? num(t.duration)
   if (duration !== undefined && (duration > 0 || final)) patch.duration_seconds = duration
   const cost = num(e.total_cost)
@@ -91,7 +90,7 @@ export function executionPatch (e: BolnaExecution): Row {
   return patch
 }
 
-export function toCallLog (row: Row): CallLog {
+export function toCallLog (row: Record<string, unknown>): CallLog {
   return {
     ...(row as unknown as CallLog),
     duration_seconds: num(row.duration_seconds) ?? null,
@@ -106,16 +105,7 @@ function contactOf (c: Contact): { to_number: string, user_data: Record<string, 
 }
 
 export function createVoiceService (deps: VoiceServiceDeps) {
-  const { activityLog: log } = deps
-  // call_logs writes are coalesced (see call-log-writer.ts); every read hands them over first, so
-  // the service always reads its own writes.
-  const callLogs = createCallLogWriter({ activityLog: log })
-  const activityLog = {
-    record: log.record.bind(log),
-    recordUpdate: log.recordUpdate.bind(log),
-    select: (...args: Parameters<typeof log.select>) => { callLogs.flush(); return log.select(...args) },
-    rpc: <T>(fn: string, args?: Record<string, unknown>) => { callLogs.flush(); return log.rpc<T>(fn, args) }
-  }
+  const { activityLog } = deps
   const scripts = createScripts({ clientFor: deps.clientFor, aliases: deps.scriptAliases })
   const seen = new Set<string>()
   const jobs = new Set<Promise<unknown>>()
@@ -143,7 +133,9 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const id = randomUUID()
     const from = p.from ?? deps.fromNumber
     const at = nowIso()
-    callLogs.insert({
+    // Queued before Bolna is asked, so it is written before any webhook's update of the call; the
+    // answer waits for it below, with the call's outcome.
+    const inserted = activityLog.record('call_logs', {
       id,
       request_id: p.ctx.requestId,
       mode: p.mode,
@@ -154,7 +146,6 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       to_number: p.to,
       from_number: from ?? null,
       status: p.scheduledAt && Date.parse(p.scheduledAt) > Date.now() + 1000 ? 'scheduled' : 'queued',
-      // The row may be written a moment later (see call-log-writer.ts): its times are the call's.
       created_at: at,
       updated_at: at
     })
@@ -172,12 +163,12 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       const routed = await withFallback(p.mode, deps.runtime.get('voice').fallback, m => deps.clientFor(m).makeCall(body, p.ctx.simulationHeaders))
       const res = routed.result
       const latencyMs = Math.round(performance.now() - started)
-      callLogs.set(id, { execution_id: res.execution_id, latency_ms: latencyMs, updated_at: nowIso(), ...(routed.fallback ? { mode: routed.mode, fallback: true } : {}) })
+      await Promise.all([inserted, activityLog.recordUpdate('call_logs', { id }, { execution_id: res.execution_id, latency_ms: latencyMs, updated_at: nowIso(), ...(routed.fallback ? { mode: routed.mode, fallback: true } : {}) })])
       return { ok: true, id, mode: routed.mode, executionId: res.execution_id, status: res.status ?? 'queued', latencyMs }
     } catch (err) {
       const latencyMs = Math.round(performance.now() - started)
       const known = err instanceof ProviderError
-      callLogs.set(id, { status: 'failed', error: known ? err.message : 'internal error', error_code: known ? err.kind : 'internal', latency_ms: latencyMs, updated_at: nowIso() })
+      await Promise.all([inserted, activityLog.recordUpdate('call_logs', { id }, { status: 'failed', error: known ? err.message : 'internal error', error_code: known ? err.kind : 'internal', latency_ms: latencyMs, updated_at: nowIso() })])
       if (!known) deps.logger?.warn({ err, call: id }, 'placing a call failed unexpectedly')
       return { ok: false, id, error: err, latencyMs }
     }
@@ -227,7 +218,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     return results
   }
 
-  function campaignRow (p: { id: string, mode: Mode, name: string, target: ResolvedScript, total: number, ctx: CallContext }): Row {
+  function campaignRow (p: { id: string, mode: Mode, name: string, target: ResolvedScript, total: number, ctx: CallContext }): CallCampaignRow {
     return { id: p.id, request_id: p.ctx.requestId, mode: p.mode, name: p.name, script_id: p.target.scriptId, agent_id: p.target.agentId, status: 'running', total: p.total, initiated: 0, completed: 0, failed: 0 }
   }
 
@@ -266,7 +257,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     return campaignView({ ...row, error: null, created_at: now, updated_at: now, completed_at: null }, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} })
   }
 
-  function campaignView (row: Row, p: Progress): Campaign {
+  function campaignView (row: Record<string, unknown>, p: Progress): Campaign {
     const done = row.status === 'running' && p.placed >= Number(row.total) && p.in_progress === 0
     return {
       id: String(row.id),
@@ -345,7 +336,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       await mapWithConcurrency(open.filter(r => typeof r.execution_id === 'string'), 4, async (r) => {
         try {
           // Each call is asked where it was placed (a fallback call lives in the emulator).
-          applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)), 'fetched')
+          await applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)), 'fetched')
         } catch (err) {
           deps.logger?.debug({ err, call: r.id }, 'could not fetch the execution; will ask again')
         }
@@ -366,11 +357,11 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   /**
    * Applies one execution object (a webhook, or a fetched execution) to its call row. A
    * (execution id, status) pair is applied once; the row moves only forwards (earlier statuses
-   * only), so duplicates and out-of-order posts change nothing. Returns false for a duplicate.
+   * only), so duplicates and out-of-order posts change nothing. Resolves, once the change is
+   * stored, with false for a duplicate.
    */
-  function applyExecution (e: BolnaExecution, source: ExecutionSource = 'bolna'): boolean {
-    const from = earlierStatuses(e.status)
-    if (!from) {
+  async function applyExecution (e: BolnaExecution, source: ExecutionSource = 'bolna'): Promise<boolean> {
+    if (movesFrom('call_logs', e.status) === undefined) {
       deps.logger?.warn({ execution: e.id, status: e.status }, 'ignoring an execution with a status Bolna does not document')
       return true
     }
@@ -382,7 +373,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const data = echoed ?? {}
     const callId = typeof data[CALL_ID_VAR] === 'string' && UUID.test(data[CALL_ID_VAR]) ? data[CALL_ID_VAR] : undefined
     if (callId) {
-      callLogs.update('id', callId, e.status, executionPatch(e))
+      await activityLog.advance('call_logs', 'id', callId, e.status, executionPatch(e))
     } else if (source === 'emulator' && echoed !== null && typeof echoed === 'object') {
       // Not ours, nothing to write: every call this service places carries its row id in
       // user_data, and the emulator hands user_data back whole in every execution it posts, so
@@ -390,14 +381,14 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       // (a demo, the benchmark), and no row has its execution id. (Bolna's own echo is
       // unverified, so its posts, and posts without the echo, are still matched by execution id.)
     } else {
-      callLogs.update('execution_id', e.id, e.status, executionPatch(e))
+      await activityLog.advance('call_logs', 'execution_id', e.id, e.status, executionPatch(e))
     }
     const campaignId = data[CAMPAIGN_ID_VAR]
     if (isFinal(e.status) && typeof campaignId === 'string' && UUID.test(campaignId)) scheduleCampaignRefresh(campaignId)
     return true
   }
 
-  async function findCall (id: string): Promise<Row> {
+  async function findCall (id: string): Promise<Record<string, unknown>> {
     const [byId] = await activityLog.select('call_logs', { where: { id }, limit: 1 })
     if (byId) return byId
     const [byExecution] = await activityLog.select('call_logs', { where: { execution_id: id }, limit: 1 })
@@ -411,7 +402,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     if (isFinal(String(row.status)) || typeof row.execution_id !== 'string') return toCallLog(row)
     try {
       const e = await deps.clientFor(row.mode as Mode).getExecution(row.execution_id, ctx.simulationHeaders)
-      applyExecution(e, 'fetched')
+      await applyExecution(e, 'fetched')
       if ((rankOf(e.status) ?? -1) > (rankOf(String(row.status)) ?? -1)) return toCallLog({ ...row, ...executionPatch(e) })
     } catch (err) {
       // The row as last reported is still a true answer; say why it may be behind.
@@ -438,7 +429,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       if (err.kind === 'rejected') throw notStoppable(`Bolna refused to stop it: ${err.message} Only queued or scheduled calls can be stopped.`)
       throw mapped(err, { id: row.id })
     }
-    callLogs.update('id', String(row.id), 'stopped', { status: 'stopped', updated_at: nowIso() })
+    await activityLog.advance('call_logs', 'id', String(row.id), 'stopped', { updated_at: nowIso() })
     return { id: String(row.id), execution_id: row.execution_id, status: 'stopped', mode: row.mode as Mode }
   }
 
@@ -468,14 +459,13 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     }
   }
 
-  /** Stops placing calls and polling; waits for what is in flight, then hands over the writes. */
+  /** Stops placing calls and polling; waits for what is in flight. */
   async function close (): Promise<void> {
     stopping.abort()
     while (jobs.size) await Promise.allSettled([...jobs])
-    callLogs.close()
   }
 
-  return { makeCall, makeBulkCalls, createCampaign, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close, callLogs }
+  return { makeCall, makeBulkCalls, createCampaign, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
 }
 
 export type VoiceService = ReturnType<typeof createVoiceService>

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ActivityLog, Row } from '@switchboard/activity-log'
+import type { ActivityLog, CrmMessageRow, WhatsAppLogRow } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type {
   BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
@@ -42,105 +42,15 @@ const LIVE_KEY_HINT = 'Check AISENSY_API_KEY.'
 const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live API campaign bound to an approved template. ' +
   'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
 
-// Which earlier statuses a status webhook may move a row from. Posts can arrive late or out of
-// order; a row never moves backwards (a 'delivered' after 'read' changes nothing).
-const STATUS_LADDER = ['sent', 'delivered', 'read', 'failed'] as const
-type WebhookStatus = typeof STATUS_LADDER[number]
-const MOVES_FROM: Record<WebhookStatus, string[]> = {
-  sent: ['submitted'],
-  delivered: ['submitted', 'sent'],
-  read: ['submitted', 'sent', 'delivered'],
-  failed: ['submitted', 'sent']
-}
+// The statuses a status webhook reports. The activity log keeps rows moving forward only.
+const WEBHOOK_STATUSES = ['sent', 'delivered', 'read', 'failed'] as const
+type WebhookStatus = typeof WEBHOOK_STATUSES[number]
 /**
- * Applied in ladder order, a post's statuses for one message end where the highest of these ranks
- * alone would: read and delivered win over failed (failed moves only from submitted or sent),
- * failed over sent (sent then failed is failed).
+ * A post's statuses apply in ladder order (sent, delivered, read, then failed), so a message ends
+ * where the highest of these ranks alone would take it: read and delivered win over failed
+ * (failed moves only from submitted or sent), failed over sent (sent then failed is failed).
  */
 const COALESCE_RANK: Record<WebhookStatus, number> = { sent: 0, failed: 1, delivered: 2, read: 3 }
-const LADDER_RANK: Record<Exclude<WebhookStatus, 'failed'>, number> = { sent: 0, delivered: 1, read: 2 }
-
-/**
- * Where a message's status `earlier` and then `later` (from a later post) take it, as one status
- * (the update for that status alone does the same from every starting point); undefined when no
- * single status does: read after failed leaves a failed row failed but moves a delivered one.
- */
-export function composeStatus (earlier: WebhookStatus, later: WebhookStatus): WebhookStatus | undefined {
-  if (earlier === 'failed') return later === 'read' ? undefined : 'failed'
-  if (later === 'failed') return earlier === 'sent' ? 'failed' : earlier
-  return LADDER_RANK[later] > LADDER_RANK[earlier] ? later : earlier
-}
-
-export interface StatusChange {
-  status: WebhookStatus
-  /** For failed: the reason, as its title and code. */
-  error?: string
-  code?: string
-}
-
-/**
- * Status changes from the posts of the last 100 ms, written together: the emulator posts every
- * 100 ms, a busy tick as several posts of up to 500 back to back, and each post would otherwise
- * cost two updates per status (one database statement each, with the same fixed cost whatever
- * the number of ids); a message's sent and delivered often fall in consecutive ticks and become
- * one update. The window costs a post's answer up to 100 ms, and nothing else: reads write the
- * window first (settle). Each message holds the one status its changes so far
- * take it to, in arrival order (composeStatus); a change that cannot be merged writes the window
- * first. `queued()` resolves once everything added is queued in the activity log, which the
- * receiver waits for before answering.
- */
-export class StatusWindow {
-  #pending = new Map<string, StatusChange>()
-  #timer: NodeJS.Timeout | undefined
-  #done: Promise<void> | undefined
-  #resolve: (() => void) | undefined
-  readonly #write: (changes: Map<string, StatusChange>) => void
-  readonly #windowMs: number
-  readonly #maxMessages: number
-
-  // At most 500 messages, as in one post: an update's ids travel in its URL on the Supabase backend.
-  constructor (write: (changes: Map<string, StatusChange>) => void, windowMs = 100, maxMessages = 500) {
-    this.#write = write
-    this.#windowMs = windowMs
-    this.#maxMessages = maxMessages
-  }
-
-  add (messageId: string, change: StatusChange): void {
-    const before = this.#pending.get(messageId)
-    if (before !== undefined) {
-      const status = composeStatus(before.status, change.status)
-      if (status === undefined) this.flush()
-      else {
-        if (status !== before.status) this.#pending.set(messageId, change)
-        return
-      }
-    }
-    this.#pending.set(messageId, change)
-    if (this.#pending.size >= this.#maxMessages) this.flush()
-  }
-
-  /** Resolves once every change added so far is queued in the activity log. */
-  queued (): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve()
-    this.#done ??= new Promise(resolve => {
-      this.#resolve = resolve
-      this.#timer = setTimeout(() => this.flush(), this.#windowMs)
-    })
-    return this.#done
-  }
-
-  flush (): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    const changes = this.#pending
-    const resolve = this.#resolve
-    this.#pending = new Map()
-    this.#done = undefined
-    this.#resolve = undefined
-    if (changes.size > 0) this.#write(changes)
-    resolve?.()
-  }
-}
 
 interface Prepared {
   /** As given; the E.164 form when it normalises. */
@@ -165,60 +75,10 @@ interface SendResult {
   providerError?: ProviderError
 }
 
-/**
- * Rows wait here so each table gets multi-row inserts (alternating whatsapp_logs / crm_messages
- * records would be written one by one): those of bulk sends and campaigns for a few
- * milliseconds, those of single sends until the end of the event-loop turn (`addSoon`), with the
- * other sends finishing in it. Flushed before any status update is queued, so an insert always
- * precedes its updates, and before every read.
- */
-class RowBuffer {
-  readonly #log: ActivityLog
-  #logs: Row[] = []
-  #crm: Row[] = []
-  #timer: NodeJS.Timeout | undefined
-  #soon: Promise<void> | undefined
-
-  constructor (log: ActivityLog) {
-    this.#log = log
-  }
-
-  add (log: Row, crm: Row): void {
-    this.#logs.push(log)
-    this.#crm.push(crm)
-    if (this.#logs.length >= 250) this.flush()
-    else this.#timer ??= setTimeout(() => this.flush(), 25)
-  }
-
-  /** Adds the rows and resolves once they are queued in the activity log (this turn of the event loop). */
-  addSoon (log: Row, crm: Row): Promise<void> {
-    this.#logs.push(log)
-    this.#crm.push(crm)
-    this.#soon ??= new Promise(resolve => setImmediate(() => {
-      this.#soon = undefined
-      this.flush()
-      resolve()
-    }))
-    return this.#soon
-  }
-
-  flush (): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    const logs = this.#logs
-    const crm = this.#crm
-    this.#logs = []
-    this.#crm = []
-    for (const r of logs) this.#log.record('whatsapp_logs', r)
-    for (const r of crm) this.#log.record('crm_messages', r)
-  }
-}
-
 export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   const { activityLog } = deps
   const modeNow = () => deps.runtime.get('whatsapp').mode
   const templates = new Map(deps.templates.map(t => [t.name, t]))
-  const buffer = new RowBuffer(activityLog)
 
   function templateFor (name: string): Template {
     const t = templates.get(name)
@@ -274,8 +134,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     }
   }
 
-  function rows (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null): { log: Row, crm: Row } {
-    const log: Row = {
+  function rows (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null): { log: WhatsAppLogRow, crm: CrmMessageRow } {
+    const log: WhatsAppLogRow = {
       id: r.id,
       request_id: ctx.requestId,
       mode: r.mode,
@@ -292,7 +152,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       latency_ms: r.latencyMs
     }
     // The unified view: one row per message whatever the channel, pointing back at its source row.
-    const crm: Row = {
+    const crm: CrmMessageRow = {
       id: randomUUID(),
       request_id: ctx.requestId,
       mode: r.mode,
@@ -314,12 +174,12 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
    * happens. In live mode with fallback on, a send the real AiSensy cannot serve (down, timing
    * out, rate limiting) goes to the emulator instead and its rows say so.
    */
-  async function sendOne (mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: Row, crm: Row) => void): Promise<SendResult> {
+  async function sendOne (mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: WhatsAppLogRow, crm: CrmMessageRow) => Promise<void>): Promise<SendResult> {
     const id = randomUUID()
     if (!p.e164) {
       const r: SendResult = { id, mode, fallback: false, to_number: p.raw, status: 'failed', provider_message_id: null, error: `Invalid number: ${p.invalidReason}`, latencyMs: 0 }
       const { log, crm } = rows(r, t, p, ctx, campaignId, 'invalid_number')
-      sink(log, crm)
+      await sink(log, crm)
       return r
     }
     const started = performance.now()
@@ -329,19 +189,21 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       const routed = await withFallback(mode, deps.runtime.get('whatsapp').fallback, m => { tried = m; return deps.clientFor(m).sendCampaignMessage(message, ctx.simulationHeaders) })
       const r: SendResult = { id, mode: routed.mode, fallback: routed.fallback, to_number: p.e164, status: 'submitted', provider_message_id: routed.result.submittedMessageId, error: null, latencyMs: Math.round(performance.now() - started) }
       const { log, crm } = rows(r, t, p, ctx, campaignId, null)
-      sink(log, crm)
+      await sink(log, crm)
       return r
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       // The answer that counts is the last one: the emulator's, when live failed over to it.
       const r: SendResult = { id, mode: tried, fallback: tried !== mode, to_number: p.e164, status: 'failed', provider_message_id: null, error: err.message, latencyMs: Math.round(performance.now() - started), providerError: err }
       const { log, crm } = rows(r, t, p, ctx, campaignId, err.kind)
-      sink(log, crm)
+      await sink(log, crm)
       return r
     }
   }
 
-  const buffered = (log: Row, crm: Row) => buffer.add(log, crm)
+  /** Both rows of a message, stored before the send that made them is answered or counted. */
+  const stored = (log: WhatsAppLogRow, crm: CrmMessageRow) => Promise.all([activityLog.record('whatsapp_logs', log), activityLog.record('crm_messages', crm)]).then(() => {})
+  const buffered = stored
 
   /** send_message(to_number, template_name, params) */
   async function sendMessage (input: SendMessageRequest, ctx: CallContext): Promise<SendMessageReply> {
@@ -355,11 +217,9 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
     const p: Prepared = { raw: phone.e164, e164: phone.e164, invalidReason: undefined, name: input.contact_name ?? null, params, media: input.media }
-    // The rows are queued in the activity log before the reply goes out, with those of the other
-    // sends finishing in the same turn of the event loop (one multi-row insert per table).
-    let queued: Promise<void> | undefined
-    const r = await sendOne(mode, t, p, ctx, null, (log, crm) => { queued = buffer.addSoon(log, crm) })
-    await queued
+    // Answered once the rows are stored; the activity log commits them with those of the other
+    // sends finishing meanwhile (one multi-row insert per table).
+    const r = await sendOne(mode, t, p, ctx, null, stored)
     if (r.providerError) {
       const mapped = providerErrorToServiceError('WHATSAPP', r.providerError, LIVE_KEY_HINT)
       throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id: r.id, provider: r.providerError.toJSON() }, headers: mapped.headers })
@@ -378,8 +238,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key
     const started = performance.now()
-    const results = await mapWithConcurrency(prepared, deps.bulkConcurrency, p => sendOne(mode, t, p, ctx, null, buffered))
-    buffer.flush()
+    const results = await mapWithConcurrency(prepared, deps.bulkConcurrency, p => sendOne(mode, t, p, ctx, null, stored))
     const accepted = results.filter(r => r.status === 'submitted').length
     return {
       mode,
@@ -404,7 +263,6 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   async function refresh (campaignId: string): Promise<Campaign | null> {
-    settle()
     return await activityLog.rpc<Campaign | null>('whatsapp_campaign_progress', { p_campaign_id: campaignId })
   }
   const refreshQuietly = (campaignId: string) => refresh(campaignId).catch(err => deps.logger?.warn({ err, campaignId }, 'could not refresh campaign counters; the next read recounts them'))
@@ -454,14 +312,12 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
         if (r.provider_message_id) track(r.provider_message_id, id)
         progress.advance()
       })
-      buffer.flush()
       progress.end(state.stop ? 'interrupted' : 'completed')
       const at = new Date().toISOString()
       activityLog.recordUpdate('whatsapp_campaigns', { id, status: 'running' }, state.stop
         ? { status: 'interrupted', error: `The service stopped after ${attempted} of ${prepared.length} contacts; the rest were not sent. Create a new campaign for them.`, updated_at: at, completed_at: at }
         : { status: 'completed', updated_at: at, completed_at: at })
     } catch (err) {
-      buffer.flush()
       progress.end('failed')
       deps.logger?.error({ err, campaignId: id }, 'campaign run failed')
       const at = new Date().toISOString()
@@ -484,7 +340,6 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
 
   /** get_whatsapp_stats() */
   async function getWhatsAppStats (): Promise<WhatsAppStats> {
-    settle()
     const s = await activityLog.rpc<Omit<WhatsAppStats, 'success_rate' | 'delivery_rate' | 'read_rate'>>('whatsapp_stats')
     const ratio = (a: number, b: number, empty: number) => b ? Math.round((a / b) * 10_000) / 10_000 : empty
     return {
@@ -515,7 +370,6 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   async function getMessage (id: string): Promise<WhatsAppLog> {
-    settle()
     const [row] = await activityLog.select('whatsapp_logs', { where: { id }, limit: 1 })
     if (!row) throw new ServiceError(404, 'WHATSAPP_MESSAGE_NOT_FOUND', `No message with id ${id}. Ids come from the send, bulk and campaign replies.`)
     return row as unknown as WhatsAppLog
@@ -523,48 +377,11 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
 
   // --- status webhooks --------------------------------------------------------------------------
 
-  /** Writes a window of status changes: one update per table and status (and per failure reason). */
-  function writeStatuses (changes: Map<string, StatusChange>): void {
-    buffer.flush() // the rows' inserts go first
-    const byStatus = new Map<WebhookStatus, string[]>()
-    const failures = new Map<string, { ids: string[], error: string, code: string }>()
-    for (const [id, change] of changes) {
-      if (change.status === 'failed') {
-        const error = change.error ?? 'failed'
-        const code = change.code ?? 'failed'
-        const key = `${code}\u0000${error}`
-        let f = failures.get(key)
-        if (!f) failures.set(key, f = { ids: [], error, code })
-        f.ids.push(id)
-        continue
-      }
-      let ids = byStatus.get(change.status)
-      if (!ids) byStatus.set(change.status, ids = [])
-      ids.push(id)
-    }
-    const at = new Date().toISOString()
-    for (const status of STATUS_LADDER) {
-      const ids = byStatus.get(status)
-      if (!ids) continue
-      const where = { provider_message_id: { in: ids }, status: { in: MOVES_FROM[status] } }
-      activityLog.recordUpdate('whatsapp_logs', where, { status, updated_at: at })
-      activityLog.recordUpdate('crm_messages', where, { status, updated_at: at })
-    }
-    for (const f of failures.values()) {
-      const where = { provider_message_id: { in: f.ids }, status: { in: MOVES_FROM.failed } }
-      activityLog.recordUpdate('whatsapp_logs', where, { status: 'failed', error: f.error, error_code: f.code, updated_at: at })
-      activityLog.recordUpdate('crm_messages', where, { status: 'failed', updated_at: at })
-    }
-  }
-  const statuses = new StatusWindow(writeStatuses)
-
   /**
-   * Applies a verified status post to whatsapp_logs and crm_messages; resolves, once its updates
-   * are queued, with how many events were used. A post's statuses apply in ladder order (sent,
-   * delivered, read, then failed), so a message ends where the highest-ranked of its statuses in
-   * the post alone would take it (COALESCE_RANK): only that one is kept, the others would provably
-   * change nothing after it. Posts arriving within 100 ms are written together (StatusWindow), as
-   * if applied one after the other.
+   * Applies a verified status post to whatsapp_logs and crm_messages; resolves, once the changes
+   * are stored, with how many events were used. Of a message's statuses in one post only the
+   * highest-ranked is kept (COALESCE_RANK): the others would change nothing after it. The activity
+   * log moves rows forward only, coalesces a message's moves and groups those of many messages.
    */
   async function applyStatusEvents (events: unknown[]): Promise<number> {
     const final = new Map<string, StatusUpdate>()
@@ -579,17 +396,15 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       // Equal ranks: the first one wins, as the second would find the row already moved.
       if (before === undefined || COALESCE_RANK[update.status] > COALESCE_RANK[before.status]) final.set(update.messageId, update)
     }
+    const at = new Date().toISOString()
+    const moves: Array<Promise<void>> = []
     for (const [id, { status, error }] of final) {
-      statuses.add(id, status === 'failed' ? { status, error: error?.title ?? 'failed', code: error?.code ?? 'failed' } : { status })
+      const failure = status === 'failed' ? { error: error?.title ?? 'failed', error_code: error?.code ?? 'failed' } : {}
+      moves.push(activityLog.advance('whatsapp_logs', 'provider_message_id', id, status, { ...failure, updated_at: at }))
+      moves.push(activityLog.advance('crm_messages', 'provider_message_id', id, status, { updated_at: at }))
     }
-    await statuses.queued()
+    await Promise.all(moves)
     return used
-  }
-
-  /** Everything received so far queued in the activity log: rows, then status changes. Before every read. */
-  function settle (): void {
-    statuses.flush()
-    buffer.flush()
   }
 
   /**
@@ -602,10 +417,9 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     await Promise.allSettled([...running.values()].map(s => s.done))
   }
 
-  /** Flushes buffered rows and status changes; after stopCampaigns. */
+  /** After stopCampaigns. */
   function close (): void {
     clearTimeout(refreshTimer)
-    settle()
   }
 
   return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, stopCampaigns, close }

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { chmod, mkdir } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 import { defaultTemplateDir } from './pglite-template.ts'
 import { createSqlBackend, type SqlBackend, type SqlDriver } from './sql.ts'
@@ -20,7 +20,11 @@ export interface PgliteConfig {
  * the servers' event loop instead of on it. One process per data folder.
  */
 export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir = defaultTemplateDir() }: PgliteConfig): Promise<SqlBackend> {
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+  if (!dataDir.startsWith('memory://')) {
+    // The database's files are the activity log's: owner only, whatever the umask.
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    await chmod(dataDir, 0o700)
+  }
   const driver = await startWorker(dataDir, migrationsDir, templateDir ?? undefined)
   return createSqlBackend('pglite', driver)
 }
