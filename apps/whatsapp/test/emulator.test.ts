@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startRecorder } from '@switchboard/service-kit/testing'
+import { eventually, startRecorder } from '@switchboard/service-kit/testing'
 import { API_KEY, campaignBody, startWhatsAppApp } from './helper.ts'
 import { inboundMessageOf, statusUpdateOf, tokenMatches } from '../src/aisensy-webhooks.ts'
 
@@ -154,7 +154,8 @@ t.test('each status change is posted as an AiSensy notification, one per request
     t.equal(res.status, 200)
     ids[k] = res.body.submitted_message_id
   }
-  const notifications = () => posts.map(p => JSON.parse(p.body) as Record<string, any>)
+  // Posts travel concurrently (two may leave in one tick), so their order is read from created_at.
+  const notifications = () => posts.map(p => JSON.parse(p.body) as Record<string, any>).sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at))
   const statuses = (id: string) => notifications().filter(n => n.data.message.id === id).map(n => n.data.message.status)
   const until = Date.now() + 8000
   while (Date.now() < until && !(statuses(ids.read!).length === 3 && statuses(ids.failsAfterSend!).length === 2 && statuses(ids.unread!).length === 2)) {
@@ -213,4 +214,18 @@ t.test('AISENSY_WEBHOOK_URL=off: a project with no webhook gets no status posts,
   // The helper's gap is 20-80 ms per status: with a webhook, this number is read well within this.
   await new Promise(resolve => setTimeout(resolve, 800))
   t.equal((await call('GET', `/messages/${sent.body.id}`)).body.status, 'submitted', 'no status reached the receiver: the message stays as AiSensy accepted it')
+})
+
+t.test('magic number +919000000009: sent, delivered, read, then the contact\'s reply, in AiSensy\'s inbound format', async t => {
+  const { origin, received: posts } = await startRecorder(t)
+  const { call } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_URL: `${origin}/hook` } })
+  const res = await call('POST', V2, campaignBody({ destination: '+919000000009', userName: 'Ravi' }))
+  t.equal(res.status, 200)
+  const notifications = await eventually(async () => posts.length >= 4 && posts.map(p => JSON.parse(p.body) as Record<string, any>))
+  // Posts travel concurrently (two may leave in one tick), so their order is read from created_at.
+  const inOrder = [...notifications].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at))
+  t.same(inOrder.map(n => n.topic === 'message.sender.user' ? 'reply' : n.data.message.status), ['sent', 'delivered', 'read', 'reply'])
+  const reply = inOrder[3]!
+  t.match(reply, { topic: 'message.sender.user', id: /^[0-9a-f]{24}$/, data: { message: { phone_number: '919000000009', userName: 'Ravi', message_type: 'TEXT', message_content: { text: 'Yes, please go ahead.' } } } })
+  t.match(inboundMessageOf(reply), { phone: '919000000009', name: 'Ravi', text: 'Yes, please go ahead.', type: 'TEXT' })
 })
