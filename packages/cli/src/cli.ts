@@ -30,6 +30,13 @@ Other configuration (MOCK_MODE, DATABASE_URL, provider keys, ...) is read from t
 
 interface State { pid: number, url: string, urls: Record<string, string>, startedAt: string }
 
+// The package's engines say this too, but npm only warns: say it plainly before anything fails obscurely.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+if (major < 20 || (major === 20 && minor < 18)) {
+  console.error(`switchboard: needs Node.js 20.18 or later; this is ${process.version}.`)
+  process.exit(1)
+}
+
 loadDotEnv()
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -34,7 +34,7 @@ t.test('a client generated from /docs/json compiles and calls every operation', 
   const documented = Object.fromEntries(Object.values(doc.paths).flatMap(item => Object.values(item)).map(op => [op.operationId, Object.keys(op.responses)]))
   t.same(Object.keys(answered).sort(), Object.keys(documented).sort(), 'every operation in the document was called')
   for (const [id, status] of Object.entries(answered)) {
-    t.ok(documented[id]!.includes(String(status)), `${id} answered ${status}, a status the document lists`)
+    t.ok(documented[id]?.includes(String(status)), `${id} answered ${status}, a status the document lists`)
     // Webhooks are the providers' to call, with their signatures: unsigned, they are refused.
     if (id.startsWith('receive')) t.ok(status >= 400 && status < 500, `${id} refuses an unsigned, empty call (${status})`)
     // The emulated call may have ended already: 409 VOICE_CALL_NOT_STOPPABLE is its documented answer then.
