@@ -20,6 +20,40 @@ interface Operation {
   forwarded: boolean
   /** Codes only this operation answers, by status. */
   errors?: Record<number, string[]>
+  /** Request bodies that show the magic values (mock mode), so a generated client's docs carry them. */
+  examples?: Record<string, { summary: string, value: Record<string, unknown> }>
+}
+
+// The magic values of mock mode (README, each service's section): one example per outcome.
+const magic = <T extends Record<string, unknown>>(base: T, field: keyof T, values: Record<string, [string, string | number]>) =>
+  Object.fromEntries(Object.entries(values).map(([name, [summary, value]]) => [name, { summary, value: { ...base, [field]: value } }]))
+const EXAMPLES = {
+  sendEmail: magic({ to_email: '', subject: 'Welcome aboard', content: '<p>Hello!</p>' }, 'to_email', {
+    delivered: ['Always delivered', 'deliver@example.com'],
+    bounced: ['Accepted, then a bounce event', 'bounce@example.com'],
+    opened: ['Delivered, opened and clicked', 'open@example.com'],
+    rejected: ['Refused by SendGrid (400)', 'reject@example.com']
+  }),
+  sendWhatsappMessage: magic({ to_number: '', template_name: 'welcome_message', params: ['Ada'] }, 'to_number', {
+    read: ['Sent, delivered, then read', '+919000000004'],
+    failed: ['Sent, then failed (131026)', '+919000000003'],
+    invalid: ['Refused: Invalid Number (422 WHATSAPP_PROVIDER_REJECTED)', '+919000000001']
+  }),
+  createPaymentLink: magic({ amount: '', purpose: 'Order 1042', buyer_name: 'Ada', email: 'ada@example.com' }, 'amount', {
+    paid: ['Created, and every payment on it succeeds', '11.11'],
+    declined: ['Created, and every payment fails', '13.13'],
+    providerError: ['Creating it fails (502 PAYMENTS_PROVIDER_ERROR)', '19.19']
+  }),
+  makeCall: magic({ to_number: '', script_id: 'appointment_reminder' }, 'to_number', {
+    completed: ['Answered: completed', '+919855550100'],
+    busy: ['Rings, then busy', '+919855550101'],
+    queued: ['Stays queued for 60 s (time to stop it)', '+919855550105']
+  }),
+  createMeeting: magic({ topic: '', duration: 30 }, 'topic', {
+    ended: ['Created; ends with recordings', 'Weekly sync'],
+    noRecording: ['Ends without cloud recordings', '[no_recording] Weekly sync'],
+    rateLimited: ['Zoom\'s 429 (429 ZOOM_PROVIDER_RATE_LIMITED)', '[rate_limited] Weekly sync']
+  })
 }
 
 const fwd = (id: string, service: Service, errors?: Record<number, string[]>): Operation => ({ id, service, forwarded: true, ...(errors ? { errors } : {}) })
@@ -39,14 +73,14 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/admin/stats': own('getActivityStats'),
   'POST /api/admin/reset': own('resetSandbox'),
 
-  'POST /api/automation/trigger/email': fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }),
+  'POST /api/automation/trigger/email': { ...fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendEmail },
   'POST /api/automation/trigger/email/batch': fwd('sendBulkEmails', 'EMAIL'),
   'GET /api/automation/email/stats': fwd('getEmailStats', 'EMAIL'),
   'POST /api/automation/email/templates/validate': fwd('validateEmailTemplate', 'EMAIL'),
   'GET /api/automation/email/{id}': fwd('getEmail', 'EMAIL', { 404: ['EMAIL_NOT_FOUND'] }),
   'POST /api/webhooks/email/sendgrid': fwd('receiveSendgridEvents', 'EMAIL', { 400: ['EMAIL_WEBHOOK_INVALID_BODY'], 401: ['EMAIL_WEBHOOK_SIGNATURE_INVALID'] }),
 
-  'POST /api/automation/trigger/whatsapp': fwd('sendWhatsappMessage', 'WHATSAPP', { 400: ['WHATSAPP_INVALID_NUMBER', 'WHATSAPP_UNKNOWN_TEMPLATE', 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH'], 422: ['WHATSAPP_PROVIDER_REJECTED'] }),
+  'POST /api/automation/trigger/whatsapp': { ...fwd('sendWhatsappMessage', 'WHATSAPP', { 400: ['WHATSAPP_INVALID_NUMBER', 'WHATSAPP_UNKNOWN_TEMPLATE', 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH'], 422: ['WHATSAPP_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendWhatsappMessage },
   'POST /api/automation/trigger/whatsapp/bulk': fwd('sendBulkWhatsappMessages', 'WHATSAPP', { 400: ['WHATSAPP_UNKNOWN_TEMPLATE', 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH'] }),
   'POST /api/automation/whatsapp/campaigns': fwd('createWhatsappCampaign', 'WHATSAPP', { 400: ['WHATSAPP_UNKNOWN_TEMPLATE', 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH'] }),
   'GET /api/automation/whatsapp/campaigns/{id}': fwd('getWhatsappCampaign', 'WHATSAPP', { 404: ['WHATSAPP_CAMPAIGN_NOT_FOUND'] }),
@@ -55,7 +89,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/automation/whatsapp/messages/{id}': fwd('getWhatsappMessage', 'WHATSAPP', { 404: ['WHATSAPP_MESSAGE_NOT_FOUND'] }),
   'POST /api/webhooks/whatsapp/aisensy': fwd('receiveAisensyStatus', 'WHATSAPP', { 400: ['WHATSAPP_WEBHOOK_INVALID_BODY'], 401: ['WHATSAPP_WEBHOOK_SIGNATURE_INVALID'] }),
 
-  'POST /api/admin/payment-links': fwd('createPaymentLink', 'PAYMENTS', { 409: ['PAYMENTS_IDEMPOTENCY_KEY_REUSED'], 422: ['PAYMENTS_NO_CONTACT', 'PAYMENTS_PROVIDER_REJECTED'] }),
+  'POST /api/admin/payment-links': { ...fwd('createPaymentLink', 'PAYMENTS', { 409: ['PAYMENTS_IDEMPOTENCY_KEY_REUSED'], 422: ['PAYMENTS_NO_CONTACT', 'PAYMENTS_PROVIDER_REJECTED'] }), examples: EXAMPLES.createPaymentLink },
   'GET /api/admin/payment-links': fwd('listPaymentLinks', 'PAYMENTS'),
   'GET /api/admin/payment-links/{id}': fwd('getPaymentLink', 'PAYMENTS', { 404: ['PAYMENTS_LINK_NOT_FOUND'] }),
   'POST /api/admin/payment-links/{id}/resend': fwd('resendPaymentLink', 'PAYMENTS', { 404: ['PAYMENTS_LINK_NOT_FOUND'], 409: ['PAYMENTS_ALREADY_PAID', 'PAYMENTS_LINK_NOT_CREATED'], 502: ['PAYMENTS_RESEND_FAILED'] }),
@@ -63,7 +97,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/admin/payment-stats': fwd('getPaymentStats', 'PAYMENTS'),
   'POST /api/webhooks/payment/webhook': fwd('receiveInstamojoPayment', 'PAYMENTS', { 400: ['PAYMENTS_WEBHOOK_INVALID_BODY'], 401: ['PAYMENTS_WEBHOOK_SIGNATURE_INVALID'], 415: ['PAYMENTS_UNSUPPORTED_MEDIA_TYPE'] }),
 
-  'POST /api/automation/trigger/call': fwd('makeCall', 'VOICE', { 404: ['VOICE_SCRIPT_NOT_FOUND'], 422: ['VOICE_PROVIDER_REJECTED'] }),
+  'POST /api/automation/trigger/call': { ...fwd('makeCall', 'VOICE', { 404: ['VOICE_SCRIPT_NOT_FOUND'], 422: ['VOICE_PROVIDER_REJECTED'] }), examples: EXAMPLES.makeCall },
   'POST /api/automation/trigger/call/bulk': fwd('makeBulkCalls', 'VOICE', { 404: ['VOICE_SCRIPT_NOT_FOUND'] }),
   'POST /api/automation/call/campaigns': fwd('createCallCampaign', 'VOICE', { 404: ['VOICE_SCRIPT_NOT_FOUND'] }),
   'GET /api/automation/call/campaigns/{id}': fwd('getCallCampaign', 'VOICE', { 404: ['VOICE_CAMPAIGN_NOT_FOUND'] }),
@@ -74,7 +108,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/automation/call/scripts': fwd('listCallScripts', 'VOICE'),
   'POST /api/webhooks/voice/bolna': fwd('receiveBolnaExecution', 'VOICE', { 400: ['VOICE_WEBHOOK_INVALID_BODY'], 401: ['VOICE_WEBHOOK_UNAUTHORIZED'] }),
 
-  'POST /api/zoom/meetings': fwd('createMeeting', 'ZOOM'),
+  'POST /api/zoom/meetings': { ...fwd('createMeeting', 'ZOOM'), examples: EXAMPLES.createMeeting },
   'GET /api/zoom/meetings': fwd('listMeetings', 'ZOOM'),
   'DELETE /api/zoom/meetings': fwd('deleteAllMeetings', 'ZOOM', { 409: ['ZOOM_MOCK_ONLY'] }),
   'GET /api/zoom/meetings/{id}': fwd('getMeeting', 'ZOOM', { 404: ['ZOOM_PROVIDER_NOT_FOUND'] }),
@@ -165,6 +199,7 @@ function rewrite (doc: Json, gatewayPort: number): Json {
       for (const p of operation.parameters ?? []) if (p.in === 'query' && p.schema?.default !== undefined) p.required = false
       const body = operation.requestBody?.content?.['application/json']
       if (body?.schema) body.schema = component(body.schema, `${pascal(op.id)}Request`)
+      if (body && op.examples) body.examples = op.examples
       if (op.forwarded && path.startsWith('/api/') && !path.startsWith('/api/webhooks/')) {
         operation.parameters = [...(operation.parameters ?? []), { $ref: '#/components/parameters/SimulatedOutcome' }, { $ref: '#/components/parameters/SimulatedLatency' }]
       }

@@ -60,5 +60,7 @@ t.test('every operation has its own operationId, its token and its errors with t
   t.same(send.parameters.map((p: any) => p.$ref ?? p.name).filter((n: string) => n.startsWith('#')),
     ['#/components/parameters/SimulatedOutcome', '#/components/parameters/SimulatedLatency'], 'the simulation headers are documented')
   t.equal(doc.components.parameters.SimulatedOutcome.name, 'x-switchboard-outcome')
+  t.equal(send.requestBody.content['application/json'].examples.bounced.value.to_email, 'bounce@example.com', 'the magic values are examples')
+  t.equal(byKey['POST /api/admin/payment-links'].requestBody.content['application/json'].examples.declined.value.amount, '13.13')
   t.ok(Object.values(doc.components.schemas).every((s: any) => !JSON.stringify(s).includes('"4XX"')), 'no catch-all status is left')
 })
