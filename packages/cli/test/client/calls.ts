@@ -56,7 +56,8 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
 
   const scripts = await api.GET('/api/automation/call/scripts')
   const scriptId = must(scripts.data?.scripts[0]?.script_id, 'script id')
-  const call = await api.POST('/api/automation/trigger/call', { body: { to_number: '+919876543213', script_id: scriptId } })
+  // A magic number: the call stays queued for 60 s, so stopping it is certain to find it stoppable.
+  const call = await api.POST('/api/automation/trigger/call', { body: { to_number: '+919855550105', script_id: scriptId } })
   const callId = must(call.data?.id, 'call id')
   const bulkCalls = await api.POST('/api/automation/trigger/call/bulk', { body: { script_id: scriptId, contacts: ['+919876543214'] } })
   const callCampaign = await api.POST('/api/automation/call/campaigns', { body: { name: 'Typed', script_id: scriptId, contacts: ['+919876543215'] } })
