@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
 import { startSwitchboard } from '@switchboard/cli'
 
 let sb
-beforeAll(async () => { sb = await startSwitchboard({ seed: 7 }) }, 60_000)
+beforeAll(async () => { sb = await startSwitchboard({ seed: 7 }) }, 120_000)
 afterAll(() => sb?.close())
 beforeEach(() => sb.reset())
 

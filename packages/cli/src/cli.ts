@@ -103,14 +103,19 @@ function tokens () {
   return resolveTokens({ API_TOKEN: process.env.API_TOKEN, ADMIN_TOKEN: process.env.ADMIN_TOKEN, SWITCHBOARD_DATA_DIR: dataDir })
 }
 
+/**
+ * A token set in the environment is the operator's and never shown. A generated one is shown so a
+ * newcomer can call the API at once, except in CI, whose logs are kept and often public.
+ */
 function describe (state: State): string {
   const t = tokens()
+  const shown = (token: string, variable: string) => process.env[variable] ? `(from ${variable})` : process.env.CI ? `(generated into ${join(dataDir, 'tokens.json')}; npx switchboard env prints it)` : token
   return [
     `Switchboard is running (pid ${state.pid}, data in ${dataDir})`,
     `  Gateway      ${state.url}   API docs ${state.url}/docs`,
     ...Object.entries(state.urls).filter(([name]) => name !== 'gateway').map(([name, url]) => `  ${name.padEnd(11)}  ${url}`),
-    `  API token    ${process.env.API_TOKEN ? '(from API_TOKEN)' : t.apiToken}`,
-    `  Admin token  ${process.env.ADMIN_TOKEN ? '(from ADMIN_TOKEN)' : t.adminToken}`
+    `  API token    ${shown(t.apiToken, 'API_TOKEN')}`,
+    `  Admin token  ${shown(t.adminToken, 'ADMIN_TOKEN')}`
   ].join('\n')
 }
 

@@ -29,7 +29,7 @@ t.before(async () => {
   await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `./${tarball}`, 'vitest@3.2.7'])
 })
 
-const cli = (args: string[]) => run(userNode, [join(scratch, 'node_modules/.bin/switchboard'), ...args, '--data-dir', join(scratch, 'sb')], { cwd: scratch })
+const cli = (args: string[]) => run(userNode, [join(scratch, 'node_modules/.bin/switchboard'), ...args, '--data-dir', join(scratch, 'sb')], { cwd: scratch, env: { ...process.env, CI: 'true', API_TOKEN: undefined, ADMIN_TOKEN: undefined } })
   .then(r => ({ code: 0, out: r.stdout, err: r.stderr }))
   .catch((e: { code: number, stdout: string, stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }))
 
@@ -41,6 +41,7 @@ t.test('npx switchboard: start, wait, status, an email, reset, stop', async t =>
   t.equal(started.code, 0, `start exits 0 once it listens: ${started.err}`)
   t.teardown(() => cli(['stop']))
   t.match(started.out, /Gateway {6}http:\/\/127\.0\.0\.1:\d+/)
+  t.match(started.out, /API token {4}\(generated into .*tokens\.json; npx switchboard env prints it\)/, 'in CI the generated tokens stay out of the log')
   t.equal((await cli(['start', '--port', '0'])).code, 1, 'a second start from the same data folder is refused')
 
   t.equal((await cli(['wait'])).code, 0, 'wait returns once /ready answers 200')
