@@ -4,7 +4,8 @@ import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, typ
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
 import { adminPage } from './admin/index.ts'
 import type { GatewayEnv } from './config.ts'
-import { requireBearer } from './plugins/auth.ts'
+import { swaggerOptions } from './openapi.ts'
+import { requireBearer, tokenFor } from './plugins/auth.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import upstreams from './plugins/upstreams.ts'
 import { adminActivityRoutes } from './routes/admin-activity.ts'
@@ -33,12 +34,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   const app = createBaseApp('GATEWAY', opts.logger, env, { requestLogLevel: request => request.method === 'GET' && POLLED.test(pathOf(request.url)) ? 'debug' : 'info' })
 
   const services = (opts.services ?? SERVICE_NAMES).filter(s => SERVICE_ROUTES[s])
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Switchboard', version: '1.0.0', description: 'One API for email (SendGrid), WhatsApp (AiSensy), payments (Instamojo), voice (Bolna.ai) and Zoom, in mock or live mode.' },
-      components: { securitySchemes: { apiToken: { type: 'http', scheme: 'bearer' }, adminToken: { type: 'http', scheme: 'bearer' } } }
-    }
-  })
+  await app.register(swagger, swaggerOptions(env.GATEWAY_PORT))
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(adminPage) // the admin page at /admin: a data-free shell, served without a token
   // Before the token check, so guessing tokens is limited too.
@@ -54,9 +50,9 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
     // The matched route, not the raw URL: the router decodes %-escapes, so /api/%61dmin/... reaches
     // an admin route while its raw URL does not start with /api/admin.
     const path = request.routeOptions.url ?? pathOf(request.url)
-    if (path.startsWith('/api/admin')) return adminAuth(request, reply)
-    if (path.startsWith('/api/automation')) return apiAuth(request, reply)
-    if (path === '/api/zoom' || path.startsWith('/api/zoom/')) return apiAuth(request, reply)
+    const token = tokenFor(path)
+    if (token === 'admin') return adminAuth(request, reply)
+    if (token === 'api') return apiAuth(request, reply)
   })
 
   await app.register(upstreams, {

@@ -2,7 +2,6 @@ import { fileURLToPath } from 'node:url'
 import type { Backend } from './types.ts'
 import { createPgliteBackend } from './backends/pglite.ts'
 import { createPostgresBackend } from './backends/postgres.ts'
-import { createSupabaseBackend } from './backends/supabase.ts'
 
 export type * from './types.ts'
 export { ActivityLogFullError, ActivityLogUnavailableError, createActivityLog, isPermanentError, type Operation } from './activity-log.ts'
@@ -11,7 +10,7 @@ export { callStatusRank, composeStatus, isStatusTable, movesFrom, type StatusKey
 export { applyMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationSession } from './migrations.ts'
 export { createPgliteBackend, type PgliteConfig } from './backends/pglite.ts'
 export { createPostgresBackend, type PostgresConfig } from './backends/postgres.ts'
-export { createSupabaseBackend, type SupabaseConfig } from './backends/supabase.ts'
+export type { SupabaseConfig } from './backends/supabase.ts'
 export type { SqlBackend } from './backends/sql.ts'
 
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../.data/pglite', import.meta.url))
@@ -38,7 +37,12 @@ export async function createBackend (config: BackendConfig = {}): Promise<Backen
   if ((supabaseUrl === undefined || supabaseUrl === '') !== (supabaseServiceKey === undefined || supabaseServiceKey === '')) {
     throw new Error('set both SUPABASE_URL and SUPABASE_SERVICE_KEY to use Supabase, or neither')
   }
-  if (supabaseUrl && supabaseServiceKey) return createSupabaseBackend({ url: supabaseUrl, serviceKey: supabaseServiceKey })
+  if (supabaseUrl && supabaseServiceKey) {
+    // Loaded only when used: supabase-js is large and warns at import time on Node 20, which the
+    // published package supports with the embedded database.
+    const { createSupabaseBackend } = await import('./backends/supabase.ts')
+    return createSupabaseBackend({ url: supabaseUrl, serviceKey: supabaseServiceKey })
+  }
   if (databaseUrl) return createPostgresBackend({ databaseUrl, migrationsDir })
   return createPgliteBackend({ dataDir, migrationsDir })
 }

@@ -5,7 +5,8 @@
  */
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
-import { createActivityLog, createSupabaseBackend, isPermanentError, type Row } from '../src/index.ts'
+import { createActivityLog, isPermanentError, type Row } from '../src/index.ts'
+import { createSupabaseBackend } from '../src/backends/supabase.ts'
 import { backendContract } from './backend.contract.ts'
 
 interface Seen {

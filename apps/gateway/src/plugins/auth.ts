@@ -43,3 +43,14 @@ export function requireBearer (accepted: () => string[], wants = 'This route nee
     }
   }
 }
+
+/**
+ * Which token a path needs: /api/admin/* the admin token, /api/automation/* and /api/zoom/* the
+ * API token (or the admin token), anything else none (webhooks are authenticated by their
+ * providers' signatures). The auth hook and the OpenAPI document both read it.
+ */
+export function tokenFor (path: string): 'admin' | 'api' | undefined {
+  if (path.startsWith('/api/admin')) return 'admin'
+  if (path.startsWith('/api/automation') || path === '/api/zoom' || path.startsWith('/api/zoom/')) return 'api'
+  return undefined
+}

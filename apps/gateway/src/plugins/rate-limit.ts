@@ -13,7 +13,7 @@ export interface RateLimitOptions {
 }
 
 /** The public routes: automation, Zoom and the providers' webhooks (not admin, docs or health). */
-const LIMITED = /^\/api\/(?:automation|zoom|webhooks)(?:\/|$)/
+export const LIMITED = /^\/api\/(?:automation|zoom|webhooks)(?:\/|$)/
 
 function keyFor (request: FastifyRequest, tokens: string[]): string {
   const presented = bearerOf(request)

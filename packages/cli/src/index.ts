@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildStack, listenStack, type Stack } from '@switchboard/stack/stack'
+
+export const SERVICES = ['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const
+export type Service = typeof SERVICES[number]
+
+export interface StartOptions {
+  /** The gateway's port; 0 (the default) picks a free one. The services always get free ports. */
+  port?: number
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string
+  /** Makes simulated latencies and outcomes reproducible (SIM_SEED). */
+  seed?: number
+  /** Embedded database, keys and tokens. Default: a new temporary folder, removed by close(). */
+  dataDir?: string
+  /** Default: random tokens for this instance. */
+  apiToken?: string
+  adminToken?: string
+  /** Any other configuration variable (MOCK_MODE, SENDGRID_LATENCY_MS, ...). process.env is not read. */
+  env?: Record<string, string | undefined>
+  /** Default 'error', so a test run's output stays the tests'. */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+/** One row of GET /api/admin/journal. */
+export interface JournalEntry {
+  service: string
+  id: string
+  request_id: string | null
+  status: string
+  mode: 'mock' | 'live'
+  fallback: boolean
+  contact: string | null
+  summary: string | null
+  error: string | null
+  latency_ms: number | null
+  created_at: string
+  updated_at: string
+}
+
+export interface JournalQuery { service?: Service, status?: string, request_id?: string, since?: string, until?: string, limit?: number }
+
+/** An email as the activity log keeps it (the body is handed to the provider, not stored). */
+export interface LoggedEmail {
+  id: string
+  to: string
+  from: string | null
+  subject: string | null
+  status: string
+  mode: 'mock' | 'live'
+  requestId: string | null
+  providerMessageId: string | null
+  createdAt: string
+}
+
+export interface WaitOptions { timeoutMs?: number }
+
+export interface Switchboard {
+  /** The gateway's base URL: the one URL a team's app needs. */
+  url: string
+  urls: Record<'gateway' | Service, string>
+  apiToken: string
+  adminToken: string
+  dataDir: string
+  /** Clears the logs and every emulator's state (POST /api/admin/reset). */
+  reset (): Promise<void>
+  /** Recent activity, newest first. */
+  journal (query?: JournalQuery): Promise<JournalEntry[]>
+  /** The newest email to `to` (with `subject` / `status` when given), once the activity log has it. */
+  waitForEmail (match: { to: string, subject?: string, status?: string } & WaitOptions): Promise<LoggedEmail>
+  /** Stops every server and flushes the activity log; removes the data folder it created. */
+  close (): Promise<void>
+}
+
+async function freePort (host: string): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>(resolve => server.close(() => resolve()))
+  return port
+}
+
+const token = (kind: string) => `sb_${kind}_${randomBytes(24).toString('base64url')}`
+
+/**
+ * The whole sandbox in this process (mock mode, embedded database), on free ports and its own data
+ * folder, so parallel test workers each get their own stack. Ports are chosen before the servers
+ * listen because the gateway must be told where each service is.
+ */
+export async function startSwitchboard (options: StartOptions = {}): Promise<Switchboard> {
+  const host = options.host ?? '127.0.0.1'
+  const ownDataDir = options.dataDir === undefined
+  const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'switchboard-'))
+  const apiToken = options.apiToken ?? token('api')
+  const adminToken = options.adminToken ?? token('admin')
+  let stack: Stack | undefined
+  let urls: Record<string, string> | undefined
+  try {
+    // A port found free can be taken by another process before we listen on it: try again on new ones.
+    for (let attempt = 1; !urls; attempt++) {
+      const env: Record<string, string | undefined> = {
+        ...options.env,
+        HOST: host,
+        SWITCHBOARD_DATA_DIR: dataDir,
+        API_TOKEN: apiToken,
+        ADMIN_TOKEN: adminToken,
+        LOG_LEVEL: options.logLevel ?? options.env?.LOG_LEVEL ?? 'error',
+        GATEWAY_PORT: String(options.port || await freePort(host))
+      }
+      if (options.seed !== undefined) env.SIM_SEED = String(options.seed)
+      for (const s of SERVICES) {
+        const port = await freePort(host)
+        env[`${s.toUpperCase()}_PORT`] = String(port)
+        env[`${s.toUpperCase()}_SERVICE_URL`] = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+      }
+      stack = await buildStack(env)
+      try {
+        urls = await listenStack(stack)
+      } catch (err) {
+        await stack.close()
+        stack = undefined
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 3 || options.port) throw err
+      }
+    }
+  } catch (err) {
+    if (ownDataDir) await rm(dataDir, { recursive: true, force: true })
+    throw err
+  }
+  const running = stack!
+  const url = urls.gateway!
+  const api = gatewayClient(url, adminToken)
+
+  let closed: Promise<void> | undefined
+  return {
+    url,
+    urls: urls as Switchboard['urls'],
+    apiToken,
+    adminToken,
+    dataDir,
+    reset: async () => { await api('POST', '/api/admin/reset') },
+    journal: async (query = {}) => journal(api, query),
+    waitForEmail: async ({ to, subject, status, timeoutMs = 10_000 }) => {
+      const entry = await waitFor(async () => {
+        const rows = await journal(api, { service: 'email', limit: 1000 })
+        return rows.find(r => r.contact === to && (subject === undefined || r.summary === subject) && (status === undefined || r.status === status))
+      }, timeoutMs, () => `no email to ${to}${subject !== undefined ? ` with subject "${subject}"` : ''}${status !== undefined ? ` in status ${status}` : ''} within ${timeoutMs} ms`)
+      const { row } = await api('GET', `/api/admin/journal/email/${entry.id}`) as { row: Record<string, unknown> }
+      return {
+        id: entry.id,
+        to: entry.contact ?? to,
+        from: (row.from_email as string | null) ?? null,
+        subject: entry.summary,
+        status: entry.status,
+        mode: entry.mode,
+        requestId: entry.request_id,
+        providerMessageId: (row.provider_message_id as string | null) ?? null,
+        createdAt: entry.created_at
+      }
+    },
+    close: () => {
+      closed ??= (async () => {
+        await running.close()
+        if (ownDataDir) await rm(dataDir, { recursive: true, force: true })
+      })()
+      return closed
+    }
+  }
+}
+
+type Api = (method: string, path: string) => Promise<unknown>
+
+function gatewayClient (baseUrl: string, adminToken: string): Api {
+  return async (method, path) => {
+    const res = await fetch(baseUrl + path, { method, headers: { authorization: `Bearer ${adminToken}` } })
+    const body = await res.json().catch(() => undefined) as { message?: string } | undefined
+    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${body?.message ?? 'no message'}`)
+    return body
+  }
+}
+
+async function journal (api: Api, query: JournalQuery): Promise<JournalEntry[]> {
+  const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]))
+  const { items } = await api('GET', `/api/admin/journal${qs.size ? `?${qs}` : ''}`) as { items: JournalEntry[] }
+  return items
+}
+
+// The activity log is written in the background, so a row appears shortly after the answer.
+async function waitFor<T> (check: () => Promise<T | undefined>, timeoutMs: number, describe: () => string): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > until) throw new Error(describe())
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}

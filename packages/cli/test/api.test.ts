@@ -1,0 +1,49 @@
+import t from 'tap'
+import { existsSync } from 'node:fs'
+import { startSwitchboard, type Switchboard } from '../src/index.ts'
+
+/** startSwitchboard() as parallel test workers use it: two stacks at once, each its own. */
+t.setTimeout(300_000)
+
+async function sendEmail (sb: Switchboard, to: string, subject: string): Promise<number> {
+  const res = await fetch(`${sb.url}/api/automation/trigger/email`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sb.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ to_email: to, subject, content: '<p>Hi</p>' })
+  })
+  await res.arrayBuffer()
+  return res.status
+}
+
+t.test('two instances started together share no port, folder, token or data', async t => {
+  const [a, b] = await Promise.all([startSwitchboard({ seed: 1 }), startSwitchboard({ seed: 2 })])
+  t.teardown(async () => { await a.close(); await b.close() })
+
+  const ports = [...Object.values(a.urls), ...Object.values(b.urls)].map(u => new URL(u).port)
+  t.equal(new Set(ports).size, 12, 'twelve servers, twelve ports')
+  t.not(a.dataDir, b.dataDir)
+  t.not(a.apiToken, b.apiToken)
+  for (const sb of [a, b]) {
+    const ready = await fetch(`${sb.url}/ready`)
+    t.equal(ready.status, 200, `${sb.url} is ready, its gateway forwarding to its own services`)
+    await ready.arrayBuffer()
+  }
+
+  t.equal(await sendEmail(a, 'deliver+a@example.com', 'Only in A'), 202)
+  const email = await a.waitForEmail({ to: 'deliver+a@example.com', status: 'delivered' })
+  t.match(email, { to: 'deliver+a@example.com', subject: 'Only in A', status: 'delivered', mode: 'mock' })
+  t.match(email.providerMessageId, /\S+/, 'with the id SendGrid (the emulator) gave it')
+  t.same(await b.journal({ service: 'email' }), [], "B's journal does not see A's email")
+  const refused = await fetch(`${b.url}/api/admin/journal`, { headers: { authorization: `Bearer ${a.adminToken}` } })
+  t.equal(refused.status, 401, "A's token does not open B")
+  await refused.arrayBuffer()
+
+  await a.reset()
+  t.same(await a.journal(), [], 'reset() empties the journal')
+  await t.rejects(a.waitForEmail({ to: 'nobody@example.com', timeoutMs: 300 }), /no email to nobody@example.com within 300 ms/, 'waiting for an email that never comes fails, saying which')
+
+  await a.close()
+  t.notOk(existsSync(a.dataDir), 'close() removes the folder it made')
+  t.equal(await fetch(`${a.url}/health`).then(() => 'answered', () => 'refused'), 'refused', 'and nothing listens any more')
+  t.equal(await sendEmail(b, 'deliver+b@example.com', 'B still runs'), 202, 'closing A leaves B running')
+})
