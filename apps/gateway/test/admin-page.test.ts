@@ -267,6 +267,14 @@ t.test('the admin page, on the real stack in one process', async t => {
     t.same((await call('GET', '/api/admin/journal', undefined, admin)).body.items, [], 'the API agrees: empty')
     await page.locator('#journal-empty').waitFor({ state: 'visible' })
 
+    // Reset with "also restore the simulation settings": a tuned setting goes back to its default.
+    t.equal((await call('PATCH', '/api/admin/settings/services/email', { simulation: { scenario: 'slow', seed: 9 } }, admin)).status, 200)
+    await page.getByRole('button', { name: 'Reset…' }).click()
+    await page.getByLabel(/Also restore the simulation settings/).check()
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete and reset' }).click()
+    t.match(await waitForText(page, '#activity-message', /restored to their defaults/), /Reset done/)
+    t.match((await call('GET', '/api/admin/settings/mock-mode', undefined, admin)).body.services.email.simulation, { scenario: 'none', seed: null }, 'the settings are the defaults again')
+
     // The token stops working (say it was rotated): the next poll takes the person back to sign in.
     await page.route('**/api/admin/**', route => route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ statusCode: 401, code: 'GATEWAY_UNAUTHORIZED', error: 'Unauthorized', message: 'Unauthorized', requestId: 'r' }) }))
     await page.locator('#signin').waitFor({ state: 'visible' })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Writable } from 'node:stream'
 import type { ActivityLog } from '@switchboard/activity-log'
 import { eventually, startWhatsAppApp } from './helper.ts'
 
@@ -117,4 +118,20 @@ t.test('a service that stops mid-campaign marks it interrupted, with what was se
   t.ok(sent >= 10 && sent < 200, `${sent} sent before the stop`)
   t.match(row?.error, new RegExp(`stopped after ${sent} of 200 contacts`))
   t.equal(await activityLog.count('whatsapp_logs', { campaign_id: created.body.id, status: 'failed' }), 0, 'sends in flight finished against the still-open emulator')
+})
+
+t.test('a campaign tells a person at info when it starts, every 10 %, and when it ends; its sends are not each a line', async t => {
+  const lines: Array<{ level: number, msg: string }> = []
+  const stream = new Writable({ write (chunk, _enc, done) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); done() } })
+  const { call } = await startWhatsAppApp(t, { logger: { level: 'info', stream } })
+  const created = await call('POST', '/campaigns', { name: 'Logged', template_name: 'welcome_message', contacts: Array.from({ length: 40 }, (_v, i) => contact(i)) })
+  t.equal(created.status, 202)
+  await eventually(async () => (await call('GET', `/campaigns/${created.body.id}`)).body.status === 'completed')
+  const campaign = lines.filter(l => l.msg.startsWith('WhatsApp campaign')).map(l => l.msg.replace(/in [\d.]+ s$/, 'in n s'))
+  t.same(campaign, [
+    'WhatsApp campaign "welcome_message" started: 40 to go',
+    ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(n => `WhatsApp campaign "welcome_message": ${n * 4} of 40 (${n * 10} %)`),
+    'WhatsApp campaign "welcome_message" completed: 40 of 40 in n s'
+  ])
+  t.notOk(lines.some(l => l.level === 30 && /→ \d{3}/.test(l.msg) && /\/aisensy\//.test(l.msg)), 'the emulator hops are not at info')
 })

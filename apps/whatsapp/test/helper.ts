@@ -27,10 +27,10 @@ export const statusNotification = (messageId: string, status: string, extra: Rec
 export const httpCall = requestJson
 
 /** The WhatsApp service listening on a free port, on a test database, instant and always successful by default. */
-export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<WhatsAppTestApp> {
+export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean, logger?: object } = {}): Promise<WhatsAppTestApp> {
   const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { whatsapp: { ...opts.simulation } } })
   const env = loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_TOKEN: WEBHOOK_TOKEN, AISENSY_STATUS_GAP_MS: '20-80', ...opts.env })
-  const app = await buildApp({ env, shared: infra, logger: false })
+  const app = await buildApp({ env, shared: infra, logger: opts.logger ?? false })
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
