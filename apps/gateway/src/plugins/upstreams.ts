@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Agent, type Dispatcher } from 'undici'
 import { bufferedRequest } from '@switchboard/service-kit/buffered-request'
 import { errorBody } from '@switchboard/service-kit/errors'
+import { forwardedKey, IDEMPOTENCY_HEADER } from '@switchboard/service-kit/idempotency'
 import type { ServiceName } from '@switchboard/service-kit/services'
 
 export type Upstreams = Record<ServiceName, string>
@@ -52,6 +53,9 @@ function requestHeaders (request: FastifyRequest, hasBody: boolean): Record<stri
     out[name] = value
   }
   out['x-request-id'] = request.id
+  // The service keeps its own copy of the answer under the key, scoped to this caller: a retry
+  // after a gateway timeout or crash finds the service's answer instead of sending again.
+  if (request.idempotency) out[IDEMPOTENCY_HEADER] = forwardedKey(request.idempotency)
   out['x-forwarded-for'] = request.ip
   return out
 }
