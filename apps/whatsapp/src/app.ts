@@ -36,7 +36,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
 
   // One secret signs (emulator) and verifies (receiver) status posts; stable across restarts.
   const webhookSecret = env.AISENSY_WEBHOOK_SECRET ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy` } catch { return undefined } }
