@@ -164,11 +164,9 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
         { headers: { 'retry-after': '1' } })
     }
     if (result.outcome === 'claimed') {
-      const claim: IdempotencyClaim = { scope, key, owner, state: 'claimed' }
-      request.idempotency = claim
-      // A request that ends without an answer (the caller hung up, an upstream call was dropped)
-      // must not hold its key until the lease runs out.
-      reply.raw.once('close', () => { if (claim.state === 'claimed') void release(claim, request.log) })
+      // Kept or released in onSend, once the route has answered: a caller that hangs up does not
+      // release the key while the work goes on (its retry gets a 409, then the answer).
+      request.idempotency = { scope, key, owner, state: 'claimed' }
       return
     }
     if (result.outcome === 'running') {
