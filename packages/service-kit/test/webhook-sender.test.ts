@@ -180,6 +180,25 @@ t.test('two senders on one database: every row delivered exactly once', async t 
   t.equal(await backend.count('webhook_outbox', { source: 'shared', status: 'delivered' }), rows)
 })
 
+t.test('claims made at the same moment never hand one row to two senders (row locks, SKIP LOCKED)', async t => {
+  const rows = 200
+  for (let i = 0; i < rows; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => log.rpc('enqueue_webhook', { p_source: 'race', p_label: 'race', p_url: 'http://127.0.0.1:9/hook', p_headers: {}, p_body: String(i + j), p_body_encoding: 'utf8', p_retry_delays_ms: [], p_owner: 'dead', p_lease_ms: 0 })))
+  }
+  // Eight claimers at once, each on its own connection where the database has several.
+  const claimed: string[][] = await Promise.all(Array.from({ length: 8 }, async (_, n) => {
+    const mine: string[] = []
+    for (;;) {
+      const batch = await backend.rpc<Array<{ id: string }>>('claim_due_webhooks', { p_source: 'race', p_owner: `claimer-${n}`, p_limit: 7, p_lease_ms: 60_000 })
+      if (batch.length === 0) return mine
+      mine.push(...batch.map(r => r.id))
+    }
+  }))
+  const all = claimed.flat()
+  t.equal(all.length, rows, 'no row claimed twice: the claims add up to the rows')
+  t.equal(new Set(all).size, rows, 'every row claimed')
+})
+
 t.test('a binary body goes out byte for byte, after a restart too', async t => {
   const { url, hits, state } = await receiver(t, [], 500)
   const body = Buffer.from('{"ok":true,"x":"\u00e9"}')
