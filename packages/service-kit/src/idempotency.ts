@@ -142,9 +142,16 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
       .catch((err: unknown) => log.warn({ err, idempotencyKey: claim.key }, 'idempotency: could not release a key; it is taken over after its lease'))
   }
 
-  const claimKey: preHandlerHookHandler = async function (request, reply) {
+  // Callback-style wrappers: a request without a key (most of them) costs no promise here.
+  const claimKeyHook: preHandlerHookHandler = function (request, reply, done) {
     const key = request.headers[IDEMPOTENCY_HEADER]
-    if (typeof key !== 'string') return
+    if (typeof key !== 'string') return done()
+    // A replay has answered already: the route must not run, so done() is not called then.
+    claimKey(request, reply, key).then(replayed => { if (!replayed) done() }, done)
+  }
+
+  /** Claims the key, or answers with the kept answer (returns true), or throws a 409/422/503. */
+  async function claimKey (request: FastifyRequest, reply: FastifyReply, key: string): Promise<boolean> {
     const scope = `${callerOf(request)}:${request.method} ${request.routeOptions.url}`
     const owner = randomUUID()
     let result: ClaimResult
@@ -167,7 +174,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
       // Kept or released in onSend, once the route has answered: a caller that hangs up does not
       // release the key while the work goes on (its retry gets a 409, then the answer).
       request.idempotency = { scope, key, owner, state: 'claimed' }
-      return
+      return false
     }
     if (result.outcome === 'running') {
       throw new ServiceError(409, `${codePrefix}_IDEMPOTENCY_KEY_IN_USE`,
@@ -180,7 +187,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
         { details: [{ field: `headers/${IDEMPOTENCY_HEADER}`, message: 'was used with a different request' }] })
     }
     replay(reply, result)
-    return reply
+    return true
   }
 
   function replay (reply: FastifyReply, saved: Extract<ClaimResult, { outcome: 'done' }>): void {
@@ -190,13 +197,17 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
     reply.send(saved.body ?? '')
   }
 
-  const keepAnswer: onSendHookHandler = async function (request, reply, payload) {
+  const keepAnswerHook: onSendHookHandler = function (request, reply, payload, done) {
     const claim = request.idempotency
-    if (!claim || claim.state !== 'claimed') return payload
+    if (!claim || claim.state !== 'claimed') return done(null, payload)
+    keepAnswer(request, reply, payload, claim).then(() => done(null, payload), done)
+  }
+
+  async function keepAnswer (request: FastifyRequest, reply: FastifyReply, payload: unknown, claim: IdempotencyClaim): Promise<void> {
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined
     if (!keepsAnswer(reply.statusCode) || body === undefined) {
       await release(claim, request.log)
-      return payload
+      return
     }
     claim.state = 'completing'
     const headers: Record<string, unknown> = {}
@@ -208,13 +219,12 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
       // The work is done: the answer still goes out. A retry runs again once the lease is over.
       request.log.error({ err, idempotencyKey: claim.key }, 'idempotency: could not keep the answer for replay')
     }
-    return payload
   }
 
   app.addHook('onRoute', (route) => {
     if (route.config?.idempotent !== true) return
     route.schema = withKeyHeader(route.schema)
-    route.preHandler = [...asArray(route.preHandler), claimKey]
-    route.onSend = [...asArray(route.onSend), keepAnswer]
+    route.preHandler = [...asArray(route.preHandler), claimKeyHook]
+    route.onSend = [...asArray(route.onSend), keepAnswerHook]
   })
 }, { name: 'switchboard-idempotency' })
