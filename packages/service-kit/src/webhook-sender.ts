@@ -125,8 +125,14 @@ export class WebhookSender {
       // Not stored: one attempt anyway (a webhook the database lost is still worth sending), and said loudly.
       this.#opts.logger?.error?.({ err, webhook: delivery.label }, 'webhook outbox: could not store a webhook; it gets one attempt and no retries')
       const error = await this.#post(delivery)
-      if (error) this.failedAttempts++
-      else this.delivered++
+      if (!error) {
+        this.delivered++
+        return
+      }
+      this.failedAttempts++
+      this.gaveUp++
+      this.#opts.logger?.warn({ webhook: delivery.label, url: delivery.url, attempts: 1, error }, 'webhook delivery gave up')
+      this.#opts.onGiveUp?.(delivery, error)
       return
     }
     await this.#attempt(id, delivery, 1)
