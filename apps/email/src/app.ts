@@ -25,7 +25,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     credentials: () => requireAll({ SENDGRID_API_KEY: env.SENDGRID_API_KEY })
   })
 
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'email', logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email')
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }

@@ -1,11 +1,12 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { idempotency } from '@switchboard/service-kit/idempotency'
 import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, type App, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
 import { adminPage } from './admin/index.ts'
 import type { GatewayEnv } from './config.ts'
 import { swaggerOptions } from './openapi.ts'
-import { requireBearer, tokenFor } from './plugins/auth.ts'
+import { bearerOf, requireBearer, tokenDigest, tokenFor } from './plugins/auth.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import upstreams from './plugins/upstreams.ts'
 import { adminActivityRoutes } from './routes/admin-activity.ts'
@@ -64,6 +65,8 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   if (!opts.shared) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
+  // Keys are per token: two callers' equal keys never meet (the digest, never the token, is stored).
+  await app.register(idempotency, { store: shared.activityLog, codePrefix: 'GATEWAY', callerOf: request => tokenDigest(bearerOf(request)).toString('hex') })
   for (const s of services) await app.register(SERVICE_ROUTES[s]!)
   return app
 }

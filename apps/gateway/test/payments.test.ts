@@ -41,13 +41,13 @@ t.test('payment routes are admin routes: the API token does not open them', asyn
   }
 })
 
-t.test('create, read, list, simulate and stats through the gateway; Idempotency-Key forwarded', async t => {
+t.test('create, read, list, simulate and stats through the gateway; Idempotency-Key replays', async t => {
   const { call, activityLog } = await startPaymentsStack(t)
   const created = await call('POST', '/api/admin/payment-links', link, { ...admin, 'idempotency-key': 'inv-1', 'x-request-id': 'trace-pay' })
   t.equal(created.status, 201)
   t.match(created.body, { status: 'pending', mode: 'mock', amount: '2500.00', payment_request_id: /^[0-9a-f]{32}$/, request_id: 'trace-pay' })
   const replay = await call('POST', '/api/admin/payment-links', link, { ...admin, 'idempotency-key': 'inv-1' })
-  t.same([replay.status, replay.body.id, replay.headers['idempotent-replayed']], [200, created.body.id, 'true'])
+  t.same([replay.status, replay.body.id, replay.headers['idempotent-replayed']], [201, created.body.id, 'true'])
   await call('POST', '/api/admin/payment-links', { ...link, amount: '99' }, admin)
 
   const one = await call('GET', `/api/admin/payment-links/${created.body.payment_request_id}`, undefined, admin)

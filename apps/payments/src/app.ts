@@ -72,7 +72,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     }
   })
 
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const salt = emulatorSalt(env)
   await app.register(instamojoEmulator, {

@@ -155,12 +155,18 @@ t.test('a failed payment: v2 status false with a failure, the request stays open
 
 t.test('webhook delivery is retried until the receiver takes it', async t => {
   const receiver = await startReceiver(t, [500])
-  const { call } = await startPaymentsApp(t)
+  const { call, activityLog } = await startPaymentsApp(t)
   const auth = await v2Token(call)
   const pr = (await call('POST', '/instamojo/v2/payment_requests/', encode({ amount: '10.00', purpose: 'p', webhook: receiver.url }), { ...auth, ...form })).body
   await call('POST', `/instamojo/_switchboard/payment_requests/${pr.id}/complete`, { outcome: 'success' })
   await eventually(async () => receiver.received.length === 2, 10_000)
   t.equal(receiver.received[0]!.body, receiver.received[1]!.body, 'the same signed body again')
+  // Kept in the outbox from the first attempt, so a restart would have retried it too.
+  const rows = await eventually(async () => {
+    const found = await activityLog.select('webhook_outbox', { where: { source: 'payments', url: receiver.url } })
+    return found[0]?.status === 'delivered' && found
+  })
+  t.match(rows, [{ label: 'instamojo.payment', status: 'delivered', attempts: 2, last_error: null, body: receiver.received[0]!.body }])
 })
 
 t.test('magic amounts: .13 always fails, .11 always succeeds, .19 fails the create', async t => {

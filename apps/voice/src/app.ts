@@ -32,7 +32,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     credentials: () => requireAll({ BOLNA_API_KEY: env.BOLNA_API_KEY })
   })
 
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'voice', logger: app.log })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice')
   // Kept in the data folder: the same secret across restarts and for every process sharing it.

@@ -42,7 +42,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE)
   const allowedIps = addressListOf(env, 'AISENSY_WEBHOOK_ALLOWED_IPS')
   const trustedProxies = addressListOf(env, 'WHATSAPP_TRUSTED_PROXIES')
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', logger: app.log, urlSecrets: () => [webhookToken] })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp')
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy/${webhookToken}` } catch { return undefined } }

@@ -53,7 +53,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   const webhookUrl = env.ZOOM_WEBHOOK_URL
   // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
   const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
-  const webhookSender = new WebhookSender({ logger: app.log, retryDelaysMs: zoomRetryDelaysMs(env.ZOOM_WEBHOOK_RETRY_MINUTE_MS) })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'zoom', logger: app.log, retryDelaysMs: zoomRetryDelaysMs(env.ZOOM_WEBHOOK_RETRY_MINUTE_MS) })
   const state = new ZoomEmulatorState({
     webhookSender,
     webhookSecret,

@@ -19,6 +19,8 @@ export type Table =
   | 'call_campaigns'
   | 'settings'
   | 'settings_changes'
+  | 'idempotency_keys'
+  | 'webhook_outbox'
 
 /** A row as plain JSON-able values. Column names are the SQL column names (snake_case). */
 export type Row = Record<string, unknown>

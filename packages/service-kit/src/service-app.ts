@@ -11,6 +11,7 @@ import { maskSecret, type CredentialsReport } from './credentials.ts'
 import { acquireFolderLock } from './data-lock.ts'
 import { LOG_REDACT, loggerOptions, logResponse, type RequestLogLevel } from './logging.ts'
 import type { CommonEnv } from './env.ts'
+import { idempotency } from './idempotency.ts'
 import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, findNonFiniteNumber, ServiceError } from './errors.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { SERVICES, type ServiceName } from './services.ts'
@@ -207,6 +208,8 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.decorate('runtime', shared.runtime)
   app.decorate('selfBaseUrl', () => selfBaseUrl(app))
   if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
+  // Before any route: routes marked `config: { idempotent: true }` take an Idempotency-Key.
+  await app.register(idempotency, { store: shared.activityLog, codePrefix: descriptor.codePrefix })
 
   // The spec's troubleshooting: "check the server logs for [MOCK MODE] messages". Every request
   // the emulator answers is one mock action; at debug level each is logged with the marker.

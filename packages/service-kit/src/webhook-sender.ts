@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { bufferedRequest } from './buffered-request.ts'
 import { providerAgent } from './provider-client.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
@@ -6,39 +7,84 @@ export interface WebhookDelivery {
   url: string
   body: string | Buffer
   headers: Record<string, string>
-  /** For logs and the journal. */
+  /** For logs and the outbox row. */
   label: string
 }
 
-export interface WebhookSenderOptions {
-  /** Delays before each retry after the first attempt fails. Default: 1 s, 5 s, 25 s. */
-  retryDelaysMs?: number[]
-  timeoutMs?: number
-  logger?: { warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
-  /** Called once a delivery has failed every attempt. */
-  onGiveUp?: (delivery: WebhookDelivery, lastError: string) => void
+/** What the sender needs from the database (the activity log has it): the outbox's SQL functions. */
+export interface OutboxStore {
+  rpc<T = unknown> (fn: string, args?: Record<string, unknown>): Promise<T>
 }
 
+export interface WebhookSenderOptions {
+  /** Where every webhook is kept until it is acknowledged (supabase/migrations: webhook_outbox). */
+  store: OutboxStore
+  /** Whose webhooks these are (the service name): a sender delivers its own source's rows only. */
+  source: string
+  /** Delays before each retry after the first attempt fails (the provider's schedule). Default: 1 s, 5 s, 25 s. */
+  retryDelaysMs?: number[]
+  timeoutMs?: number
+  /** How long an attempt holds its row before another sender may take it over (this one died). Default 30 s. */
+  leaseMs?: number
+  /** How often the outbox is read for rows due (after a restart, or left by a sender that died). Default 1 s. */
+  pollMs?: number
+  /** Most rows one poll claims. Default 100. */
+  batchSize?: number
+  /** How often delivered rows older than a day (given-up ones: a week) are deleted. Default 10 minutes; 0: never. */
+  purgeIntervalMs?: number
+  logger?: { warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void, error?: (obj: object, msg?: string) => void }
+  /** Called once a delivery has failed every attempt. */
+  onGiveUp?: (delivery: WebhookDelivery, lastError: string) => void
+  /**
+   * Secrets a webhook URL may carry (AiSensy's token in the path): the outbox row keeps a
+   * placeholder instead, put back when the row is sent, so no secret is stored in a row.
+   */
+  urlSecrets?: () => string[]
+}
+
+interface OutboxRow { id: string, label: string, url: string, headers: Record<string, string>, body: string, body_encoding: 'utf8' | 'base64', attempts: number }
+type Outcome = { status: 'delivered' | 'gave_up', attempts: number } | { status: 'pending', attempts: number, retry_in_ms: number } | null
+
 /**
- * Posts webhooks the way providers do: fire and forget from the caller's view, retried with
- * backoff on a non-2xx answer or a network error, then given up and reported. Pending retries are
- * cancelled on close so shutdown is never held up by a dead receiver.
+ * Posts webhooks the way providers do, durably: each is written to the outbox (a database table)
+ * before its first attempt, marked delivered on a 2xx, retried with backoff on a non-2xx answer or
+ * a network error, and given up after the last attempt with the reason kept in its row. Rows not
+ * yet delivered outlive the process: any sender of the same source on the same database picks
+ * them up (polling), at their retry time after a clean close, or once their lease runs out after
+ * a crash. Rows are claimed under row locks, so several instances never send one row twice at once.
  */
 export class WebhookSender {
-  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp'>> & WebhookSenderOptions
+  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp' | 'urlSecrets'>> & WebhookSenderOptions
+  readonly #owner = randomUUID()
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #inFlight = new Set<Promise<void>>()
+  readonly #poller: NodeJS.Timeout
+  readonly #purger: NodeJS.Timeout | undefined
+  #polling = false
   #closed = false
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
 
-  constructor (opts: WebhookSenderOptions = {}) {
-    this.#opts = { retryDelaysMs: [1000, 5000, 25_000], timeoutMs: 5000, ...opts }
+  constructor (opts: WebhookSenderOptions) {
+    this.#opts = { retryDelaysMs: [1000, 5000, 25_000], timeoutMs: 5000, leaseMs: 30_000, pollMs: 1000, batchSize: 100, purgeIntervalMs: 600_000, ...opts }
+    // The first look at once: what a previous run left is delivered without waiting a period.
+    setImmediate(() => this.#poll())
+    this.#poller = setInterval(() => this.#poll(), this.#opts.pollMs)
+    this.#poller.unref()
+    if (this.#opts.purgeIntervalMs > 0) {
+      this.#purger = setInterval(() => {
+        this.#opts.store.rpc('purge_webhook_outbox', { p_delivered_seconds: 86_400, p_gave_up_seconds: 7 * 86_400 })
+          .catch((err: unknown) => this.#opts.logger?.warn({ err }, 'webhook outbox: could not purge old rows'))
+      }, this.#opts.purgeIntervalMs)
+      this.#purger.unref()
+    }
   }
 
+  /** Stores the webhook and attempts it at once; returns without waiting (fire and forget). */
   send (delivery: WebhookDelivery): void {
-    this.#attempt(delivery, 0)
+    if (this.#closed) return
+    this.#track(this.#enqueue(delivery))
   }
 
   /** Resolves when every attempt started so far has finished (retries scheduled later excluded). */
@@ -46,37 +92,119 @@ export class WebhookSender {
     while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight])
   }
 
+  /**
+   * Stops sending; rows waiting for a retry are let go so the next start (or another instance)
+   * takes them at their retry time. Never waits for a retry: shutdown is not held up by a dead receiver.
+   */
   async close (): Promise<void> {
     this.#closed = true
+    clearInterval(this.#poller)
+    clearInterval(this.#purger)
     for (const t of this.#timers) clearTimeout(t)
     this.#timers.clear()
     await this.idle()
+    await this.#opts.store.rpc('release_webhooks', { p_owner: this.#owner })
+      .catch((err: unknown) => this.#opts.logger?.warn({ err }, 'webhook outbox: could not release held rows; they are taken up after their lease'))
   }
 
-  #attempt (delivery: WebhookDelivery, attempt: number): void {
-    if (this.#closed) return
-    const p = this.#post(delivery).then(error => {
+  #storedUrl (url: string): string {
+    return (this.#opts.urlSecrets?.() ?? []).reduce((u, secret, i) => secret ? u.replaceAll(secret, `{{secret:${i}}}`) : u, url)
+  }
+
+  #sentUrl (stored: string): string {
+    const secrets = this.#opts.urlSecrets?.() ?? []
+    return stored.replace(/\{\{secret:(\d+)\}\}/g, (whole, i: string) => secrets[Number(i)] ?? whole)
+  }
+
+  #track (p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => this.#opts.logger?.warn({ err }, 'webhook outbox: unexpected failure')).finally(() => this.#inFlight.delete(tracked))
+    this.#inFlight.add(tracked)
+  }
+
+  async #enqueue (delivery: WebhookDelivery): Promise<void> {
+    const binary = Buffer.isBuffer(delivery.body)
+    let id: string
+    try {
+      id = await this.#opts.store.rpc<string>('enqueue_webhook', {
+        p_source: this.#opts.source,
+        p_label: delivery.label,
+        p_url: this.#storedUrl(delivery.url),
+        p_headers: delivery.headers,
+        p_body: binary ? (delivery.body as Buffer).toString('base64') : delivery.body,
+        p_body_encoding: binary ? 'base64' : 'utf8',
+        p_retry_delays_ms: this.#opts.retryDelaysMs,
+        p_owner: this.#owner,
+        p_lease_ms: this.#opts.leaseMs
+      })
+    } catch (err) {
+      // Not stored: one attempt anyway (a webhook the database lost is still worth sending), and said loudly.
+      this.#opts.logger?.error?.({ err, webhook: delivery.label }, 'webhook outbox: could not store a webhook; it gets one attempt and no retries')
+      const error = await this.#post(delivery)
       if (!error) {
         this.delivered++
         return
       }
       this.failedAttempts++
-      const delay = this.#opts.retryDelaysMs[attempt]
-      if (delay === undefined || this.#closed) {
-        this.gaveUp++
-        this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts: attempt + 1, error }, 'webhook delivery gave up')
-        this.#opts.onGiveUp?.(delivery, error)
-        return
-      }
-      this.#opts.logger?.debug({ webhook: delivery.label, attempt: attempt + 1, error, retryInMs: delay }, 'webhook delivery failed; will retry')
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer)
-        this.#attempt(delivery, attempt + 1)
-      }, delay)
-      timer.unref()
-      this.#timers.add(timer)
-    }).finally(() => this.#inFlight.delete(p))
-    this.#inFlight.add(p)
+      this.gaveUp++
+      this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts: 1, error }, 'webhook delivery gave up')
+      this.#opts.onGiveUp?.(delivery, error)
+      return
+    }
+    await this.#attempt(id, delivery, 1)
+  }
+
+  async #attempt (id: string, delivery: WebhookDelivery, attempt: number): Promise<void> {
+    const error = await this.#post(delivery)
+    let outcome: Outcome
+    try {
+      outcome = await this.#opts.store.rpc<Outcome>('finish_webhook_attempt', { p_id: id, p_owner: this.#owner, p_error: error ?? null, p_lease_ms: this.#opts.leaseMs })
+    } catch (err) {
+      // The row stays claimed; once the lease is over, a poll takes it up again (maybe sending it twice: webhooks are at least once).
+      this.#opts.logger?.warn({ err, webhook: delivery.label }, 'webhook outbox: could not record an attempt')
+      return
+    }
+    if (!error) {
+      this.delivered++
+      return
+    }
+    this.failedAttempts++
+    if (outcome === null) return // another sender took the row over (this one outlived its lease)
+    if (outcome.status === 'gave_up') {
+      this.gaveUp++
+      this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts: outcome.attempts, error }, 'webhook delivery gave up')
+      this.#opts.onGiveUp?.(delivery, error)
+      return
+    }
+    if (outcome.status !== 'pending') return
+    this.#opts.logger?.debug({ webhook: delivery.label, attempt, error, retryInMs: outcome.retry_in_ms }, 'webhook delivery failed; will retry')
+    if (this.#closed) return
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer)
+      this.#track(this.#retry(id, delivery, attempt + 1))
+    }, outcome.retry_in_ms)
+    timer.unref()
+    this.#timers.add(timer)
+  }
+
+  async #retry (id: string, delivery: WebhookDelivery, attempt: number): Promise<void> {
+    if (this.#closed) return
+    const started = await this.#opts.store.rpc<boolean>('start_webhook_attempt', { p_id: id, p_owner: this.#owner, p_lease_ms: this.#opts.leaseMs })
+    if (started) await this.#attempt(id, delivery, attempt)
+  }
+
+  /** Takes up rows due: left by a previous run or by a sender that died. */
+  #poll (): void {
+    if (this.#closed || this.#polling) return
+    this.#polling = true
+    const p = this.#opts.store.rpc<OutboxRow[]>('claim_due_webhooks', { p_source: this.#opts.source, p_owner: this.#owner, p_limit: this.#opts.batchSize, p_lease_ms: this.#opts.leaseMs })
+      .then(rows => {
+        for (const row of rows ?? []) {
+          const delivery = { url: this.#sentUrl(row.url), headers: row.headers, label: row.label, body: row.body_encoding === 'base64' ? Buffer.from(row.body, 'base64') : row.body }
+          this.#track(this.#attempt(row.id, delivery, row.attempts))
+        }
+      }, (err: unknown) => this.#opts.logger?.debug({ err }, 'webhook outbox: could not read due rows; will try again'))
+      .finally(() => { this.#polling = false })
+    this.#track(p)
   }
 
   async #post (delivery: WebhookDelivery): Promise<string | undefined> {

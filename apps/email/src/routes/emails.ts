@@ -14,10 +14,12 @@ export const emailRoutes: FastifyPluginAsyncTypebox<{ service: EmailService }> =
     ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
   app.post('/emails', {
+    config: { idempotent: true },
     schema: { summary: 'send_email(to_email, subject, content)', body: SendEmailRequestSchema, response: { 202: SendEmailReplySchema, ...errorResponses } }
   }, async (request, reply) => reply.code(202).send(await service.sendEmail(request.body, ctx(request))))
 
   app.post('/emails/batch', {
+    config: { idempotent: true },
     schema: { summary: 'send_bulk_emails(email_list)', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, ...errorResponses } },
     bodyLimit: 64 * 1024 * 1024
   }, async (request) => service.sendBulkEmails(request.body, ctx(request)))

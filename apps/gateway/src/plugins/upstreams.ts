@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Agent, type Dispatcher } from 'undici'
 import { bufferedRequest } from '@switchboard/service-kit/buffered-request'
 import { errorBody } from '@switchboard/service-kit/errors'
+import { forwardedKey, IDEMPOTENCY_HEADER } from '@switchboard/service-kit/idempotency'
 import type { ServiceName } from '@switchboard/service-kit/services'
 
 export type Upstreams = Record<ServiceName, string>
@@ -52,6 +53,9 @@ function requestHeaders (request: FastifyRequest, hasBody: boolean): Record<stri
     out[name] = value
   }
   out['x-request-id'] = request.id
+  // The service keeps its own copy of the answer under the key, scoped to this caller: a retry
+  // after a gateway timeout or crash finds the service's answer instead of sending again.
+  if (request.idempotency) out[IDEMPOTENCY_HEADER] = forwardedKey(request.idempotency)
   out['x-forwarded-for'] = request.ip
   return out
 }
@@ -87,9 +91,8 @@ export default fp<{ upstreams: Upstreams, timeoutMs: number }>(async (app, opts)
     const headers = requestHeaders(request, request.body !== undefined && request.body !== null)
     const body = forwardedBody(request, headers)
     bufferedRequest(agent, { origin: base.origin, path: fullPath, method: request.method as Dispatcher.HttpMethod, headers, body, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs }).then(res => {
-      // The caller hung up while the service worked: the service has done (and logged) the work;
-      // there is nobody to answer.
-      if (reply.raw.destroyed) return
+      // Even when the caller hung up while the service worked, the answer goes through the reply's
+      // hooks: an Idempotency-Key keeps it, so the caller's retry gets it instead of a second send.
       if (res.statusCode < 200 || res.statusCode > 599) throw Object.assign(new Error(`status ${res.statusCode}`), { code: 'BAD_STATUS' })
       const listed = connectionListed(res.headers.connection)
       for (const name in res.headers) {
@@ -98,7 +101,7 @@ export default fp<{ upstreams: Upstreams, timeoutMs: number }>(async (app, opts)
       }
       reply.code(res.statusCode).send(res.body)
     }).catch((error: unknown) => {
-      if (reply.sent || reply.raw.destroyed) return
+      if (reply.sent) return
       const code = errorCode(error)
       const where = `the ${service} service (${opts.upstreams[service]})`
       request.log.warn({ err: error, upstream: service, code }, 'upstream failed')

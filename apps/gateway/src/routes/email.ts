@@ -12,10 +12,12 @@ const security = [{ apiToken: [] }]
 /** The spec's email routes: validated here with the shared schemas, then forwarded. */
 export const emailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/automation/trigger/email', {
+    config: { idempotent: true },
     schema: { tags, security, summary: 'Send one email', body: SendEmailRequestSchema, response: { 202: SendEmailReplySchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'email', '/emails'))
 
   app.post('/api/automation/trigger/email/batch', {
+    config: { idempotent: true },
     bodyLimit: 64 * 1024 * 1024,
     schema: { tags, security, summary: 'Send many emails (up to 1,000 recipients per SendGrid request, sent concurrently)', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'email', '/emails/batch'))

@@ -5,7 +5,6 @@ import {
   PaymentStatsSchema, PaymentWebhookReplySchema, ResendPaymentLinkReplySchema, ResendPaymentLinkRequestSchema, SimulatePaymentReplySchema,
   SimulatePaymentRequestSchema
 } from '@switchboard/schemas/payments'
-import { Type } from '@sinclair/typebox'
 import { rawBody } from './raw-body.ts'
 
 const tags = ['payments']
@@ -22,9 +21,9 @@ const forwardBody = (request: { body: unknown }) => { if (bodiless.has(request))
 /** The spec's payment routes: validated here with the shared schemas, then forwarded to the payments service. */
 export const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/admin/payment-links', {
+    config: { idempotent: true },
     schema: {
-      tags, security, summary: 'Create a payment link (create_payment_link); an Idempotency-Key header returns the same link on retries',
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+      tags, security, summary: 'Create a payment link (create_payment_link)',
       body: CreatePaymentLinkRequestSchema,
       response: { 201: PaymentLinkSchema, 200: PaymentLinkSchema, ...errorResponses }
     }
@@ -39,11 +38,13 @@ export const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, (request, reply) => app.forward(request, reply, 'payments', `/payment-links/${request.params.id}`))
 
   app.post('/api/admin/payment-links/:id/resend', {
+    config: { idempotent: true },
     preValidation: emptyBodyIsDefaults,
     schema: { tags, security, summary: 'Send the link to the buyer again by email and WhatsApp', params: PaymentLinkIdParamsSchema, body: ResendPaymentLinkRequestSchema, response: { 200: ResendPaymentLinkReplySchema, ...errorResponses } }
   }, (request, reply) => { forwardBody(request); app.forward(request, reply, 'payments', `/payment-links/${request.params.id}/resend`) })
 
   app.post('/api/admin/payment-links/:id/simulate', {
+    config: { idempotent: true },
     preValidation: emptyBodyIsDefaults,
     schema: { tags, security, summary: 'Simulate the buyer paying (simulate_payment_completion) — mock mode only', params: PaymentLinkIdParamsSchema, body: SimulatePaymentRequestSchema, response: { 200: SimulatePaymentReplySchema, ...errorResponses } }
   }, (request, reply) => { forwardBody(request); app.forward(request, reply, 'payments', `/payment-links/${request.params.id}/simulate`) })

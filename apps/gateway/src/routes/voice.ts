@@ -14,14 +14,17 @@ const query = (url: string) => { const i = url.indexOf('?'); return i < 0 ? '' :
 /** The spec's voice routes: validated here with the shared schemas, then forwarded to the voice service. */
 export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/automation/trigger/call', {
+    config: { idempotent: true },
     schema: { tags, security, summary: 'Make one call (make_call): answers once Bolna has queued it; the status then follows Bolna\'s webhooks', body: MakeCallRequestSchema, response: { 202: MakeCallReplySchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'voice', '/calls'))
 
   app.post('/api/automation/trigger/call/bulk', {
+    config: { idempotent: true },
     schema: { tags, security, summary: 'Make many calls (make_bulk_calls), placed concurrently; answers once Bolna has answered for each', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'voice', '/calls/bulk'))
 
   app.post('/api/automation/call/campaigns', {
+    config: { idempotent: true },
     bodyLimit: 16 * 1024 * 1024,
     schema: { tags, security, summary: 'Create a voice campaign (create_campaign): answers at once, the calls go out in the background', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'voice', '/campaigns'))

@@ -13,15 +13,18 @@ const security = [{ apiToken: [] }]
 /** The spec's WhatsApp routes: validated here with the shared schemas, then forwarded to the whatsapp service. */
 export const whatsappRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/automation/trigger/whatsapp', {
+    config: { idempotent: true },
     schema: { tags, security, summary: 'Send one WhatsApp template message (send_message)', body: SendMessageRequestSchema, response: { 202: SendMessageReplySchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'whatsapp', '/messages'))
 
   app.post('/api/automation/trigger/whatsapp/bulk', {
+    config: { idempotent: true },
     bodyLimit: 8 * 1024 * 1024,
     schema: { tags, security, summary: 'Send a template to up to 1,000 contacts, concurrently (send_bulk_messages)', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'whatsapp', '/messages/bulk'))
 
   app.post('/api/automation/whatsapp/campaigns', {
+    config: { idempotent: true },
     bodyLimit: 64 * 1024 * 1024,
     schema: { tags, security, summary: 'Create a campaign; it runs in the background (create_campaign)', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'whatsapp', '/campaigns'))

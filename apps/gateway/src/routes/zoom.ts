@@ -19,6 +19,7 @@ const queryOf = (url: string) => {
  */
 export const zoomRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/zoom/meetings', {
+    config: { idempotent: true },
     schema: { tags, security, summary: 'create_meeting(): schedule a Zoom meeting', body: CreateMeetingRequestSchema, response: { 201: MeetingSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'zoom', '/meetings'))
 

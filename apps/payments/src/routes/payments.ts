@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import {
   CreatePaymentLinkRequestSchema, ListPaymentLinksQuerySchema, PaymentLinkIdParamsSchema, PaymentLinkListSchema, PaymentLinkSchema,
@@ -7,10 +6,6 @@ import {
 } from '@switchboard/schemas/payments'
 import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
 import type { PaymentService } from '../service/payment-service.ts'
-
-export const IdempotencyHeadersSchema = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'The same key returns the same link instead of creating another' }))
-})
 
 /** The payments service's own API: validate → one service call → reply. */
 export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService }> = async (app, { service }) => {
@@ -20,17 +15,15 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService 
     ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
   app.post('/payment-links', {
+    config: { idempotent: true },
     schema: {
       summary: 'create_payment_link(amount, purpose, buyer_name, email, phone)',
-      headers: IdempotencyHeadersSchema,
       body: CreatePaymentLinkRequestSchema,
       response: { 201: PaymentLinkSchema, 200: PaymentLinkSchema, ...errorResponses }
     }
   }, async (request, reply) => {
-    const key = request.headers['idempotency-key']
-    const { link, replayed } = await service.createPaymentLink(request.body, { ...ctx(request), ...(key ? { idempotencyKey: key } : {}) })
-    if (replayed) reply.header('idempotent-replayed', 'true')
-    return reply.code(replayed ? 200 : 201).send(link)
+    const link = await service.createPaymentLink(request.body, ctx(request))
+    return reply.code(201).send(link)
   })
 
   app.get('/payment-links', {
@@ -46,11 +39,13 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService 
   }, async (request) => service.getPaymentStatus(request.params.id, ctx(request)))
 
   app.post('/payment-links/:id/simulate', {
+    config: { idempotent: true },
     preValidation: emptyBodyIsDefaults,
     schema: { summary: 'simulate_payment_completion(payment_id, success_rate) — mock mode only', params: PaymentLinkIdParamsSchema, body: SimulatePaymentRequestSchema, response: { 200: SimulatePaymentReplySchema, ...errorResponses } }
   }, async (request) => service.simulatePaymentCompletion(request.params.id, request.body, ctx(request)))
 
   app.post('/payment-links/:id/resend', {
+    config: { idempotent: true },
     preValidation: emptyBodyIsDefaults,
     schema: { summary: 'Send the link to the buyer again (email and WhatsApp)', params: PaymentLinkIdParamsSchema, body: ResendPaymentLinkRequestSchema, response: { 200: ResendPaymentLinkReplySchema, ...errorResponses } }
   }, async (request) => service.resendPaymentLink(request.params.id, request.body, ctx(request)))

@@ -33,7 +33,6 @@ export interface CallContext {
   requestId: string
   /** x-switchboard-* headers to pass to the emulator. */
   simulationHeaders?: Record<string, string>
-  idempotencyKey?: string
 }
 
 const TABLE = 'payments' as const
@@ -53,9 +52,6 @@ export interface PaymentOutcome {
 export function createPaymentService (deps: PaymentServiceDeps) {
   const { activityLog } = deps
   const modeNow = () => deps.runtime.get('payments').mode
-  /** Link creations in flight per Idempotency-Key, so concurrent retries share one Instamojo request. */
-  const inFlight = new Map<string, Promise<{ link: PaymentLink, replayed: boolean }>>()
-
   const asLink = (row: Row) => row as unknown as PaymentLink
 
   async function findRow (idOrRequestId: string): Promise<PaymentLink> {
@@ -80,38 +76,17 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     return { applied: true, row: { ...row, ...patch } }
   }
 
-  /** create_payment_link(amount, purpose, buyer_name, email, phone) */
-  async function createPaymentLink (input: CreatePaymentLinkRequest, ctx: CallContext): Promise<{ link: PaymentLink, replayed: boolean }> {
+  /**
+   * create_payment_link(amount, purpose, buyer_name, email, phone). A retry with an Idempotency-Key
+   * is answered by the idempotency plugin (service-kit) before this runs.
+   */
+  async function createPaymentLink (input: CreatePaymentLinkRequest, ctx: CallContext): Promise<PaymentLink> {
     const problem = amountProblem(input.amount)
     if (problem) throw new ServiceError(400, 'PAYMENTS_INVALID_REQUEST', `body/amount: ${problem}.`, { details: [{ field: 'body/amount', message: problem }] })
-    const amount = normaliseAmount(input.amount)!
-    const key = ctx.idempotencyKey
-    if (!key) return create(input, amount, ctx)
-    const running = inFlight.get(key)
-    if (running) return running.then(r => sameRequest(r.link, input, amount, key))
-    const p = (async () => {
-      const [existing] = await activityLog.select(TABLE, { where: { idempotency_key: key }, limit: 1 })
-      if (existing) return sameRequest(asLink(existing), input, amount, key)
-      return create(input, amount, ctx)
-    })()
-    inFlight.set(key, p)
-    try {
-      return await p
-    } finally {
-      inFlight.delete(key)
-    }
+    return create(input, normaliseAmount(input.amount)!, ctx)
   }
 
-  /** A replay with the same Idempotency-Key gets the same link, unless the request differs (then 409). */
-  function sameRequest (link: PaymentLink, input: CreatePaymentLinkRequest, amount: string, key: string): { link: PaymentLink, replayed: boolean } {
-    const differs = link.amount !== amount || link.purpose !== input.purpose || (link.buyer_name ?? undefined) !== input.buyer_name || (link.email ?? undefined) !== input.email
-    if (differs) {
-      throw new ServiceError(409, 'PAYMENTS_IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${JSON.stringify(key)} was used for a different payment link (${link.id}). Use a new key for a new link.`, { details: { id: link.id } })
-    }
-    return { link, replayed: true }
-  }
-
-  async function create (input: CreatePaymentLinkRequest, amount: string, ctx: CallContext): Promise<{ link: PaymentLink, replayed: boolean }> {
+  async function create (input: CreatePaymentLinkRequest, amount: string, ctx: CallContext): Promise<PaymentLink> {
     const mode = modeNow()
     const client = deps.clientFor(mode)
     const id = randomUUID()
@@ -139,12 +114,11 @@ export function createPaymentService (deps: PaymentServiceDeps) {
       }, ctx.simulationHeaders)
       const link: PaymentLink = { ...base, payment_request_id: pr.id, longurl: pr.longurl, shorturl: pr.shorturl, phone: pr.phone ?? base.phone, latency_ms: Math.round(performance.now() - started) }
       // Answered once the row is stored: an acknowledged link always has its record.
-      await activityLog.record(TABLE, { ...link, idempotency_key: ctx.idempotencyKey ?? null })
-      return { link, replayed: false }
+      await activityLog.record(TABLE, link)
+      return link
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       const latencyMs = Math.round(performance.now() - started)
-      // No idempotency key on a failed row: a retry with the same key tries again.
       await activityLog.record(TABLE, { ...base, status: 'failed', error: err.message, error_code: err.kind, latency_ms: latencyMs })
       const mapped = providerErrorToServiceError('PAYMENTS', err, LIVE_HINT)
       throw new ServiceError(mapped.statusCode, mapped.code, mapped.message, { details: { id, provider: err.toJSON() }, headers: mapped.headers })

@@ -14,10 +14,12 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
     ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
   app.post('/calls', {
+    config: { idempotent: true },
     schema: { summary: 'make_call(to_number, script_id, agent_id)', body: MakeCallRequestSchema, response: { 202: MakeCallReplySchema, ...errorResponses } }
   }, async (request, reply) => reply.code(202).send(await service.makeCall(request.body, ctx(request))))
 
   app.post('/calls/bulk', {
+    config: { idempotent: true },
     schema: { summary: 'make_bulk_calls(contacts, script_id)', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, ...errorResponses } }
   }, async (request) => service.makeBulkCalls(request.body, ctx(request)))
 
@@ -38,6 +40,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
   }, async (request) => service.stopCall(request.params.id, ctx(request)))
 
   app.post('/campaigns', {
+    config: { idempotent: true },
     schema: { summary: 'create_campaign(name, contacts, script_id)', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } },
     bodyLimit: 16 * 1024 * 1024
   }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, ctx(request))))

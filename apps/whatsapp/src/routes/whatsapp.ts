@@ -14,15 +14,18 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
     ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
   app.post('/messages', {
+    config: { idempotent: true },
     schema: { summary: 'send_message(to_number, template_name, params)', body: SendMessageRequestSchema, response: { 202: SendMessageReplySchema, ...errorResponses } }
   }, async (request, reply) => reply.code(202).send(await service.sendMessage(request.body, ctx(request))))
 
   app.post('/messages/bulk', {
+    config: { idempotent: true },
     schema: { summary: 'send_bulk_messages(contacts, template_name)', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, ...errorResponses } },
     bodyLimit: 8 * 1024 * 1024
   }, async (request) => service.sendBulkMessages(request.body, ctx(request)))
 
   app.post('/campaigns', {
+    config: { idempotent: true },
     schema: { summary: 'create_campaign(name, contacts, template_name): runs in the background', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } },
     bodyLimit: 64 * 1024 * 1024
   }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, ctx(request))))

@@ -13,6 +13,7 @@ export const meetingRoutes: FastifyPluginAsyncTypebox<{ service: ZoomService }> 
     ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
   app.post('/meetings', {
+    config: { idempotent: true },
     schema: { summary: 'create_meeting()', body: CreateMeetingRequestSchema, response: { 201: MeetingSchema, ...errorResponses } }
   }, async (request, reply) => reply.code(201).send(await service.createMeeting(request.body, ctx(request))))
 
