@@ -30,6 +30,7 @@ create index if not exists jobs_active_idx on jobs (kind, created_at) where stat
 create table if not exists job_items (
   job_id      uuid not null references jobs (id) on delete cascade,
   seq         integer not null,
+  grp         integer not null,
   state       text not null default 'pending'
               check (state in ('pending', 'claimed', 'sent', 'failed', 'unknown', 'stopped')),
   payload     jsonb not null,
@@ -41,7 +42,7 @@ create table if not exists job_items (
   updated_at  timestamptz not null default now(),
   primary key (job_id, seq)
 );
-create index if not exists job_items_pending_idx on job_items (job_id, seq) where state = 'pending';
+create index if not exists job_items_pending_idx on job_items (job_id, grp, seq) where state = 'pending';
 create index if not exists job_items_claimed_idx on job_items (claimed_by, lease_until) where state = 'claimed';
 
 -- The job's status once nothing is pending or claimed, mirrored to its campaign row.
@@ -78,7 +79,8 @@ $$;
 
 -- Creates a job and its items at once. p_job: { id, kind, spec, row_table?, row? } where row is
 -- the campaign row for row_table (every NOT NULL column given). p_items: one payload per item, in
--- order. Idempotent by id: creating the same job again changes nothing.
+-- order; items whose payloads carry the same integer `group` are claimed together (one provider
+-- request for many recipients), others alone. Idempotent by id: creating it again changes nothing.
 create or replace function job_create(p_job jsonb, p_items jsonb)
 returns jsonb
 language plpgsql
@@ -95,8 +97,9 @@ begin
   if not found then
     return jsonb_build_object('id', v_id, 'created', false);
   end if;
-  insert into job_items (job_id, seq, payload)
-  select v_id, (e.ord - 1)::integer, e.value from jsonb_array_elements(p_items) with ordinality as e(value, ord);
+  insert into job_items (job_id, seq, grp, payload)
+  select v_id, (e.ord - 1)::integer, coalesce((e.value->>'group')::integer, (e.ord - 1)::integer), e.value
+    from jsonb_array_elements(p_items) with ordinality as e(value, ord);
   if v_table is not null then
     execute format('insert into %I select * from jsonb_populate_record(null::%I, $1) on conflict (id) do nothing', v_table, v_table)
       using p_job->'row';
@@ -136,9 +139,10 @@ begin
 end
 $$;
 
--- Claims up to p_limit pending items of running jobs of one kind, oldest job first, for p_worker
--- until now() + p_lease_ms. Concurrent callers never get the same item (SKIP LOCKED).
--- Returns { items: [{ job_id, seq, payload }], jobs: { <id>: { kind, spec } } }.
+-- Claims the pending items of up to p_limit groups (an item without a group is one) of running
+-- jobs of one kind, oldest job first, for p_worker until now() + p_lease_ms. Concurrent callers
+-- never get the same item (SKIP LOCKED). Returns
+-- { items: [{ job_id, seq, grp, payload }], jobs: { <id>: { kind, spec } } }.
 create or replace function job_claim(p_kind text, p_worker text, p_limit integer, p_lease_ms integer)
 returns jsonb
 language plpgsql
@@ -150,6 +154,8 @@ declare
   v_items jsonb := '[]'::jsonb;
   v_jobs jsonb := '{}'::jsonb;
   v_got jsonb;
+  v_groups integer;
+  v_last integer;
 begin
   perform job_expire(p_kind);
   -- Job by job (each one's pending items come off its own index in order), oldest first.
@@ -157,23 +163,28 @@ begin
     select id, kind, spec from jobs where kind = p_kind and status = 'running' order by created_at, id
   loop
     exit when v_left <= 0;
+    -- The last of the first v_left pending groups (groups are numbered in item order).
+    select max(g.grp) into v_last from (
+      select distinct grp from job_items where job_id = v_job.id and state = 'pending' order by grp limit v_left
+    ) g;
+    continue when v_last is null;
     with picked as (
       select seq from job_items
-       where job_id = v_job.id and state = 'pending'
-       order by seq
-       limit v_left
+       where job_id = v_job.id and state = 'pending' and grp <= v_last
+       order by grp, seq
        for update skip locked
     ), claimed as (
       update job_items i set
         state = 'claimed', claimed_by = p_worker, lease_until = now() + p_lease_ms * interval '1 millisecond',
         attempts = i.attempts + 1, reason = null, updated_at = now()
       from picked p where i.job_id = v_job.id and i.seq = p.seq
-      returning i.seq, i.payload
+      returning i.seq, i.grp, i.payload
     )
-    select jsonb_agg(jsonb_build_object('job_id', v_job.id, 'seq', c.seq, 'payload', c.payload) order by c.seq) into v_got from claimed c;
+    select jsonb_agg(jsonb_build_object('job_id', v_job.id, 'seq', c.seq, 'grp', c.grp, 'payload', c.payload) order by c.seq), count(distinct c.grp)
+      into v_got, v_groups from claimed c;
     if v_got is not null then
       v_items := v_items || v_got;
-      v_left := v_left - jsonb_array_length(v_got);
+      v_left := v_left - v_groups;
       v_jobs := v_jobs || jsonb_build_object(v_job.id::text, jsonb_build_object('kind', v_job.kind, 'spec', v_job.spec));
     end if;
   end loop;

@@ -9,7 +9,9 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'whatsapp_campaigns',
   'call_campaigns',
   'settings',
-  'settings_changes'
+  'settings_changes',
+  'jobs',
+  'job_items'
 ])
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/

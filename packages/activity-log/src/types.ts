@@ -16,6 +16,8 @@ export type Table =
   | 'call_campaigns'
   | 'settings'
   | 'settings_changes'
+  | 'jobs'
+  | 'job_items'
 
 /** A row as plain JSON-able values. Column names are the SQL column names (snake_case). */
 export type Row = Record<string, unknown>

@@ -17,6 +17,8 @@ import { ServiceError } from './errors.ts'
 export interface ClaimedItem<P = unknown> {
   job_id: string
   seq: number
+  /** Items of one group (same `group` in their payloads) come to the handler together. */
+  grp: number
   payload: P
 }
 
@@ -61,10 +63,8 @@ export interface JobRunnerOptions<P, S> {
   /** The activity log's rpc: the job functions run on every backend (Supabase through /rpc). */
   rpc: Rpc
   kind: string
-  /** Handler calls in flight at once. */
+  /** Handler calls in flight at once: one per item, or per group of items (see job_create). */
   concurrency: number
-  /** Most items per handler call (1: one message per call; more for a provider taking many). */
-  batchSize?: number
   /** How long a claim lives without a heartbeat; a dead worker's items become unknown after it. */
   leaseMs: number
   /** How often an idle runner looks for work another instance created. Default 1 s. */
@@ -93,7 +93,6 @@ interface Completion { job_id: string, seq: number, state: 'sent' | 'failed', re
 
 export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOptions<P, S>): JobRunner {
   const { rpc, kind, leaseMs, logger } = opts
-  const batchSize = opts.batchSize ?? 1
   const idleMs = opts.idleMs ?? 1000
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
 
@@ -197,7 +196,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
       if (free < enough && inFlight > 0) { await nap(idleMs); continue }
       let claimed: { items: Array<ClaimedItem<P>>, jobs: Record<string, { kind: string, spec: S }> }
       try {
-        claimed = await rpc('job_claim', { p_kind: kind, p_worker: workerId, p_limit: free * batchSize, p_lease_ms: leaseMs })
+        claimed = await rpc('job_claim', { p_kind: kind, p_worker: workerId, p_limit: free, p_lease_ms: leaseMs })
       } catch (err) {
         logger?.warn({ err, kind }, 'job runner: could not claim work; trying again')
         await nap(idleMs)
@@ -217,7 +216,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
         batch = []
       }
       for (const item of claimed.items) {
-        if (batch.length > 0 && (batch[0]!.job_id !== item.job_id || batch.length >= batchSize)) flush()
+        if (batch.length > 0 && (batch[0]!.job_id !== item.job_id || batch[0]!.grp !== item.grp)) flush()
         batch.push(item)
       }
       if (batch.length > 0) flush()
