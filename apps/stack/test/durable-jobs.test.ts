@@ -15,7 +15,7 @@ import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import { createTestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
-import { eventually, seeded, send, type Reply } from './helper.ts'
+import { api, eventually, seeded, send, startStack, type Reply } from './helper.ts'
 import { countingProxy, startChild, WHATSAPP_SERVER, type Child } from './job-processes.ts'
 
 // A well-formed AiSensy key (a JWT): the emulator accepts any.
@@ -142,4 +142,29 @@ t.test('two WhatsApp instances on one PostgreSQL share a campaign; one is killed
   const byWorker = new Map<string, number>()
   for (const r of rows) byWorker.set(String(r.claimed_by), (byWorker.get(String(r.claimed_by)) ?? 0) + 1)
   t.equal(byWorker.size, 2, `both instances sent part of it (${[...byWorker.values()].join(' + ')})`)
+})
+
+t.test('a bulk email that outlasts the bound: 202 with its batch id at once, never a 504; its progress reaches the end with every recipient accounted for', async t => {
+  // 2,000 different bodies (2,000 SendGrid requests) at 50-100 ms, 16 at a time: about 10 s, far
+  // past the gateway's timeout here (3 s). Before, the gateway answered 504 while the sends went on.
+  const RECIPIENTS = 2000
+  const { call: gateway, stack } = await startStack(t, { EMAIL_LATENCY_MS: '50-100', EMAIL_BULK_CONCURRENCY: '16', BULK_WAIT_MS: '1000', UPSTREAM_TIMEOUT_MS: '3000', RATE_LIMIT_MAX: '0' })
+  const email_list = Array.from({ length: RECIPIENTS }, (_v, i) => ({ to_email: `deliver+${i}@example.com`, subject: `Bulk ${i}`, content: `<p>body ${i}</p>` }))
+  const accepted = await gateway('POST', '/api/automation/trigger/email/batch', { email_list }, api)
+  t.equal(accepted.status, 202, `answered 202 in ${accepted.ms.toFixed(0)} ms`, { body: accepted.body })
+  t.match(accepted.body, { batch_id: String, status: 'running', total: RECIPIENTS, progress_url: `/api/automation/email/batch/${accepted.body.batch_id}` })
+  t.ok(accepted.body.contacts.pending + accepted.body.contacts.in_flight > 0, 'the sends were still going')
+
+  const seen: number[] = []
+  const done = await eventually(async () => {
+    const p = await gateway('GET', accepted.body.progress_url, undefined, api)
+    t.equal(p.status, 200)
+    seen.push(p.body.progress)
+    return FINAL.includes(p.body.status) ? p.body : undefined
+  }, 90_000, 200)
+  t.match(done, { status: 'completed', total: RECIPIENTS, progress: 1, contacts: { sent: RECIPIENTS, failed: 0, unknown: 0, stopped: 0, pending: 0, in_flight: 0 } })
+  t.ok(seen.some(p => p > 0 && p < 1), `progress was visible while it ran (${seen.filter(p => p > 0 && p < 1).length} reads in between)`)
+  await stack.shared.activityLog.flush()
+  t.equal(await stack.shared.activityLog.count('email_logs', { batch_id: accepted.body.batch_id }), RECIPIENTS, 'one row per recipient')
+  t.equal((await gateway('GET', '/api/automation/email/batch/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00', undefined, api)).body.code, 'EMAIL_BATCH_NOT_FOUND')
 })
