@@ -74,6 +74,8 @@ export interface JobRunnerOptions<P, S> {
    * outcome ('failed'), not a throw: a throw means the job cannot go on (it ends failed).
    */
   handle: (job: ClaimedJob<S>, items: Array<ClaimedItem<P>>) => Promise<ItemOutcome[]>
+  /** Called with the jobs that ended when this runner recorded their last answers. */
+  onFinished?: (jobIds: string[]) => void
   logger?: Logger
   workerId?: string
 }
@@ -135,6 +137,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
         completions.splice(0, batch.length)
         failures = 0
         finished(done ?? [])
+        if (done?.length) opts.onFinished?.(done)
       } catch (err) {
         failures++
         if (failures === 1) logger?.warn({ err, pending: completions.length, kind }, 'job runner: could not record answers; retrying')
@@ -177,26 +180,42 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
     scheduleWrite()
   }
 
-  function dispatch (job: ClaimedJob<S>, items: Array<ClaimedItem<P>>): void {
-    inFlight++
-    const p = runBatch(job, items).finally(() => {
-      inFlight--
-      batches.delete(p)
-      wake?.()
-    })
-    batches.add(p)
+  // Claimed groups waiting for a free slot: a small read-ahead (a quarter of the slots), so a slot
+  // that frees up starts its next send at once instead of after a database round trip. If this
+  // process dies they read unknown like the sends in flight; a stop gives them back untouched.
+  const ready: Array<{ job: ClaimedJob<S>, items: Array<ClaimedItem<P>> }> = []
+  const readAhead = Math.max(1, Math.floor(opts.concurrency / 4))
+
+  function pumpReady (): void {
+    while (inFlight < opts.concurrency && ready.length > 0 && !stopping) {
+      const { job, items } = ready.shift()!
+      inFlight++
+      const p = runBatch(job, items).finally(() => {
+        inFlight--
+        batches.delete(p)
+        pumpReady()
+        wake?.()
+      })
+      batches.add(p)
+    }
+  }
+
+  async function release (items: Array<ClaimedItem<P>>): Promise<void> {
+    if (items.length === 0) return
+    await rpc('job_release', { p_worker: workerId, p_items: items.map(i => ({ job_id: i.job_id, seq: i.seq })) })
+      .catch(err => logger?.warn({ err, kind, items: items.length }, 'job runner: could not give back unsent items; they will read unknown after the lease'))
   }
 
   async function claimLoop (): Promise<void> {
-    // Claims wait for a quarter of the slots to be free (or all of them idle): one claim for every
-    // freed slot would make one database round trip per contact.
+    // A claim waits until it can take a quarter of the slots (or everything is idle): one claim
+    // per freed slot would make one database round trip per contact.
     const enough = Math.max(1, Math.floor(opts.concurrency / 4))
     while (!stopping) {
-      const free = opts.concurrency - inFlight
-      if (free < enough && inFlight > 0) { await nap(idleMs); continue }
+      const want = opts.concurrency + readAhead - inFlight - ready.length
+      if (want < enough && inFlight + ready.length > 0) { await nap(idleMs); continue }
       let claimed: { items: Array<ClaimedItem<P>>, jobs: Record<string, { kind: string, spec: S }> }
       try {
-        claimed = await rpc('job_claim', { p_kind: kind, p_worker: workerId, p_limit: free, p_lease_ms: leaseMs })
+        claimed = await rpc('job_claim', { p_kind: kind, p_worker: workerId, p_limit: want, p_lease_ms: leaseMs })
       } catch (err) {
         logger?.warn({ err, kind }, 'job runner: could not claim work; trying again')
         await nap(idleMs)
@@ -204,7 +223,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
       }
       if (stopping) {
         // Claimed as the stop began: given back untouched, for the next start.
-        if (claimed.items.length > 0) await rpc('job_release', { p_worker: workerId, p_items: claimed.items.map(i => ({ job_id: i.job_id, seq: i.seq })) }).catch(() => {})
+        await release(claimed.items)
         break
       }
       if (claimed.items.length === 0) { await nap(idleMs); continue }
@@ -212,7 +231,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
       const flush = () => {
         const first = batch[0]!
         const job = claimed.jobs[first.job_id]!
-        dispatch({ id: first.job_id, kind: job.kind, spec: job.spec }, batch)
+        ready.push({ job: { id: first.job_id, kind: job.kind, spec: job.spec }, items: batch })
         batch = []
       }
       for (const item of claimed.items) {
@@ -220,12 +239,13 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
         batch.push(item)
       }
       if (batch.length > 0) flush()
+      pumpReady()
     }
   }
 
   function startHeartbeat (): void {
     heartbeat = setInterval(() => {
-      if (inFlight === 0) return
+      if (inFlight + ready.length === 0) return
       rpc('job_heartbeat', { p_worker: workerId, p_lease_ms: leaseMs }).catch(err => logger?.warn({ err, kind }, 'job runner: could not renew the lease'))
     }, Math.max(50, Math.floor(leaseMs / 3)))
     heartbeat.unref()
@@ -282,6 +302,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
       stopping = true
       wake?.()
       await loop
+      await release(ready.splice(0).flatMap(r => r.items))
       while (batches.size > 0) await Promise.allSettled([...batches])
       await flushCompletions()
       clearInterval(heartbeat)
