@@ -94,7 +94,12 @@ export interface ActivityLog {
   flush (timeoutMs?: number): Promise<void>
   select (table: Table, query?: SelectQuery): Promise<Row[]>
   count (table: Table, where?: Filter): Promise<number>
-  rpc<T = unknown> (fn: string, args?: Record<string, unknown>): Promise<T>
+  /**
+   * Calls a SQL function. Queued writes are written first (a caller reads its own writes) unless
+   * `flush: false`: for calls that read nothing the caller wrote (a job runner claiming work), which
+   * must not wait behind the write queue.
+   */
+  rpc<T = unknown> (fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }): Promise<T>
   /** Operations waiting to be written (for readiness and tests). */
   readonly pending: number
   /** True while the last write attempt failed and the queue is retrying. */

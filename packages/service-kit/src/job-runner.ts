@@ -56,7 +56,7 @@ export interface JobProgress {
 
 export const FINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'stopped', 'failed'])
 
-type Rpc = <T>(fn: string, args?: Record<string, unknown>) => Promise<T>
+type Rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => Promise<T>
 type Logger = { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
 
 export interface JobRunnerOptions<P, S> {
@@ -215,7 +215,8 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
       if (want < enough && inFlight + ready.length > 0) { await nap(idleMs); continue }
       let claimed: { items: Array<ClaimedItem<P>>, jobs: Record<string, { kind: string, spec: S }> }
       try {
-        claimed = await rpc('job_claim', { p_kind: kind, p_worker: workerId, p_limit: want, p_lease_ms: leaseMs })
+        // Not behind the write queue: claiming reads nothing this process wrote.
+        claimed = await rpc('job_claim', { p_kind: kind, p_worker: workerId, p_limit: want, p_lease_ms: leaseMs }, { flush: false })
       } catch (err) {
         logger?.warn({ err, kind }, 'job runner: could not claim work; trying again')
         await nap(idleMs)
@@ -246,7 +247,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
   function startHeartbeat (): void {
     heartbeat = setInterval(() => {
       if (inFlight + ready.length === 0) return
-      rpc('job_heartbeat', { p_worker: workerId, p_lease_ms: leaseMs }).catch(err => logger?.warn({ err, kind }, 'job runner: could not renew the lease'))
+      rpc('job_heartbeat', { p_worker: workerId, p_lease_ms: leaseMs }, { flush: false }).catch(err => logger?.warn({ err, kind }, 'job runner: could not renew the lease'))
     }, Math.max(50, Math.floor(leaseMs / 3)))
     heartbeat.unref()
   }
@@ -256,7 +257,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
     while (!signal.aborted && Date.now() < until) {
       await sleep(Math.min(500, Math.max(0, until - Date.now())), undefined, { signal }).catch(() => {})
       if (signal.aborted) return
-      const p = await rpc<JobProgress | null>('job_progress', { p_job_id: jobId }).catch(() => null)
+      const p = await rpc<JobProgress | null>('job_progress', { p_job_id: jobId }, { flush: false }).catch(() => null)
       if (p && FINAL_JOB_STATUSES.has(p.status)) return
     }
   }

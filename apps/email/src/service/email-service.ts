@@ -125,7 +125,7 @@ export function createEmailService (deps: EmailServiceDeps) {
 
   // --- bulk sends: jobs in the database (service-kit's job runner) -----------------------------
 
-  const rpc = <T>(fn: string, args?: Record<string, unknown>) => activityLog.rpc<T>(fn, args)
+  const rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => activityLog.rpc<T>(fn, args, options)
 
   /**
    * Sends one group of a bulk send: recipients sharing a body, up to 1,000, in one SendGrid

@@ -290,7 +290,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   }
 
   const runner = createJobRunner({
-    rpc: activityLog.rpc,
+    rpc: log.rpc.bind(log),
     kind: CAMPAIGN_KIND,
     concurrency: deps.bulkConcurrency,
     leaseMs: deps.leaseMs,

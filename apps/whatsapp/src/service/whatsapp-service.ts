@@ -393,7 +393,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   // Both are jobs in the database (service-kit's job runner): every contact is stored, pending,
   // before the answer; the runners of every instance on the database claim and send them.
 
-  const rpc = <T>(fn: string, args?: Record<string, unknown>) => activityLog.rpc<T>(fn, args)
+  const rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => activityLog.rpc<T>(fn, args, options)
 
   /** Sends one claimed contact of a bulk send or campaign: the same path as a single send. */
   async function sendItems (job: ClaimedJob<JobSpec>, items: Array<ClaimedItem<Prepared>>): Promise<ItemOutcome[]> {
