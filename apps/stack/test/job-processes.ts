@@ -13,6 +13,7 @@ import { eventually, freePort, send } from './helper.ts'
 
 export interface Child {
   url: string
+  pid: number
   /** Everything it printed, for failure messages. */
   output: () => string
   /** SIGKILL: no shutdown code runs. Resolves once it is gone. */
@@ -40,6 +41,7 @@ export async function startChild (t: Test, server: string, portVariable: string,
   if (!up) throw new Error(`${server} did not start: ${output.slice(-3000)}`)
   return {
     url,
+    pid: child.pid!,
     output: () => output,
     kill: async () => { if (alive()) { child.kill('SIGKILL'); await exited } },
     terminate: async () => { if (alive()) child.kill('SIGTERM'); return (await exited)[0] }

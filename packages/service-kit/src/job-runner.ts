@@ -74,6 +74,12 @@ export interface JobRunnerOptions<P, S> {
    * outcome ('failed'), not a throw: a throw means the job cannot go on (it ends failed).
    */
   handle: (job: ClaimedJob<S>, items: Array<ClaimedItem<P>>) => Promise<ItemOutcome[]>
+  /**
+   * Makes what the handlers wrote (the sends' log rows) durable; awaited before their answers are
+   * recorded, so an item never reads sent while its row could still be lost, and a job never ends
+   * before its rows are readable.
+   */
+  settle?: () => Promise<void>
   /** Called with the jobs that ended when this runner recorded their last answers. */
   onFinished?: (jobIds: string[]) => void
   logger?: Logger
@@ -133,7 +139,8 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
     while (completions.length > 0) {
       const batch = completions.slice(0, 1000)
       try {
-        const done = await rpc<string[]>('job_complete', { p_worker: workerId, p_results: batch })
+        await opts.settle?.()
+        const done = await rpc<string[]>('job_complete', { p_worker: workerId, p_results: batch }, { flush: false })
         completions.splice(0, batch.length)
         failures = 0
         finished(done ?? [])

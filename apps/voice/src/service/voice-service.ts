@@ -295,6 +295,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     concurrency: deps.bulkConcurrency,
     leaseMs: deps.leaseMs,
     handle: placeItems,
+    settle: async () => { callLogs.flush(); await log.flush(30_000) },
     // Every call placed: follow the calls until they end (webhooks, and asking Bolna).
     onFinished: ids => { for (const id of ids) { scheduleCampaignRefresh(id); track(reconcile(id)) } },
     ...(deps.logger ? { logger: { warn: deps.logger.warn.bind(deps.logger), error: deps.logger.warn.bind(deps.logger) } } : {})

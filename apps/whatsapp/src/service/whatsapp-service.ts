@@ -411,9 +411,11 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     }))
   }
 
+  // The sends' rows are written before their answers are recorded in the job.
+  const settleRows = async () => { buffer.flush(); await activityLog.flush(30_000) }
   const runners = {
-    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, ...(deps.logger ? { logger: deps.logger } : {}) }),
-    bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, ...(deps.logger ? { logger: deps.logger } : {}) })
+    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, ...(deps.logger ? { logger: deps.logger } : {}) }),
+    bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, ...(deps.logger ? { logger: deps.logger } : {}) })
   }
 
   /**
@@ -525,7 +527,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const c = await refresh(id)
     if (!c) throw notFound(id)
     const contacts = job ? contactsOf(job) : { pending: Math.max(0, c.total - c.processed), in_flight: 0, sent: c.sent, failed: c.processed - c.sent, unknown: 0, stopped: 0 }
-    return { ...c, contacts }
+    // Status and contacts from one read of the job, so they always agree.
+    return { ...c, ...(job ? { status: job.status } : {}), contacts }
   }
 
   /** Stops a campaign: contacts not yet sent become stopped; those in flight finish. */
