@@ -14,7 +14,8 @@
  * bare hops (voice: 0.4); the SendGrid emulator at least five times the faster peer.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { PEER_PACKAGES, peerCommand } from './peers.ts'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +23,7 @@ import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { request } from 'undici'
+import { startPostgres } from '../scripts/postgres-server.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 // Rows with targets run in ROUNDS rounds of DURATION seconds, each round with its own reference, so
@@ -59,6 +61,15 @@ async function startTarget (name: string, env: Record<string, string> = {}, opts
     if (msg.ready) return { urls: msg.url.startsWith('{') ? JSON.parse(msg.url) : { bare: msg.url }, child }
   }
   throw new Error(`target ${name} exited before it was ready`)
+}
+
+async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    }).on('error', reject)
+  })
 }
 
 /** The target's JS heap in use after a full garbage collection, in bytes (needs startTarget's heap option). */
@@ -260,15 +271,6 @@ async function startPeer (peer: 'prism' | 'mockoon'): Promise<Target> {
   throw new Error(`${peer} did not start serving ${SENDGRID_SPEC} on port ${port}`)
 }
 
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
-
 /** npm install of the peers' pinned versions into bench/.peers, once. */
 function installPeers (): void {
   const dir = join(here, '.peers')
@@ -319,6 +321,47 @@ if (wanted('bulk email') || wanted('WhatsApp campaign')) {
     walls.push({ name: '5,000-contact WhatsApp campaign (400-1200 ms latency)', ms: Math.round(performance.now() - t1), target: null, detail: `${progress.status}: ${progress.sent} sent, ${progress.failed} failed` })
   }
   await stop(def)
+}
+
+// --- a campaign shared by instances of the WhatsApp service on one PostgreSQL --------------------
+// Each instance is the service alone (apps/whatsapp/src/server.ts) at the default latency, mock
+// mode (each sends to its own emulator), on one fresh PostgreSQL server per row (BENCH_POSTGRES_BIN
+// or the newest /usr/lib/postgresql/*/bin). The campaign is created on the first instance; every
+// instance's job runner claims its contacts.
+for (const instances of [1, 2]) {
+  const name = `5,000-contact WhatsApp campaign, ${instances} instance${instances > 1 ? 's' : ''} on one PostgreSQL (400-1200 ms latency)`
+  if (!wanted(name)) continue
+  const pg = await startPostgres(process.env.BENCH_POSTGRES_BIN ? { binDir: process.env.BENCH_POSTGRES_BIN } : {})
+  const servers: ChildProcess[] = []
+  try {
+    const urls: string[] = []
+    for (let i = 0; i < instances; i++) {
+      const port = await freePort()
+      const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-wa-'))
+      const child = spawn(process.execPath, [join(here, '../apps/whatsapp/src/server.ts')], { cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '', DATABASE_URL: pg.url, SWITCHBOARD_DATA_DIR: dataDir, WHATSAPP_PORT: String(port), LOG_LEVEL: 'warn' } })
+      servers.push(child)
+      const url = `http://127.0.0.1:${port}`
+      const until = Date.now() + 60_000
+      while ((await request(`${url}/health`).then(async r => { await r.body.dump(); return r.statusCode }).catch(() => 0)) !== 200) {
+        if (Date.now() > until) throw new Error(`WhatsApp instance ${i + 1} did not start`)
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      urls.push(url)
+    }
+    const contacts = Array.from({ length: 5000 }, (_v, i) => ({ to_number: `9${String(800000000 + i)}`, params: ['Bench'] }))
+    const t1 = performance.now()
+    const campaign = await json(`${urls[0]}/campaigns`, 'POST', JSON_TYPE, { name: 'Bench campaign', contacts, template_name: 'welcome_message' })
+    let progress: any = campaign
+    while (['running', 'stopping'].includes(progress.status) && performance.now() - t1 < 180_000) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      progress = await json(`${urls[0]}/campaigns/${campaign.id}`, 'GET', {})
+    }
+    walls.push({ name, ms: Math.round(performance.now() - t1), target: null, detail: `${progress.status}: ${progress.contacts?.sent} sent, ${progress.contacts?.failed} failed, ${progress.contacts?.unknown} unknown` })
+  } finally {
+    for (const child of servers) child.kill('SIGTERM')
+    await Promise.all(servers.map(child => child.exitCode !== null ? undefined : new Promise(resolve => child.once('exit', resolve))))
+    await pg.stop()
+  }
 }
 
 // --- report ------------------------------------------------------------------------------------

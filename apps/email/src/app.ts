@@ -54,8 +54,15 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     runtime: app.runtime,
     clientFor,
     from: { email: env.EMAIL_FROM, name: env.EMAIL_FROM_NAME },
-    bulkConcurrency: env.EMAIL_BULK_CONCURRENCY
+    bulkConcurrency: env.EMAIL_BULK_CONCURRENCY,
+    leaseMs: env.JOB_LEASE_MS,
+    bulkWaitMs: env.BULK_WAIT_MS,
+    logger: app.log
   })
+  // Bulk sends are jobs: taken up once the server listens (mock sends go to its own emulator),
+  // stopped while it still answers; what is left pending resumes at the next start.
+  app.addHook('onListen', async () => { service.startJobs() })
+  app.addHook('preClose', async () => { await service.stopJobs() })
 
   let emulatorKey: string | undefined
   await app.register(sendgridWebhookRoutes, {

@@ -86,7 +86,9 @@ t.test('health, readiness and the OpenAPI document', async t => {
   t.match(ready.body, { status: 'ready', checks: { email: { ok: true, message: 'mock mode' } } })
   const doc = await call('GET', '/docs/json')
   t.equal(doc.status, 200)
-  for (const path of ['/api/automation/trigger/email', '/api/automation/trigger/email/batch', '/api/automation/email/stats', '/api/webhooks/email/sendgrid']) t.ok(doc.body.paths[path], path)
+  for (const path of ['/api/automation/trigger/email', '/api/automation/trigger/email/batch', '/api/automation/email/batch/{id}', '/api/automation/email/stats', '/api/webhooks/email/sendgrid']) t.ok(doc.body.paths[path], path)
+  // The 202 rule is in the contract: a bulk that outlasts BULK_WAIT_MS answers with its batch id.
+  t.ok(doc.body.paths['/api/automation/trigger/email/batch'].post.responses['202'], 'the bulk route documents its 202')
 })
 
 t.test('SendGrid events reach the service through the gateway with their signature intact', async t => {

@@ -153,7 +153,7 @@ t.test('a WhatsApp service that is down is a 503 at once; the OpenAPI document l
   t.match(res.body.message, /the whatsapp service/)
 
   const doc = await call('GET', '/docs/json')
-  for (const path of ['/api/automation/trigger/whatsapp', '/api/automation/trigger/whatsapp/bulk', '/api/automation/whatsapp/campaigns', '/api/automation/whatsapp/campaigns/{id}', '/api/automation/whatsapp/stats', '/api/automation/whatsapp/templates', '/api/automation/whatsapp/inbound', '/api/admin/whatsapp/inbound', '/api/webhooks/whatsapp/aisensy/{token}']) {
+  for (const path of ['/api/automation/trigger/whatsapp', '/api/automation/trigger/whatsapp/bulk', '/api/automation/whatsapp/campaigns', '/api/automation/whatsapp/campaigns/{id}', '/api/automation/whatsapp/campaigns/{id}/stop', '/api/automation/whatsapp/campaigns/{id}/retry', '/api/automation/whatsapp/bulk/{id}', '/api/automation/whatsapp/stats', '/api/automation/whatsapp/templates', '/api/automation/whatsapp/inbound', '/api/admin/whatsapp/inbound', '/api/webhooks/whatsapp/aisensy/{token}']) {
     t.ok(doc.body.paths[path], path)
   }
   t.same(doc.body.paths['/api/automation/trigger/whatsapp'].post.security, [{ apiToken: [] }, { adminToken: [] }], 'the API token, or the admin token, which opens every route')

@@ -68,9 +68,12 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     bulkConcurrency: env.VOICE_BULK_CONCURRENCY,
     reconcileMs: env.VOICE_RECONCILE_MS,
     reconcileMaxMs: env.VOICE_RECONCILE_MAX_MS,
+    leaseMs: env.JOB_LEASE_MS,
     logger: app.log
   })
-  // Before the server closes: campaigns stop placing calls and finish what is in flight.
+  // Campaigns are jobs: taken up once the server listens (mock calls go to its own emulator).
+  // Before it closes they stop claiming and finish what is in flight; the rest resumes at the next start.
+  app.addHook('onListen', async () => { service.startJobs() })
   app.addHook('preClose', async () => { await service.close() })
 
   await app.register(bolnaWebhookRoutes, {

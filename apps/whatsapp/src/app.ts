@@ -78,10 +78,14 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     defaultContactName: env.WHATSAPP_DEFAULT_CONTACT_NAME,
     bulkConcurrency: env.WHATSAPP_BULK_CONCURRENCY,
     campaignConcurrency: env.WHATSAPP_CAMPAIGN_CONCURRENCY,
+    leaseMs: env.JOB_LEASE_MS,
+    bulkWaitMs: env.BULK_WAIT_MS,
     logger: app.log
   })
-  // Running campaigns stop between sends while the server still answers (their sends in flight
-  // may be talking to this server's own emulator); buffered rows are flushed on close.
+  // Jobs start once the server listens (mock sends go to its own emulator) and stop claiming
+  // while it still answers (the sends in flight may be talking to that emulator); what is left
+  // pending is taken up at the next start. Buffered rows are flushed on close.
+  app.addHook('onListen', async () => { service.startJobs() })
   app.addHook('preClose', async () => { await service.stopCampaigns() })
   app.addHook('onClose', async () => { service.close() })
 

@@ -537,8 +537,8 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       return backend.count(table, where)
     },
 
-    async rpc<T> (fn: string, args?: Record<string, unknown>) {
-      await readable()
+    async rpc<T> (fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) {
+      if (options?.flush !== false) await readable()
       return backend.rpc<T>(fn, args)
     },
 

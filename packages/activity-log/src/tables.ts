@@ -11,7 +11,9 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'settings',
   'settings_changes',
   'idempotency_keys',
-  'webhook_outbox'
+  'webhook_outbox',
+  'jobs',
+  'job_items'
 ])
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/

@@ -21,6 +21,8 @@ export type Table =
   | 'settings_changes'
   | 'idempotency_keys'
   | 'webhook_outbox'
+  | 'jobs'
+  | 'job_items'
 
 /** A row as plain JSON-able values. Column names are the SQL column names (snake_case). */
 export type Row = Record<string, unknown>
@@ -124,7 +126,12 @@ export interface ActivityLog {
   flush (timeoutMs?: number): Promise<void>
   select (table: Table, query?: SelectQuery): Promise<Row[]>
   count (table: Table, where?: Filter): Promise<number>
-  rpc<T = unknown> (fn: string, args?: Record<string, unknown>): Promise<T>
+  /**
+   * Calls a SQL function. Queued writes are written first (a caller reads its own writes) unless
+   * `flush: false`: for calls that read nothing the caller wrote (a job runner claiming work), which
+   * must not wait behind the write queue.
+   */
+  rpc<T = unknown> (fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }): Promise<T>
   /** The runtime settings, read straight from the database (no wait for queued writes). */
   readSettings (): Promise<SettingRow[]>
   /** Writes settings (upsert by key) and their change records straight to the database: the caller must know they persisted. */

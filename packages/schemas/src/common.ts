@@ -71,3 +71,37 @@ export const ServiceStatusSchema = Type.Object({
   credentials: Type.Array(Type.Object({ variable: Type.String(), configured: Type.Boolean(), display: Type.String() }))
 })
 export type ServiceStatus = Static<typeof ServiceStatusSchema>
+
+/**
+ * Every contact of a campaign or bulk send, by state; the states add up to the total. unknown: the
+ * contact was in flight when the worker sending it died, so nobody knows whether the provider got
+ * it; it is never re-sent by itself (POST …/retry sends the unknown and failed ones again).
+ */
+export const JobContactsSchema = Type.Object({
+  pending: Type.Integer({ description: 'Not sent yet' }),
+  in_flight: Type.Integer({ description: 'Claimed by a worker, waiting for the provider\'s answer' }),
+  sent: Type.Integer({ description: 'Accepted by the provider' }),
+  failed: Type.Integer({ description: 'Refused by the provider (or not sendable, e.g. not a phone number)' }),
+  unknown: Type.Integer({ description: 'In flight when its worker died: maybe sent, maybe not; retry to send again' }),
+  stopped: Type.Integer({ description: 'Not sent because the job was stopped on request' })
+})
+export type JobContacts = Static<typeof JobContactsSchema>
+
+export const JobStatusSchema = Type.Union(['running', 'stopping', 'completed', 'completed_with_errors', 'stopped', 'failed'].map(s => Type.Literal(s)), {
+  description: 'running (or stopping) until every contact has an answer; then completed, completed_with_errors (some failed or unknown), stopped or failed'
+})
+
+/** A bulk send still running when its reply was due (202), or read back later. */
+export const BatchProgressSchema = Type.Object({
+  batch_id: Uuid,
+  status: JobStatusSchema,
+  total: Type.Integer(),
+  progress: Type.Number({ description: 'Contacts with an answer (or stopped) over total, 0..1' }),
+  contacts: JobContactsSchema,
+  progress_url: Type.String({ description: 'Where to follow it (GET, same authentication)' }),
+  error: Nullable(Type.String()),
+  created_at: Timestamp,
+  completed_at: Nullable(Timestamp)
+})
+export type BatchProgress = Static<typeof BatchProgressSchema>
+export const BatchIdParamsSchema = Type.Object({ id: Uuid })

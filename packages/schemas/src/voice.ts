@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ModeSchema, Nullable, Timestamp, Uuid } from './common.ts'
+import { ModeSchema, Nullable, Timestamp, Uuid, JobContactsSchema } from './common.ts'
 
 // Field names follow the spec's method parameters (make_call(to_number, script_id, agent_id),
 // make_bulk_calls(contacts, script_id), create_campaign(name, contacts, script_id),
@@ -105,7 +105,7 @@ export const CampaignSchema = Type.Object({
   mode: ModeSchema,
   script_id: Type.String(),
   agent_id: Nullable(Type.String()),
-  status: Type.String({ description: 'running → completed (every call reached a final status); interrupted if the service stopped before placing every call' }),
+  status: Type.String({ description: 'running until every contact is placed and every call has ended; then completed, completed_with_errors (some refused, or unknown: in flight when a worker died), stopped or failed' }),
   total: Type.Integer({ description: 'Contacts in the campaign' }),
   placed: Type.Integer({ description: 'Calls attempted so far' }),
   initiated: Type.Integer({ description: 'Calls Bolna accepted' }),
@@ -113,6 +113,7 @@ export const CampaignSchema = Type.Object({
   failed: Type.Integer({ description: 'Calls refused by Bolna or ended busy, no-answer, failed, stopped, …' }),
   in_progress: Type.Integer({ description: 'Calls not yet at a final status' }),
   by_status: Type.Record(Type.String(), Type.Integer()),
+  contacts: JobContactsSchema,
   error: Nullable(Type.String()),
   created_at: Timestamp,
   updated_at: Timestamp,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ModeSchema, Nullable, Timestamp, Uuid } from './common.ts'
+import { JobContactsSchema, ModeSchema, Nullable, Timestamp, Uuid } from './common.ts'
 
 // Field names follow the spec's method parameters: send_message(to_number, template_name, params),
 // send_bulk_messages(contacts, template_name), create_campaign(name, contacts, template_name).
@@ -63,7 +63,7 @@ export const BulkMessagesReplySchema = Type.Object({
   duration_ms: Type.Integer(),
   results: Type.Array(Type.Object({
     to_number: Type.String(),
-    id: Uuid,
+    id: Nullable(Type.String({ format: 'uuid', description: 'The message row; null for a contact whose send is unknown (its worker died) or stopped' })),
     status: Type.String(),
     provider_message_id: Nullable(Type.String()),
     error: Nullable(Type.String())
@@ -83,7 +83,7 @@ export const CampaignSchema = Type.Object({
   name: Type.String(),
   template_name: Type.String(),
   mode: ModeSchema,
-  status: Type.String({ description: 'running, completed, or interrupted (the service stopped mid-way)' }),
+  status: Type.String({ description: 'running (stopping) while contacts are pending or in flight; then completed, completed_with_errors (some failed or unknown), stopped or failed' }),
   total: Type.Integer(),
   processed: Type.Integer({ description: 'Contacts attempted so far' }),
   progress: Type.Number({ description: 'processed / total, 0..1' }),
@@ -91,6 +91,7 @@ export const CampaignSchema = Type.Object({
   failed: Type.Integer({ description: 'Refused, or failed after sending' }),
   delivered: Type.Integer({ description: 'Delivered (read included)' }),
   read: Type.Integer(),
+  contacts: JobContactsSchema,
   error: Nullable(Type.String()),
   created_at: Timestamp,
   updated_at: Timestamp,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '@switchboard/schemas/common'
+import { BatchIdParamsSchema, BatchProgressSchema, errorResponses } from '@switchboard/schemas/common'
 import {
   BulkEmailReplySchema, BulkEmailRequestSchema, EmailIdParamsSchema, EmailLogSchema, EmailStatsSchema,
   SendEmailReplySchema, SendEmailRequestSchema, ValidateTemplateReplySchema, ValidateTemplateRequestSchema
@@ -20,9 +20,16 @@ export const emailRoutes: FastifyPluginAsyncTypebox<{ service: EmailService }> =
 
   app.post('/emails/batch', {
     config: { idempotent: true },
-    schema: { summary: 'send_bulk_emails(email_list)', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, ...errorResponses } },
+    schema: { summary: 'send_bulk_emails(email_list): the totals (200), or the batch\'s progress (202) when it outlasts BULK_WAIT_MS', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, 202: BatchProgressSchema, ...errorResponses } },
     bodyLimit: 64 * 1024 * 1024
-  }, async (request) => service.sendBulkEmails(request.body, ctx(request)))
+  }, async (request, reply) => {
+    const outcome = await service.sendBulkEmails(request.body, ctx(request))
+    return outcome.done ? reply.code(200).send(outcome.reply) : reply.code(202).send(outcome.progress)
+  })
+
+  app.get('/emails/batch/:id', {
+    schema: { summary: 'A bulk send\'s progress', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
+  }, async (request) => service.getBatch(request.params.id))
 
   app.get('/emails/stats', {
     schema: { summary: 'get_email_stats()', response: { 200: EmailStatsSchema, ...errorResponses } }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { ActivityLog, EmailLogRow } from '@switchboard/activity-log'
 import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailReply, SendEmailRequest } from '@switchboard/schemas/email'
-import type { Mode } from '@switchboard/schemas/common'
+import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import { batchProgress, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
-import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
 import type { SendGridClient } from '../client/sendgrid-client.ts'
 
 export interface EmailServiceDeps {
@@ -15,8 +15,33 @@ export interface EmailServiceDeps {
   /** The SendGrid client for a mode; throws PROVIDER_NOT_CONFIGURED when live has no key. */
   clientFor: (mode: Mode) => SendGridClient
   from: { email: string, name: string }
-  /** Provider requests in flight at once during a bulk send. */
+  /** Provider requests in flight at once for bulk sends (per instance). */
   bulkConcurrency: number
+  /** How long a worker's claim on a recipient lives without renewal (JOB_LEASE_MS). */
+  leaseMs: number
+  /** How long a bulk send waits for its answers before replying 202 (BULK_WAIT_MS). */
+  bulkWaitMs: number
+  logger?: { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
+}
+
+const BULK_KIND = 'email.bulk'
+
+/** What every recipient of a bulk send shares, stored with the job. */
+interface BulkSpec {
+  mode: Mode
+  sender: { email: string, name: string }
+  request_id: string
+  simulation_headers?: Record<string, string>
+}
+
+/** One recipient of a bulk send, as stored: its log row id, and its group (one SendGrid request). */
+interface BulkItem {
+  id: string
+  group: number
+  to_email: string
+  subject: string
+  content: string
+  content_type?: 'text/plain' | 'text/html'
 }
 
 export interface CallContext {
@@ -98,74 +123,108 @@ export function createEmailService (deps: EmailServiceDeps) {
     }
   }
 
+  // --- bulk sends: jobs in the database (service-kit's job runner) -----------------------------
+
+  const rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => activityLog.rpc<T>(fn, args, options)
+
   /**
-   * send_bulk_emails(email_list): recipients sharing a body go out together, up to 1,000 per
-   * SendGrid request, with requests running concurrently in a bounded pool. A recipient SendGrid
-   * refuses by field (personalizations.N…) is taken out and the rest are sent again, as a careful
-   * integration does, so one bad address never fails a thousand good ones.
+   * Sends one group of a bulk send: recipients sharing a body, up to 1,000, in one SendGrid
+   * request. A recipient SendGrid refuses by field (personalizations.N…) is taken out and the
+   * rest are sent again, as a careful integration does, so one bad address never fails a
+   * thousand good ones.
    */
-  async function sendBulkEmails (input: BulkEmailRequest, ctx: CallContext): Promise<BulkEmailReply> {
-    const { mode, fallback } = deps.runtime.get('email')
+  async function sendGroup (job: ClaimedJob<BulkSpec>, items: Array<ClaimedItem<BulkItem>>): Promise<ItemOutcome[]> {
+    const { mode, sender, request_id: requestId, simulation_headers: simulationHeaders } = job.spec
+    const ctx: CallContext = { requestId }
+    const outcomes: ItemOutcome[] = []
+    const fail = (r: ClaimedItem<BulkItem>, error: string, code: string, latencyMs: number) => {
+      activityLog.record('email_logs', logRow({ id: r.payload.id, mode, to_email: r.payload.to_email, subject: r.payload.subject, status: 'failed', ctx, batchId: job.id, from: sender.email, error, errorCode: code, latencyMs }))
+      outcomes.push({ seq: r.seq, state: 'failed', result: { id: r.payload.id }, reason: error })
+    }
+    let pending = items
+    // A few rounds at most: each round removes at least one refused recipient.
+    for (let round = 0; round < 10 && pending.length; round++) {
+      const t0 = performance.now()
+      try {
+        const first = pending[0]!.payload
+        const routed = await withFallback(mode, deps.runtime.get('email').fallback, m => deps.clientFor(m).sendMail({
+          personalizations: pending.map(r => ({ to: [{ email: r.payload.to_email }], subject: r.payload.subject, custom_args: { [LOG_ID_ARG]: r.payload.id } })),
+          from: sender,
+          content: content(first.content_type, first.content)
+        }, simulationHeaders))
+        const latencyMs = Math.round(performance.now() - t0)
+        for (const r of pending) {
+          activityLog.record('email_logs', logRow({ id: r.payload.id, mode: routed.mode, fallback: routed.fallback, to_email: r.payload.to_email, subject: r.payload.subject, status: 'sent', ctx, batchId: job.id, from: sender.email, providerMessageId: routed.result.messageId, latencyMs }))
+          outcomes.push({ seq: r.seq, state: 'sent', result: { id: r.payload.id, provider_message_id: routed.result.messageId ?? null, request: `${job.id}:${r.grp}:${round}` } })
+        }
+        return outcomes
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err
+        const latencyMs = Math.round(performance.now() - t0)
+        const refused = refusedPersonalizations(err)
+        if (err.kind === 'rejected' && refused.size && refused.size < pending.length) {
+          for (const i of refused) fail(pending[i]!, err.message, err.kind, latencyMs)
+          pending = pending.filter((_r, i) => !refused.has(i))
+          continue
+        }
+        for (const r of pending) fail(r, err.message, err.kind, latencyMs)
+        return outcomes
+      }
+    }
+    return outcomes
+  }
+
+  const runner = createJobRunner<BulkItem, BulkSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendGroup, settle: () => activityLog.flush(30_000), ...(deps.logger ? { logger: deps.logger } : {}) })
+
+  /**
+   * send_bulk_emails(email_list): stored as a job (every recipient, before the answer); then
+   * recipients sharing a body go out together, up to 1,000 per SendGrid request, requests running
+   * concurrently in a bounded pool (on every instance sharing the database). Answered with the
+   * totals once every recipient has an answer within BULK_WAIT_MS; otherwise 202 with the batch's
+   * progress while the sends go on (GET …/email/batch/{batch_id} follows them): never a gateway
+   * timeout while the work continues.
+   */
+  async function sendBulkEmails (input: BulkEmailRequest, ctx: CallContext): Promise<{ done: true, reply: BulkEmailReply } | { done: false, progress: BatchProgress }> {
+    const { mode } = deps.runtime.get('email')
     deps.clientFor(mode) // refuses at once when live mode has no key
     const batchId = randomUUID()
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
 
-    const groups = new Map<string, Array<{ id: string, item: BulkEmailRequest['email_list'][number] }>>()
+    // Recipients sharing a body are consecutive and numbered by group: a group is one request.
+    const groups = new Map<string, BulkEmailRequest['email_list']>()
     for (const item of input.email_list) {
       const key = `${item.content_type ?? 'text/html'}\u0000${item.content}`
       let g = groups.get(key)
       if (!g) groups.set(key, g = [])
-      g.push({ id: randomUUID(), item })
+      g.push(item)
     }
-    const chunks: Array<Array<{ id: string, item: BulkEmailRequest['email_list'][number] }>> = []
-    for (const g of groups.values()) for (let i = 0; i < g.length; i += MAX_PER_REQUEST) chunks.push(g.slice(i, i + MAX_PER_REQUEST))
-
-    let accepted = 0
-    let requests = 0
-    const failures: BulkEmailReply['failures'] = []
-    let failed = 0
-    // Every row is stored before the answer; the activity log commits them together.
-    const stored: Array<Promise<void>> = []
-    const fail = (r: { id: string, item: { to_email: string, subject: string } }, error: string, code: string, latencyMs: number) => {
-      failed++
-      if (failures.length < 100) failures.push({ to_email: r.item.to_email, error })
-      stored.push(activityLog.record('email_logs', logRow({ id: r.id, mode, to_email: r.item.to_email, subject: r.item.subject, status: 'failed', ctx, batchId, from: sender.email, error, errorCode: code, latencyMs })))
-    }
-
-    await mapWithConcurrency(chunks, deps.bulkConcurrency, async (chunk) => {
-      let pending = chunk
-      // A few rounds at most: each round removes at least one refused recipient.
-      for (let round = 0; round < 10 && pending.length; round++) {
-        const t0 = performance.now()
-        requests++
-        try {
-          const first = pending[0]!.item
-          const routed = await withFallback(mode, fallback, m => deps.clientFor(m).sendMail({
-            personalizations: pending.map(r => ({ to: [{ email: r.item.to_email }], subject: r.item.subject, custom_args: { [LOG_ID_ARG]: r.id } })),
-            from: sender,
-            content: content(first.content_type, first.content)
-          }, ctx.simulationHeaders))
-          const latencyMs = Math.round(performance.now() - t0)
-          accepted += pending.length
-          for (const r of pending) stored.push(activityLog.record('email_logs', logRow({ id: r.id, mode: routed.mode, fallback: routed.fallback, to_email: r.item.to_email, subject: r.item.subject, status: 'sent', ctx, batchId, from: sender.email, providerMessageId: routed.result.messageId, latencyMs })))
-          return
-        } catch (err) {
-          if (!(err instanceof ProviderError)) throw err
-          const latencyMs = Math.round(performance.now() - t0)
-          const refused = refusedPersonalizations(err)
-          if (err.kind === 'rejected' && refused.size && refused.size < pending.length) {
-            for (const i of refused) fail(pending[i]!, err.message, err.kind, latencyMs)
-            pending = pending.filter((_r, i) => !refused.has(i))
-            continue
-          }
-          for (const r of pending) fail(r, err.message, err.kind, latencyMs)
-          return
-        }
+    const items: BulkItem[] = []
+    let group = 0
+    for (const g of groups.values()) {
+      for (let i = 0; i < g.length; i += MAX_PER_REQUEST, group++) {
+        for (const item of g.slice(i, i + MAX_PER_REQUEST)) items.push({ id: randomUUID(), group, to_email: item.to_email, subject: item.subject, content: item.content, ...(item.content_type ? { content_type: item.content_type } : {}) })
       }
-    })
-    await Promise.all(stored)
-    return { batch_id: batchId, mode, total: input.email_list.length, accepted, failed, requests, duration_ms: Math.round(performance.now() - started), failures }
+    }
+    const spec: BulkSpec = { mode, sender, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
+    await createJob(rpc, 'EMAIL', { id: batchId, kind: BULK_KIND, spec }, items)
+    runner.poke()
+    // The bound counts from the request's start: storing the job is part of the wait.
+    if (!await runner.waitFor(batchId, Math.max(0, deps.bulkWaitMs - (performance.now() - started)))) return { done: false, progress: await getBatch(batchId) }
+
+    const results = await rpc<Array<{ state: string, payload: BulkItem, result: { request?: string } | null, reason: string | null }>>('job_results', { p_job_id: batchId })
+    const accepted = results.filter(r => r.state === 'sent').length
+    const failures = results.filter(r => r.state !== 'sent').slice(0, 100).map(r => ({ to_email: r.payload.to_email, error: r.reason ?? r.state }))
+    // Requests made: one per group sent, plus one per round that refused some recipients.
+    const requests = new Set(results.map(r => r.result?.request ?? `${r.payload.group}:refused`)).size
+    return { done: true, reply: { batch_id: batchId, mode, total: results.length, accepted, failed: results.length - accepted, requests, duration_ms: Math.round(performance.now() - started), failures } }
+  }
+
+  /** A bulk send's progress. */
+  async function getBatch (id: string): Promise<BatchProgress> {
+    const p = await rpc<JobProgress | null>('job_progress', { p_job_id: id })
+    if (!p || p.kind !== BULK_KIND) throw new ServiceError(404, 'EMAIL_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
+    return batchProgress(p, `/api/automation/email/batch/${id}`)
   }
 
   /** get_email_stats() */
@@ -200,7 +259,7 @@ export function createEmailService (deps: EmailServiceDeps) {
     return moves.length
   }
 
-  return { sendEmail, sendBulkEmails, getEmailStats, getEmail, applyEvents }
+  return { sendEmail, sendBulkEmails, getBatch, getEmailStats, getEmail, applyEvents, startJobs: () => runner.start(), stopJobs: () => runner.stop() }
 }
 
 /** Indexes of personalizations SendGrid refused by field, e.g. "personalizations.3.to.0.email". */

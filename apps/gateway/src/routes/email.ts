@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '@switchboard/schemas/common'
+import { BatchIdParamsSchema, BatchProgressSchema, errorResponses } from '@switchboard/schemas/common'
 import {
   BulkEmailReplySchema, BulkEmailRequestSchema, EmailIdParamsSchema, EmailLogSchema, EmailStatsSchema,
   SendEmailReplySchema, SendEmailRequestSchema, ValidateTemplateReplySchema, ValidateTemplateRequestSchema
@@ -19,8 +19,12 @@ export const emailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/automation/trigger/email/batch', {
     config: { idempotent: true },
     bodyLimit: 64 * 1024 * 1024,
-    schema: { tags, security, summary: 'Send many emails (up to 1,000 recipients per SendGrid request, sent concurrently)', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, ...errorResponses } }
+    schema: { tags, security, summary: 'Send many emails (up to 1,000 recipients per SendGrid request, sent concurrently): the totals (200), or, when the sends outlast BULK_WAIT_MS, 202 with the batch id while they go on', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, 202: BatchProgressSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'email', '/emails/batch'))
+
+  app.get('/api/automation/email/batch/:id', {
+    schema: { tags, security, summary: 'A bulk send\'s progress (its batch_id from the bulk reply)', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'email', `/emails/batch/${request.params.id}`))
 
   app.get('/api/automation/email/stats', {
     schema: { tags, security, summary: 'Email statistics', response: { 200: EmailStatsSchema, ...errorResponses } }

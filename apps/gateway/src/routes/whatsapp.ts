@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { errorResponses } from '@switchboard/schemas/common'
+import { BatchIdParamsSchema, BatchProgressSchema, errorResponses } from '@switchboard/schemas/common'
 import {
   BulkMessagesReplySchema, BulkMessagesRequestSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema,
   InboundMessagesQuerySchema, InboundMessagesReplySchema, MessageIdParamsSchema, SendMessageReplySchema, SimulateInboundReplySchema, SimulateInboundRequestSchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
@@ -20,8 +20,12 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/automation/trigger/whatsapp/bulk', {
     config: { idempotent: true },
     bodyLimit: 8 * 1024 * 1024,
-    schema: { tags, security, summary: 'Send a template to up to 1,000 contacts, concurrently (send_bulk_messages)', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, ...errorResponses } }
+    schema: { tags, security, summary: 'Send a template to up to 1,000 contacts, concurrently (send_bulk_messages): every result (200), or, when the sends outlast BULK_WAIT_MS, 202 with the batch id while they go on', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, 202: BatchProgressSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'whatsapp', '/messages/bulk'))
+
+  app.get('/api/automation/whatsapp/bulk/:id', {
+    schema: { tags, security, summary: 'A bulk send\'s progress (its batch_id from the bulk reply)', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', `/messages/bulk/${request.params.id}`))
 
   app.post('/api/automation/whatsapp/campaigns', {
     config: { idempotent: true },
@@ -32,6 +36,15 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/automation/whatsapp/campaigns/:id', {
     schema: { tags, security, summary: 'A campaign\'s progress and delivery counts', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'whatsapp', `/campaigns/${request.params.id}`))
+
+  app.post('/api/automation/whatsapp/campaigns/:id/stop', {
+    schema: { tags, security, summary: 'Stop a campaign: contacts not yet sent become stopped; those in flight finish', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', `/campaigns/${request.params.id}/stop`))
+
+  app.post('/api/automation/whatsapp/campaigns/:id/retry', {
+    config: { idempotent: true },
+    schema: { tags, security, summary: 'Send a campaign\'s unknown and failed contacts again', params: CampaignIdParamsSchema, response: { 202: CampaignSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', `/campaigns/${request.params.id}/retry`))
 
   app.get('/api/automation/whatsapp/stats', {
     schema: { tags, security, summary: 'WhatsApp statistics (get_whatsapp_stats)', response: { 200: WhatsAppStatsSchema, ...errorResponses } }

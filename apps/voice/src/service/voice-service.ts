@@ -13,6 +13,7 @@ import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog } from '@switchboard/service-kit/logging'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
+import { contactsOf, createJob, createJobRunner, FINAL_JOB_STATUSES, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { createScripts, type ResolvedScript } from './scripts.ts'
 import { isFinal, NON_FINAL_STATUSES, rankOf } from './status.ts'
@@ -31,6 +32,8 @@ export interface VoiceServiceDeps {
   /** How often, and for how long, a campaign asks Bolna about calls whose webhooks are missing. */
   reconcileMs: number
   reconcileMaxMs: number
+  /** How long a worker's claim on a contact lives without renewal (JOB_LEASE_MS). */
+  leaseMs: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
 }
 
@@ -54,6 +57,15 @@ export type ExecutionSource = 'emulator' | 'bolna' | 'fetched'
 export const CAMPAIGN_ID_VAR = 'switchboard_campaign_id'
 
 const LIVE_KEY_HINT = 'Check BOLNA_API_KEY.'
+const CAMPAIGN_KIND = 'voice.campaign'
+
+/** What every call of a campaign shares, stored with its job. */
+interface CampaignSpec {
+  mode: Mode
+  target: ResolvedScript
+  from?: string
+  request_id: string
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SEEN_MAX = 50_000
 const CAMPAIGN_REFRESH_GAP_MS = 250
@@ -243,29 +255,63 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     return { batch_id: id, mode, script_id: target.scriptId, agent_id: target.agentId, total: input.contacts.length, initiated, failed: calls.length - initiated, duration_ms: Math.round(performance.now() - started), calls }
   }
 
-  /** create_campaign(name, contacts, script_id): answers at once; the calls go out in the background. */
+  /**
+   * create_campaign(name, contacts, script_id): the campaign and every contact are stored (one
+   * transaction, a job) and it answers at once; the job runners of every instance on the database
+   * place the calls in the background. A restart resumes it.
+   */
   async function createCampaign (input: CreateCampaignRequest, ctx: CallContext): Promise<Campaign> {
     const mode = modeNow()
     deps.clientFor(mode)
     const target = await resolve(mode, input.script_id, input.agent_id)
     const id = randomUUID()
-    const row = campaignRow({ id, mode, name: input.name, target, total: input.contacts.length, ctx })
-    activityLog.record('call_campaigns', row)
-    // The request's own id is kept for the log; the emulator's force headers apply to every call.
-    track(placeAll({ id, mode, target, contacts: input.contacts, from: input.from_number, ctx }))
     const now = nowIso()
-    return campaignView({ ...row, error: null, created_at: now, updated_at: now, completed_at: null }, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} })
+    const row = { ...campaignRow({ id, mode, name: input.name, target, total: input.contacts.length, ctx }), error: null, created_at: now, updated_at: now, completed_at: null }
+    const spec: CampaignSpec = { mode, target, request_id: ctx.requestId, ...(input.from_number ? { from: input.from_number } : {}) }
+    await createJob(activityLog.rpc, 'VOICE', { id, kind: CAMPAIGN_KIND, spec, row_table: 'call_campaigns', row }, input.contacts.map(c => contactOf(c)))
+    runner.poke()
+    return campaignView(row, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} }, null)
   }
 
-  function campaignView (row: Record<string, unknown>, p: Progress): Campaign {
-    const done = row.status === 'running' && p.placed >= Number(row.total) && p.in_progress === 0
+  /** Places one claimed call of a campaign. */
+  async function placeItems (job: ClaimedJob<CampaignSpec>, items: Array<ClaimedItem<{ to_number: string, user_data: Record<string, unknown> }>>): Promise<ItemOutcome[]> {
+    const { mode, target, from, request_id: requestId } = job.spec
+    return await Promise.all(items.map(async item => {
+      const placed = await placeCall({ mode, target, to: item.payload.to_number, userData: item.payload.user_data, from, campaignId: job.id, ctx: { requestId } })
+      scheduleCampaignRefresh(job.id)
+      if (placed.ok) return { seq: item.seq, state: 'sent' as const, result: { id: placed.id, execution_id: placed.executionId } }
+      return { seq: item.seq, state: 'failed' as const, result: { id: placed.id }, reason: placed.error instanceof ProviderError ? placed.error.message : 'internal error' }
+    }))
+  }
+
+  const runner = createJobRunner({
+    rpc: activityLog.rpc.bind(activityLog),
+    kind: CAMPAIGN_KIND,
+    concurrency: deps.bulkConcurrency,
+    leaseMs: deps.leaseMs,
+    handle: placeItems,
+    settle: async () => { await activityLog.flush(30_000) },
+    // Every call placed: follow the calls until they end (webhooks, and asking Bolna).
+    onFinished: ids => { for (const id of ids) { scheduleCampaignRefresh(id); track(reconcile(id)) } },
+    ...(deps.logger ? { logger: { warn: deps.logger.warn.bind(deps.logger), error: deps.logger.warn.bind(deps.logger) } } : {})
+  })
+
+  /**
+   * A campaign as the API shows it. Its job ends once every call is placed; the campaign itself is
+   * running until its calls have ended too.
+   */
+  function campaignView (row: Record<string, unknown>, p: Progress, job: JobProgress | null): Campaign {
+    const placedAll = p.placed >= Number(row.total) && p.in_progress === 0
+    const stored = String(row.status)
+    const status = FINAL_JOB_STATUSES.has(stored) && stored !== 'failed' && p.in_progress > 0 ? 'running' : stored === 'running' && placedAll ? 'completed' : stored
     return {
       id: String(row.id),
       name: String(row.name),
       mode: row.mode as Mode,
       script_id: String(row.script_id),
       agent_id: (row.agent_id as string | null) ?? null,
-      status: done ? 'completed' : String(row.status),
+      status,
+      contacts: job ? contactsOf(job) : { pending: Math.max(0, Number(row.total) - p.placed), in_flight: 0, sent: p.initiated, failed: p.placed - p.initiated, unknown: 0, stopped: 0 },
       total: Number(row.total),
       placed: p.placed,
       initiated: p.initiated,
@@ -287,7 +333,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const [row] = await activityLog.select('call_campaigns', { where: { id }, limit: 1 })
     if (!row) return
     const p = await progressOf(id)
-    const view = campaignView(row, p)
+    const view = campaignView(row, p, null)
     const counters = { initiated: p.initiated, completed: p.completed, failed: p.failed, updated_at: nowIso() }
     if (view.status === 'completed' && row.status === 'running') {
       activityLog.recordUpdate('call_campaigns', { id, status: 'running' }, { ...counters, status: 'completed', completed_at: nowIso() })
@@ -349,7 +395,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function getCampaign (id: string): Promise<Campaign> {
     const [row] = await activityLog.select('call_campaigns', { where: { id }, limit: 1 })
     if (!row) throw new ServiceError(404, 'VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
-    const view = campaignView(row, await progressOf(id))
+    const job = await activityLog.rpc<JobProgress | null>('job_progress', { p_job_id: id })
+    const view = campaignView(row, await progressOf(id), job)
     if (view.status !== row.status) scheduleCampaignRefresh(id)
     return view
   }
@@ -459,13 +506,17 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     }
   }
 
-  /** Stops placing calls and polling; waits for what is in flight. */
+  /**
+   * Stops claiming calls (those not placed stay pending for the next start) and polling; waits for
+   * what is in flight, then hands over the writes.
+   */
   async function close (): Promise<void> {
+    await runner.stop()
     stopping.abort()
     while (jobs.size) await Promise.allSettled([...jobs])
   }
 
-  return { makeCall, makeBulkCalls, createCampaign, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
+  return { makeCall, makeBulkCalls, createCampaign, startJobs: () => runner.start(), getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
 }
 
 export type VoiceService = ReturnType<typeof createVoiceService>

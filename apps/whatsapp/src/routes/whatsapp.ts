@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '@switchboard/schemas/common'
+import { BatchIdParamsSchema, BatchProgressSchema, errorResponses } from '@switchboard/schemas/common'
 import {
   BulkMessagesReplySchema, BulkMessagesRequestSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema,
   InboundMessagesQuerySchema, InboundMessagesReplySchema, MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
@@ -20,9 +20,16 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
 
   app.post('/messages/bulk', {
     config: { idempotent: true },
-    schema: { summary: 'send_bulk_messages(contacts, template_name)', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, ...errorResponses } },
+    schema: { summary: 'send_bulk_messages(contacts, template_name): every result (200), or the batch\'s progress (202) when it outlasts BULK_WAIT_MS', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, 202: BatchProgressSchema, ...errorResponses } },
     bodyLimit: 8 * 1024 * 1024
-  }, async (request) => service.sendBulkMessages(request.body, ctx(request)))
+  }, async (request, reply) => {
+    const outcome = await service.sendBulkMessages(request.body, ctx(request))
+    return outcome.done ? reply.code(200).send(outcome.reply) : reply.code(202).send(outcome.progress)
+  })
+
+  app.get('/messages/bulk/:id', {
+    schema: { summary: 'A bulk send\'s progress', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
+  }, async (request) => service.getBulk(request.params.id))
 
   app.post('/campaigns', {
     config: { idempotent: true },
@@ -33,6 +40,15 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
   app.get('/campaigns/:id', {
     schema: { summary: 'A campaign\'s progress and counts', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
   }, async (request) => service.getCampaign(request.params.id))
+
+  app.post('/campaigns/:id/stop', {
+    schema: { summary: 'Stop a campaign: contacts not yet sent become stopped', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
+  }, async (request) => service.stopCampaign(request.params.id))
+
+  app.post('/campaigns/:id/retry', {
+    config: { idempotent: true },
+    schema: { summary: 'Send a campaign\'s unknown and failed contacts again', params: CampaignIdParamsSchema, response: { 202: CampaignSchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.retryCampaign(request.params.id)))
 
   app.get('/stats', {
     schema: { summary: 'get_whatsapp_stats()', response: { 200: WhatsAppStatsSchema, ...errorResponses } }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ActivityLog, CrmMessageRow, WhatsAppLogRow } from '@switchboard/activity-log'
-import type { Mode } from '@switchboard/schemas/common'
+import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import type {
   BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
@@ -9,8 +9,8 @@ import { ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import { batchProgress, contactsOf, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
-import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
 import { renderTemplate, type Template } from '../catalogue.ts'
 import { statusUpdateOf, type StatusUpdate } from '../aisensy-webhooks.ts'
 import type { AiSensyClient, CampaignMessage } from '../client/aisensy-client.ts'
@@ -29,6 +29,10 @@ export interface WhatsAppServiceDeps {
   defaultContactName: string
   bulkConcurrency: number
   campaignConcurrency: number
+  /** How long a worker's claim on a contact lives without renewal (JOB_LEASE_MS). */
+  leaseMs: number
+  /** How long a bulk send waits for its answers before replying 202 (BULK_WAIT_MS). */
+  bulkWaitMs: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
 }
 
@@ -39,6 +43,26 @@ export interface CallContext {
 }
 
 const LIVE_KEY_HINT = 'Check AISENSY_API_KEY.'
+const CAMPAIGN_KIND = 'whatsapp.campaign'
+const BULK_KIND = 'whatsapp.bulk'
+
+/** What every contact of a bulk send or campaign shares, stored with the job. */
+interface JobSpec {
+  template_name: string
+  mode: Mode
+  request_id: string
+  /** A bulk send's x-switchboard-* headers, for the emulator (campaigns take none). */
+  simulation_headers?: Record<string, string>
+}
+
+/** What is kept of a contact's send in its job item (a bulk reply is built from these). */
+interface ItemResult {
+  id: string
+  to_number: string
+  status: string
+  provider_message_id: string | null
+  error: string | null
+}
 const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live API campaign bound to an approved template. ' +
   'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
 
@@ -227,33 +251,86 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return { success: true, id: r.id, status: r.status, provider_message_id: r.provider_message_id!, to_number: r.to_number, template_name: t.name, mode: r.mode, latency_ms: r.latencyMs }
   }
 
+  // --- jobs: bulk sends and campaigns ----------------------------------------------------------
+  // Both are jobs in the database (service-kit's job runner): every contact is stored, pending,
+  // before the answer; the runners of every instance on the database claim and send them.
+
+  const rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => activityLog.rpc<T>(fn, args, options)
+
+  /** Sends one claimed contact of a bulk send or campaign: the same path as a single send. */
+  async function sendItems (job: ClaimedJob<JobSpec>, items: Array<ClaimedItem<Prepared>>): Promise<ItemOutcome[]> {
+    const t = templateFor(job.spec.template_name)
+    const ctx: CallContext = { requestId: job.spec.request_id, ...(job.spec.simulation_headers ? { simulationHeaders: job.spec.simulation_headers } : {}) }
+    const campaignId = job.kind === CAMPAIGN_KIND ? job.id : null
+    return await Promise.all(items.map(async item => {
+      const r = await sendOne(job.spec.mode, t, item.payload, ctx, campaignId, buffered)
+      if (campaignId !== null) {
+        if (r.provider_message_id) track(r.provider_message_id, campaignId)
+        markDirty(campaignId)
+      }
+      const result: ItemResult = { id: r.id, to_number: r.to_number, status: r.status, provider_message_id: r.provider_message_id, error: r.error }
+      return { seq: item.seq, state: r.status === 'submitted' ? 'sent' as const : 'failed' as const, result, reason: r.error }
+    }))
+  }
+
+  // The sends' rows are written before their answers are recorded in the job.
+  const settleRows = async () => { await activityLog.flush(30_000) }
+  const runners = {
+    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, ...(deps.logger ? { logger: deps.logger } : {}) }),
+    bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, ...(deps.logger ? { logger: deps.logger } : {}) })
+  }
+
   /**
-   * send_bulk_messages(contacts, template_name): one AiSensy request per message (its API takes
-   * one destination), run concurrently in a bounded pool. A contact that fails (refused, or a
-   * number that cannot be normalised) is a failed row; it never stops the others.
+   * send_bulk_messages(contacts, template_name): stored as a job, then one AiSensy request per
+   * message (its API takes one destination), run concurrently in a bounded pool. A contact that
+   * fails (refused, or a number that cannot be normalised) is a failed row; it never stops the
+   * others. Answered with every result once all are answered within BULK_WAIT_MS; otherwise with
+   * the batch's progress (202): the sends go on, GET …/whatsapp/bulk/{batch_id} follows them.
    */
-  async function sendBulkMessages (input: BulkMessagesRequest, ctx: CallContext): Promise<BulkMessagesReply> {
+  async function sendBulkMessages (input: BulkMessagesRequest, ctx: CallContext): Promise<{ done: true, reply: BulkMessagesReply } | { done: false, progress: BatchProgress }> {
     const t = templateFor(input.template_name)
     const prepared = prepareContacts(t, input.contacts)
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key
     const started = performance.now()
-    const results = await mapWithConcurrency(prepared, deps.bulkConcurrency, p => sendOne(mode, t, p, ctx, null, stored))
-    const accepted = results.filter(r => r.status === 'submitted').length
+    const id = randomUUID()
+    const spec: JobSpec = { template_name: t.name, mode, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
+    await createJob(rpc, 'WHATSAPP', { id, kind: BULK_KIND, spec }, prepared)
+    runners.bulk.poke()
+    // The bound counts from the request's start: storing the job is part of the wait.
+    if (!await runners.bulk.waitFor(id, Math.max(0, deps.bulkWaitMs - (performance.now() - started)))) return { done: false, progress: await getBulk(id) }
+    const items = await rpc<Array<{ state: string, payload: Prepared, result: ItemResult | null, reason: string | null }>>('job_results', { p_job_id: id })
+    const accepted = items.filter(i => i.state === 'sent').length
     return {
-      mode,
-      template_name: t.name,
-      total: results.length,
-      accepted,
-      failed: results.length - accepted,
-      duration_ms: Math.round(performance.now() - started),
-      results: results.map(r => ({ to_number: r.to_number, id: r.id, status: r.status, provider_message_id: r.provider_message_id, error: r.error }))
+      done: true,
+      reply: {
+        mode,
+        template_name: t.name,
+        total: items.length,
+        accepted,
+        failed: items.length - accepted,
+        duration_ms: Math.round(performance.now() - started),
+        results: items.map(i => i.result
+          ? { to_number: i.result.to_number, id: i.result.id, status: i.result.status, provider_message_id: i.result.provider_message_id, error: i.result.error }
+          : { to_number: i.payload.raw, id: null, status: i.state, provider_message_id: null, error: i.reason })
+      }
     }
+  }
+
+  async function jobProgress (id: string, kind: string): Promise<JobProgress | null> {
+    const p = await rpc<JobProgress | null>('job_progress', { p_job_id: id })
+    return p && p.kind === kind ? p : null
+  }
+
+  /** A bulk send's progress. */
+  async function getBulk (id: string): Promise<BatchProgress> {
+    const p = await jobProgress(id, BULK_KIND)
+    if (!p) throw new ServiceError(404, 'WHATSAPP_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
+    return batchProgress(p, `/api/automation/whatsapp/bulk/${id}`)
   }
 
   // --- campaigns --------------------------------------------------------------------------------
 
-  const running = new Map<string, { stop: boolean, done: Promise<void> }>()
   /** Which campaign a submitted message belongs to, so its status webhooks refresh the campaign's counters. */
   const campaignOf = new Map<string, string>()
   const MAX_TRACKED = 200_000
@@ -262,12 +339,12 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     if (campaignOf.size > MAX_TRACKED) campaignOf.delete(campaignOf.keys().next().value!)
   }
 
-  async function refresh (campaignId: string): Promise<Campaign | null> {
-    return await activityLog.rpc<Campaign | null>('whatsapp_campaign_progress', { p_campaign_id: campaignId })
+  async function refresh (campaignId: string): Promise<Omit<Campaign, 'contacts'> | null> {
+    return await activityLog.rpc<Omit<Campaign, 'contacts'> | null>('whatsapp_campaign_progress', { p_campaign_id: campaignId })
   }
   const refreshQuietly = (campaignId: string) => refresh(campaignId).catch(err => deps.logger?.warn({ err, campaignId }, 'could not refresh campaign counters; the next read recounts them'))
 
-  // Status webhooks refresh their campaigns' stored counters, at most every 250 ms per campaign.
+  // Sends and status webhooks refresh their campaigns' stored counters, at most every 250 ms per campaign.
   const dirty = new Set<string>()
   let refreshTimer: NodeJS.Timeout | undefined
   const markDirty = (campaignId: string) => {
@@ -281,8 +358,9 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   /**
-   * create_campaign(name, contacts, template_name): recorded as running and answered at once; the
-   * sends run in the background in a bounded pool while GET /campaigns/:id reports progress.
+   * create_campaign(name, contacts, template_name): the campaign and every contact are stored
+   * (one transaction) and it is answered at once; the job runners of every instance on the
+   * database send it in the background while GET /campaigns/:id reports progress.
    */
   async function createCampaign (input: CreateCampaignRequest, ctx: CallContext): Promise<Campaign> {
     const t = templateFor(input.template_name)
@@ -291,49 +369,42 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     deps.clientFor(mode) // refuses at once when live mode has no key, before the campaign exists
     const id = randomUUID()
     const now = new Date().toISOString()
-    activityLog.record('whatsapp_campaigns', { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, created_at: now, updated_at: now })
-    const state = { stop: false, done: Promise.resolve() }
-    state.done = runCampaign(id, mode, t, prepared, ctx, state)
-    running.set(id, state)
-    return { id, name: input.name, template_name: t.name, mode, status: 'running', total: prepared.length, processed: 0, progress: 0, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
-  }
-
-  async function runCampaign (id: string, mode: Mode, t: Template, prepared: Prepared[], ctx: CallContext, state: { stop: boolean }): Promise<void> {
-    // Stored counters follow the rows while it runs (reads recount anyway).
-    const ticker = setInterval(() => { void refreshQuietly(id) }, 1000)
-    ticker.unref()
-    let attempted = 0
-    const progress = progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length)
-    try {
-      await mapWithConcurrency(prepared, deps.campaignConcurrency, async p => {
-        if (state.stop) return
-        attempted++
-        const r = await sendOne(mode, t, p, { requestId: ctx.requestId }, id, buffered)
-        if (r.provider_message_id) track(r.provider_message_id, id)
-        progress.advance()
-      })
-      progress.end(state.stop ? 'interrupted' : 'completed')
-      const at = new Date().toISOString()
-      activityLog.recordUpdate('whatsapp_campaigns', { id, status: 'running' }, state.stop
-        ? { status: 'interrupted', error: `The service stopped after ${attempted} of ${prepared.length} contacts; the rest were not sent. Create a new campaign for them.`, updated_at: at, completed_at: at }
-        : { status: 'completed', updated_at: at, completed_at: at })
-    } catch (err) {
-      progress.end('failed')
-      deps.logger?.error({ err, campaignId: id }, 'campaign run failed')
-      const at = new Date().toISOString()
-      activityLog.recordUpdate('whatsapp_campaigns', { id, status: 'running' }, { status: 'failed', error: `The campaign stopped on an unexpected error after ${attempted} of ${prepared.length} contacts; the service logs have the details.`, updated_at: at, completed_at: at })
-    } finally {
-      clearInterval(ticker)
-      running.delete(id)
-      await refreshQuietly(id)
+    const row = { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
+    await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, prepared)
+    runners.campaign.poke()
+    return {
+      id, name: input.name, template_name: t.name, mode, status: 'running', total: prepared.length, processed: 0, progress: 0, sent: 0, failed: 0, delivered: 0, read: 0,
+      contacts: { pending: prepared.length, in_flight: 0, sent: 0, failed: 0, unknown: 0, stopped: 0 },
+      error: null, created_at: now, updated_at: now, completed_at: null
     }
   }
 
-  /** A campaign's progress, counted from its rows. */
+  const notFound = (id: string) => new ServiceError(404, 'WHATSAPP_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign reply.`)
+
+  /** A campaign's progress: its contacts' states from the job, its messages' statuses from their rows. */
   async function getCampaign (id: string): Promise<Campaign> {
+    // The job first: reading it turns claims whose worker died into unknown, and settles the status.
+    const job = await jobProgress(id, CAMPAIGN_KIND)
     const c = await refresh(id)
-    if (!c) throw new ServiceError(404, 'WHATSAPP_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign reply.`)
-    return c
+    if (!c) throw notFound(id)
+    const contacts = job ? contactsOf(job) : { pending: Math.max(0, c.total - c.processed), in_flight: 0, sent: c.sent, failed: c.processed - c.sent, unknown: 0, stopped: 0 }
+    // Status and contacts from one read of the job, so they always agree.
+    return { ...c, ...(job ? { status: job.status } : {}), contacts }
+  }
+
+  /** Stops a campaign: contacts not yet sent become stopped; those in flight finish. */
+  async function stopCampaign (id: string): Promise<Campaign> {
+    if (!await jobProgress(id, CAMPAIGN_KIND)) throw notFound(id)
+    await rpc('job_stop', { p_job_id: id, p_reason: 'The campaign was stopped on request before this contact was sent.' })
+    return await getCampaign(id)
+  }
+
+  /** Sends a campaign's unknown and failed contacts again (each gets a new message row). */
+  async function retryCampaign (id: string): Promise<Campaign> {
+    if (!await jobProgress(id, CAMPAIGN_KIND)) throw notFound(id)
+    await rpc('job_retry', { p_job_id: id })
+    runners.campaign.poke()
+    return await getCampaign(id)
   }
 
   // --- reads ------------------------------------------------------------------------------------
@@ -407,14 +478,19 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return used
   }
 
+  /** Takes up every job with pending contacts (this instance's and every other's). After listening: mock sends go to this server's emulator. */
+  function startJobs (): void {
+    runners.campaign.start()
+    runners.bulk.start()
+  }
+
   /**
-   * Stops running campaigns between sends: the sends in flight finish and are logged, the rest are
-   * not sent, and each campaign is marked interrupted. Call it before the server stops listening
-   * (the sends in flight may be talking to this server's own emulator).
+   * Stops claiming contacts; the sends in flight finish and are recorded. Contacts still pending
+   * stay pending in the database: the next start (of any instance) takes the jobs up again. Call
+   * it before the server stops listening (the sends in flight may be talking to its own emulator).
    */
   async function stopCampaigns (): Promise<void> {
-    for (const state of running.values()) state.stop = true
-    await Promise.allSettled([...running.values()].map(s => s.done))
+    await Promise.all([runners.campaign.stop(), runners.bulk.stop()])
   }
 
   /** After stopCampaigns. */
@@ -422,7 +498,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     clearTimeout(refreshTimer)
   }
 
-  return { sendMessage, sendBulkMessages, createCampaign, getCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, stopCampaigns, close }
+  return { sendMessage, sendBulkMessages, getBulk, createCampaign, getCampaign, stopCampaign, retryCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, startJobs, stopCampaigns, close }
 }
 
 export type WhatsAppService = ReturnType<typeof createWhatsAppService>

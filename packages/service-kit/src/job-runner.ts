@@ -1,0 +1,354 @@
+/**
+ * The one job runner every service uses for its campaigns and bulk sends. The work lives in the
+ * database (jobs, job_items; supabase/migrations/*_create_jobs.sql), never only here: the runner
+ * claims pending items in chunks under a lease (job_claim, FOR UPDATE SKIP LOCKED), so any number
+ * of instances on one database share a job; renews its lease while it works (job_heartbeat); and
+ * records every provider answer (job_complete). An item whose worker died before its answer was
+ * recorded becomes `unknown` once the lease runs out, for a person to retry: never re-sent by
+ * itself, never dropped. stop() stops claiming, finishes what is in flight and records it; the
+ * items left pending are taken up by the next start (of this instance or of another).
+ */
+import { hostname } from 'node:os'
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { BatchProgress, JobContacts } from '@switchboard/schemas/common'
+import { ServiceError } from './errors.ts'
+
+export interface ClaimedItem<P = unknown> {
+  job_id: string
+  seq: number
+  /** Items of one group (same `group` in their payloads) come to the handler together. */
+  grp: number
+  payload: P
+}
+
+export interface ClaimedJob<S = unknown> {
+  id: string
+  kind: string
+  spec: S
+}
+
+/** What became of one item: the provider's answer (sent or refused), with what to keep of it. */
+export interface ItemOutcome {
+  seq: number
+  state: 'sent' | 'failed'
+  result?: unknown
+  reason?: string | null
+}
+
+/** A job's counts by item state, as job_progress returns them. */
+export interface JobProgress {
+  id: string
+  kind: string
+  status: 'running' | 'stopping' | 'completed' | 'completed_with_errors' | 'stopped' | 'failed'
+  total: number
+  pending: number
+  in_flight: number
+  sent: number
+  failed: number
+  unknown: number
+  stopped: number
+  error: string | null
+  created_at: string
+  updated_at: string
+  completed_at: string | null
+}
+
+export const FINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'stopped', 'failed'])
+
+type Rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => Promise<T>
+type Logger = { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
+
+export interface JobRunnerOptions<P, S> {
+  /** The activity log's rpc: the job functions run on every backend (Supabase through /rpc). */
+  rpc: Rpc
+  kind: string
+  /** Handler calls in flight at once: one per item, or per group of items (see job_create). */
+  concurrency: number
+  /** How long a claim lives without a heartbeat; a dead worker's items become unknown after it. */
+  leaseMs: number
+  /** How often an idle runner looks for work another instance created. Default 1 s. */
+  idleMs?: number
+  /**
+   * Sends a batch of items of one job; answers each with its outcome. A ProviderError is an
+   * outcome ('failed'), not a throw: a throw means the job cannot go on (it ends failed).
+   */
+  handle: (job: ClaimedJob<S>, items: Array<ClaimedItem<P>>) => Promise<ItemOutcome[]>
+  /**
+   * Makes what the handlers wrote (the sends' log rows) durable; awaited before their answers are
+   * recorded, so an item never reads sent while its row could still be lost, and a job never ends
+   * before its rows are readable.
+   */
+  settle?: () => Promise<void>
+  /** Called with the jobs that ended when this runner recorded their last answers. */
+  onFinished?: (jobIds: string[]) => void
+  logger?: Logger
+  workerId?: string
+}
+
+export interface JobRunner {
+  readonly workerId: string
+  start (): void
+  /** Look for work now (after creating a job here). */
+  poke (): void
+  /** Resolves true once the job has ended (here or on another instance), false after timeoutMs. */
+  waitFor (jobId: string, timeoutMs: number): Promise<boolean>
+  /** Stops claiming, finishes and records the items in flight. Pending items stay for the next start. */
+  stop (): Promise<void>
+}
+
+interface Completion { job_id: string, seq: number, state: 'sent' | 'failed', result: unknown, reason: string | null }
+
+export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOptions<P, S>): JobRunner {
+  const { rpc, kind, leaseMs, logger } = opts
+  const idleMs = opts.idleMs ?? 1000
+  const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+
+  let started = false
+  let stopping = false
+  let loop: Promise<void> | undefined
+  let inFlight = 0
+  const batches = new Set<Promise<void>>()
+  let wake: (() => void) | undefined
+  let heartbeat: NodeJS.Timeout | undefined
+
+  // Answers waiting to be recorded, written together (one job_complete per ~20 ms at most).
+  let completions: Completion[] = []
+  let writing: Promise<void> | undefined
+  let writeTimer: NodeJS.Timeout | undefined
+  const waiters = new Map<string, Set<() => void>>()
+
+  const nap = (ms: number) => new Promise<void>(resolve => {
+    const t = setTimeout(done, ms)
+    function done () { clearTimeout(t); wake = undefined; resolve() }
+    wake = done
+  })
+
+  function finished (jobIds: string[]): void {
+    for (const id of jobIds) {
+      const set = waiters.get(id)
+      if (!set) continue
+      waiters.delete(id)
+      for (const resolve of set) resolve()
+    }
+  }
+
+  /** Writes the queued answers; retried with backoff while the database is away (the lease may run out meanwhile: a late answer still counts). */
+  async function writeCompletions (): Promise<void> {
+    let failures = 0
+    while (completions.length > 0) {
+      const batch = completions.slice(0, 1000)
+      try {
+        await opts.settle?.()
+        const done = await rpc<string[]>('job_complete', { p_worker: workerId, p_results: batch }, { flush: false })
+        completions.splice(0, batch.length)
+        failures = 0
+        finished(done ?? [])
+        if (done?.length) opts.onFinished?.(done)
+      } catch (err) {
+        failures++
+        if (failures === 1) logger?.warn({ err, pending: completions.length, kind }, 'job runner: could not record answers; retrying')
+        if (stopping && failures > 20) {
+          logger?.error({ err, lost: completions.length, kind }, 'job runner: gave up recording answers at shutdown; their items will read unknown')
+          completions = []
+          return
+        }
+        await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)))
+      }
+    }
+  }
+
+  function flushCompletions (): Promise<void> {
+    clearTimeout(writeTimer)
+    writeTimer = undefined
+    writing ??= writeCompletions().finally(() => {
+      writing = undefined
+      if (completions.length > 0) scheduleWrite()
+    })
+    return writing
+  }
+
+  function scheduleWrite (): void {
+    if (completions.length >= 500) void flushCompletions()
+    else writeTimer ??= setTimeout(() => { void flushCompletions() }, 20)
+  }
+
+  async function runBatch (job: ClaimedJob<S>, items: Array<ClaimedItem<P>>): Promise<void> {
+    let outcomes: ItemOutcome[]
+    try {
+      outcomes = await opts.handle(job, items)
+    } catch (err) {
+      logger?.error({ err, job: job.id, kind }, 'job runner: the job cannot go on; it ends failed')
+      const reason = `Stopped on an unexpected error (${(err as Error).message}); the service logs have the details.`
+      outcomes = items.map(i => ({ seq: i.seq, state: 'failed' as const, reason }))
+      rpc('job_fail', { p_job_id: job.id, p_error: reason }).catch(e => logger?.error({ err: e, job: job.id }, 'job runner: could not mark the job failed'))
+    }
+    for (const o of outcomes) completions.push({ job_id: job.id, seq: o.seq, state: o.state, result: o.result ?? null, reason: o.reason ?? null })
+    scheduleWrite()
+  }
+
+  // Claimed groups waiting for a free slot: a small read-ahead (a quarter of the slots), so a slot
+  // that frees up starts its next send at once instead of after a database round trip. If this
+  // process dies they read unknown like the sends in flight; a stop gives them back untouched.
+  const ready: Array<{ job: ClaimedJob<S>, items: Array<ClaimedItem<P>> }> = []
+  const readAhead = Math.max(1, Math.floor(opts.concurrency / 4))
+
+  function pumpReady (): void {
+    while (inFlight < opts.concurrency && ready.length > 0 && !stopping) {
+      const { job, items } = ready.shift()!
+      inFlight++
+      const p = runBatch(job, items).finally(() => {
+        inFlight--
+        batches.delete(p)
+        pumpReady()
+        wake?.()
+      })
+      batches.add(p)
+    }
+  }
+
+  async function release (items: Array<ClaimedItem<P>>): Promise<void> {
+    if (items.length === 0) return
+    await rpc('job_release', { p_worker: workerId, p_items: items.map(i => ({ job_id: i.job_id, seq: i.seq })) })
+      .catch(err => logger?.warn({ err, kind, items: items.length }, 'job runner: could not give back unsent items; they will read unknown after the lease'))
+  }
+
+  async function claimLoop (): Promise<void> {
+    // A claim waits until it can take a quarter of the slots (or everything is idle): one claim
+    // per freed slot would make one database round trip per contact.
+    const enough = Math.max(1, Math.floor(opts.concurrency / 4))
+    while (!stopping) {
+      const want = opts.concurrency + readAhead - inFlight - ready.length
+      if (want < enough && inFlight + ready.length > 0) { await nap(idleMs); continue }
+      let claimed: { items: Array<ClaimedItem<P>>, jobs: Record<string, { kind: string, spec: S }> }
+      try {
+        // Not behind the write queue: claiming reads nothing this process wrote.
+        claimed = await rpc('job_claim', { p_kind: kind, p_worker: workerId, p_limit: want, p_lease_ms: leaseMs }, { flush: false })
+      } catch (err) {
+        logger?.warn({ err, kind }, 'job runner: could not claim work; trying again')
+        await nap(idleMs)
+        continue
+      }
+      if (stopping) {
+        // Claimed as the stop began: given back untouched, for the next start.
+        await release(claimed.items)
+        break
+      }
+      if (claimed.items.length === 0) { await nap(idleMs); continue }
+      let batch: Array<ClaimedItem<P>> = []
+      const flush = () => {
+        const first = batch[0]!
+        const job = claimed.jobs[first.job_id]!
+        ready.push({ job: { id: first.job_id, kind: job.kind, spec: job.spec }, items: batch })
+        batch = []
+      }
+      for (const item of claimed.items) {
+        if (batch.length > 0 && (batch[0]!.job_id !== item.job_id || batch[0]!.grp !== item.grp)) flush()
+        batch.push(item)
+      }
+      if (batch.length > 0) flush()
+      pumpReady()
+    }
+  }
+
+  function startHeartbeat (): void {
+    heartbeat = setInterval(() => {
+      if (inFlight + ready.length === 0) return
+      rpc('job_heartbeat', { p_worker: workerId, p_lease_ms: leaseMs }, { flush: false }).catch(err => logger?.warn({ err, kind }, 'job runner: could not renew the lease'))
+    }, Math.max(50, Math.floor(leaseMs / 3)))
+    heartbeat.unref()
+  }
+
+  // Jobs another instance works on: their end is seen by polling their progress.
+  async function pollUntilFinished (jobId: string, until: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && Date.now() < until) {
+      await sleep(Math.min(500, Math.max(0, until - Date.now())), undefined, { signal }).catch(() => {})
+      if (signal.aborted) return
+      const p = await rpc<JobProgress | null>('job_progress', { p_job_id: jobId }, { flush: false }).catch(() => null)
+      if (p && FINAL_JOB_STATUSES.has(p.status)) return
+    }
+  }
+
+  return {
+    workerId,
+
+    start () {
+      if (started) return
+      started = true
+      startHeartbeat()
+      loop = claimLoop().catch(err => logger?.error({ err, kind }, 'job runner: the claim loop stopped'))
+    },
+
+    poke () {
+      wake?.()
+    },
+
+    async waitFor (jobId, timeoutMs) {
+      const progress = await rpc<JobProgress | null>('job_progress', { p_job_id: jobId })
+      if (!progress || FINAL_JOB_STATUSES.has(progress.status)) return true
+      const until = Date.now() + timeoutMs
+      const ended = new AbortController()
+      let local: () => void = () => {}
+      const here = new Promise<void>(resolve => { local = resolve })
+      let set = waiters.get(jobId)
+      if (!set) waiters.set(jobId, set = new Set())
+      set.add(local)
+      const timer = setTimeout(() => ended.abort(), timeoutMs)
+      try {
+        await Promise.race([here, pollUntilFinished(jobId, until, ended.signal), new Promise<void>(resolve => ended.signal.addEventListener('abort', () => resolve()))])
+      } finally {
+        clearTimeout(timer)
+        ended.abort()
+        waiters.get(jobId)?.delete(local)
+        if (waiters.get(jobId)?.size === 0) waiters.delete(jobId)
+      }
+      const after = await rpc<JobProgress | null>('job_progress', { p_job_id: jobId }).catch(() => null)
+      return after !== null && FINAL_JOB_STATUSES.has(after.status)
+    },
+
+    async stop () {
+      stopping = true
+      wake?.()
+      await loop
+      await release(ready.splice(0).flatMap(r => r.items))
+      while (batches.size > 0) await Promise.allSettled([...batches])
+      await flushCompletions()
+      clearInterval(heartbeat)
+    }
+  }
+}
+
+/** A job's contacts by state, as the API shows them. */
+export function contactsOf (p: JobProgress): JobContacts {
+  return { pending: Number(p.pending), in_flight: Number(p.in_flight), sent: Number(p.sent), failed: Number(p.failed), unknown: Number(p.unknown), stopped: Number(p.stopped) }
+}
+
+/** A bulk send's progress reply (the 202, and its progress route). */
+export function batchProgress (p: JobProgress, progressUrl: string): BatchProgress {
+  const contacts = contactsOf(p)
+  const done = contacts.sent + contacts.failed + contacts.unknown + contacts.stopped
+  return {
+    batch_id: p.id,
+    status: p.status,
+    total: Number(p.total),
+    progress: Number(p.total) > 0 ? Math.round((done / Number(p.total)) * 10_000) / 10_000 : 1,
+    contacts,
+    progress_url: progressUrl,
+    error: p.error,
+    created_at: p.created_at,
+    completed_at: p.completed_at
+  }
+}
+
+/**
+ * Stores a job with all its items in one transaction (job_create). The request that asked for it
+ * is answered only after this: when the database cannot take it, the caller gets a 503 and nothing
+ * was accepted.
+ */
+export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string, kind: string, spec: unknown, row_table?: string, row?: Record<string, unknown> }, items: unknown[]): Promise<void> {
+  try {
+    await rpc('job_create', { p_job: job, p_items: items })
+  } catch (err) {
+    throw new ServiceError(503, `${codePrefix}_DATABASE_UNAVAILABLE`, `The database did not store the job (${(err as Error).message}), so nothing was sent. Retry in a moment.`, { headers: { 'retry-after': '5' } })
+  }
+}

@@ -1,0 +1,92 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { createTestActivityLog } from '@switchboard/activity-log/testing'
+import { createJob, createJobRunner, type ClaimedItem, type JobProgress } from '../src/job-runner.ts'
+import { eventually } from '../src/testing.ts'
+
+const progressOf = (rpc: <T>(fn: string, args?: Record<string, unknown>) => Promise<T>, id: string) => rpc<JobProgress>('job_progress', { p_job_id: id })
+
+t.test('two runners on one database share a job: every item handled once, by one of them', async t => {
+  const log = await createTestActivityLog(t)
+  const rpc = log.rpc.bind(log)
+  const handled = new Map<number, string[]>()
+  const runner = (name: string) => createJobRunner<{ n: number }>({
+    rpc,
+    kind: 'test.share',
+    concurrency: 4,
+    leaseMs: 5000,
+    idleMs: 20,
+    workerId: name,
+    handle: async (_job, items: Array<ClaimedItem<{ n: number }>>) => {
+      await new Promise(resolve => setTimeout(resolve, 5))
+      for (const i of items) handled.set(i.payload.n, [...(handled.get(i.payload.n) ?? []), name])
+      return items.map(i => ({ seq: i.seq, state: 'sent' as const, result: { by: name } }))
+    }
+  })
+  const a = runner('a')
+  const b = runner('b')
+  const id = randomUUID()
+  await createJob(rpc, 'TEST', { id, kind: 'test.share', spec: {} }, Array.from({ length: 40 }, (_v, n) => ({ n })))
+  a.start()
+  b.start()
+  t.ok(await a.waitFor(id, 30_000), 'the job ended')
+  await Promise.all([a.stop(), b.stop()])
+  t.match(await progressOf(rpc, id), { status: 'completed', sent: 40, pending: 0, in_flight: 0, unknown: 0 })
+  t.equal(handled.size, 40, 'every item handled')
+  t.same([...handled.values()].filter(by => by.length > 1), [], 'none twice')
+  const byRunner = [...handled.values()].flat()
+  t.ok(byRunner.includes('a') && byRunner.includes('b'), `both took part (a ${byRunner.filter(x => x === 'a').length}, b ${byRunner.filter(x => x === 'b').length})`)
+})
+
+t.test('a worker that dies with items claimed: they become unknown after its lease, never handled again; a late answer still counts', async t => {
+  const log = await createTestActivityLog(t)
+  const rpc = log.rpc.bind(log)
+  const id = randomUUID()
+  await createJob(rpc, 'TEST', { id, kind: 'test.dead', spec: {} }, Array.from({ length: 10 }, (_v, n) => ({ n })))
+  // The dead worker: it claimed three items and was never heard of again.
+  const dead = await rpc<{ items: ClaimedItem[] }>('job_claim', { p_kind: 'test.dead', p_worker: 'dead', p_limit: 3, p_lease_ms: 300 })
+  t.equal(dead.items.length, 3)
+  const seen: number[] = []
+  const alive = createJobRunner<{ n: number }>({
+    rpc, kind: 'test.dead', concurrency: 2, leaseMs: 5000, idleMs: 20,
+    handle: async (_job, items) => { for (const i of items) seen.push(i.seq); return items.map(i => ({ seq: i.seq, state: 'sent' as const })) }
+  })
+  alive.start()
+  t.teardown(() => alive.stop())
+  const ended = await eventually(async () => { const p = await progressOf(rpc, id); return p.status !== 'running' ? p : undefined })
+  t.match(ended, { status: 'completed_with_errors', sent: 7, unknown: 3, pending: 0, in_flight: 0 }, 'the dead worker\'s three are unknown')
+  t.same(seen.sort((x, y) => x - y), [3, 4, 5, 6, 7, 8, 9], 'the live worker never sent them')
+  const [row] = await log.select('job_items', { where: { job_id: id, seq: 0 } })
+  t.match(row?.reason, /stopped before the provider's answer was recorded/)
+
+  // Its answer arrives after all (it was only slow): recorded, the item is known again.
+  await rpc('job_complete', { p_worker: 'dead', p_results: [{ job_id: id, seq: 0, state: 'sent', result: null, reason: null }] })
+  t.match(await progressOf(rpc, id), { sent: 8, unknown: 2 })
+  // Retry on request: the unknown ones are sent again.
+  await rpc('job_retry', { p_job_id: id })
+  alive.poke()
+  t.match(await eventually(async () => { const p = await progressOf(rpc, id); return p.status !== 'running' ? p : undefined }), { status: 'completed', sent: 10, unknown: 0 })
+})
+
+t.test('stop() finishes what is in flight and leaves the rest pending; another runner takes it up', async t => {
+  const log = await createTestActivityLog(t)
+  const rpc = log.rpc.bind(log)
+  const id = randomUUID()
+  await createJob(rpc, 'TEST', { id, kind: 'test.stop', spec: {} }, Array.from({ length: 20 }, (_v, n) => ({ n })))
+  let started = 0
+  const first = createJobRunner({
+    rpc, kind: 'test.stop', concurrency: 2, leaseMs: 5000, idleMs: 20,
+    handle: async (_job, items) => { started += items.length; await new Promise(resolve => setTimeout(resolve, 30)); return items.map(i => ({ seq: i.seq, state: 'sent' as const })) }
+  })
+  first.start()
+  await eventually(async () => started >= 4)
+  await first.stop()
+  const after = await progressOf(rpc, id)
+  t.match(after, { status: 'running', in_flight: 0, unknown: 0, sent: started }, `${started} sent, none left claimed`)
+  t.equal(after.pending, 20 - started, 'the rest pending')
+  const second = createJobRunner({ rpc, kind: 'test.stop', concurrency: 4, leaseMs: 5000, idleMs: 20, handle: async (_job, items) => items.map(i => ({ seq: i.seq, state: 'sent' as const })) })
+  second.start()
+  t.teardown(() => second.stop())
+  t.ok(await second.waitFor(id, 20_000))
+  t.match(await progressOf(rpc, id), { status: 'completed', sent: 20 })
+})
