@@ -6,6 +6,7 @@ import { createSupabaseBackend } from './backends/supabase.ts'
 
 export type * from './types.ts'
 export { createActivityLog, isPermanentError, type Operation } from './activity-log.ts'
+export { EmulatorState, nextSeq, type EmulatorStateOptions, type PutOptions, type StoredRecord } from './emulator-state.ts'
 export { applyMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationSession } from './migrations.ts'
 export { createPgliteBackend, type PgliteConfig } from './backends/pglite.ts'
 export { createPostgresBackend, type PostgresConfig } from './backends/postgres.ts'

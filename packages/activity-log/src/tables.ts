@@ -9,7 +9,10 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'whatsapp_campaigns',
   'call_campaigns',
   'settings',
-  'settings_changes'
+  'settings_changes',
+  'zoom_emulator_state',
+  'instamojo_emulator_state',
+  'bolna_emulator_state'
 ])
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/
