@@ -1,3 +1,4 @@
+import { EmulatorState } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import { requireAll } from '@switchboard/service-kit/credentials'
 import { providerNotConfigured } from '@switchboard/service-kit/errors'
@@ -44,6 +45,8 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     webhookSender,
     signingSecret: emulatorSecret,
     stepMs: () => stepMs,
+    // Agents and calls live in the database, at most the engine's bound of calls.
+    state: new EmulatorState({ backend: app.activityLog.backend, table: 'bolna_emulator_state', retention: { call: 10_000, agent: 1_000 }, logger: app.log }),
     defaultWebhookUrl: () => env.BOLNA_MOCK_WEBHOOK_URL ?? ownReceiver()
   })
 

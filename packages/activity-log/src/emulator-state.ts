@@ -25,6 +25,8 @@ export interface StoredRecord<D = unknown> {
   step: number
   dueAt: number | null
   deleted: boolean
+  /** The instance that wrote it last (EmulatorState.writer). */
+  writer: string
   doc: D
 }
 
@@ -239,6 +241,21 @@ export class EmulatorState {
   }
 
   /**
+   * Records whose next step was due before `before` (epoch ms) and is still not taken: the instance
+   * driving them stopped. adopt() takes one over.
+   */
+  async overdue<D> (kind: string, before: number): Promise<Array<StoredRecord<D>>> {
+    await this.flush()
+    const rows = await this.#backend.select(this.#table, { where: { kind, deleted: false, due_at: { lt: Math.floor(before) } }, orderBy: { column: 'due_at' }, limit: 1_000 })
+    return rows.map(row => toRecord<D>(row))
+  }
+
+  /** Takes over a record found overdue (its due_at unchanged since): true for exactly one instance. */
+  async adopt (kind: string, id: string, dueAt: number): Promise<boolean> {
+    return await this.#backend.update(this.#table, { kind, id, due_at: dueAt, deleted: false }, { due_at: null, writer: this.writer }) > 0
+  }
+
+  /**
    * Applies the retention: past `retention[kind]` live records the oldest are deleted, and
    * tombstones older than tombstoneMs go. Returns how many rows were deleted.
    */
@@ -299,6 +316,7 @@ function toRecord<D> (row: Row): StoredRecord<D> {
     step: Number(row.step ?? 0),
     dueAt: row.due_at === null || row.due_at === undefined ? null : Number(row.due_at),
     deleted: row.deleted === true,
+    writer: String(row.writer ?? ''),
     doc: row.doc as D
   }
 }
