@@ -46,3 +46,24 @@ create trigger instamojo_emulator_state_touch before insert or update on instamo
   for each row execute function emulator_state_touch();
 create trigger bolna_emulator_state_touch before insert or update on bolna_emulator_state
   for each row execute function emulator_state_touch();
+
+-- Writes a batch of records in one statement with one parameter (the rows as a JSON array), so the
+-- embedded PGlite does not pay per bound value. step is left alone: only a claim changes it.
+create or replace function emulator_state_put(p_table text, p_rows jsonb) returns integer
+language plpgsql as $$
+declare
+  n integer;
+begin
+  if p_table not in ('zoom_emulator_state', 'instamojo_emulator_state', 'bolna_emulator_state') then
+    raise exception 'unknown emulator state table %', p_table using errcode = '42P01';
+  end if;
+  execute format(
+    'insert into %1$I (kind, id, seq, due_at, deleted, writer, doc)
+     select kind, id, seq, due_at, deleted, writer, doc from jsonb_populate_recordset(null::%1$I, $1)
+     on conflict (kind, id) do update set seq = excluded.seq, due_at = excluded.due_at,
+       deleted = excluded.deleted, writer = excluded.writer, doc = excluded.doc', p_table)
+    using p_rows;
+  get diagnostics n = row_count;
+  return n;
+end
+$$;

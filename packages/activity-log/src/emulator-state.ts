@@ -153,7 +153,7 @@ export class EmulatorState {
     while (this.#queue.size > 0) {
       const batch = [...this.#queue.entries()].slice(0, 500)
       try {
-        await this.#backend.upsert(this.#table, batch.map(([, p]) => p.row), ['kind', 'id'])
+        await this.#backend.rpc('emulator_state_put', { p_table: this.#table, p_rows: batch.map(([, p]) => p.row) })
         this.#failures = 0
       } catch (err) {
         if (isPermanentError(err)) {
