@@ -378,10 +378,13 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       simulate: async (request, reply) => await simulate(request, reply, 'success') !== false,
       endingFor: (to) => endingFor(magicFate(to), !simulator.succeeds()),
       recordingBaseUrl,
-      defaultFrom: DEFAULT_FROM
+      defaultFrom: DEFAULT_FROM,
+      saved: persistence ? b => persistence.saveBatch(b) : undefined,
+      removed: persistence ? id => persistence.removeBatch(id) : undefined
     })
     onBatchExecution = batches.onExecutionChange
     resetBatches = batches.reset
+    await persistence?.restoreBatches(batches.restore)
 
     api.get('/user/me', { schema: {} }, async (request, reply) => {
       if (await simulate(request, reply, 'success') === false) return reply

@@ -1,9 +1,11 @@
 import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
 import type { AgentState } from './agents.ts'
+import type { StoredBatch } from './batches.ts'
 import type { CallEngine, CallPersistence, StoredCall } from './calls.ts'
 
 const AGENT = 'agent'
 const CALL = 'call'
+const BATCH = 'batch'
 
 /**
  * Bolna's agents and executions in the database (table bolna_emulator_state, through the shared
@@ -21,6 +23,7 @@ export class BolnaPersistence implements CallPersistence {
   #timer: NodeJS.Timeout | undefined
   #busy: Promise<void> | undefined
   #graceMs = 2_000
+  #restoreBatches: ((stored: StoredBatch[]) => void) | undefined
 
   constructor (db: EmulatorState) {
     this.#db = db
@@ -43,6 +46,20 @@ export class BolnaPersistence implements CallPersistence {
 
   removeAgent (agent: AgentState): void {
     this.#db.remove(AGENT, agent.id, Date.parse(agent.createdAt) * 1000 || nextSeq())
+  }
+
+  saveBatch (batch: StoredBatch): void {
+    this.#db.put(BATCH, batch.id, batch, { seq: Date.parse(batch.createdAt) * 1000 || nextSeq() })
+  }
+
+  removeBatch (id: string): void {
+    this.#db.remove(BATCH, id, nextSeq())
+  }
+
+  /** Loads the stored batches into the batch routes (a scheduled one starts at its time), and later other instances' changes. */
+  async restoreBatches (restore: (stored: StoredBatch[]) => void): Promise<void> {
+    this.#restoreBatches = restore
+    restore((await this.#db.load<StoredBatch>(BATCH)).map(r => r.doc))
   }
 
   /** Loads agents and calls (calls as read-only copies until adopted); sync and adoption start with startTimers(). */
@@ -79,6 +96,8 @@ export class BolnaPersistence implements CallPersistence {
         else this.#agents?.set(r.id, r.doc as AgentState)
       } else if (r.kind === CALL && !r.deleted) {
         this.#hold(r.doc as StoredCall, r.dueAt, r.seq, false)
+      } else if (r.kind === BATCH && !r.deleted) {
+        this.#restoreBatches?.([r.doc as StoredBatch])
       }
     }
     for (const r of await this.#db.overdue<StoredCall>(CALL, Date.now() - this.#graceMs)) {
