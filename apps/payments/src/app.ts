@@ -9,7 +9,8 @@ import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { createInstamojoClient, type InstamojoClient } from './client/instamojo-client.ts'
 import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
-import { instamojoEmulator } from './emulator/index.ts'
+import { instamojoEmulator, MAX_TOKENS } from './emulator/index.ts'
+import { DEFAULT_MAX_RECORDS } from './emulator/store.ts'
 import { instamojoWebhookRoutes } from './routes/instamojo-webhook.ts'
 import { paymentRoutes } from './routes/payments.ts'
 import { createPaymentService } from './service/payment-service.ts'
@@ -76,6 +77,8 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   app.addHook('onClose', async () => { await webhookSender.close() })
   const salt = emulatorSalt(env)
   await app.register(instamojoEmulator, {
+    // Payment requests, payments and tokens live in the database, the oldest past the bound deleted.
+    state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),
     prefix: EMULATOR_PREFIX,
     simulator: new Simulator(() => app.runtime.get('payments').simulation, 'payments'),
     webhookSender,

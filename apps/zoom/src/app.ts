@@ -10,6 +10,7 @@ import { createZoomClient, type ZoomClient } from './client/zoom-client.ts'
 import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
 import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
 import { zoomRetryDelaysMs } from './emulator/webhooks.ts'
+import { ZoomMeetingPersistence } from './emulator/persist.ts'
 import { meetingRoutes } from './routes/meetings.ts'
 import { zoomWebhookRoutes } from './routes/zoom-webhook.ts'
 import { createZoomService } from './service/zoom-service.ts'
@@ -54,6 +55,12 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
   const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'zoom', logger: app.log, retryDelaysMs: zoomRetryDelaysMs(env.ZOOM_WEBHOOK_RETRY_MINUTE_MS) })
+  // Meetings live in the database (zoom_emulator_state), at most ZOOM_MAX_MEETINGS of them.
+  const persistence = new ZoomMeetingPersistence(app.activityLog.emulatorState({
+    table: 'zoom_emulator_state',
+    retention: { meeting: env.ZOOM_MAX_MEETINGS },
+    logger: app.log
+  }))
   const state = new ZoomEmulatorState({
     webhookSender,
     webhookSecret,
@@ -66,16 +73,21 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
     maxMeetings: env.ZOOM_MAX_MEETINGS,
     tokenTtlSeconds: env.ZOOM_EMULATOR_TOKEN_TTL_S,
     maxPendingWebhooks: env.ZOOM_WEBHOOK_MAX_PENDING,
+    persistence,
     logger: app.log
   })
-  state.store.startSweeper(env.ZOOM_SWEEP_INTERVAL_MS)
-  app.decorate('zoomEmulator', state)
   app.addHook('onClose', async () => {
-    state.close()
+    await state.close()
     await webhookSender.close()
   })
+  await state.restore()
+  state.store.startSweeper(env.ZOOM_SWEEP_INTERVAL_MS)
+  persistence.state.startRetention(env.ZOOM_SWEEP_INTERVAL_MS)
+  app.decorate('zoomEmulator', state)
+  app.addHook('onListen', async () => { state.listening = true })
+
   const simulator = new Simulator(() => app.runtime.get('zoom').simulation, 'zoom')
-  app.onMockReset(() => { state.store.clear(); simulator.restart() })
+  app.onMockReset(async () => { await state.clear(); simulator.restart() })
   await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator })
 
   let mockClient: ZoomClient | undefined

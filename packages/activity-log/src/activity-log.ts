@@ -17,6 +17,7 @@ import { dirname } from 'node:path'
 import type { ActivityLog, ActivityLogOptions, Filter, Row, Table } from './types.ts'
 import { TABLES } from './tables.ts'
 import { composeStatus, isStatusTable, movesFrom, type StatusTable } from './status-rules.ts'
+import { EmulatorState } from './emulator-state.ts'
 
 export type Operation =
   | { op: 'insert', table: Table, row: Row }
@@ -524,6 +525,8 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       const { status: _status, ...rest } = patch as Row
       return Promise.all(list.map(value => enqueue({ op: 'advance', table, key, value, status, patch: rest }))).then(noop)
     },
+
+    emulatorState: options => new EmulatorState({ ...options, backend }),
 
     flush,
 

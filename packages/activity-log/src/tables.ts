@@ -13,7 +13,10 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'idempotency_keys',
   'webhook_outbox',
   'jobs',
-  'job_items'
+  'job_items',
+  'zoom_emulator_state',
+  'instamojo_emulator_state',
+  'bolna_emulator_state'
 ])
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/

@@ -4,6 +4,7 @@
  * one shared suite (test/backend.contract.ts).
  */
 
+import type { EmulatorState, EmulatorStateOptions } from './emulator-state.ts'
 import type { NewRow, RowOf, SettingRow, SettingsChangeRow } from './rows.ts'
 import type { StatusKeys, StatusTable } from './status-rules.ts'
 
@@ -23,6 +24,10 @@ export type Table =
   | 'webhook_outbox'
   | 'jobs'
   | 'job_items'
+  | EmulatorTable
+
+/** Each provider emulator's own state (packages/activity-log/src/emulator-state.ts). */
+export type EmulatorTable = 'zoom_emulator_state' | 'instamojo_emulator_state' | 'bolna_emulator_state'
 
 /** A row as plain JSON-able values. Column names are the SQL column names (snake_case). */
 export type Row = Record<string, unknown>
@@ -140,6 +145,8 @@ export interface ActivityLog {
   clear (tables: readonly Table[]): Promise<Record<string, number>>
   /** A cheap round trip to the database, for readiness. */
   ping (): Promise<void>
+  /** A provider emulator's own state, in its table on this log's database (emulator-state.ts). */
+  emulatorState (options: Omit<EmulatorStateOptions, 'backend'>): EmulatorState
   /** Operations waiting to be written (for readiness and tests). */
   readonly pending: number
   /** True while the last write attempt failed and writes go to the journal. */

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
+import type { EmulatorState } from '@switchboard/activity-log'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
 import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
@@ -22,11 +23,13 @@ export interface InstamojoEmulatorOptions {
   username?: string
   /** Most payment requests (and payments) kept in memory. */
   maxRecords?: number
+  /** Where requests, payments and tokens are kept beyond memory (the database). */
+  state?: EmulatorState
 }
 
 export const TOKEN_TTL_S = 36_000
 const DEFAULT_SCOPE = 'payouts:read payments:read payments:fulfil payments:refund users:read users:write payment-requests:read payment-requests:write gateway-orders:read gateway-orders:write convenience-fee:read refunds:read'
-const MAX_TOKENS = 10_000
+export const MAX_TOKENS = 10_000
 
 /** Instamojo's error envelope (v2 and v1.1 alike, per the SDKs): {"success": false, "message": …}. */
 const fail = (message: unknown) => ({ success: false, message })
@@ -51,9 +54,13 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   const { simulator, webhookSender, salt } = opts
   app.onMockReset(() => { simulator.restart() })
   const username = opts.username ?? 'switchboard'
-  const store = new InstamojoStore(opts.maxRecords)
+  const store = new InstamojoStore(opts.maxRecords, opts.state)
+  await store.restore()
+  app.addHook('onClose', async () => { await store.close() })
+  if (app.hasDecorator('onMockReset')) app.onMockReset(async () => { await store.clear() })
   const tokens = new Map<string, number>()
-  const userId = randomBytes(16).toString('hex')
+  // From the salt, so the account's user URL is the same after a restart and on every instance.
+  const userId = createHmac('sha256', salt).update('switchboard-instamojo-emulator:user').digest('hex').slice(0, 32)
   const prefix = app.prefix
 
   await app.register(formbody)
@@ -79,11 +86,16 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   const notFound = (reply: FastifyReply) => reply.code(404).send(fail('Not found.'))
 
   // --- auth -------------------------------------------------------------------------------------
-  function v2Auth (request: FastifyRequest, reply: FastifyReply): boolean {
+  async function v2Auth (request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const auth = request.headers.authorization
     if (!auth) { reply.code(401).send(fail('Authentication credentials were not provided.')); return false }
     const token = /^Bearer (\S+)$/.exec(auth)?.[1]
-    const expiry = token ? tokens.get(token) : undefined
+    // A token this instance did not issue may come from another instance, or from before a restart.
+    let expiry = token ? tokens.get(token) : undefined
+    if (token && expiry === undefined) {
+      expiry = await store.tokenExpiry(token)
+      if (expiry !== undefined) tokens.set(token, expiry)
+    }
     if (!token || expiry === undefined || expiry < Date.now()) {
       // (unverified) wording: the OAuth toolkit's answer for an unknown or expired token.
       reply.code(401).send(fail('Invalid or expired token.'))
@@ -100,7 +112,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     }
     return true
   }
-  const auth = (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) => v === 'v2' ? v2Auth(request, reply) : v1Auth(request, reply)
+  const auth = async (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) => v === 'v2' ? v2Auth(request, reply) : v1Auth(request, reply)
 
   app.post('/oauth2/token/', async (request, reply) => {
     const b = (request.body ?? {}) as Record<string, unknown>
@@ -112,6 +124,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     }
     const token = randomBytes(15).toString('hex')
     tokens.set(token, Date.now() + TOKEN_TTL_S * 1000)
+    store.addToken(token, Date.now() + TOKEN_TTL_S * 1000)
     while (tokens.size > MAX_TOKENS) tokens.delete(tokens.keys().next().value as string)
     return reply.header('cache-control', 'no-store').send({ access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_S, scope: typeof b.scope === 'string' && b.scope ? b.scope : DEFAULT_SCOPE })
   })
@@ -139,7 +152,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
 
   // --- payment requests -------------------------------------------------------------------------
   async function create (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) {
-    if (!auth(v, request, reply)) return reply
+    if (!await auth(v, request, reply)) return reply
     const result = validateNewRequest(request.body)
     if (result.errors) return reply.code(400).send(fail(result.errors))
     const input = result.value
@@ -168,13 +181,14 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     return reply.code(201).send(v === 'v2' ? v2Request(store, record, base, userId) : { success: true, payment_request: v1Request(store, record) })
   }
 
-  function read (id: string): RequestRecord | undefined {
-    return store.requests.get(id)
-  }
+  const read = (id: string) => store.findRequest(id)
 
   /** Reading a request after its creation shows what Instamojo fills in later (short URL, delivery statuses). */
   function settle (r: RequestRecord): RequestRecord {
-    r.settled = true
+    if (!r.settled) {
+      r.settled = true
+      store.saveRequest(r)
+    }
     return r
   }
 
@@ -200,7 +214,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   app.post('/api/1.1/payment-requests/', async (request, reply) => create('v1', request, reply))
 
   app.get('/v2/payment_requests/', async (request, reply) => {
-    if (!v2Auth(request, reply)) return reply
+    if (!await v2Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
     const { limit, page: p } = page(request)
     const all = listFiltered(request)
@@ -221,37 +235,37 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   })
 
   app.get<{ Params: { id: string } }>('/v2/payment_requests/:id/', async (request, reply) => {
-    if (!v2Auth(request, reply)) return reply
+    if (!await v2Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
-    const r = read(request.params.id)
+    const r = await read(request.params.id)
     return r ? v2Request(store, settle(r), baseOf(request), userId) : notFound(reply)
   })
   app.get<{ Params: { id: string } }>('/api/1.1/payment-requests/:id/', async (request, reply) => {
     if (!v1Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
-    const r = read(request.params.id)
+    const r = await read(request.params.id)
     if (!r) return notFound(reply)
-    const payments = r.paymentIds.map(p => store.payments.get(p)).filter((p): p is PaymentRecord => !!p).map(v1Payment)
+    const payments = (await Promise.all(r.paymentIds.map(p => store.findPayment(p)))).filter((p): p is PaymentRecord => !!p).map(v1Payment)
     return { success: true, payment_request: { ...v1Request(store, settle(r)), payments } }
   })
   app.get<{ Params: { id: string, payment_id: string } }>('/api/1.1/payment-requests/:id/:payment_id/', async (request, reply) => {
     if (!v1Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
-    const r = read(request.params.id)
-    const p = store.payments.get(request.params.payment_id)
+    const r = await read(request.params.id)
+    const p = await store.findPayment(request.params.payment_id)
     if (!r || !p || p.requestId !== r.id) return notFound(reply)
     return { success: true, payment_request: { ...v1Request(store, settle(r)), payment: v1Payment(p) } }
   })
   app.get<{ Params: { id: string } }>('/v2/payments/:id/', async (request, reply) => {
-    if (!v2Auth(request, reply)) return reply
+    if (!await v2Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
-    const p = store.payments.get(request.params.id)
+    const p = await store.findPayment(request.params.id)
     return p ? v2Payment(store, p, baseOf(request)) : notFound(reply)
   })
   app.get<{ Params: { id: string } }>('/api/1.1/payments/:id/', async (request, reply) => {
     if (!v1Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
-    const p = store.payments.get(request.params.id)
+    const p = await store.findPayment(request.params.id)
     return p ? { success: true, payment: v1Payment(p) } : notFound(reply)
   })
 
@@ -290,6 +304,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (credit) r.completed = true
     r.modified_at = now
     r.settled = true
+    store.saveRequest(r)
     postWebhook(r, payment)
     return payment
   }
@@ -331,7 +346,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const rate = b.success_rate === undefined || b.success_rate === '' ? undefined : Number(b.success_rate)
     if (rate !== undefined && !(rate >= 0 && rate <= 1)) return reply.code(400).send(fail({ success_rate: ['Must be a number from 0 to 1.'] }))
     if (!await simulate(request, reply, 'read')) return reply
-    const r = read(request.params.id)
+    const r = await read(request.params.id)
     if (!r) return notFound(reply)
     const closed = closedReason(r)
     if (closed) return reply.code(400).send(fail(closed))
@@ -347,19 +362,18 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   const html = (reply: FastifyReply, code: number, body: string) => reply.code(code).type('text/html; charset=utf-8').send(body)
 
   app.get<{ Params: { slug: string } }>('/s/:slug', async (request, reply) => {
-    const id = store.shortSlugs.get(request.params.slug)
-    const r = id ? read(id) : undefined
+    const r = await store.findSlug(request.params.slug)
     return r ? reply.redirect(r.longurl, 302) : html(reply, 404, notFoundPage())
   })
 
   app.get<{ Params: { id: string } }>(`/@${username}/:id`, async (request, reply) => {
-    const r = read(request.params.id)
+    const r = await read(request.params.id)
     if (!r) return html(reply, 404, notFoundPage())
     return html(reply, 200, checkoutPage({ requestId: r.id, purpose: r.purpose, amount: fromPaise(r.amountPaise), buyerName: r.buyer_name, email: r.email, phone: r.phone, action: `${prefix}/@${username}/${r.id}`, closed: closedReason(r) }))
   })
 
   app.post<{ Params: { id: string } }>(`/@${username}/:id`, async (request, reply) => {
-    const r = read(request.params.id)
+    const r = await read(request.params.id)
     if (!r) return html(reply, 404, notFoundPage())
     const closed = closedReason(r)
     if (closed) return html(reply, 409, checkoutPage({ requestId: r.id, purpose: r.purpose, amount: fromPaise(r.amountPaise), buyerName: null, email: null, phone: null, action: '', closed }))

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
 import { isoNow } from '@switchboard/service-kit/clock'
 import { randomBelow, randomHex } from '@switchboard/service-kit/ids'
 import { fromPaise } from '../amount.ts'
@@ -102,25 +104,155 @@ class Fifo {
   }
 }
 
+/** Most payment requests (and payments) kept, in memory and in the database. */
+export const DEFAULT_MAX_RECORDS = 50_000
+
+/** The kinds of record the emulator keeps in instamojo_emulator_state. */
+const REQUEST = 'request'
+const PAYMENT = 'payment'
+const SLUG = 'slug'
+const TOKEN = 'token'
+
+/** A stored access token is keyed by its SHA-256: the database never holds a usable token. */
+const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url')
+
 /**
- * In-memory state, bounded: past `max` entries the oldest payment requests (and payments) are
- * forgotten, so a long demo or a benchmark cannot grow memory without limit.
+ * The emulator's state: in memory for speed, bounded (past `max` entries the oldest payment
+ * requests and payments are forgotten, so a long demo or a benchmark cannot grow memory without
+ * limit), and, given an EmulatorState, kept in the database too (written behind the answer; a
+ * record this instance does not hold is read from there; other instances' changes arrive by sync).
  */
 export class InstamojoStore {
   readonly requests = new Map<string, RequestRecord>()
   readonly payments = new Map<string, PaymentRecord>()
   readonly shortSlugs = new Map<string, string>()
   readonly #max: number
+  readonly #db: EmulatorState | undefined
   // Insertion order kept beside the maps: a Map's first key after many deletions from its front is
   // found by stepping over the holes they leave, which made every insert at the bound slow.
   readonly #requestOrder = new Fifo()
   readonly #paymentOrder = new Fifo()
+  /** Creation order of each record held, as stored (the seq column). */
+  readonly #seqs = new Map<string, number>()
+  #syncTimer: NodeJS.Timeout | undefined
+  #syncing: Promise<void> | undefined
 
-  constructor (max = 50_000) {
+  constructor (max = DEFAULT_MAX_RECORDS, db?: EmulatorState) {
     this.#max = max
+    this.#db = db
+  }
+
+  /** Loads the stored requests and payments, then follows other instances' changes every syncMs. */
+  async restore (syncMs = 1000): Promise<number> {
+    const db = this.#db
+    if (!db) return 0
+    await db.markSync()
+    const requests = await db.load<RequestRecord>(REQUEST)
+    for (const r of requests) this.#hold(r.doc, r.seq)
+    for (const p of await db.load<PaymentRecord>(PAYMENT)) this.#holdPayment(p.doc, p.seq)
+    this.#syncTimer = setInterval(() => { void this.sync().catch(() => {}) }, syncMs)
+    this.#syncTimer.unref()
+    db.startRetention(60_000)
+    return requests.length
+  }
+
+  /** Applies what other instances stored since the last sync (one at a time). */
+  sync (): Promise<void> {
+    this.#syncing ??= (async () => {
+      if (!this.#db) return
+      const { cleared, records } = await this.#db.sync()
+      if (cleared) this.#forgetAll()
+      for (const r of records) {
+        if (r.kind === REQUEST) this.#hold(r.doc as RequestRecord, r.seq)
+        else if (r.kind === PAYMENT) this.#holdPayment(r.doc as PaymentRecord, r.seq)
+      }
+    })().finally(() => { this.#syncing = undefined })
+    return this.#syncing
+  }
+
+  /** A payment request: this instance's, else the database's (created through another instance). */
+  async findRequest (id: string): Promise<RequestRecord | undefined> {
+    const held = this.requests.get(id)
+    if (held || !this.#db) return held
+    const stored = await this.#db.get<RequestRecord>(REQUEST, id)
+    return stored ? this.#hold(stored.doc, stored.seq) : undefined
+  }
+
+  async findPayment (id: string): Promise<PaymentRecord | undefined> {
+    const held = this.payments.get(id)
+    if (held || !this.#db) return held
+    const stored = await this.#db.get<PaymentRecord>(PAYMENT, id)
+    return stored ? this.#holdPayment(stored.doc, stored.seq) : undefined
+  }
+
+  /** The request behind a short URL's slug. */
+  async findSlug (slug: string): Promise<RequestRecord | undefined> {
+    const id = this.shortSlugs.get(slug) ?? (await this.#db?.get<{ requestId: string }>(SLUG, slug))?.doc.requestId
+    return id === undefined ? undefined : this.findRequest(id)
+  }
+
+  /** Stores a request changed in place (paid, read for the first time). */
+  saveRequest (r: RequestRecord): void {
+    this.#db?.put(REQUEST, r.id, r, { seq: this.#seqs.get(r.id) ?? nextSeq() })
+  }
+
+  /** An issued access token (the database keeps only its hash). */
+  addToken (token: string, expiresAt: number): void {
+    this.#db?.put(TOKEN, tokenKey(token), { expiresAt }, { seq: nextSeq() })
+  }
+
+  /** When a token issued by any instance expires (epoch ms); undefined for one never issued. */
+  async tokenExpiry (token: string): Promise<number | undefined> {
+    return (await this.#db?.get<{ expiresAt: number }>(TOKEN, tokenKey(token)))?.doc.expiresAt
+  }
+
+  /** Forgets every request, payment and token, here and in the database (the emulator's reset). */
+  async clear (): Promise<number> {
+    const here = this.requests.size
+    this.#forgetAll()
+    const stored = await this.#db?.clear()
+    return Math.max(here, stored ?? 0)
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.#syncTimer)
+    await this.#syncing?.catch(() => {})
+    await this.#db?.close()
+  }
+
+  #forgetAll (): void {
+    this.requests.clear()
+    this.payments.clear()
+    this.shortSlugs.clear()
+    this.#seqs.clear()
+  }
+
+  /** Holds a stored request (a newer copy replaces the one held, in place). */
+  #hold (r: RequestRecord, seq: number): RequestRecord {
+    const held = this.requests.get(r.id)
+    if (held) return Object.assign(held, r)
+    this.#seqs.set(r.id, seq)
+    this.#remember(r, r.shorturl.split('/').pop() ?? '')
+    return r
+  }
+
+  #holdPayment (p: PaymentRecord, seq: number): PaymentRecord {
+    const held = this.payments.get(p.id)
+    if (held) return held
+    this.#seqs.set(p.id, seq)
+    this.#rememberPayment(p)
+    return p
   }
 
   addRequest (r: RequestRecord, slug: string): void {
+    const seq = nextSeq()
+    this.#seqs.set(r.id, seq)
+    this.#remember(r, slug)
+    this.#db?.put(REQUEST, r.id, r, { seq })
+    this.#db?.put(SLUG, slug, { requestId: r.id }, { seq })
+  }
+
+  #remember (r: RequestRecord, slug: string): void {
     this.requests.set(r.id, r)
     this.shortSlugs.set(slug, r.id)
     this.#requestOrder.push(r.id)
@@ -130,19 +262,28 @@ export class InstamojoStore {
       const gone = this.requests.get(oldest)
       if (gone === undefined) continue
       this.requests.delete(oldest)
-      for (const p of gone.paymentIds) this.payments.delete(p)
+      this.#seqs.delete(oldest)
+      for (const p of gone.paymentIds) { this.payments.delete(p); this.#seqs.delete(p) }
       const slugOf = gone.shorturl.split('/').pop()
       if (slugOf) this.shortSlugs.delete(slugOf)
     }
   }
 
   addPayment (p: PaymentRecord): void {
+    const seq = nextSeq()
+    this.#seqs.set(p.id, seq)
+    this.#rememberPayment(p)
+    this.#db?.put(PAYMENT, p.id, p, { seq })
+  }
+
+  #rememberPayment (p: PaymentRecord): void {
     this.payments.set(p.id, p)
     this.#paymentOrder.push(p.id)
     while (this.payments.size > this.#max) {
       const oldest = this.#paymentOrder.shift()
       if (oldest === undefined) break
       this.payments.delete(oldest)
+      this.#seqs.delete(oldest)
     }
   }
 

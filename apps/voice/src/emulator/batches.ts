@@ -22,7 +22,12 @@ interface Batch {
   contacts: Array<{ to: string, userData: Record<string, string> }>
   executionIds: string[]
   timer: NodeJS.Timeout | undefined
+  /** Where its calls' recordings are served (kept so a batch scheduled before a restart starts after it). */
+  recordingBaseUrl?: string
 }
+
+/** A batch as the database keeps it (no timer: rebuilt from scheduledAt at start). */
+export type StoredBatch = Omit<Batch, 'timer'>
 
 export interface BatchContext {
   engine: CallEngine
@@ -35,6 +40,9 @@ export interface BatchContext {
   recordingBaseUrl: (request: FastifyRequest) => string
   defaultFrom: string
   maxBatches?: number
+  /** Where batches are kept beyond memory (the database), each change as it happens. */
+  saved?: (batch: StoredBatch) => void
+  removed?: (id: string) => void
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/
@@ -56,8 +64,12 @@ function humanized (iso: string): string {
  * real API wants the schedule at least two minutes ahead and rounds it up to the next ten-minute
  * mark; the emulator starts a batch at the time given, at once when it has passed.
  */
-export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecutionChange: (e: Readonly<Execution>) => void, reset: () => void } {
+export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecutionChange: (e: Readonly<Execution>) => void, reset: () => void, restore: (stored: StoredBatch[]) => void } {
   const batches = new Map<string, Batch>()
+  const save = (b: Batch) => {
+    const { timer: _timer, ...stored } = b
+    ctx.saved?.(stored)
+  }
   const max = ctx.maxBatches ?? 1000
 
   api.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: 20 * 1024 * 1024 }, (_request, body, done) => done(null, body))
@@ -102,13 +114,15 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     b.status = 'queued'
     b.updatedAt = now()
     const agent = ctx.agentById(b.agentId)
-    if (!agent) return
-    b.contacts.forEach((c, i) => {
-      const { ending, hold } = ctx.endingFor(c.to)
-      const executionId = ctx.engine.create({ agent, to: c.to, from: b.fromNumbers[i % b.fromNumbers.length] ?? ctx.defaultFrom, userData: c.userData, ending, hold, batchId: b.id, recordingBaseUrl })
-      b.executionIds.push(executionId)
-    })
-    if (!b.contacts.length) b.status = 'executed'
+    if (agent) {
+      b.contacts.forEach((c, i) => {
+        const { ending, hold } = ctx.endingFor(c.to)
+        const executionId = ctx.engine.create({ agent, to: c.to, from: b.fromNumbers[i % b.fromNumbers.length] ?? ctx.defaultFrom, userData: c.userData, ending, hold, batchId: b.id, recordingBaseUrl })
+        b.executionIds.push(executionId)
+      })
+      if (!b.contacts.length) b.status = 'executed'
+    }
+    save(b)
   }
 
   api.post('/batches', { schema: {} }, async (request, reply) => {
@@ -142,11 +156,12 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     if (await ctx.simulate(request, reply) === false) return reply
     if (batches.size >= max) {
       const oldest = [...batches.values()].find(b => b.status === 'executed' || b.status === 'stopped') ?? batches.values().next().value
-      if (oldest) { clearTimeout(oldest.timer); batches.delete(oldest.id) }
+      if (oldest) { clearTimeout(oldest.timer); batches.delete(oldest.id); ctx.removed?.(oldest.id) }
     }
     const id = randomBytes(16).toString('hex')
     const created = now()
     batches.set(id, { id, agentId: agent.id, status: 'created', createdAt: created, updatedAt: created, scheduledAt: null, fromNumbers, fileName: field('file')!.filename ?? 'contacts.csv', totalContacts: rows.length, contacts, executionIds: [], timer: undefined })
+    save(batches.get(id)!)
     // 201 per Bolna's docs (AGENTS.md); the OpenAPI file says 200 (unverified which is live).
     return reply.code(201).send({ batch_id: id, state: 'created' })
   })
@@ -165,8 +180,10 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     b.scheduledAt = new Date(at).toISOString()
     b.updatedAt = now()
     const recordingBaseUrl = ctx.recordingBaseUrl(request)
+    b.recordingBaseUrl = recordingBaseUrl
     b.timer = setTimeout(() => start(b, recordingBaseUrl), Math.max(0, at - Date.now()))
     b.timer.unref()
+    save(b)
     return { message: 'success', state: 'scheduled' }
   })
 
@@ -197,6 +214,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     for (const id of b.executionIds) ctx.engine.stop(id) // only queued ones stop; started calls go on
     b.status = 'stopped'
     b.updatedAt = now()
+    save(b)
   }
 
   api.post('/batches/:batch_id/stop', { schema: {} }, async (request, reply) => {
@@ -214,6 +232,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     if (await ctx.simulate(request, reply) === false) return reply
     if (b.status === 'scheduled' || b.status === 'queued') stop(b)
     batches.delete(b.id)
+    ctx.removed?.(b.id)
     return { message: 'success', state: 'deleted' }
   })
 
@@ -225,6 +244,21 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
       if (b.executionIds.every(id => FINAL.has(ctx.engine.statusOf(id) ?? 'completed'))) {
         b.status = 'executed'
         b.updatedAt = now()
+        save(b)
+      }
+    },
+    /** Takes the stored batches (at start, or another instance's): a scheduled one starts at its time. */
+    restore (stored: StoredBatch[]) {
+      for (const sb of stored) {
+        const held = batches.get(sb.id)
+        if (held) clearTimeout(held.timer)
+        const b: Batch = { ...sb, timer: undefined }
+        batches.set(b.id, b)
+        if (b.status === 'scheduled' && b.scheduledAt && b.recordingBaseUrl) {
+          const base = b.recordingBaseUrl
+          b.timer = setTimeout(() => start(b, base), Math.max(0, Date.parse(b.scheduledAt) - Date.now()))
+          b.timer.unref()
+        }
       }
     },
     reset () {

@@ -76,6 +76,25 @@ type DueKind = typeof ADVANCE | typeof START
 const ADVANCE = 0
 const START = 1
 
+/** A call as the database keeps it (the agent by id; its wake-up time is the due_at column). */
+export interface StoredCall {
+  execution: Execution
+  agentId: string
+  userData: Record<string, unknown>
+  ending: Ending
+  step: number
+  recordingUrl: string
+  dueKind: DueKind
+}
+
+/**
+ * Where calls are kept beyond memory (apps/voice/src/emulator/persist.ts): every change is handed
+ * over as it happens, with the time of the call's next step (null once it has ended).
+ */
+export interface CallPersistence {
+  saved: (id: string, call: StoredCall, dueAt: number | null) => void
+}
+
 export interface CallEngineOptions {
   /** The simulator's random numbers (seeded when SIM_SEED is set). */
   random: () => number
@@ -88,6 +107,7 @@ export interface CallEngineOptions {
   onChange: (execution: Readonly<Execution>, agent: AgentState) => void
   /** Most calls kept; the oldest finished ones go first. */
   maxCalls?: number
+  persistence?: CallPersistence
 }
 
 export interface NewCall {
@@ -281,6 +301,56 @@ export class CallEngine {
     return id
   }
 
+  /**
+   * Takes a stored call: one this engine drives from now on (`drive`: loaded at start, or adopted
+   * from an instance that stopped), whose next step runs at its stored time (at once when that
+   * passed), or a copy of one another instance drives, held for reads only.
+   */
+  hold (stored: StoredCall, agent: AgentState, dueAt: number | null, drive: boolean): void {
+    const id = stored.execution.id
+    let call = this.#calls.get(id)
+    if (call) {
+      if (LIVE.has(call.execution.status)) this.#live--
+      call.execution = stored.execution
+      call.step = stored.step
+    } else {
+      this.#evict()
+      call = {
+        execution: stored.execution,
+        agent,
+        userData: stored.userData,
+        ending: stored.ending,
+        path: PATHS[stored.ending],
+        step: stored.step,
+        turns: undefined,
+        recordingUrl: stored.recordingUrl,
+        heapIndex: -1,
+        dueAt: 0,
+        dueKind: stored.dueKind
+      }
+      this.#calls.set(id, call)
+      this.#created.push(id)
+    }
+    if (LIVE.has(call.execution.status)) this.#live++
+    if (isFinal(call.execution.status)) this.#ended.push(id)
+    if (drive && dueAt !== null) this.#wake(call, dueAt, stored.dueKind)
+  }
+
+  #save (call: Call): void {
+    const persistence = this.#opts.persistence
+    if (!persistence) return
+    const final = isFinal(call.execution.status) || call.heapIndex < 0
+    persistence.saved(call.execution.id, {
+      execution: call.execution,
+      agentId: call.agent.id,
+      userData: call.userData,
+      ending: call.ending,
+      step: call.step,
+      recordingUrl: call.recordingUrl,
+      dueKind: call.dueKind
+    }, final ? null : call.dueAt)
+  }
+
   /** A copy of the execution object, as GET /executions/{id} answers it. */
   get (id: string): Execution | undefined {
     const c = this.#calls.get(id)
@@ -390,7 +460,10 @@ export class CallEngine {
     e.status = status
     e.updated_at = now()
     if (e.batch_run_details) e.batch_run_details = { ...e.batch_run_details, status, updated_at: e.updated_at }
-    if (isFinal(status)) this.#ended.push(e.id)
+    if (isFinal(status)) {
+      this.#ended.push(e.id)
+      this.#save(call)
+    }
     this.#opts.onChange(e, call.agent)
   }
 
@@ -405,6 +478,7 @@ export class CallEngine {
     this.#heap.push(call)
     this.#up(call.heapIndex)
     this.#arm()
+    this.#save(call)
   }
 
   #cancel (call: Call): void {

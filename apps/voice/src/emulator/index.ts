@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { EmulatorState } from '@switchboard/activity-log'
 import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { randomUUID } from 'node:crypto'
@@ -7,6 +8,7 @@ import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
 import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } from './errors.ts'
 import { magicFate, type CallFate } from './magic.ts'
+import { BolnaPersistence } from './persist.ts'
 import { generateWav } from './wav.ts'
 import { switchboardWebhookHeaders } from './webhook-signature.ts'
 
@@ -20,6 +22,8 @@ export interface BolnaEmulatorOptions {
   /** Time between a call's status changes. */
   stepMs: () => { min: number, max: number }
   maxCalls?: number
+  /** Where agents and calls are kept beyond memory (the database). */
+  state?: EmulatorState
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/
@@ -39,12 +43,23 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   let closing = false
 
   let onBatchExecution: (e: Readonly<Execution>) => void = () => {}
+  const persistence = opts.state ? new BolnaPersistence(opts.state) : undefined
   const engine = new CallEngine({
     random: () => simulator.random(),
     stepMs: opts.stepMs,
     maxCalls: opts.maxCalls,
+    persistence,
     onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) }
   })
+  const reseed = () => {
+    agents.clear()
+    for (const [id, agent] of seedAgents()) agents.set(id, agent)
+  }
+  if (persistence) {
+    await persistence.restore(engine, agents, reseed)
+    // Calls left mid-way by a stopped instance are taken over once this one can post their statuses.
+    app.addHook('onListen', async () => { persistence.startTimers() })
+  }
 
   /** How a call ends: its number's magic fate decides, else the success-rate draw. */
   function endingFor (fate: CallFate | undefined, unlucky: boolean, draws: Draws): { ending: Ending, hold: boolean } {
@@ -52,15 +67,15 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     if (fate === 'error' || fate === 'reject') return { ending: 'failed', hold: false } // in a batch: the call fails
     return { ending: unlucky ? unluckyEnding(draws.random()) : 'completed', hold: fate === 'hold' }
   }
-  app.addHook('onClose', async () => { closing = true; engine.close() })
+  app.addHook('onClose', async () => { closing = true; engine.close(); await persistence?.close() })
   // POST /admin/reset: calls forgotten, agents back to their seeded scripts and webhooks.
   let resetBatches = () => {}
-  app.onMockReset(() => {
+  app.onMockReset(async () => {
     simulator.restart()
     resetBatches()
     engine.reset()
-    agents.clear()
-    for (const [id, agent] of seedAgents()) agents.set(id, agent)
+    reseed()
+    await persistence?.clear()
   })
 
   // Recordings are served from where the request came in (as a presigned link would be).
@@ -152,10 +167,10 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       return agent
     }
     /** The execution's id (lower case) when it exists; otherwise answered 422 or 404. */
-    const executionOr404 = (reply: FastifyReply, id: string) => {
+    const executionOr404 = async (reply: FastifyReply, id: string) => {
       if (!UUID.test(id)) { unprocessable(reply, [detail('uuid_parsing', ['path', 'execution_id'], 'Input should be a valid UUID', id)]); return undefined }
       const executionId = id.toLowerCase()
-      if (engine.statusOf(executionId) === undefined) { notFound(reply, 'Execution not found'); return undefined }
+      if (engine.statusOf(executionId) === undefined && !await persistence?.find(executionId)) { notFound(reply, 'Execution not found'); return undefined }
       return executionId
     }
 
@@ -206,7 +221,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
 
     api.post('/call/:execution_id/stop', { schema: {} }, async (request, reply) => {
       const id = (request.params as { execution_id: string }).execution_id
-      if (!executionOr404(reply, id)) return reply
+      if (!await executionOr404(reply, id)) return reply
       if (await simulate(request, reply, 'success') === false) return reply
       const result = engine.stop(id.toLowerCase())
       if (result.ok) return { message: 'done', status: 'stopped', execution_id: result.execution.id }
@@ -216,7 +231,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     })
 
     api.get('/executions/:execution_id', { schema: {} }, async (request, reply) => {
-      const executionId = executionOr404(reply, (request.params as { execution_id: string }).execution_id)
+      const executionId = await executionOr404(reply, (request.params as { execution_id: string }).execution_id)
       if (!executionId) return reply
       if (await simulate(request, reply, 'success') === false) return reply
       return engine.get(executionId) ?? notFound(reply, 'Execution not found')
@@ -226,7 +241,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     api.get('/agent/:agent_id/execution/:execution_id', { schema: {} }, async (request, reply) => {
       const params = request.params as { agent_id: string, execution_id: string }
       if (!agentOr404(reply, params.agent_id)) return reply
-      const executionId = executionOr404(reply, params.execution_id)
+      const executionId = await executionOr404(reply, params.execution_id)
       if (!executionId) return reply
       if (engine.agentIdOf(executionId) !== params.agent_id.toLowerCase()) return notFound(reply, 'Execution not found')
       if (await simulate(request, reply, 'success') === false) return reply
@@ -309,6 +324,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
         tasks: cfg.tasks as unknown[],
         at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
       }))
+      persistence?.saveAgent(agents.get(id)!)
       return reply.code(200).send({ agent_id: id, status: 'created', state: 'created' })
     })
 
@@ -318,6 +334,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (!agent) return reply
       if (await simulate(request, reply, 'success') === false) return reply
       agents.delete(agent.id)
+      persistence?.removeAgent(agent)
       return { message: 'success', state: 'deleted' }
     })
 
@@ -342,6 +359,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (url !== undefined) agent.webhookUrl = url === '' ? null : url as string | null
       if (typeof prompt === 'string') agent.prompt = prompt
       agent.updatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      persistence?.saveAgent(agent)
       return { message: 'success', state: 'updated' }
     })
 
@@ -366,10 +384,13 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
         return endingFor(magicFate(to), !draws.succeeds(), draws)
       },
       recordingBaseUrl,
-      defaultFrom: DEFAULT_FROM
+      defaultFrom: DEFAULT_FROM,
+      saved: persistence ? b => persistence.saveBatch(b) : undefined,
+      removed: persistence ? id => persistence.removeBatch(id) : undefined
     })
     onBatchExecution = batches.onExecutionChange
     resetBatches = batches.reset
+    await persistence?.restoreBatches(batches.restore)
 
     api.get('/user/me', { schema: {} }, async (request, reply) => {
       if (await simulate(request, reply, 'success') === false) return reply

@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { request as undiciRequest } from 'undici'
 import { providerAgent } from '@switchboard/service-kit/provider-client'
 import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
-import { Derivations, newUserId, trackingId } from './ids.ts'
+import { Derivations, trackingId } from './ids.ts'
 import { basicCredentials, S2S_SCOPES, TokenIssuer } from './oauth.ts'
+import type { ZoomMeetingPersistence } from './persist.ts'
 import { meetingEventObject, meetingJson, meetingListItem, recordingDownload, recordingsBody, type Host, type View } from './render.ts'
 import { MeetingStore, type LifecycleEvent, type MeetingRecord, type MeetingStatus } from './store.ts'
 import { validateMeetingBody, type ZoomFieldError } from './validate.ts'
@@ -30,6 +31,8 @@ export interface ZoomEmulatorStateOptions {
   tokenTtlSeconds: number
   /** Webhook deliveries unfinished at once before due lifecycle steps wait (never dropped). */
   maxPendingWebhooks?: number
+  /** Where meetings are kept beyond memory (the database); without it they live in memory only. */
+  persistence?: ZoomMeetingPersistence
   logger?: { debug: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void }
 }
 
@@ -60,15 +63,21 @@ export class ZoomEmulatorState {
   readonly view: View
   readonly opts: ZoomEmulatorStateOptions
   webhooksSent = 0
+  /** Set once the app listens: lifecycle steps due before then wait for it. */
+  listening = false
   #webhookUrl: (() => string) | undefined
 
   constructor (opts: ZoomEmulatorStateOptions) {
     this.opts = opts
     this.#webhookUrl = opts.webhookUrl
-    const accountId = randomBytes(16).toString('base64url').slice(0, 22)
-    const pmi = String(5_000_000_000 + Math.floor(Math.random() * 4_000_000_000))
-    this.host = { id: newUserId(), email: 'host@switchboard.local', firstName: 'Switchboard', lastName: 'Host', accountId, timezone: 'UTC', pmi }
-    this.tokens = new TokenIssuer(() => opts.tokenTtlSeconds)
+    // The account, the token key and the passcode key follow from the Secret Token, so a restart
+    // and every instance sharing it keep the same host, accept each other's tokens and derive the
+    // same passcodes, with no key stored anywhere.
+    const derived = (purpose: string) => createHmac('sha256', opts.webhookSecret).update(`switchboard-zoom-emulator:${purpose}`).digest()
+    const accountId = derived('account').toString('base64url').slice(0, 22)
+    const pmi = String(5_000_000_000 + derived('pmi').readUInt32BE(0) % 4_000_000_000)
+    this.host = { id: derived('host').toString('base64url').slice(0, 22), email: 'host@switchboard.local', firstName: 'Switchboard', lastName: 'Host', accountId, timezone: 'UTC', pmi }
+    this.tokens = new TokenIssuer(() => opts.tokenTtlSeconds, derived('token-key'))
     const maxPending = opts.maxPendingWebhooks ?? 256
     this.store = new MeetingStore({
       timeScale: opts.timeScale,
@@ -76,13 +85,33 @@ export class ZoomEmulatorState {
       retentionMs: opts.retentionMs,
       maxMeetings: opts.maxMeetings,
       onLifecycle: opts.webhookUrl ? this.#onLifecycle : undefined,
-      canEmit: () => this.pendingWebhooks < maxPending,
+      // Steps due at start wait until the app listens (the default webhook URL is its own address).
+      canEmit: () => this.listening && this.pendingWebhooks + this.store.claimsInFlight < maxPending,
       records: (m) => {
         const auto = m.extra?.settings?.auto_recording
         return auto !== 'none' && auto !== 'local' && magicTag(m.topic) !== '[no_recording]'
-      }
+      },
+      persistence: opts.persistence,
+      onError: (err, m) => opts.logger?.warn({ err, meeting_id: m.id }, 'zoom emulator: a lifecycle step could not be claimed in the database')
     })
-    this.view = { store: this.store, host: this.host, derive: new Derivations(), baseUrl: opts.baseUrl }
+    this.view = { store: this.store, host: this.host, derive: new Derivations(derived('derivations')), baseUrl: opts.baseUrl }
+  }
+
+  /** Loads the stored meetings (their lifecycles carry on) and follows other instances' changes. */
+  async restore (syncMs = 1000): Promise<number> {
+    return this.opts.persistence ? this.opts.persistence.restore(this.store, syncMs) : 0
+  }
+
+  /** A meeting by id: this instance's, else the database's (one created through another instance). */
+  async find (id: number): Promise<MeetingRecord | undefined> {
+    return this.store.get(id) ?? await this.opts.persistence?.find(id)
+  }
+
+  /** Forgets every meeting, here and in the database (reset, clear_all_meetings). */
+  async clear (): Promise<number> {
+    const here = this.store.clear()
+    const stored = await this.opts.persistence?.clear()
+    return Math.max(here, stored ?? 0)
   }
 
   readonly #onLifecycle = (m: MeetingRecord, event: LifecycleEvent): void => { this.#lifecycle(m, event) }
@@ -139,8 +168,10 @@ export class ZoomEmulatorState {
     }
   }
 
-  close (): void {
+  /** Stops the clock and stores what is still queued. */
+  async close (): Promise<void> {
     this.store.close()
+    await this.opts.persistence?.close()
   }
 }
 
@@ -263,7 +294,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
   const userOk = (userId: string) => userId === 'me' || userId === host.id || userId.toLowerCase() === host.email
 
   /** A meeting id from the path: Zoom ids are digits; anything else cannot exist. */
-  const meetingFrom = (raw: string) => (/^\d{1,19}$/.test(raw) ? store.get(Number(raw)) : undefined)
+  const meetingFrom = async (raw: string) => (/^\d{1,19}$/.test(raw) ? await state.find(Number(raw)) : undefined)
 
   // ---- Server-to-Server OAuth ------------------------------------------------------------------
 
@@ -348,14 +379,14 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     v2.get('/meetings/:meetingId', { schema: {} }, async (request, reply) => {
       const { meetingId } = request.params as { meetingId: string }
       if (await simulated(request, reply)) return reply
-      const m = meetingFrom(meetingId)
+      const m = await meetingFrom(meetingId)
       if (!m) return reply.code(404).send(meetingMissing(meetingId))
       return reply.type(JSON_TYPE).send(meetingJson(view, m))
     })
 
     v2.patch('/meetings/:meetingId', { schema: {} }, async (request, reply) => {
       const { meetingId } = request.params as { meetingId: string }
-      const m = meetingFrom(meetingId)
+      const m = await meetingFrom(meetingId)
       if (!m) return reply.code(404).send(meetingMissing(meetingId))
       if (!request.body || typeof request.body !== 'object' || Array.isArray(request.body)) return reply.code(400).send(NOT_JSON)
       const { errors, fields } = validateMeetingBody(request.body, 'update', m.timezone)
@@ -369,7 +400,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     v2.delete('/meetings/:meetingId', { schema: {} }, async (request, reply) => {
       const { meetingId } = request.params as { meetingId: string }
       if (await simulated(request, reply)) return reply
-      const m = meetingFrom(meetingId)
+      const m = await meetingFrom(meetingId)
       if (!m) return reply.code(404).send(meetingMissing(meetingId))
       // 3002 is Zoom's code for deleting a meeting in progress; the wording is (unverified).
       if (store.status(m) === 'started') return reply.code(400).send(zoomError(3002, 'Sorry, you cannot delete this meeting since it is in progress.'))
@@ -388,7 +419,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (!body || typeof body !== 'object') return reply.code(400).send(NOT_JSON)
       if (body.action !== 'end') return reply.code(400).send(zoomError(300, 'Validation Failed.', [{ field: 'action', message: 'Invalid field.' }]))
       if (await simulated(request, reply)) return reply
-      const m = meetingFrom(meetingId)
+      const m = await meetingFrom(meetingId)
       if (!m) return reply.code(404).send(meetingMissing(meetingId))
       store.end(m)
       return reply.code(204).send()
@@ -402,7 +433,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
         try { meetingId = decodeURIComponent(meetingId) } catch { /* left as is: matches nothing */ }
       }
       if (await simulated(request, reply)) return reply
-      const m = /^\d+$/.test(meetingId) ? meetingFrom(meetingId) : store.byUuid(meetingId)
+      const m = /^\d+$/.test(meetingId) ? await meetingFrom(meetingId) : store.byUuid(meetingId)
       if (!m || !store.recordingsReady(m)) return reply.code(404).send(NO_RECORDING)
       const body = recordingsBody(view, m)
       if (q.include_fields?.split(',').includes('download_access_token')) {
@@ -421,7 +452,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (refused) return reply.code(401).send(refused)
     })
 
-    sb.delete('/meetings', { schema: {} }, async () => ({ cleared: store.clear() }))
+    sb.delete('/meetings', { schema: {} }, async () => ({ cleared: await state.clear() }))
 
     sb.get('/state', { schema: {} }, async () => ({
       meetings: store.size,
@@ -488,7 +519,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
   for (const kind of ['download', 'play'] as const) {
     app.get(`/rec/${kind}/:meetingId/:fileId`, { schema: {} }, async (request, reply) => {
       const { meetingId, fileId } = request.params as { meetingId: string, fileId: string }
-      const m = meetingFrom(meetingId)
+      const m = await meetingFrom(meetingId)
       if (!m || !store.recordingsReady(m)) return reply.code(404).send(NO_RECORDING)
       const refused = downloadAllowed(request, m)
       if (refused) return reply.code(401).send(refused)
@@ -506,7 +537,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
 
   app.get('/rec/share/:meetingId', { schema: {} }, async (request, reply) => {
     const { meetingId } = request.params as { meetingId: string }
-    const m = meetingFrom(meetingId)
+    const m = await meetingFrom(meetingId)
     reply.type('text/html; charset=utf-8')
     if (!m || !store.recordingsReady(m)) return reply.code(404).send('<!doctype html><title>Recording not found</title><p>This recording does not exist.</p>')
     const body = recordingsBody(view, m)
@@ -520,7 +551,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
   for (const [path, who] of [['/j/:meetingId', 'join'], ['/s/:meetingId', 'start']] as const) {
     app.get(path, { schema: {} }, async (request, reply) => {
       const { meetingId } = request.params as { meetingId: string }
-      const m = meetingFrom(meetingId)
+      const m = await meetingFrom(meetingId)
       reply.type('text/html; charset=utf-8')
       if (!m) return reply.code(404).send('<!doctype html><title>Meeting not found</title><p>This meeting ID is not valid.</p>')
       const status = store.status(m)

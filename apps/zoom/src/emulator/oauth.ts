@@ -26,17 +26,19 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const HEADER = b64({ alg: 'HS256', v: '2.0', kid: 'switchboard-emulator' })
 
 /**
- * Issues and checks the emulator's tokens. They are JWT-shaped and signed with a key made at start,
- * so no token is stored (a million of them cost nothing), an expired one is told apart from a
- * forged one, and a restart invalidates every token as a key rotation would.
+ * Issues and checks the emulator's tokens. They are JWT-shaped and signed with a key (derived from
+ * the app's Secret Token), so no token is stored (a million of them cost nothing), an expired one
+ * is told apart from a forged one, and a token outlives a restart as Zoom's outlive a deploy.
  */
 export class TokenIssuer {
-  readonly #key = randomBytes(32)
+  readonly #key: Buffer
   readonly #ttlSeconds: () => number
   issued = 0
 
-  constructor (ttlSeconds: () => number) {
+  /** A fixed key keeps tokens valid across restarts and instances; without one, a key made at start. */
+  constructor (ttlSeconds: () => number, key: Buffer = randomBytes(32)) {
     this.#ttlSeconds = ttlSeconds
+    this.#key = key
   }
 
   #sign (claims: Claims): string {

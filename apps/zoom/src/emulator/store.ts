@@ -3,6 +3,7 @@ import type { MeetingFields } from './validate.ts'
 
 export type MeetingStatus = 'waiting' | 'started' | 'ended'
 export type LifecycleEvent = 'meeting.started' | 'meeting.ended' | 'recording.completed'
+const STAGE_OF: Record<LifecycleEvent, number> = { 'meeting.started': 1, 'meeting.ended': 2, 'recording.completed': 3 }
 
 /** Fields a meeting keeps only when the caller set them (most meetings set none). */
 export interface MeetingExtra {
@@ -39,6 +40,10 @@ export class MeetingRecord {
   stage = 0
   /** Due time of this meeting's live entry in the scheduler (older entries are stale). */
   due = 0
+  /** The stage the database holds (a claim moves it on; see MeetingPersistence.claim). */
+  claimed = 0
+  /** The claims of this meeting's lifecycle steps, one after the other. */
+  claiming: Promise<void> | undefined = undefined
   deleted = false
 
   constructor (id: number, uuid: string, seq: number, createdMs: number, f: Required<Pick<MeetingFields, 'topic' | 'type' | 'duration' | 'timezone'>> & MeetingFields) {
@@ -57,6 +62,44 @@ export class MeetingRecord {
     this.setExtra(f)
   }
 
+  /** What the database keeps: the fields, not the derived state or the scheduler's. */
+  toDoc (): MeetingDoc {
+    return {
+      uuid: this.uuid,
+      createdMs: this.createdMs,
+      topic: this.topic,
+      type: this.type,
+      startMs: Number.isNaN(this.startMs) ? null : this.startMs,
+      duration: this.duration,
+      timezone: this.timezone,
+      agenda: this.agenda,
+      password: this.password ?? null,
+      extra: this.extra ?? null,
+      startedReal: this.startedReal,
+      endedReal: this.endedReal
+    }
+  }
+
+  static fromDoc (id: number, seq: number, doc: MeetingDoc): MeetingRecord {
+    const m = new MeetingRecord(id, doc.uuid, seq, doc.createdMs, { topic: doc.topic, type: doc.type, duration: doc.duration, timezone: doc.timezone })
+    m.assign(doc)
+    return m
+  }
+
+  /** Takes a stored document's fields (a record another instance changed). */
+  assign (doc: MeetingDoc): void {
+    this.topic = doc.topic
+    this.type = doc.type
+    this.startMs = doc.startMs ?? Number.NaN
+    this.duration = doc.duration
+    this.timezone = doc.timezone
+    this.agenda = doc.agenda
+    this.password = doc.password ?? undefined
+    this.extra = doc.extra ?? undefined
+    this.startedReal = doc.startedReal
+    this.endedReal = doc.endedReal
+  }
+
   setExtra (f: MeetingFields): void {
     if (f.settings === undefined && f.recurrence === undefined && f.trackingFields === undefined && f.preSchedule === undefined) return
     const extra = this.extra ?? {}
@@ -66,6 +109,36 @@ export class MeetingRecord {
     if (f.preSchedule !== undefined) extra.preSchedule = f.preSchedule
     this.extra = extra
   }
+}
+
+/** A meeting as the database keeps it (JSON: a NaN start is null). */
+export interface MeetingDoc {
+  uuid: string
+  createdMs: number
+  topic: string
+  type: 1 | 2 | 3 | 8
+  startMs: number | null
+  duration: number
+  timezone: string
+  agenda: string
+  password: string | null
+  extra: MeetingExtra | null
+  startedReal: number
+  endedReal: number
+}
+
+/**
+ * Where the store keeps its meetings beyond memory (apps/zoom/src/emulator/persist.ts): every
+ * change is handed over as it happens (written behind the answer), and each lifecycle step is
+ * claimed before its webhook goes, so of every instance on one database exactly one posts it.
+ */
+export interface MeetingPersistence {
+  saved: (m: MeetingRecord, dueAt: number | null) => void
+  removed: (m: MeetingRecord) => void
+  /** Moves the stored stage from m.claimed to `to`; false when another instance did it first. */
+  claim: (m: MeetingRecord, to: number, dueAt: number | null) => Promise<boolean>
+  /** The stored stage, after a lost claim. */
+  storedStage: (m: MeetingRecord) => Promise<number | undefined>
 }
 
 export interface MeetingStoreOptions {
@@ -85,6 +158,9 @@ export interface MeetingStoreOptions {
   canEmit?: () => boolean
   /** Whether a meeting makes cloud recordings when it ends. */
   records?: (meeting: MeetingRecord) => boolean
+  persistence?: MeetingPersistence
+  /** A failed claim or store write, for the log. */
+  onError?: (err: unknown, m: MeetingRecord) => void
   now?: () => number
 }
 
@@ -106,6 +182,7 @@ export class MeetingStore {
   #timerAt = Number.POSITIVE_INFINITY
   #sweeper: NodeJS.Timeout | undefined
   #closed = false
+  #claims = 0
 
   constructor (opts: MeetingStoreOptions) {
     if (!(opts.timeScale > 0)) throw new Error('timeScale must be positive')
@@ -134,6 +211,8 @@ export class MeetingStore {
 
   get size (): number { return this.#byId.size }
   get scheduled (): number { return this.#dues.length }
+  /** Webhooks waiting for their lifecycle step's claim in the database (they go once claimed). */
+  get claimsInFlight (): number { return this.#claims }
   get timeScale (): number { return this.#opts.timeScale }
 
   /** Starts the retention sweep (unref'd: it never holds the process open). */
@@ -158,12 +237,42 @@ export class MeetingStore {
 
   get full (): boolean { return this.#byId.size >= this.#opts.maxMeetings }
 
-  create (fields: Required<Pick<MeetingFields, 'topic' | 'type' | 'duration' | 'timezone'>> & MeetingFields): MeetingRecord {
+  create (fields: Required<Pick<MeetingFields, 'topic' | 'type' | 'duration' | 'timezone'>> & MeetingFields, seq = ++this.#seq): MeetingRecord {
     const id = newMeetingId(n => this.#byId.has(n))
-    const m = new MeetingRecord(id, newMeetingUuid(), ++this.#seq, this.#now(), fields)
+    const m = new MeetingRecord(id, newMeetingUuid(), seq, this.#now(), fields)
     this.#byId.set(id, m)
     this.#schedule(m)
+    this.#save(m)
     return m
+  }
+
+  /**
+   * Takes a meeting as the database holds it (loaded at start, read on a cache miss, or changed by
+   * another instance): a new one joins the store, a known one takes the stored fields, and its
+   * next lifecycle step is (re)scheduled from the stored stage.
+   */
+  hydrate (id: number, seq: number, stage: number, doc: MeetingDoc): MeetingRecord {
+    let m = this.#byId.get(id)
+    if (m === undefined) {
+      m = MeetingRecord.fromDoc(id, seq, doc)
+      this.#byId.set(id, m)
+      if (seq > this.#seq) this.#seq = seq
+    } else {
+      m.assign(doc)
+    }
+    m.claimed = Math.max(m.claimed, stage)
+    m.stage = Math.max(m.stage, stage)
+    m.due = 0
+    this.#schedule(m)
+    return m
+  }
+
+  /** Drops a meeting another instance deleted. */
+  forget (id: number): void {
+    const m = this.#byId.get(id)
+    if (!m) return
+    m.deleted = true
+    this.#byId.delete(id)
   }
 
   update (m: MeetingRecord, f: MeetingFields): void {
@@ -182,11 +291,13 @@ export class MeetingStore {
     if (f.password !== undefined) m.password = f.password
     m.setExtra(f)
     this.#schedule(m)
+    this.#save(m)
   }
 
   delete (m: MeetingRecord): void {
     m.deleted = true
     this.#byId.delete(m.id)
+    this.#opts.persistence?.removed(m)
   }
 
   clear (): number {
@@ -206,6 +317,7 @@ export class MeetingStore {
     if (!m.startedReal) m.startedReal = now
     m.endedReal = now
     this.#schedule(m)
+    this.#save(m)
     this.#run()
   }
 
@@ -264,6 +376,7 @@ export class MeetingStore {
       if (this.endReal(m) + this.#opts.retentionMs <= now) {
         m.deleted = true
         this.#byId.delete(m.id)
+        this.#opts.persistence?.removed(m)
         dropped++
       }
     }
@@ -287,6 +400,12 @@ export class MeetingStore {
     return Number.POSITIVE_INFINITY
   }
 
+  #save (m: MeetingRecord): void {
+    if (!this.#opts.persistence) return
+    const due = this.#onLifecycle ? this.#nextDue(m) : Number.POSITIVE_INFINITY
+    this.#opts.persistence.saved(m, Number.isFinite(due) ? due : null)
+  }
+
   #schedule (m: MeetingRecord): void {
     if (this.#closed || m.deleted || !this.#onLifecycle) return
     const due = this.#nextDue(m)
@@ -298,14 +417,43 @@ export class MeetingStore {
   }
 
   #advance (m: MeetingRecord, now: number): void {
-    const emit = this.#onLifecycle!
+    const events: LifecycleEvent[] = []
     this.#pin(m, now)
     const status = this.status(m, now)
-    if (m.stage < 1 && status !== 'waiting') { m.stage = 1; emit(m, 'meeting.started') }
-    if (m.stage < 2 && status === 'ended') { m.stage = 2; emit(m, 'meeting.ended') }
-    if (m.stage === 2 && this.recordingsReady(m, now)) { m.stage = 3; emit(m, 'recording.completed') }
+    if (m.stage < 1 && status !== 'waiting') { m.stage = 1; events.push('meeting.started') }
+    if (m.stage < 2 && status === 'ended') { m.stage = 2; events.push('meeting.ended') }
+    if (m.stage === 2 && this.recordingsReady(m, now)) { m.stage = 3; events.push('recording.completed') }
     m.due = 0
     this.#schedule(m)
+    const persistence = this.#opts.persistence
+    if (!persistence || m.stage === m.claimed) {
+      for (const event of events) this.#onLifecycle!(m, event)
+      return
+    }
+    // The webhooks go only if this instance moved the stored stage on (at most once per step),
+    // one claim at a time per meeting so each starts from the stage the last one left.
+    const to = m.stage
+    const due = Number.isFinite(m.due) && m.due !== 0 ? m.due : null
+    this.#claims += events.length
+    m.claiming = (m.claiming ?? Promise.resolve()).then(async () => {
+      for (let attempt = 0; attempt < 2 && m.claimed < to; attempt++) {
+        const from = m.claimed
+        let won = await persistence.claim(m, to, due)
+        if (!won) {
+          // Another instance moved it on: claim what is left, if anything. A meeting the database
+          // does not hold (its write refused) is this instance's alone: its steps go from here.
+          const stored = await persistence.storedStage(m)
+          if (stored !== undefined) {
+            m.claimed = Math.max(m.claimed, stored)
+            continue
+          }
+          won = true
+        }
+        m.claimed = to
+        if (!m.deleted) for (const event of events) if (STAGE_OF[event] > from) this.#onLifecycle!(m, event)
+        return
+      }
+    }).catch(err => this.#opts.onError?.(err, m)).finally(() => { this.#claims -= events.length })
   }
 
   #run (): void {

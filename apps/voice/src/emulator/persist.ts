@@ -1,0 +1,136 @@
+import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
+import type { AgentState } from './agents.ts'
+import type { StoredBatch } from './batches.ts'
+import type { CallEngine, CallPersistence, StoredCall } from './calls.ts'
+
+const AGENT = 'agent'
+const CALL = 'call'
+const BATCH = 'batch'
+
+/**
+ * Bolna's agents and executions in the database (table bolna_emulator_state, through the shared
+ * EmulatorState). The instance that places a call drives it; every change is stored with the time
+ * of its next step. A call whose step is overdue by more than `graceMs` has no live driver (its
+ * instance stopped or was killed): one instance adopts it (an exclusive update of its due_at) and
+ * plays the rest of it, remaining status posts included. Other instances hold copies for reads.
+ */
+export class BolnaPersistence implements CallPersistence {
+  readonly #db: EmulatorState
+  readonly #seqs = new Map<string, number>()
+  #engine: CallEngine | undefined
+  #agents: Map<string, AgentState> | undefined
+  #reseed: (() => void) | undefined
+  #timer: NodeJS.Timeout | undefined
+  #busy: Promise<void> | undefined
+  #graceMs = 2_000
+  #restoreBatches: ((stored: StoredBatch[]) => void) | undefined
+
+  constructor (db: EmulatorState) {
+    this.#db = db
+  }
+
+  saved (id: string, call: StoredCall, dueAt: number | null): void {
+    let seq = this.#seqs.get(id)
+    if (seq === undefined) {
+      seq = nextSeq()
+      this.#seqs.set(id, seq)
+      // Bounded as the engine is: ids of calls long gone are not kept for ever.
+      if (this.#seqs.size > 100_000) this.#seqs.delete(this.#seqs.keys().next().value!)
+    }
+    this.#db.put(CALL, id, call, { seq, dueAt })
+  }
+
+  saveAgent (agent: AgentState): void {
+    this.#db.put(AGENT, agent.id, agent, { seq: Date.parse(agent.createdAt) * 1000 || nextSeq() })
+  }
+
+  removeAgent (agent: AgentState): void {
+    this.#db.remove(AGENT, agent.id, Date.parse(agent.createdAt) * 1000 || nextSeq())
+  }
+
+  saveBatch (batch: StoredBatch): void {
+    this.#db.put(BATCH, batch.id, batch, { seq: Date.parse(batch.createdAt) * 1000 || nextSeq() })
+  }
+
+  removeBatch (id: string): void {
+    this.#db.remove(BATCH, id, nextSeq())
+  }
+
+  /** Loads the stored batches into the batch routes (a scheduled one starts at its time), and later other instances' changes. */
+  async restoreBatches (restore: (stored: StoredBatch[]) => void): Promise<void> {
+    this.#restoreBatches = restore
+    restore((await this.#db.load<StoredBatch>(BATCH)).map(r => r.doc))
+  }
+
+  /** Loads agents and calls (calls as read-only copies until adopted); sync and adoption start with startTimers(). */
+  async restore (engine: CallEngine, agents: Map<string, AgentState>, reseed: () => void): Promise<void> {
+    this.#engine = engine
+    this.#agents = agents
+    this.#reseed = reseed
+    await this.#db.markSync()
+    for (const a of await this.#db.load<AgentState>(AGENT)) agents.set(a.id, a.doc)
+    for (const c of await this.#db.load<StoredCall>(CALL)) this.#hold(c.doc, c.dueAt, c.seq, false)
+  }
+
+  /** Every intervalMs: other instances' changes, then calls left without a driver. */
+  startTimers (intervalMs = 1000, graceMs = 2_000): void {
+    this.#graceMs = graceMs
+    const tick = () => {
+      this.#busy ??= this.#tick().catch(() => {}).finally(() => { this.#busy = undefined })
+    }
+    tick()
+    this.#timer = setInterval(tick, intervalMs)
+    this.#timer.unref()
+    this.#db.startRetention(60_000)
+  }
+
+  async #tick (): Promise<void> {
+    const { cleared, records } = await this.#db.sync()
+    if (cleared) {
+      this.#engine?.reset()
+      this.#reseed?.()
+    }
+    for (const r of records) {
+      if (r.kind === AGENT) {
+        if (r.deleted) this.#agents?.delete(r.id)
+        else this.#agents?.set(r.id, r.doc as AgentState)
+      } else if (r.kind === CALL && !r.deleted) {
+        this.#hold(r.doc as StoredCall, r.dueAt, r.seq, false)
+      } else if (r.kind === BATCH && !r.deleted) {
+        this.#restoreBatches?.([r.doc as StoredBatch])
+      }
+    }
+    for (const r of await this.#db.overdue<StoredCall>(CALL, Date.now() - this.#graceMs)) {
+      if (r.dueAt !== null && await this.#db.adopt(CALL, r.id, r.dueAt)) this.#hold(r.doc, r.dueAt, r.seq, true)
+    }
+  }
+
+  #hold (call: StoredCall, dueAt: number | null, seq: number, drive: boolean): void {
+    const agent = this.#agents?.get(call.agentId) ?? placeholderAgent(call.agentId)
+    this.#seqs.set(call.execution.id, seq)
+    this.#engine?.hold(call, agent, dueAt, drive)
+  }
+
+  /** A call this instance does not hold, from the database (placed through another instance). */
+  async find (id: string): Promise<boolean> {
+    const r = await this.#db.get<StoredCall>(CALL, id)
+    if (r) this.#hold(r.doc, r.dueAt, r.seq, false)
+    return r !== undefined
+  }
+
+  async clear (): Promise<void> {
+    this.#seqs.clear()
+    await this.#db.clear()
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#busy
+    await this.#db.close()
+  }
+}
+
+/** A call outlives its agent (deleted since): it plays on, posting nowhere, as on Bolna. */
+function placeholderAgent (id: string): AgentState {
+  return { id, name: 'Deleted agent', welcomeMessage: '', prompt: '', conversation: [], defaults: {}, extracted: null, webhookUrl: null, createdAt: '', updatedAt: '' }
+}

@@ -1,0 +1,60 @@
+/**
+ * The Bolna emulator's agents, executions and batches live in the database (bolna_emulator_state):
+ * a second instance on the same database reads what the first made, and an instance started after
+ * one stopped starts the batch it had scheduled. PostgreSQL with TEST_DATABASE_URL, else PGlite.
+ */
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import type { App } from '@switchboard/service-kit/service-app'
+import { selfBaseUrl } from '@switchboard/service-kit/service-app'
+import { createTestInfrastructure, eventually, jsonCaller, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { buildApp } from '../src/app.ts'
+import { loadVoiceEnv } from '../src/config.ts'
+import { AGENTS, auth } from './helper.ts'
+
+async function instance (t: Test, infra: TestInfrastructure) {
+  const app: App = await buildApp({ env: loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '20-30' }), shared: infra, logger: false })
+  let closed = false
+  const close = async () => { if (!closed) { closed = true; await app.close() } }
+  t.teardown(close)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const url = selfBaseUrl(app)
+  return { url, call: jsonCaller(url), close }
+}
+
+async function upload (url: string, csv: string) {
+  const boundary = '------------------------switchboardstate'
+  const part = (name: string, value: string, file?: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"\r\nContent-Type: text/csv` : ''}\r\n\r\n${value}\r\n`
+  const body = part('agent_id', AGENTS.reminder) + part('file', csv, 'contacts.csv') + `--${boundary}--\r\n`
+  const res = await request(`${url}/bolna/batches`, { method: 'POST', headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, body })
+  return await res.body.json() as { batch_id: string }
+}
+
+t.test('two instances: an agent and a call made through one are read through the other', async t => {
+  const infra = await createTestInfrastructure(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const agent = (await one.call('POST', '/bolna/v2/agent', { agent_config: { agent_name: 'Shared agent', tasks: [{ task_type: 'conversation' }] }, agent_prompts: { task_1: { system_prompt: 'Hi.' } } }, auth)).body.agent_id as string
+  const placed = (await one.call('POST', '/bolna/call', { agent_id: agent, recipient_phone_number: '+919855550100' }, auth)).body
+  const read = await eventually(async () => { const r = await two.call('GET', `/bolna/executions/${placed.execution_id}`, undefined, auth); return r.status === 200 && r.body })
+  t.match(read, { id: placed.execution_id, agent_id: agent })
+  await eventually(async () => (await two.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).status === 200)
+  t.pass('the agent created through one is known to two (its sync)')
+  await eventually(async () => (await two.call('GET', `/bolna/executions/${placed.execution_id}`, undefined, auth)).body.status === 'completed')
+  t.pass('two follows the call to its end, played by one')
+})
+
+t.test('a batch scheduled before a stop starts after the restart, on the same data', async t => {
+  const infra = await createTestInfrastructure(t)
+  const before = await instance(t, infra)
+  const { batch_id: id } = await upload(before.url, 'contact_number,name\r\n+919855550100,Priya\r\n+919855550101,Ravi\r\n')
+  const at = new Date(Date.now() + 1_500).toISOString()
+  t.same((await before.call('POST', `/bolna/batches/${id}/schedule`, { scheduled_at: at }, auth)).body, { message: 'success', state: 'scheduled' })
+  await before.close()
+
+  const after = await instance(t, infra)
+  t.match((await after.call('GET', `/bolna/batches/${id}`, undefined, auth)).body, { batch_id: id, status: 'scheduled', valid_contacts: 2 })
+  const done = await eventually(async () => { const b = (await after.call('GET', `/bolna/batches/${id}`, undefined, auth)).body; return b.status === 'executed' && b }, 15_000)
+  t.same(done.execution_status, { completed: 1, busy: 1 }, 'both contacts called to their end (…0101 is the magic busy number) by the restarted instance')
+})

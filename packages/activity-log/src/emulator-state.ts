@@ -1,0 +1,322 @@
+/**
+ * A provider emulator's own state (Zoom's meetings, Instamojo's payment requests, Bolna's calls)
+ * in the database, through any Backend: one mechanism for every emulator. A record is a JSON
+ * document keyed by (kind, id) in the emulator's table (see the migration
+ * 2026120608000_create_emulator_state.sql), with its creation order (seq), its lifecycle step and
+ * the epoch ms its next step is due.
+ *
+ * Writes go behind the answer: put() and remove() queue the record and return; the queue (one entry
+ * per record, the latest state wins) is written at most flushIntervalMs later, or at once when
+ * maxQueued records wait. This is the provider's side of the sandbox, not the team's records: a
+ * crash loses at most what was acknowledged within the last flush bound (written in the README),
+ * and a database that is away keeps the queue retrying until it is back.
+ *
+ * Other instances on the same database see a record once it is written: by id at once (get()), and
+ * in their caches through sync(), which reads the rows other writers changed since the last sync.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Backend, EmulatorTable, Row } from './types.ts'
+import { isPermanentError } from './activity-log.ts'
+
+export interface StoredRecord<D = unknown> {
+  kind: string
+  id: string
+  seq: number
+  step: number
+  dueAt: number | null
+  deleted: boolean
+  /** The instance that wrote it last (EmulatorState.writer). */
+  writer: string
+  doc: D
+}
+
+export interface EmulatorStateOptions {
+  backend: Backend
+  table: EmulatorTable
+  /** Longest a written record waits in the queue before a flush starts. Default 50 ms. */
+  flushIntervalMs?: number
+  /** A flush starts at once when this many records wait. Default 256. */
+  maxQueued?: number
+  /**
+   * Most live records kept per kind; past it the oldest (by seq) are deleted at the next prune.
+   * A kind not named here is kept until it is removed.
+   */
+  retention?: Record<string, number>
+  /** How long tombstones stay so other instances learn of a removal. Default 10 min. */
+  tombstoneMs?: number
+  /** Retry backoff while the database is failing. Default 50 ms .. 2 s. */
+  retryMinMs?: number
+  retryMaxMs?: number
+  logger?: { warn: (obj: object, msg?: string) => void }
+}
+
+export interface PutOptions {
+  /** Creation order; given once, when the record is created. */
+  seq: number
+  /** Epoch ms of the record's next lifecycle step; null: nothing due. */
+  dueAt?: number | null
+}
+
+interface Pending { row: Row, version: number }
+
+/** The kind of the marker row a clear leaves for other instances. */
+const CLEARED = '_cleared'
+
+// A write's commit can become visible a little after a later one's (concurrent transactions):
+// each sync reads back this far before its cursor, and applying a row twice changes nothing.
+const SYNC_OVERLAP_MS = 2_000
+
+let seqCounter = 0
+/**
+ * A creation order that holds across instances and restarts without asking the database: epoch
+ * microseconds plus a counter (records created in the same ms on one instance keep their order).
+ */
+export function nextSeq (): number {
+  seqCounter = (seqCounter + 1) % 1000
+  return Date.now() * 1000 + seqCounter
+}
+
+export class EmulatorState {
+  /** Who writes: rows this instance wrote are skipped when it syncs. */
+  readonly writer = randomUUID()
+  readonly #backend: Backend
+  readonly #table: EmulatorTable
+  readonly #flushMs: number
+  readonly #maxQueued: number
+  readonly #retention: Record<string, number>
+  readonly #tombstoneMs: number
+  readonly #retryMin: number
+  readonly #retryMax: number
+  readonly #logger: EmulatorStateOptions['logger']
+  #queue = new Map<string, Pending>()
+  #version = 0
+  #timer: NodeJS.Timeout | undefined
+  #flushing: Promise<void> | undefined
+  #failures = 0
+  #syncCursor: string | undefined
+  #clearedSeq = 0
+  #retentionTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (opts: EmulatorStateOptions) {
+    this.#backend = opts.backend
+    this.#table = opts.table
+    this.#flushMs = opts.flushIntervalMs ?? 50
+    this.#maxQueued = opts.maxQueued ?? 256
+    this.#retention = opts.retention ?? {}
+    this.#tombstoneMs = opts.tombstoneMs ?? 600_000
+    this.#retryMin = opts.retryMinMs ?? 50
+    this.#retryMax = opts.retryMaxMs ?? 2_000
+    this.#logger = opts.logger
+  }
+
+  /** Records written but not yet stored. */
+  get pending (): number { return this.#queue.size }
+
+  /** Stores the record's current document (behind the answer; see the class comment). */
+  put (kind: string, id: string, doc: unknown, opts: PutOptions): void {
+    const dueAt = opts.dueAt === undefined || opts.dueAt === null ? null : Math.ceil(opts.dueAt)
+    this.#enqueue(kind, id, { kind, id, seq: opts.seq, due_at: dueAt, deleted: false, writer: this.writer, doc })
+  }
+
+  /** Removes the record (a tombstone other instances sync, pruned after tombstoneMs). */
+  remove (kind: string, id: string, seq: number): void {
+    this.#enqueue(kind, id, { kind, id, seq, due_at: null, deleted: true, writer: this.writer, doc: null })
+  }
+
+  #enqueue (kind: string, id: string, row: Row): void {
+    if (this.#closed) return
+    const key = `${kind}\u0000${id}`
+    this.#queue.delete(key) // re-inserted at the back: the queue stays in write order
+    this.#queue.set(key, { row, version: ++this.#version })
+    if (this.#queue.size >= this.#maxQueued) this.#startFlush()
+    else if (this.#timer === undefined && this.#flushing === undefined) {
+      this.#timer = setTimeout(() => this.#startFlush(), this.#flushMs)
+    }
+  }
+
+  #startFlush (): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = undefined
+      if (this.#queue.size > 0 && !this.#closed) this.#timer ??= setTimeout(() => this.#startFlush(), this.#failures > 0 ? this.#backoff() : 0)
+    })
+  }
+
+  #backoff (): number {
+    return Math.min(this.#retryMax, this.#retryMin * 2 ** Math.min(this.#failures, 16))
+  }
+
+  /** Writes everything queued when it starts (in batches), retrying while the database fails. */
+  async #drain (): Promise<void> {
+    while (this.#queue.size > 0) {
+      const batch = [...this.#queue.entries()].slice(0, 500)
+      try {
+        await this.#backend.rpc('emulator_state_put', { p_table: this.#table, p_rows: batch.map(([, p]) => p.row) })
+        this.#failures = 0
+      } catch (err) {
+        if (isPermanentError(err)) {
+          // A record the database refuses would block every later one: it is dropped, loudly.
+          this.#logger?.warn({ err, table: this.#table, records: batch.length }, 'emulator state: a batch was refused and dropped')
+        } else {
+          if (this.#failures++ === 0) this.#logger?.warn({ err, table: this.#table, pending: this.#queue.size }, 'emulator state: database unavailable, retrying')
+          return
+        }
+      }
+      // A record written again while the batch was in flight stays queued (its newer version).
+      for (const [key, p] of batch) if (this.#queue.get(key)?.version === p.version) this.#queue.delete(key)
+    }
+  }
+
+  /** Resolves once everything queued before the call is stored (rejects after timeoutMs). */
+  async flush (timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    const target = this.#version
+    const waiting = () => [...this.#queue.values()].some(p => p.version <= target)
+    while (waiting()) {
+      if (Date.now() > deadline) throw new Error(`emulator state: ${this.#queue.size} records not stored after ${timeoutMs} ms`)
+      this.#startFlush()
+      await (this.#flushing ?? new Promise(resolve => setTimeout(resolve, this.#backoff())))
+    }
+  }
+
+  /** One record by id: this instance's unstored write if any, else the database's. */
+  async get<D> (kind: string, id: string): Promise<StoredRecord<D> | undefined> {
+    const queued = this.#queue.get(`${kind}\u0000${id}`)
+    if (queued) return queued.row.deleted ? undefined : toRecord<D>({ step: 0, ...queued.row })
+    const [row] = await this.#backend.select(this.#table, { where: { kind, id, deleted: false }, limit: 1 })
+    return row ? toRecord<D>(row) : undefined
+  }
+
+  /** Every live record of a kind, oldest first (for rebuilding the cache at start). */
+  async load<D> (kind: string): Promise<Array<StoredRecord<D>>> {
+    const out: Array<StoredRecord<D>> = []
+    const page = 5_000
+    for (let after = -1; ;) {
+      const rows = await this.#backend.select(this.#table, { where: { kind, deleted: false, seq: { gt: after } }, orderBy: { column: 'seq' }, limit: page })
+      for (const row of rows) out.push(toRecord<D>(row))
+      if (rows.length < page) return out
+      after = out[out.length - 1]!.seq
+    }
+  }
+
+  /** Where sync() starts: call before load() at start, so nothing written between them is missed. */
+  async markSync (): Promise<void> {
+    const [row] = await this.#backend.select(this.#table, { orderBy: { column: 'updated_at', ascending: false }, limit: 1 })
+    this.#syncCursor = row ? String(row.updated_at) : new Date(0).toISOString()
+    const [marker] = await this.#backend.select(this.#table, { where: { kind: CLEARED, id: CLEARED } })
+    this.#clearedSeq = marker ? Number(marker.seq) : 0
+  }
+
+  /**
+   * The records other instances changed since the last sync (tombstones included), oldest change
+   * first, and whether another instance cleared everything since (then `records` are the ones
+   * written after the clear). Rows within SYNC_OVERLAP_MS of the cursor are read again: applying
+   * one twice is harmless.
+   */
+  async sync<D> (): Promise<{ cleared: boolean, records: Array<StoredRecord<D>> }> {
+    if (this.#syncCursor === undefined) await this.markSync()
+    const from = new Date(Date.parse(this.#syncCursor!) - SYNC_OVERLAP_MS).toISOString()
+    const rows = await this.#backend.select(this.#table, { where: { updated_at: { gte: from }, writer: { neq: this.writer } }, orderBy: { column: 'updated_at' }, limit: 10_000 })
+    const last = rows[rows.length - 1]
+    if (last && String(last.updated_at) > this.#syncCursor!) this.#syncCursor = String(last.updated_at)
+    let records = rows.map(row => toRecord<D>(row))
+    const marker = records.findLastIndex(r => r.kind === CLEARED)
+    const cleared = marker >= 0 && records[marker]!.seq > this.#clearedSeq
+    if (cleared) this.#clearedSeq = records[marker]!.seq
+    if (marker >= 0) records = records.slice(marker + 1)
+    return { cleared, records }
+  }
+
+  /**
+   * Moves a record's lifecycle from step `from` to step `to` if no one did it first: across
+   * instances exactly one claim of a step wins, so each lifecycle step is acted on (a webhook
+   * posted) once. The record's queued write is stored first.
+   */
+  async claim (kind: string, id: string, from: number, to: number, dueAt: number | null): Promise<boolean> {
+    if (this.#queue.has(`${kind}\u0000${id}`)) await this.flush()
+    const changed = await this.#backend.update(this.#table, { kind, id, step: from, deleted: false }, { step: to, due_at: dueAt === null ? null : Math.ceil(dueAt), writer: this.writer })
+    return changed > 0
+  }
+
+  /**
+   * Records whose next step was due before `before` (epoch ms) and is still not taken: the instance
+   * driving them stopped. adopt() takes one over.
+   */
+  async overdue<D> (kind: string, before: number): Promise<Array<StoredRecord<D>>> {
+    await this.flush()
+    const rows = await this.#backend.select(this.#table, { where: { kind, deleted: false, due_at: { lt: Math.floor(before) } }, orderBy: { column: 'due_at' }, limit: 1_000 })
+    return rows.map(row => toRecord<D>(row))
+  }
+
+  /** Takes over a record found overdue (its due_at unchanged since): true for exactly one instance. */
+  async adopt (kind: string, id: string, dueAt: number): Promise<boolean> {
+    return await this.#backend.update(this.#table, { kind, id, due_at: dueAt, deleted: false }, { due_at: null, writer: this.writer }) > 0
+  }
+
+  /**
+   * Applies the retention: past `retention[kind]` live records the oldest are deleted, and
+   * tombstones older than tombstoneMs go. Returns how many rows were deleted.
+   */
+  async prune (): Promise<number> {
+    await this.flush()
+    let deleted = 0
+    for (const [kind, max] of Object.entries(this.#retention)) {
+      const [edge] = await this.#backend.select(this.#table, { where: { kind, deleted: false }, orderBy: { column: 'seq', ascending: false }, offset: max, limit: 1 })
+      if (edge) deleted += await this.#backend.delete(this.#table, { kind, seq: { lte: Number(edge.seq) } })
+    }
+    deleted += await this.#backend.delete(this.#table, { deleted: true, updated_at: { lt: new Date(Date.now() - this.#tombstoneMs).toISOString() } })
+    return deleted
+  }
+
+  /** Applies the retention now and every intervalMs (unref'd: it never holds the process open). */
+  startRetention (intervalMs: number): void {
+    clearInterval(this.#retentionTimer)
+    const prune = () => { this.prune().catch(err => this.#logger?.warn({ err, table: this.#table }, 'emulator state: retention failed')) }
+    prune()
+    this.#retentionTimer = setInterval(prune, intervalMs)
+    this.#retentionTimer.unref()
+  }
+
+  /**
+   * Forgets every record (the emulator's reset): the queue and the table. A marker row tells other
+   * instances (their sync) to drop their cached records too. Returns how many live records went.
+   */
+  async clear (): Promise<number> {
+    this.#queue.clear()
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    await this.#flushing
+    const live = await this.#backend.count(this.#table, { deleted: false, kind: { neq: CLEARED } })
+    await this.#backend.delete(this.#table, { kind: { neq: '' } })
+    this.#clearedSeq = nextSeq()
+    await this.#backend.upsert(this.#table, [{ kind: CLEARED, id: CLEARED, seq: this.#clearedSeq, deleted: false, writer: this.writer, doc: null }], ['kind', 'id'])
+    return live
+  }
+
+  /** Stores what is queued (bounded by timeoutMs; what is left is logged) and stops. */
+  async close (timeoutMs = 5_000): Promise<void> {
+    try {
+      await this.flush(timeoutMs)
+    } catch (err) {
+      this.#logger?.warn({ err, table: this.#table, lost: this.#queue.size }, 'emulator state: records not stored at shutdown')
+    }
+    this.#closed = true
+    clearTimeout(this.#timer)
+    clearInterval(this.#retentionTimer)
+  }
+}
+
+function toRecord<D> (row: Row): StoredRecord<D> {
+  return {
+    kind: String(row.kind),
+    id: String(row.id),
+    seq: Number(row.seq),
+    step: Number(row.step ?? 0),
+    dueAt: row.due_at === null || row.due_at === undefined ? null : Number(row.due_at),
+    deleted: row.deleted === true,
+    writer: String(row.writer ?? ''),
+    doc: row.doc as D
+  }
+}

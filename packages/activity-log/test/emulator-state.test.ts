@@ -1,0 +1,72 @@
+/**
+ * EmulatorState on a real database (PostgreSQL with TEST_DATABASE_URL, else PGlite): the write
+ * queue, reads of other instances' records, sync with tombstones and clears, exclusive claims and
+ * adoptions, and the retention (oldest first).
+ */
+import t from 'tap'
+import { EmulatorState, nextSeq } from '../src/index.ts'
+import { createTestBackend } from '../src/testing.ts'
+
+const quiet = { warn () {} }
+
+t.test('two instances: a write is read through the other at once after its flush, synced with its tombstone, and cleared', async t => {
+  const backend = await createTestBackend(t)
+  const a = new EmulatorState({ backend, table: 'zoom_emulator_state', logger: quiet })
+  const b = new EmulatorState({ backend, table: 'zoom_emulator_state', logger: quiet })
+  t.teardown(async () => { await a.close(); await b.close() })
+  await b.markSync()
+
+  a.put('meeting', '1', { topic: 'One' }, { seq: nextSeq(), dueAt: 1_000.4 })
+  t.same((await a.get('meeting', '1'))?.doc, { topic: 'One' }, 'its own unstored write reads back')
+  await a.flush()
+  t.equal(a.pending, 0)
+  t.match(await b.get('meeting', '1'), { id: '1', doc: { topic: 'One' }, dueAt: 1001, step: 0, writer: a.writer }, 'the other instance reads it from the database')
+
+  a.put('meeting', '2', { topic: 'Two' }, { seq: nextSeq() })
+  a.put('meeting', '2', { topic: 'Two, renamed' }, { seq: nextSeq() })
+  a.remove('meeting', '1', 1)
+  await a.flush()
+  const synced = await b.sync()
+  t.equal(synced.cleared, false)
+  t.same(synced.records.map(r => [r.id, r.deleted, r.doc]), [['2', false, { topic: 'Two, renamed' }], ['1', true, null]], 'the latest write of each record, and the removal as a tombstone')
+  t.same((await a.sync()).records, [], 'an instance does not sync its own writes')
+  t.equal(await b.get('meeting', '1'), undefined, 'a removed record is gone')
+
+  t.equal(await a.clear(), 1, 'one live record cleared')
+  const afterClear = await b.sync()
+  t.equal(afterClear.cleared, true, 'the other instance learns of the clear')
+  t.same(afterClear.records, [])
+  t.equal((await b.sync()).cleared, false, 'once')
+  t.same(await b.load('meeting'), [])
+})
+
+t.test('a lifecycle step is claimed by exactly one instance; an overdue record is adopted by exactly one', async t => {
+  const backend = await createTestBackend(t)
+  const a = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  const b = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  t.teardown(async () => { await a.close(); await b.close() })
+  a.put('call', 'c1', { status: 'ringing' }, { seq: nextSeq(), dueAt: Date.now() - 10_000 })
+  const claims = await Promise.all([a.claim('call', 'c1', 0, 1, null), b.claim('call', 'c1', 0, 1, null)])
+  t.same(claims.sort(), [false, true], 'one claim of step 0 → 1 wins')
+  t.equal((await b.get('call', 'c1'))?.step, 1)
+
+  a.put('call', 'c2', { status: 'ringing' }, { seq: nextSeq(), dueAt: Date.now() - 10_000 })
+  await a.flush()
+  const overdue = await b.overdue('call', Date.now() - 2_000)
+  t.same(overdue.map(r => r.id), ['c2'], 'the record whose step is overdue (c1 has nothing due any more)')
+  const adoptions = await Promise.all([a.adopt('call', 'c2', overdue[0]!.dueAt!), b.adopt('call', 'c2', overdue[0]!.dueAt!)])
+  t.same(adoptions.sort(), [false, true], 'one instance adopts it')
+  t.same(await a.overdue('call', Date.now()), [], 'and it is no longer overdue')
+})
+
+t.test('retention: past the bound the oldest records go, and old tombstones', async t => {
+  const backend = await createTestBackend(t)
+  const state = new EmulatorState({ backend, table: 'instamojo_emulator_state', retention: { request: 3 }, tombstoneMs: 0, logger: quiet })
+  t.teardown(() => state.close())
+  for (let i = 1; i <= 5; i++) state.put('request', `r${i}`, { i }, { seq: i })
+  state.put('token', 'kept', {}, { seq: 0 })
+  state.remove('payment', 'p1', 0)
+  t.equal(await state.prune(), 3, 'two requests and one tombstone deleted')
+  t.same((await state.load('request')).map(r => r.id), ['r3', 'r4', 'r5'], 'the newest three requests')
+  t.same((await state.load('token')).map(r => r.id), ['kept'], 'a kind without a bound is kept')
+})
