@@ -15,7 +15,8 @@ import type { Tokens } from './tokens.ts'
 
 export interface GatewayOptions {
   env: GatewayEnv
-  tokens: Tokens
+  /** The API and admin tokens; the internal one comes from here or from `shared`. */
+  tokens: Pick<Tokens, 'apiToken' | 'adminToken'> & Partial<Pick<Tokens, 'internalToken'>>
   logger?: boolean | object
   /** Which services to front; default every service that has routes. */
   services?: ServiceName[]
@@ -55,13 +56,14 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
     if (path === '/api/zoom' || path.startsWith('/api/zoom/')) return apiAuth(request, reply)
   })
 
+  const shared = opts.shared ?? await openSharedInfrastructure(env, app.log)
+  if (!opts.shared) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
   await app.register(upstreams, {
     timeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    internalToken: tokens.internalToken ?? shared.tokens.internalToken,
     upstreams: { email: env.EMAIL_SERVICE_URL, whatsapp: env.WHATSAPP_SERVICE_URL, payments: env.PAYMENTS_SERVICE_URL, voice: env.VOICE_SERVICE_URL, zoom: env.ZOOM_SERVICE_URL }
   })
   await app.register(healthRoutes, { services })
-  const shared = opts.shared ?? await openSharedInfrastructure(env, app.log)
-  if (!opts.shared) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
   for (const s of services) await app.register(SERVICE_ROUTES[s]!)

@@ -4,7 +4,6 @@ import { CommonEnvSchema, loadEnv } from '@switchboard/service-kit/env'
 export const GatewayEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   GATEWAY_PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   API_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/automation/*; generated into the data folder when unset' })),
-  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/admin/*; generated into the data folder when unset' })),
   EMAIL_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3001' }),
   WHATSAPP_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3002' }),
   PAYMENTS_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3003' }),

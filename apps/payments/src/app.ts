@@ -7,6 +7,7 @@ import { createServiceApp, type App, type AppOptions } from '@switchboard/servic
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createInstamojoClient, type InstamojoClient } from './client/instamojo-client.ts'
 import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
 import { instamojoEmulator } from './emulator/index.ts'
@@ -66,7 +67,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     }
   })
 
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const salt = emulatorSalt(env)
   await app.register(instamojoEmulator, {
@@ -83,7 +84,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     // A link from the emulator handed to a real buyer would take no money and report success, so a
     // live call that fails, fails (clearly), and a live mode without credentials is a 503.
     if (m === 'mock') {
-      mockClient ??= createInstamojoClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+      mockClient ??= createInstamojoClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders })
       return mockClient
     }
     if (!creds.ok) throw notConfigured(creds.missing)
@@ -100,6 +101,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     redirectUrl: env.PAYMENTS_REDIRECT_URL,
     emailServiceUrl: env.EMAIL_SERVICE_URL,
     whatsappServiceUrl: env.WHATSAPP_SERVICE_URL,
+    serviceHeaders: app.controlHeaders,
     timeoutMs: env.PROVIDER_TIMEOUT_MS
   })
 

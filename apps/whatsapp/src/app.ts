@@ -7,6 +7,7 @@ import { createServiceApp, type App, type AppOptions } from '@switchboard/servic
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { loadCatalogue } from './catalogue.ts'
 import { createAiSensyClient, type AiSensyClient } from './client/aisensy-client.ts'
 import { whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
@@ -36,7 +37,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
 
   // One secret signs (emulator) and verifies (receiver) status posts; stable across restarts.
   const webhookSecret = env.AISENSY_WEBHOOK_SECRET ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy` } catch { return undefined } }

@@ -6,6 +6,7 @@ import { createServiceApp, type App, type AppOptions } from '@switchboard/servic
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createZoomClient, type ZoomClient } from './client/zoom-client.ts'
 import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
 import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
@@ -52,7 +53,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   const webhookUrl = env.ZOOM_WEBHOOK_URL
   // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
   const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
-  const webhookSender = new WebhookSender({ logger: app.log })
+  const webhookSender = new WebhookSender({ logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   const state = new ZoomEmulatorState({
     webhookSender,
     webhookSecret,
@@ -87,6 +88,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
         apiBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}/v2`,
         oauthBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
         emulatorBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
+        emulatorHeaders: app.controlHeaders,
         timeoutMs: env.PROVIDER_TIMEOUT_MS
       })
       return mockClient

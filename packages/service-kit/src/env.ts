@@ -16,7 +16,13 @@ export const CommonEnvSchema = Type.Object({
   SUPABASE_URL: Type.Optional(Type.String()),
   SUPABASE_SERVICE_KEY: Type.Optional(Type.String()),
   SIM_SEED: Type.Optional(Type.Integer({ description: 'Makes simulated latencies and outcomes reproducible' })),
-  SETTINGS_POLL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'How often a service re-reads the runtime settings' })
+  SETTINGS_POLL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'How often a service re-reads the runtime settings' }),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/admin/* and the emulators\' control routes; generated into the data folder when unset' })),
+  INTERNAL_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'The credential the gateway sends to the services (X-Switchboard-Internal); generated into the data folder when unset. Set the same value for every app when they do not share a data folder.' })),
+  WEBHOOK_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated host names or host:port pairs an emulator may post webhooks to besides loopback' }),
+  AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 0, description: 'Failed authentications per AUTH_FAILURE_WINDOW_MS per client address before 429; 0 turns it off' }),
+  AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),
+  BODY_BYTES_IN_FLIGHT: Type.Integer({ default: 64 * 1024 * 1024, minimum: 0, description: 'Request body bytes one server holds at once before answering 503 with Retry-After; 0 turns the cap off' })
 })
 export type CommonEnv = Static<typeof CommonEnvSchema>
 

@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
 import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } from '@switchboard/schemas/common'
 import { Type } from '@sinclair/typebox'
 import { maskSecret, type CredentialsReport } from './credentials.ts'
 import type { CommonEnv } from './env.ts'
-import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, findNonFiniteNumber, ServiceError } from './errors.ts'
+import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, ServiceError } from './errors.ts'
+import { AuthFailureLimiter } from './auth-failures.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
+import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
 
@@ -23,6 +25,12 @@ declare module 'fastify' {
     onMockReset: (fn: () => void | Promise<void>) => void
     /** This server's own base URL once it listens (how a service reaches its emulator over HTTP). */
     selfBaseUrl: () => string
+    /** Headers that let this service's own client call its emulator's control routes (the internal credential). */
+    controlHeaders: Record<string, string>
+  }
+  interface FastifyRequest {
+    /** The request carries the internal credential: it came through the gateway (or a sibling service). */
+    fromGateway: boolean
   }
 }
 
@@ -30,6 +38,8 @@ declare module 'fastify' {
 export interface SharedInfrastructure {
   activityLog: ActivityLog
   runtime: RuntimeSettings
+  /** The admin and internal tokens every app of one stack agrees on. */
+  tokens: Tokens
 }
 
 export interface AppOptions<E extends CommonEnv = CommonEnv> {
@@ -141,7 +151,7 @@ export async function openSharedInfrastructure (env: CommonEnv, logger?: Fastify
     logger
   })
   await runtime.start()
-  return { activityLog, runtime }
+  return { activityLog, runtime, tokens: resolveTokens(env) }
 }
 
 export async function closeSharedInfrastructure (shared: SharedInfrastructure): Promise<void> {
@@ -168,7 +178,9 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.decorate('activityLog', shared.activityLog)
   app.decorate('runtime', shared.runtime)
   app.decorate('selfBaseUrl', () => selfBaseUrl(app))
+  app.decorate('controlHeaders', { [INTERNAL_HEADER]: shared.tokens.internalToken })
   if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
+  guardServiceRoutes(app, descriptor.codePrefix, descriptor.emulatorPrefix, shared.tokens, new AuthFailureLimiter({ max: opts.env.AUTH_FAILURE_LIMIT, windowMs: opts.env.AUTH_FAILURE_WINDOW_MS }))
 
   // The spec's troubleshooting: "check the server logs for [MOCK MODE] messages". Every request
   // the emulator answers is one mock action; at debug level each is logged with the marker.
@@ -222,6 +234,44 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', service: opts.service, mode: shared.runtime.get(opts.service).mode, checks })
   })
   return app
+}
+
+/** Routes anyone may call: liveness and readiness (container health checks). */
+const OPEN_ROUTES = new Set(['/health', '/ready'])
+
+/**
+ * The trust boundary of a service's port, as one hook:
+ * - its own API (everything but the emulator, the webhook receivers, /health and /ready) needs the
+ *   internal credential (X-Switchboard-Internal, which the gateway sends) or the admin token;
+ * - the emulator's control routes (`<prefix>/_switchboard/*`) need the admin token or the internal
+ *   credential (the service's own client calls them in mock mode);
+ * - the emulator's provider-faithful routes keep the provider's own auth (official SDKs work
+ *   unchanged), and the webhook receivers the provider's signature, so neither is checked here.
+ * Failed attempts are counted per client address; past the limit the address gets 429.
+ */
+function guardServiceRoutes (app: App, codePrefix: string, emulatorPrefix: string, tokens: Tokens, failures: AuthFailureLimiter): void {
+  app.decorateRequest('fromGateway', false)
+  const controlPrefix = `${emulatorPrefix}/_switchboard`
+  // Answered here in our envelope (not thrown): an emulator's error handler would word a thrown
+  // error as its provider does.
+  const refuse = (reply: FastifyReply, request: FastifyRequest, status: number, code: string, message: string, headers: Record<string, string>) =>
+    reply.code(status).headers(headers).send(errorBody(status, code, message, request.id))
+  app.addHook('onRequest', (request, reply, done) => {
+    const internal = tokenMatches(request.headers[INTERNAL_HEADER], [tokens.internalToken])
+    request.fromGateway = internal
+    // The matched route, not the raw URL: the router decodes %-escapes (/zoom/%5Fswitchboard).
+    const path = request.routeOptions.url ?? request.url.split('?')[0] ?? ''
+    const control = path === controlPrefix || path.startsWith(controlPrefix + '/')
+    if (!control && (path.startsWith(emulatorPrefix + '/') || path.startsWith('/webhooks/') || OPEN_ROUTES.has(path))) return done()
+    const wait = failures.retryAfter(request.ip)
+    if (wait > 0) return refuse(reply, request, 429, `${codePrefix}_AUTH_RATE_LIMITED`, failures.message(wait), { 'retry-after': String(wait) })
+    if (internal || tokenMatches(bearerToken(request.headers.authorization), [tokens.adminToken])) return done()
+    failures.fail(request.ip)
+    return refuse(reply, request, 401, `${codePrefix}_UNAUTHORIZED`, control
+      ? 'This emulator control route needs the admin token (Authorization: Bearer <ADMIN_TOKEN>).'
+      : 'This service answers the gateway only: call it through the gateway, or send the admin token (Authorization: Bearer <ADMIN_TOKEN>).',
+    { 'www-authenticate': 'Bearer' })
+  })
 }
 
 export async function databaseCheck (log: ActivityLog): Promise<{ ok: boolean, message?: string }> {

@@ -1,5 +1,6 @@
 import { bufferedRequest } from './buffered-request.ts'
 import { providerAgent } from './provider-client.ts'
+import { webhookTargetRefusal } from './webhook-targets.ts'
 
 export interface WebhookDelivery {
   url: string
@@ -16,6 +17,8 @@ export interface WebhookSenderOptions {
   logger?: { warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
   /** Called once a delivery has failed every attempt. */
   onGiveUp?: (delivery: WebhookDelivery, lastError: string) => void
+  /** Hosts besides loopback deliveries may go to (WEBHOOK_ALLOWED_HOSTS); anything else is refused. */
+  allowedHosts?: string[]
 }
 
 /**
@@ -24,20 +27,32 @@ export interface WebhookSenderOptions {
  * cancelled on close so shutdown is never held up by a dead receiver.
  */
 export class WebhookSender {
-  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp'>> & WebhookSenderOptions
+  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp' | 'allowedHosts'>> & WebhookSenderOptions
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #inFlight = new Set<Promise<void>>()
   #closed = false
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
+  refused = 0
 
   constructor (opts: WebhookSenderOptions = {}) {
     this.#opts = { retryDelaysMs: [1000, 5000, 25_000], timeoutMs: 5000, ...opts }
   }
 
   send (delivery: WebhookDelivery): void {
+    const refusal = this.refusal(delivery.url)
+    if (refusal !== undefined) {
+      this.refused++
+      this.#opts.logger?.warn({ webhook: delivery.label, url: delivery.url, reason: refusal }, 'webhook not sent: target not allowed')
+      return
+    }
     this.#attempt(delivery, 0)
+  }
+
+  /** Why a webhook to `url` would be refused, or undefined when it may be sent. */
+  refusal (url: string): string | undefined {
+    return webhookTargetRefusal(url, this.#opts.allowedHosts ?? [])
   }
 
   /** Resolves when every attempt started so far has finished (retries scheduled later excluded). */
