@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Mode } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
+import { registerSecrets } from '@switchboard/service-kit/redact'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
@@ -51,6 +52,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   const { env } = opts
   const creds = liveCredentials(env)
   const mode = () => app.runtime.get('payments').mode
+  registerSecrets([env.INSTAMOJO_CLIENT_SECRET, env.INSTAMOJO_API_KEY, env.INSTAMOJO_AUTH_TOKEN, env.INSTAMOJO_SALT, env.INSTAMOJO_MOCK_SALT])
   const app: App = await createServiceApp({
     ...opts,
     service: 'payments',

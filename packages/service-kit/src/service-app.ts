@@ -10,6 +10,7 @@ import { maskSecret, type CredentialsReport } from './credentials.ts'
 import type { CommonEnv } from './env.ts'
 import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, ServiceError } from './errors.ts'
 import { AuthFailureLimiter } from './auth-failures.ts'
+import { registerSecrets } from './redact.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
@@ -195,6 +196,8 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   const resets: Array<() => void | Promise<void>> = []
   app.decorate('onMockReset', (fn: () => void | Promise<void>) => { resets.push(fn) })
   const credentials = () => opts.credentials?.() ?? { variables: [], missing: [] }
+  // Whatever a provider echoes back of these is redacted (ProviderError does it at the edge).
+  registerSecrets([...credentials().variables.map(v => v.value), shared.tokens.adminToken, shared.tokens.internalToken, shared.tokens.apiToken])
   const providerCheck = (): Readiness['checks'] => {
     if (!opts.credentials) return {}
     const { mode } = shared.runtime.get(opts.service)
