@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, type App, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
+import { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
 import { adminPage } from './admin/index.ts'
 import type { GatewayEnv } from './config.ts'
@@ -45,8 +46,10 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
 
   // Auth by path: /api/admin/* needs the admin token, /api/automation/* the API token (or the
   // admin token). Webhook routes are authenticated by their providers' signatures instead.
-  const adminAuth = requireBearer(() => [tokens.adminToken])
-  const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken])
+  // Failed attempts are counted per address across both tokens: guessing one is guessing.
+  const failures = new AuthFailureLimiter({ max: env.AUTH_FAILURE_LIMIT, windowMs: env.AUTH_FAILURE_WINDOW_MS })
+  const adminAuth = requireBearer(() => [tokens.adminToken], failures)
+  const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken], failures)
   app.addHook('onRequest', async (request, reply) => {
     // The matched route, not the raw URL: the router decodes %-escapes, so /api/%61dmin/... reaches
     // an admin route while its raw URL does not start with /api/admin.
