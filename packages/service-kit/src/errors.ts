@@ -124,6 +124,32 @@ export function findNonFiniteNumber (value: unknown, path: string): string | und
   return undefined
 }
 
+/** How deep a JSON body or query may nest: far beyond any real request, far short of a stack overflow. */
+export const MAX_JSON_DEPTH = 64
+
+/**
+ * The path of the first value nested deeper than `max` levels, shortened to the field it is under
+ * ("body/template_data/data/…"), or undefined. Iterative, so a 5,000-level body cannot overflow it;
+ * checked before schema validation, so neither the validator nor the JSON encoder ever walks one.
+ */
+export function findTooDeep (value: unknown, path: string, max = MAX_JSON_DEPTH): string | undefined {
+  const stack: Array<[unknown, number, string]> = [[value, 0, path]]
+  while (stack.length) {
+    const [v, depth, p] = stack.pop()!
+    if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) continue
+    if (depth >= max) return p.split('/').slice(0, 4).join('/') + '/…'
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object') stack.push([v[i], depth + 1, `${p}/${i}`])
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k]
+        if (typeof x === 'object') stack.push([x, depth + 1, `${p}/${k}`])
+      }
+    }
+  }
+  return undefined
+}
+
 export function createNotFoundHandler (prefix: string) {
   return function notFound (request: FastifyRequest, reply: FastifyReply) {
     return reply.code(404).send(errorBody(404, `${prefix}_ROUTE_NOT_FOUND`,

@@ -8,7 +8,7 @@ import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } fr
 import { Type } from '@sinclair/typebox'
 import { maskSecret, type CredentialsReport } from './credentials.ts'
 import type { CommonEnv } from './env.ts'
-import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, ServiceError } from './errors.ts'
+import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, findTooDeep, MAX_JSON_DEPTH, ServiceError } from './errors.ts'
 import { AuthFailureLimiter } from './auth-failures.ts'
 import { registerSecrets } from './redact.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
@@ -115,6 +115,11 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     inFlight++
     reply.raw.once('close', () => { if (--inFlight === 0) drained?.() })
     done()
+  })
+  app.addHook('preValidation', (request, _reply, done) => {
+    const field = findTooDeep(request.body, 'body') ?? findTooDeep(request.query, 'querystring')
+    if (field === undefined) return done()
+    done(new ServiceError(400, `${codePrefix}_INVALID_REQUEST`, `${field} nests deeper than ${MAX_JSON_DEPTH} levels. Flatten the data.`, { details: [{ field, message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }] }))
   })
   app.addHook('preHandler', (request, _reply, done) => {
     const field = findNonFiniteNumber(request.params, 'params') ?? findNonFiniteNumber(request.query, 'querystring') ?? findNonFiniteNumber(request.body, 'body')
