@@ -1,9 +1,10 @@
+import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, type App, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
-import { adminPage } from './admin/index.ts'
+import { adminPage, CSP_DIRECTIVES } from './admin/index.ts'
 import type { GatewayEnv } from './config.ts'
 import { requireBearer } from './plugins/auth.ts'
 import rateLimit from './plugins/rate-limit.ts'
@@ -39,7 +40,21 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
       components: { securitySchemes: { apiToken: { type: 'http', scheme: 'bearer' }, adminToken: { type: 'http', scheme: 'bearer' } } }
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // One mechanism for every page's security headers: the admin page's strict policy by default;
+  // Swagger UI replaces the CSP on its own routes with one that admits its inline script and style
+  // by hash. No HSTS: the sandbox is served over plain HTTP on loopback.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: false
+  })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Plain HTTP on loopback: upgrading the page's requests to https would break it; and no framing.
+    transformStaticCSP: (header: string) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+  })
   await app.register(adminPage) // the admin page at /admin: a data-free shell, served without a token
   // Before the token check, so guessing tokens is limited too.
   await app.register(rateLimit, { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, tokens: () => [tokens.apiToken, tokens.adminToken] })
