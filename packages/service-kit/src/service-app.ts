@@ -116,6 +116,7 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     reply.raw.once('close', () => { if (--inFlight === 0) drained?.() })
     done()
   })
+  limitBodiesInFlight(app, codePrefix, env.BODY_BYTES_IN_FLIGHT)
   app.addHook('preValidation', (request, _reply, done) => {
     const field = findTooDeep(request.body, 'body') ?? findTooDeep(request.query, 'querystring')
     if (field === undefined) return done()
@@ -139,6 +140,35 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     done(null, payload)
   })
   return app
+}
+
+/**
+ * Bounds the request bodies one server holds at once. A body is reserved by its Content-Length (a
+ * chunked body by the server's bodyLimit, its most) before a byte of it is read, and released when
+ * the answer is sent; a body that would take the total past `capBytes` is answered 503 with
+ * Retry-After without being read. One body is always admitted, so a single bulk request up to its
+ * route's bodyLimit still works on an idle server. A parsed 60 MB JSON body costs several times its
+ * size in memory, so without this four at once took the stack to 1.87 GB.
+ */
+function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): void {
+  if (capBytes <= 0) return
+  let inFlight = 0
+  const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`
+  app.addHook('onRequest', (request, reply, done) => {
+    // A content-type parser's own limit may be lower; the route's is the most Fastify reads.
+    const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0
+    const length = Number(request.headers['content-length'])
+    const size = Number.isFinite(length) && length > 0 ? length : request.headers['transfer-encoding'] !== undefined ? limit : 0
+    // Nothing to hold, or over the limit (Fastify answers 413 without reading it).
+    if (size === 0 || size > limit) return done()
+    if (inFlight > 0 && inFlight + size > capBytes) {
+      return reply.code(503).header('retry-after', '2').header('connection', 'close').send(errorBody(503, `${codePrefix}_BUSY`,
+        `This server is already reading ${mb(inFlight)} of request bodies and takes at most ${mb(capBytes)} at once (BODY_BYTES_IN_FLIGHT). Retry in 2 s.`, request.id))
+    }
+    inFlight += size
+    reply.raw.once('close', () => { inFlight -= size })
+    done()
+  })
 }
 
 /** Opens the activity log (and its runtime settings) from the environment. */
