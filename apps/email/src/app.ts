@@ -4,6 +4,7 @@ import { providerNotConfigured } from '@switchboard/service-kit/errors'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createSendGridClient, type SendGridClient } from './client/sendgrid-client.ts'
 import { emailSimulationOverrides, type EmailEnv } from './config.ts'
 import { sendgridEmulator } from './emulator/index.ts'
@@ -25,7 +26,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     credentials: () => requireAll({ SENDGRID_API_KEY: env.SENDGRID_API_KEY })
   })
 
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'email', logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'email', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email')
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }

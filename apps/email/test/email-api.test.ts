@@ -186,7 +186,7 @@ t.test('at debug level every mock action is logged with the [MOCK MODE] marker',
   const { Writable } = await import('node:stream')
   const lines: string[] = []
   const sink = new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } })
-  const { createTestInfrastructure } = await import('@switchboard/service-kit/testing')
+  const { createTestInfrastructure, internalHeaders } = await import('@switchboard/service-kit/testing')
   const { buildApp } = await import('../src/app.ts')
   const { loadEmailEnv } = await import('../src/config.ts')
   const infra = await createTestInfrastructure(t)
@@ -194,7 +194,7 @@ t.test('at debug level every mock action is logged with the [MOCK MODE] marker',
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { request } = await import('undici')
-  const res = await request(`${app.selfBaseUrl()}/emails`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(send('deliver@example.com')) })
+  const res = await request(`${app.selfBaseUrl()}/emails`, { method: 'POST', headers: { 'content-type': 'application/json', ...internalHeaders() }, body: JSON.stringify(send('deliver@example.com')) })
   t.equal(res.statusCode, 202)
   await res.body.dump()
   t.ok(lines.some(l => l.includes('[MOCK MODE] SendGrid emulator POST /sendgrid/v3/mail/send → 202')), 'the emulated send is logged')

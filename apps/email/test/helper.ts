@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, eventually as eventuallyWithin, jsonCaller, type JsonCall, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, internalHeaders, eventually as eventuallyWithin, jsonCaller, type JsonCall, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadEmailEnv } from '../src/config.ts'
 
@@ -21,7 +21,7 @@ export async function startEmailApp (t: Test, opts: { env?: Record<string, strin
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: jsonCaller(url) }
+  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
 }
 
 export const MOCK_KEY = 'SG.test-key.abcdefghijklmnop'

@@ -1,9 +1,11 @@
+import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { idempotency } from '@switchboard/service-kit/idempotency'
 import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, type App, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
+import { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
-import { adminPage } from './admin/index.ts'
+import { adminPage, CSP_DIRECTIVES } from './admin/index.ts'
 import type { GatewayEnv } from './config.ts'
 import { swaggerOptions } from './openapi.ts'
 import { bearerOf, requireBearer, tokenDigest, tokenFor } from './plugins/auth.ts'
@@ -17,7 +19,8 @@ import type { Tokens } from './tokens.ts'
 
 export interface GatewayOptions {
   env: GatewayEnv
-  tokens: Tokens
+  /** The API and admin tokens; the internal one comes from here or from `shared`. */
+  tokens: Pick<Tokens, 'apiToken' | 'adminToken'> & Partial<Pick<Tokens, 'internalToken' | 'file'>>
   logger?: boolean | object
   /** Which services to front; default every service that has routes. */
   services?: ServiceName[]
@@ -36,7 +39,21 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
 
   const services = (opts.services ?? SERVICE_NAMES).filter(s => SERVICE_ROUTES[s])
   await app.register(swagger, swaggerOptions(env.GATEWAY_PORT))
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // One mechanism for every page's security headers: the admin page's strict policy by default;
+  // Swagger UI replaces the CSP on its own routes with one that admits its inline script and style
+  // by hash. No HSTS: the sandbox is served over plain HTTP on loopback.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: false
+  })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Plain HTTP on loopback: upgrading the page's requests to https would break it; and no framing.
+    transformStaticCSP: (header: string) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+  })
   await app.register(adminPage) // the admin page at /admin: a data-free shell, served without a token
   // Before the token check, so guessing tokens is limited too.
   await app.register(rateLimit, { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, tokens: () => [tokens.apiToken, tokens.adminToken] })
@@ -45,8 +62,10 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   // admin token). Webhook routes are authenticated by their providers' signatures instead.
   const whereIs = (label: string, variable: string) => `It is printed in the start banner ("${label}")` +
     `${tokens.file ? `, kept in ${tokens.file} when generated,` : ''} and set by ${variable} in the environment when you choose your own.`
-  const adminAuth = requireBearer(() => [tokens.adminToken], `Admin routes (/api/admin/*) need the admin token. ${whereIs('Admin token', 'ADMIN_TOKEN')}`)
-  const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken], `This route needs the API token (the admin token works too). ${whereIs('API token', 'API_TOKEN')}`)
+  // Failed attempts are counted per address across both tokens: guessing one is guessing.
+  const failures = new AuthFailureLimiter({ max: env.AUTH_FAILURE_LIMIT, windowMs: env.AUTH_FAILURE_WINDOW_MS })
+  const adminAuth = requireBearer(() => [tokens.adminToken], `Admin routes (/api/admin/*) need the admin token. ${whereIs('Admin token', 'ADMIN_TOKEN')}`, failures)
+  const apiAuth = requireBearer(() => [tokens.apiToken, tokens.adminToken], `This route needs the API token (the admin token works too). ${whereIs('API token', 'API_TOKEN')}`, failures)
   app.addHook('onRequest', async (request, reply) => {
     // The matched route, not the raw URL: the router decodes %-escapes, so /api/%61dmin/... reaches
     // an admin route while its raw URL does not start with /api/admin.
@@ -56,13 +75,14 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
     if (token === 'api') return apiAuth(request, reply)
   })
 
+  const shared = opts.shared ?? await openSharedInfrastructure(env, app.log)
+  if (!opts.shared) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
   await app.register(upstreams, {
     timeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    internalToken: tokens.internalToken ?? shared.tokens.internalToken,
     upstreams: { email: env.EMAIL_SERVICE_URL, whatsapp: env.WHATSAPP_SERVICE_URL, payments: env.PAYMENTS_SERVICE_URL, voice: env.VOICE_SERVICE_URL, zoom: env.ZOOM_SERVICE_URL }
   })
   await app.register(healthRoutes, { services })
-  const shared = opts.shared ?? await openSharedInfrastructure(env, app.log)
-  if (!opts.shared) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
   // Keys are per token: two callers' equal keys never meet (the digest, never the token, is stored).

@@ -7,7 +7,6 @@ const serviceUrl = (name: string) => Type.String({ description: `Where the gatew
 export const GatewayEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   GATEWAY_PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   API_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/automation/*; generated into the data folder when unset' })),
-  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/admin/*; generated into the data folder when unset' })),
   EMAIL_SERVICE_URL: serviceUrl('email'),
   WHATSAPP_SERVICE_URL: serviceUrl('whatsapp'),
   PAYMENTS_SERVICE_URL: serviceUrl('payments'),

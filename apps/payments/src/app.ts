@@ -3,10 +3,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Mode } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
+import { registerSecrets } from '@switchboard/service-kit/redact'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createInstamojoClient, type InstamojoClient } from './client/instamojo-client.ts'
 import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
 import { instamojoEmulator, MAX_TOKENS } from './emulator/index.ts'
@@ -51,6 +53,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   const { env } = opts
   const creds = liveCredentials(env)
   const mode = () => app.runtime.get('payments').mode
+  registerSecrets([env.INSTAMOJO_CLIENT_SECRET, env.INSTAMOJO_API_KEY, env.INSTAMOJO_AUTH_TOKEN, env.INSTAMOJO_SALT, env.INSTAMOJO_MOCK_SALT])
   const app: App = await createServiceApp({
     ...opts,
     service: 'payments',
@@ -73,7 +76,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     }
   })
 
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const salt = emulatorSalt(env)
   await app.register(instamojoEmulator, {
@@ -92,7 +95,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     // A link from the emulator handed to a real buyer would take no money and report success, so a
     // live call that fails, fails (clearly), and a live mode without credentials is a 503.
     if (m === 'mock') {
-      mockClient ??= createInstamojoClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+      mockClient ??= createInstamojoClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders })
       return mockClient
     }
     if (!creds.ok) throw notConfigured(creds.missing)
@@ -109,6 +112,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     redirectUrl: env.PAYMENTS_REDIRECT_URL,
     emailServiceUrl: env.EMAIL_SERVICE_URL,
     whatsappServiceUrl: env.WHATSAPP_SERVICE_URL,
+    serviceHeaders: app.controlHeaders,
     timeoutMs: env.PROVIDER_TIMEOUT_MS
   })
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Agent, type Dispatcher } from 'undici'
 import { ProviderError } from '@switchboard/service-kit/provider-client'
+import { adminHeaders } from '@switchboard/service-kit/testing'
 import { createInstamojoClient, type InstamojoAuth } from '../src/client/instamojo-client.ts'
 import { startPaymentsApp } from './helper.ts'
 
@@ -22,7 +23,7 @@ const AUTHS: Array<[string, InstamojoAuth]> = [
 for (const [api, auth] of AUTHS) {
   t.test(`${api}: create, get, list, complete and read the payment`, async t => {
     const { url } = await startPaymentsApp(t)
-    const client = createInstamojoClient({ baseUrl: `${url}/instamojo`, auth })
+    const client = createInstamojoClient({ baseUrl: `${url}/instamojo`, auth, emulatorHeaders: adminHeaders() })
     t.equal(client.api, api)
     const pr = await client.createPaymentRequest({ amount: '2500.00', purpose: 'FIFA 16', buyer_name: 'John Doe', email: 'foo@example.com', phone: '9999999999', allow_repeated_payments: false, send_email: false })
     t.match(pr, { id: /^[0-9a-f]{32}$/, amount: '2500.00', purpose: 'FIFA 16', status: 'Pending', phone: '+919999999999', payments: [], allow_repeated_payments: false, longurl: `${url}/instamojo/@switchboard/${pr.id}` })

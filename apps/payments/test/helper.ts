@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, jsonCaller, startRecorder, type JsonCall, type Recorded, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, internalHeaders, jsonCaller, startRecorder, type JsonCall, type Recorded, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadPaymentsEnv } from '../src/config.ts'
 
@@ -23,7 +23,7 @@ export async function startPaymentsApp (t: Test, opts: { env?: Record<string, st
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: jsonCaller(url) }
+  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
 }
 
 export const form = { 'content-type': 'application/x-www-form-urlencoded' }

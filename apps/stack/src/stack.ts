@@ -5,7 +5,7 @@ import { buildApp as buildEmail } from '@switchboard/email/app'
 import { loadEmailEnv, emailSimulationOverrides } from '@switchboard/email/config'
 import { buildApp as buildGateway } from '@switchboard/gateway/app'
 import { loadGatewayEnv } from '@switchboard/gateway/config'
-import { resolveTokens, type Tokens } from '@switchboard/gateway/tokens'
+import type { Tokens } from '@switchboard/gateway/tokens'
 import { buildApp as buildPayments } from '@switchboard/payments/app'
 import { loadPaymentsEnv, paymentsSimulationOverrides } from '@switchboard/payments/config'
 import { assertModeAllowed } from '@switchboard/service-kit/env'
@@ -60,7 +60,9 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
     servers.push({ name: 'voice', app: await buildVoice({ env: voiceEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: voiceEnv.VOICE_PORT, host: voiceEnv.HOST })
     servers.push({ name: 'zoom', app: await buildZoom({ env: zoomEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: zoomEnv.ZOOM_PORT, host: zoomEnv.HOST })
     const services = servers.map(s => s.name) as ServiceName[]
-    const tokens = resolveTokens(gatewayEnv)
+    // One set of tokens for the six servers (resolved with the shared infrastructure): the
+    // gateway sends the internal credential the services check.
+    const tokens = shared.tokens
     return {
       servers,
       shared,

@@ -33,6 +33,8 @@ t.test('docker-compose.yml resolves: six apps, the database stack, health checks
     t.equal(s.environment.SUPABASE_URL, 'http://supabase:8000', `${app} uses the supabase-js backend`)
     t.match(s.environment.SUPABASE_SERVICE_KEY, /^eyJ/, `${app} gets the service key from .env`)
     t.equal(s.environment.HOST, '0.0.0.0')
+    t.ok(s.environment.INTERNAL_TOKEN, `${app} gets the internal credential the gateway sends`)
+    t.equal(s.environment.ADMIN_TOKEN, services.gateway.environment.ADMIN_TOKEN, `${app} shares the gateway's admin token`)
   }
   for (const app of APPS.filter(a => a !== 'gateway')) {
     t.equal(services.gateway.depends_on[app].condition, 'service_healthy', `gateway waits for ${app} to be healthy`)

@@ -474,6 +474,13 @@ export function fuzzCase (op: Operation, rng: Rng, i: number, limits: Limits): F
         return { ...base(), kind: `bad JSON ${JSON.stringify(broken.slice(0, 30))}`, body: broken }
       },
       () => ({ ...base(), kind: 'deeply nested', body: '['.repeat(5000) + ']'.repeat(5000) }),
+      () => {
+        // 5,000 levels inside an otherwise valid body (free-form fields such as template_data take
+        // any object): refused at validation, naming the field, never a stack overflow.
+        const n = pick(rng, fields.length ? fields : all)
+        const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)
+        return { ...base(), kind: `nested 5,000 levels at /${n.path.join('/')}`, body: json(setAt(v.body, n.path, '__FUZZ_DEEP__')).replace('"__FUZZ_DEEP__"', deep), ...(n.path.length ? { field: fieldOf(n.path) } : {}) }
+      },
       () => ({ ...base(), kind: 'empty body, JSON content type', body: '' }),
       () => { const { body: _b, ...rest } = base(); return { ...rest, kind: 'no body at all', headers: {} } },
       () => ({ ...base(), kind: 'a scalar body', body: pick(rng, ['42', '"text"', 'null', '[]', '[{}]', 'false']) }),

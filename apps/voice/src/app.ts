@@ -5,6 +5,7 @@ import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createBolnaClient, type BolnaClient } from './client/bolna-client.ts'
 import { addressListOf, callStepRange, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
 import { bolnaEmulator } from './emulator/index.ts'
@@ -32,7 +33,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     credentials: () => requireAll({ BOLNA_API_KEY: env.BOLNA_API_KEY })
   })
 
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'voice', logger: app.log })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'voice', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice')
   // Kept in the data folder: the same secret across restarts and for every process sharing it.

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { buildApp } from '../src/app.ts'
 import { loadVoiceEnv } from '../src/config.ts'
 import { addressMatcher, normalizeIp, sourceAddress } from '../src/routes/bolna-webhook.ts'
+import { requestJson } from '@switchboard/service-kit/testing'
 import { NUMBERS, startVoiceApp, type VoiceTestApp } from './helper.ts'
 
 /** A call that stays queued (the hold number): nothing but our posts moves it. */
@@ -94,6 +95,11 @@ t.test('the real Bolna: unsigned posts from an allowed address, seen directly or
   t.equal(prepended.status, 401)
   const notAllowed = await viaProxy.call('POST', '/webhooks/bolna', exec(a.executionId, 'ringing'), { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.7' })
   t.equal(notAllowed.status, 401)
+  // Another process on the gateway's machine (loopback, but without the internal credential the
+  // gateway sends) cannot claim Bolna's address.
+  const localProcess = await requestJson(`${viaProxy.url}/webhooks/bolna`, 'POST', exec(a.executionId, 'ringing'), { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' })
+  t.equal(localProcess.status, 401)
+  t.equal(await statusOf(viaProxy, a.id), 'initiated', 'the spoofed post changed nothing')
 
   // No proxy trusted: only the peer's own address counts.
   const direct = await startVoiceApp(t, { env: { BOLNA_WEBHOOK_ALLOWED_IPS: '127.0.0.1', VOICE_TRUSTED_PROXIES: '' } })

@@ -7,6 +7,7 @@ import { createServiceApp, type App, type AppOptions } from '@switchboard/servic
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { loadCatalogue } from './catalogue.ts'
 import { createAiSensyClient, type AiSensyClient } from './client/aisensy-client.ts'
 import { addressListOf, whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
@@ -42,7 +43,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE)
   const allowedIps = addressListOf(env, 'AISENSY_WEBHOOK_ALLOWED_IPS')
   const trustedProxies = addressListOf(env, 'WHATSAPP_TRUSTED_PROXIES')
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', logger: app.log, urlSecrets: () => [webhookToken] })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', logger: app.log, urlSecrets: () => [webhookToken], allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp')
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy/${webhookToken}` } catch { return undefined } }

@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, jsonCaller, requestJson, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, internalHeaders, jsonCaller, requestJson, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadWhatsAppEnv } from '../src/config.ts'
 
@@ -34,7 +34,7 @@ export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, st
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: jsonCaller(url) }
+  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
 }
 
 /** A well-formed AiSensy-style key (a JWT): the emulator accepts any. */

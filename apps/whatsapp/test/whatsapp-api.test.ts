@@ -366,7 +366,7 @@ t.test('at debug level every emulated AiSensy call is logged with the [MOCK MODE
   const { Writable } = await import('node:stream')
   const lines: string[] = []
   const sink = new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } })
-  const { createTestInfrastructure } = await import('@switchboard/service-kit/testing')
+  const { createTestInfrastructure, internalHeaders } = await import('@switchboard/service-kit/testing')
   const { buildApp } = await import('../src/app.ts')
   const { loadWhatsAppEnv } = await import('../src/config.ts')
   const infra = await createTestInfrastructure(t)
@@ -374,7 +374,7 @@ t.test('at debug level every emulated AiSensy call is logged with the [MOCK MODE
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { request } = await import('undici')
-  const res = await request(`${app.selfBaseUrl()}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(send('+919876543210')) })
+  const res = await request(`${app.selfBaseUrl()}/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...internalHeaders() }, body: JSON.stringify(send('+919876543210')) })
   t.equal(res.statusCode, 202)
   await res.body.dump()
   t.ok(lines.some(l => l.includes('[MOCK MODE] AiSensy emulator POST /aisensy/campaign/t1/api/v2 → 200')), 'the emulated send is logged')

@@ -6,6 +6,7 @@ import { createServiceApp, type App, type AppOptions } from '@switchboard/servic
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
+import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createZoomClient, type ZoomClient } from './client/zoom-client.ts'
 import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
 import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
@@ -54,7 +55,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   const webhookUrl = env.ZOOM_WEBHOOK_URL
   // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
   const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'zoom', logger: app.log, retryDelaysMs: zoomRetryDelaysMs(env.ZOOM_WEBHOOK_RETRY_MINUTE_MS) })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'zoom', logger: app.log, retryDelaysMs: zoomRetryDelaysMs(env.ZOOM_WEBHOOK_RETRY_MINUTE_MS), allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   // Meetings live in the database (zoom_emulator_state), at most ZOOM_MAX_MEETINGS of them.
   const persistence = new ZoomMeetingPersistence(app.activityLog.emulatorState({
     table: 'zoom_emulator_state',
@@ -99,6 +100,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
         apiBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}/v2`,
         oauthBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
         emulatorBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
+        emulatorHeaders: app.controlHeaders,
         timeoutMs: env.PROVIDER_TIMEOUT_MS
       })
       return mockClient

@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, eventually as eventuallyWithin, jsonCaller, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, internalHeaders, eventually as eventuallyWithin, jsonCaller, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { createZoomClient, type ZoomClientOptions } from '../src/client/zoom-client.ts'
 import { loadZoomEnv } from '../src/config.ts'
@@ -33,7 +33,7 @@ export async function startZoomApp (t: Test, opts: { env?: Record<string, string
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
   const zoom = `${url}/zoom`
-  const call = jsonCaller(url)
+  const call = jsonCaller(url, internalHeaders())
   const token = async () => {
     const res = await call('POST', '/zoom/oauth/token?grant_type=account_credentials&account_id=acct-1', undefined, { authorization: `Basic ${Buffer.from('client-id:client-secret').toString('base64')}` })
     if (res.status !== 200) throw new Error(`token request failed: ${res.text}`)

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import { startRecorder, type Recorded } from '@switchboard/service-kit/testing'
+import { requestJson, startRecorder, type Recorded } from '@switchboard/service-kit/testing'
 import { MeetingStore } from '../src/emulator/store.ts'
 import { signZoomWebhook } from '../src/emulator/webhooks.ts'
 import { eventually, startZoomApp } from './helper.ts'
@@ -111,7 +111,7 @@ t.test('an app with no event subscription (ZOOM_WEBHOOK_URL=off): nothing is sch
 
 t.test('PUT /_switchboard/webhooks edits the event subscription: events from then on go to the new URL, none with null', async t => {
   const hook = await receiver(t)
-  const { zcall, app } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600', ZOOM_WEBHOOK_URL: 'off', ZOOM_WEBHOOK_SECRET_TOKEN: SECRET } })
+  const { zcall, app, zoom, token } = await startZoomApp(t, { env: { ZOOM_TIME_SCALE: '600', ZOOM_WEBHOOK_URL: 'off', ZOOM_WEBHOOK_SECRET_TOKEN: SECRET } })
   const state = app.zoomEmulator
   // Before the subscription (600x: a minute lasts 100 ms): one meeting already started that ends
   // 3 s in, and one that starts 1 s in.
@@ -129,7 +129,9 @@ t.test('PUT /_switchboard/webhooks edits the event subscription: events from the
     t.equal(bad.status, 400, `url ${String(url)} refused`)
     t.same(bad.body, { code: 300, message: 'Validation Failed.', errors: [{ field: 'url', message: 'Invalid field.' }] })
   }
-  t.equal((await zcall('PUT', '/_switchboard/webhooks', { url: 'http://127.0.0.1:9/x' }, { authorization: 'Bearer nope' })).status, 401, 'the API token is needed')
+  // A control route: a Zoom token is not enough, the admin token (or the internal credential) is needed.
+  const zoomTokenOnly = await requestJson(`${zoom}/_switchboard/webhooks`, 'PUT', { url: 'http://127.0.0.1:9/x' }, { authorization: `Bearer ${await token()}` })
+  t.equal(zoomTokenOnly.status, 401, 'the admin token is needed')
   t.equal(state.webhookUrl(), hook.url, 'refusals changed nothing')
 
   // object.id is a string in meeting.* events and a number in recording.completed, as in Zoom's.

@@ -229,14 +229,14 @@ t.test('no Zoom table, as the spec says, but at debug level every action is in t
   const { Writable } = await import('node:stream')
   const lines: string[] = []
   const sink = new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } })
-  const { createTestInfrastructure } = await import('@switchboard/service-kit/testing')
+  const { createTestInfrastructure, internalHeaders } = await import('@switchboard/service-kit/testing')
   const { buildApp } = await import('../src/app.ts')
   const { loadZoomEnv } = await import('../src/config.ts')
   const infra = await createTestInfrastructure(t)
   const app = await buildApp({ env: loadZoomEnv({ ZOOM_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, ZOOM_WEBHOOK_URL: 'off' }), shared: infra, logger: { level: 'debug', stream: sink } })
   infra.closeWithInfrastructure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
-  const res = await request(`${app.selfBaseUrl()}/meetings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(meeting()) })
+  const res = await request(`${app.selfBaseUrl()}/meetings`, { method: 'POST', headers: { 'content-type': 'application/json', ...internalHeaders() }, body: JSON.stringify(meeting()) })
   t.equal(res.statusCode, 201)
   const { id } = await res.body.json() as { id: number }
   t.ok(lines.some(l => l.includes('[MOCK MODE] Zoom emulator POST /zoom/v2/users/me/meetings → 201')), 'the emulated call is logged with the marker')

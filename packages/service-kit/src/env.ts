@@ -22,7 +22,13 @@ export const CommonEnvSchema = Type.Object({
   ACTIVITY_LOG_MAX_PENDING: Type.Integer({ default: 20_000, minimum: 1, description: 'Writes the activity log keeps waiting in memory; past it a request is answered 503 with Retry-After' }),
   SETTINGS_POLL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'How often a service re-reads the runtime settings' }),
   JOB_LEASE_MS: Type.Integer({ default: 30_000, minimum: 200, description: 'How long a worker holds the campaign and bulk contacts it claimed without renewing; a dead worker\'s contacts become unknown after it' }),
-  BULK_WAIT_MS: Type.Integer({ default: 20_000, minimum: 0, description: 'How long a bulk send waits for its last answer before replying 202 with its batch id (well inside the gateway\'s UPSTREAM_TIMEOUT_MS)' })
+  BULK_WAIT_MS: Type.Integer({ default: 20_000, minimum: 0, description: 'How long a bulk send waits for its last answer before replying 202 with its batch id (well inside the gateway\'s UPSTREAM_TIMEOUT_MS)' }),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/admin/* and the emulators\' control routes; generated into the data folder when unset' })),
+  INTERNAL_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'The credential the gateway sends to the services (X-Switchboard-Internal); generated into the data folder when unset. Set the same value for every app when they do not share a data folder.' })),
+  WEBHOOK_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated host names or host:port pairs an emulator may post webhooks to besides loopback' }),
+  AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 0, description: 'Failed authentications per AUTH_FAILURE_WINDOW_MS per client address before 429; 0 turns it off' }),
+  AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),
+  BODY_BYTES_IN_FLIGHT: Type.Integer({ default: 64 * 1024 * 1024, minimum: 0, description: 'Request body bytes one server holds at once before answering 503 with Retry-After; 0 turns the cap off' })
 })
 export type CommonEnv = Static<typeof CommonEnvSchema>
 

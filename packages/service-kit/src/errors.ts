@@ -69,6 +69,36 @@ export function storageRefusal (error: unknown, prefix: string): ServiceError | 
   return undefined
 }
 
+/** Socket and PostgreSQL (SQLSTATE) codes that mean "the database cannot be reached right now". */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '53300'])
+// What node-postgres and supabase-js (fetch) say when they lose or cannot open a connection.
+const UNREACHABLE_TEXT = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|fetch failed|ECONNREFUSED|ECONNRESET|socket hang up/i
+
+/**
+ * Why `err` says the database is unreachable (a code or a phrase), or undefined when it is some
+ * other failure. Follows causes and AggregateErrors, as node-postgres, PGlite's worker and
+ * supabase-js each wrap the socket error differently. SQLSTATE class 08 is "connection exception".
+ */
+export function databaseUnreachable (err: unknown): string | undefined {
+  const queue: unknown[] = [err]
+  for (let seen = 0; queue.length && seen < 12; seen++) {
+    const e = queue.shift() as { code?: unknown, message?: unknown, details?: unknown, cause?: unknown, errors?: unknown } | null | undefined
+    if (!e || typeof e !== 'object') continue
+    const code = typeof e.code === 'string' ? e.code : ''
+    if (UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return code
+    const text = `${typeof e.message === 'string' ? e.message : ''} ${typeof e.details === 'string' ? e.details : ''}`
+    const phrase = UNREACHABLE_TEXT.exec(text)
+    if (phrase) return phrase[0]
+    if (e.cause) queue.push(e.cause)
+    if (Array.isArray(e.errors)) queue.push(...e.errors)
+  }
+  return undefined
+}
+
+/** Seconds a caller is asked to wait while the database is away. */
+const DATABASE_RETRY_AFTER_S = 5
+
 /** One error handler for every app: `prefix` is the service's code prefix, e.g. EMAIL. */
 export function createErrorHandler (prefix: string) {
   return function errorHandler (error: FastifyError | ServiceError, request: FastifyRequest, reply: FastifyReply) {
@@ -104,6 +134,13 @@ export function createErrorHandler (prefix: string) {
     if (status < 500) {
       const reason = (fe.code && fastifyClientErrors[fe.code]) ?? (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST')
       return reply.code(status).send(errorBody(status, `${prefix}_${reason}`, fe.message, request.id))
+    }
+    const unreachable = databaseUnreachable(error)
+    if (unreachable !== undefined) {
+      // A read while the database is away: say so, and when to retry, rather than a bare 500.
+      request.log.warn({ err: error }, 'database unreachable')
+      return reply.code(503).header('retry-after', String(DATABASE_RETRY_AFTER_S)).send(errorBody(503, `${prefix}_DATABASE_UNAVAILABLE`,
+        `The database is unreachable (${unreachable}), so this cannot be read right now. Accepted writes are kept and stored once it is back. Retry in ${DATABASE_RETRY_AFTER_S} s.`, request.id))
     }
     request.log.error({ err: error }, 'unhandled error')
     return reply.code(500).send(errorBody(500, `${prefix}_INTERNAL_ERROR`,
@@ -141,6 +178,32 @@ export function findNonFiniteNumber (value: unknown, path: string): string | und
       for (const k in v) {
         const x = (v as Record<string, unknown>)[k]
         if (typeof x === 'object' || typeof x === 'number') stack.push([x, `${p}/${k}`])
+      }
+    }
+  }
+  return undefined
+}
+
+/** How deep a JSON body or query may nest: far beyond any real request, far short of a stack overflow. */
+export const MAX_JSON_DEPTH = 64
+
+/**
+ * The path of the first value nested deeper than `max` levels, shortened to the field it is under
+ * ("body/template_data/data/…"), or undefined. Iterative, so a 5,000-level body cannot overflow it;
+ * checked before schema validation, so neither the validator nor the JSON encoder ever walks one.
+ */
+export function findTooDeep (value: unknown, path: string, max = MAX_JSON_DEPTH): string | undefined {
+  const stack: Array<[unknown, number, string]> = [[value, 0, path]]
+  while (stack.length) {
+    const [v, depth, p] = stack.pop()!
+    if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) continue
+    if (depth >= max) return p.split('/').slice(0, 4).join('/') + '/…'
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object') stack.push([v[i], depth + 1, `${p}/${i}`])
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k]
+        if (typeof x === 'object') stack.push([x, depth + 1, `${p}/${k}`])
       }
     }
   }

@@ -1,12 +1,15 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici'
 import { bufferedRequest } from './buffered-request.ts'
 import { ServiceError } from './errors.ts'
+import { redactSecrets, redactText } from './redact.ts'
 
 export type ProviderErrorKind = 'rejected' | 'auth' | 'not_found' | 'rate_limited' | 'unavailable' | 'timeout' | 'unreachable'
 
 /**
  * A provider call that did not succeed, in terms a service can act on. It never carries the
- * credentials or raw request headers, so it is safe to log and serialise.
+ * credentials or raw request headers, so it is safe to log and serialise: whatever the provider
+ * answered (its message and body, which may echo our request) is redacted here, at the edge, before
+ * it can reach a caller, a log line or a stored row.
  */
 export class ProviderError extends Error {
   readonly provider: string
@@ -16,12 +19,12 @@ export class ProviderError extends Error {
   readonly retryAfter: string | undefined
 
   constructor (provider: string, kind: ProviderErrorKind, message: string, extra: { statusCode?: number, providerBody?: unknown, retryAfter?: string, cause?: unknown } = {}) {
-    super(message, { cause: extra.cause })
+    super(redactText(message), { cause: extra.cause })
     this.name = 'ProviderError'
     this.provider = provider
     this.kind = kind
     this.statusCode = extra.statusCode
-    this.providerBody = extra.providerBody
+    this.providerBody = redactSecrets(extra.providerBody)
     this.retryAfter = extra.retryAfter
   }
 

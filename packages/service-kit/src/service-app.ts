@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import Fastify, { LogController, type FastifyRequest, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
 import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } from '@switchboard/schemas/common'
@@ -12,8 +12,11 @@ import { acquireFolderLock } from './data-lock.ts'
 import { LOG_REDACT, loggerOptions, logResponse, type RequestLogLevel } from './logging.ts'
 import type { CommonEnv } from './env.ts'
 import { idempotency } from './idempotency.ts'
-import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, findNonFiniteNumber, ServiceError } from './errors.ts'
+import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, findTooDeep, MAX_JSON_DEPTH, ServiceError } from './errors.ts'
+import { AuthFailureLimiter } from './auth-failures.ts'
+import { registerSecrets } from './redact.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
+import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
 
@@ -27,6 +30,12 @@ declare module 'fastify' {
     onMockReset: (fn: () => void | Promise<void>) => void
     /** This server's own base URL once it listens (how a service reaches its emulator over HTTP). */
     selfBaseUrl: () => string
+    /** Headers that let this service's own client call its emulator's control routes (the internal credential). */
+    controlHeaders: Record<string, string>
+  }
+  interface FastifyRequest {
+    /** The request carries the internal credential: it came through the gateway (or a sibling service). */
+    fromGateway: boolean
   }
 }
 
@@ -36,6 +45,8 @@ export interface SharedInfrastructure {
   runtime: RuntimeSettings
   /** Releases the embedded database folder's lock, when this process holds it. */
   releaseLock?: () => void
+  /** The admin and internal tokens every app of one stack agrees on. */
+  tokens: Tokens
 }
 
 export interface AppOptions<E extends CommonEnv = CommonEnv> {
@@ -122,6 +133,12 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     reply.raw.once('close', () => { if (--inFlight === 0) drained?.() })
     done()
   })
+  limitBodiesInFlight(app, codePrefix, env.BODY_BYTES_IN_FLIGHT)
+  app.addHook('preValidation', (request, _reply, done) => {
+    const field = findTooDeep(request.body, 'body') ?? findTooDeep(request.query, 'querystring')
+    if (field === undefined) return done()
+    done(new ServiceError(400, `${codePrefix}_INVALID_REQUEST`, `${field} nests deeper than ${MAX_JSON_DEPTH} levels. Flatten the data.`, { details: [{ field, message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }] }))
+  })
   app.addHook('preHandler', (request, _reply, done) => {
     const field = findNonFiniteNumber(request.params, 'params') ?? findNonFiniteNumber(request.query, 'querystring') ?? findNonFiniteNumber(request.body, 'body')
     if (field === undefined) return done()
@@ -140,6 +157,35 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     done(null, payload)
   })
   return app
+}
+
+/**
+ * Bounds the request bodies one server holds at once. A body is reserved by its Content-Length (a
+ * chunked body by the server's bodyLimit, its most) before a byte of it is read, and released when
+ * the answer is sent; a body that would take the total past `capBytes` is answered 503 with
+ * Retry-After without being read. One body is always admitted, so a single bulk request up to its
+ * route's bodyLimit still works on an idle server. A parsed 60 MB JSON body costs several times its
+ * size in memory, so without this four at once took the stack to 1.87 GB.
+ */
+function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): void {
+  if (capBytes <= 0) return
+  let inFlight = 0
+  const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`
+  app.addHook('onRequest', (request, reply, done) => {
+    // A content-type parser's own limit may be lower; the route's is the most Fastify reads.
+    const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0
+    const length = Number(request.headers['content-length'])
+    const size = Number.isFinite(length) && length > 0 ? length : request.headers['transfer-encoding'] !== undefined ? limit : 0
+    // Nothing to hold, or over the limit (Fastify answers 413 without reading it).
+    if (size === 0 || size > limit) return done()
+    if (inFlight > 0 && inFlight + size > capBytes) {
+      return reply.code(503).header('retry-after', '2').header('connection', 'close').send(errorBody(503, `${codePrefix}_BUSY`,
+        `This server is already reading ${mb(inFlight)} of request bodies and takes at most ${mb(capBytes)} at once (BODY_BYTES_IN_FLIGHT). Retry in 2 s.`, request.id))
+    }
+    inFlight += size
+    reply.raw.once('close', () => { inFlight -= size })
+    done()
+  })
 }
 
 /** Opens the activity log (and its runtime settings) from the environment. */
@@ -166,7 +212,7 @@ export async function openSharedInfrastructure (env: CommonEnv, logger?: Fastify
       logger
     })
     await runtime.start()
-    return { activityLog, runtime, ...(releaseLock ? { releaseLock } : {}) }
+    return { activityLog, runtime, tokens: resolveTokens(env), ...(releaseLock ? { releaseLock } : {}) }
   } catch (err) {
     releaseLock?.()
     throw err
@@ -207,7 +253,9 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.decorate('activityLog', shared.activityLog)
   app.decorate('runtime', shared.runtime)
   app.decorate('selfBaseUrl', () => selfBaseUrl(app))
+  app.decorate('controlHeaders', { [INTERNAL_HEADER]: shared.tokens.internalToken })
   if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
+  guardServiceRoutes(app, descriptor.codePrefix, descriptor.emulatorPrefix, shared.tokens, new AuthFailureLimiter({ max: opts.env.AUTH_FAILURE_LIMIT, windowMs: opts.env.AUTH_FAILURE_WINDOW_MS }))
   // Before any route: routes marked `config: { idempotent: true }` take an Idempotency-Key.
   await app.register(idempotency, { store: shared.activityLog, codePrefix: descriptor.codePrefix })
 
@@ -224,6 +272,8 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   const resets: Array<() => void | Promise<void>> = []
   app.decorate('onMockReset', (fn: () => void | Promise<void>) => { resets.push(fn) })
   const credentials = () => opts.credentials?.() ?? { variables: [], missing: [] }
+  // Whatever a provider echoes back of these is redacted (ProviderError does it at the edge).
+  registerSecrets([...credentials().variables.map(v => v.value), shared.tokens.adminToken, shared.tokens.internalToken, shared.tokens.apiToken])
   const providerCheck = (): Readiness['checks'] => {
     if (!opts.credentials) return {}
     const { mode } = shared.runtime.get(opts.service)
@@ -271,6 +321,44 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', service: opts.service, mode: shared.runtime.get(opts.service).mode, checks })
   })
   return app
+}
+
+/** Routes anyone may call: liveness and readiness (container health checks). */
+const OPEN_ROUTES = new Set(['/health', '/ready'])
+
+/**
+ * The trust boundary of a service's port, as one hook:
+ * - its own API (everything but the emulator, the webhook receivers, /health and /ready) needs the
+ *   internal credential (X-Switchboard-Internal, which the gateway sends) or the admin token;
+ * - the emulator's control routes (`<prefix>/_switchboard/*`) need the admin token or the internal
+ *   credential (the service's own client calls them in mock mode);
+ * - the emulator's provider-faithful routes keep the provider's own auth (official SDKs work
+ *   unchanged), and the webhook receivers the provider's signature, so neither is checked here.
+ * Failed attempts are counted per client address; past the limit the address gets 429.
+ */
+function guardServiceRoutes (app: App, codePrefix: string, emulatorPrefix: string, tokens: Tokens, failures: AuthFailureLimiter): void {
+  app.decorateRequest('fromGateway', false)
+  const controlPrefix = `${emulatorPrefix}/_switchboard`
+  // Answered here in our envelope (not thrown): an emulator's error handler would word a thrown
+  // error as its provider does.
+  const refuse = (reply: FastifyReply, request: FastifyRequest, status: number, code: string, message: string, headers: Record<string, string>) =>
+    reply.code(status).headers(headers).send(errorBody(status, code, message, request.id))
+  app.addHook('onRequest', (request, reply, done) => {
+    const internal = tokenMatches(request.headers[INTERNAL_HEADER], [tokens.internalToken])
+    request.fromGateway = internal
+    // The matched route, not the raw URL: the router decodes %-escapes (/zoom/%5Fswitchboard).
+    const path = request.routeOptions.url ?? request.url.split('?')[0] ?? ''
+    const control = path === controlPrefix || path.startsWith(controlPrefix + '/')
+    if (!control && (path.startsWith(emulatorPrefix + '/') || path.startsWith('/webhooks/') || OPEN_ROUTES.has(path))) return done()
+    const wait = failures.retryAfter(request.ip)
+    if (wait > 0) return refuse(reply, request, 429, `${codePrefix}_AUTH_RATE_LIMITED`, failures.message(wait), { 'retry-after': String(wait) })
+    if (internal || tokenMatches(bearerToken(request.headers.authorization), [tokens.adminToken])) return done()
+    failures.fail(request.ip)
+    return refuse(reply, request, 401, `${codePrefix}_UNAUTHORIZED`, control
+      ? 'This emulator control route needs the admin token (Authorization: Bearer <ADMIN_TOKEN>).'
+      : 'This service answers the gateway only: call it through the gateway, or send the admin token (Authorization: Bearer <ADMIN_TOKEN>).',
+    { 'www-authenticate': 'Bearer' })
+  })
 }
 
 export async function databaseCheck (log: ActivityLog): Promise<{ ok: boolean, message?: string }> {

@@ -12,6 +12,19 @@ import { RuntimeSettings } from './runtime-settings.ts'
 import type { SharedInfrastructure } from './service-app.ts'
 import type { ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
+import { INTERNAL_HEADER, type Tokens } from './tokens.ts'
+
+/** The tokens every test app shares (the gateway tests' API_TOKEN and ADMIN_TOKEN are these). */
+export const TEST_TOKENS: Tokens = {
+  apiToken: 'test-api-token-0123456789',
+  adminToken: 'test-admin-token-0123456789',
+  internalToken: 'test-internal-token-0123456789'
+}
+
+/** What the gateway adds to every call to a service: tests that call a service directly send it too. */
+export const internalHeaders = (tokens: Tokens = TEST_TOKENS): Record<string, string> => ({ [INTERNAL_HEADER]: tokens.internalToken })
+/** The admin token, for emulator control routes. */
+export const adminHeaders = (tokens: Tokens = TEST_TOKENS): Record<string, string> => ({ authorization: `Bearer ${tokens.adminToken}` })
 
 /** The bit of tap's Test these helpers use (kept structural so packages need no tap types here). */
 export interface TestLike {
@@ -44,7 +57,7 @@ export async function createTestInfrastructure (t: TestLike, opts: { mockMode?: 
     await activityLog.flush().catch(() => {})
     rmSync(dataDir, { recursive: true, force: true })
   })
-  return { activityLog, runtime, dataDir, closeWithInfrastructure: (app) => { apps.push(app) } }
+  return { activityLog, runtime, tokens: TEST_TOKENS, dataDir, closeWithInfrastructure: (app) => { apps.push(app) } }
 }
 
 /**
@@ -89,9 +102,13 @@ export async function requestJson (url: string, method: string, body?: unknown, 
   return { status: res.statusCode, headers: res.headers, body: parsed, text, raw: bytes, ms: Date.now() - t0 }
 }
 
-/** requestJson against one running app: the `call` every test helper hands its tests. */
-export function jsonCaller (baseUrl: string): JsonCall {
-  return (method, path, body, headers) => requestJson(baseUrl + path, method, body, headers)
+/**
+ * requestJson against one running app: the `call` every test helper hands its tests. A service's
+ * helper passes internalHeaders() so its calls arrive as the gateway's do; a caller's own headers
+ * win over the defaults.
+ */
+export function jsonCaller (baseUrl: string, defaults: Record<string, string> = {}): JsonCall {
+  return (method, path, body, headers) => requestJson(baseUrl + path, method, body, { ...defaults, ...headers })
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { bufferedRequest } from './buffered-request.ts'
 import { providerAgent } from './provider-client.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
+import { webhookTargetRefusal } from './webhook-targets.ts'
 
 export interface WebhookDelivery {
   url: string
@@ -40,6 +41,8 @@ export interface WebhookSenderOptions {
    * placeholder instead, put back when the row is sent, so no secret is stored in a row.
    */
   urlSecrets?: () => string[]
+  /** Hosts besides loopback deliveries may go to (WEBHOOK_ALLOWED_HOSTS); anything else is refused. */
+  allowedHosts?: string[]
 }
 
 interface OutboxRow { id: string, label: string, url: string, headers: Record<string, string>, body: string, body_encoding: 'utf8' | 'base64', attempts: number }
@@ -54,7 +57,7 @@ type Outcome = { status: 'delivered' | 'gave_up', attempts: number } | { status:
  * a crash. Rows are claimed under row locks, so several instances never send one row twice at once.
  */
 export class WebhookSender {
-  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp' | 'urlSecrets'>> & WebhookSenderOptions
+  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp' | 'urlSecrets' | 'allowedHosts'>> & WebhookSenderOptions
   readonly #owner = randomUUID()
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #inFlight = new Set<Promise<void>>()
@@ -65,6 +68,7 @@ export class WebhookSender {
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
+  refused = 0
 
   constructor (opts: WebhookSenderOptions) {
     this.#opts = { retryDelaysMs: [1000, 5000, 25_000], timeoutMs: 5000, leaseMs: 30_000, pollMs: 1000, batchSize: 100, purgeIntervalMs: 600_000, ...opts }
@@ -84,7 +88,18 @@ export class WebhookSender {
   /** Stores the webhook and attempts it at once; returns without waiting (fire and forget). */
   send (delivery: WebhookDelivery): void {
     if (this.#closed) return
+    const refusal = this.refusal(delivery.url)
+    if (refusal !== undefined) {
+      this.refused++
+      this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), reason: refusal }, 'webhook not sent: target not allowed')
+      return
+    }
     this.#track(this.#enqueue(delivery))
+  }
+
+  /** Why a webhook to `url` would be refused, or undefined when it may be sent. */
+  refusal (url: string): string | undefined {
+    return webhookTargetRefusal(url, this.#opts.allowedHosts ?? [])
   }
 
   /** Resolves when every attempt started so far has finished (retries scheduled later excluded). */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
 import { CommonEnvSchema, loadEnv } from '../src/env.ts'
 import { createServiceApp } from '../src/service-app.ts'
-import { createTestInfrastructure } from '../src/testing.ts'
+import { createTestInfrastructure, internalHeaders } from '../src/testing.ts'
 
 t.test('close() with sends in flight: each finishes, its emulator call included; new ones get a 503 envelope', async t => {
   const infra = await createTestInfrastructure(t)
@@ -29,11 +29,11 @@ t.test('close() with sends in flight: each finishes, its emulator call included;
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = app.selfBaseUrl()
   // Warm the keep-alive pool to the emulator, as a running service has.
-  await request(`${base}/emails`, { method: 'POST', dispatcher: toSelf }).then(r => r.body.dump())
+  await request(`${base}/emails`, { method: 'POST', headers: internalHeaders(), dispatcher: toSelf }).then(r => r.body.dump())
 
   const client = new Agent()
   t.teardown(() => client.close())
-  const send = () => request(`${base}/emails`, { method: 'POST', dispatcher: client }).then(async r => ({ status: r.statusCode, body: await r.body.json() as Record<string, unknown> }), (err: Error) => ({ status: 0, body: { error: err.message } as Record<string, unknown> }))
+  const send = () => request(`${base}/emails`, { method: 'POST', headers: internalHeaders(), dispatcher: client }).then(async r => ({ status: r.statusCode, body: await r.body.json() as Record<string, unknown> }), (err: Error) => ({ status: 0, body: { error: err.message } as Record<string, unknown> }))
   arrived = 0
   const inFlight = Array.from({ length: 10 }, send)
   while (arrived < 10) await sleep(5) // all ten are in the handler, none has called the emulator yet

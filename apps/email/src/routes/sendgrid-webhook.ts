@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { ServiceError } from '@switchboard/service-kit/errors'
+import { claimWebhookEvents } from '@switchboard/service-kit/webhook-replay'
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../emulator/event-webhook.ts'
 import type { EmailService } from '../service/email-service.ts'
 
@@ -58,6 +59,13 @@ export const sendgridWebhookRoutes: FastifyPluginAsyncTypebox<SendGridWebhookOpt
     let events: unknown
     try { events = JSON.parse(raw.toString('utf8')) } catch { events = undefined }
     if (!Array.isArray(events)) throw new ServiceError(400, 'EMAIL_WEBHOOK_INVALID_BODY', 'The event post must be a JSON array of events.')
-    return { received: events.length, applied: await opts.service.applyEvents(events as Array<Record<string, unknown>>) }
+    // A replay inside the signature's window is dropped by SendGrid's own event identity.
+    const idOf = (e: unknown) => e !== null && typeof e === 'object' && typeof (e as { sg_event_id?: unknown }).sg_event_id === 'string' ? (e as { sg_event_id: string }).sg_event_id : undefined
+    const fresh = await claimWebhookEvents(app.activityLog, 'sendgrid', events.map(idOf).filter((id): id is string => id !== undefined), 2 * opts.maxAgeSeconds)
+    const applying = events.filter(e => {
+      const id = idOf(e)
+      return id === undefined || fresh.delete(id) // each claimed id once, even if repeated in the post
+    })
+    return { received: events.length, applied: await opts.service.applyEvents(applying as Array<Record<string, unknown>>) }
   })
 }

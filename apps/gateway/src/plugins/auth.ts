@@ -1,28 +1,10 @@
-import { hash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
 import { errorBody } from '@switchboard/service-kit/errors'
+import { digestMatchesAny, tokenDigest } from '@switchboard/service-kit/tokens'
 
-// Comparing digests gives equal-length buffers, so the comparison time says nothing about the
-// token. crypto.hash is the one-shot form: no Hash object per request.
-export const tokenDigest = (token: string): Buffer => hash('sha256', token, 'buffer')
-
-// The configured tokens' digests, computed once rather than on every request (a handful of tokens).
-const expectedDigests = new Map<string, Buffer>()
-function expectedDigest (token: string): Buffer {
-  let d = expectedDigests.get(token)
-  if (d === undefined) {
-    if (expectedDigests.size >= 16) expectedDigests.clear()
-    expectedDigests.set(token, d = tokenDigest(token))
-  }
-  return d
-}
-
-/** Whether a presented token's digest is one of `accepted`, compared with every one (no early exit). */
-export function digestMatchesAny (presented: Buffer, accepted: string[]): boolean {
-  let ok = false
-  for (const token of accepted) ok = timingSafeEqual(presented, expectedDigest(token)) || ok
-  return ok
-}
+// One home for the token comparison: the services check the admin and internal tokens with it too.
+export { digestMatchesAny, tokenDigest } from '@switchboard/service-kit/tokens'
 
 /** The token of an `Authorization: Bearer …` header, or '' without one. */
 export function bearerOf (request: FastifyRequest): string {
@@ -32,12 +14,16 @@ export function bearerOf (request: FastifyRequest): string {
 
 /**
  * onRequest hook: a bearer token equal to one of `accepted`, else 401 saying which token the route
- * wants and where to find it (`wants`), never anything about the tokens themselves.
+ * wants and where to find it (`wants`), never anything about the tokens themselves. An address
+ * past its failed-attempt limit gets 429 with Retry-After instead, whatever it presents.
  */
-export function requireBearer (accepted: () => string[], wants = 'This route needs a bearer token.') {
+export function requireBearer (accepted: () => string[], wants = 'This route needs a bearer token.', failures?: AuthFailureLimiter) {
   return async function bearerAuth (request: FastifyRequest, reply: FastifyReply) {
+    const wait = failures?.retryAfter(request.ip) ?? 0
+    if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send(errorBody(429, 'GATEWAY_AUTH_RATE_LIMITED', failures!.message(wait), request.id))
     const presented = bearerOf(request)
     if (!digestMatchesAny(tokenDigest(presented), accepted()) || !presented) {
+      failures?.fail(request.ip)
       const what = presented ? 'The bearer token sent is not accepted here.' : 'No `Authorization: Bearer <token>` header was sent.'
       return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(401, 'GATEWAY_UNAUTHORIZED', `${what} ${wants}`, request.id))
     }

@@ -5,12 +5,15 @@ import { bufferedRequest } from '@switchboard/service-kit/buffered-request'
 import { errorBody } from '@switchboard/service-kit/errors'
 import { forwardedKey, IDEMPOTENCY_HEADER } from '@switchboard/service-kit/idempotency'
 import type { ServiceName } from '@switchboard/service-kit/services'
+import { INTERNAL_HEADER } from '@switchboard/service-kit/tokens'
 
 export type Upstreams = Record<ServiceName, string>
 
 declare module 'fastify' {
   interface FastifyInstance {
     upstreams: Upstreams
+    /** The internal credential, for the gateway's own calls to a service (status, reset). */
+    upstreamHeaders: Record<string, string>
     /**
      * Forwards the request to a service path (the request's query string is added when the path
      * has none); upstream failures become clear 502/503/504s.
@@ -34,15 +37,15 @@ function errorCode (err: unknown): string {
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the ones the
  * forwarder sets itself: none of them crosses the hop. The gateway's own bearer token stays at
- * the gateway (services take no token).
+ * the gateway; the internal credential is the gateway's to add, never a caller's to pass on.
  */
-const HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect', 'host', 'content-length', 'authorization'])
+const HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect', 'host', 'content-length', 'authorization', INTERNAL_HEADER])
 
 function connectionListed (value: string | string[] | undefined): string[] {
   return typeof value === 'string' ? value.toLowerCase().split(',').map(name => name.trim()).filter(Boolean) : []
 }
 
-function requestHeaders (request: FastifyRequest, hasBody: boolean): Record<string, string | string[]> {
+function requestHeaders (request: FastifyRequest, hasBody: boolean, internalToken: string): Record<string, string | string[]> {
   const incoming = request.headers
   const listed = connectionListed(incoming.connection)
   const out: Record<string, string | string[]> = {}
@@ -57,6 +60,7 @@ function requestHeaders (request: FastifyRequest, hasBody: boolean): Record<stri
   // after a gateway timeout or crash finds the service's answer instead of sending again.
   if (request.idempotency) out[IDEMPOTENCY_HEADER] = forwardedKey(request.idempotency)
   out['x-forwarded-for'] = request.ip
+  out[INTERNAL_HEADER] = internalToken
   return out
 }
 
@@ -78,17 +82,18 @@ function forwardedBody (request: FastifyRequest, headers: Record<string, string 
  * is about a megabyte), so buffering costs nothing a user would see and saves the stream plumbing of
  * a piped reply on every call (about 40 µs of the gateway's CPU per request before this).
  */
-export default fp<{ upstreams: Upstreams, timeoutMs: number }>(async (app, opts) => {
+export default fp<{ upstreams: Upstreams, timeoutMs: number, internalToken: string }>(async (app, opts) => {
   const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 10_000, connectTimeout: 2_000 })
   app.addHook('onClose', async () => { await agent.close() })
   const bases = Object.fromEntries(Object.entries(opts.upstreams).map(([service, base]) => [service, new URL(base.replace(/\/+$/, ''))])) as Record<ServiceName, URL>
 
   app.decorate('upstreams', opts.upstreams)
+  app.decorate('upstreamHeaders', { [INTERNAL_HEADER]: opts.internalToken })
   app.decorate('forward', function (request: FastifyRequest, reply: FastifyReply, service: ServiceName, path: string) {
     const base = bases[service]
     const queryAt = request.url.indexOf('?')
     const fullPath = `${base.pathname === '/' ? '' : base.pathname}${path}${!path.includes('?') && queryAt >= 0 ? request.url.slice(queryAt) : ''}`
-    const headers = requestHeaders(request, request.body !== undefined && request.body !== null)
+    const headers = requestHeaders(request, request.body !== undefined && request.body !== null, opts.internalToken)
     const body = forwardedBody(request, headers)
     bufferedRequest(agent, { origin: base.origin, path: fullPath, method: request.method as Dispatcher.HttpMethod, headers, body, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs }).then(res => {
       // Even when the caller hung up while the service worked, the answer goes through the reply's

@@ -60,7 +60,7 @@ export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceN
     const outcome: Record<string, string> = {}
     await Promise.all(services.map(async (name) => {
       try {
-        const res = await httpRequest(`${app.upstreams[name]}/admin/reset${settings === 'defaults' ? '?settings=defaults' : ''}`, { method: 'POST', headersTimeout: 3000, bodyTimeout: 3000 })
+        const res = await httpRequest(`${app.upstreams[name]}/admin/reset${settings === 'defaults' ? '?settings=defaults' : ''}`, { method: 'POST', headers: app.upstreamHeaders, headersTimeout: 3000, bodyTimeout: 3000 })
         await res.body.dump()
         outcome[name] = res.statusCode === 200 ? (settings === 'defaults' ? 'reset, settings restored to defaults' : 'reset') : `failed (HTTP ${res.statusCode})`
       } catch (err) {

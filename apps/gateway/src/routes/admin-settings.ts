@@ -39,7 +39,7 @@ const who = (request: FastifyRequest) => `admin@${request.ip}`
 export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions> = async (app, { services, runtime, activityLog }) => {
   async function status (name: ServiceName): Promise<ServiceStatus | undefined> {
     try {
-      const res = await httpRequest(`${app.upstreams[name]}/admin/status`, { headersTimeout: 1500, bodyTimeout: 1500 })
+      const res = await httpRequest(`${app.upstreams[name]}/admin/status`, { headers: app.upstreamHeaders, headersTimeout: 1500, bodyTimeout: 1500 })
       if (res.statusCode !== 200) { await res.body.dump(); return undefined }
       return await res.body.json() as ServiceStatus
     } catch {

@@ -23,6 +23,8 @@ export interface InstamojoClientOptions {
   dispatcher?: Dispatcher
   /** Clock for the token cache (tests move it). */
   now?: () => number
+  /** What the emulator's control routes need (the admin token or the internal credential). */
+  emulatorHeaders?: Record<string, string>
 }
 
 export interface CreatePaymentRequestInput {
@@ -248,7 +250,7 @@ export function createInstamojoClient (opts: InstamojoClientOptions) {
       const body: Record<string, string> = {}
       if (input.outcome) body.outcome = input.outcome
       if (input.success_rate !== undefined) body.success_rate = String(input.success_rate)
-      const res = await providerRequest<Record<string, unknown>>(PROVIDER, { method: 'POST', path: `/_switchboard/payment_requests/${encodeURIComponent(id)}/complete`, baseUrl: base, form: body, headers: extraHeaders, timeoutMs: opts.timeoutMs }, opts.dispatcher)
+      const res = await providerRequest<Record<string, unknown>>(PROVIDER, { method: 'POST', path: `/_switchboard/payment_requests/${encodeURIComponent(id)}/complete`, baseUrl: base, form: body, headers: { ...opts.emulatorHeaders, ...extraHeaders }, timeoutMs: opts.timeoutMs }, opts.dispatcher)
       if (!ok(res)) throw fail(res)
       return { payment: normalisePayment(res.body.payment as Record<string, unknown>), payment_request: normaliseRequest(res.body.payment_request as Record<string, unknown>), redirect_to: str(res.body.redirect_to) }
     }

@@ -26,6 +26,8 @@ export interface PaymentServiceDeps {
   /** The email and WhatsApp services, for resending links. */
   emailServiceUrl: string
   whatsappServiceUrl: string
+  /** The internal credential the sibling services ask for. */
+  serviceHeaders: Record<string, string>
   timeoutMs: number
 }
 
@@ -246,7 +248,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     if (!wanted.length) throw new ServiceError(422, 'PAYMENTS_NO_CONTACT', `Link ${row.id} has neither an email nor a phone number to resend it to.`)
     const link = row.shorturl ?? row.longurl
     const name = row.buyer_name ?? 'there'
-    const headers = { 'x-request-id': ctx.requestId }
+    const headers = { ...deps.serviceHeaders, 'x-request-id': ctx.requestId }
     const post = async (service: string, baseUrl: string, path: string, json: unknown) => {
       try {
         const res = await providerRequest<{ id?: string, message_id?: string, message?: string }>(service, { method: 'POST', baseUrl, path, json, headers, timeoutMs: deps.timeoutMs })

@@ -12,7 +12,11 @@ export interface BolnaWebhookOptions {
   service: VoiceService
   /** Where the real Bolna posts from (BOLNA_WEBHOOK_ALLOWED_IPS: addresses or CIDR ranges). */
   allowedIps: string[]
-  /** Peers whose X-Forwarded-For is believed (VOICE_TRUSTED_PROXIES): the gateway. */
+  /**
+   * Peers whose X-Forwarded-For is believed (VOICE_TRUSTED_PROXIES): the gateway. Believed only
+   * when the post also carries the internal credential, so another process on the gateway's
+   * machine cannot claim Bolna's address.
+   */
   trustedProxies: string[]
   /** The emulator's signing secret, for posts from mock mode. */
   emulatorSecret: string
@@ -52,7 +56,7 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
     const timestamp = request.headers[TIMESTAMP_HEADER]
     const signed = signature !== undefined || timestamp !== undefined
     // The source address matters only for unsigned posts (and for the log line of a refusal).
-    const sourceOf = () => sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
+    const sourceOf = () => sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], request.fromGateway ? trusted : () => false)
     const ok = signed
       ? verifySwitchboardWebhook(opts.emulatorSecret, { signature, timestamp }, raw, opts.maxAgeSeconds).ok
       : allowed(sourceOf())

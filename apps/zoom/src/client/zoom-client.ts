@@ -129,6 +129,8 @@ export interface ZoomClientOptions {
   tokenStore?: TokenStore
   /** The emulator's own controls (mock mode only): …/zoom. */
   emulatorBaseUrl?: string
+  /** What the emulator's control routes need (the admin token or the internal credential). */
+  emulatorHeaders?: Record<string, string>
 }
 
 const PROVIDER = 'Zoom'
@@ -307,12 +309,12 @@ export function createZoomClient (opts: ZoomClientOptions) {
 
     /** Emulator only: forgets every meeting. */
     async clearAllMeetings (headers?: Record<string, string>): Promise<{ cleared: number }> {
-      return expect(await call<{ cleared: number }>('DELETE', emulator(), '/_switchboard/meetings', { headers }), 200)
+      return expect(await call<{ cleared: number }>('DELETE', emulator(), '/_switchboard/meetings', { headers: { ...opts.emulatorHeaders, ...headers } }), 200)
     },
 
     /** Emulator only: sends the url_validation challenge to the webhook URL and reports the answer. */
     async validateWebhookEndpoint (url?: string): Promise<{ url: string | null, valid: boolean, status: number | null, message: string }> {
-      return expect(await call<{ url: string | null, valid: boolean, status: number | null, message: string }>('POST', emulator(), '/_switchboard/webhooks/validate', { json: url ? { url } : {} }), 200)
+      return expect(await call<{ url: string | null, valid: boolean, status: number | null, message: string }>('POST', emulator(), '/_switchboard/webhooks/validate', { json: url ? { url } : {}, headers: opts.emulatorHeaders }), 200)
     }
   }
 }

@@ -444,14 +444,11 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     })
   }, { prefix: '/v2' })
 
-  // ---- Switchboard's own controls (not Zoom's API; same Bearer token) -----------------------------
+  // ---- Switchboard's own controls (not Zoom's API) --------------------------------------------------
+  // Guarded by the service (the admin token or the internal credential), not by a Zoom token: any
+  // client id gets a token from the emulator, so a Zoom token proves nothing here.
 
   await app.register(async (sb) => {
-    sb.addHook('onRequest', async (request, reply) => {
-      const refused = bearer(request)
-      if (refused) return reply.code(401).send(refused)
-    })
-
     sb.delete('/meetings', { schema: {} }, async () => ({ cleared: await state.clear() }))
 
     sb.get('/state', { schema: {} }, async () => ({
@@ -470,6 +467,8 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       const body = request.body as { url?: unknown } | undefined
       const url = body && typeof body === 'object' ? body.url : undefined
       if (url !== null && !isHttpUrl(url)) return reply.code(400).send(zoomError(300, 'Validation Failed.', [{ field: 'url', message: 'Invalid field.' }]))
+      const refusal = url === null ? undefined : state.opts.webhookSender.refusal(url)
+      if (refusal !== undefined) return reply.code(400).send(zoomError(300, 'Validation Failed.', [{ field: 'url', message: refusal }]))
       state.setWebhookUrl(url ?? undefined)
       return { url: state.webhookUrl() ?? null }
     })
@@ -479,6 +478,9 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       const body = (request.body ?? {}) as { url?: unknown }
       const url = typeof body.url === 'string' ? body.url : state.webhookUrl()
       if (!url) return { url: null, valid: false, status: null, message: 'No webhook URL is configured.' }
+      // Checked before any connection is made, so the challenge cannot be used to probe ports.
+      const refusal = state.opts.webhookSender.refusal(url)
+      if (refusal !== undefined) return { url, valid: false, status: null, message: `Not sent: ${refusal}.` }
       const plainToken = randomBytes(16).toString('base64url').slice(0, 22)
       const event = JSON.stringify({ payload: { plainToken }, event_ts: Date.now(), event: 'endpoint.url_validation' })
       const timestamp = String(Math.floor(Date.now() / 1000))

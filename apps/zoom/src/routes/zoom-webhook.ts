@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { ZoomWebhookReplySchema } from '@switchboard/schemas/zoom'
 import { ServiceError } from '@switchboard/service-kit/errors'
+import { claimWebhookEvents } from '@switchboard/service-kit/webhook-replay'
 import { timestampIsFresh } from '@switchboard/service-kit/hmac'
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswer, verifyZoomWebhook } from '../emulator/webhooks.ts'
 import type { ZoomService } from '../service/zoom-service.ts'
@@ -50,6 +51,12 @@ export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = 
       if (typeof plainToken !== 'string' || !plainToken) throw new ServiceError(400, 'ZOOM_WEBHOOK_INVALID_BODY', 'endpoint.url_validation needs payload.plainToken.')
       return urlValidationAnswer(opts.secret, plainToken)
     }
+    // A replay inside the signature's window is dropped by the event's identity: its name, its
+    // event_ts (or the signed timestamp) and the object it is about.
+    const object = (event.payload as { object?: { id?: unknown, uuid?: unknown } } | undefined)?.object
+    const key = [event.event, String(event.event_ts ?? timestamp), String(object?.uuid ?? object?.id ?? '')].join('|')
+    const fresh = await claimWebhookEvents(app.activityLog, 'zoom', [key], 2 * opts.maxAgeSeconds)
+    if (!fresh.has(key)) return { received: true as const, event: event.event, applied: false }
     return { received: true as const, event: event.event, applied: opts.service.applyWebhookEvent(event) }
   })
 }

@@ -1,0 +1,28 @@
+import t from 'tap'
+import { requestJson } from '@switchboard/service-kit/testing'
+import { INTERNAL_HEADER } from '@switchboard/service-kit/tokens'
+import { ADMIN_TOKEN, api, startStack } from './helper.ts'
+
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+
+t.test('failed authentication is limited per address, at the gateway and at a service; successes never count', async t => {
+  const { call, emailUrl } = await startStack(t, { gatewayEnv: { AUTH_FAILURE_LIMIT: '5' }, emailEnv: { AUTH_FAILURE_LIMIT: '5' } })
+  // Many successful requests first: none of them counts toward the limit.
+  for (let i = 0; i < 12; i++) t.equal((await call('GET', '/api/automation/email/stats', undefined, api)).status, 200)
+
+  const guesses = []
+  for (let i = 0; i < 7; i++) guesses.push(await call('GET', '/api/admin/stats', undefined, { authorization: `Bearer guess-${i}` }))
+  t.same(guesses.map(g => g.status), [401, 401, 401, 401, 401, 429, 429], 'the sixth failure from this address is refused')
+  const limited = guesses[5]!
+  t.match(limited.body, { code: 'GATEWAY_AUTH_RATE_LIMITED', message: /Too many failed authentication attempts/ })
+  t.ok(Number(limited.headers['retry-after']) > 0 && Number(limited.headers['retry-after']) <= 60, 'with Retry-After')
+  // The address is refused whatever it presents, so a right guess is not told apart from a wrong one.
+  t.equal((await call('GET', '/api/admin/stats', undefined, admin)).status, 429)
+  // Routes that take no token are not affected.
+  t.equal((await call('GET', '/health')).status, 200)
+
+  // The service's internal credential is limited the same way.
+  const direct = []
+  for (let i = 0; i < 7; i++) direct.push((await requestJson(`${emailUrl}/emails/stats`, 'GET', undefined, { [INTERNAL_HEADER]: `guess-${i}` })).status)
+  t.same(direct, [401, 401, 401, 401, 401, 429, 429])
+})

@@ -1,0 +1,51 @@
+/**
+ * Removes secrets from text and values that came back from a provider. A provider's error body can
+ * echo what it was sent (headers, a key in a message), and that body used to reach API callers, the
+ * logs and the stored rows unfiltered. Every configured secret is replaced, and so is anything
+ * shaped like one of the providers' keys, configured or not.
+ *
+ * The set of configured secrets is process-wide on purpose: the stack runs six servers in one
+ * process and an error can cross from one to another (a payments resend through the email service).
+ */
+export const REDACTED = '[REDACTED]'
+
+const configured = new Set<string>()
+
+/** Secrets shorter than this are not searched for: "test" or "1234" would blank out ordinary text. */
+const MIN_SECRET_LENGTH = 8
+
+/** Adds secrets (API keys, tokens, salts) to what redactSecrets removes. Empty values are skipped. */
+export function registerSecrets (values: Iterable<string | undefined | null>): void {
+  for (const v of values) if (typeof v === 'string' && v.length >= MIN_SECRET_LENGTH) configured.add(v)
+}
+
+/**
+ * Key shapes: SendGrid (SG.<id>.<secret>), JWTs (AiSensy keys, Zoom tokens), Bolna (bn-…),
+ * Switchboard's own tokens, and any credential in an Authorization-style "Bearer …"/"Basic …".
+ */
+const KEY_SHAPES = [
+  /SG\.[\w-]{8,}\.[\w-]{8,}/g,
+  /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]{4,}/g,
+  /\bbn-[A-Za-z0-9]{16,}/g,
+  /\bsb_(?:api|admin|internal)_[\w-]{16,}/g,
+  /\b(Bearer|Basic|Token)\s+[\w\-.~+/=:]{8,}/gi
+]
+
+/** `text` with every configured secret and key-shaped string replaced by [REDACTED]. */
+export function redactText (text: string): string {
+  let out = text
+  for (const secret of configured) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
+  for (const shape of KEY_SHAPES) out = out.replace(shape, (match, scheme?: string) => typeof scheme === 'string' && /^(bearer|basic|token)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED)
+  return out
+}
+
+/** A copy of `value` (any JSON-like value) with redactText applied to every string and key in it. */
+export function redactSecrets<T> (value: T, depth = 0): T {
+  if (typeof value === 'string') return redactText(value) as T
+  if (value === null || typeof value !== 'object' || depth > 64) return value
+  if (Array.isArray(value)) return value.map(v => redactSecrets(v, depth + 1)) as T
+  if (Buffer.isBuffer(value)) return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) out[redactText(k)] = redactSecrets(v, depth + 1)
+  return out as T
+}
