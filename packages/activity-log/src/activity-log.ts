@@ -101,7 +101,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     retryMinMs = 50,
     retryMaxMs = 2_000,
     closeTimeoutMs = 5_000,
-    maxPending = 20_000,
+    maxPending = 100_000,
     journalFile,
     logger = consoleLogger
   } = options

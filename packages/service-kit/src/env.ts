@@ -16,7 +16,7 @@ export const CommonEnvSchema = Type.Object({
   SUPABASE_URL: Type.Optional(Type.String()),
   SUPABASE_SERVICE_KEY: Type.Optional(Type.String()),
   SIM_SEED: Type.Optional(Type.Integer({ description: 'Makes simulated latencies and outcomes reproducible' })),
-  ACTIVITY_LOG_MAX_PENDING: Type.Integer({ default: 20_000, minimum: 1, description: 'Writes the activity log keeps waiting in memory; past it a request is answered 503 with Retry-After' }),
+  ACTIVITY_LOG_MAX_PENDING: Type.Integer({ default: 100_000, minimum: 1, description: 'Writes the activity log keeps waiting in memory; past it a request is answered 503 with Retry-After' }),
   SETTINGS_POLL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'How often a service re-reads the runtime settings' })
 })
 export type CommonEnv = Static<typeof CommonEnvSchema>
