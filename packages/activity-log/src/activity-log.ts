@@ -89,6 +89,8 @@ interface Entry {
   taken: boolean
   /** Its place in the order of writes. */
   seq: number
+  /** Committed (or set aside), but still in the queue array behind an older entry. */
+  written: boolean
 }
 
 const noop = () => {}
@@ -102,14 +104,16 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     retryMinMs = 50,
     retryMaxMs = 2_000,
     closeTimeoutMs = 5_000,
-    maxPending = 20_000,
+    maxPending = 100_000,
     journalFile,
     logger = consoleLogger
   } = options
 
-  let queue: Entry[] = []
-  // Status moves still open to coalescing, by table, key column and value.
-  const open = new Map<string, Entry>()
+  // In order; written entries leave from the head (one written ahead of an older one waits there).
+  const queue: Entry[] = []
+  let waiting = 0
+  // Status moves still open to coalescing: by table and key column, then by value.
+  const open = new Map<string, Map<string, Entry>>()
   // The next entry's seq. A flush waits until no entry older than the seq it saw is queued.
   let queued = 0
   let waiters: Array<{ target: number, resolve: () => void }> = []
@@ -140,26 +144,35 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       return promise
     }
     if (!coalesce(ack)) {
-      if (queue.length >= maxPending) {
-        const err = new ActivityLogFullError(queue.length, degradedSince !== undefined)
-        logger.warn({ pending: queue.length, table: operation.table }, 'activity log: queue full, refusing a write')
+      if (waiting >= maxPending) {
+        const err = new ActivityLogFullError(waiting, degradedSince !== undefined)
+        logger.warn({ pending: waiting, table: operation.table }, 'activity log: queue full, refusing a write')
         ack.reject(err)
         ack.done = true
         return promise
       }
-      const entry: Entry = { operation, acks: [ack], taken: false, seq: queued }
-      queue.push(entry)
-      queued++
-      if (operation.op === 'advance') open.set(openKey(operation), entry)
-      else if (operation.op === 'update') forgetOpen(operation)
+      push({ operation, acks: [ack], taken: false, seq: queued, written: false })
     }
     // While the database is away, the write is journaled at once rather than after the next failed attempt.
-    if (degradedSince !== undefined) scheduleJournal(ack)
+    if (degradedSince !== undefined) scheduleJournal([ack])
     schedule()
     return promise
   }
 
-  const openKey = (o: Extract<Operation, { op: 'advance' }>) => `${o.table}\u0000${o.key}\u0000${o.value}`
+  function push (entry: Entry): void {
+    queue.push(entry)
+    queued++
+    waiting++
+    const o = entry.operation
+    if (o.op === 'advance') {
+      const column = `${o.table}\u0000${o.key}`
+      let values = open.get(column)
+      if (!values) open.set(column, values = new Map())
+      values.set(o.value, entry)
+    } else if (o.op === 'update') forgetOpen(o)
+  }
+
+  const openEntry = (o: Extract<Operation, { op: 'advance' }>) => open.get(`${o.table}\u0000${o.key}`)?.get(o.value)
 
   /**
    * Moves queued before an update must stay before it, so the moves of the rows it may touch take
@@ -168,9 +181,10 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
    */
   function forgetOpen (o: Extract<Operation, { op: 'update' }>): void {
     const id = Object.keys(o.where).length === 1 && typeof o.where.id === 'string' ? o.where.id : undefined
-    for (const [k, entry] of open) {
-      const e = entry.operation as Extract<Operation, { op: 'advance' }>
-      if (e.table === o.table && (id === undefined || e.key !== 'id' || e.value === id)) open.delete(k)
+    for (const [column, values] of open) {
+      if (!column.startsWith(`${o.table}\u0000`)) continue
+      if (id !== undefined && column === `${o.table}\u0000id`) values.delete(id)
+      else open.delete(column)
     }
   }
 
@@ -178,7 +192,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   function coalesce (ack: Ack): boolean {
     const o = ack.operation
     if (o.op !== 'advance') return false
-    const entry = open.get(openKey(o))
+    const entry = openEntry(o)
     if (entry === undefined || entry.taken) return false
     const before = entry.operation as Extract<Operation, { op: 'advance' }>
     const status = composeStatus(o.table, before.status, o.status)
@@ -190,8 +204,8 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   }
 
   function schedule (): void {
-    if (pumping || stopped || queue.length === 0) return
-    if (queue.length >= batchSize) kick()
+    if (pumping || stopped || waiting === 0) return
+    if (waiting >= batchSize) kick()
     else if (flushIntervalMs > 0) timer ??= setTimeout(kick, flushIntervalMs)
     else immediate ??= setImmediate(kick)
   }
@@ -201,7 +215,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     timer = undefined
     clearImmediate(immediate)
     immediate = undefined
-    if (!pumping && !stopped && queue.length > 0) void pump()
+    if (!pumping && !stopped && waiting > 0) void pump()
   }
 
   /**
@@ -231,6 +245,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       }
       for (let i = 1; i < queue.length && batch.length < batchSize && i < 2 * batchSize; i++) {
         const e = queue[i]!
+        if (e.written) continue
         const next = e.operation
         if (next.op === 'insert') {
           if (named(next.row)) break
@@ -243,12 +258,21 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       }
       return batch
     }
+    // A run of moves reaches past inserts of rows none of its moves name (a send arriving between
+    // two webhooks): the moves cannot touch those rows, so the inserts wait their turn unharmed.
     const rows = new Set([`${o.table}\u0000${o.value}`])
-    for (let i = 1; i < queue.length && batch.length < batchSize; i++) {
-      const next = queue[i]!.operation
-      if (next.op !== 'advance' || rows.has(`${next.table}\u0000${next.value}`)) break
+    const inserted = new Set<unknown>()
+    for (let i = 1; i < queue.length && batch.length < batchSize && i < 2 * batchSize; i++) {
+      const e = queue[i]!
+      if (e.written) continue
+      const next = e.operation
+      if (next.op === 'insert') {
+        for (const column of ['id', 'provider_message_id', 'execution_id']) if (next.row[column] != null) inserted.add(next.row[column])
+        continue
+      }
+      if (next.op !== 'advance' || rows.has(`${next.table}\u0000${next.value}`) || inserted.has(next.value)) break
       rows.add(`${next.table}\u0000${next.value}`)
-      batch.push(queue[i]!)
+      batch.push(e)
     }
     return batch
   }
@@ -291,10 +315,10 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   async function pump (): Promise<void> {
     pumping = true
     try {
-      while (queue.length > 0 && !stopped) {
+      while (waiting > 0 && !stopped) {
         const batch = nextBatch()
         for (const e of batch) {
-          if (!e.taken && e.operation.op === 'advance') open.delete(openKey(e.operation))
+          if (!e.taken && e.operation.op === 'advance' && openEntry(e.operation) === e) open.get(`${e.operation.table}\u0000${e.operation.key}`)!.delete(e.operation.value)
           e.taken = true
         }
         try {
@@ -305,10 +329,10 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
             failures++
             if (degradedSince === undefined) {
               degradedSince = Date.now()
-              logger.warn({ err, pending: queue.length }, 'activity log: database unavailable, journaling writes and retrying')
+              logger.warn({ err, pending: waiting }, 'activity log: database unavailable, journaling writes and retrying')
             }
             // Everything waiting is made durable now, so its callers need not wait for the database.
-            scheduleJournal(...queue.flatMap(e => e.acks))
+            scheduleJournal(queue.flatMap(e => e.written ? [] : e.acks))
             flushJournal()
             await sleep(backoff())
             continue
@@ -320,11 +344,11 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
           reject(batch[0]!.operation, err)
         }
         if (stopped) return
-        if (queue[batch.length - 1] === batch.at(-1)) queue.splice(0, batch.length)
-        else {
-          const written = new Set(batch)
-          queue = queue.filter(e => !written.has(e))
-        }
+        for (const e of batch) e.written = true
+        waiting -= batch.length
+        let head = 0
+        while (head < queue.length && queue[head]!.written) head++
+        queue.splice(0, head)
         settle(batch)
       }
     } finally {
@@ -344,7 +368,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       }
     }
     if (degradedSince !== undefined) {
-      logger.info({ downMs: Date.now() - degradedSince, retries: failures, pending: queue.length }, 'activity log: database back, writing the queue')
+      logger.info({ downMs: Date.now() - degradedSince, retries: failures, pending: waiting }, 'activity log: database back, writing the queue')
       degradedSince = undefined
     }
     failures = 0
@@ -387,7 +411,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   }
 
   /** Acks to journal at the end of this turn of the event loop: one append and one fsync for all of them. */
-  function scheduleJournal (...acks: Ack[]): void {
+  function scheduleJournal (acks: Ack[]): void {
     for (const ack of acks) if (!ack.journaled && !ack.done) toJournal.push(ack)
     if (journalScheduled || toJournal.length === 0) return
     journalScheduled = true
@@ -477,7 +501,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       }
       const t = setTimeout(() => {
         waiters = waiters.filter(w => w !== waiter)
-        rejectFlush(new Error(`activity log: flush timed out after ${timeoutMs} ms, ${queue.length} operations pending`))
+        rejectFlush(new Error(`activity log: flush timed out after ${timeoutMs} ms, ${waiting} operations pending`))
       }, timeoutMs)
       waiters.push(waiter)
     })
@@ -493,10 +517,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       const ack: Ack = { operation, resolve: noop, reject: noop, done: true, journaled: true }
       journaledOutstanding++
       if (coalesce(ack)) continue
-      queue.push({ operation, acks: [ack], taken: false, seq: queued })
-      queued++
-      if (operation.op === 'advance') open.set(openKey(operation), queue.at(-1)!)
-      else if (operation.op === 'update') forgetOpen(operation)
+      push({ operation, acks: [ack], taken: false, seq: queued, written: false })
     }
     schedule()
   } else if (journalFile !== undefined && existsSync(journalFile)) {
@@ -566,7 +587,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     },
 
     get pending () {
-      return queue.length
+      return waiting
     },
 
     get degraded () {
@@ -582,7 +603,8 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
         wakeUp?.()
         // A write still in flight may yet commit; journaling it too only means an idempotent replay.
         // What is already journaled stays in the file for the next open.
-        const unwritten = queue.splice(0).flatMap(e => e.acks)
+        const unwritten = queue.splice(0).flatMap(e => e.written ? [] : e.acks)
+        waiting = 0
         toJournal = []
         journal(unwritten)
         for (const a of unwritten) if (!a.done) fail(a, new ActivityLogUnavailableError('the activity log closed before the database came back'))

@@ -93,7 +93,7 @@ export interface ActivityLogOptions {
   closeTimeoutMs?: number
   /**
    * Most operations waiting in memory. Past it a write is refused (ActivityLogFullError) instead of
-   * accepted and possibly lost. Default 20,000.
+   * accepted and possibly lost. Default 100,000 (a status post of 500 events is 1,000).
    */
   maxPending?: number
   /**

@@ -19,7 +19,7 @@ export const CommonEnvSchema = Type.Object({
   SUPABASE_URL: Type.Optional(Type.String()),
   SUPABASE_SERVICE_KEY: Type.Optional(Type.String()),
   SIM_SEED: Type.Optional(Type.Integer({ description: 'Makes simulated latencies and outcomes reproducible' })),
-  ACTIVITY_LOG_MAX_PENDING: Type.Integer({ default: 20_000, minimum: 1, description: 'Writes the activity log keeps waiting in memory; past it a request is answered 503 with Retry-After' }),
+  ACTIVITY_LOG_MAX_PENDING: Type.Integer({ default: 100_000, minimum: 1, description: 'Writes the activity log keeps waiting in memory; past it a request is answered 503 with Retry-After' }),
   SETTINGS_POLL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'How often a service re-reads the runtime settings' }),
   JOB_LEASE_MS: Type.Integer({ default: 30_000, minimum: 200, description: 'How long a worker holds the campaign and bulk contacts it claimed without renewing; a dead worker\'s contacts become unknown after it' }),
   BULK_WAIT_MS: Type.Integer({ default: 20_000, minimum: 0, description: 'How long a bulk send waits for its last answer before replying 202 with its batch id (well inside the gateway\'s UPSTREAM_TIMEOUT_MS)' }),
