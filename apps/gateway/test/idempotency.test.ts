@@ -10,7 +10,7 @@ import { buildApp as buildEmail } from '@switchboard/email/app'
 import { loadEmailEnv } from '@switchboard/email/config'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import { LATENCY_HEADER } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, eventually, jsonCaller, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually, internalHeaders, jsonCaller, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv } from '../src/config.ts'
 import { ADMIN_TOKEN, API_TOKEN, api } from './helper.ts'
@@ -29,11 +29,12 @@ async function startServers (t: Test, infra: TestInfrastructure, gatewayEnv: Rec
   const emailApp = await buildEmail({ env: loadEmailEnv({ ...base, EMAIL_PORT: '0' }), shared: infra, logger: false })
   await emailApp.listen({ port: 0, host: '127.0.0.1' })
   const env = loadGatewayEnv({ ...base, GATEWAY_PORT: '0', API_TOKEN, ADMIN_TOKEN, EMAIL_SERVICE_URL: selfBaseUrl(emailApp), ...gatewayEnv })
-  const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: false, services: ['email'], shared: infra })
+  const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN, internalToken: infra.tokens.internalToken }, logger: false, services: ['email'], shared: infra })
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   const close = async () => { await gateway.close(); await emailApp.close() }
   t.teardown(close)
-  const service = jsonCaller(selfBaseUrl(emailApp))
+  // Straight to the service, as the gateway calls it: with the internal credential.
+  const service = jsonCaller(selfBaseUrl(emailApp), internalHeaders(infra.tokens))
   /** What the SendGrid emulator received today (its own counter, not our log). */
   const emulatorReceived = async () => {
     const today = new Date().toISOString().slice(0, 10)

@@ -5,7 +5,7 @@ t.test('every page carries the security headers: the admin page and the API docs
   const { call } = await startStack(t)
   const pages = {
     admin: await call('GET', '/admin'),
-    adminScript: await call('GET', '/admin/app.js'),
+    adminScript: await call('GET', '/admin/main.js'),
     docs: await call('GET', '/docs/'),
     docsScript: await call('GET', '/docs/static/swagger-initializer.js')
   }

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import type { ActivityLog } from '@switchboard/activity-log'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { jsonCaller } from '@switchboard/service-kit/testing'
+import { internalHeaders, jsonCaller } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadWhatsAppEnv } from '../src/config.ts'
 import { eventually, startWhatsAppApp, WEBHOOK_TOKEN } from './helper.ts'
@@ -132,7 +132,7 @@ t.test('a service that stops mid-campaign finishes its sends in flight, leaves t
   const second = await buildApp({ env, shared: first, logger: false })
   first.closeWithInfrastructure(second)
   await second.listen({ port: 0, host: '127.0.0.1' })
-  const call2 = jsonCaller(selfBaseUrl(second))
+  const call2 = jsonCaller(selfBaseUrl(second), internalHeaders(first.tokens))
   const done = await eventually(async () => {
     const p = (await call2('GET', `/campaigns/${id}`)).body
     return p.status === 'completed' ? p : undefined

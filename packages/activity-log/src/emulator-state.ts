@@ -284,6 +284,8 @@ export class EmulatorState {
    * instances (their sync) to drop their cached records too. Returns how many live records went.
    */
   async clear (): Promise<number> {
+    // What is queued is stored first: a removal still queued would otherwise count as live.
+    await this.flush().catch((err: unknown) => this.#logger?.warn({ err, table: this.#table }, 'emulator state: queued records not stored before a clear'))
     this.#queue.clear()
     clearTimeout(this.#timer)
     this.#timer = undefined

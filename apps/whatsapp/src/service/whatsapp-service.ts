@@ -7,7 +7,7 @@ import type {
 } from '@switchboard/schemas/whatsapp'
 import { ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
-import { progressLog } from '@switchboard/service-kit/logging'
+import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import { batchProgress, contactsOf, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
@@ -267,16 +267,31 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       if (campaignId !== null) {
         if (r.provider_message_id) track(r.provider_message_id, campaignId)
         markDirty(campaignId)
+        progressOf.get(campaignId)?.advance()
       }
       const result: ItemResult = { id: r.id, to_number: r.to_number, status: r.status, provider_message_id: r.provider_message_id, error: r.error }
       return { seq: item.seq, state: r.status === 'submitted' ? 'sent' as const : 'failed' as const, result, reason: r.error }
     }))
   }
 
+  /**
+   * The start, every 10 % and the end of the campaigns this instance created, at info, for a person
+   * watching the terminal (another instance sharing the work counts only what it sends itself).
+   */
+  const progressOf = new Map<string, ProgressLog>()
+  const campaignFinished = (ids: string[]) => {
+    for (const id of ids) {
+      const progress = progressOf.get(id)
+      if (!progress) continue
+      progressOf.delete(id)
+      void jobProgress(id, CAMPAIGN_KIND).then(p => progress.end(p?.status ?? 'finished'), () => progress.end('finished'))
+    }
+  }
+
   // The sends' rows are written before their answers are recorded in the job.
   const settleRows = async () => { await activityLog.flush(30_000) }
   const runners = {
-    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, ...(deps.logger ? { logger: deps.logger } : {}) }),
+    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, onFinished: campaignFinished, ...(deps.logger ? { logger: deps.logger } : {}) }),
     bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, ...(deps.logger ? { logger: deps.logger } : {}) })
   }
 
@@ -371,6 +386,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const now = new Date().toISOString()
     const row = { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
     await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, prepared)
+    progressOf.set(id, progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length))
     runners.campaign.poke()
     return {
       id, name: input.name, template_name: t.name, mode, status: 'running', total: prepared.length, processed: 0, progress: 0, sent: 0, failed: 0, delivered: 0, read: 0,
