@@ -14,6 +14,9 @@ import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { SERVICE_NAMES } from '@switchboard/service-kit/services'
 import { ADMIN_TOKEN, API_TOKEN, eventually, freePort, seeded, send, tcpProxy, type Reply } from './helper.ts'
 
+// Real processes killed and restarted several times: longer than tap's default 120 s per file on a busy machine.
+t.setTimeout(300_000)
+
 const ROUNDS = 5
 const WORKERS = 8
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000)

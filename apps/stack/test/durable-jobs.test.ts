@@ -12,11 +12,14 @@ import { join } from 'node:path'
 import { createPostgresBackend } from '@switchboard/activity-log'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, internalHeaders, TEST_TOKENS } from '@switchboard/service-kit/testing'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
 import { api, eventually, seeded, send, startStack, type Reply } from './helper.ts'
 import { countingProxy, startChild, WHATSAPP_SERVER, type Child } from './job-processes.ts'
+
+// Real processes killed and restarted several times: longer than tap's default 120 s per file on a busy machine.
+t.setTimeout(300_000)
 
 // A well-formed AiSensy key (a JWT): the emulator accepts any.
 const AISENSY_KEY = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6InRlc3QiLCJhcHBOYW1lIjoiQWlTZW5zeSJ9.c2lnbmF0dXJl'
@@ -41,6 +44,9 @@ async function serviceEnv (t: Test, aisensy: string, databaseUrl: string | undef
   return {
     SWITCHBOARD_DATA_DIR: dataDir,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    // The test calls the service as the gateway would: with the internal credential.
+    INTERNAL_TOKEN: TEST_TOKENS.internalToken,
+    ADMIN_TOKEN: TEST_TOKENS.adminToken,
     MOCK_MODE: 'false',
     AISENSY_API_KEY: AISENSY_KEY,
     AISENSY_BASE_URL: aisensy,
@@ -54,7 +60,7 @@ async function serviceEnv (t: Test, aisensy: string, databaseUrl: string | undef
 }
 
 const call = (base: string, method: string, path: string, body?: unknown): Promise<Reply> =>
-  send({ method, url: base + path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 30_000 })
+  send({ method, url: base + path, headers: { ...internalHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 30_000 })
 
 interface Contacts { pending: number, in_flight: number, sent: number, failed: number, unknown: number, stopped: number }
 

@@ -42,7 +42,8 @@ export function operations (doc: Schema): Operation[] {
       const op = item[method]
       if (!op) continue
       const schemes = (op.security ?? []).flatMap((s: Schema) => Object.keys(s))
-      const auth = schemes.includes('adminToken') ? 'admin' : schemes.includes('apiToken') ? 'api' : 'none'
+      // A route the API token opens lists the admin token too (it opens every route): the API token decides.
+      const auth = schemes.includes('apiToken') ? 'api' : schemes.includes('adminToken') ? 'admin' : 'none'
       const params: Schema[] = [...(item.parameters ?? []), ...(op.parameters ?? [])].map(p => resolve(doc, p))
       const json = op.requestBody?.content?.['application/json']?.schema
       out.push({

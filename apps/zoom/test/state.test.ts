@@ -9,7 +9,7 @@ import { request } from 'undici'
 import { MeetingsS2SAuthClient, type S2SAuthToken, type TokenStore } from '@zoom/rivet/meetings'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, jsonCaller, startRecorder, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { adminHeaders, createTestInfrastructure, jsonCaller, startRecorder, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadZoomEnv } from '../src/config.ts'
 import { eventually } from './helper.ts'
@@ -28,7 +28,7 @@ async function instance (t: Test, infra: TestInfrastructure, env: Record<string,
   const call = jsonCaller(zoom)
   const token = (await call('POST', '/oauth/token?grant_type=account_credentials&account_id=acct', undefined, { authorization: `Basic ${Buffer.from('id:secret').toString('base64')}` })).body.access_token as string
   const zcall = (method: string, path: string, body?: unknown) => call(method, path, body, { authorization: `Bearer ${token}` })
-  return { app, zoom, zcall, token, close }
+  return { app, zoom, call, zcall, token, close }
 }
 
 function rivet (zoom: string) {
@@ -76,7 +76,7 @@ t.test('two instances on one database: created through one, read, changed, liste
   await eventually(async () => (await two.zcall('GET', `/v2/meetings/${second.id}`)).status === 404)
   t.pass('a meeting deleted through one is gone from two')
 
-  t.same((await one.zcall('DELETE', '/_switchboard/meetings')).body, { cleared: 1 })
+  t.same((await one.call('DELETE', '/_switchboard/meetings', undefined, adminHeaders())).body, { cleared: 1 }, 'clear_all_meetings takes the admin token')
   await eventually(async () => (await two.zcall('GET', '/v2/users/me/meetings')).body.total_records === 0)
   t.equal((await two.zcall('GET', `/v2/meetings/${id}`)).status, 404, 'clear_all_meetings through one clears two')
 })

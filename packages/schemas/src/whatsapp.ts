@@ -55,6 +55,7 @@ export const BulkMessagesRequestSchema = Type.Object({
 export type BulkMessagesRequest = Static<typeof BulkMessagesRequestSchema>
 
 export const BulkMessagesReplySchema = Type.Object({
+  batch_id: Type.String({ format: 'uuid', description: 'The bulk send, as GET /api/automation/whatsapp/bulk/{batch_id} reads it' }),
   mode: ModeSchema,
   template_name: Type.String(),
   total: Type.Integer(),

@@ -319,6 +319,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return {
       done: true,
       reply: {
+        batch_id: id,
         mode,
         template_name: t.name,
         total: items.length,

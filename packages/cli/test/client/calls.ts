@@ -31,6 +31,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const emailStats = await api.GET('/api/automation/email/stats')
   const validate = await api.POST('/api/automation/email/templates/validate', { body: { template_data: { subject: 'Hello {{name}}', html_content: '<p>Hi {{name}}</p>' } } })
   const getEmail = await api.GET('/api/automation/email/{id}', { params: { path: { id: emailId } } })
+  const emailBatch = await api.GET('/api/automation/email/batch/{id}', { params: { path: { id: must(bulkEmail.data?.batch_id, 'email batch id') } } })
   // Webhooks are the providers' to call, signed: unsigned, they are refused as documented.
   const sendgrid = await api.POST('/api/webhooks/email/sendgrid')
 
@@ -40,10 +41,16 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const messageId = must(whatsapp.data?.id, 'message id')
   const bulkWhatsapp = await api.POST('/api/automation/trigger/whatsapp/bulk', { body: { template_name: template.name, contacts: [{ to_number: '+919876543211', params: ['Grace'] }] } })
   const campaign = await api.POST('/api/automation/whatsapp/campaigns', { body: { name: 'Typed', template_name: template.name, contacts: [{ to_number: '+919876543212', params: ['Alan'] }] } })
-  const getCampaign = await api.GET('/api/automation/whatsapp/campaigns/{id}', { params: { path: { id: must(campaign.data?.id, 'campaign id') } } })
+  const campaignId = must(campaign.data?.id, 'campaign id')
+  const getCampaign = await api.GET('/api/automation/whatsapp/campaigns/{id}', { params: { path: { id: campaignId } } })
+  const stopCampaign = await api.POST('/api/automation/whatsapp/campaigns/{id}/stop', { params: { path: { id: campaignId } } })
+  const retryCampaign = await api.POST('/api/automation/whatsapp/campaigns/{id}/retry', { params: { path: { id: campaignId } } })
+  const whatsappBulk = await api.GET('/api/automation/whatsapp/bulk/{id}', { params: { path: { id: must(bulkWhatsapp.data?.batch_id, 'whatsapp batch id') } } })
+  const inbound = await admin.POST('/api/admin/whatsapp/inbound', { body: { from: '+919876543219', text: 'Hello from the typed client' } })
+  const inboundList = await api.GET('/api/automation/whatsapp/inbound')
   const whatsappStats = await api.GET('/api/automation/whatsapp/stats')
   const getMessage = await api.GET('/api/automation/whatsapp/messages/{id}', { params: { path: { id: messageId } } })
-  const aisensy = await api.POST('/api/webhooks/whatsapp/aisensy')
+  const aisensy = await api.POST('/api/webhooks/whatsapp/aisensy/{token}', { params: { path: { token: 'not-the-webhook-token' } } })
 
   const link = await admin.POST('/api/admin/payment-links', { body: { amount: '499.00', purpose: 'Typed client', buyer_name: 'Ada', email: 'ada@example.com' } })
   const linkId = must(link.data?.id, 'payment link id')
@@ -108,7 +115,13 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
     getWhatsappStats: whatsappStats.response.status,
     listWhatsappTemplates: templates.response.status,
     getWhatsappMessage: getMessage.response.status,
-    receiveAisensyStatus: aisensy.response.status,
+    receiveAisensyWebhook: aisensy.response.status,
+    stopWhatsappCampaign: stopCampaign.response.status,
+    retryWhatsappCampaign: retryCampaign.response.status,
+    getWhatsappBulk: whatsappBulk.response.status,
+    simulateWhatsappInbound: inbound.response.status,
+    listWhatsappInbound: inboundList.response.status,
+    getEmailBatch: emailBatch.response.status,
     createPaymentLink: link.response.status,
     listPaymentLinks: links.response.status,
     getPaymentLink: getLink.response.status,
