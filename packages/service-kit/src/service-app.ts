@@ -76,8 +76,12 @@ function buildValidator (externalSchemas: unknown, options: { customOptions: Rec
   return (route: { httpPart?: string, url?: string }) => route.httpPart !== 'body' ? forText(route) : isAdminPath(route.url) ? forStrictBody(route) : forBody(route)
 }
 
-/** The gateway's admin API and each service's own admin routes. */
-const isAdminPath = (url: string | undefined) => url !== undefined && (url.startsWith('/api/admin/') || url.startsWith('/admin/'))
+/**
+ * The settings API and each service's own admin routes: a switch or a rate given as null or as
+ * text is a mistake to name, not a value to guess. (The payment-link routes under /api/admin keep
+ * their documented coercion: an amount may be sent as a JSON number.)
+ */
+const isAdminPath = (url: string | undefined) => url !== undefined && (url.startsWith('/api/admin/settings') || url.startsWith('/admin/'))
 
 export { LOG_REDACT }
 
