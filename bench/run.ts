@@ -19,10 +19,10 @@ import { tmpdir } from 'node:os'
 import { PEER_PACKAGES, peerCommand } from './peers.ts'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { request } from 'undici'
+import { freePort } from '@switchboard/service-kit/testing'
 import { startPostgres } from '../scripts/postgres-server.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -61,15 +61,6 @@ async function startTarget (name: string, env: Record<string, string> = {}, opts
     if (msg.ready) return { urls: msg.url.startsWith('{') ? JSON.parse(msg.url) : { bare: msg.url }, child }
   }
   throw new Error(`target ${name} exited before it was ready`)
-}
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
 }
 
 /** The target's JS heap in use after a full garbage collection, in bytes (needs startTarget's heap option). */

@@ -1,3 +1,4 @@
+import { mulberry32 } from '@switchboard/service-kit/simulation'
 import type { CallOutcome, Contact, Dataset, EmailOutcome, PaymentOutcome } from './schema.ts'
 
 /**
@@ -18,17 +19,8 @@ export interface Plan {
   steps: Step[]
 }
 
-/** mulberry32: small, fast and the same on every platform, so a seed means the same plan everywhere. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The simulation's own generator (mulberry32): the same on every platform, so a seed means the same plan everywhere. */
+export const seededRandom = mulberry32
 
 /**
  * `count` outcomes in the given proportions, exactly (largest remainder: 10 at 0.8/0.2 is 8 and

@@ -33,7 +33,7 @@ export const SLOW_EXTRA_MS = 5000
 export const TIMEOUT_HOLD_MS = 120_000
 
 /** mulberry32: tiny, fast, good enough to make a run reproducible. */
-function mulberry32 (seed: number): () => number {
+export function mulberry32 (seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6D2B79F5) >>> 0
