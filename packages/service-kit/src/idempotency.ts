@@ -19,6 +19,9 @@ import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHan
 import { Type, type TObject } from '@sinclair/typebox'
 import { ServiceError } from './errors.ts'
 
+// These calls read nothing a caller wrote: they need not wait behind the activity log's write queue.
+const NO_FLUSH = { flush: false }
+
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
 export const REPLAYED_HEADER = 'idempotent-replayed'
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -57,7 +60,7 @@ export const IdempotencyHeadersSchema = Type.Object({ [IDEMPOTENCY_HEADER]: Type
 
 /** What the plugin needs from the database: the activity log has it. */
 export interface IdempotencyStore {
-  rpc<T = unknown> (fn: string, args?: Record<string, unknown>): Promise<T>
+  rpc<T = unknown> (fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }): Promise<T>
 }
 
 export interface IdempotencyOptions {
@@ -129,7 +132,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
   app.decorateRequest('idempotency', null)
 
   if (purgeIntervalMs > 0) {
-    const purge = () => { store.rpc('purge_idempotency_keys').catch((err: unknown) => app.log.warn({ err }, 'idempotency: could not purge expired keys')) }
+    const purge = () => { store.rpc('purge_idempotency_keys', undefined, NO_FLUSH).catch((err: unknown) => app.log.warn({ err }, 'idempotency: could not purge expired keys')) }
     const timer = setInterval(purge, purgeIntervalMs)
     timer.unref()
     app.addHook('onReady', async () => { purge() })
@@ -138,7 +141,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
 
   const release = (claim: IdempotencyClaim, log: FastifyRequest['log']) => {
     claim.state = 'released'
-    return store.rpc('release_idempotency_key', { p_scope: claim.scope, p_key: claim.key, p_owner: claim.owner })
+    return store.rpc('release_idempotency_key', { p_scope: claim.scope, p_key: claim.key, p_owner: claim.owner }, NO_FLUSH)
       .catch((err: unknown) => log.warn({ err, idempotencyKey: claim.key }, 'idempotency: could not release a key; it is taken over after its lease'))
   }
 
@@ -163,7 +166,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
         p_owner: owner,
         p_lease_seconds: leaseSeconds,
         p_ttl_seconds: ttlSeconds
-      })
+      }, NO_FLUSH)
     } catch (err) {
       request.log.warn({ err }, 'idempotency: could not claim a key')
       throw new ServiceError(503, `${codePrefix}_IDEMPOTENCY_UNAVAILABLE`,
@@ -213,7 +216,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
     const headers: Record<string, unknown> = {}
     for (const [name, value] of Object.entries(reply.getHeaders())) if (keptHeader(name) && value !== undefined) headers[name] = value
     try {
-      await store.rpc('complete_idempotency_key', { p_scope: claim.scope, p_key: claim.key, p_owner: claim.owner, p_status: reply.statusCode, p_headers: headers, p_body: body })
+      await store.rpc('complete_idempotency_key', { p_scope: claim.scope, p_key: claim.key, p_owner: claim.owner, p_status: reply.statusCode, p_headers: headers, p_body: body }, NO_FLUSH)
       claim.state = 'done'
     } catch (err) {
       // The work is done: the answer still goes out. A retry runs again once the lease is over.

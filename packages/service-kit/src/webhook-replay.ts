@@ -12,6 +12,6 @@ const MAX_WINDOW_SECONDS = 30 * 86_400
  */
 export async function claimWebhookEvents (log: ActivityLog, provider: string, keys: string[], windowSeconds: number): Promise<Set<string>> {
   if (keys.length === 0) return new Set()
-  const claimed = await log.rpc<string[] | null>('claim_webhook_receipts', { p_provider: provider, p_keys: keys, p_ttl_seconds: Math.min(Math.ceil(windowSeconds), MAX_WINDOW_SECONDS) })
+  const claimed = await log.rpc<string[] | null>('claim_webhook_receipts', { p_provider: provider, p_keys: keys, p_ttl_seconds: Math.min(Math.ceil(windowSeconds), MAX_WINDOW_SECONDS) }, { flush: false })
   return new Set(claimed ?? [])
 }

@@ -4,6 +4,9 @@ import { providerAgent } from './provider-client.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
 import { webhookTargetRefusal } from './webhook-targets.ts'
 
+// These calls read nothing a caller wrote: they need not wait behind the activity log's write queue.
+const NO_FLUSH = { flush: false }
+
 export interface WebhookDelivery {
   url: string
   body: string | Buffer
@@ -14,7 +17,7 @@ export interface WebhookDelivery {
 
 /** What the sender needs from the database (the activity log has it): the outbox's SQL functions. */
 export interface OutboxStore {
-  rpc<T = unknown> (fn: string, args?: Record<string, unknown>): Promise<T>
+  rpc<T = unknown> (fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }): Promise<T>
 }
 
 export interface WebhookSenderOptions {
@@ -78,7 +81,7 @@ export class WebhookSender {
     this.#poller.unref()
     if (this.#opts.purgeIntervalMs > 0) {
       this.#purger = setInterval(() => {
-        this.#opts.store.rpc('purge_webhook_outbox', { p_delivered_seconds: 86_400, p_gave_up_seconds: 7 * 86_400 })
+        this.#opts.store.rpc('purge_webhook_outbox', { p_delivered_seconds: 86_400, p_gave_up_seconds: 7 * 86_400 }, NO_FLUSH)
           .catch((err: unknown) => this.#opts.logger?.warn({ err }, 'webhook outbox: could not purge old rows'))
       }, this.#opts.purgeIntervalMs)
       this.#purger.unref()
@@ -118,7 +121,7 @@ export class WebhookSender {
     for (const t of this.#timers) clearTimeout(t)
     this.#timers.clear()
     await this.idle()
-    await this.#opts.store.rpc('release_webhooks', { p_owner: this.#owner })
+    await this.#opts.store.rpc('release_webhooks', { p_owner: this.#owner }, NO_FLUSH)
       .catch((err: unknown) => this.#opts.logger?.warn({ err }, 'webhook outbox: could not release held rows; they are taken up after their lease'))
   }
 
@@ -150,7 +153,7 @@ export class WebhookSender {
         p_retry_delays_ms: this.#opts.retryDelaysMs,
         p_owner: this.#owner,
         p_lease_ms: this.#opts.leaseMs
-      })
+      }, NO_FLUSH)
     } catch (err) {
       // Not stored: one attempt anyway (a webhook the database lost is still worth sending), and said loudly.
       this.#opts.logger?.error?.({ err, webhook: delivery.label }, 'webhook outbox: could not store a webhook; it gets one attempt and no retries')
@@ -172,7 +175,7 @@ export class WebhookSender {
     const error = await this.#post(delivery)
     let outcome: Outcome
     try {
-      outcome = await this.#opts.store.rpc<Outcome>('finish_webhook_attempt', { p_id: id, p_owner: this.#owner, p_error: error ?? null, p_lease_ms: this.#opts.leaseMs })
+      outcome = await this.#opts.store.rpc<Outcome>('finish_webhook_attempt', { p_id: id, p_owner: this.#owner, p_error: error ?? null, p_lease_ms: this.#opts.leaseMs }, NO_FLUSH)
     } catch (err) {
       // The row stays claimed; once the lease is over, a poll takes it up again (maybe sending it twice: webhooks are at least once).
       this.#opts.logger?.warn({ err, webhook: delivery.label }, 'webhook outbox: could not record an attempt')
@@ -203,7 +206,7 @@ export class WebhookSender {
 
   async #retry (id: string, delivery: WebhookDelivery, attempt: number): Promise<void> {
     if (this.#closed) return
-    const started = await this.#opts.store.rpc<boolean>('start_webhook_attempt', { p_id: id, p_owner: this.#owner, p_lease_ms: this.#opts.leaseMs })
+    const started = await this.#opts.store.rpc<boolean>('start_webhook_attempt', { p_id: id, p_owner: this.#owner, p_lease_ms: this.#opts.leaseMs }, NO_FLUSH)
     if (started) await this.#attempt(id, delivery, attempt)
   }
 
@@ -211,7 +214,7 @@ export class WebhookSender {
   #poll (): void {
     if (this.#closed || this.#polling) return
     this.#polling = true
-    const p = this.#opts.store.rpc<OutboxRow[]>('claim_due_webhooks', { p_source: this.#opts.source, p_owner: this.#owner, p_limit: this.#opts.batchSize, p_lease_ms: this.#opts.leaseMs })
+    const p = this.#opts.store.rpc<OutboxRow[]>('claim_due_webhooks', { p_source: this.#opts.source, p_owner: this.#owner, p_limit: this.#opts.batchSize, p_lease_ms: this.#opts.leaseMs }, NO_FLUSH)
       .then(rows => {
         for (const row of rows ?? []) {
           const delivery = { url: this.#sentUrl(row.url), headers: row.headers, label: row.label, body: row.body_encoding === 'base64' ? Buffer.from(row.body, 'base64') : row.body }
