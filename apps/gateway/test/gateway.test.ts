@@ -63,7 +63,8 @@ t.test('a service that is down is a 503 at once, not a hang', async t => {
   t.equal(res.status, 503)
   t.equal(res.body.code, 'GATEWAY_UPSTREAM_UNAVAILABLE')
   t.match(res.body.message, /email service .* is not reachable/)
-  t.ok(res.ms < 1000, `answered in ${res.ms} ms`)
+  // A hang would last the 30 s upstream timeout; a refused connection answers in milliseconds.
+  t.ok(res.ms < 10_000, `answered in ${res.ms} ms, not after the upstream timeout`)
   const ready = await call('GET', '/ready')
   t.equal(ready.status, 503)
   t.match(ready.body.checks.email, { ok: false })
@@ -71,11 +72,11 @@ t.test('a service that is down is a 503 at once, not a hang', async t => {
 
 t.test('a slow service is a 504 after the upstream timeout', async t => {
   const { call } = await startStack(t, { gatewayEnv: { UPSTREAM_TIMEOUT_MS: '300' } })
-  const res = await call('POST', '/api/automation/trigger/email', email, { ...api, 'x-switchboard-latency-ms': '3000' })
+  const res = await call('POST', '/api/automation/trigger/email', email, { ...api, 'x-switchboard-latency-ms': '20000' })
   t.equal(res.status, 504)
   t.equal(res.body.code, 'GATEWAY_UPSTREAM_TIMEOUT')
   // undici checks header timeouts on a one-second tick, so 300 ms becomes about one second.
-  t.ok(res.ms < 2500, `answered in ${res.ms} ms`)
+  t.ok(res.ms < 15_000, `answered in ${res.ms} ms, not after the service's 20 s`)
 })
 
 t.test('health, readiness and the OpenAPI document', async t => {
