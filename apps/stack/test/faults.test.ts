@@ -80,7 +80,8 @@ t.test(`the database away for ${DATABASE_OUTAGE_MS / 1000} s under load: every r
   t.ok(queuedAtRestore > 0, `${queuedAtRestore} writes were waiting when it came back`)
   t.equal(bad.length, 0, 'every send answered 202', { first: bad.slice(0, 3).map(a => a.error ?? `${a.res?.status} ${a.res?.text.slice(0, 200)}`) })
   const slowest = Math.max(...during.map(a => a.res?.ms ?? Infinity))
-  t.ok(slowest < 2000, `no send waited on the database (slowest during the outage: ${slowest.toFixed(0)} ms)`)
+  // A send that waited on the database would wait out the whole 5 s outage.
+  t.ok(slowest < DATABASE_OUTAGE_MS / 2, `no send waited on the database (slowest during the outage: ${slowest.toFixed(0)} ms)`)
 
   await stack.shared.activityLog.flush(30_000)
   const ids = load.answers.map(a => a.res?.body?.id).filter((id): id is string => typeof id === 'string')
@@ -91,7 +92,7 @@ t.test(`the database away for ${DATABASE_OUTAGE_MS / 1000} s under load: every r
   t.equal(await check.count('email_logs'), ids.length, 'and no other row: none twice, none extra')
 })
 
-t.test(`the email service killed under load and restarted on the same port: 503 within a second while down, recovered after`, async t => {
+t.test(`the email service killed under load and restarted on the same port: 503 at once while down, recovered after`, async t => {
   const infra = await createTestInfrastructure(t)
   const port = await freePort()
   const emailEnv = loadEmailEnv({ EMAIL_PORT: String(port), SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', EMAIL_LATENCY_MS: '5-20' })
@@ -133,7 +134,8 @@ t.test(`the email service killed under load and restarted on the same port: 503 
   t.ok(down.length > 10, `${down.length} sends while it was down`)
   t.same([...new Set(down.map(statusOf))], ['503 GATEWAY_UPSTREAM_UNAVAILABLE'], 'all 503 GATEWAY_UPSTREAM_UNAVAILABLE while down')
   const slowest = Math.max(...down.map(a => a.res?.ms ?? Infinity))
-  t.ok(slowest < 1000, `each within a second (slowest ${slowest.toFixed(0)} ms)`)
+  // Refused connections answer in milliseconds; a hang would run into the client's 5 s timeout. The margin is for a loaded CI machine.
+  t.ok(slowest < 2500, `each at once, not a hang (slowest ${slowest.toFixed(0)} ms)`)
   t.match(down[0]?.res?.body, { statusCode: 503, message: /email service .* is not reachable/, requestId: String })
   t.ok(firstSuccess, `recovered ${firstSuccess ? firstSuccess.at - upAt : '∞'} ms after the restart`)
   t.ok(after.length > 10 && after.every(a => a.res?.status === 202), `${after.length} sends after recovery: all 202`, { other: after.filter(a => a.res?.status !== 202).slice(0, 3).map(a => a.error ?? a.res?.text.slice(0, 300)) })
