@@ -4,8 +4,8 @@
  * each other), each provider emulator's main route, each service's route called directly and each
  * full gateway → service → emulator → log path at zero latency, the peers (Prism and Mockoon serving
  * SendGrid's mail send from its OpenAPI document), the wall times of a 10,000-recipient bulk email
- * and a 5,000-contact WhatsApp campaign at the spec's latencies, and Zoom's memory per 100,000
- * meetings. Prints req/s, the server's CPU per request, p50/p99 and RSS and writes
+ * and a 5,000-contact WhatsApp campaign at the spec's latencies, each emulator's memory per
+ * record, and the stack's start time and idle memory. Prints req/s, the server's CPU per request, p50/p99 and RSS and writes
  * bench/results/latest.json. Never part of the tests.
  *
  * Targets (issue 26), each measured in BENCH_ROUNDS short rounds interleaved with what it is
@@ -14,7 +14,7 @@
  * bare hops (voice: 0.4); the SendGrid emulator at least five times the faster peer.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { PEER_PACKAGES, peerCommand } from './peers.ts'
 import { dirname, join } from 'node:path'
@@ -24,6 +24,7 @@ import autocannon from 'autocannon'
 import { request } from 'undici'
 import { freePort } from '@switchboard/service-kit/testing'
 import { startPostgres } from '../scripts/postgres-server.ts'
+import type { StackFile } from '../apps/stack/src/stack.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 // Rows with targets run in ROUNDS rounds of DURATION seconds, each round with its own reference, so
@@ -93,7 +94,7 @@ async function json (url: string, method: string, headers: Record<string, string
 interface LoadResult { name: string, kind: 'reference' | 'floor' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'service' | 'gateway' | 'peer', round: number, reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
 const results: LoadResult[] = []
 const walls: Array<{ name: string, ms: number, target: number | null, detail: string }> = []
-const memory: Array<{ name: string, detail: string, bytesPerItem: number }> = []
+const memory: Array<{ name: string, unit: string, detail: string, bytesPerItem: number }> = []
 
 async function load (name: string, kind: LoadResult['kind'], t: Target, url: string, headers: Record<string, string>, body: string, round = 0): Promise<void> {
   const base = { url, connections: CONNECTIONS, method: 'POST' as const, headers, body }
@@ -272,22 +273,76 @@ function installPeers (): void {
   execFileSync('npm', ['install', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel=error', ...PEER_PACKAGES], { stdio: 'inherit' })
 }
 
-// --- Zoom's memory per 100,000 meetings (in memory, as the spec has it) ------------------------
-if (wanted('Zoom memory')) {
+// --- each emulator's memory per record (issue 26, item 5) --------------------------------------
+// The heap an emulator keeps per record after a full GC, each up to its retention bound (the
+// README states the bound in MiB: bytes per record × records kept). Records are created through the
+// emulator's own route, as an SDK would.
+async function measureMemory (name: string, unit: string, count: number, prepare: (u: Record<string, string>) => Promise<Request>): Promise<void> {
   const mem = await startTarget('stack-latency-0', {}, { heap: true })
-  const memToken = (await json(`${mem.urls.zoom}/zoom/oauth/token?grant_type=account_credentials&account_id=bench`, 'POST', { authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` })).access_token as string
+  const [url, headers, body] = await prepare(mem.urls)
   const [heapBefore, before] = [await heapAfterGc(mem), rssMiB(mem.child.pid)]
   const t0 = performance.now()
-  const created = await autocannon({ url: `${mem.urls.zoom}/zoom/v2/users/me/meetings`, connections: CONNECTIONS, amount: 100_000, method: 'POST', headers: { authorization: `Bearer ${memToken}`, ...JSON_TYPE }, body: JSON.stringify({ topic: 'Bench meeting', duration: 30 }) })
+  const created = await autocannon({ url, connections: CONNECTIONS, amount: count, method: 'POST', headers, body })
   const seconds = (performance.now() - t0) / 1000
-  // The meetings' webhooks and log writes settle first.
-  await new Promise(resolve => setTimeout(resolve, 1000))
+  // Webhooks, lifecycles and write-behind settle first.
+  await new Promise(resolve => setTimeout(resolve, 3000))
   const [heapAfter, after] = [await heapAfterGc(mem), rssMiB(mem.child.pid)]
-  // Per meeting: the heap the meetings keep after a full GC (the store's real cost). RSS is shown
+  // Per record: the heap the records keep after a full GC (the store's real cost). RSS is shown
   // beside it: it also holds memory freed but not returned and the high-water marks of buffers
   // the load itself filled, so it moves with the load's timing.
-  memory.push({ name: 'Zoom: 100,000 meetings created through the emulator', bytesPerItem: Math.round((heapAfter - heapBefore) / 100_000), detail: `heap after GC ${Math.round(heapBefore / 2 ** 20)} → ${Math.round(heapAfter / 2 ** 20)} MiB; RSS ${before} → ${after} MiB (+${after - before} MiB, ${Math.round((after - before) * 2 ** 20 / 100_000)} bytes per meeting); ${Math.round(100_000 / seconds)} meetings/s, ${created['2xx']} created` })
+  const bytesPerItem = Math.round((heapAfter - heapBefore) / count)
+  memory.push({ name: `${name}: ${count.toLocaleString('en')} ${unit}s created through the emulator`, unit, bytesPerItem, detail: `heap after GC ${Math.round(heapBefore / 2 ** 20)} → ${Math.round(heapAfter / 2 ** 20)} MiB; RSS ${before} → ${after} MiB (+${after - before} MiB); ${Math.round(count / seconds)} ${unit}s/s, ${created['2xx']} created, ${created.non2xx} not` })
   await stop(mem)
+}
+// Counts are each emulator's retention bound (or 100,000 for Zoom, whose bound is a setting).
+if (wanted('Zoom memory')) await measureMemory('Zoom', 'meeting', 100_000, zoom)
+if (wanted('Instamojo memory')) await measureMemory('Instamojo', 'payment request', 50_000, instamojo)
+if (wanted('Bolna memory')) await measureMemory('Bolna', 'execution', 10_000, u => bolna(u, 'off', ''))
+
+// --- start time and idle memory (issue 26, item 6) ------------------------------------------------
+// A team starts a stack per test worker: from the process's start to the gateway's /ready 200, on a
+// fresh data folder (the migrated template is loaded, not created) and on the same folder again, and
+// the process's RSS once it idles. Measured on `node apps/stack/src/server.ts`, what
+// `./switchboard start` execs after its install checks.
+/** The gateway's URL from the data folder's stack.json once this process (not an earlier run) wrote it. */
+function gatewayOf (stackFile: string, pid: number | undefined): string | undefined {
+  try {
+    const file = JSON.parse(readFileSync(stackFile, 'utf8')) as StackFile
+    return file.pid === pid ? file.urls.gateway : undefined
+  } catch { return undefined } // not written yet, or being written
+}
+async function startAndTime (dataDir: string): Promise<{ ms: number, rss: number }> {
+  const t0 = performance.now()
+  const child = spawn(process.execPath, [join(here, '..', 'apps', 'stack', 'src', 'server.ts')], {
+    stdio: 'ignore',
+    env: { ...process.env, SWITCHBOARD_DATA_DIR: dataDir, GATEWAY_PORT: '0', EMAIL_PORT: '0', WHATSAPP_PORT: '0', PAYMENTS_PORT: '0', VOICE_PORT: '0', ZOOM_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '' }
+  })
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  const stackFile = join(dataDir, 'stack.json')
+  let ms = 0
+  while (ms === 0) {
+    if (child.exitCode !== null) throw new Error(`the stack exited with ${child.exitCode} before it was ready`)
+    const gateway = gatewayOf(stackFile, child.pid)
+    if (gateway !== undefined) {
+      const ready = await request(`${gateway}/ready`).then(async r => { await r.body.dump(); return r.statusCode === 200 }, () => false)
+      if (ready) ms = Math.round(performance.now() - t0)
+    }
+    if (ms === 0) await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  // Idle: a few seconds after ready, once start-up garbage has been collected.
+  await new Promise(resolve => setTimeout(resolve, 5000))
+  const rss = rssMiB(child.pid)
+  child.kill('SIGTERM')
+  await exited
+  return { ms, rss }
+}
+if (wanted('start')) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-start-'))
+  const fresh = await startAndTime(dataDir)
+  walls.push({ name: 'start to /ready, fresh data folder', ms: fresh.ms, target: 1500, detail: `idle RSS ${fresh.rss} MiB (target ≤ 300)` })
+  const again = await startAndTime(dataDir)
+  walls.push({ name: 'start to /ready, existing data folder', ms: again.ms, target: 1000, detail: `idle RSS ${again.rss} MiB (target ≤ 300)` })
+  rmSync(dataDir, { recursive: true, force: true })
 }
 
 // --- wall times at the spec's latencies ---------------------------------------------------------
@@ -400,7 +455,7 @@ if (sendgridRow !== undefined && peers.length > 0) {
 }
 console.log('')
 for (const w of walls) console.log(`${w.name}: ${w.ms} ms${w.target ? ` (target ≤ ${w.target} ms: ${w.ms <= w.target ? 'met' : 'MISSED'})` : ''} — ${w.detail}`)
-for (const m of memory) console.log(`${m.name}: ${m.bytesPerItem} bytes of heap per meeting — ${m.detail}`)
+for (const m of memory) console.log(`${m.name}: ${m.bytesPerItem} bytes of heap per ${m.unit} — ${m.detail}`)
 
 const out = join(here, 'results')
 mkdirSync(out, { recursive: true })
