@@ -293,9 +293,27 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       for (const [table, rows] of byTable) await backend.insert(table, rows)
       return
     }
+    const moves = batch as Array<Extract<Operation, { op: 'advance' }>>
+    if (backend.updateEach !== undefined && moves.length > 1) {
+      // Moves that set the same columns become one statement, each row with its own status and
+      // values (a webhook's timestamp, a call's duration), each moving by its own status's rule.
+      const shapes = new Map<string, { table: StatusTable, key: string, rows: Row[], from: Record<string, readonly string[]> }>()
+      for (const o of moves) {
+        const columns = Object.keys(o.patch).filter(c => o.patch[c] !== undefined)
+        const shape = `${o.table}\u0000${o.key}\u0000${columns.sort().join('\u0000')}`
+        let group = shapes.get(shape)
+        if (group === undefined) shapes.set(shape, group = { table: o.table, key: o.key, rows: [], from: {} })
+        const row: Row = { status: o.status, [o.key]: o.value }
+        for (const c of columns) row[c] = o.patch[c]
+        group.rows.push(row)
+        group.from[o.status] ??= [...movesFrom(o.table, o.status)!]
+      }
+      for (const g of shapes.values()) await backend.updateEach(g.table, g.key, g.rows, g.from)
+      return
+    }
     // Moves with the same target and values become one statement naming all their rows.
     const groups = new Map<string, { o: Extract<Operation, { op: 'advance' }>, values: string[] }>()
-    for (const o of batch as Array<Extract<Operation, { op: 'advance' }>>) {
+    for (const o of moves) {
       const signature = `${o.table}\u0000${o.key}\u0000${o.status}\u0000${JSON.stringify(o.patch)}`
       const g = groups.get(signature)
       if (g && g.values.length < groupSize) g.values.push(o.value)
