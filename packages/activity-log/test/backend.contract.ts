@@ -111,6 +111,11 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.match(byId.get(rows[2]!.id), { status: 'delivered', latency_ms: null })
     t.match(byId.get(rows[3]!.id), { status: 'queued', latency_ms: null }, 'a row no move names is untouched')
     await t.rejects(db.updateEach('email_logs', 'id', [{ id: rows[3]!.id, status: 'sent', 'bad-name': 1 }], { sent: ['queued'] }), 'column names are checked')
+    // Without a status rule: patches of rows by id, whatever their status.
+    t.equal(await db.updateEach('email_logs', 'id', [{ id: rows[2]!.id, latency_ms: 21 }, { id: rows[3]!.id, latency_ms: 22 }]), 2)
+    const patched = new Map((await db.select('email_logs', { where: { error: batch } })).map(r => [r.id, r]))
+    t.match(patched.get(rows[2]!.id), { status: 'delivered', latency_ms: 21 })
+    t.match(patched.get(rows[3]!.id), { status: 'queued', latency_ms: 22 })
   })
 
   t.test('select: where, order, limit, offset', async t => {

@@ -192,11 +192,13 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
       const columns = Object.keys(moves[0]!).filter(c => c !== key && moves[0]![c] !== undefined)
       const set = columns.map(c => `${quote(c)} = v.${quote(c)}`)
       st.values.push(JSON.stringify(moves.map(m => jsonRow(m, [key, ...columns])))) // $1
-      const rule = Object.entries(from).map(([status, previous]) =>
-        `WHEN ${st.param('', status)} THEN ${previous.length > 0 ? `t."status" IN (${previous.map(p => st.param('', p)).join(', ')})` : 'false'}`)
+      const rule = from === undefined
+        ? ''
+        : ` AND CASE v."status" ${Object.entries(from).map(([status, previous]) =>
+          `WHEN ${st.param('', status)} THEN ${previous.length > 0 ? `t."status" IN (${previous.map(p => st.param('', p)).join(', ')})` : 'false'}`).join(' ')} ELSE false END`
       const { rowCount } = await driver.query(
         `UPDATE "${table}" AS t SET ${set.join(', ')} FROM json_populate_recordset(NULL::"${table}", $1::text::json) AS v
-         WHERE t.${quote(key)} = v.${quote(key)} AND CASE v."status" ${rule.join(' ')} ELSE false END`,
+         WHERE t.${quote(key)} = v.${quote(key)}${rule}`,
         st.values
       )
       return rowCount
