@@ -172,6 +172,10 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     } else if (o.op === 'update') forgetOpen(o)
   }
 
+  /** The id of the one row an update names (its filter is `{ id }` alone and it sets something), else undefined. */
+  const byId = (o: Extract<Operation, { op: 'update' }>): string | undefined =>
+    Object.keys(o.where).length === 1 && typeof o.where.id === 'string' && Object.keys(o.patch).some(c => c !== 'id' && o.patch[c] !== undefined) ? o.where.id : undefined
+
   const openEntry = (o: Extract<Operation, { op: 'advance' }>) => open.get(`${o.table}\u0000${o.key}`)?.get(o.value)
 
   /**
@@ -229,7 +233,24 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   function nextBatch (): Entry[] {
     const head = queue[0]!
     const o = head.operation
-    if (o.op === 'update' || head.seq < isolateUntil) return [head]
+    if (head.seq < isolateUntil) return [head]
+    if (o.op === 'update') {
+      // A run of patches of single rows by id (a request patching the row it wrote) goes together
+      // when the backend can write them in one statement; a row named twice ends the run.
+      if (backend.updateEach === undefined || byId(o) === undefined) return [head]
+      const batch = [head]
+      const rows = new Set([`${o.table}\u0000${byId(o)}`])
+      for (let i = 1; i < queue.length && batch.length < batchSize && i < 2 * batchSize; i++) {
+        const e = queue[i]!
+        if (e.written) continue
+        const next = e.operation
+        const id = next.op === 'update' ? byId(next) : undefined
+        if (id === undefined || rows.has(`${next.table}\u0000${id}`)) break
+        rows.add(`${next.table}\u0000${id}`)
+        batch.push(e)
+      }
+      return batch
+    }
     const batch = [head]
     if (o.op === 'insert') {
       // The rows the writes passed over name, by column: an insert of one of them ends the run.
@@ -280,7 +301,22 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   async function write (batch: Operation[]): Promise<void> {
     const head = batch[0]!
     if (head.op === 'update') {
-      await backend.update(head.table, head.where, head.patch)
+      if (batch.length === 1 || backend.updateEach === undefined) {
+        await backend.update(head.table, head.where, head.patch)
+        return
+      }
+      // Patches by id that set the same columns of one table: one statement, each row its values.
+      const shapes = new Map<string, { table: Table, rows: Row[] }>()
+      for (const o of batch as Array<Extract<Operation, { op: 'update' }>>) {
+        const columns = Object.keys(o.patch).filter(c => o.patch[c] !== undefined && c !== 'id')
+        const shape = `${o.table}\u0000${columns.sort().join('\u0000')}`
+        let group = shapes.get(shape)
+        if (group === undefined) shapes.set(shape, group = { table: o.table, rows: [] })
+        const row: Row = { id: o.where.id }
+        for (const c of columns) row[c] = o.patch[c]
+        group.rows.push(row)
+      }
+      for (const g of shapes.values()) await backend.updateEach(g.table, 'id', g.rows)
       return
     }
     if (head.op === 'insert') {
@@ -293,9 +329,27 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       for (const [table, rows] of byTable) await backend.insert(table, rows)
       return
     }
+    const moves = batch as Array<Extract<Operation, { op: 'advance' }>>
+    if (backend.updateEach !== undefined && moves.length > 1) {
+      // Moves that set the same columns become one statement, each row with its own status and
+      // values (a webhook's timestamp, a call's duration), each moving by its own status's rule.
+      const shapes = new Map<string, { table: StatusTable, key: string, rows: Row[], from: Record<string, readonly string[]> }>()
+      for (const o of moves) {
+        const columns = Object.keys(o.patch).filter(c => o.patch[c] !== undefined)
+        const shape = `${o.table}\u0000${o.key}\u0000${columns.sort().join('\u0000')}`
+        let group = shapes.get(shape)
+        if (group === undefined) shapes.set(shape, group = { table: o.table, key: o.key, rows: [], from: {} })
+        const row: Row = { status: o.status, [o.key]: o.value }
+        for (const c of columns) row[c] = o.patch[c]
+        group.rows.push(row)
+        group.from[o.status] ??= [...movesFrom(o.table, o.status)!]
+      }
+      for (const g of shapes.values()) await backend.updateEach(g.table, g.key, g.rows, g.from)
+      return
+    }
     // Moves with the same target and values become one statement naming all their rows.
     const groups = new Map<string, { o: Extract<Operation, { op: 'advance' }>, values: string[] }>()
-    for (const o of batch as Array<Extract<Operation, { op: 'advance' }>>) {
+    for (const o of moves) {
       const signature = `${o.table}\u0000${o.key}\u0000${o.status}\u0000${JSON.stringify(o.patch)}`
       const g = groups.get(signature)
       if (g && g.values.length < groupSize) g.values.push(o.value)

@@ -63,6 +63,14 @@ export interface Backend {
   upsert (table: Table, rows: Row[], onConflict: string[]): Promise<void>
   /** Apply a patch to every row matching the filter; returns how many rows changed. */
   update (table: Table, where: Filter, patch: Row): Promise<number>
+  /**
+   * Optional: status moves of many rows in one statement, each with its own values. Every move is
+   * a row naming its row by `key`, its new `status` and the columns it sets (the same columns in
+   * every move); a row moves only if its current status is one of `from[move.status]`. Without
+   * `from`, patches of rows by key: every named row takes its values, whatever its status. Returns
+   * how many rows changed. A backend without it gets one `update` per distinct patch.
+   */
+  updateEach? (table: Table, key: string, moves: Row[], from?: Record<string, readonly string[]>): Promise<number>
   select (table: Table, query?: SelectQuery): Promise<Row[]>
   count (table: Table, where?: Filter): Promise<number>
   /** Delete every row matching the filter (an empty filter deletes all rows); returns the count. */

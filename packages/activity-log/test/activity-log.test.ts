@@ -10,10 +10,10 @@ import { createTestBackend } from '../src/testing.ts'
 // One database for the file; every test writes rows under its own request_id.
 const db = await createTestBackend(t)
 
-interface Call { method: 'insert' | 'update', table: Table, rows?: Row[], where?: Filter, patch?: Row }
+interface Call { method: 'insert' | 'update' | 'updateEach', table: Table, rows?: Row[], where?: Filter, patch?: Row }
 
 /** The real backend behind a switch: while down, every call fails like a refused connection. */
-function switchable (inner: Backend) {
+function switchable (inner: Backend, each = false) {
   const calls: Call[] = []
   const state = { down: false, closed: 0, gate: undefined as Promise<void> | undefined }
   const check = async () => {
@@ -37,6 +37,15 @@ function switchable (inner: Backend) {
       calls.push({ method: 'update', table, where, patch })
       return inner.update(table, where, patch)
     },
+    ...(each && inner.updateEach !== undefined
+      ? {
+          async updateEach (table: Table, key: string, moves: Row[], from?: Record<string, readonly string[]>) {
+            await check()
+            calls.push({ method: 'updateEach', table, rows: moves })
+            return inner.updateEach!(table, key, moves, from)
+          }
+        }
+      : {}),
     async select (table, query) {
       await check()
       return inner.select(table, query)
@@ -74,8 +83,8 @@ function recordingLogger () {
   return { logger, entries, at: (level: string) => entries.filter(e => e.level === level) }
 }
 
-function setup (t: Test, options: Partial<ActivityLogOptions> = {}) {
-  const s = switchable(db)
+function setup (t: Test, options: Partial<ActivityLogOptions> = {}, each = false) {
+  const s = switchable(db, each)
   const logs = recordingLogger()
   const log = createActivityLog({ backend: s.backend, flushIntervalMs: 2, retryMinMs: 5, retryMaxMs: 40, closeTimeoutMs: 500, logger: logs.logger, ...options })
   t.teardown(() => log.close())
@@ -406,6 +415,52 @@ t.test('group commit: the inserts of concurrent requests go together past the pa
   const stored = await db.select('email_logs', { where: { request_id: requestId } })
   t.equal(stored.length, 6)
   t.ok(rows.every(r => stored.find(x => x.id === r.id)?.subject === `patched ${r.id}`), 'every patch applied after its insert')
+})
+
+t.test('a backend with updateEach: status moves with their own values, and patches by id, one statement per shape', async t => {
+  const { log, calls, state, email, whatsapp, requestId } = setup(t, { flushIntervalMs: 0 }, true)
+  if (db.updateEach === undefined) return t.pass('this backend has no updateEach')
+  const rows = Array.from({ length: 6 }, () => email())
+  const w = whatsapp()
+  await Promise.all([...rows.map(r => log.record('email_logs', r)), log.record('whatsapp_logs', w)])
+  calls.length = 0
+  const held = gate()
+  state.gate = held.promise
+  const blocker = log.recordUpdate('email_logs', { request_id: requestId, status: 'nothing' }, { subject: 'none' })
+  await new Promise(resolve => setImmediate(resolve))
+  calls.length = 0
+  const at = (i: number) => `2026-12-06T10:00:0${i}.000Z`
+  const writes = [
+    // Each its own timestamp, two statuses, two tables: one statement per table and column set.
+    ...rows.slice(0, 4).map((r, i) => log.advance('email_logs', 'id', r.id, i % 2 ? 'delivered' : 'processed', { updated_at: at(i) })),
+    log.advance('whatsapp_logs', 'id', w.id, 'delivered', { updated_at: at(5) }),
+    log.advance('email_logs', 'id', rows[4]!.id, 'bounced', { updated_at: at(6), error: 'mailbox full' })
+  ]
+  await new Promise(resolve => setImmediate(resolve))
+  const patches = rows.map((r, i) => log.recordUpdate('email_logs', { id: r.id }, { latency_ms: i }))
+  held.open()
+  state.gate = undefined
+  await Promise.all([blocker, ...writes, ...patches])
+  t.same(calls.map(c => `${c.method} ${c.table} ${c.rows?.length ?? ''}`.trim()).sort(), [
+    'update email_logs',
+    'updateEach email_logs 1',
+    'updateEach email_logs 4',
+    'updateEach email_logs 6',
+    'updateEach whatsapp_logs 1'
+  ])
+  const stored = new Map((await db.select('email_logs', { where: { request_id: requestId } })).map(r => [r.id, r]))
+  t.match(stored.get(rows[0]!.id), { status: 'processed', updated_at: '2026-12-06T10:00:00+00:00', latency_ms: 0 })
+  t.match(stored.get(rows[1]!.id), { status: 'delivered', updated_at: '2026-12-06T10:00:01+00:00', latency_ms: 1 })
+  t.match(stored.get(rows[4]!.id), { status: 'bounced', error: 'mailbox full', latency_ms: 4 })
+  t.match(stored.get(rows[5]!.id), { status: 'queued', latency_ms: 5 })
+  t.match((await db.select('whatsapp_logs', { where: { id: w.id } }))[0], { status: 'delivered' })
+
+  // The rule still holds per row: a move back is refused in the same statement as a move forward.
+  calls.length = 0
+  await Promise.all([log.advance('email_logs', 'id', rows[1]!.id, 'processed', { updated_at: at(7) }), log.advance('email_logs', 'id', rows[2]!.id, 'delivered', { updated_at: at(8) })])
+  const after = new Map((await db.select('email_logs', { where: { request_id: requestId } })).map(r => [r.id, r]))
+  t.match(after.get(rows[1]!.id), { status: 'delivered', updated_at: '2026-12-06T10:00:01+00:00' }, 'delivered does not go back to processed')
+  t.match(after.get(rows[2]!.id), { status: 'delivered', updated_at: '2026-12-06T10:00:08+00:00' })
 })
 
 t.test('ping and settings go straight to the database', async t => {

@@ -92,6 +92,32 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     await t.rejects(db.update('email_logs', { 'bad-name': 1 } as never, { status: 'x' }), 'column names are checked')
   })
 
+  t.test('updateEach (where a backend has it): many rows, each its own status and values, each by its own rule', async t => {
+    if (db.updateEach === undefined) return t.pass('not offered: the activity log writes one update per patch')
+    const batch = `${run}-each`
+    const rows = ['queued', 'queued', 'delivered', 'queued'].map(status => email({ error: batch, status }))
+    await db.insert('email_logs', rows)
+    const at = (s: number) => `2026-12-06T10:00:0${s}.000Z`
+    const changed = await db.updateEach('email_logs', 'id', [
+      { id: rows[0]!.id, status: 'delivered', updated_at: at(1), latency_ms: 11 },
+      { id: rows[1]!.id, status: 'sent', updated_at: at(2), latency_ms: 12 },
+      { id: rows[2]!.id, status: 'sent', updated_at: at(3), latency_ms: 13 }, // delivered is past sent: stays
+      { id: randomUUID(), status: 'sent', updated_at: at(4), latency_ms: 14 } // no such row
+    ], { delivered: ['queued', 'sent'], sent: ['queued'] })
+    t.equal(changed, 2)
+    const byId = new Map((await db.select('email_logs', { where: { error: batch } })).map(r => [r.id, r]))
+    t.match(byId.get(rows[0]!.id), { status: 'delivered', latency_ms: 11, updated_at: '2026-12-06T10:00:01+00:00' })
+    t.match(byId.get(rows[1]!.id), { status: 'sent', latency_ms: 12, updated_at: '2026-12-06T10:00:02+00:00' })
+    t.match(byId.get(rows[2]!.id), { status: 'delivered', latency_ms: null })
+    t.match(byId.get(rows[3]!.id), { status: 'queued', latency_ms: null }, 'a row no move names is untouched')
+    await t.rejects(db.updateEach('email_logs', 'id', [{ id: rows[3]!.id, status: 'sent', 'bad-name': 1 }], { sent: ['queued'] }), 'column names are checked')
+    // Without a status rule: patches of rows by id, whatever their status.
+    t.equal(await db.updateEach('email_logs', 'id', [{ id: rows[2]!.id, latency_ms: 21 }, { id: rows[3]!.id, latency_ms: 22 }]), 2)
+    const patched = new Map((await db.select('email_logs', { where: { error: batch } })).map(r => [r.id, r]))
+    t.match(patched.get(rows[2]!.id), { status: 'delivered', latency_ms: 21 })
+    t.match(patched.get(rows[3]!.id), { status: 'queued', latency_ms: 22 })
+  })
+
   t.test('select: where, order, limit, offset', async t => {
     const batch = `${run}-select`
     await db.insert('email_logs', [30, 10, 50, 20, 40].map(latency_ms => email({ error: batch, latency_ms })))

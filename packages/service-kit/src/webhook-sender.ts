@@ -50,6 +50,16 @@ export interface WebhookSenderOptions {
 
 interface OutboxRow { id: string, label: string, url: string, headers: Record<string, string>, body: string, body_encoding: 'utf8' | 'base64', attempts: number }
 type Outcome = { status: 'delivered' | 'gave_up', attempts: number } | { status: 'pending', attempts: number, retry_in_ms: number } | null
+/** A failed attempt's outcome as a round returns it (delivered ones are not returned). */
+interface RoundOutcome { id: string, status: 'pending' | 'gave_up', attempts: number, retry_in_ms: number | null }
+
+/** A webhook waiting for the next round to store it. */
+interface ToStore { id: string, delivery: WebhookDelivery, row: { id: string, label: string, url: string, headers: Record<string, string>, body: string, body_encoding: 'utf8' | 'base64' }, done: () => void }
+/** An attempt made, waiting for the next round to record its outcome. */
+interface ToFinish { id: string, delivery: WebhookDelivery, attempt: number, error: string | undefined, done: () => void }
+
+/** Most webhooks one round stores, and most outcomes it records. */
+const ROUND_ROWS = 500
 
 /**
  * Posts webhooks the way providers do, durably: each is written to the outbox (a database table)
@@ -58,6 +68,12 @@ type Outcome = { status: 'delivered' | 'gave_up', attempts: number } | { status:
  * yet delivered outlive the process: any sender of the same source on the same database picks
  * them up (polling), at their retry time after a clean close, or once their lease runs out after
  * a crash. Rows are claimed under row locks, so several instances never send one row twice at once.
+ *
+ * The database work goes in rounds (group commit): one call (webhook_outbox_round) stores every
+ * webhook sent since the last round and records the outcome of every attempt finished since, so
+ * a burst of webhooks (the statuses that fall due in one emulator tick) costs one call to store
+ * and one to record, not two or three per webhook. A round starts at the end of the event loop
+ * turn that sent the first of its webhooks, or as soon as the previous round returns.
  */
 export class WebhookSender {
   readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp' | 'urlSecrets' | 'allowedHosts'>> & WebhookSenderOptions
@@ -68,6 +84,10 @@ export class WebhookSender {
   readonly #purger: NodeJS.Timeout | undefined
   #polling = false
   #closed = false
+  #toStore: ToStore[] = []
+  #toFinish: ToFinish[] = []
+  #roundRunning = false
+  #roundScheduled = false
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
@@ -97,7 +117,20 @@ export class WebhookSender {
       this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), reason: refusal }, 'webhook not sent: target not allowed')
       return
     }
-    this.#track(this.#enqueue(delivery))
+    const binary = Buffer.isBuffer(delivery.body)
+    const id = randomUUID()
+    const row = {
+      id,
+      label: delivery.label,
+      url: this.#storedUrl(delivery.url),
+      headers: delivery.headers,
+      body: binary ? (delivery.body as Buffer).toString('base64') : delivery.body as string,
+      body_encoding: binary ? 'base64' as const : 'utf8' as const
+    }
+    let done!: () => void
+    this.#track(new Promise<void>(resolve => { done = resolve }))
+    this.#toStore.push({ id, delivery, row, done })
+    this.#scheduleRound()
   }
 
   /** Why a webhook to `url` would be refused, or undefined when it may be sent. */
@@ -105,7 +138,7 @@ export class WebhookSender {
     return webhookTargetRefusal(url, this.#opts.allowedHosts ?? [])
   }
 
-  /** Resolves when every attempt started so far has finished (retries scheduled later excluded). */
+  /** Resolves when every attempt started so far has finished and is recorded (retries scheduled later excluded). */
   async idle (): Promise<void> {
     while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight])
   }
@@ -139,54 +172,102 @@ export class WebhookSender {
     this.#inFlight.add(tracked)
   }
 
-  async #enqueue (delivery: WebhookDelivery): Promise<void> {
-    const binary = Buffer.isBuffer(delivery.body)
-    let id: string
+  /** A round at the end of this turn of the event loop, unless one is running (it takes what waits when it returns). */
+  #scheduleRound (): void {
+    if (this.#roundRunning || this.#roundScheduled) return
+    this.#roundScheduled = true
+    setImmediate(() => {
+      this.#roundScheduled = false
+      void this.#rounds()
+    })
+  }
+
+  /** Rounds until nothing waits: each stores what was sent and records what was attempted meanwhile. */
+  async #rounds (): Promise<void> {
+    if (this.#roundRunning) return
+    this.#roundRunning = true
     try {
-      id = await this.#opts.store.rpc<string>('enqueue_webhook', {
-        p_source: this.#opts.source,
-        p_label: delivery.label,
-        p_url: this.#storedUrl(delivery.url),
-        p_headers: delivery.headers,
-        p_body: binary ? (delivery.body as Buffer).toString('base64') : delivery.body,
-        p_body_encoding: binary ? 'base64' : 'utf8',
-        p_retry_delays_ms: this.#opts.retryDelaysMs,
-        p_owner: this.#owner,
-        p_lease_ms: this.#opts.leaseMs
-      }, NO_FLUSH)
-    } catch (err) {
-      // Not stored: one attempt anyway (a webhook the database lost is still worth sending), and said loudly.
-      this.#opts.logger?.error?.({ err, webhook: delivery.label }, 'webhook outbox: could not store a webhook; it gets one attempt and no retries')
-      const error = await this.#post(delivery)
+      while (this.#toStore.length > 0 || this.#toFinish.length > 0) {
+        const stored = this.#toStore.splice(0, ROUND_ROWS)
+        const finished = this.#toFinish.splice(0, ROUND_ROWS)
+        let outcomes: RoundOutcome[]
+        try {
+          outcomes = await this.#opts.store.rpc<RoundOutcome[]>('webhook_outbox_round', {
+            p_source: this.#opts.source,
+            p_owner: this.#owner,
+            p_lease_ms: this.#opts.leaseMs,
+            p_retry_delays_ms: this.#opts.retryDelaysMs,
+            p_new: stored.map(s => s.row),
+            p_finished: finished.map(f => ({ id: f.id, error: f.error ?? null }))
+          }, NO_FLUSH) ?? []
+        } catch (err) {
+          for (const s of stored) void this.#unstored(s, err)
+          // The rows stay claimed; once the lease is over, a poll takes them up again (maybe sending one twice: webhooks are at least once).
+          if (finished.length > 0) this.#opts.logger?.warn({ err, webhooks: finished.length }, 'webhook outbox: could not record attempts')
+          for (const f of finished) {
+            if (f.error === undefined) this.delivered++
+            else this.failedAttempts++
+            f.done()
+          }
+          continue
+        }
+        for (const s of stored) void this.#attempt(s.id, s.delivery, 1, s.done)
+        if (finished.length > 0) this.#settle(finished, outcomes)
+      }
+    } finally {
+      this.#roundRunning = false
+    }
+  }
+
+  /** A webhook the database could not store: one attempt anyway (a webhook the database lost is still worth sending), said loudly. */
+  async #unstored (s: ToStore, err: unknown): Promise<void> {
+    try {
+      this.#opts.logger?.error?.({ err, webhook: s.delivery.label }, 'webhook outbox: could not store a webhook; it gets one attempt and no retries')
+      const error = await this.#post(s.delivery)
       if (!error) {
         this.delivered++
         return
       }
       this.failedAttempts++
       this.gaveUp++
-      this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts: 1, error }, 'webhook delivery gave up')
-      this.#opts.onGiveUp?.(delivery, error)
-      return
+      this.#opts.logger?.warn({ webhook: s.delivery.label, url: maskUrlSecrets(s.delivery.url), attempts: 1, error }, 'webhook delivery gave up')
+      this.#opts.onGiveUp?.(s.delivery, error)
+    } finally {
+      s.done()
     }
-    await this.#attempt(id, delivery, 1)
   }
 
-  async #attempt (id: string, delivery: WebhookDelivery, attempt: number): Promise<void> {
+  /** Posts a row this sender holds; its outcome is recorded by the next round. */
+  async #attempt (id: string, delivery: WebhookDelivery, attempt: number, done: () => void): Promise<void> {
     const error = await this.#post(delivery)
-    let outcome: Outcome
-    try {
-      outcome = await this.#opts.store.rpc<Outcome>('finish_webhook_attempt', { p_id: id, p_owner: this.#owner, p_error: error ?? null, p_lease_ms: this.#opts.leaseMs }, NO_FLUSH)
-    } catch (err) {
-      // The row stays claimed; once the lease is over, a poll takes it up again (maybe sending it twice: webhooks are at least once).
-      this.#opts.logger?.warn({ err, webhook: delivery.label }, 'webhook outbox: could not record an attempt')
-      return
+    this.#toFinish.push({ id, delivery, attempt, error, done })
+    this.#scheduleRound()
+  }
+
+  /** What a round recorded: counts, retries scheduled, give-ups reported. */
+  #settle (finished: ToFinish[], outcomes: RoundOutcome[]): void {
+    const byId = new Map<string, RoundOutcome>()
+    for (const o of outcomes) byId.set(o.id, o)
+    for (const f of finished) {
+      try {
+        if (f.error === undefined) {
+          this.delivered++
+          continue
+        }
+        this.failedAttempts++
+        const raw = byId.get(f.id)
+        // Not returned: another sender took the row over (this one outlived its lease).
+        const outcome: Outcome = raw === undefined ? null : raw.status === 'pending' && raw.retry_in_ms !== null ? { status: 'pending', attempts: raw.attempts, retry_in_ms: raw.retry_in_ms } : { status: 'gave_up', attempts: raw.attempts }
+        this.#afterFailure(f, outcome)
+      } finally {
+        f.done()
+      }
     }
-    if (!error) {
-      this.delivered++
-      return
-    }
-    this.failedAttempts++
-    if (outcome === null) return // another sender took the row over (this one outlived its lease)
+  }
+
+  #afterFailure (f: ToFinish, outcome: Outcome): void {
+    const { id, delivery, attempt, error } = f
+    if (outcome === null || error === undefined) return
     if (outcome.status === 'gave_up') {
       this.gaveUp++
       this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts: outcome.attempts, error }, 'webhook delivery gave up')
@@ -207,7 +288,7 @@ export class WebhookSender {
   async #retry (id: string, delivery: WebhookDelivery, attempt: number): Promise<void> {
     if (this.#closed) return
     const started = await this.#opts.store.rpc<boolean>('start_webhook_attempt', { p_id: id, p_owner: this.#owner, p_lease_ms: this.#opts.leaseMs }, NO_FLUSH)
-    if (started) await this.#attempt(id, delivery, attempt)
+    if (started) await new Promise<void>(resolve => { void this.#attempt(id, delivery, attempt, resolve) })
   }
 
   /** Takes up rows due: left by a previous run or by a sender that died. */
@@ -218,7 +299,7 @@ export class WebhookSender {
       .then(rows => {
         for (const row of rows ?? []) {
           const delivery = { url: this.#sentUrl(row.url), headers: row.headers, label: row.label, body: row.body_encoding === 'base64' ? Buffer.from(row.body, 'base64') : row.body }
-          this.#track(this.#attempt(row.id, delivery, row.attempts))
+          this.#track(new Promise<void>(resolve => { void this.#attempt(row.id, delivery, row.attempts, resolve) }))
         }
       }, (err: unknown) => this.#opts.logger?.debug({ err }, 'webhook outbox: could not read due rows; will try again'))
       .finally(() => { this.#polling = false })

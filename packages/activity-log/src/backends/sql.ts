@@ -183,6 +183,27 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
       return rowCount
     },
 
+    // One JSON parameter holds every move (as insert's rows); the CASE applies each move's own
+    // status rule. Statuses and their allowed predecessors are bound values. Every column is
+    // checked by quote() and json_populate_recordset gives each value its column's type.
+    async updateEach (table, key, moves, from) {
+      if (moves.length === 0) return 0
+      const st = await statement(table)
+      const columns = Object.keys(moves[0]!).filter(c => c !== key && moves[0]![c] !== undefined)
+      const set = columns.map(c => `${quote(c)} = v.${quote(c)}`)
+      st.values.push(JSON.stringify(moves.map(m => jsonRow(m, [key, ...columns])))) // $1
+      const rule = from === undefined
+        ? ''
+        : ` AND CASE v."status" ${Object.entries(from).map(([status, previous]) =>
+          `WHEN ${st.param('', status)} THEN ${previous.length > 0 ? `t."status" IN (${previous.map(p => st.param('', p)).join(', ')})` : 'false'}`).join(' ')} ELSE false END`
+      const { rowCount } = await driver.query(
+        `UPDATE "${table}" AS t SET ${set.join(', ')} FROM json_populate_recordset(NULL::"${table}", $1::text::json) AS v
+         WHERE t.${quote(key)} = v.${quote(key)}${rule}`,
+        st.values
+      )
+      return rowCount
+    },
+
     async select (table, query: SelectQuery = {}) {
       const st = await statement(table)
       let text = `SELECT * FROM "${table}"${st.where(query.where)}`
