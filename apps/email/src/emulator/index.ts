@@ -317,6 +317,9 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   })
 
   const testEvent = (): SendGridEvent => ({ email: 'example@test.com', timestamp: Math.floor(clock.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' })
-  await app.register(webhookSettingsRoutes, { settings, find: async id => settings.get(id) ?? await persistence?.findWebhook(id), postTest: (url, hook) => postBatch(url, hook, [testEvent()]) })
-  await app.register(scheduledSendRoutes, { scheduled })
+  // Settings and batches are stored before they are answered (waiting at most 2 s for the database;
+  // past that the change stays queued and is retried).
+  const stored = persistence ? () => persistence.state.flush(2_000).catch((err: unknown) => { app.log.warn({ err }, 'SendGrid emulator: a settings change is not stored yet') }) : undefined
+  await app.register(webhookSettingsRoutes, { settings, stored, find: async id => settings.get(id) ?? await persistence?.findWebhook(id), postTest: (url, hook) => postBatch(url, hook, [testEvent()]) })
+  await app.register(scheduledSendRoutes, { scheduled, stored })
 }

@@ -21,8 +21,11 @@ const notFound = () => errors('batch id not found') // tsg_mail_v3 MailBatch404'
  * are the specs' (201 to create, 200 to read, 204 to update or remove); the wording of the 400s
  * the specs do not give is marked (unverified).
  */
-export async function scheduledSendRoutes (app: FastifyInstance, opts: { scheduled: ScheduledSends }): Promise<void> {
-  const { scheduled } = opts
+export async function scheduledSendRoutes (app: FastifyInstance, opts: { scheduled: ScheduledSends, stored?: () => Promise<void> }): Promise<void> {
+  const { scheduled, stored } = opts
+  // A batch or a status change is stored before it is answered: the mail/send naming it may reach
+  // another instance.
+  if (stored) app.addHook('onSend', async (request, _reply, payload) => { if (request.method !== 'GET') await stored(); return payload })
 
   app.post('/v3/mail/batch', { schema: { response: { 201: BatchIdBody } } }, async (_request, reply) =>
     reply.code(201).send({ batch_id: scheduled.createBatch() }))

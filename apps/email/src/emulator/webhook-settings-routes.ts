@@ -49,8 +49,10 @@ function settingsError (reply: FastifyReply, error: SettingsError) {
  * …/settings, …/settings/{id}, …/settings/signed/{id}) and the legacy single-webhook ones, which
  * operate on the oldest webhook.
  */
-export async function webhookSettingsRoutes (app: FastifyInstance, opts: { settings: WebhookSettings, find?: (id: string) => Promise<EventWebhook | undefined>, postTest: (url: string, hook: EventWebhook | undefined) => void }): Promise<void> {
-  const { settings } = opts
+export async function webhookSettingsRoutes (app: FastifyInstance, opts: { settings: WebhookSettings, find?: (id: string) => Promise<EventWebhook | undefined>, stored?: () => Promise<void>, postTest: (url: string, hook: EventWebhook | undefined) => void }): Promise<void> {
+  const { settings, stored } = opts
+  // A change is stored before it is answered: the next call may reach another instance.
+  if (stored) app.addHook('onSend', async (request, _reply, payload) => { if (request.method !== 'GET') await stored(); return payload })
   // A webhook by id: held here, or (created through another instance) read from the database.
   const find = opts.find ?? (async (id: string) => settings.get(id))
   const base = '/v3/user/webhooks/event/settings'
