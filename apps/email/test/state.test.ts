@@ -120,7 +120,7 @@ async function child (t: Test, env: Record<string, string>) {
   const exited = new Promise<{ code: number | null, signal: string | null }>(resolve => proc.once('exit', (code, signal) => resolve({ code, signal })))
   t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
   const url = `http://127.0.0.1:${env.EMAIL_PORT}`
-  await eventually(async () => (await requestJson(`${url}/health`, 'GET').catch(() => undefined))?.status === 200, 60_000, 100)
+  await eventually(async () => (await requestJson(`${url}/health`, 'GET').catch(() => undefined))?.status === 200, 150_000, 100)
   return { url, call: jsonCaller(url), exited, kill: (signal: NodeJS.Signals) => proc.kill(signal), output: () => output }
 }
 
