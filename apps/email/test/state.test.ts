@@ -20,7 +20,7 @@ import { buildApp } from '../src/app.ts'
 import { loadEmailEnv } from '../src/config.ts'
 import { auth, mail, MOCK_KEY } from './helper.ts'
 
-t.setTimeout(300_000)
+t.setTimeout(400_000)
 
 const SETTINGS = '/sendgrid/v3/user/webhooks/event/settings'
 const today = () => new Date().toISOString().slice(0, 10)
