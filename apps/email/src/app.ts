@@ -8,6 +8,7 @@ import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createSendGridClient, type SendGridClient } from './client/sendgrid-client.ts'
 import { emailSimulationOverrides, type EmailEnv } from './config.ts'
 import { sendgridEmulator } from './emulator/index.ts'
+import { SENDGRID_RETENTION, SendGridPersistence } from './emulator/persist.ts'
 import { emailRoutes } from './routes/emails.ts'
 import { sendgridWebhookRoutes } from './routes/sendgrid-webhook.ts'
 import { createEmailService } from './service/email-service.ts'
@@ -35,6 +36,8 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     simulator,
     webhookSender,
     dataDir: env.SWITCHBOARD_DATA_DIR,
+    // Stats, batches, scheduled sends and webhook settings live in the database (oldest first past the bounds).
+    persistence: new SendGridPersistence(app.activityLog.emulatorState({ table: 'sendgrid_emulator_state', retention: SENDGRID_RETENTION, logger: app.log })),
     defaultEventWebhookUrl: () => env.SENDGRID_EVENT_WEBHOOK_URL ?? ownReceiver()
   })
 

@@ -114,16 +114,16 @@ t.test('scheduled_sends answers SendGrid\'s codes: 400 twice or bad status, 404 
 
 t.test('on a clock: held until send_at, a pause expires 72 hours past it, a cancel discards', async t => {
   let now = 1_000_000_000_000
-  const scheduled = new ScheduledSends({ now: () => now })
   const released: string[] = []
+  const scheduled = new ScheduledSends({ now: () => now }, data => released.push(data as string))
   const paused = scheduled.createBatch()
   const cancelled = scheduled.createBatch()
   scheduled.setStatus(paused, 'pause')
   scheduled.setStatus(cancelled, 'cancel')
   const at = now / 1000 + 60
-  scheduled.hold(at, undefined, () => released.push('plain'))
-  scheduled.hold(at, paused, () => released.push('paused'))
-  scheduled.hold(at, cancelled, () => released.push('cancelled'))
+  scheduled.hold(at, undefined, 'm1', 'plain')
+  scheduled.hold(at, paused, 'm2', 'paused')
+  scheduled.hold(at, cancelled, 'm3', 'cancelled')
 
   now += 59_000
   scheduled.releaseDue()

@@ -11,7 +11,8 @@ import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { loadCatalogue } from './catalogue.ts'
 import { createAiSensyClient, type AiSensyClient } from './client/aisensy-client.ts'
 import { addressListOf, whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
-import { aisensyEmulator } from './emulator/index.ts'
+import { aisensyEmulator, MAX_PENDING } from './emulator/index.ts'
+import { AiSensyPersistence } from './emulator/persist.ts'
 import { TOKEN_FILE } from './aisensy-webhooks.ts'
 import type { AiSensyEmulatorControls } from './emulator/index.ts'
 import { aisensyWebhookRoutes } from './routes/aisensy-webhook.ts'
@@ -53,6 +54,8 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     simulator,
     webhookSender,
     controls,
+    // Messages with status notifications still due live in the database, at most MAX_PENDING.
+    persistence: new AiSensyPersistence(app.activityLog.emulatorState({ table: 'aisensy_emulator_state', retention: { message: MAX_PENDING }, logger: app.log })),
     statusGapMs: parseRange(env.AISENSY_STATUS_GAP_MS, 'AISENSY_STATUS_GAP_MS'),
     // "off": a project with no webhook set in AiSensy's dashboard, which gets no status posts.
     webhookUrl: env.AISENSY_WEBHOOK_URL === 'off' ? () => undefined : () => env.AISENSY_WEBHOOK_URL ?? ownReceiver()

@@ -230,6 +230,19 @@ export class EmulatorState {
   }
 
   /**
+   * Whether another instance cleared everything since this one last looked (markSync() at start,
+   * its own clear(), or this call): one read of the marker row. For an emulator that holds only
+   * the records it drives and so needs no sync() of other instances' rows, only their resets.
+   */
+  async clearedElsewhere (): Promise<boolean> {
+    const [marker] = await this.#backend.select(this.#table, { where: { kind: CLEARED, id: CLEARED } })
+    const seq = marker ? Number(marker.seq) : 0
+    if (seq <= this.#clearedSeq) return false
+    this.#clearedSeq = seq
+    return true
+  }
+
+  /**
    * Moves a record's lifecycle from step `from` to step `to` if no one did it first: across
    * instances exactly one claim of a step wins, so each lifecycle step is acted on (a webhook
    * posted) once. The record's queued write is stored first.

@@ -16,7 +16,9 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'job_items',
   'zoom_emulator_state',
   'instamojo_emulator_state',
-  'bolna_emulator_state'
+  'bolna_emulator_state',
+  'sendgrid_emulator_state',
+  'aisensy_emulator_state'
 ])
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/

@@ -27,7 +27,7 @@ export type Table =
   | EmulatorTable
 
 /** Each provider emulator's own state (packages/activity-log/src/emulator-state.ts). */
-export type EmulatorTable = 'zoom_emulator_state' | 'instamojo_emulator_state' | 'bolna_emulator_state'
+export type EmulatorTable = 'zoom_emulator_state' | 'instamojo_emulator_state' | 'bolna_emulator_state' | 'sendgrid_emulator_state' | 'aisensy_emulator_state'
 
 /** A row as plain JSON-able values. Column names are the SQL column names (snake_case). */
 export type Row = Record<string, unknown>

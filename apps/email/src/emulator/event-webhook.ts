@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { createECDH, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { randomId22 } from '@switchboard/service-kit/ids'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -52,3 +52,25 @@ export function signEvents (privateKey: KeyObject, timestamp: string, body: stri
 }
 
 export const newEventId = randomId22
+
+// P-256's group order: a derived private scalar must lie in [1, n - 1].
+const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')
+
+/**
+ * A webhook's own key pair, derived from the account's key (the data folder's) and the webhook's
+ * id: the same on every instance that shares the data folder's key and after every restart, with
+ * no private key written anywhere else (the database keeps the webhook's settings, not its key).
+ */
+export function deriveSigningKey (base: SigningKey, label: string): SigningKey {
+  const secret = base.privateKey.export({ type: 'pkcs8', format: 'der' })
+  for (let counter = 0; ; counter++) {
+    const d = createHmac('sha256', secret).update(`sendgrid-event-webhook:${label}:${counter}`).digest()
+    const scalar = BigInt(`0x${d.toString('hex')}`)
+    if (scalar === 0n || scalar >= P256_ORDER) continue
+    const ecdh = createECDH('prime256v1')
+    ecdh.setPrivateKey(d)
+    const point = ecdh.getPublicKey() // 0x04 || x || y
+    const jwk = { kty: 'EC', crv: 'P-256', d: d.toString('base64url'), x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') }
+    return signingKey(createPrivateKey({ key: jwk, format: 'jwk' }))
+  }
+}

@@ -11,6 +11,7 @@ import { selects, WebhookSettings, type EventWebhook } from './webhook-settings.
 import { scheduledSendRoutes } from './scheduled-send-routes.ts'
 import { ScheduledSends } from './scheduled-sends.ts'
 import { day, MailStats } from './stats.ts'
+import type { SendGridPersistence } from './persist.ts'
 import { validateMail, type MailSummary, type SendGridError } from './validate-mail.ts'
 
 export interface SendGridEmulatorOptions {
@@ -26,7 +27,15 @@ export interface SendGridEmulatorOptions {
   eventFlushMs?: number
   /** The time held sends and due events are measured against. Default: the system clock. */
   clock?: Clock
+  /**
+   * Where stats, batches, held sends and webhook settings are kept (persist.ts): without it they
+   * live in memory only and a restart drops them.
+   */
+  persistence?: SendGridPersistence
 }
+
+/** What a held (scheduled) send keeps to play its events at its send_at. */
+interface HeldMail { messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined> }
 
 const MAX_BODY = 30 * 1024 * 1024
 
@@ -44,12 +53,26 @@ export const single = (message: string, field: string | null = null): SendGridEr
  */
 export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmulatorOptions): Promise<void> {
   const { simulator, webhookSender } = opts
+  const { persistence } = opts
   const key = loadSigningKey(opts.dataDir)
-  const stats = new MailStats()
+  const stats = new MailStats(persistence ? (d, metrics) => persistence.statsChanged(d, metrics) : undefined)
   const gap = opts.eventGapMs ?? { min: 50, max: 400 }
   const clock = opts.clock ?? systemClock
-  const scheduled = new ScheduledSends(clock)
+  const scheduled = new ScheduledSends(clock, data => { const h = data as HeldMail; playEvents(h.messageId, h.summary, h.fates) }, persistence)
   const settings = new WebhookSettings({ clock, legacyKey: key, defaultUrl: opts.defaultEventWebhookUrl })
+  if (persistence) {
+    await persistence.restore(stats, scheduled, settings)
+    persistence.start({
+      intervalMs: 1_000,
+      stats,
+      scheduled,
+      settings,
+      // Another instance reset the emulator: this one's copies go too (its default webhook is
+      // already stored by the instance that reset).
+      cleared: () => { stats.reset(); scheduled.reset(); due.length = 0; settings.reset() },
+      onError: err => app.log.warn({ err }, 'SendGrid emulator: state from other instances could not be read')
+    })
+  }
 
   // The official client posts `POST /v3/mail/batch` as JSON with no body at all; SendGrid takes it.
   const json = app.getDefaultJsonParser('error', 'error')
@@ -111,14 +134,18 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     postEvents(ready)
   }, opts.eventFlushMs ?? 100)
   tick.unref()
-  app.addHook('onClose', async () => { clearInterval(tick) })
+  app.addHook('onClose', async () => { clearInterval(tick); await persistence?.close() })
 
-  app.onMockReset(() => {
+  app.onMockReset(async () => {
     simulator.restart()
     stats.reset()
     scheduled.reset()
     due.length = 0
     settings.reset()
+    if (persistence) {
+      await persistence.clear()
+      persistence.setUp(settings)
+    }
   })
 
   /** Posts events to every enabled webhook that selects them, each signed with its own key. */
@@ -144,7 +171,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   }
 
   /** Plays each recipient's life as events, batched per step across the whole request. */
-  function playEvents (messageId: string, summary: MailSummary, fates: Array<Fate | 'random_fail' | undefined>): void {
+  function playEvents (messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined>): void {
     const smtpId = `<${messageId}@ismtpd0001p1mum1.sendgrid.net>`
     const steps: SendGridEvent[][] = [[], [], [], []]
     const timestamp = Math.floor(clock.now() / 1000)
@@ -225,7 +252,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     const result = validateMail(request.body, clock.now())
     if (result.errors.length) return reply.code(400).send(errorBody(result.errors))
     const { summary } = result as { summary: MailSummary }
-    if (summary.batchId !== undefined && !scheduled.exists(summary.batchId)) {
+    if (summary.batchId !== undefined && !await scheduled.known(summary.batchId)) {
       return reply.code(400).send(errorBody([single('invalid batch id', 'batch_id')]))
     }
 
@@ -259,10 +286,11 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !draws.succeeds() ? 'random_fail' as const : undefined))
     // A scheduled message waits in the queue (its events come after its send_at); a past or
     // present send_at goes out at once, as SendGrid sends it.
+    const held = (): HeldMail => ({ messageId, summary: { recipients: summary.recipients, categories: summary.categories }, fates: perRecipient })
     if (summary.sendAt !== undefined && summary.sendAt * 1000 > clock.now()) {
-      scheduled.hold(summary.sendAt, summary.batchId, () => playEvents(messageId, summary, perRecipient))
+      scheduled.hold(summary.sendAt, summary.batchId, messageId, held())
     } else if (summary.batchId !== undefined && scheduled.status(summary.batchId)) {
-      scheduled.hold(Math.floor(clock.now() / 1000), summary.batchId, () => playEvents(messageId, summary, perRecipient))
+      scheduled.hold(Math.floor(clock.now() / 1000), summary.batchId, messageId, held())
     } else {
       playEvents(messageId, summary, perRecipient)
     }
@@ -289,6 +317,9 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   })
 
   const testEvent = (): SendGridEvent => ({ email: 'example@test.com', timestamp: Math.floor(clock.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' })
-  await app.register(webhookSettingsRoutes, { settings, postTest: (url, hook) => postBatch(url, hook, [testEvent()]) })
-  await app.register(scheduledSendRoutes, { scheduled })
+  // Settings and batches are stored before they are answered (waiting at most 2 s for the database;
+  // past that the change stays queued and is retried).
+  const stored = persistence ? () => persistence.state.flush(2_000).catch((err: unknown) => { app.log.warn({ err }, 'SendGrid emulator: a settings change is not stored yet') }) : undefined
+  await app.register(webhookSettingsRoutes, { settings, stored, find: async id => settings.get(id) ?? await persistence?.findWebhook(id), postTest: (url, hook) => postBatch(url, hook, [testEvent()]) })
+  await app.register(scheduledSendRoutes, { scheduled, stored })
 }

@@ -21,8 +21,11 @@ const notFound = () => errors('batch id not found') // tsg_mail_v3 MailBatch404'
  * are the specs' (201 to create, 200 to read, 204 to update or remove); the wording of the 400s
  * the specs do not give is marked (unverified).
  */
-export async function scheduledSendRoutes (app: FastifyInstance, opts: { scheduled: ScheduledSends }): Promise<void> {
-  const { scheduled } = opts
+export async function scheduledSendRoutes (app: FastifyInstance, opts: { scheduled: ScheduledSends, stored?: () => Promise<void> }): Promise<void> {
+  const { scheduled, stored } = opts
+  // A batch or a status change is stored before it is answered: the mail/send naming it may reach
+  // another instance.
+  if (stored) app.addHook('onSend', async (request, _reply, payload) => { if (request.method !== 'GET') await stored(); return payload })
 
   app.post('/v3/mail/batch', { schema: { response: { 201: BatchIdBody } } }, async (_request, reply) =>
     reply.code(201).send({ batch_id: scheduled.createBatch() }))
@@ -30,7 +33,7 @@ export async function scheduledSendRoutes (app: FastifyInstance, opts: { schedul
   // "A batch ID does not need to be assigned to a send to be considered valid": created is enough.
   app.get('/v3/mail/batch/:batch_id', { schema: { params: Type.Object({ batch_id: Type.String({ maxLength: 100 }) }), response: { 200: BatchIdBody, 400: SendGridErrors } } }, async (request, reply) => {
     const { batch_id } = request.params as { batch_id: string }
-    if (!scheduled.exists(batch_id)) return reply.code(400).send(invalidBatch())
+    if (!await scheduled.known(batch_id)) return reply.code(400).send(invalidBatch())
     return { batch_id }
   })
 
@@ -38,7 +41,7 @@ export async function scheduledSendRoutes (app: FastifyInstance, opts: { schedul
     schema: { body: Type.Object({ batch_id: BatchIdParam.properties.batch_id, status: StatusField }), response: { 201: ScheduledSendStatus, 400: SendGridErrors } }
   }, async (request, reply) => {
     const { batch_id, status } = request.body as { batch_id: string, status: BatchStatus }
-    if (!scheduled.exists(batch_id)) return reply.code(400).send(invalidBatch())
+    if (!await scheduled.known(batch_id)) return reply.code(400).send(invalidBatch())
     // "Passing a status change to a scheduled send that has already been paused or cancelled will
     // result in a 400 level status code": the change goes through PATCH.
     const current = scheduled.status(batch_id)
@@ -51,7 +54,7 @@ export async function scheduledSendRoutes (app: FastifyInstance, opts: { schedul
 
   app.get('/v3/user/scheduled_sends/:batch_id', { schema: { params: BatchIdParam, response: { 200: Type.Array(ScheduledSendStatus), 404: SendGridErrors } } }, async (request, reply) => {
     const { batch_id } = request.params as { batch_id: string }
-    if (!scheduled.exists(batch_id)) return reply.code(404).send(notFound())
+    if (!await scheduled.known(batch_id)) return reply.code(404).send(notFound())
     const status = scheduled.status(batch_id)
     return status ? [{ batch_id, status }] : []
   })
@@ -60,14 +63,14 @@ export async function scheduledSendRoutes (app: FastifyInstance, opts: { schedul
     schema: { params: BatchIdParam, body: Type.Object({ status: StatusField }), response: { 204: Type.Null(), 404: SendGridErrors } }
   }, async (request, reply) => {
     const { batch_id } = request.params as { batch_id: string }
-    if (!scheduled.status(batch_id)) return reply.code(404).send(notFound())
+    if (!await scheduled.known(batch_id) || !scheduled.status(batch_id)) return reply.code(404).send(notFound())
     scheduled.setStatus(batch_id, (request.body as { status: BatchStatus }).status)
     return reply.code(204).send()
   })
 
   app.delete('/v3/user/scheduled_sends/:batch_id', { schema: { params: BatchIdParam, response: { 204: Type.Null(), 404: SendGridErrors } } }, async (request, reply) => {
     const { batch_id } = request.params as { batch_id: string }
-    if (!scheduled.status(batch_id)) return reply.code(404).send(notFound())
+    if (!await scheduled.known(batch_id) || !scheduled.status(batch_id)) return reply.code(404).send(notFound())
     scheduled.clearStatus(batch_id)
     return reply.code(204).send()
   })

@@ -26,32 +26,77 @@ function newBatchId (): string {
   return id
 }
 
-interface Held {
+/** A message held until its send_at; `data` is what plays it (the emulator's). */
+export interface Held {
+  id: string
   sendAtMs: number
   batchId: string | undefined
-  release: () => void
+  data: unknown
+}
+
+/**
+ * Where batches and held messages are kept beyond memory (persist.ts): each change handed over as
+ * it happens, a batch this instance does not know looked up, and a held message's release claimed
+ * so that one instance plays it.
+ */
+export interface ScheduledPersistence {
+  batch: (id: string, status: BatchStatus | null) => void
+  held: (h: Held) => void
+  /** Released or discarded: gone. */
+  done: (h: Held) => void
+  claim: (h: Held) => Promise<boolean>
+  lookup: (batchId: string) => Promise<BatchStatus | null | undefined>
 }
 
 export class ScheduledSends {
   readonly #clock: Clock
+  readonly #release: (data: unknown) => void
+  readonly #persistence: ScheduledPersistence | undefined
   /** Every batch id created, with its cancel/pause status once one is set. */
   readonly #batches = new Map<string, BatchStatus | null>()
-  #held: Held[] = []
+  readonly #held = new Map<string, Held>()
   /** Messages discarded by a cancel or an expired pause (for the tests and the logs). */
   discarded = 0
 
-  constructor (clock: Clock) {
+  constructor (clock: Clock, release: (data: unknown) => void, persistence?: ScheduledPersistence) {
     this.#clock = clock
+    this.#release = release
+    this.#persistence = persistence
   }
 
   createBatch (): string {
     const id = newBatchId()
     this.#batches.set(id, null)
+    this.#persistence?.batch(id, null)
     return id
   }
 
   exists (batchId: string): boolean {
     return this.#batches.has(batchId)
+  }
+
+  /** Whether the batch exists, here or (created through another instance) in the database. */
+  async known (batchId: string): Promise<boolean> {
+    if (this.#batches.has(batchId)) return true
+    const stored = await this.#persistence?.lookup(batchId)
+    if (stored === undefined) return false
+    if (!this.#batches.has(batchId)) this.#batches.set(batchId, stored)
+    return true
+  }
+
+  /** A batch as another instance left it (sync, or loaded at start). */
+  applyBatch (batchId: string, status: BatchStatus | null): void {
+    this.#batches.set(batchId, status)
+  }
+
+  /** A held message another instance accepted (sync, or loaded at start). */
+  applyHeld (h: Held): void {
+    if (!this.#held.has(h.id)) this.#held.set(h.id, h)
+  }
+
+  /** A held message released or discarded elsewhere. */
+  forgetHeld (id: string): void {
+    this.#held.delete(id)
   }
 
   status (batchId: string): BatchStatus | null | undefined {
@@ -61,12 +106,14 @@ export class ScheduledSends {
   /** Sets or changes a batch's status; the caller has checked that the batch exists. */
   setStatus (batchId: string, status: BatchStatus): void {
     this.#batches.set(batchId, status)
+    this.#persistence?.batch(batchId, status)
     this.releaseDue()
   }
 
   /** Removes a batch's pause or cancel: its messages go out at their send_at (or now, if past). */
   clearStatus (batchId: string): void {
     this.#batches.set(batchId, null)
+    this.#persistence?.batch(batchId, null)
     this.releaseDue()
   }
 
@@ -77,37 +124,47 @@ export class ScheduledSends {
     return out
   }
 
-  /** Holds a message until its send_at (seconds, as SendGrid takes it); `release` plays it. */
-  hold (sendAtSeconds: number, batchId: string | undefined, release: () => void): void {
-    this.#held.push({ sendAtMs: sendAtSeconds * 1000, batchId, release })
+  /** Holds a message until its send_at (seconds, as SendGrid takes it); `data` is what plays it. */
+  hold (sendAtSeconds: number, batchId: string | undefined, id: string, data: unknown): void {
+    const h: Held = { id, sendAtMs: sendAtSeconds * 1000, batchId, data }
+    this.#held.set(id, h)
+    this.#persistence?.held(h)
   }
 
   get heldCount (): number {
-    return this.#held.length
+    return this.#held.size
   }
 
   /** Releases or discards every held message whose time has come; called on each tick. */
   releaseDue (): void {
-    if (!this.#held.length) return
+    if (!this.#held.size) return
     const now = this.#clock.now()
-    const keep: Held[] = []
     const ready: Held[] = []
-    for (const h of this.#held) {
-      if (h.sendAtMs > now) { keep.push(h); continue }
+    for (const h of this.#held.values()) {
+      if (h.sendAtMs > now) continue
       const status = h.batchId ? this.#batches.get(h.batchId) : null
-      if (status === 'cancel') this.discarded++
-      else if (status === 'pause') {
-        if (now - h.sendAtMs > PAUSE_EXPIRY_MS) this.discarded++
-        else keep.push(h)
+      if (status === 'pause' && now - h.sendAtMs <= PAUSE_EXPIRY_MS) continue
+      this.#held.delete(h.id)
+      if (status === 'cancel' || status === 'pause') {
+        this.discarded++
+        this.#persistence?.done(h)
       } else ready.push(h)
     }
-    this.#held = keep
-    for (const h of ready) h.release()
+    const persistence = this.#persistence
+    for (const h of ready) {
+      if (!persistence) { this.#release(h.data); continue }
+      // Every instance holds the message; the one whose claim wins plays it.
+      void persistence.claim(h).then(won => {
+        if (!won) return
+        this.#release(h.data)
+        persistence.done(h)
+      }, () => { this.#held.set(h.id, h) }) // the database is away: tried again at the next tick
+    }
   }
 
   reset (): void {
     this.#batches.clear()
-    this.#held = []
+    this.#held.clear()
     this.discarded = 0
   }
 }

@@ -49,8 +49,12 @@ function settingsError (reply: FastifyReply, error: SettingsError) {
  * …/settings, …/settings/{id}, …/settings/signed/{id}) and the legacy single-webhook ones, which
  * operate on the oldest webhook.
  */
-export async function webhookSettingsRoutes (app: FastifyInstance, opts: { settings: WebhookSettings, postTest: (url: string, hook: EventWebhook | undefined) => void }): Promise<void> {
-  const { settings } = opts
+export async function webhookSettingsRoutes (app: FastifyInstance, opts: { settings: WebhookSettings, find?: (id: string) => Promise<EventWebhook | undefined>, stored?: () => Promise<void>, postTest: (url: string, hook: EventWebhook | undefined) => void }): Promise<void> {
+  const { settings, stored } = opts
+  // A change is stored before it is answered: the next call may reach another instance.
+  if (stored) app.addHook('onSend', async (request, _reply, payload) => { if (request.method !== 'GET') await stored(); return payload })
+  // A webhook by id: held here, or (created through another instance) read from the database.
+  const find = opts.find ?? (async (id: string) => settings.get(id))
   const base = '/v3/user/webhooks/event/settings'
 
   /**
@@ -87,13 +91,13 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
   })
 
   app.get(`${base}/:id`, { schema: { params: IdParams, querystring: IncludeQuery, response: { 200: WebhookView, 404: Errors } } }, async (request, reply) => {
-    const hook = settings.get((request.params as { id: string }).id)
+    const hook = await find((request.params as { id: string }).id)
     if (!hook) return reply.code(404).send(invalidId())
     return view(hook, { dates: false, publicKey: true, include: (request.query as { include?: string }).include })
   })
 
   app.patch(`${base}/:id`, { schema: { params: IdParams, querystring: IncludeQuery, body: UpdateBody, response: { 200: WebhookView, 400: Errors, 404: Errors } } }, async (request, reply) => {
-    const hook = settings.get((request.params as { id: string }).id)
+    const hook = await find((request.params as { id: string }).id)
     if (!hook) return reply.code(404).send(invalidId())
     const result = settings.update(hook, request.body as WebhookChanges)
     if ('kind' in result) return settingsError(reply, result)
@@ -101,19 +105,20 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
   })
 
   app.delete(`${base}/:id`, { schema: { params: IdParams, response: { 204: Type.Null(), 404: Errors } } }, async (request, reply) => {
-    if (!settings.delete((request.params as { id: string }).id)) return reply.code(404).send(invalidId())
+    const hook = await find((request.params as { id: string }).id)
+    if (!hook || !settings.delete(hook.id)) return reply.code(404).send(invalidId())
     return reply.code(204).send()
   })
 
   app.get(`${base}/signed/:id`, { schema: { params: IdParams, response: { 200: PublicKey, 404: Errors } } }, async (request, reply) => {
-    const hook = settings.get((request.params as { id: string }).id)
+    const hook = await find((request.params as { id: string }).id)
     if (!hook) return reply.code(404).send(invalidId())
     return { id: hook.id, public_key: hook.signed ? hook.key.publicKeyBase64 : '' }
   })
 
   // "returns the public key … if it is enabled or an empty string if signing is disabled"
   app.patch(`${base}/signed/:id`, { schema: { params: IdParams, body: SignedBody, response: { 200: PublicKey, 404: Errors } } }, async (request, reply) => {
-    const hook = settings.get((request.params as { id: string }).id)
+    const hook = await find((request.params as { id: string }).id)
     if (!hook) return reply.code(404).send(invalidId())
     settings.setSigned(hook, (request.body as { enabled: boolean }).enabled)
     return { id: hook.id, public_key: hook.signed ? hook.key.publicKeyBase64 : '' }
@@ -144,7 +149,7 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
   // given); without a body, to every enabled webhook, as the emulator always did.
   app.post('/v3/user/webhooks/event/test', { schema: { body: TestBody, response: { 204: Type.Null(), 400: Errors, 404: Errors } } }, async (request, reply) => {
     const body = request.body as { id?: string, url?: string } | undefined
-    const hook = body?.id ? settings.get(body.id) : undefined
+    const hook = body?.id ? await find(body.id) : undefined
     if (body?.id && !hook) return reply.code(404).send(invalidId())
     if (body?.url !== undefined && !validUrl(body.url)) return settingsError(reply, { kind: 'invalid_url', url: body.url })
     const url = body?.url ?? (hook && settings.urlOf(hook))

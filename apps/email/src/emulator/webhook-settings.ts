@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Clock } from '@switchboard/service-kit/clock'
-import { newSigningKey, type SendGridEvent, type SigningKey } from './event-webhook.ts'
+import { deriveSigningKey, type SendGridEvent, type SigningKey } from './event-webhook.ts'
 
 /**
  * The account's Event Webhooks, as SendGrid's Webhooks API (tsg_webhooks_v3) describes them: up
@@ -45,6 +45,18 @@ export interface EventWebhook {
   key: SigningKey
   created_date: string | null
   updated_date: string
+  /** Creation order: the oldest is the legacy one. */
+  seq: number
+}
+
+/** A webhook as stored (webhook-settings persistence): no key, and no OAuth client secret. */
+export type StoredWebhook = Omit<EventWebhook, 'key' | 'oauth_client_secret'> & { legacyKey: boolean }
+
+/** Where webhooks are kept beyond memory (persist.ts); each change handed over as it happens. */
+export interface WebhookPersistence {
+  saved: (hook: EventWebhook) => void
+  removed: (hook: EventWebhook) => void
+  newSeq: () => number
 }
 
 export type WebhookChanges = Partial<Pick<EventWebhook, 'enabled' | 'url' | 'friendly_name' | 'oauth_client_id' | 'oauth_client_secret' | 'oauth_token_url'>> & Partial<Record<EventFlag, boolean>>
@@ -67,6 +79,7 @@ export class WebhookSettings {
   readonly #legacyKey: SigningKey
   readonly #defaultUrl: () => string | undefined
   #hooks: EventWebhook[] = []
+  #persistence: WebhookPersistence | undefined
 
   constructor (opts: { clock: Clock, legacyKey: SigningKey, defaultUrl: () => string | undefined }) {
     this.#clock = opts.clock
@@ -75,17 +88,66 @@ export class WebhookSettings {
     this.reset()
   }
 
-  /** Back to one legacy webhook: enabled, signed, posting to the default receiver. */
+  /** From now on every change is handed to `persistence`. */
+  persistTo (persistence: WebhookPersistence): void {
+    this.#persistence = persistence
+  }
+
+  /**
+   * Back to one legacy webhook: enabled, signed, posting to the default receiver. Its id follows
+   * from the account's key, so instances sharing that key that reset (or start on a new database)
+   * together make the same one.
+   */
   reset (): void {
-    this.#hooks = [this.#newHook({ url: undefined, created_date: null, signed: true, key: this.#legacyKey })]
+    const id = createHash('sha256').update(`legacy:${this.#legacyKey.publicKeyBase64}`).digest('hex')
+    const uuid = `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-a${id.slice(17, 20)}-${id.slice(20, 32)}`
+    this.#hooks = [{ ...this.#newHook({ url: undefined, created_date: null, signed: true, key: this.#legacyKey }), id: uuid, seq: 1 }]
+  }
+
+  /** The default legacy webhook, stored (a new database, or after a reset). */
+  persistDefault (): void {
+    for (const h of this.#hooks) this.#persistence?.saved(h)
+  }
+
+  /** A webhook as stored, for the database. */
+  static toStored (hook: EventWebhook, legacyKey: boolean): StoredWebhook {
+    const { key: _key, oauth_client_secret: _secret, ...rest } = hook
+    return { ...rest, events: { ...hook.events }, legacyKey }
+  }
+
+  isLegacyKey (hook: EventWebhook): boolean {
+    return hook.key === this.#legacyKey
+  }
+
+  /** A stored webhook back as one (its key derived again, its OAuth secret unknown). */
+  #fromStored (doc: StoredWebhook): EventWebhook {
+    const { legacyKey, ...rest } = doc
+    return { ...rest, events: { ...allEvents(), ...doc.events }, oauth_client_secret: null, key: legacyKey ? this.#legacyKey : deriveSigningKey(this.#legacyKey, doc.id) }
+  }
+
+  /** The stored webhooks replace these (at start). */
+  restore (docs: StoredWebhook[]): void {
+    this.#hooks = docs.map(d => this.#fromStored(d)).sort((a, b) => a.seq - b.seq)
+  }
+
+  /** A webhook another instance created or changed (sync): in its place by creation order. */
+  applyStored (doc: StoredWebhook): EventWebhook {
+    const hook = this.#fromStored(doc)
+    this.#hooks = [...this.#hooks.filter(h => h.id !== hook.id), hook].sort((a, b) => a.seq - b.seq)
+    return hook
+  }
+
+  /** A webhook another instance deleted (sync). */
+  forget (id: string): void {
+    this.#hooks = this.#hooks.filter(h => h.id !== id)
   }
 
   #now (): string {
     return new Date(this.#clock.now()).toISOString()
   }
 
-  #newHook (fields: Pick<EventWebhook, 'url' | 'created_date' | 'signed' | 'key'>): EventWebhook {
-    return { id: randomUUID(), enabled: true, events: allEvents(), friendly_name: null, oauth_client_id: null, oauth_client_secret: null, oauth_token_url: null, updated_date: this.#now(), ...fields }
+  #newHook (fields: Pick<EventWebhook, 'url' | 'created_date' | 'signed' | 'key'> & { id?: string }): EventWebhook {
+    return { id: randomUUID(), enabled: true, events: allEvents(), friendly_name: null, oauth_client_id: null, oauth_client_secret: null, oauth_token_url: null, updated_date: this.#now(), seq: this.#persistence?.newSeq() ?? this.#hooks.length + 1, ...fields }
   }
 
   all (): readonly EventWebhook[] {
@@ -118,10 +180,13 @@ export class WebhookSettings {
     if (this.#hooks.length >= MAX_WEBHOOKS) return { kind: 'max_reached' }
     const error = this.#check(changes)
     if (error) return error
-    // A new webhook starts unsigned, as on SendGrid: signing is switched on per webhook.
-    const hook = this.#newHook({ url: changes.url, created_date: this.#now(), signed: false, key: newSigningKey() })
+    // A new webhook starts unsigned, as on SendGrid: signing is switched on per webhook, with a
+    // key of its own (derived from the account's key and its id: deriveSigningKey).
+    const id = randomUUID()
+    const hook = this.#newHook({ id, url: changes.url, created_date: this.#now(), signed: false, key: deriveSigningKey(this.#legacyKey, id) })
     this.#apply(hook, changes)
     this.#hooks.push(hook)
+    this.#persistence?.saved(hook)
     return hook
   }
 
@@ -130,24 +195,31 @@ export class WebhookSettings {
     if (error) return error
     this.#apply(hook, changes)
     hook.updated_date = this.#now()
+    this.#persistence?.saved(hook)
     return hook
   }
 
   /** The legacy PATCH on an account with no webhook left makes a new legacy one. */
   ensureLegacy (): EventWebhook {
-    if (!this.#hooks[0]) this.#hooks.push(this.#newHook({ url: undefined, created_date: null, signed: true, key: this.#legacyKey }))
+    if (!this.#hooks[0]) {
+      this.#hooks.push(this.#newHook({ url: undefined, created_date: null, signed: true, key: this.#legacyKey }))
+      this.#persistence?.saved(this.#hooks[0]!)
+    }
     return this.#hooks[0]!
   }
 
   setSigned (hook: EventWebhook, signed: boolean): void {
     hook.signed = signed
     hook.updated_date = this.#now()
+    this.#persistence?.saved(hook)
   }
 
   delete (id: string): boolean {
-    const before = this.#hooks.length
-    this.#hooks = this.#hooks.filter(h => h.id !== id)
-    return this.#hooks.length < before
+    const hook = this.get(id)
+    if (!hook) return false
+    this.#hooks = this.#hooks.filter(h => h !== hook)
+    this.#persistence?.removed(hook)
+    return true
   }
 
   #apply (hook: EventWebhook, changes: WebhookChanges): void {

@@ -6,6 +6,7 @@ import { magicFate, type Fate } from './magic.ts'
 import { randomHex } from '@switchboard/service-kit/ids'
 import { inboundNotification, statusNotification, type AiSensyNotification, type MessageStatus } from '../aisensy-webhooks.ts'
 import { ERRORS, seedCampaigns, validateSend, type AiSensyError, type CampaignSend } from './validate-campaign.ts'
+import type { AiSensyPersistence, LifeStep, MessageLife } from './persist.ts'
 
 export interface AiSensyEmulatorOptions {
   simulator: Simulator
@@ -23,6 +24,13 @@ export interface AiSensyEmulatorOptions {
   statusFlushMs?: number
   /** Share of delivered messages that are read (not magic ones). (unverified: a plausible rate.) */
   readRate?: number
+  /**
+   * Where pending notifications and the project id are kept (persist.ts): without it they live in
+   * memory only and a restart drops them.
+   */
+  persistence?: AiSensyPersistence
+  /** A message's next notification this overdue is taken over from a stopped instance. Default 5 s. */
+  adoptGraceMs?: number
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -33,12 +41,10 @@ export interface AiSensyEmulatorControls {
 /** Magic number +919000000009 answers every message with this, after reading it. */
 export const AUTO_REPLY_TEXT = 'Yes, please go ahead.'
 /** Status changes waiting for their time; beyond this the newest messages get none (memory stays bounded). */
-const MAX_PENDING = 500_000
+export const MAX_PENDING = 500_000
 
-/** One notification waiting for its time: a status change, or a customer's reply. Its JSON is written only when it is posted. */
-type Pending =
-  | { kind: 'status', messageId: string, status: MessageStatus, at: number, send: CampaignSend }
-  | { kind: 'reply', at: number, send: CampaignSend }
+/** One notification waiting for its time: step `index` of a message's life. Its JSON is written only when it is posted. */
+interface Pending { life: MessageLife, index: number }
 
 /**
  * The AiSensy campaign API as the emulator serves it, mounted under /aisensy:
@@ -48,10 +54,14 @@ type Pending =
  */
 export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulatorOptions): Promise<void> {
   const { simulator, webhookSender } = opts
+  const { persistence } = opts
   let campaigns = seedCampaigns()
   const gap = opts.statusGapMs ?? { min: 100, max: 600 }
-  // One emulated project: its id is on every notification, as AiSensy's project id is.
-  const projectId = randomHex(12)
+  // One emulated project: its id is on every notification, as AiSensy's project id is (stored, so
+  // every instance and every restart posts the same one).
+  const projectId = persistence ? await persistence.projectId(randomHex(12)) : randomHex(12)
+  // The messages this instance posts notifications for, by id.
+  const lives = new Map<string, MessageLife>()
   const readRate = opts.readRate ?? 0.7
 
   const send = (reply: FastifyReply, e: AiSensyError) => reply.code(e.status).send(e.body)
@@ -89,14 +99,38 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     post(ready)
   }, tickMs)
   tick.unref()
-  app.addHook('onClose', async () => { clearInterval(tick) })
-  // POST /admin/reset: pending status changes dropped, campaigns back to the seeded ones.
-  app.onMockReset(() => {
-    simulator.restart()
+  app.addHook('onClose', async () => { clearInterval(tick); await persistence?.close() })
+  const dropPending = () => {
     buckets.clear()
     pending = 0
+    lives.clear()
+  }
+  // POST /admin/reset: pending status changes dropped (here and in the database: other instances
+  // drop theirs within a second), campaigns back to the seeded ones.
+  app.onMockReset(async () => {
+    simulator.restart()
+    dropPending()
     campaigns = seedCampaigns()
+    if (persistence) {
+      await persistence.clear()
+      persistence.saveProject(projectId)
+    }
   })
+  if (persistence) {
+    await persistence.markSync()
+    // Once listening (the default webhook is this server's own receiver): messages another
+    // instance left behind are taken over, and another instance's reset is followed.
+    app.addHook('onListen', async () => {
+      persistence.start({
+        intervalMs: 1_000,
+        graceMs: opts.adoptGraceMs ?? 5_000,
+        driving: id => lives.has(id),
+        adopt: life => { lives.set(life.id, life); for (let i = life.next; i < life.steps.length; i++) schedule(life, i) },
+        cleared: () => { for (const life of lives.values()) persistence.dropped(life); dropPending() },
+        onError: err => app.log.warn({ err }, 'AiSensy emulator: pending statuses could not be checked')
+      })
+    })
+  }
 
   /** AiSensy posts one notification per request, with no signature: the URL's token is the secret. */
   function postNotification (url: string, notification: AiSensyNotification): void {
@@ -107,13 +141,30 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
 
   function post (ready: Pending[]): void {
     const url = opts.webhookUrl()
-    if (!url) return
-    for (const p of ready) {
-      const phone = digits(p.send.destination)
-      postNotification(url, p.kind === 'status'
-        ? statusNotification({ projectId, messageId: p.messageId, status: p.status, atMs: p.at, phone, userName: p.send.userName, campaignName: p.send.campaign.name })
-        : inboundNotification({ projectId, messageId: randomUUID(), atMs: p.at, phone, userName: p.send.userName, text: AUTO_REPLY_TEXT }))
+    for (const { life, index } of ready) {
+      // A step of a message this instance no longer drives (reset since) is not posted.
+      if (lives.get(life.id) !== life || index < life.next) continue
+      const step = life.steps[index]!
+      if (url) {
+        postNotification(url, step.kind === 'status'
+          ? statusNotification({ projectId, messageId: life.id, status: step.status, atMs: step.at, phone: life.phone, userName: life.userName, campaignName: life.campaignName })
+          : inboundNotification({ projectId, messageId: randomUUID(), atMs: step.at, phone: life.phone, userName: life.userName, text: AUTO_REPLY_TEXT }))
+      }
+      life.next = index + 1
+      if (life.next >= life.steps.length) lives.delete(life.id)
+      persistence?.saved(life)
     }
+  }
+
+  /** Step `index` of a message's life into the bucket of the first tick at or after its time. */
+  function schedule (life: MessageLife, index: number): void {
+    // A change is never posted before its time.
+    const key = Math.max(Math.ceil(life.steps[index]!.at / tickMs), lastTick + 1)
+    const p: Pending = { life, index }
+    const bucket = buckets.get(key)
+    if (bucket === undefined) buckets.set(key, [p])
+    else bucket.push(p)
+    pending++
   }
 
   /**
@@ -141,17 +192,10 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
       return
     }
     let at = Date.now()
-    const schedule = (p: Pending) => {
-      // The first tick at or after `at`: a change is never posted before its time.
-      const key = Math.max(Math.ceil(p.at / tickMs), lastTick + 1)
-      const bucket = buckets.get(key)
-      if (bucket === undefined) buckets.set(key, [p])
-      else bucket.push(p)
-      pending++
-    }
+    const steps: LifeStep[] = []
     const status = (status: MessageStatus) => {
       at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
-      schedule({ kind: 'status', messageId, status, at, send: s })
+      steps.push({ kind: 'status', status, at })
     }
     status('sent')
     if (fate === 'fails_after_send') status('failed')
@@ -160,9 +204,13 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
       if (fate === 'read' || fate === 'replies' || (fate !== 'delivered_unread' && draws.random() < readRate)) status('read')
       if (fate === 'replies') {
         at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
-        schedule({ kind: 'reply', at, send: s })
+        steps.push({ kind: 'reply', at })
       }
     }
+    const life: MessageLife = { id: messageId, seq: persistence?.newSeq() ?? 0, phone: digits(s.destination), userName: s.userName, campaignName: s.campaign.name, steps, next: 0 }
+    lives.set(messageId, life)
+    for (let i = 0; i < steps.length; i++) schedule(life, i)
+    persistence?.saved(life)
   }
 
   async function simulated (reply: FastifyReply, outcome: Exclude<Outcome, 'success'>, delayMs: number) {
