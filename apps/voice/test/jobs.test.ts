@@ -53,7 +53,7 @@ t.test('stop and retry on request: contacts not yet called become stopped; retry
   const contacts = [NUMBERS.reject, ...numbers(120, '98771')]
   const created = await call('POST', '/campaigns', { name: 'Stop me', contacts, script_id: 'appointment_reminder' })
   const id = created.body.id
-  await eventually(async () => (await call('GET', `/campaigns/${id}`)).body.contacts.sent >= 3)
+  await eventually(async () => (await call('GET', `/campaigns/${id}`)).body.contacts.sent >= 3, 30_000)
   const stopping = await call('POST', `/campaigns/${id}/stop`)
   t.equal(stopping.status, 200)
   t.ok(['stopping', 'stopped'].includes(stopping.body.status), `answered ${stopping.body.status}`)
