@@ -158,8 +158,8 @@ t.test('SIGKILL at random moments during a voice campaign and a voice bulk, rest
   const seed = Number(process.env.JOBS_SEED ?? Date.now() % 100_000)
   const random = seeded(seed)
   t.comment(`seed ${seed} (JOBS_SEED=${seed} replays the kill points)`)
-  const CAMPAIGN = 150
-  const BULK = 100
+  const CAMPAIGN = 100
+  const BULK = 60
   const ROUNDS = 3
   const bolna = await countedBolna(t)
   const databaseUrl = process.env.TEST_DATABASE_URL ? await createTestDatabase(t) : undefined
