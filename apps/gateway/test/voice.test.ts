@@ -118,7 +118,52 @@ t.test('the real Bolna through the gateway: its address is what the gateway saw,
 t.test('the OpenAPI document lists the voice routes', async t => {
   const { call } = await startVoiceStack(t)
   const doc = await call('GET', '/docs/json')
-  for (const path of ['/api/automation/trigger/call', '/api/automation/trigger/call/bulk', '/api/automation/call/campaigns', '/api/automation/call/campaigns/{id}', '/api/automation/call/status/{id}', '/api/automation/call/{id}/stop', '/api/automation/call/logs', '/api/automation/call/stats', '/api/automation/call/scripts', '/api/webhooks/voice/bolna']) {
+  for (const path of ['/api/automation/trigger/call', '/api/automation/trigger/call/bulk', '/api/automation/call/bulk/{id}', '/api/automation/call/campaigns', '/api/automation/call/campaigns/{id}', '/api/automation/call/campaigns/{id}/stop', '/api/automation/call/campaigns/{id}/retry', '/api/automation/call/status/{id}', '/api/automation/call/{id}/stop', '/api/automation/call/logs', '/api/automation/call/stats', '/api/automation/call/scripts', '/api/webhooks/voice/bolna']) {
     t.ok(doc.body.paths[path], path)
   }
+})
+
+t.test('voice bulk and campaigns through the gateway: 202 with the batch id past BULK_WAIT_MS and its progress route, stop and retry, idempotency keys', async t => {
+  const { call, activityLog, runtime } = await startVoiceStack(t, { BULK_WAIT_MS: '0', VOICE_BULK_CONCURRENCY: '1' })
+  // 50 ms a call, one at a time: the campaign below takes seconds, the stop comes long before its end.
+  await runtime.update('voice', { simulation: { latencyMs: { min: 50, max: 50 } } }, 'test')
+  const key = (k: string) => ({ ...api, 'idempotency-key': k })
+  const bulk = { contacts: ['+919855550100', '+919855550101', '+919876500001'], script_id: 'appointment_reminder' }
+  const first = await call('POST', '/api/automation/trigger/call/bulk', bulk, { ...key('gw-bulk-1'), 'x-switchboard-latency-ms': '50' })
+  t.equal(first.status, 202, 'BULK_WAIT_MS=0 and 50 ms a call: answered with the batch', { body: first.body })
+  t.match(first.body, { batch_id: String, total: 3, progress_url: `/api/automation/call/bulk/${first.body.batch_id}` })
+  const replay = await call('POST', '/api/automation/trigger/call/bulk', bulk, { ...key('gw-bulk-1'), 'x-switchboard-latency-ms': '50' })
+  t.same([replay.status, replay.body, replay.headers['idempotent-replayed']], [202, first.body, 'true'], 'the same key replays, places nothing')
+  const reused = await call('POST', '/api/automation/trigger/call/bulk', { ...bulk, contacts: ['+919855550100'] }, key('gw-bulk-1'))
+  t.same([reused.status, reused.body.code], [422, 'GATEWAY_IDEMPOTENCY_KEY_REUSED'])
+  const done = await eventually(async () => {
+    const p = await call('GET', first.body.progress_url, undefined, api)
+    return p.body.status === 'completed' ? p.body : undefined
+  }, 15_000)
+  t.match(done, { total: 3, progress: 1, contacts: { sent: 3, pending: 0 } })
+  t.same((await call('GET', '/api/automation/call/bulk/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00', undefined, api)).body.code, 'VOICE_BATCH_NOT_FOUND')
+
+  const contacts = ['+919855550106', ...Array.from({ length: 80 }, (_v, i) => `+9198765${String(i).padStart(5, '0')}`)]
+  const campaignBody = { name: 'Stop through the gateway', contacts, script_id: 'appointment_reminder' }
+  const created = await call('POST', '/api/automation/call/campaigns', campaignBody, key('gw-campaign-1'))
+  t.equal(created.status, 202)
+  const again = await call('POST', '/api/automation/call/campaigns', campaignBody, key('gw-campaign-1'))
+  t.same([again.body.id, again.headers['idempotent-replayed']], [created.body.id, 'true'])
+  const id = created.body.id
+  const stop = await call('POST', `/api/automation/call/campaigns/${id}/stop`, undefined, api)
+  t.equal(stop.status, 200)
+  const stopped = await eventually(async () => {
+    const p = (await call('GET', `/api/automation/call/campaigns/${id}`, undefined, api)).body
+    return p.status === 'stopped' ? p : undefined
+  }, 15_000)
+  const c = stopped.contacts
+  t.equal(c.sent + c.failed + c.unknown + c.stopped, contacts.length, 'sent + failed + unknown + stopped = contacts')
+  t.ok(c.stopped > 0, `${c.stopped} stopped`)
+  const retry = await call('POST', `/api/automation/call/campaigns/${id}/retry`, undefined, api)
+  t.equal(retry.status, 202)
+  const missing = await call('POST', '/api/automation/call/campaigns/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00/retry', undefined, api)
+  t.same([missing.status, missing.body.code], [404, 'VOICE_CAMPAIGN_NOT_FOUND'])
+  t.equal((await call('POST', `/api/automation/call/campaigns/${id}/stop`)).status, 401, 'the API token is needed')
+  await activityLog.flush()
+  t.equal(await activityLog.count('call_campaigns'), 2, 'one batch and one campaign: the replays created nothing')
 })

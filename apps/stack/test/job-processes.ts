@@ -50,12 +50,13 @@ export async function startChild (t: Test, server: string, portVariable: string,
 
 export const WHATSAPP_SERVER = resolve(import.meta.dirname, '../../whatsapp/src/server.ts')
 export const EMAIL_SERVER = resolve(import.meta.dirname, '../../email/src/server.ts')
+export const VOICE_SERVER = resolve(import.meta.dirname, '../../voice/src/server.ts')
 
 export interface CountingProxy {
   origin: string
   /** How many requests reached the emulator, per key (a destination, a recipient). */
   counts: Map<string, number>
-  /** Requests forwarded so far. */
+  /** Sends forwarded so far: requests that named at least one key (reads, such as GETs, are not counted). */
   readonly requests: number
   /** Resolves once `requests` reaches n. */
   reached: (n: number) => Promise<void>
@@ -63,7 +64,8 @@ export interface CountingProxy {
 
 /**
  * A proxy in front of an emulator that counts, per key, what reached it (keysOf reads them from a
- * request's JSON body) before passing the request on and the answer back unchanged.
+ * request's JSON body) before passing the request on and the answer back unchanged. Requests
+ * without a key (reads) pass uncounted.
  */
 export async function countingProxy (t: Test, target: string, keysOf: (body: any) => string[]): Promise<CountingProxy> {
   const counts = new Map<string, number>()
@@ -74,11 +76,17 @@ export async function countingProxy (t: Test, target: string, keysOf: (body: any
     req.on('data', c => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks)
+      let keyed = false
       try {
-        for (const key of keysOf(JSON.parse(body.toString('utf8')))) counts.set(key, (counts.get(key) ?? 0) + 1)
+        for (const key of keysOf(JSON.parse(body.toString('utf8')))) {
+          counts.set(key, (counts.get(key) ?? 0) + 1)
+          keyed = true
+        }
       } catch { /* not JSON: the emulator answers it */ }
-      requests++
-      events.emit('request', requests)
+      if (keyed) {
+        requests++
+        events.emit('request', requests)
+      }
       const headers: IncomingHttpHeaders = { ...req.headers }
       delete headers.host
       delete headers.connection

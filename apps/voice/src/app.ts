@@ -72,9 +72,10 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     reconcileMs: env.VOICE_RECONCILE_MS,
     reconcileMaxMs: env.VOICE_RECONCILE_MAX_MS,
     leaseMs: env.JOB_LEASE_MS,
+    bulkWaitMs: env.BULK_WAIT_MS,
     logger: app.log
   })
-  // Campaigns are jobs: taken up once the server listens (mock calls go to its own emulator).
+  // Campaigns and bulk batches are jobs: taken up once the server listens (mock calls go to its own emulator).
   // Before it closes they stop claiming and finish what is in flight; the rest resumes at the next start.
   app.addHook('onListen', async () => { service.startJobs() })
   app.addHook('preClose', async () => { await service.close() })

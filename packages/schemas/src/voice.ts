@@ -72,18 +72,19 @@ export const BulkCallRequestSchema = Type.Object({
 export type BulkCallRequest = Static<typeof BulkCallRequestSchema>
 
 export const BulkCallReplySchema = Type.Object({
-  batch_id: Type.String({ format: 'uuid', description: 'Also a call_campaigns row: GET /call/campaigns/{batch_id} follows the calls' }),
+  batch_id: Type.String({ format: 'uuid', description: 'Also a call_campaigns row: GET /call/campaigns/{batch_id} follows the calls to their end' }),
   mode: ModeSchema,
   script_id: Type.String(),
   agent_id: Type.String(),
   total: Type.Integer(),
   initiated: Type.Integer({ description: 'Calls Bolna accepted' }),
-  failed: Type.Integer({ description: 'Calls Bolna refused' }),
+  failed: Type.Integer({ description: 'Calls not placed: refused by Bolna (or, rarely, unknown or stopped: see calls[].status)' }),
   duration_ms: Type.Integer(),
   calls: Type.Array(Type.Object({
-    id: Uuid,
+    // The call's row; null for a contact never called (stopped) or in flight when its worker died (unknown).
+    id: Nullable(Uuid),
     to_number: Type.String(),
-    status: Type.String(),
+    status: Type.String({ description: 'Bolna\'s status for a placed call; failed (refused), unknown or stopped otherwise' }),
     execution_id: Nullable(Type.String()),
     error: Type.Optional(Type.String())
   }))

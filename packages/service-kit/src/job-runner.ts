@@ -352,3 +352,26 @@ export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string
     throw new ServiceError(503, `${codePrefix}_DATABASE_UNAVAILABLE`, `The database did not store the job (${(err as Error).message}), so nothing was sent. Retry in a moment.`, { headers: { 'retry-after': '5' } })
   }
 }
+
+/** One item of a job with what became of it, as job_results returns them (a bulk send's reply). */
+export interface JobItemResult<P = unknown, R = unknown> {
+  seq: number
+  state: 'pending' | 'claimed' | 'sent' | 'failed' | 'unknown' | 'stopped'
+  payload: P
+  result: R | null
+  reason: string | null
+}
+
+/**
+ * The 202 rule every bulk send follows, once its job is stored (createJob): waits up to waitMs for
+ * the job to end, and answers every item with its result when it did, or the job's progress (for a
+ * 202 with the batch id) when it did not; the sends go on either way.
+ */
+export async function awaitBulk<P = unknown, R = unknown> (rpc: Rpc, runner: JobRunner, jobId: string, waitMs: number): Promise<{ done: true, items: Array<JobItemResult<P, R>> } | { done: false, progress: JobProgress }> {
+  runner.poke()
+  if (!await runner.waitFor(jobId, Math.max(0, waitMs))) {
+    const progress = await rpc<JobProgress | null>('job_progress', { p_job_id: jobId })
+    if (progress) return { done: false, progress }
+  }
+  return { done: true, items: await rpc<Array<JobItemResult<P, R>>>('job_results', { p_job_id: jobId }) }
+}

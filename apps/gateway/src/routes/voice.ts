@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '@switchboard/schemas/common'
+import { BatchIdParamsSchema, BatchProgressSchema, errorResponses } from '@switchboard/schemas/common'
 import {
   BolnaWebhookReplySchema, BulkCallReplySchema, BulkCallRequestSchema, CallIdParamsSchema, CallLogSchema, CallLogsQuerySchema,
   CallLogsReplySchema, CallStatsSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema, MakeCallReplySchema,
@@ -20,8 +20,12 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/api/automation/trigger/call/bulk', {
     config: { idempotent: true },
-    schema: { tags, security, summary: 'Make many calls (make_bulk_calls), placed concurrently; answers once Bolna has answered for each', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, ...errorResponses } }
+    schema: { tags, security, summary: 'Make up to 1,000 calls, placed concurrently (make_bulk_calls): every call once Bolna has answered for each (200), or, when that outlasts BULK_WAIT_MS, 202 with the batch id while they go on', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, 202: BatchProgressSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'voice', '/calls/bulk'))
+
+  app.get('/api/automation/call/bulk/:id', {
+    schema: { tags, security, summary: 'A bulk batch\'s progress (its batch_id from the bulk reply)', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'voice', `/calls/bulk/${request.params.id}`))
 
   app.post('/api/automation/call/campaigns', {
     config: { idempotent: true },
@@ -32,6 +36,15 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/automation/call/campaigns/:id', {
     schema: { tags, security, summary: 'A campaign (or a bulk batch) and its progress', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'voice', `/campaigns/${request.params.id}`))
+
+  app.post('/api/automation/call/campaigns/:id/stop', {
+    schema: { tags, security, summary: 'Stop a campaign (or a bulk batch): contacts not yet called become stopped; calls already placed go on to their end', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'voice', `/campaigns/${request.params.id}/stop`))
+
+  app.post('/api/automation/call/campaigns/:id/retry', {
+    config: { idempotent: true },
+    schema: { tags, security, summary: 'Call a campaign\'s unknown and failed contacts again', params: CampaignIdParamsSchema, response: { 202: CampaignSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'voice', `/campaigns/${request.params.id}/retry`))
 
   app.get('/api/automation/call/status/:id', {
     schema: { tags, security, summary: 'One call and its status (get_call_status)', params: CallIdParamsSchema, response: { 200: CallLogSchema, ...errorResponses } }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '@switchboard/schemas/common'
+import { BatchIdParamsSchema, BatchProgressSchema, errorResponses } from '@switchboard/schemas/common'
 import {
   BulkCallReplySchema, BulkCallRequestSchema, CallIdParamsSchema, CallLogSchema, CallLogsQuerySchema, CallLogsReplySchema,
   CallStatsSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema, MakeCallReplySchema, MakeCallRequestSchema,
@@ -20,8 +20,15 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
 
   app.post('/calls/bulk', {
     config: { idempotent: true },
-    schema: { summary: 'make_bulk_calls(contacts, script_id)', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, ...errorResponses } }
-  }, async (request) => service.makeBulkCalls(request.body, ctx(request)))
+    schema: { summary: 'make_bulk_calls(contacts, script_id): every call (200), or the batch\'s progress (202) when it outlasts BULK_WAIT_MS', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, 202: BatchProgressSchema, ...errorResponses } }
+  }, async (request, reply) => {
+    const outcome = await service.makeBulkCalls(request.body, ctx(request))
+    return outcome.done ? reply.code(200).send(outcome.reply) : reply.code(202).send(outcome.progress)
+  })
+
+  app.get('/calls/bulk/:id', {
+    schema: { summary: 'A bulk batch\'s progress', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
+  }, async (request) => service.getBulk(request.params.id))
 
   app.get('/calls', {
     schema: { summary: 'get_call_logs(limit, status)', querystring: CallLogsQuerySchema, response: { 200: CallLogsReplySchema, ...errorResponses } }
@@ -48,6 +55,15 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
   app.get('/campaigns/:id', {
     schema: { summary: 'A campaign and its progress', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
   }, async (request) => service.getCampaign(request.params.id))
+
+  app.post('/campaigns/:id/stop', {
+    schema: { summary: 'Stop a campaign: contacts not yet called become stopped', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
+  }, async (request) => service.stopCampaign(request.params.id))
+
+  app.post('/campaigns/:id/retry', {
+    config: { idempotent: true },
+    schema: { summary: 'Call a campaign\'s unknown and failed contacts again', params: CampaignIdParamsSchema, response: { 202: CampaignSchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.retryCampaign(request.params.id)))
 
   app.get('/scripts', {
     schema: { summary: 'get_available_scripts()', response: { 200: ScriptsReplySchema, ...errorResponses } }

@@ -2,7 +2,7 @@ import { isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { movesFrom, type ActivityLog, type CallCampaignRow, type CallLogRow } from '@switchboard/activity-log'
-import type { Mode } from '@switchboard/schemas/common'
+import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import type {
   BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
   CreateCampaignRequest, MakeCallReply, MakeCallRequest, ScriptsReply, StopCallReply
@@ -11,9 +11,8 @@ import { ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
-import { progressLog } from '@switchboard/service-kit/logging'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import { contactsOf, createJob, createJobRunner, FINAL_JOB_STATUSES, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { awaitBulk, batchProgress, contactsOf, createJob, createJobRunner, FINAL_JOB_STATUSES, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { createScripts, type ResolvedScript } from './scripts.ts'
 import { isFinal, NON_FINAL_STATUSES, rankOf } from './status.ts'
@@ -34,6 +33,8 @@ export interface VoiceServiceDeps {
   reconcileMaxMs: number
   /** How long a worker's claim on a contact lives without renewal (JOB_LEASE_MS). */
   leaseMs: number
+  /** How long a bulk request waits for its calls to be placed before replying 202 (BULK_WAIT_MS). */
+  bulkWaitMs: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
 }
 
@@ -58,14 +59,22 @@ export const CAMPAIGN_ID_VAR = 'switchboard_campaign_id'
 
 const LIVE_KEY_HINT = 'Check BOLNA_API_KEY.'
 const CAMPAIGN_KIND = 'voice.campaign'
+const BULK_KIND = 'voice.bulk'
+const VOICE_KINDS = [CAMPAIGN_KIND, BULK_KIND] as const
 
-/** What every call of a campaign shares, stored with its job. */
+/** What every call of a campaign or a bulk batch shares, stored with its job. */
 interface CampaignSpec {
   mode: Mode
   target: ResolvedScript
   from?: string
   request_id: string
+  /** A bulk request's x-switchboard-* headers, for the emulator (campaigns take none). */
+  simulation_headers?: Record<string, string>
 }
+/** One contact of a campaign or a bulk batch, as stored in its job item. */
+interface CallItem { to_number: string, user_data: Record<string, unknown> }
+/** What is kept of a placed (or refused) call in its job item: a bulk reply is built from these. */
+interface CallResult { id: string, execution_id: string | null, status?: string }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SEEN_MAX = 50_000
 const CAMPAIGN_REFRESH_GAP_MS = 250
@@ -208,51 +217,70 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     }
   }
 
-  /** Places a list of calls with bounded concurrency; stops placing new ones once closing. */
-  async function placeAll (run: { id: string, mode: Mode, target: ResolvedScript, contacts: Contact[], from?: string | undefined, ctx: CallContext }) {
-    let placed = 0
-    const progress = progressLog(deps.logger, 'Voice calls', { campaignId: run.id }, run.contacts.length)
-    const results = await mapWithConcurrency(run.contacts, deps.bulkConcurrency, async (contact) => {
-      if (stopping.signal.aborted) return undefined
-      const { to_number, user_data } = contactOf(contact)
-      const result = await placeCall({ mode: run.mode, target: run.target, to: to_number, userData: user_data, from: run.from, campaignId: run.id, ctx: run.ctx })
-      placed++
-      progress.advance()
-      if (placed % 25 === 0) scheduleCampaignRefresh(run.id)
-      return { to_number, result }
-    })
-    progress.end(placed < run.contacts.length ? 'interrupted' : 'placed every call')
-    if (stopping.signal.aborted && placed < run.contacts.length) {
-      activityLog.recordUpdate('call_campaigns', { id: run.id, status: 'running' }, { status: 'interrupted', error: `The service stopped after placing ${placed} of ${run.contacts.length} calls; the rest were not placed.`, updated_at: nowIso() })
-    }
-    scheduleCampaignRefresh(run.id)
-    track(reconcile(run.id))
-    return results
+  function campaignRow (p: { id: string, mode: Mode, name: string, target: ResolvedScript, total: number, ctx: CallContext }) {
+    const now = nowIso()
+    return { id: p.id, request_id: p.ctx.requestId, mode: p.mode, name: p.name, script_id: p.target.scriptId, agent_id: p.target.agentId, status: 'running', total: p.total, initiated: 0, completed: 0, failed: 0, error: null, created_at: now, updated_at: now, completed_at: null } satisfies CallCampaignRow
   }
 
-  function campaignRow (p: { id: string, mode: Mode, name: string, target: ResolvedScript, total: number, ctx: CallContext }): CallCampaignRow {
-    return { id: p.id, request_id: p.ctx.requestId, mode: p.mode, name: p.name, script_id: p.target.scriptId, agent_id: p.target.agentId, status: 'running', total: p.total, initiated: 0, completed: 0, failed: 0 }
+  const rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => activityLog.rpc<T>(fn, args, options)
+
+  /** Stores a campaign or a bulk batch as a job: its call_campaigns row and every contact, in one transaction. */
+  async function storeJob (kind: string, input: { contacts: Contact[], from_number?: string | undefined }, p: { id: string, mode: Mode, name: string, target: ResolvedScript, ctx: CallContext, simulationHeaders?: Record<string, string> | undefined }) {
+    const row = campaignRow({ ...p, total: input.contacts.length })
+    const spec: CampaignSpec = {
+      mode: p.mode,
+      target: p.target,
+      request_id: p.ctx.requestId,
+      ...(input.from_number ? { from: input.from_number } : {}),
+      ...(p.simulationHeaders && Object.keys(p.simulationHeaders).length > 0 ? { simulation_headers: p.simulationHeaders } : {})
+    }
+    await createJob(rpc, 'VOICE', { id: p.id, kind, spec, row_table: 'call_campaigns', row }, input.contacts.map(c => contactOf(c)))
+    return row
   }
 
   /**
-   * make_bulk_calls(contacts, script_id): every call placed concurrently (bounded) through
-   * POST /call, the reply once Bolna has answered for each. Bolna's own batches need a CSV upload
-   * and a schedule at least two minutes ahead, so they do not fit "call these people now". The
-   * batch is also a call_campaigns row, so GET …/call/campaigns/{batch_id} follows its calls.
+   * make_bulk_calls(contacts, script_id): stored as a job (every contact, before the answer), then
+   * every call placed through POST /call by the job runners, VOICE_BULK_CONCURRENCY at a time per
+   * instance. Bolna's own batches need a CSV upload and a schedule at least two minutes ahead, so
+   * they do not fit "call these people now". Answered with every call once Bolna has answered for
+   * each within BULK_WAIT_MS; otherwise with the batch's progress (202) while the calls go on:
+   * GET …/call/bulk/{batch_id} follows them. The batch is also a call_campaigns row, so
+   * GET …/call/campaigns/{batch_id} follows its calls to their end.
    */
-  async function makeBulkCalls (input: BulkCallRequest, ctx: CallContext): Promise<BulkCallReply> {
+  async function makeBulkCalls (input: BulkCallRequest, ctx: CallContext): Promise<{ done: true, reply: BulkCallReply } | { done: false, progress: BatchProgress }> {
+    const started = performance.now()
     const mode = modeNow()
     deps.clientFor(mode)
     const target = await resolve(mode, input.script_id, input.agent_id)
     const id = randomUUID()
-    const started = performance.now()
-    activityLog.record('call_campaigns', campaignRow({ id, mode, name: `Bulk calls ${nowIso()}`, target, total: input.contacts.length, ctx }))
-    const results = await placeAll({ id, mode, target, contacts: input.contacts, from: input.from_number, ctx })
-    const calls = results.filter(r => r !== undefined).map(({ to_number, result }) => result.ok
-      ? { id: result.id, to_number, status: result.status, execution_id: result.executionId }
-      : { id: result.id, to_number, status: 'failed', execution_id: null, error: result.error instanceof ProviderError ? result.error.message : 'internal error' })
-    const initiated = calls.filter(c => c.execution_id !== null).length
-    return { batch_id: id, mode, script_id: target.scriptId, agent_id: target.agentId, total: input.contacts.length, initiated, failed: calls.length - initiated, duration_ms: Math.round(performance.now() - started), calls }
+    await storeJob(BULK_KIND, input, { id, mode, name: `Bulk calls ${nowIso()}`, target, ctx, simulationHeaders: ctx.simulationHeaders })
+    // The bound counts from the request's start: storing the job is part of the wait.
+    const outcome = await awaitBulk<CallItem, CallResult>(rpc, runners.bulk, id, deps.bulkWaitMs - (performance.now() - started))
+    if (!outcome.done) return { done: false, progress: batchProgress(outcome.progress, bulkProgressUrl(id)) }
+    const calls = outcome.items.map(i => ({
+      id: i.result?.id ?? null,
+      to_number: i.payload.to_number,
+      status: i.state === 'sent' ? i.result?.status ?? 'queued' : i.state,
+      execution_id: i.result?.execution_id ?? null,
+      ...(i.state !== 'sent' && i.reason ? { error: i.reason } : {})
+    }))
+    const initiated = outcome.items.filter(i => i.state === 'sent').length
+    return { done: true, reply: { batch_id: id, mode, script_id: target.scriptId, agent_id: target.agentId, total: calls.length, initiated, failed: calls.length - initiated, duration_ms: Math.round(performance.now() - started), calls } }
+  }
+
+  const bulkProgressUrl = (id: string) => `/api/automation/call/bulk/${id}`
+
+  /** A voice job (campaign or bulk batch) by id, null for any other id. */
+  async function jobProgress (id: string, kinds: readonly string[] = VOICE_KINDS): Promise<JobProgress | null> {
+    const p = await rpc<JobProgress | null>('job_progress', { p_job_id: id })
+    return p && kinds.includes(p.kind) ? p : null
+  }
+
+  /** A bulk batch's progress. */
+  async function getBulk (id: string): Promise<BatchProgress> {
+    const p = await jobProgress(id, [BULK_KIND])
+    if (!p) throw new ServiceError(404, 'VOICE_BATCH_NOT_FOUND', `No bulk call batch with id ${id}. Ids are the batch_id of a bulk reply.`)
+    return batchProgress(p, bulkProgressUrl(id))
   }
 
   /**
@@ -265,45 +293,79 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     deps.clientFor(mode)
     const target = await resolve(mode, input.script_id, input.agent_id)
     const id = randomUUID()
-    const now = nowIso()
-    const row = { ...campaignRow({ id, mode, name: input.name, target, total: input.contacts.length, ctx }), error: null, created_at: now, updated_at: now, completed_at: null }
-    const spec: CampaignSpec = { mode, target, request_id: ctx.requestId, ...(input.from_number ? { from: input.from_number } : {}) }
-    await createJob(activityLog.rpc, 'VOICE', { id, kind: CAMPAIGN_KIND, spec, row_table: 'call_campaigns', row }, input.contacts.map(c => contactOf(c)))
-    runner.poke()
-    return campaignView(row, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} }, null)
+    const row = await storeJob(CAMPAIGN_KIND, input, { id, mode, name: input.name, target, ctx })
+    runners.campaign.poke()
+    return campaignView(row, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} }, null, 0)
   }
 
-  /** Places one claimed call of a campaign. */
-  async function placeItems (job: ClaimedJob<CampaignSpec>, items: Array<ClaimedItem<{ to_number: string, user_data: Record<string, unknown> }>>): Promise<ItemOutcome[]> {
-    const { mode, target, from, request_id: requestId } = job.spec
+  const notFound = (id: string) => new ServiceError(404, 'VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
+
+  /**
+   * Stops a campaign (or a bulk batch): contacts not yet called become stopped; the calls being
+   * placed finish, and calls already placed go on to their end (Bolna stops only queued calls:
+   * POST …/call/{id}/stop).
+   */
+  async function stopCampaign (id: string): Promise<Campaign> {
+    if (!await jobProgress(id)) throw notFound(id)
+    await rpc('job_stop', { p_job_id: id, p_reason: 'The campaign was stopped on request before this contact was called.' })
+    return await getCampaign(id)
+  }
+
+  /** Calls a campaign's unknown and failed contacts again (each call gets a new call_logs row). */
+  async function retryCampaign (id: string): Promise<Campaign> {
+    const job = await jobProgress(id)
+    if (!job) throw notFound(id)
+    await rpc('job_retry', { p_job_id: id })
+    ;(job.kind === BULK_KIND ? runners.bulk : runners.campaign).poke()
+    return await getCampaign(id)
+  }
+
+  /** Places the claimed calls of a campaign or a bulk batch (one call per contact). */
+  async function placeItems (job: ClaimedJob<CampaignSpec>, items: Array<ClaimedItem<CallItem>>): Promise<ItemOutcome[]> {
+    const { mode, target, from, request_id: requestId, simulation_headers: simulationHeaders } = job.spec
+    const ctx: CallContext = { requestId, ...(simulationHeaders ? { simulationHeaders } : {}) }
     return await Promise.all(items.map(async item => {
-      const placed = await placeCall({ mode, target, to: item.payload.to_number, userData: item.payload.user_data, from, campaignId: job.id, ctx: { requestId } })
+      const placed = await placeCall({ mode, target, to: item.payload.to_number, userData: item.payload.user_data, from, campaignId: job.id, ctx })
       scheduleCampaignRefresh(job.id)
-      if (placed.ok) return { seq: item.seq, state: 'sent' as const, result: { id: placed.id, execution_id: placed.executionId } }
-      return { seq: item.seq, state: 'failed' as const, result: { id: placed.id }, reason: placed.error instanceof ProviderError ? placed.error.message : 'internal error' }
+      if (placed.ok) return { seq: item.seq, state: 'sent' as const, result: { id: placed.id, execution_id: placed.executionId, status: placed.status } satisfies CallResult }
+      return { seq: item.seq, state: 'failed' as const, result: { id: placed.id, execution_id: null } satisfies CallResult, reason: placed.error instanceof ProviderError ? placed.error.message : 'internal error' }
     }))
   }
 
-  const runner = createJobRunner({
-    rpc: activityLog.rpc.bind(activityLog),
-    kind: CAMPAIGN_KIND,
+  const runnerOptions = {
+    rpc,
     concurrency: deps.bulkConcurrency,
     leaseMs: deps.leaseMs,
     handle: placeItems,
+    // The calls' rows are written before their answers are recorded in the job.
     settle: async () => { await activityLog.flush(30_000) },
     // Every call placed: follow the calls until they end (webhooks, and asking Bolna).
-    onFinished: ids => { for (const id of ids) { scheduleCampaignRefresh(id); track(reconcile(id)) } },
+    onFinished: (ids: string[]) => { for (const id of ids) { scheduleCampaignRefresh(id); followCalls(id) } },
     ...(deps.logger ? { logger: { warn: deps.logger.warn.bind(deps.logger), error: deps.logger.warn.bind(deps.logger) } } : {})
-  })
+  }
+  const runners = {
+    campaign: createJobRunner<CallItem, CampaignSpec>({ ...runnerOptions, kind: CAMPAIGN_KIND }),
+    bulk: createJobRunner<CallItem, CampaignSpec>({ ...runnerOptions, kind: BULK_KIND })
+  }
 
   /**
-   * A campaign as the API shows it. Its job ends once every call is placed; the campaign itself is
-   * running until its calls have ended too.
+   * A campaign as the API shows it: its contacts and status from its job, its calls counted from
+   * their rows. The job ends once every contact has an answer; the campaign reads running (stopping,
+   * when stopped) until the calls it placed have ended too. `live` counts those calls: placed (they
+   * have Bolna's execution id) and not yet at a final status. A row without an execution id is a
+   * call being placed, or one whose worker died mid-placing (its contact reads unknown): nothing
+   * will ever move it, so it does not hold the campaign open.
    */
-  function campaignView (row: Record<string, unknown>, p: Progress, job: JobProgress | null): Campaign {
-    const placedAll = p.placed >= Number(row.total) && p.in_progress === 0
-    const stored = String(row.status)
-    const status = FINAL_JOB_STATUSES.has(stored) && stored !== 'failed' && p.in_progress > 0 ? 'running' : stored === 'running' && placedAll ? 'completed' : stored
+  function campaignView (row: Record<string, unknown>, p: Progress, job: JobProgress | null, live: number): Campaign {
+    let status = String(row.status)
+    if (job) {
+      status = job.status
+      if (live > 0 && (status === 'completed' || status === 'completed_with_errors')) status = 'running'
+      if (live > 0 && status === 'stopped') status = 'stopping'
+    } else if (status === 'running' && p.placed >= Number(row.total) && p.in_progress === 0) {
+      // A campaign from before campaigns were jobs: ended once every call has.
+      status = 'completed'
+    }
     return {
       id: String(row.id),
       name: String(row.name),
@@ -328,18 +390,13 @@ export function createVoiceService (deps: VoiceServiceDeps) {
 
   const progressOf = (id: string) => activityLog.rpc<Progress>('voice_campaign_progress', { p_campaign_id: id })
 
-  /** The campaign row follows its calls: counters, and completed once every call is final. */
+  /**
+   * The campaign row's call counters follow its calls. (Its status is its job's: job_settle,
+   * job_stop and job_retry write it in the same transaction as the job's.)
+   */
   async function refreshCampaign (id: string): Promise<void> {
-    const [row] = await activityLog.select('call_campaigns', { where: { id }, limit: 1 })
-    if (!row) return
     const p = await progressOf(id)
-    const view = campaignView(row, p, null)
-    const counters = { initiated: p.initiated, completed: p.completed, failed: p.failed, updated_at: nowIso() }
-    if (view.status === 'completed' && row.status === 'running') {
-      activityLog.recordUpdate('call_campaigns', { id, status: 'running' }, { ...counters, status: 'completed', completed_at: nowIso() })
-    } else {
-      activityLog.recordUpdate('call_campaigns', { id }, counters)
-    }
+    activityLog.recordUpdate('call_campaigns', { id }, { initiated: p.initiated, completed: p.completed, failed: p.failed, updated_at: nowIso() })
   }
 
   /** At most one refresh per campaign at a time, at most one every 250 ms; requests coalesce. */
@@ -364,22 +421,32 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     })())
   }
 
+  /** Follows a campaign's placed calls to their end (reconcile), once per campaign at a time in this process. */
+  const following = new Set<string>()
+  function followCalls (campaignId: string): void {
+    if (following.has(campaignId) || stopping.signal.aborted) return
+    following.add(campaignId)
+    track(reconcile(campaignId).finally(() => following.delete(campaignId)))
+  }
+
   /**
-   * Webhooks are the fast path; this is the safety net. While a campaign has calls without a
-   * final status it asks Bolna about them every reconcileMs (a live agent may have no webhook
-   * configured, or a post may be lost), and gives up waiting after reconcileMaxMs.
+   * Webhooks are the fast path; this is the safety net. While a campaign has placed calls without
+   * a final status it asks Bolna about them every reconcileMs (a live agent may have no webhook
+   * configured, a post may be lost, or it came while no instance was up), and gives up waiting
+   * after reconcileMaxMs.
    */
   async function reconcile (campaignId: string): Promise<void> {
     const deadline = Date.now() + deps.reconcileMaxMs
     while (!stopping.signal.aborted && Date.now() < deadline) {
       await sleep(deps.reconcileMs, undefined, { signal: stopping.signal }).catch(() => {})
       if (stopping.signal.aborted) return
-      const open = await activityLog.select('call_logs', { where: { campaign_id: campaignId, status: { in: NON_FINAL_STATUSES } }, limit: 500 })
+      const open = (await activityLog.select('call_logs', { where: { campaign_id: campaignId, status: { in: NON_FINAL_STATUSES } }, limit: 500 }))
+        .filter(r => typeof r.execution_id === 'string')
       if (!open.length) {
         scheduleCampaignRefresh(campaignId)
         return
       }
-      await mapWithConcurrency(open.filter(r => typeof r.execution_id === 'string'), 4, async (r) => {
+      await mapWithConcurrency(open, 4, async (r) => {
         try {
           // Each call is asked where it was placed (a fallback call lives in the emulator).
           await applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)), 'fetched')
@@ -391,14 +458,34 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     }
   }
 
-  /** GET a campaign with its progress counted from its calls. */
+  /**
+   * At start: campaigns whose placed calls have not ended (their webhooks may have come while no
+   * instance was up) are followed again.
+   */
+  async function followOpenCampaigns (): Promise<void> {
+    const open = await activityLog.select('call_logs', { where: { status: { in: NON_FINAL_STATUSES } }, orderBy: { column: 'created_at', ascending: false }, limit: 5000 })
+    const ids = new Set(open.filter(r => typeof r.execution_id === 'string' && typeof r.campaign_id === 'string').map(r => String(r.campaign_id)))
+    for (const id of ids) followCalls(id)
+  }
+
+  /** Placed calls of a campaign not yet at a final status (rows without an execution id are not placed). */
+  async function liveCalls (id: string, p: Progress): Promise<number> {
+    if (p.in_progress === 0) return 0
+    const unplaced = await activityLog.count('call_logs', { campaign_id: id, execution_id: null, status: { in: NON_FINAL_STATUSES } })
+    return Math.max(0, p.in_progress - unplaced)
+  }
+
+  /** GET a campaign (or a bulk batch) with its progress counted from its job and its calls. */
   async function getCampaign (id: string): Promise<Campaign> {
+    // The job first: reading it turns claims whose worker died into unknown, and settles its status.
+    const job = await jobProgress(id)
     const [row] = await activityLog.select('call_campaigns', { where: { id }, limit: 1 })
-    if (!row) throw new ServiceError(404, 'VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
-    const job = await activityLog.rpc<JobProgress | null>('job_progress', { p_job_id: id })
-    const view = campaignView(row, await progressOf(id), job)
-    if (view.status !== row.status) scheduleCampaignRefresh(id)
-    return view
+    if (!row) throw notFound(id)
+    const p = await progressOf(id)
+    const live = await liveCalls(id, p)
+    // Calls placed by an instance that is gone: this one follows them.
+    if (live > 0 && job && FINAL_JOB_STATUSES.has(job.status)) followCalls(id)
+    return campaignView(row, p, job, live)
   }
 
   /**
@@ -511,12 +598,19 @@ export function createVoiceService (deps: VoiceServiceDeps) {
    * what is in flight, then hands over the writes.
    */
   async function close (): Promise<void> {
-    await runner.stop()
+    await Promise.all([runners.campaign.stop(), runners.bulk.stop()])
     stopping.abort()
     while (jobs.size) await Promise.allSettled([...jobs])
   }
 
-  return { makeCall, makeBulkCalls, createCampaign, startJobs: () => runner.start(), getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
+  /** Takes up the campaigns and bulk batches with contacts to call, and follows calls left open. */
+  function startJobs (): void {
+    runners.campaign.start()
+    runners.bulk.start()
+    followOpenCampaigns().catch(err => deps.logger?.warn({ err }, 'could not look for campaigns with calls still open; they are followed when read'))
+  }
+
+  return { makeCall, makeBulkCalls, getBulk, createCampaign, stopCampaign, retryCampaign, startJobs, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
 }
 
 export type VoiceService = ReturnType<typeof createVoiceService>
