@@ -70,16 +70,30 @@ create or replace function fan_out_events(p_events jsonb) returns integer langua
   select count(*)::integer from ins
 $$;
 
+-- The triggers below: for the rows of one statement whose status reached an outcome, one outbox
+-- row per (event, endpoint that is enabled and wants its type), the event's id shared by its
+-- copies. Set-based, and a row is turned into JSON only when some endpoint wants its event.
 -- Called by the status tables' triggers (present only while an endpoint is enabled): the rows
 -- whose status actually moved (a late or repeated webhook moves nothing and emits nothing).
 create or replace function status_events_on_update() returns trigger language plpgsql as $$
 begin
-  perform fan_out_events(coalesce((
-    select jsonb_agg(jsonb_build_object('type', t.type, 'timestamp', now(), 'data', t.data))
-      from (select event_type_for(TG_TABLE_NAME, n.status) as type, to_jsonb(n) as data
-              from new_rows n join old_rows o on o.id = n.id
-             where n.status is distinct from o.status) t
-     where t.type is not null), '[]'::jsonb));
+  with moved as materialized (
+    select n.id, event_type_for(TG_TABLE_NAME, n.status) as type
+      from new_rows n join old_rows o on o.id = n.id
+     where n.status is distinct from o.status
+  ), wanted as materialized (
+    select m.id, m.type, 'msg_' || replace(gen_random_uuid()::text, '-', '') as event_id
+      from moved m
+     where m.type is not null
+       and exists (select 1 from event_endpoints p where p.enabled and (cardinality(p.types) = 0 or m.type = any (p.types)))
+  )
+  insert into webhook_outbox (source, label, url, headers, body, body_encoding, retry_delays_ms, status, attempts, next_attempt_at)
+  select 'events', 'events:' || p.id || ':' || w.type, p.url,
+         jsonb_build_object('content-type', 'application/json', 'webhook-id', w.event_id, 'user-agent', 'Switchboard-Events/1'),
+         jsonb_build_object('type', w.type, 'timestamp', now(), 'data', to_jsonb(n))::text,
+         'utf8', event_retry_delays_ms(), 'pending', 0, now()
+    from wanted w join new_rows n on n.id = w.id
+    join event_endpoints p on p.enabled and (cardinality(p.types) = 0 or w.type = any (p.types));
   return null;
 end
 $$;
@@ -87,10 +101,19 @@ $$;
 -- A row written already at an outcome (a send the provider refused at once: failed).
 create or replace function status_events_on_insert() returns trigger language plpgsql as $$
 begin
-  perform fan_out_events(coalesce((
-    select jsonb_agg(jsonb_build_object('type', t.type, 'timestamp', now(), 'data', t.data))
-      from (select event_type_for(TG_TABLE_NAME, n.status) as type, to_jsonb(n) as data from new_rows n) t
-     where t.type is not null), '[]'::jsonb));
+  with wanted as materialized (
+    select n.id, event_type_for(TG_TABLE_NAME, n.status) as type, 'msg_' || replace(gen_random_uuid()::text, '-', '') as event_id
+      from new_rows n
+     where event_type_for(TG_TABLE_NAME, n.status) is not null
+       and exists (select 1 from event_endpoints p where p.enabled and (cardinality(p.types) = 0 or event_type_for(TG_TABLE_NAME, n.status) = any (p.types)))
+  )
+  insert into webhook_outbox (source, label, url, headers, body, body_encoding, retry_delays_ms, status, attempts, next_attempt_at)
+  select 'events', 'events:' || p.id || ':' || w.type, p.url,
+         jsonb_build_object('content-type', 'application/json', 'webhook-id', w.event_id, 'user-agent', 'Switchboard-Events/1'),
+         jsonb_build_object('type', w.type, 'timestamp', now(), 'data', to_jsonb(n))::text,
+         'utf8', event_retry_delays_ms(), 'pending', 0, now()
+    from wanted w join new_rows n on n.id = w.id
+    join event_endpoints p on p.enabled and (cardinality(p.types) = 0 or w.type = any (p.types));
   return null;
 end
 $$;
