@@ -121,7 +121,7 @@ $$;
 -- Creates the status tables' triggers while an endpoint is enabled and drops them otherwise.
 -- Security definer: the table owner's right to create triggers, also when called through
 -- PostgREST (Supabase) as the service role.
-create or replace function sync_event_triggers() returns boolean language plpgsql security definer as $$
+create or replace function sync_event_triggers() returns boolean language plpgsql security definer set search_path = public, pg_catalog as $$
 declare
   wanted boolean := exists (select 1 from event_endpoints where enabled);
   t text;
