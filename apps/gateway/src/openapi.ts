@@ -72,6 +72,12 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/admin/journal/{service}/{id}': own('getJournalEntry', { 404: ['ADMIN_ROW_NOT_FOUND'] }),
   'GET /api/admin/stats': own('getActivityStats'),
   'POST /api/admin/reset': own('resetSandbox'),
+  'GET /api/admin/endpoints': own('listEventEndpoints'),
+  'POST /api/admin/endpoints': own('createEventEndpoint', { 400: ['ADMIN_ENDPOINT_SECRET_INVALID'], 422: ['ADMIN_ENDPOINT_NOT_ALLOWED'] }),
+  'GET /api/admin/endpoints/{id}': own('getEventEndpoint', { 404: ['ADMIN_ENDPOINT_NOT_FOUND'] }),
+  'PATCH /api/admin/endpoints/{id}': own('updateEventEndpoint', { 404: ['ADMIN_ENDPOINT_NOT_FOUND'], 422: ['ADMIN_ENDPOINT_NOT_ALLOWED'] }),
+  'DELETE /api/admin/endpoints/{id}': own('deleteEventEndpoint', { 404: ['ADMIN_ENDPOINT_NOT_FOUND'] }),
+  'GET /api/admin/events': own('listEventDeliveries'),
 
   'POST /api/automation/trigger/email': { ...fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendEmail },
   'POST /api/automation/trigger/email/batch': fwd('sendBulkEmails', 'EMAIL'),
@@ -265,6 +271,7 @@ export function swaggerOptions (gatewayPort: number): FastifyDynamicSwaggerOptio
       tags: [
         { name: 'health', description: 'Liveness and readiness, no token' },
         { name: 'admin', description: 'Settings, journal, stats and reset: the admin token' },
+        { name: 'events', description: 'Endpoints of the team\'s app that receive one signed event per outcome (Standard Webhooks), and the events journal: the admin token' },
         { name: 'email', description: 'Email through SendGrid (or its emulator)' },
         { name: 'whatsapp', description: 'WhatsApp through AiSensy (or its emulator)' },
         { name: 'payments', description: 'Payment links through Instamojo (or its emulator)' },

@@ -235,6 +235,63 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.ok(isPermanentError(unknown), `unknown column: ${(unknown as { code?: string })?.code}`)
   })
 
+  t.test('events: a status move fans out to the enabled endpoints, once, in the same statement; no trigger without an endpoint', async t => {
+    type Endpoint = { id: string, url: string, types: string[], enabled: boolean, secret?: unknown }
+    type Delivery = { event_id: string, type: string, endpoint_id: string, status: string, data: Row }
+    const triggersOn = async () => (await db.rpc<boolean>('sync_event_triggers'))
+    const deliveries = async (endpoint: string) => db.rpc<Delivery[]>('list_event_deliveries', { p_endpoint: endpoint, p_limit: 100 })
+    const all = await db.rpc<Endpoint[]>('list_event_endpoints')
+    // On a shared database someone else's endpoint may keep the triggers; the "none" half needs a database of our own.
+    const alone = all.length === 0
+    if (alone) t.equal(await triggersOn(), false, 'no endpoint: no trigger')
+
+    const created = await db.rpc<Endpoint>('create_event_endpoint', { p_url: 'http://127.0.0.1:9/contract', p_secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', p_types: ['email.delivered', 'payment.paid'], p_description: run, p_enabled: true })
+    const other = await db.rpc<Endpoint>('create_event_endpoint', { p_url: 'http://127.0.0.1:9/other', p_secret: 'whsec_b3RoZXJvdGhlcm90aGVyb3RoZXI=', p_types: [], p_description: run, p_enabled: false })
+    t.teardown(async () => {
+      await db.rpc('delete_event_endpoint', { p_id: created.id })
+      await db.rpc('delete_event_endpoint', { p_id: other.id })
+    })
+    t.same(created.types, ['email.delivered', 'payment.paid'])
+    t.notOk('secret' in created, 'no answer carries the secret')
+    t.notOk(JSON.stringify(await db.rpc('list_event_endpoints')).includes('whsec_'), 'the list carries no secret')
+    t.equal(await triggersOn(), true)
+
+    const a = email({ status: 'sent' })
+    const b = email({ status: 'sent' })
+    await db.insert('email_logs', [a, b])
+    // One statement moves both rows; a repeat (late webhook) moves nothing and emits nothing.
+    await db.update('email_logs', { id: { in: [a.id as string, b.id as string] }, status: { in: ['sent', 'processed'] } }, { status: 'delivered' })
+    await db.update('email_logs', { id: a.id as string, status: { in: ['sent', 'processed'] } }, { status: 'delivered' })
+    // Not an outcome (processed), and a type the endpoint does not want (opened): nothing.
+    await db.update('email_logs', { id: b.id as string }, { status: 'opened' })
+    const got = await deliveries(created.id)
+    t.equal(got.length, 2, 'one per moved row, for the enabled endpoint only')
+    t.same(got.map(d => d.type), ['email.delivered', 'email.delivered'])
+    t.same(new Set(got.map(d => d.data.id)), new Set([a.id, b.id]))
+    t.match(got[0], { status: 'pending', endpoint_id: created.id, event_id: /^msg_[0-9a-f]{32}$/ })
+    t.equal((await deliveries(other.id)).length, 0, 'a disabled endpoint gets nothing')
+
+    // Zoom's way in: events from application code.
+    t.equal(await db.rpc<number>('fan_out_events', { p_events: [{ type: 'payment.paid', timestamp: '2026-01-01T00:00:00Z', data: { id: run } }, { type: 'meeting.ended', data: {} }] }), 1)
+
+    // Enabling the second endpoint (every type) and moving a row gives both endpoints a copy with one event id.
+    await db.rpc('update_event_endpoint', { p_id: other.id, p_url: null, p_types: null, p_description: null, p_enabled: true })
+    await db.update('email_logs', { id: a.id as string }, { status: 'bounced' })
+    const bounced = await deliveries(other.id)
+    t.same(bounced.map(d => d.type), ['email.bounced'])
+
+    // Deleting an endpoint takes its undelivered deliveries with it; without endpoints the triggers go.
+    t.equal(await db.rpc<boolean>('delete_event_endpoint', { p_id: other.id }), true)
+    t.equal((await deliveries(other.id)).length, 0)
+    t.equal(await db.rpc<boolean>('delete_event_endpoint', { p_id: created.id }), true)
+    t.equal(await db.rpc<boolean>('delete_event_endpoint', { p_id: created.id }), false)
+    if (alone) {
+      t.equal(await triggersOn(), false, 'last endpoint gone: triggers gone')
+      await db.update('email_logs', { id: b.id as string }, { status: 'clicked' })
+      t.equal(await db.count('webhook_outbox', { source: 'events' }), 0, 'nothing emitted without an endpoint')
+    }
+  })
+
   t.test('ping', async t => {
     await t.resolves(db.ping())
   })

@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildStack, listenStack, type Stack } from '@switchboard/stack/stack'
+import { signEvent } from '@switchboard/service-kit/events'
 
 export const SERVICES = ['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const
 export type Service = typeof SERVICES[number]
@@ -59,6 +61,29 @@ export interface LoggedEmail {
 
 export interface WaitOptions { timeoutMs?: number }
 
+/** One event an inbox received (Standard Webhooks: its signature was checked before it was kept). */
+export interface ReceivedEvent {
+  /** The webhook-id header: the same on every retry. */
+  id: string
+  type: string
+  timestamp: string
+  data: Record<string, unknown>
+}
+
+/** A local endpoint registered for events: what it received, and a wait for one. */
+export interface EventInbox {
+  url: string
+  /** The endpoint's id in the admin API. */
+  id: string
+  /** Its whsec_ secret, for a test that verifies the events itself. */
+  secret: string
+  events: ReceivedEvent[]
+  /** The first event of `type` (whose data passes `where`), once it arrives. */
+  waitFor (match: { type: string, where?: (data: Record<string, unknown>) => boolean } & WaitOptions): Promise<ReceivedEvent>
+  /** Deletes the endpoint and stops listening (close() of the Switchboard does it too). */
+  close (): Promise<void>
+}
+
 export interface Switchboard {
   /** The gateway's base URL: the one URL a team's app needs. */
   url: string
@@ -72,6 +97,11 @@ export interface Switchboard {
   journal (query?: JournalQuery): Promise<JournalEntry[]>
   /** The newest email to `to` (with `subject` / `status` when given), once the activity log has it. */
   waitForEmail (match: { to: string, subject?: string, status?: string } & WaitOptions): Promise<LoggedEmail>
+  /**
+   * Listens on a free local port, registers it as an event endpoint (all types, or `types`), and
+   * collects the events posted to it, each checked against its Standard Webhooks signature.
+   */
+  receiveEvents (options?: { types?: string[] }): Promise<EventInbox>
   /** Stops every server and flushes the activity log; removes the data folder it created. */
   close (): Promise<void>
 }
@@ -135,6 +165,7 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
   const api = gatewayClient(url, adminToken)
 
   let closed: Promise<void> | undefined
+  const inboxes = new Set<EventInbox>()
   return {
     url,
     urls: urls as Switchboard['urls'],
@@ -161,8 +192,14 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
         createdAt: entry.created_at
       }
     },
+    receiveEvents: async (options = {}) => {
+      const inbox = await eventInbox(url, adminToken, host, options.types)
+      inboxes.add(inbox)
+      return inbox
+    },
     close: () => {
       closed ??= (async () => {
+        for (const inbox of inboxes) await inbox.close().catch(() => {})
         await running.close()
         if (ownDataDir) await rm(dataDir, { recursive: true, force: true })
       })()
@@ -196,5 +233,68 @@ async function waitFor<T> (check: () => Promise<T | undefined>, timeoutMs: numbe
     if (value !== undefined) return value
     if (Date.now() > until) throw new Error(describe())
     await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/** Standard Webhooks: the signature header holds space-separated "v1,<base64>" entries. */
+function signedBy (secret: string, id: string, timestamp: string, body: string, header: string): boolean {
+  const expected = Buffer.from(signEvent(secret, id, timestamp, body))
+  return header.split(' ').some(sig => { const b = Buffer.from(sig); return b.length === expected.length && timingSafeEqual(b, expected) })
+}
+
+async function eventInbox (gatewayUrl: string, adminToken: string, host: string, types: string[] | undefined): Promise<EventInbox> {
+  const events: ReceivedEvent[] = []
+  let secret = ''
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      const id = String(req.headers['webhook-id'] ?? '')
+      const timestamp = String(req.headers['webhook-timestamp'] ?? '')
+      if (!secret || !signedBy(secret, id, timestamp, body, String(req.headers['webhook-signature'] ?? ''))) {
+        res.writeHead(401).end()
+        return
+      }
+      try {
+        const event = JSON.parse(body) as { type: string, timestamp: string, data: Record<string, unknown> }
+        // At least once: a retry of an event already kept is acknowledged, not kept twice.
+        if (!events.some(e => e.id === id)) events.push({ id, type: event.type, timestamp: event.timestamp, data: event.data })
+        res.writeHead(204).end()
+      } catch {
+        res.writeHead(400).end()
+      }
+    })
+  })
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve))
+  const { port } = server.address() as AddressInfo
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/events`
+  const stop = () => new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()) })
+  const res = await fetch(`${gatewayUrl}/api/admin/endpoints`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url, description: 'startSwitchboard().receiveEvents()', ...(types ? { types } : {}) })
+  })
+  const created = await res.json() as { id: string, secret: string, message?: string }
+  if (res.status !== 201) {
+    await stop()
+    throw new Error(`POST /api/admin/endpoints answered ${res.status}: ${created.message ?? 'no message'}`)
+  }
+  secret = created.secret
+  let closed: Promise<void> | undefined
+  return {
+    url,
+    id: created.id,
+    secret,
+    events,
+    waitFor: ({ type, where, timeoutMs = 10_000 }) => waitFor(async () => events.find(e => e.type === type && (where === undefined || where(e.data))), timeoutMs,
+      () => `no ${type} event${where ? ' matching' : ''} within ${timeoutMs} ms (received: ${events.map(e => e.type).join(', ') || 'none'})`),
+    close: () => {
+      closed ??= (async () => {
+        await fetch(`${gatewayUrl}/api/admin/endpoints/${created.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } }).then(r => r.arrayBuffer(), () => {})
+        await stop()
+      })()
+      return closed
+    }
   }
 }

@@ -47,3 +47,22 @@ t.test('two instances started together share no port, folder, token or data', as
   t.equal(await fetch(`${a.url}/health`).then(() => 'answered', () => 'refused'), 'refused', 'and nothing listens any more')
   t.equal(await sendEmail(b, 'deliver+b@example.com', 'B still runs'), 202, 'closing A leaves B running')
 })
+
+t.test('receiveEvents(): a local endpoint that collects the events, each checked against its signature', async t => {
+  const sb = await startSwitchboard({ seed: 3 })
+  t.teardown(() => sb.close())
+  const inbox = await sb.receiveEvents({ types: ['email.delivered'] })
+  t.match(inbox, { url: /^http:\/\/127\.0\.0\.1:\d+\/events$/, id: String, secret: /^whsec_/ })
+
+  const forged = await fetch(inbox.url, { method: 'POST', headers: { 'webhook-id': 'msg_forged', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,AAAA' }, body: '{"type":"email.delivered","data":{}}' })
+  t.equal(forged.status, 401, 'a post without the right signature is refused and not kept')
+
+  t.equal(await sendEmail(sb, 'deliver+events@example.com', 'Event me'), 202)
+  const event = await inbox.waitFor({ type: 'email.delivered', where: d => d.to_email === 'deliver+events@example.com', timeoutMs: 30_000 })
+  t.match(event, { id: /^msg_/, type: 'email.delivered', data: { to_email: 'deliver+events@example.com', subject: 'Event me', status: 'delivered' } })
+  t.same(inbox.events.map(e => e.type), ['email.delivered'], 'only the types asked for; the forged post is not among them')
+  await t.rejects(inbox.waitFor({ type: 'payment.paid', timeoutMs: 200 }), /no payment\.paid event within 200 ms \(received: email\.delivered\)/)
+  await inbox.close()
+  const left = await fetch(`${sb.url}/api/admin/endpoints`, { headers: { authorization: `Bearer ${sb.adminToken}` } }).then(r => r.json()) as { items: unknown[] }
+  t.same(left.items, [], 'close() deletes the endpoint')
+})

@@ -21,13 +21,14 @@ export function registerSecrets (values: Iterable<string | undefined | null>): v
 
 /**
  * Key shapes: SendGrid (SG.<id>.<secret>), JWTs (AiSensy keys, Zoom tokens), Bolna (bn-…),
- * Switchboard's own tokens, and any credential in an Authorization-style "Bearer …"/"Basic …".
+ * Switchboard's own tokens, Standard Webhooks secrets (whsec_…), and any credential in an Authorization-style "Bearer …"/"Basic …".
  */
 const KEY_SHAPES = [
   /SG\.[\w-]{8,}\.[\w-]{8,}/g,
   /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]{4,}/g,
   /\bbn-[A-Za-z0-9]{16,}/g,
   /\bsb_(?:api|admin|internal)_[\w-]{16,}/g,
+  /\bwhsec_[A-Za-z0-9+/=]{16,}/g,
   /\b(Bearer|Basic|Token)\s+[\w\-.~+/=:]{8,}/gi
 ]
 

@@ -5,6 +5,8 @@ import { ZoomWebhookReplySchema } from '@switchboard/schemas/zoom'
 import { ServiceError } from '@switchboard/service-kit/errors'
 import { claimWebhookEvents } from '@switchboard/service-kit/webhook-replay'
 import { timestampIsFresh } from '@switchboard/service-kit/hmac'
+import { emitEvents, type EventType } from '@switchboard/service-kit/events'
+import { redactSecrets } from '@switchboard/service-kit/redact'
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswer, verifyZoomWebhook } from '../emulator/webhooks.ts'
 import type { ZoomService } from '../service/zoom-service.ts'
 
@@ -15,6 +17,8 @@ export interface ZoomWebhookOptions {
   /** Oldest signed timestamp accepted, against replays. */
   maxAgeSeconds: number
 }
+
+const TEAM_EVENTS = new Set(['meeting.started', 'meeting.ended', 'recording.completed'])
 
 const unauthorized = () => new ServiceError(401, 'ZOOM_WEBHOOK_SIGNATURE_INVALID', 'Unauthorized')
 
@@ -57,6 +61,12 @@ export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = 
     const key = [event.event, String(event.event_ts ?? timestamp), String(object?.uuid ?? object?.id ?? '')].join('|')
     const fresh = await claimWebhookEvents(app.activityLog, 'zoom', [key], 2 * opts.maxAgeSeconds)
     if (!fresh.has(key)) return { received: true as const, event: event.event, applied: false }
-    return { received: true as const, event: event.event, applied: opts.service.applyWebhookEvent(event) }
+    const applied = opts.service.applyWebhookEvent(event)
+    // The team's event (Zoom keeps no table for a trigger to see): once per webhook, replays excluded.
+    if (TEAM_EVENTS.has(event.event) && object && typeof object === 'object') {
+      await emitEvents(app.activityLog, [{ type: event.event as EventType, data: redactSecrets({ ...object, mode: opts.service.mode() }) }])
+        .catch((err: unknown) => request.log.warn({ err, event: event.event }, 'zoom: could not queue the team\'s event'))
+    }
+    return { received: true as const, event: event.event, applied }
   })
 }

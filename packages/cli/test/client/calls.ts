@@ -91,6 +91,14 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const stats = await admin.GET('/api/admin/stats')
   const reset = await admin.POST('/api/admin/reset')
 
+  const endpoint = await admin.POST('/api/admin/endpoints', { body: { url: 'http://127.0.0.1:9/typed-client', types: ['payment.paid'] } })
+  const endpointId = endpoint.data?.id ?? ''
+  const endpoints = await admin.GET('/api/admin/endpoints')
+  const getEndpoint = await admin.GET('/api/admin/endpoints/{id}', { params: { path: { id: endpointId } } })
+  const updateEndpoint = await admin.PATCH('/api/admin/endpoints/{id}', { params: { path: { id: endpointId } }, body: { enabled: false } })
+  const events = await admin.GET('/api/admin/events', { params: { query: { limit: 10 } } })
+  const deleteEndpoint = await admin.DELETE('/api/admin/endpoints/{id}', { params: { path: { id: endpointId } } })
+
   return {
     getHealth: health.response.status,
     getReadiness: ready.response.status,
@@ -102,6 +110,12 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
     getJournalEntry: entry.response.status,
     getActivityStats: stats.response.status,
     resetSandbox: reset.response.status,
+    createEventEndpoint: endpoint.response.status,
+    listEventEndpoints: endpoints.response.status,
+    getEventEndpoint: getEndpoint.response.status,
+    updateEventEndpoint: updateEndpoint.response.status,
+    listEventDeliveries: events.response.status,
+    deleteEventEndpoint: deleteEndpoint.response.status,
     sendEmail: email.response.status,
     sendBulkEmails: bulkEmail.response.status,
     getEmailStats: emailStats.response.status,

@@ -6,6 +6,7 @@ import { refreshJournal, closeDetail, reset } from './activity.js'
 import { api, failure, onUnauthorized, setConnection } from './api.js'
 import { refreshDevelopment, renderSettings, switchAll } from './development.js'
 import { $, message } from './dom.js'
+import { refreshEvents } from './events.js'
 import { state } from './state.js'
 import { refreshStats } from './stats.js'
 
@@ -90,7 +91,7 @@ async function poll () {
   const tab = state.tab
   if (!document.hidden) {
     try {
-      if (tab === 'development') await refreshDevelopment()
+      if (tab === 'development') await Promise.all([refreshDevelopment(), refreshEvents()])
       else if (tab === 'activity') { if (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) await refreshJournal() }
       else await refreshStats()
     } catch { /* each refresh shows its own errors */ }
