@@ -60,6 +60,11 @@ interface ToFinish { id: string, delivery: WebhookDelivery, attempt: number, err
 
 /** Most webhooks one round stores, and most outcomes it records. */
 const ROUND_ROWS = 500
+/**
+ * How long outcomes wait for others before a round records them (when no round is running and
+ * nothing waits to be stored): the posts of a burst finish one by one, and a row's lease is 30 s.
+ */
+const GATHER_OUTCOMES_MS = 10
 
 /**
  * Posts webhooks the way providers do, durably: each is written to the outbox (a database table)
@@ -88,6 +93,7 @@ export class WebhookSender {
   #toFinish: ToFinish[] = []
   #roundRunning = false
   #roundScheduled = false
+  #gatherTimer: NodeJS.Timeout | undefined
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
@@ -172,9 +178,21 @@ export class WebhookSender {
     this.#inFlight.add(tracked)
   }
 
-  /** A round at the end of this turn of the event loop, unless one is running (it takes what waits when it returns). */
-  #scheduleRound (): void {
+  /**
+   * A round at the end of this turn of the event loop (`gather`: a few milliseconds later, for
+   * outcomes only), unless one is running: it takes what waits when it returns.
+   */
+  #scheduleRound (gather = false): void {
     if (this.#roundRunning || this.#roundScheduled) return
+    if (gather) {
+      this.#gatherTimer ??= setTimeout(() => {
+        this.#gatherTimer = undefined
+        void this.#rounds()
+      }, GATHER_OUTCOMES_MS)
+      return
+    }
+    clearTimeout(this.#gatherTimer)
+    this.#gatherTimer = undefined
     this.#roundScheduled = true
     setImmediate(() => {
       this.#roundScheduled = false
@@ -185,6 +203,8 @@ export class WebhookSender {
   /** Rounds until nothing waits: each stores what was sent and records what was attempted meanwhile. */
   async #rounds (): Promise<void> {
     if (this.#roundRunning) return
+    clearTimeout(this.#gatherTimer)
+    this.#gatherTimer = undefined
     this.#roundRunning = true
     try {
       while (this.#toStore.length > 0 || this.#toFinish.length > 0) {
@@ -241,7 +261,7 @@ export class WebhookSender {
   async #attempt (id: string, delivery: WebhookDelivery, attempt: number, done: () => void): Promise<void> {
     const error = await this.#post(delivery)
     this.#toFinish.push({ id, delivery, attempt, error, done })
-    this.#scheduleRound()
+    this.#scheduleRound(true)
   }
 
   /** What a round recorded: counts, retries scheduled, give-ups reported. */
