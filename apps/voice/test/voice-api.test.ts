@@ -184,7 +184,8 @@ t.test('get_call_status asks Bolna while the call is live, so a missing webhook 
 })
 
 t.test('make_bulk_calls: concurrent, one row each, a refused number fails alone, the batch is followed like a campaign', async t => {
-  const { call, activityLog, app } = await startVoiceApp(t, { simulation: { latencyMs: { min: 150, max: 150 } }, env: { VOICE_BULK_CONCURRENCY: '10' } })
+  // A bound far past what 20 calls take, so the full answer (200) does not depend on the machine's load (the 202: jobs.test.ts).
+  const { call, activityLog, app } = await startVoiceApp(t, { simulation: { latencyMs: { min: 150, max: 150 } }, env: { VOICE_BULK_CONCURRENCY: '10', BULK_WAIT_MS: '240000' } })
   // How many calls the emulator is serving at once: the proof of concurrency, whatever the machine's speed.
   let inFlight = 0
   let mostAtOnce = 0
@@ -205,12 +206,7 @@ t.test('make_bulk_calls: concurrent, one row each, a refused number fails alone,
   t.ok(mostAtOnce <= 10, `and no more at once than VOICE_BULK_CONCURRENCY (${mostAtOnce})`)
   t.match(res.body.calls.find((c: { to_number: string }) => c.to_number === NUMBERS.reject), { status: 'failed', execution_id: null, error: /Invalid recipient_phone_number/ })
   await activityLog.flush()
-  const rows = await activityLog.select('call_logs', { where: { campaign_id: res.body.batch_id }, orderBy: { column: 'created_at' } })
-  t.equal(rows.length, 20)
-  // One at a time, a call's row is written only after the previous call's answer (150 ms after its
-  // row): a row written before the previous call's answer came means they were placed together.
-  const at = (r: Record<string, unknown>) => Date.parse(String(r.created_at))
-  t.ok(rows.some((r, i) => i > 0 && at(r) < at(rows[i - 1]!) + Number(rows[i - 1]!.latency_ms)), 'placed concurrently, not one after another')
+  t.equal(await activityLog.count('call_logs', { campaign_id: res.body.batch_id }), 20)
   const campaign = await eventually(async () => {
     const r = await call('GET', `/campaigns/${res.body.batch_id}`)
     return r.body.status === 'completed_with_errors' ? r.body : undefined
