@@ -32,6 +32,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }
   await app.register(sendgridEmulator, {
     prefix: EMULATOR_PREFIX,
+    clock: app.clock,
     simulator,
     webhookSender,
     dataDir: env.SWITCHBOARD_DATA_DIR,

@@ -72,6 +72,11 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/admin/journal/{service}/{id}': own('getJournalEntry', { 404: ['ADMIN_ROW_NOT_FOUND'] }),
   'GET /api/admin/stats': own('getActivityStats'),
   'POST /api/admin/reset': own('resetSandbox'),
+  'GET /api/admin/clock': own('getClock'),
+  'POST /api/admin/clock/freeze': own('freezeClock'),
+  'POST /api/admin/clock/advance': own('advanceClock', { 400: ['ADMIN_INVALID_REQUEST'] }),
+  'POST /api/admin/clock/resume': own('resumeClock'),
+  'POST /api/admin/clock/real': own('realClock'),
 
   'POST /api/automation/trigger/email': { ...fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendEmail },
   'POST /api/automation/trigger/email/batch': fwd('sendBulkEmails', 'EMAIL'),

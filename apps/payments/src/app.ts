@@ -85,7 +85,8 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     prefix: EMULATOR_PREFIX,
     simulator: new Simulator(() => app.runtime.get('payments').simulation, 'payments'),
     webhookSender,
-    salt
+    salt,
+    clock: app.clock
   })
 
   let mockClient: InstamojoClient | undefined

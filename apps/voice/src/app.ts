@@ -45,6 +45,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     webhookSender,
     signingSecret: emulatorSecret,
     stepMs: () => stepMs,
+    clock: app.clock,
     // Agents and calls live in the database, at most the engine's bound of calls.
     state: app.activityLog.emulatorState({ table: 'bolna_emulator_state', retention: { call: 10_000, agent: 1_000 }, logger: app.log }),
     defaultWebhookUrl: () => env.BOLNA_MOCK_WEBHOOK_URL ?? ownReceiver()

@@ -50,6 +50,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const controls: AiSensyEmulatorControls = {}
   await app.register(aisensyEmulator, {
     prefix: EMULATOR_PREFIX,
+    clock: app.clock,
     simulator,
     webhookSender,
     controls,

@@ -75,7 +75,8 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
     tokenTtlSeconds: env.ZOOM_EMULATOR_TOKEN_TTL_S,
     maxPendingWebhooks: env.ZOOM_WEBHOOK_MAX_PENDING,
     persistence,
-    logger: app.log
+    logger: app.log,
+    clock: app.clock
   })
   app.addHook('onClose', async () => {
     await state.close()

@@ -12,6 +12,7 @@ import {
   feesFor, INSTRUMENTS, InstamojoStore, isoMicro, newPaymentId, newRequestId, newShortSlug,
   v1Payment, v1Request, v2Payment, v2Request, type Instrument, type PaymentRecord, type RequestRecord
 } from './store.ts'
+import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { normalisePhone, validateNewRequest } from './validate-request.ts'
 
 export interface InstamojoEmulatorOptions {
@@ -25,6 +26,8 @@ export interface InstamojoEmulatorOptions {
   maxRecords?: number
   /** Where requests, payments and tokens are kept beyond memory (the database). */
   state?: EmulatorState
+  /** The emulators' clock (the admin API's test clock): when a payment request expires. */
+  clock?: Clock
 }
 
 export const TOKEN_TTL_S = 36_000
@@ -54,7 +57,8 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   const { simulator, webhookSender, salt } = opts
   app.onMockReset(() => { simulator.restart() })
   const username = opts.username ?? 'switchboard'
-  const store = new InstamojoStore(opts.maxRecords, opts.state)
+  const clock = opts.clock ?? systemClock
+  const store = new InstamojoStore(opts.maxRecords, opts.state, clock)
   await store.restore()
   app.addHook('onClose', async () => { await store.close() })
   if (app.hasDecorator('onMockReset')) app.onMockReset(async () => { await store.clear() })
@@ -153,7 +157,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   // --- payment requests -------------------------------------------------------------------------
   async function create (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) {
     if (!await auth(v, request, reply)) return reply
-    const result = validateNewRequest(request.body)
+    const result = validateNewRequest(request.body, clock.now())
     if (result.errors) return reply.code(400).send(fail(result.errors))
     const input = result.value
     const amount = fromPaise(input.amountPaise)

@@ -1,3 +1,4 @@
+import type { TimerClock } from '@switchboard/service-kit/clock'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorState } from '@switchboard/activity-log'
 import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
@@ -24,6 +25,8 @@ export interface BolnaEmulatorOptions {
   maxCalls?: number
   /** Where agents and calls are kept beyond memory (the database). */
   state?: EmulatorState
+  /** The emulators' clock (the admin API's test clock): scheduled calls and batches, call steps. */
+  clock?: TimerClock
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/
@@ -48,6 +51,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     random: () => simulator.random(),
     stepMs: opts.stepMs,
     maxCalls: opts.maxCalls,
+    clock: opts.clock,
     persistence,
     onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) }
   })
@@ -376,6 +380,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
 
     const batches = batchRoutes(api, {
       engine,
+      clock: opts.clock,
       agentOr404,
       agentById: (id) => agents.get(id),
       simulate: async (request, reply) => await simulate(request, reply, 'success') !== false,

@@ -4,6 +4,7 @@ import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simul
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
 import { randomHex } from '@switchboard/service-kit/ids'
+import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { inboundNotification, statusNotification, type AiSensyNotification, type MessageStatus } from '../aisensy-webhooks.ts'
 import { ERRORS, seedCampaigns, validateSend, type AiSensyError, type CampaignSend } from './validate-campaign.ts'
 
@@ -23,6 +24,8 @@ export interface AiSensyEmulatorOptions {
   statusFlushMs?: number
   /** Share of delivered messages that are read (not magic ones). (unverified: a plausible rate.) */
   readRate?: number
+  /** The emulators' clock (the admin API's test clock): when status changes fall due. */
+  clock?: Clock
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -73,12 +76,17 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
   const tickMs = opts.statusFlushMs ?? 100
   const buckets = new Map<number, Pending[]>()
   let pending = 0
-  let lastTick = Math.floor(Date.now() / tickMs)
+  const clock = opts.clock ?? systemClock
+  let lastTick = Math.floor(clock.now() / tickMs)
   const tick = setInterval(() => {
-    const now = Math.floor(Date.now() / tickMs)
+    const now = Math.floor(clock.now() / tickMs)
     if (pending === 0) { lastTick = now; return }
     let ready: Pending[] = []
-    for (let k = lastTick + 1; k <= now; k++) {
+    // After a test clock's jump, fewer buckets than ticks passed: walk the buckets instead.
+    const dueKeys = now - lastTick > buckets.size
+      ? [...buckets.keys()].filter(k => k > lastTick && k <= now).sort((a, b) => a - b)
+      : Array.from({ length: Math.max(0, now - lastTick) }, (_, i) => lastTick + 1 + i)
+    for (const k of dueKeys) {
       const bucket = buckets.get(k)
       if (bucket === undefined) continue
       buckets.delete(k)
@@ -140,7 +148,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
       app.log.warn({ pending, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
       return
     }
-    let at = Date.now()
+    let at = clock.now()
     const schedule = (p: Pending) => {
       // The first tick at or after `at`: a change is never posted before its time.
       const key = Math.max(Math.ceil(p.at / tickMs), lastTick + 1)
