@@ -13,6 +13,7 @@ import rateLimit from './plugins/rate-limit.ts'
 import upstreams from './plugins/upstreams.ts'
 import { adminActivityRoutes } from './routes/admin-activity.ts'
 import { adminClockRoutes } from './routes/admin-clock.ts'
+import { adminScenarioRoutes } from './routes/admin-scenario.ts'
 import { adminSettingsRoutes } from './routes/admin-settings.ts'
 import { healthRoutes } from './routes/health.ts'
 import { SERVICE_ROUTES } from './routes/index.ts'
@@ -87,6 +88,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
   await app.register(adminClockRoutes, { services, runtime: shared.runtime })
+  await app.register(adminScenarioRoutes, { services, runtime: shared.runtime })
   // Keys are per token: two callers' equal keys never meet (the digest, never the token, is stored).
   await app.register(idempotency, { store: shared.activityLog, codePrefix: 'GATEWAY', callerOf: request => tokenDigest(bearerOf(request)).toString('hex') })
   for (const s of services) await app.register(SERVICE_ROUTES[s]!)

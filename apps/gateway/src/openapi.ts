@@ -77,6 +77,11 @@ export const OPERATIONS: Record<string, Operation> = {
   'POST /api/admin/clock/advance': own('advanceClock', { 400: ['ADMIN_INVALID_REQUEST'] }),
   'POST /api/admin/clock/resume': own('resumeClock'),
   'POST /api/admin/clock/real': own('realClock'),
+  'GET /api/admin/scenario': own('getScenario'),
+  'PUT /api/admin/scenario': own('playScenario', { 400: ['ADMIN_INVALID_REQUEST'] }),
+  'DELETE /api/admin/scenario': own('stopScenario'),
+  'GET /api/admin/scenario/examples': own('listScenarioExamples'),
+  'POST /api/admin/scenario/examples/{name}': own('playScenarioExample', { 404: ['ADMIN_SCENARIO_NOT_FOUND'] }),
 
   'POST /api/automation/trigger/email': { ...fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendEmail },
   'POST /api/automation/trigger/email/batch': fwd('sendBulkEmails', 'EMAIL'),

@@ -332,6 +332,29 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
     return clockView()
   })
 
+  // The scenario this process plays, and the steps it played (the gateway merges every service's).
+  const scenarioView = () => {
+    const player = shared.runtime.scenarios
+    const startedAt = player.startedAt
+    return {
+      service: opts.service,
+      active: player.active?.name ?? null,
+      started_at: startedAt === null ? null : new Date(startedAt).toISOString(),
+      played: player.played().filter(p => p.service === opts.service).map(p => ({ ...p, at: new Date(p.at).toISOString() }))
+    }
+  }
+  const ScenarioViewSchema = Type.Object({
+    service: Type.String(),
+    active: Type.Union([Type.String(), Type.Null()]),
+    started_at: Type.Union([Type.String(), Type.Null()]),
+    played: Type.Array(Type.Object({ at: Type.String(), service: Type.String(), rule: Type.String(), recipient: Type.Union([Type.String(), Type.Null()]), decided: Type.String() }))
+  })
+  app.get('/admin/scenario', { schema: { response: { 200: ScenarioViewSchema } } }, async () => scenarioView())
+  app.post('/admin/scenario/sync', { schema: { response: { 200: ScenarioViewSchema } } }, async () => {
+    await shared.runtime.refresh()
+    return scenarioView()
+  })
+
   app.get('/health', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' as const }))
   app.get('/ready', { schema: { response: { 200: ReadinessSchema, 503: ReadinessSchema } } }, async (_request, reply) => {
     const checks: Readiness['checks'] = { database: await databaseCheck(shared.activityLog), ...providerCheck(), ...opts.readiness?.() }

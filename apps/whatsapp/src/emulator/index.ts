@@ -192,13 +192,15 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     const result = validateSend(request.body, campaigns, version)
     if ('error' in result) return send(reply, result.error)
     const s = result.send
-    const fate = magicFate(s.destination)
+    const forced = readSimulationHeaders(request.headers)
+    // A scripted scenario's story (e.g. delivered and never read) is above the magic numbers.
+    const story = simulator.story(s.destination, forced.scenario)
+    const fate = (story?.fate as Fate | undefined) ?? magicFate(s.destination)
     if (fate === 'invalid') return send(reply, ERRORS.invalidNumber())
     if (fate === 'no_plan') return send(reply, ERRORS.noPlan())
     if (fate === 'no_credits') return send(reply, ERRORS.noCredits())
 
-    const forced = readSimulationHeaders(request.headers)
-    const magicOutcome = fate === 'error' ? 'failure' : fate !== undefined ? 'success' : undefined
+    const magicOutcome = story?.outcome ?? (fate === 'error' ? 'failure' : fate !== undefined ? 'success' : undefined)
     // A seeded run: this send's fate follows from what it is, not from when it arrived.
     const draws = simulator.forRequest([s.campaign.name, s.destination, s.userName, s.templateParams])
     const decision = draws.decide({ force: forced.force ?? magicOutcome, latencyMs: forced.latencyMs })

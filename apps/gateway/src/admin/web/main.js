@@ -8,6 +8,7 @@ import { refreshDevelopment, renderSettings, switchAll } from './development.js'
 import { $, message } from './dom.js'
 import { state } from './state.js'
 import { refreshStats } from './stats.js'
+import { mountPlayground, refreshPlayground } from './playground.js'
 
 const TOKEN_KEY = 'switchboard.adminToken'
 const POLL_MS = { development: 5000, activity: 2000, stats: 10000 }
@@ -90,7 +91,10 @@ async function poll () {
   const tab = state.tab
   if (!document.hidden) {
     try {
-      if (tab === 'development') await refreshDevelopment()
+      if (tab === 'development') {
+        mountPlayground($('playground'))
+        await Promise.all([refreshDevelopment(), refreshPlayground().catch(() => {})])
+      }
       else if (tab === 'activity') { if (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) await refreshJournal() }
       else await refreshStats()
     } catch { /* each refresh shows its own errors */ }
