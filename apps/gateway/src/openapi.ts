@@ -82,6 +82,8 @@ export const OPERATIONS: Record<string, Operation> = {
   'DELETE /api/admin/scenario': own('stopScenario'),
   'GET /api/admin/scenario/examples': own('listScenarioExamples'),
   'POST /api/admin/scenario/examples/{name}': own('playScenarioExample', { 404: ['ADMIN_SCENARIO_NOT_FOUND'] }),
+  'GET /api/admin/datasets': own('listDatasets'),
+  'POST /api/admin/datasets/{name}/load': own('loadDataset', { 404: ['ADMIN_DATASET_NOT_FOUND'], 409: ['ADMIN_DATASET_LOADING'] }),
 
   'POST /api/automation/trigger/email': { ...fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendEmail },
   'POST /api/automation/trigger/email/batch': fwd('sendBulkEmails', 'EMAIL'),

@@ -25,6 +25,16 @@ function renderClock (clock) {
   el.clockState.dataset.mode = clock.mode
 }
 
+function renderDataset (load) {
+  el.datasetState.textContent = !load
+    ? ''
+    : load.status === 'running'
+      ? `Loading ${load.dataset}… (started ${when(load.started_at)})`
+      : load.status === 'done'
+        ? `Loaded ${load.dataset}: ${load.ok} of ${load.steps} steps accepted${load.failures.length ? `; failures: ${load.failures.join('; ')}` : ''}.`
+        : `Loading ${load.dataset} failed: ${load.error}`
+}
+
 function renderScenario (status) {
   el.scenarioState.textContent = status.active
     ? `Playing ${status.active.name} since ${when(status.started_at)}${status.active.description ? ` — ${status.active.description}` : ''}`
@@ -59,7 +69,13 @@ export function mountPlayground (/** @type {HTMLElement | null} */ container) {
     h('button', { type: 'button', class: 'button', text: 'Resume', onclick: () => run(() => api('POST', '/api/admin/clock/resume')) }),
     h('button', { type: 'button', class: 'button ghost', text: 'Real time', onclick: () => run(() => api('POST', '/api/admin/clock/real')) })
   ]
+  el.datasetState = h('p', { role: 'status', class: 'hint' })
   root.replaceChildren(
+    h('h3', { text: 'Data set' }),
+    h('p', { class: 'hint', text: 'Load the demo data set (an Indian product team\'s contacts, emails, WhatsApp campaigns, payment links, calls and meetings) through the public API, so Stats and Activity look like a real product\'s.' }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'button', text: 'Load the demo data set', onclick: () => run(() => api('POST', '/api/admin/datasets/demo/load')) })),
+    el.datasetState,
     h('h3', { text: 'Test clock' }),
     h('p', { class: 'hint', text: 'Freeze the emulators\' time, then advance it: scheduled meetings start, scheduled sends and calls go out and payment links expire at once.' }),
     el.clockState,
@@ -85,7 +101,8 @@ export function mountPlayground (/** @type {HTMLElement | null} */ container) {
 /** Redraws the clock and the scenario (the Development tab's poll calls it). */
 export async function refreshPlayground () {
   if (!root) return
-  const [clock, scenario] = await Promise.all([api('GET', '/api/admin/clock'), api('GET', '/api/admin/scenario')])
+  const [clock, scenario, datasets] = await Promise.all([api('GET', '/api/admin/clock'), api('GET', '/api/admin/scenario'), api('GET', '/api/admin/datasets')])
   renderClock(clock)
   renderScenario(scenario)
+  renderDataset(datasets.load)
 }
