@@ -12,7 +12,7 @@ export const ClockReplySchema = Type.Object({
 export type ClockReply = Static<typeof ClockReplySchema>
 
 export const ClockAdvanceSchema = Type.Object({
-  seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10 * 365 * 86_400, description: 'How far to move the clock forward' })),
+  seconds: Type.Optional(Type.Number({ minimum: 0.001, maximum: 10 * 365 * 86_400, description: 'How far to move the clock forward' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'The instant to move the clock to (not in its past)' }))
 }, { additionalProperties: false })
 export type ClockAdvance = Static<typeof ClockAdvanceSchema>

@@ -33,7 +33,7 @@ export const ScenarioStorySchema = Type.Object({
 export const ScenarioPeriodSchema = Type.Object({
   service: Type.Optional(SERVICE),
   from_s: Type.Number({ minimum: 0 }),
-  to_s: Type.Number({ exclusiveMinimum: 0 }),
+  to_s: Type.Number({ minimum: 0.001 }),
   outcome: StringEnum(['failure', 'outage', 'rate_limited', 'timeout'] as const)
 }, { additionalProperties: false })
 
@@ -41,7 +41,7 @@ export const ScenarioPeriodSchema = Type.Object({
 export const ScenarioRateLimitSchema = Type.Object({
   service: Type.Optional(SERVICE),
   max: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
-  per_s: Type.Number({ exclusiveMinimum: 0, maximum: 86_400 })
+  per_s: Type.Number({ minimum: 0.001, maximum: 86_400 })
 }, { additionalProperties: false })
 
 export const ScenarioSchema = Type.Object({
