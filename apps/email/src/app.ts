@@ -29,10 +29,11 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
 
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'email', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email')
+  const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email', app.runtime.scenarios)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }
   await app.register(sendgridEmulator, {
     prefix: EMULATOR_PREFIX,
+    clock: app.clock,
     simulator,
     webhookSender,
     dataDir: env.SWITCHBOARD_DATA_DIR,

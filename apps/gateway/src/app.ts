@@ -14,6 +14,9 @@ import upstreams from './plugins/upstreams.ts'
 import { adminActivityRoutes } from './routes/admin-activity.ts'
 import { adminEventsRoutes } from './routes/admin-events.ts'
 import { startEvents } from './events.ts'
+import { adminClockRoutes } from './routes/admin-clock.ts'
+import { adminScenarioRoutes } from './routes/admin-scenario.ts'
+import { adminDatasetRoutes } from './routes/admin-datasets.ts'
 import { adminSettingsRoutes } from './routes/admin-settings.ts'
 import { healthRoutes } from './routes/health.ts'
 import { SERVICE_ROUTES } from './routes/index.ts'
@@ -89,6 +92,9 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
   const events = await startEvents(app, env, shared.activityLog)
   await app.register(adminEventsRoutes, { activityLog: shared.activityLog, allowedHosts: events.allowedHosts, sender: events.sender })
+  await app.register(adminClockRoutes, { services, runtime: shared.runtime })
+  await app.register(adminScenarioRoutes, { services, runtime: shared.runtime })
+  await app.register(adminDatasetRoutes, { tokens })
   // Keys are per token: two callers' equal keys never meet (the digest, never the token, is stored).
   await app.register(idempotency, { store: shared.activityLog, codePrefix: 'GATEWAY', callerOf: request => tokenDigest(bearerOf(request)).toString('hex') })
   for (const s of services) await app.register(SERVICE_ROUTES[s]!)

@@ -83,9 +83,10 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     // Payment requests, payments and tokens live in the database, the oldest past the bound deleted.
     state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),
     prefix: EMULATOR_PREFIX,
-    simulator: new Simulator(() => app.runtime.get('payments').simulation, 'payments'),
+    simulator: new Simulator(() => app.runtime.get('payments').simulation, 'payments', app.runtime.scenarios),
     webhookSender,
-    salt
+    salt,
+    clock: app.clock
   })
 
   let mockClient: InstamojoClient | undefined

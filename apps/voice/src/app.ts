@@ -35,7 +35,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
 
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'voice', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice')
+  const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice', app.runtime.scenarios)
   // Kept in the data folder: the same secret across restarts and for every process sharing it.
   const emulatorSecret = loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/bolna` } catch { return undefined } }
@@ -45,6 +45,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     webhookSender,
     signingSecret: emulatorSecret,
     stepMs: () => stepMs,
+    clock: app.clock,
     // Agents and calls live in the database, at most the engine's bound of calls.
     state: app.activityLog.emulatorState({ table: 'bolna_emulator_state', retention: { call: 10_000, agent: 1_000 }, logger: app.log }),
     defaultWebhookUrl: () => env.BOLNA_MOCK_WEBHOOK_URL ?? ownReceiver()

@@ -46,11 +46,12 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const trustedProxies = addressListOf(env, 'WHATSAPP_TRUSTED_PROXIES')
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', logger: app.log, urlSecrets: () => [webhookToken], allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp')
+  const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp', app.runtime.scenarios)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy/${webhookToken}` } catch { return undefined } }
   const controls: AiSensyEmulatorControls = {}
   await app.register(aisensyEmulator, {
     prefix: EMULATOR_PREFIX,
+    clock: app.clock,
     simulator,
     webhookSender,
     controls,

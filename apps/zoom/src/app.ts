@@ -75,7 +75,8 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
     tokenTtlSeconds: env.ZOOM_EMULATOR_TOKEN_TTL_S,
     maxPendingWebhooks: env.ZOOM_WEBHOOK_MAX_PENDING,
     persistence,
-    logger: app.log
+    logger: app.log,
+    clock: app.clock
   })
   app.addHook('onClose', async () => {
     await state.close()
@@ -87,7 +88,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   app.decorate('zoomEmulator', state)
   app.addHook('onListen', async () => { state.listening = true })
 
-  const simulator = new Simulator(() => app.runtime.get('zoom').simulation, 'zoom')
+  const simulator = new Simulator(() => app.runtime.get('zoom').simulation, 'zoom', app.runtime.scenarios)
   app.onMockReset(async () => { await state.clear(); simulator.restart() })
   await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator })
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { ActivityLog, SettingRow } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
+import { clockMode, parseClockState, TestClock, type ClockState } from './clock.ts'
+import type { Scenario } from '@switchboard/schemas/scenario'
+import { ScenarioPlayer, SCENARIO_SETTING, type StoredScenario } from './scenarios.ts'
 import { SERVICES, SERVICE_NAMES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
 
@@ -19,6 +22,9 @@ export interface RuntimeSettingsOptions {
   pollMs?: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void }
 }
+
+/** The settings row holding the test clock's state (see clock.ts), shared by every service. */
+export const CLOCK_SETTING = 'clock'
 
 const key = (kind: 'mode' | 'fallback' | 'simulation', service: ServiceName) => `${kind}.${service}`
 
@@ -43,6 +49,10 @@ export class RuntimeSettings {
   #current: Record<ServiceName, ServiceRuntime>
   #timer: NodeJS.Timeout | undefined
   #listeners = new Set<(service: ServiceName, runtime: ServiceRuntime) => void>()
+  /** The emulators' clock for this process: follows the `clock` setting (real time when absent). */
+  readonly clock = new TestClock()
+  /** The active scenario (stories, periods, rate limits), played on this clock. */
+  readonly scenarios = new ScenarioPlayer(this.clock)
 
   constructor (opts: RuntimeSettingsOptions) {
     this.#log = opts.activityLog
@@ -78,6 +88,7 @@ export class RuntimeSettings {
 
   stop (): void {
     clearInterval(this.#timer)
+    this.clock.close()
   }
 
   get (service: ServiceName): ServiceRuntime {
@@ -97,6 +108,8 @@ export class RuntimeSettings {
     const rows = await this.#log.readSettings()
     const next = structuredClone(this.#current)
     for (const row of rows) {
+      if (row.key === CLOCK_SETTING) this.clock.apply(parseClockState(row.value))
+      if (row.key === SCENARIO_SETTING) this.scenarios.load(row.value && typeof row.value === 'object' && (row.value as { scenario?: unknown }).scenario ? row.value as StoredScenario : null)
       const [kind, name] = String(row.key).split('.') as [string, ServiceName]
       if (!next[name]) continue
       if (kind === 'mode' && (row.value === 'mock' || row.value === 'live')) next[name].mode = row.value
@@ -126,6 +139,26 @@ export class RuntimeSettings {
   async restoreDefaults (service: ServiceName, changedBy: string): Promise<ServiceRuntime> {
     const start = defaults(this.#opts.seed)[service]
     return this.update(service, { fallback: start.fallback, simulation: start.simulation }, changedBy)
+  }
+
+  /**
+   * Stores the test clock's new state (every instance follows on its next refresh) and applies it
+   * here at once. The change is recorded like any setting, with the mode in words.
+   */
+  async setClock (state: ClockState, changedBy: string): Promise<ClockState> {
+    await this.#write(CLOCK_SETTING, { ...this.clock.state, mode: this.clock.mode }, { ...state, mode: clockMode(state) }, changedBy)
+    this.clock.apply(state)
+    return this.clock.state
+  }
+
+  /** Starts a scenario now (on the clock), or stops the active one (null); every instance follows. */
+  async setScenario (scenario: Scenario | null, changedBy: string): Promise<StoredScenario | null> {
+    const value: StoredScenario | null = scenario ? { scenario, started_at: this.clock.now() } : null
+    const active = this.scenarios.active
+    // Stopped is stored as an object too (a settings value is never null).
+    await this.#write(SCENARIO_SETTING, active ? { name: active.name } : { scenario: null }, value ?? { scenario: null }, changedBy)
+    this.scenarios.load(value)
+    return value
   }
 
   async #write (settingKey: string, from: unknown, to: unknown, changedBy: string): Promise<void> {

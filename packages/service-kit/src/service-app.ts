@@ -16,6 +16,7 @@ import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler,
 import { AuthFailureLimiter } from './auth-failures.ts'
 import { registerSecrets } from './redact.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
+import { clockMode, type TestClock } from './clock.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
@@ -32,6 +33,8 @@ declare module 'fastify' {
     selfBaseUrl: () => string
     /** Headers that let this service's own client call its emulator's control routes (the internal credential). */
     controlHeaders: Record<string, string>
+    /** The emulators' clock (real time unless the admin API froze or advanced it): for anything scheduled. */
+    clock: TestClock
   }
   interface FastifyRequest {
     /** The request carries the internal credential: it came through the gateway (or a sibling service). */
@@ -258,6 +261,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.decorate('runtime', shared.runtime)
   app.decorate('selfBaseUrl', () => selfBaseUrl(app))
   app.decorate('controlHeaders', { [INTERNAL_HEADER]: shared.tokens.internalToken })
+  app.decorate('clock', shared.runtime.clock)
   if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
   guardServiceRoutes(app, descriptor.codePrefix, descriptor.emulatorPrefix, shared.tokens, new AuthFailureLimiter({ max: opts.env.AUTH_FAILURE_LIMIT, windowMs: opts.env.AUTH_FAILURE_WINDOW_MS }))
   // Before any route: routes marked `config: { idempotent: true }` take an Idempotency-Key.
@@ -316,6 +320,39 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
     const restore = request.query.settings === 'defaults'
     if (restore) await shared.runtime.restoreDefaults(opts.service, 'admin reset')
     return { service: opts.service, reset: resets.length, settings: restore ? 'defaults' as const : 'kept' as const }
+  })
+
+  // The gateway's clock calls: it stores the new state, then asks each service to apply it at once
+  // (other instances on the same database follow on their next settings refresh).
+  const clockView = () => ({ service: opts.service, mode: clockMode(shared.runtime.clock.state), now: new Date(shared.runtime.clock.now()).toISOString(), ...shared.runtime.clock.state })
+  const ClockViewSchema = Type.Object({ service: Type.String(), mode: Type.String(), now: Type.String(), frozen_at: Type.Union([Type.Number(), Type.Null()]), offset_ms: Type.Number() })
+  app.get('/admin/clock', { schema: { response: { 200: ClockViewSchema } } }, async () => clockView())
+  app.post('/admin/clock/sync', { schema: { response: { 200: ClockViewSchema } } }, async () => {
+    await shared.runtime.refresh()
+    return clockView()
+  })
+
+  // The scenario this process plays, and the steps it played (the gateway merges every service's).
+  const scenarioView = () => {
+    const player = shared.runtime.scenarios
+    const startedAt = player.startedAt
+    return {
+      service: opts.service,
+      active: player.active?.name ?? null,
+      started_at: startedAt === null ? null : new Date(startedAt).toISOString(),
+      played: player.played().filter(p => p.service === opts.service).map(p => ({ ...p, at: new Date(p.at).toISOString() }))
+    }
+  }
+  const ScenarioViewSchema = Type.Object({
+    service: Type.String(),
+    active: Type.Union([Type.String(), Type.Null()]),
+    started_at: Type.Union([Type.String(), Type.Null()]),
+    played: Type.Array(Type.Object({ at: Type.String(), service: Type.String(), rule: Type.String(), recipient: Type.Union([Type.String(), Type.Null()]), decided: Type.String() }))
+  })
+  app.get('/admin/scenario', { schema: { response: { 200: ScenarioViewSchema } } }, async () => scenarioView())
+  app.post('/admin/scenario/sync', { schema: { response: { 200: ScenarioViewSchema } } }, async () => {
+    await shared.runtime.refresh()
+    return scenarioView()
   })
 
   app.get('/health', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' as const }))

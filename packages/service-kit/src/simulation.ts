@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { SCENARIO_HEADER, type ScenarioDecision, type ScenarioPlayer } from './scenarios.ts'
 
 /**
  * Fault scenarios in the style of Mailpit Chaos / LocalStack Chaos: while one is on, every emulated
@@ -27,7 +28,7 @@ export const OUTCOMES: Outcome[] = ['success', 'failure', 'outage', 'rate_limite
  */
 export const OUTCOME_HEADER = 'x-switchboard-outcome'
 export const LATENCY_HEADER = 'x-switchboard-latency-ms'
-export const SIMULATION_HEADERS = [OUTCOME_HEADER, LATENCY_HEADER] as const
+export const SIMULATION_HEADERS = [OUTCOME_HEADER, LATENCY_HEADER, SCENARIO_HEADER] as const
 
 export const SLOW_EXTRA_MS = 5000
 export const TIMEOUT_HOLD_MS = 120_000
@@ -59,16 +60,20 @@ export interface DecideOptions {
   magic?: 'success' | 'failure' | undefined
   /** A forced latency in ms (from LATENCY_HEADER). */
   latencyMs?: number | undefined
+  /** The story the request names (SCENARIO_HEADER). */
+  scenario?: string | undefined
 }
 
 /** Latency and outcome draws from one source of numbers in [0, 1). */
 export class Draws {
   readonly #settings: () => SimulationSettings
   readonly #random: () => number
+  readonly #gate: (() => ScenarioDecision | undefined) | undefined
 
-  constructor (settings: () => SimulationSettings, random: () => number) {
+  constructor (settings: () => SimulationSettings, random: () => number, gate?: () => ScenarioDecision | undefined) {
     this.#settings = settings
     this.#random = random
+    this.#gate = gate
   }
 
   get settings (): SimulationSettings {
@@ -94,6 +99,9 @@ export class Draws {
     const { scenario } = this.#settings()
     const delayMs = options.latencyMs ?? this.latency()
     if (options.force) return { outcome: options.force, delayMs: options.force === 'timeout' ? TIMEOUT_HOLD_MS : delayMs }
+    // A scripted scenario's period or rate limit (the provider down, 429s past a rate) comes next.
+    const gated = this.#gate?.()
+    if (gated?.outcome) return { outcome: gated.outcome, delayMs: gated.outcome === 'timeout' ? TIMEOUT_HOLD_MS : gated.outcome === 'rate_limited' ? 0 : delayMs }
     switch (scenario) {
       case 'outage': return { outcome: 'outage', delayMs }
       case 'rate_limit': return { outcome: 'rate_limited', delayMs: 0 }
@@ -123,11 +131,25 @@ export class Simulator extends Draws {
   #shared: () => number = Math.random
   #seed: number | null | undefined
   #occurrences = new Map<string, number>()
+  readonly #scenarios: ScenarioPlayer | undefined
+  readonly #gateFn: (() => ScenarioDecision | undefined) | undefined
 
-  constructor (settings: () => SimulationSettings, service = '') {
-    super(settings, () => this.#sharedRandom())
+  /** `scenarios`: the active scripted scenario (app.runtime.scenarios), played above the rates and magic values. */
+  constructor (settings: () => SimulationSettings, service = '', scenarios?: ScenarioPlayer) {
+    const gate = scenarios ? () => scenarios.gate(service) : undefined
+    super(settings, () => this.#sharedRandom(), gate)
     this.#settingsOf = settings
     this.#service = service
+    this.#scenarios = scenarios
+    this.#gateFn = gate
+  }
+
+  /**
+   * The next step of the scenario story this request plays (by its scenario header, else by its
+   * recipient), if any: an outcome to force, or a fate to use instead of the magic value's.
+   */
+  story (recipient: string | null | undefined, header?: string): ScenarioDecision | undefined {
+    return this.#scenarios?.story(this.#service, recipient, header)
   }
 
   #seedChanged (): number | null {
@@ -149,13 +171,13 @@ export class Simulator extends Draws {
   /** Draws for one request, from its stable facts (any JSON value: no generated ids in it). */
   forRequest (facts: unknown): Draws {
     const seed = this.#seedChanged()
-    if (seed === null) return new Draws(this.#settingsOf, Math.random)
+    if (seed === null) return new Draws(this.#settingsOf, Math.random, this.#gateFn)
     const content = createHash('sha256').update(`${seed}\0${this.#service}\0${JSON.stringify(facts) ?? ''}`).digest('base64url')
     const occurrence = this.#occurrences.get(content) ?? 0
     if (this.#occurrences.size >= MAX_COUNTED_CONTENTS) this.#occurrences.clear()
     this.#occurrences.set(content, occurrence + 1)
     const derived = createHash('sha256').update(`${content}\0${occurrence}`).digest().readUInt32BE(0)
-    return new Draws(this.#settingsOf, mulberry32(derived))
+    return new Draws(this.#settingsOf, mulberry32(derived), this.#gateFn)
   }
 
   /** Starts the occurrence counts again (a reset for a clean run: the same script, the same outcomes). */
@@ -183,9 +205,11 @@ export class Simulator extends Draws {
 export function readSimulationHeaders (headers: Record<string, string | string[] | undefined>): DecideOptions {
   const rawOutcome = headers[OUTCOME_HEADER]
   const rawLatency = headers[LATENCY_HEADER]
+  const rawScenario = headers[SCENARIO_HEADER]
   const outcome = typeof rawOutcome === 'string' && (OUTCOMES as string[]).includes(rawOutcome) ? rawOutcome as Outcome : undefined
   const latency = typeof rawLatency === 'string' && /^\d{1,6}$/.test(rawLatency) ? Number(rawLatency) : undefined
-  return { force: outcome, latencyMs: latency }
+  const scenario = typeof rawScenario === 'string' && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(rawScenario) ? rawScenario : undefined
+  return { force: outcome, latencyMs: latency, scenario }
 }
 
 /** Picks the force headers out of an incoming request so a service can pass them to its emulator. */

@@ -256,7 +256,10 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
       return reply.code(400).send(errorBody([single('invalid batch id', 'batch_id')]))
     }
 
-    const fates = summary.recipients.map(r => magicFate(r.email))
+    // A scripted scenario's story (e.g. delivered, then opened and clicked) is above the magic recipients.
+    const scenarioHeader = readSimulationHeaders(request.headers).scenario
+    const stories = summary.recipients.map(r => simulator.story(r.email, scenarioHeader))
+    const fates = summary.recipients.map((r, i) => (stories[i]?.fate as Fate | undefined) ?? (stories[i]?.outcome === 'failure' ? 'fail' : undefined) ?? magicFate(r.email))
     const rejected = fates.findIndex(f => f === 'reject')
     if (rejected >= 0) {
       const r = summary.recipients[rejected]!

@@ -78,6 +78,8 @@ export function renderShell (assets: { script: string, style: string }): string 
       <div id="services" class="cards" aria-busy="true"><p class="hint">Loading services…</p></div>
       <template id="scenario-options">${SCENARIOS.map(([v, label]) => `<option value="${v}">${escapeAttr(label)}</option>`).join('')}</template>
 
+      <section id="playground" class="playground" aria-label="Test clock and scenarios"></section>
+
       <h3 id="changes-title">Recent settings changes</h3>
       <div class="table-wrap">
         <table class="table" aria-labelledby="changes-title">

@@ -12,6 +12,7 @@ import {
   feesFor, INSTRUMENTS, InstamojoStore, isoMicro, newPaymentId, newRequestId, newShortSlug,
   v1Payment, v1Request, v2Payment, v2Request, type Instrument, type PaymentRecord, type RequestRecord
 } from './store.ts'
+import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { normalisePhone, validateNewRequest } from './validate-request.ts'
 
 export interface InstamojoEmulatorOptions {
@@ -25,6 +26,8 @@ export interface InstamojoEmulatorOptions {
   maxRecords?: number
   /** Where requests, payments and tokens are kept beyond memory (the database). */
   state?: EmulatorState
+  /** The emulators' clock (the admin API's test clock): when a payment request expires. */
+  clock?: Clock
 }
 
 export const TOKEN_TTL_S = 36_000
@@ -42,6 +45,10 @@ export interface CompleteOptions {
   successRate?: number
   instrument?: Instrument
   buyer?: { buyer_name?: string, email?: string, phone?: string }
+  /** The story the request names (x-switchboard-scenario). */
+  scenario?: string
+  /** From the checkout page: a scenario story's step wins over the button pressed. */
+  page?: boolean
 }
 
 /**
@@ -54,7 +61,8 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   const { simulator, webhookSender, salt } = opts
   app.onMockReset(() => { simulator.restart() })
   const username = opts.username ?? 'switchboard'
-  const store = new InstamojoStore(opts.maxRecords, opts.state)
+  const clock = opts.clock ?? systemClock
+  const store = new InstamojoStore(opts.maxRecords, opts.state, clock)
   await store.restore()
   app.addHook('onClose', async () => { await store.close() })
   if (app.hasDecorator('onMockReset')) app.onMockReset(async () => { await store.clear() })
@@ -153,7 +161,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   // --- payment requests -------------------------------------------------------------------------
   async function create (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) {
     if (!await auth(v, request, reply)) return reply
-    const result = validateNewRequest(request.body)
+    const result = validateNewRequest(request.body, clock.now())
     if (result.errors) return reply.code(400).send(fail(result.errors))
     const input = result.value
     const amount = fromPaise(input.amountPaise)
@@ -279,8 +287,13 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
 
   function complete (r: RequestRecord, o: CompleteOptions): PaymentRecord {
     const fate = amountFate(fromPaise(r.amountPaise))
+    // A scripted scenario's story (e.g. fails twice, then succeeds) is above magic amounts and
+    // rates; an outcome asked for explicitly still wins.
+    const story = o.outcome === undefined || o.page ? simulator.story(r.phone ?? r.email, o.scenario) : undefined
+    const storyOutcome = story?.outcome ?? (story?.fate === 'payment_fails' ? 'failure' : story?.fate === 'always_succeeds' ? 'success' : undefined)
     let credit: boolean
-    if (fate === 'payment_fails') credit = false
+    if (storyOutcome) credit = storyOutcome === 'success'
+    else if (fate === 'payment_fails') credit = false
     else if (o.outcome) credit = o.outcome === 'success'
     else if (fate === 'always_succeeds') credit = true
     else credit = simulator.forRequest(['payment', ...factsOf(r)]).random() < (o.successRate ?? simulator.settings.successRate)
@@ -350,7 +363,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (!r) return notFound(reply)
     const closed = closedReason(r)
     if (closed) return reply.code(400).send(fail(closed))
-    const p = complete(r, { outcome, successRate: rate, instrument: instrumentOf(b.instrument_type) })
+    const p = complete(r, { outcome, successRate: rate, instrument: instrumentOf(b.instrument_type), scenario: readSimulationHeaders(request.headers).scenario })
     const base = baseOf(request)
     return { success: true, payment: v2Payment(store, p, base), payment_request: v2Request(store, r, base, userId), redirect_to: redirectFor(r, p) }
   })
@@ -381,7 +394,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const s = (v: unknown) => typeof v === 'string' ? v.trim() : undefined
     // The buyer pressed Pay or Fail: the page's choice decides (a magic ….13 amount still fails).
     await simulator.wait(simulator.latency(), () => clientGone(reply.raw))
-    const p = complete(r, { outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer: { buyer_name: s(b.buyer_name), email: s(b.email), phone: normalisePhone(s(b.phone) ?? '') } })
+    const p = complete(r, { page: true, outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer: { buyer_name: s(b.buyer_name), email: s(b.email), phone: normalisePhone(s(b.phone) ?? '') } })
     const to = redirectFor(r, p)
     if (to) return reply.redirect(to, 303)
     return html(reply, 200, receiptPage({ purpose: r.purpose, amount: fromPaise(p.amountPaise), paymentId: p.id, status: p.status, failure: p.failure?.message ?? null }))

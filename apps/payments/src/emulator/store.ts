@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
-import { isoNow } from '@switchboard/service-kit/clock'
+import { isoNow, systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { randomBelow, randomHex } from '@switchboard/service-kit/ids'
 import { fromPaise } from '../amount.ts'
 
@@ -137,9 +137,12 @@ export class InstamojoStore {
   #syncTimer: NodeJS.Timeout | undefined
   #syncing: Promise<void> | undefined
 
-  constructor (max = DEFAULT_MAX_RECORDS, db?: EmulatorState) {
+  readonly #clock: Clock
+
+  constructor (max = DEFAULT_MAX_RECORDS, db?: EmulatorState, clock: Clock = systemClock) {
     this.#max = max
     this.#db = db
+    this.#clock = clock
   }
 
   /** Loads the stored requests and payments, then follows other instances' changes every syncMs. */
@@ -290,7 +293,7 @@ export class InstamojoStore {
   /** Pending → Sent → Completed, or Expired once expires_at has passed unpaid (unverified). */
   statusOf (r: RequestRecord): string {
     if (r.completed) return 'Completed'
-    if (r.expires_at && Date.parse(r.expires_at) < Date.now()) return 'Expired'
+    if (r.expires_at && Date.parse(r.expires_at) < this.#clock.now()) return 'Expired'
     if ((r.send_email || r.send_sms) && r.settled) return 'Sent'
     return 'Pending'
   }

@@ -70,7 +70,7 @@ function url (v: string | undefined, field: string, out: FieldErrors): string | 
   return null
 }
 
-export function validateNewRequest (body: unknown): { errors: FieldErrors } | { errors: undefined, value: NewRequest } {
+export function validateNewRequest (body: unknown, nowMs = Date.now()): { errors: FieldErrors } | { errors: undefined, value: NewRequest } {
   const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
   const out: FieldErrors = {}
 
@@ -117,7 +117,7 @@ export function validateNewRequest (body: unknown): { errors: FieldErrors } | { 
   if (expiresRaw) {
     const t = Date.parse(expiresRaw)
     if (Number.isNaN(t)) out.expires_at = ['Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].']
-    else if (t <= Date.now()) out.expires_at = ['Expiry time should be in future.']
+    else if (t <= nowMs) out.expires_at = ['Expiry time should be in future.']
     else expiresAt = new Date(t).toISOString().replace('Z', '000Z')
   }
 

@@ -6,6 +6,7 @@ import type { CallEngine, Ending, Execution } from './calls.ts'
 import { badRequest, detail, notFound, unprocessable, type DetailItem } from './errors.ts'
 import { magicFate } from './magic.ts'
 import { parseCsv, parseMultipart, type FormPart } from './multipart.ts'
+import { systemClock, type ClockTimer, type TimerClock } from '@switchboard/service-kit/clock'
 
 type BatchStatus = 'created' | 'scheduled' | 'queued' | 'executed' | 'stopped'
 
@@ -21,7 +22,7 @@ interface Batch {
   totalContacts: number
   contacts: Array<{ to: string, userData: Record<string, string> }>
   executionIds: string[]
-  timer: NodeJS.Timeout | undefined
+  timer: ClockTimer | undefined
   /** Where its calls' recordings are served (kept so a batch scheduled before a restart starts after it). */
   recordingBaseUrl?: string
 }
@@ -30,6 +31,8 @@ interface Batch {
 export type StoredBatch = Omit<Batch, 'timer'>
 
 export interface BatchContext {
+  /** The emulators' clock (the admin API's test clock): when a scheduled batch starts. */
+  clock?: TimerClock
   engine: CallEngine
   agentOr404: (reply: FastifyReply, id: string) => AgentState | undefined
   agentById: (id: string) => AgentState | undefined
@@ -66,6 +69,7 @@ function humanized (iso: string): string {
  */
 export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecutionChange: (e: Readonly<Execution>) => void, reset: () => void, restore: (stored: StoredBatch[]) => void } {
   const batches = new Map<string, Batch>()
+  const clock = ctx.clock ?? systemClock
   const save = (b: Batch) => {
     const { timer: _timer, ...stored } = b
     ctx.saved?.(stored)
@@ -73,7 +77,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
   const max = ctx.maxBatches ?? 1000
 
   api.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: 20 * 1024 * 1024 }, (_request, body, done) => done(null, body))
-  api.addHook('onClose', async () => { for (const b of batches.values()) clearTimeout(b.timer) })
+  api.addHook('onClose', async () => { for (const b of batches.values()) b.timer?.cancel() })
 
   const body = (b: Batch) => {
     const executionStatus: Record<string, number> = {}
@@ -156,7 +160,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     if (await ctx.simulate(request, reply) === false) return reply
     if (batches.size >= max) {
       const oldest = [...batches.values()].find(b => b.status === 'executed' || b.status === 'stopped') ?? batches.values().next().value
-      if (oldest) { clearTimeout(oldest.timer); batches.delete(oldest.id); ctx.removed?.(oldest.id) }
+      if (oldest) { oldest.timer?.cancel(); batches.delete(oldest.id); ctx.removed?.(oldest.id) }
     }
     const id = randomBytes(16).toString('hex')
     const created = now()
@@ -175,14 +179,13 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     if (Number.isNaN(at)) return badRequest(reply, `Invalid scheduled_at "${raw}": use ISO-8601 with a time zone, e.g. 2026-05-19T18:30:00+05:30`)
     if (b.status !== 'created' && b.status !== 'scheduled') return badRequest(reply, `Batch is ${b.status} and cannot be scheduled`)
     if (await ctx.simulate(request, reply) === false) return reply
-    clearTimeout(b.timer)
+    b.timer?.cancel()
     b.status = 'scheduled'
     b.scheduledAt = new Date(at).toISOString()
     b.updatedAt = now()
     const recordingBaseUrl = ctx.recordingBaseUrl(request)
     b.recordingBaseUrl = recordingBaseUrl
-    b.timer = setTimeout(() => start(b, recordingBaseUrl), Math.max(0, at - Date.now()))
-    b.timer.unref()
+    b.timer = clock.at(at, () => start(b, recordingBaseUrl))
     save(b)
     return { message: 'success', state: 'scheduled' }
   })
@@ -209,7 +212,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
   })
 
   const stop = (b: Batch) => {
-    clearTimeout(b.timer)
+    b.timer?.cancel()
     b.timer = undefined
     for (const id of b.executionIds) ctx.engine.stop(id) // only queued ones stop; started calls go on
     b.status = 'stopped'
@@ -251,18 +254,17 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     restore (stored: StoredBatch[]) {
       for (const sb of stored) {
         const held = batches.get(sb.id)
-        if (held) clearTimeout(held.timer)
+        if (held) held.timer?.cancel()
         const b: Batch = { ...sb, timer: undefined }
         batches.set(b.id, b)
         if (b.status === 'scheduled' && b.scheduledAt && b.recordingBaseUrl) {
           const base = b.recordingBaseUrl
-          b.timer = setTimeout(() => start(b, base), Math.max(0, Date.parse(b.scheduledAt) - Date.now()))
-          b.timer.unref()
+          b.timer = clock.at(Date.parse(b.scheduledAt), () => start(b, base))
         }
       }
     },
     reset () {
-      for (const b of batches.values()) clearTimeout(b.timer)
+      for (const b of batches.values()) b.timer?.cancel()
       batches.clear()
     }
   }

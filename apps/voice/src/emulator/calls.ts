@@ -1,4 +1,4 @@
-import { isoNow } from '@switchboard/service-kit/clock'
+import { isoNow, systemClock, type ClockTimer, type TimerClock } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import type { CallStatus } from '@switchboard/schemas/voice'
 import { FINAL_CALL_STATUSES } from '@switchboard/schemas/voice'
@@ -96,6 +96,8 @@ export interface CallPersistence {
 }
 
 export interface CallEngineOptions {
+  /** The emulators' clock (the admin API's test clock): when scheduled calls start and steps fall due. */
+  clock?: TimerClock
   /** The simulator's random numbers (seeded when SIM_SEED is set). */
   random: () => number
   /** Time between status changes, read at every step so runtime changes apply. */
@@ -212,14 +214,16 @@ export class CallEngine {
   readonly #opts: CallEngineOptions
   readonly #max: number
   readonly #heap: Call[] = []
-  #timer: NodeJS.Timeout | undefined
+  #timer: ClockTimer | undefined
   #armedAt = Infinity
+  readonly #clock: TimerClock
   #live = 0
   #closed = false
 
   constructor (opts: CallEngineOptions) {
     this.#opts = opts
     this.#max = opts.maxCalls ?? 10_000
+    this.#clock = opts.clock ?? systemClock
   }
 
   get size (): number {
@@ -236,7 +240,7 @@ export class CallEngine {
     this.#evict()
     const id = randomUUID()
     const created = now()
-    const scheduled = input.scheduledAt && input.scheduledAt.getTime() > Date.now() + 500 ? input.scheduledAt : undefined
+    const scheduled = input.scheduledAt && input.scheduledAt.getTime() > this.#clock.now() + 500 ? input.scheduledAt : undefined
     const execution: Execution = {
       id,
       agent_id: input.agent.id,
@@ -294,7 +298,7 @@ export class CallEngine {
     if (scheduled) {
       this.#wake(call, scheduled.getTime(), START)
     } else if (input.hold) {
-      this.#wake(call, Date.now() + HOLD_MS, ADVANCE)
+      this.#wake(call, this.#clock.now() + HOLD_MS, ADVANCE)
     } else {
       this.#schedule(call)
     }
@@ -441,7 +445,7 @@ export class CallEngine {
     const next = call.path[call.step]
     if (!next) return
     const factor = next === 'no-answer' ? 3 : next === 'call-disconnected' ? 2 : 1
-    this.#wake(call, Date.now() + this.#step(factor), ADVANCE)
+    this.#wake(call, this.#clock.now() + this.#step(factor), ADVANCE)
   }
 
   #advance (call: Call): void {
@@ -500,10 +504,9 @@ export class CallEngine {
     const first = this.#heap[0]
     if (!first) return
     if (this.#timer !== undefined && first.dueAt >= this.#armedAt) return
-    clearTimeout(this.#timer)
+    this.#timer?.cancel()
     this.#armedAt = first.dueAt
-    this.#timer = setTimeout(() => this.#tick(), Math.max(0, first.dueAt - Date.now()))
-    this.#timer.unref()
+    this.#timer = this.#clock.at(first.dueAt, () => this.#tick())
   }
 
   #tick (): void {
@@ -512,7 +515,7 @@ export class CallEngine {
     const heap = this.#heap
     // A timer may fire a little before the wall clock reaches its time (the loop's clock lags):
     // a millisecond early still counts as due, rather than setting the timer again.
-    const at = Date.now() + 1
+    const at = this.#clock.now() + 1
     while (heap.length > 0 && heap[0]!.dueAt <= at && !this.#closed) {
       const call = heap[0]!
       this.#cancel(call)
@@ -529,7 +532,7 @@ export class CallEngine {
   #clearQueue (): void {
     for (const call of this.#heap) call.heapIndex = -1
     this.#heap.length = 0
-    clearTimeout(this.#timer)
+    this.#timer?.cancel()
     this.#timer = undefined
     this.#armedAt = Infinity
   }

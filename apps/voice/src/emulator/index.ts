@@ -1,3 +1,4 @@
+import type { TimerClock } from '@switchboard/service-kit/clock'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorState } from '@switchboard/activity-log'
 import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
@@ -24,6 +25,8 @@ export interface BolnaEmulatorOptions {
   maxCalls?: number
   /** Where agents and calls are kept beyond memory (the database). */
   state?: EmulatorState
+  /** The emulators' clock (the admin API's test clock): scheduled calls and batches, call steps. */
+  clock?: TimerClock
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/
@@ -48,6 +51,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     random: () => simulator.random(),
     stepMs: opts.stepMs,
     maxCalls: opts.maxCalls,
+    clock: opts.clock,
     persistence,
     onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) }
   })
@@ -206,11 +210,13 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       const agent = agentOr404(reply, body.agent_id as string)
       if (!agent) return reply
 
-      const fate = magicFate(to)
+      // A scripted scenario's story (e.g. busy, then answered on the retry) is above the magic numbers.
+      const story = simulator.story(to, readSimulationHeaders(request.headers).scenario)
+      const fate = (story?.fate as CallFate | undefined) ?? magicFate(to)
       if (fate === 'reject') return badRequest(reply, `Invalid recipient_phone_number "${to}": the number is not reachable`)
       // A seeded run: this call's fate follows from who is called by which agent, not from when.
       const draws = simulator.forRequest([agent.id, to])
-      const drawn = await simulate(request, reply, fate === 'error' ? 'failure' : fate ? 'success' : undefined, draws)
+      const drawn = await simulate(request, reply, story?.outcome ?? (fate === 'error' ? 'failure' : fate ? 'success' : undefined), draws)
       if (drawn === false) return reply
       const { ending, hold } = endingFor(fate, drawn === 'unlucky', draws)
       const userData = (body.user_data ?? {}) as Record<string, unknown>
@@ -376,12 +382,13 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
 
     const batches = batchRoutes(api, {
       engine,
+      clock: opts.clock,
       agentOr404,
       agentById: (id) => agents.get(id),
       simulate: async (request, reply) => await simulate(request, reply, 'success') !== false,
       endingFor: (to) => {
         const draws = simulator.forRequest(['batch', to])
-        return endingFor(magicFate(to), !draws.succeeds(), draws)
+        return endingFor((simulator.story(to)?.fate as CallFate | undefined) ?? magicFate(to), !draws.succeeds(), draws)
       },
       recordingBaseUrl,
       defaultFrom: DEFAULT_FROM,

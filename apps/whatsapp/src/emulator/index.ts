@@ -4,6 +4,7 @@ import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simul
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
 import { randomHex } from '@switchboard/service-kit/ids'
+import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { inboundNotification, statusNotification, type AiSensyNotification, type MessageStatus } from '../aisensy-webhooks.ts'
 import { ERRORS, seedCampaigns, validateSend, type AiSensyError, type CampaignSend } from './validate-campaign.ts'
 import type { AiSensyPersistence, LifeStep, MessageLife } from './persist.ts'
@@ -31,6 +32,8 @@ export interface AiSensyEmulatorOptions {
   persistence?: AiSensyPersistence
   /** A message's next notification this overdue is taken over from a stopped instance. Default 5 s. */
   adoptGraceMs?: number
+  /** The emulators' clock (the admin API's test clock): when status changes fall due. */
+  clock?: Clock
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -83,12 +86,17 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
   const tickMs = opts.statusFlushMs ?? 100
   const buckets = new Map<number, Pending[]>()
   let pending = 0
-  let lastTick = Math.floor(Date.now() / tickMs)
+  const clock = opts.clock ?? systemClock
+  let lastTick = Math.floor(clock.now() / tickMs)
   const tick = setInterval(() => {
-    const now = Math.floor(Date.now() / tickMs)
+    const now = Math.floor(clock.now() / tickMs)
     if (pending === 0) { lastTick = now; return }
     let ready: Pending[] = []
-    for (let k = lastTick + 1; k <= now; k++) {
+    // After a test clock's jump, fewer buckets than ticks passed: walk the buckets instead.
+    const dueKeys = now - lastTick > buckets.size
+      ? [...buckets.keys()].filter(k => k > lastTick && k <= now).sort((a, b) => a - b)
+      : Array.from({ length: Math.max(0, now - lastTick) }, (_, i) => lastTick + 1 + i)
+    for (const k of dueKeys) {
       const bucket = buckets.get(k)
       if (bucket === undefined) continue
       buckets.delete(k)
@@ -191,7 +199,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
       app.log.warn({ pending, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
       return
     }
-    let at = Date.now()
+    let at = clock.now()
     const steps: LifeStep[] = []
     const status = (status: MessageStatus) => {
       at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
@@ -232,13 +240,15 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     const result = validateSend(request.body, campaigns, version)
     if ('error' in result) return send(reply, result.error)
     const s = result.send
-    const fate = magicFate(s.destination)
+    const forced = readSimulationHeaders(request.headers)
+    // A scripted scenario's story (e.g. delivered and never read) is above the magic numbers.
+    const story = simulator.story(s.destination, forced.scenario)
+    const fate = (story?.fate as Fate | undefined) ?? magicFate(s.destination)
     if (fate === 'invalid') return send(reply, ERRORS.invalidNumber())
     if (fate === 'no_plan') return send(reply, ERRORS.noPlan())
     if (fate === 'no_credits') return send(reply, ERRORS.noCredits())
 
-    const forced = readSimulationHeaders(request.headers)
-    const magicOutcome = fate === 'error' ? 'failure' : fate !== undefined ? 'success' : undefined
+    const magicOutcome = story?.outcome ?? (fate === 'error' ? 'failure' : fate !== undefined ? 'success' : undefined)
     // A seeded run: this send's fate follows from what it is, not from when it arrived.
     const draws = simulator.forRequest([s.campaign.name, s.destination, s.userName, s.templateParams])
     const decision = draws.decide({ force: forced.force ?? magicOutcome, latencyMs: forced.latencyMs })

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { request as undiciRequest } from 'undici'
+import type { TimerClock } from '@switchboard/service-kit/clock'
 import { providerAgent } from '@switchboard/service-kit/provider-client'
 import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
@@ -34,6 +35,8 @@ export interface ZoomEmulatorStateOptions {
   /** Where meetings are kept beyond memory (the database); without it they live in memory only. */
   persistence?: ZoomMeetingPersistence
   logger?: { debug: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void }
+  /** The emulators' clock (frozen and advanced by the admin API); default: the system clock. */
+  clock?: TimerClock
 }
 
 /**
@@ -81,6 +84,7 @@ export class ZoomEmulatorState {
     const maxPending = opts.maxPendingWebhooks ?? 256
     this.store = new MeetingStore({
       timeScale: opts.timeScale,
+      clock: opts.clock,
       recordingDelayMs: opts.recordingDelayMs,
       retentionMs: opts.retentionMs,
       maxMeetings: opts.maxMeetings,
@@ -139,7 +143,7 @@ export class ZoomEmulatorState {
   post (event: ZoomEvent, url = this.webhookUrl()): boolean {
     if (!url) return false
     const body = JSON.stringify(event)
-    const timestamp = String(Math.floor(Date.now() / 1000))
+    const timestamp = String(Math.floor(Date.now() / 1000)) // the signature's freshness: real time, as the receiver checks it
     this.webhooksSent++
     this.opts.webhookSender.send({
       url,
@@ -160,7 +164,7 @@ export class ZoomEmulatorState {
     this.opts.logger?.debug({ event, meeting_id: m.id }, 'zoom emulator: meeting lifecycle')
     const url = this.webhookUrl()
     if (!url) return
-    const base = { event, event_ts: Date.now() }
+    const base = { event, event_ts: this.opts.clock?.now() ?? Date.now() }
     if (event === 'recording.completed') {
       this.post({ ...base, download_token: this.tokens.downloadToken(this.host.accountId, m.uuid), payload: { account_id: this.host.accountId, object: { ...recordingsBody(this.view, m), host_email: this.host.email } } }, url)
     } else {
@@ -360,7 +364,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (errors.length) return reply.code(400).send(zoomError(300, 'Validation Failed.', errors))
       if (await simulated(request, reply)) return reply
       const pageSize = Math.min(300, size) // Zoom caps page_size at 300
-      const now = Date.now()
+      const now = state.opts.clock?.now() ?? Date.now()
       const filter = (m: MeetingRecord) => want!(store.status(m, now))
       const page: MeetingRecord[] = []
       let more = false

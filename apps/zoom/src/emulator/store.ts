@@ -1,3 +1,4 @@
+import type { ClockTimer, TimerClock } from '@switchboard/service-kit/clock'
 import { newMeetingId, newMeetingUuid } from './ids.ts'
 import type { MeetingFields } from './validate.ts'
 
@@ -162,6 +163,8 @@ export interface MeetingStoreOptions {
   /** A failed claim or store write, for the log. */
   onError?: (err: unknown, m: MeetingRecord) => void
   now?: () => number
+  /** The emulators' clock (the test clock): what now() reads and what wakes the scheduler. Wins over now. */
+  clock?: TimerClock
 }
 
 /**
@@ -178,7 +181,7 @@ export class MeetingStore {
   // The scheduler: a binary min-heap in two parallel arrays (no tuple per entry).
   #dues: number[] = []
   #recs: MeetingRecord[] = []
-  #timer: NodeJS.Timeout | undefined
+  #timer: ClockTimer | undefined
   #timerAt = Number.POSITIVE_INFINITY
   #sweeper: NodeJS.Timeout | undefined
   #closed = false
@@ -187,7 +190,8 @@ export class MeetingStore {
   constructor (opts: MeetingStoreOptions) {
     if (!(opts.timeScale > 0)) throw new Error('timeScale must be positive')
     this.#opts = opts
-    this.#now = opts.now ?? Date.now
+    const clock = opts.clock
+    this.#now = clock ? () => clock.now() : opts.now ?? Date.now
     this.#onLifecycle = opts.onLifecycle
   }
 
@@ -225,7 +229,7 @@ export class MeetingStore {
   close (): void {
     this.#closed = true
     clearInterval(this.#sweeper)
-    clearTimeout(this.#timer)
+    this.#timer?.cancel()
   }
 
   get (id: number): MeetingRecord | undefined { return this.#byId.get(id) }
@@ -457,14 +461,18 @@ export class MeetingStore {
   }
 
   #run (): void {
-    clearTimeout(this.#timer)
+    this.#timer?.cancel()
     this.#timer = undefined
     this.#timerAt = Number.POSITIVE_INFINITY
     if (this.#closed) return
     const now = this.#now()
     while (this.#dues.length && this.#dues[0]! <= now) {
       if (this.#opts.canEmit && !this.#opts.canEmit()) {
-        this.#arm(now + 25)
+        // Waiting for room is real time whatever the clock reads (a frozen clock must not stall it).
+        this.#timerAt = now
+        const t = setTimeout(() => this.#run(), 25)
+        t.unref()
+        this.#timer = { cancel: () => clearTimeout(t) }
         return
       }
       const [due, m] = this.#pop()
@@ -475,12 +483,17 @@ export class MeetingStore {
   }
 
   #arm (at: number): void {
-    clearTimeout(this.#timer)
+    this.#timer?.cancel()
     this.#timerAt = at
+    if (this.#opts.clock) {
+      this.#timer = this.#opts.clock.at(at, () => this.#run())
+      return
+    }
     // setTimeout takes at most 2^31-1 ms; a later step is re-armed when that fires.
     const delay = Math.min(Math.max(0, at - this.#now()), 2_147_000_000)
-    this.#timer = setTimeout(() => this.#run(), delay)
-    this.#timer.unref()
+    const t = setTimeout(() => this.#run(), delay)
+    t.unref()
+    this.#timer = { cancel: () => clearTimeout(t) }
   }
 
   /** Rebuilds the heap without stale entries once they outnumber live ones. */

@@ -9,6 +9,7 @@ import { $, message } from './dom.js'
 import { refreshEvents } from './events.js'
 import { state } from './state.js'
 import { refreshStats } from './stats.js'
+import { mountPlayground, refreshPlayground } from './playground.js'
 
 const TOKEN_KEY = 'switchboard.adminToken'
 const POLL_MS = { development: 5000, activity: 2000, stats: 10000 }
@@ -91,7 +92,10 @@ async function poll () {
   const tab = state.tab
   if (!document.hidden) {
     try {
-      if (tab === 'development') await Promise.all([refreshDevelopment(), refreshEvents()])
+      if (tab === 'development') {
+        mountPlayground($('playground'))
+        await Promise.all([refreshDevelopment(), refreshEvents(), refreshPlayground().catch(() => {})])
+      }
       else if (tab === 'activity') { if (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) await refreshJournal() }
       else await refreshStats()
     } catch { /* each refresh shows its own errors */ }

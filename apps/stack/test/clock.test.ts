@@ -1,0 +1,53 @@
+import t from 'tap'
+import { startRecorder } from '@switchboard/service-kit/testing'
+import { admin, api, eventually, startStack } from './helper.ts'
+
+/**
+ * The test clock through the gateway's admin API: frozen, nothing scheduled falls due; an advance
+ * makes it happen at once, with the scheduled instants (not the advance's target) on the events.
+ */
+t.test('a scheduled Zoom meeting starts, and its webhook arrives, only once the clock is advanced past its start', async t => {
+  const hook = await startRecorder(t)
+  const { call } = await startStack(t, { ZOOM_WEBHOOK_URL: `${hook.origin}/zoom-events` })
+  const events = () => hook.received.map(r => JSON.parse(r.body) as { event: string, event_ts: number, payload: { object: { id: string | number } } })
+  const startedOf = (id: number) => events().find(e => e.event === 'meeting.started' && String(e.payload.object.id) === String(id))
+
+  t.equal((await call('GET', '/api/admin/clock', undefined, admin)).body.mode, 'real', 'real time is the default')
+  const frozen = (await call('POST', '/api/admin/clock/freeze', undefined, admin)).body
+  t.equal(frozen.mode, 'frozen')
+  for (const name of ['email', 'whatsapp', 'payments', 'voice', 'zoom']) t.match(frozen.services[name], /^applied \(frozen/, `${name} applied it`)
+  const t0 = Date.parse(frozen.frozen_at)
+
+  const startAt = new Date(t0 + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const later = (await call('POST', '/api/zoom/meetings', { topic: 'Quarterly review', start_time: startAt, duration: 30 }, api)).body
+  // A meeting with no start time starts at the clock's now: its webhook proves events flow while frozen.
+  const now = (await call('POST', '/api/zoom/meetings', { topic: 'Right now', duration: 30 }, api)).body
+  t.ok(await eventually(() => startedOf(now.id)), 'the meeting starting now sent meeting.started')
+  t.equal(startedOf(now.id)!.event_ts, t0, 'stamped with the frozen instant')
+  t.equal(startedOf(later.id), undefined, 'the scheduled one has not started')
+  t.equal((await call('GET', `/api/zoom/meetings/${later.id}`, undefined, api)).body.status, 'waiting')
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.equal((await call('GET', `/api/admin/clock`, undefined, admin)).body.now, frozen.now, 'the clock stood still')
+
+  const bad = await call('POST', '/api/admin/clock/advance', { seconds: 10, to: startAt }, admin)
+  t.equal(bad.status, 400)
+  const past = await call('POST', '/api/admin/clock/advance', { to: new Date(t0 - 60_000).toISOString() }, admin)
+  t.equal(past.status, 400)
+  t.match(past.body.message, /body\/to/)
+
+  const advanced = (await call('POST', '/api/admin/clock/advance', { seconds: 3600 }, admin)).body
+  t.equal(Date.parse(advanced.now), t0 + 3_600_000)
+  const started = await eventually(() => startedOf(later.id))
+  t.ok(started, 'meeting.started arrived after the advance')
+  t.equal(started!.event_ts, t0 + 3_600_000, 'at its scheduled instant')
+  t.equal((await call('GET', `/api/zoom/meetings/${later.id}`, undefined, api)).body.status, 'started')
+  t.notOk(events().some(e => e.event === 'meeting.ended' && String(e.payload.object.id) === String(later.id)), 'its end (30 minutes later) is not due yet')
+
+  const resumed = (await call('POST', '/api/admin/clock/resume', undefined, admin)).body
+  t.equal(resumed.mode, 'shifted')
+  t.ok(resumed.offset_ms > 3_500_000, 'resumed an hour ahead of real time')
+  const real = (await call('POST', '/api/admin/clock/real', undefined, admin)).body
+  t.same([real.mode, real.offset_ms, real.frozen_at], ['real', 0, null])
+  const changes = (await call('GET', '/api/admin/settings/changes', undefined, admin)).body.items.filter((c: { key: string }) => c.key === 'clock')
+  t.same(changes.map((c: { to_value: { mode: string } }) => c.to_value.mode), ['real', 'shifted', 'frozen', 'frozen'], 'every move is recorded like a setting')
+})

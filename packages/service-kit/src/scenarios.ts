@@ -1,0 +1,159 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Value } from '@sinclair/typebox/value'
+import { SCENARIO_FATES, ScenarioSchema, type Scenario, type ScenarioStory } from '@switchboard/schemas/scenario'
+import type { Clock } from './clock.ts'
+import type { Outcome } from './simulation.ts'
+
+/** Names the story a request plays, whatever its recipient (forwarded by services like the outcome header). */
+export const SCENARIO_HEADER = 'x-switchboard-scenario'
+/** The settings row holding the active scenario and the instant (on the clock) it started. */
+export const SCENARIO_SETTING = 'scenario'
+
+/** What a scenario decided for one request, and which rule of it did. */
+export interface ScenarioDecision {
+  outcome?: Outcome
+  fate?: string
+  /** e.g. "story payment-fails-twice step 2/3" */
+  rule: string
+}
+
+export interface ScenarioPlay { at: number, service: string, rule: string, recipient: string | null, decided: string }
+
+export interface StoredScenario { scenario: Scenario, started_at: number }
+
+const MAX_PLAYED = 500
+
+const globToRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map(s => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i')
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || (/^\+?[\d\s-]+$/.test(a) && a.replace(/\D/g, '') === b.replace(/\D/g, ''))
+
+/**
+ * Plays the active scenario (a file of stories, periods and rate limits; see
+ * packages/schemas/src/scenario.ts) for the emulators: the layer above the outcome headers and
+ * magic values. Periods and rate limits are measured on the emulators' clock from the scenario's
+ * start, so a test clock's advance moves through them. Story positions are counted per process:
+ * two instances behind one database each play a story from its first step.
+ */
+export class ScenarioPlayer {
+  readonly #clock: Clock
+  #active: Scenario | null = null
+  #startedAt = 0
+  #counts = new Map<string, number>()
+  #windows = new Map<string, { index: number, count: number }>()
+  #played: ScenarioPlay[] = []
+  #patterns = new Map<string, RegExp>()
+
+  constructor (clock: Clock) {
+    this.#clock = clock
+  }
+
+  get active (): Scenario | null { return this.#active }
+  get startedAt (): number | null { return this.#active ? this.#startedAt : null }
+
+  /** The stored value (or null: none). A new start (another scenario, or the same one again) starts every story over. */
+  load (stored: StoredScenario | null): void {
+    const startedAt = stored?.started_at ?? 0
+    if (JSON.stringify(stored?.scenario ?? null) === JSON.stringify(this.#active) && startedAt === this.#startedAt) return
+    this.#active = stored?.scenario ?? null
+    this.#startedAt = startedAt
+    this.#counts.clear()
+    this.#windows.clear()
+    this.#patterns.clear()
+    this.#played = []
+  }
+
+  /** Steps played so far, newest first. */
+  played (): ScenarioPlay[] {
+    return [...this.#played].reverse()
+  }
+
+  /** A period or rate limit that applies to every request of the service now, if any. */
+  gate (service: string): ScenarioDecision | undefined {
+    const s = this.#active
+    if (!s) return undefined
+    const elapsedS = (this.#clock.now() - this.#startedAt) / 1000
+    for (const p of s.periods ?? []) {
+      if (p.service !== undefined && p.service !== service) continue
+      if (elapsedS >= p.from_s && elapsedS < p.to_s) return this.#play(service, null, `period ${p.from_s}-${p.to_s} s`, { outcome: p.outcome })
+    }
+    for (const [i, r] of (s.rate_limits ?? []).entries()) {
+      if (r.service !== undefined && r.service !== service) continue
+      const index = Math.floor(elapsedS / r.per_s)
+      const key = `${i}\0${service}`
+      let w = this.#windows.get(key)
+      if (!w || w.index !== index) { w = { index, count: 0 }; this.#windows.set(key, w) }
+      if (w.count >= r.max) return this.#play(service, null, `rate limit ${r.max}/${r.per_s} s`, { outcome: 'rate_limited' })
+      w.count++
+    }
+    return undefined
+  }
+
+  /**
+   * The next step of the story this request plays, if any: the one its scenario header names, else
+   * the first whose recipient pattern matches. Each call consumes a step (per story and recipient).
+   */
+  story (service: string, recipient: string | null | undefined, header?: string): ScenarioDecision | undefined {
+    const s = this.#active
+    if (!s?.stories?.length) return undefined
+    const story = header
+      ? s.stories.find(st => st.name === header && st.service === service)
+      : recipient ? s.stories.find(st => st.service === service && st.recipient !== undefined && this.#matches(st, recipient)) : undefined
+    if (!story) return undefined
+    const key = `${story.name}\0${(recipient ?? '').toLowerCase()}`
+    const n = this.#counts.get(key) ?? 0
+    const step = n < story.steps.length ? story.steps[n] : story.then === 'repeat_last' ? story.steps.at(-1) : undefined
+    if (!step) return undefined
+    this.#counts.set(key, n + 1)
+    const shown = Math.min(n + 1, story.steps.length)
+    return this.#play(service, recipient ?? null, `story ${story.name} step ${shown}/${story.steps.length}${step.note ? ` (${step.note})` : ''}`, { outcome: step.outcome, fate: step.fate })
+  }
+
+  #matches (story: ScenarioStory, recipient: string): boolean {
+    const pattern = story.recipient!
+    if (!pattern.includes('*')) return same(pattern, recipient)
+    let re = this.#patterns.get(pattern)
+    if (!re) { re = globToRegExp(pattern); this.#patterns.set(pattern, re) }
+    return re.test(recipient)
+  }
+
+  #play (service: string, recipient: string | null, rule: string, d: Omit<ScenarioDecision, 'rule'>): ScenarioDecision {
+    const decided = [d.outcome, d.fate && `fate ${d.fate}`].filter(Boolean).join(', ')
+    this.#played.push({ at: this.#clock.now(), service, rule, recipient, decided })
+    if (this.#played.length > MAX_PLAYED) this.#played.splice(0, this.#played.length - MAX_PLAYED)
+    return { ...d, rule }
+  }
+}
+
+/** The example scenarios shipped with Switchboard (packages/service-kit/scenarios/*.json). */
+export const SCENARIO_EXAMPLES_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url))
+
+export function listScenarioExamples (): Array<{ name: string, description: string }> {
+  return readdirSync(SCENARIO_EXAMPLES_DIR).filter(f => f.endsWith('.json')).sort().map(f => {
+    const s = JSON.parse(readFileSync(join(SCENARIO_EXAMPLES_DIR, f), 'utf8')) as Scenario
+    return { name: s.name, description: s.description ?? '' }
+  })
+}
+
+/** An example by name, checked against the schema; undefined when there is none of that name. */
+export function readScenarioExample (name: string): Scenario | undefined {
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) return undefined
+  let parsed: unknown
+  try { parsed = JSON.parse(readFileSync(join(SCENARIO_EXAMPLES_DIR, `${name}.json`), 'utf8')) } catch { return undefined }
+  if (!Value.Check(ScenarioSchema, parsed)) throw new Error(`Example scenario ${name} does not match the schema: ${[...Value.Errors(ScenarioSchema, parsed)].map(e => `${e.path} ${e.message}`).join('; ')}`)
+  return parsed
+}
+
+/** Fates a scenario names that its service does not know: each as "stories/<i>/steps/<j>/fate: …". */
+export function unknownFates (scenario: Scenario): string[] {
+  const problems: string[] = []
+  for (const [i, story] of (scenario.stories ?? []).entries()) {
+    for (const [j, step] of story.steps.entries()) {
+      if (step.fate !== undefined && !SCENARIO_FATES[story.service].includes(step.fate)) {
+        problems.push(`stories/${i}/steps/${j}/fate: ${story.service} has no fate "${step.fate}" (known: ${SCENARIO_FATES[story.service].join(', ') || 'none'})`)
+      }
+    }
+  }
+  for (const [i, p] of (scenario.periods ?? []).entries()) if (p.to_s <= p.from_s) problems.push(`periods/${i}/to_s: must be after from_s`)
+  return problems
+}

@@ -1,0 +1,54 @@
+import t from 'tap'
+import { TestClock } from '../src/clock.ts'
+import { listScenarioExamples, readScenarioExample, ScenarioPlayer, unknownFates } from '../src/scenarios.ts'
+import { Simulator } from '../src/simulation.ts'
+
+const settings = () => ({ latencyMs: { min: 0, max: 0 }, successRate: 1, seed: null, scenario: 'none' as const })
+
+t.test('a story plays its steps in order per recipient, then the usual behaviour (or the last step again)', async t => {
+  const clock = new TestClock()
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: clock.now(), scenario: { name: 's', stories: [
+    { name: 'twice', service: 'payments', recipient: '+91 98123 45678', steps: [{ outcome: 'failure' }, { outcome: 'failure' }, { outcome: 'success' }] },
+    { name: 'all-open', service: 'email', recipient: '*@example.in', steps: [{ fate: 'open' }], then: 'repeat_last' }
+  ] } })
+  const sim = new Simulator(settings, 'payments', player)
+  t.same([1, 2, 3, 4].map(() => sim.story('+919812345678')?.outcome), ['failure', 'failure', 'success', undefined], 'digits match whatever the spacing; then nothing')
+  t.same(sim.story('+919800000000'), undefined, 'another recipient: no story')
+  t.equal(player.story('email', 'A@Example.in')?.fate, 'open')
+  t.equal(player.story('email', 'a@example.in')?.fate, 'open', 'repeat_last')
+  t.equal(player.story('whatsapp', 'a@example.in'), undefined, 'only its service')
+  t.equal(player.story('payments', '+910000000000', 'twice')?.outcome, 'failure', 'the header names a story for any recipient')
+  t.same(player.played().map(p => p.rule).slice(0, 2), ['story twice step 1/3', 'story all-open step 1/1'], 'newest first')
+})
+
+t.test('periods and rate limits follow the clock from the scenario start, through every decision', async t => {
+  const clock = new TestClock()
+  const t0 = Date.now()
+  clock.apply({ frozen_at: t0, offset_ms: 0 })
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: t0, scenario: { name: 'p', periods: [{ service: 'email', from_s: 10, to_s: 40, outcome: 'outage' }], rate_limits: [{ service: 'whatsapp', max: 2, per_s: 60 }] } })
+  const email = new Simulator(settings, 'email', player)
+  const whatsapp = new Simulator(settings, 'whatsapp', player)
+  t.equal(email.forRequest(['a']).decide().outcome, 'success', 'at 0 s')
+  clock.apply({ frozen_at: t0 + 15_000, offset_ms: 0 })
+  t.equal(email.forRequest(['a']).decide().outcome, 'outage', 'at 15 s')
+  t.equal(email.decide({ force: 'success' }).outcome, 'success', 'the outcome header still wins')
+  clock.apply({ frozen_at: t0 + 40_000, offset_ms: 0 })
+  t.equal(email.decide().outcome, 'success', 'at 40 s it is over')
+  t.same([1, 2, 3].map(() => whatsapp.decide().outcome), ['success', 'success', 'rate_limited'])
+  clock.apply({ frozen_at: t0 + 61_000, offset_ms: 0 })
+  t.equal(whatsapp.decide().outcome, 'success', 'a new window')
+})
+
+t.test('every example matches the schema and names only fates its service knows', async t => {
+  const examples = listScenarioExamples()
+  t.ok(examples.length >= 6)
+  for (const e of examples) {
+    const s = readScenarioExample(e.name)
+    t.ok(s, e.name)
+    t.same(unknownFates(s!), [], `${e.name}: known fates`)
+  }
+  t.same(unknownFates({ name: 'x', stories: [{ name: 'y', service: 'voice', steps: [{ fate: 'exploded' }] }] }), ['stories/0/steps/0/fate: voice has no fate "exploded" (known: completed, busy, no-answer, failed, voicemail, hold, reject, error)'])
+  t.equal(readScenarioExample('../etc/passwd'), undefined)
+})
