@@ -79,7 +79,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       <template id="scenario-options">${SCENARIOS.map(([v, label]) => `<option value="${v}">${escapeAttr(label)}</option>`).join('')}</template>
 
       <h3 id="changes-title">Recent settings changes</h3>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex="0" role="region" aria-labelledby="changes-title">
         <table class="table" aria-labelledby="changes-title">
           <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Setting</th><th scope="col">From → to</th></tr></thead>
           <tbody id="changes"><tr><td colspan="4" class="hint">No changes yet.</td></tr></tbody>
@@ -106,7 +106,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       </form>
       <p id="activity-message" class="message" role="status" aria-live="polite"></p>
       <div class="split">
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Journal">
           <table class="table journal" aria-describedby="journal-caption">
             <caption id="journal-caption" class="visually-hidden">Journal rows; choose a row to see everything recorded about it.</caption>
             <thead><tr><th scope="col">Time</th><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Mode</th><th scope="col">To</th><th scope="col">Summary</th><th scope="col" class="num">Latency</th></tr></thead>
@@ -114,14 +114,14 @@ export function renderShell (assets: { script: string, style: string }): string 
           </table>
           <p id="journal-empty" class="empty" hidden>Nothing recorded yet. Send a message through the API and it appears here.</p>
         </div>
-        <aside id="detail" class="detail" aria-labelledby="detail-title" hidden>
+        <dialog id="detail" class="detail" aria-labelledby="detail-title">
           <div class="detail-head">
             <h3 id="detail-title" tabindex="-1">Details</h3>
             <button type="button" id="detail-close" class="button ghost" aria-label="Close details">Close</button>
           </div>
           <p id="detail-message" class="message" role="status"></p>
           <dl id="detail-body" class="kv"></dl>
-        </aside>
+        </dialog>
       </div>
       <dialog id="reset-dialog" aria-labelledby="reset-title">
         <form method="dialog" class="stack">

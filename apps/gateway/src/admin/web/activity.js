@@ -2,7 +2,7 @@
 
 import { api, failure } from './api.js'
 import { refreshDevelopment } from './development.js'
-import { $, h, message } from './dom.js'
+import { $, h, message, NARROW, showPanel } from './dom.js'
 import { ago, label, ms, when } from './format.js'
 import { state } from './state.js'
 
@@ -117,8 +117,8 @@ async function openDetail (service, id, byPerson) {
   const tr = state.rows.get(`${service}/${id}`)
   state.openRow = { service, id, updated_at: tr?.dataset.updated ?? '' }
   markOpenRow()
-  const panel = $('detail')
-  panel.hidden = false
+  const panel = /** @type {HTMLDialogElement} */ ($('detail'))
+  showPanel(panel)
   const title = $('detail-title')
   if (byPerson) {
     title.textContent = `${label(service)} · loading…`
@@ -140,7 +140,7 @@ async function openDetail (service, id, byPerson) {
   }
   if (byPerson) {
     title.focus({ preventScroll: true })
-    if (window.matchMedia('(max-width: 1100px)').matches) panel.scrollIntoView({ block: 'nearest', behavior: 'smooth' })
+    if (!window.matchMedia(NARROW).matches) panel.scrollIntoView({ block: 'nearest' })
   }
 }
 
@@ -157,7 +157,8 @@ function detailValue (key, v) {
 export function closeDetail () {
   const open = state.openRow
   state.openRow = null
-  $('detail').hidden = true
+  const panel = /** @type {HTMLDialogElement} */ ($('detail'))
+  if (panel.open) panel.close()
   $('detail-body').replaceChildren()
   markOpenRow()
   if (open) state.rows.get(`${open.service}/${open.id}`)?.querySelector('button')?.focus()

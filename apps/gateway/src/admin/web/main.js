@@ -5,7 +5,7 @@
 import { refreshJournal, closeDetail, reset } from './activity.js'
 import { api, failure, onUnauthorized, setConnection } from './api.js'
 import { refreshDevelopment, renderSettings, switchAll } from './development.js'
-import { $, message } from './dom.js'
+import { $, message, panelBehaviour } from './dom.js'
 import { state } from './state.js'
 import { refreshStats } from './stats.js'
 
@@ -140,7 +140,7 @@ function start () {
     if (live.checked) poll()
   })
   $('detail-close').addEventListener('click', closeDetail)
-  $('detail').addEventListener('keydown', (e) => { if (e.key === 'Escape') closeDetail() })
+  panelBehaviour(/** @type {HTMLDialogElement} */ ($('detail')), closeDetail)
   $('reset').addEventListener('click', reset)
 
   const stored = sessionStorage.getItem(TOKEN_KEY)
