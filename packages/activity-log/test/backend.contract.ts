@@ -209,6 +209,20 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.ok(isPermanentError(unknown), `unknown column: ${(unknown as { code?: string })?.code}`)
   })
 
+  t.test('activity_outcome: a bounce, a decline or a busy line is a business outcome, not an error', async t => {
+    const cases: Array<[string, string, boolean, string]> = [
+      ['email', 'delivered', true, 'ok'], ['email', 'failed', false, 'error'], ['email', 'bounced', true, 'bounced'], ['email', 'dropped', true, 'dropped'],
+      ['whatsapp', 'read', true, 'ok'], ['whatsapp', 'failed', false, 'error'], ['whatsapp', 'failed', true, 'undelivered'],
+      ['payments', 'paid', true, 'ok'], ['payments', 'failed', false, 'error'], ['payments', 'failed', true, 'declined'],
+      ['voice', 'completed', true, 'ok'], ['voice', 'busy', true, 'busy'], ['voice', 'no-answer', true, 'no-answer'], ['voice', 'failed', true, 'unreachable'],
+      ['voice', 'failed', false, 'error'], ['voice', 'error', true, 'error'], ['voice', 'balance-low', false, 'error']
+    ]
+    for (const [service, status, accepted, expected] of cases) {
+      t.equal(await db.rpc('activity_outcome', { p_service: service, p_status: status, p_accepted: accepted }), expected, `${service} ${status}${accepted ? ' (accepted)' : ''}`)
+    }
+    t.match(await db.rpc('activity_stats', { p_minutes: 60 }), Object, 'the admin stats answer on this backend')
+  })
+
   t.test('ping', async t => {
     await t.resolves(db.ping())
   })

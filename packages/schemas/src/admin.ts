@@ -88,10 +88,13 @@ export const StatsQuerySchema = Type.Object({ minutes: Type.Integer({ minimum: 1
 export const AdminStatsSchema = Type.Object({
   services: Type.Record(Type.String(), Type.Object({
     total: Type.Integer(),
-    failed: Type.Integer(),
-    success_rate: Type.Number(),
+    failed: Type.Integer({ description: 'Provider errors (the same number as errors; the name older pages read)' }),
+    errors: Type.Integer({ description: 'Calls that failed: refused by the provider, unreachable, or errored' }),
+    outcomes: Type.Integer({ description: 'Business outcomes: the provider did its job and reported a bounce, a decline, a busy line…' }),
+    by_outcome: Type.Record(Type.String(), Type.Integer(), { description: 'bounced, dropped, undelivered, declined, busy, no-answer, unreachable, canceled, stopped' }),
+    success_rate: Type.Number({ description: 'Share of calls without a provider error, 0..1: outcomes are not failures' }),
     avg_latency_ms: Nullable(Type.Number()),
-    series: Type.Array(Type.Object({ bucket: Type.String(), count: Type.Integer(), failed: Type.Integer(), avg_latency_ms: Nullable(Type.Number()) }))
+    series: Type.Array(Type.Object({ bucket: Type.String(), count: Type.Integer(), failed: Type.Integer({ description: 'errors' }), outcomes: Type.Integer(), avg_latency_ms: Nullable(Type.Number()) }))
   }))
 })
 
