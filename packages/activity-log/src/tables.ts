@@ -14,6 +14,7 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'webhook_outbox',
   'jobs',
   'job_items',
+  'activity_exchanges',
   'zoom_emulator_state',
   'instamojo_emulator_state',
   'bolna_emulator_state'

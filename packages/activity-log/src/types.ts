@@ -24,6 +24,7 @@ export type Table =
   | 'webhook_outbox'
   | 'jobs'
   | 'job_items'
+  | 'activity_exchanges'
   | EmulatorTable
 
 /** Each provider emulator's own state (packages/activity-log/src/emulator-state.ts). */

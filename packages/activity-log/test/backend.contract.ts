@@ -223,6 +223,43 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.match(await db.rpc('activity_stats', { p_minutes: 60 }), Object, 'the admin stats answer on this backend')
   })
 
+  t.test('activity_exchanges: stored with the row, found by its ids, its content and its recipient', async t => {
+    const row = email({ to_email: `${run}@example.com`, subject: 'Receipt', status: 'sent', provider_message_id: `pm-${run}` })
+    const exchange = {
+      id: randomUUID(),
+      channel: 'email',
+      kind: 'provider',
+      method: 'POST',
+      path: '/sendgrid/v3/mail/send',
+      status_code: 202,
+      refs: [row.id, `pm-${run}`],
+      contacts: [`${run}@example.com`],
+      summary: 'POST /v3/mail/send',
+      request: { headers: { authorization: 'Bearer [REDACTED]' }, body: { subject: 'Receipt' } },
+      response: { headers: { 'x-message-id': `pm-${run}` }, body: '' },
+      content: { kind: 'email', subject: 'Receipt', text: `Order ${run} shipped` }
+    }
+    const direct = { ...exchange, id: randomUUID(), direct: true, refs: [], contacts: [`${run}-direct@example.com`], content: { kind: 'email', subject: `Direct ${run}` } }
+    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: [exchange.id, direct.id] } }) })
+    await db.insert('email_logs', [row])
+    await db.insert('activity_exchanges', [exchange, direct])
+
+    const tied = await db.rpc<Array<Record<string, unknown>>>('activity_exchanges_for', { p_refs: [row.id] })
+    t.same(tied.map(e => e.id), [exchange.id], 'tied to the row by its id')
+    t.same(tied[0]?.request, exchange.request, 'headers and body as stored')
+    t.same(tied[0]?.refs, exchange.refs)
+
+    const byContent = await db.rpc<Array<Record<string, unknown>>>('activity_page', { p_q: `Order ${run}` })
+    t.same(byContent.map(i => [i.channel, i.id, i.direct]), [['email', row.id, false]], 'text search reaches the stored content')
+    const byDirect = await db.rpc<Array<Record<string, unknown>>>('activity_page', { p_q: `Direct ${run}`, p_direct: true })
+    t.same(byDirect.map(i => [i.id, i.direct, i.status]), [[direct.id, true, '202']], 'direct traffic is an item of its own')
+
+    const messages = await db.rpc<Array<{ exchange: Record<string, unknown>, row: Record<string, unknown> | null }>>('activity_messages', { p_channel: 'email', p_to: `${run.toUpperCase()}@EXAMPLE.COM`, p_limit: 5 })
+    t.equal(messages.length, 1)
+    t.same(messages[0]?.exchange.content, exchange.content)
+    t.equal(messages[0]?.row?.id, row.id, 'with the log row it belongs to')
+  })
+
   t.test('ping', async t => {
     await t.resolves(db.ping())
   })
