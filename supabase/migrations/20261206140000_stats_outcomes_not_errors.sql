@@ -52,10 +52,36 @@ create or replace view activity_outcomes as
     from payments
   union all
   select 'voice', status, latency_ms, created_at, activity_outcome('voice', status, execution_id is not null)
-    from call_logs;
+    from call_logs
+  union all
+  -- Zoom keeps no log table: each request to the Zoom API (the emulator's exchanges, through
+  -- Switchboard or direct) is one call; an answer of 4xx/5xx, or none, is an error.
+  select 'zoom', coalesce(status_code::text, 'no answer'), latency_ms, created_at,
+         case when status_code is null or status_code >= 400 then 'error' else 'ok' end
+    from activity_exchanges
+   where channel = 'zoom' and kind = 'provider';
+
+-- Zoom's meetings over the window: created (the API answered 201 to a POST …/meetings), and the
+-- lifecycle webhooks Switchboard's receiver accepted: started, ended, recording completed.
+create or replace function zoom_meeting_stats(p_minutes integer default 60)
+returns jsonb
+language sql
+stable
+as $$
+  select jsonb_build_object(
+    'created', count(*) filter (where kind = 'provider' and method = 'POST' and path ~ '/meetings/?$' and status_code between 200 and 299),
+    'started', count(*) filter (where kind = 'webhook' and event = 'meeting.started' and coalesce((verification->>'ok')::boolean, true)),
+    'ended', count(*) filter (where kind = 'webhook' and event = 'meeting.ended' and coalesce((verification->>'ok')::boolean, true)),
+    'recordings', count(*) filter (where kind = 'webhook' and event = 'recording.completed' and coalesce((verification->>'ok')::boolean, true))
+  )
+  from activity_exchanges
+  where channel = 'zoom'
+    and created_at >= now() - make_interval(mins => least(greatest(coalesce(p_minutes, 60), 1), 1440))
+$$;
 
 -- Per service over the last p_minutes: calls, errors ("failed", the name the page and API had),
--- outcomes (and by name), the success rate without the outcomes, latency, and a per-minute series.
+-- outcomes (and by name), the success rate without the outcomes, latency, and a per-minute series;
+-- for Zoom also its meetings (zoom_meeting_stats). A service with no calls in the window is absent.
 create or replace function activity_stats(p_minutes integer default 60)
 returns jsonb
 language sql
@@ -90,7 +116,7 @@ as $$
            'avg_latency_ms', t.avg_latency_ms,
            'series', (select coalesce(jsonb_agg(jsonb_build_object('bucket', s.bucket, 'count', s.n, 'failed', s.errors, 'outcomes', s.outcomes, 'avg_latency_ms', s.avg_latency_ms) order by s.bucket), '[]'::jsonb)
                         from series s where s.service = t.service)
-         )), '{}'::jsonb)
+         ) || case when t.service = 'zoom' then jsonb_build_object('meetings', zoom_meeting_stats(p_minutes)) else '{}'::jsonb end), '{}'::jsonb)
     from totals t
 $$;
 

@@ -223,6 +223,31 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.match(await db.rpc('activity_stats', { p_minutes: 60 }), Object, 'the admin stats answer on this backend')
   })
 
+  t.test('Zoom in the stats: its API calls and errors, meetings created, started, ended, recorded', async t => {
+    type ZoomStats = { total: number, errors: number, meetings: { created: number, started: number, ended: number, recordings: number } }
+    const zoom = async () => ((await db.rpc<Record<string, ZoomStats>>('activity_stats', { p_minutes: 60 })).zoom ?? { total: 0, errors: 0, meetings: { created: 0, started: 0, ended: 0, recordings: 0 } })
+    const before = await zoom()
+    const x = (over: Row): Row => ({ id: randomUUID(), channel: 'zoom', kind: 'provider', method: 'GET', path: '/zoom/v2/meetings/1', status_code: 200, refs: [run], ...over })
+    const rows = [
+      x({ method: 'POST', path: '/zoom/v2/users/me/meetings', status_code: 201 }),
+      x({ status_code: 404 }),
+      x({ kind: 'webhook', method: 'POST', path: '/webhooks/zoom', event: 'meeting.started', verification: { ok: true, status_code: 200 } }),
+      x({ kind: 'webhook', method: 'POST', path: '/webhooks/zoom', event: 'meeting.ended', verification: { ok: false, status_code: 401 } }),
+      x({ kind: 'webhook', method: 'POST', path: '/webhooks/zoom', event: 'recording.completed', verification: { ok: true, status_code: 200 } })
+    ]
+    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: rows.map(r => r.id as string) } }) })
+    await db.insert('activity_exchanges', rows)
+    const after = await zoom()
+    t.equal(after.total - before.total, 2, 'each API request is a call; webhooks are not')
+    t.equal(after.errors - before.errors, 1, 'a 404 is an error')
+    t.same({
+      created: after.meetings.created - before.meetings.created,
+      started: after.meetings.started - before.meetings.started,
+      ended: after.meetings.ended - before.meetings.ended,
+      recordings: after.meetings.recordings - before.meetings.recordings
+    }, { created: 1, started: 1, ended: 0, recordings: 1 }, 'a webhook whose signature was refused is not counted')
+  })
+
   t.test('activity_exchanges: stored with the row, found by its ids, its content and its recipient', async t => {
     const row = email({ to_email: `${run}@example.com`, subject: 'Receipt', status: 'sent', provider_message_id: `pm-${run}` })
     const exchange = {

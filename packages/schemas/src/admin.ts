@@ -94,7 +94,13 @@ export const AdminStatsSchema = Type.Object({
     by_outcome: Type.Record(Type.String(), Type.Integer(), { description: 'bounced, dropped, undelivered, declined, busy, no-answer, unreachable, canceled, stopped' }),
     success_rate: Type.Number({ description: 'Share of calls without a provider error, 0..1: outcomes are not failures' }),
     avg_latency_ms: Nullable(Type.Number()),
-    series: Type.Array(Type.Object({ bucket: Type.String(), count: Type.Integer(), failed: Type.Integer({ description: 'errors' }), outcomes: Type.Integer(), avg_latency_ms: Nullable(Type.Number()) }))
+    series: Type.Array(Type.Object({ bucket: Type.String(), count: Type.Integer(), failed: Type.Integer({ description: 'errors' }), outcomes: Type.Integer(), avg_latency_ms: Nullable(Type.Number()) })),
+    meetings: Type.Optional(Type.Object({
+      created: Type.Integer({ description: 'Meetings the Zoom API created' }),
+      started: Type.Integer({ description: 'meeting.started webhooks accepted' }),
+      ended: Type.Integer({ description: 'meeting.ended webhooks accepted' }),
+      recordings: Type.Integer({ description: 'recording.completed webhooks accepted' })
+    }, { description: 'Zoom only' }))
   }))
 })
 
