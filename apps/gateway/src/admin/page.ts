@@ -140,7 +140,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       <div class="panel-head">
         <div>
           <h2>Stats</h2>
-          <p class="hint">The last 60 minutes, per minute. Bars: calls (failures stacked in red). Line: average latency.</p>
+          <p class="hint">The last 60 minutes, per minute. Bars: calls, with errors (the provider refused or failed) in red and business outcomes (bounced, declined, busy, no answer) in amber: those are the provider doing its job, not failures. Line: average latency.</p>
         </div>
         <p id="stats-updated" class="hint" role="status" aria-live="polite"></p>
       </div>
