@@ -67,7 +67,8 @@ language sql immutable
 as $$ select '%' || replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%' $$;
 
 -- One page of items, newest first, keyset-paged by (created_at, id). `p_q` matches the item's
--- contact, summary and ids, and the content of the exchanges tied to it.
+-- contact, summary and ids, and the content of the exchanges tied to it (a webhook post by its
+-- content only: one SendGrid post carries the events of many messages, and their recipients).
 create or replace function activity_page(
   p_channel   text default null,
   p_q         text default null,
@@ -85,10 +86,10 @@ as $$
   with pat as (select activity_like(p_q) as p),
   hits as (
     select e.id::text as v from activity_exchanges e, pat
-     where p_q is not null and (e.content::text ilike pat.p or e.contacts::text ilike pat.p)
+     where p_q is not null and (e.content::text ilike pat.p or (e.kind <> 'webhook' and e.contacts::text ilike pat.p))
     union
     select r.v from activity_exchanges e cross join pat cross join lateral jsonb_array_elements_text(e.refs) as r(v)
-     where p_q is not null and (e.content::text ilike pat.p or e.contacts::text ilike pat.p)
+     where p_q is not null and (e.content::text ilike pat.p or (e.kind <> 'webhook' and e.contacts::text ilike pat.p))
   )
   select coalesce(jsonb_agg(to_jsonb(j) order by j.created_at desc, j.id desc), '[]'::jsonb)
   from (

@@ -12,6 +12,7 @@ import { bearerOf, requireBearer, tokenDigest, tokenFor } from './plugins/auth.t
 import rateLimit from './plugins/rate-limit.ts'
 import upstreams from './plugins/upstreams.ts'
 import { adminActivityRoutes } from './routes/admin-activity.ts'
+import { adminInspectRoutes } from './routes/admin-inspect.ts'
 import { adminSettingsRoutes } from './routes/admin-settings.ts'
 import { healthRoutes } from './routes/health.ts'
 import { SERVICE_ROUTES } from './routes/index.ts'
@@ -85,6 +86,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   await app.register(healthRoutes, { services })
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
+  await app.register(adminInspectRoutes, { activityLog: shared.activityLog })
   // Keys are per token: two callers' equal keys never meet (the digest, never the token, is stored).
   await app.register(idempotency, { store: shared.activityLog, codePrefix: 'GATEWAY', callerOf: request => tokenDigest(bearerOf(request)).toString('hex') })
   for (const s of services) await app.register(SERVICE_ROUTES[s]!)

@@ -70,6 +70,10 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/admin/settings/changes': own('listSettingsChanges'),
   'GET /api/admin/journal': own('listJournal'),
   'GET /api/admin/journal/{service}/{id}': own('getJournalEntry', { 404: ['ADMIN_ROW_NOT_FOUND'] }),
+  'GET /api/admin/activity': own('listActivity', { 400: ['ADMIN_INVALID_CURSOR'] }),
+  'GET /api/admin/activity/stream': own('streamActivity'),
+  'GET /api/admin/activity/{channel}/{id}': own('getActivity', { 404: ['ADMIN_ROW_NOT_FOUND'] }),
+  'GET /api/admin/messages/{channel}': own('listMessages'),
   'GET /api/admin/stats': own('getActivityStats'),
   'POST /api/admin/reset': own('resetSandbox'),
 
