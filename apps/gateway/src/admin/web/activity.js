@@ -3,7 +3,8 @@
 import { api, failure } from './api.js'
 import { refreshDevelopment } from './development.js'
 import { $, h, message, NARROW, showPanel } from './dom.js'
-import { ago, label, ms, when } from './format.js'
+import { ago, label, ms, statusClass, when } from './format.js'
+import { detailSections } from './inspect.js'
 import { state } from './state.js'
 
 function filters () {
@@ -53,12 +54,6 @@ function fillRow (tr, item) {
   tr.dataset.updated = item.updated_at ?? ''
 }
 
-function statusClass (status) {
-  const st = String(status ?? '').toLowerCase()
-  if (/(fail|bounce|drop|error|reject|spam|expired|cancel|busy|no.?answer|undeliver)/.test(st)) return 'bad'
-  if (/(pending|queued|sent|processing|accepted|initiated|ringing|scheduled|deferred|started|created)/.test(st)) return 'pending'
-  return 'good'
-}
 
 function renderJournal (items, query) {
   const body = $('journal')
@@ -132,6 +127,7 @@ async function openDetail (service, id, byPerson) {
     title.textContent = `${label(service)} · ${row.status ?? 'details'}`
     message($('detail-message'), '')
     $('detail-body').replaceChildren(...Object.entries(row).flatMap(([k, v]) => [h('dt', { text: k }), detailValue(k, v)]))
+    loadInspect(service, id)
   } catch (err) {
     if (err.status === 401) return
     message($('detail-message'), err.status === 404
@@ -141,6 +137,19 @@ async function openDetail (service, id, byPerson) {
   if (byPerson) {
     title.focus({ preventScroll: true })
     if (!window.matchMedia(NARROW).matches) panel.scrollIntoView({ block: 'nearest' })
+  }
+}
+
+/** Below the row's columns: what was sent, the timeline, the raw exchanges and the webhooks. */
+async function loadInspect (service, id) {
+  const box = $('detail-inspect')
+  const selected = box.querySelector('[role=tab][aria-selected=true]')?.getAttribute('data-name') ?? undefined
+  try {
+    const data = await api('GET', `/api/admin/activity/${encodeURIComponent(service)}/${encodeURIComponent(id)}`)
+    if (state.openRow?.service !== service || state.openRow?.id !== id) return
+    box.replaceChildren(h('h4', { text: 'What was sent, and what happened' }), ...detailSections(service, data, selected))
+  } catch (err) {
+    if (err.status !== 401 && state.openRow?.id === id) box.replaceChildren(h('p', { class: 'hint', text: `The content and exchanges could not be loaded: ${failure(err)}` }))
   }
 }
 
@@ -160,6 +169,7 @@ export function closeDetail () {
   const panel = /** @type {HTMLDialogElement} */ ($('detail'))
   if (panel.open) panel.close()
   $('detail-body').replaceChildren()
+  $('detail-inspect').replaceChildren()
   markOpenRow()
   if (open) state.rows.get(`${open.service}/${open.id}`)?.querySelector('button')?.focus()
 }
