@@ -217,10 +217,10 @@ t.test('the admin page, on the real stack in one process', async t => {
     a11y.push(...await lookAt(page, 'activity'))
 
     // The request id filter narrows to the one call.
-    await page.getByLabel('Request id', { exact: true }).fill('admin-page-e2e-1')
+    await page.locator('#f-request').fill('admin-page-e2e-1')
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#journal tr').length === 1)
     t.equal(await page.locator('#journal tr').getAttribute('data-key'), `email/${sent.body.id}`)
-    await page.getByLabel('Request id', { exact: true }).fill('no-such-request')
+    await page.locator('#f-request').fill('no-such-request')
     t.match(await waitForText(page, '#journal-empty', /No rows match/), /filters/)
     await page.getByRole('button', { name: 'Clear filters' }).click()
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#journal tr').length >= 10)

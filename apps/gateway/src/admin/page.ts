@@ -142,7 +142,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       <div class="panel-head">
         <div>
           <h2>Activity</h2>
-          <p class="hint">Every call each service made, newest first. <span id="live-state">Updates every 2 seconds.</span></p>
+          <p class="hint">Every call each service made, Zoom's requests and the traffic sent straight to an emulator (marked direct), newest first. <span id="live-state">Updates every 2 seconds.</span></p>
         </div>
         <div class="actions">
           <label class="check"><input type="checkbox" id="live" checked> Live updates</label>
@@ -152,7 +152,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       <form id="filters" class="filters" role="search" aria-label="Filter the journal">
         <div class="field"><label for="f-service">Service</label><select id="f-service" name="service"><option value="">All services</option></select></div>
         <div class="field"><label for="f-status">Status</label><input id="f-status" name="status" list="statuses" placeholder="any" spellcheck="false"><datalist id="statuses"></datalist></div>
-        <div class="field grow"><label for="f-request">Request id</label><input id="f-request" name="request_id" placeholder="any" spellcheck="false"></div>
+        <div class="field grow"><label for="f-request">Search</label><input id="f-request" name="q" type="search" maxlength="200" placeholder="request id, recipient, subject, content, any id" spellcheck="false"></div>
         <div class="field"><button type="reset" class="button ghost">Clear filters</button></div>
       </form>
       <p id="activity-message" class="message" role="status" aria-live="polite"></p>

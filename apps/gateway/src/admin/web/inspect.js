@@ -78,6 +78,12 @@ export function upsert (/** @type {Item} */ item) {
   if (direct && String(item.direct) !== direct) return false
   view.items.set(item.id, item)
   render(item.channel, item.id)
+  // The open WhatsApp thread shows the new message or the new ticks.
+  if (item.channel === 'whatsapp' && view.thread !== null && view.thread === (item.contact || '(no number)')) {
+    clearTimeout(timers.thread)
+    const number = view.thread
+    timers.thread = setTimeout(() => { if (views.whatsapp.thread === number) openThread(number, false) }, 300)
+  }
   if (view.open?.id === item.id && view.open.updated_at !== item.updated_at) openItem(item.channel, item.id, false)
   return true
 }
