@@ -71,6 +71,8 @@ export interface CaptureOptions {
   maxString?: number
   /** Most ids kept per exchange. Default 5,000 (a bulk send of 1,000 has about 2,000). */
   maxRefs?: number
+  /** Off (ACTIVITY_CAPTURE=false): describers are accepted and nothing is recorded. */
+  enabled?: boolean
 }
 
 declare module 'fastify' {
@@ -106,6 +108,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
   const maxRefs = opts.maxRefs ?? 5_000
   const describers: Describer[] = []
   app.decorate('describeExchanges', (describer: Describer) => { describers.push(describer) })
+  if (opts.enabled === false) return
   const prefix = opts.emulatorPrefix
   const control = `${prefix}/_switchboard`
 
