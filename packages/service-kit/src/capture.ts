@@ -139,7 +139,8 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
   })
 
   function build (request: FastifyRequest, reply: FastifyReply, c: Capture): ActivityExchangeRow | undefined {
-    const [rawPath = '', rawQuery = ''] = request.url.split('?', 2)
+    // A secret in the path (AiSensy's receiver token) never reaches the describer, the ids or the row.
+    const [rawPath = '', rawQuery = ''] = maskUrlSecrets(request.url).split('?', 2)
     const path = c.kind === 'provider' ? rawPath.slice(prefix.length) : rawPath
     const responseHeaders = reply.getHeaders() as Record<string, unknown>
     const seen: SeenExchange = {
@@ -158,7 +159,12 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     if (described.skip) return undefined
 
     const refs = new Set<string>()
-    const add = (v: unknown) => { if (refs.size < maxRefs && (typeof v === 'string' || typeof v === 'number') && String(v).length > 0 && String(v).length <= 200) refs.add(String(v)) }
+    const add = (v: unknown) => {
+      if (refs.size >= maxRefs || (typeof v !== 'string' && typeof v !== 'number')) return
+      const text = String(v)
+      // An id that is a configured secret or shaped like a key (a client id registered as a credential) is not kept.
+      if (text.length > 0 && text.length <= 200 && redactText(text) === text) refs.add(text)
+    }
     collectIds(seen.requestBody, add)
     collectIds(seen.responseBody, add)
     collectIds(seen.query, add)
@@ -170,7 +176,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     const contacts = new Set<string>()
     for (const contact of described.contacts ?? []) {
       const text = String(contact).trim()
-      if (text === '' || contacts.size >= maxRefs) continue
+      if (text === '' || contacts.size >= maxRefs || redactText(text) !== text) continue
       if (text.includes('@')) contacts.add(text.toLowerCase())
       else {
         contacts.add(text)
@@ -189,7 +195,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
       kind: described.kind ?? c.kind,
       direct: c.kind === 'provider' && (described.kind ?? 'provider') === 'provider' && !opts.internal(request),
       method: request.method,
-      path: redactText(maskUrlSecrets(rawPath)) + redactText(query),
+      path: redactText(rawPath) + redactText(query),
       status_code: reply.statusCode,
       latency_ms: Math.round(performance.now() - c.started),
       provider_id: described.providerId === undefined ? null : String(described.providerId).slice(0, 200),
