@@ -19,7 +19,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ActivityExchangeRow } from '@switchboard/activity-log'
 import { randomUUID } from 'node:crypto'
-import { REDACTED, redactSecrets, redactText } from './redact.ts'
+import { REDACTED, redactText } from './redact.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
 
 export type Channel = ActivityExchangeRow['channel']
@@ -71,6 +71,8 @@ export interface CaptureOptions {
   maxString?: number
   /** Most ids kept per exchange. Default 5,000 (a bulk send of 1,000 has about 2,000). */
   maxRefs?: number
+  /** Off (ACTIVITY_CAPTURE=false): describers are accepted and nothing is recorded. */
+  enabled?: boolean
 }
 
 declare module 'fastify' {
@@ -106,6 +108,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
   const maxRefs = opts.maxRefs ?? 5_000
   const describers: Describer[] = []
   app.decorate('describeExchanges', (describer: Describer) => { describers.push(describer) })
+  if (opts.enabled === false) return
   const prefix = opts.emulatorPrefix
   const control = `${prefix}/_switchboard`
 
@@ -136,7 +139,8 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
   })
 
   function build (request: FastifyRequest, reply: FastifyReply, c: Capture): ActivityExchangeRow | undefined {
-    const [rawPath = '', rawQuery = ''] = request.url.split('?', 2)
+    // A secret in the path (AiSensy's receiver token) never reaches the describer, the ids or the row.
+    const [rawPath = '', rawQuery = ''] = maskUrlSecrets(request.url).split('?', 2)
     const path = c.kind === 'provider' ? rawPath.slice(prefix.length) : rawPath
     const responseHeaders = reply.getHeaders() as Record<string, unknown>
     const seen: SeenExchange = {
@@ -155,7 +159,12 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     if (described.skip) return undefined
 
     const refs = new Set<string>()
-    const add = (v: unknown) => { if (refs.size < maxRefs && (typeof v === 'string' || typeof v === 'number') && String(v).length > 0 && String(v).length <= 200) refs.add(String(v)) }
+    const add = (v: unknown) => {
+      if (refs.size >= maxRefs || (typeof v !== 'string' && typeof v !== 'number')) return
+      const text = String(v)
+      // An id that is a configured secret or shaped like a key (a client id registered as a credential) is not kept.
+      if (text.length > 0 && text.length <= 200 && redactText(text) === text) refs.add(text)
+    }
     collectIds(seen.requestBody, add)
     collectIds(seen.responseBody, add)
     collectIds(seen.query, add)
@@ -167,7 +176,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     const contacts = new Set<string>()
     for (const contact of described.contacts ?? []) {
       const text = String(contact).trim()
-      if (text === '' || contacts.size >= maxRefs) continue
+      if (text === '' || contacts.size >= maxRefs || redactText(text) !== text) continue
       if (text.includes('@')) contacts.add(text.toLowerCase())
       else {
         contacts.add(text)
@@ -177,7 +186,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     }
 
     const cut = { truncated: false }
-    const store = (value: unknown) => cap(redactSecrets(scrub(value)), maxString, cut)
+    const store = (value: unknown) => storable(value, maxString, cut)
     const verification = c.kind === 'webhook' ? verificationOf(reply.statusCode, seen.responseBody) : null
     const query = rawQuery ? `?${new URLSearchParams(Object.entries(scrub(seen.query) as Record<string, string>)).toString()}` : ''
     return {
@@ -186,7 +195,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
       kind: described.kind ?? c.kind,
       direct: c.kind === 'provider' && (described.kind ?? 'provider') === 'provider' && !opts.internal(request),
       method: request.method,
-      path: redactText(maskUrlSecrets(rawPath)) + redactText(query),
+      path: redactText(rawPath) + redactText(query),
       status_code: reply.statusCode,
       latency_ms: Math.round(performance.now() - c.started),
       provider_id: described.providerId === undefined ? null : String(described.providerId).slice(0, 200),
@@ -230,45 +239,53 @@ function headers (input: Record<string, unknown>): Record<string, unknown> {
       const scheme = typeof value === 'string' ? /^(\w+)\s/.exec(value)?.[1] : undefined
       out[name] = scheme !== undefined ? `${scheme} ${REDACTED}` : REDACTED
     } else {
-      out[name] = redactSecrets(Array.isArray(value) ? value.map(String) : String(value))
+      out[name] = Array.isArray(value) ? value.map(v => redactText(String(v))) : redactText(String(value))
     }
   }
   return out
 }
 
-/** A copy with the values of secret-named fields replaced. */
-function scrub (value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object' || depth > 32) return value
-  if (Array.isArray(value)) return value.map(v => scrub(v, depth + 1))
-  if (Buffer.isBuffer(value)) return `[${value.length} bytes]`
+/** The values of secret-named fields (in bodies, forms and queries) replaced. */
+function scrub (value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) && v !== null && v !== '' ? REDACTED : scrub(v, depth + 1)
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) && v !== null && v !== '' ? REDACTED : v
   return out
 }
 
-/** Strings cut to `max` characters with a note; `cut.truncated` set when any was. */
-function cap (value: unknown, max: number, cut: { truncated: boolean }, depth = 0): unknown {
+/**
+ * A copy fit to store, in one walk: secret-named fields replaced, every string and key through
+ * redactText, strings cut to `max` characters with a note (and `cut.truncated` set), arrays to
+ * 2,000 items, nesting to 32 levels.
+ */
+function storable (value: unknown, max: number, cut: { truncated: boolean }, depth = 0): unknown {
   if (typeof value === 'string') {
-    if (value.length <= max) return value
+    const text = redactText(value)
+    if (text.length <= max) return text
     cut.truncated = true
-    return `${value.slice(0, max)}…[truncated: ${value.length - max} more characters]`
+    return `${text.slice(0, max)}…[truncated: ${text.length - max} more characters]`
   }
   if (value === null || typeof value !== 'object') return value
+  if (Buffer.isBuffer(value)) return `[${value.length} bytes]`
   if (depth > 32) {
     cut.truncated = true
     return '[truncated: nested too deep]'
   }
   if (Array.isArray(value)) {
-    const kept = value.length > 2_000 ? value.slice(0, 2_000) : value
-    const out = kept.map(v => cap(v, max, cut, depth + 1))
-    if (kept !== value) {
+    const n = Math.min(value.length, 2_000)
+    const out: unknown[] = new Array(n)
+    for (let i = 0; i < n; i++) out[i] = storable(value[i], max, cut, depth + 1)
+    if (n < value.length) {
       cut.truncated = true
-      out.push(`…[truncated: ${value.length - 2_000} more items]`)
+      out.push(`…[truncated: ${value.length - n} more items]`)
     }
     return out
   }
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = cap(v, max, cut, depth + 1)
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k]
+    out[redactText(k)] = SECRET_FIELD.test(k) && v !== null && v !== '' && v !== undefined ? REDACTED : storable(v, max, cut, depth + 1)
+  }
   return out
 }
 

@@ -22,7 +22,9 @@ export const describeSendGrid: Describer = (x) => {
   if (x.kind === 'webhook') {
     const events = list(x.requestBody)
     const names = [...new Set(events.map(e => String(e.event ?? '')).filter(Boolean))]
-    return { event: names.join(','), summary: `SendGrid events: ${names.join(', ') || 'none'}`, contacts: events.flatMap(e => typeof e.email === 'string' ? [e.email] : []) }
+    // sg_message_id is the send's X-Message-Id with a suffix: its head ties events to a direct send.
+    const refs = events.flatMap(e => typeof e.sg_message_id === 'string' ? [e.sg_message_id.split('.')[0]!] : [])
+    return { event: names.join(','), summary: `SendGrid events: ${names.join(', ') || 'none'}`, contacts: events.flatMap(e => typeof e.email === 'string' ? [e.email] : []), refs }
   }
   if (x.method !== 'POST' || x.path !== '/v3/mail/send' || !isObject(x.requestBody)) return undefined
   const body = x.requestBody
