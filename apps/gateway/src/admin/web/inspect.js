@@ -16,11 +16,11 @@ const PAGE = 50
  *   fallback: boolean, contact: string | null, summary: string | null, provider_id: string | null, error: string | null,
  *   latency_ms: number | null, created_at: string, updated_at: string }} Item
  * @typedef {{ items: Map<string, Item>, cursor: string | null, query: string, seq: number, loaded: boolean,
- *   open: { id: string, updated_at: string } | null, thread: string | null }} View
+ *   open: { id: string, updated_at: string } | null, thread: string | null, pages: number }} View
  */
 
 /** @type {Record<string, View>} */
-const views = Object.fromEntries(CHANNELS.map(c => [c, { items: new Map(), cursor: null, query: '', seq: 0, loaded: false, open: null, thread: null }]))
+const views = Object.fromEntries(CHANNELS.map(c => [c, { items: new Map(), cursor: null, query: '', seq: 0, loaded: false, open: null, thread: null, pages: 0 }]))
 
 const panel = (/** @type {string} */ channel) => $(`panel-${channel}`)
 const slotOf = (/** @type {string} */ channel, /** @type {string} */ name) => /** @type {HTMLElement} */ (panel(channel).querySelector(`[data-slot="${name}"]`))
@@ -60,6 +60,7 @@ export async function refreshChannel (channel, { more = false } = {}) {
     for (const item of data.items ?? []) view.items.set(item.id, item)
     view.cursor = data.next_cursor ?? null
     view.loaded = true
+    view.pages = more ? view.pages + 1 : 1
     message(slotOf(channel, 'message'), '')
     render(channel)
   } catch (err) {
@@ -488,4 +489,7 @@ export function startInspect () {
   }
 }
 
-export const isLoaded = (channel) => views[channel]?.loaded ?? false
+/** The periodic refresh: the first page again, unless the person paged further (live events keep it current). */
+export function refreshFirstPage (channel) {
+  return views[channel]?.pages > 1 ? Promise.resolve() : refreshChannel(channel)
+}

@@ -8,7 +8,7 @@ import { refreshDevelopment, renderSettings, switchAll } from './development.js'
 import { $, message, panelBehaviour } from './dom.js'
 import { state } from './state.js'
 import { refreshStats } from './stats.js'
-import { CHANNELS, isLoaded, refreshChannel, startInspect, upsert } from './inspect.js'
+import { CHANNELS, refreshFirstPage, startInspect, upsert } from './inspect.js'
 import { isLive, onActivity, onLiveStatus, startLive, stopLive } from './live.js'
 
 const TOKEN_KEY = 'switchboard.adminToken'
@@ -19,10 +19,12 @@ const TOKEN_KEY = 'switchboard.adminToken'
  */
 const REFRESH = {
   development: { refresh: refreshDevelopment, every: () => 5000 },
-  // The journal follows the live stream; it polls every 2 s only while the stream is down.
-  activity: { refresh: () => (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) ? refreshJournal() : Promise.resolve(), every: () => isLive() ? 60000 : 2000 },
+  // The journal and the channel views follow the live stream; they poll every 2 s only while the
+  // stream is down, and otherwise every 10 s as a safety net (which also notices a revoked token:
+  // an open stream is not asked for it again).
+  activity: { refresh: () => (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) ? refreshJournal() : Promise.resolve(), every: () => isLive() ? 10000 : 2000 },
   stats: { refresh: refreshStats, every: () => 10000 },
-  ...Object.fromEntries(CHANNELS.map(c => [c, { refresh: () => isLoaded(c) && isLive() ? Promise.resolve() : refreshChannel(c), every: () => isLive() ? 60000 : 5000 }]))
+  ...Object.fromEntries(CHANNELS.map(c => [c, { refresh: () => refreshFirstPage(c), every: () => isLive() ? 10000 : 2000 }]))
 }
 const TABS = [...document.querySelectorAll('[role=tablist] [role=tab]')].map(t => t.id.replace(/^tab-/, '')).filter(name => name in REFRESH)
 
