@@ -9,6 +9,7 @@ import { createSendGridClient, type SendGridClient } from './client/sendgrid-cli
 import { emailSimulationOverrides, type EmailEnv } from './config.ts'
 import { sendgridEmulator } from './emulator/index.ts'
 import { SENDGRID_RETENTION, SendGridPersistence } from './emulator/persist.ts'
+import { describeSendGrid } from './emulator/inspect.ts'
 import { emailRoutes } from './routes/emails.ts'
 import { sendgridWebhookRoutes } from './routes/sendgrid-webhook.ts'
 import { createEmailService } from './service/email-service.ts'
@@ -27,6 +28,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     credentials: () => requireAll({ SENDGRID_API_KEY: env.SENDGRID_API_KEY })
   })
 
+  app.describeExchanges(describeSendGrid)
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'email', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email', app.runtime.scenarios)

@@ -98,14 +98,16 @@ t.test('bulk at a 0.5 success rate: recipients fail individually through bounce 
   t.ok(bounced > 120 && bounced < 280, `about half bounced (${bounced} of 400)`)
 })
 
-t.test('get_email_stats counts statuses, modes and the success rate', async t => {
+t.test('get_email_stats counts statuses, modes and the success rate; a bounce is an outcome, not an error', async t => {
   const { call, activityLog } = await startEmailApp(t)
   await call('POST', '/emails', send('deliver@example.com'))
   await call('POST', '/emails', send('reject@example.com'))
-  await eventually(async () => (await activityLog.count('email_logs', { status: 'delivered' })) === 1)
+  await call('POST', '/emails', send('bounce@example.com'))
+  await call('POST', '/emails', send('drop@example.com'))
+  await eventually(async () => (await activityLog.count('email_logs', { status: { in: ['delivered', 'bounced', 'dropped'] } })) === 3)
   const stats = await call('GET', '/emails/stats')
   t.equal(stats.status, 200)
-  t.match(stats.body, { total: 2, failed: 1, delivered: 1, sent: 1, success_rate: 0.5, by_mode: { mock: 2 }, by_status: { delivered: 1, failed: 1 }, last_24h: 2 })
+  t.match(stats.body, { total: 4, failed: 3, errors: 1, outcomes: { bounced: 1, dropped: 1 }, delivered: 1, sent: 3, success_rate: 0.75, by_mode: { mock: 4 }, by_status: { delivered: 1, failed: 1, bounced: 1, dropped: 1 }, last_24h: 4 })
   t.type(stats.body.avg_latency_ms, 'number')
 })
 

@@ -17,6 +17,7 @@ import { startEvents } from './events.ts'
 import { adminClockRoutes } from './routes/admin-clock.ts'
 import { adminScenarioRoutes } from './routes/admin-scenario.ts'
 import { adminDatasetRoutes } from './routes/admin-datasets.ts'
+import { adminInspectRoutes } from './routes/admin-inspect.ts'
 import { adminSettingsRoutes } from './routes/admin-settings.ts'
 import { healthRoutes } from './routes/health.ts'
 import { SERVICE_ROUTES } from './routes/index.ts'
@@ -95,6 +96,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   await app.register(adminClockRoutes, { services, runtime: shared.runtime })
   await app.register(adminScenarioRoutes, { services, runtime: shared.runtime })
   await app.register(adminDatasetRoutes, { tokens })
+  await app.register(adminInspectRoutes, { activityLog: shared.activityLog })
   // Keys are per token: two callers' equal keys never meet (the digest, never the token, is stored).
   await app.register(idempotency, { store: shared.activityLog, codePrefix: 'GATEWAY', callerOf: request => tokenDigest(bearerOf(request)).toString('hex') })
   for (const s of services) await app.register(SERVICE_ROUTES[s]!)

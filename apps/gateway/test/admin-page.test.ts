@@ -3,25 +3,22 @@
  * plus the gateway, in this process on free ports), the way a person uses it: sign in, look,
  * switch, tune, watch the activity arrive, read the charts.
  *
- * Chromium: CHROMIUM_PATH, else /usr/bin/chromium. Screenshots of each tab go to ADMIN_SCREENSHOTS
- * (else a fresh temp folder, named in the output) for a person to look at; they are not checked in.
+ * Every tab is checked with axe-core at a laptop's and a phone's width, and screenshotted into the
+ * folder test/browser.ts names (printed at the end) for a person to look at; they are not checked in.
  */
 import t, { type Test } from 'tap'
-import { mkdirSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { eventually, jsonCaller, type JsonCall } from '@switchboard/service-kit/testing'
 // The stack app depends on the gateway, so the gateway cannot depend on it back: its source is
 // imported by path (its own dependencies resolve from apps/stack).
 import { buildStack, listenStack } from '../../stack/src/stack.ts'
 import { stackEnv } from '../../stack/test/helper.ts'
 import { CONTENT_SECURITY_POLICY } from '../src/admin/index.ts'
+import { axeViolations, launch, lookAt, openPage as open, SHOTS as shots, WAIT_MS } from './browser.ts'
 
 const API_TOKEN = 'page-test-api-token-0123456789'
 const ADMIN_TOKEN = 'page-test-admin-token-0123456789'
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const WAIT_MS = 20_000
 
 interface Running { gatewayUrl: string, call: JsonCall }
 
@@ -39,26 +36,11 @@ async function startStack (t: Test): Promise<Running> {
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 const api = { authorization: `Bearer ${API_TOKEN}` }
 
-const shots = process.env.ADMIN_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'switchboard-admin-shots-'))
-mkdirSync(shots, { recursive: true })
-
 let gatewayUrl = ''
 let call: Running['call']
 let browser: Browser | undefined
 
-async function openPage (t: Test): Promise<{ page: Page, context: BrowserContext, problems: string[] }> {
-  const context = await browser!.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' })
-  context.setDefaultTimeout(WAIT_MS)
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  const problems: string[] = []
-  page.on('pageerror', err => problems.push(`page error: ${err.message}`))
-  page.on('console', msg => {
-    // The browser logs every non-2xx fetch; the 401s and 422s here are on purpose.
-    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) problems.push(`console: ${msg.text()}`)
-  })
-  return { page, context, problems }
-}
+const openPage = (t: Test) => open(t, browser!)
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText()
 
@@ -79,12 +61,8 @@ async function waitForText (page: Page, selector: string, pattern: RegExp): Prom
 
 t.test('the admin page, on the real stack in one process', async t => {
   ({ gatewayUrl, call } = await startStack(t))
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-  })
   // Closed first, then the stack, then its database is dropped (teardowns run last in, first out).
-  t.teardown(() => browser?.close())
+  browser = await launch(t)
 
   await t.test('the shell: no token needed, no data, strict CSP, no inline script, cacheable assets', async t => {
     const page = await call('GET', '/admin')
@@ -188,7 +166,7 @@ t.test('the admin page, on the real stack in one process', async t => {
 
     t.match(await waitForText(page, '#changes', /success_?[rR]ate/), /0\.5/, 'the change is in the history')
     t.match(await text(page, '#changes'), /admin@/, 'with who made it')
-    await page.screenshot({ path: join(shots, '1-development.png'), fullPage: true })
+    const a11y = await lookAt(page, 'development')
 
     // Activity: filter on email, send through the API, the row arrives without a reload.
     await page.getByRole('tab', { name: 'Activity' }).click()
@@ -216,13 +194,33 @@ t.test('the admin page, on the real stack in one process', async t => {
     t.ok(await page.locator('#detail').isVisible(), 'the detail is still open')
     t.equal(await page.getByLabel('Service', { exact: true }).inputValue(), 'email')
     t.ok(await page.locator('#journal tr').count() >= 10)
-    await page.screenshot({ path: join(shots, '2-activity.png'), fullPage: true })
+    a11y.push(...await lookAt(page, 'activity-detail'))
+
+    // On a phone, the details open where the person is looking (a full-screen dialog), not below
+    // the whole journal; closing returns to the row.
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.locator('#detail-close').click()
+    await page.locator('#journal tr', { hasText: 'reject@example.com' }).scrollIntoViewIfNeeded()
+    await page.locator('#journal tr', { hasText: 'reject@example.com' }).click()
+    await waitForText(page, '#detail-body', /reject@example\.com/)
+    const box = await page.locator('#detail').boundingBox()
+    t.ok(box && box.y >= 0 && box.y < 100 && box.height > 400, `the details fill the phone's screen (${JSON.stringify(box)})`)
+    t.ok(await page.locator('#detail-title').evaluate(el => (globalThis as any).document.activeElement === el), 'focus moves to the details')
+    await page.screenshot({ path: join(shots, 'activity-detail-phone-open.png') })
+    a11y.push(...(await axeViolations(page)).map(v => `activity detail on a phone: ${v}`))
+    await page.keyboard.press('Escape')
+    await page.locator('#detail').waitFor({ state: 'hidden' })
+    t.ok(await page.locator('#journal tr', { hasText: 'reject@example.com' }).locator('button').evaluate(el => (globalThis as any).document.activeElement === el), 'Escape closes and returns to the row')
+    await page.setViewportSize({ width: 1360, height: 900 })
+    await page.locator('#journal tr', { hasText: 'reject@example.com' }).click()
+    await waitForText(page, '#detail-body', /reject@example\.com/)
+    a11y.push(...await lookAt(page, 'activity'))
 
     // The request id filter narrows to the one call.
-    await page.getByLabel('Request id', { exact: true }).fill('admin-page-e2e-1')
+    await page.locator('#f-request').fill('admin-page-e2e-1')
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#journal tr').length === 1)
     t.equal(await page.locator('#journal tr').getAttribute('data-key'), `email/${sent.body.id}`)
-    await page.getByLabel('Request id', { exact: true }).fill('no-such-request')
+    await page.locator('#f-request').fill('no-such-request')
     t.match(await waitForText(page, '#journal-empty', /No rows match/), /filters/)
     await page.getByRole('button', { name: 'Clear filters' }).click()
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#journal tr').length >= 10)
@@ -238,9 +236,10 @@ t.test('the admin page, on the real stack in one process', async t => {
     t.match(totals, new RegExp(`CALLS\\s+${stats.total}`, 'i'), `totals: ${totals.replace(/\s+/g, ' ')}`)
     t.ok(stats.failed >= 1, 'the rejected call counts as failed')
     t.ok(await page.locator('#stats-email svg[data-chart=volume] rect.failed').count() >= 1, 'failures are stacked in the bars')
-    await page.screenshot({ path: join(shots, '3-stats.png'), fullPage: true })
+    a11y.push(...await lookAt(page, 'stats'))
 
     t.same(problems, [], 'no page errors and no CSP violations')
+    t.same(a11y, [], 'axe-core finds no serious or critical violation on any tab, at 1440 and 390 px')
     t.comment(`screenshots in ${shots}; the page test took ${Date.now() - started} ms`)
   })
 
@@ -250,7 +249,7 @@ t.test('the admin page, on the real stack in one process', async t => {
     // A phone-sized look at the busiest tab, for the person reading the screenshots.
     await page.setViewportSize({ width: 390, height: 844 })
     await page.locator('#service-email [data-slot=mode]').waitFor()
-    await page.screenshot({ path: join(shots, '4-development-narrow.png'), fullPage: true })
+    await page.screenshot({ path: join(shots, 'development-narrow.png'), fullPage: true })
     t.ok(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= 390), 'nothing overflows sideways')
     await page.setViewportSize({ width: 1360, height: 900 })
     await page.getByRole('tab', { name: 'Activity' }).click()

@@ -11,6 +11,7 @@ import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createInstamojoClient, type InstamojoClient } from './client/instamojo-client.ts'
 import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
+import { describeInstamojo } from './emulator/inspect.ts'
 import { instamojoEmulator, MAX_TOKENS } from './emulator/index.ts'
 import { DEFAULT_MAX_RECORDS } from './emulator/store.ts'
 import { instamojoWebhookRoutes } from './routes/instamojo-webhook.ts'
@@ -76,6 +77,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     }
   })
 
+  app.describeExchanges(describeInstamojo())
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const salt = emulatorSalt(env)

@@ -199,7 +199,7 @@ t.test('list and stats: paged, filtered by status, amounts summed exactly', asyn
 
   const stats = await app.call('GET', '/payment-stats')
   t.equal(stats.status, 200)
-  t.match(stats.body, { total: 4, created: 3, pending: 0, paid: 2, failed: 2, paid_amount: '30.30', by_mode: { mock: 4 }, by_status: { paid: 2, failed: 2 }, last_24h: 4 })
+  t.match(stats.body, { total: 4, created: 3, pending: 0, paid: 2, failed: 2, errors: 1, outcomes: { declined: 1 }, paid_amount: '30.30', by_mode: { mock: 4 }, by_status: { paid: 2, failed: 2 }, last_24h: 4 })
   t.equal(stats.body.conversion_rate, 0.6667)
 })
 

@@ -41,6 +41,8 @@ export function operations (doc: Schema): Operation[] {
     for (const method of METHODS) {
       const op = item[method]
       if (!op) continue
+      // A server-sent event stream answers 200 and never ends: nothing for a request/answer fuzz.
+      if (op.responses?.['200']?.content?.['text/event-stream'] && !op.responses['200'].content['application/json']) continue
       const schemes = (op.security ?? []).flatMap((s: Schema) => Object.keys(s))
       // A route the API token opens lists the admin token too (it opens every route): the API token decides.
       const auth = schemes.includes('apiToken') ? 'api' : schemes.includes('adminToken') ? 'admin' : 'none'

@@ -9,6 +9,7 @@ import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createBolnaClient, type BolnaClient } from './client/bolna-client.ts'
 import { addressListOf, callStepRange, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
 import { bolnaEmulator } from './emulator/index.ts'
+import { describeBolna } from './emulator/inspect.ts'
 import { SECRET_FILE } from './emulator/webhook-signature.ts'
 import { bolnaWebhookRoutes } from './routes/bolna-webhook.ts'
 import { voiceRoutes } from './routes/calls.ts'
@@ -33,6 +34,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     credentials: () => requireAll({ BOLNA_API_KEY: env.BOLNA_API_KEY })
   })
 
+  app.describeExchanges(describeBolna)
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'voice', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice', app.runtime.scenarios)

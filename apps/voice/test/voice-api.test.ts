@@ -268,7 +268,7 @@ t.test('get_call_logs(limit, status) and get_call_stats(): totals by status, ans
 
   const stats = await call('GET', '/calls/stats')
   t.equal(stats.status, 200)
-  t.match(stats.body, { total: 7, in_progress: 0, completed: 3, answered: 2, voicemail: 1, not_answered: 2, failed: 2, by_status: { completed: 3, busy: 1, 'no-answer': 1, failed: 2 }, by_mode: { mock: 7 }, last_24h: 7 })
+  t.match(stats.body, { total: 7, in_progress: 0, completed: 3, answered: 2, voicemail: 1, not_answered: 2, failed: 2, errors: 1, outcomes: { busy: 1, 'no-answer': 1, unreachable: 1, canceled: 0, stopped: 0 }, by_status: { completed: 3, busy: 1, 'no-answer': 1, failed: 2 }, by_mode: { mock: 7 }, last_24h: 7 })
   t.equal(stats.body.answer_rate, Math.round(2 / 6 * 10_000) / 10_000, 'answered ÷ dialled to an end (the refused call was never dialled)')
   const rows = await activityLog.select('call_logs', { where: { status: 'completed' } })
   const avg = rows.reduce((n, r) => n + Number(r.duration_seconds), 0) / rows.length

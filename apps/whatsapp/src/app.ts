@@ -15,6 +15,7 @@ import { aisensyEmulator, MAX_PENDING } from './emulator/index.ts'
 import { AiSensyPersistence } from './emulator/persist.ts'
 import { TOKEN_FILE } from './aisensy-webhooks.ts'
 import type { AiSensyEmulatorControls } from './emulator/index.ts'
+import { describeAiSensy } from './emulator/inspect.ts'
 import { aisensyWebhookRoutes } from './routes/aisensy-webhook.ts'
 import { emulatorControlRoutes } from './routes/emulator-control.ts'
 import { whatsappRoutes } from './routes/whatsapp.ts'
@@ -23,6 +24,7 @@ import { createWhatsAppService } from './service/whatsapp-service.ts'
 
 // AiSensy keys are JWTs; the emulator accepts any well-formed one. This one says what it is:
 // header {"alg":"HS256","typ":"JWT"}, payload {"id":"switchboard-mock","name":"Switchboard mock","appName":"AiSensy"}.
+
 const MOCK_API_KEY = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.' +
   Buffer.from(JSON.stringify({ id: 'switchboard-mock', name: 'Switchboard mock', appName: 'AiSensy' })).toString('base64url') +
   '.not-a-real-key-the-emulator-accepts-any-well-formed-jwt'
@@ -39,6 +41,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     credentials: () => requireAll({ AISENSY_API_KEY: env.AISENSY_API_KEY })
   })
 
+  app.describeExchanges(describeAiSensy(templates, env.WHATSAPP_DEFAULT_CONTACT_NAME))
   // The secret in the webhook URL the team sets in AiSensy's dashboard (AiSensy signs nothing);
   // the emulator posts to the same kind of URL. Stable across restarts.
   const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE)

@@ -10,6 +10,7 @@ import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createZoomClient, type ZoomClient } from './client/zoom-client.ts'
 import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
 import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
+import { describeZoom } from './emulator/inspect.ts'
 import { zoomRetryDelaysMs } from './emulator/webhooks.ts'
 import { ZoomMeetingPersistence } from './emulator/persist.ts'
 import { meetingRoutes } from './routes/meetings.ts'
@@ -37,6 +38,8 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
     simulation: zoomSimulationOverrides(env),
     credentials: () => requireAll({ ZOOM_ACCOUNT_ID: env.ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID: env.ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET: env.ZOOM_CLIENT_SECRET })
   })
+
+  app.describeExchanges(describeZoom)
 
   // The listening address never changes once known: the URLs built on it are computed once.
   let listening: { base: string, emulator: string, webhook: string } | undefined

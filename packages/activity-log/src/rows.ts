@@ -137,6 +137,34 @@ export interface CallCampaignRow extends Timestamps {
   completed_at?: Nullable<string>
 }
 
+/**
+ * One HTTP exchange with a provider emulator, one webhook post received, or one checkout step
+ * (supabase/migrations/20261206130000_create_activity_exchanges.sql): redacted, capped.
+ */
+export interface ActivityExchangeRow {
+  id: string
+  channel: 'email' | 'whatsapp' | 'payments' | 'voice' | 'zoom'
+  kind: 'provider' | 'webhook' | 'checkout'
+  direct?: boolean
+  method: string
+  path: string
+  status_code?: Nullable<number>
+  latency_ms?: Nullable<number>
+  provider_id?: Nullable<string>
+  /** Every id the exchange carried: how it is tied to log rows. */
+  refs?: string[]
+  /** Recipients (emails lower-cased; phone numbers as sent and as digits). */
+  contacts?: string[]
+  summary?: Nullable<string>
+  request?: { headers: Record<string, unknown>, body: unknown }
+  response?: { headers: Record<string, unknown>, body: unknown }
+  content?: Nullable<Record<string, unknown>>
+  event?: Nullable<string>
+  verification?: Nullable<{ ok: boolean, status_code: number | null, detail: string }>
+  truncated?: boolean
+  created_at?: string
+}
+
 export interface SettingRow {
   key: string
   value: unknown
@@ -163,6 +191,7 @@ export interface RowTypes {
   call_campaigns: CallCampaignRow
   settings: SettingRow
   settings_changes: SettingsChangeRow
+  activity_exchanges: ActivityExchangeRow
 }
 
 /** The row type of a table. */

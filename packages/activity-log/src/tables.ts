@@ -15,6 +15,7 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'jobs',
   'job_items',
   'event_endpoints',
+  'activity_exchanges',
   'zoom_emulator_state',
   'instamojo_emulator_state',
   'bolna_emulator_state',

@@ -25,6 +25,7 @@ export type Table =
   | 'jobs'
   | 'job_items'
   | 'event_endpoints'
+  | 'activity_exchanges'
   | EmulatorTable
 
 /** Each provider emulator's own state (packages/activity-log/src/emulator-state.ts). */

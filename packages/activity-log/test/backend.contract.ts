@@ -292,6 +292,82 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     }
   })
 
+  t.test('activity_outcome: a bounce, a decline or a busy line is a business outcome, not an error', async t => {
+    const cases: Array<[string, string, boolean, string]> = [
+      ['email', 'delivered', true, 'ok'], ['email', 'failed', false, 'error'], ['email', 'bounced', true, 'bounced'], ['email', 'dropped', true, 'dropped'],
+      ['whatsapp', 'read', true, 'ok'], ['whatsapp', 'failed', false, 'error'], ['whatsapp', 'failed', true, 'undelivered'],
+      ['payments', 'paid', true, 'ok'], ['payments', 'failed', false, 'error'], ['payments', 'failed', true, 'declined'],
+      ['voice', 'completed', true, 'ok'], ['voice', 'busy', true, 'busy'], ['voice', 'no-answer', true, 'no-answer'], ['voice', 'failed', true, 'unreachable'],
+      ['voice', 'failed', false, 'error'], ['voice', 'error', true, 'error'], ['voice', 'balance-low', false, 'error']
+    ]
+    for (const [service, status, accepted, expected] of cases) {
+      t.equal(await db.rpc('activity_outcome', { p_service: service, p_status: status, p_accepted: accepted }), expected, `${service} ${status}${accepted ? ' (accepted)' : ''}`)
+    }
+    t.match(await db.rpc('activity_stats', { p_minutes: 60 }), Object, 'the admin stats answer on this backend')
+  })
+
+  t.test('Zoom in the stats: its API calls and errors, meetings created, started, ended, recorded', async t => {
+    type ZoomStats = { total: number, errors: number, meetings: { created: number, started: number, ended: number, recordings: number } }
+    const zoom = async () => ((await db.rpc<Record<string, ZoomStats>>('activity_stats', { p_minutes: 60 })).zoom ?? { total: 0, errors: 0, meetings: { created: 0, started: 0, ended: 0, recordings: 0 } })
+    const before = await zoom()
+    const x = (over: Row): Row => ({ id: randomUUID(), channel: 'zoom', kind: 'provider', method: 'GET', path: '/zoom/v2/meetings/1', status_code: 200, refs: [run], ...over })
+    const rows = [
+      x({ method: 'POST', path: '/zoom/v2/users/me/meetings', status_code: 201 }),
+      x({ status_code: 404 }),
+      x({ kind: 'webhook', method: 'POST', path: '/webhooks/zoom', event: 'meeting.started', verification: { ok: true, status_code: 200 } }),
+      x({ kind: 'webhook', method: 'POST', path: '/webhooks/zoom', event: 'meeting.ended', verification: { ok: false, status_code: 401 } }),
+      x({ kind: 'webhook', method: 'POST', path: '/webhooks/zoom', event: 'recording.completed', verification: { ok: true, status_code: 200 } })
+    ]
+    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: rows.map(r => r.id as string) } }) })
+    await db.insert('activity_exchanges', rows)
+    const after = await zoom()
+    t.equal(after.total - before.total, 2, 'each API request is a call; webhooks are not')
+    t.equal(after.errors - before.errors, 1, 'a 404 is an error')
+    t.same({
+      created: after.meetings.created - before.meetings.created,
+      started: after.meetings.started - before.meetings.started,
+      ended: after.meetings.ended - before.meetings.ended,
+      recordings: after.meetings.recordings - before.meetings.recordings
+    }, { created: 1, started: 1, ended: 0, recordings: 1 }, 'a webhook whose signature was refused is not counted')
+  })
+
+  t.test('activity_exchanges: stored with the row, found by its ids, its content and its recipient', async t => {
+    const row = email({ to_email: `${run}@example.com`, subject: 'Receipt', status: 'sent', provider_message_id: `pm-${run}` })
+    const exchange = {
+      id: randomUUID(),
+      channel: 'email',
+      kind: 'provider',
+      method: 'POST',
+      path: '/sendgrid/v3/mail/send',
+      status_code: 202,
+      refs: [row.id, `pm-${run}`],
+      contacts: [`${run}@example.com`],
+      summary: 'POST /v3/mail/send',
+      request: { headers: { authorization: 'Bearer [REDACTED]' }, body: { subject: 'Receipt' } },
+      response: { headers: { 'x-message-id': `pm-${run}` }, body: '' },
+      content: { kind: 'email', subject: 'Receipt', text: `Order ${run} shipped` }
+    }
+    const direct = { ...exchange, id: randomUUID(), direct: true, refs: [], contacts: [`${run}-direct@example.com`], content: { kind: 'email', subject: `Direct ${run}` } }
+    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: [exchange.id, direct.id] } }) })
+    await db.insert('email_logs', [row])
+    await db.insert('activity_exchanges', [exchange, direct])
+
+    const tied = await db.rpc<Array<Record<string, unknown>>>('activity_exchanges_for', { p_refs: [row.id] })
+    t.same(tied.map(e => e.id), [exchange.id], 'tied to the row by its id')
+    t.same(tied[0]?.request, exchange.request, 'headers and body as stored')
+    t.same(tied[0]?.refs, exchange.refs)
+
+    const byContent = await db.rpc<Array<Record<string, unknown>>>('activity_page', { p_q: `Order ${run}` })
+    t.same(byContent.map(i => [i.channel, i.id, i.direct]), [['email', row.id, false]], 'text search reaches the stored content')
+    const byDirect = await db.rpc<Array<Record<string, unknown>>>('activity_page', { p_q: `Direct ${run}`, p_direct: true })
+    t.same(byDirect.map(i => [i.id, i.direct, i.status]), [[direct.id, true, '202']], 'direct traffic is an item of its own')
+
+    const messages = await db.rpc<Array<{ exchange: Record<string, unknown>, row: Record<string, unknown> | null }>>('activity_messages', { p_channel: 'email', p_to: `${run.toUpperCase()}@EXAMPLE.COM`, p_limit: 5 })
+    t.equal(messages.length, 1)
+    t.same(messages[0]?.exchange.content, exchange.content)
+    t.equal(messages[0]?.row?.id, row.id, 'with the log row it belongs to')
+  })
+
   t.test('ping', async t => {
     await t.resolves(db.ping())
   })

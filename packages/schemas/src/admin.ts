@@ -88,10 +88,19 @@ export const StatsQuerySchema = Type.Object({ minutes: Type.Integer({ minimum: 1
 export const AdminStatsSchema = Type.Object({
   services: Type.Record(Type.String(), Type.Object({
     total: Type.Integer(),
-    failed: Type.Integer(),
-    success_rate: Type.Number(),
+    failed: Type.Integer({ description: 'Provider errors (the same number as errors; the name older pages read)' }),
+    errors: Type.Integer({ description: 'Calls that failed: refused by the provider, unreachable, or errored' }),
+    outcomes: Type.Integer({ description: 'Business outcomes: the provider did its job and reported a bounce, a decline, a busy line…' }),
+    by_outcome: Type.Record(Type.String(), Type.Integer(), { description: 'bounced, dropped, undelivered, declined, busy, no-answer, unreachable, canceled, stopped' }),
+    success_rate: Type.Number({ description: 'Share of calls without a provider error, 0..1: outcomes are not failures' }),
     avg_latency_ms: Nullable(Type.Number()),
-    series: Type.Array(Type.Object({ bucket: Type.String(), count: Type.Integer(), failed: Type.Integer(), avg_latency_ms: Nullable(Type.Number()) }))
+    series: Type.Array(Type.Object({ bucket: Type.String(), count: Type.Integer(), failed: Type.Integer({ description: 'errors' }), outcomes: Type.Integer(), avg_latency_ms: Nullable(Type.Number()) })),
+    meetings: Type.Optional(Type.Object({
+      created: Type.Integer({ description: 'Meetings the Zoom API created' }),
+      started: Type.Integer({ description: 'meeting.started webhooks accepted' }),
+      ended: Type.Integer({ description: 'meeting.ended webhooks accepted' }),
+      recordings: Type.Integer({ description: 'recording.completed webhooks accepted' })
+    }, { description: 'Zoom only' }))
   }))
 })
 
@@ -104,3 +113,107 @@ export const ResetReplySchema = Type.Object({
   services: Type.Record(Type.String(), Type.String()),
   settings: StringEnum(['kept', 'defaults'] as const)
 })
+
+// --- Inspect (issue #22): every item with its content, raw exchanges, webhooks and timeline -----
+
+export const ActivityChannel = StringEnum(['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const)
+export type ActivityChannelName = Static<typeof ActivityChannel>
+
+export const ActivityQuerySchema = Type.Object({
+  channel: Type.Optional(ActivityChannel),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Case-insensitive text over recipient, summary, ids (row, request, provider) and the stored content' })),
+  status: Type.Optional(Type.String({ maxLength: 64 })),
+  direct: Type.Optional(StringEnum(['true', 'false'] as const, { description: 'true: only traffic sent straight to an emulator; false: only traffic that came through the API' })),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The next_cursor of the previous page' })),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 })
+}, { additionalProperties: false })
+export type ActivityQuery = Static<typeof ActivityQuerySchema>
+
+export const ActivityItemSchema = Type.Object({
+  channel: ActivityChannel,
+  id: Type.String({ description: 'The log row\'s id, or the exchange\'s id for direct traffic and Zoom' }),
+  direct: Type.Boolean({ description: 'Sent straight to an emulator by a client (an SDK, curl), not through Switchboard\'s API' }),
+  request_id: Nullable(Type.String()),
+  status: Type.String({ description: 'The row\'s status; for direct traffic and Zoom, the emulator\'s HTTP status' }),
+  mode: ModeSchema,
+  fallback: Type.Boolean(),
+  contact: Nullable(Type.String()),
+  summary: Nullable(Type.String()),
+  provider_id: Nullable(Type.String()),
+  error: Nullable(Type.String()),
+  latency_ms: Nullable(Type.Integer()),
+  created_at: Type.String(),
+  updated_at: Type.String()
+})
+export type ActivityItem = Static<typeof ActivityItemSchema>
+
+export const ActivityPageSchema = Type.Object({
+  items: Type.Array(ActivityItemSchema),
+  next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next (older) page; null on the last page' }))
+})
+
+export const ActivityDetailParamsSchema = Type.Object({ channel: ActivityChannel, id: Type.String({ format: 'uuid' }) })
+
+const Json = Type.Unknown()
+export const ExchangeSchema = Type.Object({
+  id: Type.String(),
+  kind: StringEnum(['provider', 'webhook', 'checkout'] as const, { description: 'provider: a request to the emulator; webhook: an event received by Switchboard\'s receiver; checkout: a buyer\'s step on the emulated checkout page' }),
+  channel: ActivityChannel,
+  direct: Type.Boolean(),
+  method: Type.String(),
+  path: Type.String(),
+  status_code: Nullable(Type.Integer()),
+  latency_ms: Nullable(Type.Integer()),
+  request: Type.Object({ headers: Type.Record(Type.String(), Json), body: Json }),
+  response: Type.Object({ headers: Type.Record(Type.String(), Json), body: Json }),
+  event: Nullable(Type.String({ description: 'Webhooks: the event(s) the post carried, comma-separated' })),
+  verification: Nullable(Type.Object({ ok: Type.Boolean(), status_code: Nullable(Type.Integer()), detail: Type.String() }, { description: 'Webhooks: whether the receiver accepted the signature' })),
+  truncated: Type.Boolean(),
+  created_at: Type.String()
+})
+export type Exchange = Static<typeof ExchangeSchema>
+
+export const TimelineEntrySchema = Type.Object({
+  at: Type.String(),
+  status: Type.String(),
+  source: StringEnum(['api', 'provider', 'webhook', 'row'] as const),
+  detail: Nullable(Type.String())
+})
+
+export const ActivityDetailSchema = Type.Object({
+  channel: ActivityChannel,
+  id: Type.String(),
+  direct: Type.Boolean(),
+  row: Nullable(Type.Record(Type.String(), Json)),
+  content: Nullable(Type.Record(Type.String(), Json, { description: 'What was sent, per channel (kind: email | whatsapp | voice | payments | zoom); truncated: true when a part was cut' })),
+  timeline: Type.Array(TimelineEntrySchema),
+  exchanges: Type.Array(ExchangeSchema),
+  webhooks: Type.Array(ExchangeSchema)
+})
+export type ActivityDetail = Static<typeof ActivityDetailSchema>
+
+export const ActivityStreamQuerySchema = Type.Object({
+  channel: Type.Optional(ActivityChannel)
+}, { additionalProperties: false })
+
+export const MessagesParamsSchema = Type.Object({ channel: StringEnum(['email', 'whatsapp', 'voice', 'payments'] as const) })
+export const MessagesQuerySchema = Type.Object({
+  to: Type.String({ minLength: 1, maxLength: 320, description: 'The recipient exactly as sent: an email address or a phone number' }),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 1 })
+}, { additionalProperties: false })
+export const MessageSchema = Type.Object({
+  id: Type.String({ description: 'The log row\'s id, or the exchange\'s id when the message was sent straight to the emulator' }),
+  channel: Type.String(),
+  direct: Type.Boolean(),
+  to: Type.String(),
+  status: Type.String(),
+  created_at: Type.String(),
+  subject: Nullable(Type.String()),
+  text: Nullable(Type.String()),
+  html: Nullable(Type.String()),
+  content: Type.Record(Type.String(), Json)
+})
+export const MessagesReplySchema = Type.Object({ items: Type.Array(MessageSchema) })

@@ -114,6 +114,8 @@ export const PaymentStatsSchema = Type.Object({
   pending: Type.Integer(),
   paid: Type.Integer(),
   failed: Type.Integer(),
+  errors: Type.Integer({ description: 'Links Instamojo refused or could not be asked for (provider errors)' }),
+  outcomes: Type.Object({ declined: Type.Integer({ description: 'Payments the buyer attempted and that failed: an outcome, not an error' }) }),
   paid_amount: Type.String({ description: 'Sum of paid amounts, exact decimal' }),
   fees: Type.String({ description: 'Sum of Instamojo fees on paid links, exact decimal' }),
   conversion_rate: Type.Number({ description: 'Share of created links that were paid, 0..1' }),

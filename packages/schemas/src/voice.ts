@@ -179,6 +179,14 @@ export const CallStatsSchema = Type.Object({
   voicemail: Type.Integer(),
   not_answered: Type.Integer({ description: 'busy or no-answer' }),
   failed: Type.Integer({ description: 'Refused by Bolna, or ended failed / error / balance-low' }),
+  errors: Type.Integer({ description: 'Provider errors only: refused by Bolna, or ended error / balance-low' }),
+  outcomes: Type.Object({
+    busy: Type.Integer(),
+    'no-answer': Type.Integer(),
+    unreachable: Type.Integer({ description: 'Dialled, and the call failed to connect' }),
+    canceled: Type.Integer(),
+    stopped: Type.Integer()
+  }, { description: 'Business outcomes: Bolna placed or handled the call and reported how it ended' }),
   answer_rate: Nullable(Type.Number({ description: 'answered ÷ calls dialed to a final status (completed, busy, no-answer, failed, error); null before any' })),
   avg_duration_seconds: Nullable(Type.Number({ description: 'Over completed calls' })),
   total_duration_seconds: Type.Number(),

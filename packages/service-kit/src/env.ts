@@ -19,6 +19,7 @@ export const CommonEnvSchema = Type.Object({
   SUPABASE_URL: Type.Optional(Type.String()),
   SUPABASE_SERVICE_KEY: Type.Optional(Type.String()),
   SIM_SEED: Type.Optional(Type.Integer({ description: 'Makes simulated latencies and outcomes reproducible' })),
+  ACTIVITY_CAPTURE: Bool(true, 'Keeps every emulator exchange and webhook post (redacted, capped) for the Activity view and GET /api/admin/messages; false saves a row per exchange'),
   ACTIVITY_LOG_MAX_PENDING: Type.Integer({ default: 100_000, minimum: 1, description: 'Writes the activity log keeps waiting in memory; past it a request is answered 503 with Retry-After' }),
   SETTINGS_POLL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'How often a service re-reads the runtime settings' }),
   JOB_LEASE_MS: Type.Integer({ default: 30_000, minimum: 200, description: 'How long a worker holds the campaign and bulk contacts it claimed without renewing; a dead worker\'s contacts become unknown after it' }),

@@ -88,6 +88,19 @@ export function providerAgent (): Agent {
   return sharedAgent
 }
 
+/**
+ * Headers added to every request for a server's own origin: a service's mock-mode client calling
+ * the emulator mounted on its own server carries the internal credential, so the emulator tells
+ * the service's calls from a client's direct traffic (capture.ts). Never sent anywhere else.
+ */
+const ownOrigins = new Map<string, Record<string, string>>()
+export function registerOwnOrigin (baseUrl: string, headers: Record<string, string>): void {
+  ownOrigins.set(new URL(baseUrl).origin, headers)
+}
+export function forgetOwnOrigin (baseUrl: string): void {
+  ownOrigins.delete(new URL(baseUrl).origin)
+}
+
 export function joinUrl (baseUrl: string, path: string): URL {
   if (/^https?:\/\//.test(path)) return new URL(path)
   return new URL(baseUrl.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`))
@@ -100,7 +113,7 @@ export function joinUrl (baseUrl: string, path: string): URL {
 export async function providerRequest<T = unknown> (provider: string, req: ProviderRequest, dispatcher: Dispatcher = providerAgent()): Promise<ProviderResponse<T>> {
   const url = joinUrl(req.baseUrl, req.path)
   for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
-  const headers: Record<string, string> = { accept: 'application/json', ...req.headers }
+  const headers: Record<string, string> = { accept: 'application/json', ...req.headers, ...ownOrigins.get(url.origin) }
   let body: string | Buffer | undefined = req.body
   if (req.json !== undefined) {
     body = JSON.stringify(req.json)

@@ -15,6 +15,8 @@ import { idempotency } from './idempotency.ts'
 import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, findTooDeep, MAX_JSON_DEPTH, ServiceError } from './errors.ts'
 import { AuthFailureLimiter } from './auth-failures.ts'
 import { registerSecrets } from './redact.ts'
+import { registerCapture } from './capture.ts'
+import { forgetOwnOrigin, registerOwnOrigin } from './provider-client.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { clockMode, type TestClock } from './clock.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
@@ -264,6 +266,12 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.decorate('clock', shared.runtime.clock)
   if (owned) app.addHook('onClose', async () => { await closeSharedInfrastructure(shared) })
   guardServiceRoutes(app, descriptor.codePrefix, descriptor.emulatorPrefix, shared.tokens, new AuthFailureLimiter({ max: opts.env.AUTH_FAILURE_LIMIT, windowMs: opts.env.AUTH_FAILURE_WINDOW_MS }))
+  // What was sent, as the provider saw it: every emulator exchange and webhook post (capture.ts).
+  // The service's own calls to its emulator carry the internal credential; a client's do not.
+  registerCapture(app, { channel: opts.service, emulatorPrefix: descriptor.emulatorPrefix, store: shared.activityLog, internal: request => request.fromGateway, enabled: opts.env.ACTIVITY_CAPTURE })
+  let ownOrigin: string | undefined
+  app.addHook('onListen', async () => { registerOwnOrigin(ownOrigin = selfBaseUrl(app), { [INTERNAL_HEADER]: shared.tokens.internalToken }) })
+  app.addHook('onClose', async () => { if (ownOrigin !== undefined) forgetOwnOrigin(ownOrigin) })
   // Before any route: routes marked `config: { idempotent: true }` take an Idempotency-Key.
   await app.register(idempotency, { store: shared.activityLog, codePrefix: descriptor.codePrefix })
 

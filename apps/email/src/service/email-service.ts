@@ -231,7 +231,7 @@ export function createEmailService (deps: EmailServiceDeps) {
   async function getEmailStats (): Promise<EmailStats> {
     const s = await activityLog.rpc<Omit<EmailStats, 'success_rate'>>('email_stats')
     const total = Number(s.total)
-    return { ...s, success_rate: total ? Math.round(((total - Number(s.failed)) / total) * 10_000) / 10_000 : 1 }
+    return { ...s, success_rate: total ? Math.round(((total - Number(s.errors)) / total) * 10_000) / 10_000 : 1 }
   }
 
   async function getEmail (id: string): Promise<EmailLog> {

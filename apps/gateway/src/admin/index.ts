@@ -20,9 +20,12 @@ function asset (file: string, type: string): Asset {
 }
 
 /**
- * Only same-origin script, style and fetch; no inline script or style, no frames, no plugins.
- * The charts are SVG elements the module creates, which CSP does not treat as loads. The gateway
- * sends it (with the other security headers) through @fastify/helmet, for every page.
+ * Only same-origin script, style and fetch; no inline script or style, no framed pages, no plugins.
+ * The charts are SVG elements the module creates, which CSP does not treat as loads. An email's
+ * HTML is shown in a sandboxed srcdoc frame (no request, no scripts, an opaque origin), which
+ * inherits this policy and adds a stricter one of its own. Audio may play from this origin or from
+ * an emulator on this machine (a call's recording). The gateway sends it (with the other security
+ * headers) through @fastify/helmet, for every page.
  */
 export const CSP_DIRECTIVES: Record<string, string[]> = {
   'default-src': ["'none'"],
@@ -30,6 +33,7 @@ export const CSP_DIRECTIVES: Record<string, string[]> = {
   'style-src': ["'self'"],
   'img-src': ["'self'", 'data:'],
   'connect-src': ["'self'"],
+  'media-src': ["'self'", 'http://127.0.0.1:*', 'http://localhost:*'],
   'base-uri': ["'none'"],
   'form-action': ["'self'"],
   'frame-ancestors': ["'none'"]

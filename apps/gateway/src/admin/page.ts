@@ -16,6 +16,59 @@ const SCENARIOS: Array<[string, string]> = [
   ['timeout', 'Timeout — calls never answer in time']
 ]
 
+/**
+ * The tabs, in order. A tab is a button here, a panel below (its id panel-<name>) and, in
+ * web/main.js, an entry of REFRESH that draws it; adding one is those three lines.
+ */
+export const TABS: Array<[string, string]> = [
+  ['development', 'Development'], ['activity', 'Activity'], ['email', 'Email'], ['whatsapp', 'WhatsApp'],
+  ['voice', 'Calls'], ['payments', 'Payments'], ['zoom', 'Zoom'], ['stats', 'Stats']
+]
+
+/** The channel views: what each lists and what a search reaches. */
+const CHANNELS: Array<{ name: string, title: string, hint: string, search: string, list: string }> = [
+  { name: 'email', title: 'Email inbox', hint: 'Every email SendGrid was asked to send, through Switchboard or straight to the emulator. Open one for its HTML (rendered in a sandboxed frame: no scripts, no remote loads), text, source and headers.', search: 'recipient, subject, text, id', list: 'Emails' },
+  { name: 'whatsapp', title: 'WhatsApp', hint: 'One thread per number: each template as the person sees it, with its media, buttons and ticks (✓ sent, ✓✓ delivered, blue ✓✓ read), and their replies.', search: 'number, template, text, id', list: 'Threads' },
+  { name: 'voice', title: 'Calls', hint: 'Every call Bolna was asked to place: its status timeline, the transcript as a conversation and the recording.', search: 'number, agent, transcript, id', list: 'Calls' },
+  { name: 'payments', title: 'Payments', hint: 'Every payment link: the link, its status timeline, the buyer\'s steps on the checkout page and Instamojo\'s webhook.', search: 'buyer, purpose, id', list: 'Payment links' },
+  { name: 'zoom', title: 'Zoom', hint: 'Every request to the Zoom API, through Switchboard or direct: meetings with their settings, lifecycle (started, ended) and recordings.', search: 'topic, meeting id, path', list: 'Zoom requests' }
+]
+
+function channelPanel (c: typeof CHANNELS[number]): string {
+  const id = (part: string) => `${c.name}-${part}`
+  return `
+    <section id="panel-${c.name}" class="panel channel" role="tabpanel" aria-labelledby="tab-${c.name}" tabindex="0" data-channel="${c.name}" hidden>
+      <div class="panel-head">
+        <div>
+          <h2>${escapeAttr(c.title)}</h2>
+          <p class="hint">${escapeAttr(c.hint)}</p>
+        </div>
+        <p class="hint live-note" data-slot="live" role="status" aria-live="polite"></p>
+      </div>
+      <form class="filters" role="search" aria-label="Search ${escapeAttr(c.title)}" data-slot="filters">
+        <div class="field grow"><label for="${id('q')}">Search</label><input id="${id('q')}" name="q" type="search" maxlength="200" placeholder="${escapeAttr(c.search)}" spellcheck="false"></div>
+        <div class="field"><label for="${id('since')}">Time</label><select id="${id('since')}" name="since"><option value="">Any time</option><option value="15">Last 15 minutes</option><option value="60">Last hour</option><option value="1440">Last 24 hours</option><option value="10080">Last 7 days</option></select></div>
+        <div class="field"><label for="${id('direct')}">Sent</label><select id="${id('direct')}" name="direct"><option value="">Any way</option><option value="false">Through Switchboard</option><option value="true">Straight to the emulator</option></select></div>
+      </form>
+      <p class="message" data-slot="message" role="status"></p>
+      <div class="split">
+        <div class="list-wrap">
+          <ul class="items" data-slot="list" aria-label="${escapeAttr(c.list)}"></ul>
+          <p class="empty" data-slot="empty" hidden></p>
+          <div class="row more"><button type="button" class="button" data-slot="more" hidden>Load older</button></div>
+        </div>
+        <dialog id="${id('inspect')}" class="detail inspect" aria-labelledby="${id('inspect-title')}">
+          <div class="detail-head">
+            <h3 id="${id('inspect-title')}" tabindex="-1">Details</h3>
+            <button type="button" class="button ghost" data-slot="close" aria-label="Close details">Close</button>
+          </div>
+          <p class="message" data-slot="detail-message" role="status"></p>
+          <div data-slot="detail-body"></div>
+        </dialog>
+      </div>
+    </section>`
+}
+
 export function renderShell (assets: { script: string, style: string }): string {
   return `<!doctype html>
 <html lang="en">
@@ -55,9 +108,7 @@ export function renderShell (assets: { script: string, style: string }): string 
 
   <div id="app" hidden>
     <nav class="tabs" role="tablist" aria-label="Admin sections">
-      <button type="button" role="tab" id="tab-development" aria-controls="panel-development" aria-selected="true">Development</button>
-      <button type="button" role="tab" id="tab-activity" aria-controls="panel-activity" aria-selected="false" tabindex="-1">Activity</button>
-      <button type="button" role="tab" id="tab-stats" aria-controls="panel-stats" aria-selected="false" tabindex="-1">Stats</button>
+      ${TABS.map(([name, text], i) => `<button type="button" role="tab" id="tab-${name}" aria-controls="panel-${name}" aria-selected="${i === 0}"${i === 0 ? '' : ' tabindex="-1"'}>${escapeAttr(text)}</button>`).join('\n      ')}
     </nav>
 
     <section id="panel-development" class="panel" role="tabpanel" aria-labelledby="tab-development" tabindex="0">
@@ -81,7 +132,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       <section id="playground" class="playground" aria-label="Test clock and scenarios"></section>
 
       <h3 id="changes-title">Recent settings changes</h3>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex="0" role="region" aria-labelledby="changes-title">
         <table class="table" aria-labelledby="changes-title">
           <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Setting</th><th scope="col">From → to</th></tr></thead>
           <tbody id="changes"><tr><td colspan="4" class="hint">No changes yet.</td></tr></tbody>
@@ -93,7 +144,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       <div class="panel-head">
         <div>
           <h2>Activity</h2>
-          <p class="hint">Every call each service made, newest first. <span id="live-state">Updates every 2 seconds.</span></p>
+          <p class="hint">Every call each service made, Zoom's requests and the traffic sent straight to an emulator (marked direct), newest first. <span id="live-state">Updates every 2 seconds.</span></p>
         </div>
         <div class="actions">
           <label class="check"><input type="checkbox" id="live" checked> Live updates</label>
@@ -103,12 +154,12 @@ export function renderShell (assets: { script: string, style: string }): string 
       <form id="filters" class="filters" role="search" aria-label="Filter the journal">
         <div class="field"><label for="f-service">Service</label><select id="f-service" name="service"><option value="">All services</option></select></div>
         <div class="field"><label for="f-status">Status</label><input id="f-status" name="status" list="statuses" placeholder="any" spellcheck="false"><datalist id="statuses"></datalist></div>
-        <div class="field grow"><label for="f-request">Request id</label><input id="f-request" name="request_id" placeholder="any" spellcheck="false"></div>
+        <div class="field grow"><label for="f-request">Search</label><input id="f-request" name="q" type="search" maxlength="200" placeholder="request id, recipient, subject, content, any id" spellcheck="false"></div>
         <div class="field"><button type="reset" class="button ghost">Clear filters</button></div>
       </form>
       <p id="activity-message" class="message" role="status" aria-live="polite"></p>
       <div class="split">
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Journal">
           <table class="table journal" aria-describedby="journal-caption">
             <caption id="journal-caption" class="visually-hidden">Journal rows; choose a row to see everything recorded about it.</caption>
             <thead><tr><th scope="col">Time</th><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Mode</th><th scope="col">To</th><th scope="col">Summary</th><th scope="col" class="num">Latency</th></tr></thead>
@@ -116,14 +167,15 @@ export function renderShell (assets: { script: string, style: string }): string 
           </table>
           <p id="journal-empty" class="empty" hidden>Nothing recorded yet. Send a message through the API and it appears here.</p>
         </div>
-        <aside id="detail" class="detail" aria-labelledby="detail-title" hidden>
+        <dialog id="detail" class="detail" aria-labelledby="detail-title">
           <div class="detail-head">
             <h3 id="detail-title" tabindex="-1">Details</h3>
             <button type="button" id="detail-close" class="button ghost" aria-label="Close details">Close</button>
           </div>
           <p id="detail-message" class="message" role="status"></p>
           <dl id="detail-body" class="kv"></dl>
-        </aside>
+          <div id="detail-inspect"></div>
+        </dialog>
       </div>
       <dialog id="reset-dialog" aria-labelledby="reset-title">
         <form method="dialog" class="stack">
@@ -138,11 +190,13 @@ export function renderShell (assets: { script: string, style: string }): string 
       </dialog>
     </section>
 
+${CHANNELS.map(channelPanel).join('\n')}
+
     <section id="panel-stats" class="panel" role="tabpanel" aria-labelledby="tab-stats" tabindex="0" hidden>
       <div class="panel-head">
         <div>
           <h2>Stats</h2>
-          <p class="hint">The last 60 minutes, per minute. Bars: calls (failures stacked in red). Line: average latency.</p>
+          <p class="hint">The last 60 minutes, per minute. Bars: calls, with errors (the provider refused or failed) in red and business outcomes (bounced, declined, busy, no answer) in amber: those are the provider doing its job, not failures. Line: average latency.</p>
         </div>
         <p id="stats-updated" class="hint" role="status" aria-live="polite"></p>
       </div>

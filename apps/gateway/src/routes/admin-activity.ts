@@ -14,7 +14,7 @@ const security = [{ adminToken: [] }]
 
 const MAIN_TABLE: Record<string, Table> = { email: 'email_logs', whatsapp: 'whatsapp_logs', payments: 'payments', voice: 'call_logs' }
 /** Every table a reset clears (settings and their history stay). */
-const LOG_TABLES: Table[] = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns']
+const LOG_TABLES: Table[] = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges']
 
 /** The request journal across services, per-minute stats, and the reset for a clean test run. */
 export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceName[], activityLog: ActivityLog }> = async (app, { services, activityLog }) => {

@@ -432,7 +432,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const ratio = (a: number, b: number, empty: number) => b ? Math.round((a / b) * 10_000) / 10_000 : empty
     return {
       ...s,
-      success_rate: ratio(Number(s.total) - Number(s.failed), Number(s.total), 1),
+      success_rate: ratio(Number(s.total) - Number(s.errors), Number(s.total), 1),
       delivery_rate: ratio(Number(s.delivered), Number(s.sent), 0),
       read_rate: ratio(Number(s.read), Number(s.delivered), 0)
     }

@@ -1,17 +1,20 @@
-// The Activity tab: the journal of every service's rows, their details, and the reset.
+// The Activity tab: every item of every channel (the four logs' rows, Zoom's requests and the
+// traffic sent straight to an emulator), newest first, from /api/admin/activity; an item's details
+// (its columns, content, timeline, exchanges, webhooks); and the reset.
 
 import { api, failure } from './api.js'
 import { refreshDevelopment } from './development.js'
-import { $, h, message } from './dom.js'
-import { ago, label, ms, when } from './format.js'
+import { $, h, message, NARROW, showPanel } from './dom.js'
+import { ago, label, ms, statusClass, when } from './format.js'
+import { detailSections } from './inspect.js'
 import { state } from './state.js'
 
 function filters () {
   const form = /** @type {HTMLFormElement} */ ($('filters'))
   const q = new URLSearchParams()
-  for (const key of ['service', 'status', 'request_id']) {
+  for (const [key, param] of [['service', 'channel'], ['status', 'status'], ['q', 'q']]) {
     const v = String(new FormData(form).get(key) ?? '').trim()
-    if (v) q.set(key, v)
+    if (v) q.set(param, v)
   }
   q.set('limit', '100')
   return q.toString()
@@ -21,10 +24,10 @@ export async function refreshJournal () {
   const query = filters()
   const seq = ++state.journalSeq
   try {
-    const data = await api('GET', `/api/admin/journal?${query}`)
+    const data = await api('GET', `/api/admin/activity?${query}`)
     // A filter change while this was in flight: its own request draws the table.
     if (seq !== state.journalSeq) return
-    renderJournal(data.items ?? [], query)
+    renderJournal((data.items ?? []).map(item => ({ ...item, service: item.channel })), query)
     // Clears a loading error once loading works again, but not what an action (a reset) reported.
     const out = $('activity-message')
     if (out.dataset.kind === 'load') { message(out, ''); delete out.dataset.kind }
@@ -44,7 +47,7 @@ function fillRow (tr, item) {
     h('td', {}, h('time', { datetime: item.created_at }, open)),
     h('td', { text: label(item.service) }),
     h('td', {}, h('span', { class: `status ${statusClass(item.status)}`, text: item.status ?? '' })),
-    h('td', {}, h('span', { class: `badge ${item.mode === 'live' ? 'live' : 'mock'}`, text: item.mode ?? '' }), item.fallback ? h('span', { class: 'badge fallback', text: 'fallback' }) : null),
+    h('td', {}, h('span', { class: `badge ${item.mode === 'live' ? 'live' : 'mock'}`, text: item.mode ?? '' }), item.fallback ? h('span', { class: 'badge fallback', text: 'fallback' }) : null, item.direct ? h('span', { class: 'badge direct', text: 'direct', title: 'Sent straight to the emulator, not through Switchboard' }) : null),
     h('td', { class: 'contact', text: item.contact ?? '' }),
     h('td', { class: 'summary' }, item.summary ?? '', item.error ? h('span', { class: 'row-error', text: ` — ${item.error}` }) : null),
     h('td', { class: 'num', text: ms(item.latency_ms) })
@@ -53,12 +56,6 @@ function fillRow (tr, item) {
   tr.dataset.updated = item.updated_at ?? ''
 }
 
-function statusClass (status) {
-  const st = String(status ?? '').toLowerCase()
-  if (/(fail|bounce|drop|error|reject|spam|expired|cancel|busy|no.?answer|undeliver)/.test(st)) return 'bad'
-  if (/(pending|queued|sent|processing|accepted|initiated|ringing|scheduled|deferred|started|created)/.test(st)) return 'pending'
-  return 'good'
-}
 
 function renderJournal (items, query) {
   const body = $('journal')
@@ -71,6 +68,7 @@ function renderJournal (items, query) {
     if (seen.has(key)) continue
     seen.add(key)
     if (item.status) state.statuses.add(String(item.status))
+    state.items.set(key, item)
     let tr = state.rows.get(key)
     if (!tr) {
       const row = /** @type {HTMLTableRowElement} */ (h('tr', { 'data-key': key, 'data-service': item.service, 'data-id': item.id }))
@@ -87,7 +85,7 @@ function renderJournal (items, query) {
     if (expected !== tr) body.insertBefore(tr, expected)
     prev = tr
   }
-  for (const [key, tr] of state.rows) if (!seen.has(key)) { tr.remove(); state.rows.delete(key) }
+  for (const [key, tr] of state.rows) if (!seen.has(key)) { tr.remove(); state.rows.delete(key); state.items.delete(key) }
   state.journalLoaded = true
   $('journal-empty').hidden = items.length > 0
   $('journal-empty').textContent = query.replace(/&?limit=\d+/, '') ? 'No rows match these filters.' : 'Nothing recorded yet. Send a message through the API and it appears here.'
@@ -117,21 +115,26 @@ async function openDetail (service, id, byPerson) {
   const tr = state.rows.get(`${service}/${id}`)
   state.openRow = { service, id, updated_at: tr?.dataset.updated ?? '' }
   markOpenRow()
-  const panel = $('detail')
-  panel.hidden = false
+  const panel = /** @type {HTMLDialogElement} */ ($('detail'))
+  showPanel(panel)
   const title = $('detail-title')
   if (byPerson) {
     title.textContent = `${label(service)} · loading…`
     message($('detail-message'), '')
   }
   try {
-    const data = await api('GET', `/api/admin/journal/${encodeURIComponent(service)}/${encodeURIComponent(id)}`)
+    const data = await api('GET', `/api/admin/activity/${encodeURIComponent(service)}/${encodeURIComponent(id)}`)
     if (state.openRow?.service !== service || state.openRow?.id !== id) return
-    const row = data.row ?? {}
+    // Zoom's requests and direct traffic have no log row: their list item stands in for it.
+    const item = state.items.get(`${service}/${id}`) ?? {}
+    const row = data.row ?? { id, direct: data.direct, status: item.status, summary: item.summary, contact: item.contact, latency_ms: item.latency_ms, created_at: item.created_at }
     state.openRow.updated_at = row.updated_at ?? state.openRow.updated_at
     title.textContent = `${label(service)} · ${row.status ?? 'details'}`
     message($('detail-message'), '')
     $('detail-body').replaceChildren(...Object.entries(row).flatMap(([k, v]) => [h('dt', { text: k }), detailValue(k, v)]))
+    const box = $('detail-inspect')
+    const selected = box.querySelector('[role=tab][aria-selected=true]')?.getAttribute('data-name') ?? undefined
+    box.replaceChildren(h('h4', { text: 'What was sent, and what happened' }), ...detailSections(service, data, selected))
   } catch (err) {
     if (err.status === 401) return
     message($('detail-message'), err.status === 404
@@ -140,7 +143,7 @@ async function openDetail (service, id, byPerson) {
   }
   if (byPerson) {
     title.focus({ preventScroll: true })
-    if (window.matchMedia('(max-width: 1100px)').matches) panel.scrollIntoView({ block: 'nearest', behavior: 'smooth' })
+    if (!window.matchMedia(NARROW).matches) panel.scrollIntoView({ block: 'nearest' })
   }
 }
 
@@ -157,8 +160,10 @@ function detailValue (key, v) {
 export function closeDetail () {
   const open = state.openRow
   state.openRow = null
-  $('detail').hidden = true
+  const panel = /** @type {HTMLDialogElement} */ ($('detail'))
+  if (panel.open) panel.close()
   $('detail-body').replaceChildren()
+  $('detail-inspect').replaceChildren()
   markOpenRow()
   if (open) state.rows.get(`${open.service}/${open.id}`)?.querySelector('button')?.focus()
 }

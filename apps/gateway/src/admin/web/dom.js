@@ -44,3 +44,30 @@ export function message (el, text, kind = '') {
 }
 
 export function slot (card, name) { return card.querySelector(`[data-slot="${name}"]`) }
+
+/** Where a side panel becomes a full-screen dialog: the width below which it would open below the list. */
+export const NARROW = '(max-width: 1100px)'
+
+/**
+ * Opens a <dialog> side panel: beside the list on a wide screen (non-modal), and on a narrow one as
+ * a modal dialog over the page, where the person is looking (focus kept inside, Escape closes).
+ * Called again when the width crosses NARROW, it reopens the panel in the other form.
+ * @param {HTMLDialogElement} dialog
+ */
+export function showPanel (dialog) {
+  const modal = window.matchMedia(NARROW).matches
+  if (dialog.open && dialog.matches(':modal') === modal) return
+  if (dialog.open) { dialog.dataset.reopening = '1'; dialog.close(); delete dialog.dataset.reopening }
+  if (modal) dialog.showModal(); else dialog.show()
+}
+
+/**
+ * Wires a side panel's closing: Escape (native on the modal form) and the width changing.
+ * @param {HTMLDialogElement} dialog
+ * @param {() => void} onClose what closing means to the page (forget the open row, restore focus)
+ */
+export function panelBehaviour (dialog, onClose) {
+  dialog.addEventListener('cancel', (e) => { e.preventDefault(); onClose() })
+  dialog.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); onClose() } })
+  window.matchMedia(NARROW).addEventListener('change', () => { if (dialog.open) showPanel(dialog) })
+}

@@ -38,3 +38,11 @@ export function show (value) {
   if (typeof value === 'object') return JSON.stringify(value)
   return String(value)
 }
+
+/** The colour of a status: good, pending or bad (a failure or an outcome other than success). */
+export function statusClass (status) {
+  const st = String(status ?? '').toLowerCase()
+  if (/(fail|bounce|drop|error|reject|spam|expired|cancel|busy|no.?answer|undeliver|declin|unreachable|^[45]\d\d$|http [45]\d\d|no answer)/.test(st)) return 'bad'
+  if (/(pending|queued|sent|processing|accepted|initiated|ringing|scheduled|deferred|started|created|waiting|opened)/.test(st)) return 'pending'
+  return 'good'
+}

@@ -5,19 +5,41 @@
 import { refreshJournal, closeDetail, reset } from './activity.js'
 import { api, failure, onUnauthorized, setConnection } from './api.js'
 import { refreshDevelopment, renderSettings, switchAll } from './development.js'
-import { $, message } from './dom.js'
+import { $, message, panelBehaviour } from './dom.js'
 import { refreshEvents } from './events.js'
+import { mountPlayground, refreshPlayground } from './playground.js'
 import { state } from './state.js'
 import { refreshStats } from './stats.js'
-import { mountPlayground, refreshPlayground } from './playground.js'
+import { CHANNELS, refreshFirstPage, startInspect, upsert } from './inspect.js'
+import { isLive, onActivity, onLiveStatus, startLive, stopLive } from './live.js'
 
 const TOKEN_KEY = 'switchboard.adminToken'
-const POLL_MS = { development: 5000, activity: 2000, stats: 10000 }
-const TABS = ['development', 'activity', 'stats']
+/**
+ * Each tab: how it refreshes, and how often while it is shown (0: only when it opens; live updates
+ * arrive by server-sent events). The tabs are the page's tab buttons, in order (page.ts names them).
+ * @type {Record<string, { refresh: () => Promise<void>, every: () => number }>}
+ */
+const REFRESH = {
+  development: {
+    refresh: async () => {
+      mountPlayground($('playground'))
+      await Promise.all([refreshDevelopment(), refreshEvents(), refreshPlayground().catch(() => {})])
+    },
+    every: () => 5000
+  },
+  // The journal and the channel views follow the live stream; they poll every 2 s only while the
+  // stream is down, and otherwise every 10 s as a safety net (which also notices a revoked token:
+  // an open stream is not asked for it again).
+  activity: { refresh: () => (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) ? refreshJournal() : Promise.resolve(), every: () => isLive() ? 10000 : 2000 },
+  stats: { refresh: refreshStats, every: () => 10000 },
+  ...Object.fromEntries(CHANNELS.map(c => [c, { refresh: () => refreshFirstPage(c), every: () => isLive() ? 10000 : 2000 }]))
+}
+const TABS = [...document.querySelectorAll('[role=tablist] [role=tab]')].map(t => t.id.replace(/^tab-/, '')).filter(name => name in REFRESH)
 
 function showSignIn (text) {
   state.signedIn = false
   clearTimeout(state.timer)
+  stopLive()
   $('app').hidden = true
   $('sign-out').hidden = true
   $('signin').hidden = false
@@ -50,6 +72,7 @@ async function signIn (token, { restoring = false } = {}) {
     $('sign-out').hidden = false
     setConnection(true)
     renderSettings(settings)
+    startLive()
     selectTab(tabFromHash(), { focus: false })
   } catch (err) {
     if (err.status !== 401) {
@@ -92,17 +115,12 @@ async function poll () {
   const tab = state.tab
   if (!document.hidden) {
     try {
-      if (tab === 'development') {
-        mountPlayground($('playground'))
-        await Promise.all([refreshDevelopment(), refreshEvents(), refreshPlayground().catch(() => {})])
-      }
-      else if (tab === 'activity') { if (/** @type {HTMLInputElement} */ ($('live')).checked || !state.journalLoaded) await refreshJournal() }
-      else await refreshStats()
+      await REFRESH[tab].refresh()
     } catch { /* each refresh shows its own errors */ }
   }
   if (state.signedIn && state.tab === tab) {
     clearTimeout(state.timer)
-    state.timer = setTimeout(poll, POLL_MS[tab])
+    state.timer = setTimeout(poll, REFRESH[tab].every())
   }
 }
 
@@ -140,12 +158,31 @@ function start () {
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); refreshJournal() })
   $('filters').addEventListener('reset', () => setTimeout(filtersChanged, 0))
   const live = /** @type {HTMLInputElement} */ ($('live'))
+  const liveText = () => live.checked ? (isLive() ? 'Live: new activity arrives as it happens.' : 'Updates every 2 seconds (the live stream is reconnecting).') : 'Live updates paused.'
   live.addEventListener('change', () => {
-    $('live-state').textContent = live.checked ? 'Updates every 2 seconds.' : 'Live updates paused.'
+    $('live-state').textContent = liveText()
     if (live.checked) poll()
   })
+  onLiveStatus((on) => {
+    $('live-state').textContent = liveText()
+    for (const c of CHANNELS) {
+      const note = /** @type {HTMLElement | null} */ (document.querySelector(`#panel-${c} [data-slot=live]`))
+      if (note) note.textContent = on ? '● Live' : 'Reconnecting…'
+    }
+    // Back from a gap: what changed meanwhile is fetched once.
+    if (on && state.signedIn) poll()
+  })
+  let journalDebounce = 0
+  onActivity((item) => {
+    upsert(item)
+    if (state.tab === 'activity' && live.checked && !document.hidden) {
+      clearTimeout(journalDebounce)
+      journalDebounce = setTimeout(() => { refreshJournal() }, 150)
+    }
+  })
+  startInspect()
   $('detail-close').addEventListener('click', closeDetail)
-  $('detail').addEventListener('keydown', (e) => { if (e.key === 'Escape') closeDetail() })
+  panelBehaviour(/** @type {HTMLDialogElement} */ ($('detail')), closeDetail)
   $('reset').addEventListener('click', reset)
 
   const stored = sessionStorage.getItem(TOKEN_KEY)

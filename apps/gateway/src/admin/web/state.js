@@ -3,7 +3,7 @@
 /**
  * @typedef {{ service: string, id: string, updated_at: string }} OpenRow
  * @typedef {{ token: string | null, signedIn: boolean, tab: string, settings: any, statuses: Set<string>,
- *   openRow: OpenRow | null, rows: Map<string, HTMLTableRowElement>, journalSeq: number, journalLoaded: boolean,
+ *   openRow: OpenRow | null, rows: Map<string, HTMLTableRowElement>, items: Map<string, any>, journalSeq: number, journalLoaded: boolean,
  *   timer: ReturnType<typeof setTimeout> | number }} PageState
  */
 
@@ -16,6 +16,7 @@ export const state = {
   statuses: new Set(),
   openRow: null, // { service, id, updated_at }
   rows: new Map(), // "service/id" → <tr>
+  items: new Map(), // "service/id" → the list item it shows
   journalSeq: 0,
   journalLoaded: false,
   timer: 0

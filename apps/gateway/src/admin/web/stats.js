@@ -33,17 +33,31 @@ function renderStats (services) {
     const st = services[name]
     const provider = state.settings?.services?.[name]?.provider
     const shownProvider = provider && provider !== label(name) ? provider : ''
-    const rate = st.total ? (st.success_rate ?? (st.total - st.failed) / st.total) : null
+    const errors = Number(st.errors ?? st.failed ?? 0)
+    const outcomes = Number(st.outcomes ?? 0)
+    const rate = st.total ? (st.success_rate ?? (st.total - errors) / st.total) : null
     const buckets = slots(st.series ?? [])
+    const byOutcome = Object.entries(st.by_outcome ?? {}).filter(([, n]) => Number(n) > 0)
+    const meetings = st.meetings
     card.replaceChildren(
       h('header', { class: 'card-head' }, h('h3', { id: `stats-${name}-title` }, label(name), ' ', h('span', { class: 'provider', text: shownProvider }))),
       h('dl', { class: 'totals' },
         total('Calls', String(st.total ?? 0)),
-        total('Failed', String(st.failed ?? 0), st.failed ? 'bad' : ''),
+        total('Errors', String(errors), errors ? 'bad' : ''),
+        total('Outcomes', String(outcomes), outcomes ? 'outcome' : ''),
         total('Success rate', pct(rate), rate !== null && rate < 0.9 ? 'bad' : ''),
         total('Avg latency', ms(st.avg_latency_ms))
       ),
-      h('figure', { class: 'chart' }, volumeChart(name, buckets), h('figcaption', {}, legend([['ok', 'succeeded'], ['failed', 'failed']]), h('span', { text: 'calls per minute' }))),
+      h('p', { class: 'hint small outcomes', 'data-slot': 'outcomes' }, byOutcome.length
+        ? `Outcomes — the provider did its job and reported: ${byOutcome.map(([k, n]) => `${n} ${k}`).join(', ')}. They are not failures and do not lower the success rate.`
+        : 'Errors are calls the provider refused or failed; outcomes (a bounce, a declined payment, a busy line) are not failures.'),
+      ...(meetings ? [h('dl', { class: 'totals meetings', 'aria-label': 'Zoom meetings' },
+        total('Meetings created', String(meetings.created ?? 0)),
+        total('Started', String(meetings.started ?? 0)),
+        total('Ended', String(meetings.ended ?? 0)),
+        total('Recordings', String(meetings.recordings ?? 0))
+      )] : []),
+      h('figure', { class: 'chart' }, volumeChart(name, buckets), h('figcaption', {}, legend([['ok', 'succeeded'], ['outcome', 'outcome'], ['failed', 'error']]), h('span', { text: 'calls per minute' }))),
       h('figure', { class: 'chart' }, latencyChart(name, buckets), h('figcaption', {}, legend([['latency', 'average latency']]), h('span', { text: 'per minute' })))
     )
   }
@@ -71,7 +85,7 @@ function slots (series) {
   for (let i = STATS_MINUTES - 1; i >= 0; i--) {
     const t = latest - i * 60000
     const b = byMinute.get(t)
-    out.push({ t, count: Number(b?.count ?? 0), failed: Number(b?.failed ?? 0), latency: b && b.avg_latency_ms !== null && b.avg_latency_ms !== undefined ? Number(b.avg_latency_ms) : null })
+    out.push({ t, count: Number(b?.count ?? 0), failed: Number(b?.failed ?? 0), outcomes: Number(b?.outcomes ?? 0), latency: b && b.avg_latency_ms !== null && b.avg_latency_ms !== undefined ? Number(b.avg_latency_ms) : null })
   }
   return out
 }
@@ -107,21 +121,24 @@ function frame (name, kind, title, desc, max, fmt, buckets) {
 function volumeChart (name, buckets) {
   const sum = buckets.reduce((a, b) => a + b.count, 0)
   const failed = buckets.reduce((a, b) => a + b.failed, 0)
+  const outcomes = buckets.reduce((a, b) => a + b.outcomes, 0)
   const max = niceMax(Math.max(...buckets.map(b => b.count)))
   const svg = frame(name, 'volume', `${label(name)}: calls per minute, last ${STATS_MINUTES} minutes`,
-    `${sum} call${sum === 1 ? '' : 's'}, ${failed} failed.`, max, v => Number.isInteger(v) ? String(v) : v.toFixed(1), buckets)
+    `${sum} call${sum === 1 ? '' : 's'}, ${failed} error${failed === 1 ? '' : 's'}, ${outcomes} outcome${outcomes === 1 ? '' : 's'} (bounced, declined, not answered…).`, max, v => Number.isInteger(v) ? String(v) : v.toFixed(1), buckets)
   const bw = PW / STATS_MINUTES
   const y = (v) => (v / max) * PH
   buckets.forEach((b, i) => {
     if (!b.count) return
     const x = L + i * bw + bw * 0.15
-    const okH = y(b.count - b.failed)
+    const okH = y(b.count - b.failed - b.outcomes)
+    const outH = y(b.outcomes)
     const failH = y(b.failed)
     const base = T + PH
     svg.append(s('g', { class: 'bar' },
-      s('title', { text: `${minuteFmt.format(new Date(b.t))}: ${b.count} call${b.count === 1 ? '' : 's'}, ${b.failed} failed` }),
+      s('title', { text: `${minuteFmt.format(new Date(b.t))}: ${b.count} call${b.count === 1 ? '' : 's'}, ${b.failed} error${b.failed === 1 ? '' : 's'}, ${b.outcomes} outcome${b.outcomes === 1 ? '' : 's'}` }),
       okH > 0 ? s('rect', { class: 'ok', x, y: base - okH, width: bw * 0.7, height: okH }) : null,
-      failH > 0 ? s('rect', { class: 'failed', x, y: base - okH - failH, width: bw * 0.7, height: failH }) : null
+      outH > 0 ? s('rect', { class: 'outcome', x, y: base - okH - outH, width: bw * 0.7, height: outH }) : null,
+      failH > 0 ? s('rect', { class: 'failed', x, y: base - okH - outH - failH, width: bw * 0.7, height: failH }) : null
     ))
   })
   if (!sum) svg.append(s('text', { class: 'empty-note', x: L + PW / 2, y: T + PH / 2, 'text-anchor': 'middle', text: `No calls in the last ${STATS_MINUTES} minutes` }))
