@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Mode } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { registerSecrets } from '@switchboard/service-kit/redact'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
@@ -45,7 +45,7 @@ function notConfigured (missing: string[]): ServiceError {
   const message = both
     ? 'Instamojo is in live mode but no credentials are set. Set INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API), or switch payments back to mock mode.'
     : `Instamojo is in live mode but ${missing.join(' and ')} is not set (its partner is). Set it, or switch payments back to mock mode.`
-  return new ServiceError(503, 'PROVIDER_NOT_CONFIGURED', message, { details: { missing: both ? ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] : missing } })
+  return appError('PROVIDER_NOT_CONFIGURED', message, { details: { missing: both ? ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] : missing } })
 }
 
 /** The payments service: its API, the Instamojo emulator under /instamojo, and the webhook receiver. */

@@ -7,7 +7,7 @@ import type {
   BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
   CreateCampaignRequest, MakeCallReply, MakeCallRequest, ScriptsReply, StopCallReply
 } from '@switchboard/schemas/voice'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
@@ -191,7 +191,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
     if (input.scheduled_at !== undefined && Number.isNaN(Date.parse(input.scheduled_at))) {
-      throw new ServiceError(400, 'VOICE_INVALID_REQUEST', `body/scheduled_at "${input.scheduled_at}" is not a time that exists. Use ISO-8601, e.g. 2026-05-19T18:30:00+05:30.`)
+      throw appError('VOICE_INVALID_REQUEST', `body/scheduled_at "${input.scheduled_at}" is not a time that exists. Use ISO-8601, e.g. 2026-05-19T18:30:00+05:30.`)
     }
     const target = await resolve(mode, input.script_id, input.agent_id)
     const placed = await placeCall({ mode, target, to: input.to_number, userData: input.user_data, from: input.from_number, scheduledAt: input.scheduled_at, ctx })
@@ -394,7 +394,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   /** GET a campaign with its progress counted from its calls. */
   async function getCampaign (id: string): Promise<Campaign> {
     const [row] = await activityLog.select('call_campaigns', { where: { id }, limit: 1 })
-    if (!row) throw new ServiceError(404, 'VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
+    if (!row) throw appError('VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
     const job = await activityLog.rpc<JobProgress | null>('job_progress', { p_job_id: id })
     const view = campaignView(row, await progressOf(id), job)
     if (view.status !== row.status) scheduleCampaignRefresh(id)
@@ -440,7 +440,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     if (byId) return byId
     const [byExecution] = await activityLog.select('call_logs', { where: { execution_id: id }, limit: 1 })
     if (byExecution) return byExecution
-    throw new ServiceError(404, 'VOICE_CALL_NOT_FOUND', `No call with id ${id}. Ids come from the make_call, bulk and logs replies.`)
+    throw appError('VOICE_CALL_NOT_FOUND', `No call with id ${id}. Ids come from the make_call, bulk and logs replies.`)
   }
 
   /** get_call_status(call_id): the row, brought up to date from Bolna while the call is live. */
@@ -462,7 +462,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   /** Bolna stops only calls still queued or scheduled. */
   async function stopCall (id: string, ctx: CallContext): Promise<StopCallReply> {
     const row = await findCall(id)
-    const notStoppable = (why: string) => new ServiceError(409, 'VOICE_CALL_NOT_STOPPABLE', why, { details: { id: row.id, status: row.status } })
+    const notStoppable = (why: string) => appError('VOICE_CALL_NOT_STOPPABLE', why, { details: { id: row.id, status: row.status } })
     if (typeof row.execution_id !== 'string') {
       throw notStoppable(row.status === 'failed'
         ? 'This call was never placed (Bolna refused it), so there is nothing to stop.'
