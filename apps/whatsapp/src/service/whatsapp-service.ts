@@ -67,8 +67,7 @@ const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live
   'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
 
 // The statuses a status webhook reports. The activity log keeps rows moving forward only.
-const WEBHOOK_STATUSES = ['sent', 'delivered', 'read', 'failed'] as const
-type WebhookStatus = typeof WEBHOOK_STATUSES[number]
+type WebhookStatus = 'sent' | 'delivered' | 'read' | 'failed'
 /**
  * A post's statuses apply in ladder order (sent, delivered, read, then failed), so a message ends
  * where the highest of these ranks alone would take it: read and delivered win over failed
