@@ -91,7 +91,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   let mockClient: InstamojoClient | undefined
   let liveClient: InstamojoClient | undefined
   const clientFor = (m: Mode): InstamojoClient => {
-    // NEVER a fallback to the emulator for payments: runtime.fallback is deliberately ignored here.
+    // NEVER a fallback to the emulator for payments (SERVICES.payments.neverFallsBack): runtime.fallback is deliberately ignored here.
     // A link from the emulator handed to a real buyer would take no money and report success, so a
     // live call that fails, fails (clearly), and a live mode without credentials is a 503.
     if (m === 'mock') {

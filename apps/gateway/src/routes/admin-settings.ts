@@ -21,13 +21,10 @@ export interface AdminSettingsOptions {
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
-// Never fall back where the emulator's answer would mislead a person: a payment link from the
-// emulator takes a buyer to a page that cannot pay; a Zoom meeting from the emulator sends
-// invitees a join link to a meeting that does not exist.
-const FALLBACK_FORBIDDEN = new Map<ServiceName, string>([
-  ['payments', 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer.'],
-  ['zoom', 'Zoom never falls back to the emulator: invitees would get a join link to a meeting that does not exist.']
-])
+// Never fall back where the emulator's answer would mislead a person (SERVICES[name].neverFallsBack):
+// a payment link from the emulator takes a buyer to a page that cannot pay; a Zoom meeting from the
+// emulator sends invitees a join link to a meeting that does not exist.
+const fallbackForbidden = (name: ServiceName): string | undefined => SERVICES[name].neverFallsBack
 
 const toView = (s: SimulationSettings) => ({ latency_ms: s.latencyMs, success_rate: s.successRate, seed: s.seed, scenario: s.scenario })
 const who = (request: FastifyRequest) => `admin@${request.ip}`
@@ -55,8 +52,8 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
       reachable: !!st,
       ready: st?.ready ?? false,
       fallback: rt.fallback,
-      fallback_allowed: !FALLBACK_FORBIDDEN.has(name),
-      fallback_note: FALLBACK_FORBIDDEN.get(name) ?? null,
+      fallback_allowed: fallbackForbidden(name) === undefined,
+      fallback_note: fallbackForbidden(name) ?? null,
       credentials: st?.credentials ?? [],
       missing: st?.missing ?? [],
       simulation: toView(rt.simulation)
@@ -112,7 +109,7 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
   }, async (request) => {
     const name = request.params.service
     const { simulation, fallback } = request.body
-    const refusal = FALLBACK_FORBIDDEN.get(name)
+    const refusal = fallbackForbidden(name)
     if (fallback && refusal) {
       throw appError('ADMIN_FALLBACK_NOT_ALLOWED', `${refusal} Fix the provider, or switch ${name} to mock mode on purpose.`)
     }

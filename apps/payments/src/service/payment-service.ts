@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { movesFrom, type ActivityLog, type Filter, type Row } from '@switchboard/activity-log'
-import type { Mode } from '@switchboard/schemas/common'
+import { type Mode, UUID } from '@switchboard/schemas/common'
 import type {
   CreatePaymentLinkRequest, ListPaymentLinksQuery, PaymentLink, PaymentLinkList, PaymentStats, PaymentWebhookReply,
   ResendPaymentLinkReply, ResendPaymentLinkRequest, SimulatePaymentReply, SimulatePaymentRequest
@@ -39,7 +39,6 @@ export interface CallContext {
 
 const TABLE = 'payments' as const
 const LIVE_HINT = 'Check INSTAMOJO_CLIENT_ID/INSTAMOJO_CLIENT_SECRET (or INSTAMOJO_API_KEY/INSTAMOJO_AUTH_TOKEN) and INSTAMOJO_ENV.'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The status a payment outcome moves a row to; the activity log's rule keeps it forward only (paid is final). */
 const MOVES = { Credit: 'paid', Failed: 'failed' } as const

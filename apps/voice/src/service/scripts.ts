@@ -1,9 +1,8 @@
-import type { Mode } from '@switchboard/schemas/common'
+import { type Mode, UUID } from '@switchboard/schemas/common'
 import type { ScriptsReply } from '@switchboard/schemas/voice'
 import { appError } from '@switchboard/service-kit/errors'
 import type { BolnaAgent, BolnaClient } from '../client/bolna-client.ts'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const CACHE_MS = 5 * 60_000
 
 /** "Appointment Reminder" → "appointment_reminder". */

@@ -2,7 +2,7 @@ import { isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { movesFrom, type ActivityLog, type CallCampaignRow, type CallLogRow } from '@switchboard/activity-log'
-import type { Mode } from '@switchboard/schemas/common'
+import { type Mode, UUID } from '@switchboard/schemas/common'
 import type {
   BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
   CreateCampaignRequest, MakeCallReply, MakeCallRequest, ScriptsReply, StopCallReply
@@ -66,7 +66,6 @@ interface CampaignSpec {
   from?: string
   request_id: string
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SEEN_MAX = 50_000
 const CAMPAIGN_REFRESH_GAP_MS = 250
 
