@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger'
+import type { ErrorCode } from '@switchboard/service-kit/error-codes'
 import { LATENCY_HEADER, OUTCOME_HEADER, OUTCOMES } from '@switchboard/service-kit/simulation'
 import { tokenFor } from './plugins/auth.ts'
 import { LIMITED } from './plugins/rate-limit.ts'
@@ -18,8 +19,8 @@ interface Operation {
   service?: Service
   /** Whether the gateway forwards it to a service (so upstream failures can answer). */
   forwarded: boolean
-  /** Codes only this operation answers, by status. */
-  errors?: Record<number, string[]>
+  /** Codes only this operation answers, by status (each in service-kit's error catalogue, error-codes.ts). */
+  errors?: Record<number, ErrorCode[]>
   /** Request bodies that show the magic values (mock mode), so a generated client's docs carry them. */
   examples?: Record<string, { summary: string, value: Record<string, unknown> }>
 }
@@ -56,8 +57,8 @@ const EXAMPLES = {
   })
 }
 
-const fwd = (id: string, service: Service, errors?: Record<number, string[]>): Operation => ({ id, service, forwarded: true, ...(errors ? { errors } : {}) })
-const own = (id: string, errors?: Record<number, string[]>): Operation => ({ id, service: 'ADMIN', forwarded: false, ...(errors ? { errors } : {}) })
+const fwd = (id: string, service: Service, errors?: Record<number, ErrorCode[]>): Operation => ({ id, service, forwarded: true, ...(errors ? { errors } : {}) })
+const own = (id: string, errors?: Record<number, ErrorCode[]>): Operation => ({ id, service: 'ADMIN', forwarded: false, ...(errors ? { errors } : {}) })
 
 /** Every operation, by method and OpenAPI path. Names follow the spec's methods (send_email, ...). */
 export const OPERATIONS: Record<string, Operation> = {
@@ -101,7 +102,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/automation/email/stats': fwd('getEmailStats', 'EMAIL'),
   'POST /api/automation/email/templates/validate': fwd('validateEmailTemplate', 'EMAIL'),
   'GET /api/automation/email/{id}': fwd('getEmail', 'EMAIL', { 404: ['EMAIL_NOT_FOUND'] }),
-  'POST /api/webhooks/email/sendgrid': fwd('receiveSendgridEvents', 'EMAIL', { 400: ['EMAIL_WEBHOOK_INVALID_BODY'], 401: ['EMAIL_WEBHOOK_SIGNATURE_INVALID'] }),
+  'POST /api/webhooks/email/sendgrid': fwd('receiveSendgridEvents', 'EMAIL', { 400: ['EMAIL_WEBHOOK_INVALID_BODY'], 401: ['EMAIL_WEBHOOK_UNAUTHORIZED'] }),
 
   'POST /api/automation/trigger/whatsapp': { ...fwd('sendWhatsappMessage', 'WHATSAPP', { 400: ['WHATSAPP_INVALID_NUMBER', 'WHATSAPP_UNKNOWN_TEMPLATE', 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH'], 422: ['WHATSAPP_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendWhatsappMessage },
   'POST /api/automation/trigger/whatsapp/bulk': fwd('sendBulkWhatsappMessages', 'WHATSAPP', { 400: ['WHATSAPP_UNKNOWN_TEMPLATE', 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH'] }),
@@ -117,13 +118,13 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/automation/whatsapp/messages/{id}': fwd('getWhatsappMessage', 'WHATSAPP', { 404: ['WHATSAPP_MESSAGE_NOT_FOUND'] }),
   'POST /api/webhooks/whatsapp/aisensy/{token}': fwd('receiveAisensyWebhook', 'WHATSAPP', { 400: ['WHATSAPP_WEBHOOK_INVALID_BODY'], 401: ['WHATSAPP_WEBHOOK_UNAUTHORIZED'] }),
 
-  'POST /api/admin/payment-links': { ...fwd('createPaymentLink', 'PAYMENTS', { 409: ['PAYMENTS_IDEMPOTENCY_KEY_REUSED'], 422: ['PAYMENTS_NO_CONTACT', 'PAYMENTS_PROVIDER_REJECTED'] }), examples: EXAMPLES.createPaymentLink },
+  'POST /api/admin/payment-links': { ...fwd('createPaymentLink', 'PAYMENTS', { 409: ['PAYMENTS_IDEMPOTENCY_KEY_IN_USE'], 422: ['PAYMENTS_IDEMPOTENCY_KEY_REUSED', 'PAYMENTS_NO_CONTACT', 'PAYMENTS_PROVIDER_REJECTED'] }), examples: EXAMPLES.createPaymentLink },
   'GET /api/admin/payment-links': fwd('listPaymentLinks', 'PAYMENTS'),
   'GET /api/admin/payment-links/{id}': fwd('getPaymentLink', 'PAYMENTS', { 404: ['PAYMENTS_LINK_NOT_FOUND'] }),
   'POST /api/admin/payment-links/{id}/resend': fwd('resendPaymentLink', 'PAYMENTS', { 404: ['PAYMENTS_LINK_NOT_FOUND'], 409: ['PAYMENTS_ALREADY_PAID', 'PAYMENTS_LINK_NOT_CREATED'], 502: ['PAYMENTS_RESEND_FAILED'] }),
   'POST /api/admin/payment-links/{id}/simulate': fwd('simulatePayment', 'PAYMENTS', { 404: ['PAYMENTS_LINK_NOT_FOUND'], 409: ['PAYMENTS_ALREADY_PAID', 'PAYMENTS_LINK_NOT_CREATED', 'PAYMENTS_SIMULATION_LIVE_MODE'] }),
   'GET /api/admin/payment-stats': fwd('getPaymentStats', 'PAYMENTS'),
-  'POST /api/webhooks/payment/webhook': fwd('receiveInstamojoPayment', 'PAYMENTS', { 400: ['PAYMENTS_WEBHOOK_INVALID_BODY'], 401: ['PAYMENTS_WEBHOOK_SIGNATURE_INVALID'], 415: ['PAYMENTS_UNSUPPORTED_MEDIA_TYPE'] }),
+  'POST /api/webhooks/payment/webhook': fwd('receiveInstamojoPayment', 'PAYMENTS', { 400: ['PAYMENTS_WEBHOOK_INVALID_BODY'], 401: ['PAYMENTS_WEBHOOK_UNAUTHORIZED'], 415: ['PAYMENTS_UNSUPPORTED_MEDIA_TYPE'] }),
 
   'POST /api/automation/trigger/call': { ...fwd('makeCall', 'VOICE', { 404: ['VOICE_SCRIPT_NOT_FOUND'], 422: ['VOICE_PROVIDER_REJECTED'] }), examples: EXAMPLES.makeCall },
   'POST /api/automation/trigger/call/bulk': fwd('makeBulkCalls', 'VOICE', { 404: ['VOICE_SCRIPT_NOT_FOUND'] }),
@@ -147,7 +148,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'DELETE /api/zoom/meetings/{id}': fwd('deleteMeeting', 'ZOOM', { 404: ['ZOOM_PROVIDER_NOT_FOUND'] }),
   'GET /api/zoom/meetings/{id}/recordings': fwd('getMeetingRecordings', 'ZOOM', { 404: ['ZOOM_PROVIDER_NOT_FOUND'] }),
   'POST /api/zoom/meetings/{id}/end': fwd('endMeeting', 'ZOOM', { 404: ['ZOOM_PROVIDER_NOT_FOUND'], 409: ['ZOOM_MOCK_ONLY'] }),
-  'POST /api/webhooks/zoom': fwd('receiveZoomEvent', 'ZOOM', { 400: ['ZOOM_WEBHOOK_INVALID_BODY'], 401: ['ZOOM_WEBHOOK_SIGNATURE_INVALID'] })
+  'POST /api/webhooks/zoom': fwd('receiveZoomEvent', 'ZOOM', { 400: ['ZOOM_WEBHOOK_INVALID_BODY'], 401: ['ZOOM_WEBHOOK_UNAUTHORIZED'] })
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -4,6 +4,7 @@ import { loadGatewayEnv } from '../src/config.ts'
 import { buildApp } from '../src/app.ts'
 import { OPERATIONS } from '../src/openapi.ts'
 import { createTestInfrastructure } from '@switchboard/service-kit/testing'
+import { errorSpec } from '@switchboard/service-kit/error-codes'
 import { ADMIN_TOKEN, API_TOKEN } from './helper.ts'
 
 /** The document a client generator reads: every service's routes, as GET /docs/json serves it. */
@@ -63,4 +64,22 @@ t.test('every operation has its own operationId, its token and its errors with t
   t.equal(send.requestBody.content['application/json'].examples.bounced.value.to_email, 'bounce@example.com', 'the magic values are examples')
   t.equal(byKey['POST /api/admin/payment-links'].requestBody.content['application/json'].examples.declined.value.amount, '13.13')
   t.ok(Object.values(doc.components.schemas).every((s: any) => !JSON.stringify(s).includes('"4XX"')), 'no catch-all status is left')
+})
+
+t.test('every error code the document lists is in the error catalogue, under its status', async t => {
+  const doc = await openapiDocument(t)
+  const wrong: string[] = []
+  let seen = 0
+  for (const { key, op } of operationsOf(doc)) {
+    for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
+      if (!/^[45]\d\d$/.test(status)) continue
+      for (const [, code] of String(response.description).matchAll(/`([A-Z][A-Z0-9_]+)`/g)) {
+        seen++
+        const spec = errorSpec(code!)
+        if (spec?.status !== Number(status)) wrong.push(`${key} ${status} ${code}: catalogue says ${spec ? spec.status : 'no such code'}`)
+      }
+    }
+  }
+  t.ok(seen > 100, `the document lists codes (${seen})`)
+  t.same(wrong, [], 'packages/service-kit/src/error-codes.ts is the one list')
 })

@@ -106,5 +106,5 @@ t.test('Zoom webhooks pass through unchanged: url_validation answered, forged po
   t.same(res.body, { plainToken: 'qgg8vlvZRS6UYooatFL8Aw', encryptedToken: createHmac('sha256', SECRET).update('qgg8vlvZRS6UYooatFL8Aw').digest('hex') })
   const forged = await call('POST', '/api/webhooks/zoom', challenge, { 'content-type': 'application/json', 'x-zm-request-timestamp': ts, 'x-zm-signature': sign(ts, `${challenge} `) })
   t.equal(forged.status, 401)
-  t.equal(forged.body.code, 'ZOOM_WEBHOOK_SIGNATURE_INVALID')
+  t.equal(forged.body.code, 'ZOOM_WEBHOOK_UNAUTHORIZED')
 })

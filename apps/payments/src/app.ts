@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Mode } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { registerSecrets } from '@switchboard/service-kit/redact'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
@@ -46,7 +46,7 @@ function notConfigured (missing: string[]): ServiceError {
   const message = both
     ? 'Instamojo is in live mode but no credentials are set. Set INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API), or switch payments back to mock mode.'
     : `Instamojo is in live mode but ${missing.join(' and ')} is not set (its partner is). Set it, or switch payments back to mock mode.`
-  return new ServiceError(503, 'PROVIDER_NOT_CONFIGURED', message, { details: { missing: both ? ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] : missing } })
+  return appError('PROVIDER_NOT_CONFIGURED', message, { details: { missing: both ? ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] : missing } })
 }
 
 /** The payments service: its API, the Instamojo emulator under /instamojo, and the webhook receiver. */
@@ -94,7 +94,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   let mockClient: InstamojoClient | undefined
   let liveClient: InstamojoClient | undefined
   const clientFor = (m: Mode): InstamojoClient => {
-    // NEVER a fallback to the emulator for payments: runtime.fallback is deliberately ignored here.
+    // NEVER a fallback to the emulator for payments (SERVICES.payments.neverFallsBack): runtime.fallback is deliberately ignored here.
     // A link from the emulator handed to a real buyer would take no money and report success, so a
     // live call that fails, fails (clearly), and a live mode without credentials is a 503.
     if (m === 'mock') {

@@ -147,7 +147,7 @@ t.test('process_webhook: a signed Credit pays the link; a replay, a tamper or a 
   for (const [name, b] of [['tampered', tampered], ['forged', forged], ['unsigned', unsigned]] as const) {
     const res = await app.call('POST', '/webhooks/instamojo', b, form)
     t.equal(res.status, 401, name)
-    t.same(res.body.code, 'PAYMENTS_WEBHOOK_SIGNATURE_INVALID')
+    t.same(res.body.code, 'PAYMENTS_WEBHOOK_UNAUTHORIZED')
     t.equal(res.body.message, 'Unauthorized')
   }
   t.equal((await app.call('POST', '/webhooks/instamojo', JSON.stringify(fields), { 'content-type': 'application/json' })).status, 415)

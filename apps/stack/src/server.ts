@@ -32,6 +32,7 @@ try {
 }
 // The stack's own lines (shutdown) under the gateway's name, the stack's public face.
 const log = () => (stack.servers.find(s => s.name === 'gateway') ?? stack.servers[0]!).app.log
+// eslint-disable-next-line prefer-const -- set once the stack listens, below; the shutdown hook reads it first
 let stackFile: string | undefined
 closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
   if (err) log().error({ err }, 'closing after an unexpected error')

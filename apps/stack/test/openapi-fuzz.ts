@@ -289,11 +289,13 @@ export const ODD_STRINGS = [
   '\u202Eevil\u202C', '\u200B\u200D\uFEFF', 'Zalgo: Z\u0351\u0364\u0364\u0300A\u0350\u0351L', '😀👍🏽🇮🇳', '\uD800', '\uDFFF\uD800',
   'नमस्ते दुनिया', 'مرحبا', '日本語テキスト', 'ﷺ', '\uFFFF\uFFFE', 'ǅ', '𝕳𝖊𝖑𝖑𝖔',
   '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "' OR '1'='1' --", '1; DROP TABLE email_logs; --',
+  // eslint-disable-next-line no-template-curly-in-string -- a log4j-style payload, on purpose
   '${jndi:ldap://x/a}', '{{7*7}}', '%s%s%s%n', '../../../../etc/passwd', '..\\..\\windows\\win.ini', 'file:///etc/passwd',
   '__proto__', 'constructor', 'null', 'undefined', 'NaN', 'Infinity', '-Infinity', '1e309', '0x1F', 'true', '[]', '{}',
   'A'.repeat(5000), '😀'.repeat(2000)
 ]
 
+// eslint-disable-next-line @typescript-eslint/no-loss-of-precision -- a number JSON carries but a double cannot hold, on purpose
 export const ODD_NUMBERS = [-1, 0, -0, 0.5, -2147483649, 2147483648, 2 ** 53 + 2, -(2 ** 53) - 2, 1e308, -1e308, 5e-324, 1.0000000000000002, 123456789012345678901234567890]
 
 type Path = Array<string | number>

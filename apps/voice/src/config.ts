@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { CommonEnvSchema, ConfigError, loadEnv, parseRange } from '@switchboard/service-kit/env'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
+import { UUID } from '@switchboard/schemas/common'
 
 export const VoiceEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   VOICE_PORT: Type.Integer({ default: 3004, minimum: 0, maximum: 65535 }),
@@ -52,7 +53,6 @@ export function addressListOf (env: VoiceEnv, name: 'BOLNA_WEBHOOK_ALLOWED_IPS' 
   return entries
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * BOLNA_SCRIPTS: "alias=<agent uuid>,…" → alias → agent id. A malformed entry stops start-up.

@@ -167,7 +167,7 @@ t.test('the webhook receiver: the reference\'s vectors, url_validation, and refu
   ]
   for (const r of refusals) {
     t.equal(r.status, 401)
-    t.same(r.body, { statusCode: 401, code: 'ZOOM_WEBHOOK_SIGNATURE_INVALID', error: 'Unauthorized', message: 'Unauthorized', requestId: r.body.requestId })
+    t.same(r.body, { statusCode: 401, code: 'ZOOM_WEBHOOK_UNAUTHORIZED', error: 'Unauthorized', message: 'Unauthorized', requestId: r.body.requestId })
   }
   t.equal((await call('GET', `/meetings/${m.id}`)).body.status, 'waiting', 'no forged event changed the meeting')
   t.equal((await call('GET', '/meetings')).body.meetings[0].status, null)

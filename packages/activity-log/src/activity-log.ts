@@ -545,6 +545,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     const target = queued
     if ((queue[0]?.seq ?? queued) >= target) return Promise.resolve()
     kick()
+    // eslint-disable-next-line promise/param-names -- `reject` is this module's function for a failed write
     return new Promise((resolve, rejectFlush) => {
       const waiter = {
         target,

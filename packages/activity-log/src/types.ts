@@ -8,7 +8,7 @@ import type { EmulatorState, EmulatorStateOptions } from './emulator-state.ts'
 import type { NewRow, RowOf, SettingRow, SettingsChangeRow } from './rows.ts'
 import type { StatusKeys, StatusTable } from './status-rules.ts'
 
-export type Mode = 'mock' | 'live'
+export type { Mode } from '@switchboard/schemas/common'
 
 export type Table =
   | 'email_logs'

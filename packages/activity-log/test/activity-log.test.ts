@@ -95,7 +95,7 @@ function setup (t: Test, options: Partial<ActivityLogOptions> = {}, each = false
 }
 
 t.test('batching: 1,000 records become a few multi-row inserts', async t => {
-  const { log, calls, email, whatsapp, requestId } = setup(t)
+  const { log, calls, email, requestId } = setup(t)
   for (let i = 0; i < 1000; i++) log.record('email_logs', email({ latency_ms: i }))
   t.equal(log.pending, 1000)
   await log.flush()

@@ -21,6 +21,8 @@ export const ModeSchema = Type.Union([Type.Literal('mock'), Type.Literal('live')
 export type Mode = Static<typeof ModeSchema>
 
 export const Uuid = Type.String({ format: 'uuid' })
+/** A UUID in any case, for ids checked outside a schema (Bolna's agent ids, a link's id or request id). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const Timestamp = Type.String({ format: 'date-time' })
 
 export const HealthSchema = Type.Object({ status: Type.Literal('ok') })

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { ActivityLogFullError, ActivityLogUnavailableError } from '@switchboard/activity-log'
+import { PREFIXED_ERRORS, statusOf, type ErrorCode, type PrefixedReason } from './error-codes.ts'
 
 /**
  * An error our API answers on purpose: a status, a stable code (<SERVICE>_<REASON>) and a message
@@ -23,15 +24,38 @@ export class ServiceError extends Error {
   }
 }
 
+type ErrorExtra = ConstructorParameters<typeof ServiceError>[3]
+
+/** A ServiceError with a code of the catalogue (error-codes.ts), which gives its status. */
+export function appError (code: ErrorCode, message: string, extra?: ErrorExtra): ServiceError {
+  return new ServiceError(statusOf(code), code, message, extra)
+}
+
+/** A ServiceError with a shared reason under an app's prefix: `<prefix>_<reason>`, its status from the catalogue. */
+export function prefixedError (prefix: string, reason: PrefixedReason, message: string, extra?: ErrorExtra): ServiceError {
+  return new ServiceError(PREFIXED_ERRORS[reason].status, `${prefix}_${reason}`, message, extra)
+}
+
+/** `<prefix>_<reason>` for a shared reason of the catalogue. */
+export function prefixedCode (prefix: string, reason: PrefixedReason): string {
+  return `${prefix}_${reason}`
+}
+
+/** Answers `code` (status from the catalogue) in the error envelope, for hooks that reply rather than throw. */
+export function sendError (reply: FastifyReply, code: ErrorCode, message: string, details?: unknown): FastifyReply {
+  const status = statusOf(code)
+  return reply.code(status).send(errorBody(status, code, message, reply.request.id, details))
+}
+
 /** The provider's real-mode credentials are missing: the one error every service shares. */
 export function providerNotConfigured (provider: string, missing: string[]): ServiceError {
-  return new ServiceError(503, 'PROVIDER_NOT_CONFIGURED',
+  return appError('PROVIDER_NOT_CONFIGURED',
     `${provider} is in live mode but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. ` +
     `Set ${missing.length > 1 ? 'them' : 'it'} in the environment, or switch this service back to mock mode.`,
     { details: { missing } })
 }
 
-const fastifyClientErrors: Record<string, string> = {
+const fastifyClientErrors: Record<string, PrefixedReason> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
@@ -61,10 +85,10 @@ export function errorBody (statusCode: number, code: string, message: string, re
  */
 export function storageRefusal (error: unknown, prefix: string): ServiceError | undefined {
   if (error instanceof ActivityLogFullError) {
-    return new ServiceError(503, `${prefix}_WRITE_QUEUE_FULL`, error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) }, details: { pending: error.pending }, cause: error })
+    return prefixedError(prefix, 'WRITE_QUEUE_FULL', error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) }, details: { pending: error.pending }, cause: error })
   }
   if (error instanceof ActivityLogUnavailableError) {
-    return new ServiceError(503, `${prefix}_STORAGE_UNAVAILABLE`, error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) }, cause: error })
+    return prefixedError(prefix, 'STORAGE_UNAVAILABLE', error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) }, cause: error })
   }
   return undefined
 }
@@ -128,22 +152,22 @@ export function createErrorHandler (prefix: string) {
       const message = fe.validation.some(v => v.keyword === 'additionalProperties')
         ? fe.validation.map((v, i) => `${context}${v.instancePath} ${fields[i]!.message}`).join(', ')
         : fe.message
-      return reply.code(400).send(errorBody(400, `${prefix}_INVALID_REQUEST`, message, request.id, fields))
+      return reply.code(400).send(errorBody(400, prefixedCode(prefix, 'INVALID_REQUEST'), message, request.id, fields))
     }
     const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
     if (status < 500) {
-      const reason = (fe.code && fastifyClientErrors[fe.code]) ?? (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST')
-      return reply.code(status).send(errorBody(status, `${prefix}_${reason}`, fe.message, request.id))
+      const reason: PrefixedReason = (fe.code ? fastifyClientErrors[fe.code] : undefined) ?? (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST')
+      return reply.code(status).send(errorBody(status, prefixedCode(prefix, reason), fe.message, request.id))
     }
     const unreachable = databaseUnreachable(error)
     if (unreachable !== undefined) {
       // A read while the database is away: say so, and when to retry, rather than a bare 500.
       request.log.warn({ err: error }, 'database unreachable')
-      return reply.code(503).header('retry-after', String(DATABASE_RETRY_AFTER_S)).send(errorBody(503, `${prefix}_DATABASE_UNAVAILABLE`,
+      return reply.code(503).header('retry-after', String(DATABASE_RETRY_AFTER_S)).send(errorBody(503, prefixedCode(prefix, 'DATABASE_UNAVAILABLE'),
         `The database is unreachable (${unreachable}), so this cannot be read right now. Accepted writes are kept and stored once it is back. Retry in ${DATABASE_RETRY_AFTER_S} s.`, request.id))
     }
     request.log.error({ err: error }, 'unhandled error')
-    return reply.code(500).send(errorBody(500, `${prefix}_INTERNAL_ERROR`,
+    return reply.code(500).send(errorBody(500, prefixedCode(prefix, 'INTERNAL_ERROR'),
       `Something went wrong on our side. The logs have the details under request id ${request.id}.`, request.id))
   }
 }
@@ -156,7 +180,7 @@ export function createFrameworkErrorHandler (prefix: string) {
   return function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
     return reply.code(status).header('x-request-id', request.id)
-      .send(errorBody(status, `${prefix}_${status === 414 ? 'URI_TOO_LONG' : 'BAD_REQUEST'}`, error.message, request.id))
+      .send(errorBody(status, prefixedCode(prefix, status === 414 ? 'URI_TOO_LONG' : 'BAD_REQUEST'), error.message, request.id))
   }
 }
 
@@ -212,7 +236,7 @@ export function findTooDeep (value: unknown, path: string, max = MAX_JSON_DEPTH)
 
 export function createNotFoundHandler (prefix: string) {
   return function notFound (request: FastifyRequest, reply: FastifyReply) {
-    return reply.code(404).send(errorBody(404, `${prefix}_ROUTE_NOT_FOUND`,
+    return reply.code(404).send(errorBody(404, prefixedCode(prefix, 'ROUTE_NOT_FOUND'),
       `No route ${request.method} ${request.url.split('?')[0]}. The OpenAPI document lists the routes.`, request.id))
   }
 }

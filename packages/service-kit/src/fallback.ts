@@ -13,7 +13,7 @@ export interface Routed<T> {
  * The spec's "fallback option": in live mode with fallback on, a call the real provider fails to
  * serve (timeout, 5xx, unreachable, rate limited) is sent to the emulator instead, and the caller
  * marks its rows as fallback. A provider's refusal (4xx) is an answer, not an outage, and is never
- * retried elsewhere. Payments never use this: a fallback payment link would lie to a buyer.
+ * retried elsewhere. Payments and Zoom never use this (SERVICES[name].neverFallsBack says why).
  */
 export async function withFallback<T> (mode: Mode, fallbackOn: boolean, call: (mode: Mode) => Promise<T>, onFallback?: (err: ProviderError) => void): Promise<Routed<T>> {
   try {

@@ -17,7 +17,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify'
 import { Type, type TObject } from '@sinclair/typebox'
-import { ServiceError } from './errors.ts'
+import { prefixedError } from './errors.ts'
 
 // These calls read nothing a caller wrote: they need not wait behind the activity log's write queue.
 const NO_FLUSH = { flush: false }
@@ -169,7 +169,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
       }, NO_FLUSH)
     } catch (err) {
       request.log.warn({ err }, 'idempotency: could not claim a key')
-      throw new ServiceError(503, `${codePrefix}_IDEMPOTENCY_UNAVAILABLE`,
+      throw prefixedError(codePrefix, 'IDEMPOTENCY_UNAVAILABLE',
         'The Idempotency-Key could not be checked because the database is not answering; nothing was done. Retry in a moment with the same key.',
         { headers: { 'retry-after': '1' } })
     }
@@ -180,12 +180,12 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
       return false
     }
     if (result.outcome === 'running') {
-      throw new ServiceError(409, `${codePrefix}_IDEMPOTENCY_KEY_IN_USE`,
+      throw prefixedError(codePrefix, 'IDEMPOTENCY_KEY_IN_USE',
         `A request with Idempotency-Key ${JSON.stringify(key)} is still running (started ${result.created_at}). Retry once it has finished to get its answer.`,
         { headers: { 'retry-after': '1' } })
     }
     if (result.outcome === 'mismatch') {
-      throw new ServiceError(422, `${codePrefix}_IDEMPOTENCY_KEY_REUSED`,
+      throw prefixedError(codePrefix, 'IDEMPOTENCY_KEY_REUSED',
         `Idempotency-Key ${JSON.stringify(key)} was already used at ${result.created_at} with a different request to ${request.method} ${request.routeOptions.url} (another URL or body). Use a new key for a new request.`,
         { details: [{ field: `headers/${IDEMPOTENCY_HEADER}`, message: 'was used with a different request' }] })
     }

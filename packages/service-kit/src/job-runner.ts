@@ -12,7 +12,7 @@ import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BatchProgress, JobContacts } from '@switchboard/schemas/common'
-import { ServiceError } from './errors.ts'
+import { prefixedError } from './errors.ts'
 
 export interface ClaimedItem<P = unknown> {
   job_id: string
@@ -349,7 +349,7 @@ export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string
   try {
     await rpc('job_create', { p_job: job, p_items: items })
   } catch (err) {
-    throw new ServiceError(503, `${codePrefix}_DATABASE_UNAVAILABLE`, `The database did not store the job (${(err as Error).message}), so nothing was sent. Retry in a moment.`, { headers: { 'retry-after': '5' } })
+    throw prefixedError(codePrefix, 'DATABASE_UNAVAILABLE', `The database did not store the job (${(err as Error).message}), so nothing was sent. Retry in a moment.`, { headers: { 'retry-after': '5' } })
   }
 }
 

@@ -1,6 +1,6 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici'
 import { bufferedRequest } from './buffered-request.ts'
-import { ServiceError } from './errors.ts'
+import { prefixedError, type ServiceError } from './errors.ts'
 import { redactSecrets, redactText } from './redact.ts'
 
 export type ProviderErrorKind = 'rejected' | 'auth' | 'not_found' | 'rate_limited' | 'unavailable' | 'timeout' | 'unreachable'
@@ -50,13 +50,13 @@ export function kindForStatus (status: number): ProviderErrorKind {
 export function providerErrorToServiceError (prefix: string, err: ProviderError, hint = ''): ServiceError {
   const suffix = hint ? ` ${hint}` : ''
   switch (err.kind) {
-    case 'rejected': return new ServiceError(422, `${prefix}_PROVIDER_REJECTED`, `${err.provider} rejected the request: ${err.message}`, { details: err.providerBody, cause: err })
-    case 'not_found': return new ServiceError(404, `${prefix}_PROVIDER_NOT_FOUND`, `${err.provider} does not know it: ${err.message}`, { details: err.providerBody, cause: err })
-    case 'auth': return new ServiceError(502, `${prefix}_PROVIDER_AUTH_FAILED`, `${err.provider} refused our credentials (HTTP ${err.statusCode}): ${err.message}.${suffix}`, { cause: err })
-    case 'rate_limited': return new ServiceError(429, `${prefix}_PROVIDER_RATE_LIMITED`, `${err.provider} is rate limiting us. Retry after ${err.retryAfter ?? 'a few'} seconds.`, { headers: err.retryAfter ? { 'retry-after': err.retryAfter } : {}, cause: err })
-    case 'unavailable': return new ServiceError(502, `${prefix}_PROVIDER_ERROR`, `${err.provider} answered HTTP ${err.statusCode}: ${err.message}. Retry later.`, { cause: err })
-    case 'timeout': return new ServiceError(504, `${prefix}_PROVIDER_TIMEOUT`, `${err.provider} did not answer in time. Retry later.`, { cause: err })
-    case 'unreachable': return new ServiceError(503, `${prefix}_PROVIDER_UNREACHABLE`, `${err.provider} could not be reached: ${err.message}. Check the network and the provider's base URL.`, { cause: err })
+    case 'rejected': return prefixedError(prefix, 'PROVIDER_REJECTED', `${err.provider} rejected the request: ${err.message}`, { details: err.providerBody, cause: err })
+    case 'not_found': return prefixedError(prefix, 'PROVIDER_NOT_FOUND', `${err.provider} does not know it: ${err.message}`, { details: err.providerBody, cause: err })
+    case 'auth': return prefixedError(prefix, 'PROVIDER_AUTH_FAILED', `${err.provider} refused our credentials (HTTP ${err.statusCode}): ${err.message}.${suffix}`, { cause: err })
+    case 'rate_limited': return prefixedError(prefix, 'PROVIDER_RATE_LIMITED', `${err.provider} is rate limiting us. Retry after ${err.retryAfter ?? 'a few'} seconds.`, { headers: err.retryAfter ? { 'retry-after': err.retryAfter } : {}, cause: err })
+    case 'unavailable': return prefixedError(prefix, 'PROVIDER_ERROR', `${err.provider} answered HTTP ${err.statusCode}: ${err.message}. Retry later.`, { cause: err })
+    case 'timeout': return prefixedError(prefix, 'PROVIDER_TIMEOUT', `${err.provider} did not answer in time. Retry later.`, { cause: err })
+    case 'unreachable': return prefixedError(prefix, 'PROVIDER_UNREACHABLE', `${err.provider} could not be reached: ${err.message}. Check the network and the provider's base URL.`, { cause: err })
   }
 }
 

@@ -12,7 +12,7 @@ import { acquireFolderLock } from './data-lock.ts'
 import { LOG_REDACT, loggerOptions, logResponse, type RequestLogLevel } from './logging.ts'
 import type { CommonEnv } from './env.ts'
 import { idempotency } from './idempotency.ts'
-import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, findTooDeep, MAX_JSON_DEPTH, ServiceError } from './errors.ts'
+import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, findTooDeep, MAX_JSON_DEPTH, prefixedCode, prefixedError } from './errors.ts'
 import { AuthFailureLimiter } from './auth-failures.ts'
 import { registerSecrets } from './redact.ts'
 import { registerCapture } from './capture.ts'
@@ -136,7 +136,7 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     reply.header('x-request-id', request.id)
     if (servedWhileClosing(request.url)) return done()
     if (closing) {
-      return done(new ServiceError(503, `${codePrefix}_SHUTTING_DOWN`, 'This server is shutting down and takes no new requests. Retry in a moment.', { headers: { 'retry-after': '1' } }))
+      return done(prefixedError(codePrefix, 'SHUTTING_DOWN', 'This server is shutting down and takes no new requests. Retry in a moment.', { headers: { 'retry-after': '1' } }))
     }
     inFlight++
     reply.raw.once('close', () => { if (--inFlight === 0) drained?.() })
@@ -146,12 +146,12 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
   app.addHook('preValidation', (request, _reply, done) => {
     const field = findTooDeep(request.body, 'body') ?? findTooDeep(request.query, 'querystring')
     if (field === undefined) return done()
-    done(new ServiceError(400, `${codePrefix}_INVALID_REQUEST`, `${field} nests deeper than ${MAX_JSON_DEPTH} levels. Flatten the data.`, { details: [{ field, message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }] }))
+    done(prefixedError(codePrefix, 'INVALID_REQUEST', `${field} nests deeper than ${MAX_JSON_DEPTH} levels. Flatten the data.`, { details: [{ field, message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }] }))
   })
   app.addHook('preHandler', (request, _reply, done) => {
     const field = findNonFiniteNumber(request.params, 'params') ?? findNonFiniteNumber(request.query, 'querystring') ?? findNonFiniteNumber(request.body, 'body')
     if (field === undefined) return done()
-    done(new ServiceError(400, `${codePrefix}_INVALID_REQUEST`, `${field} must be a finite number`, { details: [{ field, message: 'must be a finite number' }] }))
+    done(prefixedError(codePrefix, 'INVALID_REQUEST', `${field} must be a finite number`, { details: [{ field, message: 'must be a finite number' }] }))
   })
   app.addHook('preClose', (done) => {
     closing = true
@@ -188,7 +188,7 @@ function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): v
     // Nothing to hold, or over the limit (Fastify answers 413 without reading it).
     if (size === 0 || size > limit) return done()
     if (inFlight > 0 && inFlight + size > capBytes) {
-      return reply.code(503).header('retry-after', '2').header('connection', 'close').send(errorBody(503, `${codePrefix}_BUSY`,
+      return reply.code(503).header('retry-after', '2').header('connection', 'close').send(errorBody(503, prefixedCode(codePrefix, 'BUSY'),
         `This server is already reading ${mb(inFlight)} of request bodies and takes at most ${mb(capBytes)} at once (BODY_BYTES_IN_FLIGHT). Retry in 2 s.`, request.id))
     }
     inFlight += size
@@ -400,10 +400,10 @@ function guardServiceRoutes (app: App, codePrefix: string, emulatorPrefix: strin
     const control = path === controlPrefix || path.startsWith(controlPrefix + '/')
     if (!control && (path.startsWith(emulatorPrefix + '/') || path.startsWith('/webhooks/') || OPEN_ROUTES.has(path))) return done()
     const wait = failures.retryAfter(request.ip)
-    if (wait > 0) return refuse(reply, request, 429, `${codePrefix}_AUTH_RATE_LIMITED`, failures.message(wait), { 'retry-after': String(wait) })
+    if (wait > 0) return refuse(reply, request, 429, prefixedCode(codePrefix, 'AUTH_RATE_LIMITED'), failures.message(wait), { 'retry-after': String(wait) })
     if (internal || tokenMatches(bearerToken(request.headers.authorization), [tokens.adminToken])) return done()
     failures.fail(request.ip)
-    return refuse(reply, request, 401, `${codePrefix}_UNAUTHORIZED`, control
+    return refuse(reply, request, 401, prefixedCode(codePrefix, 'UNAUTHORIZED'), control
       ? 'This emulator control route needs the admin token (Authorization: Bearer <ADMIN_TOKEN>).'
       : 'This service answers the gateway only: call it through the gateway, or send the admin token (Authorization: Bearer <ADMIN_TOKEN>).',
     { 'www-authenticate': 'Bearer' })

@@ -16,6 +16,11 @@ export interface ServiceDescriptor {
   modeVariable: 'MOCK_MODE' | 'USE_MOCK_ZOOM'
   /** The spec's response times and success rates. */
   simulation: SimulationSettings
+  /**
+   * Why the service never falls back to its emulator, for the services that never do (the admin
+   * API refuses to turn fallback on, and says this); undefined where fallback is allowed.
+   */
+  neverFallsBack?: string
 }
 
 const sim = (min: number, max: number, successRate: number): SimulationSettings =>
@@ -25,9 +30,11 @@ const sim = (min: number, max: number, successRate: number): SimulationSettings 
 export const SERVICES: Record<ServiceName, ServiceDescriptor> = {
   email: { name: 'email', provider: 'SendGrid', port: 3001, codePrefix: 'EMAIL', emulatorPrefix: '/sendgrid', modeVariable: 'MOCK_MODE', simulation: sim(300, 1300, 0.90) },
   whatsapp: { name: 'whatsapp', provider: 'AiSensy', port: 3002, codePrefix: 'WHATSAPP', emulatorPrefix: '/aisensy', modeVariable: 'MOCK_MODE', simulation: sim(400, 1200, 0.95) },
-  payments: { name: 'payments', provider: 'Instamojo', port: 3003, codePrefix: 'PAYMENTS', emulatorPrefix: '/instamojo', modeVariable: 'MOCK_MODE', simulation: sim(400, 1000, 0.98) },
+  payments: { name: 'payments', provider: 'Instamojo', port: 3003, codePrefix: 'PAYMENTS', emulatorPrefix: '/instamojo', modeVariable: 'MOCK_MODE', simulation: sim(400, 1000, 0.98),
+    neverFallsBack: 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer.' },
   voice: { name: 'voice', provider: 'Bolna.ai', port: 3004, codePrefix: 'VOICE', emulatorPrefix: '/bolna', modeVariable: 'MOCK_MODE', simulation: sim(500, 1300, 0.90) },
-  zoom: { name: 'zoom', provider: 'Zoom', port: 3005, codePrefix: 'ZOOM', emulatorPrefix: '/zoom', modeVariable: 'USE_MOCK_ZOOM', simulation: sim(0, 0, 1) }
+  zoom: { name: 'zoom', provider: 'Zoom', port: 3005, codePrefix: 'ZOOM', emulatorPrefix: '/zoom', modeVariable: 'USE_MOCK_ZOOM', simulation: sim(0, 0, 1),
+    neverFallsBack: 'Zoom never falls back to the emulator: invitees would get a join link to a meeting that does not exist.' }
 }
 
 export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[]

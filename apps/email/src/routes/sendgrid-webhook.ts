@@ -2,7 +2,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import { claimWebhookEvents } from '@switchboard/service-kit/webhook-replay'
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../emulator/event-webhook.ts'
 import type { EmailService } from '../service/email-service.ts'
@@ -33,7 +33,7 @@ export function verifySendGridSignature (publicKeyBase64: string, signature: str
   }
 }
 
-const unauthorized = () => new ServiceError(401, 'EMAIL_WEBHOOK_SIGNATURE_INVALID', 'Unauthorized')
+const unauthorized = () => appError('EMAIL_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
 
 /**
  * Receives SendGrid's signed Event Webhook. The signature covers the exact bytes, so the body is
@@ -58,7 +58,7 @@ export const sendgridWebhookRoutes: FastifyPluginAsyncTypebox<SendGridWebhookOpt
     if (!keys.some(k => verifySendGridSignature(k, signature, timestamp, raw))) throw unauthorized()
     let events: unknown
     try { events = JSON.parse(raw.toString('utf8')) } catch { events = undefined }
-    if (!Array.isArray(events)) throw new ServiceError(400, 'EMAIL_WEBHOOK_INVALID_BODY', 'The event post must be a JSON array of events.')
+    if (!Array.isArray(events)) throw appError('EMAIL_WEBHOOK_INVALID_BODY', 'The event post must be a JSON array of events.')
     // A replay inside the signature's window is dropped by SendGrid's own event identity.
     const idOf = (e: unknown) => e !== null && typeof e === 'object' && typeof (e as { sg_event_id?: unknown }).sg_event_id === 'string' ? (e as { sg_event_id: string }).sg_event_id : undefined
     const fresh = await claimWebhookEvents(app.activityLog, 'sendgrid', events.map(idOf).filter((id): id is string => id !== undefined), 2 * opts.maxAgeSeconds)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ActivityLog, EmailLogRow } from '@switchboard/activity-log'
 import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailReply, SendEmailRequest } from '@switchboard/schemas/email'
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import { batchProgress, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
@@ -223,7 +223,7 @@ export function createEmailService (deps: EmailServiceDeps) {
   /** A bulk send's progress. */
   async function getBatch (id: string): Promise<BatchProgress> {
     const p = await rpc<JobProgress | null>('job_progress', { p_job_id: id })
-    if (!p || p.kind !== BULK_KIND) throw new ServiceError(404, 'EMAIL_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
+    if (!p || p.kind !== BULK_KIND) throw appError('EMAIL_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
     return batchProgress(p, `/api/automation/email/batch/${id}`)
   }
 
@@ -236,7 +236,7 @@ export function createEmailService (deps: EmailServiceDeps) {
 
   async function getEmail (id: string): Promise<EmailLog> {
     const [row] = await activityLog.select('email_logs', { where: { id }, limit: 1 })
-    if (!row) throw new ServiceError(404, 'EMAIL_NOT_FOUND', `No email with id ${id}. Ids come from the send and bulk replies.`)
+    if (!row) throw appError('EMAIL_NOT_FOUND', `No email with id ${id}. Ids come from the send and bulk replies.`)
     return row as unknown as EmailLog
   }
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
-import { errorBody } from '@switchboard/service-kit/errors'
+import { sendError } from '@switchboard/service-kit/errors'
 import { digestMatchesAny, tokenDigest } from '@switchboard/service-kit/tokens'
 
 // One home for the token comparison: the services check the admin and internal tokens with it too.
@@ -20,12 +20,12 @@ export function bearerOf (request: FastifyRequest): string {
 export function requireBearer (accepted: () => string[], wants = 'This route needs a bearer token.', failures?: AuthFailureLimiter) {
   return async function bearerAuth (request: FastifyRequest, reply: FastifyReply) {
     const wait = failures?.retryAfter(request.ip) ?? 0
-    if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send(errorBody(429, 'GATEWAY_AUTH_RATE_LIMITED', failures!.message(wait), request.id))
+    if (wait > 0) return sendError(reply.header('retry-after', String(wait)), 'GATEWAY_AUTH_RATE_LIMITED', failures!.message(wait))
     const presented = bearerOf(request)
     if (!digestMatchesAny(tokenDigest(presented), accepted()) || !presented) {
       failures?.fail(request.ip)
       const what = presented ? 'The bearer token sent is not accepted here.' : 'No `Authorization: Bearer <token>` header was sent.'
-      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(401, 'GATEWAY_UNAUTHORIZED', `${what} ${wants}`, request.id))
+      return sendError(reply.header('www-authenticate', 'Bearer'), 'GATEWAY_UNAUTHORIZED', `${what} ${wants}`)
     }
   }
 }

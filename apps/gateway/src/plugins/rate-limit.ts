@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import { bearerOf, digestMatchesAny, tokenDigest } from './auth.ts'
 
 export interface RateLimitOptions {
@@ -37,7 +37,7 @@ export default fp<RateLimitOptions>(async (app, opts) => {
     max: opts.max,
     timeWindow: opts.windowMs,
     keyGenerator: request => keyFor(request, opts.tokens()),
-    errorResponseBuilder: (_request, context) => new ServiceError(429, 'GATEWAY_RATE_LIMITED',
+    errorResponseBuilder: (_request, context) => appError('GATEWAY_RATE_LIMITED',
       `Too many requests: at most ${context.max} per ${perWindow} for each API token (or address, without one). Retry in ${context.after}.`)
   })
   app.addHook('onRequest', async (request, reply) => {

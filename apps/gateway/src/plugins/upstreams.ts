@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Agent, type Dispatcher } from 'undici'
 import { bufferedRequest } from '@switchboard/service-kit/buffered-request'
-import { errorBody } from '@switchboard/service-kit/errors'
+import { sendError } from '@switchboard/service-kit/errors'
 import { forwardedKey, IDEMPOTENCY_HEADER } from '@switchboard/service-kit/idempotency'
 import type { ServiceName } from '@switchboard/service-kit/services'
 import { INTERNAL_HEADER } from '@switchboard/service-kit/tokens'
@@ -111,12 +111,12 @@ export default fp<{ upstreams: Upstreams, timeoutMs: number, internalToken: stri
       const where = `the ${service} service (${opts.upstreams[service]})`
       request.log.warn({ err: error, upstream: service, code }, 'upstream failed')
       if (TIMEOUT_ERRORS.has(code)) {
-        return reply.code(504).send(errorBody(504, 'GATEWAY_UPSTREAM_TIMEOUT', `${where} did not answer within ${opts.timeoutMs} ms. Retry; if it keeps happening, check that service's logs.`, request.id))
+        return sendError(reply, 'GATEWAY_UPSTREAM_TIMEOUT', `${where} did not answer within ${opts.timeoutMs} ms. Retry; if it keeps happening, check that service's logs.`)
       }
       if (CONNECT_ERRORS.has(code)) {
-        return reply.code(503).send(errorBody(503, 'GATEWAY_UPSTREAM_UNAVAILABLE', `${where} is not reachable (${code}). Is it running? Retry once it is.`, request.id))
+        return sendError(reply, 'GATEWAY_UPSTREAM_UNAVAILABLE', `${where} is not reachable (${code}). Is it running? Retry once it is.`)
       }
-      return reply.code(502).send(errorBody(502, 'GATEWAY_UPSTREAM_ERROR', `${where} failed to answer properly. Retry; the gateway logs have request id ${request.id}.`, request.id))
+      return sendError(reply, 'GATEWAY_UPSTREAM_ERROR', `${where} failed to answer properly. Retry; the gateway logs have request id ${request.id}.`)
     })
   })
 }, { name: 'upstreams' })

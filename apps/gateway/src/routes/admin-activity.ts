@@ -6,7 +6,7 @@ import {
   ResetQuerySchema, ResetReplySchema, StatsQuerySchema
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { ServiceName } from '@switchboard/service-kit/services'
 
 const tags = ['admin']
@@ -38,7 +38,7 @@ export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceN
   }, async (request) => {
     const { service, id } = request.params
     const [row] = await activityLog.select(MAIN_TABLE[service]!, { where: { id }, limit: 1 })
-    if (!row) throw new ServiceError(404, 'ADMIN_ROW_NOT_FOUND', `No ${service} activity with id ${id}. It may have been cleared by a reset.`)
+    if (!row) throw appError('ADMIN_ROW_NOT_FOUND', `No ${service} activity with id ${id}. It may have been cleared by a reset.`)
     return { service, row }
   })
 

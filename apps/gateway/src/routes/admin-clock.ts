@@ -4,7 +4,7 @@ import { request as httpRequest } from 'undici'
 import { ClockAdvanceSchema, ClockReplySchema, type ClockReply } from '@switchboard/schemas/clock'
 import { errorResponses } from '@switchboard/schemas/common'
 import { clockMode, REAL_TIME, type ClockState } from '@switchboard/service-kit/clock'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { ServiceName } from '@switchboard/service-kit/services'
 
@@ -70,11 +70,11 @@ export const adminClockRoutes: FastifyPluginAsyncTypebox<AdminClockOptions> = as
     schema: { tags, security, summary: 'Move the emulators\' clock forward by seconds or to an instant; everything scheduled in between falls due, in order', body: ClockAdvanceSchema, response: { 200: ClockReplySchema, ...errorResponses } }
   }, async (request) => {
     const { seconds, to } = request.body
-    if ((seconds === undefined) === (to === undefined)) throw new ServiceError(400, 'ADMIN_INVALID_REQUEST', 'body: give exactly one of seconds (how far) or to (an instant).')
+    if ((seconds === undefined) === (to === undefined)) throw appError('ADMIN_INVALID_REQUEST', 'body: give exactly one of seconds (how far) or to (an instant).')
     return change(request, (cur, now) => {
       const target = to === undefined ? now + Math.round(seconds! * 1000) : Date.parse(to)
-      if (Number.isNaN(target)) throw new ServiceError(400, 'ADMIN_INVALID_REQUEST', 'body/to: not a date-time.')
-      if (target < now) throw new ServiceError(400, 'ADMIN_INVALID_REQUEST', `body/to: ${to} is before the clock's now (${new Date(now).toISOString()}); the clock only moves forward (POST /api/admin/clock/real goes back to real time).`)
+      if (Number.isNaN(target)) throw appError('ADMIN_INVALID_REQUEST', 'body/to: not a date-time.')
+      if (target < now) throw appError('ADMIN_INVALID_REQUEST', `body/to: ${to} is before the clock's now (${new Date(now).toISOString()}); the clock only moves forward (POST /api/admin/clock/real goes back to real time).`)
       const by = target - now
       return cur.frozen_at !== null ? { frozen_at: cur.frozen_at + by, offset_ms: 0 } : { frozen_at: null, offset_ms: cur.offset_ms + by }
     })

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { BUILT_IN, loadDataset, readDataset, type LoadReport } from '@switchboard/datasets/load'
 import { errorResponses } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 
 export interface AdminDatasetsOptions {
@@ -40,8 +40,8 @@ export const adminDatasetRoutes: FastifyPluginAsyncTypebox<AdminDatasetsOptions>
     schema: { tags, security, summary: 'Load a built-in data set through the public API, in the background (GET /api/admin/datasets shows progress)', params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }), response: { 202: DatasetsReplySchema, ...errorResponses } }
   }, async (request, reply) => {
     const name = request.params.name
-    if (!(BUILT_IN as readonly string[]).includes(name)) throw new ServiceError(404, 'ADMIN_DATASET_NOT_FOUND', `No built-in data set "${name}". Known: ${BUILT_IN.join(', ')}. Load your own file with ./switchboard dataset <path>.`)
-    if (load?.status === 'running') throw new ServiceError(409, 'ADMIN_DATASET_LOADING', `The data set ${load.dataset} is still loading; wait for it to finish.`)
+    if (!(BUILT_IN as readonly string[]).includes(name)) throw appError('ADMIN_DATASET_NOT_FOUND', `No built-in data set "${name}". Known: ${BUILT_IN.join(', ')}. Load your own file with ./switchboard dataset <path>.`)
+    if (load?.status === 'running') throw appError('ADMIN_DATASET_LOADING', `The data set ${load.dataset} is still loading; wait for it to finish.`)
     const dataset = readDataset(name)
     const state: LoadState = { dataset: name, status: 'running', started_at: new Date().toISOString(), steps: 0, ok: null, failures: [], error: null }
     load = state

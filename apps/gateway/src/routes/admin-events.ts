@@ -6,7 +6,7 @@ import {
   EventEndpointDeletedSchema, EventEndpointListSchema, EventEndpointParamsSchema, EventEndpointPatchSchema, EventEndpointSchema,
   type EventEndpoint
 } from '@switchboard/schemas/events'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import { generateEventSecret, isEventSecret, type EventsSender } from '@switchboard/service-kit/events'
 import { registerSecrets } from '@switchboard/service-kit/redact'
 import { webhookTargetRefusal } from '@switchboard/service-kit/webhook-targets'
@@ -22,7 +22,7 @@ const tags = ['events']
 const security = [{ adminToken: [] }]
 const NO_FLUSH = { flush: false }
 
-const notFound = (id: string) => new ServiceError(404, 'ADMIN_ENDPOINT_NOT_FOUND', `No event endpoint with id ${id}.`)
+const notFound = (id: string) => appError('ADMIN_ENDPOINT_NOT_FOUND', `No event endpoint with id ${id}.`)
 
 /**
  * The team's event endpoints (stored in the database, so every gateway and service agrees) and the
@@ -33,7 +33,7 @@ export const adminEventsRoutes: FastifyPluginAsyncTypebox<AdminEventsOptions> = 
   function checkUrl (url: string): void {
     const refusal = webhookTargetRefusal(url, allowedHosts)
     if (refusal !== undefined) {
-      throw new ServiceError(422, 'ADMIN_ENDPOINT_NOT_ALLOWED', `body/url: ${refusal}. Events go to loopback, or to hosts listed in WEBHOOK_ALLOWED_HOSTS.`, { details: { field: 'url' } })
+      throw appError('ADMIN_ENDPOINT_NOT_ALLOWED', `body/url: ${refusal}. Events go to loopback, or to hosts listed in WEBHOOK_ALLOWED_HOSTS.`, { details: { field: 'url' } })
     }
   }
 
@@ -53,7 +53,7 @@ export const adminEventsRoutes: FastifyPluginAsyncTypebox<AdminEventsOptions> = 
     const body = request.body
     checkUrl(body.url)
     if (body.secret !== undefined && !isEventSecret(body.secret)) {
-      throw new ServiceError(400, 'ADMIN_ENDPOINT_SECRET_INVALID', 'body/secret: a whsec_ secret is "whsec_" and a base64 key of at least 16 bytes.', { details: { field: 'secret' } })
+      throw appError('ADMIN_ENDPOINT_SECRET_INVALID', 'body/secret: a whsec_ secret is "whsec_" and a base64 key of at least 16 bytes.', { details: { field: 'secret' } })
     }
     const secret = body.secret ?? generateEventSecret()
     registerSecrets([secret])

@@ -15,7 +15,7 @@ import {
   type ActivityChannelName, type ActivityItem, type Exchange
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
@@ -46,7 +46,7 @@ function decodeCursor (cursor: string): { at: string, id: string } {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
     if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) return { at, id }
   } catch { /* below */ }
-  throw new ServiceError(400, 'ADMIN_INVALID_CURSOR', 'querystring/cursor is not a cursor this API gave out: pass the next_cursor of the previous page unchanged.')
+  throw appError('ADMIN_INVALID_CURSOR', 'querystring/cursor is not a cursor this API gave out: pass the next_cursor of the previous page unchanged.')
 }
 
 /** An exchange row as the API shows it. */
@@ -197,7 +197,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
       for (const column of PROVIDER_IDS) if (typeof row[column] === 'string' && row[column]) ids.add(row[column] as string)
     } else {
       ;[own] = await activityLog.select('activity_exchanges', { where: { id, channel }, limit: 1 })
-      if (!own) throw new ServiceError(404, 'ADMIN_ROW_NOT_FOUND', `No ${channel} activity with id ${id}. It may have been cleared by a reset.`)
+      if (!own) throw appError('ADMIN_ROW_NOT_FOUND', `No ${channel} activity with id ${id}. It may have been cleared by a reset.`)
       if (typeof own.provider_id === 'string' && own.provider_id) ids.add(own.provider_id)
       // A direct send with no provider id of its own is tied by the ids it carried.
       else if (Array.isArray(own.refs)) for (const r of own.refs.slice(0, 50)) ids.add(String(r))

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'undici'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { ScenarioExamplesSchema, ScenarioSchema, ScenarioStatusSchema, type Scenario, type ScenarioStatus } from '@switchboard/schemas/scenario'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { listScenarioExamples, readScenarioExample, unknownFates } from '@switchboard/service-kit/scenarios'
 import type { ServiceName } from '@switchboard/service-kit/services'
@@ -54,7 +54,7 @@ export const adminScenarioRoutes: FastifyPluginAsyncTypebox<AdminScenarioOptions
 
   async function play (request: FastifyRequest, scenario: Scenario): Promise<ScenarioStatus> {
     const problems = unknownFates(scenario)
-    if (problems.length) throw new ServiceError(400, 'ADMIN_INVALID_REQUEST', `body/${problems.join('; body/')}`, { details: { problems } })
+    if (problems.length) throw appError('ADMIN_INVALID_REQUEST', `body/${problems.join('; body/')}`, { details: { problems } })
     await runtime.setScenario(scenario, who(request))
     return reply('POST')
   }
@@ -82,7 +82,7 @@ export const adminScenarioRoutes: FastifyPluginAsyncTypebox<AdminScenarioOptions
     schema: { tags, security, summary: 'Play one of the example scenarios', params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }), response: { 200: ScenarioStatusSchema, ...errorResponses } }
   }, async (request) => {
     const scenario = readScenarioExample(request.params.name)
-    if (!scenario) throw new ServiceError(404, 'ADMIN_SCENARIO_NOT_FOUND', `No example scenario "${request.params.name}". Known: ${listScenarioExamples().map(e => e.name).join(', ')}.`)
+    if (!scenario) throw appError('ADMIN_SCENARIO_NOT_FOUND', `No example scenario "${request.params.name}". Known: ${listScenarioExamples().map(e => e.name).join(', ')}.`)
     return play(request, scenario)
   })
 }

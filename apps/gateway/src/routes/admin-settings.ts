@@ -6,7 +6,7 @@ import {
   ServiceSettingsSchema, SettingsChangesSchema, type ServiceSettings
 } from '@switchboard/schemas/admin'
 import { errorResponses, type ServiceStatus } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { RuntimeSettings, ServiceRuntime } from '@switchboard/service-kit/runtime-settings'
 import { SERVICES, type ServiceName } from '@switchboard/service-kit/services'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
@@ -21,13 +21,10 @@ export interface AdminSettingsOptions {
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
-// Never fall back where the emulator's answer would mislead a person: a payment link from the
-// emulator takes a buyer to a page that cannot pay; a Zoom meeting from the emulator sends
-// invitees a join link to a meeting that does not exist.
-const FALLBACK_FORBIDDEN = new Map<ServiceName, string>([
-  ['payments', 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer.'],
-  ['zoom', 'Zoom never falls back to the emulator: invitees would get a join link to a meeting that does not exist.']
-])
+// Never fall back where the emulator's answer would mislead a person (SERVICES[name].neverFallsBack):
+// a payment link from the emulator takes a buyer to a page that cannot pay; a Zoom meeting from the
+// emulator sends invitees a join link to a meeting that does not exist.
+const fallbackForbidden = (name: ServiceName): string | undefined => SERVICES[name].neverFallsBack
 
 const toView = (s: SimulationSettings) => ({ latency_ms: s.latencyMs, success_rate: s.successRate, seed: s.seed, scenario: s.scenario })
 const who = (request: FastifyRequest) => `admin@${request.ip}`
@@ -55,8 +52,8 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
       reachable: !!st,
       ready: st?.ready ?? false,
       fallback: rt.fallback,
-      fallback_allowed: !FALLBACK_FORBIDDEN.has(name),
-      fallback_note: FALLBACK_FORBIDDEN.get(name) ?? null,
+      fallback_allowed: fallbackForbidden(name) === undefined,
+      fallback_note: fallbackForbidden(name) ?? null,
       credentials: st?.credentials ?? [],
       missing: st?.missing ?? [],
       simulation: toView(rt.simulation)
@@ -77,7 +74,7 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
   }
 
   function known (name: ServiceName): void {
-    if (!services.includes(name)) throw new ServiceError(404, 'ADMIN_SERVICE_NOT_FOUND', `There is no ${name} service behind this gateway. Known: ${services.join(', ')}.`)
+    if (!services.includes(name)) throw appError('ADMIN_SERVICE_NOT_FOUND', `There is no ${name} service behind this gateway. Known: ${services.join(', ')}.`)
   }
 
   app.get('/api/admin/settings/mock-mode', {
@@ -100,7 +97,7 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
         else if (st.missing.length) problems.push(`${name} needs ${st.missing.join(' and ')}`)
       }
       if (problems.length) {
-        throw new ServiceError(422, 'ADMIN_CREDENTIALS_MISSING', `Cannot switch to live mode: ${problems.join('; ')}. Set the variables in the service's environment and restart it, then switch again.`, { details: { problems } })
+        throw appError('ADMIN_CREDENTIALS_MISSING', `Cannot switch to live mode: ${problems.join('; ')}. Set the variables in the service's environment and restart it, then switch again.`, { details: { problems } })
       }
     }
     for (const name of targets) await runtime.update(name, { mode }, who(request))
@@ -112,14 +109,14 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
   }, async (request) => {
     const name = request.params.service
     const { simulation, fallback } = request.body
-    const refusal = FALLBACK_FORBIDDEN.get(name)
+    const refusal = fallbackForbidden(name)
     if (fallback && refusal) {
-      throw new ServiceError(422, 'ADMIN_FALLBACK_NOT_ALLOWED', `${refusal} Fix the provider, or switch ${name} to mock mode on purpose.`)
+      throw appError('ADMIN_FALLBACK_NOT_ALLOWED', `${refusal} Fix the provider, or switch ${name} to mock mode on purpose.`)
     }
     known(name)
     const current = runtime.get(name).simulation
     const latency = simulation?.latency_ms ?? current.latencyMs
-    if (latency.max < latency.min) throw new ServiceError(400, 'ADMIN_INVALID_REQUEST', `body/simulation/latency_ms: max (${latency.max}) must not be below min (${latency.min}).`)
+    if (latency.max < latency.min) throw appError('ADMIN_INVALID_REQUEST', `body/simulation/latency_ms: max (${latency.max}) must not be below min (${latency.min}).`)
     const patch: Partial<SimulationSettings> = {}
     if (simulation?.latency_ms) patch.latencyMs = simulation.latency_ms
     if (simulation?.success_rate !== undefined) patch.successRate = simulation.success_rate

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { PaymentWebhookReplySchema } from '@switchboard/schemas/payments'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { PaymentService } from '../service/payment-service.ts'
 
 /**
@@ -18,7 +18,7 @@ export const instamojoWebhookRoutes: FastifyPluginAsyncTypebox<{ service: Paymen
     const raw = request.body as unknown
     const type = String(request.headers['content-type'] ?? '')
     if (!type.startsWith('application/x-www-form-urlencoded')) {
-      throw new ServiceError(415, 'PAYMENTS_UNSUPPORTED_MEDIA_TYPE', 'Instamojo webhooks are application/x-www-form-urlencoded.')
+      throw appError('PAYMENTS_UNSUPPORTED_MEDIA_TYPE', 'Instamojo webhooks are application/x-www-form-urlencoded.')
     }
     return service.processWebhook(Buffer.isBuffer(raw) ? raw : Buffer.alloc(0))
   })

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { movesFrom, type ActivityLog, type Filter, type Row } from '@switchboard/activity-log'
-import type { Mode } from '@switchboard/schemas/common'
+import { type Mode, UUID } from '@switchboard/schemas/common'
 import type {
   CreatePaymentLinkRequest, ListPaymentLinksQuery, PaymentLink, PaymentLinkList, PaymentStats, PaymentWebhookReply,
   ResendPaymentLinkReply, ResendPaymentLinkRequest, SimulatePaymentReply, SimulatePaymentRequest
 } from '@switchboard/schemas/payments'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError, providerRequest } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { amountProblem, normaliseAmount } from '../amount.ts'
@@ -39,7 +39,6 @@ export interface CallContext {
 
 const TABLE = 'payments' as const
 const LIVE_HINT = 'Check INSTAMOJO_CLIENT_ID/INSTAMOJO_CLIENT_SECRET (or INSTAMOJO_API_KEY/INSTAMOJO_AUTH_TOKEN) and INSTAMOJO_ENV.'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The status a payment outcome moves a row to; the activity log's rule keeps it forward only (paid is final). */
 const MOVES = { Credit: 'paid', Failed: 'failed' } as const
@@ -59,7 +58,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
   async function findRow (idOrRequestId: string): Promise<PaymentLink> {
     const where: Filter = UUID.test(idOrRequestId) ? { id: idOrRequestId.toLowerCase() } : { payment_request_id: idOrRequestId }
     const [row] = await activityLog.select(TABLE, { where, limit: 1 })
-    if (!row) throw new ServiceError(404, 'PAYMENTS_LINK_NOT_FOUND', `No payment link ${idOrRequestId}. Use the id (or payment_request_id) from the create reply or the list.`)
+    if (!row) throw appError('PAYMENTS_LINK_NOT_FOUND', `No payment link ${idOrRequestId}. Use the id (or payment_request_id) from the create reply or the list.`)
     return asLink(row)
   }
 
@@ -84,7 +83,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
    */
   async function createPaymentLink (input: CreatePaymentLinkRequest, ctx: CallContext): Promise<PaymentLink> {
     const problem = amountProblem(input.amount)
-    if (problem) throw new ServiceError(400, 'PAYMENTS_INVALID_REQUEST', `body/amount: ${problem}.`, { details: [{ field: 'body/amount', message: problem }] })
+    if (problem) throw appError('PAYMENTS_INVALID_REQUEST', `body/amount: ${problem}.`, { details: [{ field: 'body/amount', message: problem }] })
     return create(input, normaliseAmount(input.amount)!, ctx)
   }
 
@@ -158,11 +157,11 @@ export function createPaymentService (deps: PaymentServiceDeps) {
   async function simulatePaymentCompletion (idOrRequestId: string, input: SimulatePaymentRequest, ctx: CallContext): Promise<SimulatePaymentReply> {
     const row = await findRow(idOrRequestId)
     if (modeNow() === 'live' || row.mode === 'live') {
-      throw new ServiceError(409, 'PAYMENTS_SIMULATION_LIVE_MODE',
+      throw appError('PAYMENTS_SIMULATION_LIVE_MODE',
         `simulate_payment_completion works only on mock links in mock mode (this link is ${row.mode}, the service is in ${modeNow()} mode). A live payment is made by the buyer at ${row.longurl ?? 'its Instamojo link'}; it is never simulated.`)
     }
-    if (!row.payment_request_id) throw new ServiceError(409, 'PAYMENTS_LINK_NOT_CREATED', `Link ${row.id} was never created at Instamojo (${row.error ?? 'it failed'}), so it cannot be paid. Create a new link.`)
-    if (row.status === 'paid') throw new ServiceError(409, 'PAYMENTS_ALREADY_PAID', `Link ${row.id} is already paid (payment ${row.payment_id}).`)
+    if (!row.payment_request_id) throw appError('PAYMENTS_LINK_NOT_CREATED', `Link ${row.id} was never created at Instamojo (${row.error ?? 'it failed'}), so it cannot be paid. Create a new link.`)
+    if (row.status === 'paid') throw appError('PAYMENTS_ALREADY_PAID', `Link ${row.id} is already paid (payment ${row.payment_id}).`)
     const started = performance.now()
     let completed
     try {
@@ -205,11 +204,11 @@ export function createPaymentService (deps: PaymentServiceDeps) {
    * MAC is refused with no change; a replay changes nothing.
    */
   async function processWebhook (raw: Buffer): Promise<PaymentWebhookReply> {
-    const unauthorized = () => new ServiceError(401, 'PAYMENTS_WEBHOOK_SIGNATURE_INVALID', 'Unauthorized')
+    const unauthorized = () => appError('PAYMENTS_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
     const params = new URLSearchParams(raw.toString('utf8'))
     const fields: Record<string, string> = {}
     for (const [k, v] of params) {
-      if (k in fields) throw new ServiceError(400, 'PAYMENTS_WEBHOOK_INVALID_BODY', `The webhook repeats the field ${JSON.stringify(k)}; Instamojo sends each field once.`)
+      if (k in fields) throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', `The webhook repeats the field ${JSON.stringify(k)}; Instamojo sends each field once.`)
       fields[k] = v
     }
     if (!fields.mac) throw unauthorized()
@@ -219,7 +218,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     if (row) {
       const salt = deps.saltFor(row.mode)
       if (!salt) {
-        throw new ServiceError(503, 'PROVIDER_NOT_CONFIGURED', 'A live Instamojo webhook arrived but INSTAMOJO_SALT is not set, so it cannot be verified. Set it from Instamojo\'s developers page; Instamojo retries the webhook.', { details: { missing: ['INSTAMOJO_SALT'] } })
+        throw appError('PROVIDER_NOT_CONFIGURED', 'A live Instamojo webhook arrived but INSTAMOJO_SALT is not set, so it cannot be verified. Set it from Instamojo\'s developers page; Instamojo retries the webhook.', { details: { missing: ['INSTAMOJO_SALT'] } })
       }
       if (!verifyMac(fields, salt)) throw unauthorized()
     } else {
@@ -229,8 +228,8 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     }
     const status = fields.status
     const reply = { received: true as const, payment_request_id: requestId, payment_id: fields.payment_id ?? '', status: status ?? '' }
-    if (status !== 'Credit' && status !== 'Failed') throw new ServiceError(400, 'PAYMENTS_WEBHOOK_INVALID_BODY', `Unknown payment status ${JSON.stringify(status)}; Instamojo sends Credit or Failed.`)
-    if (!fields.payment_id) throw new ServiceError(400, 'PAYMENTS_WEBHOOK_INVALID_BODY', 'The webhook has no payment_id.')
+    if (status !== 'Credit' && status !== 'Failed') throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', `Unknown payment status ${JSON.stringify(status)}; Instamojo sends Credit or Failed.`)
+    if (!fields.payment_id) throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', 'The webhook has no payment_id.')
     if (!row) return { ...reply, applied: false, reason: 'no payment link with this payment_request_id' }
     if (normaliseAmount(fields.amount ?? '') !== row.amount) {
       return { ...reply, applied: false, reason: `amount ${fields.amount} does not match the link's ${row.amount}; nothing changed` }
@@ -242,10 +241,10 @@ export function createPaymentService (deps: PaymentServiceDeps) {
   /** Sends the link again by email (email service) and WhatsApp (WhatsApp service), each reported on its own. */
   async function resendPaymentLink (idOrRequestId: string, input: ResendPaymentLinkRequest, ctx: CallContext): Promise<ResendPaymentLinkReply> {
     const row = await findRow(idOrRequestId)
-    if (!row.longurl) throw new ServiceError(409, 'PAYMENTS_LINK_NOT_CREATED', `Link ${row.id} was never created at Instamojo, so there is nothing to resend. Create a new link.`)
-    if (row.status === 'paid') throw new ServiceError(409, 'PAYMENTS_ALREADY_PAID', `Link ${row.id} is already paid; there is nothing to remind the buyer of.`)
+    if (!row.longurl) throw appError('PAYMENTS_LINK_NOT_CREATED', `Link ${row.id} was never created at Instamojo, so there is nothing to resend. Create a new link.`)
+    if (row.status === 'paid') throw appError('PAYMENTS_ALREADY_PAID', `Link ${row.id} is already paid; there is nothing to remind the buyer of.`)
     const wanted = input.channels ?? [...(row.email ? ['email' as const] : []), ...(row.phone ? ['whatsapp' as const] : [])]
-    if (!wanted.length) throw new ServiceError(422, 'PAYMENTS_NO_CONTACT', `Link ${row.id} has neither an email nor a phone number to resend it to.`)
+    if (!wanted.length) throw appError('PAYMENTS_NO_CONTACT', `Link ${row.id} has neither an email nor a phone number to resend it to.`)
     const link = row.shorturl ?? row.longurl
     const name = row.buyer_name ?? 'there'
     const headers = { ...deps.serviceHeaders, 'x-request-id': ctx.requestId }
@@ -281,7 +280,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     const results = Object.values(channels)
     const sent = results.filter(r => r.status === 'sent').length
     if (sent === 0 && results.some(r => r.status === 'failed')) {
-      throw new ServiceError(502, 'PAYMENTS_RESEND_FAILED', `The link could not be resent on any channel: ${results.map(r => r.error).filter(Boolean).join('; ')}.`, { details: { id: row.id, channels } })
+      throw appError('PAYMENTS_RESEND_FAILED', `The link could not be resent on any channel: ${results.map(r => r.error).filter(Boolean).join('; ')}.`, { details: { id: row.id, channels } })
     }
     return { id: row.id, longurl: row.longurl, sent, channels }
   }

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+export { UUID } from '@switchboard/schemas/common'
 
 /**
  * Bolna's error bodies, by evidence (providers.md §4):

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { BolnaWebhookReplySchema } from '@switchboard/schemas/voice'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { BolnaExecution } from '../client/bolna-client.ts'
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySwitchboardWebhook } from '../emulator/webhook-signature.ts'
 import type { VoiceService } from '../service/voice-service.ts'
@@ -26,7 +26,7 @@ export interface BolnaWebhookOptions {
 // Shared with the AiSensy receiver, which also has an address allow-list.
 export { addressMatcher, normalizeIp, sourceAddress } from '@switchboard/service-kit/source-address'
 
-const unauthorized = () => new ServiceError(401, 'VOICE_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
+const unauthorized = () => appError('VOICE_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
 
 /**
  * Receives Bolna's execution webhooks. Bolna signs nothing and documents its source address
@@ -68,7 +68,7 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
     try { execution = JSON.parse(raw.toString('utf8')) } catch { execution = undefined }
     const e = execution as Partial<BolnaExecution> | undefined
     if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.id !== 'string' || typeof e.status !== 'string') {
-      throw new ServiceError(400, 'VOICE_WEBHOOK_INVALID_BODY', 'A Bolna webhook must be a JSON execution object with "id" and "status".')
+      throw appError('VOICE_WEBHOOK_INVALID_BODY', 'A Bolna webhook must be a JSON execution object with "id" and "status".')
     }
     return { received: true as const, duplicate: !await opts.service.applyExecution(e as BolnaExecution, signed ? 'emulator' : 'bolna') }
   })

@@ -1,9 +1,8 @@
-import type { Mode } from '@switchboard/schemas/common'
+import { type Mode, UUID } from '@switchboard/schemas/common'
 import type { ScriptsReply } from '@switchboard/schemas/voice'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { BolnaAgent, BolnaClient } from '../client/bolna-client.ts'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const CACHE_MS = 5 * 60_000
 
 /** "Appointment Reminder" → "appointment_reminder". */
@@ -50,7 +49,7 @@ export function createScripts (deps: { clientFor: (mode: Mode) => BolnaClient, a
       if (match) return { scriptId, agentId: match.id }
     }
     const known = (await agents(mode)).map(a => aliasOf.get(a.id) ?? slug(a.agent_name ?? '')).join(', ')
-    throw new ServiceError(404, 'VOICE_SCRIPT_NOT_FOUND',
+    throw appError('VOICE_SCRIPT_NOT_FOUND',
       `No script "${scriptId}". Use one of: ${known || '(no agents on this Bolna account)'} — GET /api/automation/call/scripts lists them — or pass a Bolna agent_id.`)
   }
 

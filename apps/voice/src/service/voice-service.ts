@@ -2,12 +2,12 @@ import { isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { movesFrom, type ActivityLog, type CallCampaignRow, type CallLogRow } from '@switchboard/activity-log'
-import type { BatchProgress, Mode } from '@switchboard/schemas/common'
+import { type BatchProgress, type Mode, UUID } from '@switchboard/schemas/common'
 import type {
   BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
   CreateCampaignRequest, MakeCallReply, MakeCallRequest, ScriptsReply, StopCallReply
 } from '@switchboard/schemas/voice'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
@@ -75,7 +75,6 @@ interface CampaignSpec {
 interface CallItem { to_number: string, user_data: Record<string, unknown> }
 /** What is kept of a placed (or refused) call in its job item: a bulk reply is built from these. */
 interface CallResult { id: string, execution_id: string | null, status?: string }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SEEN_MAX = 50_000
 const CAMPAIGN_REFRESH_GAP_MS = 250
 
@@ -200,7 +199,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
     if (input.scheduled_at !== undefined && Number.isNaN(Date.parse(input.scheduled_at))) {
-      throw new ServiceError(400, 'VOICE_INVALID_REQUEST', `body/scheduled_at "${input.scheduled_at}" is not a time that exists. Use ISO-8601, e.g. 2026-05-19T18:30:00+05:30.`)
+      throw appError('VOICE_INVALID_REQUEST', `body/scheduled_at "${input.scheduled_at}" is not a time that exists. Use ISO-8601, e.g. 2026-05-19T18:30:00+05:30.`)
     }
     const target = await resolve(mode, input.script_id, input.agent_id)
     const placed = await placeCall({ mode, target, to: input.to_number, userData: input.user_data, from: input.from_number, scheduledAt: input.scheduled_at, ctx })
@@ -279,7 +278,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   /** A bulk batch's progress. */
   async function getBulk (id: string): Promise<BatchProgress> {
     const p = await jobProgress(id, [BULK_KIND])
-    if (!p) throw new ServiceError(404, 'VOICE_BATCH_NOT_FOUND', `No bulk call batch with id ${id}. Ids are the batch_id of a bulk reply.`)
+    if (!p) throw appError('VOICE_BATCH_NOT_FOUND', `No bulk call batch with id ${id}. Ids are the batch_id of a bulk reply.`)
     return batchProgress(p, bulkProgressUrl(id))
   }
 
@@ -298,7 +297,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     return campaignView(row, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} }, null, 0)
   }
 
-  const notFound = (id: string) => new ServiceError(404, 'VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
+  const notFound = (id: string) => appError('VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
 
   /**
    * Stops a campaign (or a bulk batch): contacts not yet called become stopped; the calls being
@@ -527,7 +526,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     if (byId) return byId
     const [byExecution] = await activityLog.select('call_logs', { where: { execution_id: id }, limit: 1 })
     if (byExecution) return byExecution
-    throw new ServiceError(404, 'VOICE_CALL_NOT_FOUND', `No call with id ${id}. Ids come from the make_call, bulk and logs replies.`)
+    throw appError('VOICE_CALL_NOT_FOUND', `No call with id ${id}. Ids come from the make_call, bulk and logs replies.`)
   }
 
   /** get_call_status(call_id): the row, brought up to date from Bolna while the call is live. */
@@ -549,7 +548,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   /** Bolna stops only calls still queued or scheduled. */
   async function stopCall (id: string, ctx: CallContext): Promise<StopCallReply> {
     const row = await findCall(id)
-    const notStoppable = (why: string) => new ServiceError(409, 'VOICE_CALL_NOT_STOPPABLE', why, { details: { id: row.id, status: row.status } })
+    const notStoppable = (why: string) => appError('VOICE_CALL_NOT_STOPPABLE', why, { details: { id: row.id, status: row.status } })
     if (typeof row.execution_id !== 'string') {
       throw notStoppable(row.status === 'failed'
         ? 'This call was never placed (Bolna refused it), so there is nothing to stop.'

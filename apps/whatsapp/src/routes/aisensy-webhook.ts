@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import { addressMatcher, sourceAddress } from '@switchboard/service-kit/source-address'
 import { isInboundTopic, isStatusTopic, notificationIdOf, tokenMatches, topicOf } from '../aisensy-webhooks.ts'
 import type { InboundMessages } from '../service/inbound-messages.ts'
@@ -18,7 +18,7 @@ export interface AiSensyWebhookOptions {
   trustedProxies: string[]
 }
 
-const unauthorized = () => new ServiceError(401, 'WHATSAPP_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
+const unauthorized = () => appError('WHATSAPP_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
 const MAX_NOTIFICATIONS = 1000
 
 /**

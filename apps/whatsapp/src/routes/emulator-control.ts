@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Mode } from '@switchboard/schemas/common'
 import { errorResponses } from '@switchboard/schemas/common'
 import { SimulateInboundReplySchema, SimulateInboundRequestSchema } from '@switchboard/schemas/whatsapp'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import type { AiSensyEmulatorControls } from '../emulator/index.ts'
 import { normalizePhone } from '../phone.ts'
 
@@ -16,16 +16,16 @@ export const emulatorControlRoutes: FastifyPluginAsyncTypebox<{ controls: AiSens
     schema: { summary: 'Simulate an inbound WhatsApp message (mock mode)', body: SimulateInboundRequestSchema, response: { 202: SimulateInboundReplySchema, ...errorResponses } }
   }, async (request, reply) => {
     if (mode() !== 'mock') {
-      throw new ServiceError(409, 'WHATSAPP_MOCK_ONLY', 'Simulated inbound messages exist only in mock mode; in live mode customers\' messages come from AiSensy. Switch whatsapp to mock mode to simulate one.')
+      throw appError('WHATSAPP_MOCK_ONLY', 'Simulated inbound messages exist only in mock mode; in live mode customers\' messages come from AiSensy. Switch whatsapp to mock mode to simulate one.')
     }
     const phone = normalizePhone(request.body.from)
     if (!phone.ok) {
-      throw new ServiceError(400, 'WHATSAPP_INVALID_NUMBER', `from "${request.body.from}" is not a phone number WhatsApp can reach (${phone.reason}). Give it with its country code, e.g. +919876543210.`,
+      throw appError('WHATSAPP_INVALID_NUMBER', `from "${request.body.from}" is not a phone number WhatsApp can reach (${phone.reason}). Give it with its country code, e.g. +919876543210.`,
         { details: [{ field: 'body/from', message: phone.reason }] })
     }
     const posted = controls.simulateInbound?.({ phone: phone.e164, text: request.body.text, name: request.body.name ?? null })
     if (!posted) {
-      throw new ServiceError(409, 'WHATSAPP_NO_WEBHOOK', 'The emulated AiSensy project has no webhook (AISENSY_WEBHOOK_URL=off), so an inbound message would go nowhere. Unset AISENSY_WEBHOOK_URL to deliver it to this service.')
+      throw appError('WHATSAPP_NO_WEBHOOK', 'The emulated AiSensy project has no webhook (AISENSY_WEBHOOK_URL=off), so an inbound message would go nowhere. Unset AISENSY_WEBHOOK_URL to deliver it to this service.')
     }
     return reply.code(202).send({ delivered_to: 'webhook' as const, notification_id: posted.notificationId, provider_message_id: posted.messageId })
   })

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { ActivityLog, Filter } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type { InboundMessagesReply } from '@switchboard/schemas/whatsapp'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import { inboundMessageOf } from '../aisensy-webhooks.ts'
 import { normalizePhone } from '../phone.ts'
 
@@ -48,7 +48,7 @@ export function createInboundMessages (deps: { activityLog: ActivityLog, mode: (
   async function list (q: { contact?: string | undefined, limit: number }): Promise<InboundMessagesReply> {
     const contact = q.contact === undefined ? undefined : normalizePhone(q.contact)
     if (contact && !contact.ok) {
-      throw new ServiceError(400, 'WHATSAPP_INVALID_NUMBER', `contact "${q.contact}" is not a phone number (${contact.reason}). Give it with its country code, e.g. +919876543210.`,
+      throw appError('WHATSAPP_INVALID_NUMBER', `contact "${q.contact}" is not a phone number (${contact.reason}). Give it with its country code, e.g. +919876543210.`,
         { details: [{ field: 'querystring/contact', message: contact.reason }] })
     }
     const where: Filter = { channel: 'whatsapp', direction: 'inbound' }

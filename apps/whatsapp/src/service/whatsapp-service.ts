@@ -5,7 +5,7 @@ import type {
   BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
@@ -67,8 +67,7 @@ const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live
   'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
 
 // The statuses a status webhook reports. The activity log keeps rows moving forward only.
-const WEBHOOK_STATUSES = ['sent', 'delivered', 'read', 'failed'] as const
-type WebhookStatus = typeof WEBHOOK_STATUSES[number]
+type WebhookStatus = 'sent' | 'delivered' | 'read' | 'failed'
 /**
  * A post's statuses apply in ladder order (sent, delivered, read, then failed), so a message ends
  * where the highest of these ranks alone would take it: read and delivered win over failed
@@ -107,7 +106,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   function templateFor (name: string): Template {
     const t = templates.get(name)
     if (!t) {
-      throw new ServiceError(400, 'WHATSAPP_UNKNOWN_TEMPLATE', `No template named "${name}". Known templates: ${[...templates.keys()].join(', ')} (GET /api/automation/whatsapp/templates lists them with their params).`,
+      throw appError('WHATSAPP_UNKNOWN_TEMPLATE', `No template named "${name}". Known templates: ${[...templates.keys()].join(', ')} (GET /api/automation/whatsapp/templates lists them with their params).`,
         { details: [{ field: 'body/template_name', message: 'unknown template' }] })
     }
     return t
@@ -117,11 +116,11 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   function paramsFor (t: Template, given: string[] | undefined, field: string): string[] {
     const params = given ?? t.default_params ?? (t.params === 0 ? [] : undefined)
     if (params === undefined) {
-      throw new ServiceError(400, 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'} and has no defaults: give ${field}.`,
+      throw appError('WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'} and has no defaults: give ${field}.`,
         { details: [{ field, message: `must have ${t.params} items` }] })
     }
     if (params.length !== t.params) {
-      throw new ServiceError(400, 'WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'}, ${field} has ${params.length}. AiSensy refuses a send whose params do not match the campaign.`,
+      throw appError('WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'}, ${field} has ${params.length}. AiSensy refuses a send whose params do not match the campaign.`,
         { details: [{ field, message: `must have ${t.params} items` }] })
     }
     return params
@@ -235,7 +234,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const params = paramsFor(t, input.params, 'body/params')
     const phone = normalizePhone(input.to_number)
     if (!phone.ok) {
-      throw new ServiceError(400, 'WHATSAPP_INVALID_NUMBER', `to_number "${input.to_number}" is not a phone number WhatsApp can reach (${phone.reason}). Give it with its country code, e.g. +919876543210; 10-digit numbers are taken as Indian.`,
+      throw appError('WHATSAPP_INVALID_NUMBER', `to_number "${input.to_number}" is not a phone number WhatsApp can reach (${phone.reason}). Give it with its country code, e.g. +919876543210; 10-digit numbers are taken as Indian.`,
         { details: [{ field: 'body/to_number', message: phone.reason }] })
     }
     const mode = modeNow()
@@ -341,7 +340,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   /** A bulk send's progress. */
   async function getBulk (id: string): Promise<BatchProgress> {
     const p = await jobProgress(id, BULK_KIND)
-    if (!p) throw new ServiceError(404, 'WHATSAPP_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
+    if (!p) throw appError('WHATSAPP_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
     return batchProgress(p, `/api/automation/whatsapp/bulk/${id}`)
   }
 
@@ -396,7 +395,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     }
   }
 
-  const notFound = (id: string) => new ServiceError(404, 'WHATSAPP_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign reply.`)
+  const notFound = (id: string) => appError('WHATSAPP_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign reply.`)
 
   /** A campaign's progress: its contacts' states from the job, its messages' statuses from their rows. */
   async function getCampaign (id: string): Promise<Campaign> {
@@ -459,7 +458,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
 
   async function getMessage (id: string): Promise<WhatsAppLog> {
     const [row] = await activityLog.select('whatsapp_logs', { where: { id }, limit: 1 })
-    if (!row) throw new ServiceError(404, 'WHATSAPP_MESSAGE_NOT_FOUND', `No message with id ${id}. Ids come from the send, bulk and campaign replies.`)
+    if (!row) throw appError('WHATSAPP_MESSAGE_NOT_FOUND', `No message with id ${id}. Ids come from the send, bulk and campaign replies.`)
     return row as unknown as WhatsAppLog
   }
 

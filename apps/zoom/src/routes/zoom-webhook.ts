@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { ZoomWebhookReplySchema } from '@switchboard/schemas/zoom'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError } from '@switchboard/service-kit/errors'
 import { claimWebhookEvents } from '@switchboard/service-kit/webhook-replay'
 import { timestampIsFresh } from '@switchboard/service-kit/hmac'
 import { emitEvents, type EventType } from '@switchboard/service-kit/events'
@@ -20,7 +20,7 @@ export interface ZoomWebhookOptions {
 
 const TEAM_EVENTS = new Set(['meeting.started', 'meeting.ended', 'recording.completed'])
 
-const unauthorized = () => new ServiceError(401, 'ZOOM_WEBHOOK_SIGNATURE_INVALID', 'Unauthorized')
+const unauthorized = () => appError('ZOOM_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
 
 /**
  * Receives Zoom's webhooks. The signature covers the exact bytes, so the body is read raw and
@@ -48,11 +48,11 @@ export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = 
     let event: { event?: unknown, event_ts?: unknown, payload?: { plainToken?: unknown } } | undefined
     try { event = JSON.parse(raw.toString('utf8')) } catch { event = undefined }
     if (!event || typeof event !== 'object' || typeof event.event !== 'string') {
-      throw new ServiceError(400, 'ZOOM_WEBHOOK_INVALID_BODY', 'A Zoom webhook is a JSON object with an "event" name.')
+      throw appError('ZOOM_WEBHOOK_INVALID_BODY', 'A Zoom webhook is a JSON object with an "event" name.')
     }
     if (event.event === 'endpoint.url_validation') {
       const plainToken = event.payload?.plainToken
-      if (typeof plainToken !== 'string' || !plainToken) throw new ServiceError(400, 'ZOOM_WEBHOOK_INVALID_BODY', 'endpoint.url_validation needs payload.plainToken.')
+      if (typeof plainToken !== 'string' || !plainToken) throw appError('ZOOM_WEBHOOK_INVALID_BODY', 'endpoint.url_validation needs payload.plainToken.')
       return urlValidationAnswer(opts.secret, plainToken)
     }
     // A replay inside the signature's window is dropped by the event's identity: its name, its

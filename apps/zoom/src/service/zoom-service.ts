@@ -3,7 +3,7 @@ import type {
   ClearMeetingsReply, CreateMeetingRequest, DeleteMeetingReply, EndMeetingReply, ListMeetingsQuery, ListMeetingsReply,
   Meeting, MeetingStatus, RecordingsReply, UpdateMeetingRequest
 } from '@switchboard/schemas/zoom'
-import { ServiceError } from '@switchboard/service-kit/errors'
+import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { ListType, ZoomClient, ZoomMeeting, ZoomRecordings } from '../client/zoom-client.ts'
@@ -133,7 +133,7 @@ export function createZoomService (deps: ZoomServiceDeps) {
   /** The testing utilities exist for the emulator only. */
   function mockOnly (method: string): void {
     if (modeNow() !== 'mock') {
-      throw new ServiceError(409, 'ZOOM_MOCK_ONLY', `${method} is a mock-mode testing utility and zoom is in live mode, where it would act on real meetings. ` +
+      throw appError('ZOOM_MOCK_ONLY', `${method} is a mock-mode testing utility and zoom is in live mode, where it would act on real meetings. ` +
         'Switch zoom to mock mode (POST /api/admin/settings/mock-mode) to use it, or do this in Zoom itself.')
     }
   }

@@ -1,7 +1,7 @@
 // The admin API: one fetch wrapper that sends the admin token, reads our error envelope and turns
 // every failure into a message a person can act on.
 
-import { $, message } from './dom.js'
+import { $ } from './dom.js'
 import { state } from './state.js'
 
 export class ApiError extends Error {

@@ -36,12 +36,12 @@ export function renderSettings (settings) {
     let card = document.getElementById(`service-${name}`)
     if (!card) {
       card = buildServiceCard(name)
-      const next = [.../** @type {HTMLCollectionOf<HTMLElement>} */ (box.children)].find(c => byOrder(c.dataset.service, name) > 0)
+      const next = [...(/** @type {HTMLCollectionOf<HTMLElement>} */ (box.children))].find(c => byOrder(c.dataset.service, name) > 0)
       box.insertBefore(card, next ?? null)
     }
     updateServiceCard(card, name, settings.services[name])
   }
-  for (const card of [.../** @type {HTMLCollectionOf<HTMLElement>} */ (box.children)]) if (card.dataset.service && !names.includes(card.dataset.service)) card.remove()
+  for (const card of [...(/** @type {HTMLCollectionOf<HTMLElement>} */ (box.children))]) if (card.dataset.service && !names.includes(card.dataset.service)) card.remove()
 
   // The journal filter lists the services the gateway has.
   const select = /** @type {HTMLSelectElement} */ ($('f-service'))

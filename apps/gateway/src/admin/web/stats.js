@@ -27,7 +27,7 @@ function renderStats (services) {
     let card = document.getElementById(`stats-${name}`)
     if (!card) {
       card = h('article', { class: 'card stats', id: `stats-${name}`, 'data-service': name, 'aria-labelledby': `stats-${name}-title` })
-      const next = [.../** @type {HTMLCollectionOf<HTMLElement>} */ (box.children)].find(c => byOrder(c.dataset.service, name) > 0)
+      const next = [...(/** @type {HTMLCollectionOf<HTMLElement>} */ (box.children))].find(c => byOrder(c.dataset.service, name) > 0)
       box.insertBefore(card, next ?? null)
     }
     const st = services[name]
@@ -61,7 +61,7 @@ function renderStats (services) {
       h('figure', { class: 'chart' }, latencyChart(name, buckets), h('figcaption', {}, legend([['latency', 'average latency']]), h('span', { text: 'per minute' })))
     )
   }
-  for (const card of [.../** @type {HTMLCollectionOf<HTMLElement>} */ (box.children)]) if (card.dataset.service && !names.includes(card.dataset.service)) card.remove()
+  for (const card of [...(/** @type {HTMLCollectionOf<HTMLElement>} */ (box.children))]) if (card.dataset.service && !names.includes(card.dataset.service)) card.remove()
 }
 
 function total (name, value, kind = '') {
