@@ -24,7 +24,7 @@ const REWRITES: Record<string, Array<[from: string, to: string]>> = {
   'packages/activity-log/src/backends/pglite.ts': [["new URL('./pglite-worker.ts', import.meta.url)", "new URL('./pglite-worker.js', import.meta.url)"]],
   'apps/gateway/src/admin/index.ts': [
     // eslint-disable-next-line no-template-curly-in-string -- source text to write into the bundle
-    ['new URL(file, import.meta.url)', "new URL(`./admin/${file}`, import.meta.url)"],
+    ['new URL(file, import.meta.url)', 'new URL(`./admin/${file}`, import.meta.url)'],
     ["new URL('./web/', import.meta.url)", "new URL('./admin/web/', import.meta.url)"]
   ]
 }

@@ -24,10 +24,25 @@ t.test('v2 create (form body): 201 with the payment-request object as Instamojo 
   t.equal(res.status, 201)
   const pr = res.body
   t.match(pr, {
-    id: REQUEST_ID, phone: '+919999999999', email: 'foo@example.com', buyer_name: 'John Doe', amount: '2500.00', purpose: 'FIFA 16',
-    status: 'Pending', payments: [], send_sms: false, send_email: false, sms_status: null, email_status: null, shorturl: null,
-    redirect_url: 'https://example.com/done', webhook: 'https://example.com/hook', allow_repeated_payments: false, mark_fulfilled: true,
-    created_at: ISO_MICRO, modified_at: ISO_MICRO
+    id: REQUEST_ID,
+    phone: '+919999999999',
+    email: 'foo@example.com',
+    buyer_name: 'John Doe',
+    amount: '2500.00',
+    purpose: 'FIFA 16',
+    status: 'Pending',
+    payments: [],
+    send_sms: false,
+    send_email: false,
+    sms_status: null,
+    email_status: null,
+    shorturl: null,
+    redirect_url: 'https://example.com/done',
+    webhook: 'https://example.com/hook',
+    allow_repeated_payments: false,
+    mark_fulfilled: true,
+    created_at: ISO_MICRO,
+    modified_at: ISO_MICRO
   })
   t.equal(pr.longurl, `${url}/instamojo/@switchboard/${pr.id}`)
   t.equal(pr.resource_uri, `${url}/instamojo/v2/payment_requests/${pr.id}/`)

@@ -10,8 +10,19 @@ const rowOf = async (app: PaymentsTestApp, id: string): Promise<Record<string, a
 /** The webhook Instamojo would send for a payment on this link, signed with `salt`. */
 function webhookFor (l: { payment_request_id: string, amount: string, longurl: string }, salt: string, extra: Record<string, string> = {}) {
   const fields: Record<string, string> = {
-    amount: l.amount, buyer: 'foo@example.com', buyer_name: 'John Doe', buyer_phone: '+919999999999', currency: 'INR', fees: '47.50',
-    longurl: l.longurl, payment_id: 'MOJO6k23000A12345678', payment_request_id: l.payment_request_id, purpose: 'FIFA 16', shorturl: '', status: 'Credit', ...extra
+    amount: l.amount,
+    buyer: 'foo@example.com',
+    buyer_name: 'John Doe',
+    buyer_phone: '+919999999999',
+    currency: 'INR',
+    fees: '47.50',
+    longurl: l.longurl,
+    payment_id: 'MOJO6k23000A12345678',
+    payment_request_id: l.payment_request_id,
+    purpose: 'FIFA 16',
+    shorturl: '',
+    status: 'Credit',
+    ...extra
   }
   return { fields, body: `${encode(fields)}&mac=${computeMac(fields, salt)}` }
 }

@@ -77,7 +77,7 @@ const lines = [
   '',
   `  Try:  curl -s -X POST ${urls.gateway}/api/automation/trigger/email \\`,
   `          -H "Authorization: Bearer ${process.env.API_TOKEN ? '$API_TOKEN' : stack.tokens.apiToken}" -H 'content-type: application/json' \\`,
-  `          -d '{"to_email":"deliver@example.com","subject":"Hello","content":"<p>Hi</p>"}'`,
+  '          -d \'{"to_email":"deliver@example.com","subject":"Hello","content":"<p>Hi</p>"}\'',
   ''
 ]
 process.stdout.write(lines.join('\n') + '\n')

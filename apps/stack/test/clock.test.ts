@@ -27,7 +27,7 @@ t.test('a scheduled Zoom meeting starts, and its webhook arrives, only once the 
   t.equal(startedOf(later.id), undefined, 'the scheduled one has not started')
   t.equal((await call('GET', `/api/zoom/meetings/${later.id}`, undefined, api)).body.status, 'waiting')
   await new Promise(resolve => setTimeout(resolve, 300))
-  t.equal((await call('GET', `/api/admin/clock`, undefined, admin)).body.now, frozen.now, 'the clock stood still')
+  t.equal((await call('GET', '/api/admin/clock', undefined, admin)).body.now, frozen.now, 'the clock stood still')
 
   const bad = await call('POST', '/api/admin/clock/advance', { seconds: 10, to: startAt }, admin)
   t.equal(bad.status, 400)

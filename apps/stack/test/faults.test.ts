@@ -92,7 +92,7 @@ t.test(`the database away for ${DATABASE_OUTAGE_MS / 1000} s under load: every r
   t.equal(await check.count('email_logs'), ids.length, 'and no other row: none twice, none extra')
 })
 
-t.test(`the email service killed under load and restarted on the same port: 503 at once while down, recovered after`, async t => {
+t.test('the email service killed under load and restarted on the same port: 503 at once while down, recovered after', async t => {
   const infra = await createTestInfrastructure(t)
   const port = await freePort()
   const emailEnv = loadEmailEnv({ EMAIL_PORT: String(port), SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', EMAIL_LATENCY_MS: '5-20' })

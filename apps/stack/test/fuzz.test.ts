@@ -189,7 +189,6 @@ t.test('every operation in the OpenAPI document, fuzzed', async t => {
     }
   }
 
-
   // Phase 3: the resets, with junk.
   for (const o of makeCases(ops.filter(isReset))) {
     const out = await run(o)

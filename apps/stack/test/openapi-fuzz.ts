@@ -472,7 +472,7 @@ export function fuzzCase (op: Operation, rng: Rng, i: number, limits: Limits): F
       () => {
         const text = json(v.body)
         const broken = pick(rng, [
-          text.slice(0, Math.max(1, Math.floor(text.length / 2))), `${text},`, `${text}garbage`, text.replace(/"/g, "'"), `[${text}`, `{"a":1,}`,
+          text.slice(0, Math.max(1, Math.floor(text.length / 2))), `${text},`, `${text}garbage`, text.replace(/"/g, "'"), `[${text}`, '{"a":1,}',
           '{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}', '\uFEFF' + text, text.replace('{', '{"a":1,"a":2,'),
           '{', '}', '"', 'null', 'true', '0', '-', '{"a":"\\ud800"}', '{"a":"\\u0000"}', `{${'"a":1,'.repeat(10_000)}"b":2}`
         ])

@@ -53,7 +53,6 @@ export function addressListOf (env: VoiceEnv, name: 'BOLNA_WEBHOOK_ALLOWED_IPS' 
   return entries
 }
 
-
 /**
  * BOLNA_SCRIPTS: "alias=<agent uuid>,…" → alias → agent id. A malformed entry stops start-up.
  * A Map, not an object: a script_id such as "constructor" must not find Object.prototype's.

@@ -157,10 +157,21 @@ t.test('get_whatsapp_stats and get_templates', async t => {
   const stats = await call('GET', '/stats')
   t.equal(stats.status, 200)
   t.match(stats.body, {
-    total: 3, sent: 2, failed: 2, errors: 1, outcomes: { undelivered: 1 }, delivered: 1, read: 1,
-    success_rate: 0.6667, delivery_rate: 0.5, read_rate: 1,
-    by_status: { read: 1, failed: 2 }, by_mode: { mock: 3 }, by_template: { order_confirmation: 2, welcome_message: 1 },
-    last_24h: 3, campaigns: { total: 0, running: 0, completed: 0 }
+    total: 3,
+    sent: 2,
+    failed: 2,
+    errors: 1,
+    outcomes: { undelivered: 1 },
+    delivered: 1,
+    read: 1,
+    success_rate: 0.6667,
+    delivery_rate: 0.5,
+    read_rate: 1,
+    by_status: { read: 1, failed: 2 },
+    by_mode: { mock: 3 },
+    by_template: { order_confirmation: 2, welcome_message: 1 },
+    last_24h: 3,
+    campaigns: { total: 0, running: 0, completed: 0 }
   })
   t.type(stats.body.avg_latency_ms, 'number')
 

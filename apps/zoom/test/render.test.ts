@@ -104,10 +104,10 @@ t.test('webhook signatures: the reference vector, one secret of several, and ref
     'a changed digit': verifyZoomWebhook([VECTOR.secret], ts, body, VECTOR.signature.replace(/.$/, c => (c === '0' ? '1' : '0'))),
     'upper-case hex': verifyZoomWebhook([VECTOR.secret], ts, body, VECTOR.signature.toUpperCase().replace('V0=', 'v0=')),
     'no prefix': verifyZoomWebhook([VECTOR.secret], ts, body, VECTOR.signature.slice(3)),
-    'truncated': verifyZoomWebhook([VECTOR.secret], ts, body, VECTOR.signature.slice(0, -1)),
-    'extended': verifyZoomWebhook([VECTOR.secret], ts, body, `${VECTOR.signature}0`),
+    truncated: verifyZoomWebhook([VECTOR.secret], ts, body, VECTOR.signature.slice(0, -1)),
+    extended: verifyZoomWebhook([VECTOR.secret], ts, body, `${VECTOR.signature}0`),
     'multi-byte': verifyZoomWebhook([VECTOR.secret], ts, body, `${VECTOR.signature.slice(0, -2)}é`),
-    'empty': verifyZoomWebhook([VECTOR.secret], ts, body, '')
+    empty: verifyZoomWebhook([VECTOR.secret], ts, body, '')
   }
   for (const [name, ok] of Object.entries(refused)) t.equal(ok, false, name)
 })

@@ -89,7 +89,7 @@ function setup (t: Test, options: Partial<ActivityLogOptions> = {}, each = false
   const log = createActivityLog({ backend: s.backend, flushIntervalMs: 2, retryMinMs: 5, retryMaxMs: 40, closeTimeoutMs: 500, logger: logs.logger, ...options })
   t.teardown(() => log.close())
   const requestId = randomUUID()
-    const email = (over: Partial<EmailLogRow> = {}): EmailLogRow => ({ id: randomUUID(), request_id: requestId, mode: 'mock', to_email: 'a@example.com', status: 'queued', ...over })
+  const email = (over: Partial<EmailLogRow> = {}): EmailLogRow => ({ id: randomUUID(), request_id: requestId, mode: 'mock', to_email: 'a@example.com', status: 'queued', ...over })
   const whatsapp = (over: Partial<WhatsAppLogRow> = {}): WhatsAppLogRow => ({ id: randomUUID(), request_id: requestId, mode: 'mock', to_number: '+919800000000', template_name: 'welcome_message', status: 'submitted', ...over })
   return { ...s, ...logs, log, requestId, email, whatsapp }
 }

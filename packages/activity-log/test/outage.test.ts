@@ -17,7 +17,6 @@ if (!serverUrl) {
   serverUrl = server.url
 }
 
-
 t.test('a database outage mid-stream: callers never wait or fail, every row lands exactly once', async t => {
   const databaseUrl = await createTestDatabase(t, serverUrl)
   const direct = new URL(databaseUrl)

@@ -30,11 +30,27 @@ const sim = (min: number, max: number, successRate: number): SimulationSettings 
 export const SERVICES: Record<ServiceName, ServiceDescriptor> = {
   email: { name: 'email', provider: 'SendGrid', port: 3001, codePrefix: 'EMAIL', emulatorPrefix: '/sendgrid', modeVariable: 'MOCK_MODE', simulation: sim(300, 1300, 0.90) },
   whatsapp: { name: 'whatsapp', provider: 'AiSensy', port: 3002, codePrefix: 'WHATSAPP', emulatorPrefix: '/aisensy', modeVariable: 'MOCK_MODE', simulation: sim(400, 1200, 0.95) },
-  payments: { name: 'payments', provider: 'Instamojo', port: 3003, codePrefix: 'PAYMENTS', emulatorPrefix: '/instamojo', modeVariable: 'MOCK_MODE', simulation: sim(400, 1000, 0.98),
-    neverFallsBack: 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer.' },
+  payments: {
+    name: 'payments',
+    provider: 'Instamojo',
+    port: 3003,
+    codePrefix: 'PAYMENTS',
+    emulatorPrefix: '/instamojo',
+    modeVariable: 'MOCK_MODE',
+    simulation: sim(400, 1000, 0.98),
+    neverFallsBack: 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer.'
+  },
   voice: { name: 'voice', provider: 'Bolna.ai', port: 3004, codePrefix: 'VOICE', emulatorPrefix: '/bolna', modeVariable: 'MOCK_MODE', simulation: sim(500, 1300, 0.90) },
-  zoom: { name: 'zoom', provider: 'Zoom', port: 3005, codePrefix: 'ZOOM', emulatorPrefix: '/zoom', modeVariable: 'USE_MOCK_ZOOM', simulation: sim(0, 0, 1),
-    neverFallsBack: 'Zoom never falls back to the emulator: invitees would get a join link to a meeting that does not exist.' }
+  zoom: {
+    name: 'zoom',
+    provider: 'Zoom',
+    port: 3005,
+    codePrefix: 'ZOOM',
+    emulatorPrefix: '/zoom',
+    modeVariable: 'USE_MOCK_ZOOM',
+    simulation: sim(0, 0, 1),
+    neverFallsBack: 'Zoom never falls back to the emulator: invitees would get a join link to a meeting that does not exist.'
+  }
 }
 
 export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[]

@@ -48,7 +48,11 @@ t.test('a worker that dies with items claimed: they become unknown after its lea
   t.equal(dead.items.length, 3)
   const seen: number[] = []
   const alive = createJobRunner<{ n: number }>({
-    rpc, kind: 'test.dead', concurrency: 2, leaseMs: 5000, idleMs: 20,
+    rpc,
+    kind: 'test.dead',
+    concurrency: 2,
+    leaseMs: 5000,
+    idleMs: 20,
     handle: async (_job, items) => { for (const i of items) seen.push(i.seq); return items.map(i => ({ seq: i.seq, state: 'sent' as const })) }
   })
   alive.start()
@@ -75,7 +79,11 @@ t.test('stop() finishes what is in flight and leaves the rest pending; another r
   await createJob(rpc, 'TEST', { id, kind: 'test.stop', spec: {} }, Array.from({ length: 20 }, (_v, n) => ({ n })))
   let started = 0
   const first = createJobRunner({
-    rpc, kind: 'test.stop', concurrency: 2, leaseMs: 5000, idleMs: 20,
+    rpc,
+    kind: 'test.stop',
+    concurrency: 2,
+    leaseMs: 5000,
+    idleMs: 20,
     handle: async (_job, items) => { started += items.length; await new Promise(resolve => setTimeout(resolve, 30)); return items.map(i => ({ seq: i.seq, state: 'sent' as const })) }
   })
   first.start()

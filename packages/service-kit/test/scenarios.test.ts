@@ -8,10 +8,16 @@ const settings = () => ({ latencyMs: { min: 0, max: 0 }, successRate: 1, seed: n
 t.test('a story plays its steps in order per recipient, then the usual behaviour (or the last step again)', async t => {
   const clock = new TestClock()
   const player = new ScenarioPlayer(clock)
-  player.load({ started_at: clock.now(), scenario: { name: 's', stories: [
-    { name: 'twice', service: 'payments', recipient: '+91 98123 45678', steps: [{ outcome: 'failure' }, { outcome: 'failure' }, { outcome: 'success' }] },
-    { name: 'all-open', service: 'email', recipient: '*@example.in', steps: [{ fate: 'open' }], then: 'repeat_last' }
-  ] } })
+  player.load({
+    started_at: clock.now(),
+    scenario: {
+      name: 's',
+      stories: [
+        { name: 'twice', service: 'payments', recipient: '+91 98123 45678', steps: [{ outcome: 'failure' }, { outcome: 'failure' }, { outcome: 'success' }] },
+        { name: 'all-open', service: 'email', recipient: '*@example.in', steps: [{ fate: 'open' }], then: 'repeat_last' }
+      ]
+    }
+  })
   const sim = new Simulator(settings, 'payments', player)
   t.same([1, 2, 3, 4].map(() => sim.story('+919812345678')?.outcome), ['failure', 'failure', 'success', undefined], 'digits match whatever the spacing; then nothing')
   t.same(sim.story('+919800000000'), undefined, 'another recipient: no story')

@@ -23,7 +23,9 @@ export const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/admin/payment-links', {
     config: { idempotent: true },
     schema: {
-      tags, security, summary: 'Create a payment link (create_payment_link)',
+      tags,
+      security,
+      summary: 'Create a payment link (create_payment_link)',
       body: CreatePaymentLinkRequestSchema,
       response: { 201: PaymentLinkSchema, 200: PaymentLinkSchema, ...errorResponses }
     }

@@ -94,10 +94,27 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     const started = performance.now()
     const now = new Date().toISOString()
     const base: PaymentLink = {
-      id, mode, status: 'pending', amount, currency: 'INR', purpose: input.purpose,
-      buyer_name: input.buyer_name ?? null, email: input.email ?? null, phone: input.phone ?? null,
-      payment_request_id: null, payment_id: null, longurl: null, shorturl: null, fees: null,
-      error: null, error_code: null, latency_ms: null, request_id: ctx.requestId, paid_at: null, created_at: now, updated_at: now
+      id,
+      mode,
+      status: 'pending',
+      amount,
+      currency: 'INR',
+      purpose: input.purpose,
+      buyer_name: input.buyer_name ?? null,
+      email: input.email ?? null,
+      phone: input.phone ?? null,
+      payment_request_id: null,
+      payment_id: null,
+      longurl: null,
+      shorturl: null,
+      fees: null,
+      error: null,
+      error_code: null,
+      latency_ms: null,
+      request_id: ctx.requestId,
+      paid_at: null,
+      created_at: now,
+      updated_at: now
     }
     try {
       const pr = await client.createPaymentRequest({
@@ -177,8 +194,16 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     // The emulator's webhook will say the same; whichever lands first moves the row, the other changes nothing.
     const { row: after } = await applyOutcome(row, { paymentId: p.id, status, fees: p.fees, failure })
     return {
-      id: row.id, mode: row.mode, status: after.status, payment_request_id: row.payment_request_id, payment_id: p.id,
-      payment_status: status, amount: p.amount, fees: p.fees, failure, latency_ms: Math.round(performance.now() - started)
+      id: row.id,
+      mode: row.mode,
+      status: after.status,
+      payment_request_id: row.payment_request_id,
+      payment_id: p.id,
+      payment_status: status,
+      amount: p.amount,
+      fees: p.fees,
+      failure,
+      latency_ms: Math.round(performance.now() - started)
     }
   }
 

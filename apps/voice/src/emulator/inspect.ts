@@ -22,10 +22,12 @@ export function callContent (e: Json): Json {
     from: str(telephony.from_number),
     agent_id: str(e.agent_id),
     transcript_text: transcript,
-    transcript: transcript === null ? [] : transcript.split('\n').filter(Boolean).map(line => {
-      const m = /^([\w ]{1,20}):\s?(.*)$/.exec(line)
-      return m ? { role: m[1]!.trim().toLowerCase(), text: m[2]! } : { role: 'unknown', text: line }
-    }),
+    transcript: transcript === null
+      ? []
+      : transcript.split('\n').filter(Boolean).map(line => {
+        const m = /^([\w ]{1,20}):\s?(.*)$/.exec(line)
+        return m ? { role: m[1]!.trim().toLowerCase(), text: m[2]! } : { role: 'unknown', text: line }
+      }),
     recording_url: str(telephony.recording_url),
     duration_seconds: typeof e.conversation_duration === 'number' ? e.conversation_duration : null,
     hangup_reason: str(telephony.hangup_reason),

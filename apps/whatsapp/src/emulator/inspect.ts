@@ -32,10 +32,12 @@ export function describeAiSensy (templates: readonly Template[], fallbackName: s
     const template = campaign === null ? undefined : byCampaign.get(campaign)
     const userName = str(body.userName)
     const media = isObject(body.media) && Object.keys(body.media).length > 0 ? body.media : null
-    const buttons = Array.isArray(body.buttons) ? body.buttons.filter(isObject).map(b => {
-      const parameters = Array.isArray(b.parameters) ? b.parameters.filter(isObject) : []
-      return { type: str(b.sub_type) ?? str(b.type) ?? 'button', index: typeof b.index === 'number' ? b.index : null, text: parameters.map(p => str(p.text) ?? '').join(' ') || null }
-    }) : []
+    const buttons = Array.isArray(body.buttons)
+      ? body.buttons.filter(isObject).map(b => {
+        const parameters = Array.isArray(b.parameters) ? b.parameters.filter(isObject) : []
+        return { type: str(b.sub_type) ?? str(b.type) ?? 'button', index: typeof b.index === 'number' ? b.index : null, text: parameters.map(p => str(p.text) ?? '').join(' ') || null }
+      })
+      : []
     const destination = str(body.destination)
     const response = isObject(x.responseBody) ? x.responseBody : {}
     return {

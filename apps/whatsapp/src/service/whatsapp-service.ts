@@ -389,9 +389,23 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     progressOf.set(id, progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length))
     runners.campaign.poke()
     return {
-      id, name: input.name, template_name: t.name, mode, status: 'running', total: prepared.length, processed: 0, progress: 0, sent: 0, failed: 0, delivered: 0, read: 0,
+      id,
+      name: input.name,
+      template_name: t.name,
+      mode,
+      status: 'running',
+      total: prepared.length,
+      processed: 0,
+      progress: 0,
+      sent: 0,
+      failed: 0,
+      delivered: 0,
+      read: 0,
       contacts: { pending: prepared.length, in_flight: 0, sent: 0, failed: 0, unknown: 0, stopped: 0 },
-      error: null, created_at: now, updated_at: now, completed_at: null
+      error: null,
+      created_at: now,
+      updated_at: now,
+      completed_at: null
     }
   }
 

@@ -258,8 +258,15 @@ export function createZoomService (deps: ZoomServiceDeps) {
   }
 
   return {
-    createMeeting, getMeeting, updateMeeting, deleteMeeting, listMeetings, getMeetingRecordings,
-    simulateMeetingEnd, clearAllMeetings, applyWebhookEvent,
+    createMeeting,
+    getMeeting,
+    updateMeeting,
+    deleteMeeting,
+    listMeetings,
+    getMeetingRecordings,
+    simulateMeetingEnd,
+    clearAllMeetings,
+    applyWebhookEvent,
     /** The mode Zoom is in now (mock or live). */
     mode: modeNow,
     /** For tests: how many meeting statuses are remembered. */

@@ -56,7 +56,6 @@ function fillRow (tr, item) {
   tr.dataset.updated = item.updated_at ?? ''
 }
 
-
 function renderJournal (items, query) {
   const body = $('journal')
   const fresh = body.dataset.query !== query

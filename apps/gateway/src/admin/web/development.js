@@ -151,7 +151,6 @@ function buildInboundForm () {
   return form
 }
 
-
 function updateServiceCard (card, name, svc) {
   if (!card || !svc) return
   const mock = svc.mode === 'mock'

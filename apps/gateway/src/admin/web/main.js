@@ -88,7 +88,6 @@ async function signIn (token, { restoring = false } = {}) {
   }
 }
 
-
 function tabFromHash () {
   const name = location.hash.slice(1)
   return TABS.includes(name) ? name : 'development'

@@ -51,12 +51,14 @@ function renderStats (services) {
       h('p', { class: 'hint small outcomes', 'data-slot': 'outcomes' }, byOutcome.length
         ? `Outcomes — the provider did its job and reported: ${byOutcome.map(([k, n]) => `${n} ${k}`).join(', ')}. They are not failures and do not lower the success rate.`
         : 'Errors are calls the provider refused or failed; outcomes (a bounce, a declined payment, a busy line) are not failures.'),
-      ...(meetings ? [h('dl', { class: 'totals meetings', 'aria-label': 'Zoom meetings' },
-        total('Meetings created', String(meetings.created ?? 0)),
-        total('Started', String(meetings.started ?? 0)),
-        total('Ended', String(meetings.ended ?? 0)),
-        total('Recordings', String(meetings.recordings ?? 0))
-      )] : []),
+      ...(meetings
+        ? [h('dl', { class: 'totals meetings', 'aria-label': 'Zoom meetings' },
+            total('Meetings created', String(meetings.created ?? 0)),
+            total('Started', String(meetings.started ?? 0)),
+            total('Ended', String(meetings.ended ?? 0)),
+            total('Recordings', String(meetings.recordings ?? 0))
+          )]
+        : []),
       h('figure', { class: 'chart' }, volumeChart(name, buckets), h('figcaption', {}, legend([['ok', 'succeeded'], ['outcome', 'outcome'], ['failed', 'error']]), h('span', { text: 'calls per minute' }))),
       h('figure', { class: 'chart' }, latencyChart(name, buckets), h('figcaption', {}, legend([['latency', 'average latency']]), h('span', { text: 'per minute' })))
     )
