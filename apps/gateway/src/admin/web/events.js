@@ -26,11 +26,11 @@ function mount () {
     h('p', { class: 'hint', text: 'Each endpoint receives one signed event per outcome (email.delivered, payment.paid, call.completed, meeting.ended, …) in the Standard Webhooks format, retried with backoff.' }),
     form,
     h('p', { id: 'event-message', class: 'message', role: 'status', 'aria-live': 'polite' }),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-label': 'Event endpoints' },
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Event endpoints' }, h('table', { class: 'table', 'aria-label': 'Event endpoints' },
       h('thead', {}, h('tr', {}, ['URL', 'Types', 'State', ''].map(text => h('th', { scope: 'col', text })))),
       h('tbody', { id: 'event-endpoints' }))),
     h('h3', { id: 'event-deliveries-title', text: 'Latest event deliveries' }),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-labelledby': 'event-deliveries-title' },
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'event-deliveries-title' }, h('table', { class: 'table', 'aria-labelledby': 'event-deliveries-title' },
       h('thead', {}, h('tr', {}, ['When', 'Event', 'To', 'Status', 'Attempts', 'Last error'].map(text => h('th', { scope: 'col', text })))),
       h('tbody', { id: 'event-deliveries' }))))
   $('panel-development').append(section)

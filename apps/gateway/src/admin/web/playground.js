@@ -88,7 +88,8 @@ export function mountPlayground (/** @type {HTMLElement | null} */ container) {
       h('button', { type: 'button', class: 'button primary', text: 'Play', onclick: () => run(() => api('POST', `/api/admin/scenario/examples/${encodeURIComponent(/** @type {HTMLSelectElement} */ (el.examples).value)}`)) }),
       h('button', { type: 'button', class: 'button ghost', text: 'Stop', onclick: () => run(() => api('DELETE', '/api/admin/scenario')) })),
     el.message,
-    h('div', { class: 'table-wrap' },
+    // Scrollable on a phone: focusable so a keyboard can scroll it (axe: scrollable-region-focusable).
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Scenario steps played' },
       h('table', { class: 'table', 'aria-label': 'Scenario steps played, newest first' },
         h('thead', {}, h('tr', {}, ...['When (clock)', 'Service', 'Recipient', 'Rule', 'Decided'].map(t => h('th', { scope: 'col', text: t })))),
         el.played))
