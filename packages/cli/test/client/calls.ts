@@ -68,7 +68,11 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const callId = must(call.data?.id, 'call id')
   const bulkCalls = await api.POST('/api/automation/trigger/call/bulk', { body: { script_id: scriptId, contacts: ['+919876543214'] } })
   const callCampaign = await api.POST('/api/automation/call/campaigns', { body: { name: 'Typed', script_id: scriptId, contacts: ['+919876543215'] } })
-  const getCallCampaign = await api.GET('/api/automation/call/campaigns/{id}', { params: { path: { id: must(callCampaign.data?.id, 'call campaign id') } } })
+  const callCampaignId = must(callCampaign.data?.id, 'call campaign id')
+  const getCallCampaign = await api.GET('/api/automation/call/campaigns/{id}', { params: { path: { id: callCampaignId } } })
+  const stopCallCampaign = await api.POST('/api/automation/call/campaigns/{id}/stop', { params: { path: { id: callCampaignId } } })
+  const retryCallCampaign = await api.POST('/api/automation/call/campaigns/{id}/retry', { params: { path: { id: callCampaignId } } })
+  const callBulk = await api.GET('/api/automation/call/bulk/{id}', { params: { path: { id: must(bulkCalls.data?.batch_id, 'call batch id') } } })
   const callStatus = await api.GET('/api/automation/call/status/{id}', { params: { path: { id: callId } } })
   const stopCall = await api.POST('/api/automation/call/{id}/stop', { params: { path: { id: callId } } })
   const callLogs = await api.GET('/api/automation/call/logs')
@@ -89,6 +93,25 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const journal = await admin.GET('/api/admin/journal', { params: { query: { service: 'email' } } })
   const entry = await admin.GET('/api/admin/journal/{service}/{id}', { params: { path: { service: 'email', id: emailId } } })
   const stats = await admin.GET('/api/admin/stats')
+  const activity = await admin.GET('/api/admin/activity', { params: { query: { limit: 5 } } })
+  const getActivity = await admin.GET('/api/admin/activity/{channel}/{id}', { params: { path: { channel: 'email', id: emailId } } })
+  const messages = await admin.GET('/api/admin/messages/{channel}', { params: { path: { channel: 'email' }, query: { to: 'deliver@example.com' } } })
+  // Server-sent events never end: the answer's head is enough, then the stream is let go.
+  const stream = await admin.GET('/api/admin/activity/stream', { parseAs: 'stream' })
+  await stream.response.body?.cancel()
+
+  const clock = await admin.GET('/api/admin/clock')
+  const freeze = await admin.POST('/api/admin/clock/freeze')
+  const advance = await admin.POST('/api/admin/clock/advance', { body: { seconds: 60 } })
+  const resume = await admin.POST('/api/admin/clock/resume')
+  const real = await admin.POST('/api/admin/clock/real')
+
+  const examples = await admin.GET('/api/admin/scenario/examples')
+  const playExample = await admin.POST('/api/admin/scenario/examples/{name}', { params: { path: { name: 'payment-fails-twice' } } })
+  const scenario = await admin.GET('/api/admin/scenario')
+  const playScenario = await admin.PUT('/api/admin/scenario', { body: { name: 'typed-client', rate_limits: [] } })
+  const stopScenario = await admin.DELETE('/api/admin/scenario')
+  const datasets = await admin.GET('/api/admin/datasets')
   const reset = await admin.POST('/api/admin/reset')
 
   const endpoint = await admin.POST('/api/admin/endpoints', { body: { url: 'http://127.0.0.1:9/typed-client', types: ['payment.paid'] } })
@@ -98,6 +121,8 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const updateEndpoint = await admin.PATCH('/api/admin/endpoints/{id}', { params: { path: { id: endpointId } }, body: { enabled: false } })
   const events = await admin.GET('/api/admin/events', { params: { query: { limit: 10 } } })
   const deleteEndpoint = await admin.DELETE('/api/admin/endpoints/{id}', { params: { path: { id: endpointId } } })
+  // Last: it loads in the background through this same API.
+  const loadDataset = await admin.POST('/api/admin/datasets/{name}/load', { params: { path: { name: 'demo' } } })
 
   return {
     getHealth: health.response.status,
@@ -110,6 +135,25 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
     getJournalEntry: entry.response.status,
     getActivityStats: stats.response.status,
     resetSandbox: reset.response.status,
+    listActivity: activity.response.status,
+    getActivity: getActivity.response.status,
+    listMessages: messages.response.status,
+    streamActivity: stream.response.status,
+    getClock: clock.response.status,
+    freezeClock: freeze.response.status,
+    advanceClock: advance.response.status,
+    resumeClock: resume.response.status,
+    realClock: real.response.status,
+    listScenarioExamples: examples.response.status,
+    playScenarioExample: playExample.response.status,
+    getScenario: scenario.response.status,
+    playScenario: playScenario.response.status,
+    stopScenario: stopScenario.response.status,
+    listDatasets: datasets.response.status,
+    loadDataset: loadDataset.response.status,
+    stopCallCampaign: stopCallCampaign.response.status,
+    retryCallCampaign: retryCallCampaign.response.status,
+    getCallBulk: callBulk.response.status,
     createEventEndpoint: endpoint.response.status,
     listEventEndpoints: endpoints.response.status,
     getEventEndpoint: getEndpoint.response.status,
