@@ -17,7 +17,7 @@ const root = resolve(here, '../..')
 const userNode = existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-package-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
-t.setTimeout(240_000)
+t.setTimeout(480_000)
 
 const npm = async (args: string[]) => run('npm', args, { cwd: scratch, env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 16 * 1024 * 1024 })
 
