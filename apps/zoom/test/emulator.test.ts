@@ -29,7 +29,8 @@ t.test('Server-to-Server OAuth: query params or form body, Zoom\'s token shape a
 })
 
 t.test('API calls need a valid, unexpired Bearer token: Zoom\'s 401 code 124', async t => {
-  const { call, token } = await startZoomApp(t, { env: { ZOOM_EMULATOR_TOKEN_TTL_S: '1' } })
+  // 3 s: a loaded CI machine once took over a second between the token's issue and its first use.
+  const { call, token } = await startZoomApp(t, { env: { ZOOM_EMULATOR_TOKEN_TTL_S: '3' } })
   const none = await call('GET', '/zoom/v2/users/me/meetings')
   t.equal(none.status, 401)
   t.same(none.body, { code: 124, message: 'Invalid access token.' })
@@ -37,7 +38,7 @@ t.test('API calls need a valid, unexpired Bearer token: Zoom\'s 401 code 124', a
   t.same(forged.body, { code: 124, message: 'Invalid access token.' })
   const fresh = await token()
   t.equal((await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${fresh}` })).status, 200)
-  await new Promise(resolve => setTimeout(resolve, 1100))
+  await new Promise(resolve => setTimeout(resolve, 3100))
   const expired = await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${fresh}` })
   t.equal(expired.status, 401)
   t.same(expired.body, { code: 124, message: 'Access token is expired.' })
