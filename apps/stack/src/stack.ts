@@ -86,6 +86,8 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
 
 /** Says which port was taken (and by which variable it is set), instead of a bare EADDRINUSE. */
 export class PortInUseError extends Error {
+  /** The system's code, so callers that retry on EADDRINUSE recognise it. */
+  readonly code = 'EADDRINUSE'
   readonly variable: string
   readonly port: number
 

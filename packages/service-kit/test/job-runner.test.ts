@@ -10,6 +10,12 @@ t.test('two runners on one database share a job: every item handled once, by one
   const log = await createTestActivityLog(t)
   const rpc = log.rpc.bind(log)
   const handled = new Map<number, string[]>()
+  // Each runner's first batch waits until the other has claimed one too: on a busy machine one
+  // runner could otherwise drain all 40 items before the other's first claim. If the second never
+  // claims, the wait gives up after 10 s and "both took part" fails.
+  const entered = new Set<string>()
+  let bothEntered!: () => void
+  const bothIn = new Promise<void>(resolve => { bothEntered = resolve })
   const runner = (name: string) => createJobRunner<{ n: number }>({
     rpc,
     kind: 'test.share',
@@ -18,7 +24,9 @@ t.test('two runners on one database share a job: every item handled once, by one
     idleMs: 20,
     workerId: name,
     handle: async (_job, items: Array<ClaimedItem<{ n: number }>>) => {
-      await new Promise(resolve => setTimeout(resolve, 5))
+      entered.add(name)
+      if (entered.size === 2) bothEntered()
+      if (entered.size < 2) await Promise.race([bothIn, new Promise(resolve => setTimeout(resolve, 10_000).unref())])
       for (const i of items) handled.set(i.payload.n, [...(handled.get(i.payload.n) ?? []), name])
       return items.map(i => ({ seq: i.seq, state: 'sent' as const, result: { by: name } }))
     }
