@@ -9,7 +9,7 @@ export default [
   ...neostandard({
     ts: true,
     env: ['browser'],
-    ignores: [...resolveIgnoresFromGitignore(), 'pnpm-lock.yaml']
+    ignores: [...resolveIgnoresFromGitignore(), 'pnpm-lock.yaml', 'packages/cli/test/client/gateway.d.ts']
   }),
   {
     rules: {

@@ -8,8 +8,9 @@ import { startPostgres } from './postgres-server.ts'
 import { runSmoke } from './smoke.ts'
 
 /**
- * `./switchboard test`: a real PostgreSQL for the run, then the linter (eslint.config.js), every
- * package's type check and tests through turbo, then the smoke test against the embedded stack
+ * `./switchboard test`: a real PostgreSQL for the run, then through turbo the linter (eslint.config.js,
+ * done before any test starts writing files), the workspace's one type check and every package's
+ * tests, then the smoke test against the embedded stack
  * started the way `./switchboard start` starts it. Ends with one plain "N passed, N failed" line summed from every tap run and the
  * smoke checks, and exits non-zero when anything failed.
  */
@@ -21,7 +22,7 @@ console.log(`PostgreSQL for the tests: ${env.TEST_DATABASE_URL}`)
 const totals = { pass: 0, fail: 0, skip: 0, todo: 0 }
 const started = Date.now()
 const code = await new Promise<number>((resolve) => {
-  const child = spawn('turbo', ['run', 'lint', 'typecheck', 'typecheck:scripts', 'test', '--output-logs=full', '--log-order=grouped', '--concurrency=2', '--continue', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('turbo', ['run', 'lint', 'typecheck', 'test', '--output-logs=full', '--log-order=grouped', '--concurrency=2', '--continue', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   let buffered = ''
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk)
