@@ -16,9 +16,13 @@ import { ADMIN_TOKEN, API_TOKEN, LOG_TABLES, admin, send, seeded, startStack, ty
 import { fuzzCase, operations, prototypeCases, variantCount, type FuzzCase, type Operation } from './openapi-fuzz.ts'
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31)
-/** About this many fuzz requests in all, spread over the operations. */
-const TARGET_REQUESTS = 3000
-const PER_OPERATION = { min: 40, max: 250 }
+/**
+ * About this many fuzz requests in all, spread over the operations: 1,500 in the test command (a
+ * new seed each run, so runs add up), FUZZ_REQUESTS=<n> for a deeper run.
+ */
+const TARGET_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1500)
+const SCALE = TARGET_REQUESTS / 3000
+const PER_OPERATION = { min: Math.max(5, Math.round(40 * SCALE)), max: Math.max(10, Math.round(250 * SCALE)) }
 const CONCURRENCY = 8
 const REQUEST_TIMEOUT_MS = 15_000
 /** The services' body limit (service-kit); bigger bodies must get a 413, not a 500 or a hang. */
@@ -95,7 +99,7 @@ t.test('every operation in the OpenAPI document, fuzzed', async t => {
   }
 
   const rng = seeded(SEED)
-  const perOp = (op: Operation) => Math.max(PER_OPERATION.min, Math.min(PER_OPERATION.max, Math.ceil(TARGET_REQUESTS / ops.length), variantCount(op) * 4))
+  const perOp = (op: Operation) => Math.max(PER_OPERATION.min, Math.min(PER_OPERATION.max, Math.ceil(TARGET_REQUESTS / ops.length), Math.ceil(variantCount(op) * 4 * SCALE)))
   let n = 0
   const makeCases = (list: Operation[]) => list.flatMap(op => Array.from({ length: perOp(op) }, (_x, i) => ({ c: fuzzCase(op, rng, i, { maxBodyBytes: BODY_LIMIT }), id: `fuzz-${SEED}-${n++}` })))
 
