@@ -42,7 +42,8 @@ t.test('events section: add, see the secret once, disable, delete', async t => {
 
   await page.getByRole('button', { name: 'Disable' }).click()
   // The row is drawn again from the server's answer: its button now offers to enable it. (Waiting
-  // for the text "disabled" raced: the section says it elsewhere, so the wait could end before the PATCH did.)
+  // for the text "disabled" raced: the buttons' text runs together as "DisableDelete", which
+  // contains it, case aside, so the wait could end before the PATCH did.)
   await page.locator('#event-endpoints').getByRole('button', { name: 'Enable' }).waitFor()
   t.match(await page.locator('#event-endpoints').innerText(), /email\.bounced\s+disabled/)
   t.equal((await s.call('GET', `/api/admin/endpoints/${endpoint.id}`, undefined, admin)).body.enabled, false)
