@@ -95,6 +95,12 @@ export class EmulatorState {
   #failures = 0
   #syncCursor: string | undefined
   #clearedSeq = 0
+  /**
+   * Counts this instance's clears. A read that was in flight when a clear began answers as if it
+   * found nothing: its rows predate the reset, and an emulator that applied them after resetting its
+   * memory would bring back what the reset forgot.
+   */
+  #epoch = 0
   #retentionTimer: NodeJS.Timeout | undefined
   #closed = false
 
@@ -185,8 +191,9 @@ export class EmulatorState {
   async get<D> (kind: string, id: string): Promise<StoredRecord<D> | undefined> {
     const queued = this.#queue.get(`${kind}\u0000${id}`)
     if (queued) return queued.row.deleted ? undefined : toRecord<D>({ step: 0, ...queued.row })
+    const epoch = this.#epoch
     const [row] = await this.#backend.select(this.#table, { where: { kind, id, deleted: false }, limit: 1 })
-    return row ? toRecord<D>(row) : undefined
+    return row && epoch === this.#epoch ? toRecord<D>(row) : undefined
   }
 
   /** Every live record of a kind, oldest first (for rebuilding the cache at start). */
@@ -217,8 +224,11 @@ export class EmulatorState {
    */
   async sync<D> (): Promise<{ cleared: boolean, records: Array<StoredRecord<D>> }> {
     if (this.#syncCursor === undefined) await this.markSync()
+    const epoch = this.#epoch
     const from = new Date(Date.parse(this.#syncCursor!) - SYNC_OVERLAP_MS).toISOString()
     const rows = await this.#backend.select(this.#table, { where: { updated_at: { gte: from }, writer: { neq: this.writer } }, orderBy: { column: 'updated_at' }, limit: 10_000 })
+    // Read again next time: the rows after the clear's marker are news then.
+    if (epoch !== this.#epoch) return { cleared: false, records: [] }
     const last = rows[rows.length - 1]
     if (last && String(last.updated_at) > this.#syncCursor!) this.#syncCursor = String(last.updated_at)
     let records = rows.map(row => toRecord<D>(row))
@@ -259,13 +269,17 @@ export class EmulatorState {
    */
   async overdue<D> (kind: string, before: number): Promise<Array<StoredRecord<D>>> {
     await this.flush()
+    const epoch = this.#epoch
     const rows = await this.#backend.select(this.#table, { where: { kind, deleted: false, due_at: { lt: Math.floor(before) } }, orderBy: { column: 'due_at' }, limit: 1_000 })
-    return rows.map(row => toRecord<D>(row))
+    return epoch === this.#epoch ? rows.map(row => toRecord<D>(row)) : []
   }
 
   /** Takes over a record found overdue (its due_at unchanged since): true for exactly one instance. */
   async adopt (kind: string, id: string, dueAt: number): Promise<boolean> {
-    return await this.#backend.update(this.#table, { kind, id, due_at: dueAt, deleted: false }, { due_at: null, writer: this.writer }) > 0
+    const epoch = this.#epoch
+    const taken = await this.#backend.update(this.#table, { kind, id, due_at: dueAt, deleted: false }, { due_at: null, writer: this.writer }) > 0
+    // Taken just before this instance's own clear deleted it: there is nothing left to drive.
+    return taken && epoch === this.#epoch
   }
 
   /**
@@ -297,6 +311,7 @@ export class EmulatorState {
    * instances (their sync) to drop their cached records too. Returns how many live records went.
    */
   async clear (): Promise<number> {
+    this.#epoch++
     // What is queued is stored first: a removal still queued would otherwise count as live.
     await this.flush().catch((err: unknown) => this.#logger?.warn({ err, table: this.#table }, 'emulator state: queued records not stored before a clear'))
     this.#queue.clear()

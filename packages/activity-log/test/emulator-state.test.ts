@@ -86,3 +86,44 @@ t.test('clearedElsewhere: one read of the marker row tells an instance that anot
   t.equal(await b.clearedElsewhere(), false, 'its own clear is not news')
   t.equal(await a.clearedElsewhere(), true, 'but it is to the other instance')
 })
+
+t.test("reads in flight when this instance's clear begins find nothing: what the reset forgot does not come back", async t => {
+  const backend = await createTestBackend(t)
+  // The backend's selects wait while `held` is set: the reads below are in flight during the clear.
+  let held: Promise<void> | undefined
+  const slow = new Proxy(backend, {
+    get (target, key, receiver) {
+      const value = Reflect.get(target, key, receiver)
+      if (key !== 'select' && key !== 'update') return typeof value === 'function' ? value.bind(target) : value
+      return async (...args: unknown[]) => { const gate = held; const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args); await gate; return out }
+    }
+  })
+  const other = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  const state = new EmulatorState({ backend: slow, table: 'bolna_emulator_state', logger: quiet })
+  t.teardown(async () => { await state.close(); await other.close() })
+  await state.markSync()
+  other.put('call', 'c1', { status: 'completed' }, { seq: nextSeq(), dueAt: Date.now() - 10_000 })
+  await other.flush()
+
+  let release!: () => void
+  held = new Promise(resolve => { release = resolve })
+  const reads = Promise.all([state.sync(), state.get('call', 'c1'), state.overdue('call', Date.now()), state.adopt('call', 'c1', (await other.get('call', 'c1'))!.dueAt!)])
+  // Every read has its rows (the selects and the update ran), and waits at the gate.
+  await new Promise(resolve => setImmediate(resolve))
+  const cleared = state.clear()
+  release()
+  held = undefined
+  const [synced, one, overdue, adopted] = await reads
+  t.same(synced, { cleared: false, records: [] }, 'the sync in flight brings no records')
+  t.equal(one, undefined, 'the get in flight finds nothing')
+  t.same(overdue, [], 'the overdue scan in flight finds nothing')
+  t.equal(adopted, false, 'the adoption in flight reports nothing to drive')
+  await cleared
+  t.same(await state.load('call'), [], 'and the clear removed the record')
+
+  // Without a clear in between, the same reads see the record.
+  other.put('call', 'c2', { status: 'ringing' }, { seq: nextSeq(), dueAt: Date.now() - 10_000 })
+  await other.flush()
+  t.match(await state.sync(), { records: [{ id: 'c2' }] }, 'a sync with no clear during it sees the new record')
+  t.equal((await state.get('call', 'c2'))?.id, 'c2')
+})
