@@ -46,7 +46,7 @@ t.test('one token for many concurrent calls (a single-flight refresh), reused un
 })
 
 t.test('a token within the refresh margin is replaced before use; an expired one refused by Zoom is refreshed and the call retried', async t => {
-  const { client, token, call } = await startZoomApp(t, { env: { ZOOM_EMULATOR_TOKEN_TTL_S: '1' } })
+  const { client, token, call, app } = await startZoomApp(t)
   let stored: CachedToken | undefined
   const store: TokenStore = { get: () => stored, set: (v) => { stored = v } }
 
@@ -61,7 +61,8 @@ t.test('a token within the refresh margin is replaced before use; an expired one
   // This one the client believes good for an hour (a clock skew, a revocation), but Zoom expired it.
   const stale = await token()
   stored = { accessToken: stale, expiresAt: Date.now() + 3600_000 }
-  await new Promise(resolve => setTimeout(resolve, 1100))
+  // An hour and a second later on the emulators' clock: its one-hour life is over.
+  app.clock.apply({ frozen_at: null, offset_ms: 3_601_000 })
   const refused = await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${stale}` })
   t.same(refused.body, { code: 124, message: 'Access token is expired.' }, 'Zoom refuses the expired token')
   const late = client({ tokenStore: store, refreshMarginSeconds: 0 })

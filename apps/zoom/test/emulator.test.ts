@@ -29,8 +29,7 @@ t.test('Server-to-Server OAuth: query params or form body, Zoom\'s token shape a
 })
 
 t.test('API calls need a valid, unexpired Bearer token: Zoom\'s 401 code 124', async t => {
-  // 3 s: a loaded CI machine once took over a second between the token's issue and its first use.
-  const { call, token } = await startZoomApp(t, { env: { ZOOM_EMULATOR_TOKEN_TTL_S: '3' } })
+  const { call, token, app } = await startZoomApp(t)
   const none = await call('GET', '/zoom/v2/users/me/meetings')
   t.equal(none.status, 401)
   t.same(none.body, { code: 124, message: 'Invalid access token.' })
@@ -38,10 +37,12 @@ t.test('API calls need a valid, unexpired Bearer token: Zoom\'s 401 code 124', a
   t.same(forged.body, { code: 124, message: 'Invalid access token.' })
   const fresh = await token()
   t.equal((await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${fresh}` })).status, 200)
-  await new Promise(resolve => setTimeout(resolve, 3100))
+  // An hour and a second later on the emulators' clock (the token lives 3600 s, as Zoom's do).
+  app.clock.apply({ frozen_at: null, offset_ms: 3_601_000 })
   const expired = await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${fresh}` })
   t.equal(expired.status, 401)
   t.same(expired.body, { code: 124, message: 'Access token is expired.' })
+  t.equal((await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${await token()}` })).status, 200, 'a token issued on the advanced clock is good')
 })
 
 t.test('create meeting: 201 with Zoom\'s ids, URLs, passcodes and fields', async t => {

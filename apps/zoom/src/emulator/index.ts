@@ -80,7 +80,7 @@ export class ZoomEmulatorState {
     const accountId = derived('account').toString('base64url').slice(0, 22)
     const pmi = String(5_000_000_000 + derived('pmi').readUInt32BE(0) % 4_000_000_000)
     this.host = { id: derived('host').toString('base64url').slice(0, 22), email: 'host@switchboard.local', firstName: 'Switchboard', lastName: 'Host', accountId, timezone: 'UTC', pmi }
-    this.tokens = new TokenIssuer(() => opts.tokenTtlSeconds, derived('token-key'))
+    this.tokens = new TokenIssuer(() => opts.tokenTtlSeconds, derived('token-key'), () => opts.clock?.now() ?? Date.now())
     const maxPending = opts.maxPendingWebhooks ?? 256
     this.store = new MeetingStore({
       timeScale: opts.timeScale,

@@ -33,12 +33,17 @@ const HEADER = b64({ alg: 'HS256', v: '2.0', kid: 'switchboard-emulator' })
 export class TokenIssuer {
   readonly #key: Buffer
   readonly #ttlSeconds: () => number
+  readonly #now: () => number
   issued = 0
 
-  /** A fixed key keeps tokens valid across restarts and instances; without one, a key made at start. */
-  constructor (ttlSeconds: () => number, key: Buffer = randomBytes(32)) {
+  /**
+   * A fixed key keeps tokens valid across restarts and instances; without one, a key made at start.
+   * `now` is the emulators' clock: an advanced test clock expires tokens as the hours passing would.
+   */
+  constructor (ttlSeconds: () => number, key: Buffer = randomBytes(32), now: () => number = Date.now) {
     this.#ttlSeconds = ttlSeconds
     this.#key = key
+    this.#now = now
   }
 
   #sign (claims: Claims): string {
@@ -48,14 +53,14 @@ export class TokenIssuer {
 
   accessToken (accountId: string, clientId: string): { token: string, expiresIn: number } {
     const expiresIn = this.#ttlSeconds()
-    const now = Math.floor(Date.now() / 1000)
+    const now = Math.floor(this.#now() / 1000)
     this.issued++
     return { token: this.#sign({ typ: 'api', aid: accountId, cid: clientId, iat: now, exp: now + expiresIn, jti: randomUUID() }), expiresIn }
   }
 
   /** Zoom's recording download token (the webhook's download_token), good for 24 hours. */
   downloadToken (accountId: string, meetingUuid: string, ttlSeconds = 86_400): string {
-    const now = Math.floor(Date.now() / 1000)
+    const now = Math.floor(this.#now() / 1000)
     return this.#sign({ typ: 'download', aid: accountId, mid: meetingUuid, iat: now, exp: now + ttlSeconds, jti: randomUUID() })
   }
 
@@ -64,7 +69,7 @@ export class TokenIssuer {
 
   check (token: string): TokenCheck {
     const known = this.#verified.get(token)
-    if (known) return known.exp * 1000 <= Date.now() ? { ok: false, reason: 'expired' } : { ok: true, claims: known }
+    if (known) return known.exp * 1000 <= this.#now() ? { ok: false, reason: 'expired' } : { ok: true, claims: known }
     const result = this.#verify(token)
     if (result.ok) {
       if (this.#verified.size >= 256) this.#verified.delete(this.#verified.keys().next().value!)
@@ -81,7 +86,7 @@ export class TokenIssuer {
     if (!safeEqual(signature, expected)) return { ok: false, reason: 'invalid' }
     let claims: Claims
     try { claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Claims } catch { return { ok: false, reason: 'invalid' } }
-    if (claims.exp * 1000 <= Date.now()) return { ok: false, reason: 'expired' }
+    if (claims.exp * 1000 <= this.#now()) return { ok: false, reason: 'expired' }
     return { ok: true, claims }
   }
 }
