@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Mode } from '@switchboard/schemas/common'
+import type { CredentialsReport } from '@switchboard/service-kit/credentials'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
+import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { registerSecrets } from '@switchboard/service-kit/redact'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
-import { createInstamojoClient, type InstamojoClient } from './client/instamojo-client.ts'
+import { createInstamojoClient } from './client/instamojo-client.ts'
 import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
 import { describeInstamojo } from './emulator/inspect.ts'
 import { instamojoEmulator, MAX_TOKENS } from './emulator/index.ts'
@@ -55,16 +56,17 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   const creds = liveCredentials(env)
   const mode = () => app.runtime.get('payments').mode
   registerSecrets([env.INSTAMOJO_CLIENT_SECRET, env.INSTAMOJO_API_KEY, env.INSTAMOJO_AUTH_TOKEN, env.INSTAMOJO_SALT, env.INSTAMOJO_MOCK_SALT])
+  // What the admin switch checks before live mode (it refuses with a 422 naming what is missing),
+  // as for the other services: either API's pair will do, so only a missing pair is named.
+  const credentials = (): CredentialsReport => ({
+    variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const).map(name => ({ name, value: env[name] || undefined })),
+    missing: creds.ok ? [] : creds.missing
+  })
   const app: App = await createServiceApp({
     ...opts,
     service: 'payments',
     simulation: paymentsSimulationOverrides(env),
-    // What the admin switch checks before live mode (it refuses with a 422 naming what is missing),
-    // as for the other services: either API's pair will do, so only a missing pair is named.
-    credentials: () => ({
-      variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const).map(name => ({ name, value: env[name] || undefined })),
-      missing: creds.ok ? [] : creds.missing
-    }),
+    credentials,
     readiness: (): Record<string, { ok: boolean, message?: string }> => {
       if (mode() === 'mock') return { provider: { ok: true, message: 'mock mode: Instamojo emulator' } }
       if (!creds.ok) return { provider: { ok: false, message: `live mode needs ${creds.missing.join(' and ')}` } }
@@ -91,20 +93,21 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     clock: app.clock
   })
 
-  let mockClient: InstamojoClient | undefined
-  let liveClient: InstamojoClient | undefined
-  const clientFor = (m: Mode): InstamojoClient => {
-    // NEVER a fallback to the emulator for payments (SERVICES.payments.neverFallsBack): runtime.fallback is deliberately ignored here.
-    // A link from the emulator handed to a real buyer would take no money and report success, so a
-    // live call that fails, fails (clearly), and a live mode without credentials is a 503.
-    if (m === 'mock') {
-      mockClient ??= createInstamojoClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders })
-      return mockClient
-    }
-    if (!creds.ok) throw notConfigured(creds.missing)
-    liveClient ??= createInstamojoClient({ baseUrl: instamojoHost(env, creds.auth.kind === 'oauth' ? 'v2' : 'v1.1'), auth: creds.auth, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-    return liveClient
-  }
+  const liveAuth = creds.ok ? creds.auth : undefined
+  // NEVER a fallback to the emulator for payments (SERVICES.payments.neverFallsBack): runtime.fallback is deliberately ignored here.
+  // A link from the emulator handed to a real buyer would take no money and report success, so a
+  // live call that fails, fails (clearly), and a live mode without credentials is a 503.
+  const clientFor = modeClients({
+    provider: 'Instamojo',
+    credentials,
+    notConfigured,
+    mock: () => createInstamojoClient({
+      baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders
+    }),
+    live: () => createInstamojoClient({
+      baseUrl: instamojoHost(env, liveAuth!.kind === 'oauth' ? 'v2' : 'v1.1'), auth: liveAuth!, timeoutMs: env.PROVIDER_TIMEOUT_MS
+    })
+  })
 
   const service = createPaymentService({
     activityLog: app.activityLog,
