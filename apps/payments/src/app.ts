@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { CredentialsReport } from '@switchboard/service-kit/credentials'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
+import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { registerSecrets } from '@switchboard/service-kit/redact'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
@@ -23,24 +21,8 @@ export const EMULATOR_PREFIX = SERVICES.payments.emulatorPrefix
 // The emulator accepts any non-empty client id/secret; these say what they are.
 const MOCK_CLIENT = { kind: 'oauth' as const, clientId: 'switchboard-mock-client', clientSecret: 'not-a-real-secret-the-emulator-accepts-any' }
 
-/**
- * The emulator's webhook salt: INSTAMOJO_MOCK_SALT, else one generated once and kept in the data
- * folder (so a receiver configured with it keeps working across restarts), else in memory.
- */
-function emulatorSalt (env: PaymentsEnv): string {
-  if (env.INSTAMOJO_MOCK_SALT) return env.INSTAMOJO_MOCK_SALT
-  const file = join(env.SWITCHBOARD_DATA_DIR, 'instamojo-emulator-salt')
-  try {
-    const s = readFileSync(file, 'utf8').trim()
-    if (s) return s
-  } catch { /* first start */ }
-  const salt = randomBytes(16).toString('hex')
-  try {
-    mkdirSync(env.SWITCHBOARD_DATA_DIR, { recursive: true })
-    writeFileSync(file, salt, { mode: 0o600 })
-  } catch { /* read-only folder: this run's salt stays in memory */ }
-  return salt
-}
+// The emulator's webhook salt, generated once into the data folder when INSTAMOJO_MOCK_SALT is unset.
+export const SALT_FILE = 'instamojo-emulator-salt'
 
 function notConfigured (missing: string[]): ServiceError {
   const both = missing.length === 2 && missing[0] === 'INSTAMOJO_CLIENT_ID'
@@ -82,7 +64,8 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   app.describeExchanges(describeInstamojo())
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const salt = emulatorSalt(env)
+  // Kept in the data folder, so a receiver configured with it keeps working across restarts.
+  const salt = env.INSTAMOJO_MOCK_SALT ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SALT_FILE, { bytes: 16, encoding: 'hex' })
   await app.register(instamojoEmulator, {
     // Payment requests, payments and tokens live in the database, the oldest past the bound deleted.
     state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),
