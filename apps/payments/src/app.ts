@@ -41,7 +41,8 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   // What the admin switch checks before live mode (it refuses with a 422 naming what is missing),
   // as for the other services: either API's pair will do, so only a missing pair is named.
   const credentials = (): CredentialsReport => ({
-    variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const).map(name => ({ name, value: env[name] || undefined })),
+    variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const)
+      .map(name => ({ name, value: env[name] || undefined })),
     missing: creds.ok ? [] : creds.missing
   })
   const app: App = await createServiceApp({

@@ -51,7 +51,10 @@ t.test('loadOrCreateSecret: a provider\'s own format, an existing file read as i
   t.equal(loadOrCreateSecret(dir, 'old-salt', { bytes: 16, encoding: 'hex' }), 'abcdef0123456789')
   t.equal(readFileSync(join(dir, 'old-salt'), 'utf8'), 'abcdef0123456789', 'and left untouched')
 
-  const opts = { generate: () => `-----BEGIN KEY-----\n${String(Math.random())}\n-----END KEY-----\n`, accept: (s: string) => s.startsWith('-----BEGIN KEY-----') }
+  const opts = {
+    generate: () => `-----BEGIN KEY-----\n${String(Math.random())}\n-----END KEY-----\n`,
+    accept: (s: string) => s.startsWith('-----BEGIN KEY-----')
+  }
   const key = loadOrCreateSecret(dir, 'key.pem', opts)
   t.match(key, /^-----BEGIN KEY-----\n[\d.]+\n-----END KEY-----$/, 'generated in the file\'s format, read trimmed')
   t.equal(loadOrCreateSecret(dir, 'key.pem', opts), key, 'read back on the next start')

@@ -57,7 +57,8 @@ t.test('a provider with its own rule for missing credentials gives its own error
 })
 
 t.test('callContext takes the request id and only the simulation headers', async t => {
-  const ctx = callContext({ id: 'req-1', headers: { 'x-switchboard-outcome': 'fail', 'x-switchboard-other': 'x', authorization: 'Bearer secret', 'content-type': 'application/json' } })
+  const headers = { 'x-switchboard-outcome': 'fail', 'x-switchboard-other': 'x', authorization: 'Bearer secret', 'content-type': 'application/json' }
+  const ctx = callContext({ id: 'req-1', headers })
   t.equal(ctx.requestId, 'req-1')
   t.same(ctx.simulationHeaders, { 'x-switchboard-outcome': 'fail' })
   t.same(callContext({ id: 'req-2', headers: {} }), { requestId: 'req-2', simulationHeaders: {} })
