@@ -1,11 +1,11 @@
-import type { Mode } from '@switchboard/schemas/common'
 import { requireAll } from '@switchboard/service-kit/credentials'
-import { providerNotConfigured } from '@switchboard/service-kit/errors'
+import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
+import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
-import { createSendGridClient, type SendGridClient } from './client/sendgrid-client.ts'
+import { createSendGridClient } from './client/sendgrid-client.ts'
 import { emailSimulationOverrides, type EmailEnv } from './config.ts'
 import { sendgridEmulator } from './emulator/index.ts'
 import { SENDGRID_RETENTION, SendGridPersistence } from './emulator/persist.ts'
@@ -16,16 +16,17 @@ import { createEmailService } from './service/email-service.ts'
 
 // Any SG.<id>.<secret>-shaped key passes the emulator's check; this one says what it is.
 const MOCK_API_KEY = 'SG.switchboard-mock.not-a-real-key-the-emulator-accepts-any-SG-key'
-export const EMULATOR_PREFIX = '/sendgrid'
+export const EMULATOR_PREFIX = SERVICES.email.emulatorPrefix
 
 /** The email service: its API, the SendGrid emulator under /sendgrid, and the event receiver. */
 export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
   const { env } = opts
+  const credentials = () => requireAll({ SENDGRID_API_KEY: env.SENDGRID_API_KEY })
   const app: App = await createServiceApp({
     ...opts,
     service: 'email',
     simulation: emailSimulationOverrides(env),
-    credentials: () => requireAll({ SENDGRID_API_KEY: env.SENDGRID_API_KEY })
+    credentials
   })
 
   app.describeExchanges(describeSendGrid)
@@ -44,17 +45,12 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     defaultEventWebhookUrl: () => env.SENDGRID_EVENT_WEBHOOK_URL ?? ownReceiver()
   })
 
-  let mockClient: SendGridClient | undefined
-  let liveClient: SendGridClient | undefined
-  const clientFor = (mode: Mode): SendGridClient => {
-    if (mode === 'mock') {
-      mockClient ??= createSendGridClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-      return mockClient
-    }
-    if (!env.SENDGRID_API_KEY) throw providerNotConfigured('SendGrid', ['SENDGRID_API_KEY'])
-    liveClient ??= createSendGridClient({ baseUrl: env.SENDGRID_BASE_URL, apiKey: env.SENDGRID_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-    return liveClient
-  }
+  const clientFor = modeClients({
+    provider: 'SendGrid',
+    credentials,
+    mock: () => createSendGridClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
+    live: () => createSendGridClient({ baseUrl: env.SENDGRID_BASE_URL, apiKey: env.SENDGRID_API_KEY!, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+  })
 
   const service = createEmailService({
     activityLog: app.activityLog,

@@ -1,15 +1,14 @@
-import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import type { Mode } from '@switchboard/schemas/common'
+import type { CredentialsReport } from '@switchboard/service-kit/credentials'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
+import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
+import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { registerSecrets } from '@switchboard/service-kit/redact'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
-import { createInstamojoClient, type InstamojoClient } from './client/instamojo-client.ts'
+import { createInstamojoClient } from './client/instamojo-client.ts'
 import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
 import { describeInstamojo } from './emulator/inspect.ts'
 import { instamojoEmulator, MAX_TOKENS } from './emulator/index.ts'
@@ -22,24 +21,8 @@ export const EMULATOR_PREFIX = SERVICES.payments.emulatorPrefix
 // The emulator accepts any non-empty client id/secret; these say what they are.
 const MOCK_CLIENT = { kind: 'oauth' as const, clientId: 'switchboard-mock-client', clientSecret: 'not-a-real-secret-the-emulator-accepts-any' }
 
-/**
- * The emulator's webhook salt: INSTAMOJO_MOCK_SALT, else one generated once and kept in the data
- * folder (so a receiver configured with it keeps working across restarts), else in memory.
- */
-function emulatorSalt (env: PaymentsEnv): string {
-  if (env.INSTAMOJO_MOCK_SALT) return env.INSTAMOJO_MOCK_SALT
-  const file = join(env.SWITCHBOARD_DATA_DIR, 'instamojo-emulator-salt')
-  try {
-    const s = readFileSync(file, 'utf8').trim()
-    if (s) return s
-  } catch { /* first start */ }
-  const salt = randomBytes(16).toString('hex')
-  try {
-    mkdirSync(env.SWITCHBOARD_DATA_DIR, { recursive: true })
-    writeFileSync(file, salt, { mode: 0o600 })
-  } catch { /* read-only folder: this run's salt stays in memory */ }
-  return salt
-}
+// The emulator's webhook salt, generated once into the data folder when INSTAMOJO_MOCK_SALT is unset.
+export const SALT_FILE = 'instamojo-emulator-salt'
 
 function notConfigured (missing: string[]): ServiceError {
   const both = missing.length === 2 && missing[0] === 'INSTAMOJO_CLIENT_ID'
@@ -55,16 +38,18 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   const creds = liveCredentials(env)
   const mode = () => app.runtime.get('payments').mode
   registerSecrets([env.INSTAMOJO_CLIENT_SECRET, env.INSTAMOJO_API_KEY, env.INSTAMOJO_AUTH_TOKEN, env.INSTAMOJO_SALT, env.INSTAMOJO_MOCK_SALT])
+  // What the admin switch checks before live mode (it refuses with a 422 naming what is missing),
+  // as for the other services: either API's pair will do, so only a missing pair is named.
+  const credentials = (): CredentialsReport => ({
+    variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const)
+      .map(name => ({ name, value: env[name] || undefined })),
+    missing: creds.ok ? [] : creds.missing
+  })
   const app: App = await createServiceApp({
     ...opts,
     service: 'payments',
     simulation: paymentsSimulationOverrides(env),
-    // What the admin switch checks before live mode (it refuses with a 422 naming what is missing),
-    // as for the other services: either API's pair will do, so only a missing pair is named.
-    credentials: () => ({
-      variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const).map(name => ({ name, value: env[name] || undefined })),
-      missing: creds.ok ? [] : creds.missing
-    }),
+    credentials,
     readiness: (): Record<string, { ok: boolean, message?: string }> => {
       if (mode() === 'mock') return { provider: { ok: true, message: 'mock mode: Instamojo emulator' } }
       if (!creds.ok) return { provider: { ok: false, message: `live mode needs ${creds.missing.join(' and ')}` } }
@@ -80,7 +65,8 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   app.describeExchanges(describeInstamojo())
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
-  const salt = emulatorSalt(env)
+  // Kept in the data folder, so a receiver configured with it keeps working across restarts.
+  const salt = env.INSTAMOJO_MOCK_SALT ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SALT_FILE, { bytes: 16, encoding: 'hex' })
   await app.register(instamojoEmulator, {
     // Payment requests, payments and tokens live in the database, the oldest past the bound deleted.
     state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),
@@ -91,20 +77,21 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     clock: app.clock
   })
 
-  let mockClient: InstamojoClient | undefined
-  let liveClient: InstamojoClient | undefined
-  const clientFor = (m: Mode): InstamojoClient => {
-    // NEVER a fallback to the emulator for payments (SERVICES.payments.neverFallsBack): runtime.fallback is deliberately ignored here.
-    // A link from the emulator handed to a real buyer would take no money and report success, so a
-    // live call that fails, fails (clearly), and a live mode without credentials is a 503.
-    if (m === 'mock') {
-      mockClient ??= createInstamojoClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders })
-      return mockClient
-    }
-    if (!creds.ok) throw notConfigured(creds.missing)
-    liveClient ??= createInstamojoClient({ baseUrl: instamojoHost(env, creds.auth.kind === 'oauth' ? 'v2' : 'v1.1'), auth: creds.auth, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-    return liveClient
-  }
+  const liveAuth = creds.ok ? creds.auth : undefined
+  // NEVER a fallback to the emulator for payments (SERVICES.payments.neverFallsBack): runtime.fallback is deliberately ignored here.
+  // A link from the emulator handed to a real buyer would take no money and report success, so a
+  // live call that fails, fails (clearly), and a live mode without credentials is a 503.
+  const clientFor = modeClients({
+    provider: 'Instamojo',
+    credentials,
+    notConfigured,
+    mock: () => createInstamojoClient({
+      baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders
+    }),
+    live: () => createInstamojoClient({
+      baseUrl: instamojoHost(env, liveAuth!.kind === 'oauth' ? 'v2' : 'v1.1'), auth: liveAuth!, timeoutMs: env.PROVIDER_TIMEOUT_MS
+    })
+  })
 
   const service = createPaymentService({
     activityLog: app.activityLog,

@@ -1,12 +1,12 @@
-import type { Mode } from '@switchboard/schemas/common'
 import { requireAll } from '@switchboard/service-kit/credentials'
-import { providerNotConfigured } from '@switchboard/service-kit/errors'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
+import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
+import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
-import { createBolnaClient, type BolnaClient } from './client/bolna-client.ts'
+import { createBolnaClient } from './client/bolna-client.ts'
 import { addressListOf, callStepRange, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
 import { bolnaEmulator } from './emulator/index.ts'
 import { describeBolna } from './emulator/inspect.ts'
@@ -17,7 +17,7 @@ import { createVoiceService } from './service/voice-service.ts'
 
 // The emulator accepts any bn-… key; this one says what it is.
 const MOCK_API_KEY = 'bn-switchboard-mock-key-the-emulator-accepts-any-bn-key'
-export const EMULATOR_PREFIX = '/bolna'
+export const EMULATOR_PREFIX = SERVICES.voice.emulatorPrefix
 
 /** The voice service: its API, the Bolna emulator under /bolna, and the webhook receiver. */
 export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
@@ -27,11 +27,12 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
   const aliases = scriptAliases(env)
   const allowedIps = addressListOf(env, 'BOLNA_WEBHOOK_ALLOWED_IPS')
   const trustedProxies = addressListOf(env, 'VOICE_TRUSTED_PROXIES')
+  const credentials = () => requireAll({ BOLNA_API_KEY: env.BOLNA_API_KEY })
   const app: App = await createServiceApp({
     ...opts,
     service: 'voice',
     simulation: voiceSimulationOverrides(env),
-    credentials: () => requireAll({ BOLNA_API_KEY: env.BOLNA_API_KEY })
+    credentials
   })
 
   app.describeExchanges(describeBolna)
@@ -53,17 +54,12 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
     defaultWebhookUrl: () => env.BOLNA_MOCK_WEBHOOK_URL ?? ownReceiver()
   })
 
-  let mockClient: BolnaClient | undefined
-  let liveClient: BolnaClient | undefined
-  const clientFor = (mode: Mode): BolnaClient => {
-    if (mode === 'mock') {
-      mockClient ??= createBolnaClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-      return mockClient
-    }
-    if (!env.BOLNA_API_KEY) throw providerNotConfigured('Bolna', ['BOLNA_API_KEY'])
-    liveClient ??= createBolnaClient({ baseUrl: env.BOLNA_BASE_URL, apiKey: env.BOLNA_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-    return liveClient
-  }
+  const clientFor = modeClients({
+    provider: 'Bolna',
+    credentials,
+    mock: () => createBolnaClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
+    live: () => createBolnaClient({ baseUrl: env.BOLNA_BASE_URL, apiKey: env.BOLNA_API_KEY!, timeoutMs: env.PROVIDER_TIMEOUT_MS })
+  })
 
   const service = createVoiceService({
     activityLog: app.activityLog,

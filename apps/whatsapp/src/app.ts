@@ -1,15 +1,14 @@
-import type { Mode } from '@switchboard/schemas/common'
 import { requireAll } from '@switchboard/service-kit/credentials'
 import { parseRange } from '@switchboard/service-kit/env'
-import { providerNotConfigured } from '@switchboard/service-kit/errors'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
+import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { loadCatalogue } from './catalogue.ts'
-import { createAiSensyClient, type AiSensyClient } from './client/aisensy-client.ts'
+import { createAiSensyClient } from './client/aisensy-client.ts'
 import { addressListOf, whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
 import { aisensyEmulator, MAX_PENDING } from './emulator/index.ts'
 import { AiSensyPersistence } from './emulator/persist.ts'
@@ -34,11 +33,12 @@ export const EMULATOR_PREFIX = SERVICES.whatsapp.emulatorPrefix
 export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const { env } = opts
   const templates = loadCatalogue(env.WHATSAPP_TEMPLATES_FILE)
+  const credentials = () => requireAll({ AISENSY_API_KEY: env.AISENSY_API_KEY })
   const app: App = await createServiceApp({
     ...opts,
     service: 'whatsapp',
     simulation: whatsappSimulationOverrides(env),
-    credentials: () => requireAll({ AISENSY_API_KEY: env.AISENSY_API_KEY })
+    credentials
   })
 
   app.describeExchanges(describeAiSensy(templates, env.WHATSAPP_DEFAULT_CONTACT_NAME))
@@ -65,17 +65,16 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     webhookUrl: env.AISENSY_WEBHOOK_URL === 'off' ? () => undefined : () => env.AISENSY_WEBHOOK_URL ?? ownReceiver()
   })
 
-  let mockClient: AiSensyClient | undefined
-  let liveClient: AiSensyClient | undefined
-  const clientFor = (mode: Mode): AiSensyClient => {
-    if (mode === 'mock') {
-      mockClient ??= createAiSensyClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, version: env.AISENSY_API_VERSION, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-      return mockClient
-    }
-    if (!env.AISENSY_API_KEY) throw providerNotConfigured('AiSensy', ['AISENSY_API_KEY'])
-    liveClient ??= createAiSensyClient({ baseUrl: env.AISENSY_BASE_URL, apiKey: env.AISENSY_API_KEY, version: env.AISENSY_API_VERSION, timeoutMs: env.PROVIDER_TIMEOUT_MS })
-    return liveClient
-  }
+  const clientFor = modeClients({
+    provider: 'AiSensy',
+    credentials,
+    mock: () => createAiSensyClient({
+      baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, version: env.AISENSY_API_VERSION, timeoutMs: env.PROVIDER_TIMEOUT_MS
+    }),
+    live: () => createAiSensyClient({
+      baseUrl: env.AISENSY_BASE_URL, apiKey: env.AISENSY_API_KEY!, version: env.AISENSY_API_VERSION, timeoutMs: env.PROVIDER_TIMEOUT_MS
+    })
+  })
 
   const service = createWhatsAppService({
     activityLog: app.activityLog,

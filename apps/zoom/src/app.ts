@@ -1,13 +1,12 @@
-import type { Mode } from '@switchboard/schemas/common'
 import { requireAll } from '@switchboard/service-kit/credentials'
-import { providerNotConfigured } from '@switchboard/service-kit/errors'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
+import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
-import { createZoomClient, type ZoomClient } from './client/zoom-client.ts'
+import { createZoomClient } from './client/zoom-client.ts'
 import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
 import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
 import { describeZoom } from './emulator/inspect.ts'
@@ -32,11 +31,12 @@ export const WEBHOOK_SECRET_FILE = 'zoom-webhook-secret-token'
 /** The Zoom service: its API, the Zoom emulator under /zoom, and the webhook receiver. */
 export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   const { env } = opts
+  const credentials = () => requireAll({ ZOOM_ACCOUNT_ID: env.ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID: env.ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET: env.ZOOM_CLIENT_SECRET })
   const app: App = await createServiceApp({
     ...opts,
     service: 'zoom',
     simulation: zoomSimulationOverrides(env),
-    credentials: () => requireAll({ ZOOM_ACCOUNT_ID: env.ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID: env.ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET: env.ZOOM_CLIENT_SECRET })
+    credentials
   })
 
   app.describeExchanges(describeZoom)
@@ -95,23 +95,18 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   app.onMockReset(async () => { await state.clear(); simulator.restart() })
   await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator })
 
-  let mockClient: ZoomClient | undefined
-  let liveClient: ZoomClient | undefined
-  const clientFor = (mode: Mode): ZoomClient => {
-    if (mode === 'mock') {
-      mockClient ??= createZoomClient({
-        ...MOCK_CREDENTIALS,
-        apiBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}/v2`,
-        oauthBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
-        emulatorBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
-        emulatorHeaders: app.controlHeaders,
-        timeoutMs: env.PROVIDER_TIMEOUT_MS
-      })
-      return mockClient
-    }
-    const { missing } = requireAll({ ZOOM_ACCOUNT_ID: env.ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID: env.ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET: env.ZOOM_CLIENT_SECRET })
-    if (missing.length) throw providerNotConfigured('Zoom', missing)
-    liveClient ??= createZoomClient({
+  const clientFor = modeClients({
+    provider: 'Zoom',
+    credentials,
+    mock: () => createZoomClient({
+      ...MOCK_CREDENTIALS,
+      apiBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}/v2`,
+      oauthBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
+      emulatorBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
+      emulatorHeaders: app.controlHeaders,
+      timeoutMs: env.PROVIDER_TIMEOUT_MS
+    }),
+    live: () => createZoomClient({
       apiBaseUrl: env.ZOOM_API_BASE_URL,
       oauthBaseUrl: env.ZOOM_OAUTH_BASE_URL,
       accountId: env.ZOOM_ACCOUNT_ID!,
@@ -119,8 +114,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
       clientSecret: env.ZOOM_CLIENT_SECRET!,
       timeoutMs: env.PROVIDER_TIMEOUT_MS
     })
-    return liveClient
-  }
+  })
 
   const service = createZoomService({ runtime: app.runtime, clientFor, userId: env.ZOOM_USER_ID, logger: app.log })
   await app.register(zoomWebhookRoutes, { service, secret: webhookSecret, maxAgeSeconds: env.ZOOM_WEBHOOK_MAX_AGE_S })

@@ -67,29 +67,51 @@ export function timestampIsFresh (timestamp: string | number | undefined, maxAge
   return Math.abs(nowMs / 1000 - Number(s)) <= maxAgeSeconds
 }
 
+export interface SecretFileOptions {
+  /** Random bytes in a generated secret (default 24). */
+  bytes?: number
+  /** How a generated secret is written (default base64url). */
+  encoding?: 'base64url' | 'hex'
+  /** Makes a new secret in the file's own format instead (a PEM key, say). */
+  generate?: () => string
+  /** Whether the file's text (trimmed) is a usable secret (default: any; a throw is a no); a file holding something else is replaced. */
+  accept?: (stored: string) => boolean
+}
+
 /**
  * A webhook secret generated on first start and kept in the data folder, so a receiver configured
  * with it stays valid across restarts; in memory only when there is no (writable) data folder.
+ * Every provider app loads its webhook secret (token, salt, signing key) with this. The file holds
+ * the secret and a newline; it is read trimmed. Two processes sharing the folder agree on one: the
+ * file is created exclusively, and the one that loses the race reads the winner's.
  */
-export function loadOrCreateSecret (dataDir: string | undefined, fileName: string, bytes = 24): string {
+export function loadOrCreateSecret (dataDir: string | undefined, fileName: string, opts: SecretFileOptions = {}): string {
   const file = dataDir ? join(dataDir, fileName) : undefined
+  const usable = (s: string) => {
+    if (s === '') return false
+    try { return opts.accept?.(s) ?? true } catch { return false }
+  }
+  let replace = false
   if (file) {
     try {
       const existing = readFileSync(file, 'utf8').trim()
-      if (existing) return existing
+      if (usable(existing)) return existing
+      // Something that is not a secret of this kind is replaced; an empty file may be another
+      // process's still being written, so that one is left to it.
+      replace = existing !== ''
     } catch { /* first start: generate below */ }
   }
-  const secret = randomBytes(bytes).toString('base64url')
+  const secret = (opts.generate ? opts.generate() : randomBytes(opts.bytes ?? 24).toString(opts.encoding ?? 'base64url')).trim()
   if (file && dataDir) {
     try {
       mkdirSync(dataDir, { recursive: true })
-      writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+      writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: replace ? 'w' : 'wx' })
     } catch (err) {
       // Another process wrote it first: use theirs. A read-only folder: this run keeps it in memory.
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         try {
           const theirs = readFileSync(file, 'utf8').trim()
-          if (theirs) return theirs
+          if (usable(theirs)) return theirs
         } catch { /* unreadable: keep ours */ }
       }
     }

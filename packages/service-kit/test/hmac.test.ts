@@ -39,3 +39,30 @@ t.test('loadOrCreateSecret generates once, keeps it, and survives an unwritable 
   t.match(inMemory, /^[\w-]{32}$/, 'a folder that cannot be made still yields a secret (kept in memory)')
   t.not(loadOrCreateSecret(undefined, 'secret'), loadOrCreateSecret(undefined, 'secret'), 'no folder: a fresh one each time')
 })
+
+t.test('loadOrCreateSecret: a provider\'s own format, an existing file read as it was written, a file of the wrong kind replaced', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'sk-hmac-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const salt = loadOrCreateSecret(dir, 'salt', { bytes: 16, encoding: 'hex' })
+  t.match(salt, /^[0-9a-f]{32}$/, '16 bytes, hex')
+  t.equal(readFileSync(join(dir, 'salt'), 'utf8'), `${salt}\n`, 'the secret and a newline')
+  // A file written before, without a newline, is read as it is.
+  writeFileSync(join(dir, 'old-salt'), 'abcdef0123456789')
+  t.equal(loadOrCreateSecret(dir, 'old-salt', { bytes: 16, encoding: 'hex' }), 'abcdef0123456789')
+  t.equal(readFileSync(join(dir, 'old-salt'), 'utf8'), 'abcdef0123456789', 'and left untouched')
+
+  const opts = {
+    generate: () => `-----BEGIN KEY-----\n${String(Math.random())}\n-----END KEY-----\n`,
+    accept: (s: string) => s.startsWith('-----BEGIN KEY-----')
+  }
+  const key = loadOrCreateSecret(dir, 'key.pem', opts)
+  t.match(key, /^-----BEGIN KEY-----\n[\d.]+\n-----END KEY-----$/, 'generated in the file\'s format, read trimmed')
+  t.equal(loadOrCreateSecret(dir, 'key.pem', opts), key, 'read back on the next start')
+  writeFileSync(join(dir, 'key.pem'), 'not a key\n')
+  const replaced = loadOrCreateSecret(dir, 'key.pem', opts)
+  t.not(replaced, key)
+  t.ok(opts.accept(replaced), 'a file holding something else is replaced with a new one')
+  t.equal(readFileSync(join(dir, 'key.pem'), 'utf8'), `${replaced}\n`, 'which is kept')
+  const throwing = loadOrCreateSecret(dir, 'key.pem', { ...opts, accept: () => { throw new Error('unparseable') } })
+  t.not(throwing, replaced, 'an accept that throws says no')
+})

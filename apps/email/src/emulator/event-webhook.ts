@@ -1,31 +1,24 @@
 import { createECDH, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { randomId22 } from '@switchboard/service-kit/ids'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 
 export const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature'
 export const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp'
 
 export type SendGridEvent = Record<string, unknown> & { email: string, event: string, timestamp: number, sg_event_id: string, sg_message_id: string }
 
+export const KEY_FILE = 'sendgrid-event-webhook-key.pem'
+
 /**
  * The Event Webhook's ECDSA P-256 key pair. Kept in the data folder so the public key a receiver
  * was configured with stays valid across restarts; in memory when there is no data folder.
  */
 export function loadSigningKey (dataDir?: string): SigningKey {
-  const file = dataDir ? join(dataDir, 'sendgrid-event-webhook-key.pem') : undefined
-  let privateKey: KeyObject | undefined
-  if (file) {
-    try { privateKey = createPrivateKey(readFileSync(file)) } catch { /* first start: generate below */ }
-  }
-  if (!privateKey) {
-    privateKey = newPrivateKey()
-    if (file && dataDir) {
-      mkdirSync(dataDir, { recursive: true })
-      writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
-    }
-  }
-  return signingKey(privateKey)
+  const pem = loadOrCreateSecret(dataDir, KEY_FILE, {
+    generate: () => newPrivateKey().export({ type: 'pkcs8', format: 'pem' }).toString(),
+    accept: stored => Boolean(createPrivateKey(stored)) // a file that holds no key is replaced
+  })
+  return signingKey(createPrivateKey(pem))
 }
 
 export interface SigningKey { privateKey: KeyObject, publicKeyBase64: string }

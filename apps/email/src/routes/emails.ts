@@ -4,26 +4,23 @@ import {
   BulkEmailReplySchema, BulkEmailRequestSchema, EmailIdParamsSchema, EmailLogSchema, EmailStatsSchema,
   SendEmailReplySchema, SendEmailRequestSchema, ValidateTemplateReplySchema, ValidateTemplateRequestSchema
 } from '@switchboard/schemas/email'
-import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import { callContext } from '@switchboard/service-kit/provider-clients'
 import type { EmailService } from '../service/email-service.ts'
 import { validateEmailTemplate } from '../service/template-validation.ts'
 
 /** The email service's own API: validate → one service call → reply. */
 export const emailRoutes: FastifyPluginAsyncTypebox<{ service: EmailService }> = async (app, { service }) => {
-  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
-    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
-
   app.post('/emails', {
     config: { idempotent: true },
     schema: { summary: 'send_email(to_email, subject, content)', body: SendEmailRequestSchema, response: { 202: SendEmailReplySchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.sendEmail(request.body, ctx(request))))
+  }, async (request, reply) => reply.code(202).send(await service.sendEmail(request.body, callContext(request))))
 
   app.post('/emails/batch', {
     config: { idempotent: true },
     schema: { summary: 'send_bulk_emails(email_list): the totals (200), or the batch\'s progress (202) when it outlasts BULK_WAIT_MS', body: BulkEmailRequestSchema, response: { 200: BulkEmailReplySchema, 202: BatchProgressSchema, ...errorResponses } },
     bodyLimit: 64 * 1024 * 1024
   }, async (request, reply) => {
-    const outcome = await service.sendBulkEmails(request.body, ctx(request))
+    const outcome = await service.sendBulkEmails(request.body, callContext(request))
     return outcome.done ? reply.code(200).send(outcome.reply) : reply.code(202).send(outcome.progress)
   })
 

@@ -4,6 +4,7 @@ import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailR
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import { batchProgress, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
@@ -42,12 +43,6 @@ interface BulkItem {
   subject: string
   content: string
   content_type?: 'text/plain' | 'text/html'
-}
-
-export interface CallContext {
-  requestId: string
-  /** x-switchboard-* headers to pass to the emulator. */
-  simulationHeaders?: Record<string, string>
 }
 
 /** SendGrid allows 1,000 personalizations (and 1,000 recipients) per request. */

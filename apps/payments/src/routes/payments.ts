@@ -4,15 +4,13 @@ import {
   CreatePaymentLinkRequestSchema, ListPaymentLinksQuerySchema, PaymentLinkIdParamsSchema, PaymentLinkListSchema, PaymentLinkSchema,
   PaymentStatsSchema, ResendPaymentLinkReplySchema, ResendPaymentLinkRequestSchema, SimulatePaymentReplySchema, SimulatePaymentRequestSchema
 } from '@switchboard/schemas/payments'
-import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import { callContext } from '@switchboard/service-kit/provider-clients'
 import type { PaymentService } from '../service/payment-service.ts'
 
 /** The payments service's own API: validate → one service call → reply. */
 export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService }> = async (app, { service }) => {
   // simulate and resend take an optional body: an empty POST means "the defaults".
   const emptyBodyIsDefaults = async (request: { body: unknown }) => { request.body ??= {} }
-  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
-    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
 
   app.post('/payment-links', {
     config: { idempotent: true },
@@ -22,7 +20,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService 
       response: { 201: PaymentLinkSchema, 200: PaymentLinkSchema, ...errorResponses }
     }
   }, async (request, reply) => {
-    const link = await service.createPaymentLink(request.body, ctx(request))
+    const link = await service.createPaymentLink(request.body, callContext(request))
     return reply.code(201).send(link)
   })
 
@@ -36,17 +34,17 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService 
 
   app.get('/payment-links/:id', {
     schema: { summary: 'get_payment_status(payment_id)', params: PaymentLinkIdParamsSchema, response: { 200: PaymentLinkSchema, ...errorResponses } }
-  }, async (request) => service.getPaymentStatus(request.params.id, ctx(request)))
+  }, async (request) => service.getPaymentStatus(request.params.id, callContext(request)))
 
   app.post('/payment-links/:id/simulate', {
     config: { idempotent: true },
     preValidation: emptyBodyIsDefaults,
     schema: { summary: 'simulate_payment_completion(payment_id, success_rate) — mock mode only', params: PaymentLinkIdParamsSchema, body: SimulatePaymentRequestSchema, response: { 200: SimulatePaymentReplySchema, ...errorResponses } }
-  }, async (request) => service.simulatePaymentCompletion(request.params.id, request.body, ctx(request)))
+  }, async (request) => service.simulatePaymentCompletion(request.params.id, request.body, callContext(request)))
 
   app.post('/payment-links/:id/resend', {
     config: { idempotent: true },
     preValidation: emptyBodyIsDefaults,
     schema: { summary: 'Send the link to the buyer again (email and WhatsApp)', params: PaymentLinkIdParamsSchema, body: ResendPaymentLinkRequestSchema, response: { 200: ResendPaymentLinkReplySchema, ...errorResponses } }
-  }, async (request) => service.resendPaymentLink(request.params.id, request.body, ctx(request)))
+  }, async (request) => service.resendPaymentLink(request.params.id, request.body, callContext(request)))
 }

@@ -7,6 +7,7 @@ import type {
 } from '@switchboard/schemas/payments'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError, providerRequest } from '@switchboard/service-kit/provider-client'
+import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { amountProblem, normaliseAmount } from '../amount.ts'
 import type { InstamojoClient } from '../client/instamojo-client.ts'
@@ -29,12 +30,6 @@ export interface PaymentServiceDeps {
   /** The internal credential the sibling services ask for. */
   serviceHeaders: Record<string, string>
   timeoutMs: number
-}
-
-export interface CallContext {
-  requestId: string
-  /** x-switchboard-* headers to pass to the emulator. */
-  simulationHeaders?: Record<string, string>
 }
 
 const TABLE = 'payments' as const

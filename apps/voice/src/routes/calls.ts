@@ -5,24 +5,21 @@ import {
   CallStatsSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema, MakeCallReplySchema, MakeCallRequestSchema,
   ScriptsReplySchema, StopCallReplySchema
 } from '@switchboard/schemas/voice'
-import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import { callContext } from '@switchboard/service-kit/provider-clients'
 import type { VoiceService } from '../service/voice-service.ts'
 
 /** The voice service's own API: validate → one service call → reply. */
 export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> = async (app, { service }) => {
-  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
-    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
-
   app.post('/calls', {
     config: { idempotent: true },
     schema: { summary: 'make_call(to_number, script_id, agent_id)', body: MakeCallRequestSchema, response: { 202: MakeCallReplySchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.makeCall(request.body, ctx(request))))
+  }, async (request, reply) => reply.code(202).send(await service.makeCall(request.body, callContext(request))))
 
   app.post('/calls/bulk', {
     config: { idempotent: true },
     schema: { summary: 'make_bulk_calls(contacts, script_id): every call (200), or the batch\'s progress (202) when it outlasts BULK_WAIT_MS', body: BulkCallRequestSchema, response: { 200: BulkCallReplySchema, 202: BatchProgressSchema, ...errorResponses } }
   }, async (request, reply) => {
-    const outcome = await service.makeBulkCalls(request.body, ctx(request))
+    const outcome = await service.makeBulkCalls(request.body, callContext(request))
     return outcome.done ? reply.code(200).send(outcome.reply) : reply.code(202).send(outcome.progress)
   })
 
@@ -40,17 +37,17 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
 
   app.get('/calls/:id', {
     schema: { summary: 'get_call_status(call_id)', params: CallIdParamsSchema, response: { 200: CallLogSchema, ...errorResponses } }
-  }, async (request) => service.getCallStatus(request.params.id, ctx(request)))
+  }, async (request) => service.getCallStatus(request.params.id, callContext(request)))
 
   app.post('/calls/:id/stop', {
     schema: { summary: 'Stop a queued or scheduled call', params: CallIdParamsSchema, response: { 200: StopCallReplySchema, ...errorResponses } }
-  }, async (request) => service.stopCall(request.params.id, ctx(request)))
+  }, async (request) => service.stopCall(request.params.id, callContext(request)))
 
   app.post('/campaigns', {
     config: { idempotent: true },
     schema: { summary: 'create_campaign(name, contacts, script_id)', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } },
     bodyLimit: 16 * 1024 * 1024
-  }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, ctx(request))))
+  }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, callContext(request))))
 
   app.get('/campaigns/:id', {
     schema: { summary: 'A campaign and its progress', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }
@@ -67,5 +64,5 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
 
   app.get('/scripts', {
     schema: { summary: 'get_available_scripts()', response: { 200: ScriptsReplySchema, ...errorResponses } }
-  }, async (request) => service.getAvailableScripts(ctx(request)))
+  }, async (request) => service.getAvailableScripts(callContext(request)))
 }

@@ -9,6 +9,7 @@ import type {
 } from '@switchboard/schemas/voice'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
@@ -36,12 +37,6 @@ export interface VoiceServiceDeps {
   /** How long a bulk request waits for its calls to be placed before replying 202 (BULK_WAIT_MS). */
   bulkWaitMs: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, debug: (obj: object, msg?: string) => void }
-}
-
-export interface CallContext {
-  requestId: string
-  /** x-switchboard-* headers to pass to the emulator. */
-  simulationHeaders?: Record<string, string>
 }
 
 /**

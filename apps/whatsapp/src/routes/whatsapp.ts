@@ -4,26 +4,23 @@ import {
   BulkMessagesReplySchema, BulkMessagesRequestSchema, CampaignIdParamsSchema, CampaignSchema, CreateCampaignRequestSchema,
   InboundMessagesQuerySchema, InboundMessagesReplySchema, MessageIdParamsSchema, SendMessageReplySchema, SendMessageRequestSchema, TemplatesReplySchema, WhatsAppLogSchema, WhatsAppStatsSchema
 } from '@switchboard/schemas/whatsapp'
-import { pickSimulationHeaders } from '@switchboard/service-kit/simulation'
+import { callContext } from '@switchboard/service-kit/provider-clients'
 import type { InboundMessages } from '../service/inbound-messages.ts'
 import type { WhatsAppService } from '../service/whatsapp-service.ts'
 
 /** The WhatsApp service's own API: validate → one service call → reply. */
 export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppService, inbound: InboundMessages }> = async (app, { service, inbound }) => {
-  const ctx = (request: { id: string, headers: Record<string, string | string[] | undefined> }) =>
-    ({ requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) })
-
   app.post('/messages', {
     config: { idempotent: true },
     schema: { summary: 'send_message(to_number, template_name, params)', body: SendMessageRequestSchema, response: { 202: SendMessageReplySchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.sendMessage(request.body, ctx(request))))
+  }, async (request, reply) => reply.code(202).send(await service.sendMessage(request.body, callContext(request))))
 
   app.post('/messages/bulk', {
     config: { idempotent: true },
     schema: { summary: 'send_bulk_messages(contacts, template_name): every result (200), or the batch\'s progress (202) when it outlasts BULK_WAIT_MS', body: BulkMessagesRequestSchema, response: { 200: BulkMessagesReplySchema, 202: BatchProgressSchema, ...errorResponses } },
     bodyLimit: 8 * 1024 * 1024
   }, async (request, reply) => {
-    const outcome = await service.sendBulkMessages(request.body, ctx(request))
+    const outcome = await service.sendBulkMessages(request.body, callContext(request))
     return outcome.done ? reply.code(200).send(outcome.reply) : reply.code(202).send(outcome.progress)
   })
 
@@ -35,7 +32,7 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
     config: { idempotent: true },
     schema: { summary: 'create_campaign(name, contacts, template_name): runs in the background', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } },
     bodyLimit: 64 * 1024 * 1024
-  }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, ctx(request))))
+  }, async (request, reply) => reply.code(202).send(await service.createCampaign(request.body, callContext(request))))
 
   app.get('/campaigns/:id', {
     schema: { summary: 'A campaign\'s progress and counts', params: CampaignIdParamsSchema, response: { 200: CampaignSchema, ...errorResponses } }

@@ -9,6 +9,7 @@ import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import { batchProgress, contactsOf, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { renderTemplate, type Template } from '../catalogue.ts'
@@ -34,12 +35,6 @@ export interface WhatsAppServiceDeps {
   /** How long a bulk send waits for its answers before replying 202 (BULK_WAIT_MS). */
   bulkWaitMs: number
   logger?: { info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
-}
-
-export interface CallContext {
-  requestId: string
-  /** x-switchboard-* headers to pass to the emulator. */
-  simulationHeaders?: Record<string, string>
 }
 
 const LIVE_KEY_HINT = 'Check AISENSY_API_KEY.'

@@ -5,6 +5,7 @@ import type {
 } from '@switchboard/schemas/zoom'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
+import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { ListType, ZoomClient, ZoomMeeting, ZoomRecordings } from '../client/zoom-client.ts'
 
@@ -18,12 +19,6 @@ export interface ZoomServiceDeps {
   logger?: { debug: (obj: object, msg?: string) => void }
   /** Most meeting statuses remembered from webhooks. */
   statusMemory?: number
-}
-
-export interface CallContext {
-  requestId: string
-  /** x-switchboard-* headers to pass to the emulator. */
-  simulationHeaders?: Record<string, string>
 }
 
 const LIVE_HINT = 'Check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.'

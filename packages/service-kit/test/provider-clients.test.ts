@@ -1,0 +1,65 @@
+import t from 'tap'
+import { requireAll } from '../src/credentials.ts'
+import { ServiceError } from '../src/errors.ts'
+import { callContext, modeClients } from '../src/provider-clients.ts'
+
+t.test('modeClients creates each client at its first use, once, and only the one the mode needs', async t => {
+  const made: string[] = []
+  const env: Record<string, string | undefined> = { ACME_KEY: 'key-1' }
+  const clientFor = modeClients<{ kind: string, key?: string | undefined }>({
+    provider: 'Acme',
+    credentials: () => requireAll({ ACME_KEY: env.ACME_KEY }),
+    mock: () => { made.push('mock'); return { kind: 'mock' } },
+    live: () => { made.push('live'); return { kind: 'live', key: env.ACME_KEY } }
+  })
+  t.same(made, [], 'nothing is created before a call')
+  const mock = clientFor('mock')
+  t.same(made, ['mock'], 'a mock call creates the mock client only')
+  t.equal(clientFor('mock'), mock, 'and keeps it')
+  const live = clientFor('live')
+  t.same(live, { kind: 'live', key: 'key-1' })
+  t.equal(clientFor('live'), live, 'the live client is kept too')
+  t.equal(clientFor('mock'), mock, 'switching back gives the same mock client')
+  t.same(made, ['mock', 'live'], 'each created exactly once')
+})
+
+t.test('a live call with credentials missing is a 503 naming the variables; mock mode never needs them', async t => {
+  let lives = 0
+  const env: Record<string, string | undefined> = { ACME_ACCOUNT: 'acct' }
+  const clientFor = modeClients({
+    provider: 'Acme',
+    credentials: () => requireAll({ ACME_ACCOUNT: env.ACME_ACCOUNT, ACME_ID: env.ACME_ID, ACME_SECRET: env.ACME_SECRET }),
+    mock: () => 'mock-client',
+    live: () => { lives++; return 'live-client' }
+  })
+  t.equal(clientFor('mock'), 'mock-client')
+  const err = t.throws(() => clientFor('live')) as ServiceError
+  t.ok(err instanceof ServiceError)
+  t.same([err.statusCode, err.code, err.details], [503, 'PROVIDER_NOT_CONFIGURED', { missing: ['ACME_ID', 'ACME_SECRET'] }])
+  t.equal(err.message, 'Acme is in live mode but ACME_ID and ACME_SECRET are not set. Set them in the environment, or switch this service back to mock mode.')
+  t.equal(lives, 0, 'no live client was created')
+  // The check runs on every live call: once the variables are there, the live client is made.
+  env.ACME_ID = 'id'
+  env.ACME_SECRET = 'secret'
+  t.equal(clientFor('live'), 'live-client')
+  t.equal(lives, 1)
+})
+
+t.test('a provider with its own rule for missing credentials gives its own error', async t => {
+  const clientFor = modeClients({
+    provider: 'Acme',
+    credentials: () => ({ variables: [], missing: ['ACME_A', 'ACME_B'] }),
+    notConfigured: missing => new ServiceError(503, 'PROVIDER_NOT_CONFIGURED', `either pair will do: ${missing.join(', ')}`),
+    mock: () => 'mock-client',
+    live: () => 'live-client'
+  })
+  t.throws(() => clientFor('live'), { statusCode: 503, message: 'either pair will do: ACME_A, ACME_B' })
+})
+
+t.test('callContext takes the request id and only the simulation headers', async t => {
+  const headers = { 'x-switchboard-outcome': 'fail', 'x-switchboard-other': 'x', authorization: 'Bearer secret', 'content-type': 'application/json' }
+  const ctx = callContext({ id: 'req-1', headers })
+  t.equal(ctx.requestId, 'req-1')
+  t.same(ctx.simulationHeaders, { 'x-switchboard-outcome': 'fail' })
+  t.same(callContext({ id: 'req-2', headers: {} }), { requestId: 'req-2', simulationHeaders: {} })
+})
