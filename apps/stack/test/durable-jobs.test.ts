@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPostgresBackend } from '@switchboard/activity-log'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, TEST_TOKENS } from '@switchboard/service-kit/testing'
+import { startServiceApp, TEST_TOKENS } from '@switchboard/service-kit/testing'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
 import { api, eventually, startStack } from './helper.ts'
@@ -28,11 +27,8 @@ const CONCURRENCY = 8
 
 /** An AiSensy emulator (the WhatsApp app's, in this process) at 20-60 ms a send, behind a proxy counting destinations. */
 async function countedAiSensy (t: Test) {
-  const infra = await createTestInfrastructure(t, { simulation: { whatsapp: { latencyMs: { min: 20, max: 60 } } } })
-  const emulator = await buildWhatsApp({ env: loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_URL: 'off' }), shared: infra, logger: false })
-  infra.closeWithInfrastructure(emulator)
-  await emulator.listen({ port: 0, host: '127.0.0.1' })
-  return countingProxy(t, `${selfBaseUrl(emulator)}/aisensy`, body => typeof body?.destination === 'string' ? [body.destination] : [])
+  const emulator = await startServiceApp(t, { service: 'whatsapp', buildApp: buildWhatsApp, loadEnv: loadWhatsAppEnv, env: { AISENSY_WEBHOOK_URL: 'off' }, simulation: { latencyMs: { min: 20, max: 60 } } })
+  return countingProxy(t, `${emulator.url}/aisensy`, body => typeof body?.destination === 'string' ? [body.destination] : [])
 }
 
 async function serviceEnv (t: Test, aisensy: string, databaseUrl: string | undefined): Promise<Record<string, string>> {

@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, TEST_TOKENS } from '@switchboard/service-kit/testing'
+import { startServiceApp, TEST_TOKENS } from '@switchboard/service-kit/testing'
 import { buildApp as buildVoice } from '@switchboard/voice/app'
 import { loadVoiceEnv } from '@switchboard/voice/config'
 import { eventually, send } from './helper.ts'
@@ -29,11 +28,8 @@ const CONCURRENCY = 8
  * webhooks: the service learns how its calls ended by asking (reconcile), also after a restart.
  */
 async function countedBolna (t: Test) {
-  const infra = await createTestInfrastructure(t, { simulation: { voice: { latencyMs: { min: 20, max: 60 } } } })
-  const emulator = await buildVoice({ env: loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '20-40' }), shared: infra, logger: false })
-  infra.closeWithInfrastructure(emulator)
-  await emulator.listen({ port: 0, host: '127.0.0.1' })
-  const bolna = `${selfBaseUrl(emulator)}/bolna`
+  const emulator = await startServiceApp(t, { service: 'voice', buildApp: buildVoice, loadEnv: loadVoiceEnv, env: { VOICE_CALL_STEP_MS: '20-40' }, simulation: { latencyMs: { min: 20, max: 60 } } })
+  const bolna = `${emulator.url}/bolna`
   const quiet = await send({ method: 'PATCH', url: `${bolna}/v2/agent/${REMINDER_AGENT}`, headers: { authorization: `Bearer ${BOLNA_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ agent_config: { webhook_url: null } }) })
   if (quiet.status !== 200) throw new Error(`could not silence the agent's webhooks: ${quiet.status} ${quiet.text}`)
   return countingProxy(t, bolna, body => typeof body?.recipient_phone_number === 'string' ? [body.recipient_phone_number] : [])
