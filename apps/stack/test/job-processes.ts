@@ -119,7 +119,17 @@ export function killPoints (t: Test): () => number {
  * the emulator (so the kill lands with sends in flight), starting it again after each kill.
  * Returns the process running at the end and the pids of the killed ones.
  */
-export async function killAtRandomMoments (t: Test, opts: { child: Child, restart: () => Promise<Child>, emulator: CountingProxy, total: number, rounds: number, random: () => number, what: string }): Promise<{ child: Child, killed: Set<number> }> {
+export async function killAtRandomMoments (t: Test, opts: {
+  child: Child
+  restart: () => Promise<Child>
+  emulator: CountingProxy
+  /** Requests the jobs make in all: each kill comes within the next total / (rounds + 2). */
+  total: number
+  rounds: number
+  random: () => number
+  /** What the emulator counts, for the comments: 'sends', 'calls'. */
+  what: string
+}): Promise<{ child: Child, killed: Set<number> }> {
   const { emulator, total, rounds } = opts
   let child = opts.child
   const killed = new Set<number>()
