@@ -1,28 +1,13 @@
 import type { Test } from 'tap'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, internalHeaders, eventually as eventuallyWithin, jsonCaller, type JsonCall, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { eventually as eventuallyWithin, startServiceApp, type ServiceTestApp, type ServiceTestAppOptions } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
-import { loadEmailEnv } from '../src/config.ts'
+import { loadEmailEnv, type EmailEnv } from '../src/config.ts'
 
-export interface EmailTestApp extends TestInfrastructure {
-  app: App
-  url: string
-  /** JSON POST/GET against the running app. */
-  call: JsonCall
-}
+export type EmailTestApp = ServiceTestApp
 
 /** The email service listening on a free port, on a test database, instant and always successful by default. */
-export async function startEmailApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<EmailTestApp> {
-  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { email: { ...opts.simulation } } })
-  const env = loadEmailEnv({ EMAIL_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', ...opts.env })
-  const app = await buildApp({ env, shared: infra, logger: false })
-  infra.closeWithInfrastructure(app)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
-}
+export const startEmailApp = (t: Test, opts: Pick<ServiceTestAppOptions<EmailEnv>, 'env' | 'simulation' | 'mockMode'> = {}): Promise<EmailTestApp> =>
+  startServiceApp(t, { service: 'email', buildApp, loadEnv: loadEmailEnv, ...opts })
 
 export const MOCK_KEY = 'SG.test-key.abcdefghijklmnop'
 export const auth = { authorization: `Bearer ${MOCK_KEY}` }

@@ -7,14 +7,13 @@
  * TEST_DATABASE_URL, else PGlite.
  */
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Client } from '@sendgrid/client'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { adminHeaders, createTestInfrastructure, eventually, freePort, jsonCaller, requestJson, startRecorder, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { adminHeaders, createTestInfrastructure, eventually, freePort, jsonCaller, startProcess, startRecorder, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { buildApp } from '../src/app.ts'
 import { loadEmailEnv } from '../src/config.ts'
@@ -113,15 +112,9 @@ t.test('a restart (SIGTERM) keeps webhooks, batches and stats, and a scheduled s
 
 /** The email service alone (src/server.ts) as a child process on `env`, answering /health. */
 async function child (t: Test, env: Record<string, string>) {
-  const proc = spawn(process.execPath, [resolve(import.meta.dirname, '../src/server.ts')], { env, cwd: env.SWITCHBOARD_DATA_DIR, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  proc.stdout.on('data', d => { output += d })
-  proc.stderr.on('data', d => { output += d })
-  const exited = new Promise<{ code: number | null, signal: string | null }>(resolve => proc.once('exit', (code, signal) => resolve({ code, signal })))
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
   const url = `http://127.0.0.1:${env.EMAIL_PORT}`
-  await eventually(async () => (await requestJson(`${url}/health`, 'GET').catch(() => undefined))?.status === 200, 150_000, 100)
-  return { url, call: jsonCaller(url), exited, kill: (signal: NodeJS.Signals) => proc.kill(signal), output: () => output }
+  const proc = await startProcess(t, { script: resolve(import.meta.dirname, '../src/server.ts'), env, healthUrl: `${url}/health`, timeoutMs: 150_000 })
+  return { ...proc, url, call: jsonCaller(url) }
 }
 
 for (const backend of ['pglite', 'postgres'] as const) {
@@ -130,7 +123,6 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-sendgrid-state-'))
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
       SWITCHBOARD_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       EMAIL_PORT: String(await freePort()),
@@ -155,8 +147,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.equal((await proc.call('POST', '/sendgrid/v3/user/scheduled_sends', { batch_id: batchId, status: 'pause' }, auth)).status, 201)
     t.equal((await proc.call('PATCH', `${SETTINGS}/${id}`, { friendly_name: 'Renamed just before the kill' }, auth)).status, 200)
     await new Promise(resolve => setTimeout(resolve, 100))
-    proc.kill('SIGKILL')
-    t.same(await proc.exited, { code: null, signal: 'SIGKILL' })
+    t.same(await proc.kill('SIGKILL'), { code: null, signal: 'SIGKILL' })
     t.notOk(eventsAt(hook).some(e => e.email === 'due-while-dead@example.com'), 'the scheduled send had not gone out before the kill')
 
     proc = await child(t, env)
@@ -165,7 +156,6 @@ for (const backend of ['pglite', 'postgres'] as const) {
     await eventually(async () => eventsAt(hook).some(e => e.email === 'due-while-dead@example.com' && e.event === 'delivered'), 30_000)
     t.pass('the scheduled send due while the process was dead went out after the restart')
     t.match(await statsOf(proc.call), { requests: 3, delivered: 3 }, 'the stats: the two mails before the kill and the scheduled one after it')
-    proc.kill('SIGTERM')
-    t.same(await proc.exited, { code: 0, signal: null }, 'a clean stop', { output: proc.output().slice(-2000) })
+    t.same(await proc.kill('SIGTERM'), { code: 0, signal: null }, 'a clean stop', { output: proc.output().slice(-2000) })
   })
 }

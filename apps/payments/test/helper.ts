@@ -1,30 +1,15 @@
 import type { Test } from 'tap'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, internalHeaders, jsonCaller, startRecorder, type JsonCall, type Recorded, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { startRecorder, startServiceApp, type Recorded, type ServiceTestApp, type ServiceTestAppOptions } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
-import { loadPaymentsEnv } from '../src/config.ts'
+import { loadPaymentsEnv, type PaymentsEnv } from '../src/config.ts'
 
 export const MOCK_SALT = 'test-mock-salt-0123456789'
 
-export interface PaymentsTestApp extends TestInfrastructure {
-  app: App
-  url: string
-  /** JSON (or raw string) requests against the running app. */
-  call: JsonCall
-}
+export type PaymentsTestApp = ServiceTestApp
 
 /** The payments service listening on a free port, on a test database, instant and always successful by default. */
-export async function startPaymentsApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<PaymentsTestApp> {
-  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { payments: { ...opts.simulation } } })
-  const env = loadPaymentsEnv({ PAYMENTS_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', INSTAMOJO_MOCK_SALT: MOCK_SALT, ...opts.env })
-  const app = await buildApp({ env, shared: infra, logger: false })
-  infra.closeWithInfrastructure(app)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
-}
+export const startPaymentsApp = (t: Test, opts: Pick<ServiceTestAppOptions<PaymentsEnv>, 'env' | 'simulation' | 'mockMode'> = {}): Promise<PaymentsTestApp> =>
+  startServiceApp(t, { service: 'payments', buildApp, loadEnv: loadPaymentsEnv, ...opts, env: { INSTAMOJO_MOCK_SALT: MOCK_SALT, ...opts.env } })
 
 export const form = { 'content-type': 'application/x-www-form-urlencoded' }
 export const encode = (fields: Record<string, string>) => new URLSearchParams(fields).toString()

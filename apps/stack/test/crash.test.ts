@@ -6,13 +6,8 @@
  * same with the database cut off before the kill: those sends were acknowledged from the journal.
  */
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { SERVICE_NAMES } from '@switchboard/service-kit/services'
-import { ADMIN_TOKEN, API_TOKEN, eventually, freePort, seeded, send, tcpProxy, type Reply } from './helper.ts'
+import { ADMIN_TOKEN, API_TOKEN, seeded, send, stackEnv, startStackProcess, tcpProxy, type Reply } from './helper.ts'
 
 // Real processes killed and restarted several times: longer than tap's default 120 s per file on a busy machine.
 t.setTimeout(420_000)
@@ -21,7 +16,6 @@ t.setTimeout(420_000)
 const ROUNDS = 3
 const WORKERS = 8
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000)
-const server = resolve(import.meta.dirname, '../src/server.ts')
 
 /** One send of each service, through the gateway: what is acknowledged names its row by service and id. */
 const SENDS = [
@@ -32,44 +26,6 @@ const SENDS = [
 ] as const
 
 interface Acked { service: string, id: string, round: number }
-
-async function childEnv (t: Test, databaseUrl: string | undefined): Promise<Record<string, string>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-crash-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    SWITCHBOARD_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    API_TOKEN,
-    ADMIN_TOKEN,
-    GATEWAY_PORT: String(await freePort()),
-    RATE_LIMIT_MAX: '0',
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {})
-  }
-  for (const name of SERVICE_NAMES) {
-    const port = await freePort()
-    const NAME = name.toUpperCase()
-    env[`${NAME}_PORT`] = String(port)
-    env[`${NAME}_SERVICE_URL`] = `http://127.0.0.1:${port}`
-    env[`${NAME}_LATENCY_MS`] = '0-5'
-    env[`${NAME}_SUCCESS_RATE`] = '1'
-  }
-  return env
-}
-
-/** Starts the stack as a child process and waits until the gateway answers. */
-async function start (t: Test, env: Record<string, string>): Promise<{ child: ChildProcess, exited: Promise<unknown>, output: () => string }> {
-  // The data folder as working directory: no .env of the repository is read.
-  const child = spawn(process.execPath, [server], { env, cwd: env.SWITCHBOARD_DATA_DIR, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.on('data', d => { output += d })
-  child.stderr!.on('data', d => { output += d })
-  const exited = new Promise(resolve => child.once('exit', resolve))
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const up = await eventually(async () => (await send({ method: 'GET', url: `http://127.0.0.1:${env.GATEWAY_PORT}/health`, timeoutMs: 1000 }).catch(() => undefined))?.status === 200, 120_000, 50)
-  if (!up) throw new Error(`the stack did not start: ${output.slice(-2000)}`)
-  return { child, exited, output: () => output }
-}
 
 /**
  * Sends from WORKERS loops until stop(); every 2xx is recorded with the id it named. `onAck`
@@ -116,11 +72,11 @@ async function missing (gatewayUrl: string, acked: Acked[]): Promise<Acked[]> {
 
 async function crashRounds (t: Test, opts: { databaseUrl?: string, cut?: { cut: () => void, restore: () => void }, rounds: number }) {
   const random = seeded(SEED)
-  const env = await childEnv(t, opts.databaseUrl)
+  const env = await stackEnv(t, {}, { child: true, database: opts.databaseUrl ?? 'embedded', latencyMs: '0-5' })
   const gatewayUrl = `http://127.0.0.1:${env.GATEWAY_PORT}`
   const acked: Acked[] = []
   for (let round = 0; round < opts.rounds; round++) {
-    const stack = await start(t, env)
+    const stack = await startStackProcess(t, env, 120_000)
     // Killed after a random number of acknowledged sends: at a random point of the stream.
     const killAfter = 40 + Math.floor(random() * 160)
     const cutAfter = opts.cut ? Math.floor(killAfter / 2) : Infinity
@@ -135,8 +91,7 @@ async function crashRounds (t: Test, opts: { databaseUrl?: string, cut?: { cut: 
       if (n === killAfter) killed!()
     })
     await kill
-    stack.child.kill('SIGKILL')
-    await stack.exited
+    await stack.kill('SIGKILL')
     await load.stop()
     t.same(load.refused, [], `round ${round + 1}: nothing refused before the kill`)
     if (opts.cut) {
@@ -146,12 +101,11 @@ async function crashRounds (t: Test, opts: { databaseUrl?: string, cut?: { cut: 
   }
   t.comment(`seed ${SEED} (CRASH_SEED replays it): ${acked.length} sends acknowledged over ${opts.rounds} SIGKILLs`)
 
-  const last = await start(t, env)
+  const last = await startStackProcess(t, env, 120_000)
   const absent = await missing(gatewayUrl, acked)
   t.same(absent, [], `every one of the ${acked.length} acknowledged sends has its row after the restart`)
   t.notOk(/could not (write|read) the journal/.test(last.output()), 'the journal was written and read', { output: last.output().slice(-2000) })
-  last.child.kill('SIGTERM')
-  await last.exited
+  await last.terminate()
 }
 
 t.test(`SIGKILL during a stream of sends, ${ROUNDS} times, embedded database: every acknowledged send is stored`, async t => {

@@ -11,31 +11,24 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPostgresBackend } from '@switchboard/activity-log'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, internalHeaders, TEST_TOKENS } from '@switchboard/service-kit/testing'
+import { startServiceApp, TEST_TOKENS } from '@switchboard/service-kit/testing'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
-import { api, eventually, seeded, send, startStack, type Reply } from './helper.ts'
-import { countingProxy, startChild, WHATSAPP_SERVER, type Child } from './job-processes.ts'
+import { api, eventually, startStack } from './helper.ts'
+import { assertAccountedFor, assertNoneTwice, callService as call, countingProxy, FINAL, killAtRandomMoments, killPoints, phoneNumber as number, startChild, WHATSAPP_SERVER, type Contacts } from './job-processes.ts'
 
 // Real processes killed and restarted several times: longer than tap's default 120 s per file on a busy machine.
 t.setTimeout(300_000)
 
 // A well-formed AiSensy key (a JWT): the emulator accepts any.
 const AISENSY_KEY = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6InRlc3QiLCJhcHBOYW1lIjoiQWlTZW5zeSJ9.c2lnbmF0dXJl'
-const FINAL = ['completed', 'completed_with_errors', 'stopped', 'failed']
 const LEASE_MS = 1000
 const CONCURRENCY = 8
 
-const number = (prefix: string, i: number) => `+91${prefix}${String(i).padStart(8 - prefix.length + 2, '0')}`
-
 /** An AiSensy emulator (the WhatsApp app's, in this process) at 20-60 ms a send, behind a proxy counting destinations. */
 async function countedAiSensy (t: Test) {
-  const infra = await createTestInfrastructure(t, { simulation: { whatsapp: { latencyMs: { min: 20, max: 60 } } } })
-  const emulator = await buildWhatsApp({ env: loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_URL: 'off' }), shared: infra, logger: false })
-  infra.closeWithInfrastructure(emulator)
-  await emulator.listen({ port: 0, host: '127.0.0.1' })
-  return countingProxy(t, `${selfBaseUrl(emulator)}/aisensy`, body => typeof body?.destination === 'string' ? [body.destination] : [])
+  const emulator = await startServiceApp(t, { service: 'whatsapp', buildApp: buildWhatsApp, loadEnv: loadWhatsAppEnv, env: { AISENSY_WEBHOOK_URL: 'off' }, simulation: { latencyMs: { min: 20, max: 60 } } })
+  return countingProxy(t, `${emulator.url}/aisensy`, body => typeof body?.destination === 'string' ? [body.destination] : [])
 }
 
 async function serviceEnv (t: Test, aisensy: string, databaseUrl: string | undefined): Promise<Record<string, string>> {
@@ -59,11 +52,6 @@ async function serviceEnv (t: Test, aisensy: string, databaseUrl: string | undef
   }
 }
 
-const call = (base: string, method: string, path: string, body?: unknown): Promise<Reply> =>
-  send({ method, url: base + path, headers: { ...internalHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 30_000 })
-
-interface Contacts { pending: number, in_flight: number, sent: number, failed: number, unknown: number, stopped: number }
-
 /** Waits until the campaign and the bulk send have ended; returns their contacts. */
 async function ended (base: () => string, campaignId: string, batchId?: string): Promise<{ campaign: { status: string, contacts: Contacts }, bulk?: { status: string, contacts: Contacts } }> {
   const result = await eventually(async () => {
@@ -77,59 +65,29 @@ async function ended (base: () => string, campaignId: string, batchId?: string):
 }
 
 t.test('SIGKILL at random moments during a campaign and a bulk send, restarted each time: every contact accounted for, none sent twice', async t => {
-  const seed = Number(process.env.JOBS_SEED ?? Date.now() % 100_000)
-  const random = seeded(seed)
-  t.comment(`seed ${seed} (JOBS_SEED=${seed} replays the kill points)`)
+  const random = killPoints(t)
   const CAMPAIGN = 400
   const BULK = 300
   const ROUNDS = 3
   const aisensy = await countedAiSensy(t)
   const databaseUrl = process.env.TEST_DATABASE_URL ? await createTestDatabase(t) : undefined
   const env = await serviceEnv(t, aisensy.origin, databaseUrl)
-  let child: Child = await startChild(t, WHATSAPP_SERVER, 'WHATSAPP_PORT', env)
+  const first = await startChild(t, WHATSAPP_SERVER, 'WHATSAPP_PORT', env)
 
-  const created = await call(child.url, 'POST', '/campaigns', { name: 'Crash test', template_name: 'welcome_message', contacts: Array.from({ length: CAMPAIGN }, (_v, i) => ({ to_number: number('81', i) })) })
+  const created = await call(first.url, 'POST', '/campaigns', { name: 'Crash test', template_name: 'welcome_message', contacts: Array.from({ length: CAMPAIGN }, (_v, i) => ({ to_number: number('81', i) })) })
   t.equal(created.status, 202, 'campaign accepted', { body: created.body })
-  const bulk = await call(child.url, 'POST', '/messages/bulk', { template_name: 'welcome_message', contacts: Array.from({ length: BULK }, (_v, i) => ({ to_number: number('82', i) })) })
+  const bulk = await call(first.url, 'POST', '/messages/bulk', { template_name: 'welcome_message', contacts: Array.from({ length: BULK }, (_v, i) => ({ to_number: number('82', i) })) })
   t.equal(bulk.status, 202, 'a bulk send that outlasts BULK_WAIT_MS is answered 202', { body: bulk.body })
   t.match(bulk.body, { batch_id: String, status: 'running', total: BULK, progress_url: `/api/automation/whatsapp/bulk/${bulk.body.batch_id}` })
 
-  const total = CAMPAIGN + BULK
-  const killed = new Set<number>()
-  for (let round = 1; round <= ROUNDS; round++) {
-    // Somewhere in the next stretch of sends: the kill lands with sends in flight.
-    const at = aisensy.requests + 1 + Math.floor(random() * (total / (ROUNDS + 2)))
-    await aisensy.reached(at)
-    await child.kill()
-    killed.add(child.pid)
-    t.comment(`round ${round}: killed after ${aisensy.requests} sends reached the emulator`)
-    child = await startChild(t, WHATSAPP_SERVER, 'WHATSAPP_PORT', env)
-  }
+  const { child, killed } = await killAtRandomMoments(t, {
+    child: first, restart: () => startChild(t, WHATSAPP_SERVER, 'WHATSAPP_PORT', env), emulator: aisensy, total: CAMPAIGN + BULK, rounds: ROUNDS, random, what: 'sends'
+  })
   const { campaign, bulk: batch } = await ended(() => child.url, created.body.id, bulk.body.batch_id)
 
-  const sum = (c: Contacts) => c.sent + c.failed + c.unknown + c.stopped
-  for (const [name, job, size] of [['campaign', campaign, CAMPAIGN], ['bulk send', batch!, BULK]] as const) {
-    t.ok(['completed', 'completed_with_errors'].includes(job.status), `the ${name} ended ${job.status}`)
-    t.equal(sum(job.contacts), size, `${name}: sent ${job.contacts.sent} + failed ${job.contacts.failed} + unknown ${job.contacts.unknown} + stopped ${job.contacts.stopped} = ${size} contacts`)
-    t.match(job.contacts, { pending: 0, in_flight: 0, failed: 0, stopped: 0 }, `${name}: nothing left over, nothing refused`)
-  }
-  const twice = [...aisensy.counts].filter(([, n]) => n > 1)
-  t.same(twice, [], 'no contact reached the emulator twice')
-  const sent = campaign.contacts.sent + batch!.contacts.sent
-  const unknown = campaign.contacts.unknown + batch!.contacts.unknown
-  t.ok(aisensy.counts.size >= sent && aisensy.counts.size <= sent + unknown,
-    `the emulator got ${aisensy.counts.size} contacts: every sent one (${sent}), and some of the ${unknown} unknown ones (in flight at a kill)`)
-  t.ok(unknown < total / 2, `${unknown} unknown`)
-  if (databaseUrl) {
-    // Unknown means claimed by a worker that was killed before its answer was recorded: each
-    // unknown contact's worker (host:pid:…) is one of the killed processes.
-    const db = await createPostgresBackend({ databaseUrl })
-    t.teardown(() => db.close())
-    const rows = await db.select('job_items', { where: { job_id: { in: [created.body.id, bulk.body.batch_id] }, state: 'unknown' } })
-    const pids = new Set(rows.map(r => Number(String(r.claimed_by).split(':')[1])))
-    t.equal(rows.length, unknown)
-    t.ok([...pids].every(pid => killed.has(pid)), `every unknown contact was claimed by a killed process (${[...pids].join(', ')} of ${[...killed].join(', ')})`)
-  }
+  await assertAccountedFor(t, {
+    jobs: [['campaign', campaign, CAMPAIGN], ['bulk send', batch!, BULK]], emulator: aisensy, what: 'contacts', killed, jobIds: [created.body.id, bulk.body.batch_id], databaseUrl
+  })
   t.equal(await child.terminate(), 0, 'SIGTERM ends the last one cleanly')
 })
 
@@ -151,7 +109,7 @@ t.test('two WhatsApp instances on one PostgreSQL share a campaign; one is killed
   t.ok(['completed', 'completed_with_errors'].includes(campaign.status), `ended ${campaign.status}`)
   const c = campaign.contacts
   t.equal(c.sent + c.failed + c.unknown + c.stopped, CONTACTS, `sent ${c.sent} + unknown ${c.unknown} = ${CONTACTS}`)
-  t.same([...aisensy.counts].filter(([, n]) => n > 1), [], 'no contact reached the emulator twice')
+  assertNoneTwice(t, aisensy)
 
   const db = await createPostgresBackend({ databaseUrl })
   t.teardown(() => db.close())

@@ -9,28 +9,18 @@ import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPostgresBackend } from '@switchboard/activity-log'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, internalHeaders, TEST_TOKENS } from '@switchboard/service-kit/testing'
+import { startServiceApp, TEST_TOKENS } from '@switchboard/service-kit/testing'
 import { buildApp as buildVoice } from '@switchboard/voice/app'
 import { loadVoiceEnv } from '@switchboard/voice/config'
-import { eventually, seeded, send, type Reply } from './helper.ts'
-import { countingProxy, startChild, VOICE_SERVER, type Child } from './job-processes.ts'
+import { eventually, send } from './helper.ts'
+import { assertAccountedFor, callService as call, countingProxy, FINAL, killAtRandomMoments, killPoints, phoneNumber as number, startChild, VOICE_SERVER } from './job-processes.ts'
 
 // A real process killed and restarted several times: longer than tap's default 120 s per file on a busy machine.
 t.setTimeout(300_000)
 
-const FINAL = ['completed', 'completed_with_errors', 'stopped', 'failed']
 const LEASE_MS = 1000
 const CONCURRENCY = 8
-
-const number = (prefix: string, i: number) => `+91${prefix}${String(i).padStart(8 - prefix.length + 2, '0')}`
-
-const call = (base: string, method: string, path: string, body?: unknown): Promise<Reply> =>
-  send({ method, url: base + path, headers: { ...internalHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 30_000 })
-
-interface Contacts { pending: number, in_flight: number, sent: number, failed: number, unknown: number, stopped: number }
 
 /**
  * A Bolna emulator (the voice app's, in this process) at 20-60 ms a call, its calls ending within
@@ -38,11 +28,8 @@ interface Contacts { pending: number, in_flight: number, sent: number, failed: n
  * webhooks: the service learns how its calls ended by asking (reconcile), also after a restart.
  */
 async function countedBolna (t: Test) {
-  const infra = await createTestInfrastructure(t, { simulation: { voice: { latencyMs: { min: 20, max: 60 } } } })
-  const emulator = await buildVoice({ env: loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '20-40' }), shared: infra, logger: false })
-  infra.closeWithInfrastructure(emulator)
-  await emulator.listen({ port: 0, host: '127.0.0.1' })
-  const bolna = `${selfBaseUrl(emulator)}/bolna`
+  const emulator = await startServiceApp(t, { service: 'voice', buildApp: buildVoice, loadEnv: loadVoiceEnv, env: { VOICE_CALL_STEP_MS: '20-40' }, simulation: { latencyMs: { min: 20, max: 60 } } })
+  const bolna = `${emulator.url}/bolna`
   const quiet = await send({ method: 'PATCH', url: `${bolna}/v2/agent/${REMINDER_AGENT}`, headers: { authorization: `Bearer ${BOLNA_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ agent_config: { webhook_url: null } }) })
   if (quiet.status !== 200) throw new Error(`could not silence the agent's webhooks: ${quiet.status} ${quiet.text}`)
   return countingProxy(t, bolna, body => typeof body?.recipient_phone_number === 'string' ? [body.recipient_phone_number] : [])
@@ -52,9 +39,7 @@ const BOLNA_KEY = 'bn-durable-jobs-test-key-0123456789'
 const REMINDER_AGENT = '3f9a6c1e-7b2d-4e8a-9c41-5d2b8e6f0a11'
 
 t.test('SIGKILL at random moments during a voice campaign and a voice bulk, restarted each time: every contact accounted for, none called twice', async t => {
-  const seed = Number(process.env.JOBS_SEED ?? Date.now() % 100_000)
-  const random = seeded(seed)
-  t.comment(`seed ${seed} (JOBS_SEED=${seed} replays the kill points)`)
+  const random = killPoints(t)
   const CAMPAIGN = 100
   const BULK = 60
   const ROUNDS = 3
@@ -76,24 +61,17 @@ t.test('SIGKILL at random moments during a voice campaign and a voice bulk, rest
     VOICE_RECONCILE_MS: '200',
     SETTINGS_POLL_MS: '200'
   }
-  let child: Child = await startChild(t, VOICE_SERVER, 'VOICE_PORT', env)
+  const first = await startChild(t, VOICE_SERVER, 'VOICE_PORT', env)
 
-  const created = await call(child.url, 'POST', '/campaigns', { name: 'Crash test', script_id: 'appointment_reminder', contacts: Array.from({ length: CAMPAIGN }, (_v, i) => ({ to_number: number('84', i), name: `Contact ${i}` })) })
+  const created = await call(first.url, 'POST', '/campaigns', { name: 'Crash test', script_id: 'appointment_reminder', contacts: Array.from({ length: CAMPAIGN }, (_v, i) => ({ to_number: number('84', i), name: `Contact ${i}` })) })
   t.equal(created.status, 202, 'campaign accepted', { body: created.body })
-  const bulk = await call(child.url, 'POST', '/calls/bulk', { script_id: 'appointment_reminder', contacts: Array.from({ length: BULK }, (_v, i) => number('85', i)) })
+  const bulk = await call(first.url, 'POST', '/calls/bulk', { script_id: 'appointment_reminder', contacts: Array.from({ length: BULK }, (_v, i) => number('85', i)) })
   t.equal(bulk.status, 202, 'a bulk that outlasts BULK_WAIT_MS is answered 202', { body: bulk.body })
   t.match(bulk.body, { batch_id: String, status: 'running', total: BULK, progress_url: `/api/automation/call/bulk/${bulk.body.batch_id}` })
 
-  const total = CAMPAIGN + BULK
-  const killed = new Set<number>()
-  for (let round = 1; round <= ROUNDS; round++) {
-    const at = bolna.requests + 1 + Math.floor(random() * (total / (ROUNDS + 2)))
-    await bolna.reached(at)
-    await child.kill()
-    killed.add(child.pid)
-    t.comment(`round ${round}: killed after ${bolna.requests} calls reached the emulator`)
-    child = await startChild(t, VOICE_SERVER, 'VOICE_PORT', env)
-  }
+  const { child, killed } = await killAtRandomMoments(t, {
+    child: first, restart: () => startChild(t, VOICE_SERVER, 'VOICE_PORT', env), emulator: bolna, total: CAMPAIGN + BULK, rounds: ROUNDS, random, what: 'calls'
+  })
   // A campaign (and a batch, which is one too) is final once every contact has an answer and
   // every call placed has ended: calls placed before a kill are followed by the next process.
   const result = await eventually(async () => {
@@ -104,29 +82,16 @@ t.test('SIGKILL at random moments during a voice campaign and a voice bulk, rest
   }, 90_000, 100)
   if (!result) throw new Error('the campaign or the bulk never ended')
 
-  const sum = (c: Contacts) => c.sent + c.failed + c.unknown + c.stopped
-  for (const [name, job, size] of [['campaign', result.campaign, CAMPAIGN], ['bulk', result.batch, BULK]] as const) {
-    t.ok(['completed', 'completed_with_errors'].includes(job.status), `the ${name} ended ${job.status}`)
-    t.equal(sum(job.contacts), size, `${name}: sent ${job.contacts.sent} + failed ${job.contacts.failed} + unknown ${job.contacts.unknown} + stopped ${job.contacts.stopped} = ${size} contacts`)
-    t.match(job.contacts, { pending: 0, in_flight: 0, failed: 0, stopped: 0 }, `${name}: nothing left over, nothing refused`)
-    // A row left open can only be a call whose worker died while placing it (its contact: unknown).
-    t.ok(job.in_progress <= job.contacts.unknown, `${name}: every call placed ended (${job.in_progress} rows open, ${job.contacts.unknown} unknown)`)
-  }
   t.same(result.progress.contacts, result.batch.contacts, 'the bulk\'s progress route agrees')
-  const twice = [...bolna.counts].filter(([, n]) => n > 1)
-  t.same(twice, [], 'no contact reached the emulator twice')
-  const sent = result.campaign.contacts.sent + result.batch.contacts.sent
-  const unknown = result.campaign.contacts.unknown + result.batch.contacts.unknown
-  t.ok(bolna.counts.size >= sent && bolna.counts.size <= sent + unknown,
-    `the emulator got ${bolna.counts.size} calls: every sent one (${sent}), and some of the ${unknown} unknown ones (in flight at a kill)`)
-  t.ok(unknown < total / 2, `${unknown} unknown`)
-  if (databaseUrl) {
-    const db = await createPostgresBackend({ databaseUrl })
-    t.teardown(() => db.close())
-    const rows = await db.select('job_items', { where: { job_id: { in: [created.body.id, bulk.body.batch_id] }, state: 'unknown' } })
-    const pids = new Set(rows.map(r => Number(String(r.claimed_by).split(':')[1])))
-    t.equal(rows.length, unknown)
-    t.ok([...pids].every(pid => killed.has(pid)), `every unknown contact was claimed by a killed process (${[...pids].join(', ')} of ${[...killed].join(', ')})`)
-  }
+  await assertAccountedFor(t, {
+    jobs: [['campaign', result.campaign, CAMPAIGN], ['bulk', result.batch, BULK]],
+    // A row left open can only be a call whose worker died while placing it (its contact: unknown).
+    each: (name, job) => t.ok(job.in_progress <= job.contacts.unknown, `${name}: every call placed ended (${job.in_progress} rows open, ${job.contacts.unknown} unknown)`),
+    emulator: bolna,
+    what: 'calls',
+    killed,
+    jobIds: [created.body.id, bulk.body.batch_id],
+    databaseUrl
+  })
   t.equal(await child.terminate(), 0, 'SIGTERM ends the last one cleanly')
 })

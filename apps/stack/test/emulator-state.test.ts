@@ -6,46 +6,13 @@
  * dead starts, a call killed mid-way finishes and posts its remaining statuses. On the embedded
  * PGlite (a data folder) and, with TEST_DATABASE_URL, on PostgreSQL.
  */
-import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import t from 'tap'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { SERVICE_NAMES } from '@switchboard/service-kit/services'
 import { eventually, startRecorder } from '@switchboard/service-kit/testing'
-import { ADMIN_TOKEN, API_TOKEN, admin, api, freePort, send, type Reply } from './helper.ts'
+import { admin, api, send, stackEnv, startStackProcess, type Reply } from './helper.ts'
 
 /** The write-behind bound the README states: a record acknowledged this long ago is stored. */
 const LOSS_BOUND_MS = 100
-
-interface Child { exited: Promise<{ code: number | null, signal: string | null }>, kill: (signal: NodeJS.Signals) => void, output: () => string }
-
-async function stackEnv (t: Test, overrides: Record<string, string>): Promise<Record<string, string>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-emulator-state-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn', API_TOKEN, ADMIN_TOKEN, GATEWAY_PORT: String(await freePort()), RATE_LIMIT_MAX: '0', ...overrides }
-  for (const name of SERVICE_NAMES) {
-    const port = await freePort()
-    env[`${name.toUpperCase()}_PORT`] = String(port)
-    env[`${name.toUpperCase()}_SERVICE_URL`] = `http://127.0.0.1:${port}`
-    env[`${name.toUpperCase()}_LATENCY_MS`] = '0-0'
-    env[`${name.toUpperCase()}_SUCCESS_RATE`] = '1'
-  }
-  return env
-}
-
-/** The stack (node apps/stack/src/server.ts) on `env`, answering /health. */
-async function startChild (t: Test, env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, '../src/server.ts')], { env, cwd: env.SWITCHBOARD_DATA_DIR, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', d => { output += d })
-  child.stderr.on('data', d => { output += d })
-  const exited = new Promise<{ code: number | null, signal: string | null }>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  await eventually(async () => (await send({ method: 'GET', url: `http://127.0.0.1:${env.GATEWAY_PORT}/health`, timeoutMs: 1000 }).catch(() => undefined))?.status === 200, 60_000, 100)
-  return { exited, kill: signal => child.kill(signal), output: () => output }
-}
 
 function caller (env: Record<string, string>) {
   return (base: 'GATEWAY' | 'ZOOM' | 'PAYMENTS' | 'VOICE', method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => send({
@@ -65,14 +32,13 @@ for (const backend of ['pglite', 'postgres'] as const) {
   t.test(`${backend}: SIGKILL then SIGTERM, and the emulators' state and lifecycles carry on`, { skip: backend === 'postgres' && !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL' }, async t => {
     const hooks = await startRecorder(t)
     const env = await stackEnv(t, {
-      ...(backend === 'postgres' ? { DATABASE_URL: await createTestDatabase(t) } : {}),
       // 600x: a meeting minute lasts 100 ms.
       ZOOM_TIME_SCALE: '600',
       ZOOM_WEBHOOK_URL: `${hooks.origin}/zoom`,
       VOICE_CALL_STEP_MS: '400-400'
-    })
+    }, { child: true, database: backend === 'postgres' ? await createTestDatabase(t) : 'embedded' })
     const call = caller(env)
-    let stack = await startChild(t, env)
+    let stack = await startStackProcess(t, env)
 
     // --- before the kill: through the gateway, and through each emulator's own API -------------
     const meeting = await call('GATEWAY', 'POST', '/api/zoom/meetings', { topic: 'Kept through a crash', start_time: '2099-01-15T10:00:00Z', duration: 30 }, api)
@@ -95,14 +61,13 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.ok(late.every(r => r.status === 201) && lateLinks.every(r => r.status === 201) && due.id, 'meetings and links created just before the kill')
     // The stated bound: what was acknowledged this long before a crash is stored.
     await new Promise(resolve => setTimeout(resolve, LOSS_BOUND_MS))
-    stack.kill('SIGKILL')
-    t.same(await stack.exited, { code: null, signal: 'SIGKILL' })
+    t.same(await stack.kill('SIGKILL'), { code: null, signal: 'SIGKILL' })
     const killedAt = performance.now() // the recorder stamps posts on this clock
     const postedBeforeKill = statuses()
     t.notOk(postedBeforeKill.includes('completed'), `killed mid-call, after ${postedBeforeKill.join(' → ')}`)
 
     // --- after a restart on the same data ------------------------------------------------------
-    stack = await startChild(t, env)
+    stack = await startStackProcess(t, env)
     const id = meeting.body.id as number
     t.match((await call('GATEWAY', 'GET', `/api/zoom/meetings/${id}`, undefined, api)), { status: 200, body: { id, topic: 'Kept through a crash' } }, 'the meeting, through the gateway')
     t.match((await call('ZOOM', 'GET', `/zoom/v2/meetings/${id}`, undefined, zoom)), { status: 200, body: { id, uuid: meeting.body.uuid } }, 'the meeting, from the emulator, with a token issued before the kill')
@@ -123,9 +88,8 @@ for (const backend of ['pglite', 'postgres'] as const) {
     // --- SIGTERM: stopped right after the answers, no wait ------------------------------------
     const second = await call('GATEWAY', 'POST', '/api/zoom/meetings', { topic: 'Kept through a stop', start_time: '2099-02-15T10:00:00Z' }, api)
     const secondLink = await call('GATEWAY', 'POST', '/api/admin/payment-links', { amount: '99.00', purpose: 'Kept through a stop' }, admin)
-    stack.kill('SIGTERM')
-    t.same(await stack.exited, { code: 0, signal: null }, 'a clean stop', { output: stack.output().slice(-2000) })
-    stack = await startChild(t, env)
+    t.same(await stack.kill('SIGTERM'), { code: 0, signal: null }, 'a clean stop', { output: stack.output().slice(-2000) })
+    stack = await startStackProcess(t, env)
     t.equal((await call('ZOOM', 'GET', `/zoom/v2/meetings/${second.body.id}`, undefined, zoom)).status, 200, 'the meeting created just before SIGTERM')
     t.equal((await call('ZOOM', 'GET', `/zoom/v2/meetings/${id}`, undefined, zoom)).status, 200, 'and the one from before the kill')
     t.equal((await send({ method: 'GET', url: secondLink.body.longurl as string })).status, 200, 'the checkout page of the link created just before SIGTERM')
@@ -135,7 +99,6 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.equal((await call('ZOOM', 'GET', `/zoom/v2/meetings/${id}`, undefined, zoom)).status, 404, 'reset forgot the meeting')
     t.equal((await send({ method: 'GET', url: link.body.longurl as string })).status, 404, 'and the link: its checkout page is gone')
     t.equal((await call('VOICE', 'GET', `/bolna/executions/${executionId}`, undefined, BOLNA)).status, 404, 'and the execution')
-    stack.kill('SIGTERM')
-    await stack.exited
+    await stack.terminate()
   })
 }

@@ -4,10 +4,6 @@
  * the gateway, and each ends by counting rows.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { createPostgresBackend } from '@switchboard/activity-log'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { buildApp as buildEmail } from '@switchboard/email/app'
@@ -15,9 +11,8 @@ import { loadEmailEnv } from '@switchboard/email/config'
 import { buildApp as buildGateway } from '@switchboard/gateway/app'
 import { loadGatewayEnv } from '@switchboard/gateway/config'
 import type { App } from '@switchboard/service-kit/service-app'
-import { SERVICE_NAMES } from '@switchboard/service-kit/services'
 import { createTestInfrastructure } from '@switchboard/service-kit/testing'
-import { ADMIN_TOKEN, API_TOKEN, api, eventually, freePort, send, startStack, tcpProxy, type Reply } from './helper.ts'
+import { ADMIN_TOKEN, API_TOKEN, api, eventually, freePort, send, stackEnv, startStack, startStackProcess, tcpProxy, type Reply } from './helper.ts'
 
 /** How long the database stays away (the issue says 30 s; scaled down to keep the suite fast). */
 const DATABASE_OUTAGE_MS = 5_000
@@ -148,38 +143,11 @@ t.test('the email service killed under load and restarted on the same port: 503 
 t.test('SIGTERM in the middle of a bulk send: the stack finishes it, every accepted recipient is stored, exit 0', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (a PostgreSQL server)' }, async t => {
   const RECIPIENTS = 3000
   const BODIES = 40 // 40 SendGrid requests of 75, 16 at a time at 500-1000 ms: about three waves
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-sigterm-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const databaseUrl = await createTestDatabase(t)
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    DATABASE_URL: databaseUrl,
-    SWITCHBOARD_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    API_TOKEN,
-    ADMIN_TOKEN,
-    EMAIL_LATENCY_MS: '500-1000',
-    EMAIL_SUCCESS_RATE: '1',
-    GATEWAY_PORT: String(await freePort()),
-    RATE_LIMIT_MAX: '0'
-  }
-  for (const name of SERVICE_NAMES) {
-    const port = await freePort()
-    env[`${name.toUpperCase()}_PORT`] = String(port)
-    env[`${name.toUpperCase()}_SERVICE_URL`] = `http://127.0.0.1:${port}`
-  }
-  const server = resolve(import.meta.dirname, '../src/server.ts')
-  // The data folder as working directory: no .env of the repository is read.
-  const child = spawn(process.execPath, [server], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', d => { output += d })
-  child.stderr.on('data', d => { output += d })
-  const exited = new Promise<{ code: number | null, signal: string | null }>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-
+  const env = await stackEnv(t, { EMAIL_LATENCY_MS: '500-1000' }, { child: true, database: databaseUrl })
   const gatewayUrl = `http://127.0.0.1:${env.GATEWAY_PORT}`
-  const up = await eventually(async () => (await send({ method: 'GET', url: `${gatewayUrl}/health`, timeoutMs: 1000 }).catch(() => undefined))?.status === 200, 60_000, 100)
-  t.ok(up, 'the stack started', { output: output.slice(-2000) })
+  const stack = await startStackProcess(t, env)
+  t.pass('the stack started')
 
   const check = await createPostgresBackend({ databaseUrl })
   t.teardown(() => check.close())
@@ -191,12 +159,13 @@ t.test('SIGTERM in the middle of a bulk send: the stack finishes it, every accep
 
   // Mid-way: the first SendGrid requests are done and stored, the rest are still in flight.
   const firstRows = await eventually(async () => { const n = await check.count('email_logs', { request_id: requestId }); return n > 0 ? n : undefined }, 15_000, 20)
-  child.kill('SIGTERM')
+  const exited = stack.kill('SIGTERM')
   const signalledAt = Date.now()
   t.ok(firstRows !== undefined && firstRows < RECIPIENTS, `SIGTERM with ${firstRows} of ${RECIPIENTS} recipients stored, ${signalledAt - started} ms into the send`)
 
   const reply = await bulk
   const exit = await exited
+  const output = stack.output()
   t.same(exit, { code: 0, signal: null }, `exited cleanly ${Date.now() - signalledAt} ms after SIGTERM`, { output: output.slice(-3000) })
   t.notOk(reply instanceof Error, 'the bulk send was answered', { error: reply instanceof Error ? reply.message : undefined })
   if (reply instanceof Error) return

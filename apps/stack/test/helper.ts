@@ -7,7 +7,7 @@ import type { Test } from 'tap'
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { SERVICE_NAMES } from '@switchboard/service-kit/services'
 import { buildStack, listenStack, type Stack } from '../src/stack.ts'
@@ -20,25 +20,45 @@ export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 /** Every table the services log to (settings excluded). */
 export const LOG_TABLES = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns'] as const
 
-import { freePort } from '@switchboard/service-kit/testing'
+import { freePort, startProcess, type StartedProcess } from '@switchboard/service-kit/testing'
 export { freePort }
+
+/** The stack's server script, as `./switchboard start` runs it. */
+export const STACK_SERVER = resolve(import.meta.dirname, '../src/server.ts')
+
+export interface StackEnvOptions {
+  /**
+   * For the stack as a child process (apps/stack/src/server.ts, startStackProcess): warnings
+   * logged (they land in its output, for failure messages), no rate limit (these tests send
+   * streams), the settings re-read at the services' own pace. Else: silent, settings every 200 ms.
+   */
+  child?: boolean
+  /**
+   * The activity log: 'test' (the default) a database of its own on the test server when
+   * TEST_DATABASE_URL is set, else the embedded one; 'embedded' the embedded one in the data
+   * folder, always; or a URL. (overrides.DATABASE_URL wins over all of these.)
+   */
+  database?: 'test' | 'embedded' | (string & {})
+  /** Every service's simulated latency, as <SERVICE>_LATENCY_MS reads it: '0-0' (instant) unless told. */
+  latencyMs?: string
+}
 
 /**
  * The environment `./switchboard start` would get, on free ports: every service's port and the
  * gateway's URL for it (services that have not landed yet simply ignore theirs), tokens set, a temp
  * data folder, silent logs, every service instant and always successful, and a database of its own
- * on the test server when there is one.
+ * on the test server when there is one. `overrides` are applied last; `opts` says what differs for
+ * the stack as a child process, another database or another latency.
  */
-export async function stackEnv (t: Test, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function stackEnv (t: Test, overrides: Record<string, string> = {}, opts: StackEnvOptions = {}): Promise<Record<string, string>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-stack-test-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const env: Record<string, string> = {
     SWITCHBOARD_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
     API_TOKEN,
     ADMIN_TOKEN,
     GATEWAY_PORT: String(await freePort()),
-    SETTINGS_POLL_MS: '200'
+    ...(opts.child ? { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0' } : { LOG_LEVEL: 'silent', SETTINGS_POLL_MS: '200' })
   }
   for (const name of SERVICE_NAMES) {
     const port = await freePort()
@@ -47,11 +67,21 @@ export async function stackEnv (t: Test, overrides: Record<string, string> = {})
     env[`${NAME}_SERVICE_URL`] = `http://127.0.0.1:${port}`
     // Deterministic unless a test asks otherwise: instant, and every provider call succeeds (a
     // 2 % simulated Instamojo failure once turned a webhook test red at random).
-    env[`${NAME}_LATENCY_MS`] = '0-0'
+    env[`${NAME}_LATENCY_MS`] = opts.latencyMs ?? '0-0'
     env[`${NAME}_SUCCESS_RATE`] = '1'
   }
-  if (process.env.TEST_DATABASE_URL && overrides.DATABASE_URL === undefined) env.DATABASE_URL = await createTestDatabase(t)
+  const database = opts.database ?? 'test'
+  if (overrides.DATABASE_URL === undefined) {
+    if (database === 'test') {
+      if (process.env.TEST_DATABASE_URL) env.DATABASE_URL = await createTestDatabase(t)
+    } else if (database !== 'embedded') env.DATABASE_URL = database
+  }
   return { ...env, ...overrides }
+}
+
+/** The whole stack (node apps/stack/src/server.ts) as a child process on `env` (a stackEnv), once its gateway answers /health. */
+export function startStackProcess (t: Test, env: Record<string, string>, timeoutMs = 60_000): Promise<StartedProcess> {
+  return startProcess(t, { script: STACK_SERVER, env, healthUrl: `http://127.0.0.1:${env.GATEWAY_PORT}/health`, timeoutMs })
 }
 
 export interface Running {

@@ -1,20 +1,12 @@
 import type { Test } from 'tap'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, internalHeaders, jsonCaller, requestJson, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { requestJson, startServiceApp, type JsonReply, type ServiceTestApp, type ServiceTestAppOptions } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
-import { loadVoiceEnv } from '../src/config.ts'
+import { loadVoiceEnv, type VoiceEnv } from '../src/config.ts'
 
 /** A reply, with `raw` for the recordings (WAV bytes). */
 export type HttpResult = JsonReply
 
-export interface VoiceTestApp extends TestInfrastructure {
-  app: App
-  url: string
-  /** JSON request against the running app. */
-  call: JsonCall
-}
+export type VoiceTestApp = ServiceTestApp
 
 /** One JSON request to any URL (the emulator's recordings, agents): the shared requestJson. */
 export const http = requestJson
@@ -23,15 +15,8 @@ export const http = requestJson
  * The voice service listening on a free port, on a test database, instant and always successful
  * by default, with calls stepping through their statuses every 5–15 ms.
  */
-export async function startVoiceApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<VoiceTestApp> {
-  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { voice: { ...opts.simulation } } })
-  const env = loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '5-15', ...opts.env })
-  const app = await buildApp({ env, shared: infra, logger: false })
-  infra.closeWithInfrastructure(app)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
-}
+export const startVoiceApp = (t: Test, opts: Pick<ServiceTestAppOptions<VoiceEnv>, 'env' | 'simulation' | 'mockMode'> = {}): Promise<VoiceTestApp> =>
+  startServiceApp(t, { service: 'voice', buildApp, loadEnv: loadVoiceEnv, ...opts, env: { VOICE_CALL_STEP_MS: '5-15', ...opts.env } })
 
 export const MOCK_KEY = 'bn-test-key-0123456789'
 export const auth = { authorization: `Bearer ${MOCK_KEY}` }

@@ -1,19 +1,11 @@
 import type { Test } from 'tap'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, internalHeaders, jsonCaller, requestJson, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { requestJson, startServiceApp, type JsonReply, type ServiceTestApp, type ServiceTestAppOptions } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
-import { loadWhatsAppEnv } from '../src/config.ts'
+import { loadWhatsAppEnv, type WhatsAppEnv } from '../src/config.ts'
 
 export type Reply = JsonReply
 
-export interface WhatsAppTestApp extends TestInfrastructure {
-  app: App
-  url: string
-  /** JSON POST/GET against the running app. */
-  call: JsonCall
-}
+export type WhatsAppTestApp = ServiceTestApp
 
 /** The token in the AiSensy webhook URL: /webhooks/aisensy/<token>. */
 export const WEBHOOK_TOKEN = 'test-webhook-token-0123456789abcdef'
@@ -27,15 +19,8 @@ export const statusNotification = (messageId: string, status: string, extra: Rec
 export const httpCall = requestJson
 
 /** The WhatsApp service listening on a free port, on a test database, instant and always successful by default. */
-export async function startWhatsAppApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean, logger?: object } = {}): Promise<WhatsAppTestApp> {
-  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { whatsapp: { ...opts.simulation } } })
-  const env = loadWhatsAppEnv({ WHATSAPP_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', AISENSY_WEBHOOK_TOKEN: WEBHOOK_TOKEN, AISENSY_STATUS_GAP_MS: '20-80', ...opts.env })
-  const app = await buildApp({ env, shared: infra, logger: opts.logger ?? false })
-  infra.closeWithInfrastructure(app)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const url = selfBaseUrl(app)
-  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
-}
+export const startWhatsAppApp = (t: Test, opts: Pick<ServiceTestAppOptions<WhatsAppEnv>, 'env' | 'simulation' | 'mockMode' | 'logger'> = {}): Promise<WhatsAppTestApp> =>
+  startServiceApp(t, { service: 'whatsapp', buildApp, loadEnv: loadWhatsAppEnv, ...opts, env: { AISENSY_WEBHOOK_TOKEN: WEBHOOK_TOKEN, AISENSY_STATUS_GAP_MS: '20-80', ...opts.env } })
 
 /** A well-formed AiSensy-style key (a JWT): the emulator accepts any. */
 export const API_KEY = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6InRlc3QiLCJhcHBOYW1lIjoiQWlTZW5zeSJ9.c2lnbmF0dXJl'

@@ -6,13 +6,12 @@
  * reset through one drops what the other had pending. PostgreSQL with TEST_DATABASE_URL, else PGlite.
  */
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { adminHeaders, createTestInfrastructure, eventually, freePort, jsonCaller, requestJson, startRecorder, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { adminHeaders, createTestInfrastructure, eventually, freePort, jsonCaller, startProcess, startRecorder, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { buildApp } from '../src/app.ts'
 import { loadWhatsAppEnv } from '../src/config.ts'
@@ -94,15 +93,9 @@ t.test('two instances: one project id, one takes over what the other left, a res
 
 /** The WhatsApp service alone (src/server.ts) as a child process on `env`, answering /health. */
 async function child (t: Test, env: Record<string, string>) {
-  const proc = spawn(process.execPath, [resolve(import.meta.dirname, '../src/server.ts')], { env, cwd: env.SWITCHBOARD_DATA_DIR, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  proc.stdout.on('data', d => { output += d })
-  proc.stderr.on('data', d => { output += d })
-  const exited = new Promise<{ code: number | null, signal: string | null }>(resolve => proc.once('exit', (code, signal) => resolve({ code, signal })))
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
   const url = `http://127.0.0.1:${env.WHATSAPP_PORT}`
-  await eventually(async () => (await requestJson(`${url}/health`, 'GET').catch(() => undefined))?.status === 200, 150_000, 100)
-  return { url, call: jsonCaller(url), exited, kill: (signal: NodeJS.Signals) => proc.kill(signal), output: () => output }
+  const proc = await startProcess(t, { script: resolve(import.meta.dirname, '../src/server.ts'), env, healthUrl: `${url}/health`, timeoutMs: 150_000 })
+  return { ...proc, url, call: jsonCaller(url) }
 }
 
 for (const backend of ['pglite', 'postgres'] as const) {
@@ -111,7 +104,6 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-aisensy-state-'))
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
       SWITCHBOARD_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       WHATSAPP_PORT: String(await freePort()),
@@ -131,8 +123,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     // Accepted 100 ms (the README's loss bound) before the kill.
     const late = (await proc.call('POST', V2, campaignBody({ destination: READ_NUMBER }))).body.submitted_message_id as string
     await new Promise(resolve => setTimeout(resolve, 100))
-    proc.kill('SIGKILL')
-    t.same(await proc.exited, { code: null, signal: 'SIGKILL' })
+    t.same(await proc.kill('SIGKILL'), { code: null, signal: 'SIGKILL' })
     const postedBefore = statusesOf(hook, first)
     t.notOk(postedBefore.includes('read'), `killed mid-lifecycle, after ${postedBefore.join(' → ')}`)
 
@@ -145,7 +136,6 @@ for (const backend of ['pglite', 'postgres'] as const) {
       // A status posted within the loss bound before the kill may come again: webhooks are at-least-once.
       t.same([...new Set(all)], ['sent', 'delivered', 'read'], `message ${id === first ? 'killed mid-way' : 'accepted just before the kill'}: ${all.join(' → ')}`)
     }
-    proc.kill('SIGTERM')
-    t.same(await proc.exited, { code: 0, signal: null }, 'a clean stop', { output: proc.output().slice(-2000) })
+    t.same(await proc.kill('SIGTERM'), { code: 0, signal: null }, 'a clean stop', { output: proc.output().slice(-2000) })
   })
 }

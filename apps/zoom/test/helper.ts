@@ -1,21 +1,14 @@
 import type { Test } from 'tap'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import type { SimulationSettings } from '@switchboard/service-kit/simulation'
-import { createTestInfrastructure, internalHeaders, eventually as eventuallyWithin, jsonCaller, type JsonCall, type JsonReply, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { eventually as eventuallyWithin, startServiceApp, type JsonReply, type ServiceTestApp, type ServiceTestAppOptions } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { createZoomClient, type ZoomClientOptions } from '../src/client/zoom-client.ts'
-import { loadZoomEnv } from '../src/config.ts'
+import { loadZoomEnv, type ZoomEnv } from '../src/config.ts'
 
 export type CallResult = JsonReply
 
-export interface ZoomTestApp extends TestInfrastructure {
-  app: App
-  url: string
+export interface ZoomTestApp extends ServiceTestApp {
   /** The emulator's base, e.g. http://127.0.0.1:PORT/zoom */
   zoom: string
-  /** JSON requests against the running app. */
-  call: JsonCall
   /** A fresh access token from the emulator's /oauth/token. */
   token: () => Promise<string>
   /** A call to the emulator's API with a fresh token. */
@@ -25,15 +18,10 @@ export interface ZoomTestApp extends TestInfrastructure {
 }
 
 /** The Zoom service on a free port, test database, instant and always successful by default, webhooks off unless asked. */
-export async function startZoomApp (t: Test, opts: { env?: Record<string, string>, simulation?: Partial<SimulationSettings>, mockMode?: boolean } = {}): Promise<ZoomTestApp> {
-  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { zoom: { ...opts.simulation } } })
-  const env = loadZoomEnv({ ZOOM_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', ...opts.env })
-  const app = await buildApp({ env, shared: infra, logger: false })
-  infra.closeWithInfrastructure(app)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const url = selfBaseUrl(app)
+export async function startZoomApp (t: Test, opts: Pick<ServiceTestAppOptions<ZoomEnv>, 'env' | 'simulation' | 'mockMode'> = {}): Promise<ZoomTestApp> {
+  const started = await startServiceApp(t, { service: 'zoom', buildApp, loadEnv: loadZoomEnv, ...opts })
+  const { url, call } = started
   const zoom = `${url}/zoom`
-  const call = jsonCaller(url, internalHeaders())
   const token = async () => {
     const res = await call('POST', '/zoom/oauth/token?grant_type=account_credentials&account_id=acct-1', undefined, { authorization: `Basic ${Buffer.from('client-id:client-secret').toString('base64')}` })
     if (res.status !== 200) throw new Error(`token request failed: ${res.text}`)
@@ -45,7 +33,7 @@ export async function startZoomApp (t: Test, opts: { env?: Record<string, string
     return call(method, `/zoom${path}`, body, { authorization: `Bearer ${cached}`, ...headers })
   }
   const client = (extra: Partial<ZoomClientOptions> = {}) => createZoomClient({ apiBaseUrl: `${zoom}/v2`, oauthBaseUrl: zoom, emulatorBaseUrl: zoom, accountId: 'acct-1', clientId: 'client-id', clientSecret: 'client-secret', ...extra })
-  return { ...infra, app, url, zoom, call, token, zcall, client }
+  return { ...started, zoom, token, zcall, client }
 }
 
 /** Polls until check() passes or the time runs out (for clock- and webhook-driven state): 5 s, every 20 ms, unless told. */

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer as createHttpServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, get as httpGet, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,8 +9,9 @@ import type { FastifyInstance } from 'fastify'
 import { request, type Dispatcher } from 'undici'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
 import { ProviderError } from './provider-client.ts'
+import type { CommonEnv } from './env.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
-import type { SharedInfrastructure } from './service-app.ts'
+import type { App, AppOptions, SharedInfrastructure } from './service-app.ts'
 import type { ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
 import { INTERNAL_HEADER, type Tokens } from './tokens.ts'
@@ -171,4 +173,116 @@ export async function providerErrorOf (call: Promise<unknown>): Promise<Provider
     throw err
   }
   throw new Error('expected the call to fail with a ProviderError, but it succeeded')
+}
+
+/** One app of a service (apps/<service>) on a test database, listening: what each app's test helper returns. */
+export interface ServiceTestApp extends TestInfrastructure {
+  app: App
+  url: string
+  /** requestJson against the running app, with the internal credential the gateway adds. */
+  call: JsonCall
+}
+
+export interface ServiceTestAppOptions<E extends CommonEnv> {
+  service: ServiceName
+  /** The app's buildApp and its env parser (src/app.ts, src/config.ts). */
+  buildApp: (opts: AppOptions<E>) => Promise<App>
+  loadEnv: (env: Record<string, string | undefined>) => E
+  /** Over the defaults: `<SERVICE>_PORT=0`, the test data folder, silent logs. */
+  env?: Record<string, string>
+  simulation?: Partial<SimulationSettings>
+  mockMode?: boolean
+  logger?: AppOptions<E>['logger']
+}
+
+/**
+ * The service's app listening on a free port, on a test database (createTestInfrastructure),
+ * instant and always successful unless `simulation` says otherwise; closed at teardown, before
+ * the database. Each app's test helper is this with its own buildApp, env parser and defaults.
+ */
+export async function startServiceApp<E extends CommonEnv> (t: TestLike, opts: ServiceTestAppOptions<E>): Promise<ServiceTestApp> {
+  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { [opts.service]: { ...opts.simulation } } })
+  const env = opts.loadEnv({ [`${opts.service.toUpperCase()}_PORT`]: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', ...opts.env })
+  const app = await opts.buildApp({ env, shared: infra, logger: opts.logger ?? false })
+  infra.closeWithInfrastructure(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  // selfBaseUrl's answer, without loading service-app (and Fastify) into every test that imports this module.
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  return { ...infra, app, url, call: jsonCaller(url, internalHeaders()) }
+}
+
+/** How a child process ended: its exit code, or the signal that ended it. */
+export interface ProcessExit { code: number | null, signal: NodeJS.Signals | null }
+
+/** A server script running as a real child process (startProcess). */
+export interface StartedProcess {
+  pid: number
+  /** Everything it printed so far, stdout and stderr together, for assertions and failure messages. */
+  output: () => string
+  /** Resolves once the process has exited. */
+  exited: Promise<ProcessExit>
+  /** Sends the signal (SIGKILL unless told: no shutdown code runs); resolves once it is gone. */
+  kill: (signal?: NodeJS.Signals) => Promise<ProcessExit>
+  /** SIGTERM, the graceful path; resolves with the exit code. */
+  terminate: () => Promise<number | null>
+}
+
+export interface StartProcessOptions {
+  /** The script node runs, e.g. apps/stack/src/server.ts. */
+  script: string
+  args?: string[]
+  env: Record<string, string>
+  cwd?: string
+  /** Waited for until it answers 200 (e.g. the server's /health); without it, resolves at once. */
+  healthUrl?: string
+  /** How long to wait for healthUrl: 60 s unless told. */
+  timeoutMs?: number
+}
+
+/** True once `url` answers 200; false for any other answer, a refused connection, or no answer within a second. */
+function answers200 (url: string): Promise<boolean> {
+  return new Promise(resolve => {
+    const req = httpGet(url, { agent: false, signal: AbortSignal.timeout(1000) }, res => {
+      res.resume()
+      resolve(res.statusCode === 200)
+    })
+    req.on('error', () => resolve(false))
+  })
+}
+
+/**
+ * Starts `node <script>` as a real child process (so a test can SIGKILL it) with exactly `env`
+ * (plus PATH), in `cwd` (default: env.SWITCHBOARD_DATA_DIR, so no .env of the repository is read),
+ * collecting its output; with `healthUrl`, resolves once that answers 200, and fails with the
+ * output if the process exits first or timeoutMs passes. Killed at teardown if still running.
+ */
+export async function startProcess (t: TestLike, opts: StartProcessOptions): Promise<StartedProcess> {
+  const child = spawn(process.execPath, [opts.script, ...opts.args ?? []], {
+    env: { PATH: process.env.PATH ?? '', ...opts.env },
+    cwd: opts.cwd ?? opts.env.SWITCHBOARD_DATA_DIR,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', d => { output += d })
+  child.stderr.on('data', d => { output += d })
+  const exited = new Promise<ProcessExit>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
+  const alive = () => child.exitCode === null && child.signalCode === null
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (alive()) child.kill(signal)
+    return exited
+  }
+  t.teardown(async () => { await kill('SIGKILL') })
+  const started: StartedProcess = { pid: child.pid!, output: () => output, exited, kill, terminate: async () => (await kill('SIGTERM')).code }
+  if (opts.healthUrl === undefined) return started
+  const healthUrl = opts.healthUrl
+  const timeoutMs = opts.timeoutMs ?? 60_000
+  try {
+    await eventually(async () => {
+      if (!alive()) throw new Error('it exited')
+      return answers200(healthUrl)
+    }, timeoutMs, 100)
+  } catch (err) {
+    throw new Error(`${opts.script} did not answer ${healthUrl} (${(err as Error).message}): ${output.slice(-3000)}`)
+  }
+  return started
 }
