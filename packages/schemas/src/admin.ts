@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ModeSchema, Nullable, StringEnum } from './common.ts'
+import { ModeSchema, Nullable, SERVICE_NAMES, SIMULATION_SCENARIOS, StringEnum } from './common.ts'
 
-const ServiceName = StringEnum(['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const)
-const Scenario = StringEnum(['none', 'outage', 'rate_limit', 'slow', 'timeout'] as const)
+const ServiceName = StringEnum(SERVICE_NAMES)
+const Scenario = StringEnum(SIMULATION_SCENARIOS)
 
 export const SimulationViewSchema = Type.Object({
   latency_ms: Type.Object({ min: Type.Integer(), max: Type.Integer() }),
@@ -116,7 +116,7 @@ export const ResetReplySchema = Type.Object({
 
 // --- Inspect (issue #22): every item with its content, raw exchanges, webhooks and timeline -----
 
-export const ActivityChannel = StringEnum(['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const)
+export const ActivityChannel = StringEnum(SERVICE_NAMES)
 export type ActivityChannelName = Static<typeof ActivityChannel>
 
 export const ActivityQuerySchema = Type.Object({

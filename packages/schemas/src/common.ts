@@ -17,6 +17,14 @@ export const errorResponses = {
   '5xx': ErrorEnvelopeSchema
 } as const
 
+/** The five services: the one list the schemas, service-kit's SERVICES (typed by it) and the admin API follow. */
+export const SERVICE_NAMES = ['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const
+export type ServiceName = typeof SERVICE_NAMES[number]
+
+/** The simulation's failure scenarios (spec: "Mock Services Features"), 'none' first. */
+export const SIMULATION_SCENARIOS = ['none', 'outage', 'rate_limit', 'slow', 'timeout'] as const
+export type SimulationScenario = typeof SIMULATION_SCENARIOS[number]
+
 export const ModeSchema = Type.Union([Type.Literal('mock'), Type.Literal('live')])
 export type Mode = Static<typeof ModeSchema>
 
@@ -58,7 +66,7 @@ export const SimulationSchema = Type.Object({
   latencyMs: Type.Object({ min: Type.Integer({ minimum: 0 }), max: Type.Integer({ minimum: 0 }) }),
   successRate: Type.Number({ minimum: 0, maximum: 1 }),
   seed: Type.Union([Type.Integer(), Type.Null()]),
-  scenario: StringEnum(['none', 'outage', 'rate_limit', 'slow', 'timeout'] as const)
+  scenario: StringEnum(SIMULATION_SCENARIOS)
 })
 
 /** A service's own report for the admin API (GET /admin/status on each service). */

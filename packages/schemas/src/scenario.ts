@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum } from './common.ts'
+import { SERVICE_NAMES, StringEnum } from './common.ts'
 
-const SERVICE = StringEnum(['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const)
+const SERVICE = StringEnum(SERVICE_NAMES)
 const OUTCOME = StringEnum(['success', 'failure', 'outage', 'rate_limited', 'timeout'] as const)
 
 /**

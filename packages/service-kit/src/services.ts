@@ -1,6 +1,7 @@
+import type { ServiceName } from '@switchboard/schemas/common'
 import type { SimulationSettings } from './simulation.ts'
 
-export type ServiceName = 'email' | 'whatsapp' | 'payments' | 'voice' | 'zoom'
+export type { ServiceName }
 
 export interface ServiceDescriptor {
   name: ServiceName

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { SIMULATION_SCENARIOS, type SimulationScenario } from '@switchboard/schemas/common'
 import { SCENARIO_HEADER, type ScenarioDecision, type ScenarioPlayer } from './scenarios.ts'
 
 /**
  * Fault scenarios in the style of Mailpit Chaos / LocalStack Chaos: while one is on, every emulated
  * request gets it. 'slow' adds SLOW_EXTRA_MS; 'timeout' holds the request until the client gives up.
  */
-export type Scenario = 'none' | 'outage' | 'rate_limit' | 'slow' | 'timeout'
-export const SCENARIOS: Scenario[] = ['none', 'outage', 'rate_limit', 'slow', 'timeout']
+export type Scenario = SimulationScenario
+export const SCENARIOS: readonly Scenario[] = SIMULATION_SCENARIOS
 
 export interface SimulationSettings {
   latencyMs: { min: number, max: number }

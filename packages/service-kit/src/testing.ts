@@ -12,7 +12,7 @@ import { ProviderError } from './provider-client.ts'
 import type { CommonEnv } from './env.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import type { App, AppOptions, SharedInfrastructure } from './service-app.ts'
-import type { ServiceName } from './services.ts'
+import { SERVICE_NAMES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
 import { INTERNAL_HEADER, type Tokens } from './tokens.ts'
 
@@ -49,7 +49,7 @@ export async function createTestInfrastructure (t: TestLike, opts: { mockMode?: 
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'))
   const activityLog = await createTestActivityLog(t)
   const instant = { latencyMs: { min: 0, max: 0 }, successRate: 1 }
-  const simulation = Object.fromEntries((['email', 'whatsapp', 'payments', 'voice', 'zoom'] as ServiceName[]).map(s => [s, { ...instant, ...opts.simulation?.[s] }]))
+  const simulation = Object.fromEntries(SERVICE_NAMES.map(s => [s, { ...instant, ...opts.simulation?.[s] }]))
   const runtime = new RuntimeSettings({ activityLog, seed: { mockMode: opts.mockMode ?? true, useMockZoom: opts.mockMode ?? true, simulation }, pollMs: 100 })
   await runtime.start()
   // Registered before the activity log's own teardown would run, so apps close and flush first.
