@@ -7,6 +7,9 @@ import { join } from 'node:path'
 import { buildStack, listenStack, type Stack } from '@switchboard/stack/stack'
 import { signEvent } from '@switchboard/service-kit/events'
 
+// Spelled out, not imported from @switchboard/schemas: the published index.d.ts is this file's
+// declarations alone (build.ts), and a team's project has no workspace package to resolve. A test
+// holds it to the workspace's one list.
 export const SERVICES = ['email', 'whatsapp', 'payments', 'voice', 'zoom'] as const
 export type Service = typeof SERVICES[number]
 

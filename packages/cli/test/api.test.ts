@@ -1,6 +1,7 @@
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { startSwitchboard, type Switchboard } from '../src/index.ts'
+import { SERVICE_NAMES } from '@switchboard/service-kit/services'
+import { SERVICES, startSwitchboard, type Switchboard } from '../src/index.ts'
 
 /** startSwitchboard() as parallel test workers use it: two stacks at once, each its own. */
 t.setTimeout(300_000)
@@ -14,6 +15,10 @@ async function sendEmail (sb: Switchboard, to: string, subject: string): Promise
   await res.arrayBuffer()
   return res.status
 }
+
+t.test("the package's service list is the workspace's", async t => {
+  t.same(SERVICES, SERVICE_NAMES)
+})
 
 t.test('two instances started together share no port, folder, token or data', async t => {
   const [a, b] = await Promise.all([startSwitchboard({ seed: 1 }), startSwitchboard({ seed: 2 })])
