@@ -23,6 +23,7 @@ import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { request } from 'undici'
 import { freePort } from '@switchboard/service-kit/testing'
+import { INTERNAL_HEADER } from '@switchboard/service-kit/tokens'
 import { startPostgres } from '../scripts/postgres-server.ts'
 import type { StackFile } from '../apps/stack/src/stack.ts'
 
@@ -35,6 +36,10 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const API = { authorization: 'Bearer bench-api-token-0123456789', 'content-type': 'application/json' }
 const ADMIN = { authorization: 'Bearer bench-admin-token-0123456789', 'content-type': 'application/json' }
 const JSON_TYPE = { 'content-type': 'application/json' }
+/** The tokens of every server the bench starts (targets.ts too), so it can call a service as the gateway does. */
+const BENCH_TOKENS = { API_TOKEN: 'bench-api-token-0123456789', ADMIN_TOKEN: 'bench-admin-token-0123456789', INTERNAL_TOKEN: 'bench-internal-token-0123456789' }
+/** What the gateway shows a service: the internal credential (a service refuses its API without it). */
+const AS_GATEWAY = { ...JSON_TYPE, [INTERNAL_HEADER]: BENCH_TOKENS.INTERNAL_TOKEN }
 
 interface Target { urls: Record<string, string>, child: ChildProcess }
 
@@ -188,9 +193,12 @@ const emulatorRows = (name: string, env: ((hooks: 'off' | 'sink', sink: string) 
   { name: `${name.split(' ')[0]} emulator → sink`, kind: 'emulator+webhooks', sink: true, env: env ? sink => env('sink', sink) : undefined, prepare: (u, sink) => prepare(u, 'sink', sink) },
   { name: `${name.split(' ')[0]} emulator → receiver`, kind: 'emulator+receiver', prepare: u => prepare(u, 'receiver', '') }
 ]
-/** A service's own route called directly (services take no token), then the same call through the gateway. */
+/**
+ * A service's own route called directly, with the internal credential the gateway adds (a service
+ * refuses its API without it), then the same call through the gateway.
+ */
 const pathRows = (service: string, gatewayPath: string, servicePath: string, auth: Record<string, string>, body: unknown): Scenario[] => [
-  { name: `${service} service ${servicePath} (no gateway)`, kind: 'service', prepare: async u => [`${u[service]}${servicePath}`, JSON_TYPE, JSON.stringify(body)] },
+  { name: `${service} service ${servicePath} (no gateway)`, kind: 'service', prepare: async u => [`${u[service]}${servicePath}`, AS_GATEWAY, JSON.stringify(body)] },
   { name: `gateway → ${service} (latency 0)`, kind: 'gateway', prepare: async u => [`${u.gateway}${gatewayPath}`, auth, JSON.stringify(body)] }
 ]
 const scenarios: Scenario[] = [
@@ -384,7 +392,7 @@ for (const instances of [1, 2]) {
     for (let i = 0; i < instances; i++) {
       const port = await freePort()
       const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-wa-'))
-      const child = spawn(process.execPath, [join(here, '../apps/whatsapp/src/server.ts')], { cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '', DATABASE_URL: pg.url, SWITCHBOARD_DATA_DIR: dataDir, WHATSAPP_PORT: String(port), LOG_LEVEL: 'warn' } })
+      const child = spawn(process.execPath, [join(here, '../apps/whatsapp/src/server.ts')], { cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '', DATABASE_URL: pg.url, SWITCHBOARD_DATA_DIR: dataDir, WHATSAPP_PORT: String(port), LOG_LEVEL: 'warn', ...BENCH_TOKENS } })
       servers.push(child)
       const url = `http://127.0.0.1:${port}`
       const until = Date.now() + 60_000
@@ -396,11 +404,12 @@ for (const instances of [1, 2]) {
     }
     const contacts = Array.from({ length: 5000 }, (_v, i) => ({ to_number: `9${String(800000000 + i)}`, params: ['Bench'] }))
     const t1 = performance.now()
-    const campaign = await json(`${urls[0]}/campaigns`, 'POST', JSON_TYPE, { name: 'Bench campaign', contacts, template_name: 'welcome_message' })
+    const campaign = await json(`${urls[0]}/campaigns`, 'POST', AS_GATEWAY, { name: 'Bench campaign', contacts, template_name: 'welcome_message' })
+    if (typeof campaign.id !== 'string') throw new Error(`the campaign was not created: ${JSON.stringify(campaign).slice(0, 300)}`)
     let progress: any = campaign
     while (['running', 'stopping'].includes(progress.status) && performance.now() - t1 < 180_000) {
       await new Promise(resolve => setTimeout(resolve, 100))
-      progress = await json(`${urls[0]}/campaigns/${campaign.id}`, 'GET', {})
+      progress = await json(`${urls[0]}/campaigns/${campaign.id}`, 'GET', AS_GATEWAY)
     }
     walls.push({ name, ms: Math.round(performance.now() - t1), target: null, detail: `${progress.status}: ${progress.contacts?.sent} sent, ${progress.contacts?.failed} failed, ${progress.contacts?.unknown} unknown` })
   } finally {

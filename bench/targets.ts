@@ -31,6 +31,8 @@ async function stackEnv (overrides: Record<string, string>): Promise<Record<stri
     LOG_LEVEL: 'warn',
     API_TOKEN: 'bench-api-token-0123456789',
     ADMIN_TOKEN: 'bench-admin-token-0123456789',
+    // Known to the bench, so its rows that call a service directly can show the gateway's credential.
+    INTERNAL_TOKEN: 'bench-internal-token-0123456789',
     // The benchmark measures throughput; the public rate limit would measure itself.
     RATE_LIMIT_MAX: '0',
     ...overrides
