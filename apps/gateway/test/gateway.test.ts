@@ -1,5 +1,5 @@
 import t from 'tap'
-import { freePort } from '@switchboard/service-kit/testing'
+import { REFUSING_URL } from '@switchboard/service-kit/testing'
 import { ADMIN_TOKEN, API_TOKEN, api, startStack } from './helper.ts'
 
 const email = { to_email: 'deliver@example.com', subject: 'Hi', content: '<p>Hi</p>' }
@@ -57,8 +57,7 @@ t.test('the gateway rejects bad input itself, naming the field, and forwards not
 })
 
 t.test('a service that is down is a 503 at once, not a hang', async t => {
-  const port = await freePort()
-  const { call } = await startStack(t, { emailUrl: `http://127.0.0.1:${port}` })
+  const { call } = await startStack(t, { emailUrl: REFUSING_URL })
   const res = await call('POST', '/api/automation/trigger/email', email, api)
   t.equal(res.status, 503)
   t.equal(res.body.code, 'GATEWAY_UPSTREAM_UNAVAILABLE')

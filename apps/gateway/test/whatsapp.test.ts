@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, eventually as eventuallyWithin, freePort, jsonCaller } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually as eventuallyWithin, jsonCaller, REFUSING_URL } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv } from '../src/config.ts'
 import { ADMIN_TOKEN, API_TOKEN, api } from './helper.ts'
@@ -145,8 +145,7 @@ t.test('AiSensy notifications through the gateway at the token URL: a status app
 })
 
 t.test('a WhatsApp service that is down is a 503 at once; the OpenAPI document lists the routes', async t => {
-  const port = await freePort()
-  const { call } = await startWhatsAppStack(t, { whatsappUrl: `http://127.0.0.1:${port}` })
+  const { call } = await startWhatsAppStack(t, { whatsappUrl: REFUSING_URL })
   const res = await call('POST', '/api/automation/trigger/whatsapp', message, api)
   t.equal(res.status, 503)
   t.equal(res.body.code, 'GATEWAY_UPSTREAM_UNAVAILABLE')

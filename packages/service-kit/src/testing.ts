@@ -286,3 +286,10 @@ export async function startProcess (t: TestLike, opts: StartProcessOptions): Pro
   }
   return started
 }
+
+/**
+ * A URL where nothing listens: a connection is refused at once. Port 9 (discard) is below the
+ * ephemeral range, so no server a test starts on port 0 can take it; a port probed free and
+ * released could be (a "down" service once answered 202 on a loaded machine).
+ */
+export const REFUSING_URL = 'http://127.0.0.1:9'
