@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Backend, EmulatorTable, Row } from './types.ts'
 import { isPermanentError } from './activity-log.ts'
+import { batcher } from './batch.ts'
 
 export interface StoredRecord<D = unknown> {
   kind: string
@@ -58,6 +59,7 @@ export interface PutOptions {
 }
 
 interface Pending { row: Row, version: number }
+interface Claim { kind: string, id: string, from_step: number, to_step: number, due_at: number | null, writer: string }
 
 /** The kind of the marker row a clear leaves for other instances. */
 const CLEARED = '_cleared'
@@ -259,9 +261,16 @@ export class EmulatorState {
    */
   async claim (kind: string, id: string, from: number, to: number, dueAt: number | null): Promise<boolean> {
     if (this.#queue.has(`${kind}\u0000${id}`)) await this.flush()
-    const changed = await this.#backend.update(this.#table, { kind, id, step: from, deleted: false }, { step: to, due_at: dueAt === null ? null : Math.ceil(dueAt), writer: this.writer })
-    return changed > 0
+    return this.#claim({ kind, id, from_step: from, to_step: to, due_at: dueAt === null ? null : Math.ceil(dueAt), writer: this.writer })
   }
+
+  // Claims made together are one statement (every meeting or call whose step falls due in a tick
+  // claims it); two claims of one record never share a batch, so the second sees the first's step.
+  readonly #claim = batcher<Claim, boolean>(async claims => {
+    const moved = await this.#backend.rpc<Array<[string, string]> | null>('emulator_state_claim', { p_table: this.#table, p_claims: claims })
+    const won = new Set((moved ?? []).map(([kind, id]) => `${kind}\u0000${id}`))
+    return claims.map(c => won.has(`${c.kind}\u0000${c.id}`))
+  }, { key: c => `${c.kind}\u0000${c.id}` })
 
   /**
    * Records whose next step was due before `before` (epoch ms) and is still not taken: the instance

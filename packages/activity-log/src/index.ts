@@ -5,6 +5,7 @@ import { createPostgresBackend } from './backends/postgres.ts'
 
 export type * from './types.ts'
 export { ActivityLogFullError, ActivityLogUnavailableError, createActivityLog, isPermanentError, type Operation } from './activity-log.ts'
+export { batcher, type BatcherOptions } from './batch.ts'
 export { EmulatorState, nextSeq, type EmulatorStateOptions, type PutOptions, type StoredRecord } from './emulator-state.ts'
 export type * from './rows.ts'
 export { callStatusRank, composeStatus, isStatusTable, movesFrom, type StatusKeys, type StatusTable } from './status-rules.ts'

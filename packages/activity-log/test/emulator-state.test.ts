@@ -59,6 +59,28 @@ t.test('a lifecycle step is claimed by exactly one instance; an overdue record i
   t.same(await a.overdue('call', Date.now()), [], 'and it is no longer overdue')
 })
 
+t.test('claims made together are one statement, and two claims of one record still go in order', async t => {
+  const backend = await createTestBackend(t)
+  const statements: string[] = []
+  const counted = { ...backend, rpc: (fn: string, args?: Record<string, unknown>) => { statements.push(fn); return backend.rpc(fn, args) } } as typeof backend
+  const state = new EmulatorState({ backend: counted, table: 'zoom_emulator_state', logger: quiet })
+  t.teardown(() => state.close())
+  for (let i = 0; i < 40; i++) state.put('meeting', `m${i}`, {}, { seq: nextSeq() })
+  await state.flush()
+  statements.length = 0
+
+  const claims = await Promise.all([
+    ...Array.from({ length: 40 }, (_, i) => state.claim('meeting', `m${i}`, 0, 1, null)),
+    state.claim('meeting', 'm0', 1, 2, 5_000), // the next step of m0, after its first claim
+    state.claim('meeting', 'm1', 0, 1, null), // step 0 again: already taken by the claim before it
+    state.claim('meeting', 'gone', 0, 1, null)
+  ])
+  t.same(claims, [...Array(40).fill(true), true, false, false], 'each claim answers for itself')
+  t.same(statements, ['emulator_state_claim', 'emulator_state_claim'], 'forty-three claims in two statements (m0 and m1 twice: their second claims wait for the next)')
+  t.match(await state.get('meeting', 'm0'), { step: 2, dueAt: 5_000, writer: state.writer })
+  t.equal((await state.get('meeting', 'm39'))?.step, 1)
+})
+
 t.test('retention: past the bound the oldest records go, and old tombstones', async t => {
   const backend = await createTestBackend(t)
   const state = new EmulatorState({ backend, table: 'instamojo_emulator_state', retention: { request: 3 }, tombstoneMs: 0, logger: quiet })

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
+import { batcher } from '@switchboard/activity-log'
 import { registerSecrets } from './redact.ts'
 import { WebhookSender, type OutboxStore, type WebhookSenderOptions } from './webhook-sender.ts'
 import type { EventType } from '@switchboard/schemas/events'
@@ -53,15 +54,26 @@ export interface EventToEmit {
   timestamp?: string
 }
 
+const emitters = new WeakMap<OutboxStore, (events: EventToEmit[]) => Promise<void>>()
+
 /**
  * Emits events from application code (Zoom's meetings, which have no table): one outbox row per
- * enabled endpoint that wants the type, none when there is none. Returns how many deliveries were
- * queued. Errors are the caller's to log: an event lost here never blocks the request.
+ * enabled endpoint that wants the type, none when there is none. Calls made together go to the
+ * database together (one fan_out_events per batch: every Zoom meeting that starts is a call).
+ * Errors are the caller's to log: an event lost here never blocks the request.
  */
-export async function emitEvents (store: OutboxStore, events: EventToEmit[]): Promise<number> {
-  if (events.length === 0) return 0
-  const payload = events.map(e => ({ type: e.type, timestamp: e.timestamp ?? new Date().toISOString(), data: e.data }))
-  return await store.rpc<number>('fan_out_events', { p_events: payload }, { flush: false }) ?? 0
+export async function emitEvents (store: OutboxStore, events: EventToEmit[]): Promise<void> {
+  if (events.length === 0) return
+  let emit = emitters.get(store)
+  if (emit === undefined) {
+    emit = batcher<EventToEmit[], void>(async batches => {
+      const payload = batches.flat().map(e => ({ type: e.type, timestamp: e.timestamp ?? new Date().toISOString(), data: e.data }))
+      await store.rpc<number>('fan_out_events', { p_events: payload }, { flush: false })
+      return batches.map(() => undefined)
+    })
+    emitters.set(store, emit)
+  }
+  await emit(events)
 }
 
 interface ClaimedRow { id: string, label: string, headers: Record<string, string>, body: string, body_encoding: string }
