@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { signSwitchboardWebhook, SIGNATURE_HEADER as SB_SIGNATURE, TIMESTAMP_HEADER as SB_TIMESTAMP } from '@switchboard/service-kit/switchboard-webhook'
 // The emulators' own signing code (each provider's documented scheme), by path: the apps export
 // only their app and config.
-import { loadSigningKey, signEvents, SIGNATURE_HEADER as SG_SIGNATURE, TIMESTAMP_HEADER as SG_TIMESTAMP } from '../../email/src/emulator/event-webhook.ts'
+import { loadSigningKey } from '../../email/src/emulator/event-webhook.ts'
+import { signEvents, SIGNATURE_HEADER as SG_SIGNATURE, TIMESTAMP_HEADER as SG_TIMESTAMP } from '../../email/src/sendgrid-webhooks.ts'
 import { computeMac } from '../../payments/src/client/webhook-mac.ts'
 import { signZoomWebhook, SIGNATURE_HEADER as ZM_SIGNATURE, TIMESTAMP_HEADER as ZM_TIMESTAMP } from '../../zoom/src/emulator/webhooks.ts'
 import { admin, api, eventually, startStack, type Reply, type Running } from './helper.ts'
