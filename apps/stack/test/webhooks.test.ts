@@ -14,7 +14,7 @@ import { signSwitchboardWebhook, SIGNATURE_HEADER as SB_SIGNATURE, TIMESTAMP_HEA
 import { loadSigningKey } from '../../email/src/emulator/event-webhook.ts'
 import { signEvents, SIGNATURE_HEADER as SG_SIGNATURE, TIMESTAMP_HEADER as SG_TIMESTAMP } from '../../email/src/sendgrid-webhooks.ts'
 import { computeMac } from '../../payments/src/client/webhook-mac.ts'
-import { signZoomWebhook, SIGNATURE_HEADER as ZM_SIGNATURE, TIMESTAMP_HEADER as ZM_TIMESTAMP } from '../../zoom/src/emulator/webhooks.ts'
+import { signZoomWebhook, SIGNATURE_HEADER as ZM_SIGNATURE, TIMESTAMP_HEADER as ZM_TIMESTAMP } from '../../zoom/src/zoom-webhooks.ts'
 import { admin, api, eventually, startStack, type Reply, type Running } from './helper.ts'
 
 const ZOOM_SECRET = 'zoom-secret-token-for-webhook-tests'
