@@ -1,5 +1,5 @@
 import t from 'tap'
-import { computeMac, hmacSha1Hex, macMessage, verifyMac } from '../src/client/webhook-mac.ts'
+import { computeMac, hmacSha1Hex, macMessage, verifyMac } from '../src/instamojo-webhooks.ts'
 
 // providers.md §3, "Webhook": the two test vectors.
 const CONSTRUCTED = 'amount=2500.00&buyer=foo%40example.com&buyer_name=John+Doe&buyer_phone=%2B919999999999&currency=INR&fees=47.50&longurl=https%3A%2F%2Ftest.instamojo.com%2F%40ashwch%2Fd66cb29dd059482e8072999f995c4eef&payment_id=MOJO5a06005J21512197&payment_request_id=d66cb29dd059482e8072999f995c4eef&purpose=FIFA+16&shorturl=https%3A%2F%2Fimjo.in%2FNNxHg&status=Credit&mac=f3002fef605921d24441d2a4057a8eacc67fced8'
