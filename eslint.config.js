@@ -24,5 +24,27 @@ export default [
       // Warns, for now: about 120 lines are longer; they are shortened as their files are touched.
       '@stylistic/max-len': ['warn', { code: 160, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }]
     }
-  }
+  },
+  // A provider's wire knowledge (webhook headers, signing, verification, parsing) has one home,
+  // apps/<app>/src/<provider>-webhooks.ts, which the emulator and the service side both import;
+  // the two never import each other (docs/architecture.md, "Where code lives"). app.ts wires them.
+  ...wireBoundary()
 ]
+
+function wireBoundary () {
+  const banned = (from, message) => ['error', { patterns: [{ regex: `^(\\.\\.?/)+(${from.join('|')})(/|$)`, message }] }]
+  return [
+    {
+      files: ['apps/*/src/routes/**/*.ts', 'apps/*/src/service/**/*.ts', 'apps/*/src/client/**/*.ts'],
+      rules: { 'no-restricted-imports': banned(['emulator'], 'The service side does not import the emulator: share the provider\'s wire knowledge through src/<provider>-webhooks.ts.') }
+    },
+    {
+      files: ['apps/*/src/emulator/**/*.ts'],
+      rules: { 'no-restricted-imports': banned(['client', 'service', 'routes'], 'The emulator does not import the service side: share the provider\'s wire knowledge through src/<provider>-webhooks.ts.') }
+    },
+    {
+      files: ['apps/*/src/*-webhooks.ts'],
+      rules: { 'no-restricted-imports': banned(['emulator', 'client', 'service', 'routes'], 'A provider\'s wire module depends on neither side that imports it.') }
+    }
+  ]
+}

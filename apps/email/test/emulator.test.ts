@@ -157,7 +157,7 @@ t.test('with the Event Webhook disabled nothing is posted and the stats still co
 })
 
 t.test('our verifier agrees with the SDK\'s own test vector', async t => {
-  const { verifySendGridSignature } = await import('../src/routes/sendgrid-webhook.ts')
+  const { verifySendGridSignature } = await import('../src/sendgrid-webhooks.ts')
   // sendgrid-nodejs packages/eventwebhook/src/eventwebhook.spec.js
   const PUBLIC_KEY = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=='
   const SIGNATURE = 'MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0='

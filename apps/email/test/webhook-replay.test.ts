@@ -1,6 +1,7 @@
 import t from 'tap'
 import { LOG_ID_ARG } from '../src/service/email-service.ts'
-import { loadSigningKey, serializeEvents, signEvents, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/emulator/event-webhook.ts'
+import { loadSigningKey } from '../src/emulator/event-webhook.ts'
+import { serializeEvents, signEvents, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/sendgrid-webhooks.ts'
 import { eventually, startEmailApp } from './helper.ts'
 
 t.test('a replayed SendGrid event (same sg_event_id, signature still fresh) is dropped; new events apply', async t => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { verifyMac } from '../src/client/webhook-mac.ts'
+import { verifyMac } from '../src/instamojo-webhooks.ts'
 import { encode, eventually, form, MOCK_SALT, startPaymentsApp, startReceiver, v1Auth, v2Token } from './helper.ts'
 
 const ISO_MICRO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startRecorder } from '@switchboard/service-kit/testing'
-import { computeMac } from '../src/client/webhook-mac.ts'
+import { computeMac } from '../src/instamojo-webhooks.ts'
 import { encode, eventually, form, MOCK_SALT, startPaymentsApp, type PaymentsTestApp } from './helper.ts'
 
 const link = (extra: Record<string, unknown> = {}) => ({ amount: '2500.00', purpose: 'FIFA 16', buyer_name: 'John Doe', email: 'foo@example.com', phone: '9999999999', ...extra })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { computeMac, hmacSha1Hex, macMessage, verifyMac } from '../src/client/webhook-mac.ts'
+import { computeMac, hmacSha1Hex, isFormEncoded, macMessage, parseWebhookForm, verifyMac, webhookBody, type PaymentWebhookFields } from '../src/instamojo-webhooks.ts'
 
 // providers.md §3, "Webhook": the two test vectors.
 const CONSTRUCTED = 'amount=2500.00&buyer=foo%40example.com&buyer_name=John+Doe&buyer_phone=%2B919999999999&currency=INR&fees=47.50&longurl=https%3A%2F%2Ftest.instamojo.com%2F%40ashwch%2Fd66cb29dd059482e8072999f995c4eef&payment_id=MOJO5a06005J21512197&payment_request_id=d66cb29dd059482e8072999f995c4eef&purpose=FIFA+16&shorturl=https%3A%2F%2Fimjo.in%2FNNxHg&status=Credit&mac=f3002fef605921d24441d2a4057a8eacc67fced8'
@@ -37,4 +37,15 @@ t.test('tampering, a wrong salt, or a missing or malformed mac fail verification
 t.test('keys sort case-insensitively, and new keys join the message in their place', async t => {
   t.equal(macMessage({ b: '2', A: '1', c: '3', mac: 'ignored' }), '1|2|3')
   t.equal(macMessage({ Zeta: 'z', alpha: 'a', Beta: 'b' }), 'a|b|z')
+})
+
+t.test('the emulator\'s body for the constructed webhook\'s fields is the vector, byte for byte; the receiver reads it back', async t => {
+  const { mac: _mac, ...fields } = fieldsOf(CONSTRUCTED)
+  t.equal(webhookBody(fields as unknown as PaymentWebhookFields, 'test_salt_123'), CONSTRUCTED)
+  const parsed = parseWebhookForm(Buffer.from(CONSTRUCTED))
+  t.same(parsed, { fields: fieldsOf(CONSTRUCTED) })
+  t.same(parseWebhookForm(Buffer.from('a=1&status=Credit&a=2')), { repeated: 'a' }, 'a field sent twice is named')
+  t.ok(isFormEncoded('application/x-www-form-urlencoded; charset=utf-8'))
+  t.notOk(isFormEncoded('application/json'))
+  t.notOk(isFormEncoded(undefined))
 })

@@ -9,11 +9,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { signSwitchboardWebhook, SIGNATURE_HEADER as SB_SIGNATURE, TIMESTAMP_HEADER as SB_TIMESTAMP } from '@switchboard/service-kit/switchboard-webhook'
-// The emulators' own signing code (each provider's documented scheme), by path: the apps export
-// only their app and config.
-import { loadSigningKey, signEvents, SIGNATURE_HEADER as SG_SIGNATURE, TIMESTAMP_HEADER as SG_TIMESTAMP } from '../../email/src/emulator/event-webhook.ts'
-import { computeMac } from '../../payments/src/client/webhook-mac.ts'
-import { signZoomWebhook, SIGNATURE_HEADER as ZM_SIGNATURE, TIMESTAMP_HEADER as ZM_TIMESTAMP } from '../../zoom/src/emulator/webhooks.ts'
+// Each provider's wire module (its documented signing scheme, which the emulator signs with), by
+// path: the apps export only their app and config.
+import { loadSigningKey } from '../../email/src/emulator/event-webhook.ts'
+import { signEvents, SIGNATURE_HEADER as SG_SIGNATURE, TIMESTAMP_HEADER as SG_TIMESTAMP } from '../../email/src/sendgrid-webhooks.ts'
+import { computeMac } from '../../payments/src/instamojo-webhooks.ts'
+import { signZoomWebhook, SIGNATURE_HEADER as ZM_SIGNATURE, TIMESTAMP_HEADER as ZM_TIMESTAMP } from '../../zoom/src/zoom-webhooks.ts'
 import { admin, api, eventually, startStack, type Reply, type Running } from './helper.ts'
 
 const ZOOM_SECRET = 'zoom-secret-token-for-webhook-tests'

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { requestJson, startRecorder, type Recorded } from '@switchboard/service-kit/testing'
 import { MeetingStore } from '../src/emulator/store.ts'
-import { signZoomWebhook } from '../src/emulator/webhooks.ts'
+import { signZoomWebhook } from '../src/zoom-webhooks.ts'
 import { eventually, startZoomApp } from './helper.ts'
 
 const SECRET = 'lifecycle-secret-token'

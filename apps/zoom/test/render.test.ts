@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto'
 import { Derivations, newMeetingUuid, newUserId, trackingId, zoomTime } from '../src/emulator/ids.ts'
 import { DEFAULT_SETTINGS, meetingBody, meetingJson, type View } from '../src/emulator/render.ts'
 import { MeetingStore } from '../src/emulator/store.ts'
-import { signZoomWebhook, verifyZoomWebhook } from '../src/emulator/webhooks.ts'
+import { signZoomWebhook, verifyZoomWebhook } from '../src/zoom-webhooks.ts'
 import { VECTOR } from './helper.ts'
 
 function view (t: Test): View {

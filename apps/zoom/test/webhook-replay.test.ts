@@ -1,5 +1,5 @@
 import t from 'tap'
-import { signZoomWebhook } from '../src/emulator/webhooks.ts'
+import { signZoomWebhook } from '../src/zoom-webhooks.ts'
 import { startZoomApp } from './helper.ts'
 
 const SECRET = 'zoom-replay-secret-0123456789'

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
-import { signZoomWebhook } from '../src/emulator/webhooks.ts'
+import { signZoomWebhook } from '../src/zoom-webhooks.ts'
 import { eventually, startZoomApp, VECTOR } from './helper.ts'
 
 const meeting = (extra: Record<string, unknown> = {}) => ({ topic: 'Weekly sync', start_time: '2099-06-01T10:00:00Z', duration: 30, ...extra })

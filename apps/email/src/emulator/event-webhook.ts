@@ -1,12 +1,11 @@
-import { createECDH, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { createECDH, createHmac, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
-import { randomId22 } from '@switchboard/service-kit/ids'
+import { publicKeyBase64 } from '../sendgrid-webhooks.ts'
 
-export const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature'
-export const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp'
-
-export type SendGridEvent = Record<string, unknown> & { email: string, event: string, timestamp: number, sg_event_id: string, sg_message_id: string }
-
+/**
+ * The emulated account's Event Webhook signing keys (which key signs which webhook). How a post is
+ * signed, and what goes over the wire, is sendgrid-webhooks.ts.
+ */
 export const KEY_FILE = 'sendgrid-event-webhook-key.pem'
 
 /**
@@ -29,22 +28,8 @@ const newPrivateKey = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1'
 export const newSigningKey = (): SigningKey => signingKey(newPrivateKey())
 
 function signingKey (privateKey: KeyObject): SigningKey {
-  // SendGrid publishes the key as base64 of the DER SubjectPublicKeyInfo, no PEM armour.
-  const publicKeyBase64 = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64')
-  return { privateKey, publicKeyBase64 }
+  return { privateKey, publicKeyBase64: publicKeyBase64(privateKey) }
 }
-
-/** SendGrid's wire layout for a batch: `[{...},\r\n{...}]\r\n` (from the SDK's signed test vectors). */
-export function serializeEvents (events: SendGridEvent[]): string {
-  return `[${events.map(e => JSON.stringify(e)).join(',\r\n')}]\r\n`
-}
-
-/** Signs timestamp + raw body with ECDSA/SHA-256, base64 DER, as SendGrid does. */
-export function signEvents (privateKey: KeyObject, timestamp: string, body: string): string {
-  return sign('sha256', Buffer.from(timestamp + body), privateKey).toString('base64')
-}
-
-export const newEventId = randomId22
 
 // P-256's group order: a derived private scalar must lie in [1, n - 1].
 const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')

@@ -5,7 +5,8 @@ import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { clientGone, readSimulationHeaders, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
-import { loadSigningKey, newEventId, serializeEvents, signEvents, SIGNATURE_HEADER, TIMESTAMP_HEADER, type SendGridEvent } from './event-webhook.ts'
+import { loadSigningKey } from './event-webhook.ts'
+import { eventPostHeaders, newEventId, serializeEvents, type SendGridEvent } from '../sendgrid-webhooks.ts'
 import { webhookSettingsRoutes } from './webhook-settings-routes.ts'
 import { selects, WebhookSettings, type EventWebhook } from './webhook-settings.ts'
 import { scheduledSendRoutes } from './scheduled-send-routes.ts'
@@ -162,11 +163,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   function postBatch (url: string, hook: EventWebhook | undefined, events: SendGridEvent[]): void {
     const body = serializeEvents(events)
     const timestamp = String(Math.floor(clock.now() / 1000))
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'SendGrid Event API' }
-    if (hook?.signed) {
-      headers[SIGNATURE_HEADER] = signEvents(hook.key.privateKey, timestamp, body)
-      headers[TIMESTAMP_HEADER] = timestamp
-    }
+    const headers = eventPostHeaders(hook?.signed ? hook.key.privateKey : undefined, timestamp, body)
     webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
   }
 

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Clock } from '@switchboard/service-kit/clock'
-import { deriveSigningKey, type SendGridEvent, type SigningKey } from './event-webhook.ts'
+import type { SendGridEvent } from '../sendgrid-webhooks.ts'
+import { deriveSigningKey, type SigningKey } from './event-webhook.ts'
 
 /**
  * The account's Event Webhooks, as SendGrid's Webhooks API (tsg_webhooks_v3) describes them: up

@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody'
 import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { fromPaise } from '../amount.ts'
-import { computeMac } from '../client/webhook-mac.ts'
+import { WEBHOOK_POST_HEADERS, webhookBody, type PaymentWebhookFields } from '../instamojo-webhooks.ts'
 import { checkoutPage, notFoundPage, receiptPage } from './checkout-page.ts'
 import { amountFate } from './magic.ts'
 import {
@@ -325,7 +325,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   /** The form-encoded webhook with its MAC, retried by the sender on failure. */
   function postWebhook (r: RequestRecord, p: PaymentRecord): void {
     if (!r.webhook) return
-    const fields: Record<string, string> = {
+    const fields: PaymentWebhookFields = {
       amount: fromPaise(p.amountPaise),
       buyer: p.email ?? '',
       buyer_name: p.buyer_name ?? '',
@@ -339,8 +339,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       shorturl: r.shorturl,
       status: p.status
     }
-    const body = `${new URLSearchParams(fields).toString()}&mac=${computeMac(fields, salt)}`
-    webhookSender.send({ url: r.webhook, body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Instamojo-Webhook/1.0 (Switchboard emulator)' }, label: 'instamojo.payment' })
+    webhookSender.send({ url: r.webhook, body: webhookBody(fields, salt), headers: { ...WEBHOOK_POST_HEADERS }, label: 'instamojo.payment' })
   }
 
   /** Where the buyer goes next: redirect_url with payment_id, payment_status and payment_request_id. */

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { PaymentWebhookReplySchema } from '@switchboard/schemas/payments'
 import { appError } from '@switchboard/service-kit/errors'
+import { rawBodyOf, readRawBody } from '@switchboard/service-kit/webhook-receiver'
+import { isFormEncoded } from '../instamojo-webhooks.ts'
 import type { PaymentService } from '../service/payment-service.ts'
 
 /**
@@ -9,17 +11,14 @@ import type { PaymentService } from '../service/payment-service.ts'
  * covers the decoded values of exactly what was sent) and parsed only by the service.
  */
 export const instamojoWebhookRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService }> = async (app, { service }) => {
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, body))
+  readRawBody(app, '*', { bodyLimit: 64 * 1024 })
 
   app.post('/webhooks/instamojo', {
     schema: { summary: 'process_webhook(webhook_data): Instamojo webhook receiver (MAC-signed, form-encoded)', response: { 200: PaymentWebhookReplySchema, ...errorResponses } }
   }, async (request) => {
-    const raw = request.body as unknown
-    const type = String(request.headers['content-type'] ?? '')
-    if (!type.startsWith('application/x-www-form-urlencoded')) {
+    if (!isFormEncoded(request.headers['content-type'])) {
       throw appError('PAYMENTS_UNSUPPORTED_MEDIA_TYPE', 'Instamojo webhooks are application/x-www-form-urlencoded.')
     }
-    return service.processWebhook(Buffer.isBuffer(raw) ? raw : Buffer.alloc(0))
+    return service.processWebhook(rawBodyOf(request) ?? Buffer.alloc(0))
   })
 }

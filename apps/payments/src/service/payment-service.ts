@@ -9,9 +9,10 @@ import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError, providerRequest } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
+import { webhookUnauthorized } from '@switchboard/service-kit/webhook-receiver'
 import { amountProblem, normaliseAmount } from '../amount.ts'
 import type { InstamojoClient } from '../client/instamojo-client.ts'
-import { verifyMac } from '../client/webhook-mac.ts'
+import { parseWebhookForm, verifyMac } from '../instamojo-webhooks.ts'
 
 export interface PaymentServiceDeps {
   activityLog: ActivityLog
@@ -224,13 +225,10 @@ export function createPaymentService (deps: PaymentServiceDeps) {
    * MAC is refused with no change; a replay changes nothing.
    */
   async function processWebhook (raw: Buffer): Promise<PaymentWebhookReply> {
-    const unauthorized = () => appError('PAYMENTS_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
-    const params = new URLSearchParams(raw.toString('utf8'))
-    const fields: Record<string, string> = {}
-    for (const [k, v] of params) {
-      if (k in fields) throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', `The webhook repeats the field ${JSON.stringify(k)}; Instamojo sends each field once.`)
-      fields[k] = v
-    }
+    const unauthorized = () => webhookUnauthorized('PAYMENTS')
+    const form = parseWebhookForm(raw)
+    if ('repeated' in form) throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', `The webhook repeats the field ${JSON.stringify(form.repeated)}; Instamojo sends each field once.`)
+    const { fields } = form
     if (!fields.mac) throw unauthorized()
     const requestId = fields.payment_request_id ?? ''
     const [found] = /^[0-9a-f]{32}$/.test(requestId) ? await activityLog.select(TABLE, { where: { payment_request_id: requestId }, limit: 1 }) : []

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
 import { kindForStatus, ProviderError, providerRequest } from '@switchboard/service-kit/provider-client'
-import type { CallStatus } from '@switchboard/schemas/voice'
+import type { BolnaExecution } from '../bolna-webhooks.ts'
 
 /** POST /call's body (Bolna's field names). */
 export interface MakeCallBody {
@@ -11,28 +11,8 @@ export interface MakeCallBody {
   user_data?: Record<string, unknown>
 }
 
-/** The execution object; only what this project reads is typed, the rest passes through. */
-export interface BolnaExecution {
-  id: string
-  agent_id?: string
-  status: CallStatus | string
-  conversation_duration?: number | null
-  total_cost?: number | null
-  error_message?: string | null
-  answered_by_voice_mail?: boolean | null
-  transcript?: string | null
-  created_at?: string
-  updated_at?: string
-  telephony_data?: {
-    duration?: string | null
-    to_number?: string | null
-    from_number?: string | null
-    recording_url?: string | null
-    [k: string]: unknown
-  } | null
-  context_details?: { recipient_data?: Record<string, unknown> | null, [k: string]: unknown } | null
-  [k: string]: unknown
-}
+// The execution object is also what the webhooks carry: its type lives with them.
+export type { BolnaExecution }
 
 export interface BolnaAgent {
   id: string

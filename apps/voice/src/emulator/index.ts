@@ -11,14 +11,14 @@ import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } fr
 import { magicFate, type CallFate } from './magic.ts'
 import { BolnaPersistence } from './persist.ts'
 import { generateWav } from './wav.ts'
-import { switchboardWebhookHeaders } from './webhook-signature.ts'
+import { executionPostHeaders } from '../bolna-webhooks.ts'
 
 export interface BolnaEmulatorOptions {
   simulator: Simulator
   webhookSender: WebhookSender
   /** Where the seeded agents post unless a webhook_url was set through PATCH /v2/agent/{id}. */
   defaultWebhookUrl: () => string | undefined
-  /** Signs the emulator's webhook posts (see webhook-signature.ts). */
+  /** Signs the emulator's webhook posts (see bolna-webhooks.ts). */
   signingSecret: string
   /** Time between a call's status changes. */
   stepMs: () => { min: number, max: number }
@@ -93,7 +93,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     webhookSender.send({
       url,
       body,
-      headers: { 'content-type': 'application/json', 'user-agent': 'Bolna-Webhook (Switchboard emulator)', ...switchboardWebhookHeaders(opts.signingSecret, body) },
+      headers: executionPostHeaders(opts.signingSecret, body),
       label: `bolna.execution.${execution.status}`
     })
   }

@@ -4,8 +4,8 @@ import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import { BolnaWebhookReplySchema } from '@switchboard/schemas/voice'
 import { appError } from '@switchboard/service-kit/errors'
-import type { BolnaExecution } from '../client/bolna-client.ts'
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySwitchboardWebhook } from '../emulator/webhook-signature.ts'
+import { rawBodyOf, readRawBody, webhookUnauthorized } from '@switchboard/service-kit/webhook-receiver'
+import { claimsSignature, parseExecution, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyEmulatorSignature } from '../bolna-webhooks.ts'
 import type { VoiceService } from '../service/voice-service.ts'
 
 export interface BolnaWebhookOptions {
@@ -26,7 +26,7 @@ export interface BolnaWebhookOptions {
 // Shared with the AiSensy receiver, which also has an address allow-list.
 export { addressMatcher, normalizeIp, sourceAddress } from '@switchboard/service-kit/source-address'
 
-const unauthorized = () => appError('VOICE_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
+const unauthorized = () => webhookUnauthorized('VOICE')
 
 /**
  * Receives Bolna's execution webhooks. Bolna signs nothing and documents its source address
@@ -41,7 +41,7 @@ const unauthorized = () => appError('VOICE_WEBHOOK_UNAUTHORIZED', 'Unauthorized'
 export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> = async (app, opts) => {
   const allowed = addressMatcher(opts.allowedIps)
   const trusted = addressMatcher(opts.trustedProxies)
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  readRawBody(app, 'application/json')
 
   app.post('/webhooks/bolna', {
     schema: {
@@ -50,26 +50,21 @@ export const bolnaWebhookRoutes: FastifyPluginAsyncTypebox<BolnaWebhookOptions> 
       response: { 200: BolnaWebhookReplySchema, ...errorResponses }
     }
   }, async (request) => {
-    const raw = request.body as unknown
-    if (!Buffer.isBuffer(raw)) throw unauthorized()
-    const signature = request.headers[SIGNATURE_HEADER]
-    const timestamp = request.headers[TIMESTAMP_HEADER]
-    const signed = signature !== undefined || timestamp !== undefined
+    const raw = rawBodyOf(request)
+    if (!raw) throw unauthorized()
+    const headers = { signature: request.headers[SIGNATURE_HEADER], timestamp: request.headers[TIMESTAMP_HEADER] }
+    const signed = claimsSignature(headers)
     // The source address matters only for unsigned posts (and for the log line of a refusal).
     const sourceOf = () => sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], request.fromGateway ? trusted : () => false)
     const ok = signed
-      ? verifySwitchboardWebhook(opts.emulatorSecret, { signature, timestamp }, raw, opts.maxAgeSeconds).ok
+      ? verifyEmulatorSignature(opts.emulatorSecret, headers, raw, opts.maxAgeSeconds)
       : allowed(sourceOf())
     if (!ok) {
-      request.log.warn({ source: sourceOf(), signed: signature !== undefined }, 'refused a Bolna webhook: not signed by the emulator and not from an allowed address')
+      request.log.warn({ source: sourceOf(), signed: headers.signature !== undefined }, 'refused a Bolna webhook: not signed by the emulator and not from an allowed address')
       throw unauthorized()
     }
-    let execution: unknown
-    try { execution = JSON.parse(raw.toString('utf8')) } catch { execution = undefined }
-    const e = execution as Partial<BolnaExecution> | undefined
-    if (!e || typeof e !== 'object' || Array.isArray(e) || typeof e.id !== 'string' || typeof e.status !== 'string') {
-      throw appError('VOICE_WEBHOOK_INVALID_BODY', 'A Bolna webhook must be a JSON execution object with "id" and "status".')
-    }
-    return { received: true as const, duplicate: !await opts.service.applyExecution(e as BolnaExecution, signed ? 'emulator' : 'bolna') }
+    const execution = parseExecution(raw)
+    if (!execution) throw appError('VOICE_WEBHOOK_INVALID_BODY', 'A Bolna webhook must be a JSON execution object with "id" and "status".')
+    return { received: true as const, duplicate: !await opts.service.applyExecution(execution, signed ? 'emulator' : 'bolna') }
   })
 }

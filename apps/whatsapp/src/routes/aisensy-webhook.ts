@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '@switchboard/schemas/common'
-import { appError } from '@switchboard/service-kit/errors'
 import { addressMatcher, sourceAddress } from '@switchboard/service-kit/source-address'
+import { webhookUnauthorized } from '@switchboard/service-kit/webhook-receiver'
 import { isInboundTopic, isStatusTopic, notificationIdOf, tokenMatches, topicOf } from '../aisensy-webhooks.ts'
 import type { InboundMessages } from '../service/inbound-messages.ts'
 import type { WhatsAppService } from '../service/whatsapp-service.ts'
@@ -18,7 +18,7 @@ export interface AiSensyWebhookOptions {
   trustedProxies: string[]
 }
 
-const unauthorized = () => appError('WHATSAPP_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
+const unauthorized = () => webhookUnauthorized('WHATSAPP')
 const MAX_NOTIFICATIONS = 1000
 
 /**

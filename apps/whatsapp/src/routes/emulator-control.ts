@@ -3,7 +3,6 @@ import type { Mode } from '@switchboard/schemas/common'
 import { errorResponses } from '@switchboard/schemas/common'
 import { SimulateInboundReplySchema, SimulateInboundRequestSchema } from '@switchboard/schemas/whatsapp'
 import { appError } from '@switchboard/service-kit/errors'
-import type { AiSensyEmulatorControls } from '../emulator/index.ts'
 import { normalizePhone } from '../phone.ts'
 
 /**
@@ -11,7 +10,12 @@ import { normalizePhone } from '../phone.ts'
  * business number, which the emulator delivers to the project webhook in AiSensy's inbound format,
  * so it reaches crm_messages through the same receiver a real one would.
  */
-export const emulatorControlRoutes: FastifyPluginAsyncTypebox<{ controls: AiSensyEmulatorControls, mode: () => Mode }> = async (app, { controls, mode }) => {
+/** What these routes ask of the emulator: app.ts hands them its controls, so neither imports the other. */
+export interface EmulatorControls {
+  simulateInbound?: (input: { phone: string, text: string, name: string | null }) => { notificationId: string, messageId: string } | undefined
+}
+
+export const emulatorControlRoutes: FastifyPluginAsyncTypebox<{ controls: EmulatorControls, mode: () => Mode }> = async (app, { controls, mode }) => {
   app.post('/admin/inbound', {
     schema: { summary: 'Simulate an inbound WhatsApp message (mock mode)', body: SimulateInboundRequestSchema, response: { 202: SimulateInboundReplySchema, ...errorResponses } }
   }, async (request, reply) => {

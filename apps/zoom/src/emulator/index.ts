@@ -11,7 +11,7 @@ import type { ZoomMeetingPersistence } from './persist.ts'
 import { meetingEventObject, meetingJson, meetingListItem, recordingDownload, recordingsBody, type Host, type View } from './render.ts'
 import { MeetingStore, type LifecycleEvent, type MeetingRecord, type MeetingStatus } from './store.ts'
 import { validateMeetingBody, type ZoomFieldError } from './validate.ts'
-import { signZoomWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswer, type ZoomEvent } from './webhooks.ts'
+import { signZoomWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationAnswer, type ZoomEvent } from '../zoom-webhooks.ts'
 
 export interface ZoomEmulatorStateOptions {
   webhookSender: WebhookSender
@@ -486,7 +486,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       const refusal = state.opts.webhookSender.refusal(url)
       if (refusal !== undefined) return { url, valid: false, status: null, message: `Not sent: ${refusal}.` }
       const plainToken = randomBytes(16).toString('base64url').slice(0, 22)
-      const event = JSON.stringify({ payload: { plainToken }, event_ts: Date.now(), event: 'endpoint.url_validation' })
+      const event = JSON.stringify({ payload: { plainToken }, event_ts: Date.now(), event: URL_VALIDATION_EVENT })
       const timestamp = String(Math.floor(Date.now() / 1000))
       const expected = urlValidationAnswer(state.opts.webhookSecret, plainToken)
       try {

@@ -7,7 +7,8 @@ import { claimWebhookEvents } from '@switchboard/service-kit/webhook-replay'
 import { timestampIsFresh } from '@switchboard/service-kit/hmac'
 import { emitEvents, type EventType } from '@switchboard/service-kit/events'
 import { redactSecrets } from '@switchboard/service-kit/redact'
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, urlValidationAnswer, verifyZoomWebhook } from '../emulator/webhooks.ts'
+import { rawBodyOf, readRawBody, webhookUnauthorized } from '@switchboard/service-kit/webhook-receiver'
+import { eventIdentity, parseZoomEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationAnswer, verifyZoomWebhook } from '../zoom-webhooks.ts'
 import type { ZoomService } from '../service/zoom-service.ts'
 
 export interface ZoomWebhookOptions {
@@ -20,7 +21,7 @@ export interface ZoomWebhookOptions {
 
 const TEAM_EVENTS = new Set(['meeting.started', 'meeting.ended', 'recording.completed'])
 
-const unauthorized = () => appError('ZOOM_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
+const unauthorized = () => webhookUnauthorized('ZOOM')
 
 /**
  * Receives Zoom's webhooks. The signature covers the exact bytes, so the body is read raw and
@@ -29,8 +30,7 @@ const unauthorized = () => appError('ZOOM_WEBHOOK_UNAUTHORIZED', 'Unauthorized')
  * {plainToken, encryptedToken = hex HMAC-SHA256(secret, plainToken)}.
  */
 export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = async (app, opts) => {
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  readRawBody(app, 'application/json')
 
   app.post('/webhooks/zoom', {
     schema: {
@@ -41,24 +41,20 @@ export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = 
   }, async (request) => {
     const signature = request.headers[SIGNATURE_HEADER]
     const timestamp = request.headers[TIMESTAMP_HEADER]
-    const raw = request.body as unknown
-    if (typeof signature !== 'string' || typeof timestamp !== 'string' || !Buffer.isBuffer(raw)) throw unauthorized()
+    const raw = rawBodyOf(request)
+    if (typeof signature !== 'string' || typeof timestamp !== 'string' || !raw) throw unauthorized()
     if (!timestampIsFresh(timestamp, opts.maxAgeSeconds)) throw unauthorized()
     if (!verifyZoomWebhook([opts.secret], timestamp, raw, signature)) throw unauthorized()
-    let event: { event?: unknown, event_ts?: unknown, payload?: { plainToken?: unknown } } | undefined
-    try { event = JSON.parse(raw.toString('utf8')) } catch { event = undefined }
-    if (!event || typeof event !== 'object' || typeof event.event !== 'string') {
-      throw appError('ZOOM_WEBHOOK_INVALID_BODY', 'A Zoom webhook is a JSON object with an "event" name.')
-    }
-    if (event.event === 'endpoint.url_validation') {
+    const event = parseZoomEvent(raw)
+    if (!event) throw appError('ZOOM_WEBHOOK_INVALID_BODY', 'A Zoom webhook is a JSON object with an "event" name.')
+    if (event.event === URL_VALIDATION_EVENT) {
       const plainToken = event.payload?.plainToken
       if (typeof plainToken !== 'string' || !plainToken) throw appError('ZOOM_WEBHOOK_INVALID_BODY', 'endpoint.url_validation needs payload.plainToken.')
       return urlValidationAnswer(opts.secret, plainToken)
     }
-    // A replay inside the signature's window is dropped by the event's identity: its name, its
-    // event_ts (or the signed timestamp) and the object it is about.
-    const object = (event.payload as { object?: { id?: unknown, uuid?: unknown } } | undefined)?.object
-    const key = [event.event, String(event.event_ts ?? timestamp), String(object?.uuid ?? object?.id ?? '')].join('|')
+    // A replay inside the signature's window is dropped by the event's identity.
+    const object = event.payload?.object
+    const key = eventIdentity(event, timestamp)
     const fresh = await claimWebhookEvents(app.activityLog, 'zoom', [key], 2 * opts.maxAgeSeconds)
     if (!fresh.has(key)) return { received: true as const, event: event.event, applied: false }
     const applied = opts.service.applyWebhookEvent(event)

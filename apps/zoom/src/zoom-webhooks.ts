@@ -1,6 +1,11 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { hmac } from '@switchboard/service-kit/hmac'
 
+/**
+ * Zoom's webhooks on the wire: the one home of this knowledge, imported by the emulator (which
+ * signs and posts events, and sends the URL validation challenge) and by the receiver (which
+ * verifies and reads them, and answers the challenge). Neither imports the other.
+ */
 export const SIGNATURE_HEADER = 'x-zm-signature'
 export const TIMESTAMP_HEADER = 'x-zm-request-timestamp'
 
@@ -58,9 +63,37 @@ export function urlValidationAnswer (secret: string, plainToken: string): { plai
   return { plainToken, encryptedToken: hmac(secret, plainToken) }
 }
 
+/** An event as the emulator posts it. */
 export interface ZoomEvent {
   event: string
   event_ts: number
   payload: Record<string, unknown>
   download_token?: string
+}
+
+/** The challenge Zoom sends when an endpoint is saved (and every 72 hours): signed like an event. */
+export const URL_VALIDATION_EVENT = 'endpoint.url_validation'
+
+/** An event as received: only its name is known to be there once parsed. */
+export interface ReceivedZoomEvent {
+  event: string
+  event_ts?: unknown
+  payload?: { plainToken?: unknown, object?: { id?: unknown, uuid?: unknown } }
+}
+
+/** The event a verified post carries; undefined when it is not a JSON object with an "event" name. */
+export function parseZoomEvent (rawBody: Buffer): ReceivedZoomEvent | undefined {
+  let event: { event?: unknown } | undefined
+  try { event = JSON.parse(rawBody.toString('utf8')) } catch { event = undefined }
+  if (!event || typeof event !== 'object' || typeof event.event !== 'string') return undefined
+  return event as ReceivedZoomEvent
+}
+
+/**
+ * An event's identity, against a replay inside the signature's window: its name, its event_ts (or
+ * the signed timestamp) and the object it is about.
+ */
+export function eventIdentity (event: ReceivedZoomEvent, timestamp: string): string {
+  const object = event.payload?.object
+  return [event.event, String(event.event_ts ?? timestamp), String(object?.uuid ?? object?.id ?? '')].join('|')
 }
