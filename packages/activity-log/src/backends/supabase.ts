@@ -131,6 +131,13 @@ export function createSupabaseBackend ({ url, serviceKey }: SupabaseConfig): Bac
       return unwrap(await applyFilter(query, table, where, true), `update ${table}`).count ?? 0
     },
 
+    // One request for the whole run (the SQL function builds the statement the SQL backends send).
+    async updateEach (table, key, moves, from) {
+      if (moves.length === 0) return 0
+      const args = { p_table: checkTable(table), p_key: checkIdentifier(key), p_rows: storable(moves), p_from: from ?? null }
+      return unwrap(await client.rpc('activity_update_each', args), `update ${table}`).data as number
+    },
+
     async select (table, query = {}) {
       if (query.limit === 0) return []
       const shape = (await loadShapes())?.get(checkTable(table))
