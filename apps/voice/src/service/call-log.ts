@@ -5,10 +5,10 @@ import type { CallLog } from '@switchboard/schemas/voice'
 import type { BolnaExecution } from '../client/bolna-client.ts'
 import { isFinal } from './status.ts'
 
+// How Bolna's execution objects become call_logs rows, and rows the API's CallLog: the mapping,
+// no I/O (voice-service.ts reads and writes).
+
 /**
- * How Bolna's execution objects become call_logs rows, and back into the API's CallLog: the
- * mapping, no I/O.
- *
  * Variables added to every call's user_data. Bolna hands user_data back in each execution's
  * context_details.recipient_data (unverified), which ties a webhook to its row even when it
  * arrives before the answer to POST /call has been handled; without them the execution id does.

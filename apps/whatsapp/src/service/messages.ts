@@ -8,10 +8,8 @@ import type { CampaignMessage } from '../client/aisensy-client.ts'
 import { normalizePhone } from '../phone.ts'
 import { paramsFor } from './templates.ts'
 
-/**
- * One outgoing message, from a contact to what AiSensy is sent and to the rows that record it:
- * the shapes, no I/O (whatsapp-service.ts sends and stores).
- */
+// One outgoing message, from a contact to what AiSensy is sent and to the rows that record it: the
+// shapes, no I/O (whatsapp-service.ts sends and stores).
 
 /** A contact ready to send to (what a bulk send or campaign stores per contact). */
 export interface Prepared {

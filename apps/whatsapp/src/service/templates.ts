@@ -2,11 +2,9 @@ import type { TemplatesReply } from '@switchboard/schemas/whatsapp'
 import { appError } from '@switchboard/service-kit/errors'
 import type { Template } from '../catalogue.ts'
 
-/**
- * The template catalogue as the service uses it: finding a template by name and checking a send's
- * params against it (a caller's mistake fails the whole request before anything is sent), and
- * the catalogue as get_templates answers it.
- */
+// The template catalogue as the service uses it: finding a template by name and checking a send's
+// params against it (a caller's mistake fails the whole request before anything is sent), and the
+// catalogue as get_templates answers it.
 
 const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live API campaign bound to an approved template. ' +
   'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
