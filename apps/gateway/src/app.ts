@@ -6,7 +6,7 @@ import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, typ
 import { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
 import { adminPage, CSP_DIRECTIVES } from './admin/index.ts'
-import type { GatewayEnv } from './config.ts'
+import { serviceUrlVariable, type GatewayEnv } from './config.ts'
 import { swaggerOptions } from './openapi.ts'
 import { bearerOf, requireBearer, tokenDigest, tokenFor } from './plugins/auth.ts'
 import rateLimit from './plugins/rate-limit.ts'
@@ -86,7 +86,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   await app.register(upstreams, {
     timeoutMs: env.UPSTREAM_TIMEOUT_MS,
     internalToken: tokens.internalToken ?? shared.tokens.internalToken,
-    upstreams: { email: env.EMAIL_SERVICE_URL, whatsapp: env.WHATSAPP_SERVICE_URL, payments: env.PAYMENTS_SERVICE_URL, voice: env.VOICE_SERVICE_URL, zoom: env.ZOOM_SERVICE_URL }
+    upstreams: Object.fromEntries(SERVICE_NAMES.map(name => [name, env[serviceUrlVariable(name)]])) as Record<ServiceName, string>
   })
   await app.register(healthRoutes, { services })
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })

@@ -1,17 +1,19 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TString } from '@sinclair/typebox'
 import { CommonEnvSchema, loadEnv } from '@switchboard/service-kit/env'
-import { SERVICES, SERVICE_NAMES } from '@switchboard/service-kit/services'
+import { SERVICES, SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
+
+/** The variable that says where the gateway reaches a service. */
+export const serviceUrlVariable = <N extends ServiceName>(name: N) => `${name.toUpperCase() as Uppercase<N>}_SERVICE_URL` as const
 
 const serviceUrl = (name: string) => Type.String({ description: `Where the gateway reaches the ${name} service; default http://127.0.0.1:<${name.toUpperCase()}_PORT>` })
+/** EMAIL_SERVICE_URL, WHATSAPP_SERVICE_URL, …: one per service, in the services' order. */
+const SERVICE_URLS = Object.fromEntries(SERVICE_NAMES.map(name => [serviceUrlVariable(name), serviceUrl(name)])) as
+  Record<`${Uppercase<ServiceName>}_SERVICE_URL`, TString>
 
 export const GatewayEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   GATEWAY_PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   API_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/automation/*; generated into the data folder when unset' })),
-  EMAIL_SERVICE_URL: serviceUrl('email'),
-  WHATSAPP_SERVICE_URL: serviceUrl('whatsapp'),
-  PAYMENTS_SERVICE_URL: serviceUrl('payments'),
-  VOICE_SERVICE_URL: serviceUrl('voice'),
-  ZOOM_SERVICE_URL: serviceUrl('zoom'),
+  ...SERVICE_URLS,
   UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'A service slower than this gets a 504' }),
   RATE_LIMIT_MAX: Type.Integer({ default: 6000, minimum: 0, description: 'Requests per RATE_LIMIT_WINDOW_MS per API token (per IP without one) on /api/automation, /api/zoom and /api/webhooks; 0 turns the limit off' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000, description: 'The rate limit window' }),

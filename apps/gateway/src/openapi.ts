@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger'
 import type { ErrorCode } from '@switchboard/service-kit/error-codes'
+import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
 import { LATENCY_HEADER, OUTCOME_HEADER, OUTCOMES } from '@switchboard/service-kit/simulation'
 import { tokenFor } from './plugins/auth.ts'
 import { LIMITED } from './plugins/rate-limit.ts'
@@ -280,6 +281,15 @@ function rewrite (doc: Json, gatewayPort: number): Json {
   }
 }
 
+/** Each service's tag in the document (listed in the services' order). */
+const SERVICE_TAGS: Record<ServiceName, string> = {
+  email: 'Email through SendGrid (or its emulator)',
+  whatsapp: 'WhatsApp through AiSensy (or its emulator)',
+  payments: 'Payment links through Instamojo (or its emulator)',
+  voice: 'Voice calls through Bolna.ai (or its emulator)',
+  zoom: 'Zoom meetings (or the Zoom emulator)'
+}
+
 /** The @fastify/swagger options: the document's frame and the rewrite above. */
 export function swaggerOptions (gatewayPort: number): FastifyDynamicSwaggerOptions {
   return {
@@ -289,11 +299,7 @@ export function swaggerOptions (gatewayPort: number): FastifyDynamicSwaggerOptio
         { name: 'health', description: 'Liveness and readiness, no token' },
         { name: 'admin', description: 'Settings, journal, stats and reset: the admin token' },
         { name: 'events', description: 'Endpoints of the team\'s app that receive one signed event per outcome (Standard Webhooks), and the events journal: the admin token' },
-        { name: 'email', description: 'Email through SendGrid (or its emulator)' },
-        { name: 'whatsapp', description: 'WhatsApp through AiSensy (or its emulator)' },
-        { name: 'payments', description: 'Payment links through Instamojo (or its emulator)' },
-        { name: 'voice', description: 'Voice calls through Bolna.ai (or its emulator)' },
-        { name: 'zoom', description: 'Zoom meetings (or the Zoom emulator)' }
+        ...SERVICE_NAMES.map(name => ({ name, description: SERVICE_TAGS[name] }))
       ],
       components: {
         securitySchemes: {

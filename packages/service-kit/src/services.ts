@@ -1,3 +1,4 @@
+import type { Table } from '@switchboard/activity-log'
 import type { ServiceName } from '@switchboard/schemas/common'
 import type { SimulationSettings } from './simulation.ts'
 
@@ -15,6 +16,11 @@ export interface ServiceDescriptor {
   emulatorPrefix: string
   /** Which variable seeds the mode at first start. */
   modeVariable: 'MOCK_MODE' | 'USE_MOCK_ZOOM'
+  /**
+   * The table of the service's own rows (one per message, payment link or call), where the admin
+   * API finds an item by id; undefined for Zoom, whose requests are only in activity_exchanges.
+   */
+  logTable?: Table
   /** The spec's response times and success rates. */
   simulation: SimulationSettings
   /**
@@ -29,19 +35,20 @@ const sim = (min: number, max: number, successRate: number): SimulationSettings 
 
 /** The five services and the spec's simulation defaults for each (spec: "Mock Services Features"). */
 export const SERVICES: Record<ServiceName, ServiceDescriptor> = {
-  email: { name: 'email', provider: 'SendGrid', port: 3001, codePrefix: 'EMAIL', emulatorPrefix: '/sendgrid', modeVariable: 'MOCK_MODE', simulation: sim(300, 1300, 0.90) },
-  whatsapp: { name: 'whatsapp', provider: 'AiSensy', port: 3002, codePrefix: 'WHATSAPP', emulatorPrefix: '/aisensy', modeVariable: 'MOCK_MODE', simulation: sim(400, 1200, 0.95) },
+  email: { name: 'email', provider: 'SendGrid', port: 3001, codePrefix: 'EMAIL', emulatorPrefix: '/sendgrid', logTable: 'email_logs', modeVariable: 'MOCK_MODE', simulation: sim(300, 1300, 0.90) },
+  whatsapp: { name: 'whatsapp', provider: 'AiSensy', port: 3002, codePrefix: 'WHATSAPP', emulatorPrefix: '/aisensy', logTable: 'whatsapp_logs', modeVariable: 'MOCK_MODE', simulation: sim(400, 1200, 0.95) },
   payments: {
     name: 'payments',
     provider: 'Instamojo',
     port: 3003,
     codePrefix: 'PAYMENTS',
     emulatorPrefix: '/instamojo',
+    logTable: 'payments',
     modeVariable: 'MOCK_MODE',
     simulation: sim(400, 1000, 0.98),
     neverFallsBack: 'Payments never fall back to the emulator: a mock payment link would be a lie to a buyer.'
   },
-  voice: { name: 'voice', provider: 'Bolna.ai', port: 3004, codePrefix: 'VOICE', emulatorPrefix: '/bolna', modeVariable: 'MOCK_MODE', simulation: sim(500, 1300, 0.90) },
+  voice: { name: 'voice', provider: 'Bolna.ai', port: 3004, codePrefix: 'VOICE', emulatorPrefix: '/bolna', logTable: 'call_logs', modeVariable: 'MOCK_MODE', simulation: sim(500, 1300, 0.90) },
   zoom: {
     name: 'zoom',
     provider: 'Zoom',

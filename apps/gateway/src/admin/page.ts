@@ -3,6 +3,8 @@
  * (nothing here needs the admin token); web/main.js fills it in from /api/admin/* once signed in.
  */
 
+import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
+
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
 
 // A plain "S" on a dark tile, so the browser does not ask for /favicon.ico.
@@ -17,27 +19,34 @@ const SCENARIOS: Array<[string, string]> = [
 ]
 
 /**
+ * What the page shows of each service: its name in lists and headings (label), its tab, and its
+ * channel view (what it lists, what a search reaches). Typed by ServiceName, so a sixth service
+ * does not compile until it has its entry; the tabs follow this record's order, every other list on
+ * the page the services' own order (service-kit's SERVICE_NAMES, written into the shell below).
+ */
+const CHANNELS: Record<ServiceName, { label: string, tab: string, title: string, hint: string, search: string, list: string }> = {
+  email: { label: 'Email', tab: 'Email', title: 'Email inbox', hint: 'Every email SendGrid was asked to send, through Switchboard or straight to the emulator. Open one for its HTML (rendered in a sandboxed frame: no scripts, no remote loads), text, source and headers.', search: 'recipient, subject, text, id', list: 'Emails' },
+  whatsapp: { label: 'WhatsApp', tab: 'WhatsApp', title: 'WhatsApp', hint: 'One thread per number: each template as the person sees it, with its media, buttons and ticks (✓ sent, ✓✓ delivered, blue ✓✓ read), and their replies.', search: 'number, template, text, id', list: 'Threads' },
+  voice: { label: 'Voice', tab: 'Calls', title: 'Calls', hint: 'Every call Bolna was asked to place: its status timeline, the transcript as a conversation and the recording.', search: 'number, agent, transcript, id', list: 'Calls' },
+  payments: { label: 'Payments', tab: 'Payments', title: 'Payments', hint: 'Every payment link: the link, its status timeline, the buyer\'s steps on the checkout page and Instamojo\'s webhook.', search: 'buyer, purpose, id', list: 'Payment links' },
+  zoom: { label: 'Zoom', tab: 'Zoom', title: 'Zoom', hint: 'Every request to the Zoom API, through Switchboard or direct: meetings with their settings, lifecycle (started, ended) and recordings.', search: 'topic, meeting id, path', list: 'Zoom requests' }
+}
+
+/**
  * The tabs, in order. A tab is a button here, a panel below (its id panel-<name>) and, in
- * web/main.js, an entry of REFRESH that draws it; adding one is those three lines.
+ * web/main.js, an entry of REFRESH that draws it; adding one is those three lines. A service's tab
+ * comes from CHANNELS.
  */
 export const TABS: Array<[string, string]> = [
-  ['development', 'Development'], ['activity', 'Activity'], ['email', 'Email'], ['whatsapp', 'WhatsApp'],
-  ['voice', 'Calls'], ['payments', 'Payments'], ['zoom', 'Zoom'], ['stats', 'Stats']
+  ['development', 'Development'], ['activity', 'Activity'],
+  ...Object.entries(CHANNELS).map(([name, c]): [string, string] => [name, c.tab]),
+  ['stats', 'Stats']
 ]
 
-/** The channel views: what each lists and what a search reaches. */
-const CHANNELS: Array<{ name: string, title: string, hint: string, search: string, list: string }> = [
-  { name: 'email', title: 'Email inbox', hint: 'Every email SendGrid was asked to send, through Switchboard or straight to the emulator. Open one for its HTML (rendered in a sandboxed frame: no scripts, no remote loads), text, source and headers.', search: 'recipient, subject, text, id', list: 'Emails' },
-  { name: 'whatsapp', title: 'WhatsApp', hint: 'One thread per number: each template as the person sees it, with its media, buttons and ticks (✓ sent, ✓✓ delivered, blue ✓✓ read), and their replies.', search: 'number, template, text, id', list: 'Threads' },
-  { name: 'voice', title: 'Calls', hint: 'Every call Bolna was asked to place: its status timeline, the transcript as a conversation and the recording.', search: 'number, agent, transcript, id', list: 'Calls' },
-  { name: 'payments', title: 'Payments', hint: 'Every payment link: the link, its status timeline, the buyer\'s steps on the checkout page and Instamojo\'s webhook.', search: 'buyer, purpose, id', list: 'Payment links' },
-  { name: 'zoom', title: 'Zoom', hint: 'Every request to the Zoom API, through Switchboard or direct: meetings with their settings, lifecycle (started, ended) and recordings.', search: 'topic, meeting id, path', list: 'Zoom requests' }
-]
-
-function channelPanel (c: typeof CHANNELS[number]): string {
-  const id = (part: string) => `${c.name}-${part}`
+function channelPanel ([name, c]: [string, typeof CHANNELS[ServiceName]]): string {
+  const id = (part: string) => `${name}-${part}`
   return `
-    <section id="panel-${c.name}" class="panel channel" role="tabpanel" aria-labelledby="tab-${c.name}" tabindex="0" data-channel="${c.name}" hidden>
+    <section id="panel-${name}" class="panel channel" role="tabpanel" aria-labelledby="tab-${name}" tabindex="0" data-channel="${name}" hidden>
       <div class="panel-head">
         <div>
           <h2>${escapeAttr(c.title)}</h2>
@@ -127,6 +136,7 @@ export function renderShell (assets: { script: string, style: string }): string 
         </div>
       </div>
       <div id="services" class="cards" aria-busy="true"><p class="hint">Loading services…</p></div>
+      <template id="service-names">${SERVICE_NAMES.map(name => `<option value="${name}">${escapeAttr(CHANNELS[name].label)}</option>`).join('')}</template>
       <template id="scenario-options">${SCENARIOS.map(([v, label]) => `<option value="${v}">${escapeAttr(label)}</option>`).join('')}</template>
 
       <section id="playground" class="playground" aria-label="Test clock and scenarios"></section>
@@ -190,7 +200,7 @@ export function renderShell (assets: { script: string, style: string }): string 
       </dialog>
     </section>
 
-${CHANNELS.map(channelPanel).join('\n')}
+${Object.entries(CHANNELS).map(channelPanel).join('\n')}
 
     <section id="panel-stats" class="panel" role="tabpanel" aria-labelledby="tab-stats" tabindex="0" hidden>
       <div class="panel-head">

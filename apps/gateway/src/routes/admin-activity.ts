@@ -7,12 +7,11 @@ import {
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
-import type { ServiceName } from '@switchboard/service-kit/services'
+import { SERVICES, type ServiceName } from '@switchboard/service-kit/services'
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
 
-const MAIN_TABLE: Record<string, Table> = { email: 'email_logs', whatsapp: 'whatsapp_logs', payments: 'payments', voice: 'call_logs' }
 /** Every table a reset clears (settings and their history stay). */
 const LOG_TABLES: Table[] = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges']
 
@@ -37,7 +36,7 @@ export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceN
     schema: { tags, security, summary: 'One journal row with every column', params: JournalDetailParamsSchema, response: { 200: JournalDetailSchema, ...errorResponses } }
   }, async (request) => {
     const { service, id } = request.params
-    const [row] = await activityLog.select(MAIN_TABLE[service]!, { where: { id }, limit: 1 })
+    const [row] = await activityLog.select(SERVICES[service].logTable!, { where: { id }, limit: 1 })
     if (!row) throw appError('ADMIN_ROW_NOT_FOUND', `No ${service} activity with id ${id}. It may have been cleared by a reset.`)
     return { service, row }
   })

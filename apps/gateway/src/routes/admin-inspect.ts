@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ServerResponse } from 'node:http'
-import type { ActivityLog, Row, Table } from '@switchboard/activity-log'
+import type { ActivityLog, Row } from '@switchboard/activity-log'
 import {
   ActivityDetailParamsSchema, ActivityDetailSchema, ActivityPageSchema, ActivityQuerySchema, ActivityStreamQuerySchema,
   MessagesParamsSchema, MessagesQuerySchema, MessagesReplySchema,
@@ -16,11 +16,11 @@ import {
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
+import { SERVICES } from '@switchboard/service-kit/services'
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
 
-const MAIN_TABLE: Partial<Record<ActivityChannelName, Table>> = { email: 'email_logs', whatsapp: 'whatsapp_logs', payments: 'payments', voice: 'call_logs' }
 /** A row's columns that hold a provider's id (how exchanges are tied to it, besides its own id). */
 const PROVIDER_IDS = ['provider_message_id', 'payment_request_id', 'payment_id', 'execution_id'] as const
 
@@ -189,7 +189,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
     schema: { tags, security, summary: 'One item: its row, what was sent, the raw provider exchanges and webhooks (secrets redacted) and its timeline', params: ActivityDetailParamsSchema, response: { 200: ActivityDetailSchema, ...errorResponses } }
   }, async (request) => {
     const { channel, id } = request.params
-    const table = MAIN_TABLE[channel]
+    const table = SERVICES[channel].logTable
     const [row] = table ? await activityLog.select(table, { where: { id }, limit: 1 }) : []
     let own: Json | undefined
     const ids = new Set<string>([id])

@@ -1,8 +1,8 @@
 import { isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { movesFrom, type ActivityLog, type CallCampaignRow, type CallLogRow } from '@switchboard/activity-log'
-import { type BatchProgress, type Mode, UUID } from '@switchboard/schemas/common'
+import { movesFrom, type ActivityLog, type CallCampaignRow } from '@switchboard/activity-log'
+import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import type {
   BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
   CreateCampaignRequest, MakeCallReply, MakeCallRequest, ScriptsReply, StopCallReply
@@ -13,8 +13,11 @@ import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import { awaitBulk, batchProgress, contactsOf, createJob, createJobRunner, FINAL_JOB_STATUSES, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
+import { bolnaTimestamp, CALL_ID_VAR, CAMPAIGN_ID_VAR, executionPatch, idsOf, toCallLog } from './call-log.ts'
+import { campaignView, contactOf, liveCallCount, noProgress, type CallItem, type Progress } from './campaign-view.ts'
+import { coalescing } from './coalesce.ts'
 import { createScripts, type ResolvedScript } from './scripts.ts'
 import { isFinal, NON_FINAL_STATUSES, rankOf } from './status.ts'
 
@@ -40,17 +43,10 @@ export interface VoiceServiceDeps {
 }
 
 /**
- * Variables added to every call's user_data. Bolna hands user_data back in each execution's
- * context_details.recipient_data (unverified), which ties a webhook to its row even when it
- * arrives before the answer to POST /call has been handled; without them the execution id does.
- */
-export const CALL_ID_VAR = 'switchboard_call_id'
-/**
  * Where an execution object comes from: a post signed by our emulator, a post from Bolna (by
  * address), or an execution fetched from either.
  */
 export type ExecutionSource = 'emulator' | 'bolna' | 'fetched'
-export const CAMPAIGN_ID_VAR = 'switchboard_campaign_id'
 
 const LIVE_KEY_HINT = 'Check BOLNA_API_KEY.'
 const CAMPAIGN_KIND = 'voice.campaign'
@@ -66,58 +62,12 @@ interface CampaignSpec {
   /** A bulk request's x-switchboard-* headers, for the emulator (campaigns take none). */
   simulation_headers?: Record<string, string>
 }
-/** One contact of a campaign or a bulk batch, as stored in its job item. */
-interface CallItem { to_number: string, user_data: Record<string, unknown> }
 /** What is kept of a placed (or refused) call in its job item: a bulk reply is built from these. */
 interface CallResult { id: string, execution_id: string | null, status?: string }
 const SEEN_MAX = 50_000
 const CAMPAIGN_REFRESH_GAP_MS = 250
 
-interface Progress { placed: number, initiated: number, completed: number, failed: number, in_progress: number, by_status: Record<string, number> }
-
-const num = (v: unknown): number | undefined => {
-  if (v === null || v === undefined || v === '') return undefined
-  const n = Number(v)
-  return Number.isFinite(n) ? n : undefined
-}
 const nowIso = isoNow
-
-/** Bolna wants a numeric offset (a "Z" suffix is reported to fail): 2026-05-19T13:00:00+00:00. */
-export const bolnaTimestamp = (iso: string) => `${new Date(iso).toISOString().slice(0, 19)}+00:00`
-
-/** What a webhook or a fetched execution says about a call, as a call_logs patch. */
-export function executionPatch (e: BolnaExecution): Partial<CallLogRow> {
-  const t = e.telephony_data ?? {}
-  const final = isFinal(e.status)
-  const patch: Partial<CallLogRow> = { status: e.status, execution_id: e.id, updated_at: nowIso() }
-  const duration = num(e.conversation_duration) ?? num(t.duration)
-  if (duration !== undefined && (duration > 0 || final)) patch.duration_seconds = duration
-  const cost = num(e.total_cost)
-  if (cost !== undefined && (cost > 0 || final)) patch.cost = cost
-  if (t.recording_url) patch.recording_url = t.recording_url
-  if (e.transcript) patch.transcript = e.transcript
-  if (typeof e.answered_by_voice_mail === 'boolean') patch.answered_by_voice_mail = e.answered_by_voice_mail
-  if (t.from_number) patch.from_number = t.from_number
-  if (e.error_message) {
-    patch.error = e.error_message
-    patch.error_code = e.status
-  }
-  return patch
-}
-
-export function toCallLog (row: Record<string, unknown>): CallLog {
-  return {
-    ...(row as unknown as CallLog),
-    duration_seconds: num(row.duration_seconds) ?? null,
-    cost: num(row.cost) ?? null,
-    latency_ms: num(row.latency_ms) ?? null
-  }
-}
-
-function contactOf (c: Contact): { to_number: string, user_data: Record<string, unknown> } {
-  if (typeof c === 'string') return { to_number: c, user_data: {} }
-  return { to_number: c.to_number, user_data: { ...(c.name !== undefined ? { name: c.name } : {}), ...c.user_data } }
-}
 
 export function createVoiceService (deps: VoiceServiceDeps) {
   const { activityLog } = deps
@@ -125,7 +75,6 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   const seen = new Set<string>()
   const jobs = new Set<Promise<unknown>>()
   const stopping = new AbortController()
-  const refreshers = new Map<string, { pending: boolean, running: boolean }>()
 
   const modeNow = () => deps.runtime.get('voice').mode
   const track = (p: Promise<unknown>) => {
@@ -289,7 +238,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const id = randomUUID()
     const row = await storeJob(CAMPAIGN_KIND, input, { id, mode, name: input.name, target, ctx })
     runners.campaign.poke()
-    return campaignView(row, { placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} }, null, 0)
+    return campaignView(row, noProgress(), null, 0)
   }
 
   const notFound = (id: string) => appError('VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)
@@ -342,46 +291,6 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     bulk: createJobRunner<CallItem, CampaignSpec>({ ...runnerOptions, kind: BULK_KIND })
   }
 
-  /**
-   * A campaign as the API shows it: its contacts and status from its job, its calls counted from
-   * their rows. The job ends once every contact has an answer; the campaign reads running (stopping,
-   * when stopped) until the calls it placed have ended too. `live` counts those calls: placed (they
-   * have Bolna's execution id) and not yet at a final status. A row without an execution id is a
-   * call being placed, or one whose worker died mid-placing (its contact reads unknown): nothing
-   * will ever move it, so it does not hold the campaign open.
-   */
-  function campaignView (row: Record<string, unknown>, p: Progress, job: JobProgress | null, live: number): Campaign {
-    let status = String(row.status)
-    if (job) {
-      status = job.status
-      if (live > 0 && (status === 'completed' || status === 'completed_with_errors')) status = 'running'
-      if (live > 0 && status === 'stopped') status = 'stopping'
-    } else if (status === 'running' && p.placed >= Number(row.total) && p.in_progress === 0) {
-      // A campaign from before campaigns were jobs: ended once every call has.
-      status = 'completed'
-    }
-    return {
-      id: String(row.id),
-      name: String(row.name),
-      mode: row.mode as Mode,
-      script_id: String(row.script_id),
-      agent_id: (row.agent_id as string | null) ?? null,
-      status,
-      contacts: job ? contactsOf(job) : { pending: Math.max(0, Number(row.total) - p.placed), in_flight: 0, sent: p.initiated, failed: p.placed - p.initiated, unknown: 0, stopped: 0 },
-      total: Number(row.total),
-      placed: p.placed,
-      initiated: p.initiated,
-      completed: p.completed,
-      failed: p.failed,
-      in_progress: p.in_progress,
-      by_status: p.by_status,
-      error: (row.error as string | null) ?? null,
-      created_at: String(row.created_at),
-      updated_at: String(row.updated_at),
-      completed_at: (row.completed_at as string | null) ?? null
-    }
-  }
-
   const progressOf = (id: string) => activityLog.rpc<Progress>('voice_campaign_progress', { p_campaign_id: id })
 
   /**
@@ -394,26 +303,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   }
 
   /** At most one refresh per campaign at a time, at most one every 250 ms; requests coalesce. */
-  function scheduleCampaignRefresh (id: string): void {
-    let state = refreshers.get(id)
-    if (!state) refreshers.set(id, state = { pending: false, running: false })
-    state.pending = true
-    if (state.running) return
-    state.running = true
-    const s = state
-    track((async () => {
-      try {
-        while (s.pending && !stopping.signal.aborted) {
-          s.pending = false
-          await refreshCampaign(id)
-          if (s.pending) await sleep(CAMPAIGN_REFRESH_GAP_MS, undefined, { signal: stopping.signal }).catch(() => {})
-        }
-      } finally {
-        s.running = false
-        if (!s.pending) refreshers.delete(id)
-      }
-    })())
-  }
+  const scheduleCampaignRefresh = coalescing(refreshCampaign, { gapMs: CAMPAIGN_REFRESH_GAP_MS, signal: stopping.signal, track })
 
   /** Follows a campaign's placed calls to their end (reconcile), once per campaign at a time in this process. */
   const following = new Set<string>()
@@ -466,7 +356,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function liveCalls (id: string, p: Progress): Promise<number> {
     if (p.in_progress === 0) return 0
     const unplaced = await activityLog.count('call_logs', { campaign_id: id, execution_id: null, status: { in: NON_FINAL_STATUSES } })
-    return Math.max(0, p.in_progress - unplaced)
+    return liveCallCount(p, unplaced)
   }
 
   /** GET a campaign (or a bulk batch) with its progress counted from its job and its calls. */
@@ -498,8 +388,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     seen.add(key)
     if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value!)
     const echoed = e.context_details?.recipient_data
-    const data = echoed ?? {}
-    const callId = typeof data[CALL_ID_VAR] === 'string' && UUID.test(data[CALL_ID_VAR]) ? data[CALL_ID_VAR] : undefined
+    const { callId, campaignId } = idsOf(echoed ?? {})
     if (callId) {
       await activityLog.advance('call_logs', 'id', callId, e.status, executionPatch(e))
     } else if (source === 'emulator' && echoed !== null && typeof echoed === 'object') {
@@ -511,8 +400,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     } else {
       await activityLog.advance('call_logs', 'execution_id', e.id, e.status, executionPatch(e))
     }
-    const campaignId = data[CAMPAIGN_ID_VAR]
-    if (isFinal(e.status) && typeof campaignId === 'string' && UUID.test(campaignId)) scheduleCampaignRefresh(campaignId)
+    if (isFinal(e.status) && campaignId) scheduleCampaignRefresh(campaignId)
     return true
   }
 

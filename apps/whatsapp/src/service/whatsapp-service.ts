@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ActivityLog, CrmMessageRow, WhatsAppLogRow } from '@switchboard/activity-log'
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import type {
-  BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
+  BulkMessagesReply, BulkMessagesRequest, Campaign, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
@@ -12,10 +12,12 @@ import { ProviderError, providerErrorToServiceError } from '@switchboard/service
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import { batchProgress, contactsOf, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
-import { renderTemplate, type Template } from '../catalogue.ts'
-import { statusUpdateOf, type StatusUpdate } from '../aisensy-webhooks.ts'
-import type { AiSensyClient, CampaignMessage } from '../client/aisensy-client.ts'
+import type { Template } from '../catalogue.ts'
+import type { AiSensyClient } from '../client/aisensy-client.ts'
 import { normalizePhone } from '../phone.ts'
+import { campaignMessage, messageRows, prepareContacts, type Prepared, type SendResult } from './messages.ts'
+import { failureColumns, finalStatuses } from './status-events.ts'
+import { paramsFor, templateNamed, templatesReply } from './templates.ts'
 
 export interface WhatsAppServiceDeps {
   activityLog: ActivityLog
@@ -58,134 +60,15 @@ interface ItemResult {
   provider_message_id: string | null
   error: string | null
 }
-const TEMPLATES_NOTE = 'AiSensy has no template-listing API: a send names a Live API campaign bound to an approved template. ' +
-  'This catalogue is the service\'s configuration (WHATSAPP_TEMPLATES_FILE; by default the emulator\'s seeded campaigns), not a live listing.'
-
-// The statuses a status webhook reports. The activity log keeps rows moving forward only.
-type WebhookStatus = 'sent' | 'delivered' | 'read' | 'failed'
-/**
- * A post's statuses apply in ladder order (sent, delivered, read, then failed), so a message ends
- * where the highest of these ranks alone would take it: read and delivered win over failed
- * (failed moves only from submitted or sent), failed over sent (sent then failed is failed).
- */
-const COALESCE_RANK: Record<WebhookStatus, number> = { sent: 0, failed: 1, delivered: 2, read: 3 }
-
-interface Prepared {
-  /** As given; the E.164 form when it normalises. */
-  raw: string
-  e164: string | undefined
-  invalidReason: string | undefined
-  name: string | null
-  params: string[]
-  media?: { url: string, filename?: string } | undefined
-}
-
-interface SendResult {
-  id: string
-  /** Where it went: live mode with fallback on may have sent it to the emulator. */
-  mode: Mode
-  fallback: boolean
-  to_number: string
-  status: 'submitted' | 'failed'
-  provider_message_id: string | null
-  error: string | null
-  latencyMs: number
-  providerError?: ProviderError
-}
 
 export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   const { activityLog } = deps
   const modeNow = () => deps.runtime.get('whatsapp').mode
   const templates = new Map(deps.templates.map(t => [t.name, t]))
 
-  function templateFor (name: string): Template {
-    const t = templates.get(name)
-    if (!t) {
-      throw appError('WHATSAPP_UNKNOWN_TEMPLATE', `No template named "${name}". Known templates: ${[...templates.keys()].join(', ')} (GET /api/automation/whatsapp/templates lists them with their params).`,
-        { details: [{ field: 'body/template_name', message: 'unknown template' }] })
-    }
-    return t
-  }
-
-  /** Checks params against the template; a caller bug fails the whole request before anything is sent. */
-  function paramsFor (t: Template, given: string[] | undefined, field: string): string[] {
-    const params = given ?? t.default_params ?? (t.params === 0 ? [] : undefined)
-    if (params === undefined) {
-      throw appError('WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'} and has no defaults: give ${field}.`,
-        { details: [{ field, message: `must have ${t.params} items` }] })
-    }
-    if (params.length !== t.params) {
-      throw appError('WHATSAPP_TEMPLATE_PARAMS_MISMATCH', `Template ${t.name} takes ${t.params} param${t.params === 1 ? '' : 's'}, ${field} has ${params.length}. AiSensy refuses a send whose params do not match the campaign.`,
-        { details: [{ field, message: `must have ${t.params} items` }] })
-    }
-    return params
-  }
-
-  function prepareContacts (t: Template, contacts: Contact[]): Prepared[] {
-    return contacts.map((c, index) => {
-      const phone = normalizePhone(c.to_number)
-      return {
-        raw: phone.ok ? phone.e164 : c.to_number,
-        e164: phone.ok ? phone.e164 : undefined,
-        invalidReason: phone.ok ? undefined : phone.reason,
-        name: c.name ?? null,
-        params: paramsFor(t, c.params, `body/contacts/${index}/params`)
-      }
-    })
-  }
-
-  function campaignMessage (t: Template, p: Prepared): CampaignMessage {
-    const needsMedia = t.header === 'image' || t.header === 'video' || t.header === 'document'
-    const media = needsMedia ? (p.media ?? t.default_media) : undefined
-    return {
-      campaignName: t.campaign_name,
-      destination: p.e164!,
-      userName: p.name ?? deps.defaultContactName,
-      source: deps.source,
-      templateParams: p.params,
-      media: media ? { url: media.url, ...(media.filename ? { filename: media.filename } : {}) } : {},
-      buttons: t.button ? [{ type: 'button', sub_type: 'url', index: 0, parameters: [{ type: 'text', text: p.params[t.button.param_index]! }] }] : [],
-      carouselCards: [],
-      location: {},
-      attributes: {},
-      paramsFallbackValue: { FirstName: deps.defaultContactName }
-    }
-  }
-
-  function rows (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null): { log: WhatsAppLogRow, crm: CrmMessageRow } {
-    const log: WhatsAppLogRow = {
-      id: r.id,
-      request_id: ctx.requestId,
-      mode: r.mode,
-      fallback: r.fallback,
-      campaign_id: campaignId,
-      to_number: r.to_number,
-      contact_name: p.name,
-      template_name: t.name,
-      params: p.params,
-      status: r.status,
-      provider_message_id: r.provider_message_id,
-      error: r.error,
-      error_code: errorCode,
-      latency_ms: r.latencyMs
-    }
-    // The unified view: one row per message whatever the channel, pointing back at its source row.
-    const crm: CrmMessageRow = {
-      id: randomUUID(),
-      request_id: ctx.requestId,
-      mode: r.mode,
-      channel: 'whatsapp',
-      direction: 'outbound',
-      contact: r.to_number,
-      contact_name: p.name,
-      content: renderTemplate(t, p.params, p.name, deps.defaultContactName),
-      status: r.status,
-      source_table: 'whatsapp_logs',
-      source_id: r.id,
-      provider_message_id: r.provider_message_id
-    }
-    return { log, crm }
-  }
+  const templateFor = (name: string): Template => templateNamed(templates, name)
+  const rows = (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null) =>
+    messageRows(r, t, p, ctx.requestId, campaignId, errorCode, deps.defaultContactName)
 
   /**
    * One message: one AiSensy request, one whatsapp_logs row and one crm_messages row whatever
@@ -203,7 +86,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const started = performance.now()
     let tried = mode
     try {
-      const message = campaignMessage(t, p)
+      const message = campaignMessage(t, p, deps)
       const routed = await withFallback(mode, deps.runtime.get('whatsapp').fallback, m => { tried = m; return deps.clientFor(m).sendCampaignMessage(message, ctx.simulationHeaders) })
       const r: SendResult = { id, mode: routed.mode, fallback: routed.fallback, to_number: p.e164, status: 'submitted', provider_message_id: routed.result.submittedMessageId, error: null, latencyMs: Math.round(performance.now() - started) }
       const { log, crm } = rows(r, t, p, ctx, campaignId, null)
@@ -447,23 +330,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   /** get_templates() */
-  function getTemplates (): TemplatesReply {
-    return {
-      source: 'configuration',
-      note: TEMPLATES_NOTE,
-      templates: deps.templates.map(t => ({
-        name: t.name,
-        campaign_name: t.campaign_name,
-        language: t.language,
-        category: t.category,
-        body: t.body,
-        params: t.params,
-        header: t.header,
-        button: t.button?.type ?? null,
-        default_params: t.default_params ?? null
-      }))
-    }
-  }
+  const getTemplates = (): TemplatesReply => templatesReply(deps.templates)
 
   async function getMessage (id: string): Promise<WhatsAppLog> {
     const [row] = await activityLog.select('whatsapp_logs', { where: { id }, limit: 1 })
@@ -476,27 +343,21 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   /**
    * Applies a verified status post to whatsapp_logs and crm_messages; resolves, once the changes
    * are stored, with how many events were used. Of a message's statuses in one post only the
-   * highest-ranked is kept (COALESCE_RANK): the others would change nothing after it. The activity
-   * log moves rows forward only, coalesces a message's moves and groups those of many messages.
+   * highest-ranked is kept (status-events.ts): the others would change nothing after it. The
+   * activity log moves rows forward only, coalesces a message's moves and groups those of many
+   * messages.
    */
   async function applyStatusEvents (events: unknown[]): Promise<number> {
-    const final = new Map<string, StatusUpdate>()
-    let used = 0
-    for (const e of events) {
-      const update = statusUpdateOf(e) // AiSensy's wire format: aisensy-webhooks.ts
-      if (!update) continue
-      used++
-      const campaignId = campaignOf.get(update.messageId)
+    const { final, used } = finalStatuses(events)
+    for (const messageId of final.keys()) {
+      const campaignId = campaignOf.get(messageId)
       if (campaignId) markDirty(campaignId)
-      const before = final.get(update.messageId)
-      // Equal ranks: the first one wins, as the second would find the row already moved.
-      if (before === undefined || COALESCE_RANK[update.status] > COALESCE_RANK[before.status]) final.set(update.messageId, update)
     }
     const at = new Date().toISOString()
     const moves: Array<Promise<void>> = []
-    for (const [id, { status, error }] of final) {
-      const failure = status === 'failed' ? { error: error?.title ?? 'failed', error_code: error?.code ?? 'failed' } : {}
-      moves.push(activityLog.advance('whatsapp_logs', 'provider_message_id', id, status, { ...failure, updated_at: at }))
+    for (const [id, update] of final) {
+      const status = update.status
+      moves.push(activityLog.advance('whatsapp_logs', 'provider_message_id', id, status, { ...failureColumns(update), updated_at: at }))
       moves.push(activityLog.advance('crm_messages', 'provider_message_id', id, status, { updated_at: at }))
     }
     await Promise.all(moves)

@@ -1,7 +1,12 @@
 // Formatting for people: times, durations, rates, service names.
 
-export const ORDER = ['email', 'whatsapp', 'payments', 'voice', 'zoom']
-export const LABELS = { email: 'Email', whatsapp: 'WhatsApp', payments: 'Payments', voice: 'Voice', zoom: 'Zoom' }
+// The services in their order with their names for people, as the server lists them: page.ts writes
+// service-kit's SERVICE_NAMES into the shell's <template id="service-names">. Never spelled out here.
+const serviceTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById('service-names'))
+const serviceNames = [...serviceTemplate.content.querySelectorAll('option')]
+export const ORDER = serviceNames.map(o => o.value)
+/** @type {Record<string, string>} */
+export const LABELS = Object.fromEntries(serviceNames.map(o => [o.value, o.textContent ?? o.value]))
 export const label = (service) => LABELS[service] ?? service
 export const byOrder = (a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b)
 

@@ -8,7 +8,8 @@ import { api, failure } from './api.js'
 import { $, h, message, NARROW, panelBehaviour, showPanel } from './dom.js'
 import { ago, label, ms, statusClass, when } from './format.js'
 
-export const CHANNELS = ['email', 'whatsapp', 'voice', 'payments', 'zoom']
+/** The channel views, in the tabs' order: the panels page.ts rendered, one per service. */
+export const CHANNELS = [...document.querySelectorAll('section.panel.channel')].map(panel => /** @type {HTMLElement} */ (panel).dataset.channel ?? '')
 const PAGE = 50
 
 /**
