@@ -4,7 +4,7 @@
  * Table union and from names checked against /^[a-z_][a-z0-9_]*$/; every value is a parameter.
  */
 import type { Backend, Condition, Filter, Row, SelectQuery, Table } from '../types.ts'
-import { checkIdentifier, checkTable, primaryKey, sqlError, storable, toIsoTimestamp } from '../tables.ts'
+import { checkIdentifier, checkTable, primaryKey, sqlError, storable, storableJson, toIsoTimestamp } from '../tables.ts'
 
 export interface SqlDriver {
   query (text: string, values?: unknown[]): Promise<{ rows: Row[], rowCount: number }>
@@ -108,10 +108,10 @@ function byColumns (rows: Row[]): Array<[columns: string[], rows: Row[]]> {
   return [...groups.values()]
 }
 
-/** A row as json_populate_recordset reads it (the columns were checked when the statement was built). */
+/** A row as json_populate_recordset reads it (the columns were checked when the statement was built; storableJson cleans the values). */
 function jsonRow (row: Row, columns: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const c of columns) out[c] = storable(row[c])
+  for (const c of columns) out[c] = row[c]
   return out
 }
 
@@ -158,7 +158,7 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
         const list = columns.map(quote).join(', ')
         await driver.query(
           `INSERT INTO "${table}" (${list}) SELECT ${list} FROM json_populate_recordset(NULL::"${table}", $1::text::json) ON CONFLICT ("${primaryKey(table)}") DO NOTHING`,
-          [JSON.stringify(group.map(row => jsonRow(row, columns)))]
+          [storableJson(group.map(row => jsonRow(row, columns)))]
         )
       }
     },
@@ -191,7 +191,7 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
       const st = await statement(table)
       const columns = Object.keys(moves[0]!).filter(c => c !== key && moves[0]![c] !== undefined)
       const set = columns.map(c => `${quote(c)} = v.${quote(c)}`)
-      st.values.push(JSON.stringify(moves.map(m => jsonRow(m, [key, ...columns])))) // $1
+      st.values.push(storableJson(moves.map(m => jsonRow(m, [key, ...columns])))) // $1
       const rule = from === undefined
         ? ''
         : ` AND CASE v."status" ${Object.entries(from).map(([status, previous]) =>
@@ -228,7 +228,7 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
       const values: unknown[] = []
       // Named arguments, as PostgREST calls functions; objects go as JSON text for json/jsonb parameters.
       const list = Object.entries(args).map(([name, value]) => {
-        values.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(storable(value)) : storable(value))
+        values.push(value !== null && typeof value === 'object' && !(value instanceof Date) ? storableJson(value) : storable(value))
         return `${quote(name)} => $${values.length}`
       })
       const { rows } = await driver.query(`SELECT ${quote(fn)}(${list.join(', ')}) AS result`, values)
