@@ -21,7 +21,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
+import { randomUUID } from 'node:crypto'
 import { request } from 'undici'
+import { createPgliteBackend } from '@switchboard/activity-log'
 import { freePort } from '@switchboard/service-kit/testing'
 import { INTERNAL_HEADER } from '@switchboard/service-kit/tokens'
 import { startPostgres } from '../scripts/postgres-server.ts'
@@ -96,7 +98,7 @@ async function json (url: string, method: string, headers: Record<string, string
   return res.body.json()
 }
 
-interface LoadResult { name: string, kind: 'reference' | 'floor' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'service' | 'gateway' | 'peer', round: number, reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
+interface LoadResult { name: string, kind: 'reference' | 'floor' | 'emulator' | 'emulator+webhooks' | 'emulator+receiver' | 'service' | 'gateway' | 'peer' | 'variant', round: number, reqPerSec: number, p50: number, p99: number, non2xx: number, errors: number, rssMiB: number, cpuMicrosPerRequest: number }
 const results: LoadResult[] = []
 const walls: Array<{ name: string, ms: number, target: number | null, detail: string }> = []
 const memory: Array<{ name: string, unit: string, detail: string, bytesPerItem: number }> = []
@@ -213,7 +215,11 @@ const scenarios: Scenario[] = [
   ...pathRows('whatsapp', '/api/automation/trigger/whatsapp', '/messages', API, { to_number: '+919000000004', template_name: 'welcome_message', params: ['Bench'] }),
   ...pathRows('payments', '/api/admin/payment-links', '/payment-links', ADMIN, { amount: '499.00', purpose: 'Bench' }),
   ...pathRows('voice', '/api/automation/trigger/call', '/calls', API, { to_number: '+919855550100', script_id: 'appointment_reminder' }),
-  ...pathRows('zoom', '/api/zoom/meetings', '/meetings', API, { topic: 'Bench', duration: 30 })
+  ...pathRows('zoom', '/api/zoom/meetings', '/meetings', API, { topic: 'Bench', duration: 30 }),
+  // What exchange capture (issue 22: a row per emulator exchange and per webhook post) costs on a
+  // path: the same rows with ACTIVITY_CAPTURE=false, run once (no target).
+  { name: 'Instamojo emulator, exchange capture off', kind: 'variant', env: () => ({ ACTIVITY_CAPTURE: 'false' }), prepare: instamojo },
+  { name: 'gateway → email, exchange capture off', kind: 'variant', env: () => ({ ACTIVITY_CAPTURE: 'false' }), prepare: async u => [`${u.gateway}/api/automation/trigger/email`, API, JSON.stringify({ to_email: 'bench@example.com', subject: 'Bench', content: '<p>Hello</p>' })] }
 ]
 // --- the peers: Prism and Mockoon serving SendGrid's mail send from its official OpenAPI document --
 // Installed on demand into bench/.peers (not project dependencies), measured in every round like
@@ -419,6 +425,56 @@ for (const instances of [1, 2]) {
   }
 }
 
+// --- what the embedded database costs per statement and per row (issue 26) ----------------------
+// Every emulator request now writes its state (issue 20) and its exchange (issue 22), and a gateway
+// path writes log rows, outbox rows and receipts: this is the floor those writes stand on. CPU of
+// this process (the PGlite thread included) per operation, the lowest of five rounds of 200, on a
+// data folder as the stack uses it. Rows go in batches of 10, as group commit sends them under load.
+const floorsOfDatabase: Array<{ name: string, micros: number }> = []
+async function measureDatabase (): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-db-'))
+  const db = await createPgliteBackend({ dataDir: join(dataDir, 'pglite') })
+  try {
+    const text = (n: number) => 'Namaste Priya, your appointment is confirmed. '.repeat(Math.ceil(n / 46)).slice(0, n)
+    const exchange = () => ({
+      id: randomUUID(), channel: 'email', kind: 'provider', direct: false, method: 'POST', path: '/v3/mail/send', status_code: 202, latency_ms: 1,
+      provider_id: randomUUID(), refs: [randomUUID(), randomUUID()], contacts: ['priya@example.in'], summary: 'Your appointment',
+      request: { headers: { 'content-type': 'application/json', 'user-agent': 'sendgrid/8.1.0;nodejs' }, body: { personalizations: [{ to: [{ email: 'priya@example.in' }] }], from: { email: 'team@example.in' }, subject: 'Your appointment', content: [{ type: 'text/html', value: text(900) }] } },
+      response: { headers: { 'x-message-id': randomUUID() }, body: '' },
+      content: { subject: 'Your appointment', html: text(900) }
+    })
+    const state = () => ({ kind: 'execution', id: randomUUID(), seq: Date.now() * 1000, due_at: null, deleted: false, writer: 'bench', doc: { status: 'completed', transcript: text(1800), telephony_data: { to_number: '+919855550100', duration: '42' } } })
+    const email = () => ({ id: randomUUID(), request_id: randomUUID(), mode: 'mock', to_email: 'priya@example.in', subject: 'Your appointment', status: 'queued' })
+    const batches = async (make: () => Promise<void>) => { for (let i = 0; i < 20; i++) await make() }
+    await cpuOf('a statement (SELECT 1), the round trip to the database thread', 200, async () => { for (let i = 0; i < 200; i++) await db.query('SELECT 1') })
+    await cpuOf('an email_logs row', 200, () => batches(() => db.insert('email_logs', Array.from({ length: 10 }, email))))
+    await cpuOf('an activity_exchanges row (2.6 KB: a SendGrid send as captured)', 200, () => batches(() => db.insert('activity_exchanges', Array.from({ length: 10 }, exchange))))
+    await cpuOf('an emulator state row (2.0 KB: a Bolna execution)', 200, () => batches(async () => { await db.rpc('emulator_state_put', { p_table: 'bolna_emulator_state', p_rows: Array.from({ length: 10 }, state) }) }))
+  } finally {
+    await db.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  // The same round trip without a data folder: what PGlite's file work adds to every statement.
+  const memory = await createPgliteBackend({ dataDir: 'memory://' })
+  try {
+    await cpuOf('a statement (SELECT 1) on an in-memory database (no files)', 200, async () => { for (let i = 0; i < 200; i++) await memory.query('SELECT 1') })
+  } finally {
+    await memory.close()
+  }
+}
+/** CPU of this process (the PGlite thread included) per operation: the lowest of five rounds. */
+async function cpuOf (label: string, ops: number, run: () => Promise<void>): Promise<void> {
+  const rounds: number[] = []
+  for (let r = 0; r < 5; r++) {
+    const c0 = process.cpuUsage()
+    await run()
+    const c = process.cpuUsage(c0)
+    rounds.push((c.user + c.system) / ops)
+  }
+  floorsOfDatabase.push({ name: label, micros: Math.round(Math.min(...rounds)) })
+}
+if (wanted('embedded database')) await measureDatabase()
+
 // --- report ------------------------------------------------------------------------------------
 const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); const m = Math.floor(v.length / 2); return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2 }
 const referenceOf = (round: number) => results.find(r => r.kind === 'reference' && r.round === round)?.reqPerSec ?? Number.NaN
@@ -465,6 +521,7 @@ if (sendgridRow !== undefined && peers.length > 0) {
 console.log('')
 for (const w of walls) console.log(`${w.name}: ${w.ms} ms${w.target ? ` (target ≤ ${w.target} ms: ${w.ms <= w.target ? 'met' : 'MISSED'})` : ''} — ${w.detail}`)
 for (const m of memory) console.log(`${m.name}: ${m.bytesPerItem} bytes of heap per ${m.unit} — ${m.detail}`)
+if (floorsOfDatabase.length > 0) console.log(`\nThe embedded database (PGlite), CPU per operation (lowest of 5 rounds):\n${floorsOfDatabase.map(f => `  ${f.micros} µs: ${f.name}`).join('\n')}`)
 
 const out = join(here, 'results')
 mkdirSync(out, { recursive: true })
