@@ -52,6 +52,11 @@ t.test('the example scenarios play their stories in order', async t => {
     t.ok(await eventually(async () => await status(read) === 'read', 20_000), 'the other message was read')
     t.ok(await eventually(async () => await status(unread) === 'delivered', 20_000), 'ours was delivered')
     t.equal(await status(unread), 'delivered', 'and not read')
+    // The step in the journal too: the message's Activity item shows, on its provider request, the rule that decided it.
+    const detail = (await call('GET', `/api/admin/activity/whatsapp/${unread}`, undefined, admin)).body as { exchanges: Array<{ method: string, scenario?: string | null }> }
+    t.same(detail.exchanges.filter(x => x.method === 'POST').map(x => x.scenario), ['story delivered-never-read step 1/1'], 'the inspect view names the step that decided it')
+    const other = (await call('GET', `/api/admin/activity/whatsapp/${read}`, undefined, admin)).body as { exchanges: Array<{ method: string, scenario?: string | null }> }
+    t.same(other.exchanges.filter(x => x.method === 'POST').map(x => x.scenario ?? null), [null], 'a message no step decided names none')
   })
 
   await t.test('email-opened-then-clicked: the first mail to ravi bounces, the next is opened and clicked', async t => {

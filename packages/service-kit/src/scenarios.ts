@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +11,27 @@ import type { Outcome } from './simulation.ts'
 export const SCENARIO_HEADER = 'x-switchboard-scenario'
 /** The settings row holding the active scenario and the instant (on the clock) it started. */
 export const SCENARIO_SETTING = 'scenario'
+/**
+ * On an emulator's answer: the scenario rules that decided it ("story payment-fails-twice step
+ * 1/3 (declined)"), so the exchange recorded in the activity journal says which step played.
+ */
+export const SCENARIO_RULE_HEADER = 'x-switchboard-scenario-rule'
+
+/** The rules played while one emulator request is handled (see collectScenarioRules). */
+const requestRules = new AsyncLocalStorage<string[]>()
+
+/**
+ * Runs fn (the handling of one emulator request) so that every scenario rule played for it, in
+ * this call or anything it awaits, is added to `rules`.
+ */
+export function collectScenarioRules<T> (rules: string[], fn: () => T): T {
+  return requestRules.run(rules, fn)
+}
+
+/** The rules as one header value: printable ASCII (a step's note may be any text), at most 1,000 characters. */
+export function scenarioRuleHeader (rules: readonly string[]): string {
+  return [...new Set(rules)].join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1000)
+}
 
 /** What a scenario decided for one request, and which rule of it did. */
 export interface ScenarioDecision {
@@ -120,6 +142,7 @@ export class ScenarioPlayer {
   #play (service: string, recipient: string | null, rule: string, d: Omit<ScenarioDecision, 'rule'>): ScenarioDecision {
     const decided = [d.outcome, d.fate && `fate ${d.fate}`].filter(Boolean).join(', ')
     this.#played.push({ at: this.#clock.now(), service, rule, recipient, decided })
+    requestRules.getStore()?.push(rule)
     if (this.#played.length > MAX_PLAYED) this.#played.splice(0, this.#played.length - MAX_PLAYED)
     return { ...d, rule }
   }
