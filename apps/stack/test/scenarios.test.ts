@@ -67,8 +67,16 @@ t.test('the example scenarios play their stories in order', async t => {
     t.ok(await eventually(async () => await status(first) === 'bounced', 20_000), 'the first bounced')
     const second = await mail('ravi@example.in')
     t.ok(await eventually(async () => await status(second) === 'clicked', 20_000), 'the second was opened, then clicked')
+    // Anyone else at example.in: opened two minutes after the send and clicked a minute later, on the test clock.
+    await call('POST', '/api/admin/clock/freeze', undefined, admin)
+    t.teardown(async () => { await call('POST', '/api/admin/clock/real', undefined, admin) })
     const other = await mail('meera@example.in')
-    t.ok(await eventually(async () => await status(other) === 'clicked', 20_000), 'anyone at example.in: opened and clicked')
+    await call('POST', '/api/admin/clock/advance', { seconds: 1 }, admin)
+    t.ok(await eventually(async () => await status(other) === 'delivered', 20_000), 'delivered')
+    await call('POST', '/api/admin/clock/advance', { seconds: 119 }, admin)
+    t.ok(await eventually(async () => await status(other) === 'opened', 20_000), 'opened once the clock passes two minutes')
+    await call('POST', '/api/admin/clock/advance', { seconds: 60 }, admin)
+    t.ok(await eventually(async () => await status(other) === 'clicked', 20_000), 'clicked a minute later')
     t.match((await played()).filter(p => p.service === 'email').map(p => p.rule).reverse(), ['story ravi-bounces-once step 1/2', 'story ravi-bounces-once step 2/2', /^story opened-then-clicked step 1\/1/])
   })
 

@@ -58,3 +58,14 @@ t.test('every example matches the schema and names only fates its service knows'
   t.same(unknownFates({ name: 'x', stories: [{ name: 'y', service: 'voice', steps: [{ fate: 'exploded' }] }] }), ['stories/0/steps/0/fate: voice has no fate "exploded" (known: completed, busy, no-answer, failed, voicemail, hold, reject, error)'])
   t.equal(readScenarioExample('../etc/passwd'), undefined)
 })
+
+t.test('a step\'s event times: passed on with its decision, listed in what it decided, checked against the service\'s later events', async t => {
+  const clock = new TestClock()
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: clock.now(), scenario: { name: 'timed', stories: [{ name: 'later', service: 'email', recipient: '*', steps: [{ fate: 'open', at_s: { open: 120, click: 180 } }] }] } })
+  t.same(player.story('email', 'a@example.in'), { fate: 'open', at_s: { open: 120, click: 180 }, outcome: undefined, rule: 'story later step 1/1' })
+  t.equal(player.played()[0]!.decided, 'fate open, open at 120 s, click at 180 s')
+  t.same(unknownFates({ name: 'bad', stories: [{ name: 's', service: 'email', recipient: '*', steps: [{ fate: 'open', at_s: { read: 5 } }] }] }),
+    ['stories/0/steps/0/at_s/read: email sends no later event "read" (known: processed, delivered, deferred, bounce, dropped, open, click, spamreport)'])
+  t.same(unknownFates({ name: 'ok', stories: [{ name: 's', service: 'whatsapp', recipient: '*', steps: [{ fate: 'read', at_s: { delivered: 1, read: 600 } }] }] }), [])
+})

@@ -1,7 +1,8 @@
 /**
- * Each scenario step visible in the journal (issue 24): the exchange recorded for an emulator
- * request a scenario decided carries the rule that decided it (x-switchboard-scenario-rule on the
- * emulator's answer, kept by the capture in activity_exchanges), and only those.
+ * Scenarios on a real service (issue 24). Each step visible in the journal: the exchange recorded
+ * for an emulator request a scenario decided carries the rule that decided it
+ * (x-switchboard-scenario-rule on the emulator's answer, kept by the capture in
+ * activity_exchanges), and only those. A step's times (at_s): statuses on the test clock.
  */
 import t from 'tap'
 import { SCENARIO_RULE_HEADER } from '@switchboard/service-kit/scenarios'
@@ -39,4 +40,32 @@ t.test('a story\'s step and a period: each exchange they decided names its rule;
   t.equal(ruleOf(plainRow!), undefined, 'a request no rule decided names none')
   const [downRow] = await eventually(async () => { const r = await sendsTo('9820000003'); return r.length > 0 && r })
   t.equal(ruleOf(downRow!), 'period 3600-3660 s', 'the period that made the provider fail')
+})
+
+t.test('a step\'s times: read ten minutes after the send, on the test clock', async t => {
+  const { call, activityLog, runtime } = await startWhatsAppApp(t)
+  await runtime.setScenario({
+    name: 'timed',
+    stories: [
+      { name: 'read-later', service: 'whatsapp', recipient: '+919820000011', steps: [{ fate: 'read', at_s: { read: 600 } }] },
+      // Delivered at 599 s: once it is, the clock has passed 599 s and the statuses have flowed.
+      { name: 'probe', service: 'whatsapp', recipient: '+919820000012', steps: [{ fate: 'delivered_unread', at_s: { delivered: 599 } }] }
+    ]
+  }, 'test')
+  // On a whole second: the emulator posts a status at the first 100 ms tick at or after its time.
+  const t0 = Math.floor(runtime.clock.now() / 1000) * 1000
+  runtime.clock.apply({ frozen_at: t0, offset_ms: 0 })
+  t.teardown(() => runtime.clock.apply({ frozen_at: null, offset_ms: 0 }))
+  const status = async (id: string) => { await activityLog.flush(); return (await activityLog.select('whatsapp_logs', { where: { id } }))[0]?.status }
+
+  const later = (await call('POST', '/messages', send('+919820000011'))).body.id as string
+  const probe = (await call('POST', '/messages', send('+919820000012'))).body.id as string
+  runtime.clock.apply({ frozen_at: t0 + 2000, offset_ms: 0 })
+  await eventually(async () => await status(later) === 'delivered')
+  runtime.clock.apply({ frozen_at: t0 + 599_000, offset_ms: 0 })
+  await eventually(async () => await status(probe) === 'delivered')
+  t.equal(await status(later), 'delivered', 'at 599 s (the probe delivered): not read yet')
+  runtime.clock.apply({ frozen_at: t0 + 600_000, offset_ms: 0 })
+  await eventually(async () => await status(later) === 'read')
+  t.pass('read once the clock reaches ten minutes')
 })
