@@ -73,6 +73,8 @@ export interface CaptureOptions {
   maxRefs?: number
   /** Off (ACTIVITY_CAPTURE=false): describers are accepted and nothing is recorded. */
   enabled?: boolean
+  /** The time to stamp an exchange with, when not the database's now() (a clock set back: clock.ts clockStamp). */
+  stamp?: () => string | undefined
 }
 
 declare module 'fastify' {
@@ -188,6 +190,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     const cut = { truncated: false }
     const store = (value: unknown) => storable(value, maxString, cut)
     const verification = c.kind === 'webhook' ? verificationOf(reply.statusCode, seen.responseBody) : null
+    const stamp = opts.stamp?.()
     const query = rawQuery ? `?${new URLSearchParams(Object.entries(scrub(seen.query) as Record<string, string>)).toString()}` : ''
     return {
       id: randomUUID(),
@@ -207,7 +210,8 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
       content: described.content === undefined ? null : store(described.content) as Record<string, unknown>,
       event: described.event?.slice(0, 300) ?? null,
       verification,
-      truncated: cut.truncated
+      truncated: cut.truncated,
+      ...(stamp === undefined ? {} : { created_at: stamp })
     }
   }
 }

@@ -19,7 +19,7 @@ import { registerCapture } from './capture.ts'
 import { forgetOwnOrigin, registerOwnOrigin } from './provider-client.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from './scenarios.ts'
-import { clockMode, type TestClock } from './clock.ts'
+import { clockMode, clockStamp, type TestClock } from './clock.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
@@ -269,7 +269,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   guardServiceRoutes(app, descriptor.codePrefix, descriptor.emulatorPrefix, shared.tokens, new AuthFailureLimiter({ max: opts.env.AUTH_FAILURE_LIMIT, windowMs: opts.env.AUTH_FAILURE_WINDOW_MS }))
   // What was sent, as the provider saw it: every emulator exchange and webhook post (capture.ts).
   // The service's own calls to its emulator carry the internal credential; a client's do not.
-  registerCapture(app, { channel: opts.service, emulatorPrefix: descriptor.emulatorPrefix, store: shared.activityLog, internal: request => request.fromGateway, enabled: opts.env.ACTIVITY_CAPTURE })
+  registerCapture(app, { channel: opts.service, emulatorPrefix: descriptor.emulatorPrefix, store: shared.activityLog, internal: request => request.fromGateway, enabled: opts.env.ACTIVITY_CAPTURE, stamp: () => clockStamp(shared.runtime.clock) })
   journalScenarioRules(app, descriptor.emulatorPrefix, shared.runtime)
   let ownOrigin: string | undefined
   app.addHook('onListen', async () => { registerOwnOrigin(ownOrigin = selfBaseUrl(app), { [INTERNAL_HEADER]: shared.tokens.internalToken }) })

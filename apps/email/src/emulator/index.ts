@@ -164,7 +164,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
 
   function postBatch (url: string, hook: EventWebhook | undefined, events: SendGridEvent[]): void {
     const body = serializeEvents(events)
-    const timestamp = String(Math.floor(clock.now() / 1000))
+    const timestamp = String(Math.floor(Date.now() / 1000)) // the signature's freshness: real time, as the receiver checks it (README: not on the clock)
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'SendGrid Event API' }
     if (hook?.signed) {
       headers[SIGNATURE_HEADER] = signEvents(hook.key.privateKey, timestamp, body)

@@ -5,6 +5,7 @@ import type {
   BulkMessagesReply, BulkMessagesRequest, Campaign, Contact, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
+import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
@@ -153,6 +154,9 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   function rows (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null): { log: WhatsAppLogRow, crm: CrmMessageRow } {
+    // On a clock that is not real time (a data set's history), when it happened on that clock.
+    const at = clockStamp(deps.runtime.clock)
+    const stamped = at === undefined ? {} : { created_at: at, updated_at: at }
     const log: WhatsAppLogRow = {
       id: r.id,
       request_id: ctx.requestId,
@@ -167,7 +171,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       provider_message_id: r.provider_message_id,
       error: r.error,
       error_code: errorCode,
-      latency_ms: r.latencyMs
+      latency_ms: r.latencyMs,
+      ...stamped
     }
     // The unified view: one row per message whatever the channel, pointing back at its source row.
     const crm: CrmMessageRow = {
@@ -182,7 +187,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       status: r.status,
       source_table: 'whatsapp_logs',
       source_id: r.id,
-      provider_message_id: r.provider_message_id
+      provider_message_id: r.provider_message_id,
+      ...stamped
     }
     return { log, crm }
   }
