@@ -27,6 +27,13 @@ t.test('the example scenarios play their stories in order', async t => {
     t.same(outcomes, ['failed', 'failed', 'paid'])
     const steps = (await played()).filter(p => p.service === 'payments').reverse()
     t.same(steps.map(s => s.rule), ['story payment-fails-twice step 1/3 (declined by the bank)', 'story payment-fails-twice step 2/3 (declined again)', 'story payment-fails-twice step 3/3 (paid on the third try)'])
+    // Each step in the journal too: the link's Activity item shows each completion and the rule that decided it.
+    const ruled = await eventually(async () => {
+      const detail = (await call('GET', `/api/admin/activity/payments/${link.id}`, undefined, admin)).body as { exchanges: Array<{ scenario?: string | null, created_at: string }> }
+      const rules = detail.exchanges.filter(x => x.scenario).sort((a, b) => a.created_at.localeCompare(b.created_at)).map(x => x.scenario)
+      return rules.length === 3 && rules
+    })
+    t.same(ruled, steps.map(s => s.rule), 'the inspect view names the step that decided each attempt')
   })
 
   await t.test('call-busy-then-answered: busy, then completed on the retry', async t => {

@@ -21,6 +21,7 @@ import type { ActivityExchangeRow } from '@switchboard/activity-log'
 import { randomUUID } from 'node:crypto'
 import { REDACTED, redactText } from './redact.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
+import { SCENARIO_RULE_HEADER } from './scenarios.ts'
 
 export type Channel = ActivityExchangeRow['channel']
 export type ExchangeKind = ActivityExchangeRow['kind']
@@ -88,6 +89,8 @@ interface Capture {
   kind: ExchangeKind
   started: number
   payload?: unknown
+  /** A control route: recorded only when a scenario decided its answer (a payment completed by a story's step). */
+  onlyIfScenario?: boolean
 }
 
 const kCapture = Symbol('switchboard.capture')
@@ -117,6 +120,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
   app.addHook('onRequest', (request, _reply, done) => {
     const url = request.url
     if (url.startsWith(prefix + '/') && !url.startsWith(control)) (request as Captured)[kCapture] = { kind: 'provider', started: performance.now() }
+    else if (url.startsWith(control + '/')) (request as Captured)[kCapture] = { kind: 'provider', started: performance.now(), onlyIfScenario: true }
     else if (url.startsWith('/webhooks/')) (request as Captured)[kCapture] = { kind: 'webhook', started: performance.now() }
     done()
   })
@@ -129,7 +133,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
 
   app.addHook('onResponse', (request, reply, done) => {
     const c = (request as Captured)[kCapture]
-    if (c !== undefined) {
+    if (c !== undefined && !(c.onlyIfScenario === true && reply.getHeader(SCENARIO_RULE_HEADER) === undefined)) {
       try {
         const row = build(request, reply, c)
         if (row !== undefined) void opts.store.record('activity_exchanges', row).catch(err => request.log.warn({ err }, 'activity capture: not stored'))
