@@ -30,7 +30,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
   })
 
   app.describeExchanges(describeSendGrid)
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'email', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'email', clock: app.clock, logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email', app.runtime.scenarios)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }

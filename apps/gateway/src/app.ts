@@ -91,7 +91,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   await app.register(healthRoutes, { services })
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
-  const events = await startEvents(app, env, shared.activityLog)
+  const events = await startEvents(app, env, shared.activityLog, shared.runtime.clock)
   await app.register(adminEventsRoutes, { activityLog: shared.activityLog, allowedHosts: events.allowedHosts, sender: events.sender })
   await app.register(adminClockRoutes, { services, runtime: shared.runtime })
   await app.register(adminScenarioRoutes, { services, runtime: shared.runtime })

@@ -1,5 +1,6 @@
 import type { ActivityLog } from '@switchboard/activity-log'
 import { EVENT_TYPES } from '@switchboard/schemas/events'
+import type { ClockMode, TimerClock } from '@switchboard/service-kit/clock'
 import { ConfigError } from '@switchboard/service-kit/env'
 import { EventsSender, isEventSecret } from '@switchboard/service-kit/events'
 import { registerSecrets } from '@switchboard/service-kit/redact'
@@ -15,7 +16,7 @@ const EVENTS_POLL_MS = 500
  * environment and runs the one sender that signs and posts the outbox's event rows (any number of
  * gateways on one database share the work: rows are claimed under row locks).
  */
-export async function startEvents (app: App, env: GatewayEnv, activityLog: ActivityLog): Promise<{ sender: EventsSender, allowedHosts: string[] }> {
+export async function startEvents (app: App, env: GatewayEnv, activityLog: ActivityLog, clock?: TimerClock & { readonly mode?: ClockMode }): Promise<{ sender: EventsSender, allowedHosts: string[] }> {
   const allowedHosts = parseHostList(env.WEBHOOK_ALLOWED_HOSTS)
   const url = env.SWITCHBOARD_EVENTS_URL || undefined
   const secret = env.SWITCHBOARD_EVENTS_SECRET || undefined
@@ -32,7 +33,8 @@ export async function startEvents (app: App, env: GatewayEnv, activityLog: Activ
   }
   await activityLog.rpc('put_env_event_endpoint', { p_url: url ?? null, p_secret: secret ?? null, p_types: types }, { flush: false })
 
-  const sender = new EventsSender({ store: activityLog, logger: app.log, allowedHosts, pollMs: EVENTS_POLL_MS })
+  // Retries fall due on the emulators' test clock, as the emulators' own webhooks' do.
+  const sender = new EventsSender({ store: activityLog, logger: app.log, allowedHosts, pollMs: EVENTS_POLL_MS, clock })
   // Before the database closes (onClose): a delivery waiting for its retry is let go for the next start.
   app.addHook('preClose', async () => { await sender.close() })
   return { sender, allowedHosts }

@@ -87,6 +87,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/admin/clock': own('getClock'),
   'POST /api/admin/clock/freeze': own('freezeClock'),
   'POST /api/admin/clock/advance': own('advanceClock', { 400: ['ADMIN_INVALID_REQUEST'] }),
+  'POST /api/admin/clock/set': own('setClock', { 400: ['ADMIN_INVALID_REQUEST'] }),
   'POST /api/admin/clock/resume': own('resumeClock'),
   'POST /api/admin/clock/real': own('realClock'),
   'GET /api/admin/scenario': own('getScenario'),

@@ -63,7 +63,7 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
   })
 
   app.describeExchanges(describeInstamojo())
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', clock: app.clock, logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   // Kept in the data folder, so a receiver configured with it keeps working across restarts.
   const salt = env.INSTAMOJO_MOCK_SALT ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SALT_FILE, { bytes: 16, encoding: 'hex' })

@@ -51,3 +51,27 @@ t.test('a scheduled Zoom meeting starts, and its webhook arrives, only once the 
   const changes = (await call('GET', '/api/admin/settings/changes', undefined, admin)).body.items.filter((c: { key: string }) => c.key === 'clock')
   t.same(changes.map((c: { to_value: { mode: string } }) => c.to_value.mode), ['real', 'shifted', 'frozen', 'frozen'], 'every move is recorded like a setting')
 })
+
+t.test('a clock set back a day: new rows and their provider exchanges are stamped a day ago; at real time, now again', async t => {
+  const { call } = await startStack(t)
+  const bad = await call('POST', '/api/admin/clock/set', { to: 'yesterday' }, admin)
+  t.equal(bad.status, 400)
+  t.match(JSON.stringify(bad.body), /to/, 'names the field')
+
+  const dayAgo = Date.now() - 86_400_000
+  const set = (await call('POST', '/api/admin/clock/set', { to: new Date(dayAgo).toISOString() }, admin)).body
+  t.same([set.mode, Date.parse(set.frozen_at)], ['frozen', dayAgo], 'frozen a day back')
+  const then = (await call('POST', '/api/automation/trigger/email', { to_email: 'asha@example.in', subject: 'Yesterday', content: '<p>Hi</p>' }, api)).body.id as string
+  await call('POST', '/api/admin/clock/real', undefined, admin)
+  const now = (await call('POST', '/api/automation/trigger/email', { to_email: 'asha@example.in', subject: 'Today', content: '<p>Hi</p>' }, api)).body.id as string
+
+  const detail = async (id: string) => eventually(async () => {
+    const d = (await call('GET', `/api/admin/activity/email/${id}`, undefined, admin)).body as { row: { created_at: string }, exchanges: Array<{ created_at: string }> }
+    return d.exchanges?.length > 0 ? d : undefined
+  })
+  const old = (await detail(then))!
+  t.equal(Date.parse(old.row.created_at), dayAgo, 'the row, on the clock')
+  t.equal(Date.parse(old.exchanges[0]!.created_at), dayAgo, 'its exchange with SendGrid, on the clock')
+  const fresh = (await detail(now))!
+  t.ok(Math.abs(Date.parse(fresh.row.created_at) - Date.now()) < 60_000, 'at real time: now')
+})

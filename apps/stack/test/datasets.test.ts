@@ -44,4 +44,16 @@ t.test('the demo data set loads through the gateway and Stats agree with its pla
 
   const meetings = (await call('GET', '/api/zoom/meetings?page_size=300', undefined, api)).body
   t.equal(meetings.total_records ?? meetings.meetings?.length, dataset.zoom!.count, 'every meeting exists')
+
+  // Spread over the past week, as a real product's Activity is: played on the test clock set back.
+  t.equal((await call('GET', '/api/admin/clock', undefined, admin)).body.mode, 'real', 'the clock is back to real time')
+  const items = (await call('GET', '/api/admin/activity?limit=500', undefined, admin)).body.items as Array<{ channel: string, created_at: string }>
+  const rows = items.filter(i => ['email', 'whatsapp', 'payments', 'voice'].includes(i.channel))
+  const day = (iso: string) => new Date(Date.parse(iso) + 5.5 * 3_600_000).toISOString().slice(0, 10)
+  const days = new Set(rows.map(r => day(r.created_at)))
+  t.ok(days.size >= 6, `rows on ${days.size} different days (IST)`)
+  const hourAgo = Date.now() - 3_600_000
+  const recent = rows.filter(r => Date.parse(r.created_at) >= hourAgo).length
+  t.ok(recent > 0 && recent < rows.length / 3, `some in the last hour, for the Stats charts (${recent} of ${rows.length})`)
+  t.ok(rows.every(r => Date.parse(r.created_at) >= Date.now() - 8 * 86_400_000 && Date.parse(r.created_at) <= Date.now() + 60_000), 'none beyond the week, none in the future')
 })

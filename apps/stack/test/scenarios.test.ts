@@ -27,6 +27,13 @@ t.test('the example scenarios play their stories in order', async t => {
     t.same(outcomes, ['failed', 'failed', 'paid'])
     const steps = (await played()).filter(p => p.service === 'payments').reverse()
     t.same(steps.map(s => s.rule), ['story payment-fails-twice step 1/3 (declined by the bank)', 'story payment-fails-twice step 2/3 (declined again)', 'story payment-fails-twice step 3/3 (paid on the third try)'])
+    // Each step in the journal too: the link's Activity item shows each completion and the rule that decided it.
+    const ruled = await eventually(async () => {
+      const detail = (await call('GET', `/api/admin/activity/payments/${link.id}`, undefined, admin)).body as { exchanges: Array<{ scenario?: string | null, created_at: string }> }
+      const rules = detail.exchanges.filter(x => x.scenario).sort((a, b) => a.created_at.localeCompare(b.created_at)).map(x => x.scenario)
+      return rules.length === 3 && rules
+    })
+    t.same(ruled, steps.map(s => s.rule), 'the inspect view names the step that decided each attempt')
   })
 
   await t.test('call-busy-then-answered: busy, then completed on the retry', async t => {
@@ -52,6 +59,11 @@ t.test('the example scenarios play their stories in order', async t => {
     t.ok(await eventually(async () => await status(read) === 'read', 20_000), 'the other message was read')
     t.ok(await eventually(async () => await status(unread) === 'delivered', 20_000), 'ours was delivered')
     t.equal(await status(unread), 'delivered', 'and not read')
+    // The step in the journal too: the message's Activity item shows, on its provider request, the rule that decided it.
+    const detail = (await call('GET', `/api/admin/activity/whatsapp/${unread}`, undefined, admin)).body as { exchanges: Array<{ method: string, scenario?: string | null }> }
+    t.same(detail.exchanges.filter(x => x.method === 'POST').map(x => x.scenario), ['story delivered-never-read step 1/1'], 'the inspect view names the step that decided it')
+    const other = (await call('GET', `/api/admin/activity/whatsapp/${read}`, undefined, admin)).body as { exchanges: Array<{ method: string, scenario?: string | null }> }
+    t.same(other.exchanges.filter(x => x.method === 'POST').map(x => x.scenario ?? null), [null], 'a message no step decided names none')
   })
 
   await t.test('email-opened-then-clicked: the first mail to ravi bounces, the next is opened and clicked', async t => {
@@ -62,8 +74,16 @@ t.test('the example scenarios play their stories in order', async t => {
     t.ok(await eventually(async () => await status(first) === 'bounced', 20_000), 'the first bounced')
     const second = await mail('ravi@example.in')
     t.ok(await eventually(async () => await status(second) === 'clicked', 20_000), 'the second was opened, then clicked')
+    // Anyone else at example.in: opened two minutes after the send and clicked a minute later, on the test clock.
+    await call('POST', '/api/admin/clock/freeze', undefined, admin)
+    t.teardown(async () => { await call('POST', '/api/admin/clock/real', undefined, admin) })
     const other = await mail('meera@example.in')
-    t.ok(await eventually(async () => await status(other) === 'clicked', 20_000), 'anyone at example.in: opened and clicked')
+    await call('POST', '/api/admin/clock/advance', { seconds: 1 }, admin)
+    t.ok(await eventually(async () => await status(other) === 'delivered', 20_000), 'delivered')
+    await call('POST', '/api/admin/clock/advance', { seconds: 119 }, admin)
+    t.ok(await eventually(async () => await status(other) === 'opened', 20_000), 'opened once the clock passes two minutes')
+    await call('POST', '/api/admin/clock/advance', { seconds: 60 }, admin)
+    t.ok(await eventually(async () => await status(other) === 'clicked', 20_000), 'clicked a minute later')
     t.match((await played()).filter(p => p.service === 'email').map(p => p.rule).reverse(), ['story ravi-bounces-once step 1/2', 'story ravi-bounces-once step 2/2', /^story opened-then-clicked step 1\/1/])
   })
 

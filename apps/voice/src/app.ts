@@ -36,7 +36,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
   })
 
   app.describeExchanges(describeBolna)
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'voice', logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'voice', clock: app.clock, logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice', app.runtime.scenarios)
   // Kept in the data folder: the same secret across restarts and for every process sharing it.

@@ -47,7 +47,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE)
   const allowedIps = addressListOf(env, 'AISENSY_WEBHOOK_ALLOWED_IPS')
   const trustedProxies = addressListOf(env, 'WHATSAPP_TRUSTED_PROXIES')
-  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', logger: app.log, urlSecrets: () => [webhookToken], allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
+  const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', clock: app.clock, logger: app.log, urlSecrets: () => [webhookToken], allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp', app.runtime.scenarios)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy/${webhookToken}` } catch { return undefined } }

@@ -126,25 +126,68 @@ export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise
 
   await preflight()
 
-  let next = 0
-  const worker = async () => {
-    while (next < plan.steps.length) {
-      const index = next++
-      const step = plan.steps[index]!
-      try {
-        const res = await run(step, latencies[index]!)
-        if (res.status >= 200 && res.status < 300) {
-          report.ok++
-          report.byKind[step.kind] = (report.byKind[step.kind] ?? 0) + 1
-        } else {
-          report.failures.push({ kind: step.kind, status: res.status, message: typeof res.body === 'object' && res.body !== null ? String(res.body.message ?? JSON.stringify(res.body)) : String(res.body).slice(0, 300) })
-        }
-      } catch (err) {
-        report.failures.push({ kind: step.kind, status: 0, message: (err as Error).message })
+  /** The steps `indexes` (all of them by default), `concurrency` at a time. */
+  async function play (indexes: number[]): Promise<void> {
+    let next = 0
+    const worker = async () => {
+      while (next < indexes.length) {
+        const index = indexes[next++]!
+        await playStep(index)
       }
     }
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker))
   }
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker))
+
+  async function playStep (index: number): Promise<void> {
+    const step = plan.steps[index]!
+    try {
+      const res = await run(step, latencies[index]!)
+      if (res.status >= 200 && res.status < 300) {
+        report.ok++
+        report.byKind[step.kind] = (report.byKind[step.kind] ?? 0) + 1
+      } else {
+        report.failures.push({ kind: step.kind, status: res.status, message: typeof res.body === 'object' && res.body !== null ? String(res.body.message ?? JSON.stringify(res.body)) : String(res.body).slice(0, 300) })
+      }
+    } catch (err) {
+      report.failures.push({ kind: step.kind, status: 0, message: (err as Error).message })
+    }
+  }
+
+  const clock = async (path: string, body?: unknown) => {
+    const res = await call('POST', `/api/admin/clock/${path}`, body ?? {}, 0, true, false)
+    if (res.status !== 200) throw new Error(`the gateway refused to set the test clock (${path}: HTTP ${res.status} ${JSON.stringify(res.body)})`)
+  }
+  const all = plan.steps.map((_, i) => i)
+  const ago = plan.agoMs
+  const clockMode = ago ? (await call('GET', '/api/admin/clock', undefined, 0, true, false)).body?.mode : undefined
+  if (!ago) {
+    await play(all)
+  } else if (clockMode !== 'real') {
+    // A clock a test froze or moved is left alone: the history is played at its now.
+    opts.log?.(`the test clock is ${String(clockMode)}: the history is loaded at its now, not spread over the past ${ago.length ? 'days' : ''}`)
+    await play(all)
+  } else {
+    // The history: the test clock set back to each hour that has traffic (oldest first), that
+    // hour's steps played there, so each row, exchange and event is stamped when it happened;
+    // then back to real time, which lets every event still due (deliveries, opens, call
+    // statuses) happen at its own instant on the way.
+    const start = Date.now()
+    const slots = new Map<number, number[]>()
+    for (const i of all) {
+      const at = start - ago[i]!
+      const key = Math.floor(at / 3_600_000)
+      if (!slots.has(key)) slots.set(key, [])
+      slots.get(key)!.push(i)
+    }
+    try {
+      for (const indexes of slots.values()) {
+        await clock('set', { to: new Date(start - ago[indexes[0]!]!).toISOString() })
+        await play(indexes)
+      }
+    } finally {
+      await clock('real')
+    }
+  }
   report.durationMs = Math.round(performance.now() - started)
   opts.log?.(`data set ${report.dataset} (seed ${report.seed}): ${report.ok} of ${report.steps} steps done in ${(report.durationMs / 1000).toFixed(1)} s` +
     `${Object.entries(report.byKind).map(([k, n]) => `, ${n} ${k}`).join('')}${report.failures.length ? `; ${report.failures.length} failed` : ''}`)

@@ -17,6 +17,35 @@ export interface Plan {
   dataset: string
   seed: number
   steps: Step[]
+  /**
+   * With history_days: how long before the load's start each step happened (ms), per step in
+   * order, oldest first (so the clock only moves forward while loading). Absent: everything now.
+   */
+  agoMs?: number[]
+}
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+/** India Standard Time, UTC+5:30: the working day the history falls in. */
+const IST_OFFSET = 5.5 * HOUR
+
+/**
+ * When each of `count` steps happened, as ms before `now`, oldest first: a tenth in the last hour
+ * (so the last-hour Stats charts have traffic), the rest on the `days` days before, within IST
+ * working hours (09:00-21:00), each day weighted alike.
+ */
+export function historyAgo (count: number, days: number, random: () => number, now: number): number[] {
+  const recent = Math.ceil(count / 10)
+  const ago: number[] = []
+  for (let i = 0; i < count; i++) {
+    if (i < recent) { ago.push(Math.floor(random() * 55 * 60_000)); continue }
+    const day = 1 + Math.floor(random() * days)
+    // The IST midnight `day` days before now's IST date, then a working-hours instant.
+    const istMidnight = Math.floor((now + IST_OFFSET) / DAY) * DAY - IST_OFFSET - (day - 1) * DAY
+    const at = istMidnight - DAY + 9 * HOUR + Math.floor(random() * 12 * HOUR)
+    ago.push(Math.max(now - at, HOUR))
+  }
+  return ago.sort((a, b) => b - a)
 }
 
 /** The simulation's own generator (mulberry32): the same on every platform, so a seed means the same plan everywhere. */
@@ -76,7 +105,7 @@ function callNumber (outcome: CallOutcome, index: number): string {
 }
 
 /** Expands a data set into the calls that load it; the same data set and seed give the same plan. */
-export function planDataset (dataset: Dataset, seed = dataset.seed ?? 1): Plan {
+export function planDataset (dataset: Dataset, seed = dataset.seed ?? 1, now = Date.now()): Plan {
   const random = seededRandom(seed)
   const steps: Step[] = []
   const withEmail = dataset.contacts.filter(c => c.email)
@@ -130,5 +159,9 @@ export function planDataset (dataset: Dataset, seed = dataset.seed ?? 1): Plan {
   }
 
   // Interleaved the way a day's traffic is, rather than channel by channel.
-  return { dataset: dataset.name, seed, steps: shuffle(steps, random) }
+  const shuffled = shuffle(steps, random)
+  const days = dataset.history_days ?? 0
+  return days > 0
+    ? { dataset: dataset.name, seed, steps: shuffled, agoMs: historyAgo(shuffled.length, days, seededRandom(seed ^ 0x4157), now) }
+    : { dataset: dataset.name, seed, steps: shuffled }
 }

@@ -33,6 +33,12 @@ export const DatasetSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'How the CLI and the admin API name it' }),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
   seed: Type.Optional(Type.Integer({ description: 'The default seed; the same seed gives the same calls in the same order' })),
+  history_days: Type.Optional(Type.Integer({
+    minimum: 0,
+    maximum: 90,
+    description: 'Spread the traffic over this many past days (IST working hours, a little of it in the last hour), played on the test clock set back ' +
+      'so every row and event is stamped when it happened; 0 or absent: everything now'
+  })),
   contacts: Type.Array(ContactSchema, { minItems: 1, maxItems: 5000 }),
   email: Type.Optional(Type.Object({
     count: Count('Emails to send, each to a contact with an email'),

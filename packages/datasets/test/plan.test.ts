@@ -21,9 +21,29 @@ t.test('the demo data set is an Indian team\'s: +91 numbers, INR amounts, Indian
 })
 
 t.test('a seed gives the same plan, another seed another one', async t => {
-  t.same(planDataset(demo, 7), planDataset(demo, 7))
+  const now = Date.parse('2026-12-06T10:00:00Z')
+  t.same(planDataset(demo, 7, now), planDataset(demo, 7, now))
   t.notSame(planDataset(demo, 7).steps, planDataset(demo, 8).steps)
   t.equal(planDataset(demo).seed, demo.seed, 'the data set\'s own seed by default')
+})
+
+t.test('the demo\'s history is spread over the past week\'s working days, a tenth of it in the last hour, oldest first', async t => {
+  const now = Date.parse('2026-12-06T10:00:00Z') // 15:30 IST
+  const plan = planDataset(demo, undefined, now)
+  const ago = plan.agoMs!
+  t.equal(demo.history_days, 7)
+  t.equal(ago.length, plan.steps.length, 'a time for every step')
+  t.same(ago, [...ago].sort((a, b) => b - a), 'oldest first: the clock only moves forward while loading')
+  const at = ago.map(a => new Date(now - a))
+  const istDay = (d: Date) => new Date(d.getTime() + 5.5 * 3_600_000).toISOString().slice(0, 10)
+  const days = new Set(at.map(istDay))
+  t.ok(days.size >= 6, `traffic on ${days.size} different days`)
+  t.ok(ago.every(a => a >= 0 && a <= 8 * 86_400_000), 'within the past eight days')
+  const lastHour = ago.filter(a => a < 3_600_000).length
+  t.equal(lastHour, Math.ceil(plan.steps.length / 10), 'a tenth in the last hour (the Stats charts)')
+  const older = at.filter((_, i) => ago[i]! >= 3_600_000)
+  t.ok(older.every(d => { const h = (d.getUTCHours() + d.getUTCMinutes() / 60 + 5.5) % 24; return h >= 9 && h < 21 }), 'the rest within IST working hours')
+  t.same(planDataset({ ...demo, history_days: 0 }, undefined, now).agoMs, undefined, 'history_days 0: everything now')
 })
 
 t.test('outcomes get their exact share of the count (largest remainder), in a seeded order', async t => {

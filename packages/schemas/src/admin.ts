@@ -170,6 +170,7 @@ export const ExchangeSchema = Type.Object({
   response: Type.Object({ headers: Type.Record(Type.String(), Json), body: Json }),
   event: Nullable(Type.String({ description: 'Webhooks: the event(s) the post carried, comma-separated' })),
   verification: Nullable(Type.Object({ ok: Type.Boolean(), status_code: Nullable(Type.Integer()), detail: Type.String() }, { description: 'Webhooks: whether the receiver accepted the signature' })),
+  scenario: Type.Optional(Nullable(Type.String({ description: 'Provider requests: the scenario rules that decided the answer (e.g. "story payment-fails-twice step 1/3"), when a scenario played' }))),
   truncated: Type.Boolean(),
   created_at: Type.String()
 })

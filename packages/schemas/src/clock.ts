@@ -16,3 +16,8 @@ export const ClockAdvanceSchema = Type.Object({
   to: Type.Optional(Type.String({ format: 'date-time', description: 'The instant to move the clock to (not in its past)' }))
 }, { additionalProperties: false })
 export type ClockAdvance = Static<typeof ClockAdvanceSchema>
+
+export const ClockSetSchema = Type.Object({
+  to: Type.String({ format: 'date-time', description: 'The instant to freeze the clock at, in its past too' })
+}, { additionalProperties: false })
+export type ClockSet = Static<typeof ClockSetSchema>

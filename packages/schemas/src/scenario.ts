@@ -12,6 +12,11 @@ const OUTCOME = StringEnum(['success', 'failure', 'outage', 'rate_limited', 'tim
 export const ScenarioStepSchema = Type.Object({
   outcome: Type.Optional(OUTCOME),
   fate: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+  at_s: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]{1,20}$' }), Type.Number({ minimum: 0, maximum: 30 * 86_400 }), {
+    description: 'When the step\'s later events happen: seconds after the request, on the emulators\' clock, by event (email: ' +
+      'delivered, open, click…; WhatsApp: sent, delivered, read, reply). An event not named follows the one before it after the ' +
+      'usual simulated gap. E.g. {"open": 120, "click": 180}: opened two minutes after the send, clicked a minute later.'
+  })),
   note: Type.Optional(Type.String({ maxLength: 200 }))
 }, { additionalProperties: false, minProperties: 1 })
 
@@ -82,5 +87,14 @@ export const SCENARIO_FATES: Record<Static<typeof SERVICE>, readonly string[]> =
   whatsapp: ['invalid', 'stays_sent', 'fails_after_send', 'read', 'delivered_unread', 'error', 'no_credits', 'no_plan', 'replies'],
   payments: ['always_succeeds', 'payment_fails'],
   voice: ['completed', 'busy', 'no-answer', 'failed', 'voicemail', 'hold', 'reject', 'error'],
+  zoom: []
+}
+
+/** The events a story's step may time with `at_s`, per service (the ones its emulator sends later). */
+export const SCENARIO_TIMED_EVENTS: Record<Static<typeof SERVICE>, readonly string[]> = {
+  email: ['processed', 'delivered', 'deferred', 'bounce', 'dropped', 'open', 'click', 'spamreport'],
+  whatsapp: ['sent', 'delivered', 'read', 'failed', 'reply'],
+  payments: [],
+  voice: [],
   zoom: []
 }

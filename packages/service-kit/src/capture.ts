@@ -21,6 +21,7 @@ import type { ActivityExchangeRow } from '@switchboard/activity-log'
 import { randomUUID } from 'node:crypto'
 import { REDACTED, redactText } from './redact.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
+import { SCENARIO_RULE_HEADER } from './scenarios.ts'
 
 export type Channel = ActivityExchangeRow['channel']
 export type ExchangeKind = ActivityExchangeRow['kind']
@@ -73,6 +74,8 @@ export interface CaptureOptions {
   maxRefs?: number
   /** Off (ACTIVITY_CAPTURE=false): describers are accepted and nothing is recorded. */
   enabled?: boolean
+  /** The time to stamp an exchange with, when not the database's now() (a clock set back: clock.ts clockStamp). */
+  stamp?: () => string | undefined
 }
 
 declare module 'fastify' {
@@ -86,6 +89,8 @@ interface Capture {
   kind: ExchangeKind
   started: number
   payload?: unknown
+  /** A control route: recorded only when a scenario decided its answer (a payment completed by a story's step). */
+  onlyIfScenario?: boolean
 }
 
 const kCapture = Symbol('switchboard.capture')
@@ -115,6 +120,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
   app.addHook('onRequest', (request, _reply, done) => {
     const url = request.url
     if (url.startsWith(prefix + '/') && !url.startsWith(control)) (request as Captured)[kCapture] = { kind: 'provider', started: performance.now() }
+    else if (url.startsWith(control + '/')) (request as Captured)[kCapture] = { kind: 'provider', started: performance.now(), onlyIfScenario: true }
     else if (url.startsWith('/webhooks/')) (request as Captured)[kCapture] = { kind: 'webhook', started: performance.now() }
     done()
   })
@@ -127,7 +133,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
 
   app.addHook('onResponse', (request, reply, done) => {
     const c = (request as Captured)[kCapture]
-    if (c !== undefined) {
+    if (c !== undefined && !(c.onlyIfScenario === true && reply.getHeader(SCENARIO_RULE_HEADER) === undefined)) {
       try {
         const row = build(request, reply, c)
         if (row !== undefined) void opts.store.record('activity_exchanges', row).catch(err => request.log.warn({ err }, 'activity capture: not stored'))
@@ -188,6 +194,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     const cut = { truncated: false }
     const store = (value: unknown) => storable(value, maxString, cut)
     const verification = c.kind === 'webhook' ? verificationOf(reply.statusCode, seen.responseBody) : null
+    const stamp = opts.stamp?.()
     const query = rawQuery ? `?${new URLSearchParams(Object.entries(scrub(seen.query) as Record<string, string>)).toString()}` : ''
     return {
       id: randomUUID(),
@@ -207,7 +214,8 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
       content: described.content === undefined ? null : store(described.content) as Record<string, unknown>,
       event: described.event?.slice(0, 300) ?? null,
       verification,
-      truncated: cut.truncated
+      truncated: cut.truncated,
+      ...(stamp === undefined ? {} : { created_at: stamp })
     }
   }
 }

@@ -66,6 +66,15 @@ export function parseClockState (value: unknown): ClockState {
   return { frozen_at: frozen, offset_ms: offset }
 }
 
+/**
+ * The time to stamp a new row with when the emulators' clock is not real time (a data set's
+ * history loaded on a clock set back a few days, a test that froze it), so the journal shows the
+ * traffic when it happened on that clock; undefined at real time (the row keeps its usual stamp).
+ */
+export function clockStamp (clock: Clock & { readonly mode?: ClockMode }): string | undefined {
+  return clock.mode === undefined || clock.mode === 'real' ? undefined : new Date(clock.now()).toISOString()
+}
+
 interface Pending { due: number, fn: () => void, seq: number, cancelled: boolean }
 
 /**

@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Value } from '@sinclair/typebox/value'
-import { SCENARIO_FATES, ScenarioSchema, type Scenario, type ScenarioStory } from '@switchboard/schemas/scenario'
+import { SCENARIO_FATES, SCENARIO_TIMED_EVENTS, ScenarioSchema, type Scenario, type ScenarioStory } from '@switchboard/schemas/scenario'
 import type { Clock } from './clock.ts'
 import type { Outcome } from './simulation.ts'
 
@@ -10,11 +11,34 @@ import type { Outcome } from './simulation.ts'
 export const SCENARIO_HEADER = 'x-switchboard-scenario'
 /** The settings row holding the active scenario and the instant (on the clock) it started. */
 export const SCENARIO_SETTING = 'scenario'
+/**
+ * On an emulator's answer: the scenario rules that decided it ("story payment-fails-twice step
+ * 1/3 (declined)"), so the exchange recorded in the activity journal says which step played.
+ */
+export const SCENARIO_RULE_HEADER = 'x-switchboard-scenario-rule'
+
+/** The rules played while one emulator request is handled (see collectScenarioRules). */
+const requestRules = new AsyncLocalStorage<string[]>()
+
+/**
+ * Runs fn (the handling of one emulator request) so that every scenario rule played for it, in
+ * this call or anything it awaits, is added to `rules`.
+ */
+export function collectScenarioRules<T> (rules: string[], fn: () => T): T {
+  return requestRules.run(rules, fn)
+}
+
+/** The rules as one header value: printable ASCII (a step's note may be any text), at most 1,000 characters. */
+export function scenarioRuleHeader (rules: readonly string[]): string {
+  return [...new Set(rules)].join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1000)
+}
 
 /** What a scenario decided for one request, and which rule of it did. */
 export interface ScenarioDecision {
   outcome?: Outcome
   fate?: string
+  /** When the step's later events happen: seconds after the request on the emulators' clock, by event name. */
+  at_s?: Record<string, number>
   /** e.g. "story payment-fails-twice step 2/3" */
   rule: string
 }
@@ -106,7 +130,7 @@ export class ScenarioPlayer {
     if (!step) return undefined
     this.#counts.set(key, n + 1)
     const shown = Math.min(n + 1, story.steps.length)
-    return this.#play(service, recipient ?? null, `story ${story.name} step ${shown}/${story.steps.length}${step.note ? ` (${step.note})` : ''}`, { outcome: step.outcome, fate: step.fate })
+    return this.#play(service, recipient ?? null, `story ${story.name} step ${shown}/${story.steps.length}${step.note ? ` (${step.note})` : ''}`, { outcome: step.outcome, fate: step.fate, at_s: step.at_s })
   }
 
   #matches (story: ScenarioStory, recipient: string): boolean {
@@ -118,8 +142,10 @@ export class ScenarioPlayer {
   }
 
   #play (service: string, recipient: string | null, rule: string, d: Omit<ScenarioDecision, 'rule'>): ScenarioDecision {
-    const decided = [d.outcome, d.fate && `fate ${d.fate}`].filter(Boolean).join(', ')
+    const timed = d.at_s ? Object.entries(d.at_s).map(([event, s]) => `${event} at ${s} s`).join(', ') : ''
+    const decided = [d.outcome, d.fate && `fate ${d.fate}`, timed].filter(Boolean).join(', ')
     this.#played.push({ at: this.#clock.now(), service, rule, recipient, decided })
+    requestRules.getStore()?.push(rule)
     if (this.#played.length > MAX_PLAYED) this.#played.splice(0, this.#played.length - MAX_PLAYED)
     return { ...d, rule }
   }
@@ -151,6 +177,11 @@ export function unknownFates (scenario: Scenario): string[] {
     for (const [j, step] of story.steps.entries()) {
       if (step.fate !== undefined && !SCENARIO_FATES[story.service].includes(step.fate)) {
         problems.push(`stories/${i}/steps/${j}/fate: ${story.service} has no fate "${step.fate}" (known: ${SCENARIO_FATES[story.service].join(', ') || 'none'})`)
+      }
+      for (const event of Object.keys(step.at_s ?? {})) {
+        if (!SCENARIO_TIMED_EVENTS[story.service].includes(event)) {
+          problems.push(`stories/${i}/steps/${j}/at_s/${event}: ${story.service} sends no later event "${event}" (known: ${SCENARIO_TIMED_EVENTS[story.service].join(', ') || 'none'})`)
+        }
       }
     }
   }

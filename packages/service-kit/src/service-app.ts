@@ -18,7 +18,8 @@ import { registerSecrets } from './redact.ts'
 import { registerCapture } from './capture.ts'
 import { forgetOwnOrigin, registerOwnOrigin } from './provider-client.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
-import { clockMode, type TestClock } from './clock.ts'
+import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from './scenarios.ts'
+import { clockMode, clockStamp, type TestClock } from './clock.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import type { SimulationSettings } from './simulation.ts'
@@ -268,7 +269,8 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   guardServiceRoutes(app, descriptor.codePrefix, descriptor.emulatorPrefix, shared.tokens, new AuthFailureLimiter({ max: opts.env.AUTH_FAILURE_LIMIT, windowMs: opts.env.AUTH_FAILURE_WINDOW_MS }))
   // What was sent, as the provider saw it: every emulator exchange and webhook post (capture.ts).
   // The service's own calls to its emulator carry the internal credential; a client's do not.
-  registerCapture(app, { channel: opts.service, emulatorPrefix: descriptor.emulatorPrefix, store: shared.activityLog, internal: request => request.fromGateway, enabled: opts.env.ACTIVITY_CAPTURE })
+  registerCapture(app, { channel: opts.service, emulatorPrefix: descriptor.emulatorPrefix, store: shared.activityLog, internal: request => request.fromGateway, enabled: opts.env.ACTIVITY_CAPTURE, stamp: () => clockStamp(shared.runtime.clock) })
+  journalScenarioRules(app, descriptor.emulatorPrefix, shared.runtime)
   let ownOrigin: string | undefined
   app.addHook('onListen', async () => { registerOwnOrigin(ownOrigin = selfBaseUrl(app), { [INTERNAL_HEADER]: shared.tokens.internalToken }) })
   app.addHook('onClose', async () => { if (ownOrigin !== undefined) forgetOwnOrigin(ownOrigin) })
@@ -385,6 +387,28 @@ const OPEN_ROUTES = new Set(['/health', '/ready'])
  *   unchanged), and the webhook receivers the provider's signature, so neither is checked here.
  * Failed attempts are counted per client address; past the limit the address gets 429.
  */
+/**
+ * Each scenario step visible in the journal: while a scenario plays, the rules it played for an
+ * emulator request (a story's step, a period, a rate limit) go on the emulator's answer as
+ * SCENARIO_RULE_HEADER, which the capture records with the exchange (activity_exchanges) and the
+ * Inspect API shows as the exchange's `scenario`. Nothing is done while no scenario plays.
+ */
+function journalScenarioRules (app: App, emulatorPrefix: string, runtime: RuntimeSettings): void {
+  const rulesOf = new WeakMap<object, string[]>()
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (runtime.scenarios.active === null || !request.url.startsWith(emulatorPrefix + '/')) { done(); return }
+    const rules: string[] = []
+    rulesOf.set(request, rules)
+    // The handler runs inside done(): every rule played while it (and what it awaits) runs is collected.
+    collectScenarioRules(rules, done)
+  })
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const rules = rulesOf.get(request)
+    if (rules !== undefined && rules.length > 0) reply.header(SCENARIO_RULE_HEADER, scenarioRuleHeader(rules))
+    done(null, payload)
+  })
+}
+
 function guardServiceRoutes (app: App, codePrefix: string, emulatorPrefix: string, tokens: Tokens, failures: AuthFailureLimiter): void {
   app.decorateRequest('fromGateway', false)
   const controlPrefix = `${emulatorPrefix}/_switchboard`

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { bufferedRequest } from './buffered-request.ts'
+import { systemClock, type ClockMode, type ClockTimer, type TimerClock } from './clock.ts'
 import { providerAgent } from './provider-client.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
 import { webhookTargetRefusal } from './webhook-targets.ts'
@@ -46,6 +47,13 @@ export interface WebhookSenderOptions {
   urlSecrets?: () => string[]
   /** Hosts besides loopback deliveries may go to (WEBHOOK_ALLOWED_HOSTS); anything else is refused. */
   allowedHosts?: string[]
+  /**
+   * The clock retries fall due on (the emulators' test clock, app.clock): a retry is due its delay
+   * after the failed attempt on this clock, so a frozen clock holds it until advanced past the
+   * backoff. Leases stay in real time. Default (and a clock whose mode is 'real'): the
+   * database's now() and real timers, as without one.
+   */
+  clock?: TimerClock & { readonly mode?: ClockMode }
 }
 
 interface OutboxRow { id: string, label: string, url: string, headers: Record<string, string>, body: string, body_encoding: 'utf8' | 'base64', attempts: number }
@@ -81,9 +89,10 @@ const GATHER_OUTCOMES_MS = 10
  * turn that sent the first of its webhooks, or as soon as the previous round returns.
  */
 export class WebhookSender {
-  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp' | 'urlSecrets' | 'allowedHosts'>> & WebhookSenderOptions
+  readonly #opts: Required<Omit<WebhookSenderOptions, 'logger' | 'onGiveUp' | 'urlSecrets' | 'allowedHosts' | 'clock'>> & WebhookSenderOptions
   readonly #owner = randomUUID()
-  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #timers = new Set<ClockTimer>()
+  readonly #clock: TimerClock
   readonly #inFlight = new Set<Promise<void>>()
   readonly #poller: NodeJS.Timeout
   readonly #purger: NodeJS.Timeout | undefined
@@ -101,6 +110,7 @@ export class WebhookSender {
 
   constructor (opts: WebhookSenderOptions) {
     this.#opts = { retryDelaysMs: [1000, 5000, 25_000], timeoutMs: 5000, leaseMs: 30_000, pollMs: 1000, batchSize: 100, purgeIntervalMs: 600_000, ...opts }
+    this.#clock = opts.clock ?? systemClock
     // The first look at once: what a previous run left is delivered without waiting a period.
     setImmediate(() => this.#poll())
     this.#poller = setInterval(() => this.#poll(), this.#opts.pollMs)
@@ -157,11 +167,17 @@ export class WebhookSender {
     this.#closed = true
     clearInterval(this.#poller)
     clearInterval(this.#purger)
-    for (const t of this.#timers) clearTimeout(t)
+    for (const t of this.#timers) t.cancel()
     this.#timers.clear()
     await this.idle()
     await this.#opts.store.rpc('release_webhooks', { p_owner: this.#owner }, NO_FLUSH)
       .catch((err: unknown) => this.#opts.logger?.warn({ err }, 'webhook outbox: could not release held rows; they are taken up after their lease'))
+  }
+
+  /** The clock's time for the outbox functions (p_now), or null at real time: the database's now(). */
+  #now (): string | null {
+    const clock = this.#opts.clock
+    return clock === undefined || clock.mode === 'real' ? null : new Date(clock.now()).toISOString()
   }
 
   #storedUrl (url: string): string {
@@ -218,7 +234,8 @@ export class WebhookSender {
             p_lease_ms: this.#opts.leaseMs,
             p_retry_delays_ms: this.#opts.retryDelaysMs,
             p_new: stored.map(s => s.row),
-            p_finished: finished.map(f => ({ id: f.id, error: f.error ?? null }))
+            p_finished: finished.map(f => ({ id: f.id, error: f.error ?? null })),
+            p_now: this.#now()
           }, NO_FLUSH) ?? []
         } catch (err) {
           for (const s of stored) void this.#unstored(s, err)
@@ -297,11 +314,11 @@ export class WebhookSender {
     if (outcome.status !== 'pending') return
     this.#opts.logger?.debug({ webhook: delivery.label, attempt, error, retryInMs: outcome.retry_in_ms }, 'webhook delivery failed; will retry')
     if (this.#closed) return
-    const timer = setTimeout(() => {
+    // On the clock: a frozen test clock fires it when advanced past the backoff (never holds the process open).
+    const timer = this.#clock.at(this.#clock.now() + outcome.retry_in_ms, () => {
       this.#timers.delete(timer)
       this.#track(this.#retry(id, delivery, attempt + 1))
-    }, outcome.retry_in_ms)
-    timer.unref()
+    })
     this.#timers.add(timer)
   }
 
@@ -315,7 +332,7 @@ export class WebhookSender {
   #poll (): void {
     if (this.#closed || this.#polling) return
     this.#polling = true
-    const p = this.#opts.store.rpc<OutboxRow[]>('claim_due_webhooks', { p_source: this.#opts.source, p_owner: this.#owner, p_limit: this.#opts.batchSize, p_lease_ms: this.#opts.leaseMs }, NO_FLUSH)
+    const p = this.#opts.store.rpc<OutboxRow[]>('claim_due_webhooks', { p_source: this.#opts.source, p_owner: this.#owner, p_limit: this.#opts.batchSize, p_lease_ms: this.#opts.leaseMs, p_now: this.#now() }, NO_FLUSH)
       .then(rows => {
         for (const row of rows ?? []) {
           const delivery = { url: this.#sentUrl(row.url), headers: row.headers, label: row.label, body: row.body_encoding === 'base64' ? Buffer.from(row.body, 'base64') : row.body }

@@ -19,6 +19,7 @@ async function app (t: Test, maxString?: number) {
   server.post('/emu/send', async (_request, reply) => reply.header('x-message-id', 'msg-42').code(202).send({ ok: true, nested: { execution_id: 'ex-7' } }))
   server.get('/emu/skip', async () => ({ ok: true }))
   server.get('/emu/_switchboard/state', async () => ({ secret: 'not recorded' }))
+  server.post('/emu/_switchboard/complete/pr-12345678', async (_request, reply) => reply.header('x-switchboard-scenario-rule', 'story twice step 1/3').send({ status: 'Failed' }))
   server.post('/webhooks/x', async (_request, reply) => reply.code(401).send({ statusCode: 401, code: 'EMAIL_WEBHOOK_SIGNATURE_INVALID', error: 'Unauthorized', message: 'Unauthorized' }))
   server.post('/webhooks/ok', async () => ({ received: 1 }))
   server.get('/other', async () => ({}))
@@ -63,6 +64,14 @@ t.test('what is not recorded: control routes, skipped exchanges, the server\'s o
   await server.inject({ method: 'POST', url: '/webhooks/ok', payload: { a: 1 } })
   await settle()
   t.same(rows.map(r => r.path), ['/webhooks/ok'], 'only the webhook post, proving the hook ran')
+})
+
+t.test('a control route whose answer a scenario decided is recorded, with the rule and its ids', async t => {
+  const { server, rows } = await app(t)
+  await server.inject({ method: 'POST', url: '/emu/_switchboard/complete/pr-12345678', headers: { 'x-test-internal': 'yes' }, payload: {} })
+  await settle()
+  t.match(rows, [{ kind: 'provider', direct: false, path: '/emu/_switchboard/complete/pr-12345678', response: { headers: { 'x-switchboard-scenario-rule': 'story twice step 1/3' } } }])
+  t.ok(rows[0]!.refs!.includes('pr-12345678'), 'tied to the row by the id in its path')
 })
 
 t.test('a webhook post: the receiver\'s verdict', async t => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { REAL_TIME, TestClock } from '../src/clock.ts'
+import { clockStamp, REAL_TIME, TestClock } from '../src/clock.ts'
 
 // The clock's timers never hold the process open: this does, while the tests wait on them.
 const keepAlive = setInterval(() => {}, 1000)
@@ -55,4 +55,15 @@ t.test('resumed (shifted): runs at real speed ahead of real time; back to real t
   t.ok(fired, 'a timer due an hour from real now was already past on the shifted clock')
   clock.apply(REAL_TIME)
   t.equal(clock.mode, 'real')
+})
+
+t.test('clockStamp: the clock\'s time for a new row when it is not real time, nothing at real time', async t => {
+  const clock = new TestClock()
+  t.teardown(() => clock.close())
+  t.equal(clockStamp(clock), undefined, 'real time: the row keeps its usual stamp')
+  const dayAgo = Date.now() - 86_400_000
+  clock.apply({ frozen_at: dayAgo, offset_ms: 0 })
+  t.equal(clockStamp(clock), new Date(dayAgo).toISOString(), 'set back a day: stamped a day ago')
+  clock.apply({ frozen_at: null, offset_ms: 3_600_000 })
+  t.ok(Date.parse(clockStamp(clock)!) - Date.now() > 3_500_000, 'shifted: ahead with it')
 })

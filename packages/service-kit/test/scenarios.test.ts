@@ -1,6 +1,6 @@
 import t from 'tap'
 import { TestClock } from '../src/clock.ts'
-import { listScenarioExamples, readScenarioExample, ScenarioPlayer, unknownFates } from '../src/scenarios.ts'
+import { collectScenarioRules, listScenarioExamples, readScenarioExample, ScenarioPlayer, scenarioRuleHeader, unknownFates } from '../src/scenarios.ts'
 import { Simulator } from '../src/simulation.ts'
 
 const settings = () => ({ latencyMs: { min: 0, max: 0 }, successRate: 1, seed: null, scenario: 'none' as const })
@@ -57,4 +57,29 @@ t.test('every example matches the schema and names only fates its service knows'
   }
   t.same(unknownFates({ name: 'x', stories: [{ name: 'y', service: 'voice', steps: [{ fate: 'exploded' }] }] }), ['stories/0/steps/0/fate: voice has no fate "exploded" (known: completed, busy, no-answer, failed, voicemail, hold, reject, error)'])
   t.equal(readScenarioExample('../etc/passwd'), undefined)
+})
+
+t.test('a step\'s event times: passed on with its decision, listed in what it decided, checked against the service\'s later events', async t => {
+  const clock = new TestClock()
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: clock.now(), scenario: { name: 'timed', stories: [{ name: 'later', service: 'email', recipient: '*', steps: [{ fate: 'open', at_s: { open: 120, click: 180 } }] }] } })
+  t.same(player.story('email', 'a@example.in'), { fate: 'open', at_s: { open: 120, click: 180 }, outcome: undefined, rule: 'story later step 1/1' })
+  t.equal(player.played()[0]!.decided, 'fate open, open at 120 s, click at 180 s')
+  t.same(unknownFates({ name: 'bad', stories: [{ name: 's', service: 'email', recipient: '*', steps: [{ fate: 'open', at_s: { read: 5 } }] }] }),
+    ['stories/0/steps/0/at_s/read: email sends no later event "read" (known: processed, delivered, deferred, bounce, dropped, open, click, spamreport)'])
+  t.same(unknownFates({ name: 'ok', stories: [{ name: 's', service: 'whatsapp', recipient: '*', steps: [{ fate: 'read', at_s: { delivered: 1, read: 600 } }] }] }), [])
+})
+
+t.test('the rules played while one request is handled are collected for its answer, as a printable header', async t => {
+  const clock = new TestClock()
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: clock.now(), scenario: { name: 'j', stories: [{ name: 'note', service: 'email', recipient: '*', steps: [{ fate: 'open', note: 'ouvert — après 2 min' }], then: 'repeat_last' }] } })
+  const rules: string[] = []
+  await collectScenarioRules(rules, async () => {
+    await new Promise(resolve => setImmediate(resolve))
+    player.story('email', 'a@example.in') // after an await: still this request's
+  })
+  player.story('email', 'b@example.in') // outside any request: collected nowhere
+  t.same(rules, ['story note step 1/1 (ouvert — après 2 min)'])
+  t.equal(scenarioRuleHeader([...rules, ...rules]), 'story note step 1/1 (ouvert ? apr?s 2 min)', 'once each, printable ASCII (a header value)')
 })

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline'
 import t, { type Test } from 'tap'
 import { createActivityLog, createPgliteBackend, createPostgresBackend, type ActivityLog, type Backend } from '@switchboard/activity-log'
 import { createTestBackend, createTestDatabase } from '@switchboard/activity-log/testing'
+import { TestClock } from '../src/clock.ts'
 import { eventually, freePort, startRecorder } from '../src/testing.ts'
 import { WebhookSender, type WebhookDelivery, type WebhookSenderOptions } from '../src/webhook-sender.ts'
 
@@ -113,6 +114,83 @@ t.test('close() cancels the pending retries at once; the rows stay pending for t
   const rows = await rowsOf('closing')
   t.equal(rows.length, 20, 'the late one was refused, not stored')
   t.ok(rows.every(r => r.status === 'pending' && r.attempts === 2 && r.locked_by === null), 'pending, two attempts, let go by the closed sender')
+})
+
+/** The activity log, counting the polls for due rows (a negative test waits for a few to have looked). */
+function countingStore () {
+  const counts = { claims: 0 }
+  const store = {
+    rpc: async <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => {
+      const result = await log.rpc<T>(fn, args, options)
+      if (fn === 'claim_due_webhooks') counts.claims++
+      return result
+    }
+  }
+  const morePolls = async (n = 3) => { const seen = counts.claims; await eventually(async () => counts.claims >= seen + n) }
+  return { store: store as unknown as ActivityLog, counts, morePolls }
+}
+
+function frozenClock (t: Test, at: number) {
+  const clock = new TestClock()
+  t.teardown(() => clock.close())
+  clock.apply({ frozen_at: at, offset_ms: 0 })
+  return clock
+}
+
+t.test('test clock frozen: a failed webhook is retried only when the clock is advanced past its backoff', async t => {
+  const { url, hits } = await receiver(t, [500])
+  const t0 = Date.now()
+  const clock = frozenClock(t, t0)
+  const polls = countingStore()
+  const s = sender(t, { source: 'clock-frozen', retryDelaysMs: [60_000], clock }, polls.store)
+  s.send({ url, body: '{}', headers: {}, label: 'clock.frozen' })
+  await eventually(async () => s.failedAttempts === 1)
+  const [row] = await rowsOf('clock-frozen')
+  t.match(row, { status: 'pending', attempts: 1, last_error: 'HTTP 500' })
+  t.equal(new Date(row!.next_attempt_at as string).getTime(), t0 + 60_000, 'due a minute after the failure, on the test clock')
+
+  await polls.morePolls()
+  t.equal(hits.length, 1, 'frozen: polls looked and nothing was retried')
+  clock.apply({ frozen_at: t0 + 59_999, offset_ms: 0 })
+  await polls.morePolls()
+  t.equal(hits.length, 1, 'advanced to a millisecond before the backoff: still not')
+  clock.apply({ frozen_at: t0 + 60_000, offset_ms: 0 })
+  await eventually(async () => s.delivered === 1)
+  t.equal(hits.length, 2, 'advanced past it: retried, in milliseconds of real time')
+  t.match(await rowsOf('clock-frozen'), [{ status: 'delivered', attempts: 2 }])
+})
+
+t.test('test clock set back an hour: after a restart the retry is due on the clock, not at the database\'s now()', async t => {
+  const { url, hits, state } = await receiver(t, [], 500)
+  const back = Date.now() - 3_600_000
+  const clock = frozenClock(t, back)
+  const first = new WebhookSender({ store: log, source: 'clock-restart', retryDelaysMs: [60_000], pollMs: 20, purgeIntervalMs: 0, clock })
+  first.send({ url, body: '{}', headers: {}, label: 'clock.restart' })
+  await eventually(async () => first.failedAttempts === 1)
+  await first.close()
+  state.after = 200
+  const [row] = await rowsOf('clock-restart')
+  t.match(row, { status: 'pending', attempts: 1, locked_by: null })
+  t.equal(new Date(row!.next_attempt_at as string).getTime(), back + 60_000, 'due on the clock: an hour before the database\'s now()')
+
+  const polls = countingStore()
+  const second = sender(t, { source: 'clock-restart', retryDelaysMs: [60_000], clock }, polls.store)
+  await polls.morePolls()
+  t.equal(hits.length, 1, 'the next sender\'s polls do not take it up early')
+  clock.apply({ frozen_at: back + 60_000, offset_ms: 0 })
+  await eventually(async () => second.delivered === 1)
+  t.equal(hits.length, 2, 'taken up once the clock reaches it')
+})
+
+t.test('a test clock at real time changes nothing: retries at their backoff on their own', async t => {
+  const { url, hits } = await receiver(t, [500])
+  const clock = new TestClock()
+  t.teardown(() => clock.close())
+  const s = sender(t, { source: 'clock-real', retryDelaysMs: [20], clock })
+  s.send({ url, body: '{}', headers: {}, label: 'clock.real' })
+  await eventually(async () => s.delivered === 1)
+  t.equal(hits.length, 2)
+  t.ok(hits[1]!.at - hits[0]!.at >= 18, 'at its retry time, not before')
 })
 
 t.test('a clean restart: a webhook pending when its sender closed is delivered by the next one', async t => {

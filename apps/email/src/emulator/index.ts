@@ -36,7 +36,10 @@ export interface SendGridEmulatorOptions {
 }
 
 /** What a held (scheduled) send keeps to play its events at its send_at. */
-interface HeldMail { messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined> }
+/** A scenario step's times for one recipient's later events: seconds after the send, by event name. */
+type EventTimes = Record<string, number> | undefined
+
+interface HeldMail { messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined>, times?: EventTimes[] }
 
 const MAX_BODY = 30 * 1024 * 1024
 
@@ -59,7 +62,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   const stats = new MailStats(persistence ? (d, metrics) => persistence.statsChanged(d, metrics) : undefined)
   const gap = opts.eventGapMs ?? { min: 50, max: 400 }
   const clock = opts.clock ?? systemClock
-  const scheduled = new ScheduledSends(clock, data => { const h = data as HeldMail; playEvents(h.messageId, h.summary, h.fates) }, persistence)
+  const scheduled = new ScheduledSends(clock, data => { const h = data as HeldMail; playEvents(h.messageId, h.summary, h.fates, h.times) }, persistence)
   const settings = new WebhookSettings({ clock, legacyKey: key, defaultUrl: opts.defaultEventWebhookUrl })
   if (persistence) {
     await persistence.restore(stats, scheduled, settings)
@@ -162,15 +165,21 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
 
   function postBatch (url: string, hook: EventWebhook | undefined, events: SendGridEvent[]): void {
     const body = serializeEvents(events)
-    const timestamp = String(Math.floor(clock.now() / 1000))
+    const timestamp = String(Math.floor(Date.now() / 1000)) // the signature's freshness: real time, as the receiver checks it (README: not on the clock)
     const headers = eventPostHeaders(hook?.signed ? hook.key.privateKey : undefined, timestamp, body)
     webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
   }
 
-  /** Plays each recipient's life as events, batched per step across the whole request. */
-  function playEvents (messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined>): void {
+  /**
+   * Plays each recipient's life as events, batched per step across the whole request. A
+   * recipient whose scenario step names times (`times`: seconds after now, by event) has those
+   * events due then on the clock, stamped with their own time; its events not named follow the
+   * one before after the step's usual gap.
+   */
+  function playEvents (messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined>, times?: EventTimes[]): void {
     const smtpId = `<${messageId}@ismtpd0001p1mum1.sendgrid.net>`
     const steps: SendGridEvent[][] = [[], [], [], []]
+    const timed: Array<{ recipient: number, step: number, event: SendGridEvent }> = []
     const timestamp = Math.floor(clock.now() / 1000)
     const category = summary.categories.length ? summary.categories : undefined
     summary.recipients.forEach((r, i) => {
@@ -187,46 +196,63 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
       }
       const delivered = ev('delivered', { response: '250 OK', ip: '149.72.154.232', tls: 1 })
       stats.add('requests'); stats.add('processed')
-      steps[0]!.push(ev('processed'))
+      // A timed recipient's events are set apart (same steps) and given their times below.
+      const ownSteps: SendGridEvent[][] = times?.[i] === undefined ? steps : [[], [], [], []]
+      ownSteps[0]!.push(ev('processed'))
       switch (fates[i]) {
         case 'bounce':
           stats.add('bounces')
-          steps[1]!.push(ev('bounce', { reason: '550 5.1.1 The email account that you tried to reach does not exist.', status: '5.1.1', type: 'bounce', ip: '149.72.154.232', tls: 1, bounce_classification: 'Invalid Address' }))
+          ownSteps[1]!.push(ev('bounce', { reason: '550 5.1.1 The email account that you tried to reach does not exist.', status: '5.1.1', type: 'bounce', ip: '149.72.154.232', tls: 1, bounce_classification: 'Invalid Address' }))
           break
         case 'random_fail':
           stats.add('blocks')
-          steps[1]!.push(ev('bounce', { reason: '550 5.7.1 Message blocked (simulated failure from the Switchboard success rate)', status: '5.7.1', type: 'blocked', ip: '149.72.154.232', tls: 1, bounce_classification: 'Reputation' }))
+          ownSteps[1]!.push(ev('bounce', { reason: '550 5.7.1 Message blocked (simulated failure from the Switchboard success rate)', status: '5.7.1', type: 'blocked', ip: '149.72.154.232', tls: 1, bounce_classification: 'Reputation' }))
           break
         case 'drop':
           stats.add('bounce_drops')
-          steps[1]!.push(ev('dropped', { reason: 'Bounced Address', status: '5.0.0' }))
+          ownSteps[1]!.push(ev('dropped', { reason: 'Bounced Address', status: '5.0.0' }))
           break
         case 'defer':
           stats.add('deferred'); stats.add('delivered')
-          steps[1]!.push(ev('deferred', { response: '400 try again later', attempt: '1', ip: '149.72.154.232' }))
-          steps[2]!.push(delivered)
+          ownSteps[1]!.push(ev('deferred', { response: '400 try again later', attempt: '1', ip: '149.72.154.232' }))
+          ownSteps[2]!.push(delivered)
           break
         case 'open':
           stats.add('delivered'); stats.add('opens'); stats.add('unique_opens'); stats.add('clicks'); stats.add('unique_clicks')
-          steps[1]!.push(delivered)
-          steps[2]!.push(ev('open', { useragent: 'Mozilla/5.0', ip: '203.0.113.7', sg_machine_open: false }))
-          steps[3]!.push(ev('click', { url: 'https://example.com/', url_offset: { index: 0, type: 'html' }, useragent: 'Mozilla/5.0', ip: '203.0.113.7' }))
+          ownSteps[1]!.push(delivered)
+          ownSteps[2]!.push(ev('open', { useragent: 'Mozilla/5.0', ip: '203.0.113.7', sg_machine_open: false }))
+          ownSteps[3]!.push(ev('click', { url: 'https://example.com/', url_offset: { index: 0, type: 'html' }, useragent: 'Mozilla/5.0', ip: '203.0.113.7' }))
           break
         case 'spam':
           stats.add('delivered'); stats.add('spam_reports')
-          steps[1]!.push(delivered)
-          steps[2]!.push(ev('spamreport'))
+          ownSteps[1]!.push(delivered)
+          ownSteps[2]!.push(ev('spamreport'))
           break
         default:
           stats.add('delivered')
-          steps[1]!.push(delivered)
+          ownSteps[1]!.push(delivered)
       }
+      if (ownSteps !== steps) ownSteps.forEach((events, step) => { for (const event of events) timed.push({ recipient: i, step, event }) })
     })
-    let at = clock.now()
-    for (const events of steps) {
+    const start = clock.now()
+    let at = start
+    const stepGaps: number[] = []
+    for (const [k, events] of steps.entries()) {
+      // A gap is drawn for each step that has events (as many draws as without timed recipients: a seeded run is unchanged).
+      if (!events.length && !timed.some(e => e.step === k)) continue
+      stepGaps[k] = gap.min + Math.round(simulator.random() * (gap.max - gap.min))
       if (!events.length) continue
-      at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+      at += stepGaps[k]
       for (const event of events) due.push({ at, event })
+    }
+    // Timed recipients: a named event at its time; the others after the one before, by the step's gap.
+    const last = new Map<number, number>()
+    for (const { recipient, step, event } of timed) {
+      const named = times?.[recipient]?.[event.event]
+      const when = named !== undefined ? start + named * 1000 : (last.get(recipient) ?? start) + (stepGaps[step] ?? gap.min)
+      last.set(recipient, when)
+      event.timestamp = Math.floor(when / 1000)
+      due.push({ at: when, event })
     }
   }
 
@@ -286,13 +312,15 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !draws.succeeds() ? 'random_fail' as const : undefined))
     // A scheduled message waits in the queue (its events come after its send_at); a past or
     // present send_at goes out at once, as SendGrid sends it.
-    const held = (): HeldMail => ({ messageId, summary: { recipients: summary.recipients, categories: summary.categories }, fates: perRecipient })
+    // A scenario step may say when its events happen (e.g. opened two minutes after the send).
+    const times = stories.some(st => st?.at_s) ? stories.map(st => st?.at_s) : undefined
+    const held = (): HeldMail => ({ messageId, summary: { recipients: summary.recipients, categories: summary.categories }, fates: perRecipient, ...(times ? { times } : {}) })
     if (summary.sendAt !== undefined && summary.sendAt * 1000 > clock.now()) {
       scheduled.hold(summary.sendAt, summary.batchId, messageId, held())
     } else if (summary.batchId !== undefined && scheduled.status(summary.batchId)) {
       scheduled.hold(Math.floor(clock.now() / 1000), summary.batchId, messageId, held())
     } else {
-      playEvents(messageId, summary, perRecipient)
+      playEvents(messageId, summary, perRecipient, times)
     }
     return reply.code(202).header('x-message-id', messageId).send()
   })

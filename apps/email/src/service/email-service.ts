@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ActivityLog, EmailLogRow } from '@switchboard/activity-log'
 import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailReply, SendEmailRequest } from '@switchboard/schemas/email'
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
+import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
@@ -71,6 +72,8 @@ export function createEmailService (deps: EmailServiceDeps) {
   const content = (type: string | undefined, value: string) => [{ type: type ?? 'text/html', value }]
   const from = (email?: string, name?: string) => ({ email: email ?? deps.from.email, name: name ?? deps.from.name })
 
+  const stamped = () => { const at = clockStamp(deps.runtime.clock); return at === undefined ? {} : { created_at: at, updated_at: at } }
+
   function logRow (row: { id: string, mode: Mode, fallback?: boolean, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number }): EmailLogRow {
     return {
       id: row.id,
@@ -85,7 +88,9 @@ export function createEmailService (deps: EmailServiceDeps) {
       provider_message_id: row.providerMessageId ?? null,
       error: row.error ?? null,
       error_code: row.errorCode ?? null,
-      latency_ms: row.latencyMs
+      latency_ms: row.latencyMs,
+      // On a clock that is not real time (a data set's history), when it happened on that clock.
+      ...stamped()
     }
   }
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { request as httpRequest } from 'undici'
-import { ClockAdvanceSchema, ClockReplySchema, type ClockReply } from '@switchboard/schemas/clock'
+import { ClockAdvanceSchema, ClockReplySchema, ClockSetSchema, type ClockReply } from '@switchboard/schemas/clock'
 import { errorResponses } from '@switchboard/schemas/common'
 import { clockMode, REAL_TIME, type ClockState } from '@switchboard/service-kit/clock'
 import { appError } from '@switchboard/service-kit/errors'
@@ -78,6 +78,17 @@ export const adminClockRoutes: FastifyPluginAsyncTypebox<AdminClockOptions> = as
       const by = target - now
       return cur.frozen_at !== null ? { frozen_at: cur.frozen_at + by, offset_ms: 0 } : { frozen_at: null, offset_ms: cur.offset_ms + by }
     })
+  })
+
+  // Unlike Stripe's test clocks, this one may go back: a data set's history is loaded on a clock set
+  // a few days back and moved forward through them (packages/datasets). Nothing fires on the way
+  // back; what was scheduled stays due at its own instant.
+  app.post('/api/admin/clock/set', {
+    schema: { tags, security, summary: 'Freeze the emulators\' clock at any instant, its past too (loading a history over past days); new rows are stamped on it', body: ClockSetSchema, response: { 200: ClockReplySchema, ...errorResponses } }
+  }, async (request) => {
+    const target = Date.parse(request.body.to)
+    if (Number.isNaN(target)) throw appError('ADMIN_INVALID_REQUEST', 'body/to: not a date-time.')
+    return change(request, () => ({ frozen_at: target, offset_ms: 0 }))
   })
 
   app.post('/api/admin/clock/resume', {

@@ -16,6 +16,7 @@ import {
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
+import { SCENARIO_RULE_HEADER } from '@switchboard/service-kit/scenarios'
 import { SERVICES } from '@switchboard/service-kit/services'
 
 const tags = ['admin']
@@ -65,6 +66,8 @@ function exchangeView (e: Json): Exchange {
     response: part(e.response),
     event: str(e.event),
     verification: isObject(e.verification) ? e.verification as Exchange['verification'] : null,
+    // Which scenario step decided the answer (service-app.ts puts it on the emulator's answer).
+    scenario: isObject(e.response) && isObject(e.response.headers) ? str(e.response.headers[SCENARIO_RULE_HEADER]) : null,
     truncated: e.truncated === true,
     created_at: String(e.created_at)
   }

@@ -5,6 +5,7 @@ import type {
   CreatePaymentLinkRequest, ListPaymentLinksQuery, PaymentLink, PaymentLinkList, PaymentStats, PaymentWebhookReply,
   ResendPaymentLinkReply, ResendPaymentLinkRequest, SimulatePaymentReply, SimulatePaymentRequest
 } from '@switchboard/schemas/payments'
+import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError, providerRequest } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
@@ -65,7 +66,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
   async function applyOutcome (row: PaymentLink, o: PaymentOutcome): Promise<{ applied: boolean, row: PaymentLink }> {
     const to = MOVES[o.status]
     if (!movesFrom(TABLE, to)!.includes(row.status)) return { applied: false, row }
-    const now = new Date().toISOString()
+    const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()
     const patch = o.status === 'Credit'
       ? { status: to, payment_id: o.paymentId, fees: o.fees, paid_at: now, error: null, error_code: null, updated_at: now }
       : { status: to, payment_id: o.paymentId, error: o.failure ?? 'The payment failed.', error_code: 'payment_failed', updated_at: now }
@@ -88,7 +89,8 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     const client = deps.clientFor(mode)
     const id = randomUUID()
     const started = performance.now()
-    const now = new Date().toISOString()
+    // On a clock that is not real time (a data set's history), when it happened on that clock.
+    const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()
     const base: PaymentLink = {
       id,
       mode,

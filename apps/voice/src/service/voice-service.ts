@@ -1,4 +1,4 @@
-import { isoNow } from '@switchboard/service-kit/clock'
+import { clockStamp, isoNow } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { movesFrom, type ActivityLog, type CallCampaignRow } from '@switchboard/activity-log'
@@ -96,7 +96,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function placeCall (p: { mode: Mode, target: ResolvedScript, to: string, userData?: Record<string, unknown>, from?: string | undefined, scheduledAt?: string | undefined, campaignId?: string, ctx: CallContext }): Promise<Placed> {
     const id = randomUUID()
     const from = p.from ?? deps.fromNumber
-    const at = nowIso()
+    // On a clock that is not real time (a data set's history), when it happened on that clock.
+    const at = clockStamp(deps.runtime.clock) ?? nowIso()
     // Queued before Bolna is asked, so it is written before any webhook's update of the call; the
     // answer waits for it below, with the call's outcome.
     const inserted = activityLog.record('call_logs', {

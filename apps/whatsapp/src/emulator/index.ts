@@ -193,16 +193,23 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
    * one before. Only while a webhook is configured: AiSensy posts statuses to the project webhook
    * set in its dashboard, and a project without one gets none.
    */
-  function playStatuses (messageId: string, s: CampaignSend, fate: Fate | undefined, draws: Draws): void {
+  /** `times`: a scenario step's times for its statuses (seconds after now, by status or "reply"); the others follow after the usual gap. */
+  function playStatuses (messageId: string, s: CampaignSend, fate: Fate | undefined, draws: Draws, times?: Record<string, number>): void {
     if (!opts.webhookUrl()) return
     if (pending >= MAX_PENDING) {
       app.log.warn({ pending, messageId }, 'AiSensy emulator: too many status changes pending; this message gets none')
       return
     }
-    let at = clock.now()
+    const start = clock.now()
+    let at = start
     const steps: LifeStep[] = []
+    const next = (name: string) => {
+      const gapMs = gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+      const named = times?.[name]
+      at = named !== undefined ? start + named * 1000 : at + gapMs
+    }
     const status = (status: MessageStatus) => {
-      at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+      next(status)
       steps.push({ kind: 'status', status, at })
     }
     status('sent')
@@ -211,7 +218,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
       status('delivered')
       if (fate === 'read' || fate === 'replies' || (fate !== 'delivered_unread' && draws.random() < readRate)) status('read')
       if (fate === 'replies') {
-        at += gap.min + Math.round(simulator.random() * (gap.max - gap.min))
+        next('reply')
         steps.push({ kind: 'reply', at })
       }
     }
@@ -256,7 +263,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
 
     if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     const messageId = randomUUID()
-    playStatuses(messageId, s, fate, draws)
+    playStatuses(messageId, s, fate, draws, story?.at_s)
     // "success" is the string "true" in most observations (one fixture has a boolean). Written as
     // the JSON Fastify would send for {success, submitted_message_id}; a UUID needs no escaping.
     return reply.code(200).type(JSON_TYPE).send(`{"success":"true","submitted_message_id":"${messageId}"}`)

@@ -5,6 +5,7 @@ import type {
   BulkMessagesReply, BulkMessagesRequest, Campaign, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
+import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
@@ -67,8 +68,16 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   const templates = new Map(deps.templates.map(t => [t.name, t]))
 
   const templateFor = (name: string): Template => templateNamed(templates, name)
-  const rows = (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null) =>
-    messageRows(r, t, p, ctx.requestId, campaignId, errorCode, deps.defaultContactName)
+  const rows = (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null) => {
+    const out = messageRows(r, t, p, ctx.requestId, campaignId, errorCode, deps.defaultContactName)
+    // On a clock that is not real time (a data set's history), when it happened on that clock.
+    const at = clockStamp(deps.runtime.clock)
+    if (at !== undefined) {
+      Object.assign(out.log, { created_at: at, updated_at: at })
+      Object.assign(out.crm, { created_at: at, updated_at: at })
+    }
+    return out
+  }
 
   /**
    * One message: one AiSensy request, one whatsapp_logs row and one crm_messages row whatever

@@ -302,10 +302,12 @@ function exchangesView (list, none) {
       x.event ? h('span', { class: 'hint', text: ` ${x.event}` }) : null,
       verified ? h('span', { class: `badge ${verified.ok ? 'verified' : 'refused'}`, text: verified.ok ? 'signature verified' : 'signature refused' }) : null,
       x.direct ? h('span', { class: 'badge direct', text: 'direct' }) : null,
+      x.scenario ? h('span', { class: 'badge', text: 'scenario' }) : null,
       h('span', { class: 'hint', text: ` ${when(x.created_at)}${x.latency_ms !== null ? ` · ${ms(x.latency_ms)}` : ''}` })
     )
     return h('details', { class: 'exchange', open: i === list.length - 1 && list.length <= 2 }, summary,
       verified ? h('p', { class: verified.ok ? 'message ok' : 'message error', text: `Receiver: ${verified.detail ?? ''} (HTTP ${verified.status_code ?? '?'})` }) : null,
+      x.scenario ? h('p', { class: 'message', text: `Scenario: ${x.scenario}` }) : null,
       h('h4', { text: 'Request' }), headersView(x.request?.headers), h('pre', { text: pretty(x.request?.body) }),
       h('h4', { text: 'Answer' }), headersView(x.response?.headers), h('pre', { text: pretty(x.response?.body) }),
       x.truncated ? h('p', { class: 'note', text: 'A body was cut to keep the record small.' }) : null
