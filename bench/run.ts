@@ -437,9 +437,22 @@ async function measureDatabase (): Promise<void> {
   try {
     const text = (n: number) => 'Namaste Priya, your appointment is confirmed. '.repeat(Math.ceil(n / 46)).slice(0, n)
     const exchange = () => ({
-      id: randomUUID(), channel: 'email', kind: 'provider', direct: false, method: 'POST', path: '/v3/mail/send', status_code: 202, latency_ms: 1,
-      provider_id: randomUUID(), refs: [randomUUID(), randomUUID()], contacts: ['priya@example.in'], summary: 'Your appointment',
-      request: { headers: { 'content-type': 'application/json', 'user-agent': 'sendgrid/8.1.0;nodejs' }, body: { personalizations: [{ to: [{ email: 'priya@example.in' }] }], from: { email: 'team@example.in' }, subject: 'Your appointment', content: [{ type: 'text/html', value: text(900) }] } },
+      id: randomUUID(),
+      channel: 'email',
+      kind: 'provider',
+      direct: false,
+      method: 'POST',
+      path: '/v3/mail/send',
+      status_code: 202,
+      latency_ms: 1,
+      provider_id: randomUUID(),
+      refs: [randomUUID(), randomUUID()],
+      contacts: ['priya@example.in'],
+      summary: 'Your appointment',
+      request: {
+        headers: { 'content-type': 'application/json', 'user-agent': 'sendgrid/8.1.0;nodejs' },
+        body: { personalizations: [{ to: [{ email: 'priya@example.in' }] }], from: { email: 'team@example.in' }, subject: 'Your appointment', content: [{ type: 'text/html', value: text(900) }] }
+      },
       response: { headers: { 'x-message-id': randomUUID() }, body: '' },
       content: { subject: 'Your appointment', html: text(900) }
     })

@@ -102,6 +102,9 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
     bodyLimit: 10 * 1024 * 1024,
     // Bound every connection: a slow or stuck client cannot hold a socket forever.
     requestTimeout: 130_000,
+    // An emulator's plugin reads its stored state before it is ready; on a loaded machine (a CI
+    // runner starting several stacks) that outlasted Fastify's 10 s. Slow to start is not failed.
+    pluginTimeout: 60_000,
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } }
   }

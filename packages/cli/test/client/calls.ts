@@ -103,6 +103,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const clock = await admin.GET('/api/admin/clock')
   const freeze = await admin.POST('/api/admin/clock/freeze')
   const advance = await admin.POST('/api/admin/clock/advance', { body: { seconds: 60 } })
+  const setClock = await admin.POST('/api/admin/clock/set', { body: { to: '2030-01-15T10:00:00Z' } })
   const resume = await admin.POST('/api/admin/clock/resume')
   const real = await admin.POST('/api/admin/clock/real')
 
@@ -142,6 +143,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
     getClock: clock.response.status,
     freezeClock: freeze.response.status,
     advanceClock: advance.response.status,
+    setClock: setClock.response.status,
     resumeClock: resume.response.status,
     realClock: real.response.status,
     listScenarioExamples: examples.response.status,
