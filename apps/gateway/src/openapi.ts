@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger'
-import type { ErrorCode } from '@switchboard/service-kit/error-codes'
+import type { CodePrefix, ErrorCode } from '@switchboard/service-kit/error-codes'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
 import { LATENCY_HEADER, OUTCOME_HEADER, OUTCOMES } from '@switchboard/service-kit/simulation'
 import { tokenFor } from './plugins/auth.ts'
@@ -13,7 +13,8 @@ import { LIMITED } from './plugins/rate-limit.ts'
  * headers. Routes keep their TypeBox schemas; this only rewrites the document they produce.
  */
 
-type Service = 'EMAIL' | 'WHATSAPP' | 'PAYMENTS' | 'VOICE' | 'ZOOM' | 'ADMIN'
+/** Whose codes an operation's errors carry: a service's prefix (error-codes.ts), or the admin routes'. */
+type Service = Exclude<CodePrefix, 'GATEWAY'> | 'ADMIN'
 interface Operation {
   id: string
   /** Whose codes the errors carry; undefined for the gateway's own routes. */

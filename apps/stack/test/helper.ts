@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { SERVICE_NAMES } from '@switchboard/service-kit/services'
+import { LOGGED_SERVICES, SERVICE_NAMES, SERVICES } from '@switchboard/service-kit/services'
 import { buildStack, listenStack, type Stack } from '../src/stack.ts'
 
 export const API_TOKEN = 'stack-test-api-token-0123456789'
@@ -17,8 +17,8 @@ export const ADMIN_TOKEN = 'stack-test-admin-token-0123456789'
 export const api = { authorization: `Bearer ${API_TOKEN}` }
 export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
-/** Every table the services log to (settings excluded). */
-export const LOG_TABLES = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns'] as const
+/** Every table the services log to (settings excluded): each service's log table, and the tables beside them. */
+export const LOG_TABLES = [...LOGGED_SERVICES.map(name => SERVICES[name].logTable!), 'crm_messages', 'whatsapp_campaigns', 'call_campaigns'] as const
 
 import { freePort, startProcess, type StartedProcess } from '@switchboard/service-kit/testing'
 export { freePort }

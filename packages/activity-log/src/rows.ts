@@ -3,6 +3,7 @@
  * with a database default are optional. Writes are checked against these at compile time, so a
  * service never casts a row to reach the log.
  */
+import type { ServiceName } from '@switchboard/schemas/common'
 import type { Mode, Table } from './types.ts'
 
 type Nullable<T> = T | null
@@ -143,7 +144,8 @@ export interface CallCampaignRow extends Timestamps {
  */
 export interface ActivityExchangeRow {
   id: string
-  channel: 'email' | 'whatsapp' | 'payments' | 'voice' | 'zoom'
+  /** The service (its CHECK constraint in the migrations lists them too). */
+  channel: ServiceName
   kind: 'provider' | 'webhook' | 'checkout'
   direct?: boolean
   method: string

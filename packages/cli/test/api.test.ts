@@ -25,7 +25,8 @@ t.test('two instances started together share no port, folder, token or data', as
   t.teardown(async () => { await a.close(); await b.close() })
 
   const ports = [...Object.values(a.urls), ...Object.values(b.urls)].map(u => new URL(u).port)
-  t.equal(new Set(ports).size, 12, 'twelve servers, twelve ports')
+  const servers = 2 * (SERVICES.length + 1) // each instance: its services and its gateway
+  t.equal(new Set(ports).size, servers, `${servers} servers, ${servers} ports`)
   t.not(a.dataDir, b.dataDir)
   t.not(a.apiToken, b.apiToken)
   for (const sb of [a, b]) {

@@ -81,7 +81,8 @@ export const JournalEntrySchema = Type.Object({
 })
 export const JournalReplySchema = Type.Object({ items: Type.Array(JournalEntrySchema) })
 
-export const JournalDetailParamsSchema = Type.Object({ service: StringEnum(['email', 'whatsapp', 'payments', 'voice'] as const), id: Type.String({ format: 'uuid' }) })
+/** GET /api/admin/journal/{service}/{id}, for `services`: those with a log table (service-kit's LOGGED_SERVICES). */
+export const journalDetailParamsSchema = <S extends string>(services: readonly S[]) => Type.Object({ service: StringEnum(services), id: Type.String({ format: 'uuid' }) })
 export const JournalDetailSchema = Type.Object({ service: Type.String(), row: Type.Record(Type.String(), Type.Unknown()) })
 
 export const StatsQuerySchema = Type.Object({ minutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }) }, { additionalProperties: false })
@@ -199,7 +200,8 @@ export const ActivityStreamQuerySchema = Type.Object({
   channel: Type.Optional(ActivityChannel)
 }, { additionalProperties: false })
 
-export const MessagesParamsSchema = Type.Object({ channel: StringEnum(['email', 'whatsapp', 'voice', 'payments'] as const) })
+/** GET /api/admin/messages/{channel}, for `services`: those with a log table (service-kit's LOGGED_SERVICES). */
+export const messagesParamsSchema = <S extends string>(services: readonly S[]) => Type.Object({ channel: StringEnum(services) })
 export const MessagesQuerySchema = Type.Object({
   to: Type.String({ minLength: 1, maxLength: 320, description: 'The recipient exactly as sent: an email address or a phone number' }),
   since: Type.Optional(Type.String({ format: 'date-time' })),

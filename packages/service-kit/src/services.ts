@@ -62,3 +62,6 @@ export const SERVICES: Record<ServiceName, ServiceDescriptor> = {
 }
 
 export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[]
+
+/** The services that keep a log table (all but Zoom): the admin API's per-row routes take these. */
+export const LOGGED_SERVICES = SERVICE_NAMES.filter(name => SERVICES[name].logTable !== undefined)

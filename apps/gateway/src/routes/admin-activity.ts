@@ -2,18 +2,19 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { request as httpRequest } from 'undici'
 import type { ActivityLog, Table } from '@switchboard/activity-log'
 import {
-  AdminStatsSchema, JournalDetailParamsSchema, JournalDetailSchema, JournalQuerySchema, JournalReplySchema,
+  AdminStatsSchema, journalDetailParamsSchema, JournalDetailSchema, JournalQuerySchema, JournalReplySchema,
   ResetQuerySchema, ResetReplySchema, StatsQuerySchema
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
-import { SERVICES, type ServiceName } from '@switchboard/service-kit/services'
+import { LOGGED_SERVICES, SERVICES, type ServiceName } from '@switchboard/service-kit/services'
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
 
-/** Every table a reset clears (settings and their history stay). */
-const LOG_TABLES: Table[] = ['email_logs', 'whatsapp_logs', 'crm_messages', 'payments', 'call_logs', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges']
+/** Every table a reset clears (settings and their history stay): each service's log table, and the tables beside them. */
+const LOG_TABLES: Table[] = [...LOGGED_SERVICES.map(name => SERVICES[name].logTable!), 'crm_messages', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges']
+const JournalDetailParamsSchema = journalDetailParamsSchema(LOGGED_SERVICES)
 
 /** The request journal across services, per-minute stats, and the reset for a clean test run. */
 export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceName[], activityLog: ActivityLog }> = async (app, { services, activityLog }) => {

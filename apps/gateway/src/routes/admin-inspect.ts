@@ -11,13 +11,13 @@ import type { ServerResponse } from 'node:http'
 import type { ActivityLog, Row } from '@switchboard/activity-log'
 import {
   ActivityDetailParamsSchema, ActivityDetailSchema, ActivityPageSchema, ActivityQuerySchema, ActivityStreamQuerySchema,
-  MessagesParamsSchema, MessagesQuerySchema, MessagesReplySchema,
+  messagesParamsSchema, MessagesQuerySchema, MessagesReplySchema,
   type ActivityChannelName, type ActivityItem, type Exchange
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
 import { SCENARIO_RULE_HEADER } from '@switchboard/service-kit/scenarios'
-import { SERVICES } from '@switchboard/service-kit/services'
+import { LOGGED_SERVICES, SERVICES } from '@switchboard/service-kit/services'
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
@@ -132,6 +132,8 @@ function contentOf (channel: ActivityChannelName, row: Row | null, exchanges: Js
     if (!c && !checkout.length) return null
     return { kind: 'payments', ...(c ?? {}), checkout }
   }
+  // A provider whose content needs no merging: what its emulator's inspect.ts described.
+  if (channel !== 'zoom') return contents[0] ?? null
   // zoom: the meeting's settings, its lifecycle from the webhooks, its recordings
   const merged: Json = {}
   for (const c of [...contents, ...webhooks.map(w => w.content).filter(isObject)]) {
@@ -222,7 +224,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
   })
 
   app.get('/api/admin/messages/:channel', {
-    schema: { tags, security, summary: 'What was sent to one recipient, newest first: for a test suite to assert on (the subject and text of the last email to an address)', params: MessagesParamsSchema, querystring: MessagesQuerySchema, response: { 200: MessagesReplySchema, ...errorResponses } }
+    schema: { tags, security, summary: 'What was sent to one recipient, newest first: for a test suite to assert on (the subject and text of the last email to an address)', params: messagesParamsSchema(LOGGED_SERVICES), querystring: MessagesQuerySchema, response: { 200: MessagesReplySchema, ...errorResponses } }
   }, async (request) => {
     const { channel } = request.params
     const { to, since, limit } = request.query
@@ -230,7 +232,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
     return {
       items: found.map(({ exchange, row }) => {
         const content = contentOf(channel, row ? { ...row, to_email: row.contact } as Row : { to_email: to } as Row, [exchange], []) ?? {}
-        const text = channel === 'email' ? str(content.text) : channel === 'whatsapp' ? str(content.rendered) : channel === 'voice' ? str(content.transcript_text) : str(content.purpose)
+        const text = channel === 'email' ? str(content.text) : channel === 'whatsapp' ? str(content.rendered) : channel === 'voice' ? str(content.transcript_text) : channel === 'payments' ? str(content.purpose) : str(content.text)
         return {
           id: String(row?.id ?? exchange.id),
           channel,
