@@ -81,5 +81,5 @@ t.test('every error code the document lists is in the error catalogue, under its
     }
   }
   t.ok(seen > 100, `the document lists codes (${seen})`)
-  t.same(wrong, [], 'packages/service-kit/src/error-codes.ts is the one list')
+  t.same(wrong, [], 'packages/service-kit/src/server/error-codes.ts is the one list')
 })

@@ -4,8 +4,8 @@
  */
 import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
-import { loadEnv, CommonEnvSchema } from '../src/env.ts'
-import { createBaseApp } from '../src/service-app.ts'
+import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
+import { createBaseApp } from '../src/server/service-app.ts'
 
 async function app (t: Test) {
   const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))

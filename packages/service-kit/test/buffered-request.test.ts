@@ -5,8 +5,8 @@
  */
 import t from 'tap'
 import { Agent, errors } from 'undici'
-import { bufferedRequest } from '../src/buffered-request.ts'
-import { freePort, startRecorder } from '../src/testing.ts'
+import { bufferedRequest } from '../src/outbound/buffered-request.ts'
+import { freePort, startRecorder } from '../src/testing/testing.ts'
 
 const agent = new Agent({ keepAliveTimeout: 1000 })
 t.teardown(() => agent.close())

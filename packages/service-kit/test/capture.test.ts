@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import type { ActivityExchangeRow } from '@switchboard/activity-log'
-import { registerCapture } from '../src/capture.ts'
-import { registerSecrets } from '../src/redact.ts'
+import { registerCapture } from '../src/server/capture.ts'
+import { registerSecrets } from '../src/server/redact.ts'
 
 async function app (t: Test, maxString?: number) {
   const rows: ActivityExchangeRow[] = []

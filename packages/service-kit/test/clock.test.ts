@@ -1,5 +1,5 @@
 import t from 'tap'
-import { clockStamp, REAL_TIME, TestClock } from '../src/clock.ts'
+import { clockStamp, REAL_TIME, TestClock } from '../src/emulator/clock.ts'
 
 // The clock's timers never hold the process open: this does, while the tests wait on them.
 const keepAlive = setInterval(() => {}, 1000)

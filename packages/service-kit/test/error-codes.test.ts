@@ -1,9 +1,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CODE_PREFIXES, ERRORS, errorSpec, errorTableMarkdown, PREFIXED_ERRORS, statusOf } from '../src/error-codes.ts'
-import { appError, prefixedError } from '../src/errors.ts'
-import { SERVICES } from '../src/services.ts'
+import { CODE_PREFIXES, ERRORS, errorSpec, errorTableMarkdown, PREFIXED_ERRORS, statusOf } from '../src/server/error-codes.ts'
+import { appError, prefixedError } from '../src/server/errors.ts'
+import { SERVICES } from '../src/server/services.ts'
 
 t.test('the catalogue\'s prefixes are the gateway\'s and each service\'s code prefix', async t => {
   t.same([...CODE_PREFIXES].sort(), ['GATEWAY', ...Object.values(SERVICES).map(s => s.codePrefix)].sort())

@@ -10,13 +10,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { acquireFolderLock, DataFolderLockedError } from '../src/data-lock.ts'
-import { CommonEnvSchema, ConfigError, loadEnv } from '../src/env.ts'
-import { ServiceError } from '../src/errors.ts'
+import { acquireFolderLock, DataFolderLockedError } from '../src/server/data-lock.ts'
+import { CommonEnvSchema, ConfigError, loadEnv } from '../src/server/env.ts'
+import { ServiceError } from '../src/server/errors.ts'
 import { pino } from 'pino'
-import { logFormat, loggerOptions, prettyStream, progressLog } from '../src/logging.ts'
-import { createBaseApp } from '../src/service-app.ts'
-import { Simulator, type SimulationSettings } from '../src/simulation.ts'
+import { logFormat, loggerOptions, prettyStream, progressLog } from '../src/server/logging.ts'
+import { createBaseApp } from '../src/server/service-app.ts'
+import { Simulator, type SimulationSettings } from '../src/emulator/simulation.ts'
 
 const tempDir = (t: { teardown: (fn: () => void) => void }) => {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-first-hour-'))

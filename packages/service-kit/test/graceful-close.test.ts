@@ -6,9 +6,9 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
-import { CommonEnvSchema, loadEnv } from '../src/env.ts'
-import { createServiceApp } from '../src/service-app.ts'
-import { createTestInfrastructure, internalHeaders } from '../src/testing.ts'
+import { CommonEnvSchema, loadEnv } from '../src/server/env.ts'
+import { createServiceApp } from '../src/server/service-app.ts'
+import { createTestInfrastructure, internalHeaders } from '../src/testing/testing.ts'
 
 t.test('close() with sends in flight: each finishes, its emulator call included; new ones get a 503 envelope', async t => {
   const infra = await createTestInfrastructure(t)

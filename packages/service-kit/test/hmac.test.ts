@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { hmac, loadOrCreateSecret, safeEqual, timestampIsFresh, verifyHmac } from '../src/hmac.ts'
+import { hmac, loadOrCreateSecret, safeEqual, timestampIsFresh, verifyHmac } from '../src/outbound/hmac.ts'
 
 t.test('hmac and verifyHmac: Zoom\'s published-style vector, prefixes, several secrets, encodings', async t => {
   // providers.md §5: secret zoom_secret_token_abc, plainToken → encryptedToken.

@@ -9,10 +9,10 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { createActivityLog, type ActivityLog } from '@switchboard/activity-log'
 import { createTestBackend } from '@switchboard/activity-log/testing'
-import { loadEnv, CommonEnvSchema } from '../src/env.ts'
-import { idempotency, IDEMPOTENCY_HEADER, REPLAYED_HEADER, requestFingerprint } from '../src/idempotency.ts'
-import { createBaseApp, selfBaseUrl } from '../src/service-app.ts'
-import { jsonCaller } from '../src/testing.ts'
+import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
+import { idempotency, IDEMPOTENCY_HEADER, REPLAYED_HEADER, requestFingerprint } from '../src/server/idempotency.ts'
+import { createBaseApp, selfBaseUrl } from '../src/server/service-app.ts'
+import { jsonCaller } from '../src/testing/testing.ts'
 
 /** What the routes did, across apps (a restart keeps the world, not the process). */
 interface World {

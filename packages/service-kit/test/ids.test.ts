@@ -1,5 +1,5 @@
 import t from 'tap'
-import { randomBelow, randomEncoded, randomHex, randomId22 } from '../src/ids.ts'
+import { randomBelow, randomEncoded, randomHex, randomId22 } from '../src/server/ids.ts'
 
 t.test('randomBelow stays in range and covers it evenly', async t => {
   const counts = new Array(10).fill(0)

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
-import { createJob, createJobRunner, type ClaimedItem, type JobProgress } from '../src/job-runner.ts'
-import { eventually } from '../src/testing.ts'
+import { createJob, createJobRunner, type ClaimedItem, type JobProgress } from '../src/server/job-runner.ts'
+import { eventually } from '../src/testing/testing.ts'
 
 const progressOf = (rpc: <T>(fn: string, args?: Record<string, unknown>) => Promise<T>, id: string) => rpc<JobProgress>('job_progress', { p_job_id: id })
 

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { requireAll } from '../src/credentials.ts'
-import { ServiceError } from '../src/errors.ts'
-import { callContext, modeClients } from '../src/provider-clients.ts'
+import { requireAll } from '../src/server/credentials.ts'
+import { ServiceError } from '../src/server/errors.ts'
+import { callContext, modeClients } from '../src/outbound/provider-clients.ts'
 
 t.test('modeClients creates each client at its first use, once, and only the one the mode needs', async t => {
   const made: string[] = []

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { TestClock } from '../src/clock.ts'
-import { collectScenarioRules, listScenarioExamples, readScenarioExample, ScenarioPlayer, scenarioRuleHeader, unknownFates } from '../src/scenarios.ts'
-import { Simulator } from '../src/simulation.ts'
+import { TestClock } from '../src/emulator/clock.ts'
+import { collectScenarioRules, listScenarioExamples, readScenarioExample, ScenarioPlayer, scenarioRuleHeader, unknownFates } from '../src/emulator/scenarios.ts'
+import { Simulator } from '../src/emulator/simulation.ts'
 
 const settings = () => ({ latencyMs: { min: 0, max: 0 }, successRate: 1, seed: null, scenario: 'none' as const })
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHmac } from 'node:crypto'
-import { signSwitchboardWebhook, switchboardWebhookHeaders, verifySwitchboardWebhook } from '../src/switchboard-webhook.ts'
+import { signSwitchboardWebhook, switchboardWebhookHeaders, verifySwitchboardWebhook } from '../src/outbound/switchboard-webhook.ts'
 
 // printf '%s' '1763900000.{"object":"aisensy.message_status","events":[]}' | openssl dgst -sha256 -hmac 'whsec-test-vector-secret'
 const SECRET = 'whsec-test-vector-secret'

@@ -4,9 +4,9 @@
  */
 import t from 'tap'
 import { join } from 'node:path'
-import { createServiceApp, type AppOptions } from '../src/service-app.ts'
-import { CommonEnvSchema, loadEnv, type CommonEnv } from '../src/env.ts'
-import { freePort, startProcess, startServiceApp, type ServiceTestApp } from '../src/testing.ts'
+import { createServiceApp, type AppOptions } from '../src/server/service-app.ts'
+import { CommonEnvSchema, loadEnv, type CommonEnv } from '../src/server/env.ts'
+import { freePort, startProcess, startServiceApp, type ServiceTestApp } from '../src/testing/testing.ts'
 
 const script = join(import.meta.dirname, 'fixtures/health-child.ts')
 

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
-import { loadEnv, CommonEnvSchema } from '../src/env.ts'
-import { createBaseApp } from '../src/service-app.ts'
-import { rawBodyOf, readRawBody, webhookUnauthorized } from '../src/webhook-receiver.ts'
+import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
+import { createBaseApp } from '../src/server/service-app.ts'
+import { rawBodyOf, readRawBody, webhookUnauthorized } from '../src/server/webhook-receiver.ts'
 
 async function app (t: Test, contentTypes: Parameters<typeof readRawBody>[1], bodyLimit?: number) {
   const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))

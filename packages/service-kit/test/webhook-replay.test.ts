@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createTestActivityLog, createTestBackend } from '@switchboard/activity-log/testing'
-import { claimWebhookEvents } from '../src/webhook-replay.ts'
+import { claimWebhookEvents } from '../src/server/webhook-replay.ts'
 
 t.test('posts that arrive together are claimed in one statement; each key is applied once, by the first post that carries it', async t => {
   const backend = await createTestBackend(t)

@@ -13,9 +13,9 @@ import { createInterface } from 'node:readline'
 import t, { type Test } from 'tap'
 import { createActivityLog, createPgliteBackend, createPostgresBackend, type ActivityLog, type Backend } from '@switchboard/activity-log'
 import { createTestBackend, createTestDatabase } from '@switchboard/activity-log/testing'
-import { TestClock } from '../src/clock.ts'
-import { eventually, freePort, startRecorder } from '../src/testing.ts'
-import { WebhookSender, type WebhookDelivery, type WebhookSenderOptions } from '../src/webhook-sender.ts'
+import { TestClock } from '../src/emulator/clock.ts'
+import { eventually, freePort, startRecorder } from '../src/testing/testing.ts'
+import { WebhookSender, type WebhookDelivery, type WebhookSenderOptions } from '../src/outbound/webhook-sender.ts'
 
 const quiet = { info () {}, warn () {}, error () {} }
 const openLog = (backend: Backend) => createActivityLog({ backend, flushIntervalMs: 1, logger: quiet })

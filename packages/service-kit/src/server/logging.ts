@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { pino, type DestinationStream } from 'pino'
 import { PinoPretty } from 'pino-pretty'
-import { maskUrlSecrets } from './url-secrets.ts'
+import { maskUrlSecrets } from '../outbound/url-secrets.ts'
 
 /** Where a credential could sit in a log line; pino replaces it with [Redacted]. */
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-auth-token"]']

@@ -1,6 +1,6 @@
 import type { Table } from '@switchboard/activity-log'
 import type { ServiceName } from '@switchboard/schemas/common'
-import type { SimulationSettings } from './simulation.ts'
+import type { SimulationSettings } from '../emulator/simulation.ts'
 
 export type { ServiceName }
 

@@ -16,13 +16,13 @@ import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler,
 import { AuthFailureLimiter } from './auth-failures.ts'
 import { registerSecrets } from './redact.ts'
 import { registerCapture } from './capture.ts'
-import { forgetOwnOrigin, registerOwnOrigin } from './provider-client.ts'
+import { forgetOwnOrigin, registerOwnOrigin } from '../outbound/provider-client.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
-import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from './scenarios.ts'
-import { clockMode, clockStamp, type TestClock } from './clock.ts'
+import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from '../emulator/scenarios.ts'
+import { clockMode, clockStamp, type TestClock } from '../emulator/clock.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
-import type { SimulationSettings } from './simulation.ts'
+import type { SimulationSettings } from '../emulator/simulation.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 

@@ -152,7 +152,7 @@ export class ScenarioPlayer {
 }
 
 /** The example scenarios shipped with Switchboard (packages/service-kit/scenarios/*.json). */
-export const SCENARIO_EXAMPLES_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url))
+export const SCENARIO_EXAMPLES_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url))
 
 export function listScenarioExamples (): Array<{ name: string, description: string }> {
   return readdirSync(SCENARIO_EXAMPLES_DIR).filter(f => f.endsWith('.json')).sort().map(f => {

@@ -1,5 +1,5 @@
 import type { Mode } from '@switchboard/schemas/common'
-import { ProviderError } from './provider-client.ts'
+import { ProviderError } from '../outbound/provider-client.ts'
 
 export interface Routed<T> {
   result: T

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { bufferedRequest } from './buffered-request.ts'
-import { systemClock, type ClockMode, type ClockTimer, type TimerClock } from './clock.ts'
+import { systemClock, type ClockMode, type ClockTimer, type TimerClock } from '../emulator/clock.ts'
 import { providerAgent } from './provider-client.ts'
 import { maskUrlSecrets } from './url-secrets.ts'
 import { webhookTargetRefusal } from './webhook-targets.ts'

@@ -20,8 +20,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ActivityExchangeRow } from '@switchboard/activity-log'
 import { randomUUID } from 'node:crypto'
 import { REDACTED, redactText } from './redact.ts'
-import { maskUrlSecrets } from './url-secrets.ts'
-import { SCENARIO_RULE_HEADER } from './scenarios.ts'
+import { maskUrlSecrets } from '../outbound/url-secrets.ts'
+import { SCENARIO_RULE_HEADER } from '../emulator/scenarios.ts'
 
 export type Channel = ActivityExchangeRow['channel']
 export type ExchangeKind = ActivityExchangeRow['kind']

@@ -1,7 +1,7 @@
 import type { Mode } from '@switchboard/schemas/common'
-import type { CredentialsReport } from './credentials.ts'
-import { providerNotConfigured } from './errors.ts'
-import { pickSimulationHeaders } from './simulation.ts'
+import type { CredentialsReport } from '../server/credentials.ts'
+import { providerNotConfigured } from '../server/errors.ts'
+import { pickSimulationHeaders } from '../emulator/simulation.ts'
 
 /**
  * What a provider app needs to call its provider: the client for the current mode, and what each

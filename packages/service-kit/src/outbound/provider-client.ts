@@ -1,7 +1,7 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici'
 import { bufferedRequest } from './buffered-request.ts'
-import { prefixedError, type ServiceError } from './errors.ts'
-import { redactSecrets, redactText } from './redact.ts'
+import { prefixedError, type ServiceError } from '../server/errors.ts'
+import { redactSecrets, redactText } from '../server/redact.ts'
 
 export type ProviderErrorKind = 'rejected' | 'auth' | 'not_found' | 'rate_limited' | 'unavailable' | 'timeout' | 'unreachable'
 

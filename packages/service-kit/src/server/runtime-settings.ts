@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { ActivityLog, SettingRow } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
-import { clockMode, parseClockState, TestClock, type ClockState } from './clock.ts'
+import { clockMode, parseClockState, TestClock, type ClockState } from '../emulator/clock.ts'
 import type { Scenario } from '@switchboard/schemas/scenario'
-import { ScenarioPlayer, SCENARIO_SETTING, type StoredScenario } from './scenarios.ts'
+import { ScenarioPlayer, SCENARIO_SETTING, type StoredScenario } from '../emulator/scenarios.ts'
 import { SERVICES, SERVICE_NAMES, type ServiceName } from './services.ts'
-import type { SimulationSettings } from './simulation.ts'
+import type { SimulationSettings } from '../emulator/simulation.ts'
 
 /** What a service needs to know, at every request, about how it should behave. */
 export interface ServiceRuntime {

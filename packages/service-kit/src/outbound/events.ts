@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { batcher } from '@switchboard/activity-log'
-import { registerSecrets } from './redact.ts'
+import { registerSecrets } from '../server/redact.ts'
 import { WebhookSender, type OutboxStore, type WebhookSenderOptions } from './webhook-sender.ts'
 import type { EventType } from '@switchboard/schemas/events'
 
