@@ -219,7 +219,8 @@ const scenarios: Scenario[] = [
   // What exchange capture (issue 22: a row per emulator exchange and per webhook post) costs on a
   // path: the same rows with ACTIVITY_CAPTURE=false, run once (no target).
   { name: 'Instamojo emulator, exchange capture off', kind: 'variant', env: () => ({ ACTIVITY_CAPTURE: 'false' }), prepare: instamojo },
-  { name: 'gateway → email, exchange capture off', kind: 'variant', env: () => ({ ACTIVITY_CAPTURE: 'false' }), prepare: async u => [`${u.gateway}/api/automation/trigger/email`, API, JSON.stringify({ to_email: 'bench@example.com', subject: 'Bench', content: '<p>Hello</p>' })] }
+  { name: 'gateway → email, exchange capture off', kind: 'variant', env: () => ({ ACTIVITY_CAPTURE: 'false' }), prepare: async u => [`${u.gateway}/api/automation/trigger/email`, API, JSON.stringify({ to_email: 'bench@example.com', subject: 'Bench', content: '<p>Hello</p>' })] },
+  { name: 'gateway → voice, exchange capture off', kind: 'variant', env: () => ({ ACTIVITY_CAPTURE: 'false' }), prepare: async u => [`${u.gateway}/api/automation/trigger/call`, API, JSON.stringify({ to_number: '+919855550100', script_id: 'appointment_reminder' })] }
 ]
 // --- the peers: Prism and Mockoon serving SendGrid's mail send from its official OpenAPI document --
 // Installed on demand into bench/.peers (not project dependencies), measured in every round like
