@@ -95,10 +95,27 @@ export interface Running {
 
 /** The whole stack in this process, listening on the ports of `stackEnv`, closed at teardown. */
 export async function startStack (t: Test, overrides: Record<string, string> = {}, logger: boolean | object = false): Promise<Running> {
-  const env = await stackEnv(t, overrides)
-  const stack = await buildStack(env, logger)
-  t.teardown(() => stack.close())
-  const urls = await listenStack(stack)
+  // The ports are picked free before the stack listens (each service is told the others' URLs),
+  // and a server another test starts meanwhile can take one: then the stack starts again on new
+  // ports, as startSwitchboard does. Ports a test sets itself are its own to keep.
+  const ownPorts = Object.keys(overrides).some(k => k.endsWith('_PORT'))
+  for (let attempt = 1; ; attempt++) {
+    const env = await stackEnv(t, overrides)
+    const stack = await buildStack(env, logger)
+    let urls: Record<string, string>
+    try {
+      urls = await listenStack(stack)
+    } catch (err) {
+      await stack.close()
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || ownPorts || attempt === 3) throw err
+      continue
+    }
+    t.teardown(() => stack.close())
+    return running(stack, env, urls)
+  }
+}
+
+function running (stack: Stack, env: Record<string, string>, urls: Record<string, string>): Running {
   const gatewayUrl = urls.gateway!
   const call: Running['call'] = (method, path, body, headers = {}) => send({
     method,
