@@ -3,6 +3,9 @@
  * startServiceApp (a service's app on a test database).
  */
 import t from 'tap'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createServiceApp, type AppOptions } from '../src/server/service-app.ts'
 import { CommonEnvSchema, loadEnv, type CommonEnv } from '../src/server/env.ts'
@@ -61,4 +64,14 @@ t.test('startServiceApp: the app on a free port with the caller\'s env over the 
     t.ok(started.app.server.listening, 'listening during the test')
   })
   t.notOk(started!.app.server.listening, 'closed once its test has ended')
+})
+
+t.test('freePort: a port below the ephemeral range, which no outgoing connection or port-0 server takes meanwhile', async t => {
+  const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+  const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()))
+  for (const port of ports) t.ok(port >= 1024 && port < ephemeralLow, `${port} is below ${ephemeralLow}`)
+  const server = createServer().listen(ports[0], '127.0.0.1')
+  await once(server, 'listening')
+  t.equal((server.address() as AddressInfo).port, ports[0], 'and can be listened on')
+  await new Promise(resolve => server.close(resolve))
 })

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer as createHttpServer, get as httpGet, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -128,15 +128,44 @@ export async function eventually<T> (check: () => Promise<T | undefined | false 
 }
 
 /**
- * A TCP port that was free a moment ago (bound on 127.0.0.1:0, read, closed): for servers that
- * must be told their port before they listen, or for an address where nothing is listening.
+ * A TCP port that was free a moment ago (bound on 127.0.0.1 and closed), outside the ephemeral
+ * range: for servers that must be told their port before they listen, or for an address where
+ * nothing is listening.
  */
 export async function freePort (): Promise<number> {
+  // Below the system's ephemeral range: a port picked there stays free until the server that asked
+  // for it listens. One from the ephemeral range (what listen(0) gives) could be taken meanwhile by
+  // any outgoing connection's local end or any server another test starts on port 0, and was: a
+  // stack's VOICE_PORT, picked before its six servers were built, was in use when they listened.
+  const [low, high] = portRangeBelowEphemeral()
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low))
+    if (await canListen(port)) return port
+  }
   const server = createServer().listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
   await new Promise<void>(resolve => server.close(() => resolve()))
   return port
+}
+
+/** The ports freePort picks from: the 16,384 below the ephemeral range (Linux: 32768 by default). */
+function portRangeBelowEphemeral (): [number, number] {
+  let ephemeralLow = 32_768
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow
+  } catch { /* not Linux: the IANA range starts higher still */ }
+  return [Math.max(1_024, ephemeralLow - 16_384), ephemeralLow]
+}
+
+async function canListen (port: number): Promise<boolean> {
+  const server = createServer()
+  const listening = await new Promise<boolean>(resolve => {
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => resolve(true))
+  })
+  if (listening) await new Promise<void>(resolve => server.close(() => resolve()))
+  return listening
 }
 
 /** One request a recorder received: its body read whole as text, and when it had all arrived. */
