@@ -20,6 +20,9 @@ const env = { ...process.env, TEST_DATABASE_URL: process.env.TEST_DATABASE_URL ?
 console.log(`PostgreSQL for the tests: ${env.TEST_DATABASE_URL}`)
 
 const totals = { pass: 0, fail: 0, skip: 0, todo: 0 }
+// Every failing test's line, repeated after the totals: a log read from its end (CI keeps only a
+// part of it) still names what failed.
+const failures: string[] = []
 const started = Date.now()
 const code = await new Promise<number>((resolve) => {
   const child = spawn('turbo', ['run', 'lint', 'typecheck', 'test', '--output-logs=full', '--log-order=grouped', '--concurrency=2', '--continue', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -30,6 +33,9 @@ const code = await new Promise<number>((resolve) => {
     const lines = buffered.split('\n')
     buffered = lines.pop() ?? ''
     for (const line of lines) {
+      // turbo's prefix "@switchboard/whatsapp:test: ", then tap's "    not ok 2 - name # time=…"
+      const failed = /^(\S+?):\w+:\s*(not ok \d+ - .*?)(?: # time=[\d.]+m?s)?\s*$/.exec(line)
+      if (failed) failures.push(`${failed[1]}: ${failed[2]}`)
       // tap's closing line: "# { total: 12, pass: 11, fail: 1, skip: 0 }"
       const m = /# \{ total: \d+(.*)\}\s*$/.exec(line)
       if (!m) continue
@@ -45,6 +51,7 @@ if (smoke) { totals.pass += smoke.pass; totals.fail += smoke.fail }
 
 const seconds = Math.round((Date.now() - started) / 1000)
 console.log(`\ntests finished in ${seconds} s${code !== 0 ? ' (a type check or a test failed: see above)' : ''}`)
+if (failures.length) console.log(`what failed (a file's line follows its tests'):\n${failures.map(f => `  ${f}`).join('\n')}`)
 console.log(`${totals.pass} passed, ${totals.fail} failed${totals.skip ? `, ${totals.skip} skipped` : ''}`)
 process.exit(code !== 0 ? code : totals.fail > 0 ? 1 : 0)
 
