@@ -157,7 +157,7 @@ t.test('each status change is posted as an AiSensy notification, one per request
   // Posts travel concurrently (two may leave in one tick), so their order is read from created_at.
   const notifications = () => posts.map(p => JSON.parse(p.body) as Record<string, any>).sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at))
   const statuses = (id: string) => notifications().filter(n => n.data.message.id === id).map(n => n.data.message.status)
-  const until = Date.now() + 8000
+  const until = Date.now() + 20_000
   while (Date.now() < until && !(statuses(ids.read!).length === 3 && statuses(ids.failsAfterSend!).length === 2 && statuses(ids.unread!).length === 2)) {
     await new Promise(resolve => setTimeout(resolve, 50))
   }
