@@ -7,6 +7,7 @@
 import t from 'tap'
 import { createServer, type Server } from 'node:net'
 import { SERVICE_NAMES } from '@switchboard/service-kit/services'
+import { compileAllSchemas } from '@switchboard/service-kit/service-app'
 import { admin, api, stackEnv, startStack, type Reply } from './helper.ts'
 import { buildStack, listenStack, PortInUseError } from '../src/stack.ts'
 
@@ -30,6 +31,9 @@ t.test('port 0 for every server: the gateway forwards to the ports the services 
   t.equal(res.status, 202, 'a send through the gateway reaches the email service on its chosen port')
   const ready = await (await fetch(`${urls.gateway}/ready`)).json() as { checks: Record<string, { ok: boolean }> }
   for (const name of SERVICE_NAMES) t.equal(ready.checks[name]?.ok, true, `the gateway reaches ${name}`)
+  // Route schemas compile at their first request (start-up time): a broken one must not wait for its first caller.
+  t.equal(stack.servers.length, SERVICE_NAMES.length + 1)
+  for (const s of stack.servers) t.ok(compileAllSchemas(s.app) > 10, `${s.name}: every route's schemas compile`)
 })
 
 t.test('a busy port: listening fails naming the port and its variable, and what to do', async t => {

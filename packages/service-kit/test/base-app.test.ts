@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
-import { createBaseApp } from '../src/server/service-app.ts'
+import { compileAllSchemas, createBaseApp } from '../src/server/service-app.ts'
 
 async function app (t: Test) {
   const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
@@ -67,4 +67,22 @@ t.test('a JSON body gets no array coercion: an array where a contact belongs is 
   }
   t.same((await post({ contacts: ['+919876543210', { to_number: '+919876543211' }], n: '5' })).json(), { contacts: ['+919876543210', { to_number: '+919876543211' }], n: 5 }, 'scalars are still coerced')
   t.same((await a.inject({ url: '/calls?status=sent&limit=5' })).json(), { status: ['sent'], limit: 5 }, 'a query string still gets its arrays and numbers')
+})
+
+t.test('route schemas compile at their first request, not at start; compileAllSchemas compiles the rest and reports a broken one', async t => {
+  const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
+  t.teardown(() => a.close())
+  a.post('/one', { schema: { body: Type.Object({ n: Type.Integer() }), response: { 200: Type.Object({ n: Type.Integer() }) } } }, async request => request.body)
+  a.get('/two', { schema: { querystring: Type.Object({ q: Type.Boolean() }) } }, async request => request.query)
+  a.get('/broken', { schema: { querystring: { type: 'object', properties: { q: { type: 'no-such-type' } } } } }, async () => ({}))
+  await a.ready()
+  // /one's validator and serializer, /two's validator and /broken's: none compiled by ready().
+  const refused = await a.inject({ method: 'POST', url: '/one', payload: { n: 'x' } })
+  t.equal(refused.statusCode, 400, 'the first request compiles and validates')
+  t.match(refused.json(), { message: 'body/n must be integer' }, 'with the validator\'s own errors')
+  t.same((await a.inject({ method: 'POST', url: '/one', payload: { n: '7' } })).json(), { n: 7 })
+  t.throws(() => compileAllSchemas(a), /route schema\(s\) do not compile: GET \/broken querystring: schema is invalid/, 'the broken schema is found, by its route (and its HEAD twin)')
+  t.throws(() => compileAllSchemas(a), /^2 route schema\(s\) do not compile: GET \/broken [^;]*; HEAD \/broken [^;]*$/, 'the others were compiled by that same call: only it is left')
+  t.same((await a.inject({ url: '/two?q=true' })).json(), { q: true })
+  t.equal((await a.inject({ url: '/broken?q=1' })).statusCode, 500, 'a route with a broken schema fails loudly at its request')
 })

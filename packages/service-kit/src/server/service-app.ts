@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
@@ -16,6 +15,7 @@ import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler,
 import { AuthFailureLimiter } from './auth-failures.ts'
 import { registerSecrets } from './redact.ts'
 import { registerCapture } from './capture.ts'
+import { lazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts'
 import { forgetOwnOrigin, registerOwnOrigin } from '../outbound/provider-client.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from '../emulator/scenarios.ts'
@@ -62,36 +62,22 @@ export interface AppOptions<E extends CommonEnv = CommonEnv> {
   logger?: FastifyServerOptions['logger']
 }
 
-type ValidatorFactory = (externalSchemas: unknown, options: { customOptions: Record<string, unknown> }) => (route: { httpPart?: string }) => unknown
-// The validator compiler Fastify itself ships, resolved through Fastify so the versions match.
-const ajvCompiler = createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/ajv-compiler') as () => ValidatorFactory
+/** Each server's lazy schema compilers, for `compileAllSchemas`. */
+const schemaCompilersOf = new WeakMap<object, LazySchemaCompilers>()
 
 /**
- * Query strings, params and headers are text: their numbers and booleans need coercing, and one
- * `?tag=a` may stand for an array ('array' coercion). A JSON body has real types, and 'array'
- * coercion there is unsafe: inside anyOf, Ajv lets `{"contacts": [[{"to_number": …}]]}` through as
- * valid, unchanged, so a handler gets an array where its schema promised a contact. Bodies get
- * plain scalar coercion only, which form-encoded provider bodies (all text) need; admin bodies get
- * none: `{"mock_mode": null}` or `"false"` must be refused, not read as a switch to live mode.
+ * Compiles every route schema of a server built by `createBaseApp` that no request has compiled
+ * yet (they compile at first use): a test's proof that all of them compile. Returns how many.
  */
-function buildValidator (externalSchemas: unknown, options: { customOptions: Record<string, unknown> }) {
-  const factory = ajvCompiler()
-  const forText = factory(externalSchemas, options)
-  const forBody = factory(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: true } })
-  const forStrictBody = factory(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } })
-  return (route: { httpPart?: string, url?: string }) => route.httpPart !== 'body' ? forText(route) : isAdminPath(route.url) ? forStrictBody(route) : forBody(route)
+export function compileAllSchemas (app: FastifyInstance): number {
+  const compilers = schemaCompilersOf.get(app)
+  if (!compilers) throw new Error('compileAllSchemas: this server was not built by createBaseApp')
+  return compilers.compileAll()
 }
-
-/**
- * The settings API and each service's own admin routes: a switch or a rate given as null or as
- * text is a mistake to name, not a value to guess. (The payment-link routes under /api/admin keep
- * their documented coercion: an amount may be sent as a JSON number.)
- */
-const isAdminPath = (url: string | undefined) => url !== undefined && (url.startsWith('/api/admin/settings') || url.startsWith('/admin/'))
 
 export { LOG_REDACT }
 
-export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv, name = 'switchboard'): FastifyServerOptions {
+export function fastifyOptions (logger: FastifyServerOptions['logger'], env: CommonEnv, name = 'switchboard', schemaCompilers = lazySchemaCompilers()): FastifyServerOptions {
   return {
     // The redaction applies whatever logger options a caller passes (the stack, tests).
     ...loggerOptions(logger, env, name),
@@ -105,21 +91,25 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
     // An emulator's plugin reads its stored state before it is ready; on a loaded machine (a CI
     // runner starting several stacks) that outlasted Fastify's 10 s. Slow to start is not failed.
     pluginTimeout: 60_000,
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
-    schemaController: { compilersFactory: { buildValidator: buildValidator as never } }
+    // Body, query and admin coercion differ: see schema-compilers.ts.
+    ajv: { customOptions: { allErrors: false, removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: schemaCompilers.buildValidator as never, buildSerializer: schemaCompilers.buildSerializer as never } }
   }
 }
+
+/** How long close() waits for requests in flight that still need this server (their emulator calls). */
+const DRAIN_LIMIT_MS = 10_000
 
 /**
  * A Fastify instance as every Switchboard server starts: TypeBox types, our error envelope with the
  * given code prefix, and the request id echoed on every reply so callers can quote it.
  */
-/** How long close() waits for requests in flight that still need this server (their emulator calls). */
-const DRAIN_LIMIT_MS = 10_000
 
 export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: { servedWhileClosing?: string, requestLogLevel?: (request: FastifyRequest) => RequestLogLevel } = {}): App {
   // Refusals while closing are ours (below), in our envelope, not Fastify's bare 503.
-  const app = Fastify({ ...fastifyOptions(logger, env, codePrefix.toLowerCase()), frameworkErrors: createFrameworkErrorHandler(codePrefix), return503OnClosing: false }).withTypeProvider<TypeBoxTypeProvider>()
+  const schemaCompilers = lazySchemaCompilers()
+  const app = Fastify({ ...fastifyOptions(logger, env, codePrefix.toLowerCase(), schemaCompilers), frameworkErrors: createFrameworkErrorHandler(codePrefix), return503OnClosing: false }).withTypeProvider<TypeBoxTypeProvider>()
+  schemaCompilersOf.set(app, schemaCompilers)
   const levelOf = opts.requestLogLevel ?? (() => 'info' as const)
   app.addHook('onResponse', (request, reply, done) => {
     logResponse(request, reply.statusCode, reply.elapsedTime, levelOf(request))
