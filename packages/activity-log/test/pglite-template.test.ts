@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { createPgliteBackend, DEFAULT_MIGRATIONS_DIR } from '../src/index.ts'
-import { templateFile } from '../src/backends/pglite-template.ts'
+import { templateFile, templateFolder } from '../src/backends/pglite-template.ts'
 
 async function tempDir (t: { teardown: (fn: () => unknown) => void }, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
@@ -11,25 +11,50 @@ async function tempDir (t: { teardown: (fn: () => unknown) => void }, prefix: st
   return dir
 }
 
+const exists = (path: string) => stat(path).then(() => true, () => false)
+
 const appliedAt = async (backend: Awaited<ReturnType<typeof createPgliteBackend>>) =>
   (await backend.query('SELECT version, applied_at::text AS at FROM schema_migrations ORDER BY version')).rows
 
-t.test('a fresh data folder starts from the template the first fresh start kept, empty and migrated', async t => {
+t.test('a fresh data folder is copied from the folder the first fresh start kept, empty and migrated; memory:// loads a tarball', async t => {
   const templateDir = await tempDir(t, 'pglite-templates-')
   const first = await createPgliteBackend({ dataDir: join(await tempDir(t, 'pglite-a-'), 'db'), templateDir })
-  const file = templateFile(templateDir, DEFAULT_MIGRATIONS_DIR)
-  t.equal((await stat(file)).mode & 0o777, 0o600, 'the template is readable by its owner only')
-  t.equal((await stat(templateDir)).mode & 0o777, 0o700)
+  const folder = templateFolder(templateDir, DEFAULT_MIGRATIONS_DIR)
+  t.equal((await stat(join(folder, 'PG_VERSION'))).isFile(), true, 'a folder start keeps a database folder')
+  t.equal((await stat(templateDir)).mode & 0o777, 0o700, 'readable by its owner only')
+  t.equal((await stat(folder)).mode & 0o777, 0o700)
+  t.equal(await exists(templateFile(templateDir, DEFAULT_MIGRATIONS_DIR)), false, 'and no tarball: memory:// makes its own')
   await first.insert('email_logs', [{ id: '6f1c7a3e-0000-4000-8000-000000000001', mode: 'mock', to_email: 'a@example.com', status: 'sent' }])
   const migratedFirst = await appliedAt(first)
+  t.same((await first.select('email_logs')).length, 1, 'the first start reopened its database after keeping the template')
   await first.close()
 
-  for (const dataDir of [join(await tempDir(t, 'pglite-b-'), 'db'), 'memory://']) {
-    const second = await createPgliteBackend({ dataDir, templateDir })
-    t.same(await appliedAt(second), migratedFirst, `${dataDir}: its migrations are the template's (same applied_at), not applied again`)
-    t.same(await second.select('email_logs'), [], `${dataDir}: none of the first folder's rows`)
-    await second.close()
-  }
+  const second = await createPgliteBackend({ dataDir: join(await tempDir(t, 'pglite-b-'), 'db'), templateDir })
+  t.same(await appliedAt(second), migratedFirst, 'its migrations are the template\'s (same applied_at), not applied again')
+  t.same(await second.select('email_logs'), [], 'none of the first folder\'s rows')
+  await second.close()
+
+  const inMemory = await createPgliteBackend({ dataDir: 'memory://', templateDir })
+  t.ok(await exists(templateFile(templateDir, DEFAULT_MIGRATIONS_DIR)), 'memory:// kept a tarball')
+  t.equal((await stat(templateFile(templateDir, DEFAULT_MIGRATIONS_DIR))).mode & 0o777, 0o600)
+  const migratedInMemory = await appliedAt(inMemory)
+  await inMemory.close()
+  const again = await createPgliteBackend({ dataDir: 'memory://', templateDir })
+  t.same(await appliedAt(again), migratedInMemory, 'the next memory:// start loads it')
+  await again.close()
+})
+
+t.test('a folder template that cannot be opened: the data folder is emptied and the database created', async t => {
+  const templateDir = await tempDir(t, 'pglite-templates-')
+  const folder = templateFolder(templateDir, DEFAULT_MIGRATIONS_DIR)
+  await mkdir(folder, { recursive: true })
+  await writeFile(join(folder, 'PG_VERSION'), '17\n')
+  await writeFile(join(folder, 'postgresql.conf'), 'this is not a setting\n')
+  const dataDir = join(await tempDir(t, 'pglite-c-'), 'db')
+  await mkdir(dataDir, { recursive: true })
+  const backend = await createPgliteBackend({ dataDir, templateDir })
+  t.same((await backend.query('SELECT count(*)::int AS n FROM email_logs')).rows, [{ n: 0 }], 'created, every migration applied')
+  await backend.close()
 })
 
 t.test('changed migrations never load an old template; a broken one is replaced', async t => {

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../migrations.ts'
-import { isFresh, readTemplate, templateFile, writeTemplate } from './pglite-template.ts'
+import { copyTemplateFolder, emptyFolder, isFresh, readTemplate, templateFile, templateFolder, writeTemplate, writeTemplateFolder } from './pglite-template.ts'
 import { TYPE_PARSERS } from './sql.ts'
 
 export type WorkerRequest =
@@ -47,23 +47,51 @@ const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB']
 // close() (every graceful shutdown) syncs, and the writer's spill file covers a database that is
 // away at shutdown. Profiling showed PGlite's per-query filesystem work as its largest cost.
 const ready = (async () => {
-  const template = templateDir !== undefined && isFresh(dataDir) ? templateFile(templateDir, migrationsDir) : undefined
-  const image = template === undefined ? undefined : readTemplate(template)
+  const inMemory = dataDir.startsWith('memory://')
+  const fresh = templateDir !== undefined && isFresh(dataDir)
   const open = (loadDataDir?: Blob) => PGlite.create(dataDir, { parsers: TYPE_PARSERS, relaxedDurability: true, startParams: START_PARAMS, ...(loadDataDir ? { loadDataDir } : {}) })
-  // A template that cannot be loaded (cut short, another PGlite's) is only a cache: create instead.
-  const loaded = image === undefined ? undefined : await open(image).catch(() => undefined)
-  const db = loaded ?? await open()
+  // A template that cannot be used (cut short, another PGlite's, pruned while copied) is only a
+  // cache: the database is created instead.
+  let fromTemplate: PGlite | undefined
+  // Which template this start makes, when it finds none of its kind.
+  let makeFolder: string | undefined
+  let makeFile: string | undefined
+  if (fresh && !inMemory) {
+    const folder = templateFolder(templateDir, migrationsDir)
+    try {
+      if (copyTemplateFolder(folder, dataDir)) fromTemplate = await open()
+    } catch {
+      emptyFolder(dataDir)
+    }
+    if (fromTemplate === undefined) makeFolder = folder
+  }
+  if (fresh && fromTemplate === undefined) {
+    // A memory:// start's kind; for a folder, still three times quicker than creating.
+    const file = templateFile(templateDir, migrationsDir)
+    const image = readTemplate(file)
+    if (image !== undefined) fromTemplate = await open(image).catch(() => undefined)
+    if (fromTemplate === undefined && inMemory) makeFile = file
+  }
+  let db = fromTemplate ?? await open()
   try {
     await applyMigrations({ query: (text, values) => db.query(text, values), exec: async sql => { await db.exec(sql) } }, migrationsDir)
-    if (template !== undefined && loaded === undefined) {
-      // The first database made from these migrations, still empty: kept for the next fresh folder.
-      try {
-        writeTemplate(template, new Uint8Array(await (await db.dumpDataDir('gzip')).arrayBuffer()))
-      } catch { /* a cache: never a reason to fail a start */ }
-    }
   } catch (err) {
     await db.close()
     throw err
+  }
+  // The first database made from these migrations, still empty: kept for the next fresh start
+  // (a cache: never a reason to fail a start).
+  if (makeFile !== undefined) {
+    try {
+      writeTemplate(makeFile, new Uint8Array(await (await db.dumpDataDir('gzip')).arrayBuffer()))
+    } catch { /* see above */ }
+  } else if (makeFolder !== undefined) {
+    // Closed first, so the copy is a cleanly shut-down database.
+    await db.close()
+    try {
+      writeTemplateFolder(makeFolder, dataDir)
+    } catch { /* see above */ }
+    db = await open()
   }
   return db
 })()
