@@ -29,9 +29,14 @@ t.test('a fresh data folder is copied from the folder the first fresh start kept
   t.same((await first.select('email_logs')).length, 1, 'the first start reopened its database after keeping the template')
   await first.close()
 
-  const second = await createPgliteBackend({ dataDir: join(await tempDir(t, 'pglite-b-'), 'db'), templateDir })
+  // A start killed mid-copy leaves files but no PG_VERSION (copied last): the folder is still fresh.
+  const secondDir = join(await tempDir(t, 'pglite-b-'), 'db')
+  await cp(folder, secondDir, { recursive: true, filter: source => !source.endsWith('PG_VERSION') })
+  await writeFile(join(secondDir, 'base', 'left-behind'), 'x')
+  const second = await createPgliteBackend({ dataDir: secondDir, templateDir })
   t.same(await appliedAt(second), migratedFirst, 'its migrations are the template\'s (same applied_at), not applied again')
   t.same(await second.select('email_logs'), [], 'none of the first folder\'s rows')
+  t.equal(await exists(join(secondDir, 'base', 'left-behind')), false, 'what a cut-short copy left was cleared first')
   await second.close()
 
   const inMemory = await createPgliteBackend({ dataDir: 'memory://', templateDir })

@@ -102,9 +102,13 @@ export function writeTemplateFolder (folder: string, fromDataDir: string): void 
  * creates the database instead.
  */
 export function copyTemplateFolder (folder: string, dataDir: string): boolean {
-  if (!existsSync(join(folder, 'PG_VERSION'))) return false
-  // Copy-on-write where the filesystem has it, a plain copy elsewhere.
-  cpSync(folder, dataDir, { recursive: true, mode: constants.COPYFILE_FICLONE })
+  const version = join(folder, 'PG_VERSION')
+  if (!existsSync(version)) return false
+  // PG_VERSION last: a start killed mid-copy leaves a folder that still reads as fresh (isFresh),
+  // so the next start copies again instead of opening half a database. Copy-on-write where the
+  // filesystem has it, a plain copy elsewhere.
+  cpSync(folder, dataDir, { recursive: true, mode: constants.COPYFILE_FICLONE, filter: source => source !== version })
+  cpSync(version, join(dataDir, 'PG_VERSION'), { mode: constants.COPYFILE_FICLONE })
   return true
 }
 

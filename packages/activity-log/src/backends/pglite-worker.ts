@@ -59,6 +59,8 @@ const ready = (async () => {
   if (fresh && !inMemory) {
     const folder = templateFolder(templateDir, migrationsDir)
     try {
+      // Whatever a start killed mid-copy left (no PG_VERSION, so no database) goes first.
+      emptyFolder(dataDir)
       if (copyTemplateFolder(folder, dataDir)) fromTemplate = await open()
     } catch {
       emptyFolder(dataDir)
