@@ -58,6 +58,13 @@ export interface PutOptions {
   dueAt?: number | null
 }
 
+/** What sync() hands to its `apply`. */
+export interface SyncChange<D = unknown> {
+  /** Another instance cleared everything since the last look: drop every cached record first. */
+  cleared: boolean
+  records: Array<StoredRecord<D>>
+}
+
 interface Pending { row: Row, version: number }
 interface Claim { kind: string, id: string, from_step: number, to_step: number, due_at: number | null, writer: string }
 
@@ -189,13 +196,23 @@ export class EmulatorState {
     }
   }
 
-  /** One record by id: this instance's unstored write if any, else the database's. */
-  async get<D> (kind: string, id: string): Promise<StoredRecord<D> | undefined> {
+  /**
+   * One record by id: this instance's unstored write if any, else the database's. An emulator that
+   * keeps what it finds in memory does it in `hold` (see sync()); get() returns what hold returns.
+   */
+  async get<D> (kind: string, id: string): Promise<StoredRecord<D> | undefined>
+  async get<D, R> (kind: string, id: string, hold: (record: StoredRecord<D>) => R): Promise<R | undefined>
+  async get<D, R> (kind: string, id: string, hold?: (record: StoredRecord<D>) => R): Promise<R | StoredRecord<D> | undefined> {
     const queued = this.#queue.get(`${kind}\u0000${id}`)
-    if (queued) return queued.row.deleted ? undefined : toRecord<D>({ step: 0, ...queued.row })
+    if (queued) {
+      if (queued.row.deleted) return undefined
+      const record = toRecord<D>({ step: 0, ...queued.row })
+      return hold ? hold(record) : record
+    }
     const epoch = this.#epoch
     const [row] = await this.#backend.select(this.#table, { where: { kind, id, deleted: false }, limit: 1 })
-    return row && epoch === this.#epoch ? toRecord<D>(row) : undefined
+    if (!row || epoch !== this.#epoch) return undefined
+    return hold ? hold(toRecord<D>(row)) : toRecord<D>(row)
   }
 
   /** Every live record of a kind, oldest first (for rebuilding the cache at start). */
@@ -221,16 +238,21 @@ export class EmulatorState {
   /**
    * The records other instances changed since the last sync (tombstones included), oldest change
    * first, and whether another instance cleared everything since (then `records` are the ones
-   * written after the clear). Rows within SYNC_OVERLAP_MS of the cursor are read again: applying
-   * one twice is harmless.
+   * written after the clear), handed to `apply`. Rows within SYNC_OVERLAP_MS of the cursor are read
+   * again: applying one twice is harmless.
+   *
+   * `apply` runs in the same tick as the check that no clear of this instance began while the rows
+   * were read, and not at all if one did: records handed back to the caller instead would reach it
+   * a microtask later, after a reset that ran in between had emptied its memory, and bring back
+   * what the reset forgot.
    */
-  async sync<D> (): Promise<{ cleared: boolean, records: Array<StoredRecord<D>> }> {
+  async sync<D> (apply: (change: SyncChange<D>) => void): Promise<void> {
     if (this.#syncCursor === undefined) await this.markSync()
     const epoch = this.#epoch
     const from = new Date(Date.parse(this.#syncCursor!) - SYNC_OVERLAP_MS).toISOString()
     const rows = await this.#backend.select(this.#table, { where: { updated_at: { gte: from }, writer: { neq: this.writer } }, orderBy: { column: 'updated_at' }, limit: 10_000 })
     // Read again next time: the rows after the clear's marker are news then.
-    if (epoch !== this.#epoch) return { cleared: false, records: [] }
+    if (epoch !== this.#epoch) return
     const last = rows[rows.length - 1]
     if (last && String(last.updated_at) > this.#syncCursor!) this.#syncCursor = String(last.updated_at)
     let records = rows.map(row => toRecord<D>(row))
@@ -238,7 +260,7 @@ export class EmulatorState {
     const cleared = marker >= 0 && records[marker]!.seq > this.#clearedSeq
     if (cleared) this.#clearedSeq = records[marker]!.seq
     if (marker >= 0) records = records.slice(marker + 1)
-    return { cleared, records }
+    apply({ cleared, records })
   }
 
   /**
@@ -283,12 +305,18 @@ export class EmulatorState {
     return epoch === this.#epoch ? rows.map(row => toRecord<D>(row)) : []
   }
 
-  /** Takes over a record found overdue (its due_at unchanged since): true for exactly one instance. */
-  async adopt (kind: string, id: string, dueAt: number): Promise<boolean> {
+  /**
+   * Takes over a record found overdue (its due_at unchanged since): true for exactly one instance,
+   * which starts driving it in `drive`, in the same tick as the check that no clear began meanwhile
+   * (see sync()).
+   */
+  async adopt (kind: string, id: string, dueAt: number, drive: () => void = () => {}): Promise<boolean> {
     const epoch = this.#epoch
     const taken = await this.#backend.update(this.#table, { kind, id, due_at: dueAt, deleted: false }, { due_at: null, writer: this.writer }) > 0
     // Taken just before this instance's own clear deleted it: there is nothing left to drive.
-    return taken && epoch === this.#epoch
+    if (!taken || epoch !== this.#epoch) return false
+    drive()
+    return true
   }
 
   /**

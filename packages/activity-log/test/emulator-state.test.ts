@@ -4,10 +4,17 @@
  * adoptions, and the retention (oldest first).
  */
 import t from 'tap'
-import { EmulatorState, nextSeq } from '../src/index.ts'
+import { EmulatorState, nextSeq, type SyncChange } from '../src/index.ts'
 import { createTestBackend } from '../src/testing.ts'
 
 const quiet = { warn () {} }
+
+/** What one sync() hands to its apply; undefined when it applied nothing (a clear began during it). */
+async function changes (state: EmulatorState): Promise<SyncChange | undefined> {
+  let change: SyncChange | undefined
+  await state.sync(c => { change = c })
+  return change
+}
 
 t.test('two instances: a write is read through the other at once after its flush, synced with its tombstone, and cleared', async t => {
   const backend = await createTestBackend(t)
@@ -26,17 +33,17 @@ t.test('two instances: a write is read through the other at once after its flush
   a.put('meeting', '2', { topic: 'Two, renamed' }, { seq: nextSeq() })
   a.remove('meeting', '1', 1)
   await a.flush()
-  const synced = await b.sync()
+  const synced = (await changes(b))!
   t.equal(synced.cleared, false)
   t.same(synced.records.map(r => [r.id, r.deleted, r.doc]), [['2', false, { topic: 'Two, renamed' }], ['1', true, null]], 'the latest write of each record, and the removal as a tombstone')
-  t.same((await a.sync()).records, [], 'an instance does not sync its own writes')
+  t.same((await changes(a))?.records, [], 'an instance does not sync its own writes')
   t.equal(await b.get('meeting', '1'), undefined, 'a removed record is gone')
 
   t.equal(await a.clear(), 1, 'one live record cleared')
-  const afterClear = await b.sync()
+  const afterClear = (await changes(b))!
   t.equal(afterClear.cleared, true, 'the other instance learns of the clear')
   t.same(afterClear.records, [])
-  t.equal((await b.sync()).cleared, false, 'once')
+  t.equal((await changes(b))?.cleared, false, 'once')
   t.same(await b.load('meeting'), [])
 })
 
@@ -129,23 +136,59 @@ t.test("reads in flight when this instance's clear begins find nothing: what the
 
   let release!: () => void
   held = new Promise(resolve => { release = resolve })
-  const reads = Promise.all([state.sync(), state.get('call', 'c1'), state.overdue('call', Date.now()), state.adopt('call', 'c1', (await other.get('call', 'c1'))!.dueAt!)])
+  let drove = false
+  const reads = Promise.all([changes(state), state.get('call', 'c1'), state.overdue('call', Date.now()), state.adopt('call', 'c1', (await other.get('call', 'c1'))!.dueAt!, () => { drove = true })])
   // Every read has its rows (the selects and the update ran), and waits at the gate.
   await new Promise(resolve => setImmediate(resolve))
   const cleared = state.clear()
   release()
   held = undefined
   const [synced, one, overdue, adopted] = await reads
-  t.same(synced, { cleared: false, records: [] }, 'the sync in flight brings no records')
+  t.equal(synced, undefined, 'the sync in flight applies nothing')
   t.equal(one, undefined, 'the get in flight finds nothing')
   t.same(overdue, [], 'the overdue scan in flight finds nothing')
   t.equal(adopted, false, 'the adoption in flight reports nothing to drive')
+  t.equal(drove, false, 'and does not start driving it')
   await cleared
   t.same(await state.load('call'), [], 'and the clear removed the record')
 
   // Without a clear in between, the same reads see the record.
   other.put('call', 'c2', { status: 'ringing' }, { seq: nextSeq(), dueAt: Date.now() - 10_000 })
   await other.flush()
-  t.match(await state.sync(), { records: [{ id: 'c2' }] }, 'a sync with no clear during it sees the new record')
+  t.match(await changes(state), { records: [{ id: 'c2' }] }, 'a sync with no clear during it sees the new record')
   t.equal((await state.get('call', 'c2'))?.id, 'c2')
+})
+
+t.test('a reset that runs the moment a sync\'s read returns comes after that sync\'s records are applied, never before', async t => {
+  const backend = await createTestBackend(t)
+  let afterRead: (() => void) | undefined
+  // The reset is queued two microtasks after the read returns: after the sync's own check that no
+  // clear began, before any caller of sync() could resume from an await.
+  const gated = new Proxy(backend, {
+    get (target, key, receiver) {
+      const value = Reflect.get(target, key, receiver)
+      if (key !== 'select') return typeof value === 'function' ? value.bind(target) : value
+      return async (...args: unknown[]) => {
+        const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        const hook = afterRead
+        afterRead = undefined
+        if (hook) queueMicrotask(() => queueMicrotask(hook))
+        return out
+      }
+    }
+  })
+  const other = new EmulatorState({ backend, table: 'zoom_emulator_state', logger: quiet })
+  const state = new EmulatorState({ backend: gated, table: 'zoom_emulator_state', logger: quiet })
+  t.teardown(async () => { await state.close(); await other.close() })
+  await state.markSync()
+  other.put('meeting', 'm1', { topic: 'Before the reset' }, { seq: nextSeq() })
+  await other.flush()
+
+  const order: string[] = []
+  let cleared: Promise<number> | undefined
+  afterRead = () => { order.push('reset'); cleared = state.clear() }
+  await state.sync(({ records }) => { order.push(`applied ${records.map(r => r.id).join()}`) })
+  await new Promise(resolve => setImmediate(resolve))
+  await cleared
+  t.same(order, ['applied m1', 'reset'], 'the emulator resets after holding the record, so the reset forgets it')
 })

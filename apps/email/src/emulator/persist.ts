@@ -120,22 +120,23 @@ export class SendGridPersistence implements ScheduledPersistence, WebhookPersist
   /** Every intervalMs, what other instances changed; `cleared` when one of them reset the emulator. */
   start (opts: { intervalMs: number, stats: MailStats, scheduled: ScheduledSends, settings: WebhookSettings, cleared: () => void, onError: (err: unknown) => void }): void {
     const tick = async () => {
-      const { cleared, records } = await this.#db.sync()
-      if (cleared) opts.cleared()
-      for (const r of records) {
-        if (r.kind === STATS && !r.deleted) {
-          const doc = r.doc as StoredStats
-          opts.stats.setOther(r.id, doc.day, doc.metrics)
-        } else if (r.kind === BATCH && !r.deleted) {
-          opts.scheduled.applyBatch(r.id, (r.doc as StoredBatch).status)
-        } else if (r.kind === HELD) {
-          if (r.deleted || r.step !== 0) opts.scheduled.forgetHeld(r.id)
-          else opts.scheduled.applyHeld(r.doc as Held)
-        } else if (r.kind === WEBHOOK) {
-          if (r.deleted) opts.settings.forget(r.id)
-          else opts.settings.applyStored(r.doc as StoredWebhook)
+      await this.#db.sync(({ cleared, records }) => {
+        if (cleared) opts.cleared()
+        for (const r of records) {
+          if (r.kind === STATS && !r.deleted) {
+            const doc = r.doc as StoredStats
+            opts.stats.setOther(r.id, doc.day, doc.metrics)
+          } else if (r.kind === BATCH && !r.deleted) {
+            opts.scheduled.applyBatch(r.id, (r.doc as StoredBatch).status)
+          } else if (r.kind === HELD) {
+            if (r.deleted || r.step !== 0) opts.scheduled.forgetHeld(r.id)
+            else opts.scheduled.applyHeld(r.doc as Held)
+          } else if (r.kind === WEBHOOK) {
+            if (r.deleted) opts.settings.forget(r.id)
+            else opts.settings.applyStored(r.doc as StoredWebhook)
+          }
         }
-      }
+      })
     }
     const run = () => { this.#busy ??= tick().catch(opts.onError).finally(() => { this.#busy = undefined }) }
     this.#timer = setInterval(run, opts.intervalMs)

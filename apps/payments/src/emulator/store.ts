@@ -163,12 +163,13 @@ export class InstamojoStore {
   sync (): Promise<void> {
     this.#syncing ??= (async () => {
       if (!this.#db) return
-      const { cleared, records } = await this.#db.sync()
-      if (cleared) this.#forgetAll()
-      for (const r of records) {
-        if (r.kind === REQUEST) this.#hold(r.doc as RequestRecord, r.seq)
-        else if (r.kind === PAYMENT) this.#holdPayment(r.doc as PaymentRecord, r.seq)
-      }
+      await this.#db.sync(({ cleared, records }) => {
+        if (cleared) this.#forgetAll()
+        for (const r of records) {
+          if (r.kind === REQUEST) this.#hold(r.doc as RequestRecord, r.seq)
+          else if (r.kind === PAYMENT) this.#holdPayment(r.doc as PaymentRecord, r.seq)
+        }
+      })
     })().finally(() => { this.#syncing = undefined })
     return this.#syncing
   }
@@ -177,15 +178,13 @@ export class InstamojoStore {
   async findRequest (id: string): Promise<RequestRecord | undefined> {
     const held = this.requests.get(id)
     if (held || !this.#db) return held
-    const stored = await this.#db.get<RequestRecord>(REQUEST, id)
-    return stored ? this.#hold(stored.doc, stored.seq) : undefined
+    return await this.#db.get<RequestRecord, RequestRecord>(REQUEST, id, stored => this.#hold(stored.doc, stored.seq))
   }
 
   async findPayment (id: string): Promise<PaymentRecord | undefined> {
     const held = this.payments.get(id)
     if (held || !this.#db) return held
-    const stored = await this.#db.get<PaymentRecord>(PAYMENT, id)
-    return stored ? this.#holdPayment(stored.doc, stored.seq) : undefined
+    return await this.#db.get<PaymentRecord, PaymentRecord>(PAYMENT, id, stored => this.#holdPayment(stored.doc, stored.seq))
   }
 
   /** The request behind a short URL's slug. */

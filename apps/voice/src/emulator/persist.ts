@@ -85,23 +85,24 @@ export class BolnaPersistence implements CallPersistence {
   }
 
   async #tick (): Promise<void> {
-    const { cleared, records } = await this.#db.sync()
-    if (cleared) {
-      this.#engine?.reset()
-      this.#reseed?.()
-    }
-    for (const r of records) {
-      if (r.kind === AGENT) {
-        if (r.deleted) this.#agents?.delete(r.id)
-        else this.#agents?.set(r.id, r.doc as AgentState)
-      } else if (r.kind === CALL && !r.deleted) {
-        this.#hold(r.doc as StoredCall, r.dueAt, r.seq, false)
-      } else if (r.kind === BATCH && !r.deleted) {
-        this.#restoreBatches?.([r.doc as StoredBatch])
+    await this.#db.sync(({ cleared, records }) => {
+      if (cleared) {
+        this.#engine?.reset()
+        this.#reseed?.()
       }
-    }
+      for (const r of records) {
+        if (r.kind === AGENT) {
+          if (r.deleted) this.#agents?.delete(r.id)
+          else this.#agents?.set(r.id, r.doc as AgentState)
+        } else if (r.kind === CALL && !r.deleted) {
+          this.#hold(r.doc as StoredCall, r.dueAt, r.seq, false)
+        } else if (r.kind === BATCH && !r.deleted) {
+          this.#restoreBatches?.([r.doc as StoredBatch])
+        }
+      }
+    })
     for (const r of await this.#db.overdue<StoredCall>(CALL, Date.now() - this.#graceMs)) {
-      if (r.dueAt !== null && await this.#db.adopt(CALL, r.id, r.dueAt)) this.#hold(r.doc, r.dueAt, r.seq, true)
+      if (r.dueAt !== null) await this.#db.adopt(CALL, r.id, r.dueAt, () => this.#hold(r.doc, r.dueAt, r.seq, true))
     }
   }
 
@@ -113,9 +114,7 @@ export class BolnaPersistence implements CallPersistence {
 
   /** A call this instance does not hold, from the database (placed through another instance). */
   async find (id: string): Promise<boolean> {
-    const r = await this.#db.get<StoredCall>(CALL, id)
-    if (r) this.#hold(r.doc, r.dueAt, r.seq, false)
-    return r !== undefined
+    return await this.#db.get<StoredCall, true>(CALL, id, r => { this.#hold(r.doc, r.dueAt, r.seq, false); return true }) ?? false
   }
 
   async clear (): Promise<void> {

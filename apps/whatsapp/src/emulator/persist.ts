@@ -79,7 +79,7 @@ export class AiSensyPersistence {
       if (await this.#db.clearedElsewhere()) opts.cleared()
       for (const r of await this.#db.overdue<MessageLife>(MESSAGE, Date.now() - opts.graceMs)) {
         if (r.dueAt === null || opts.driving(r.id)) continue
-        if (await this.#db.adopt(MESSAGE, r.id, r.dueAt)) opts.adopt(r.doc)
+        await this.#db.adopt(MESSAGE, r.id, r.dueAt, () => opts.adopt(r.doc))
       }
     }
     const run = () => { this.#busy ??= tick().catch(opts.onError).finally(() => { this.#busy = undefined }) }

@@ -56,21 +56,23 @@ export class ZoomMeetingPersistence implements MeetingPersistence {
     this.#syncing ??= (async () => {
       const store = this.#store
       if (!store) return
-      const { cleared, records } = await this.#state.sync<MeetingDoc>()
-      if (cleared) store.clear()
-      for (const r of records) {
-        if (r.kind !== MEETING) continue
-        if (r.deleted) store.forget(Number(r.id))
-        else store.hydrate(Number(r.id), r.seq, r.step, r.doc)
-      }
+      await this.#state.sync<MeetingDoc>(({ cleared, records }) => {
+        if (cleared) store.clear()
+        for (const r of records) {
+          if (r.kind !== MEETING) continue
+          if (r.deleted) store.forget(Number(r.id))
+          else store.hydrate(Number(r.id), r.seq, r.step, r.doc)
+        }
+      })
     })().finally(() => { this.#syncing = undefined })
     return this.#syncing
   }
 
   /** A meeting this instance does not hold, from the database (created through another instance). */
   async find (id: number): Promise<MeetingRecord | undefined> {
-    const r = await this.#state.get<MeetingDoc>(MEETING, String(id))
-    return r && this.#store ? this.#store.hydrate(id, r.seq, r.step, r.doc) : undefined
+    const store = this.#store
+    if (!store) return undefined
+    return await this.#state.get<MeetingDoc, MeetingRecord>(MEETING, String(id), r => store.hydrate(id, r.seq, r.step, r.doc))
   }
 
   async clear (): Promise<number> {
