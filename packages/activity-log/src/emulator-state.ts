@@ -105,11 +105,14 @@ export class EmulatorState {
   #syncCursor: string | undefined
   #clearedSeq = 0
   /**
-   * Counts this instance's clears. A read that was in flight when a clear began answers as if it
-   * found nothing: its rows predate the reset, and an emulator that applied them after resetting its
-   * memory would bring back what the reset forgot.
+   * Moves at the start and at the end of each of this instance's clears. A read whose time overlaps
+   * a clear in any way (begun before it, or during it) answers as if it found nothing: its rows may
+   * predate the reset's delete, and an emulator that applied them after resetting its memory would
+   * bring back what the reset forgot. See #current().
    */
   #epoch = 0
+  /** Clears under way (their delete not yet done). */
+  #clearing = 0
   #retentionTimer: NodeJS.Timeout | undefined
   #closed = false
 
@@ -211,7 +214,7 @@ export class EmulatorState {
     }
     const epoch = this.#epoch
     const [row] = await this.#backend.select(this.#table, { where: { kind, id, deleted: false }, limit: 1 })
-    if (!row || epoch !== this.#epoch) return undefined
+    if (!row || !this.#current(epoch)) return undefined
     return hold ? hold(toRecord<D>(row)) : toRecord<D>(row)
   }
 
@@ -252,7 +255,7 @@ export class EmulatorState {
     const from = new Date(Date.parse(this.#syncCursor!) - SYNC_OVERLAP_MS).toISOString()
     const rows = await this.#backend.select(this.#table, { where: { updated_at: { gte: from }, writer: { neq: this.writer } }, orderBy: { column: 'updated_at' }, limit: 10_000 })
     // Read again next time: the rows after the clear's marker are news then.
-    if (epoch !== this.#epoch) return
+    if (!this.#current(epoch)) return
     const last = rows[rows.length - 1]
     if (last && String(last.updated_at) > this.#syncCursor!) this.#syncCursor = String(last.updated_at)
     let records = rows.map(row => toRecord<D>(row))
@@ -302,7 +305,7 @@ export class EmulatorState {
     await this.flush()
     const epoch = this.#epoch
     const rows = await this.#backend.select(this.#table, { where: { kind, deleted: false, due_at: { lt: Math.floor(before) } }, orderBy: { column: 'due_at' }, limit: 1_000 })
-    return epoch === this.#epoch ? rows.map(row => toRecord<D>(row)) : []
+    return this.#current(epoch) ? rows.map(row => toRecord<D>(row)) : []
   }
 
   /**
@@ -314,7 +317,7 @@ export class EmulatorState {
     const epoch = this.#epoch
     const taken = await this.#backend.update(this.#table, { kind, id, due_at: dueAt, deleted: false }, { due_at: null, writer: this.writer }) > 0
     // Taken just before this instance's own clear deleted it: there is nothing left to drive.
-    if (!taken || epoch !== this.#epoch) return false
+    if (!taken || !this.#current(epoch)) return false
     drive()
     return true
   }
@@ -349,17 +352,31 @@ export class EmulatorState {
    */
   async clear (): Promise<number> {
     this.#epoch++
-    // What is queued is stored first: a removal still queued would otherwise count as live.
-    await this.flush().catch((err: unknown) => this.#logger?.warn({ err, table: this.#table }, 'emulator state: queued records not stored before a clear'))
-    this.#queue.clear()
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    await this.#flushing
-    const live = await this.#backend.count(this.#table, { deleted: false, kind: { neq: CLEARED } })
-    await this.#backend.delete(this.#table, { kind: { neq: '' } })
-    this.#clearedSeq = nextSeq()
-    await this.#backend.upsert(this.#table, [{ kind: CLEARED, id: CLEARED, seq: this.#clearedSeq, deleted: false, writer: this.writer, doc: null }], ['kind', 'id'])
-    return live
+    this.#clearing++
+    try {
+      // What is queued is stored first: a removal still queued would otherwise count as live.
+      await this.flush().catch((err: unknown) => this.#logger?.warn({ err, table: this.#table }, 'emulator state: queued records not stored before a clear'))
+      this.#queue.clear()
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+      await this.#flushing
+      const live = await this.#backend.count(this.#table, { deleted: false, kind: { neq: CLEARED } })
+      await this.#backend.delete(this.#table, { kind: { neq: '' } })
+      this.#clearedSeq = nextSeq()
+      await this.#backend.upsert(this.#table, [{ kind: CLEARED, id: CLEARED, seq: this.#clearedSeq, deleted: false, writer: this.writer, doc: null }], ['kind', 'id'])
+      return live
+    } finally {
+      this.#clearing--
+      this.#epoch++
+    }
+  }
+
+  /**
+   * Whether a read that began at `epoch` may be applied: no clear began or ended since, and none is
+   * under way. (A read begun during a clear, before its delete, would otherwise pass both checks.)
+   */
+  #current (epoch: number): boolean {
+    return epoch === this.#epoch && this.#clearing === 0
   }
 
   /** Stores what is queued (bounded by timeoutMs; what is left is logged) and stops. */

@@ -192,3 +192,35 @@ t.test('a reset that runs the moment a sync\'s read returns comes after that syn
   await cleared
   t.same(order, ['applied m1', 'reset'], 'the emulator resets after holding the record, so the reset forgets it')
 })
+
+t.test('a read begun while a clear is under way, before its delete, applies nothing, whenever it ends', async t => {
+  const backend = await createTestBackend(t)
+  let release!: () => void
+  const gate = new Promise<void>(resolve => { release = resolve })
+  // The clear's delete waits at the gate: a sync runs meanwhile and still finds the old row.
+  const gated = new Proxy(backend, {
+    get (target, key, receiver) {
+      const value = Reflect.get(target, key, receiver)
+      if (key !== 'delete') return typeof value === 'function' ? value.bind(target) : value
+      return async (...args: unknown[]) => { await gate; return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args) }
+    }
+  })
+  const other = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  const state = new EmulatorState({ backend: gated, table: 'bolna_emulator_state', logger: quiet })
+  t.teardown(async () => { await state.close(); await other.close() })
+  await state.markSync()
+  other.put('call', 'c1', { status: 'completed' }, { seq: nextSeq() })
+  await other.flush()
+
+  const cleared = state.clear()
+  await new Promise(resolve => setTimeout(resolve, 50)) // the clear waits at its delete
+  const during = await changes(state)
+  t.equal(during, undefined, 'a sync that begins and ends during the clear applies nothing')
+  const spanning = changes(state)
+  const found = state.get('call', 'c1', r => r.id)
+  release()
+  await cleared
+  t.equal(await spanning, undefined, 'nor one that begins during it and ends after')
+  t.equal(await found, undefined, 'a get begun during it finds nothing')
+  t.equal(await state.get('call', 'c1'), undefined, 'and after it the record is gone')
+})
