@@ -4,12 +4,14 @@
  */
 import t from 'tap'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServiceApp, type AppOptions } from '../src/server/service-app.ts'
 import { CommonEnvSchema, loadEnv, type CommonEnv } from '../src/server/env.ts'
-import { freePort, startProcess, startServiceApp, type ServiceTestApp } from '../src/testing/testing.ts'
+import { freePort, reservePort, startProcess, startServiceApp, type ServiceTestApp } from '../src/testing/testing.ts'
 
 const script = join(import.meta.dirname, 'fixtures/health-child.ts')
 
@@ -74,4 +76,28 @@ t.test('freePort: a port below the ephemeral range, which no outgoing connection
   await once(server, 'listening')
   t.equal((server.address() as AddressInfo).port, ports[0], 'and can be listened on')
   await new Promise(resolve => server.close(resolve))
+})
+
+t.test('a port freePort gave one test process is not given to another while it lives; a dead holder\'s is taken over', async t => {
+  const port = await freePort()
+  const holdsIt = (p: number) => new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `import { reservePort } from ${JSON.stringify(new URL('../src/testing/testing.ts', import.meta.url).href)}; console.log(reservePort(${p}))`], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    child.once('error', reject)
+    child.once('close', () => resolve(out.trim()))
+  })
+  t.equal(await holdsIt(port), 'false', 'another process cannot reserve it')
+
+  // A reservation left by a process that is gone (killed mid-run) is taken over.
+  const dead = spawn(process.execPath, ['-e', ''])
+  await once(dead, 'exit')
+  const folder = join(tmpdir(), 'switchboard-test-ports')
+  mkdirSync(folder, { recursive: true })
+  let stale = 20_000
+  while (existsSync(join(folder, String(stale)))) stale++ // one no live test process holds
+  const file = join(folder, String(stale))
+  writeFileSync(file, String(dead.pid))
+  t.ok(reservePort(stale), 'a dead process\'s reservation is taken over')
+  t.equal(readFileSync(file, 'utf8'), String(process.pid))
 })

@@ -20,7 +20,8 @@ export class DataFolderLockedError extends ConfigError {
 
 export interface LockHolder { pid: number, started_at?: string, command?: string }
 
-function alive (pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, but belongs to someone else). */
+export function processAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -54,7 +55,7 @@ export function acquireFolderLock (dir: string, name: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err
       const holder = readHolder(file)
-      if (holder && alive(holder.pid)) throw new DataFolderLockedError(file, holder)
+      if (holder && processAlive(holder.pid)) throw new DataFolderLockedError(file, holder)
       // Stale (its process is gone) or unreadable (a crash while writing it): take it over.
       rmSync(file, { force: true })
     }

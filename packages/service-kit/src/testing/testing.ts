@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, get as httpGet, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,6 +10,7 @@ import { request, type Dispatcher } from 'undici'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
 import { ProviderError } from '../outbound/provider-client.ts'
 import type { CommonEnv } from '../server/env.ts'
+import { processAlive } from '../server/data-lock.ts'
 import { RuntimeSettings } from '../server/runtime-settings.ts'
 import type { App, AppOptions, SharedInfrastructure } from '../server/service-app.ts'
 import { SERVICE_NAMES, type ServiceName } from '../server/services.ts'
@@ -140,7 +141,9 @@ export async function freePort (): Promise<number> {
   const [low, high] = portRangeBelowEphemeral()
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low))
+    if (!reservePort(port)) continue
     if (await canListen(port)) return port
+    releasePort(port)
   }
   const server = createServer().listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -156,6 +159,47 @@ function portRangeBelowEphemeral (): [number, number] {
     ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow
   } catch { /* not Linux: the IANA range starts higher still */ }
   return [Math.max(1_024, ephemeralLow - 16_384), ephemeralLow]
+}
+
+/**
+ * Ports this process was given stay its own until it exits, across every test process of a run: a
+ * stack killed and started again on the same ports leaves them free for a few seconds, and another
+ * test's freePort once picked one of them meanwhile (EMAIL_PORT in use at the restart). A
+ * reservation is a file named by the port, holding the pid; one whose process is gone is taken over.
+ */
+const RESERVATIONS = join(tmpdir(), 'switchboard-test-ports')
+const reserved = new Set<number>()
+
+/** Reserves a port for this process, as freePort does for each it hands out; false when a live process (this one included) holds it. */
+export function reservePort (port: number): boolean {
+  const file = join(RESERVATIONS, String(port))
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(RESERVATIONS, { recursive: true })
+      writeFileSync(file, String(process.pid), { flag: 'wx' })
+    } catch (err) {
+      // Reservations are a courtesy between test processes; without the folder, the listen check alone decides.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true
+      let holder: number
+      try {
+        holder = Number(readFileSync(file, 'utf8').trim())
+      } catch {
+        continue // released meanwhile
+      }
+      // No pid yet: its writer is between creating the file and writing it.
+      if (!(holder > 0) || holder === process.pid || processAlive(holder)) return false
+      rmSync(file, { force: true })
+      continue
+    }
+    if (reserved.size === 0) process.once('exit', () => { for (const p of reserved) rmSync(join(RESERVATIONS, String(p)), { force: true }) })
+    reserved.add(port)
+    return true
+  }
+  return false
+}
+
+function releasePort (port: number): void {
+  if (reserved.delete(port)) rmSync(join(RESERVATIONS, String(port)), { force: true })
 }
 
 async function canListen (port: number): Promise<boolean> {
