@@ -33,10 +33,12 @@ t.test('a fresh data folder is copied from the folder the first fresh start kept
   const secondDir = join(await tempDir(t, 'pglite-b-'), 'db')
   await cp(folder, secondDir, { recursive: true, filter: source => !source.endsWith('PG_VERSION') })
   await writeFile(join(secondDir, 'base', 'left-behind'), 'x')
+  await writeFile(join(secondDir, 'notes.txt'), 'not the database\'s')
   const second = await createPgliteBackend({ dataDir: secondDir, templateDir })
   t.same(await appliedAt(second), migratedFirst, 'its migrations are the template\'s (same applied_at), not applied again')
   t.same(await second.select('email_logs'), [], 'none of the first folder\'s rows')
   t.equal(await exists(join(secondDir, 'base', 'left-behind')), false, 'what a cut-short copy left was cleared first')
+  t.equal(await exists(join(secondDir, 'notes.txt')), true, 'only the database\'s own files')
   await second.close()
 
   const inMemory = await createPgliteBackend({ dataDir: 'memory://', templateDir })

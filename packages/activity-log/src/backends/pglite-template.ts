@@ -112,9 +112,15 @@ export function copyTemplateFolder (folder: string, dataDir: string): boolean {
   return true
 }
 
-/** Empties a data folder that a failed start from a template left half-filled. */
-export function emptyFolder (dataDir: string): void {
-  for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true })
+/** PostgreSQL's own names in a data folder: what a copy from a template can have left there. */
+const DATABASE_ENTRY = /^(PG_VERSION|base|global|pg_[\w.]+|postgresql(\.auto)?\.conf|postmaster\.\w+)$/
+
+/**
+ * Removes what a start from a template cut short (killed, or the template pruned meanwhile) left
+ * in a fresh data folder. Only PostgreSQL's own files: anything else in the folder is not ours.
+ */
+export function removeDatabaseFiles (dataDir: string): void {
+  for (const entry of readdirSync(dataDir)) if (DATABASE_ENTRY.test(entry)) rmSync(join(dataDir, entry), { recursive: true, force: true })
 }
 
 /**

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../migrations.ts'
-import { copyTemplateFolder, emptyFolder, isFresh, readTemplate, templateFile, templateFolder, writeTemplate, writeTemplateFolder } from './pglite-template.ts'
+import { copyTemplateFolder, isFresh, removeDatabaseFiles, readTemplate, templateFile, templateFolder, writeTemplate, writeTemplateFolder } from './pglite-template.ts'
 import { TYPE_PARSERS } from './sql.ts'
 
 export type WorkerRequest =
@@ -60,10 +60,10 @@ const ready = (async () => {
     const folder = templateFolder(templateDir, migrationsDir)
     try {
       // Whatever a start killed mid-copy left (no PG_VERSION, so no database) goes first.
-      emptyFolder(dataDir)
+      removeDatabaseFiles(dataDir)
       if (copyTemplateFolder(folder, dataDir)) fromTemplate = await open()
     } catch {
-      emptyFolder(dataDir)
+      removeDatabaseFiles(dataDir)
     }
     if (fromTemplate === undefined) makeFolder = folder
   }
