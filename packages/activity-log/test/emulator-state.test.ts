@@ -4,10 +4,24 @@
  * adoptions, and the retention (oldest first).
  */
 import t from 'tap'
-import { EmulatorState, nextSeq, type SyncChange } from '../src/index.ts'
+import { EmulatorState, nextSeq, type Backend, type SyncChange } from '../src/index.ts'
 import { createTestBackend } from '../src/testing.ts'
 
 const quiet = { warn () {} }
+
+type Call = (...args: unknown[]) => Promise<unknown>
+
+/** The backend with some of its methods wrapped: `wrap(call, args)` runs in place of each. */
+function wrapped (backend: Backend, methods: string[], wrap: (call: Call, args: unknown[]) => Promise<unknown>): Backend {
+  return new Proxy(backend, {
+    get (target, key, receiver) {
+      const value = Reflect.get(target, key, receiver)
+      if (typeof value !== 'function') return value
+      const call = (value as Call).bind(target)
+      return methods.includes(String(key)) ? (...args: unknown[]) => wrap(call, args) : call
+    }
+  })
+}
 
 /** What one sync() hands to its apply; undefined when it applied nothing (a clear began during it). */
 async function changes (state: EmulatorState): Promise<SyncChange | undefined> {
@@ -120,13 +134,7 @@ t.test("reads in flight when this instance's clear begins find nothing: what the
   const backend = await createTestBackend(t)
   // The backend's selects wait while `held` is set: the reads below are in flight during the clear.
   let held: Promise<void> | undefined
-  const slow = new Proxy(backend, {
-    get (target, key, receiver) {
-      const value = Reflect.get(target, key, receiver)
-      if (key !== 'select' && key !== 'update') return typeof value === 'function' ? value.bind(target) : value
-      return async (...args: unknown[]) => { const gate = held; const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args); await gate; return out }
-    }
-  })
+  const slow = wrapped(backend, ['select', 'update'], async (call, args) => { const gate = held; const out = await call(...args); await gate; return out })
   const other = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
   const state = new EmulatorState({ backend: slow, table: 'bolna_emulator_state', logger: quiet })
   t.teardown(async () => { await state.close(); await other.close() })
@@ -164,18 +172,12 @@ t.test('a reset that runs the moment a sync\'s read returns comes after that syn
   let afterRead: (() => void) | undefined
   // The reset is queued two microtasks after the read returns: after the sync's own check that no
   // clear began, before any caller of sync() could resume from an await.
-  const gated = new Proxy(backend, {
-    get (target, key, receiver) {
-      const value = Reflect.get(target, key, receiver)
-      if (key !== 'select') return typeof value === 'function' ? value.bind(target) : value
-      return async (...args: unknown[]) => {
-        const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
-        const hook = afterRead
-        afterRead = undefined
-        if (hook) queueMicrotask(() => queueMicrotask(hook))
-        return out
-      }
-    }
+  const gated = wrapped(backend, ['select'], async (call, args) => {
+    const out = await call(...args)
+    const hook = afterRead
+    afterRead = undefined
+    if (hook) queueMicrotask(() => queueMicrotask(hook))
+    return out
   })
   const other = new EmulatorState({ backend, table: 'zoom_emulator_state', logger: quiet })
   const state = new EmulatorState({ backend: gated, table: 'zoom_emulator_state', logger: quiet })
@@ -198,13 +200,7 @@ t.test('a read begun while a clear is under way, before its delete, applies noth
   let release!: () => void
   const gate = new Promise<void>(resolve => { release = resolve })
   // The clear's delete waits at the gate: a sync runs meanwhile and still finds the old row.
-  const gated = new Proxy(backend, {
-    get (target, key, receiver) {
-      const value = Reflect.get(target, key, receiver)
-      if (key !== 'delete') return typeof value === 'function' ? value.bind(target) : value
-      return async (...args: unknown[]) => { await gate; return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args) }
-    }
-  })
+  const gated = wrapped(backend, ['delete'], async (call, args) => { await gate; return await call(...args) })
   const other = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
   const state = new EmulatorState({ backend: gated, table: 'bolna_emulator_state', logger: quiet })
   t.teardown(async () => { await state.close(); await other.close() })
