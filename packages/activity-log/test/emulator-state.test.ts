@@ -4,7 +4,7 @@
  * adoptions, and the retention (oldest first).
  */
 import t from 'tap'
-import { EmulatorState, nextSeq, type Backend, type SyncChange } from '../src/index.ts'
+import { EmulatorState, nextSeq, type Backend, type EmulatorTable, type SyncChange } from '../src/index.ts'
 import { createTestBackend } from '../src/testing.ts'
 
 const quiet = { warn () {} }
@@ -21,6 +21,18 @@ function wrapped (backend: Backend, methods: string[], wrap: (call: Call, args: 
       return methods.includes(String(key)) ? (...args: unknown[]) => wrap(call, args) : call
     }
   })
+}
+
+/**
+ * Two instances on one database: `other` writes on the plain backend, `state` (the one under test)
+ * reads through `through`, with its sync cursor set.
+ */
+async function instances (t: { teardown: (fn: () => unknown) => void }, backend: Backend, through: Backend, table: EmulatorTable) {
+  const other = new EmulatorState({ backend, table, logger: quiet })
+  const state = new EmulatorState({ backend: through, table, logger: quiet })
+  t.teardown(async () => { await state.close(); await other.close() })
+  await state.markSync()
+  return { other, state }
 }
 
 /** What one sync() hands to its apply; undefined when it applied nothing (a clear began during it). */
@@ -135,10 +147,7 @@ t.test("reads in flight when this instance's clear begins find nothing: what the
   // The backend's selects wait while `held` is set: the reads below are in flight during the clear.
   let held: Promise<void> | undefined
   const slow = wrapped(backend, ['select', 'update'], async (call, args) => { const gate = held; const out = await call(...args); await gate; return out })
-  const other = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
-  const state = new EmulatorState({ backend: slow, table: 'bolna_emulator_state', logger: quiet })
-  t.teardown(async () => { await state.close(); await other.close() })
-  await state.markSync()
+  const { other, state } = await instances(t, backend, slow, 'bolna_emulator_state')
   other.put('call', 'c1', { status: 'completed' }, { seq: nextSeq(), dueAt: Date.now() - 10_000 })
   await other.flush()
 
@@ -179,10 +188,7 @@ t.test('a reset that runs the moment a sync\'s read returns comes after that syn
     if (hook) queueMicrotask(() => queueMicrotask(hook))
     return out
   })
-  const other = new EmulatorState({ backend, table: 'zoom_emulator_state', logger: quiet })
-  const state = new EmulatorState({ backend: gated, table: 'zoom_emulator_state', logger: quiet })
-  t.teardown(async () => { await state.close(); await other.close() })
-  await state.markSync()
+  const { other, state } = await instances(t, backend, gated, 'zoom_emulator_state')
   other.put('meeting', 'm1', { topic: 'Before the reset' }, { seq: nextSeq() })
   await other.flush()
 
@@ -201,10 +207,7 @@ t.test('a read begun while a clear is under way, before its delete, applies noth
   const gate = new Promise<void>(resolve => { release = resolve })
   // The clear's delete waits at the gate: a sync runs meanwhile and still finds the old row.
   const gated = wrapped(backend, ['delete'], async (call, args) => { await gate; return await call(...args) })
-  const other = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
-  const state = new EmulatorState({ backend: gated, table: 'bolna_emulator_state', logger: quiet })
-  t.teardown(async () => { await state.close(); await other.close() })
-  await state.markSync()
+  const { other, state } = await instances(t, backend, gated, 'bolna_emulator_state')
   other.put('call', 'c1', { status: 'completed' }, { seq: nextSeq() })
   await other.flush()
 
