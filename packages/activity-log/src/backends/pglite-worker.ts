@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../migrations.ts'
 import { copyTemplateFolder, isFresh, removeDatabaseFiles, readTemplate, templateFile, templateFolder, writeTemplate, writeTemplateFolder } from './pglite-template.ts'
+import { PreparedQueries } from './pglite-query.ts'
 import { TYPE_PARSERS } from './sql.ts'
 
 export type WorkerRequest =
@@ -106,12 +107,20 @@ port.on('message', (request: WorkerRequest) => {
   chain = chain.then(() => handle(request))
 })
 
+/** The statements run most, prepared once (see pglite-query.ts). */
+let prepared: PreparedQueries | undefined
+
+async function viaQuery (db: PGlite, text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>>, rowCount: number }> {
+  const result = await db.query<Record<string, unknown>>(text, values)
+  return { rows: result.rows, rowCount: result.affectedRows ?? 0 }
+}
+
 async function handle (request: WorkerRequest): Promise<void> {
   try {
     const db = await ready
     if (request.op === 'query') {
-      const result = await db.query<Record<string, unknown>>(request.text, request.values)
-      port.postMessage({ id: request.id, ok: true, rows: result.rows, rowCount: result.affectedRows ?? 0 } satisfies WorkerReply)
+      const result = await (prepared ??= new PreparedQueries(db)).query(request.text, request.values) ?? await viaQuery(db, request.text, request.values)
+      port.postMessage({ id: request.id, ok: true, rows: result.rows, rowCount: result.rowCount } satisfies WorkerReply)
     } else if (request.op === 'exec') {
       await db.exec(request.text)
       port.postMessage({ id: request.id, ok: true } satisfies WorkerReply)
