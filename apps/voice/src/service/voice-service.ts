@@ -260,8 +260,11 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const job = await jobProgress(id)
     if (!job) throw notFound(id)
     await rpc('job_retry', { p_job_id: id })
+    // The answer is what the retry did (running again), read before the runner is woken: a
+    // retried contact can be done before a read made after it.
+    const campaign = await getCampaign(id)
     ;(job.kind === BULK_KIND ? runners.bulk : runners.campaign).poke()
-    return await getCampaign(id)
+    return campaign
   }
 
   /** Places the claimed calls of a campaign or a bulk batch (one call per contact). */

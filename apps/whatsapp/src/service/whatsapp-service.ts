@@ -320,8 +320,11 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   async function retryCampaign (id: string): Promise<Campaign> {
     if (!await jobProgress(id, CAMPAIGN_KIND)) throw notFound(id)
     await rpc('job_retry', { p_job_id: id })
+    // The answer is what the retry did (running again), read before the runner is woken: a
+    // retried contact can be done before a read made after it.
+    const campaign = await getCampaign(id)
     runners.campaign.poke()
-    return await getCampaign(id)
+    return campaign
   }
 
   // --- reads ------------------------------------------------------------------------------------
