@@ -87,7 +87,11 @@ t.test('a database outage mid-stream: callers never wait or fail, every row land
   durations.sort((a, b) => a - b)
   const p99 = durations[Math.floor(durations.length * 0.99)]!
   const max = durations.at(-1)!
-  t.ok(max < 50, `every call returned at once (p99 ${p99.toFixed(3)} ms, max ${max.toFixed(3)} ms)`)
+  // A caller that waited for the database would wait out the 2 s cut. Typical calls take
+  // microseconds; one pause of a loaded machine (a GC, the process descheduled) took 116 ms in a CI
+  // run, so the bound on the slowest call is well below the cut, not at 50 ms.
+  t.ok(p99 < 5, `calls return at once (p99 ${p99.toFixed(3)} ms)`)
+  t.ok(max < 1_000, `no call waited for the database (max ${max.toFixed(3)} ms, the cut lasts ${RESTORE_AT_MS - CUT_AT_MS} ms)`)
   t.ok(sawDegraded, 'degraded while the database was cut off')
   t.ok(maxPending > 100, `writes queued up during the cut (up to ${maxPending})`)
 
