@@ -9,8 +9,7 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { eventually, jsonCaller } from '@switchboard/service-kit/testing'
-import { buildStack, listenStack } from '../../stack/src/stack.ts'
-import { stackEnv } from '../../stack/test/helper.ts'
+import { startStack } from '../../stack/test/helper.ts'
 import { launch, lookAt, openPage, SHOTS, WAIT_MS } from './browser.ts'
 
 const API_TOKEN = 'inspect-test-api-token-0123456789'
@@ -27,11 +26,7 @@ async function waitForText (page: Page, selector: string, pattern: RegExp): Prom
 const SHOWN = '#email-inspect [data-slot=detail-body] > .sections > .subpanels > [role=tabpanel]:not([hidden])'
 
 t.test('the channel views, on the real stack', async t => {
-  const env = await stackEnv(t, { API_TOKEN, ADMIN_TOKEN })
-  const stack = await buildStack(env, false)
-  t.teardown(() => stack.close())
-  const urls = await listenStack(stack)
-  const gatewayUrl = urls.gateway!
+  const { gatewayUrl, urls } = await startStack(t, { API_TOKEN, ADMIN_TOKEN })
   const call = jsonCaller(gatewayUrl)
   const browser = await launch(t)
   const { page, problems } = await openPage(t, browser, { width: 1440, height: 900 })

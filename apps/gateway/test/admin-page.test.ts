@@ -12,8 +12,7 @@ import type { Browser, Page } from 'playwright-core'
 import { eventually, jsonCaller, type JsonCall } from '@switchboard/service-kit/testing'
 // The stack app depends on the gateway, so the gateway cannot depend on it back: its source is
 // imported by path (its own dependencies resolve from apps/stack).
-import { buildStack, listenStack } from '../../stack/src/stack.ts'
-import { stackEnv } from '../../stack/test/helper.ts'
+import { startStack as startWholeStack } from '../../stack/test/helper.ts'
 import { CONTENT_SECURITY_POLICY } from '../src/admin/index.ts'
 import { axeViolations, launch, lookAt, openPage as open, SHOTS as shots, WAIT_MS } from './browser.ts'
 
@@ -25,11 +24,7 @@ interface Running { gatewayUrl: string, call: JsonCall }
 /** The whole stack, as `./switchboard start` runs it, on free ports with a database of its own. */
 async function startStack (t: Test): Promise<Running> {
   // Email gets a little latency so the Activity tab has something to wait for.
-  const env = await stackEnv(t, { API_TOKEN, ADMIN_TOKEN, EMAIL_LATENCY_MS: '20-120' })
-  const stack = await buildStack(env, false)
-  t.teardown(() => stack.close())
-  const urls = await listenStack(stack)
-  const gatewayUrl = urls.gateway!
+  const { gatewayUrl } = await startWholeStack(t, { API_TOKEN, ADMIN_TOKEN, EMAIL_LATENCY_MS: '20-120' })
   return { gatewayUrl, call: jsonCaller(gatewayUrl) }
 }
 
