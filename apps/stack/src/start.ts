@@ -1,0 +1,90 @@
+import { rmSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import closeWithGrace from 'close-with-grace'
+import { loadDataset, readDataset } from '@switchboard/datasets/load'
+import type { Dataset } from '@switchboard/datasets/schema'
+import { maskSecret } from '@switchboard/service-kit/credentials'
+import { ConfigError } from '@switchboard/service-kit/env'
+import { loadDotEnv } from '@switchboard/service-kit/lifecycle'
+import { buildStack, listenStack, PortInUseError, writeStackFile, type Stack } from './stack.ts'
+
+// `./switchboard start [--dataset demo|FILE] [--seed N]`: the whole stack on the embedded defaults,
+// optionally loaded with a data set once it listens.
+const { values: flags } = parseArgs({ options: { dataset: { type: 'string' }, seed: { type: 'string' } } })
+let dataset: Dataset | undefined
+try {
+  dataset = flags.dataset === undefined ? undefined : readDataset(flags.dataset)
+  if (flags.seed !== undefined && !/^\d+$/.test(flags.seed)) throw new Error(`--seed must be a whole number, got "${flags.seed}".`)
+} catch (err) {
+  console.error((err as Error).message)
+  process.exit(2)
+}
+loadDotEnv()
+let stack: Stack
+try {
+  stack = await buildStack()
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message)
+    process.exit(78)
+  }
+  throw err
+}
+// The stack's own lines (shutdown) under the gateway's name, the stack's public face.
+const log = () => (stack.servers.find(s => s.name === 'gateway') ?? stack.servers[0]!).app.log
+// eslint-disable-next-line prefer-const -- set once the stack listens, below; the shutdown hook reads it first
+let stackFile: string | undefined
+closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
+  if (err) log().error({ err }, 'closing after an unexpected error')
+  else log().info({ signal }, `shutting down (${signal ?? 'requested'}): finishing requests in flight, flushing the activity log`)
+  if (stackFile) rmSync(stackFile, { force: true })
+  await stack.close()
+  log().info('stopped')
+})
+let urls: Record<string, string>
+try {
+  urls = await listenStack(stack)
+} catch (err) {
+  if (err instanceof PortInUseError) {
+    console.error(err.message)
+    await stack.close()
+    process.exit(1)
+  }
+  throw err
+}
+const dataDir = process.env.SWITCHBOARD_DATA_DIR || '.data'
+stackFile = writeStackFile(dataDir, urls, stack.tokens)
+
+// A token set in the environment is the operator's secret, and start-up output often ends up in a
+// log collector: it is shown masked. Generated ones are printed so a newcomer can call the API.
+const shown = (token: string, variable: string) => process.env[variable] ? `${maskSecret(token)} (from ${variable})` : token
+const modes = stack.shared.runtime.all()
+const lines = [
+  '',
+  '  Switchboard is running',
+  '',
+  `  Gateway     ${urls.gateway}        API docs ${urls.gateway}/docs`,
+  `  Admin page  ${urls.gateway}/admin  (sign in with the admin token)`,
+  ...stack.servers.filter(s => s.name !== 'gateway').map(s => {
+    const name = s.name as keyof typeof modes
+    return `  ${name.padEnd(10)}  ${urls[name]}   ${modes[name].mode === 'mock' ? 'MOCK mode (provider emulator)' : 'LIVE mode (real provider)'}`
+  }),
+  `  (every URL and this process's pid are in ${stackFile}, for scripts)`,
+  '',
+  `  API token   ${shown(stack.tokens.apiToken, 'API_TOKEN')}`,
+  `  Admin token ${shown(stack.tokens.adminToken, 'ADMIN_TOKEN')}`,
+  stack.tokens.file ? `  (generated, kept in ${stack.tokens.file}; set API_TOKEN / ADMIN_TOKEN to choose your own)` : '',
+  '',
+  `  Try:  curl -s -X POST ${urls.gateway}/api/automation/trigger/email \\`,
+  `          -H "Authorization: Bearer ${process.env.API_TOKEN ? '$API_TOKEN' : stack.tokens.apiToken}" -H 'content-type: application/json' \\`,
+  '          -d \'{"to_email":"deliver@example.com","subject":"Hello","content":"<p>Hi</p>"}\'',
+  ''
+]
+process.stdout.write(lines.join('\n') + '\n')
+
+if (dataset !== undefined) {
+  // Through the gateway like any client, so every table and emulator agrees (README: Data sets).
+  loadDataset(dataset, { baseUrl: urls.gateway!, apiToken: stack.tokens.apiToken, adminToken: stack.tokens.adminToken, ...(flags.seed !== undefined ? { seed: Number(flags.seed) } : {}), log: line => log().info(line) })
+    .then(report => { for (const f of report.failures.slice(0, 10)) log().warn(`data set ${report.dataset}: a ${f.kind} step failed: HTTP ${f.status} ${f.message}`) })
+    .catch((err: Error) => log().error(`could not load the data set: ${err.message}`))
+}
