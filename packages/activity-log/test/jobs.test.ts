@@ -62,44 +62,49 @@ async function statusOf (db: pg.Client, jobId: string): Promise<string> {
   return rows[0].status
 }
 
-t.test('two workers answering a job\'s last items at once: the job still ends (each saw the other\'s item as claimed)', async t => {
+/** Three sessions on a fresh database (two workers and one that watches them) and a job of two items. */
+async function twoSessions (t: Test, kind: string) {
   const url = await migratedDatabase(t)
-  const a = await connect(t, url)
-  const b = await connect(t, url)
-  const watcher = await connect(t, url)
+  const [a, b, watcher] = [await connect(t, url), await connect(t, url), await connect(t, url)]
   const jobId = randomUUID()
-  await a.query('select job_create($1, $2)', [JSON.stringify({ id: jobId, kind: 'test.race', spec: {} }), JSON.stringify([{ n: 0 }, { n: 1 }])])
+  await a.query('select job_create($1, $2)', [JSON.stringify({ id: jobId, kind, spec: {} }), JSON.stringify([{ n: 0 }, { n: 1 }])])
+  /**
+   * `first` runs on a inside a transaction; then `second` starts on b before a commits, and a
+   * commits once b is done or waits for a lock a holds. Answers both results.
+   */
+  async function interleave<A, B> (first: (db: pg.Client) => Promise<A>, second: (db: pg.Client) => Promise<B>): Promise<[A, B]> {
+    await a.query('begin')
+    const firstResult = await first(a)
+    const bPid = await pidOf(b)
+    const secondResult = second(b)
+    await doneOrWaitingForLock(watcher, bPid, secondResult)
+    await a.query('commit')
+    return [firstResult, await secondResult]
+  }
+  return { a, b, jobId, interleave }
+}
+
+const complete = (worker: string, jobId: string, seq: number) => async (db: pg.Client) =>
+  (await db.query('select job_complete($1, $2) as done', [worker, answers(jobId, [seq])])).rows[0].done
+
+t.test('two workers answering a job\'s last items at once: the job still ends (each saw the other\'s item as claimed)', async t => {
+  const { a, b, jobId, interleave } = await twoSessions(t, 'test.race')
   t.same(await claim(a, 'test.race', 'a', 1), [0])
   t.same(await claim(b, 'test.race', 'b', 1), [1])
-
   // a records its answer and, before it commits, b records its own: neither transaction sees the
   // other's item as answered when it looks whether the job is done.
-  await a.query('begin')
-  t.same((await a.query('select job_complete($1, $2) as done', ['a', answers(jobId, [0])])).rows[0].done, [], 'a: item 1 is still claimed')
-  const bPid = await pidOf(b)
-  const bDone = b.query('select job_complete($1, $2) as done', ['b', answers(jobId, [1])])
-  await doneOrWaitingForLock(watcher, bPid, bDone)
-  await a.query('commit')
-  t.same((await bDone).rows[0].done, [jobId], 'b saw the job end')
+  const [aDone, bDone] = await interleave(complete('a', jobId, 0), complete('b', jobId, 1))
+  t.same(aDone, [], 'a: item 1 is still claimed')
+  t.same(bDone, [jobId], 'b saw the job end')
   t.equal(await statusOf(a, jobId), 'completed')
 })
 
 t.test('a stop and the last answer at once: the job ends stopped', async t => {
-  const url = await migratedDatabase(t)
-  const a = await connect(t, url)
-  const b = await connect(t, url)
-  const watcher = await connect(t, url)
-  const jobId = randomUUID()
-  await a.query('select job_create($1, $2)', [JSON.stringify({ id: jobId, kind: 'test.stoprace', spec: {} }), JSON.stringify([{ n: 0 }, { n: 1 }])])
+  const { a, jobId, interleave } = await twoSessions(t, 'test.stoprace')
   t.same(await claim(a, 'test.stoprace', 'a', 1), [0])
-
-  await a.query('begin')
-  t.same((await a.query('select job_complete($1, $2) as done', ['a', answers(jobId, [0])])).rows[0].done, [], 'a: item 1 is still pending')
-  const bPid = await pidOf(b)
-  const stopped = b.query('select job_stop($1, $2) as p', [jobId, 'stopped by a test'])
-  await doneOrWaitingForLock(watcher, bPid, stopped)
-  await a.query('commit')
-  t.match((await stopped).rows[0].p, { status: 'stopped', sent: 1, stopped: 1 })
+  const [aDone, progress] = await interleave(complete('a', jobId, 0), async db => (await db.query('select job_stop($1, $2) as p', [jobId, 'stopped by a test'])).rows[0].p)
+  t.same(aDone, [], 'a: item 1 is still pending')
+  t.match(progress, { status: 'stopped', sent: 1, stopped: 1 })
   t.equal(await statusOf(a, jobId), 'stopped')
 })
 
