@@ -3,6 +3,8 @@
  * told to stop in the middle of a bulk send. Each with a steady stream of real requests through
  * the gateway, and each ends by counting rows.
  */
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { createPostgresBackend } from '@switchboard/activity-log'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
@@ -146,6 +148,8 @@ t.test('SIGTERM in the middle of a bulk send: the stack finishes it, every accep
   const BODIES = 40 // 40 SendGrid requests of 75, 16 at a time at 500-1000 ms: about three waves
   const databaseUrl = await createTestDatabase(t)
   const env = await stackEnv(t, { EMAIL_LATENCY_MS: '500-1000' }, { child: true, database: databaseUrl })
+  // The user's cache folder, here one of the test's own: the compiled code is kept in it for the next start.
+  env.XDG_CACHE_HOME = join(env.SWITCHBOARD_DATA_DIR!, 'cache')
   const gatewayUrl = `http://127.0.0.1:${env.GATEWAY_PORT}`
   const stack = await startStackProcess(t, env)
   t.pass('the stack started')
@@ -181,4 +185,7 @@ t.test('SIGTERM in the middle of a bulk send: the stack finishes it, every accep
   t.notOk(/spill|lost/i.test(output), 'nothing spilled or lost at shutdown', { output: output.slice(-2000) })
   t.ok(output.includes('Switchboard is running'), 'the start-up banner was printed')
   t.notOk(output.includes(API_TOKEN) || output.includes(ADMIN_TOKEN), 'tokens set in the environment are not printed in full')
+  const compiled = join(env.XDG_CACHE_HOME, 'switchboard', 'node-compile-cache')
+  const cached = existsSync(compiled) ? readdirSync(compiled, { recursive: true }).length : 0
+  t.ok(cached > 100, `the compiled modules were kept for the next start (${cached} entries in the user's cache)`)
 })

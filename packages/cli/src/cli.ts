@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import closeWithGrace from 'close-with-grace'
 import { resolveTokens } from '@switchboard/gateway/tokens'
+import { compileCacheDir } from '@switchboard/service-kit/compile-cache'
 import { ConfigError } from '@switchboard/service-kit/env'
 import { loadDotEnv } from '@switchboard/service-kit/lifecycle'
 
@@ -158,7 +159,9 @@ async function start (): Promise<void> {
   const log = openSync(logFile, 'a')
   const args = [process.argv[1]!, 'run', '--data-dir', dataDir]
   for (const name of ['port', 'host', 'seed'] as const) if (values[name] !== undefined) args.push(`--${name}`, values[name])
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] })
+  // The sandbox's process compiles the package's code and its dependencies at every start; the
+  // compile cache keeps what it compiled for the next one (a stack per test worker starts often).
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, NODE_COMPILE_CACHE: compileCacheDir() } })
   closeSync(log)
   let exited: number | null | undefined
   child.once('exit', code => { exited = code })

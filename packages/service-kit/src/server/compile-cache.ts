@@ -1,0 +1,27 @@
+/**
+ * Node's module compile cache for the stack's processes. A team starts a stack per test worker, so
+ * start time counts, and compiling the servers' TypeScript (type stripping, then V8) and their
+ * dependencies is a large part of it; with the cache, a start after the first reads both from disk
+ * (bench/README.md has the measurements). Only node: built-ins here: this module loads before the
+ * cache is on.
+ *
+ * The cache is the user's own, beside the database templates in ~/.cache/switchboard (not in a
+ * shared /tmp another user could write to), unless NODE_COMPILE_CACHE names a folder. It is keyed by
+ * each file's contents, so an edited file is compiled again; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ */
+import { enableCompileCache } from 'node:module'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+export function compileCacheDir (): string {
+  return process.env.NODE_COMPILE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'switchboard', 'node-compile-cache')
+}
+
+/**
+ * Turns the cache on for this process (call it before the modules to cache load) and, through the
+ * environment, for its worker threads (the embedded database's) and child processes.
+ */
+export function enableStackCompileCache (): void {
+  const cache = enableCompileCache(compileCacheDir())
+  if (cache.directory) process.env.NODE_COMPILE_CACHE = cache.directory
+}
