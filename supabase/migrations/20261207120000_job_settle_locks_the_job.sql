@@ -37,8 +37,50 @@ begin
 end
 $$;
 
--- A job that an older job_settle left open with nothing pending or claimed (the race above, on a
--- database from before this migration) ends when its progress is next read.
+-- Claimed items whose lease ran out become unknown (as job_expire did), of one kind of job or of
+-- one job. job_expire(kind) stays the claim's: a claimer holds no job row when it settles.
+create or replace function job_expire_claims(p_kind text, p_job_id uuid)
+returns void
+language plpgsql
+volatile
+as $$
+declare
+  v_jobs uuid[];
+begin
+  with stale as (
+    select i.job_id, i.seq from job_items i join jobs j on j.id = i.job_id
+     where i.state = 'claimed' and i.lease_until < now()
+       and (p_kind is null or j.kind = p_kind) and (p_job_id is null or i.job_id = p_job_id)
+     for update of i skip locked
+  ), marked as (
+    update job_items i set
+      state = 'unknown',
+      reason = 'The worker that claimed this contact (' || coalesce(i.claimed_by, '?') || ') stopped before the provider''s answer was recorded: it may or may not have been sent. It is not re-sent by itself; retry the campaign''s unknown contacts to send them again.',
+      lease_until = null,
+      updated_at = now()
+    from stale s where i.job_id = s.job_id and i.seq = s.seq
+    returning i.job_id
+  )
+  select array_agg(distinct job_id) into v_jobs from marked;
+  if v_jobs is not null then
+    perform job_settle(v_jobs);
+  end if;
+end
+$$;
+
+create or replace function job_expire(p_kind text)
+returns void
+language sql
+volatile
+as $$
+  select job_expire_claims(p_kind, null)
+$$;
+
+-- A job's progress expires that job's stale claims only. It expired every job of its kind, and
+-- job_stop, which holds its own job's row, reads its progress: it could then wait for another
+-- job's row held by a worker recording answers for both jobs, that worker waiting for the first
+-- row (a deadlock). And a job that an older job_settle left open with nothing pending or claimed
+-- (the race above, on a database from before this migration) ends when its progress is next read.
 create or replace function job_progress(p_job_id uuid)
 returns jsonb
 language plpgsql
@@ -52,7 +94,7 @@ begin
   if v_kind is null then
     return null;
   end if;
-  perform job_expire(v_kind);
+  perform job_expire_claims(null, p_job_id);
   for attempt in 1..2 loop
     select jsonb_build_object(
       'id', j.id, 'kind', j.kind, 'status', j.status, 'total', j.total, 'error', j.error,

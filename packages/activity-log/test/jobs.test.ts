@@ -119,3 +119,37 @@ t.test('a job left running with every item answered (by the old race) ends when 
   t.match((await db.query('select job_progress($1) as p', [jobId])).rows[0].p, { status: 'completed', sent: 1, pending: 0, in_flight: 0 })
   t.equal(await statusOf(db, jobId), 'completed')
 })
+
+t.test('a stop that reads its progress while a worker answering two jobs waits for it: no deadlock', async t => {
+  const url = await migratedDatabase(t)
+  const [stopper, worker, other, watcher] = [await connect(t, url), await connect(t, url), await connect(t, url), await connect(t, url)]
+  const [first, second] = [randomUUID(), randomUUID()].sort() // the job rows are locked in id order
+  await other.query('select job_create($1, $2)', [JSON.stringify({ id: first, kind: 'test.deadlock', spec: {} }), JSON.stringify([{ n: 0 }, { n: 1 }])])
+  await other.query('update jobs set created_at = created_at - interval \'1 second\' where id = $1', [first]) // claimed first
+  await other.query('select job_create($1, $2)', [JSON.stringify({ id: second, kind: 'test.deadlock', spec: {} }), JSON.stringify([{ n: 0 }])])
+  t.same(await claim(other, 'test.deadlock', 'dead', 1), [0], 'a worker that will die holds the first job\'s item 0')
+  const held = (await other.query('select job_claim($1, $2, 2, 60000) as c', ['test.deadlock', 'worker'])).rows[0].c.items.map((i: { job_id: string, seq: number }) => `${i.job_id === first ? 'first' : 'second'}#${i.seq}`)
+  t.same(held, ['first#1', 'second#0'], 'the live worker holds an item of each job')
+
+  // The stop holds the second job's row until it commits.
+  await stopper.query('begin')
+  await stopper.query('select job_stop($1, $2)', [second, 'stopped by a test'])
+  // Meanwhile the dead worker's lease runs out, and the live worker records both answers: it locks
+  // the first job's row and waits for the second's.
+  await other.query('update job_items set lease_until = now() - interval \'1 second\' where claimed_by = \'dead\'')
+  const workerPid = await pidOf(worker)
+  const answered = worker.query('select job_complete($1, $2) as done', ['worker', JSON.stringify([
+    { job_id: first, seq: 1, state: 'sent', result: null, reason: null },
+    { job_id: second, seq: 0, state: 'sent', result: null, reason: null }
+  ])]).then(r => r.rows[0].done, (err: Error & { code?: string }) => err)
+  await doneOrWaitingForLock(watcher, workerPid, answered)
+  // The stop's session reads its progress (as job_stop itself does). Expiring the first job's claim
+  // there would wait for the worker: each waiting for the other.
+  const progress = await stopper.query('select job_progress($1) as p', [second]).then(r => r.rows[0].p, (err: Error & { code?: string }) => err)
+  await stopper.query(progress instanceof Error ? 'rollback' : 'commit')
+  t.notOk(progress instanceof Error, 'the stop read its progress', { error: progress instanceof Error ? `${progress.code} ${progress.message}` : undefined })
+  const done = await answered
+  t.notOk(done instanceof Error, 'the worker recorded its answers', { error: done instanceof Error ? `${done.code} ${done.message}` : undefined })
+  t.equal(await statusOf(other, second), 'stopped')
+  t.match((await other.query('select job_progress($1) as p', [first])).rows[0].p, { status: 'completed_with_errors', sent: 1, unknown: 1 }, 'the dead worker\'s item read unknown')
+})
