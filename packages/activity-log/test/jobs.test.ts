@@ -57,6 +57,11 @@ async function pidOf (db: pg.Client): Promise<number> {
   return (await db.query('select pg_backend_pid() as pid')).rows[0].pid
 }
 
+/** A statement's first row, or the error it failed with (SQLSTATE and message) instead of a throw. */
+function outcome (query: Promise<pg.QueryResult>): Promise<{ row?: unknown, error?: string }> {
+  return query.then(r => ({ row: r.rows[0] }), (err: Error & { code?: string }) => ({ error: `${err.code} ${err.message}` }))
+}
+
 async function statusOf (db: pg.Client, jobId: string): Promise<string> {
   const { rows } = await db.query('select status from jobs where id = $1', [jobId])
   return rows[0].status
@@ -123,7 +128,7 @@ t.test('a job left running with every item answered (by the old race) ends when 
 t.test('a stop that reads its progress while a worker answering two jobs waits for it: no deadlock', async t => {
   const url = await migratedDatabase(t)
   const [stopper, worker, other, watcher] = [await connect(t, url), await connect(t, url), await connect(t, url), await connect(t, url)]
-  const [first, second] = [randomUUID(), randomUUID()].sort() // the job rows are locked in id order
+  const [first, second] = [randomUUID(), randomUUID()].sort() as [string, string] // the job rows are locked in id order
   await other.query('select job_create($1, $2)', [JSON.stringify({ id: first, kind: 'test.deadlock', spec: {} }), JSON.stringify([{ n: 0 }, { n: 1 }])])
   await other.query('update jobs set created_at = created_at - interval \'1 second\' where id = $1', [first]) // claimed first
   await other.query('select job_create($1, $2)', [JSON.stringify({ id: second, kind: 'test.deadlock', spec: {} }), JSON.stringify([{ n: 0 }])])
@@ -138,18 +143,17 @@ t.test('a stop that reads its progress while a worker answering two jobs waits f
   // the first job's row and waits for the second's.
   await other.query('update job_items set lease_until = now() - interval \'1 second\' where claimed_by = \'dead\'')
   const workerPid = await pidOf(worker)
-  const answered = worker.query('select job_complete($1, $2) as done', ['worker', JSON.stringify([
+  const answered = outcome(worker.query('select job_complete($1, $2) as done', ['worker', JSON.stringify([
     { job_id: first, seq: 1, state: 'sent', result: null, reason: null },
     { job_id: second, seq: 0, state: 'sent', result: null, reason: null }
-  ])]).then(r => r.rows[0].done, (err: Error & { code?: string }) => err)
+  ])]))
   await doneOrWaitingForLock(watcher, workerPid, answered)
   // The stop's session reads its progress (as job_stop itself does). Expiring the first job's claim
   // there would wait for the worker: each waiting for the other.
-  const progress = await stopper.query('select job_progress($1) as p', [second]).then(r => r.rows[0].p, (err: Error & { code?: string }) => err)
-  await stopper.query(progress instanceof Error ? 'rollback' : 'commit')
-  t.notOk(progress instanceof Error, 'the stop read its progress', { error: progress instanceof Error ? `${progress.code} ${progress.message}` : undefined })
-  const done = await answered
-  t.notOk(done instanceof Error, 'the worker recorded its answers', { error: done instanceof Error ? `${done.code} ${done.message}` : undefined })
+  const progress = await outcome(stopper.query('select job_progress($1) as p', [second]))
+  await stopper.query(progress.error ? 'rollback' : 'commit')
+  t.equal(progress.error, undefined, 'the stop read its progress')
+  t.equal((await answered).error, undefined, 'the worker recorded its answers')
   t.equal(await statusOf(other, second), 'stopped')
   t.match((await other.query('select job_progress($1) as p', [first])).rows[0].p, { status: 'completed_with_errors', sent: 1, unknown: 1 }, 'the dead worker\'s item read unknown')
 })
