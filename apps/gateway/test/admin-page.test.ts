@@ -14,7 +14,7 @@ import { eventually, jsonCaller, type JsonCall } from '@switchboard/service-kit/
 // imported by path (its own dependencies resolve from apps/stack).
 import { startStack as startWholeStack } from '../../stack/test/helper.ts'
 import { CONTENT_SECURITY_POLICY } from '../src/admin/index.ts'
-import { axeViolations, launch, lookAt, openPage as open, SHOTS as shots, WAIT_MS } from './browser.ts'
+import { axeViolations, launch, lookAt, openPage as open, resize, SHOTS as shots, WAIT_MS } from './browser.ts'
 
 const API_TOKEN = 'page-test-api-token-0123456789'
 const ADMIN_TOKEN = 'page-test-admin-token-0123456789'
@@ -193,7 +193,7 @@ t.test('the admin page, on the real stack in one process', async t => {
 
     // On a phone, the details open where the person is looking (a full-screen dialog), not below
     // the whole journal; closing returns to the row.
-    await page.setViewportSize({ width: 390, height: 844 })
+    await resize(page, { width: 390, height: 844 })
     await page.locator('#detail-close').click()
     await page.locator('#journal tr', { hasText: 'reject@example.com' }).scrollIntoViewIfNeeded()
     await page.locator('#journal tr', { hasText: 'reject@example.com' }).click()
@@ -206,7 +206,7 @@ t.test('the admin page, on the real stack in one process', async t => {
     await page.keyboard.press('Escape')
     await page.locator('#detail').waitFor({ state: 'hidden' })
     t.ok(await page.locator('#journal tr', { hasText: 'reject@example.com' }).locator('button').evaluate(el => (globalThis as any).document.activeElement === el), 'Escape closes and returns to the row')
-    await page.setViewportSize({ width: 1360, height: 900 })
+    await resize(page, { width: 1360, height: 900 })
     await page.locator('#journal tr', { hasText: 'reject@example.com' }).click()
     await waitForText(page, '#detail-body', /reject@example\.com/)
     a11y.push(...await lookAt(page, 'activity'))
@@ -242,11 +242,11 @@ t.test('the admin page, on the real stack in one process', async t => {
     const { page, problems } = await openPage(t)
     await signIn(page)
     // A phone-sized look at the busiest tab, for the person reading the screenshots.
-    await page.setViewportSize({ width: 390, height: 844 })
+    await resize(page, { width: 390, height: 844 })
     await page.locator('#service-email [data-slot=mode]').waitFor()
     await page.screenshot({ path: join(shots, 'development-narrow.png'), fullPage: true })
     t.ok(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= 390), 'nothing overflows sideways')
-    await page.setViewportSize({ width: 1360, height: 900 })
+    await resize(page, { width: 1360, height: 900 })
     await page.getByRole('tab', { name: 'Activity' }).click()
     t.equal((await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Before the reset', content: '<p>Hi</p>' }, api)).status, 202)
     await page.locator('#journal tr', { hasText: 'Before the reset' }).waitFor()

@@ -67,16 +67,27 @@ export async function axeViolations (page: Page): Promise<string[]> {
 }
 
 /** Screenshots one view at each width, checks it with axe at each, and returns the problems. */
+/**
+ * Sets the viewport and waits until the page has reacted to it: its media query listeners (a
+ * details panel that turns into a modal dialog on a phone, and back) run in the next rendering
+ * step, not within setViewportSize. Until then a modal dialog can still hold the rest of the page
+ * inert, and a fill() there types into nothing.
+ */
+export async function resize (page: Page, size: { width: number, height: number }): Promise<void> {
+  await page.setViewportSize(size)
+  await page.evaluate(() => new Promise(resolve => { const frame = (globalThis as any).requestAnimationFrame; frame(() => frame(resolve)) }))
+}
+
 export async function lookAt (page: Page, name: string, prepare?: (width: number) => Promise<void>): Promise<string[]> {
   const problems: string[] = []
   const before = page.viewportSize()
   for (const w of WIDTHS) {
-    await page.setViewportSize({ width: w.width, height: w.height })
+    await resize(page, { width: w.width, height: w.height })
     if (prepare) await prepare(w.width)
     await page.screenshot({ path: join(SHOTS, `${name}-${w.width}.png`), fullPage: true })
     for (const v of await axeViolations(page)) problems.push(`${name} at ${w.width} px: ${v}`)
     if (await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth) > w.width) problems.push(`${name} at ${w.width} px overflows sideways`)
   }
-  if (before) await page.setViewportSize(before)
+  if (before) await resize(page, before)
   return problems
 }
