@@ -58,7 +58,8 @@ t.test(`the database away for ${DATABASE_OUTAGE_MS / 1000} s under load: every r
   t.teardown(() => check.close())
 
   const load = stream(i => call('POST', '/api/automation/trigger/email', email(i), api))
-  await sleep(1000)
+  // Cut once the stream is flowing, whatever the machine's pace.
+  await eventually(() => load.answers.filter(a => a.res?.status === 202).length >= 20, 15_000)
   proxy.cut()
   const cutAt = Date.now()
   await eventually(() => stack.shared.activityLog.degraded, DATABASE_OUTAGE_MS)

@@ -13,7 +13,7 @@ import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { bolnaTimestamp, CALL_ID_VAR, CAMPAIGN_ID_VAR, executionPatch, idsOf, toCallLog } from './call-log.ts'
 import { campaignView, contactOf, liveCallCount, noProgress, type CallItem, type Progress } from './campaign-view.ts'
@@ -259,12 +259,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function retryCampaign (id: string): Promise<Campaign> {
     const job = await jobProgress(id)
     if (!job) throw notFound(id)
-    await rpc('job_retry', { p_job_id: id })
-    // The answer is what the retry did (running again), read before the runner is woken: a
-    // retried contact can be done before a read made after it.
-    const campaign = await getCampaign(id)
-    ;(job.kind === BULK_KIND ? runners.bulk : runners.campaign).poke()
-    return campaign
+    return await retryJob(rpc, job.kind === BULK_KIND ? runners.bulk : runners.campaign, id, () => getCampaign(id))
   }
 
   /** Places the claimed calls of a campaign or a bulk batch (one call per contact). */

@@ -11,7 +11,7 @@ import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchProgress, contactsOf, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { batchProgress, contactsOf, createJob, createJobRunner, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { Template } from '../catalogue.ts'
 import type { AiSensyClient } from '../client/aisensy-client.ts'
@@ -319,12 +319,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   /** Sends a campaign's unknown and failed contacts again (each gets a new message row). */
   async function retryCampaign (id: string): Promise<Campaign> {
     if (!await jobProgress(id, CAMPAIGN_KIND)) throw notFound(id)
-    await rpc('job_retry', { p_job_id: id })
-    // The answer is what the retry did (running again), read before the runner is woken: a
-    // retried contact can be done before a read made after it.
-    const campaign = await getCampaign(id)
-    runners.campaign.poke()
-    return campaign
+    return await retryJob(rpc, runners.campaign, id, () => getCampaign(id))
   }
 
   // --- reads ------------------------------------------------------------------------------------

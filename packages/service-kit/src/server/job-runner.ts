@@ -353,6 +353,18 @@ export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string
   }
 }
 
+/**
+ * Puts a job's unknown and failed items back (job_retry) and answers with `read()`, made before
+ * the runner is woken: the answer is what the retry did (the job running again), not a later state
+ * (a retried contact the provider refuses at once could end the job first).
+ */
+export async function retryJob<T> (rpc: Rpc, runner: JobRunner, jobId: string, read: () => Promise<T>): Promise<T> {
+  await rpc('job_retry', { p_job_id: jobId })
+  const answer = await read()
+  runner.poke()
+  return answer
+}
+
 /** One item of a job with what became of it, as job_results returns them (a bulk send's reply). */
 export interface JobItemResult<P = unknown, R = unknown> {
   seq: number
