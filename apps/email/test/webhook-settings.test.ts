@@ -54,6 +54,25 @@ t.test('events go to every enabled webhook, each signed with its own key or unsi
   t.equal(disabledReceiver.received.length, 0, 'a disabled webhook gets nothing')
 })
 
+t.test('a retry is signed at its own time with its webhook\'s key: a receiver checking the timestamp\'s age takes it', async t => {
+  const { client, call } = await setUp(t)
+  let refused = 0
+  const receiver = await startRecorder(t, (_request, res) => { res.statusCode = refused++ === 0 ? 500 : 200; res.end() })
+  const [, hook] = await client.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${receiver.origin}/retry`, processed: true, delivered: false } })
+  const id = (hook as { id: string }).id
+  const [, signed] = await client.request({ method: 'PATCH', url: `/v3/user/webhooks/event/settings/signed/${id}`, body: { enabled: true } })
+  const publicKey = (signed as { public_key: string }).public_key
+
+  await call('POST', '/sendgrid/v3/mail/send', mail('deliver@example.com'), auth)
+  const [first, retry] = await eventually(async () => receiver.received.length >= 2 && receiver.received, 10_000)
+  t.equal(retry!.body, first!.body, 'the same events')
+  const stamp = (p: Recorded) => String(p.headers['x-twilio-email-event-webhook-timestamp'])
+  // The retry comes a second after the refused post (the outbox's first backoff).
+  t.ok(Number(stamp(retry!)) > Number(stamp(first!)), `the retry carries its own, later timestamp (${stamp(first!)} → ${stamp(retry!)})`)
+  const ew = new EventWebhook()
+  t.ok(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), retry!.body, String(retry!.headers['x-twilio-email-event-webhook-signature']), stamp(retry!)), 'and verifies with the webhook\'s key (official SDK)')
+})
+
 t.test('the settings routes answer as tsg_webhooks_v3 says: list, get, patch, delete, 400s and 404s', async t => {
   const { call } = await setUp(t)
   const all = await call('GET', `${base}/all?include=account_status_change`, undefined, auth)

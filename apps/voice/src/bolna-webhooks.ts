@@ -43,7 +43,7 @@ export interface BolnaExecution {
 // ---- sending (the emulator) ----------------------------------------------------------------------
 
 /** The headers of one execution post from the emulator, signed with its secret. */
-export function executionPostHeaders (secret: string, body: string): Record<string, string> {
+export function executionPostHeaders (secret: string, body: string | Buffer): Record<string, string> {
   return { 'content-type': 'application/json', 'user-agent': 'Bolna-Webhook (Switchboard emulator)', ...switchboardWebhookHeaders(secret, body) }
 }
 

@@ -136,6 +136,26 @@ t.test('a call lives: queued → initiated → ringing → in-progress → call-
   t.match(missing.text, /<Code>NoSuchKey<\/Code>/)
 })
 
+t.test('a post the receiver refused is retried signed at its own time, so a receiver checking its age takes it', async t => {
+  let refused = false
+  const { origin, received } = await startRecorder(t, (_request, res) => {
+    // The first post of the call is refused once; everything else is taken.
+    res.statusCode = refused ? 200 : 503
+    refused = true
+    res.end()
+  })
+  const { call: req, dataDir } = await startVoiceApp(t, { env: { VOICE_CALL_STEP_MS: '20-30' } })
+  await req('PATCH', `/bolna/v2/agent/${AGENTS.reminder}`, { agent_config: { webhook_url: `${origin}/hook` } }, auth)
+  await req('POST', '/bolna/call', call(NUMBERS.completed), auth)
+  const first = await eventually(async () => received[0])
+  // The outbox's first backoff is a second: the retry is the second post with the first one's body.
+  const retry = await eventually(async () => received.slice(1).find(p => p.body === first.body), 10_000)
+  const secret = readFileSync(join(dataDir, 'bolna-emulator-webhook-secret'), 'utf8').trim()
+  const ts = (p: typeof first) => String(p.headers['x-switchboard-timestamp'])
+  t.ok(Number(ts(retry)) > Number(ts(first)), `the retry carries its own, later timestamp (${ts(first)} → ${ts(retry)})`)
+  t.equal(retry.headers['x-switchboard-signature'], createHmac('sha256', secret).update(`${ts(retry)}.${retry.body}`).digest('hex'), 'signed over it')
+})
+
 t.test('magic numbers force every ending, whatever the success rate', async t => {
   const { call: req } = await startVoiceApp(t, { simulation: { successRate: 0 } })
   const endings: Array<[string, string, Record<string, unknown>]> = [

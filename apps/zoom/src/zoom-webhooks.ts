@@ -29,6 +29,18 @@ export function signZoomWebhook (secret: string, timestamp: string, body: string
   return `v0=${createHmac('sha256', keyFor(secret)).update(`v0:${timestamp}:`).update(body).digest('hex')}`
 }
 
+/**
+ * The post's headers with the signature pair made now. Every attempt is signed at its own time,
+ * the retries 5, 20 and 60 minutes later too: the receiver (Zoom's guide, and ours) refuses a
+ * timestamp more than 300 s old, so a retry carrying its first attempt's time could never land.
+ * (Unverified: Zoom does not document whether a retry's timestamp is new; it is the only reading
+ * under which its own retries pass its own recommended check.)
+ */
+export function signedZoomHeaders (secret: string, headers: Record<string, string>, body: string | Buffer, nowMs = Date.now()): Record<string, string> {
+  const timestamp = String(Math.floor(nowMs / 1000))
+  return { ...headers, [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signZoomWebhook(secret, timestamp, body) }
+}
+
 // A KeyObject per secret (an app has one or two): an HMAC keyed with one is ~15% cheaper than
 // one keyed with the string, which is re-encoded on every call.
 const keys = new Map<string, KeyObject>()

@@ -220,4 +220,9 @@ t.test('an undelivered notification is retried on Zoom\'s schedule (+5, +20, +60
   t.ok(gaps[0]! >= 100 && gaps[1]! >= 400 && gaps[2]! >= 1200, `gaps of at least 100, 400, 1200 ms: ${gaps.map(Math.round).join(', ')}`)
   t.ok(gaps[1]! > gaps[0]! * 2 && gaps[2]! > gaps[1]! * 2, 'each wait longer than the last, in Zoom\'s 5:20:60 shape')
   t.same(attempts.map(a => a.body), Array(4).fill(attempts[0]!.body), 'the same notification each time')
+  // Each attempt signed at its own time: a receiver refuses a timestamp over 300 s old, and at
+  // Zoom's own pace the retries come 5, 25 and 85 minutes after the first post.
+  const stamps = attempts.map(a => String(a.headers['x-zm-request-timestamp']))
+  t.ok(Number(stamps[3]) > Number(stamps[0]), `the last retry carries a later timestamp than the first post (${stamps.join(', ')})`)
+  attempts.forEach((a, i) => t.equal(a.headers['x-zm-signature'], signZoomWebhook(SECRET, stamps[i]!, a.body), `attempt ${i + 1}: signed over its own timestamp`))
 })

@@ -209,6 +209,37 @@ t.test('a clean restart: a webhook pending when its sender closed is delivered b
   t.match(await rowsOf('restart'), [{ status: 'delivered', attempts: 2 }])
 })
 
+t.test('signAttempts: the first attempt posts the headers given, each retry and each row taken up after a restart is signed anew', async t => {
+  const { url, hits, state } = await receiver(t, [500, 500], 500)
+  let signed = 0
+  const signer = (d: WebhookDelivery) => ({ ...d.headers, 'x-signed-at': `attempt-${++signed}` })
+  const first = new WebhookSender({ store: log, source: 'resign', retryDelaysMs: [10, 150], pollMs: 20, purgeIntervalMs: 0 })
+  first.signAttempts(signer)
+  first.send({ url, body: '{"n":1}', headers: { 'x-signed-at': 'send' }, label: 'resign.event' })
+  await eventually(async () => first.failedAttempts === 2)
+  await first.close()
+  t.same(hits.map(h => h.headers['x-signed-at']), ['send', 'attempt-1'], 'the first as given, the retry signed anew')
+  t.match(await rowsOf('resign'), [{ status: 'pending', attempts: 2, headers: { 'x-signed-at': 'send' } }], 'the row keeps what was given')
+
+  state.after = 200
+  const second = sender(t, { source: 'resign', retryDelaysMs: [10, 150] })
+  second.signAttempts(signer)
+  await eventually(async () => second.delivered === 1)
+  t.same(hits.map(h => h.headers['x-signed-at']), ['send', 'attempt-1', 'attempt-2'], 'taken up after the restart: signed anew')
+})
+
+t.test('signAttempts: a signer that throws or has nothing to add leaves the stored headers', async t => {
+  const { url, hits } = await receiver(t, [500, 500])
+  const lines = logger()
+  const s = sender(t, { source: 'resign-fails', retryDelaysMs: [10, 10], logger: lines })
+  let calls = 0
+  s.signAttempts(() => { if (++calls === 1) throw new Error('key gone'); return undefined })
+  s.send({ url, body: '{}', headers: { 'x-sig': 'stored' }, label: 'resign.fails' })
+  await eventually(async () => s.delivered === 1)
+  t.same(hits.map(h => h.headers['x-sig']), ['stored', 'stored', 'stored'])
+  t.match(lines.lines.filter(l => l.level === 'warn'), [{ obj: { webhook: 'resign.fails' }, msg: /could not sign an attempt anew/ }])
+})
+
 t.test('a SIGKILLed process: its pending webhook is delivered after the restart', async t => {
   const { url, hits, state } = await receiver(t, [], 500)
   const pgUrl = process.env.TEST_DATABASE_URL ? await createTestDatabase(t) : undefined

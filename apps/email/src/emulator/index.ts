@@ -42,6 +42,8 @@ type EventTimes = Record<string, number> | undefined
 interface HeldMail { messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined>, times?: EventTimes[] }
 
 const MAX_BODY = 30 * 1024 * 1024
+/** The outbox label of an event post; `sendgrid.events:<webhook id>` when it came from a configured webhook. */
+const EVENTS_LABEL = 'sendgrid.events'
 
 /** Defines a key as a spread would: a custom arg named "__proto__" stays an ordinary field. */
 function setOwn (target: Record<string, unknown>, key: string, value: unknown): void {
@@ -152,6 +154,9 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     }
   })
 
+  // The signature's freshness: real time, as the receiver checks it (README: not on the clock).
+  const nowSeconds = () => String(Math.floor(Date.now() / 1000))
+
   /** Posts events to every enabled webhook that selects them, each signed with its own key. */
   function postEvents (events: SendGridEvent[]): void {
     if (events.length === 0) return
@@ -165,10 +170,18 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
 
   function postBatch (url: string, hook: EventWebhook | undefined, events: SendGridEvent[]): void {
     const body = serializeEvents(events)
-    const timestamp = String(Math.floor(Date.now() / 1000)) // the signature's freshness: real time, as the receiver checks it (README: not on the clock)
-    const headers = eventPostHeaders(hook?.signed ? hook.key.privateKey : undefined, timestamp, body)
-    webhookSender.send({ url, body, headers, label: 'sendgrid.events' })
+    const headers = eventPostHeaders(hook?.signed ? hook.key.privateKey : undefined, nowSeconds(), body)
+    webhookSender.send({ url, body, headers, label: hook === undefined ? EVENTS_LABEL : `${EVENTS_LABEL}:${hook.id}` })
   }
+
+  // A retry (or a post replayed after a restart) is signed at its own time with its webhook's key
+  // as it is then, so the receiver's freshness check (SENDGRID_WEBHOOK_MAX_AGE_S) passes; a webhook
+  // deleted or made unsigned meanwhile posts what was stored. (Unverified whether SendGrid re-signs
+  // its retries; it is the only way they could pass a receiver that checks the timestamp's age.)
+  webhookSender.signAttempts(delivery => {
+    const hook = settings.get(delivery.label.slice(EVENTS_LABEL.length + 1))
+    return hook?.signed ? eventPostHeaders(hook.key.privateKey, nowSeconds(), String(delivery.body)) : undefined
+  })
 
   /**
    * Plays each recipient's life as events, batched per step across the whole request. A

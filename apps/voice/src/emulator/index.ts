@@ -42,6 +42,9 @@ const ACCOUNT = { id: 'b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d', name: 'Switchboard
  */
 export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOptions): Promise<void> {
   const { simulator, webhookSender } = opts
+  // Each attempt is signed at its own time: a retry, or a post replayed after a restart, would
+  // otherwise carry a timestamp the receiver refuses as stale (BOLNA_WEBHOOK_MAX_AGE_S).
+  webhookSender.signAttempts(d => executionPostHeaders(opts.signingSecret, d.body))
   const agents = seedAgents()
   let closing = false
 

@@ -11,7 +11,7 @@ import type { ZoomMeetingPersistence } from './persist.ts'
 import { meetingEventObject, meetingJson, meetingListItem, recordingDownload, recordingsBody, type Host, type View } from './render.ts'
 import { MeetingStore, type LifecycleEvent, type MeetingRecord, type MeetingStatus } from './store.ts'
 import { validateMeetingBody, type ZoomFieldError } from './validate.ts'
-import { signZoomWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationAnswer, type ZoomEvent } from '../zoom-webhooks.ts'
+import { signedZoomHeaders, URL_VALIDATION_EVENT, urlValidationAnswer, type ZoomEvent } from '../zoom-webhooks.ts'
 
 export interface ZoomEmulatorStateOptions {
   webhookSender: WebhookSender
@@ -73,6 +73,7 @@ export class ZoomEmulatorState {
   constructor (opts: ZoomEmulatorStateOptions) {
     this.opts = opts
     this.#webhookUrl = opts.webhookUrl
+    opts.webhookSender.signAttempts(d => signedZoomHeaders(opts.webhookSecret, d.headers, d.body))
     // The account, the token key and the passcode key follow from the Secret Token, so a restart
     // and every instance sharing it keep the same host, accept each other's tokens and derive the
     // same passcodes, with no key stored anywhere.
@@ -143,19 +144,13 @@ export class ZoomEmulatorState {
   post (event: ZoomEvent, url = this.webhookUrl()): boolean {
     if (!url) return false
     const body = JSON.stringify(event)
-    const timestamp = String(Math.floor(Date.now() / 1000)) // the signature's freshness: real time, as the receiver checks it
     this.webhooksSent++
+    // The signature's freshness is real time, as the receiver checks it; retries are signed anew (constructor).
     this.opts.webhookSender.send({
       url,
       body,
       label: `zoom.${event.event}`,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'user-agent': 'Zoom Marketplace/1.0a',
-        [TIMESTAMP_HEADER]: timestamp,
-        [SIGNATURE_HEADER]: signZoomWebhook(this.opts.webhookSecret, timestamp, body),
-        'x-zm-trackingid': trackingId()
-      }
+      headers: signedZoomHeaders(this.opts.webhookSecret, { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Zoom Marketplace/1.0a', 'x-zm-trackingid': trackingId() }, body)
     })
     return true
   }
@@ -487,7 +482,6 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (refusal !== undefined) return { url, valid: false, status: null, message: `Not sent: ${refusal}.` }
       const plainToken = randomBytes(16).toString('base64url').slice(0, 22)
       const event = JSON.stringify({ payload: { plainToken }, event_ts: Date.now(), event: URL_VALIDATION_EVENT })
-      const timestamp = String(Math.floor(Date.now() / 1000))
       const expected = urlValidationAnswer(state.opts.webhookSecret, plainToken)
       try {
         // Zoom waits 3 seconds for the answer.
@@ -497,7 +491,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
           dispatcher: providerAgent(),
           headersTimeout: 3000,
           bodyTimeout: 3000,
-          headers: { 'content-type': 'application/json; charset=utf-8', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signZoomWebhook(state.opts.webhookSecret, timestamp, event) }
+          headers: signedZoomHeaders(state.opts.webhookSecret, { 'content-type': 'application/json; charset=utf-8' }, event)
         })
         const text = await res.body.text()
         let answer: { plainToken?: unknown, encryptedToken?: unknown } = {}

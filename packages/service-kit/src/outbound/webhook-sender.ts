@@ -17,6 +17,12 @@ export interface WebhookDelivery {
 }
 
 /** What the sender needs from the database (the activity log has it): the outbox's SQL functions. */
+/**
+ * The headers to post a webhook with at a later attempt (a retry, or a row taken up after a
+ * restart), or undefined to post the stored ones. See WebhookSender.signAttempts.
+ */
+export type AttemptSigner = (delivery: WebhookDelivery) => Record<string, string> | undefined
+
 export interface OutboxStore {
   rpc<T = unknown> (fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }): Promise<T>
 }
@@ -103,6 +109,7 @@ export class WebhookSender {
   #roundRunning = false
   #roundScheduled = false
   #gatherTimer: NodeJS.Timeout | undefined
+  #signer: AttemptSigner | undefined
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
@@ -147,6 +154,17 @@ export class WebhookSender {
     this.#track(new Promise<void>(resolve => { done = resolve }))
     this.#toStore.push({ id, delivery, row, done })
     this.#scheduleRound()
+  }
+
+  /**
+   * Signs each later attempt anew. A provider's signature covers the time of the post, and
+   * receivers refuse old ones (Zoom's 300 s, SendGrid's SENDGRID_WEBHOOK_MAX_AGE_S, the
+   * emulators' own): a retry minutes later, or a row replayed after a restart, still signed with
+   * its first attempt's time would be refused however right its body. The first attempt, made at
+   * once, posts the headers given to send().
+   */
+  signAttempts (signer: AttemptSigner): void {
+    this.#signer = signer
   }
 
   /** Why a webhook to `url` would be refused, or undefined when it may be sent. */
@@ -248,7 +266,7 @@ export class WebhookSender {
           }
           continue
         }
-        for (const s of stored) void this.#attempt(s.id, s.delivery, 1, s.done)
+        for (const s of stored) void this.#attempt(s.id, s.delivery, 1, s.done, false)
         if (finished.length > 0) this.#settle(finished, outcomes)
       }
     } finally {
@@ -275,8 +293,8 @@ export class WebhookSender {
   }
 
   /** Posts a row this sender holds; its outcome is recorded by the next round. */
-  async #attempt (id: string, delivery: WebhookDelivery, attempt: number, done: () => void): Promise<void> {
-    const error = await this.#post(delivery)
+  async #attempt (id: string, delivery: WebhookDelivery, attempt: number, done: () => void, signAnew = true): Promise<void> {
+    const error = await this.#post(signAnew ? this.#signed(delivery) : delivery)
     this.#toFinish.push({ id, delivery, attempt, error, done })
     this.#scheduleRound(true)
   }
@@ -341,6 +359,18 @@ export class WebhookSender {
       }, (err: unknown) => this.#opts.logger?.debug({ err }, 'webhook outbox: could not read due rows; will try again'))
       .finally(() => { this.#polling = false })
     this.#track(p)
+  }
+
+  /** The delivery with its signature made now (signAttempts), or as it was stored. */
+  #signed (delivery: WebhookDelivery): WebhookDelivery {
+    if (this.#signer === undefined) return delivery
+    try {
+      const headers = this.#signer(delivery)
+      return headers === undefined ? delivery : { ...delivery, headers }
+    } catch (err) {
+      this.#opts.logger?.warn({ err, webhook: delivery.label }, 'webhook outbox: could not sign an attempt anew; it is posted as stored')
+      return delivery
+    }
   }
 
   async #post (delivery: WebhookDelivery): Promise<string | undefined> {
