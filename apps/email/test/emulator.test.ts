@@ -81,6 +81,21 @@ t.test('forced outcomes: 429 with retry-after, 503 on failure and outage', async
   t.equal(failed.headers['x-switchboard-simulated'], 'failure')
 })
 
+t.test('fail@ alone fails its request (503); among several recipients it bounces and the others are delivered; a forced failure fails a whole bulk', async t => {
+  const receiver = await startRecorder(t)
+  const { call } = await startEmailApp(t, { env: { SENDGRID_EVENT_WEBHOOK_URL: `${receiver.origin}/events` } })
+  const alone = await call('POST', '/sendgrid/v3/mail/send', mail('fail@example.com'), auth)
+  t.equal(alone.status, 503)
+  const several = await call('POST', '/sendgrid/v3/mail/send', mail(['deliver+1@example.com', 'fail+2@example.com', 'deliver+3@example.com']), auth)
+  t.equal(several.status, 202, 'the request is accepted')
+  const events = () => receiver.received.flatMap(p => JSON.parse(p.body) as Array<{ email: string, event: string, type?: string }>)
+  await eventually(async () => events().filter(e => e.event !== 'processed').length >= 3)
+  const outcome = (email: string) => events().filter(e => e.email === email && e.event !== 'processed').map(e => e.type ?? e.event)
+  t.same([outcome('deliver+1@example.com'), outcome('fail+2@example.com'), outcome('deliver+3@example.com')], [['delivered'], ['blocked'], ['delivered']])
+  const forced = await call('POST', '/sendgrid/v3/mail/send', mail(['deliver+4@example.com', 'a@example.com']), { ...auth, 'x-switchboard-outcome': 'failure' })
+  t.equal(forced.status, 503, 'x-switchboard-outcome: failure fails the request, however many recipients')
+})
+
 t.test('the success rate applies: 0 fails single sends, 1 never does', async t => {
   const zero = await startEmailApp(t, { simulation: { successRate: 0 } })
   const res = await zero.call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'), auth)

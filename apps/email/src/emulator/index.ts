@@ -307,22 +307,23 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
 
     const forced = readSimulationHeaders(request.headers)
     const allDeliver = fates.every(f => f === 'deliver')
-    const anyFail = fates.includes('fail')
+    const several = summary.recipients.length > 1
     // A seeded run: this mail's fate follows from what it is (sender, recipients, subject,
     // content), not from when it arrived. Custom args carry the service's row ids: left out.
     const mail = request.body as { subject?: unknown, content?: unknown, template_id?: unknown }
     const draws = simulator.forRequest([summary.from, summary.recipients.map(r => r.email), mail.subject, mail.content, mail.template_id])
-    const decision = draws.decide({ force: forced.force, magic: anyFail ? 'failure' : allDeliver ? 'success' : undefined, latencyMs: forced.latencyMs })
-    // One recipient: a random failure fails the request. Several: SendGrid accepts the request and
-    // the unlucky recipients bounce, so bulk sends see the success rate per recipient.
-    if (decision.outcome === 'failure' && summary.recipients.length > 1 && !anyFail) decision.outcome = 'success'
+    // `fail@` (and a story's failure) is a random failure made certain: with one recipient the
+    // request fails; with several SendGrid accepts the request and the unlucky recipients bounce,
+    // so bulk sends see the success rate per recipient. Only a forced outcome fails a whole bulk.
+    const decision = draws.decide({ force: forced.force, magic: !several && fates[0] === 'fail' ? 'failure' : allDeliver ? 'success' : undefined, latencyMs: forced.latencyMs })
+    if (decision.outcome === 'failure' && several && !forced.force) decision.outcome = 'success'
     if (decision.outcome !== 'success') return simulatedFailure(reply, decision.outcome, decision.delayMs)
 
     await simulator.wait(decision.delayMs, () => clientGone(reply.raw))
     if (summary.sandbox) return reply.code(200).send()
 
     const messageId = randomId22()
-    const perRecipient = fates.map(f => f ?? (summary.recipients.length > 1 && !forced.force && !draws.succeeds() ? 'random_fail' as const : undefined))
+    const perRecipient = fates.map(f => f === 'fail' ? 'random_fail' as const : f ?? (several && !forced.force && !draws.succeeds() ? 'random_fail' as const : undefined))
     // A scheduled message waits in the queue (its events come after its send_at); a past or
     // present send_at goes out at once, as SendGrid sends it.
     // A scenario step may say when its events happen (e.g. opened two minutes after the send).

@@ -12,7 +12,7 @@ export const MAGIC_RECIPIENTS: Record<Fate, string> = {
   open: 'delivered, then opened and clicked',
   spam: 'delivered, then reported as spam',
   reject: 'the request is refused: 400 "Does not contain a valid address."',
-  fail: 'the request fails as a random failure would (503)'
+  fail: 'fails as a random failure would: alone in its request, the request fails (503); among several recipients, it bounces'
 }
 
 export function magicFate (email: string): Fate | undefined {
