@@ -32,8 +32,16 @@ function notConfigured (missing: string[]): ServiceError {
   return appError('PROVIDER_NOT_CONFIGURED', message, { details: { missing: both ? ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] : missing } })
 }
 
+export interface PaymentsAppOptions extends AppOptions<PaymentsEnv> {
+  /**
+   * Where a sibling service listens now, when this process runs it (the stack: its ports may be 0,
+   * known only once it listens); otherwise EMAIL_SERVICE_URL / WHATSAPP_SERVICE_URL.
+   */
+  siblingUrl?: (service: 'email' | 'whatsapp') => string | undefined
+}
+
 /** The payments service: its API, the Instamojo emulator under /instamojo, and the webhook receiver. */
-export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
+export async function buildApp (opts: PaymentsAppOptions): Promise<App> {
   const { env } = opts
   const creds = liveCredentials(env)
   const mode = () => app.runtime.get('payments').mode
@@ -100,8 +108,8 @@ export async function buildApp (opts: AppOptions<PaymentsEnv>): Promise<App> {
     webhookUrl: (m) => m === 'mock' ? `${app.selfBaseUrl()}/webhooks/instamojo` : env.PAYMENTS_WEBHOOK_URL,
     saltFor: (m) => m === 'mock' ? salt : env.INSTAMOJO_SALT,
     redirectUrl: env.PAYMENTS_REDIRECT_URL,
-    emailServiceUrl: env.EMAIL_SERVICE_URL,
-    whatsappServiceUrl: env.WHATSAPP_SERVICE_URL,
+    emailServiceUrl: () => opts.siblingUrl?.('email') ?? env.EMAIL_SERVICE_URL,
+    whatsappServiceUrl: () => opts.siblingUrl?.('whatsapp') ?? env.WHATSAPP_SERVICE_URL,
     serviceHeaders: app.controlHeaders,
     timeoutMs: env.PROVIDER_TIMEOUT_MS
   })

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { CommonEnvSchema, loadEnv, parseRange } from '@switchboard/service-kit/env'
+import { SERVICES } from '@switchboard/service-kit/services'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
 
 export const PaymentsEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
@@ -16,13 +17,26 @@ export const PaymentsEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   PAYMENTS_REDIRECT_URL: Type.Optional(Type.String({ description: 'Where buyers land after paying, unless a link sets its own redirect_url' })),
   PAYMENTS_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 400-1000' })),
   PAYMENTS_SUCCESS_RATE: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  EMAIL_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3001', description: 'The email service, for resending links' }),
-  WHATSAPP_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3002', description: 'The WhatsApp service, for resending links' }),
+  EMAIL_SERVICE_URL: Type.String({ description: 'The email service, for resending links; default http://127.0.0.1:<EMAIL_PORT> (under the stack: where its email service listens)' }),
+  WHATSAPP_SERVICE_URL: Type.String({ description: 'The WhatsApp service, for resending links; default http://127.0.0.1:<WHATSAPP_PORT> (under the stack: where its WhatsApp service listens)' }),
   PROVIDER_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100 })
 })])
 export type PaymentsEnv = Static<typeof PaymentsEnvSchema>
 
-export const loadPaymentsEnv = (env?: Record<string, string | undefined>) => loadEnv(PaymentsEnvSchema, env)
+/**
+ * The sibling services' URLs not set explicitly follow their port variables, as the gateway's do:
+ * a resend must not go (with the internal credential) to whatever else listens on a default port.
+ */
+function siblingUrlDefaults (env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of ['email', 'whatsapp'] as const) {
+    const NAME = name.toUpperCase()
+    if (!env[`${NAME}_SERVICE_URL`]) out[`${NAME}_SERVICE_URL`] = `http://127.0.0.1:${env[`${NAME}_PORT`] || SERVICES[name].port}`
+  }
+  return out
+}
+
+export const loadPaymentsEnv = (env: Record<string, string | undefined> = process.env) => loadEnv(PaymentsEnvSchema, { ...env, ...siblingUrlDefaults(env) })
 
 /** Simulation settings this environment asks for (only what it sets). */
 export function paymentsSimulationOverrides (env: PaymentsEnv): Partial<SimulationSettings> {

@@ -56,7 +56,11 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   try {
     servers.push({ name: 'email', app: await buildEmail({ env: emailEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: emailEnv.EMAIL_PORT, host: emailEnv.HOST })
     servers.push({ name: 'whatsapp', app: await buildWhatsApp({ env: whatsappEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: whatsappEnv.WHATSAPP_PORT, host: whatsappEnv.HOST })
-    servers.push({ name: 'payments', app: await buildPayments({ env: paymentsEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: paymentsEnv.PAYMENTS_PORT, host: paymentsEnv.HOST })
+    // A link resent by email or WhatsApp goes to this stack's own services, wherever they listen.
+    const siblingUrl = (name: 'email' | 'whatsapp') => {
+      try { return servers.find(s => s.name === name)?.app.selfBaseUrl() } catch { return undefined }
+    }
+    servers.push({ name: 'payments', app: await buildPayments({ env: paymentsEnv, shared, siblingUrl, ...(logger !== undefined ? { logger } : {}) }), port: paymentsEnv.PAYMENTS_PORT, host: paymentsEnv.HOST })
     servers.push({ name: 'voice', app: await buildVoice({ env: voiceEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: voiceEnv.VOICE_PORT, host: voiceEnv.HOST })
     servers.push({ name: 'zoom', app: await buildZoom({ env: zoomEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: zoomEnv.ZOOM_PORT, host: zoomEnv.HOST })
     const services = servers.map(s => s.name) as ServiceName[]

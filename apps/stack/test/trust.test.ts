@@ -8,7 +8,8 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { INTERNAL_HEADER } from '@switchboard/service-kit/tokens'
-import { admin, api, send, startStack } from './helper.ts'
+import { buildStack, listenStack } from '../src/stack.ts'
+import { admin, api, send, stackEnv, startStack } from './helper.ts'
 
 const json = { 'content-type': 'application/json' }
 
@@ -75,4 +76,25 @@ t.test('an allow-listed host may be a webhook target', async t => {
   t.equal((await put('https://hooks.example.test/zoom')).status, 200)
   t.equal((await put('http://192.0.2.10:8080/hook')).status, 200)
   t.equal((await put('http://192.0.2.10:8081/hook')).status, 400, 'only the listed port')
+})
+
+t.test('on any free ports, a payment link resent by email and WhatsApp goes to this stack\'s own services, not to the default ports', async t => {
+  // As a user starts a stack beside others: every port 0, no service URL set.
+  const env = await stackEnv(t)
+  for (const name of ['GATEWAY', 'EMAIL', 'WHATSAPP', 'PAYMENTS', 'VOICE', 'ZOOM']) {
+    env[`${name}_PORT`] = '0'
+    delete env[`${name}_SERVICE_URL`]
+  }
+  const stack = await buildStack(env)
+  t.teardown(() => stack.close())
+  const urls = await listenStack(stack)
+  const call = (method: string, path: string, body?: unknown) => send({ method, url: urls.gateway + path, headers: { ...admin, ...(body === undefined ? {} : json) }, body: body === undefined ? undefined : JSON.stringify(body) })
+
+  const link = await call('POST', '/api/admin/payment-links', { amount: '499.00', purpose: 'Resend on free ports', buyer_name: 'Asha', email: 'asha@example.com', phone: '+919812345678' })
+  t.equal(link.status, 201)
+  const resent = await call('POST', `/api/admin/payment-links/${link.body.id}/resend`, { channels: ['email', 'whatsapp'] })
+  t.equal(resent.status, 200, resent.text)
+  t.match(resent.body, { sent: 2 })
+  const emails = await call('GET', '/api/admin/messages/email?to=asha%40example.com&limit=5')
+  t.match(emails.body.items, [{ subject: /^Payment request: Resend on free ports/ }], 'the reminder went through this stack\'s own email service')
 })

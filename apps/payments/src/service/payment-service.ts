@@ -26,9 +26,9 @@ export interface PaymentServiceDeps {
   saltFor: (mode: Mode) => string | undefined
   /** Default redirect_url for new links. */
   redirectUrl?: string
-  /** The email and WhatsApp services, for resending links. */
-  emailServiceUrl: string
-  whatsappServiceUrl: string
+  /** The email and WhatsApp services, for resending links (where they listen now: a stack on port 0 knows only once they do). */
+  emailServiceUrl: () => string
+  whatsappServiceUrl: () => string
   /** The internal credential the sibling services ask for. */
   serviceHeaders: Record<string, string>
   timeoutMs: number
@@ -286,7 +286,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
       if (channel === 'email') {
         channels.email = !row.email
           ? { status: 'skipped', error: 'the link has no email' }
-          : await post('email service', deps.emailServiceUrl, '/emails', {
+          : await post('email service', deps.emailServiceUrl(), '/emails', {
             to_email: row.email,
             subject: `Payment request: ${row.purpose} (₹${row.amount})`,
             content: `<p>Hello ${escapeHtml(name)},</p><p>This is a reminder to pay ₹${row.amount} for ${escapeHtml(row.purpose)}.</p><p><a href="${escapeHtml(link)}">Pay now</a></p>`
@@ -294,7 +294,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
       } else {
         channels.whatsapp = !row.phone
           ? { status: 'skipped', error: 'the link has no phone number' }
-          : await post('WhatsApp service', deps.whatsappServiceUrl, '/messages', { to_number: row.phone, template_name: 'payment_reminder', params: [name, row.amount, link] })
+          : await post('WhatsApp service', deps.whatsappServiceUrl(), '/messages', { to_number: row.phone, template_name: 'payment_reminder', params: [name, row.amount, link] })
       }
     }))
     const results = Object.values(channels)
