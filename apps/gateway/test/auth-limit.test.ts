@@ -10,6 +10,15 @@ t.test('failed authentication is limited per address, at the gateway and at a se
   // Many successful requests first: none of them counts toward the limit.
   for (let i = 0; i < 12; i++) t.equal((await call('GET', '/api/automation/email/stats', undefined, api)).status, 200)
 
+  // At a service: wrong internal credentials are limited per address.
+  const direct = []
+  for (let i = 0; i < 7; i++) direct.push((await requestJson(`${emailUrl}/emails/stats`, 'GET', undefined, { [INTERNAL_HEADER]: `guess-${i}` })).status)
+  t.same(direct, [401, 401, 401, 401, 401, 429, 429])
+  t.equal((await requestJson(`${emailUrl}/emails/stats`, 'GET', undefined, admin)).status, 429, 'the admin token too, at a service')
+  // The gateway reaches the service from the same address, with the internal credential: a
+  // guesser on the machine does not take the service away from the gateway's users.
+  t.equal((await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Still open', content: '<p>Hi</p>' }, api)).status, 202, 'the gateway still gets through to the locked-out service')
+
   const guesses = []
   for (let i = 0; i < 7; i++) guesses.push(await call('GET', '/api/admin/stats', undefined, { authorization: `Bearer guess-${i}` }))
   t.same(guesses.map(g => g.status), [401, 401, 401, 401, 401, 429, 429], 'the sixth failure from this address is refused')
@@ -20,9 +29,4 @@ t.test('failed authentication is limited per address, at the gateway and at a se
   t.equal((await call('GET', '/api/admin/stats', undefined, admin)).status, 429)
   // Routes that take no token are not affected.
   t.equal((await call('GET', '/health')).status, 200)
-
-  // The service's internal credential is limited the same way.
-  const direct = []
-  for (let i = 0; i < 7; i++) direct.push((await requestJson(`${emailUrl}/emails/stats`, 'GET', undefined, { [INTERNAL_HEADER]: `guess-${i}` })).status)
-  t.same(direct, [401, 401, 401, 401, 401, 429, 429])
 })
