@@ -1,5 +1,5 @@
 import t from 'tap'
-import { freePort, providerErrorOf } from '@switchboard/service-kit/testing'
+import { freePort, providerErrorOf, startRecorder } from '@switchboard/service-kit/testing'
 import { meetingPathId, type CachedToken, type TokenStore } from '../src/client/zoom-client.ts'
 import { startZoomApp } from './helper.ts'
 
@@ -96,4 +96,20 @@ t.test('meeting ids and uuids in paths: uuids starting with "/" or holding "//" 
   t.equal(meetingPathId('ab+c/de=='), 'ab%2Bc%2Fde%3D%3D')
   t.equal(meetingPathId('/abc=='), '%252Fabc%253D%253D')
   t.equal(meetingPathId('ab//cd=='), 'ab%252F%252Fcd%253D%253D')
+})
+
+t.test('a token endpoint that echoes the request back in its error: the Basic credential (id:secret in base64) is redacted', async t => {
+  const { client } = await startZoomApp(t)
+  const echo = await startRecorder(t, (request, res) => {
+    res.statusCode = 400
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ reason: `unknown client, credential=${String(request.headers.authorization).split(' ')[1]}`, error: 'invalid_request' }))
+  })
+  const clientId = 'echo-client-id-42'
+  const clientSecret = 'echo-client-secret-4242'
+  const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64')
+  const err = await providerErrorOf(client({ clientId, clientSecret, oauthBaseUrl: echo.origin }).listMeetings('me'))
+  t.equal(echo.received.length, 1, 'the token request was made')
+  t.match(err, { kind: 'auth' })
+  t.notMatch(JSON.stringify({ message: err.message, body: err.providerBody }), basic, 'neither the message nor the body Zoom sent back carries it')
 })

@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from 'undici'
+import { registerSecrets } from '@switchboard/service-kit/redact'
 import { kindForStatus, ProviderError, providerAgent, providerRequest, type ProviderResponse } from '@switchboard/service-kit/provider-client'
 
 // ---- Zoom's wire types (the fields this project reads; Zoom sends more) -------------------------
@@ -165,6 +166,10 @@ function memoryStore (): TokenStore {
  * @see https://developers.zoom.us/docs/internal-apps/s2s-oauth/
  */
 export function createZoomClient (opts: ZoomClientOptions) {
+  const basic = Buffer.from(`${opts.clientId}:${opts.clientSecret}`).toString('base64')
+  // The Basic credential is the secret in another form: a provider (or a proxy) that echoes the
+  // token request back in an error would otherwise hand it to the caller, a log line or a row.
+  registerSecrets([basic])
   const store = opts.tokenStore ?? memoryStore()
   const marginMs = (opts.refreshMarginSeconds ?? 60) * 1000
   let inflight: Promise<CachedToken> | undefined
@@ -172,7 +177,6 @@ export function createZoomClient (opts: ZoomClientOptions) {
 
   async function fetchToken (): Promise<CachedToken> {
     tokenRequests++
-    const basic = Buffer.from(`${opts.clientId}:${opts.clientSecret}`).toString('base64')
     const res = await providerRequest<{ access_token?: unknown, expires_in?: unknown, reason?: string, error?: string }>(PROVIDER, {
       method: 'POST',
       baseUrl: opts.oauthBaseUrl,
