@@ -55,9 +55,15 @@ try {
 const dataDir = process.env.SWITCHBOARD_DATA_DIR || '.data'
 stackFile = writeStackFile(dataDir, urls, stack.tokens)
 
-// A token set in the environment is the operator's secret, and start-up output often ends up in a
-// log collector: it is shown masked. Generated ones are printed so a newcomer can call the API.
-const shown = (token: string, variable: string) => process.env[variable] ? `${maskSecret(token)} (from ${variable})` : token
+// A token set in the environment is the operator's secret: it is shown masked. A generated one is
+// printed whole at a terminal, so a newcomer can call the API; output that is not a terminal (a
+// pipe, nohup, a container's log) ends up in files and log collectors, so there it is masked too
+// and the banner says where the whole one is (tokens.json, readable by its owner only).
+const atTerminal = process.stdout.isTTY === true
+const shown = (token: string, variable: string) => process.env[variable]
+  ? `${maskSecret(token)} (from ${variable})`
+  : atTerminal ? token : `${maskSecret(token)} (whole in ${stack.tokens.file ?? 'the tokens file'})`
+const curlToken = process.env.API_TOKEN || !atTerminal ? '$API_TOKEN' : stack.tokens.apiToken
 const modes = stack.shared.runtime.all()
 const lines = [
   '',
@@ -76,7 +82,7 @@ const lines = [
   stack.tokens.file ? `  (generated, kept in ${stack.tokens.file}; set API_TOKEN / ADMIN_TOKEN to choose your own)` : '',
   '',
   `  Try:  curl -s -X POST ${urls.gateway}/api/automation/trigger/email \\`,
-  `          -H "Authorization: Bearer ${process.env.API_TOKEN ? '$API_TOKEN' : stack.tokens.apiToken}" -H 'content-type: application/json' \\`,
+  `          -H "Authorization: Bearer ${curlToken}" -H 'content-type: application/json' \\`,
   '          -d \'{"to_email":"deliver@example.com","subject":"Hello","content":"<p>Hi</p>"}\'',
   ''
 ]

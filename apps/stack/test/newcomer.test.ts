@@ -90,12 +90,17 @@ t.test('clone, start on free ports, first send, see it in the admin page', async
   const banner = await waitFor(stack, /Try: {2}curl/, START_MS)
   const gateway = line(banner, 'Gateway')!
   const adminPage = line(banner, 'Admin page')!
-  const apiToken = line(banner, 'API token')!
-  const adminToken = line(banner, 'Admin token')!
   t.match(gateway, /^http:\/\/127\.0\.0\.1:\d+$/, 'the gateway URL is printed')
   t.not(new URL(gateway).port, '3000', 'on the port it was given, not the default')
   t.equal(adminPage, `${gateway}/admin`, 'the banner names the admin page')
-  t.match(apiToken, /^sb_api_/, 'a generated API token is printed')
+  // Output that is not a terminal (this pipe, a log file) gets the generated tokens masked, with
+  // where the whole ones are: a log line never carries them.
+  const tokensFile = join(clone, '.data', 'tokens.json')
+  const { apiToken, adminToken } = JSON.parse(readFileSync(tokensFile, 'utf8')) as { apiToken: string, adminToken: string }
+  t.match(apiToken, /^sb_api_/, 'a generated API token')
+  t.match(line(banner, 'API token'), /^sb\*{4}.{4}$/, 'shown masked')
+  t.match(banner, `(whole in ${tokensFile})`, 'with the file that holds it')
+  t.notOk(banner.includes(apiToken) || banner.includes(adminToken), 'neither token is in the output')
 
   const stackFile = JSON.parse(readFileSync(join(clone, '.data', 'stack.json'), 'utf8'))
   t.equal(stackFile.pid, stack.child.pid, 'stack.json names the process')
