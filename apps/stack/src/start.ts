@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import closeWithGrace from 'close-with-grace'
 import { loadDataset, readDataset } from '@switchboard/datasets/load'
@@ -62,7 +63,7 @@ stackFile = writeStackFile(dataDir, urls, stack.tokens)
 const atTerminal = process.stdout.isTTY === true
 const shown = (token: string, variable: string) => process.env[variable]
   ? `${maskSecret(token)} (from ${variable})`
-  : atTerminal ? token : `${maskSecret(token)} (whole in ${stack.tokens.file ?? 'the tokens file'})`
+  : atTerminal ? token : `${maskSecret(token)} (whole in ${stack.tokens.file ? resolve(stack.tokens.file) : 'the tokens file'})`
 const curlToken = process.env.API_TOKEN || !atTerminal ? '$API_TOKEN' : stack.tokens.apiToken
 const modes = stack.shared.runtime.all()
 const lines = [
