@@ -78,6 +78,20 @@ t.test('a replay survives a restart of the gateway and the service (same databas
   t.equal(await after.emulatorReceived(), 0, 'the new emulator received nothing')
 })
 
+t.test('a reset forgets the keys with the rows: the same key sends again instead of replaying what the reset cleared', async t => {
+  const { call } = await startServers(t, infra)
+  const first = await call('POST', '/api/automation/trigger/email', email, { ...api, ...key('reset-gw') })
+  t.equal(first.status, 202)
+  const reset = await call('POST', '/api/admin/reset', undefined, admin)
+  t.equal(reset.status, 200)
+  t.ok(Number(reset.body.cleared.idempotency_keys) >= 1, 'the keys are among what was cleared')
+  const again = await call('POST', '/api/automation/trigger/email', email, { ...api, ...key('reset-gw') })
+  t.equal(again.status, 202)
+  t.equal(again.headers['idempotent-replayed'], undefined, 'not a replay')
+  t.not(again.body.id, first.body.id, 'a new send')
+  t.equal((await call('GET', `/api/automation/email/${again.body.id}`, undefined, api)).status, 200, 'whose row exists')
+})
+
 t.test('the same key with another body is a 422 at the gateway and at the service; a bad key a 400 naming the header', async t => {
   const { call, service, emulatorReceived } = await startServers(t, infra)
   t.equal((await call('POST', '/api/automation/trigger/email', email, { ...api, ...key('k1') })).status, 202)

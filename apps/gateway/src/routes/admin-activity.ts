@@ -13,7 +13,9 @@ const tags = ['admin']
 const security = [{ adminToken: [] }]
 
 /** Every table a reset clears (settings and their history stay): each service's log table, and the tables beside them. */
-const LOG_TABLES: Table[] = [...LOGGED_SERVICES.map(name => SERVICES[name].logTable!), 'crm_messages', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges']
+// The idempotency keys go too: a suite that reuses fixed keys after a reset would otherwise get
+// the answers of sends the reset forgot replayed, and nothing sent.
+const LOG_TABLES: Table[] = [...LOGGED_SERVICES.map(name => SERVICES[name].logTable!), 'crm_messages', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges', 'idempotency_keys']
 const JournalDetailParamsSchema = journalDetailParamsSchema(LOGGED_SERVICES)
 
 /** The request journal across services, per-minute stats, and the reset for a clean test run. */
