@@ -56,7 +56,7 @@ t.test('through the gateway: concurrent duplicates reach the emulator once; the 
   const firsts = answers.filter(r => r.status === 202 && r.headers['idempotent-replayed'] === undefined)
   t.equal(firsts.length, 1, 'one request ran')
   for (const r of answers) {
-    if (r.status === 409) t.match(r.body, { code: 'GATEWAY_IDEMPOTENCY_KEY_IN_USE', message: /still running/ })
+    if (r.status === 409) t.match(r.body, { code: 'GATEWAY_IDEMPOTENCY_KEY_IN_USE', message: /has not answered yet. It may still be running/ })
     else t.same([r.status, r.body.id], [202, firsts[0]!.body.id], 'or the first answer')
   }
   t.ok(answers.some(r => r.status === 409), 'the duplicates that came while it ran were told so')

@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox'
 import { createActivityLog, type ActivityLog } from '@switchboard/activity-log'
 import { createTestBackend } from '@switchboard/activity-log/testing'
 import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
-import { idempotency, IDEMPOTENCY_HEADER, REPLAYED_HEADER, requestFingerprint } from '../src/server/idempotency.ts'
+import { idempotency, IDEMPOTENCY_HEADER, REPLAYED_HEADER, requestFingerprint, stillRunning } from '../src/server/idempotency.ts'
 import { createBaseApp, selfBaseUrl } from '../src/server/service-app.ts'
 import { jsonCaller } from '../src/testing/testing.ts'
 
@@ -173,4 +173,16 @@ t.test('a claim whose process died is taken over once its lease has run out', as
   await backend.update('idempotency_keys', { idem_key: 'k-dead' }, { locked_until: new Date(Date.now() - 1000).toISOString() })
   t.equal((await call('POST', '/things', { name: 'a' }, key('k-dead'))).status, 201, 'after it: taken over and run')
   t.equal(world.runs, 1)
+})
+
+t.test('a key whose first request has not answered: the 409 says it may still run or be orphaned, and when the key is free; Retry-After grows with its age', async t => {
+  const started = '2026-12-06T10:00:00.000Z'
+  const at = (seconds: number) => Date.parse(started) + seconds * 1000
+  t.equal(stillRunning('k', started, 300, at(0.2)).retryAfter, 1, 'just begun: retry in a second')
+  t.equal(stillRunning('k', started, 300, at(100)).retryAfter, 20, 'older: a fifth of its age')
+  t.equal(stillRunning('k', started, 300, at(290)).retryAfter, 10, 'never past the takeover')
+  t.equal(stillRunning('k', started, 300, at(400)).retryAfter, 1, 'past it: at once')
+  const { message } = stillRunning('order-1042', started, 300, at(60))
+  t.match(message, /Idempotency-Key "order-1042" started at 2026-12-06T10:00:00\.000Z has not answered yet/)
+  t.match(message, /the key is free again at 2026-12-06T10:05:00\.000Z/)
 })

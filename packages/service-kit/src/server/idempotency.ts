@@ -80,6 +80,26 @@ export interface IdempotencyOptions {
   purgeIntervalMs?: number
 }
 
+/**
+ * What a 409 says about a key whose first request has not answered. It may still be running, or
+ * its process may have died (a crash, a kill -9) and left the claim, which is taken over once its
+ * lease has run out: the answer says both, and when. Retry-After grows with the claim's age (1 s
+ * for a request just begun, a fifth of its age later on) and never points past the takeover, so a
+ * client neither hammers a dead claim every second for minutes nor waits long for a live one.
+ */
+export function stillRunning (key: string, startedAt: string, leaseSeconds: number, nowMs = Date.now()): { message: string, retryAfter: number } {
+  const started = Date.parse(startedAt)
+  const ageSeconds = Number.isFinite(started) ? Math.max(0, (nowMs - started) / 1000) : 0
+  const leftSeconds = Math.max(1, Math.ceil(leaseSeconds - ageSeconds))
+  const retryAfter = Math.max(1, Math.min(leftSeconds, Math.ceil(ageSeconds / 5)))
+  const takeover = Number.isFinite(started) ? new Date(started + leaseSeconds * 1000).toISOString() : `${leaseSeconds} s after it started`
+  return {
+    retryAfter,
+    message: `A request with Idempotency-Key ${JSON.stringify(key)} started at ${startedAt} has not answered yet. It may still be running: ` +
+      `retry with the same key to get its answer once it has. If its process stopped before answering, the key is free again at ${takeover}.`
+  }
+}
+
 type ClaimResult =
   | { outcome: 'claimed' }
   | { outcome: 'running', created_at: string }
@@ -180,9 +200,8 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
       return false
     }
     if (result.outcome === 'running') {
-      throw prefixedError(codePrefix, 'IDEMPOTENCY_KEY_IN_USE',
-        `A request with Idempotency-Key ${JSON.stringify(key)} is still running (started ${result.created_at}). Retry once it has finished to get its answer.`,
-        { headers: { 'retry-after': '1' } })
+      const { message, retryAfter } = stillRunning(key, result.created_at, leaseSeconds)
+      throw prefixedError(codePrefix, 'IDEMPOTENCY_KEY_IN_USE', message, { headers: { 'retry-after': String(retryAfter) } })
     }
     if (result.outcome === 'mismatch') {
       throw prefixedError(codePrefix, 'IDEMPOTENCY_KEY_REUSED',
