@@ -112,6 +112,18 @@ export class EventsSender {
     }
     // The row's own delays (event_retry_delays_ms in the migration) schedule every retry.
     this.sender = new WebhookSender({ ...opts, store: signingStore, source: EVENTS_SOURCE })
+    // A retry in this process is signed again at its own time too (the secrets are cached by the
+    // claim that read its row): its first attempt's timestamp may be minutes old by then.
+    this.sender.signAttempts(delivery => {
+      const secret = this.#secrets.get(delivery.label.split(':')[1] ?? '')
+      const id = delivery.headers['webhook-id']
+      return secret === undefined || id === undefined ? undefined : this.#signedHeaders(delivery.headers, secret, id, delivery.body)
+    })
+  }
+
+  #signedHeaders (headers: Record<string, string>, secret: string, id: string, body: string | Buffer): Record<string, string> {
+    const timestamp = String(Math.floor(this.#now() / 1000))
+    return { ...headers, 'webhook-timestamp': timestamp, 'webhook-signature': signEvent(secret, id, timestamp, body) }
   }
 
   /** Forgets the cached secrets (an endpoint was created or changed in this process). */
@@ -141,9 +153,8 @@ export class EventsSender {
         this.orphaned++
         continue
       }
-      const timestamp = String(Math.floor(this.#now() / 1000))
       const body = row.body_encoding === 'base64' ? Buffer.from(row.body, 'base64') : row.body
-      out.push({ ...row, headers: { ...row.headers, 'webhook-timestamp': timestamp, 'webhook-signature': signEvent(secret, id, timestamp, body) } })
+      out.push({ ...row, headers: this.#signedHeaders(row.headers, secret, id, body) })
     }
     return out
   }
