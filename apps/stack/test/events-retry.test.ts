@@ -16,7 +16,7 @@ t.test('a failed event delivery is retried signed anew: a later webhook-timestam
   t.equal((await s.call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Retry me', content: 'x' }, api)).status, 202)
 
   // The outbox's first backoff for events is 5 s: the retry comes from this process, no restart.
-  const [first, retry] = await eventually(async () => app.received.length >= 2 && app.received, 30_000)
+  const [first, retry] = (await eventually(async () => app.received.length >= 2 && app.received, 30_000)) ?? []
   t.equal(retry!.headers['webhook-id'], first!.headers['webhook-id'], 'the same event')
   const stamp = (r: typeof first) => Number(r!.headers['webhook-timestamp'])
   t.ok(stamp(retry) > stamp(first), `the retry carries its own, later timestamp (${stamp(first)} → ${stamp(retry)})`)
