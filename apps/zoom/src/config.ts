@@ -19,7 +19,10 @@ export const ZoomEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   ZOOM_SUCCESS_RATE: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'The spec: 1 (always succeeds)' })),
   ZOOM_TIME_SCALE: Type.Number({ default: 1, exclusiveMinimum: 0, maximum: 1_000_000, description: 'Emulated meeting minutes per real minute: 60 plays a 30-minute meeting in 30 s' }),
   ZOOM_RECORDING_DELAY_MS: Type.Integer({ default: 0, minimum: 0, description: 'Real ms between a meeting\'s end and its recordings being ready' }),
-  ZOOM_ENDED_RETENTION_S: Type.Integer({ default: 86_400, minimum: 1, description: 'The emulator forgets meetings this long after they ended' }),
+  // 90 days: a data set plays its meetings up to 90 days back on the test clock (history_days), and
+  // Zoom keeps cloud recordings until deleted (accounts may auto-delete after 30 to 120 days); memory
+  // stays bounded by ZOOM_MAX_MEETINGS whatever this is.
+  ZOOM_ENDED_RETENTION_S: Type.Integer({ default: 90 * 86_400, minimum: 1, description: 'The emulator forgets meetings this long after they ended (default 90 days)' }),
   ZOOM_SWEEP_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 10, description: 'How often the emulator drops expired meetings' }),
   ZOOM_MAX_MEETINGS: Type.Integer({ default: 200_000, minimum: 1, description: 'Most meetings the emulator holds at once' }),
   ZOOM_EMULATOR_TOKEN_TTL_S: Type.Integer({ default: 3600, minimum: 1, description: 'Lifetime of the emulator\'s access tokens (Zoom: 3600)' }),
