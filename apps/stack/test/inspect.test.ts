@@ -22,7 +22,7 @@ t.test('an email: its content, raw exchange (redacted), webhooks with verificati
   // The messages API: what a test suite asserts on.
   const messages = await call('GET', '/api/admin/messages/email?to=OPEN@example.com', undefined, admin)
   t.equal(messages.status, 200, messages.text)
-  t.match(messages.body.items[0], { id, channel: 'email', direct: false, to: 'OPEN@example.com', subject, html: '<p>Hello <b>Ada</b></p>', text: null })
+  t.match(messages.body.items[0], { id, channel: 'email', direct: false, to: 'open@example.com', subject, html: '<p>Hello <b>Ada</b></p>', text: null }, 'found whatever the case; `to` as it was sent')
 
   // The item, once its events came back through the signed webhook.
   const detail = await eventually(async () => {
@@ -109,7 +109,7 @@ t.test('direct traffic: an SDK-style call straight to the emulator is recorded, 
 })
 
 t.test('every channel stores what it sent', async t => {
-  const { call } = await startStack(t)
+  const { call, urls } = await startStack(t)
   const wa = await call('POST', '/api/automation/trigger/whatsapp', { to_number: '+919000000004', template_name: 'welcome_message', params: ['Ada'] }, api)
   t.ok([200, 202].includes(wa.status), wa.text)
   const waDetail = await eventually(async () => {
@@ -121,6 +121,17 @@ t.test('every channel stores what it sent', async t => {
   t.equal(waDetail!.body.exchanges[0].request.body.apiKey, '[REDACTED]')
   t.ok(waDetail!.body.webhooks.every((w: Json) => w.verification.ok === true))
   t.notOk(JSON.stringify(waDetail!.body.webhooks).match(/\/webhooks\/aisensy\/(?!\[token\])/), 'the token in the receiver\'s URL is masked')
+  // The README's example as typed: an unencoded `+` reads as a space in a query string.
+  const waMessages = await call('GET', '/api/admin/messages/whatsapp?to=+919000000004', undefined, admin)
+  t.match(waMessages.body.items, [{ id: wa.body.id, to: '+919000000004', text: /Ada/ }], 'found, and `to` is the number as it was sent')
+  // Straight to AiSensy with a national number; asked for with the country code.
+  const direct = await send({ method: 'POST', url: `${urls.whatsapp}/aisensy/campaign/t1/api/v2`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: 'eyJhbGciOiJIUzI1NiJ9.eyJkaXJlY3QiOnRydWV9.c2VjcmV0LXNpZ25hdHVyZQ', campaignName: 'welcome_message', destination: '9876543210', userName: 'Ada', templateParams: ['Ada'] }) })
+  t.equal(direct.status, 200, direct.text)
+  const national = await eventually(async () => {
+    const r = await call('GET', '/api/admin/messages/whatsapp?to=%2B919876543210', undefined, admin)
+    return r.body.items?.find((m: Json) => m.direct === true)
+  }, 10_000, 100)
+  t.match(national, { direct: true, to: '9876543210', text: /Ada/ }, 'a national number sent straight to AiSensy is found by the number with its country code')
 
   const link = await call('POST', '/api/admin/payment-links', { amount: '11.11', purpose: 'Order 7', buyer_name: 'Ada', email: 'ada@example.com' }, admin)
   t.equal(link.status, 201, link.text)
@@ -136,6 +147,8 @@ t.test('every channel stores what it sent', async t => {
   }, 30_000, 200)
   t.ok(voice, 'the transcript and the recording arrived')
   t.match(voice!.body.content, { kind: 'voice', to: '+919855550100', transcript: Array, recording_url: /^http/ })
+  const callMessages = await call('GET', '/api/admin/messages/voice?to=%2B919855550100', undefined, admin)
+  t.match(callMessages.body.items, [{ id: callRes.body.id, to: '+919855550100', text: voice!.body.content.transcript_text }], 'the messages API gives the call\'s transcript as its text')
 
   const meeting = await call('POST', '/api/zoom/meetings', { topic: 'Weekly sync', duration: 30 }, api)
   t.equal(meeting.status, 201, meeting.text)

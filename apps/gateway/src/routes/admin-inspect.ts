@@ -230,14 +230,20 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
     const { to, since, limit } = request.query
     const found = await activityLog.rpc<Array<{ exchange: Json, row: Json | null }>>('activity_messages', { p_channel: channel, p_to: to, p_since: since ?? null, p_limit: limit })
     return {
-      items: found.map(({ exchange, row }) => {
-        const content = contentOf(channel, row ? { ...row, to_email: row.contact } as Row : { to_email: to } as Row, [exchange], []) ?? {}
+      items: await Promise.all(found.map(async ({ exchange, row }) => {
+        // A call's transcript arrives with Bolna's status posts, not in the request that placed it.
+        const webhooks = channel === 'voice' && typeof exchange.provider_id === 'string'
+          ? (await activityLog.rpc<Json[]>('activity_exchanges_for', { p_refs: [exchange.provider_id], p_limit: 50 })).filter(e => e.kind === 'webhook')
+          : []
+        const content = contentOf(channel, row ? { ...row, to_email: row.contact } as Row : { to_email: to } as Row, [exchange], webhooks) ?? {}
         const text = channel === 'email' ? str(content.text) : channel === 'whatsapp' ? str(content.rendered) : channel === 'voice' ? str(content.transcript_text) : channel === 'payments' ? str(content.purpose) : str(content.text)
+        // The recipient as it was sent: `?to=+91…` unencoded in a URL reads as " 91…".
+        const contacts = Array.isArray(exchange.contacts) ? exchange.contacts : []
         return {
           id: String(row?.id ?? exchange.id),
           channel,
           direct: exchange.direct === true,
-          to,
+          to: str(row?.contact) ?? str(contacts[0]) ?? to.trim(),
           status: String(row?.status ?? exchange.status_code),
           created_at: String(row?.created_at ?? exchange.created_at),
           subject: channel === 'email' ? str(content.subject) : null,
@@ -245,7 +251,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
           html: channel === 'email' ? str(content.html) : null,
           content
         }
-      })
+      }))
     }
   })
 
