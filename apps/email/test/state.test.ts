@@ -90,7 +90,7 @@ t.test('a restart (SIGTERM) keeps webhooks, batches and stats, and a scheduled s
   const infra = await createTestInfrastructure(t)
   const hook = await startRecorder(t)
   const before = await instance(t, infra)
-  const [created] = await before.sdk.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${hook.origin}/events` } })
+  const [created] = await before.sdk.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${hook.origin}/events`, processed: true, delivered: true } })
   const id = (created.body as { id: string }).id
   const key = (await before.call('PATCH', `${SETTINGS}/signed/${id}`, { enabled: true }, auth)).body.public_key as string
   const batchId = (await before.call('POST', '/sendgrid/v3/mail/batch', undefined, auth)).body.batch_id as string
@@ -135,7 +135,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     }
     let proc = await child(t, env)
     const client = sdk(proc.url)
-    const [created] = await client.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${hook.origin}/events`, friendly_name: 'Before the kill' } })
+    const [created] = await client.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${hook.origin}/events`, friendly_name: 'Before the kill', processed: true, delivered: true } })
     const id = (created.body as { id: string }).id
     const [batch] = await client.request({ method: 'POST', url: '/v3/mail/batch' })
     const batchId = (batch.body as { batch_id: string }).batch_id

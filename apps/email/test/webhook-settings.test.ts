@@ -22,7 +22,7 @@ t.test('events go to every enabled webhook, each signed with its own key or unsi
   const plainReceiver = await startRecorder(t)
   const disabledReceiver = await startRecorder(t)
 
-  const [created, signedHook] = await client.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${signedReceiver.origin}/a`, friendly_name: 'Signed', enabled: true } })
+  const [created, signedHook] = await client.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${signedReceiver.origin}/a`, friendly_name: 'Signed', enabled: true, processed: true, delivered: true } })
   t.equal(created.statusCode, 201)
   const signedId = (signedHook as { id: string }).id
   t.match(signedHook, { url: `${signedReceiver.origin}/a`, friendly_name: 'Signed', enabled: true, delivered: true, id: /^[0-9a-f-]{36}$/, created_date: /^\d{4}-/ })
@@ -33,9 +33,9 @@ t.test('events go to every enabled webhook, each signed with its own key or unsi
   const legacyKey = (await call('GET', `${base}/signed`, undefined, auth)).body.public_key
   t.not(publicKey, legacyKey, 'its own key, not the legacy webhook\'s')
 
-  const plain = await call('POST', base, { url: `${plainReceiver.origin}/b`, delivered: false }, auth)
+  const plain = await call('POST', base, { url: `${plainReceiver.origin}/b`, processed: true, delivered: false }, auth)
   t.equal(plain.status, 201)
-  const off = await call('POST', base, { url: `${disabledReceiver.origin}/c`, enabled: false }, auth)
+  const off = await call('POST', base, { url: `${disabledReceiver.origin}/c`, enabled: false, processed: true, delivered: true }, auth)
   t.equal(off.body.enabled, false)
 
   await call('POST', '/sendgrid/v3/mail/send', mail('deliver@example.com'), auth)
@@ -82,7 +82,7 @@ t.test('the settings routes answer as tsg_webhooks_v3 says: list, get, patch, de
   t.match(legacy, { created_date: null, enabled: true, account_status_change: false, public_key: /^MFkw/ })
   t.match(legacy.url, /\/webhooks\/sendgrid$/, 'posting to the service\'s own receiver by default')
 
-  const a = await call('POST', base, { url: 'https://a.example.com/hook' }, auth)
+  const a = await call('POST', base, { url: 'https://a.example.com/hook', open: true, click: true }, auth)
   const dup = await call('POST', base, { url: 'https://a.example.com/hook' }, auth)
   t.equal(dup.status, 400)
   t.same(dup.body, { errors: [{ id: a.body.id, message: 'Webhook at \'https://a.example.com/hook\' already exists. Please provide a unique URL.', url: 'https://a.example.com/hook' }] })
@@ -98,7 +98,7 @@ t.test('the settings routes answer as tsg_webhooks_v3 says: list, get, patch, de
   t.match(byId.body, { id: a.body.id, url: 'https://a.example.com/hook' })
   t.notOk('created_date' in byId.body, 'GET by id has no dates (EventWebhookNoDatesResponse)')
   const patched = await call('PATCH', `${base}/${a.body.id}`, { click: false, friendly_name: 'Engagement', oauth_client_secret: 'hush' }, auth)
-  t.match(patched.body, { click: false, open: true, friendly_name: 'Engagement' })
+  t.match(patched.body, { click: false, open: true, friendly_name: 'Engagement' }, 'a PATCH changes only the flags it names')
   t.notOk(JSON.stringify(patched.body).includes('hush'), 'the OAuth secret is never returned')
 
   for (let i = 0; i < 3; i++) t.equal((await call('POST', base, { url: `https://more.example.com/${i}` }, auth)).status, 201)
@@ -110,6 +110,26 @@ t.test('the settings routes answer as tsg_webhooks_v3 says: list, get, patch, de
     t.equal(res.status, 404, `${method} ${path}`)
     t.same(res.body, { errors: [{ message: 'Invalid id provided.' }] })
   }
+})
+
+t.test('a new webhook receives only the events its create body selects (opt-in, as tsg_webhooks_v3 words them)', async t => {
+  const everything = await startRecorder(t)
+  const receiver = await startRecorder(t)
+  // The legacy webhook posts every event to `everything`: it tells when the message's last event has gone out.
+  const { call } = await startEmailApp(t, { env: { SENDGRID_EVENT_WEBHOOK_URL: `${everything.origin}/all` } })
+  const created = await call('POST', base, { url: `${receiver.origin}/only-delivered`, delivered: true }, auth)
+  t.equal(created.status, 201)
+  t.match(created.body, { enabled: true, delivered: true })
+  const others = Object.entries(created.body as Record<string, unknown>).filter(([k, v]) => typeof v === 'boolean' && k !== 'enabled' && k !== 'delivered')
+  t.equal(others.length, 10, 'the ten other event flags are answered')
+  t.ok(others.every(([, v]) => v === false), 'every flag left out is off')
+  t.match((await call('GET', `${base}/${created.body.id}`, undefined, auth)).body, { delivered: true, processed: false, open: false, bounce: false })
+
+  // open@ plays processed, delivered, open and click; only the delivered event comes here.
+  await call('POST', '/sendgrid/v3/mail/send', mail('open@example.com'), auth)
+  await eventually(async () => eventsOf(everything.received).some(e => e.event === 'click') && eventsOf(receiver.received).length >= 1)
+  t.same(eventsOf(everything.received).map(e => e.event), ['processed', 'delivered', 'open', 'click'], 'the legacy webhook still selects every event')
+  t.same(eventsOf(receiver.received).map(e => e.event), ['delivered'])
 })
 
 t.test('the legacy single-webhook routes act on the oldest webhook', async t => {

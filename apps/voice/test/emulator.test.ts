@@ -76,6 +76,33 @@ t.test('validation: FastAPI 422 detail lists for malformed bodies, the spec\'s E
   t.same([nowhere.status, nowhere.body], [404, { detail: 'Not Found' }])
 })
 
+t.test('retry_config is checked as the spec types it: max_retries 1 to 3, FastAPI\'s 422 otherwise', async t => {
+  const { call: req } = await startVoiceApp(t)
+  const place = (retry: unknown) => req('POST', '/bolna/call', call(NUMBERS.completed, { retry_config: retry }), auth)
+  const tooMany = await place({ enabled: true, max_retries: 10 })
+  t.equal(tooMany.status, 422)
+  t.same(tooMany.body, { detail: [{ type: 'less_than_equal', loc: ['body', 'retry_config', 'max_retries'], msg: 'Input should be less than or equal to 3', input: 10, ctx: { le: 3 } }] })
+  t.match((await place({ max_retries: 0 })).body.detail, [{ type: 'greater_than_equal', loc: ['body', 'retry_config', 'max_retries'], ctx: { ge: 1 } }])
+  t.match((await place({ max_retries: 1.5 })).body.detail, [{ type: 'int_from_float' }])
+  t.match((await place({ max_retries: 'three' })).body.detail, [{ type: 'int_parsing' }])
+  t.match((await place({ retry_on_statuses: ['busy', 'voicemail'], retry_intervals_minutes: [30, 'soon'] })).body.detail, [
+    { type: 'enum', loc: ['body', 'retry_config', 'retry_on_statuses', 1], input: 'voicemail' },
+    { type: 'int_parsing', loc: ['body', 'retry_config', 'retry_intervals_minutes', 1] }
+  ])
+  t.match((await place('yes')).body.detail, [{ type: 'model_attributes_type', loc: ['body', 'retry_config'] }])
+  for (const n of [1, 3]) {
+    const ok = await place({ enabled: true, max_retries: n, retry_on_statuses: ['no-answer', 'busy'], retry_on_voicemail: false, retry_intervals_minutes: [30, 60] })
+    t.equal(ok.status, 200, `max_retries ${n} is taken`)
+  }
+})
+
+t.test('a key is bn- and at least six more characters (the README\'s rule)', async t => {
+  const { call: req } = await startVoiceApp(t)
+  t.equal((await req('GET', '/bolna/v2/agent/all', undefined, { authorization: 'Bearer bn-abc' })).status, 403, 'bn-abc is too short')
+  t.equal((await req('GET', '/bolna/v2/agent/all', undefined, { authorization: 'Bearer bn-anything-123' })).status, 200)
+  t.equal((await req('GET', '/bolna/v2/agent/all', undefined, { authorization: 'Bearer bn-abc_12' })).status, 200, 'six: enough')
+})
+
 t.test('a call lives: queued → initiated → ringing → in-progress → call-disconnected → completed, posted to the agent\'s webhook', async t => {
   const hook = await receiver(t)
   const { call: req, dataDir } = await startVoiceApp(t, { env: { VOICE_CALL_STEP_MS: '20-30' } })

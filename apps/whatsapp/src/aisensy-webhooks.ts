@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { randomHex } from '@switchboard/service-kit/ids'
+import { normalizePhone } from './phone.ts'
 
 /**
  * AiSensy's project webhooks on the wire: the one home of this knowledge, imported by the
@@ -108,19 +109,48 @@ export function statusUpdateOf (n: unknown): StatusUpdate | undefined {
   return update
 }
 
-/** An inbound (customer → business) message; undefined when the notification is not one. */
-export function inboundMessageOf (n: unknown): InboundMessage | undefined {
+/**
+ * An inbound (customer → business) message read from its notification, or why it cannot be one:
+ * the sender must be a phone number the service can normalise (phone.ts, as it checks the numbers
+ * it sends to), and the text a string. A number is read as its digits for the phone (some
+ * integrators record numeric phone fields) but never for the text: a message's text is a string
+ * on WhatsApp, so a number, list or object there is a malformed post, not a message to store.
+ * undefined when the notification is not an inbound one at all.
+ */
+export function readInboundMessage (n: unknown): { message: InboundMessage } | { problem: string } | undefined {
   if (!isInboundTopic(topicOf(n))) return undefined
   const m = messageOf(n)
-  if (!m) return undefined
+  if (!m) return { problem: 'no data.message' }
   const contact = isObject(m.contact) ? m.contact : {}
-  const phone = str(m.phone_number) ?? str(m.phone) ?? str(m.mobile) ?? str(m.from) ?? str(contact.mobile) ?? str(contact.phone)
+  // The first field present names the sender; the fields integrators record, in that order.
+  const given = (v: unknown) => v !== undefined && v !== null && v !== ''
+  const phoneFields: Array<[string, unknown]> = [
+    ['phone_number', m.phone_number], ['phone', m.phone], ['mobile', m.mobile], ['from', m.from], ['contact.mobile', contact.mobile], ['contact.phone', contact.phone]
+  ]
+  const phoneField = phoneFields.find(([, v]) => given(v))
+  if (!phoneField) return { problem: 'no sender phone number (data.message.phone_number)' }
+  const phone = str(phoneField[1])
+  if (phone === undefined) return { problem: `data.message.${phoneField[0]} is not a string` }
+  const normalized = normalizePhone(phone)
+  if (!normalized.ok) return { problem: `data.message.${phoneField[0]} is not a phone number (${normalized.reason})` }
   const content = isObject(m.message_content) ? m.message_content : {}
   const type = (str(m.message_type) ?? str(m.type) ?? 'TEXT').toUpperCase()
-  const text = str(content.text) ?? str(m.text) ?? str(m.body) ?? (str(content.url) ? `[${type.toLowerCase()}] ${str(content.url)}` : undefined)
+  const textFields: Array<[string, unknown]> = [['message_content.text', content.text], ['text', m.text], ['body', m.body]]
+  const textField = textFields.find(([, v]) => given(v))
+  if (textField && typeof textField[1] !== 'string') return { problem: `data.message.${textField[0]} is not a string` }
+  if (!textField && given(content.url) && typeof content.url !== 'string') return { problem: 'data.message.message_content.url is not a string' }
+  // Media: a short description with its URL stands for the text.
+  const text = textField ? textField[1] as string : (str(content.url) ? `[${type.toLowerCase()}] ${str(content.url)}` : undefined)
+  if (text === undefined) return { problem: 'no text (data.message.message_content.text)' }
   const messageId = str(m.id) ?? str(m.messageId) ?? notificationIdOf(n)
-  if (!phone || text === undefined || !messageId) return undefined
-  return { messageId, phone, name: str(m.userName) ?? str(m.name) ?? str(contact.name) ?? null, text, type }
+  if (!messageId) return { problem: 'no message id' }
+  return { message: { messageId, phone, name: str(m.userName) ?? str(m.name) ?? str(contact.name) ?? null, text, type } }
+}
+
+/** An inbound (customer → business) message; undefined when the notification is not a usable one. */
+export function inboundMessageOf (n: unknown): InboundMessage | undefined {
+  const read = readInboundMessage(n)
+  return read && 'message' in read ? read.message : undefined
 }
 
 // ---- building them (the emulator) ----------------------------------------------------------------

@@ -20,6 +20,8 @@ t.test('the client\'s whole surface against the emulator: create, get, update, l
   t.equal(third.next_page_token, '')
   t.equal(new Set([first, second, third].flatMap(p => p.meetings.map(m => m.id))).size, 5)
 
+  // Zoom ends a meeting in progress: moved to now, it has started, and ending it makes its recordings.
+  await zoom.updateMeeting(created.id, { start_time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
   await zoom.endMeeting(created.id)
   const rec = await zoom.getMeetingRecordings(created.uuid, { include_fields: 'download_access_token' })
   t.equal(rec.recording_count, 3)

@@ -60,6 +60,8 @@ t.test('@zoom/rivet pointed at the emulator: meetings, status, recordings and Zo
   const rest = await meetings.listMeetings({ path: { userId: 'me' }, query: { page_size: 1, next_page_token: page.next_page_token } })
   t.equal(rest.data!.next_page_token, '')
 
+  // Zoom ends a meeting in progress: moved to now, it has started.
+  await meetings.updateMeeting({ path: { meetingId: id }, body: { start_time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } })
   const ended = await meetings.updateMeetingStatus({ path: { meetingId: id }, body: { action: 'end' } })
   t.equal(ended.statusCode, 204)
   const rec = await cloudRecording.getMeetingRecordings({ path: { meetingId: String(id) } })

@@ -78,13 +78,14 @@ t.test('the full lifecycle on a compressed clock: waiting → started → ended,
 
 t.test('simulate_meeting_end ends a meeting at once and returns it with its recordings; clear_all_meetings forgets them all', async t => {
   const { call, app } = await startZoomApp(t)
-  const { body: m } = await call('POST', '/meetings', meeting())
+  // Meetings in progress (no start_time: now): only a meeting that took place ends with recordings.
+  const { body: m } = await call('POST', '/meetings', meeting({ start_time: undefined }))
   const ended = await call('POST', `/meetings/${m.id}/end`)
   t.equal(ended.status, 200)
   t.match(ended.body.meeting, { id: m.id, status: 'ended', mode: 'mock' })
   t.equal(ended.body.recordings.recording_count, 3)
   t.equal((await call('GET', `/meetings/${m.id}`)).body.status, 'ended')
-  const quiet = (await call('POST', '/meetings', meeting({ settings: { auto_recording: 'none' } }))).body
+  const quiet = (await call('POST', '/meetings', meeting({ start_time: undefined, settings: { auto_recording: 'none' } }))).body
   const noRec = await call('POST', `/meetings/${quiet.id}/end`)
   t.equal(noRec.body.recordings, null, 'no cloud recording: recordings is null')
   const recs = await call('GET', `/meetings/${quiet.id}/recordings`)

@@ -87,10 +87,16 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     else json(request, body as string, done)
   })
 
+  // The v3 API reads JSON only: a body of any other type (text/plain included, which Fastify
+  // would otherwise parse) is SendGrid's 415, whose body integrators have recorded many times
+  // (sendgrid-nodejs #248, sendgrid-php #580).
+  app.removeContentTypeParser('text/plain')
+
   // SendGrid errors are always its own envelope, never ours.
   app.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500
     if (status === 413) return reply.code(413).send(errorBody([{ message: 'content too large', field: null, help: null }]))
+    if (status === 415) return reply.code(415).send(errorBody([single('Content-Type should be application/json.')]))
     if (status >= 500) return reply.code(500).send(errorBody([single('internal error')]))
     // A schema failure names its field, in SendGrid's dotted style (batch_id, personalizations.0).
     const validation = (error as { validation?: Array<{ instancePath: string, message?: string, params?: { missingProperty?: string } }> }).validation
@@ -281,6 +287,13 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     return reply.code(503).send(errorBody([single('service unavailable')]))
   }
 
+  // The spec documents 405 for mail/send; its example body, with our null help.
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/v3/mail/send',
+    handler: async (_request, reply) => reply.code(405).header('allow', 'POST').send(errorBody([single('method not allowed')]))
+  })
+
   app.post('/v3/mail/send', { bodyLimit: MAX_BODY + 1024 * 1024, schema: {} }, async (request, reply) => {
     if (Number(request.headers['content-length'] ?? 0) > MAX_BODY) {
       return reply.code(413).send(errorBody([{ message: 'content too large', field: null, help: null }]))
@@ -347,15 +360,23 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     offset: Type.Optional(Type.String())
   })
   app.get('/v3/stats', { schema: { querystring: StatsQuery } }, async (request, reply) => {
-    const q = request.query as { start_date?: string, end_date?: string, aggregated_by?: string }
-    const isDate = (s: string | undefined) => !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s))
+    const q = request.query as { start_date?: string, end_date?: string, aggregated_by?: string, limit?: string, offset?: string }
+    // A calendar day written YYYY-MM-DD: Date.parse alone takes 2024-02-30 (as 1 March).
+    const isDate = (s: string | undefined) => !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s)
     if (!q.start_date) return reply.code(400).send(errorBody([single('missing required argument', 'start_date')])) // (unverified) wording
     if (!isDate(q.start_date)) return reply.code(400).send(errorBody([single('invalid date format, expected YYYY-MM-DD', 'start_date')])) // (unverified)
     const end = q.end_date ?? day(new Date())
     if (!isDate(end) || end < q.start_date) return reply.code(400).send(errorBody([single('end_date must be a YYYY-MM-DD date on or after start_date', 'end_date')])) // (unverified)
     if ((Date.parse(end) - Date.parse(q.start_date)) / 86_400_000 > 1000) return reply.code(400).send(errorBody([single('the date range is limited to 1000 days', 'start_date')])) // (unverified)
     if (q.aggregated_by && !['day', 'week', 'month'].includes(q.aggregated_by)) return reply.code(400).send(errorBody([single('aggregated_by must be day, week or month', 'aggregated_by')]))
-    return stats.query(q.start_date, end, q.aggregated_by as 'day' | 'week' | 'month' | undefined)
+    // The spec types limit and offset as integers; a count is not negative, and a page of nothing
+    // is no page (limit 0 refused). (unverified) wordings, in the style of the ones above.
+    if (q.limit !== undefined && !/^[1-9]\d{0,8}$/.test(q.limit)) return reply.code(400).send(errorBody([single('limit must be a positive integer', 'limit')]))
+    if (q.offset !== undefined && !/^\d{1,9}$/.test(q.offset)) return reply.code(400).send(errorBody([single('offset must be a non-negative integer', 'offset')]))
+    const rows = stats.query(q.start_date, end, q.aggregated_by as 'day' | 'week' | 'month' | undefined)
+    // (unverified) what SendGrid pages over; the only list here is the dates, oldest first.
+    const offset = Number(q.offset ?? 0)
+    return q.limit === undefined && offset === 0 ? rows : rows.slice(offset, q.limit === undefined ? undefined : offset + Number(q.limit))
   })
 
   const testEvent = (): SendGridEvent => ({ email: 'example@test.com', timestamp: Math.floor(clock.now() / 1000), event: 'processed', sg_event_id: newEventId(), sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>' })

@@ -1,7 +1,9 @@
 /**
  * SendGrid's v3 mail/send validation, as the reference records it (providers.md §1). SendGrid
  * answers all the problems it finds at once, each as {message, field, help}. Messages quoted in
- * the reference are used verbatim; the others are marked (unverified) and worded in its style.
+ * the reference are used verbatim; those marked (docs) are the wording of SendGrid's public
+ * "Mail Send errors" page (not in the reference, and which field each names is our reading of
+ * that page); the others are marked (unverified) and worded in its style.
  */
 
 export interface SendGridError {
@@ -90,6 +92,7 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
           recipients.push({ email, personalization: i, customArgs: Object.fromEntries(Object.entries({ ...topArgs, ...args }).map(([k, v]) => [k, String(v)])) })
         })
       }
+      if (p.headers !== undefined) checkHeaders(p.headers, `${base}.headers`, 'personalizations.headers', out)
       if (p.custom_args !== undefined && JSON.stringify(p.custom_args).length >= 10_000) {
         out.push(err('The custom_args field must be less than 10,000 bytes.', `${base}.custom_args`, 'personalizations.custom_args')) // (unverified)
       }
@@ -143,13 +146,7 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
     }
   }
 
-  if (body.categories !== undefined) {
-    if (!Array.isArray(body.categories) || body.categories.length > 10) {
-      out.push(err('The categories field must be an array of no more than 10 categories.', 'categories', 'categories')) // (unverified)
-    } else if (body.categories.some(c => typeof c !== 'string' || c.length > 255)) {
-      out.push(err('A category cannot have more than 255 characters.', 'categories', 'categories')) // (unverified)
-    }
-  }
+  if (body.categories !== undefined) checkCategories(body.categories, out)
   if (body.send_at !== undefined) {
     const now = Math.floor(nowMs / 1000)
     if (typeof body.send_at !== 'number' || !Number.isInteger(body.send_at) || body.send_at > now + 72 * 3600) {
@@ -162,12 +159,8 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
   if (body.custom_args !== undefined && JSON.stringify(body.custom_args).length >= 10_000) {
     out.push(err('The custom_args field must be less than 10,000 bytes.', 'custom_args', 'custom_args')) // (unverified)
   }
-  if (Array.isArray(body.attachments)) {
-    body.attachments.forEach((a: unknown, i: number) => {
-      if (!isObject(a) || typeof a.content !== 'string' || a.content.length === 0) out.push(err('The attachment content is required.', `attachments.${i}.content`, 'attachments.content')) // (unverified)
-      if (!isObject(a) || typeof a.filename !== 'string' || a.filename.length === 0) out.push(err('The attachment filename is required.', `attachments.${i}.filename`, 'attachments.filename')) // (unverified)
-    })
-  }
+  if (body.attachments !== undefined) checkAttachments(body.attachments, out)
+  checkOptions(body, out)
 
   if (out.length) return { errors: out }
   const sandbox = isObject(body.mail_settings) && isObject(body.mail_settings.sandbox_mode) && body.mail_settings.sandbox_mode.enable === true
@@ -175,4 +168,155 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
   const sendAt = typeof body.send_at === 'number' ? body.send_at : undefined
   const batchId = typeof body.batch_id === 'string' ? body.batch_id : undefined
   return { errors: [], summary: { recipients, categories, sandbox, from, sendAt, batchId } }
+}
+
+/**
+ * Headers SendGrid writes itself, which a message may not set (the spec and providers.md §1 list
+ * them). Compared without case, as header names are.
+ */
+const RESERVED_HEADERS = new Set(['x-sg-id', 'x-sg-eid', 'received', 'dkim-signature', 'content-type', 'content-transfer-encoding', 'to', 'from', 'subject', 'reply-to', 'cc', 'bcc'])
+
+/** `headers`, at the message level or in a personalization: string → string, no reserved name. */
+function checkHeaders (v: unknown, field: string, anchor: string, out: SendGridError[]): void {
+  if (!isObject(v)) {
+    out.push(err('The headers parameter must be an object of key/value pairs, where the values are all strings.', field, anchor)) // (unverified)
+    return
+  }
+  for (const [name, value] of Object.entries(v)) {
+    // (docs) wording; the page words the personalization's and the message's variants alike.
+    if (typeof value !== 'string') out.push(err('The header values must be strings.', field, anchor))
+    // (docs): "non-ASCII characters and empty spaces"; a colon cannot be in a header name either.
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) out.push(err('Header keys can\'t contain non-ASCII characters and empty spaces.', field, anchor))
+    if (RESERVED_HEADERS.has(name.toLowerCase())) out.push(err('Header can not be one of the reserved keys.', field, anchor)) // (docs)
+  }
+}
+
+function checkCategories (v: unknown, out: SendGridError[]): void {
+  if (!Array.isArray(v) || v.some(c => typeof c !== 'string')) {
+    out.push(err('Categories must be an array of strings.', 'categories', 'categories')) // (docs)
+    return
+  }
+  if (v.length > 10) out.push(err(`There is a limit of 10 categories for each email that is sent. You provided ${v.length} categories.`, 'categories', 'categories')) // (docs)
+  const seen = new Set<string>()
+  for (const c of v as string[]) {
+    if (c.length > 255) out.push(err(`Each category must not be longer than 255 characters. ${c} exceeds this limit.`, 'categories', 'categories')) // (docs)
+    // The spec says uniqueItems; whether SendGrid compares without case is not recorded: exact.
+    if (seen.has(c)) out.push(err(`The categories must be a unique list, and you have included ${c} more than once.`, 'categories', 'categories')) // (docs)
+    seen.add(c)
+  }
+}
+
+// Standard base64, padded, with no line breaks: SendGrid refuses the MIME style (76-character
+// lines) that Ruby's Base64.encode64 writes (sendgrid-ruby issue #84).
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+function checkAttachments (v: unknown, out: SendGridError[]): void {
+  if (!Array.isArray(v)) {
+    out.push(err('The attachments field must be an array of attachment objects.', 'attachments', 'attachments')) // (unverified)
+    return
+  }
+  v.forEach((a: unknown, i: number) => {
+    const at = (name: string) => `attachments.${i}.${name}`
+    const o = isObject(a) ? a : {}
+    if (typeof o.content !== 'string' || o.content.length === 0) out.push(err('The attachment content must be a string at least one character in length.', at('content'), 'attachments.content')) // (docs)
+    else if (!BASE64.test(o.content)) out.push(err('The attachment content must be base64 encoded.', at('content'), 'attachments.content')) // the reference's issues record this body
+    if (o.filename === undefined) out.push(err('filename is required.', at('filename'), 'attachments.filename')) // (docs)
+    else if (typeof o.filename !== 'string') out.push(err('The filename of your attachment must be a string.', at('filename'), 'attachments.filename')) // (docs)
+    if (o.type !== undefined && (typeof o.type !== 'string' || o.type.length === 0)) out.push(err('The attachment type must be a string and at least one character in length.', at('type'), 'attachments.type')) // (docs)
+    if (o.disposition !== undefined && o.disposition !== 'inline' && o.disposition !== 'attachment') {
+      out.push(err(`The disposition of your attachment can be either "inline" or "attachment". You provided ${String(o.disposition)}.`, at('disposition'), 'attachments.disposition')) // (docs)
+    }
+    if (o.content_id !== undefined && typeof o.content_id !== 'string') out.push(err(`The content ID of your attachment must be a string. You provided ${String(o.content_id)}.`, at('content_id'), 'attachments.content_id')) // (docs)
+  })
+}
+
+/**
+ * The settings objects: each named setting an object, its flags booleans, its texts strings. The
+ * messages are the docs page's, one per field; a setting that is not an object at all is worded by
+ * us. Settings the spec does not list (bcc, spam_check, legacy ones) are let through unchecked.
+ */
+const SETTINGS: Record<'mail_settings' | 'tracking_settings', Record<string, Record<string, ['boolean' | 'string', string]>>> = {
+  mail_settings: {
+    bypass_list_management: { enable: ['boolean', 'The bypass list management `enable` param should be a Boolean value.'] },
+    bypass_spam_management: { enable: ['boolean', 'The bypass spam management `enable` param should be a Boolean value.'] }, // (unverified): worded as its sibling
+    bypass_bounce_management: { enable: ['boolean', 'The bypass bounce management `enable` param should be a Boolean value.'] }, // (unverified)
+    bypass_unsubscribe_management: { enable: ['boolean', 'The bypass unsubscribe management `enable` param should be a Boolean value.'] }, // (unverified)
+    footer: {
+      enable: ['boolean', 'The footer enable param should be a Boolean value.'],
+      text: ['string', 'The text/plain version of your footer should be a string.'],
+      html: ['string', 'The text/html version of your footer should be a string.']
+    },
+    sandbox_mode: { enable: ['boolean', 'The sandbox mode enable param should be a boolean value.'] }
+  },
+  tracking_settings: {
+    click_tracking: {
+      enable: ['boolean', 'The click tracking enable param should be a boolean value.'],
+      enable_text: ['boolean', 'The click tracking enable text must be a boolean value.']
+    },
+    open_tracking: {
+      enable: ['boolean', 'The open tracking enable param should be a boolean value.'],
+      substitution_tag: ['string', 'The open tracking substitution tag must be a string.']
+    },
+    subscription_tracking: {
+      enable: ['boolean', 'The subscription tracking `enable` param should be a boolean value.'],
+      text: ['string', 'The subscription tracking unsubscribe content for text/plain messages must be a string.'],
+      html: ['string', 'The subscription tracking unsubscribe content for text/html messages must be a string.'],
+      substitution_tag: ['string', 'The subscription tracking substitution tag must be a string value.']
+    },
+    ganalytics: {
+      enable: ['boolean', 'The Google Analytics enable param must be a boolean value.'],
+      ...Object.fromEntries(['utm_source', 'utm_medium', 'utm_term', 'utm_content', 'utm_campaign'].map(k => [k, ['string', `The Google Analytics ${k} must be a string value.`] as ['string', string]]))
+    }
+  }
+}
+
+/** template_id, asm, ip_pool_name, the message-level headers and the settings objects. */
+function checkOptions (body: Json, out: SendGridError[]): void {
+  if (body.template_id !== undefined && typeof body.template_id !== 'string') {
+    out.push(err(`The template ID must be a string, you provided ${JSON.stringify(body.template_id)}.`, 'template_id', 'template_id')) // (docs)
+  }
+  if (body.headers !== undefined) checkHeaders(body.headers, 'headers', 'headers', out)
+
+  if (body.asm !== undefined) {
+    const asm = isObject(body.asm) ? body.asm : {}
+    // The spec requires group_id whenever asm is given: a missing one is "not an integer" too.
+    if (!Number.isInteger(asm.group_id)) out.push(err('The ASM group ID must be an integer.', 'asm.group_id', 'asm.group_id')) // (docs)
+    const display = asm.groups_to_display
+    if (display !== undefined) {
+      if (!Array.isArray(display) || !display.every(g => Number.isInteger(g))) {
+        out.push(err('The ASM Group IDs to display must be an array of integers.', 'asm.groups_to_display', 'asm.groups_to_display')) // (docs)
+      } else if (display.length > 25) {
+        out.push(err('There is a limit of 25 unsubscribe groups that can be displayed to a user at a time.', 'asm.groups_to_display', 'asm.groups_to_display')) // (docs)
+      }
+    }
+  }
+
+  if (body.ip_pool_name !== undefined) {
+    if (typeof body.ip_pool_name !== 'string') out.push(err('The name of your IP pool must be a string.', 'ip_pool_name', 'ip_pool_name')) // (docs)
+    // The spec's 2..64; SendGrid's words for a name out of range are not recorded: an account has
+    // no pool by such a name, so the docs' answer for an unknown pool is the plausible one.
+    else if (body.ip_pool_name.length < 2 || body.ip_pool_name.length > 64) out.push(err(`The IP Pool name must be a valid pool name for your account. You provided ${body.ip_pool_name}.`, 'ip_pool_name', 'ip_pool_name'))
+  }
+
+  for (const group of ['mail_settings', 'tracking_settings'] as const) {
+    const value = body[group]
+    if (value === undefined) continue
+    if (!isObject(value)) {
+      out.push(err(`The ${group} parameter must be an object.`, group, group)) // (unverified)
+      continue
+    }
+    for (const [name, fields] of Object.entries(SETTINGS[group])) {
+      const setting = value[name]
+      if (setting === undefined) continue
+      if (!isObject(setting)) {
+        out.push(err(`The ${group}.${name} setting must be an object.`, `${group}.${name}`, `${group}.${name}`)) // (unverified)
+        continue
+      }
+      for (const [key, [type, message]] of Object.entries(fields)) {
+        const v = setting[key]
+        const fits = type === 'boolean' ? typeof v === 'boolean' : typeof v === 'string'
+        if (v !== undefined && !fits) out.push(err(message, `${group}.${name}.${key}`, `${group}.${name}.${key}`))
+      }
+    }
+  }
 }

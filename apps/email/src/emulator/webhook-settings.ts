@@ -65,6 +65,7 @@ export type WebhookChanges = Partial<Pick<EventWebhook, 'enabled' | 'url' | 'fri
 export type SettingsError = { kind: 'invalid_url', url: string } | { kind: 'url_taken', url: string, id: string } | { kind: 'max_reached' }
 
 const allEvents = (): Record<EventFlag, boolean> => Object.fromEntries(EVENT_FLAGS.map(f => [f, true])) as Record<EventFlag, boolean>
+const noEvents = (): Record<EventFlag, boolean> => Object.fromEntries(EVENT_FLAGS.map(f => [f, false])) as Record<EventFlag, boolean>
 
 export function validUrl (url: string): boolean {
   try {
@@ -185,6 +186,12 @@ export class WebhookSettings {
     // key of its own (derived from the account's key and its id: deriveSigningKey).
     const id = randomUUID()
     const hook = this.#newHook({ id, url: changes.url, created_date: this.#now(), signed: false, key: deriveSigningKey(this.#legacyKey, id) })
+    // The events are opt-in: tsg_webhooks_v3 has creation "select which events you want to
+    // receive" and words every flag "set this property to `true` to receive …", with no default,
+    // so a flag left out of the create body is not selected. (Updates stay partial: a PATCH
+    // changes only the flags it names.) `enabled` is worded alike but left on when omitted: a
+    // webhook created with a URL is meant to post, and SendGrid's default here is not recorded.
+    hook.events = noEvents()
     this.#apply(hook, changes)
     this.#hooks.push(hook)
     this.#persistence?.saved(hook)

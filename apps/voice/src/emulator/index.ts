@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { agentBody, createdAgent, seedAgents, type AgentState } from './agents.ts'
 import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
-import { badRequest, detail, notFound, unprocessable, UUID, type DetailItem } from './errors.ts'
+import { badRequest, detail, notFound, retryConfigProblems, unprocessable, UUID, type DetailItem } from './errors.ts'
 import { magicFate, type CallFate } from './magic.ts'
 import { BolnaPersistence } from './persist.ts'
 import { generateWav } from './wav.ts'
@@ -129,7 +129,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   })
 
   await app.register(async (api) => {
-    // Any bn-… key is accepted. On a refused key Bolna's spec and docs say 401 {"error":401,
+    // Any key shaped like Bolna's is accepted: bn- then at least six letters, digits, _ or - (a
+    // shape check only, as the other emulators make; bn-abc is too short). On a refused key Bolna's spec and docs say 401 {"error":401,
     // "message":"Access denied"}, but the official MCP server's authors checked the live API on
     // 2026-07-13 and got 403 {"detail": "..."} (FastAPI's own form; the official CLI's test
     // vector has "Unrecognized access token"). The emulator follows the live observation: it is
@@ -194,6 +195,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (body.from_phone_number !== undefined && body.from_phone_number !== null && typeof body.from_phone_number !== 'string') problems.push(detail('string_type', ['body', 'from_phone_number'], 'Input should be a valid string', body.from_phone_number))
       if (body.user_data !== undefined && body.user_data !== null && (typeof body.user_data !== 'object' || Array.isArray(body.user_data))) problems.push(detail('dict_type', ['body', 'user_data'], 'Input should be a valid dictionary', body.user_data))
       if (body.scheduled_at !== undefined && body.scheduled_at !== null && typeof body.scheduled_at !== 'string') problems.push(detail('string_type', ['body', 'scheduled_at'], 'Input should be a valid string', body.scheduled_at))
+      if (body.retry_config !== undefined && body.retry_config !== null) problems.push(...retryConfigProblems(body.retry_config))
       if (problems.length) return unprocessable(reply, problems)
 
       const to = body.recipient_phone_number as string

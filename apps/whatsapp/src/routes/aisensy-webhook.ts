@@ -28,7 +28,9 @@ const MAX_NOTIFICATIONS = 1000
  * anything else is refused with 401 and changes nothing. A body is one notification, as AiSensy
  * posts them, or an array of them (a replay of stored notifications). A notification seen before
  * (same id: AiSensy's redelivery) is acknowledged and not applied twice; a topic the service does
- * not use is acknowledged so AiSensy does not retry it.
+ * not use is acknowledged so AiSensy does not retry it, and so is an inbound notification that is
+ * no usable message (its sender not a phone number, its text not a string), which is logged with
+ * the reason and stores nothing.
  */
 export const aisensyWebhookRoutes: FastifyPluginAsyncTypebox<AiSensyWebhookOptions> = async (app, opts) => {
   const allowed = opts.allowedIps.length ? addressMatcher(opts.allowedIps) : undefined
@@ -72,9 +74,13 @@ export const aisensyWebhookRoutes: FastifyPluginAsyncTypebox<AiSensyWebhookOptio
       const topic = topicOf(n)
       if (!isStatusTopic(topic) && !isInboundTopic(topic)) { ignored++; continue }
       if (!firstTime(notificationIdOf(n))) { duplicate++; continue }
-      if (isStatusTopic(topic)) statuses.push(n)
-      else if (await opts.inbound.record(n)) inbound++
-      else ignored++
+      if (isStatusTopic(topic)) { statuses.push(n); continue }
+      const stored = await opts.inbound.record(n)
+      if (stored.stored) { inbound++; continue }
+      // Dropped as other unusable notifications are: acknowledged (a retry would be as malformed)
+      // and counted as ignored, with the reason in the log (never the text itself).
+      ignored++
+      request.log.warn({ notification: notificationIdOf(n), reason: stored.reason }, 'dropped an AiSensy inbound notification that is not a usable message')
     }
     const applied = statuses.length ? await opts.service.applyStatusEvents(statuses) : 0
     return { received: notifications.length, applied: applied + inbound, duplicate, ignored: ignored + statuses.length - applied }

@@ -3,7 +3,7 @@ import type { ActivityLog, Filter } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type { InboundMessagesReply } from '@switchboard/schemas/whatsapp'
 import { appError } from '@switchboard/service-kit/errors'
-import { inboundMessageOf } from '../aisensy-webhooks.ts'
+import { readInboundMessage } from '../aisensy-webhooks.ts'
 import { normalizePhone } from '../phone.ts'
 
 /** A UUID (version 8: custom) derived from a name: the same name, the same id. */
@@ -20,11 +20,18 @@ export function uuidFrom (name: string): string {
 export function createInboundMessages (deps: { activityLog: ActivityLog, mode: () => Mode }) {
   const { activityLog } = deps
 
-  /** Stores one inbound notification; resolves with whether it was one, once it is written. */
-  async function record (notification: unknown): Promise<boolean> {
-    const m = inboundMessageOf(notification) // AiSensy's wire format: aisensy-webhooks.ts
-    if (!m) return false
+  /**
+   * Stores one inbound notification once it is written; a notification that is no usable message
+   * (a sender that is not a phone number, a text that is not a string: readInboundMessage) is not
+   * stored, and the reason is given back for the receiver to log.
+   */
+  async function record (notification: unknown): Promise<{ stored: true } | { stored: false, reason: string }> {
+    const read = readInboundMessage(notification) // AiSensy's wire format: aisensy-webhooks.ts
+    if (!read) return { stored: false, reason: 'not an inbound message' }
+    if ('problem' in read) return { stored: false, reason: read.problem }
+    const m = read.message
     const phone = normalizePhone(m.phone)
+    if (!phone.ok) return { stored: false, reason: phone.reason } // readInboundMessage checked it: never
     activityLog.record('crm_messages', {
       // From AiSensy's message id, so a redelivery (even after a restart) is the same row, skipped.
       id: uuidFrom(`aisensy-inbound:${m.messageId}`),
@@ -32,7 +39,7 @@ export function createInboundMessages (deps: { activityLog: ActivityLog, mode: (
       mode: deps.mode(),
       channel: 'whatsapp',
       direction: 'inbound',
-      contact: phone.ok ? phone.e164 : m.phone,
+      contact: phone.e164,
       contact_name: m.name,
       content: m.text,
       status: 'received',
@@ -41,7 +48,7 @@ export function createInboundMessages (deps: { activityLog: ActivityLog, mode: (
       provider_message_id: m.messageId
     })
     await activityLog.flush() // acknowledged means stored
-    return true
+    return { stored: true }
   }
 
   /** Newest first, optionally from one sender (any form normalizePhone takes). */
