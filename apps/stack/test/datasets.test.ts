@@ -12,6 +12,7 @@ t.test('the demo data set loads through the gateway and Stats agree with its pla
   const { call, gatewayUrl } = await startStack(t)
   const dataset = readDataset('demo')
   const plan = planDataset(dataset)
+  const loadStart = Date.now()
   const report = await loadDataset(dataset, { baseUrl: gatewayUrl, apiToken: API_TOKEN, adminToken: ADMIN_TOKEN, latency: 0 })
   t.same(report.failures, [], 'every step accepted')
   t.equal(report.ok, plan.steps.length)
@@ -44,6 +45,12 @@ t.test('the demo data set loads through the gateway and Stats agree with its pla
 
   const meetings = (await call('GET', '/api/zoom/meetings?page_size=300', undefined, api)).body
   t.equal(meetings.total_records ?? meetings.meetings?.length, dataset.zoom!.count, 'every meeting exists')
+  const booked = await Promise.all((meetings.meetings as Array<{ id: number }>).map(async m => (await call('GET', `/api/zoom/meetings/${m.id}`, undefined, api)).body as { status: string, start_time: string }))
+  const scheduled = plan.steps.filter(s => s.kind === 'meeting' && !s.ended).length
+  t.equal(booked.filter(m => m.status === 'ended').length, dataset.zoom!.count - scheduled, 'the ended meetings ended')
+  const waiting = booked.filter(m => m.status === 'waiting')
+  t.equal(waiting.length, scheduled, 'the scheduled ones are still to come')
+  t.ok(waiting.every(m => Date.parse(m.start_time) > Date.now()), `booked for later: ${waiting.map(m => m.start_time).join(', ')}`)
 
   // Spread over the past week, as a real product's Activity is: played on the test clock set back.
   t.equal((await call('GET', '/api/admin/clock', undefined, admin)).body.mode, 'real', 'the clock is back to real time')
@@ -56,4 +63,14 @@ t.test('the demo data set loads through the gateway and Stats agree with its pla
   const recent = rows.filter(r => Date.parse(r.created_at) >= hourAgo).length
   t.ok(recent > 0 && recent < rows.length / 3, `some in the last hour, for the Stats charts (${recent} of ${rows.length})`)
   t.ok(rows.every(r => Date.parse(r.created_at) >= Date.now() - 8 * 86_400_000 && Date.parse(r.created_at) <= Date.now() + 60_000), 'none beyond the week, none in the future')
+
+  // Their status changes are on the clock too: a row of an earlier day moved then (or at a later
+  // hour the load played), not at the load's real time, and never before it was created. (The
+  // emulators post what fell due on their next 100 ms tick: the moves of the last hours played
+  // may land after the clock is back to real time, which is then their time.)
+  const moved = (items as Array<{ channel: string, direct: boolean, id: string, created_at: string, updated_at: string }>)
+    .filter(i => ['email', 'whatsapp', 'voice'].includes(i.channel) && !i.direct && Date.parse(i.created_at) < loadStart - 86_400_000)
+  t.ok(moved.length > 30, `${moved.length} rows of earlier days`)
+  t.same(moved.filter(r => Date.parse(r.updated_at) < Date.parse(r.created_at)), [], 'none moved before it was created')
+  t.same(moved.filter(r => Date.parse(r.updated_at) >= loadStart), [], 'none moved at the load\'s real time')
 })

@@ -56,6 +56,48 @@ async function createEndpoint (s: Running, body: Record<string, unknown>): Promi
   return res.body
 }
 
+t.test('on a test clock a day ahead: each row moves, and its event is dated, on the clock', async t => {
+  const s = await startStack(t)
+  const app = await receiver(t)
+  await createEndpoint(s, { url: app.url })
+  t.teardown(() => s.call('POST', '/api/admin/clock/real', undefined, admin))
+  const frozen = (await s.call('POST', '/api/admin/clock/freeze', undefined, admin)).body
+  const dayAhead = Date.parse(frozen.frozen_at) + 86_400_000
+  t.equal((await s.call('POST', '/api/admin/clock/advance', { seconds: 86_400 }, admin)).status, 200)
+
+  const email = await s.call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Tomorrow', content: '<p>Hi</p>' }, api)
+  const whatsapp = await s.call('POST', '/api/automation/trigger/whatsapp', { to_number: '+919000000004', template_name: 'welcome_message', params: ['Asha'] }, api)
+  const scripts = await s.call('GET', '/api/automation/call/scripts', undefined, api)
+  const call = await s.call('POST', '/api/automation/trigger/call', { to_number: '+919855550100', script_id: scripts.body.scripts[0].script_id }, api)
+  const link = await s.call('POST', '/api/admin/payment-links', { amount: '1499.10', purpose: 'Annual plan', buyer_name: 'Asha Rao', email: 'asha@example.com' }, admin)
+  t.equal((await s.call('POST', `/api/admin/payment-links/${link.body.id}/simulate`, { outcome: 'success' }, admin)).status, 200)
+  const meeting = await s.call('POST', '/api/zoom/meetings', { topic: 'Tomorrow\'s sync', duration: 30 }, api)
+  t.ok([email, whatsapp, call].every(r => r.status === 200 || r.status === 202) && meeting.status === 201, 'all sent')
+  // Every later status (deliveries, the read, the call's end, the meeting's end) within the hour.
+  t.equal((await s.call('POST', '/api/admin/clock/advance', { seconds: 3600 }, admin)).status, 200)
+  const until = dayAhead + 3_600_000
+
+  const rows: Array<[string, string, string]> = [['email', email.body.id, 'email.delivered'], ['whatsapp', whatsapp.body.id, 'whatsapp.read'], ['voice', call.body.id, 'call.completed'], ['payments', link.body.id, 'payment.paid']]
+  for (const [service, id, type] of rows) {
+    const r = await eventually(() => app.of(type).find(r => r.event.data.id === id), 30_000)
+    if (!r) { t.fail(`${type} never arrived; got ${app.got.map(g => g.event.type).join(', ')}`); continue }
+    const row = (await s.call('GET', `/api/admin/journal/${service}/${id}`, undefined, admin)).body.row as { created_at: string, updated_at: string }
+    const at = Date.parse(r.event.timestamp)
+    t.ok(at >= dayAhead && at <= until, `${type}: dated on the clock (${r.event.timestamp}), not real time`)
+    t.ok(Date.parse(row.updated_at) >= Date.parse(row.created_at) && Date.parse(row.updated_at) <= until, `${service}: updated_at (${row.updated_at}) on the clock, not before created_at (${row.created_at})`)
+    t.ok(Date.parse(row.created_at) >= dayAhead, `${service}: created on the clock`)
+  }
+  for (const type of ['meeting.started', 'meeting.ended']) {
+    const r = await eventually(() => app.of(type).find(r => String(r.event.data.id) === String(meeting.body.id)), 30_000)
+    const at = Date.parse(r?.event.timestamp ?? '')
+    t.ok(at >= dayAhead && at <= until, `${type}: dated on the clock (${r?.event.timestamp}), not real time`)
+  }
+  // The journal's timeline: the row's own entry is not dated before the events it follows.
+  const detail = (await s.call('GET', `/api/admin/activity/whatsapp/${whatsapp.body.id}`, undefined, admin)).body as { timeline: Array<{ at: string, source: string }> }
+  const times = detail.timeline.map(e => Date.parse(e.at))
+  t.ok(times.every(at => at >= dayAhead), `every timeline entry on the clock: ${detail.timeline.map(e => `${e.source} ${e.at}`).join(', ')}`)
+})
+
 t.test('one signed event per outcome, for every service, through the gateway', async t => {
   const s = await startStack(t)
   const app = await receiver(t)
@@ -84,7 +126,7 @@ t.test('one signed event per outcome, for every service, through the gateway', a
 
   const expected: Array<[string, (data: Record<string, unknown>) => boolean]> = [
     ['email.delivered', d => d.id === email.body.id && d.to_email === 'deliver@example.com' && d.status === 'delivered'],
-    ['payment.paid', d => d.id === link.body.id && d.status === 'paid' && d.amount === 499.11],
+    ['payment.paid', d => d.id === link.body.id && d.status === 'paid' && d.amount === '499.11'],
     ['call.completed', d => d.id === call.body.id && d.status === 'completed'],
     ['meeting.ended', d => String(d.id) === String(meeting.body.id) && d.mode === 'mock']
   ]
@@ -99,6 +141,10 @@ t.test('one signed event per outcome, for every service, through the gateway', a
     t.throws(() => new Webhook(filtered.secret).verify(r.body, { 'webhook-id': String(r.headers['webhook-id']), 'webhook-timestamp': String(r.headers['webhook-timestamp']), 'webhook-signature': String(r.headers['webhook-signature']) }), `${type}: another endpoint's secret does not verify it`)
   }
   t.ok(app.of('meeting.started').length >= 1, 'the meeting started before it ended')
+  // The event's data is the row as the journal shows it: amounts as exact decimal strings.
+  const journalRow = (await s.call('GET', `/api/admin/journal/payments/${link.body.id}`, undefined, admin)).body.row
+  const paidData = app.of('payment.paid')[0]?.event.data
+  t.same([paidData?.amount, paidData?.fees, paidData?.updated_at], [journalRow.amount, journalRow.fees, journalRow.updated_at], 'payment.paid carries amount and fees as GET /api/admin/journal/payments/{id} shows them')
 
   // One event per outcome: a status reached once is announced once (replays and late webhooks move nothing).
   for (const type of ['email.delivered', 'payment.paid', 'call.completed', 'meeting.ended']) {

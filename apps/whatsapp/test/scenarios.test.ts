@@ -69,3 +69,25 @@ t.test('a step\'s times: read ten minutes after the send, on the test clock', as
   await eventually(async () => await status(later) === 'read')
   t.pass('read once the clock reaches ten minutes')
 })
+
+t.test('a rate limit and a period come before the magic numbers (the README\'s order), and before a story\'s step', async t => {
+  const { call, runtime } = await startWhatsAppApp(t)
+  await runtime.setScenario({
+    name: 'limited',
+    stories: [{ name: 'never-read', service: 'whatsapp', recipient: '+919820000021', steps: [{ fate: 'delivered_unread' }] }],
+    rate_limits: [{ service: 'whatsapp', max: 3, per_s: 3600 }]
+  }, 'test')
+  const sent = []
+  for (const to of ['+919000000005', '+919000000004', '+919000000005', '+919000000005', '+919000000001', '+919820000021']) sent.push(await call('POST', '/messages', send(to)))
+  t.same(sent.slice(0, 3).map(r => r.status), [202, 202, 202], 'the first three of the window go through')
+  t.ok(sent.slice(3).every(r => r.status === 429), `past the rate every send is refused as rate limited, magic numbers included: ${sent.map(r => r.status).join(', ')}`)
+  const played = runtime.scenarios.played()
+  t.equal(played.filter(p => p.rule === 'rate limit 3/3600 s').length, 3, 'each 429 is a played step of the scenario')
+  t.notOk(played.some(p => p.rule.startsWith('story never-read')), 'a rate limited send took no step of its story')
+
+  // A period: the provider down answers a magic number as it answers any other.
+  await runtime.setScenario({ name: 'down', periods: [{ service: 'whatsapp', from_s: 0, to_s: 3600, outcome: 'outage' }] }, 'test')
+  const down = await call('POST', '/messages', send('+919000000004'))
+  t.not(down.status, 202, 'the provider down fails a magic number\'s send too')
+  t.equal(runtime.scenarios.played()[0]?.rule, 'period 0-3600 s')
+})

@@ -18,6 +18,7 @@ import type { ActivityLog, ActivityLogOptions, Filter, Row, Table } from './type
 import { TABLES } from './tables.ts'
 import { composeStatus, isStatusTable, movesFrom, type StatusTable } from './status-rules.ts'
 import { EmulatorState } from './emulator-state.ts'
+import { MoveClock } from './move-clock.ts'
 
 export type Operation =
   | { op: 'insert', table: Table, row: Row }
@@ -129,6 +130,8 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   let wakeUp: (() => void) | undefined
   // Acks appended to the journal and not yet committed; the journal goes once this is zero.
   let journaledOutstanding = 0
+  // The time status moves are stamped with: the emulators' clock, followed through the settings.
+  const moveClock = new MoveClock()
   let toJournal: Ack[] = []
   let journalScheduled = false
 
@@ -599,6 +602,11 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       if (movesFrom(table, status) === undefined) return Promise.reject(new TypeError(`activity log: ${table} has no status ${JSON.stringify(status)}`))
       const list = typeof values === 'string' ? [values] : values
       const { status: _status, ...rest } = patch as Row
+      // Every service's status moves are stamped here, when the move is made, on the emulators'
+      // clock (a frozen or moved test clock, a data set's history), so updated_at never reads real
+      // time next to a created_at on the clock. Stamped before it is queued: the journal keeps the
+      // stamp, and a move that waits for the database is not dated when it is finally written.
+      rest.updated_at ??= moveClock.stamp()
       return Promise.all(list.map(value => enqueue({ op: 'advance', table, key, value, status, patch: rest }))).then(noop)
     },
 
@@ -622,12 +630,15 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
     },
 
     async readSettings () {
-      return (await backend.select('settings')) as unknown as Awaited<ReturnType<ActivityLog['readSettings']>>
+      const rows = (await backend.select('settings')) as unknown as Awaited<ReturnType<ActivityLog['readSettings']>>
+      moveClock.follow(rows)
+      return rows
     },
 
     async writeSettings (rows, changes = []) {
       if (rows.length) await backend.upsert('settings', rows.map(r => ({ ...r })), ['key'])
       if (changes.length) await backend.insert('settings_changes', changes.map(r => ({ ...r })))
+      moveClock.follow(rows)
     },
 
     async clear (tables) {

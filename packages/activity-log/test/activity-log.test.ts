@@ -345,6 +345,44 @@ t.test('status: a row only moves forward, whatever order the events arrive in', 
   await t.rejects(log.advance('email_logs', 'id', e.id, 'teleported'), /email_logs has no status "teleported"/)
 })
 
+t.test('status: a move is stamped (updated_at) on the test clock the settings hold, real time otherwise; a late move changes nothing', async t => {
+  const { log, email, backend } = setup(t)
+  const stampOf = async (id: string) => Date.parse(String((await db.select('email_logs', { where: { id } }))[0]?.updated_at))
+  const setClock = (value: { frozen_at: number | null, offset_ms: number }) => log.writeSettings([{ key: 'clock', value: { ...value, mode: 'test' }, updated_by: 'test' }])
+  t.teardown(() => setClock({ frozen_at: null, offset_ms: 0 }))
+
+  const dayAhead = Date.parse('2030-01-15T10:00:00.000Z')
+  const e = email({ status: 'sent', created_at: new Date(dayAhead).toISOString(), updated_at: new Date(dayAhead).toISOString() })
+  await log.record('email_logs', e)
+  await setClock({ frozen_at: dayAhead + 3_000, offset_ms: 0 })
+  await log.advance('email_logs', 'id', e.id, 'delivered')
+  t.equal(await stampOf(e.id), dayAhead + 3_000, 'frozen: the clock\'s instant, not real time (which is years before created_at)')
+  await setClock({ frozen_at: dayAhead + 9_000, offset_ms: 0 })
+  await log.advance('email_logs', 'id', e.id, 'processed')
+  t.equal(await stampOf(e.id), dayAhead + 3_000, 'a late move moves nothing, its stamp included')
+
+  // Another instance on the database follows the clock when it reads the settings (its poll).
+  const other = createActivityLog({ backend, flushIntervalMs: 2, logger: recordingLogger().logger })
+  t.teardown(() => other.close())
+  await other.readSettings()
+  await other.advance('email_logs', 'id', e.id, 'opened')
+  t.equal(await stampOf(e.id), dayAhead + 9_000, 'another instance: the clock it read')
+
+  await setClock({ frozen_at: null, offset_ms: 86_400_000 })
+  const f = email({ status: 'sent' })
+  await log.record('email_logs', f)
+  await log.advance('email_logs', 'id', f.id, 'delivered')
+  t.ok(Math.abs(await stampOf(f.id) - (Date.now() + 86_400_000)) < 60_000, 'running a day ahead: a day ahead')
+
+  await setClock({ frozen_at: null, offset_ms: 0 })
+  const g = email({ status: 'sent' })
+  await log.record('email_logs', g)
+  await log.advance('email_logs', 'id', g.id, 'bounced', { updated_at: '2026-12-06T10:00:00.000Z' })
+  t.equal(await stampOf(g.id), Date.parse('2026-12-06T10:00:00.000Z'), 'a move that brings its own time keeps it')
+  await log.advance('email_logs', 'id', e.id, 'clicked')
+  t.ok(Math.abs(await stampOf(e.id) - Date.now()) < 60_000, 'real time again: now')
+})
+
 t.test('status: moves of one row waiting together are coalesced, moves of many rows grouped into one statement', async t => {
   const { log, calls, state, email, whatsapp } = setup(t)
   const rows = Array.from({ length: 30 }, () => email({ status: 'sent' }))

@@ -292,6 +292,26 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     const bounced = await deliveries(other.id)
     t.same(bounced.map(d => d.type), ['email.bounced'])
 
+    // The body: the row as the journal shows it (numeric columns exact decimal strings, not JSON
+    // numbers), dated at the row's updated_at (which the activity log stamps on the emulators'
+    // clock), not at the database's now().
+    const onTheClock = '2030-01-15T10:00:00.5+00:00'
+    const link = { id: randomUUID(), request_id: run, mode: 'mock', amount: '1499.10', purpose: 'Annual plan', status: 'pending' }
+    const call = { id: randomUUID(), request_id: run, mode: 'mock', to_number: '+919845000002', status: 'in-progress' }
+    await db.insert('payments', [link])
+    await db.insert('call_logs', [call])
+    await db.update('payments', { id: link.id, status: { in: ['pending', 'failed'] } }, { status: 'paid', fees: '28.48', updated_at: onTheClock })
+    await db.update('call_logs', { id: call.id }, { status: 'completed', cost: '0.1200', duration_seconds: '42.5', updated_at: onTheClock })
+    const body = async (id: string) => {
+      const rows = await db.select('webhook_outbox', { where: { source: 'events', url: 'http://127.0.0.1:9/other' } })
+      return rows.map(r => JSON.parse(String(r.body)) as { type: string, timestamp: string, data: Row }).find(e => e.data.id === id)
+    }
+    t.match(await body(link.id), { type: 'payment.paid', timestamp: onTheClock, data: { amount: '1499.10', fees: '28.48', status: 'paid', updated_at: onTheClock } }, 'payment.paid: amounts as the journal shows them, at the row\'s updated_at')
+    t.match(await body(call.id), { type: 'call.completed', timestamp: onTheClock, data: { cost: '0.1200', duration_seconds: '42.50' } }, 'call.completed: the same')
+    const failed = { id: randomUUID(), request_id: run, mode: 'mock', amount: '10.00', purpose: 'Refused', status: 'failed', updated_at: onTheClock }
+    await db.insert('payments', [failed])
+    t.match(await body(failed.id), { type: 'payment.failed', timestamp: onTheClock, data: { amount: '10.00', fees: null } }, 'a row written at its outcome: the same, at its own stamp')
+
     // Deleting an endpoint takes its undelivered deliveries with it; without endpoints the triggers go.
     t.equal(await db.rpc<boolean>('delete_event_endpoint', { p_id: other.id }), true)
     t.equal((await deliveries(other.id)).length, 0)

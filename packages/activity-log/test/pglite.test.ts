@@ -60,3 +60,16 @@ t.test('the embedded database answers from its own thread: errors keep their cod
   await backend.close()
   await t.rejects(backend.select('email_logs'), /embedded database thread stopped/, 'a query after close fails at once instead of hanging')
 })
+
+t.test('events: every numeric column of a table with events is one event_row_data turns into a string', async t => {
+  const backend = await createPgliteBackend({ dataDir: 'memory://' })
+  t.teardown(() => backend.close())
+  // A numeric column added to one of these tables must be added to event_row_data (the migration
+  // events_on_the_clock_with_exact_amounts), or its events would carry it as a JSON number while
+  // the journal shows a decimal string.
+  const { rows } = await backend.query(`SELECT table_name || '.' || column_name AS col FROM information_schema.columns
+    WHERE table_schema = current_schema() AND data_type = 'numeric' AND table_name IN ('email_logs', 'whatsapp_logs', 'payments', 'call_logs') ORDER BY 1`)
+  t.same(rows.map(r => r.col), ['call_logs.cost', 'call_logs.duration_seconds', 'payments.amount', 'payments.fees'])
+  const { rows: [converted] } = await backend.query('SELECT event_row_data($1, $2::jsonb) AS d', ['payments', '{"amount": 1499.10, "fees": null, "latency_ms": 12}'])
+  t.same(converted?.d, { amount: '1499.10', fees: null, latency_ms: 12 }, 'the digits and scale the column has; other numbers stay numbers')
+})

@@ -66,10 +66,6 @@ export interface LoadReport {
  */
 export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise<LoadReport> {
   const started = performance.now()
-  const plan = planDataset(dataset, opts.seed)
-  const latencyRandom = seededRandom(plan.seed ^ 0x5eed)
-  const latencies = plan.steps.map(() => opts.latency === undefined || opts.latency === 'realistic' ? Math.round(80 + latencyRandom() * 520) : opts.latency)
-  const report: LoadReport = { dataset: plan.dataset, seed: plan.seed, steps: plan.steps.length, ok: 0, byKind: {}, failures: [], durationMs: 0 }
   const base = opts.baseUrl.replace(/\/+$/, '')
 
   async function call (method: 'GET' | 'POST', path: string, body: unknown, latencyMs: number, admin = false, force = true): Promise<{ status: number, body: any }> {
@@ -126,6 +122,16 @@ export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise
 
   await preflight()
 
+  // Planned at the test clock's now (real time unless a test froze or moved it): what is booked
+  // for later (a scheduled meeting) is later on the clock the emulators run on.
+  const clockNow = await call('GET', '/api/admin/clock', undefined, 0, true, false)
+  const clockMode: unknown = clockNow.body?.mode
+  const now = Date.parse(String(clockNow.body?.now))
+  const plan = planDataset(dataset, opts.seed, Number.isFinite(now) ? now : Date.now())
+  const latencyRandom = seededRandom(plan.seed ^ 0x5eed)
+  const latencies = plan.steps.map(() => opts.latency === undefined || opts.latency === 'realistic' ? Math.round(80 + latencyRandom() * 520) : opts.latency)
+  const report: LoadReport = { dataset: plan.dataset, seed: plan.seed, steps: plan.steps.length, ok: 0, byKind: {}, failures: [], durationMs: 0 }
+
   /** The steps `indexes` (all of them by default), `concurrency` at a time. */
   async function play (indexes: number[]): Promise<void> {
     let next = 0
@@ -159,7 +165,6 @@ export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise
   }
   const all = plan.steps.map((_, i) => i)
   const ago = plan.agoMs
-  const clockMode = ago ? (await call('GET', '/api/admin/clock', undefined, 0, true, false)).body?.mode : undefined
   if (!ago) {
     await play(all)
   } else if (clockMode !== 'real') {

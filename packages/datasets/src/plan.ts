@@ -11,7 +11,7 @@ export type Step =
   | { kind: 'whatsapp_campaign', body: { name: string, template_name: string, contacts: Array<{ to_number: string, name: string, params: string[] }> } }
   | { kind: 'payment', outcome: PaymentOutcome, body: { amount: string, purpose: string, buyer_name: string, email?: string, phone?: string } }
   | { kind: 'call', outcome: CallOutcome, body: { to_number: string, script_id: string, user_data: Record<string, string> } }
-  | { kind: 'meeting', ended: boolean, body: { topic: string, duration: number, agenda: string } }
+  | { kind: 'meeting', ended: boolean, body: { topic: string, duration: number, agenda: string, start_time?: string } }
 
 export interface Plan {
   dataset: string
@@ -46,6 +46,16 @@ export function historyAgo (count: number, days: number, random: () => number, n
     ago.push(Math.max(now - at, HOUR))
   }
   return ago.sort((a, b) => b - a)
+}
+
+/**
+ * When a scheduled meeting is booked: a half hour of IST working hours (10:00-17:30) on one of the
+ * three days after `now`'s IST date, as Zoom takes it (UTC, whole seconds). Always after `now`.
+ */
+export function upcomingMeeting (now: number, random: () => number): string {
+  const istMidnight = Math.floor((now + IST_OFFSET) / DAY) * DAY - IST_OFFSET
+  const at = istMidnight + (1 + Math.floor(random() * 3)) * DAY + 10 * HOUR + Math.floor(random() * 16) * HOUR / 2
+  return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 /** The simulation's own generator (mulberry32): the same on every platform, so a seed means the same plan everywhere. */
@@ -152,9 +162,17 @@ export function planDataset (dataset: Dataset, seed = dataset.seed ?? 1, now = D
 
   if (dataset.zoom && dataset.zoom.count > 0) {
     const ended = allocate<'ended' | 'scheduled'>(dataset.zoom.count, { ended: dataset.zoom.ended, scheduled: 1 - dataset.zoom.ended }, 'scheduled', random)
+    // Their own generator, so the rest of a seed's plan is what it was before meetings had times.
+    const upcoming = seededRandom(seed ^ 0x200e)
     for (const state of ended) {
       const c = pick(dataset.contacts, random)
-      steps.push({ kind: 'meeting', ended: state === 'ended', body: { topic: fill(pick(dataset.zoom.topics, random), c).slice(0, 200), duration: 15 + 15 * Math.floor(random() * 4), agenda: `With ${c.name}${c.company ? ` (${c.company})` : ''}` } })
+      const body = { topic: fill(pick(dataset.zoom.topics, random), c).slice(0, 200), duration: 15 + 15 * Math.floor(random() * 4), agenda: `With ${c.name}${c.company ? ` (${c.company})` : ''}` }
+      // An ended meeting starts when it is created and is ended at once (it has its recording); a
+      // scheduled one is booked for the coming days, so it is still waiting after the load, whatever
+      // past hour its creation is played at.
+      steps.push(state === 'ended'
+        ? { kind: 'meeting', ended: true, body }
+        : { kind: 'meeting', ended: false, body: { ...body, start_time: upcomingMeeting(now, upcoming) } })
     }
   }
 

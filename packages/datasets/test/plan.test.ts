@@ -88,3 +88,19 @@ t.test('a team\'s own file is validated, and a bad one is refused saying where',
   t.throws(() => readDataset(join(dir, 'broken.json')), /is not valid JSON/)
   t.throws(() => planDataset(validateDataset({ name: 'x', contacts: [{ name: 'No Email' }], email: { count: 1, subjects: ['s'], bodies: ['b'] } })), /no contact has an email/)
 })
+
+t.test('meetings: the ended ones start when they are created; the scheduled ones are booked for the coming days, after the clock\'s now', async t => {
+  const now = Date.parse('2026-12-06T10:00:00Z') // 15:30 IST
+  const meetings = planDataset(demo, undefined, now).steps.filter(s => s.kind === 'meeting')
+  t.same(count(meetings.map(s => s.ended)), { true: 4, false: 2 }, 'the README\'s 6 meetings, 4 of them ended')
+  t.ok(meetings.filter(s => s.ended).every(s => s.body.start_time === undefined), 'an ended meeting starts at once (and is ended, with its recording)')
+  for (const s of meetings.filter(s => !s.ended)) {
+    const at = Date.parse(s.body.start_time!)
+    t.match(s.body.start_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/, 'as Zoom takes it')
+    t.ok(at > now + 3_600_000 && at < now + 4 * 86_400_000, `booked within the next three days (${s.body.start_time}), so it has not started when the load ends`)
+    const ist = new Date(at + 5.5 * 3_600_000)
+    t.ok(ist.getUTCHours() >= 10 && ist.getUTCHours() < 18 && ist.getUTCMinutes() % 30 === 0, 'on a half hour of the IST working day')
+  }
+  const later = Date.parse('2030-01-15T10:00:00Z')
+  t.ok(planDataset(demo, undefined, later).steps.every(s => s.kind !== 'meeting' || s.ended || Date.parse(s.body.start_time!) > later), 'relative to the clock the plan is made at')
+})

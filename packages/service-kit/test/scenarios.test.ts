@@ -47,6 +47,27 @@ t.test('periods and rate limits follow the clock from the scenario start, throug
   t.equal(whatsapp.decide().outcome, 'success', 'a new window')
 })
 
+t.test('the order of precedence: the outcome header, a period or rate limit, a story\'s step, the fault setting, magic values, the success rate', async t => {
+  const clock = new TestClock()
+  const t0 = Date.now()
+  clock.apply({ frozen_at: t0, offset_ms: 0 })
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: t0, scenario: { name: 'p', rate_limits: [{ service: 'whatsapp', max: 1, per_s: 60 }] } })
+  let fault: 'none' | 'outage' = 'none'
+  const sim = new Simulator(() => ({ ...settings(), successRate: 0, scenario: fault }), 'whatsapp', player)
+  t.equal(sim.decide({ magic: 'success' }).outcome, 'success', 'a magic value beats the success rate (0 here)')
+  t.equal(sim.decide({ magic: 'success' }).outcome, 'rate_limited', 'a rate limit beats a magic value')
+  t.equal(sim.decide({ story: 'success' }).outcome, 'rate_limited', 'and a story\'s step')
+  t.equal(sim.decide({ force: 'success' }).outcome, 'success', 'the outcome header beats a rate limit')
+  player.load(null)
+  t.equal(sim.preempt({}), undefined, 'no header and no scenario: the request\'s own content decides (settle)')
+  t.same(sim.settle({ magic: 'timeout' }), { outcome: 'timeout', delayMs: 120_000 }, 'a magic value may ask for any outcome (a Zoom topic tagged [timeout])')
+  fault = 'outage'
+  t.equal(sim.decide({ magic: 'success' }).outcome, 'outage', 'the fault setting beats a magic value')
+  t.equal(sim.settle({ story: 'success', magic: 'failure' }).outcome, 'success', 'a story\'s step beats the fault setting')
+  t.equal(sim.preempt({ force: 'timeout' })?.delayMs, 120_000, 'a forced timeout holds the request')
+})
+
 t.test('every example matches the schema and names only fates its service knows', async t => {
   const examples = listScenarioExamples()
   t.ok(examples.length >= 6)

@@ -246,14 +246,14 @@ export function createEmailService (deps: EmailServiceDeps) {
    */
   async function applyEvents (events: Array<Record<string, unknown>>): Promise<number> {
     const moves: Array<Promise<void>> = []
-    const at = new Date().toISOString()
+    // No updated_at: the activity log stamps every status move, on the emulators' clock.
     for (const e of events) {
       const mapping = EVENT_STATUS[String(e.event)]
       const id = e[LOG_ID_ARG]
       if (!mapping || typeof id !== 'string') continue
       moves.push(activityLog.advance('email_logs', 'id', id, mapping.status, mapping.failure
-        ? { error: String(e.reason ?? e.event), error_code: String(e.event), updated_at: at }
-        : { updated_at: at }))
+        ? { error: String(e.reason ?? e.event), error_code: String(e.event) }
+        : {}))
     }
     await Promise.all(moves)
     return moves.length

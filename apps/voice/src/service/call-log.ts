@@ -1,4 +1,3 @@
-import { isoNow } from '@switchboard/service-kit/clock'
 import type { CallLogRow } from '@switchboard/activity-log'
 import { UUID } from '@switchboard/schemas/common'
 import type { CallLog } from '@switchboard/schemas/voice'
@@ -30,7 +29,8 @@ export const bolnaTimestamp = (iso: string) => `${new Date(iso).toISOString().sl
 export function executionPatch (e: BolnaExecution): Partial<CallLogRow> {
   const t = e.telephony_data ?? {}
   const final = isFinal(e.status)
-  const patch: Partial<CallLogRow> = { status: e.status, execution_id: e.id, updated_at: isoNow() }
+  // No updated_at: the activity log stamps every status move, on the emulators' clock.
+  const patch: Partial<CallLogRow> = { status: e.status, execution_id: e.id }
   const duration = num(e.conversation_duration) ?? num(t.duration)
   if (duration !== undefined && (duration > 0 || final)) patch.duration_seconds = duration
   const cost = num(e.total_cost)

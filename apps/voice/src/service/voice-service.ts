@@ -73,6 +73,9 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   const { activityLog } = deps
   const scripts = createScripts({ clientFor: deps.clientFor, aliases: deps.scriptAliases })
   const seen = new Set<string>()
+  // On a clock that is not real time (a data set's history, a test that moved it), when it
+  // happened on that clock. (Status moves are stamped by the activity log itself.)
+  const stamp = () => clockStamp(deps.runtime.clock) ?? nowIso()
   const jobs = new Set<Promise<unknown>>()
   const stopping = new AbortController()
 
@@ -96,8 +99,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function placeCall (p: { mode: Mode, target: ResolvedScript, to: string, userData?: Record<string, unknown>, from?: string | undefined, scheduledAt?: string | undefined, campaignId?: string, ctx: CallContext }): Promise<Placed> {
     const id = randomUUID()
     const from = p.from ?? deps.fromNumber
-    // On a clock that is not real time (a data set's history), when it happened on that clock.
-    const at = clockStamp(deps.runtime.clock) ?? nowIso()
+    const at = stamp()
     // Queued before Bolna is asked, so it is written before any webhook's update of the call; the
     // answer waits for it below, with the call's outcome.
     const inserted = activityLog.record('call_logs', {
@@ -128,12 +130,12 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       const routed = await withFallback(p.mode, deps.runtime.get('voice').fallback, m => deps.clientFor(m).makeCall(body, p.ctx.simulationHeaders))
       const res = routed.result
       const latencyMs = Math.round(performance.now() - started)
-      await Promise.all([inserted, activityLog.recordUpdate('call_logs', { id }, { execution_id: res.execution_id, latency_ms: latencyMs, updated_at: nowIso(), ...(routed.fallback ? { mode: routed.mode, fallback: true } : {}) })])
+      await Promise.all([inserted, activityLog.recordUpdate('call_logs', { id }, { execution_id: res.execution_id, latency_ms: latencyMs, updated_at: stamp(), ...(routed.fallback ? { mode: routed.mode, fallback: true } : {}) })])
       return { ok: true, id, mode: routed.mode, executionId: res.execution_id, status: res.status ?? 'queued', latencyMs }
     } catch (err) {
       const latencyMs = Math.round(performance.now() - started)
       const known = err instanceof ProviderError
-      await Promise.all([inserted, activityLog.recordUpdate('call_logs', { id }, { status: 'failed', error: known ? err.message : 'internal error', error_code: known ? err.kind : 'internal', latency_ms: latencyMs, updated_at: nowIso() })])
+      await Promise.all([inserted, activityLog.recordUpdate('call_logs', { id }, { status: 'failed', error: known ? err.message : 'internal error', error_code: known ? err.kind : 'internal', latency_ms: latencyMs, updated_at: stamp() })])
       if (!known) deps.logger?.warn({ err, call: id }, 'placing a call failed unexpectedly')
       return { ok: false, id, error: err, latencyMs }
     }
@@ -162,7 +164,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   }
 
   function campaignRow (p: { id: string, mode: Mode, name: string, target: ResolvedScript, total: number, ctx: CallContext }) {
-    const now = nowIso()
+    const now = stamp()
     return { id: p.id, request_id: p.ctx.requestId, mode: p.mode, name: p.name, script_id: p.target.scriptId, agent_id: p.target.agentId, status: 'running', total: p.total, initiated: 0, completed: 0, failed: 0, error: null, created_at: now, updated_at: now, completed_at: null } satisfies CallCampaignRow
   }
 
@@ -298,7 +300,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
    */
   async function refreshCampaign (id: string): Promise<void> {
     const p = await progressOf(id)
-    activityLog.recordUpdate('call_campaigns', { id }, { initiated: p.initiated, completed: p.completed, failed: p.failed, updated_at: nowIso() })
+    activityLog.recordUpdate('call_campaigns', { id }, { initiated: p.initiated, completed: p.completed, failed: p.failed, updated_at: stamp() })
   }
 
   /** At most one refresh per campaign at a time, at most one every 250 ms; requests coalesce. */
@@ -418,7 +420,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     try {
       const e = await deps.clientFor(row.mode as Mode).getExecution(row.execution_id, ctx.simulationHeaders)
       await applyExecution(e, 'fetched')
-      if ((rankOf(e.status) ?? -1) > (rankOf(String(row.status)) ?? -1)) return toCallLog({ ...row, ...executionPatch(e) })
+      if ((rankOf(e.status) ?? -1) > (rankOf(String(row.status)) ?? -1)) return toCallLog({ ...row, ...executionPatch(e), updated_at: stamp() })
     } catch (err) {
       // The row as last reported is still a true answer; say why it may be behind.
       if (!(err instanceof ProviderError) && !(err instanceof ServiceError)) throw err
@@ -444,7 +446,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       if (err.kind === 'rejected') throw notStoppable(`Bolna refused to stop it: ${err.message} Only queued or scheduled calls can be stopped.`)
       throw mapped(err, { id: row.id })
     }
-    await activityLog.advance('call_logs', 'id', String(row.id), 'stopped', { updated_at: nowIso() })
+    await activityLog.advance('call_logs', 'id', String(row.id), 'stopped')
     return { id: String(row.id), execution_id: row.execution_id, status: 'stopped', mode: row.mode as Mode }
   }
 

@@ -228,6 +228,13 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     persistence?.saved(life)
   }
 
+  /**
+   * The outcome a fate asks of the request: `error` fails it as a random failure would; every other
+   * fate lets it through (the refusals among them answer after it, their own way).
+   */
+  const fateOutcome = (fate: Fate | undefined): 'success' | 'failure' | undefined =>
+    fate === undefined ? undefined : fate === 'error' ? 'failure' : 'success'
+
   async function simulated (reply: FastifyReply, outcome: Exclude<Outcome, 'success'>, delayMs: number) {
     if (delayMs > 0) await simulator.wait(delayMs, clientGone(reply.raw))
     reply.header('x-switchboard-simulated', outcome)
@@ -248,18 +255,24 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     if ('error' in result) return send(reply, result.error)
     const s = result.send
     const forced = readSimulationHeaders(request.headers)
+    // A seeded run: this send's fate follows from what it is, not from when it arrived.
+    const draws = simulator.forRequest([s.campaign.name, s.destination, s.userName, s.templateParams])
+    // The README's order of precedence: the outcome header, then a scenario's period or rate
+    // limit, then a story's step, then the fault scenario setting, magic numbers and the success
+    // rate. A send that AiSensy is down for or rate limits takes no step of its story and is
+    // refused for nothing else (+919000000001 gets the 429 too).
+    const preempted = draws.preempt(forced)
+    if (preempted !== undefined && preempted.outcome !== 'success') return simulated(reply, preempted.outcome, preempted.delayMs)
     // A scripted scenario's story (e.g. delivered and never read) is above the magic numbers.
     const story = simulator.story(s.destination, forced.scenario)
-    const fate = (story?.fate as Fate | undefined) ?? magicFate(s.destination)
+    const magic = magicFate(s.destination)
+    const fate = (story?.fate as Fate | undefined) ?? magic
+    const storyOutcome = story?.outcome ?? fateOutcome(story?.fate as Fate | undefined)
+    const decision = preempted ?? draws.settle({ story: storyOutcome, magic: fateOutcome(magic), latencyMs: forced.latencyMs })
+    if (decision.outcome !== 'success') return simulated(reply, decision.outcome, decision.delayMs)
     if (fate === 'invalid') return send(reply, ERRORS.invalidNumber())
     if (fate === 'no_plan') return send(reply, ERRORS.noPlan())
     if (fate === 'no_credits') return send(reply, ERRORS.noCredits())
-
-    const magicOutcome = story?.outcome ?? (fate === 'error' ? 'failure' : fate !== undefined ? 'success' : undefined)
-    // A seeded run: this send's fate follows from what it is, not from when it arrived.
-    const draws = simulator.forRequest([s.campaign.name, s.destination, s.userName, s.templateParams])
-    const decision = draws.decide({ force: forced.force ?? magicOutcome, latencyMs: forced.latencyMs })
-    if (decision.outcome !== 'success') return simulated(reply, decision.outcome, decision.delayMs)
 
     if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     const messageId = randomUUID()

@@ -270,7 +270,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before the campaign exists
     const id = randomUUID()
-    const now = new Date().toISOString()
+    // On a clock that is not real time (a data set's history), when it happened on that clock.
+    const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()
     const row = { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
     await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, prepared)
     progressOf.set(id, progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length))
@@ -360,12 +361,12 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       const campaignId = campaignOf.get(messageId)
       if (campaignId) markDirty(campaignId)
     }
-    const at = new Date().toISOString()
+    // No updated_at: the activity log stamps every status move, on the emulators' clock.
     const moves: Array<Promise<void>> = []
     for (const [id, update] of final) {
       const status = update.status
-      moves.push(activityLog.advance('whatsapp_logs', 'provider_message_id', id, status, { ...failureColumns(update), updated_at: at }))
-      moves.push(activityLog.advance('crm_messages', 'provider_message_id', id, status, { updated_at: at }))
+      moves.push(activityLog.advance('whatsapp_logs', 'provider_message_id', id, status, failureColumns(update)))
+      moves.push(activityLog.advance('crm_messages', 'provider_message_id', id, status))
     }
     await Promise.all(moves)
     return used

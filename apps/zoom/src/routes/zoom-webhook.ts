@@ -6,6 +6,7 @@ import { appError } from '@switchboard/service-kit/errors'
 import { claimWebhookEvents } from '@switchboard/service-kit/webhook-replay'
 import { timestampIsFresh } from '@switchboard/service-kit/hmac'
 import { emitEvents, type EventType } from '@switchboard/service-kit/events'
+import { clockStamp } from '@switchboard/service-kit/clock'
 import { redactSecrets } from '@switchboard/service-kit/redact'
 import { rawBodyOf, readRawBody, webhookUnauthorized } from '@switchboard/service-kit/webhook-receiver'
 import { eventIdentity, parseZoomEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationAnswer, verifyZoomWebhook } from '../zoom-webhooks.ts'
@@ -60,7 +61,11 @@ export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = 
     const applied = opts.service.applyWebhookEvent(event)
     // The team's event (Zoom keeps no table for a trigger to see): once per webhook, replays excluded.
     if (TEAM_EVENTS.has(event.event) && object && typeof object === 'object') {
-      await emitEvents(app.activityLog, [{ type: event.event as EventType, data: redactSecrets({ ...object, mode: opts.service.mode() }) }])
+      // When it happened: Zoom's event_ts, which the emulator stamps on the test clock (a meeting
+      // scheduled for 10:00 starts at 10:00 whatever an advance's target); else the clock's now.
+      const at = typeof event.event_ts === 'number' && Number.isFinite(event.event_ts) ? new Date(event.event_ts).toISOString() : clockStamp(app.clock)
+      const data = redactSecrets({ ...object, mode: opts.service.mode() })
+      await emitEvents(app.activityLog, [{ type: event.event as EventType, data, ...(at !== undefined ? { timestamp: at } : {}) }])
         .catch((err: unknown) => request.log.warn({ err, event: event.event }, 'zoom: could not queue the team\'s event'))
     }
     return { received: true as const, event: event.event, applied }

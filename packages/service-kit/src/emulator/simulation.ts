@@ -51,14 +51,26 @@ export interface Decision {
   delayMs: number
 }
 
+/**
+ * What decides a request, in the order of precedence the README gives (Scenarios): the outcome
+ * header, then a scenario's period or rate limit, then a story's step, then the fault scenario
+ * setting, magic values and the success rate. Each goes in its own field: an emulator that passed
+ * a magic value's outcome as `force` would put it above the provider being down or rate limiting.
+ */
 export interface DecideOptions {
-  /** A forced outcome from OUTCOME_HEADER: wins over everything. */
+  /** A forced outcome from OUTCOME_HEADER (and nothing else): wins over everything. */
   force?: Outcome | undefined
   /**
-   * An outcome a magic value asks for: wins over the success rate, not over a scenario (a
-   * recipient's fate does not stop the provider being down or rate limiting).
+   * What a scenario story's step asks for (ScenarioPlayer.story): below a period or rate limit,
+   * above the fault scenario setting, magic values and the success rate.
    */
-  magic?: 'success' | 'failure' | undefined
+  story?: Outcome | undefined
+  /**
+   * An outcome a magic value asks for (a recipient that always fails, a Zoom topic tagged
+   * `[outage]`): wins over the success rate, not over a scenario (a recipient's fate does not stop
+   * the provider being down or rate limiting).
+   */
+  magic?: Outcome | undefined
   /** A forced latency in ms (from LATENCY_HEADER). */
   latencyMs?: number | undefined
   /** The story the request names (SCENARIO_HEADER). */
@@ -96,18 +108,47 @@ export class Draws {
     return this.random() < this.#settings().successRate
   }
 
+  /** The whole order of precedence (DecideOptions) for one request. */
   decide (options: DecideOptions = {}): Decision {
-    const { scenario } = this.#settings()
-    const delayMs = options.latencyMs ?? this.latency()
-    if (options.force) return { outcome: options.force, delayMs: options.force === 'timeout' ? TIMEOUT_HOLD_MS : delayMs }
+    return this.preempt(options) ?? this.settle(options)
+  }
+
+  /**
+   * The first places of the order: the outcome header, then the scenario's period or rate limit;
+   * undefined when neither decides. For an emulator whose request's content decides the rest (a
+   * story step to take, a magic number that is refused): it asks this first, so a request the
+   * provider rate limits takes no story step and is refused for nothing else, then, when this is
+   * undefined, settle(). Counts against a rate limit: once per request, and never with decide().
+   */
+  preempt (options: Pick<DecideOptions, 'force' | 'latencyMs'> = {}): Decision | undefined {
+    // The latency is drawn once per request whichever part decides, so a seeded run's draws (and
+    // the outcomes after them) are the same as they were when one method did everything.
+    if (options.force) {
+      const delayMs = options.latencyMs ?? this.latency()
+      return { outcome: options.force, delayMs: options.force === 'timeout' ? TIMEOUT_HOLD_MS : delayMs }
+    }
     // A scripted scenario's period or rate limit (the provider down, 429s past a rate) comes next.
     const gated = this.#gate?.()
-    if (gated?.outcome) return { outcome: gated.outcome, delayMs: gated.outcome === 'timeout' ? TIMEOUT_HOLD_MS : gated.outcome === 'rate_limited' ? 0 : delayMs }
+    if (gated?.outcome) {
+      const delayMs = options.latencyMs ?? this.latency()
+      return { outcome: gated.outcome, delayMs: gated.outcome === 'timeout' ? TIMEOUT_HOLD_MS : gated.outcome === 'rate_limited' ? 0 : delayMs }
+    }
+    return undefined
+  }
+
+  /** The rest of the order, below a period or rate limit: a story's step, the fault scenario setting, magic values, the success rate. */
+  settle (options: Pick<DecideOptions, 'story' | 'magic' | 'latencyMs'> = {}): Decision {
+    const { scenario } = this.#settings()
+    const delayMs = options.latencyMs ?? this.latency()
+    if (options.story) return { outcome: options.story, delayMs: options.story === 'timeout' ? TIMEOUT_HOLD_MS : delayMs }
     switch (scenario) {
       case 'outage': return { outcome: 'outage', delayMs }
       case 'rate_limit': return { outcome: 'rate_limited', delayMs: 0 }
       case 'timeout': return { outcome: 'timeout', delayMs: TIMEOUT_HOLD_MS }
-      default: return { outcome: options.magic ?? (this.succeeds() ? 'success' : 'failure'), delayMs }
+      default: {
+        if (options.magic) return { outcome: options.magic, delayMs: options.magic === 'timeout' ? TIMEOUT_HOLD_MS : delayMs }
+        return { outcome: this.succeeds() ? 'success' : 'failure', delayMs }
+      }
     }
   }
 }
