@@ -121,7 +121,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/automation/whatsapp/messages/{id}': fwd('getWhatsappMessage', 'WHATSAPP', { 404: ['WHATSAPP_MESSAGE_NOT_FOUND'] }),
   'POST /api/webhooks/whatsapp/aisensy/{token}': fwd('receiveAisensyWebhook', 'WHATSAPP', { 400: ['WHATSAPP_WEBHOOK_INVALID_BODY'], 401: ['WHATSAPP_WEBHOOK_UNAUTHORIZED'] }),
 
-  'POST /api/admin/payment-links': { ...fwd('createPaymentLink', 'PAYMENTS', { 409: ['PAYMENTS_IDEMPOTENCY_KEY_IN_USE'], 422: ['PAYMENTS_IDEMPOTENCY_KEY_REUSED', 'PAYMENTS_NO_CONTACT', 'PAYMENTS_PROVIDER_REJECTED'] }), examples: EXAMPLES.createPaymentLink },
+  'POST /api/admin/payment-links': { ...fwd('createPaymentLink', 'PAYMENTS', { 422: ['PAYMENTS_NO_CONTACT', 'PAYMENTS_PROVIDER_REJECTED'] }), examples: EXAMPLES.createPaymentLink },
   'GET /api/admin/payment-links': fwd('listPaymentLinks', 'PAYMENTS'),
   'GET /api/admin/payment-links/{id}': fwd('getPaymentLink', 'PAYMENTS', { 404: ['PAYMENTS_LINK_NOT_FOUND'] }),
   'POST /api/admin/payment-links/{id}/resend': fwd('resendPaymentLink', 'PAYMENTS', { 404: ['PAYMENTS_LINK_NOT_FOUND'], 409: ['PAYMENTS_ALREADY_PAID', 'PAYMENTS_LINK_NOT_CREATED'], 502: ['PAYMENTS_RESEND_FAILED'] }),
@@ -169,8 +169,14 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'The service or its provider did not answer in time.'
 }
 
-/** The codes an operation can answer, by status. */
-export function errorCodes (method: string, path: string, op: Operation, hasBody: boolean): Record<number, string[]> {
+/** The header a route that takes an Idempotency-Key documents (service-kit's idempotency.ts adds it). */
+const IDEMPOTENCY_PARAMETER = 'idempotency-key'
+
+/**
+ * The codes an operation can answer, by status. `idempotent`: it takes an Idempotency-Key, so the
+ * gateway's key check answers too (and, forwarded, the service's own check of the key it is given).
+ */
+export function errorCodes (method: string, path: string, op: Operation, hasBody: boolean, idempotent = false): Record<number, string[]> {
   const codes: Record<number, string[]> = {}
   const add = (status: number, ...list: string[]) => { codes[status] = [...new Set([...(codes[status] ?? []), ...list])] }
   const s = op.service
@@ -180,6 +186,15 @@ export function errorCodes (method: string, path: string, op: Operation, hasBody
   if (tokenFor(path)) add(401, 'GATEWAY_UNAUTHORIZED')
   if (LIMITED.test(path)) add(429, 'GATEWAY_RATE_LIMITED')
   add(500, 'GATEWAY_INTERNAL_ERROR')
+  if (idempotent) {
+    add(409, 'GATEWAY_IDEMPOTENCY_KEY_IN_USE')
+    add(422, 'GATEWAY_IDEMPOTENCY_KEY_REUSED')
+    add(503, 'GATEWAY_IDEMPOTENCY_UNAVAILABLE')
+    if (op.forwarded && s && s !== 'ADMIN') {
+      add(409, `${s}_IDEMPOTENCY_KEY_IN_USE`)
+      add(422, `${s}_IDEMPOTENCY_KEY_REUSED`)
+    }
+  }
   if (op.forwarded && s) {
     add(400, `${s}_INVALID_REQUEST`)
     add(429, `${s}_PROVIDER_RATE_LIMITED`)
@@ -253,7 +268,8 @@ function rewrite (doc: Json, gatewayPort: number): Json {
         if (content?.schema) content.schema = component(content.schema, `${pascal(op.id)}${status.startsWith('2') ? 'Reply' : `Reply${status}`}`)
         response.headers = { 'x-request-id': { $ref: '#/components/headers/RequestId' }, ...response.headers }
       }
-      for (const [status, codes] of Object.entries(errorCodes(method.toUpperCase(), path, op, Boolean(operation.requestBody)))) {
+      const idempotent = (operation.parameters ?? []).some((p: Json) => p.in === 'header' && String(p.name).toLowerCase() === IDEMPOTENCY_PARAMETER)
+      for (const [status, codes] of Object.entries(errorCodes(method.toUpperCase(), path, op, Boolean(operation.requestBody), idempotent))) {
         responses[status] = {
           description: `${STATUS_TEXT[Number(status)]} Codes: ${codes.map(c => `\`${c}\``).join(', ')}.`,
           headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' }, ...(status === '429' ? { 'retry-after': { $ref: '#/components/headers/RetryAfter' } } : {}) },

@@ -19,8 +19,9 @@ interface Answer { status: number, headers: Record<string, string>, body: string
 async function gatewayBefore (t: Test, answer: Answer) {
   const upstream = await startRecorder(t, (_request, res) => { res.writeHead(answer.status, answer.headers).end(answer.body) })
   const infra = await createTestInfrastructure(t)
-  const env = loadGatewayEnv({ GATEWAY_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, API_TOKEN, ADMIN_TOKEN, EMAIL_SERVICE_URL: upstream.origin })
-  const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: false, services: ['email'], shared: infra })
+  const upstreams = { EMAIL_SERVICE_URL: upstream.origin, WHATSAPP_SERVICE_URL: upstream.origin }
+  const env = loadGatewayEnv({ GATEWAY_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, API_TOKEN, ADMIN_TOKEN, ...upstreams })
+  const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: false, services: ['email', 'whatsapp'], shared: infra })
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
   return { url: selfBaseUrl(gateway), seen: upstream.received }
@@ -68,13 +69,18 @@ t.test('a JSON body: validated, sent on as JSON with the request id; the token a
 })
 
 t.test('a GET: the caller\'s query string is added to the service path, no body is sent', async t => {
-  const { url, seen } = await gatewayBefore(t, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"total":0}' })
-  const res = await request(`${url}/api/automation/email/stats?since=2026-01-01`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+  const { url, seen } = await gatewayBefore(t, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"items":[]}' })
+  const res = await request(`${url}/api/automation/whatsapp/inbound?contact=%2B919876543210&limit=5`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
   t.equal(res.statusCode, 200)
-  t.same(await res.body.json(), { total: 0 })
-  t.equal(seen[0]!.url, '/emails/stats?since=2026-01-01')
+  t.same(await res.body.json(), { items: [] })
+  t.equal(seen[0]!.url, '/inbound?contact=%2B919876543210&limit=5')
   t.equal(seen[0]!.body, '')
   t.equal(seen[0]!.headers['content-length'], undefined)
+  // A parameter the route does not know is refused at the gateway, never passed on.
+  const unknown = await request(`${url}/api/automation/email/stats?since=2026-01-01`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+  t.equal(unknown.statusCode, 400)
+  t.match(await unknown.body.json(), { code: 'GATEWAY_INVALID_REQUEST', details: [{ field: 'querystring/since' }] })
+  t.equal(seen.length, 1)
 })
 
 t.test('a chunked request body is sent on with its length, not as chunks', async t => {

@@ -51,7 +51,7 @@ t.test('every operation has its own operationId, its token and its errors with t
   t.same(byKey['POST /api/admin/reset'].security, [{ adminToken: [] }])
 
   const send = byKey['POST /api/automation/trigger/email']
-  t.same(Object.keys(send.responses).sort(), ['202', '400', '401', '413', '415', '422', '429', '500', '502', '503', '504'])
+  t.same(Object.keys(send.responses).sort(), ['202', '400', '401', '409', '413', '415', '422', '429', '500', '502', '503', '504'])
   t.match(send.responses['401'].description, /`GATEWAY_UNAUTHORIZED`/)
   t.match(send.responses['503'].description, /`PROVIDER_NOT_CONFIGURED`/)
   t.same(send.responses['400'].content['application/json'].schema, { $ref: '#/components/schemas/Error' }, 'errors share one envelope schema')
@@ -64,6 +64,26 @@ t.test('every operation has its own operationId, its token and its errors with t
   t.equal(send.requestBody.content['application/json'].examples.bounced.value.to_email, 'bounce@example.com', 'the magic values are examples')
   t.equal(byKey['POST /api/admin/payment-links'].requestBody.content['application/json'].examples.declined.value.amount, '13.13')
   t.ok(Object.values(doc.components.schemas).every((s: any) => !JSON.stringify(s).includes('"4XX"')), 'no catch-all status is left')
+})
+
+t.test('every route that takes an Idempotency-Key documents its 409 and 422, with their codes', async t => {
+  const doc = await openapiDocument(t)
+  const keyed = operationsOf(doc).filter(({ op }) => (op.parameters ?? []).some((p: any) => p.in === 'header' && p.name === 'idempotency-key'))
+  t.same(keyed.map(o => o.key).sort(), [
+    'POST /api/admin/payment-links', 'POST /api/admin/payment-links/{id}/resend', 'POST /api/admin/payment-links/{id}/simulate',
+    'POST /api/automation/call/campaigns', 'POST /api/automation/call/campaigns/{id}/retry', 'POST /api/automation/trigger/call', 'POST /api/automation/trigger/call/bulk',
+    'POST /api/automation/trigger/email', 'POST /api/automation/trigger/email/batch',
+    'POST /api/automation/trigger/whatsapp', 'POST /api/automation/trigger/whatsapp/bulk', 'POST /api/automation/whatsapp/campaigns', 'POST /api/automation/whatsapp/campaigns/{id}/retry',
+    'POST /api/zoom/meetings'
+  ], 'the routes that send, create or pay')
+  for (const { key, op } of keyed) {
+    t.match(op.responses['409']?.description, /`GATEWAY_IDEMPOTENCY_KEY_IN_USE`/, `${key}: 409`)
+    t.match(op.responses['422']?.description, /`GATEWAY_IDEMPOTENCY_KEY_REUSED`/, `${key}: 422`)
+    t.match(op.responses['503']?.description, /`GATEWAY_IDEMPOTENCY_UNAVAILABLE`/, `${key}: 503`)
+  }
+  t.match(operationsOf(doc).find(o => o.key === 'POST /api/zoom/meetings')!.op.responses['409'].description, /`ZOOM_IDEMPOTENCY_KEY_IN_USE`/, 'and the service\'s own check of the key')
+  const plain = operationsOf(doc).find(o => o.key === 'POST /api/automation/whatsapp/campaigns/{id}/stop')!.op
+  t.notOk(plain.responses['409'], 'a route without the key does not list them')
 })
 
 t.test('every error code the document lists is in the error catalogue, under its status', async t => {

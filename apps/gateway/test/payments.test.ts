@@ -48,7 +48,9 @@ t.test('create, read, list, simulate and stats through the gateway; Idempotency-
   t.match(created.body, { status: 'pending', mode: 'mock', amount: '2500.00', payment_request_id: /^[0-9a-f]{32}$/, request_id: 'trace-pay' })
   const replay = await call('POST', '/api/admin/payment-links', link, { ...admin, 'idempotency-key': 'inv-1' })
   t.same([replay.status, replay.body.id, replay.headers['idempotent-replayed']], [201, created.body.id, 'true'])
-  await call('POST', '/api/admin/payment-links', { ...link, amount: '99' }, admin)
+  // The README's own example sends the amount as a JSON number: taken as its decimal text.
+  const numeric = await call('POST', '/api/admin/payment-links', { ...link, amount: 99 }, admin)
+  t.same([numeric.status, numeric.body.amount], [201, '99.00'])
 
   const one = await call('GET', `/api/admin/payment-links/${created.body.payment_request_id}`, undefined, admin)
   t.equal(one.body.id, created.body.id)
@@ -70,6 +72,11 @@ t.test('the gateway rejects bad input itself, naming the field, and forwards not
   t.match(res.body.message, /amount/)
   t.equal((await call('GET', '/api/admin/payment-links/not-an-id', undefined, admin)).status, 400)
   t.equal((await call('POST', `/api/admin/payment-links/${'a'.repeat(32)}/simulate`, { success_rate: 3 }, admin)).status, 400)
+  // No other field is coerced: a number where text belongs, text where a boolean does.
+  for (const [body, field] of [[{ ...link, purpose: 12345 }, 'body/purpose'], [{ ...link, send_email: 'true' }, 'body/send_email'], [{ ...link, amount: 99.999 }, 'body/amount']] as const) {
+    const refused = await call('POST', '/api/admin/payment-links', body, admin)
+    t.same([refused.status, refused.body.details?.[0]?.field], [400, field], JSON.stringify(body))
+  }
   await activityLog.flush()
   t.equal(await activityLog.count('payments'), 0)
 })

@@ -57,8 +57,9 @@ export function StringEnum<T extends string> (values: readonly T[], options: { d
 }
 
 export function Nullable<T extends TSchema> (schema: T) {
-  // Null first: with Fastify's type coercion on, ajv tries branches in order and would turn a
-  // null into 0 or "" through the other branch.
+  // Null first: where Ajv coerces types (never in our JSON bodies: service-kit's
+  // schema-compilers.ts), it tries branches in order and would turn a null into 0 or "" through
+  // the other branch.
   return Type.Union([Type.Null(), schema])
 }
 

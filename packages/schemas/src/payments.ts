@@ -6,8 +6,9 @@ import { ModeSchema, Nullable, Timestamp, Uuid } from './common.ts'
 // success_rate), process_webhook(webhook_data).
 
 /**
- * Amounts are exact decimal strings ("2500.00"), never floats. A JSON number is accepted too (it is
- * coerced to its decimal text); Instamojo's range, 9.00 to 200000.00, is checked by the service.
+ * Amounts are exact decimal strings ("2500.00"), never floats. The gateway takes a JSON number too,
+ * as its decimal text (its payment-link route, before validation: bodies are not type-coerced);
+ * Instamojo's range, 9.00 to 200000.00, is checked by the service.
  */
 export const AmountSchema = Type.String({ pattern: '^[0-9]{1,6}(\\.[0-9]{1,2})?$', description: 'Rupees as a decimal string, 9.00 to 200000.00, at most two decimals', examples: ['2500.00'] })
 

@@ -1,5 +1,7 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { STATUS_CODES } from 'node:http'
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import { maxHeaderSize, STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { ActivityLogFullError, ActivityLogUnavailableError } from '@switchboard/activity-log'
 import { PREFIXED_ERRORS, statusOf, type ErrorCode, type PrefixedReason } from './error-codes.ts'
 
@@ -61,6 +63,108 @@ const fastifyClientErrors: Record<string, PrefixedReason> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST'
+}
+
+/** 10485760 → "10 MB", 65536 → "64 KB": a body limit as people write it. */
+export function sizeText (bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / 1024 / 1024} MB`
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KB`
+  return `${bytes} bytes`
+}
+
+/**
+ * Fastify's words for a refused body say what is wrong but not what to do ("Unsupported Media
+ * Type", "Request body is too large"): ours name the content type and the limit the route takes.
+ */
+function clientErrorMessage (fe: FastifyError, request: FastifyRequest): string {
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const type = request.headers['content-type']
+    return `${type ? `A body of type ${JSON.stringify(type)}` : 'A body without a Content-Type'} is not taken here: this route takes JSON, send Content-Type: application/json.`
+  }
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return `The body is larger than this route takes (at most ${sizeText(request.routeOptions.bodyLimit)}). Send a smaller one: a bulk send can be split into several.`
+  }
+  return fe.message
+}
+
+/** What Ajv reports of one failed check (Fastify's `error.validation` items). */
+interface ValidationIssue {
+  keyword: string
+  instancePath: string
+  schemaPath: string
+  params: Record<string, unknown>
+  message?: string
+}
+
+/**
+ * The values a union of literals (or an enum) allows, null included, or undefined when the schema
+ * is anything else: `Type.Union([Type.Literal('a'), Type.Literal('b')])`, `Nullable` of one.
+ */
+function allowedValues (schema: unknown): unknown[] | undefined {
+  if (schema === null || typeof schema !== 'object') return undefined
+  const s = schema as { const?: unknown, enum?: unknown, type?: unknown, anyOf?: unknown, oneOf?: unknown }
+  if ('const' in s) return [s.const]
+  if (Array.isArray(s.enum)) return s.enum
+  const branches = s.anyOf ?? s.oneOf
+  if (Array.isArray(branches)) {
+    const values: unknown[] = []
+    for (const branch of branches) {
+      const v = (branch as { type?: unknown })?.type === 'null' ? [null] : allowedValues(branch)
+      if (v === undefined) return undefined
+      values.push(...v)
+    }
+    return values
+  }
+  return undefined
+}
+
+/** The schema `pointer` (Ajv's schemaPath, "#/properties/status") names inside `root`, when it can be followed. */
+function schemaAt (root: unknown, pointer: string): unknown {
+  let node = root
+  for (const part of pointer.replace(/^#\/?/, '').split('/').filter(Boolean)) {
+    if (node === null || typeof node !== 'object') return undefined
+    node = (node as Record<string, unknown>)[decodeURIComponent(part).replaceAll('~1', '/').replaceAll('~0', '~')]
+  }
+  return node
+}
+
+const valueText = (v: unknown) => typeof v === 'string' ? v : JSON.stringify(v)
+
+/**
+ * Ajv's failed checks as the answer's details: each names its field (`body/to_email`) and says what
+ * is wrong, and `text` is the message's part for it. Two rewrites of Ajv's words:
+ * - an unknown field ("body must NOT have additional properties") gets the field's name added;
+ * - a union of literals reports every branch ("must be equal to constant" once per value, then
+ *   "must match a schema in anyOf": 27 entries for an event type) where one entry with the allowed
+ *   values says it: "body/types/0 must be one of: email.delivered, …".
+ */
+function validationFields (issues: ValidationIssue[], context: string, schema: unknown): Array<{ field: string, message: string, text: string }> {
+  const dropped = new Set<ValidationIssue>()
+  const oneOf = new Map<ValidationIssue, unknown[]>()
+  for (const issue of issues) {
+    if (dropped.has(issue)) continue
+    let values: unknown[] | undefined
+    if (issue.keyword === 'enum' && Array.isArray(issue.params.allowedValues)) values = issue.params.allowedValues
+    else if (issue.keyword === 'anyOf' || issue.keyword === 'oneOf') values = allowedValues(schemaAt(schema, issue.schemaPath.replace(/\/(anyOf|oneOf)$/, '')))
+    if (values === undefined) continue
+    oneOf.set(issue, values)
+    // Its branches' own failures ("must be equal to constant") are said by the one message.
+    for (const other of issues) if (other.schemaPath.startsWith(`${issue.schemaPath}/`)) dropped.add(other)
+  }
+  return issues.filter(issue => !dropped.has(issue)).map(issue => {
+    const field = `${context}${issue.instancePath}`
+    const values = oneOf.get(issue)
+    if (values !== undefined) {
+      const message = `must be one of: ${values.map(valueText).join(', ')}`
+      return { field, message, text: `${field} ${message}` }
+    }
+    const extra = issue.keyword === 'additionalProperties' ? issue.params.additionalProperty : undefined
+    if (typeof extra === 'string') {
+      const message = `must NOT have additional properties: '${extra}' is not a known field`
+      return { field: `${field}/${extra}`, message, text: `${field} ${message}` }
+    }
+    return { field, message: issue.message ?? 'is invalid', text: `${field} ${issue.message ?? 'is invalid'}` }
+  })
 }
 
 export interface ErrorBody {
@@ -140,24 +244,16 @@ export function createErrorHandler (prefix: string) {
     }
     const fe = error as FastifyError
     if (fe.validation) {
-      // Fastify words these as "body/to_email must match format \"email\"": the field is named.
-      // Except an unknown field ("body must NOT have additional properties"): that one is added.
       const context = fe.validationContext ?? 'body'
-      const fields = fe.validation.map(v => {
-        const extra = v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: unknown }).additionalProperty : undefined
-        return typeof extra === 'string'
-          ? { field: `${context}${v.instancePath}/${extra}`, message: `must NOT have additional properties: '${extra}' is not a known field` }
-          : { field: `${context}${v.instancePath}`, message: v.message }
-      })
-      const message = fe.validation.some(v => v.keyword === 'additionalProperties')
-        ? fe.validation.map((v, i) => `${context}${v.instancePath} ${fields[i]!.message}`).join(', ')
-        : fe.message
-      return reply.code(400).send(errorBody(400, prefixedCode(prefix, 'INVALID_REQUEST'), message, request.id, fields))
+      const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+      const fields = validationFields(fe.validation as ValidationIssue[], context, schema)
+      const message = fields.map(f => f.text).join(', ')
+      return reply.code(400).send(errorBody(400, prefixedCode(prefix, 'INVALID_REQUEST'), message, request.id, fields.map(({ field, message }) => ({ field, message }))))
     }
     const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
     if (status < 500) {
       const reason: PrefixedReason = (fe.code ? fastifyClientErrors[fe.code] : undefined) ?? (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST')
-      return reply.code(status).send(errorBody(status, prefixedCode(prefix, reason), fe.message, request.id))
+      return reply.code(status).send(errorBody(status, prefixedCode(prefix, reason), clientErrorMessage(fe, request), request.id))
     }
     const unreachable = databaseUnreachable(error)
     if (unreachable !== undefined) {
@@ -181,6 +277,41 @@ export function createFrameworkErrorHandler (prefix: string) {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
     return reply.code(status).header('x-request-id', request.id)
       .send(errorBody(status, prefixedCode(prefix, status === 414 ? 'URI_TOO_LONG' : 'BAD_REQUEST'), error.message, request.id))
+  }
+}
+
+/** What Node's HTTP parser reports with a `clientError`: llhttp's code (HPE_…) and its reason. */
+type ClientError = Error & { code?: string, reason?: string }
+
+/**
+ * Node's answers to what its HTTP parser refuses before Fastify sees a request (Fastify's
+ * `clientErrorHandler`): a Content-Length that is not a number, two different ones, one beside
+ * chunked encoding, a bad chunk size, a body longer than its Content-Length (its rest read as the
+ * next request), headers too large, a request not received in time. Fastify's own answer there is
+ * `{"error":"Bad Request","message":"Client Error","statusCode":400}`, without a code or request
+ * id: these carry our envelope like every other error. The connection is closed after it, as Node
+ * and Fastify do, since the rest of its bytes cannot be trusted to frame a request.
+ */
+export function createClientErrorHandler (prefix: string) {
+  return function clientErrorHandler (this: { log: FastifyBaseLogger }, err: ClientError, socket: Duplex): void {
+    // A connection reset: nobody is left to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const [status, reason, message]: [number, PrefixedReason, string] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'The request was not received in full in time. Send it again, whole.']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', `The request's headers are larger than this server takes (${sizeText(maxHeaderSize)}). Send fewer or shorter headers.`]
+        : [400, 'BAD_REQUEST', `The request is not well-formed HTTP (${err.reason ?? err.code ?? err.message}). Check its Content-Length and Transfer-Encoding: one valid length, or chunked encoding alone, and a body that matches it.`]
+    const requestId = randomUUID()
+    this.log.debug({ err, requestId }, `client error: ${message}`)
+    // Not into the middle of an answer already going out on this connection (a keep-alive
+    // request's), as Node's own handler does not: it would corrupt that answer.
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true
+    if (socket.writable && !answering) {
+      const body = JSON.stringify(errorBody(status, prefixedCode(prefix, reason), message, requestId))
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`)
+    }
+    socket.destroy(err)
   }
 }
 

@@ -22,21 +22,26 @@ const serializerSelector = requireFromFastify('@fastify/fast-json-stringify-comp
 
 /**
  * Query strings, params and headers are text: their numbers and booleans need coercing, and one
- * `?tag=a` may stand for an array ('array' coercion). A JSON body has real types, and 'array'
- * coercion there is unsafe: inside anyOf, Ajv lets `{"contacts": [[{"to_number": …}]]}` through as
- * valid, unchanged, so a handler gets an array where its schema promised a contact. Bodies get
- * plain scalar coercion only, which form-encoded provider bodies (all text) need; admin bodies get
- * none: `{"mock_mode": null}` or `"false"` must be refused, not read as a switch to live mode.
+ * `?tag=a` may stand for an array ('array' coercion). A JSON body has real types (README: "Bodies
+ * are JSON with real types"), so our own APIs, the gateway's and each service's, coerce none of it:
+ * `{"enabled": null}`, `"false"` or `0` must be refused with the field named, not read as a switch
+ * turned off, and `{"duration": "30"}` or `{"subject": 123}` is a client's bug to show, not to guess
+ * at. (Array coercion in a body was unsafe besides: inside anyOf, Ajv let
+ * `{"contacts": [[{"to_number": …}]]}` through unchanged, an array where a contact belongs.)
+ *
+ * The provider emulators (`emulatorPrefix`) keep the scalar coercion they always had: their
+ * providers' APIs take form-encoded bodies, all text, and answer as those providers do.
  */
-const coercionFor = (route: RouteSchema): 'array' | boolean =>
-  route.httpPart !== 'body' ? 'array' : !isAdminPath(route.url)
+export interface SchemaCompilerOptions {
+  /** Where a service mounts its provider emulator ('/sendgrid'): its bodies are coerced. */
+  emulatorPrefix?: string
+}
 
-/**
- * The settings API and each service's own admin routes: a switch or a rate given as null or as
- * text is a mistake to name, not a value to guess. (The payment-link routes under /api/admin keep
- * their documented coercion: an amount may be sent as a JSON number.)
- */
-const isAdminPath = (url: string | undefined) => url !== undefined && (url.startsWith('/api/admin/settings') || url.startsWith('/admin/'))
+const coercionFor = (route: RouteSchema, opts: SchemaCompilerOptions): 'array' | boolean =>
+  route.httpPart !== 'body' ? 'array' : isUnder(route.url, opts.emulatorPrefix)
+
+const isUnder = (url: string | undefined, prefix: string | undefined) =>
+  url !== undefined && prefix !== undefined && (url === prefix || url.startsWith(`${prefix}/`))
 
 export interface LazySchemaCompilers {
   buildValidator: ValidatorFactory
@@ -49,7 +54,7 @@ export interface LazySchemaCompilers {
 }
 
 /** One server's compilers (pass both to Fastify's `schemaController.compilersFactory`). */
-export function lazySchemaCompilers (): LazySchemaCompilers {
+export function lazySchemaCompilers (opts: SchemaCompilerOptions = {}): LazySchemaCompilers {
   const pending = new Map<() => unknown, string>()
   const later = <F extends (data: unknown) => unknown>(what: string, compile: () => F, call: (compiled: F, data: unknown) => unknown): (data: unknown) => unknown => {
     let compiled: F | undefined
@@ -69,7 +74,7 @@ export function lazySchemaCompilers (): LazySchemaCompilers {
     }
     return (route) => {
       // Fastify reads a failed validation's errors off the function it was given.
-      const validate: ValidateFunction = later(`${route.method} ${route.url} ${route.httpPart}`, () => factoryFor(coercionFor(route))(route), (compiled, data) => {
+      const validate: ValidateFunction = later(`${route.method} ${route.url} ${route.httpPart}`, () => factoryFor(coercionFor(route, opts))(route), (compiled, data) => {
         const valid = compiled(data)
         validate.errors = compiled.errors
         return valid

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
+import Fastify, { errorCodes, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
 import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } from '@switchboard/schemas/common'
@@ -11,7 +11,7 @@ import { acquireFolderLock } from './data-lock.ts'
 import { LOG_REDACT, loggerOptions, logResponse, type RequestLogLevel } from './logging.ts'
 import type { CommonEnv } from './env.ts'
 import { idempotency } from './idempotency.ts'
-import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, findTooDeep, MAX_JSON_DEPTH, prefixedCode, prefixedError } from './errors.ts'
+import { createClientErrorHandler, createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler, errorBody, findNonFiniteNumber, findTooDeep, MAX_JSON_DEPTH, prefixedCode, prefixedError } from './errors.ts'
 import { AuthFailureLimiter } from './auth-failures.ts'
 import { registerSecrets } from './redact.ts'
 import { registerCapture } from './capture.ts'
@@ -91,7 +91,7 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
     // An emulator's plugin reads its stored state before it is ready; on a loaded machine (a CI
     // runner starting several stacks) that outlasted Fastify's 10 s. Slow to start is not failed.
     pluginTimeout: 60_000,
-    // Body, query and admin coercion differ: see schema-compilers.ts.
+    // Query strings are coerced, JSON bodies are not: see schema-compilers.ts.
     ajv: { customOptions: { allErrors: false, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: schemaCompilers.buildValidator as never, buildSerializer: schemaCompilers.buildSerializer as never } }
   }
@@ -105,11 +105,19 @@ const DRAIN_LIMIT_MS = 10_000
  * given code prefix, and the request id echoed on every reply so callers can quote it.
  */
 
-export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: { servedWhileClosing?: string, requestLogLevel?: (request: FastifyRequest) => RequestLogLevel } = {}): App {
-  // Refusals while closing are ours (below), in our envelope, not Fastify's bare 503.
-  const schemaCompilers = lazySchemaCompilers()
-  const app = Fastify({ ...fastifyOptions(logger, env, codePrefix.toLowerCase(), schemaCompilers), frameworkErrors: createFrameworkErrorHandler(codePrefix), return503OnClosing: false }).withTypeProvider<TypeBoxTypeProvider>()
+export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: { servedWhileClosing?: string, requestLogLevel?: (request: FastifyRequest) => RequestLogLevel, emulatorPrefix?: string } = {}): App {
+  const schemaCompilers = lazySchemaCompilers({ emulatorPrefix: opts.emulatorPrefix })
+  const app = Fastify({
+    ...fastifyOptions(logger, env, codePrefix.toLowerCase(), schemaCompilers),
+    // Our envelope for what the router (a URL that does not decode) and Node's HTTP parser (a bad
+    // Content-Length) refuse before a route runs, not Fastify's own bodies without a code.
+    frameworkErrors: createFrameworkErrorHandler(codePrefix),
+    clientErrorHandler: createClientErrorHandler(codePrefix),
+    // Refusals while closing are ours (below), in our envelope, not Fastify's bare 503.
+    return503OnClosing: false
+  }).withTypeProvider<TypeBoxTypeProvider>()
   schemaCompilersOf.set(app, schemaCompilers)
+  plainTextForEmulatorOnly(app, opts.emulatorPrefix)
   const levelOf = opts.requestLogLevel ?? (() => 'info' as const)
   app.addHook('onResponse', (request, reply, done) => {
     logResponse(request, reply.statusCode, reply.elapsedTime, levelOf(request))
@@ -160,6 +168,22 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     done(null, payload)
   })
   return app
+}
+
+/**
+ * Our routes take JSON. Fastify also parses text/plain by default, so a JSON body sent as text
+ * reached the schema as a string ("body must be object") where form-encoded or untyped bodies are
+ * answered 415: text/plain is a 415 too, which names the type to send. Under `emulatorPrefix` a
+ * provider emulator reads text as it always did (its provider's API decides what to make of it).
+ */
+function plainTextForEmulatorOnly (app: App, emulatorPrefix: string | undefined): void {
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) => {
+    const path = request.routeOptions.url ?? request.url
+    // No such route: its 404 says so, whatever the body.
+    if (request.is404 || (emulatorPrefix !== undefined && (path === emulatorPrefix || path.startsWith(`${emulatorPrefix}/`)))) return done(null, body)
+    done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(String(request.headers['content-type'])), undefined)
+  })
 }
 
 /**
@@ -249,6 +273,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   // The emulator's requests have their own [MOCK MODE] line below.
   const app = createBaseApp(descriptor.codePrefix, opts.logger, opts.env, {
     servedWhileClosing: `${descriptor.emulatorPrefix}/`,
+    emulatorPrefix: descriptor.emulatorPrefix,
     requestLogLevel: request => request.url.startsWith(descriptor.emulatorPrefix + '/') ? 'none' : 'debug'
   })
   const owned = !opts.shared
