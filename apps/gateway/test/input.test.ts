@@ -5,11 +5,9 @@
  * content type; malformed HTTP framing gets the one error shape too.
  */
 import tap, { type Test } from 'tap'
-import { once } from 'node:events'
-import { connect } from 'node:net'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import { SERVICE_NAMES } from '@switchboard/service-kit/services'
-import { createTestInfrastructure, internalHeaders, jsonCaller, REFUSING_URL } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, internalHeaders, jsonCaller, rawExchange, REFUSING_URL } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadGatewayEnv, serviceUrlVariable } from '../src/config.ts'
 import { ADMIN_TOKEN, API_TOKEN, api, startStack } from './helper.ts'
@@ -155,18 +153,6 @@ tap.test('a service\'s own API takes real types too; its emulator keeps its prov
   t.equal(sendgrid.status, 400)
   t.ok(Array.isArray(sendgrid.body.errors), 'SendGrid\'s errors array')
 })
-
-/** Sends `raw` on a new connection and reads all the server writes until it closes the connection. */
-async function rawExchange (url: string, raw: string): Promise<string> {
-  const { hostname, port } = new URL(url)
-  const socket = connect(Number(port), hostname)
-  const chunks: Buffer[] = []
-  socket.on('data', chunk => chunks.push(chunk))
-  await once(socket, 'connect')
-  socket.end(raw)
-  await once(socket, 'close')
-  return Buffer.concat(chunks).toString('utf8')
-}
 
 tap.test('malformed HTTP framing is answered in the one error shape, at the gateway and at a service', async t => {
   const { gatewayUrl, emailUrl } = stack

@@ -3,11 +3,11 @@
  * envelope, the field named, and no non-finite number slipping past validation.
  */
 import t, { type Test } from 'tap'
-import { once } from 'node:events'
-import { connect, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { Type } from '@sinclair/typebox'
 import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
 import { compileAllSchemas, createBaseApp } from '../src/server/service-app.ts'
+import { rawExchange } from '../src/testing/testing.ts'
 
 async function app (t: Test) {
   const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
@@ -158,17 +158,6 @@ t.test('JSON routes take JSON: text/plain is a 415 like any other type, naming t
   t.same((await a.inject({ method: 'POST', url: '/items', payload: { name: 'x' } })).json(), { name: 'x' })
 })
 
-/** Sends `raw` on a new connection and reads everything the server writes until it closes it. */
-async function rawExchange (port: number, raw: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1')
-  const chunks: Buffer[] = []
-  socket.on('data', chunk => chunks.push(chunk))
-  await once(socket, 'connect')
-  socket.end(raw)
-  await once(socket, 'close')
-  return Buffer.concat(chunks).toString('utf8')
-}
-
 t.test('malformed HTTP framing is answered in our envelope, with a code and a request id, and the connection closed', async t => {
   const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
   t.teardown(() => a.close())
@@ -185,7 +174,7 @@ t.test('malformed HTTP framing is answered in our envelope, with a code and a re
     'a Content-Length too short': post('Content-Length: 3\r\n')
   }
   for (const [what, raw] of Object.entries(framings)) {
-    const answer = await rawExchange(port, raw)
+    const answer = await rawExchange(`http://127.0.0.1:${port}`, raw)
     const last = answer.slice(answer.lastIndexOf('HTTP/1.1 '))
     t.match(last, /^HTTP\/1\.1 400 Bad Request\r\n/, what)
     const body = JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4))
@@ -193,7 +182,7 @@ t.test('malformed HTTP framing is answered in our envelope, with a code and a re
     t.match(last, new RegExp(`\r\nx-request-id: ${body.requestId}\r\n`), `${what}: the request id in its header too`)
     t.match(last, /\r\nconnection: close\r\n/i)
   }
-  const headers = await rawExchange(port, `GET /items HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`)
+  const headers = await rawExchange(`http://127.0.0.1:${port}`, `GET /items HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`)
   t.match(headers, /^HTTP\/1\.1 431 /)
   t.match(JSON.parse(headers.slice(headers.indexOf('\r\n\r\n') + 4)), { statusCode: 431, code: 'DEMO_HEADERS_TOO_LARGE', message: /16 KB/ })
 })

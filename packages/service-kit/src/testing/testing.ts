@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, get as httpGet, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
+import { connect, createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -366,3 +366,19 @@ export async function startProcess (t: TestLike, opts: StartProcessOptions): Pro
  * released could be (a "down" service once answered 202 on a loaded machine).
  */
 export const REFUSING_URL = 'http://127.0.0.1:9'
+
+/**
+ * Sends `raw` bytes as they are on a new connection to `url`'s host and port, and returns all the
+ * server wrote until it closed the connection: for requests no HTTP client would make (a bad
+ * Content-Length, a broken chunk).
+ */
+export async function rawExchange (url: string, raw: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  const chunks: Buffer[] = []
+  socket.on('data', chunk => chunks.push(chunk))
+  await once(socket, 'connect')
+  socket.end(raw)
+  await once(socket, 'close')
+  return Buffer.concat(chunks).toString('utf8')
+}
