@@ -47,6 +47,20 @@ t.test('periods and rate limits follow the clock from the scenario start, throug
   t.equal(whatsapp.decide().outcome, 'success', 'a new window')
 })
 
+t.test('the scenario read back from the database with its keys in another order is the one playing: its rate windows carry on', async t => {
+  const clock = new TestClock()
+  const t0 = Date.now()
+  clock.apply({ frozen_at: t0, offset_ms: 0 })
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: t0, scenario: { name: 'rl', rate_limits: [{ service: 'whatsapp', max: 2, per_s: 60 }] } })
+  const whatsapp = new Simulator(settings, 'whatsapp', player)
+  t.same([1, 2].map(() => whatsapp.decide().outcome), ['success', 'success'])
+  // As jsonb gives it back at the next settings poll: the same scenario, keys reordered.
+  player.load({ started_at: t0, scenario: { rate_limits: [{ per_s: 60, max: 2, service: 'whatsapp' }], name: 'rl' } })
+  t.equal(whatsapp.decide().outcome, 'rate_limited', 'the window was not started over')
+  t.equal(player.played().length, 1, 'and the step played is kept')
+})
+
 t.test('the order of precedence: the outcome header, a period or rate limit, a story\'s step, the fault setting, magic values, the success rate', async t => {
   const clock = new TestClock()
   const t0 = Date.now()

@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value'
 import { SCENARIO_FATES, SCENARIO_TIMED_EVENTS, ScenarioSchema, type Scenario, type ScenarioStory } from '@switchboard/schemas/scenario'
 import type { Clock } from './clock.ts'
 import type { Outcome } from './simulation.ts'
+import { canonicalJson } from '../server/canonical-json.ts'
 
 /** Names the story a request plays, whatever its recipient (forwarded by services like the outcome header). */
 export const SCENARIO_HEADER = 'x-switchboard-scenario'
@@ -78,7 +79,10 @@ export class ScenarioPlayer {
   /** The stored value (or null: none). A new start (another scenario, or the same one again) starts every story over. */
   load (stored: StoredScenario | null): void {
     const startedAt = stored?.started_at ?? 0
-    if (JSON.stringify(stored?.scenario ?? null) === JSON.stringify(this.#active) && startedAt === this.#startedAt) return
+    // Compared with keys sorted: the database (jsonb) gives the scenario back with its keys in its
+    // own order, and a scenario taken for a new one would start over at the next settings poll,
+    // forgetting its rate windows and story counts.
+    if (canonicalJson(stored?.scenario ?? null) === canonicalJson(this.#active) && startedAt === this.#startedAt) return
     this.#active = stored?.scenario ?? null
     this.#startedAt = startedAt
     this.#counts.clear()

@@ -18,6 +18,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify'
 import { Type, type TObject } from '@sinclair/typebox'
 import { prefixedError } from './errors.ts'
+import { canonicalJson } from './canonical-json.ts'
 
 // These calls read nothing a caller wrote: they need not wait behind the activity log's write queue.
 const NO_FLUSH = { flush: false }
@@ -113,19 +114,11 @@ const keptHeader = (name: string) => !UNKEPT_HEADERS.has(name) && !name.startsWi
 /** Whether an answer is kept for replay: not one that asks to try again. */
 export const keepsAnswer = (status: number) => status < 500 && status !== 409 && status !== 429
 
-/** JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same request (Stripe compares parameters). */
-function canonical (value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map(k => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`
-  }
-  return JSON.stringify(value) ?? 'null'
-}
-
 export function requestFingerprint (method: string, url: string, body: unknown): string {
   const h = createHash('sha256').update(`${method} ${url}\n`)
   if (Buffer.isBuffer(body) || typeof body === 'string') h.update(body)
-  else h.update(canonical(body))
+  // Keys sorted: `{a,b}` and `{b,a}` are the same request (Stripe compares parameters).
+  else h.update(canonicalJson(body))
   return h.digest('hex')
 }
 
