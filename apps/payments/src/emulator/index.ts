@@ -9,11 +9,11 @@ import { WEBHOOK_POST_HEADERS, webhookBody, type PaymentWebhookFields } from '..
 import { checkoutPage, notFoundPage, receiptPage } from './checkout-page.ts'
 import { amountFate } from './magic.ts'
 import {
-  feesFor, INSTRUMENTS, InstamojoStore, isoMicro, newPaymentId, newRequestId, newShortSlug,
-  v1Payment, v1Request, v2Payment, v2Request, type Instrument, type PaymentRecord, type RequestRecord
+  feesFor, INSTRUMENTS, InstamojoStore, isoMicro, newPaymentId, newRefundId, newRequestId, newShortSlug,
+  v1Payment, v1Request, v2Payment, v2Refund, v2Request, type Instrument, type PaymentRecord, type RefundRecord, type RequestRecord
 } from './store.ts'
 import { systemClock, type Clock } from '@switchboard/service-kit/clock'
-import { normalisePhone, validateNewRequest } from './validate-request.ts'
+import { normalisePhone, validateNewRequest, validateRefund } from './validate-request.ts'
 
 export interface InstamojoEmulatorOptions {
   simulator: Simulator
@@ -91,6 +91,8 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   })
 
   const baseOf = (request: FastifyRequest) => `${request.protocol}://${request.host}${prefix}`
+  /** A JSON body (typed values) rather than a form (strings only): DRF types them differently. */
+  const isJson = (request: FastifyRequest) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(String(request.headers['content-type'] ?? ''))
   const notFound = (reply: FastifyReply) => reply.code(404).send(fail('Not found.'))
 
   // --- auth -------------------------------------------------------------------------------------
@@ -141,12 +143,17 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   /** What a payment request is, without the ids generated for it: what a seeded draw follows. */
   const factsOf = (r: Pick<RequestRecord, 'amountPaise' | 'purpose' | 'buyer_name' | 'email' | 'phone'>) => [r.amountPaise, r.purpose, r.buyer_name, r.email, r.phone]
 
-  /** Waits the simulated latency; answers the failure itself and returns false when the outcome is not success. */
-  async function simulate (request: FastifyRequest, reply: FastifyReply, mode: 'write' | 'read', force?: Outcome, draws: Draws = simulator): Promise<boolean> {
+  /**
+   * Waits the simulated latency; answers the failure itself and returns false when the outcome is
+   * not success. `magic`: what a magic amount asks of the request. It is not the outcome header:
+   * in the README's order it comes below a scenario's period or rate limit and the fault scenario
+   * setting (a ….11 link is not created while Instamojo is down or rate limiting).
+   */
+  async function simulate (request: FastifyRequest, reply: FastifyReply, mode: 'write' | 'read', magic?: Outcome, draws: Draws = simulator): Promise<boolean> {
     const forced = readSimulationHeaders(request.headers)
-    const decision = draws.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+    const decision = draws.decide({ force: forced.force, magic, latencyMs: forced.latencyMs })
     // Only writes lose the success-rate draw; reads fail only when forced or in a fault scenario.
-    if (decision.outcome === 'failure' && mode === 'read' && !forced.force && !force) decision.outcome = 'success'
+    if (decision.outcome === 'failure' && mode === 'read' && !forced.force && !magic) decision.outcome = 'success'
     await simulator.wait(decision.delayMs, () => clientGone(reply.raw))
     if (decision.outcome === 'success') return true
     reply.header('x-switchboard-simulated', decision.outcome)
@@ -161,7 +168,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   // --- payment requests -------------------------------------------------------------------------
   async function create (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) {
     if (!await auth(v, request, reply)) return reply
-    const result = validateNewRequest(request.body, clock.now())
+    const result = validateNewRequest(request.body, clock.now(), { json: isJson(request) })
     if (result.errors) return reply.code(400).send(fail(result.errors))
     const input = result.value
     const amount = fromPaise(input.amountPaise)
@@ -218,6 +225,18 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     })
   }
 
+  /** A v2 list page, as the payment-request list answers it: {count, next, previous, <key>: […]}. */
+  function listPage<T> (request: FastifyRequest, path: string, key: string, all: T[], shape: (item: T) => unknown) {
+    const { limit, page: p } = page(request)
+    const link = (n: number) => `${baseOf(request)}${path}?limit=${limit}&page=${n}`
+    return {
+      count: all.length,
+      next: p * limit < all.length ? link(p + 1) : null,
+      previous: p > 1 ? link(p - 1) : null,
+      [key]: all.slice((p - 1) * limit, p * limit).map(shape)
+    }
+  }
+
   app.post('/v2/payment_requests/', async (request, reply) => create('v2', request, reply))
   app.post('/api/1.1/payment-requests/', async (request, reply) => create('v1', request, reply))
 
@@ -264,6 +283,71 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (!r || !p || p.requestId !== r.id) return notFound(reply)
     return { success: true, payment_request: { ...v1Request(store, settle(r)), payment: v1Payment(p) } }
   })
+  // Every payment of the account, newest first: those made on the checkout page (or completed
+  // through /_switchboard) included. The Node SDK's test reads {count, payments}; next and
+  // previous as on the payment-request list.
+  app.get('/v2/payments/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const base = baseOf(request)
+    return listPage(request, '/v2/payments/', 'payments', [...store.payments.values()].reverse(), p => v2Payment(store, p, base))
+  })
+
+  // --- disabling a payment request (Java SDK: POST …/disable/ and …/enable/, answered {success}) ---
+  // A disabled request takes no payment (its checkout page is closed) until it is enabled again.
+  // Its `status` is left as it was: the reference records no status or field for it (unverified).
+  // Like reads, these never lose the success-rate draw: the rate is documented for creating links.
+  for (const action of ['disable', 'enable'] as const) {
+    app.post<{ Params: { id: string } }>(`/v2/payment_requests/:id/${action}/`, async (request, reply) => {
+      if (!await v2Auth(request, reply)) return reply
+      if (!await simulate(request, reply, 'read')) return reply
+      const r = await read(request.params.id)
+      if (!r) return notFound(reply)
+      const disabled = action === 'disable'
+      if ((r.disabled ?? false) !== disabled) {
+        r.disabled = disabled
+        r.modified_at = isoMicro()
+        store.saveRequest(r)
+      }
+      return { success: true }
+    })
+  }
+
+  // --- refunds (providers.md §3; the Node SDK's test: 201 {success: true, refund: {id, payment_id, status}}) ---
+  app.post<{ Params: { id: string } }>('/v2/payments/:id/refund/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    const result = validateRefund(request.body, { json: isJson(request) })
+    if (!await simulate(request, reply, 'read')) return reply
+    const p = await store.findPayment(request.params.id)
+    if (!p) return notFound(reply)
+    if (result.errors) return reply.code(400).send(fail(result.errors))
+    // (unverified) wordings: a failed payment moved no money, and no more than was paid goes back.
+    if (p.status !== 'Credit') return reply.code(400).send(fail('This payment cannot be refunded: it was not successful.'))
+    const remaining = p.amountPaise - store.refundedPaise(p.id)
+    const refundPaise = result.value.refundPaise ?? remaining
+    if (remaining <= 0) return reply.code(400).send(fail('This payment has already been refunded in full.'))
+    if (refundPaise > remaining) return reply.code(400).send(fail({ refund_amount: [`Ensure this value is less than or equal to ${fromPaise(remaining)}.`] }))
+    const { type, body, transaction_id: transactionId } = result.value
+    const refund: RefundRecord = {
+      id: newRefundId(), paymentId: p.id, type, body, refundPaise, totalPaise: p.amountPaise, transaction_id: transactionId, created_at: isoMicro()
+    }
+    store.addRefund(refund)
+    return reply.code(201).send({ success: true, refund: v2Refund(refund) })
+  })
+  // The list's envelope follows the other v2 lists (unverified for refunds); a refund alone is
+  // answered bare, as every other v2 object read by id is.
+  app.get('/v2/refunds/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    return listPage(request, '/v2/refunds/', 'refunds', [...store.refunds.values()].reverse(), v2Refund)
+  })
+  app.get<{ Params: { id: string } }>('/v2/refunds/:id/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const r = await store.findRefund(request.params.id)
+    return r ? v2Refund(r) : notFound(reply)
+  })
+
   app.get<{ Params: { id: string } }>('/v2/payments/:id/', async (request, reply) => {
     if (!await v2Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
@@ -282,6 +366,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const status = store.statusOf(r)
     if (status === 'Completed' && !r.allow_repeated_payments) return 'This payment request has already been paid.'
     if (status === 'Expired') return 'This payment request has expired.'
+    if (r.disabled) return 'This payment request has been disabled.' // (unverified) wording
     return undefined
   }
 

@@ -26,6 +26,8 @@ export interface RequestRecord {
   shorturl: string
   /** Read at least once since creation: the short URL and the email/SMS statuses are "filled later". */
   settled: boolean
+  /** Switched off with POST /v2/payment_requests/{id}/disable/ (until /enable/): it takes no payment. */
+  disabled?: boolean
 }
 
 export type Instrument = 'UPI' | 'CARD' | 'NETBANKING' | 'WALLET'
@@ -48,6 +50,23 @@ export interface PaymentRecord {
   buyer_name: string | null
   email: string | null
   phone: string | null
+  created_at: string
+}
+
+/** The refund types Instamojo takes (Java SDK's Refund.VALID_REFUND_TYPES; providers.md §3). */
+export const REFUND_TYPES = ['RFD', 'TNR', 'QFL', 'QNR', 'EWN', 'TAN', 'PTH'] as const
+
+/** One refund (POST /v2/payments/{id}/refund/). Amounts in integer paise. */
+export interface RefundRecord {
+  id: string
+  paymentId: string
+  type: typeof REFUND_TYPES[number]
+  body: string
+  refundPaise: number
+  /** The payment's amount: the Java SDK's total_amount. */
+  totalPaise: number
+  /** The caller's own reference for the refund (the Node SDK sends one); kept, not answered. */
+  transaction_id: string | null
   created_at: string
 }
 
@@ -75,6 +94,18 @@ export function newPaymentId (d = new Date()): string {
   const day = String(d.getUTCDate()).padStart(2, '0')
   const letter = String.fromCharCode(65 + randomBelow(26))
   return `MOJO${d.getUTCFullYear() % 10}${month}${day}${digits(3)}${letter}${digits(8)}`
+}
+
+/**
+ * R + month and day + three upper-case letters + five digits, shaped like the one refund id the
+ * reference's SDK tests record (R0312ONS85032; structure inferred, unverified).
+ */
+export function newRefundId (d = new Date()): string {
+  let letters = ''
+  for (let i = 0; i < 3; i++) letters += String.fromCharCode(65 + randomBelow(26))
+  let digits = ''
+  for (let i = 0; i < 5; i++) digits += randomBelow(10)
+  return `R${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}${letters}${digits}`
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
@@ -110,6 +141,7 @@ export const DEFAULT_MAX_RECORDS = 50_000
 /** The kinds of record the emulator keeps in instamojo_emulator_state. */
 const REQUEST = 'request'
 const PAYMENT = 'payment'
+const REFUND = 'refund'
 const SLUG = 'slug'
 const TOKEN = 'token'
 
@@ -125,6 +157,7 @@ const tokenKey = (token: string) => createHash('sha256').update(token).digest('b
 export class InstamojoStore {
   readonly requests = new Map<string, RequestRecord>()
   readonly payments = new Map<string, PaymentRecord>()
+  readonly refunds = new Map<string, RefundRecord>()
   readonly shortSlugs = new Map<string, string>()
   readonly #max: number
   readonly #db: EmulatorState | undefined
@@ -132,6 +165,7 @@ export class InstamojoStore {
   // found by stepping over the holes they leave, which made every insert at the bound slow.
   readonly #requestOrder = new Fifo()
   readonly #paymentOrder = new Fifo()
+  readonly #refundOrder = new Fifo()
   /** Creation order of each record held, as stored (the seq column). */
   readonly #seqs = new Map<string, number>()
   #syncTimer: NodeJS.Timeout | undefined
@@ -153,6 +187,7 @@ export class InstamojoStore {
     const requests = await db.load<RequestRecord>(REQUEST)
     for (const r of requests) this.#hold(r.doc, r.seq)
     for (const p of await db.load<PaymentRecord>(PAYMENT)) this.#holdPayment(p.doc, p.seq)
+    for (const r of await db.load<RefundRecord>(REFUND)) this.#holdRefund(r.doc, r.seq)
     this.#syncTimer = setInterval(() => { void this.sync().catch(() => {}) }, syncMs)
     this.#syncTimer.unref()
     db.startRetention(60_000)
@@ -168,6 +203,7 @@ export class InstamojoStore {
         for (const r of records) {
           if (r.kind === REQUEST) this.#hold(r.doc as RequestRecord, r.seq)
           else if (r.kind === PAYMENT) this.#holdPayment(r.doc as PaymentRecord, r.seq)
+          else if (r.kind === REFUND) this.#holdRefund(r.doc as RefundRecord, r.seq)
         }
       })
     })().finally(() => { this.#syncing = undefined })
@@ -185,6 +221,19 @@ export class InstamojoStore {
     const held = this.payments.get(id)
     if (held || !this.#db) return held
     return await this.#db.get<PaymentRecord, PaymentRecord>(PAYMENT, id, stored => this.#holdPayment(stored.doc, stored.seq))
+  }
+
+  async findRefund (id: string): Promise<RefundRecord | undefined> {
+    const held = this.refunds.get(id)
+    if (held || !this.#db) return held
+    return await this.#db.get<RefundRecord, RefundRecord>(REFUND, id, stored => this.#holdRefund(stored.doc, stored.seq))
+  }
+
+  /** What has been refunded of a payment so far, in paise (the refunds held). */
+  refundedPaise (paymentId: string): number {
+    let sum = 0
+    for (const r of this.refunds.values()) if (r.paymentId === paymentId) sum += r.refundPaise
+    return sum
   }
 
   /** The request behind a short URL's slug. */
@@ -225,6 +274,7 @@ export class InstamojoStore {
   #forgetAll (): void {
     this.requests.clear()
     this.payments.clear()
+    this.refunds.clear()
     this.shortSlugs.clear()
     this.#seqs.clear()
   }
@@ -244,6 +294,32 @@ export class InstamojoStore {
     this.#seqs.set(p.id, seq)
     this.#rememberPayment(p)
     return p
+  }
+
+  #holdRefund (r: RefundRecord, seq: number): RefundRecord {
+    const held = this.refunds.get(r.id)
+    if (held) return held
+    this.#seqs.set(r.id, seq)
+    this.#rememberRefund(r)
+    return r
+  }
+
+  addRefund (r: RefundRecord): void {
+    const seq = nextSeq()
+    this.#seqs.set(r.id, seq)
+    this.#rememberRefund(r)
+    this.#db?.put(REFUND, r.id, r, { seq })
+  }
+
+  #rememberRefund (r: RefundRecord): void {
+    this.refunds.set(r.id, r)
+    this.#refundOrder.push(r.id)
+    while (this.refunds.size > this.#max) {
+      const oldest = this.#refundOrder.shift()
+      if (oldest === undefined) break
+      this.refunds.delete(oldest)
+      this.#seqs.delete(oldest)
+    }
   }
 
   addRequest (r: RequestRecord, slug: string): void {
@@ -380,6 +456,25 @@ export function v2Payment (store: InstamojoStore, p: PaymentRecord, base: string
     payment_request: `${base}/v2/payment_requests/${p.requestId}/`,
     order_info: null,
     resource_uri: `${base}/v2/payments/${p.id}/`
+  }
+}
+
+/**
+ * The v2 refund object, with the fields the Java SDK's Refund model reads (id, payment_id, status,
+ * type, body, refund_amount, total_amount, created_at). Amounts as strings like every v2 amount.
+ * The emulator refunds at once: `status` "Refunded" (unverified wording; Instamojo may first show
+ * the refund pending while the bank processes it).
+ */
+export function v2Refund (r: RefundRecord) {
+  return {
+    id: r.id,
+    payment_id: r.paymentId,
+    status: 'Refunded',
+    type: r.type,
+    body: r.body,
+    refund_amount: fromPaise(r.refundPaise),
+    total_amount: fromPaise(r.totalPaise),
+    created_at: r.created_at
   }
 }
 

@@ -1,4 +1,5 @@
 import { toPaise } from '../amount.ts'
+import { REFUND_TYPES } from './store.ts'
 
 /**
  * Instamojo's payment-request validation. Errors are Django REST framework field maps
@@ -70,8 +71,51 @@ function url (v: string | undefined, field: string, out: FieldErrors): string | 
   return null
 }
 
-export function validateNewRequest (body: unknown, nowMs = Date.now()): { errors: FieldErrors } | { errors: undefined, value: NewRequest } {
-  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
+/** The string fields of a payment request (DRF CharField, URLField, EmailField). */
+const STRING_FIELDS = ['purpose', 'buyer_name', 'email', 'phone', 'redirect_url', 'webhook'] as const
+const BOOLEAN_FIELDS = ['send_email', 'send_sms', 'allow_repeated_payments'] as const
+const REQUIRED = new Set(['amount', 'purpose'])
+const DATETIME_FORMAT = 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].'
+
+/**
+ * A JSON body's values typed as DRF types them, before anything reads them as text: a form body
+ * holds only strings (a repeated key a list of them), but in JSON `[1]` is a list and `{"a":1}`
+ * an object, which DRF refuses outright rather than reading a value out of them. DecimalField:
+ * "A valid number is required." for anything but a number or a string (a bool too); CharField:
+ * "Not a valid string." for anything but a string or a number; BooleanField: "Must be a valid
+ * boolean."; DateTimeField: its format message. null is "This field may not be null." on the
+ * required fields; on the optional ones it is taken as left out (SDKs send null for unset
+ * fields; whether Instamojo's serializer allows null there is not recorded). Returns the errors
+ * and the body without the fields they name.
+ */
+function jsonTypeErrors (b: Record<string, unknown>): { errors: FieldErrors, rest: Record<string, unknown> } {
+  const errors: FieldErrors = {}
+  const rest: Record<string, unknown> = { ...b }
+  const refuse = (field: string, message: string) => { errors[field] = [message]; delete rest[field] }
+  const isText = (v: unknown) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
+  const check = (field: string, ok: (v: unknown) => boolean, message: string) => {
+    if (!(field in b)) return
+    const v = b[field]
+    if (v === null) {
+      if (REQUIRED.has(field)) refuse(field, 'This field may not be null.')
+      else delete rest[field]
+    } else if (!ok(v)) {
+      refuse(field, message)
+    }
+  }
+  check('amount', isText, 'A valid number is required.')
+  for (const f of STRING_FIELDS) check(f, isText, 'Not a valid string.')
+  for (const f of BOOLEAN_FIELDS) check(f, v => typeof v === 'boolean' || isText(v), 'Must be a valid boolean.')
+  check('expires_at', v => typeof v === 'string', DATETIME_FORMAT)
+  return { errors, rest }
+}
+
+type Validated<T> = { errors: FieldErrors } | { errors: undefined, value: T }
+
+export function validateNewRequest (body: unknown, nowMs = Date.now(), opts: { json?: boolean } = {}): Validated<NewRequest> {
+  const raw = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
+  const typed = opts.json ? jsonTypeErrors(raw) : { errors: {}, rest: raw }
+  const b = typed.rest
   const out: FieldErrors = {}
 
   const amount = str(b.amount)
@@ -116,14 +160,61 @@ export function validateNewRequest (body: unknown, nowMs = Date.now()): { errors
   let expiresAt: string | null = null
   if (expiresRaw) {
     const t = Date.parse(expiresRaw)
-    if (Number.isNaN(t)) out.expires_at = ['Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].']
+    if (Number.isNaN(t)) out.expires_at = [DATETIME_FORMAT]
     else if (t <= nowMs) out.expires_at = ['Expiry time should be in future.']
     else expiresAt = new Date(t).toISOString().replace('Z', '000Z')
   }
 
+  // A field of the wrong JSON type has its type error only (not "This field is required.", which
+  // the checks above say of a field they did not get).
+  Object.assign(out, typed.errors)
   if (Object.keys(out).length) return { errors: out }
   return {
     errors: undefined,
     value: { amountPaise, purpose: purpose!, buyer_name: buyerName, email, phone, redirect_url: redirectUrl, webhook, send_email: sendEmail, send_sms: sendSms, allow_repeated_payments: allowRepeated, expires_at: expiresAt }
   }
+}
+
+/** A refund's fields, checked as DRF would (providers.md §3: transaction_id, type, body, refund_amount). */
+export interface NewRefund {
+  type: typeof REFUND_TYPES[number]
+  body: string
+  /** undefined: the whole amount not yet refunded. */
+  refundPaise: number | undefined
+  transaction_id: string | null
+}
+
+export function validateRefund (body: unknown, opts: { json?: boolean } = {}): Validated<NewRefund> {
+  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
+  const out: FieldErrors = {}
+  const isText = (v: unknown) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
+  // A JSON list or object is refused as DRF refuses it (see jsonTypeErrors); a form's repeated key is its last value.
+  const text = (field: string, message: string): string | undefined => {
+    const v = b[field]
+    if (opts.json && v !== undefined && v !== null && !isText(v)) { out[field] = [message]; return undefined }
+    return str(v)
+  }
+
+  const type = text('type', 'Not a valid string.')
+  if (!out.type) {
+    if (!type) out.type = ['This field is required.']
+    else if (!(REFUND_TYPES as readonly string[]).includes(type)) out.type = [`"${type}" is not a valid choice.`]
+  }
+  const reason = text('body', 'Not a valid string.')
+  if (!out.body && !reason) out.body = ['This field is required.']
+  const transactionId = text('transaction_id', 'Not a valid string.') || null
+
+  // Optional: left out, the refund is of the whole amount still refundable (the v1.1 docs' "defaults
+  // to the amount paid"; the same assumed for v2, unverified).
+  let refundPaise: number | undefined
+  const amount = text('refund_amount', 'A valid number is required.')
+  if (!out.refund_amount && amount) {
+    if (!/^\d+(\.\d+)?$/.test(amount)) out.refund_amount = ['A valid number is required.']
+    else if (!/^\d+(\.\d{1,2})?$/.test(amount)) out.refund_amount = ['Ensure that there are no more than 2 decimal places.']
+    else if ((refundPaise = toPaise(amount)) === undefined) out.refund_amount = ['Ensure that there are no more than 12 digits in total.']
+    else if (refundPaise < 1) out.refund_amount = ['Ensure this value is greater than or equal to 0.01.']
+  }
+
+  if (Object.keys(out).length) return { errors: out }
+  return { errors: undefined, value: { type: type as NewRefund['type'], body: reason!, refundPaise, transaction_id: transactionId } }
 }
