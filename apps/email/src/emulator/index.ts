@@ -305,32 +305,47 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
       return reply.code(400).send(errorBody([single('invalid batch id', 'batch_id')]))
     }
 
-    // A scripted scenario's story (e.g. delivered, then opened and clicked) is above the magic recipients.
-    const scenarioHeader = readSimulationHeaders(request.headers).scenario
-    const stories = summary.recipients.map(r => simulator.story(r.email, scenarioHeader))
-    const fates = summary.recipients.map((r, i) => (stories[i]?.fate as Fate | undefined) ?? (stories[i]?.outcome === 'failure' ? 'fail' : undefined) ?? magicFate(r.email))
-    const rejected = fates.findIndex(f => f === 'reject')
-    if (rejected >= 0) {
-      const r = summary.recipients[rejected]!
-      return reply.code(400).send(errorBody([{ message: 'Does not contain a valid address.', field: `personalizations.${r.personalization}.to.0.email`, help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to' }]))
-    }
-    if (magicFate(summary.from) === 'reject' || summary.from.startsWith('unverified@')) {
-      return reply.code(403).send(errorBody([{ message: 'The from address does not match a verified Sender Identity. Mail cannot be sent until this error is resolved. Visit https://sendgrid.com/docs/for-developers/sending-email/sender-identity/ to see the Sender Identity requirements', field: 'from', help: null }]))
-    }
-
     const forced = readSimulationHeaders(request.headers)
-    const allDeliver = fates.every(f => f === 'deliver')
-    const several = summary.recipients.length > 1
     // A seeded run: this mail's fate follows from what it is (sender, recipients, subject,
     // content), not from when it arrived. Custom args carry the service's row ids: left out.
     const mail = request.body as { subject?: unknown, content?: unknown, template_id?: unknown }
     const draws = simulator.forRequest([summary.from, summary.recipients.map(r => r.email), mail.subject, mail.content, mail.template_id])
+    // The README's order of precedence: the outcome header, then a scenario's period or rate
+    // limit, then a story's step, then the fault scenario setting, magic recipients and the
+    // success rate. A send SendGrid is down for or rate limits takes no step of its stories and is
+    // refused for nothing else (reject@ gets the 429 too, not its 400).
+    const preempted = draws.preempt(forced)
+    if (preempted !== undefined && preempted.outcome !== 'success') return simulatedFailure(reply, preempted.outcome, preempted.delayMs)
+
+    // A scripted scenario's story (e.g. delivered, then opened and clicked) is above the magic recipients.
+    const stories = summary.recipients.map(r => simulator.story(r.email, forced.scenario))
+    const fates = summary.recipients.map((r, i) => (stories[i]?.fate as Fate | undefined) ?? (stories[i]?.outcome === 'failure' ? 'fail' : undefined) ?? magicFate(r.email))
+    const rejected = fates.findIndex(f => f === 'reject')
+    const unverified = magicFate(summary.from) === 'reject' || summary.from.startsWith('unverified@')
+    const allDeliver = fates.every(f => f === 'deliver')
+    const several = summary.recipients.length > 1
+    // A lone recipient's step decides the request, above the fault setting (as the story's
+    // failure, or any other step, lets it through and decides its events); among several, a step
+    // decides only its recipient's fate, as a magic recipient does.
+    const step = several ? undefined : stories[0]
+    const storyOutcome = step?.outcome ?? (step?.fate === undefined ? undefined : step.fate === 'fail' ? 'failure' : 'success')
     // `fail@` (and a story's failure) is a random failure made certain: with one recipient the
     // request fails; with several SendGrid accepts the request and the unlucky recipients bounce,
-    // so bulk sends see the success rate per recipient. Only a forced outcome fails a whole bulk.
-    const decision = draws.decide({ force: forced.force, magic: !several && fates[0] === 'fail' ? 'failure' : allDeliver ? 'success' : undefined, latencyMs: forced.latencyMs })
-    if (decision.outcome === 'failure' && several && !forced.force) decision.outcome = 'success'
+    // so bulk sends see the success rate per recipient. Only a forced outcome fails a whole bulk. A
+    // refused recipient or sender draws no failure: it is refused below, once the fault setting
+    // has had its say.
+    const magic = rejected >= 0 || unverified ? 'success' : !several && fates[0] === 'fail' ? 'failure' : allDeliver ? 'success' : undefined
+    const decision = preempted ?? draws.settle({ story: storyOutcome, magic, latencyMs: forced.latencyMs })
+    // (A failure here is the success rate's: the header and a period answered above.)
+    if (decision.outcome === 'failure' && several) decision.outcome = 'success'
     if (decision.outcome !== 'success') return simulatedFailure(reply, decision.outcome, decision.delayMs)
+    if (rejected >= 0) {
+      const r = summary.recipients[rejected]!
+      return reply.code(400).send(errorBody([{ message: 'Does not contain a valid address.', field: `personalizations.${r.personalization}.to.0.email`, help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to' }]))
+    }
+    if (unverified) {
+      return reply.code(403).send(errorBody([{ message: 'The from address does not match a verified Sender Identity. Mail cannot be sent until this error is resolved. Visit https://sendgrid.com/docs/for-developers/sending-email/sender-identity/ to see the Sender Identity requirements', field: 'from', help: null }]))
+    }
 
     await simulator.wait(decision.delayMs, () => clientGone(reply.raw))
     if (summary.sandbox) return reply.code(200).send()

@@ -1,7 +1,7 @@
 import type { TimerClock } from '@switchboard/service-kit/clock'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorState } from '@switchboard/activity-log'
-import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
+import { clientGone, readSimulationHeaders, type Decision, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { randomUUID } from 'node:crypto'
 import { agentBody, createdAgent, seedAgents, type AgentState } from './agents.ts'
@@ -67,6 +67,13 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     // Calls left mid-way by a stopped instance are taken over once this one can post their statuses.
     app.addHook('onListen', async () => { persistence.startTimers() })
   }
+
+  /**
+   * The outcome a fate asks of POST /call: `error` fails it as an outage would; every other fate
+   * lets it through (`reject` is refused after it, with its 400).
+   */
+  const fateOutcome = (fate: CallFate | undefined): 'success' | 'failure' | undefined =>
+    fate === undefined ? undefined : fate === 'error' ? 'failure' : 'success'
 
   /** How a call ends: its number's magic fate decides, else the success-rate draw. */
   function endingFor (fate: CallFate | undefined, unlucky: boolean, draws: Draws): { ending: Ending, hold: boolean } {
@@ -144,14 +151,22 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     /**
      * Latency and the fault scenarios for one request. Returns false when the request has been
      * answered with a simulated failure; 'unlucky' when the success-rate draw was lost (only POST
-     * /call makes anything of it: the call is accepted and then fails, as real calls do).
+     * /call makes anything of it: the call is accepted and then fails, as real calls do). `force`:
+     * an outcome the route gives whatever the scenario (the reads' 'success'); the outcome header
+     * still wins. `magic`: what the request asks for, in the README's order below the scenario's
+     * period or rate limit and the fault scenario setting.
      */
-    async function simulate (request: FastifyRequest, reply: FastifyReply, force?: Outcome, draws: Draws = simulator): Promise<false | 'ok' | 'unlucky'> {
+    async function simulate (request: FastifyRequest, reply: FastifyReply, force?: Outcome, magic?: Outcome): Promise<false | 'ok' | 'unlucky'> {
       const forced = readSimulationHeaders(request.headers)
-      const decision = draws.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+      const decision = simulator.decide({ force: forced.force ?? force, magic, latencyMs: forced.latencyMs })
+      return answer(reply, decision, decision.outcome === 'failure' && !forced.force && !force && !magic)
+    }
+
+    /** Waits a decision's latency and answers it (see simulate); `unlucky`: its failure is the success-rate draw lost. */
+    async function answer (reply: FastifyReply, decision: Decision, unlucky: boolean): Promise<false | 'ok' | 'unlucky'> {
       // The client-gone signal costs a listener and a controller: only when there is a wait.
       if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
-      if (decision.outcome === 'failure' && !forced.force && !force) return 'unlucky'
+      if (unlucky) return 'unlucky'
       if (decision.outcome === 'success') return 'ok'
       reply.header('x-switchboard-simulated', decision.outcome)
       if (decision.outcome === 'rate_limited') {
@@ -215,14 +230,32 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       const agent = agentOr404(reply, body.agent_id as string)
       if (!agent) return reply
 
-      // A scripted scenario's story (e.g. busy, then answered on the retry) is above the magic numbers.
-      const story = simulator.story(to, readSimulationHeaders(request.headers).scenario)
-      const fate = (story?.fate as CallFate | undefined) ?? magicFate(to)
-      if (fate === 'reject') return badRequest(reply, `Invalid recipient_phone_number "${to}": the number is not reachable`)
+      const forced = readSimulationHeaders(request.headers)
       // A seeded run: this call's fate follows from who is called by which agent, not from when.
       const draws = simulator.forRequest([agent.id, to])
-      const drawn = await simulate(request, reply, story?.outcome ?? (fate === 'error' ? 'failure' : fate ? 'success' : undefined), draws)
-      if (drawn === false) return reply
+      // The README's order of precedence: the outcome header, then a scenario's period or rate
+      // limit, then a story's step, then the fault scenario setting, magic numbers and the success
+      // rate. A call Bolna is down for or rate limits takes no step of its story and is refused for
+      // nothing else (…5550106 gets the 429 too, not its 400).
+      const preempted = draws.preempt(forced)
+      if (preempted !== undefined && preempted.outcome !== 'success') {
+        await answer(reply, preempted, false)
+        return reply
+      }
+      // A scripted scenario's story (e.g. busy, then answered on the retry) is above the magic numbers.
+      const story = simulator.story(to, forced.scenario)
+      const magic = magicFate(to)
+      const fate = (story?.fate as CallFate | undefined) ?? magic
+      const storyOutcome = story?.outcome ?? fateOutcome(story?.fate as CallFate | undefined)
+      const decision = preempted ?? draws.settle({ story: storyOutcome, magic: fateOutcome(magic), latencyMs: forced.latencyMs })
+      // Only the success-rate draw lost makes a call that is accepted and then fails.
+      const unlucky = decision.outcome === 'failure' && preempted === undefined && storyOutcome === undefined && magic === undefined
+      if (decision.outcome !== 'success' && !unlucky) {
+        await answer(reply, decision, false)
+        return reply
+      }
+      if (fate === 'reject') return badRequest(reply, `Invalid recipient_phone_number "${to}": the number is not reachable`)
+      const drawn = await answer(reply, decision, unlucky)
       const { ending, hold } = endingFor(fate, drawn === 'unlucky', draws)
       const userData = (body.user_data ?? {}) as Record<string, unknown>
       const executionId = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request) })
@@ -233,7 +266,9 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     api.post('/call/:execution_id/stop', { schema: {} }, async (request, reply) => {
       const id = (request.params as { execution_id: string }).execution_id
       if (!await executionOr404(reply, id)) return reply
-      if (await simulate(request, reply, 'success') === false) return reply
+      // Stopping never loses the success-rate draw, but it is not the outcome header either: a
+      // stop Bolna is down for or rate limits gets that answer (the README's order).
+      if (await simulate(request, reply, undefined, 'success') === false) return reply
       const result = engine.stop(id.toLowerCase())
       if (result.ok) return { message: 'done', status: 'stopped', execution_id: result.execution.id }
       if (result.reason === 'not_found') return notFound(reply, 'Execution not found')

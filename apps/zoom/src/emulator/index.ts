@@ -255,14 +255,17 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
 
   /**
    * Simulated outcome for one request, in Zoom's envelope (the codes and wording of the 5xx are
-   * (unverified); the 429 body is the one integrators quote for per-second limits).
+   * (unverified); the 429 body is the one integrators quote for per-second limits). `magic`: what
+   * a magic topic asks of the request. It is not the outcome header: in the README's order it comes
+   * below a scenario's period or rate limit and the fault scenario setting (a `[fail]` meeting
+   * created while Zoom rate limits gets the 429 like any other).
    */
-  async function simulated (request: FastifyRequest, reply: FastifyReply, force?: Outcome): Promise<boolean> {
+  async function simulated (request: FastifyRequest, reply: FastifyReply, magic?: Outcome): Promise<boolean> {
     const forced = readSimulationHeaders(request.headers)
     // A seeded run: the outcome follows from the operation and what it asks for (not the ids
     // generated for earlier meetings, not the time of arrival).
     const draws = simulator.forRequest([request.method, request.routeOptions.url, request.body ?? null])
-    const decision = draws.decide({ force: forced.force ?? force, latencyMs: forced.latencyMs })
+    const decision = draws.decide({ force: forced.force, magic, latencyMs: forced.latencyMs })
     // The abort signal (a listener and an AbortController) only when there is a wait to abort.
     if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
     if (decision.outcome === 'success') return false
