@@ -6,11 +6,21 @@ import { ModeSchema, Nullable, Timestamp, Uuid } from './common.ts'
 // success_rate), process_webhook(webhook_data).
 
 /**
- * Amounts are exact decimal strings ("2500.00"), never floats. The gateway takes a JSON number too,
- * as its decimal text (its payment-link route, before validation: bodies are not type-coerced);
- * Instamojo's range, 9.00 to 200000.00, is checked by the service.
+ * Amounts are exact decimal strings ("2500.00"), never floats. A payment link's amount may come as
+ * a JSON number too, taken as its decimal text (amountAsText, before validation: bodies are not
+ * type-coerced); Instamojo's range, 9.00 to 200000.00, is checked by the service.
  */
 export const AmountSchema = Type.String({ pattern: '^[0-9]{1,6}(\\.[0-9]{1,2})?$', description: 'Rupees as a decimal string, 9.00 to 200000.00, at most two decimals', examples: ['2500.00'] })
+
+/**
+ * The one number a body may send as text: the README's own example sends `"amount": 1499`. A
+ * preValidation hook of the payment-link routes, at the gateway and at the service, so both
+ * answer the same; any other field of the wrong type is refused.
+ */
+export async function amountAsText (request: { body: unknown }): Promise<void> {
+  const body = request.body as { amount?: unknown } | null | undefined
+  if (body !== null && typeof body === 'object' && typeof body.amount === 'number' && Number.isFinite(body.amount)) body.amount = String(body.amount)
+}
 
 export const PaymentStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('paid'), Type.Literal('failed')], { description: 'pending: link created, not paid; paid: a payment succeeded; failed: the last payment failed (or the link could not be created)' })
 

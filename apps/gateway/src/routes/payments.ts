@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import {
-  CreatePaymentLinkRequestSchema, ListPaymentLinksQuerySchema, PaymentLinkIdParamsSchema, PaymentLinkListSchema, PaymentLinkSchema,
+  amountAsText, CreatePaymentLinkRequestSchema, ListPaymentLinksQuerySchema, PaymentLinkIdParamsSchema, PaymentLinkListSchema, PaymentLinkSchema,
   PaymentStatsSchema, PaymentWebhookReplySchema, ResendPaymentLinkReplySchema, ResendPaymentLinkRequestSchema, SimulatePaymentReplySchema,
   SimulatePaymentRequestSchema
 } from '@switchboard/schemas/payments'
@@ -17,14 +17,6 @@ const emptyBodyIsDefaults = async (request: { body: unknown }) => {
   if (request.body === undefined || request.body === null) { bodiless.add(request); request.body = {} }
 }
 const forwardBody = (request: { body: unknown }) => { if (bodiless.has(request)) request.body = undefined }
-// The one number a body may send as text: an amount is a decimal string, and the README's own
-// example sends `"amount": 1499`. Bodies are not coerced (service-kit's schema-compilers.ts), so
-// a JSON number's decimal text is taken here, before validation, as that coercion did; the service
-// gets the string its schema asks for. Any other field of the wrong type is refused.
-const amountAsText = async (request: { body: unknown }) => {
-  const body = request.body as { amount?: unknown } | null | undefined
-  if (body !== null && typeof body === 'object' && typeof body.amount === 'number') body.amount = String(body.amount)
-}
 
 /** The spec's payment routes: validated here with the shared schemas, then forwarded to the payments service. */
 export const paymentsRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '@switchboard/schemas/common'
 import {
-  CreatePaymentLinkRequestSchema, ListPaymentLinksQuerySchema, PaymentLinkIdParamsSchema, PaymentLinkListSchema, PaymentLinkSchema,
+  amountAsText, CreatePaymentLinkRequestSchema, ListPaymentLinksQuerySchema, PaymentLinkIdParamsSchema, PaymentLinkListSchema, PaymentLinkSchema,
   PaymentStatsSchema, ResendPaymentLinkReplySchema, ResendPaymentLinkRequestSchema, SimulatePaymentReplySchema, SimulatePaymentRequestSchema
 } from '@switchboard/schemas/payments'
 import { callContext } from '@switchboard/service-kit/provider-clients'
@@ -14,6 +14,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ service: PaymentService 
 
   app.post('/payment-links', {
     config: { idempotent: true },
+    preValidation: amountAsText,
     schema: {
       summary: 'create_payment_link(amount, purpose, buyer_name, email, phone)',
       body: CreatePaymentLinkRequestSchema,
