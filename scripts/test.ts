@@ -25,7 +25,7 @@ const totals = { pass: 0, fail: 0, skip: 0, todo: 0 }
 const failures: string[] = []
 const started = Date.now()
 const code = await new Promise<number>((resolve) => {
-  const child = spawn('turbo', ['run', 'lint', 'typecheck', 'test', '--output-logs=full', '--log-order=grouped', '--concurrency=3', '--continue', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('turbo', ['run', 'lint', 'typecheck', 'test', '--output-logs=full', '--log-order=grouped', '--concurrency=2', '--continue', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   let buffered = ''
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk)
