@@ -19,17 +19,36 @@ const scratch = mkdtempSync(join(tmpdir(), 'switchboard-package-'))
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
 t.setTimeout(480_000)
 
-const npm = async (args: string[]) => run('npm', args, { cwd: scratch, env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 16 * 1024 * 1024 })
+const npm = async (args: string[]) => run('npm', args, { cwd: scratch, env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 16 * 1024 * 1024, timeout: 150_000 })
+
+/**
+ * A step of the set-up, bounded: a registry that stalls fails the file with the step's name and
+ * what npm printed, not tap's bare "timeout!" for the whole file (seen once on a fresh machine).
+ * The install is tried twice: the registry is the one part of this test outside the machine.
+ */
+async function step<T> (what: string, action: () => Promise<T>, tries = 1): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action()
+    } catch (err) {
+      const e = err as { killed?: boolean, stderr?: string, message: string }
+      const why = e.killed === true ? 'it did not finish in time and was stopped' : e.message
+      if (attempt < tries) { t.comment(`${what}: attempt ${attempt} failed (${why}); trying again`); continue }
+      throw new Error(`${what}: ${why}${e.stderr ? `\n${e.stderr.slice(-2000)}` : ''}`)
+    }
+  }
+}
 
 t.before(async () => {
-  await run(process.execPath, [join(here, 'build.ts')], { cwd: here })
-  await run('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: join(here, 'dist') })
+  await step('building the package', () => run(process.execPath, [join(here, 'build.ts')], { cwd: here, timeout: 120_000 }))
+  await step('packing it with npm', () => run('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: join(here, 'dist'), timeout: 60_000 }))
   const tarball = readdirSync(scratch).find(f => f.endsWith('.tgz'))!
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'a-teams-app', private: true, type: 'module' }))
-  await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `./${tarball}`, 'vitest@3.2.7'])
+  await step('installing the tarball and Vitest from the npm registry',
+    () => npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `./${tarball}`, 'vitest@3.2.7']), 2)
 })
 
-const cli = (args: string[]) => run(userNode, [join(scratch, 'node_modules/.bin/switchboard'), ...args, '--data-dir', join(scratch, 'sb')], { cwd: scratch, env: { ...process.env, CI: 'true', API_TOKEN: undefined, ADMIN_TOKEN: undefined } })
+const cli = (args: string[]) => run(userNode, [join(scratch, 'node_modules/.bin/switchboard'), ...args, '--data-dir', join(scratch, 'sb')], { cwd: scratch, env: { ...process.env, CI: 'true', API_TOKEN: undefined, ADMIN_TOKEN: undefined }, timeout: 120_000 })
   .then(r => ({ code: 0, out: r.stdout, err: r.stderr }))
   .catch((e: { code: number, stdout: string, stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }))
 
@@ -73,13 +92,13 @@ t.test('npx switchboard: start, wait, status, an email, reset, stop', async t =>
 
 t.test("the README's node:test example passes against the installed package", async t => {
   copyFileSync(join(root, 'examples/node-test/email.test.mjs'), join(scratch, 'email.test.mjs'))
-  const { stdout } = await run(userNode, ['--test', '--test-reporter=tap', 'email.test.mjs'], { cwd: scratch })
+  const { stdout } = await run(userNode, ['--test', '--test-reporter=tap', 'email.test.mjs'], { cwd: scratch, timeout: 120_000 })
   t.match(stdout, /^# pass 3$/m)
   t.match(stdout, /^# fail 0$/m)
 })
 
 t.test("the README's Vitest example passes against the installed package", async t => {
   copyFileSync(join(root, 'examples/vitest/email.test.mjs'), join(scratch, 'vitest-email.test.mjs'))
-  const { stdout } = await run(userNode, [join(scratch, 'node_modules/vitest/vitest.mjs'), 'run', 'vitest-email.test.mjs'], { cwd: scratch, env: { ...process.env, CI: 'true', FORCE_COLOR: '0' } })
+  const { stdout } = await run(userNode, [join(scratch, 'node_modules/vitest/vitest.mjs'), 'run', 'vitest-email.test.mjs'], { cwd: scratch, env: { ...process.env, CI: 'true', FORCE_COLOR: '0' }, timeout: 120_000 })
   t.match(stdout, /Tests\s+1 passed/)
 })
