@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import type { EmulatorState } from '@switchboard/activity-log'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
+import { BoundedMap } from '@switchboard/service-kit/bounded-map'
 import { clientGone, readSimulationHeaders, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { fromPaise } from '../amount.ts'
@@ -66,7 +67,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   await store.restore()
   app.addHook('onClose', async () => { await store.close() })
   if (app.hasDecorator('onMockReset')) app.onMockReset(async () => { await store.clear() })
-  const tokens = new Map<string, number>()
+  const tokens = new BoundedMap<string, number>(MAX_TOKENS)
   // From the salt, so the account's user URL is the same after a restart and on every instance.
   const userId = createHmac('sha256', salt).update('switchboard-instamojo-emulator:user').digest('hex').slice(0, 32)
   const prefix = app.prefix
@@ -135,7 +136,6 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const token = randomBytes(15).toString('hex')
     tokens.set(token, Date.now() + TOKEN_TTL_S * 1000)
     store.addToken(token, Date.now() + TOKEN_TTL_S * 1000)
-    while (tokens.size > MAX_TOKENS) tokens.delete(tokens.keys().next().value as string)
     return reply.header('cache-control', 'no-store').send({ access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_S, scope: typeof b.scope === 'string' && b.scope ? b.scope : DEFAULT_SCOPE })
   })
 

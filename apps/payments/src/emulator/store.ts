@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
+import { BoundedMap } from '@switchboard/service-kit/bounded-map'
 import { isoNow, systemClock, type Clock } from '@switchboard/service-kit/clock'
 import { randomBelow, randomHex } from '@switchboard/service-kit/ids'
 import { fromPaise } from '../amount.ts'
@@ -115,26 +116,6 @@ export function newShortSlug (): string {
   return slug
 }
 
-/** A queue of ids: push at the back, shift from the front in O(1), compacted now and then. */
-class Fifo {
-  #items: string[] = []
-  #head = 0
-
-  push (id: string): void {
-    this.#items.push(id)
-  }
-
-  shift (): string | undefined {
-    if (this.#head >= this.#items.length) return undefined
-    const id = this.#items[this.#head++]
-    if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
-      this.#head = 0
-    }
-    return id
-  }
-}
-
 /** Most payment requests (and payments) kept, in memory and in the database. */
 export const DEFAULT_MAX_RECORDS = 50_000
 
@@ -155,17 +136,12 @@ const tokenKey = (token: string) => createHash('sha256').update(token).digest('b
  * record this instance does not hold is read from there; other instances' changes arrive by sync).
  */
 export class InstamojoStore {
-  readonly requests = new Map<string, RequestRecord>()
-  readonly payments = new Map<string, PaymentRecord>()
-  readonly refunds = new Map<string, RefundRecord>()
+  /** A request forgotten takes its payments and its short URL's slug with it. */
+  readonly requests: BoundedMap<string, RequestRecord>
+  readonly payments: BoundedMap<string, PaymentRecord>
+  readonly refunds: BoundedMap<string, RefundRecord>
   readonly shortSlugs = new Map<string, string>()
-  readonly #max: number
   readonly #db: EmulatorState | undefined
-  // Insertion order kept beside the maps: a Map's first key after many deletions from its front is
-  // found by stepping over the holes they leave, which made every insert at the bound slow.
-  readonly #requestOrder = new Fifo()
-  readonly #paymentOrder = new Fifo()
-  readonly #refundOrder = new Fifo()
   /** Creation order of each record held, as stored (the seq column). */
   readonly #seqs = new Map<string, number>()
   #syncTimer: NodeJS.Timeout | undefined
@@ -174,7 +150,14 @@ export class InstamojoStore {
   readonly #clock: Clock
 
   constructor (max = DEFAULT_MAX_RECORDS, db?: EmulatorState, clock: Clock = systemClock) {
-    this.#max = max
+    this.requests = new BoundedMap(max, (id, gone) => {
+      this.#seqs.delete(id)
+      for (const p of gone.paymentIds) { this.payments.delete(p); this.#seqs.delete(p) }
+      const slug = gone.shorturl.split('/').pop()
+      if (slug) this.shortSlugs.delete(slug)
+    })
+    this.payments = new BoundedMap(max, id => { this.#seqs.delete(id) })
+    this.refunds = new BoundedMap(max, id => { this.#seqs.delete(id) })
     this.#db = db
     this.#clock = clock
   }
@@ -292,7 +275,7 @@ export class InstamojoStore {
     const held = this.payments.get(p.id)
     if (held) return held
     this.#seqs.set(p.id, seq)
-    this.#rememberPayment(p)
+    this.payments.set(p.id, p)
     return p
   }
 
@@ -300,26 +283,15 @@ export class InstamojoStore {
     const held = this.refunds.get(r.id)
     if (held) return held
     this.#seqs.set(r.id, seq)
-    this.#rememberRefund(r)
+    this.refunds.set(r.id, r)
     return r
   }
 
   addRefund (r: RefundRecord): void {
     const seq = nextSeq()
     this.#seqs.set(r.id, seq)
-    this.#rememberRefund(r)
-    this.#db?.put(REFUND, r.id, r, { seq })
-  }
-
-  #rememberRefund (r: RefundRecord): void {
     this.refunds.set(r.id, r)
-    this.#refundOrder.push(r.id)
-    while (this.refunds.size > this.#max) {
-      const oldest = this.#refundOrder.shift()
-      if (oldest === undefined) break
-      this.refunds.delete(oldest)
-      this.#seqs.delete(oldest)
-    }
+    this.#db?.put(REFUND, r.id, r, { seq })
   }
 
   addRequest (r: RequestRecord, slug: string): void {
@@ -331,38 +303,15 @@ export class InstamojoStore {
   }
 
   #remember (r: RequestRecord, slug: string): void {
-    this.requests.set(r.id, r)
     this.shortSlugs.set(slug, r.id)
-    this.#requestOrder.push(r.id)
-    while (this.requests.size > this.#max) {
-      const oldest = this.#requestOrder.shift()
-      if (oldest === undefined) break
-      const gone = this.requests.get(oldest)
-      if (gone === undefined) continue
-      this.requests.delete(oldest)
-      this.#seqs.delete(oldest)
-      for (const p of gone.paymentIds) { this.payments.delete(p); this.#seqs.delete(p) }
-      const slugOf = gone.shorturl.split('/').pop()
-      if (slugOf) this.shortSlugs.delete(slugOf)
-    }
+    this.requests.set(r.id, r)
   }
 
   addPayment (p: PaymentRecord): void {
     const seq = nextSeq()
     this.#seqs.set(p.id, seq)
-    this.#rememberPayment(p)
-    this.#db?.put(PAYMENT, p.id, p, { seq })
-  }
-
-  #rememberPayment (p: PaymentRecord): void {
     this.payments.set(p.id, p)
-    this.#paymentOrder.push(p.id)
-    while (this.payments.size > this.#max) {
-      const oldest = this.#paymentOrder.shift()
-      if (oldest === undefined) break
-      this.payments.delete(oldest)
-      this.#seqs.delete(oldest)
-    }
+    this.#db?.put(PAYMENT, p.id, p, { seq })
   }
 
   /** Pending → Sent → Completed, or Expired once expires_at has passed unpaid (unverified). */

@@ -1,4 +1,5 @@
 import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
+import { BoundedMap } from '@switchboard/service-kit/bounded-map'
 import type { AgentState } from './agents.ts'
 import type { StoredBatch } from './batches.ts'
 import type { CallEngine, CallPersistence, StoredCall } from './calls.ts'
@@ -16,7 +17,8 @@ const BATCH = 'batch'
  */
 export class BolnaPersistence implements CallPersistence {
   readonly #db: EmulatorState
-  readonly #seqs = new Map<string, number>()
+  // Bounded as the engine is: ids of calls long gone are not kept for ever.
+  readonly #seqs = new BoundedMap<string, number>(100_000)
   #engine: CallEngine | undefined
   #agents: Map<string, AgentState> | undefined
   #reseed: (() => void) | undefined
@@ -34,8 +36,6 @@ export class BolnaPersistence implements CallPersistence {
     if (seq === undefined) {
       seq = nextSeq()
       this.#seqs.set(id, seq)
-      // Bounded as the engine is: ids of calls long gone are not kept for ever.
-      if (this.#seqs.size > 100_000) this.#seqs.delete(this.#seqs.keys().next().value!)
     }
     this.#db.put(CALL, id, call, { seq, dueAt })
   }

@@ -5,6 +5,7 @@ import type {
   BulkMessagesReply, BulkMessagesRequest, Campaign, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
   TemplatesReply, WhatsAppLog, WhatsAppStats
 } from '@switchboard/schemas/whatsapp'
+import { BoundedMap } from '@switchboard/service-kit/bounded-map'
 import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
@@ -234,12 +235,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   // --- campaigns --------------------------------------------------------------------------------
 
   /** Which campaign a submitted message belongs to, so its status webhooks refresh the campaign's counters. */
-  const campaignOf = new Map<string, string>()
-  const MAX_TRACKED = 200_000
-  const track = (messageId: string, campaignId: string) => {
-    campaignOf.set(messageId, campaignId)
-    if (campaignOf.size > MAX_TRACKED) campaignOf.delete(campaignOf.keys().next().value!)
-  }
+  const campaignOf = new BoundedMap<string, string>(200_000)
+  const track = (messageId: string, campaignId: string) => { campaignOf.set(messageId, campaignId) }
 
   async function refresh (campaignId: string): Promise<Omit<Campaign, 'contacts'> | null> {
     return await activityLog.rpc<Omit<Campaign, 'contacts'> | null>('whatsapp_campaign_progress', { p_campaign_id: campaignId })

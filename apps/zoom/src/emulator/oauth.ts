@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
+import { BoundedMap } from '@switchboard/service-kit/bounded-map'
 import { safeEqual } from '@switchboard/service-kit/hmac'
 
 /** The scopes a Server-to-Server OAuth app with the meeting and recording scopes is granted. */
@@ -65,16 +66,13 @@ export class TokenIssuer {
   }
 
   /** Recently verified tokens (clients reuse one for an hour): an HMAC per request is not free. */
-  readonly #verified = new Map<string, Claims>()
+  readonly #verified = new BoundedMap<string, Claims>(256)
 
   check (token: string): TokenCheck {
     const known = this.#verified.get(token)
     if (known) return known.exp * 1000 <= this.#now() ? { ok: false, reason: 'expired' } : { ok: true, claims: known }
     const result = this.#verify(token)
-    if (result.ok) {
-      if (this.#verified.size >= 256) this.#verified.delete(this.#verified.keys().next().value!)
-      this.#verified.set(token, result.claims)
-    }
+    if (result.ok) this.#verified.set(token, result.claims)
     return result
   }
 

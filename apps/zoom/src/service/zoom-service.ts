@@ -3,6 +3,7 @@ import type {
   ClearMeetingsReply, CreateMeetingRequest, DeleteMeetingReply, EndMeetingReply, ListMeetingsQuery, ListMeetingsReply,
   Meeting, MeetingStatus, RecordingsReply, UpdateMeetingRequest
 } from '@switchboard/schemas/zoom'
+import { BoundedMap } from '@switchboard/service-kit/bounded-map'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
@@ -30,16 +31,14 @@ const LIST_TYPE: Record<MeetingStatus, ListType> = { waiting: 'upcoming', starte
  * only from meeting.ended; list items carry no status at all. Bounded: the oldest entries go first.
  */
 class StatusMemory {
-  readonly #max: number
-  readonly #map = new Map<number, { status: 'started' | 'ended', at: number }>()
-  constructor (max: number) { this.#max = max }
+  readonly #map: BoundedMap<number, { status: 'started' | 'ended', at: number }>
+  constructor (max: number) { this.#map = new BoundedMap(max) }
 
   set (id: number, status: 'started' | 'ended', at: number): boolean {
     const cur = this.#map.get(id)
     if (cur && cur.at > at) return false
     this.#map.delete(id)
     this.#map.set(id, { status, at })
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!)
     return true
   }
 

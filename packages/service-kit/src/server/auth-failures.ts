@@ -9,6 +9,8 @@
  * would hand the guesser a way to load the database. The map is bounded (oldest windows evicted
  * first), so a flood from many addresses cannot grow it without end.
  */
+import { BoundedMap } from './bounded-map.ts'
+
 export interface AuthFailureLimiterOptions {
   /** Failures per window per address before refusing; 0 turns the limit off. */
   max: number
@@ -21,15 +23,14 @@ export interface AuthFailureLimiterOptions {
 export class AuthFailureLimiter {
   readonly max: number
   readonly windowMs: number
-  readonly #maxAddresses: number
   readonly #now: () => number
   // Insertion order is window-start order: a new window re-inserts its key at the end.
-  readonly #windows = new Map<string, { start: number, failures: number }>()
+  readonly #windows: BoundedMap<string, { start: number, failures: number }>
 
   constructor (opts: AuthFailureLimiterOptions) {
     this.max = opts.max
     this.windowMs = opts.windowMs
-    this.#maxAddresses = opts.maxAddresses ?? 10_000
+    this.#windows = new BoundedMap(opts.maxAddresses ?? 10_000)
     this.#now = opts.now ?? Date.now
   }
 
@@ -56,7 +57,6 @@ export class AuthFailureLimiter {
       return
     }
     this.#windows.delete(address)
-    if (this.#windows.size >= this.#maxAddresses) this.#windows.delete(this.#windows.keys().next().value!)
     this.#windows.set(address, { start: now, failures: 1 })
   }
 
