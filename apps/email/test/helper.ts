@@ -6,7 +6,7 @@ import { loadEmailEnv, type EmailEnv } from '../src/config.ts'
 export type EmailTestApp = ServiceTestApp
 
 /** The email service listening on a free port, on a test database, instant and always successful by default. */
-export const startEmailApp = (t: Test, opts: Pick<ServiceTestAppOptions<EmailEnv>, 'env' | 'simulation' | 'mockMode'> = {}): Promise<EmailTestApp> =>
+export const startEmailApp = (t: Test, opts: Pick<ServiceTestAppOptions<EmailEnv>, 'env' | 'simulation' | 'mockMode' | 'activityLog'> = {}): Promise<EmailTestApp> =>
   startServiceApp(t, { service: 'email', buildApp, loadEnv: loadEmailEnv, ...opts })
 
 export const MOCK_KEY = 'SG.test-key.abcdefghijklmnop'

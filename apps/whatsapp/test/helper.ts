@@ -19,7 +19,7 @@ export const statusNotification = (messageId: string, status: string, extra: Rec
 export const httpCall = requestJson
 
 /** The WhatsApp service listening on a free port, on a test database, instant and always successful by default. */
-export const startWhatsAppApp = (t: Test, opts: Pick<ServiceTestAppOptions<WhatsAppEnv>, 'env' | 'simulation' | 'mockMode' | 'logger'> = {}): Promise<WhatsAppTestApp> =>
+export const startWhatsAppApp = (t: Test, opts: Pick<ServiceTestAppOptions<WhatsAppEnv>, 'env' | 'simulation' | 'mockMode' | 'logger' | 'activityLog'> = {}): Promise<WhatsAppTestApp> =>
   startServiceApp(t, { service: 'whatsapp', buildApp, loadEnv: loadWhatsAppEnv, ...opts, env: { AISENSY_WEBHOOK_TOKEN: WEBHOOK_TOKEN, AISENSY_STATUS_GAP_MS: '20-80', ...opts.env } })
 
 /** A well-formed AiSensy-style key (a JWT): the emulator accepts any. */

@@ -28,7 +28,7 @@ export type Operation =
 
 type Logger = NonNullable<ActivityLogOptions['logger']>
 
-/** A write refused because too many wait in memory: the service answers 503 with Retry-After. */
+/** A request refused (admit) because too many writes wait in memory: the service answers 503 with Retry-After. */
 export class ActivityLogFullError extends Error {
   readonly code = 'ACTIVITY_LOG_FULL'
   readonly retryAfterSeconds: number
@@ -146,16 +146,10 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
       journal([ack])
       return promise
     }
-    if (!coalesce(ack)) {
-      if (waiting >= maxPending) {
-        const err = new ActivityLogFullError(waiting, degradedSince !== undefined)
-        logger.warn({ pending: waiting, table: operation.table }, 'activity log: queue full, refusing a write')
-        ack.reject(err)
-        ack.done = true
-        return promise
-      }
-      push({ operation, acks: [ack], taken: false, seq: queued, written: false })
-    }
+    // Never refused for the bound: a write records what a request already did (a mail the
+    // provider accepted), and refusing it would lose that record while telling the caller nothing
+    // happened. The bound is checked before the work, by admit().
+    if (!coalesce(ack)) push({ operation, acks: [ack], taken: false, seq: queued, written: false })
     // While the database is away, the write is journaled at once rather than after the next failed attempt.
     if (degradedSince !== undefined) scheduleJournal([ack])
     schedule()
@@ -589,6 +583,12 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   }
 
   return {
+    admit () {
+      if (waiting < maxPending) return
+      logger.warn({ pending: waiting }, 'activity log: queue full, refusing a request')
+      throw new ActivityLogFullError(waiting, degradedSince !== undefined)
+    },
+
     record (table, row) {
       if (!TABLES.has(table) || row === null || typeof row !== 'object') return Promise.reject(new TypeError(`activity log: not a row of a known table (${String(table)})`))
       return enqueue({ op: 'insert', table, row: copyRow(table, row) })

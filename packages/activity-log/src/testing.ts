@@ -113,3 +113,31 @@ export async function tcpProxy (host: string, port: number): Promise<TcpProxy> {
     })
   }
 }
+
+/**
+ * A test backend whose inserts can be held: while held, every insert waits (a commit that takes
+ * its time), so the activity log's queue fills up as under load. Everything else goes through.
+ */
+export async function createHeldBackend (t: TestContext): Promise<{ backend: SqlBackend, hold: () => void, release: () => void }> {
+  const inner = await createTestBackend(t)
+  let held: { promise: Promise<void>, open: () => void } | undefined
+  const backend: SqlBackend = Object.create(inner)
+  backend.insert = async (table, rows) => {
+    while (held) await held.promise
+    return inner.insert(table, rows)
+  }
+  return {
+    backend,
+    hold: () => {
+      if (held) return
+      let open!: () => void
+      const promise = new Promise<void>(resolve => { open = resolve })
+      held = { promise, open }
+    },
+    release: () => {
+      const h = held
+      held = undefined
+      h?.open()
+    }
+  }
+}

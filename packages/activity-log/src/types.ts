@@ -102,8 +102,10 @@ export interface ActivityLogOptions {
   /** On close, how long to keep trying before journaling what is left. Default 5 s. */
   closeTimeoutMs?: number
   /**
-   * Most operations waiting in memory. Past it a write is refused (ActivityLogFullError) instead of
-   * accepted and possibly lost. Default 100,000 (a status post of 500 events is 1,000).
+   * Most operations waiting in memory. Past it admit() refuses new work (ActivityLogFullError)
+   * before it does anything; a write itself is never refused for it (it records what a request
+   * already did), so requests admitted before the queue filled can take it past the bound by
+   * their own writes. Default 100,000 (a status post of 500 events is 1,000).
    */
   maxPending?: number
   /**
@@ -118,14 +120,21 @@ export interface ActivityLogOptions {
 /**
  * The facade services use. Every write returns a promise that resolves once the write is durable:
  * committed to the database (writes arriving together are committed together), or, while the
- * database is away, fsynced to the journal (and written to the database when it is back). A write
- * is refused with ActivityLogFullError when maxPending operations already wait. Reads flush the
- * queue first, so a caller reads its own writes.
+ * database is away, fsynced to the journal (and written to the database when it is back). Work
+ * that will write (a send, a webhook's status moves) asks admit() first, which refuses it with
+ * ActivityLogFullError while maxPending operations already wait. Reads flush the queue first, so
+ * a caller reads its own writes.
  *
  * The returned promises never cause an unhandled rejection: a caller that does not wait for a
  * write still gets it written, and a refusal is logged.
  */
 export interface ActivityLog {
+  /**
+   * Throws ActivityLogFullError while maxPending writes wait: called before a request does
+   * anything (before the provider is called), so a refusal means nothing happened and the caller
+   * may retry. The writes that follow an admission are never refused for the bound.
+   */
+  admit (): void
   /** Inserts a row (idempotent by primary key; an id is added when the row has none). */
   record<T extends Table> (table: T, row: NewRow<T>): Promise<void>
   /** Applies a patch to every row matching the filter. */

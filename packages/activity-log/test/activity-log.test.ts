@@ -311,18 +311,21 @@ t.test('close: without a journal, a write the database never took is refused, no
   await t.rejects(lost, { name: 'ActivityLogUnavailableError' })
 })
 
-t.test('bound: past maxPending a write is refused with ActivityLogFullError, and accepted again once the queue drains', async t => {
+t.test('bound: past maxPending admit() refuses new work with ActivityLogFullError; writes themselves are never refused', async t => {
   const { log, state, email, requestId } = setup(t, { maxPending: 3 })
   const held = gate()
   state.gate = held.promise
+  log.admit()
   const accepted = [log.record('email_logs', email()), log.record('email_logs', email()), log.record('email_logs', email())]
-  const refused = log.record('email_logs', email())
-  await t.rejects(refused, { name: 'ActivityLogFullError', code: 'ACTIVITY_LOG_FULL', retryAfterSeconds: 1, message: /3 writes are waiting for the database \(the limit\)/ })
+  t.throws(() => log.admit(), { name: 'ActivityLogFullError', code: 'ACTIVITY_LOG_FULL', retryAfterSeconds: 1, message: /3 writes are waiting for the database \(the limit\)/ })
+  // A write past the bound records what an admitted request already did (a mail the provider took): kept.
+  accepted.push(log.record('email_logs', email()))
+  t.equal(log.pending, 4)
   held.open()
   state.gate = undefined
   await Promise.all(accepted)
-  await log.record('email_logs', email())
-  t.equal(await db.count('email_logs', { request_id: requestId }), 4, 'the refused write was never stored')
+  log.admit()
+  t.equal(await db.count('email_logs', { request_id: requestId }), 4, 'every write was stored')
   t.type(new ActivityLogFullError(1, true).retryAfterSeconds, 'number')
 })
 

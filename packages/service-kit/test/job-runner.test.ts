@@ -106,3 +106,30 @@ t.test('stop() finishes what is in flight and leaves the rest pending; another r
   t.ok(await second.waitFor(id, 20_000))
   t.match(await progressOf(rpc, id), { status: 'completed', sent: 20 })
 })
+
+t.test('admit: while it refuses (the activity log is full), the runner claims nothing; once it admits, the job runs', async t => {
+  const log = await createTestActivityLog(t)
+  const rpc = log.rpc.bind(log)
+  const id = randomUUID()
+  await createJob(rpc, 'TEST', { id, kind: 'test.admit', spec: {} }, Array.from({ length: 6 }, (_v, n) => ({ n })))
+  let full = true
+  let asked = 0
+  let handled = 0
+  const runner = createJobRunner<{ n: number }>({
+    rpc,
+    kind: 'test.admit',
+    concurrency: 2,
+    leaseMs: 5000,
+    idleMs: 20,
+    admit: () => { asked++; if (full) throw new Error('full') },
+    handle: async (_job, items) => { handled += items.length; return items.map(i => ({ seq: i.seq, state: 'sent' as const })) }
+  })
+  runner.start()
+  t.teardown(() => runner.stop())
+  t.ok(await eventually(async () => asked >= 3), 'the runner asked again and again')
+  t.match(await progressOf(rpc, id), { status: 'running', pending: 6, in_flight: 0 }, 'nothing claimed while full')
+  t.equal(handled, 0)
+  full = false
+  t.ok(await runner.waitFor(id, 10_000), 'the job ended once there was room')
+  t.match(await progressOf(rpc, id), { status: 'completed', sent: 6 })
+})

@@ -174,7 +174,7 @@ export function createEmailService (deps: EmailServiceDeps) {
     return outcomes
   }
 
-  const runner = createJobRunner<BulkItem, BulkSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendGroup, settle: () => activityLog.flush(30_000), ...(deps.logger ? { logger: deps.logger } : {}) })
+  const runner = createJobRunner<BulkItem, BulkSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendGroup, settle: () => activityLog.flush(30_000), admit: () => activityLog.admit(), ...(deps.logger ? { logger: deps.logger } : {}) })
 
   /**
    * send_bulk_emails(email_list): stored as a job (every recipient, before the answer); then

@@ -283,6 +283,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     handle: placeItems,
     // The calls' rows are written before their answers are recorded in the job.
     settle: async () => { await activityLog.flush(30_000) },
+    admit: () => activityLog.admit(),
     // Every call placed: follow the calls until they end (webhooks, and asking Bolna).
     onFinished: (ids: string[]) => { for (const id of ids) { scheduleCampaignRefresh(id); followCalls(id) } },
     ...(deps.logger ? { logger: { warn: deps.logger.warn.bind(deps.logger), error: deps.logger.warn.bind(deps.logger) } } : {})

@@ -177,9 +177,10 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
 
   // The sends' rows are written before their answers are recorded in the job.
   const settleRows = async () => { await activityLog.flush(30_000) }
+  const admit = () => activityLog.admit()
   const runners = {
-    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, onFinished: campaignFinished, ...(deps.logger ? { logger: deps.logger } : {}) }),
-    bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, ...(deps.logger ? { logger: deps.logger } : {}) })
+    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, admit, onFinished: campaignFinished, ...(deps.logger ? { logger: deps.logger } : {}) }),
+    bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, admit, ...(deps.logger ? { logger: deps.logger } : {}) })
   }
 
   /**

@@ -80,6 +80,11 @@ export interface JobRunnerOptions<P, S> {
    * before its rows are readable.
    */
   settle?: () => Promise<void>
+  /**
+   * Throws while the handlers' writes could not be taken (the activity log's admit(): its queue is
+   * full): the runner then claims nothing until there is room again, as a request would be refused.
+   */
+  admit?: () => void
   /** Called with the jobs that ended when this runner recorded their last answers. */
   onFinished?: (jobIds: string[]) => void
   logger?: Logger
@@ -220,6 +225,13 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
     while (!stopping) {
       const want = opts.concurrency + readAhead - inFlight - ready.length
       if (want < enough && inFlight + ready.length > 0) { await nap(idleMs); continue }
+      try {
+        opts.admit?.()
+      } catch {
+        // The activity log is full: its sends would add to it. Claimed once it has drained.
+        await nap(Math.min(idleMs, 200))
+        continue
+      }
       let claimed: { items: Array<ClaimedItem<P>>, jobs: Record<string, { kind: string, spec: S }> }
       try {
         // Not behind the write queue: claiming reads nothing this process wrote.

@@ -215,6 +215,35 @@ function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): v
   })
 }
 
+const WRITING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * The activity log's bound, checked when a request arrives: a service route that may write (a
+ * send, a payment link, a call, a webhook's status moves) is refused with 503 WRITE_QUEUE_FULL
+ * and Retry-After while the log's queue is full, before it does anything (before its Idempotency-
+ * Key is claimed and before the provider is called), so the refusal is true: nothing happened. A
+ * request admitted here always gets its rows written. Refusing at the write instead answered 503
+ * "not accepted" for a mail SendGrid had already taken (a retry sent it twice) and failed whole
+ * campaigns. The emulator (the provider's side) and the /admin/ control routes are not bounded.
+ */
+function admitWhileTheLogHasRoom (app: App, emulatorPrefix: string, activityLog: ActivityLog): void {
+  const admit = (_request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    try {
+      activityLog.admit()
+    } catch (err) {
+      return done(err as Error)
+    }
+    done()
+  }
+  app.addHook('onRoute', route => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const url = route.url ?? route.path
+    if (!methods.some(m => WRITING_METHODS.has(m)) || url === emulatorPrefix || url.startsWith(`${emulatorPrefix}/`) || url.startsWith('/admin/')) return
+    // First: before the Idempotency-Key's claim (idempotency.ts adds its own preHandler).
+    route.preHandler = [admit, ...(route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler])]
+  })
+}
+
 /** Opens the activity log (and its runtime settings) from the environment. */
 export async function openSharedInfrastructure (env: CommonEnv, logger?: FastifyBaseLogger, simulation?: Partial<Record<ServiceName, Partial<SimulationSettings>>>): Promise<SharedInfrastructure> {
   // The embedded database is one process's: a second stack on the same folder is refused, not
@@ -294,6 +323,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   app.addHook('onClose', async () => { if (ownOrigin !== undefined) forgetOwnOrigin(ownOrigin) })
   // Before any route: routes marked `config: { idempotent: true }` take an Idempotency-Key.
   await app.register(idempotency, { store: shared.activityLog, codePrefix: descriptor.codePrefix })
+  admitWhileTheLogHasRoom(app, descriptor.emulatorPrefix, shared.activityLog)
 
   // The spec's troubleshooting: "check the server logs for [MOCK MODE] messages". Every request
   // the emulator answers is one mock action; at debug level each is logged with the marker.

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { request, type Dispatcher } from 'undici'
+import type { ActivityLogOptions } from '@switchboard/activity-log'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
 import { ProviderError } from '../outbound/provider-client.ts'
 import type { CommonEnv } from '../server/env.ts'
@@ -43,12 +44,13 @@ export interface TestInfrastructure extends SharedInfrastructure {
 /**
  * The activity log (PostgreSQL when TEST_DATABASE_URL is set, else in-memory PGlite), runtime
  * settings with fast polling and instant, always-successful simulation unless told otherwise,
- * and a temporary data folder. Everything is torn down after the test, apps first.
+ * and a temporary data folder. Everything is torn down after the test, apps first. `activityLog`
+ * options (a backend that holds its writes, a small maxPending) go to the activity log.
  */
-export async function createTestInfrastructure (t: TestLike, opts: { mockMode?: boolean, simulation?: Partial<Record<ServiceName, Partial<SimulationSettings>>> } = {}): Promise<TestInfrastructure> {
+export async function createTestInfrastructure (t: TestLike, opts: { mockMode?: boolean, simulation?: Partial<Record<ServiceName, Partial<SimulationSettings>>>, activityLog?: Partial<ActivityLogOptions> } = {}): Promise<TestInfrastructure> {
   const apps: FastifyInstance[] = []
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'))
-  const activityLog = await createTestActivityLog(t)
+  const activityLog = await createTestActivityLog(t, opts.activityLog)
   const instant = { latencyMs: { min: 0, max: 0 }, successRate: 1 }
   const simulation = Object.fromEntries(SERVICE_NAMES.map(s => [s, { ...instant, ...opts.simulation?.[s] }]))
   const runtime = new RuntimeSettings({ activityLog, seed: { mockMode: opts.mockMode ?? true, useMockZoom: opts.mockMode ?? true, simulation }, pollMs: 100 })
@@ -266,6 +268,8 @@ export interface ServiceTestAppOptions<E extends CommonEnv> {
   simulation?: Partial<SimulationSettings>
   mockMode?: boolean
   logger?: AppOptions<E>['logger']
+  /** Options of the test activity log (createTestInfrastructure). */
+  activityLog?: Partial<ActivityLogOptions>
 }
 
 /**
@@ -274,7 +278,7 @@ export interface ServiceTestAppOptions<E extends CommonEnv> {
  * the database. Each app's test helper is this with its own buildApp, env parser and defaults.
  */
 export async function startServiceApp<E extends CommonEnv> (t: TestLike, opts: ServiceTestAppOptions<E>): Promise<ServiceTestApp> {
-  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { [opts.service]: { ...opts.simulation } } })
+  const infra = await createTestInfrastructure(t, { mockMode: opts.mockMode, simulation: { [opts.service]: { ...opts.simulation } }, ...(opts.activityLog ? { activityLog: opts.activityLog } : {}) })
   const env = opts.loadEnv({ [`${opts.service.toUpperCase()}_PORT`]: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', ...opts.env })
   const app = await opts.buildApp({ env, shared: infra, logger: opts.logger ?? false })
   infra.closeWithInfrastructure(app)
