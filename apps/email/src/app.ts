@@ -40,6 +40,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     simulator,
     webhookSender,
     dataDir: env.SWITCHBOARD_DATA_DIR,
+    derivedFrom: env.INTERNAL_TOKEN,
     // Stats, batches, scheduled sends and webhook settings live in the database (oldest first past the bounds).
     persistence: new SendGridPersistence(app.activityLog.emulatorState({ table: 'sendgrid_emulator_state', retention: SENDGRID_RETENTION, logger: app.log })),
     defaultEventWebhookUrl: () => env.SENDGRID_EVENT_WEBHOOK_URL ?? ownReceiver()

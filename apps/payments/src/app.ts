@@ -74,7 +74,7 @@ export async function buildApp (opts: PaymentsAppOptions): Promise<App> {
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'payments', clock: app.clock, logger: app.log, allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   // Kept in the data folder, so a receiver configured with it keeps working across restarts.
-  const salt = env.INSTAMOJO_MOCK_SALT ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SALT_FILE, { bytes: 16, encoding: 'hex' })
+  const salt = env.INSTAMOJO_MOCK_SALT ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SALT_FILE, { bytes: 16, encoding: 'hex', derivedFrom: env.INTERNAL_TOKEN })
   await app.register(instamojoEmulator, {
     // Payment requests, payments and tokens live in the database, the oldest past the bound deleted.
     state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),

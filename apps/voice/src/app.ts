@@ -40,7 +40,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('voice').simulation, 'voice', app.runtime.scenarios)
   // Kept in the data folder: the same secret across restarts and for every process sharing it.
-  const emulatorSecret = loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE)
+  const emulatorSecret = loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE, { derivedFrom: env.INTERNAL_TOKEN })
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/bolna` } catch { return undefined } }
   await app.register(bolnaEmulator, {
     prefix: EMULATOR_PREFIX,

@@ -44,7 +44,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   app.describeExchanges(describeAiSensy(templates, env.WHATSAPP_DEFAULT_CONTACT_NAME))
   // The secret in the webhook URL the team sets in AiSensy's dashboard (AiSensy signs nothing);
   // the emulator posts to the same kind of URL. Stable across restarts.
-  const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE)
+  const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE, { derivedFrom: env.INTERNAL_TOKEN })
   const allowedIps = addressListOf(env, 'AISENSY_WEBHOOK_ALLOWED_IPS')
   const trustedProxies = addressListOf(env, 'WHATSAPP_TRUSTED_PROXIES')
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', clock: app.clock, logger: app.log, urlSecrets: () => [webhookToken], allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })

@@ -57,7 +57,7 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
   }
   const webhookUrl = env.ZOOM_WEBHOOK_URL
   // One Secret Token for both sides: the emulator signs with it, the receiver verifies with it.
-  const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE)
+  const webhookSecret = env.ZOOM_WEBHOOK_SECRET_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, WEBHOOK_SECRET_FILE, { derivedFrom: env.INTERNAL_TOKEN })
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'zoom', clock: app.clock, logger: app.log, retryDelaysMs: zoomRetryDelaysMs(env.ZOOM_WEBHOOK_RETRY_MINUTE_MS), allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   // Meetings live in the database (zoom_emulator_state), at most ZOOM_MAX_MEETINGS of them.
   const persistence = new ZoomMeetingPersistence(app.activityLog.emulatorState({

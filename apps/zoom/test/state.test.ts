@@ -5,6 +5,9 @@
  * stopped carries on a meeting's lifecycle. Runs on PostgreSQL with TEST_DATABASE_URL, else PGlite.
  */
 import t, { type Test } from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { request } from 'undici'
 import { MeetingsS2SAuthClient, type S2SAuthToken, type TokenStore } from '@zoom/rivet/meetings'
 import type { App } from '@switchboard/service-kit/service-app'
@@ -18,7 +21,7 @@ const SECRET = 'state-test-secret-token'
 const future = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 /** One instance of the Zoom service on the given database, listening on a free port. */
-async function instance (t: Test, infra: TestInfrastructure, env: Record<string, string> = {}) {
+async function instance (t: Test, infra: TestInfrastructure, env: Record<string, string | undefined> = {}) {
   const app: App = await buildApp({ env: loadZoomEnv({ ZOOM_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', ZOOM_WEBHOOK_SECRET_TOKEN: SECRET, ZOOM_WEBHOOK_URL: 'off', ...env }), shared: infra, logger: false })
   let closed = false
   const close = async () => { if (!closed) { closed = true; await app.close() } }
@@ -79,6 +82,19 @@ t.test('two instances on one database: created through one, read, changed, liste
   t.same((await one.call('DELETE', '/_switchboard/meetings', undefined, adminHeaders())).body, { cleared: 1 }, 'clear_all_meetings takes the admin token')
   await eventually(async () => (await two.zcall('GET', '/v2/users/me/meetings')).body.total_records === 0)
   t.equal((await two.zcall('GET', `/v2/meetings/${id}`)).status, 404, 'clear_all_meetings through one clears two')
+})
+
+t.test('instances with data folders of their own, given one INTERNAL_TOKEN (no Secret Token set), accept each other\'s tokens', async t => {
+  const infra = await createTestInfrastructure(t)
+  const own = () => { const dir = mkdtempSync(join(tmpdir(), 'zoom-instance-')); t.teardown(() => rmSync(dir, { recursive: true, force: true })); return dir }
+  const shared = { ZOOM_WEBHOOK_SECRET_TOKEN: undefined, INTERNAL_TOKEN: 'sb_internal_shared-by-both-instances' }
+  const one = await instance(t, infra, { ...shared, SWITCHBOARD_DATA_DIR: own() })
+  const two = await instance(t, infra, { ...shared, SWITCHBOARD_DATA_DIR: own() })
+  const created = (await one.zcall('POST', '/v2/users/me/meetings', { topic: 'Made on one', start_time: '2099-05-01T09:00:00Z' })).body
+  const read = await eventually(async () => { const r = await two.zcall('GET', `/v2/meetings/${created.id}`); return r.status !== 404 && r })
+  t.equal(read.status, 200, `a token one issued is good on two (${read.status} ${read.body?.message ?? ''})`)
+  t.equal(read.body.host_id, created.host_id, 'one account, one host')
+  t.equal(read.body.password, created.password)
 })
 
 t.test('two instances, one meeting: each lifecycle webhook is posted once, by whichever instance claims it', async t => {

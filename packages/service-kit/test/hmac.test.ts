@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hmac, loadOrCreateSecret, safeEqual, timestampIsFresh, verifyHmac } from '../src/outbound/hmac.ts'
@@ -38,6 +38,24 @@ t.test('loadOrCreateSecret generates once, keeps it, and survives an unwritable 
   const inMemory = loadOrCreateSecret(join(dir, 'blocker', 'sub'), 'secret')
   t.match(inMemory, /^[\w-]{32}$/, 'a folder that cannot be made still yields a secret (kept in memory)')
   t.not(loadOrCreateSecret(undefined, 'secret'), loadOrCreateSecret(undefined, 'secret'), 'no folder: a fresh one each time')
+})
+
+t.test('loadOrCreateSecret derivedFrom: instances with folders of their own agree, and nothing is written', async t => {
+  const one = mkdtempSync(join(tmpdir(), 'sk-hmac-'))
+  const two = mkdtempSync(join(tmpdir(), 'sk-hmac-'))
+  t.teardown(() => { rmSync(one, { recursive: true, force: true }); rmSync(two, { recursive: true, force: true }) })
+  const shared = 'sb_internal_the-same-for-every-instance'
+  writeFileSync(join(one, 'salt'), 'an-older-generated-salt\n')
+  const salt = loadOrCreateSecret(one, 'salt', { bytes: 16, encoding: 'hex', derivedFrom: shared })
+  t.match(salt, /^[0-9a-f]{32}$/, 'in the format asked for')
+  t.equal(loadOrCreateSecret(two, 'salt', { bytes: 16, encoding: 'hex', derivedFrom: shared }), salt, 'the same in another folder (a file already there does not win)')
+  t.same(readFileSync(join(one, 'salt'), 'utf8'), 'an-older-generated-salt\n', 'nothing written')
+  t.notOk(existsSync(join(two, 'salt')))
+  t.not(loadOrCreateSecret(two, 'token', { derivedFrom: shared }), loadOrCreateSecret(two, 'other-token', { derivedFrom: shared }), 'each file name its own secret')
+  t.not(loadOrCreateSecret(two, 'salt', { bytes: 16, encoding: 'hex', derivedFrom: `${shared}-2` }), salt, 'another shared secret, another salt')
+  t.not(salt, shared.slice(0, 32))
+  const pem = (seed?: Buffer) => `PEM:${seed?.toString('hex') ?? 'random'}`
+  t.equal(loadOrCreateSecret(one, 'key.pem', { generate: pem, derivedFrom: shared }), loadOrCreateSecret(two, 'key.pem', { generate: pem, derivedFrom: shared }), 'a format of its own is made from the seed')
 })
 
 t.test('loadOrCreateSecret: a provider\'s own format, an existing file read as it was written, a file of the wrong kind replaced', async t => {

@@ -10,12 +10,15 @@ export const KEY_FILE = 'sendgrid-event-webhook-key.pem'
 
 /**
  * The Event Webhook's ECDSA P-256 key pair. Kept in the data folder so the public key a receiver
- * was configured with stays valid across restarts; in memory when there is no data folder.
+ * was configured with stays valid across restarts; in memory when there is no data folder; derived
+ * from `derivedFrom` (INTERNAL_TOKEN from the environment) when given, so instances with folders of
+ * their own sign alike.
  */
-export function loadSigningKey (dataDir?: string): SigningKey {
+export function loadSigningKey (dataDir?: string, derivedFrom?: string): SigningKey {
   const pem = loadOrCreateSecret(dataDir, KEY_FILE, {
-    generate: () => newPrivateKey().export({ type: 'pkcs8', format: 'pem' }).toString(),
-    accept: stored => Boolean(createPrivateKey(stored)) // a file that holds no key is replaced
+    generate: seed => (seed ? keyFromSeed(seed, 'account') : newPrivateKey()).export({ type: 'pkcs8', format: 'pem' }).toString(),
+    accept: stored => Boolean(createPrivateKey(stored)), // a file that holds no key is replaced
+    ...(derivedFrom ? { derivedFrom } : {})
   })
   return signingKey(createPrivateKey(pem))
 }
@@ -40,15 +43,19 @@ const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b
  * no private key written anywhere else (the database keeps the webhook's settings, not its key).
  */
 export function deriveSigningKey (base: SigningKey, label: string): SigningKey {
-  const secret = base.privateKey.export({ type: 'pkcs8', format: 'der' })
+  return signingKey(keyFromSeed(base.privateKey.export({ type: 'pkcs8', format: 'der' }), label))
+}
+
+/** A P-256 private key that follows from `seed` and `label` alone. */
+function keyFromSeed (seed: Buffer, label: string): KeyObject {
   for (let counter = 0; ; counter++) {
-    const d = createHmac('sha256', secret).update(`sendgrid-event-webhook:${label}:${counter}`).digest()
+    const d = createHmac('sha256', seed).update(`sendgrid-event-webhook:${label}:${counter}`).digest()
     const scalar = BigInt(`0x${d.toString('hex')}`)
     if (scalar === 0n || scalar >= P256_ORDER) continue
     const ecdh = createECDH('prime256v1')
     ecdh.setPrivateKey(d)
     const point = ecdh.getPublicKey() // 0x04 || x || y
     const jwk = { kty: 'EC', crv: 'P-256', d: d.toString('base64url'), x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') }
-    return signingKey(createPrivateKey({ key: jwk, format: 'jwk' }))
+    return createPrivateKey({ key: jwk, format: 'jwk' })
   }
 }

@@ -22,6 +22,8 @@ export interface SendGridEmulatorOptions {
   defaultEventWebhookUrl: () => string | undefined
   /** Keeps the signing key stable across restarts. */
   dataDir?: string
+  /** INTERNAL_TOKEN from the environment: the account's signing key is derived from it (several instances agree). */
+  derivedFrom?: string | undefined
   /** Gap between a message's successive events (processed → delivered → opened ...). */
   eventGapMs?: { min: number, max: number }
   /** How often due events are posted, in batches of up to 1,000. */
@@ -60,7 +62,7 @@ export const single = (message: string, field: string | null = null): SendGridEr
 export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmulatorOptions): Promise<void> {
   const { simulator, webhookSender } = opts
   const { persistence } = opts
-  const key = loadSigningKey(opts.dataDir)
+  const key = loadSigningKey(opts.dataDir, opts.derivedFrom)
   const stats = new MailStats(persistence ? (d, metrics) => persistence.statsChanged(d, metrics) : undefined)
   const gap = opts.eventGapMs ?? { min: 50, max: 400 }
   const clock = opts.clock ?? systemClock

@@ -1,4 +1,4 @@
-import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -72,8 +72,18 @@ export interface SecretFileOptions {
   bytes?: number
   /** How a generated secret is written (default base64url). */
   encoding?: 'base64url' | 'hex'
-  /** Makes a new secret in the file's own format instead (a PEM key, say). */
-  generate?: () => string
+  /**
+   * Makes a new secret in the file's own format instead (a PEM key, say), from `seed` when the
+   * secret is derived (`derivedFrom`): the same seed must give the same secret.
+   */
+  generate?: (seed?: Buffer) => string
+  /**
+   * A secret every instance of the service is given (INTERNAL_TOKEN from the environment): the
+   * secret is derived from it and this file's name, and nothing is written. Instances with data
+   * folders of their own then agree on it: a payment link created on one instance and paid on
+   * another is signed with the salt both verify with; a Zoom token one issued is valid on the other.
+   */
+  derivedFrom?: string
   /** Whether the file's text (trimmed) is a usable secret (default: any; a throw is a no); a file holding something else is replaced. */
   accept?: (stored: string) => boolean
 }
@@ -83,9 +93,15 @@ export interface SecretFileOptions {
  * with it stays valid across restarts; in memory only when there is no (writable) data folder.
  * Every provider app loads its webhook secret (token, salt, signing key) with this. The file holds
  * the secret and a newline; it is read trimmed. Two processes sharing the folder agree on one: the
- * file is created exclusively, and the one that loses the race reads the winner's.
+ * file is created exclusively, and the one that loses the race reads the winner's. Instances that
+ * share no folder agree through `derivedFrom` (each app passes INTERNAL_TOKEN when it comes from
+ * the environment, which such instances must share anyway).
  */
 export function loadOrCreateSecret (dataDir: string | undefined, fileName: string, opts: SecretFileOptions = {}): string {
+  if (opts.derivedFrom) {
+    const seed = Buffer.from(hkdfSync('sha256', opts.derivedFrom, 'switchboard emulator secrets', fileName, Math.max(opts.bytes ?? 24, 32)))
+    return (opts.generate ? opts.generate(seed) : seed.subarray(0, opts.bytes ?? 24).toString(opts.encoding ?? 'base64url')).trim()
+  }
   const file = dataDir ? join(dataDir, fileName) : undefined
   const usable = (s: string) => {
     if (s === '') return false
