@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
-import { createJob, createJobRunner, type ClaimedItem, type JobProgress } from '../src/server/job-runner.ts'
+import { createJob, createJobRunner, withRowIds, type ClaimedItem, type JobProgress } from '../src/server/job-runner.ts'
 import { eventually } from '../src/testing/testing.ts'
 
 const progressOf = (rpc: <T>(fn: string, args?: Record<string, unknown>) => Promise<T>, id: string) => rpc<JobProgress>('job_progress', { p_job_id: id })
@@ -132,4 +132,44 @@ t.test('admit: while it refuses (the activity log is full), the runner claims no
   full = false
   t.ok(await runner.waitFor(id, 10_000), 'the job ended once there was room')
   t.match(await progressOf(rpc, id), { status: 'completed', sent: 6 })
+})
+
+t.test('a worker that dies after writing its rows: contacts whose rows hold the provider\'s answer are settled from them, the rest unknown; a retry gives each a new row', async t => {
+  const log = await createTestActivityLog(t)
+  const rpc = log.rpc.bind(log)
+  type Item = { n: number, row_id: string }
+  const payloads = async (jobId: string) => new Map((await log.select('job_items', { where: { job_id: jobId } })).map(i => [i.seq, i]))
+  const expired = (jobId: string) => eventually(async () => { const p = await progressOf(rpc, jobId); return p.in_flight === 0 ? p : undefined })
+
+  // WhatsApp: a row is written once AiSensy answered (accepted, or refused).
+  const chat = randomUUID()
+  await createJob(rpc, 'TEST', { id: chat, kind: 'whatsapp.test-rows', spec: {} }, withRowIds(Array.from({ length: 4 }, (_v, n) => ({ n }))))
+  const claimed = (await rpc<{ items: Array<ClaimedItem<Item>> }>('job_claim', { p_kind: 'whatsapp.test-rows', p_worker: 'killed', p_limit: 4, p_lease_ms: 300 })).items
+  t.equal(claimed.length, 4)
+  const rowOf = (seq: number) => claimed.find(i => i.seq === seq)!.payload.row_id
+  await log.record('whatsapp_logs', { id: rowOf(0), mode: 'mock', campaign_id: chat, to_number: '+919800000000', template_name: 't', status: 'submitted', provider_message_id: 'msg-0' })
+  await log.record('whatsapp_logs', { id: rowOf(1), mode: 'mock', campaign_id: chat, to_number: '+919800000001', template_name: 't', status: 'failed', error: 'Number not on WhatsApp' })
+  // ... and the worker is killed before job_complete: contacts 2 and 3 have no answer anywhere.
+  t.match(await expired(chat), { status: 'completed_with_errors', sent: 1, failed: 1, unknown: 2 })
+  const items = await payloads(chat)
+  t.match(items.get(0), { state: 'sent', result: { id: rowOf(0), provider_message_id: 'msg-0' }, reason: null }, 'its row says AiSensy took it: sent')
+  t.match(items.get(1), { state: 'failed', reason: 'Number not on WhatsApp' })
+  t.match(items.get(2), { state: 'unknown', reason: /stopped before the provider's answer was recorded/ })
+
+  await rpc('job_retry', { p_job_id: chat })
+  const retried = await payloads(chat)
+  t.equal((retried.get(0)!.payload as Item).row_id, rowOf(0), 'a sent contact keeps its row and is not retried')
+  for (const seq of [1, 2, 3]) {
+    t.equal(retried.get(seq)!.state, 'pending')
+    t.not((retried.get(seq)!.payload as Item).row_id, rowOf(seq), `contact ${seq} retried with a new row id: its new attempt writes a row of its own`)
+  }
+
+  // Voice: the call's row is written (queued) before Bolna is asked: only an execution id or a failure is an answer.
+  const calls = randomUUID()
+  await createJob(rpc, 'TEST', { id: calls, kind: 'voice.test-rows', spec: {} }, withRowIds(Array.from({ length: 2 }, (_v, n) => ({ n }))))
+  const placing = (await rpc<{ items: Array<ClaimedItem<Item>> }>('job_claim', { p_kind: 'voice.test-rows', p_worker: 'killed', p_limit: 2, p_lease_ms: 300 })).items
+  const callRow = (seq: number) => placing.find(i => i.seq === seq)!.payload.row_id
+  await log.record('call_logs', { id: callRow(0), mode: 'mock', campaign_id: calls, to_number: '+919800000000', status: 'queued', execution_id: 'exec-0' })
+  await log.record('call_logs', { id: callRow(1), mode: 'mock', campaign_id: calls, to_number: '+919800000001', status: 'queued' })
+  t.match(await expired(calls), { sent: 1, unknown: 1 }, 'placed (an execution id) is sent; queued without an answer stays unknown')
 })

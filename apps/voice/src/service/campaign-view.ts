@@ -9,7 +9,12 @@ export interface Progress { placed: number, initiated: number, completed: number
 export const noProgress = (): Progress => ({ placed: 0, initiated: 0, completed: 0, failed: 0, in_progress: 0, by_status: {} })
 
 /** One contact of a campaign or a bulk batch, as stored in its job item. */
-export interface CallItem { to_number: string, user_data: Record<string, unknown> }
+export interface CallItem {
+  to_number: string
+  user_data: Record<string, unknown>
+  /** The call's log row (call_logs.id): a claim that expires is settled from it (job_expire_claims). */
+  row_id?: string
+}
 
 /** A contact of a request as a job item: a bare number, or a number with its name and variables. */
 export function contactOf (c: Contact): CallItem {

@@ -13,7 +13,7 @@ import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { bolnaTimestamp, CALL_ID_VAR, CAMPAIGN_ID_VAR, executionPatch, idsOf, toCallLog } from './call-log.ts'
 import { campaignView, contactOf, liveCallCount, noProgress, type CallItem, type Progress } from './campaign-view.ts'
@@ -96,8 +96,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
    * Places one call: the row is written first (so a webhook can never arrive before its row),
    * then Bolna is asked; the row gets the execution id, or becomes failed with Bolna's reason.
    */
-  async function placeCall (p: { mode: Mode, target: ResolvedScript, to: string, userData?: Record<string, unknown>, from?: string | undefined, scheduledAt?: string | undefined, campaignId?: string, ctx: CallContext }): Promise<Placed> {
-    const id = randomUUID()
+  async function placeCall (p: { mode: Mode, target: ResolvedScript, to: string, userData?: Record<string, unknown>, from?: string | undefined, scheduledAt?: string | undefined, campaignId?: string, rowId?: string | undefined, ctx: CallContext }): Promise<Placed> {
+    const id = p.rowId ?? randomUUID()
     const from = p.from ?? deps.fromNumber
     const at = stamp()
     // Queued before Bolna is asked, so it is written before any webhook's update of the call; the
@@ -180,7 +180,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       ...(input.from_number ? { from: input.from_number } : {}),
       ...(p.simulationHeaders && Object.keys(p.simulationHeaders).length > 0 ? { simulation_headers: p.simulationHeaders } : {})
     }
-    await createJob(rpc, 'VOICE', { id: p.id, kind, spec, row_table: 'call_campaigns', row }, input.contacts.map(c => contactOf(c)))
+    await createJob(rpc, 'VOICE', { id: p.id, kind, spec, row_table: 'call_campaigns', row }, withRowIds(input.contacts.map(c => contactOf(c))))
     return row
   }
 
@@ -269,7 +269,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const { mode, target, from, request_id: requestId, simulation_headers: simulationHeaders } = job.spec
     const ctx: CallContext = { requestId, ...(simulationHeaders ? { simulationHeaders } : {}) }
     return await Promise.all(items.map(async item => {
-      const placed = await placeCall({ mode, target, to: item.payload.to_number, userData: item.payload.user_data, from, campaignId: job.id, ctx })
+      const placed = await placeCall({ mode, target, to: item.payload.to_number, userData: item.payload.user_data, from, campaignId: job.id, rowId: item.payload.row_id, ctx })
       scheduleCampaignRefresh(job.id)
       if (placed.ok) return { seq: item.seq, state: 'sent' as const, result: { id: placed.id, execution_id: placed.executionId, status: placed.status } satisfies CallResult }
       return { seq: item.seq, state: 'failed' as const, result: { id: placed.id, execution_id: null } satisfies CallResult, reason: placed.error instanceof ProviderError ? placed.error.message : 'internal error' }

@@ -20,6 +20,8 @@ export interface Prepared {
   name: string | null
   params: string[]
   media?: { url: string, filename?: string } | undefined
+  /** A job's contact: its log row (whatsapp_logs.id), from which a claim that expires is settled (job_expire_claims). */
+  row_id?: string
 }
 
 /** How one send went. */

@@ -12,7 +12,7 @@ import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchProgress, contactsOf, createJob, createJobRunner, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { batchProgress, contactsOf, createJob, createJobRunner, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { Template } from '../catalogue.ts'
 import type { AiSensyClient } from '../client/aisensy-client.ts'
@@ -86,7 +86,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
    * out, rate limiting) goes to the emulator instead and its rows say so.
    */
   async function sendOne (mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: WhatsAppLogRow, crm: CrmMessageRow) => Promise<void>): Promise<SendResult> {
-    const id = randomUUID()
+    const id = p.row_id ?? randomUUID()
     if (!p.e164) {
       const r: SendResult = { id, mode, fallback: false, to_number: p.raw, status: 'failed', provider_message_id: null, error: `Invalid number: ${p.invalidReason}`, latencyMs: 0 }
       const { log, crm } = rows(r, t, p, ctx, campaignId, 'invalid_number')
@@ -198,7 +198,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const started = performance.now()
     const id = randomUUID()
     const spec: JobSpec = { template_name: t.name, mode, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
-    await createJob(rpc, 'WHATSAPP', { id, kind: BULK_KIND, spec }, prepared)
+    await createJob(rpc, 'WHATSAPP', { id, kind: BULK_KIND, spec }, withRowIds(prepared))
     runners.bulk.poke()
     // The bound counts from the request's start: storing the job is part of the wait.
     if (!await runners.bulk.waitFor(id, Math.max(0, deps.bulkWaitMs - (performance.now() - started)))) return { done: false, progress: await getBulk(id) }
@@ -271,7 +271,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     // On a clock that is not real time (a data set's history), when it happened on that clock.
     const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()
     const row = { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
-    await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, prepared)
+    await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, withRowIds(prepared))
     progressOf.set(id, progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length))
     runners.campaign.poke()
     return {

@@ -366,6 +366,17 @@ export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string
 }
 
 /**
+ * Each item with the id of the log row its send will write (`row_id`). A worker writes the row
+ * (the provider's answer) before it records the answer in the job; when it dies between the two,
+ * its expired claim is settled from that row (job_expire_claims) instead of becoming `unknown`,
+ * so a retry of the unknown contacts does not send them twice. job_retry gives each item it puts
+ * back a new row_id.
+ */
+export function withRowIds<P extends object> (items: P[]): Array<P & { row_id: string }> {
+  return items.map(item => ({ ...item, row_id: randomUUID() }))
+}
+
+/**
  * Puts a job's unknown and failed items back (job_retry) and answers with `read()`, made before
  * the runner is woken: the answer is what the retry did (the job running again), not a later state
  * (a retried contact the provider refuses at once could end the job first).
