@@ -78,6 +78,7 @@ t.test('stop and retry on request: contacts not yet called become stopped; retry
     return p.status !== 'running' ? p : undefined
   }, 15_000)
   t.match(again, { status: 'stopped', contacts: { failed: 1, stopped: c.stopped, sent: c.sent, pending: 0 } }, 'retried, refused again; stopped contacts stay stopped')
+  t.equal(again.placed, c.sent + c.failed, 'the calls count each contact\'s latest attempt: the refused one once, not once per attempt')
   await activityLog.flush()
   t.equal(await activityLog.count('call_logs', { campaign_id: id, to_number: NUMBERS.reject }), 2, 'the failed contact was called again (a new row)')
 

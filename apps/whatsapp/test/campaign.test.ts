@@ -173,6 +173,7 @@ t.test('stop and retry on request: pending contacts become stopped; retry sends 
     return p.status !== 'running' ? p : undefined
   })
   t.match(again, { status: 'stopped', contacts: { failed: 1, stopped: c.stopped, pending: 0 } }, 'retried, refused again; stopped contacts stay stopped')
+  t.match(again, { failed: 1, processed: c.sent + c.failed }, 'the messages count each contact\'s latest attempt: the refused one once, not once per attempt')
   t.equal((await call('POST', '/campaigns/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00/retry')).status, 404)
   t.equal((await call('POST', '/campaigns/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00/stop')).body.code, 'WHATSAPP_CAMPAIGN_NOT_FOUND')
 })
