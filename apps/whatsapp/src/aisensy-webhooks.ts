@@ -147,12 +147,6 @@ export function readInboundMessage (n: unknown): { message: InboundMessage } | {
   return { message: { messageId, phone, name: str(m.userName) ?? str(m.name) ?? str(contact.name) ?? null, text, type } }
 }
 
-/** An inbound (customer → business) message; undefined when the notification is not a usable one. */
-export function inboundMessageOf (n: unknown): InboundMessage | undefined {
-  const read = readInboundMessage(n)
-  return read && 'message' in read ? read.message : undefined
-}
-
 // ---- building them (the emulator) ----------------------------------------------------------------
 
 /** 24 hex digits, the length of the ids integrators record (Mongo-style object ids). */

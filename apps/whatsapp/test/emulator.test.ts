@@ -1,7 +1,7 @@
 import t from 'tap'
 import { eventually, startRecorder } from '@switchboard/service-kit/testing'
 import { API_KEY, campaignBody, startWhatsAppApp } from './helper.ts'
-import { inboundMessageOf, statusUpdateOf, tokenMatches } from '../src/aisensy-webhooks.ts'
+import { readInboundMessage, statusUpdateOf, tokenMatches } from '../src/aisensy-webhooks.ts'
 
 const V2 = '/aisensy/campaign/t1/api/v2'
 const V1 = '/aisensy/campaign/t1/api'
@@ -194,9 +194,9 @@ t.test('the shared parser reads the recorded variants and refuses what it cannot
   t.equal(statusUpdateOf(n('message.status.updated', { id: 'm4', status: 'deleted' })), undefined, 'an unknown status')
   t.equal(statusUpdateOf(n('message.sender.user', { id: 'm5', status: 'read' })), undefined, 'another topic')
   t.equal(statusUpdateOf({ topic: 'message.status.updated', data: 'x' }), undefined)
-  t.same(inboundMessageOf(n('message.sender.user', { id: 'i1', phone_number: '919876543210', userName: 'Asha', message_type: 'TEXT', message_content: { text: 'Yes' } })), { messageId: 'i1', phone: '919876543210', name: 'Asha', text: 'Yes', type: 'TEXT' })
-  t.same(inboundMessageOf(n('message.sender.user', { id: 'i2', phone_number: '919876543210', message_type: 'IMAGE', message_content: { url: 'https://cdn.example/x.jpg' } })), { messageId: 'i2', phone: '919876543210', name: null, text: '[image] https://cdn.example/x.jpg', type: 'IMAGE' })
-  t.equal(inboundMessageOf(n('message.sender.user', { id: 'i3', message_content: { text: 'no number' } })), undefined)
+  t.same(readInboundMessage(n('message.sender.user', { id: 'i1', phone_number: '919876543210', userName: 'Asha', message_type: 'TEXT', message_content: { text: 'Yes' } })), { message: { messageId: 'i1', phone: '919876543210', name: 'Asha', text: 'Yes', type: 'TEXT' } })
+  t.same(readInboundMessage(n('message.sender.user', { id: 'i2', phone_number: '919876543210', message_type: 'IMAGE', message_content: { url: 'https://cdn.example/x.jpg' } })), { message: { messageId: 'i2', phone: '919876543210', name: null, text: '[image] https://cdn.example/x.jpg', type: 'IMAGE' } })
+  t.match(readInboundMessage(n('message.sender.user', { id: 'i3', message_content: { text: 'no number' } })), { problem: String }, 'no number: a problem named, nothing stored')
   t.ok(tokenMatches('a-token-of-some-length-123', 'a-token-of-some-length-123'))
   t.notOk(tokenMatches('a-token-of-some-length-123', 'a-token-of-some-length-124'))
   t.notOk(tokenMatches('a-token-of-some-length-123', ''))
@@ -227,5 +227,5 @@ t.test('magic number +919000000009: sent, delivered, read, then the contact\'s r
   t.same(inOrder.map(n => n.topic === 'message.sender.user' ? 'reply' : n.data.message.status), ['sent', 'delivered', 'read', 'reply'])
   const reply = inOrder[3]!
   t.match(reply, { topic: 'message.sender.user', id: /^[0-9a-f]{24}$/, data: { message: { phone_number: '919000000009', userName: 'Ravi', message_type: 'TEXT', message_content: { text: 'Yes, please go ahead.' } } } })
-  t.match(inboundMessageOf(reply), { phone: '919000000009', name: 'Ravi', text: 'Yes, please go ahead.', type: 'TEXT' })
+  t.match(readInboundMessage(reply), { message: { phone: '919000000009', name: 'Ravi', text: 'Yes, please go ahead.', type: 'TEXT' } })
 })
