@@ -4,7 +4,7 @@
  * verification result) and timeline; traffic sent straight to an emulator is recorded and marked
  * direct; the list pages, searches content and filters by time; the live stream sends changes.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request as httpRequest } from 'node:http'
@@ -248,4 +248,67 @@ t.test('the live stream sends new items and status changes, and ends when the ga
 
   await stack.servers.find(s => s.name === 'gateway')!.app.close()
   t.ok(await eventually(() => ended, 10_000), 'the stream ended with the gateway')
+})
+
+/** The admin stream's events as they arrive, once it said "ready". */
+async function openStream (t: Test, gatewayUrl: string, path = '/api/admin/activity/stream'): Promise<Json[]> {
+  const events: Json[] = []
+  let ready = false
+  const stream = httpRequest(`${gatewayUrl}${path}`, { headers: admin })
+  stream.on('response', res => {
+    let buffer = ''
+    res.setEncoding('utf8')
+    res.on('data', (chunk: string) => {
+      buffer += chunk
+      let end: number
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        const event = /^event: (.*)$/m.exec(block)?.[1]
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (event === 'ready') ready = true
+        if (event === 'activity' && data) events.push(JSON.parse(data))
+      }
+    })
+  })
+  stream.on('error', () => {})
+  stream.end()
+  t.teardown(() => { stream.destroy() })
+  t.ok(await eventually(() => ready, 10_000), 'the stream is ready')
+  return events
+}
+
+t.test('the live stream follows real time, not the test clock: rows stamped in the past and moves made while frozen arrive', async t => {
+  const { call, gatewayUrl } = await startStack(t)
+  const events = await openStream(t, gatewayUrl)
+  // A data set playing last week, or a test setting the clock back: the clock is frozen a day ago.
+  const dayAgo = Date.now() - 86_400_000
+  t.equal((await call('POST', '/api/admin/clock/set', { to: new Date(dayAgo).toISOString() }, admin)).status, 200)
+  const sent = await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Last week', content: 'x' }, api)
+  t.equal(sent.status, 202, sent.text)
+  const id = sent.body.id as string
+  const mine = () => events.filter(e => e.id === id)
+  t.ok(await eventually(() => mine().length > 0, 15_000, 50), 'the new row, created a day ago on the clock, came as an event')
+  t.equal(Date.parse(mine()[0]!.created_at), dayAgo, 'stamped on the clock')
+  t.ok(Math.abs(Date.parse(mine()[0]!.changed_at) - Date.now()) < 60_000, 'its changed_at is real time')
+  // The delivery events wait for the frozen clock; an advance lets them through, still a day ago.
+  t.equal((await call('POST', '/api/admin/clock/advance', { seconds: 60 }, admin)).status, 200)
+  t.ok(await eventually(() => mine().some(e => e.status === 'delivered'), 15_000, 50), 'and its status change, made on the clock a day ago')
+  await call('POST', '/api/admin/clock/real', undefined, admin)
+})
+
+t.test('the live stream on a frozen clock: a second move stamped with the same instant still arrives', async t => {
+  const { call, gatewayUrl } = await startStack(t)
+  const events = await openStream(t, gatewayUrl, '/api/admin/activity/stream?channel=payments')
+  // The playground's Freeze: every move from now on carries the same instant as its updated_at.
+  t.equal((await call('POST', '/api/admin/clock/freeze', undefined, admin)).status, 200)
+  const link = await call('POST', '/api/admin/payment-links', { amount: 1499, purpose: 'Annual plan', buyer_name: 'Asha Rao', phone: '+919812345678' }, admin)
+  t.equal(link.status, 201, link.text)
+  const mine = () => events.filter(e => e.id === link.body.id)
+  t.ok(await eventually(() => mine().some(e => e.status === 'pending'), 15_000, 50), 'the new link came as an event')
+  const paid = await call('POST', `/api/admin/payment-links/${link.body.id}/simulate`, {}, admin)
+  t.equal(paid.body.status, 'paid', paid.text)
+  t.ok(await eventually(() => mine().some(e => e.status === 'paid'), 15_000, 50), 'and its payment, with the same updated_at')
+  t.equal(mine().find(e => e.status === 'paid')?.updated_at, mine()[0]!.updated_at, 'stamped with the frozen instant')
+  await call('POST', '/api/admin/clock/real', undefined, admin)
 })

@@ -400,6 +400,54 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.equal(messages[0]?.row?.id, row.id, 'with the log row it belongs to')
   })
 
+  t.test('activity_stream_changes: the live stream\'s changes in real time, whatever the rows\' clock says', async t => {
+    type Cursor = { at: string, key: string | null }
+    type Changes = { cursor: Cursor, items: Array<Record<string, unknown>> }
+    const mine = new Set<unknown>()
+    const changes = async (after: Cursor, limit = 1000, overlapMs = 5000) => {
+      const got = await db.rpc<Changes>('activity_stream_changes', { p_after: after.at, p_after_key: after.key, p_channel: 'email', p_limit: limit, p_overlap_ms: overlapMs })
+      return { cursor: got.cursor, items: got.items.filter(i => mine.has(i.id)) }
+    }
+    const start = (await db.rpc<Changes>('activity_stream_changes', { p_after: null })).cursor
+    t.same(start.key, null)
+    t.ok(Math.abs(Date.parse(start.at) - Date.now()) < 60_000, 'without p_after: the database\'s time now, the first cursor')
+
+    // A row of a data set's history (or of a test clock set back): created and moved a week ago.
+    const weekAgo = new Date(Date.now() - 7 * 86_400_000).toISOString()
+    const row = email({ status: 'sent', created_at: weekAgo, updated_at: weekAgo })
+    mine.add(row.id)
+    await db.insert('email_logs', [row])
+    const first = await changes(start)
+    t.same(first.items.map(i => [i.id, i.status]), [[row.id, 'sent']], 'a row stamped a week ago is a change after the cursor')
+    const sent = first.items[0]!
+    t.equal(Date.parse(String(sent.updated_at)), Date.parse(weekAgo), 'its updated_at as written')
+    t.same(first.cursor, { at: sent.changed_at, key: `email/${String(row.id)}` }, 'the cursor moved to it')
+    t.same((await changes(first.cursor, 1000, 0)).items.map(i => [i.id, i.changed_at]), [[row.id, sent.changed_at]], 'nothing new after the cursor (the change at it, read again)')
+    t.same((await changes(first.cursor)).items.map(i => i.id), [row.id], 'the overlap reads the last seconds again')
+
+    // A move on a frozen clock keeps updated_at; changed_at tells it from the one before.
+    t.equal(await db.update('email_logs', { id: row.id as string }, { status: 'delivered', updated_at: weekAgo }), 1)
+    const moved = await changes(first.cursor, 1000, 0)
+    t.same(moved.items.map(i => [i.status, i.updated_at === sent.updated_at]), [['delivered', true]], 'the move, with the same updated_at')
+    t.ok(Date.parse(String(moved.items[0]!.changed_at)) >= Date.parse(String(sent.changed_at)), 'and a later changed_at')
+    t.not(moved.items[0]!.changed_at, sent.changed_at)
+
+    // A burst of more changes than one poll takes: the cursor still moves through all of them.
+    const burst = [1, 2, 3, 4, 5].map(n => email({ subject: `burst ${n}` }))
+    for (const r of burst) mine.add(r.id)
+    const after = (await db.rpc<Changes>('activity_stream_changes', { p_after: null })).cursor
+    await db.insert('email_logs', burst)
+    const seen = new Set<unknown>()
+    let cursor = after
+    for (let i = 0; i < 10 && seen.size < burst.length; i++) {
+      const page = await changes(cursor, 2, 0)
+      t.ok(page.items.filter(i => !seen.has(i.id)).length <= 2, 'at most p_limit new changes a poll')
+      for (const item of page.items) seen.add(item.id)
+      cursor = page.cursor
+    }
+    t.equal(seen.size, burst.length, 'every row of the burst, two at a time')
+  })
+
   t.test('ping', async t => {
     await t.resolves(db.ping())
   })

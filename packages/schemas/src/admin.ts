@@ -145,8 +145,9 @@ export const ActivityItemSchema = Type.Object({
   provider_id: Nullable(Type.String()),
   error: Nullable(Type.String()),
   latency_ms: Nullable(Type.Integer()),
-  created_at: Type.String(),
-  updated_at: Type.String()
+  created_at: Type.String({ description: 'On the emulators\' test clock (a data set\'s history lands on past days)' }),
+  updated_at: Type.String({ description: 'The last status move, on the test clock' }),
+  changed_at: Type.String({ description: 'The last change in real time, whatever the test clock says: the live stream\'s order' })
 })
 export type ActivityItem = Static<typeof ActivityItemSchema>
 

@@ -262,31 +262,46 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
   let poller: NodeJS.Timeout | undefined
   let keepAlive: NodeJS.Timeout | undefined
   let polling = false
-  let after = new Date().toISOString()
+  // Where the stream is in the order of changes: the changed_at (real time on the database's clock,
+  // never the test clock's) and key of the last change read; activity_stream_changes also reads
+  // the OVERLAP_MS before it again.
+  let cursor: Cursor | undefined
   // What was sent lately, so the overlap of two polls sends nothing twice.
   let sent = new Map<string, number>()
-  // Rows are written a little after their updated_at is set: each poll looks this far back.
+  // Rows are committed a little after their changed_at is taken: each poll looks this far back.
   const OVERLAP_MS = 5_000
 
   const write = (client: Client, text: string) => {
     if (!client.res.writableEnded && !client.res.destroyed) client.res.write(text)
   }
 
+  interface Cursor { at: string, key: string | null }
+  interface Changes { cursor: Cursor, items: ActivityItem[] }
+
+  /** The database's time now: the cursor a stream opened now starts from (its clock, not ours). */
+  async function startCursor (): Promise<Cursor> {
+    try {
+      return (await activityLog.rpc<Changes>('activity_stream_changes', { p_after: null }, { flush: false })).cursor
+    } catch (err) {
+      app.log.warn({ err }, 'activity stream: could not read the database\'s time; starting from this host\'s')
+      return { at: new Date(Date.now() - OVERLAP_MS).toISOString(), key: null }
+    }
+  }
+
   async function poll (): Promise<void> {
-    if (polling || clients.size === 0) return
+    if (polling || clients.size === 0 || cursor === undefined) return
     polling = true
     try {
-      const from = new Date(Date.parse(after) - OVERLAP_MS).toISOString()
-      const items = await activityLog.rpc<ActivityItem[]>('activity_changes', { p_after: from, p_channel: null, p_limit: 1000 }, { flush: false })
+      const changes = await activityLog.rpc<Changes>('activity_stream_changes', { p_after: cursor.at, p_after_key: cursor.key, p_channel: null, p_limit: 1000, p_overlap_ms: OVERLAP_MS }, { flush: false })
       const now = Date.now()
-      for (const item of items) {
-        const key = `${item.channel}:${item.id}:${item.updated_at}`
+      for (const item of changes.items) {
+        const key = `${item.channel}:${item.id}:${item.changed_at}:${item.status}`
         if (sent.has(key)) continue
         sent.set(key, now)
         const text = `event: activity\ndata: ${JSON.stringify(item)}\n\n`
         for (const client of clients) if (client.channel === undefined || client.channel === item.channel) write(client, text)
-        if (Date.parse(item.updated_at) > Date.parse(after)) after = item.updated_at
       }
+      cursor = changes.cursor
       if (sent.size > 20_000) sent = new Map([...sent].filter(([, at]) => now - at < 2 * OVERLAP_MS))
     } catch (err) {
       app.log.warn({ err }, 'activity stream: could not read changes; retrying')
@@ -312,7 +327,11 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
     }
   }, async (request, reply) => {
     const client: Client = { res: reply.raw, channel: request.query.channel }
+    // Every change after "ready" is sent: the first stream starts the cursor at the database's now.
+    if (clients.size === 0) cursor = await startCursor()
     reply.hijack()
+    // Gone while the cursor was read: its 'close' has already been emitted.
+    if (request.raw.socket.destroyed) return
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -320,7 +339,6 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
       'x-content-type-options': 'nosniff',
       'x-request-id': String(request.id)
     })
-    if (clients.size === 0) after = new Date().toISOString()
     clients.add(client)
     write(client, `retry: 2000\nevent: ready\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`)
     const gone = () => {
