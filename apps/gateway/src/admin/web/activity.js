@@ -5,7 +5,7 @@
 import { api, failure } from './api.js'
 import { refreshDevelopment } from './development.js'
 import { $, h, message, NARROW, showPanel } from './dom.js'
-import { ago, label, ms, statusClass, when } from './format.js'
+import { ago, changeMark, label, ms, statusClass, when } from './format.js'
 import { detailSections } from './inspect.js'
 import { state } from './state.js'
 
@@ -39,7 +39,7 @@ export async function refreshJournal () {
   }
 }
 
-function rowSignature (item) { return [item.status, item.updated_at, item.latency_ms, item.error, item.fallback].join('|') }
+function rowSignature (item) { return [item.status, changeMark(item), item.latency_ms, item.error, item.fallback].join('|') }
 
 function fillRow (tr, item) {
   const open = h('button', { type: 'button', class: 'linklike', 'aria-controls': 'detail', 'aria-label': `${when(item.created_at)}, ${label(item.service)} ${item.status}: show details` }, when(item.created_at))
@@ -53,7 +53,7 @@ function fillRow (tr, item) {
     h('td', { class: 'num', text: ms(item.latency_ms) })
   )
   tr.dataset.sig = rowSignature(item)
-  tr.dataset.updated = item.updated_at ?? ''
+  tr.dataset.changed = changeMark(item)
 }
 
 function renderJournal (items, query) {
@@ -97,7 +97,7 @@ function renderJournal (items, query) {
   const open = state.openRow
   if (open) {
     const tr = state.rows.get(`${open.service}/${open.id}`)
-    if (tr && tr.dataset.updated !== open.updated_at) openDetail(open.service, open.id, false)
+    if (tr && tr.dataset.changed !== open.changed) openDetail(open.service, open.id, false)
   }
 }
 
@@ -112,7 +112,7 @@ function markOpenRow () {
 
 async function openDetail (service, id, byPerson) {
   const tr = state.rows.get(`${service}/${id}`)
-  state.openRow = { service, id, updated_at: tr?.dataset.updated ?? '' }
+  state.openRow = { service, id, changed: tr?.dataset.changed ?? '' }
   markOpenRow()
   const panel = /** @type {HTMLDialogElement} */ ($('detail'))
   showPanel(panel)
@@ -127,7 +127,7 @@ async function openDetail (service, id, byPerson) {
     // Zoom's requests and direct traffic have no log row: their list item stands in for it.
     const item = state.items.get(`${service}/${id}`) ?? {}
     const row = data.row ?? { id, direct: data.direct, status: item.status, summary: item.summary, contact: item.contact, latency_ms: item.latency_ms, created_at: item.created_at }
-    state.openRow.updated_at = row.updated_at ?? state.openRow.updated_at
+    state.openRow.changed = changeMark(data.row) || state.openRow.changed
     title.textContent = `${label(service)} · ${row.status ?? 'details'}`
     message($('detail-message'), '')
     $('detail-body').replaceChildren(...Object.entries(row).flatMap(([k, v]) => [h('dt', { text: k }), detailValue(k, v)]))

@@ -20,6 +20,13 @@ export function when (iso) {
   if (Number.isNaN(d.getTime())) return String(iso ?? '')
   return d.toDateString() === new Date().toDateString() ? timeFmt.format(d) : dateTimeFmt.format(d)
 }
+/**
+ * When an item last changed, to tell a change from the version shown: its changed_at (real time,
+ * one per change) — not updated_at, which is on the test clock and stays the same for every move
+ * made while the clock is frozen.
+ */
+export function changeMark (item) { return String(item?.changed_at ?? item?.updated_at ?? '') }
+
 export function ago (iso) {
   const sec = Math.round((new Date(iso).getTime() - Date.now()) / 1000)
   if (!Number.isFinite(sec)) return ''

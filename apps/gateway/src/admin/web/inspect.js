@@ -6,7 +6,7 @@
 
 import { api, failure } from './api.js'
 import { $, h, message, NARROW, panelBehaviour, showPanel } from './dom.js'
-import { ago, label, ms, statusClass, when } from './format.js'
+import { ago, changeMark, label, ms, statusClass, when } from './format.js'
 
 /** The channel views, in the tabs' order: the panels page.ts rendered, one per service. */
 export const CHANNELS = [...document.querySelectorAll('section.panel.channel')].map(panel => /** @type {HTMLElement} */ (panel).dataset.channel ?? '')
@@ -15,9 +15,9 @@ const PAGE = 50
 /**
  * @typedef {{ channel: string, id: string, direct: boolean, request_id: string | null, status: string, mode: string,
  *   fallback: boolean, contact: string | null, summary: string | null, provider_id: string | null, error: string | null,
- *   latency_ms: number | null, created_at: string, updated_at: string }} Item
+ *   latency_ms: number | null, created_at: string, updated_at: string, changed_at?: string }} Item
  * @typedef {{ items: Map<string, Item>, cursor: string | null, query: string, seq: number, loaded: boolean,
- *   open: { id: string, updated_at: string } | null, thread: string | null, pages: number }} View
+ *   open: { id: string, changed: string } | null, thread: string | null, pages: number }} View
  */
 
 /** @type {Record<string, View>} */
@@ -86,7 +86,7 @@ export function upsert (/** @type {Item} */ item) {
     const number = view.thread
     timers.thread = setTimeout(() => { if (views.whatsapp.thread === number) openThread(number, false) }, 300)
   }
-  if (view.open?.id === item.id && view.open.updated_at !== item.updated_at) openItem(item.channel, item.id, false)
+  if (view.open?.id === item.id && view.open.changed !== changeMark(item)) openItem(item.channel, item.id, false)
   return true
 }
 
@@ -182,7 +182,7 @@ export function closeItem (channel) {
 
 async function openItem (channel, id, byPerson, { back } = /** @type {{ back?: () => void }} */ ({})) {
   const view = views[channel]
-  view.open = { id, updated_at: view.items.get(id)?.updated_at ?? '' }
+  view.open = { id, changed: changeMark(view.items.get(id)) }
   markOpen(channel)
   if (byPerson) {
     showDialog(channel, true, `${label(channel)} · loading…`)
@@ -191,7 +191,7 @@ async function openItem (channel, id, byPerson, { back } = /** @type {{ back?: (
   try {
     const data = await api('GET', `/api/admin/activity/${encodeURIComponent(channel)}/${encodeURIComponent(id)}`)
     if (view.open?.id !== id) return
-    view.open.updated_at = data.row?.updated_at ?? view.items.get(id)?.updated_at ?? ''
+    view.open.changed = data.row ? changeMark(data.row) : changeMark(view.items.get(id))
     showDialog(channel, false, titleOf(channel, data))
     const body = slotOf(channel, 'detail-body')
     // A re-render (a status changed) keeps the section the person was reading.

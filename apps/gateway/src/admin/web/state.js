@@ -1,7 +1,7 @@
 // What the page knows between refreshes, shared by the tabs.
 
 /**
- * @typedef {{ service: string, id: string, updated_at: string }} OpenRow
+ * @typedef {{ service: string, id: string, changed: string }} OpenRow
  * @typedef {{ token: string | null, signedIn: boolean, tab: string, settings: any, statuses: Set<string>,
  *   openRow: OpenRow | null, rows: Map<string, HTMLTableRowElement>, items: Map<string, any>, journalSeq: number, journalLoaded: boolean,
  *   timer: ReturnType<typeof setTimeout> | number }} PageState
@@ -14,7 +14,7 @@ export const state = {
   tab: 'development',
   settings: null,
   statuses: new Set(),
-  openRow: null, // { service, id, updated_at }
+  openRow: null, // { service, id, changed }: the change it shows (format.js changeMark)
   rows: new Map(), // "service/id" → <tr>
   items: new Map(), // "service/id" → the list item it shows
   journalSeq: 0,
