@@ -42,6 +42,8 @@ export const describeZoom: Describer = (x) => {
   const res = isObject(x.responseBody) ? x.responseBody : {}
   if (/^\/v2\/users\/[^/]+\/meetings$/.test(x.path) && x.method === 'POST') {
     const topic = str(res.topic) ?? (isObject(x.requestBody) ? str(x.requestBody.topic) : null)
+    // Refused (an expired token, a rate limit, an outage): no meeting, so no meeting to show.
+    if (x.statusCode >= 300) return { summary: `meeting not created${topic ? `: ${topic}` : ''}` }
     return { providerId: str(res.id) ?? undefined, summary: `meeting created: ${topic ?? ''}`.trim(), content: meetingContent({ ...(isObject(x.requestBody) ? x.requestBody : {}), ...res }) }
   }
   const meeting = /^\/v2\/meetings\/([^/]+)(\/.*)?$/.exec(x.path)
@@ -52,7 +54,7 @@ export const describeZoom: Describer = (x) => {
     return {
       providerId: id,
       summary: `${x.method} ${what} of meeting ${id}`,
-      ...(x.method === 'GET' && what === 'meeting' ? { content: meetingContent(res) } : {}),
+      ...(x.method === 'GET' && what === 'meeting' && x.statusCode < 300 ? { content: meetingContent(res) } : {}),
       ...(what === 'recordings' && x.statusCode < 300 ? { content: { kind: 'zoom', meeting_id: id, topic: str(res.topic), recordings: files(res.recording_files) } } : {})
     }
   }
