@@ -31,6 +31,7 @@ t.test('live updates with the test clock set back or frozen', async t => {
   await page.getByLabel('Admin token').fill(ADMIN_TOKEN)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await waitForText(page, '#panel-email [data-slot=live]', /Live/)
+  let dayOld = ''
 
   await t.test('a row stamped a day ago (a data set\'s history) arrives through the live stream', async t => {
     const dayAgo = new Date(Date.now() - 86_400_000).toISOString()
@@ -40,7 +41,23 @@ t.test('live updates with the test clock set back or frozen', async t => {
     // Marked "arrived" only by a live event (the periodic safety refresh draws the list without it).
     await page.locator(`#panel-email li.arrived button.item[data-id="${sent.body.id}"]`).waitFor()
     t.pass('listed live, though created a day ago on the clock')
+    dayOld = sent.body.id
     t.equal((await call('POST', '/api/admin/clock/real', undefined, admin)).status, 200)
+  })
+
+  await t.test('a time filter keeps out what arrives live stamped before it', async t => {
+    await page.locator('#email-since').selectOption('60')
+    await page.locator(`#panel-email button.item[data-id="${dayOld}"]`).waitFor({ state: 'detached' })
+    t.equal((await call('POST', '/api/admin/clock/set', { to: new Date(Date.now() - 3 * 86_400_000).toISOString() }, admin)).status, 200)
+    const old = await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Three days ago', content: 'x' }, api)
+    t.equal((await call('POST', '/api/admin/clock/real', undefined, admin)).status, 200)
+    const fresh = await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Just now', content: 'x' }, api)
+    // The stream sends changes in the order they were made: once the new one is shown, the old one was handled.
+    await page.locator(`#panel-email li.arrived button.item[data-id="${fresh.body.id}"]`).waitFor()
+    t.equal(await page.locator(`#panel-email button.item[data-id="${old.body.id}"]`).count(), 0, 'the email stamped three days ago is not under "Last hour"')
+    await page.locator('#email-since').selectOption('')
+    await page.locator(`#panel-email button.item[data-id="${old.body.id}"]`).waitFor()
+    t.pass('and is there at any time')
   })
 
   await t.test('an item opened on a frozen clock follows its next status', async t => {

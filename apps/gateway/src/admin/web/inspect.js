@@ -78,6 +78,9 @@ export function upsert (/** @type {Item} */ item) {
   if (String(data.get('q') ?? '').trim()) { scheduleRefresh(item.channel); return true }
   const direct = String(data.get('direct') ?? '')
   if (direct && String(item.direct) !== direct) return false
+  // Outside the time filter: a row a data set (or a clock set back) stamped days ago.
+  const minutes = Number(data.get('since') || 0)
+  if (minutes && !view.items.has(item.id) && Date.parse(item.created_at) < Date.now() - minutes * 60000) return false
   view.items.set(item.id, item)
   render(item.channel, item.id)
   // The open WhatsApp thread shows the new message or the new ticks.
