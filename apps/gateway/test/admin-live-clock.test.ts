@@ -96,5 +96,20 @@ t.test('live updates with the test clock set back or frozen', async t => {
     t.match(await waitForText(page, '#detail-title', /paid/), /paid/, 'the Activity tab\'s open details show the payment')
   })
 
+  await t.test('the clock as a person reads it: its offset as a span, its moves in the changes as dates', async t => {
+    await page.getByRole('tab', { name: 'Development' }).click()
+    const playground = page.locator('#playground')
+    await playground.getByRole('button', { name: '+1 day' }).click()
+    await playground.getByRole('button', { name: 'Resume' }).click()
+    t.match(await waitForText(page, '#playground .clock-state', /Running/), /^Running 1 day ahead of real time: /, 'a day, not 86399 s')
+    const change = page.locator('#changes tr', { hasText: 'clock' }).first()
+    await change.getByText('offset_ms').waitFor()
+    const text = await change.innerText()
+    t.match(text, /offset_ms: none → \+1 day/, 'the offset as a span')
+    t.notMatch(text, /\d{13}/, 'no instant as milliseconds since 1970')
+    await playground.getByRole('button', { name: 'Real time' }).click()
+    await waitForText(page, '#playground .clock-state', /^Real time/)
+  })
+
   t.same(problems, [], 'no page errors')
 })

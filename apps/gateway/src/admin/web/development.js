@@ -2,7 +2,7 @@
 
 import { api, failure } from './api.js'
 import { $, h, message, slot } from './dom.js'
-import { ago, byOrder, label, show } from './format.js'
+import { ago, byOrder, duration, label, show } from './format.js'
 import { state } from './state.js'
 
 export async function refreshDevelopment () {
@@ -318,11 +318,19 @@ async function applySimulation (name, form) {
   refreshDevelopment().catch(() => {})
 }
 
+/** A field of the test clock's setting as a person reads it: an instant as a date, the offset as a span. */
+function clockField (field, value) {
+  if (field === 'frozen_at' && typeof value === 'number') return new Date(value).toLocaleString()
+  if (field === 'offset_ms' && typeof value === 'number') return value === 0 ? 'none' : `${value < 0 ? '-' : '+'}${duration(value)}`
+  return show(value)
+}
+
 /** Only what changed, for settings stored as objects (a simulation change lists its fields). */
-function changeText (from, to) {
+function changeText (key, from, to) {
+  const text = key === 'clock' ? clockField : (_field, value) => show(value)
   if (from && to && typeof from === 'object' && typeof to === 'object') {
     const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])]
-    const parts = keys.filter(k => JSON.stringify(from[k]) !== JSON.stringify(to[k])).map(k => `${k}: ${show(from[k])} → ${show(to[k])}`)
+    const parts = keys.filter(k => JSON.stringify(from[k]) !== JSON.stringify(to[k])).map(k => `${k}: ${text(k, from[k])} → ${text(k, to[k])}`)
     return parts.length ? parts.join('; ') : 'no change'
   }
   return `${show(from)} → ${show(to)}`
@@ -340,7 +348,7 @@ function renderChanges (items) {
       h('td', {}, h('time', { datetime: c.changed_at, title: new Date(c.changed_at).toLocaleString(), text: ago(c.changed_at) })),
       h('td', { text: c.changed_by ?? '' }),
       h('td', { text: service ? `${label(service)} · ${kind}` : String(c.key) }),
-      h('td', { class: 'change', text: changeText(c.from_value, c.to_value) })
+      h('td', { class: 'change', text: changeText(String(c.key), c.from_value, c.to_value) })
     )
   }))
 }

@@ -35,6 +35,19 @@ export function ago (iso) {
   if (Math.abs(sec) < 86400) return relFmt.format(Math.round(sec / 3600), 'hour')
   return relFmt.format(Math.round(sec / 86400), 'day')
 }
+/** A span of time for people: "45 s", "12 min 30 s", "3 h 5 min", "1 day 2 h" (the two largest units). */
+export function duration (milliseconds) {
+  const s = Math.round(Math.abs(Number(milliseconds)) / 1000)
+  if (!Number.isFinite(s)) return ''
+  const two = (big, bigUnit, small, smallUnit) => `${big} ${bigUnit}${small ? ` ${small} ${smallUnit}` : ''}`
+  if (s < 60) return `${s} s`
+  if (s < 3600) return two(Math.floor(s / 60), 'min', s % 60, 's')
+  if (s < 86400 - 30) { const m = Math.round(s / 60); return two(Math.floor(m / 60), 'h', m % 60, 'min') }
+  const hours = Math.round(s / 3600)
+  const days = Math.floor(hours / 24)
+  return two(days, days === 1 ? 'day' : 'days', hours % 24, 'h')
+}
+
 export function ms (value) {
   if (value === null || value === undefined || !Number.isFinite(Number(value))) return '—'
   const n = Number(value)

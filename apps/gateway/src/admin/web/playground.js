@@ -4,6 +4,7 @@
 
 import { api, failure } from './api.js'
 import { h, message } from './dom.js'
+import { duration } from './format.js'
 
 const ADVANCES = [['+1 min', 60], ['+10 min', 600], ['+1 hour', 3600], ['+1 day', 86400]]
 
@@ -21,7 +22,7 @@ function renderClock (clock) {
     ? `Real time: ${when(clock.now)}`
     : clock.mode === 'frozen'
       ? `Frozen at ${when(clock.frozen_at)}`
-      : `Running ${Math.round(clock.offset_ms / 1000)} s ahead of real time: ${when(clock.now)}`
+      : `Running ${duration(clock.offset_ms)} ${clock.offset_ms < 0 ? 'behind' : 'ahead of'} real time: ${when(clock.now)}`
   el.clockState.dataset.mode = clock.mode
 }
 
