@@ -96,6 +96,24 @@ t.test('live updates with the test clock set back or frozen', async t => {
     t.match(await waitForText(page, '#detail-title', /paid/), /paid/, 'the Activity tab\'s open details show the payment')
   })
 
+  await t.test('an open Zoom meeting follows its lifecycle when an advance starts it', async t => {
+    // README's demo: freeze the clock, book a meeting for tomorrow, advance a day.
+    t.teardown(async () => { await call('POST', '/api/admin/clock/real', undefined, admin) })
+    t.equal((await call('POST', '/api/admin/clock/freeze', undefined, admin)).status, 200)
+    const clock = (await call('GET', '/api/admin/clock', undefined, admin)).body
+    const start = new Date(Date.parse(clock.now) + 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z')
+    const meeting = await call('POST', '/api/zoom/meetings', { topic: 'Launch review', start_time: start, duration: 30 }, api)
+    t.equal(meeting.status, 201, meeting.text)
+    await page.getByRole('tab', { name: 'Zoom' }).click()
+    await page.locator('#panel-zoom button.item', { hasText: 'meeting created: Launch review' }).click()
+    const shown = '#zoom-inspect [role=tabpanel]:not([hidden])'
+    t.match(await waitForText(page, shown, /Status\s*waiting/), /Not started yet/)
+    t.equal((await call('POST', '/api/admin/clock/advance', { seconds: 86_400 }, admin)).status, 200)
+    t.match(await waitForText(page, shown, /Status\s*started/), /started/, 'the open meeting says it started')
+    await page.locator('#zoom-inspect [role=tab]', { hasText: 'Webhooks (1)' }).waitFor()
+    t.pass('with the meeting.started webhook')
+  })
+
   await t.test('the clock as a person reads it: its offset as a span, its moves in the changes as dates', async t => {
     await page.getByRole('tab', { name: 'Development' }).click()
     const playground = page.locator('#playground')

@@ -98,6 +98,9 @@ function rowEvents (channel: ActivityChannelName, exchange: Json, ids: Set<strin
   return event ? event.split(',').map(status => ({ at, status })) : []
 }
 
+/** A Zoom meeting's statuses as its API names them, in the order a meeting goes through them. */
+const MEETING_STAGES = ['waiting', 'started', 'finished']
+
 /** What was sent, per channel, from the exchanges tied to the item (and the row's own columns). */
 function contentOf (channel: ActivityChannelName, row: Row | null, exchanges: Json[], webhooks: Json[]): Json | null {
   const contents = exchanges.map(e => e.content).filter(isObject)
@@ -141,6 +144,12 @@ function contentOf (channel: ActivityChannelName, row: Row | null, exchanges: Js
   }
   const lifecycle = webhooks.filter(w => str(w.event)?.startsWith('meeting.')).map(w => ({ at: String(w.created_at), status: String(w.event).slice('meeting.'.length) }))
   if (!Object.keys(merged).length && !lifecycle.length) return null
+  // The status a request last read ('waiting' when it was created) yields to a later webhook's:
+  // Zoom's meeting.started and meeting.ended objects carry no status of their own.
+  for (const step of lifecycle) {
+    const status = step.status === 'ended' ? 'finished' : step.status
+    if (MEETING_STAGES.indexOf(status) > MEETING_STAGES.indexOf(String(merged.status))) merged.status = status
+  }
   return { kind: 'zoom', ...merged, lifecycle, recordings: merged.recordings ?? [] }
 }
 
