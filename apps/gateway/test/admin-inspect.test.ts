@@ -165,6 +165,21 @@ t.test('the channel views, on the real stack', async t => {
     a11y.push(...await lookAt(page, 'stats-zoom'))
   })
 
+  await t.test('a reset (here a test suite\'s) empties a list the person paged through', async t => {
+    await page.getByRole('tab', { name: 'Email' }).click()
+    for (let i = 0; i < 60; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_x, j) => call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: `Page test ${i + j}`, content: 'x' }, api)))
+    }
+    await page.getByRole('tab', { name: 'Email' }).click()
+    await page.locator('#panel-email [data-slot=more]').click()
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#panel-email button.item').length > 50)
+    t.equal((await call('POST', '/api/admin/reset', undefined, admin)).status, 200)
+    // The tab's refresh (the periodic one, or the tab chosen again) reads the pages again.
+    await page.getByRole('tab', { name: 'Email' }).click()
+    await page.locator('#panel-email [data-slot=empty]', { hasText: 'Nothing sent through' }).waitFor({ state: 'visible' })
+    t.equal(await page.locator('#panel-email button.item').count(), 0, 'none of the deleted emails is listed')
+  })
+
   // The email's own remote image and script were refused by the frame's policy (the browser says so
   // in the console); nothing else went wrong on the page.
   const frameBlocks = problems.filter(p => /tracker\.example\.com|about:srcdoc|Applying inline style/.test(p))

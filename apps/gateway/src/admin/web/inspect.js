@@ -46,12 +46,20 @@ function filterKey (channel) {
   return ['q', 'since', 'direct'].map(k => String(data.get(k) ?? '')).join('|')
 }
 
-/** Loads the first page again (a filter changed, or the tab opened). */
-export async function refreshChannel (channel, { more = false } = {}) {
+/** The most pages one refresh reads again (the API's limit: 500 items). */
+const MAX_PAGES = 10
+
+/**
+ * Loads the first page again (a filter changed, or the tab opened); `more`: the next page;
+ * `again`: as many pages as the person has loaded, with the same filters (the periodic refresh).
+ */
+export async function refreshChannel (channel, { more = false, again = false } = {}) {
   const view = views[channel]
   const key = filterKey(channel)
   const q = queryOf(channel)
+  const pages = again && view.query === key ? Math.min(Math.max(view.pages, 1), MAX_PAGES) : 1
   if (more && view.cursor) q.set('cursor', view.cursor)
+  else q.set('limit', String(PAGE * pages))
   const seq = ++view.seq
   try {
     const data = await api('GET', `/api/admin/activity?${q}`)
@@ -61,7 +69,7 @@ export async function refreshChannel (channel, { more = false } = {}) {
     for (const item of data.items ?? []) view.items.set(item.id, item)
     view.cursor = data.next_cursor ?? null
     view.loaded = true
-    view.pages = more ? view.pages + 1 : 1
+    view.pages = more ? view.pages + 1 : pages
     message(slotOf(channel, 'message'), '')
     render(channel)
   } catch (err) {
@@ -96,7 +104,7 @@ export function upsert (/** @type {Item} */ item) {
 const timers = /** @type {Record<string, number>} */ ({})
 function scheduleRefresh (channel) {
   clearTimeout(timers[channel])
-  timers[channel] = setTimeout(() => { refreshChannel(channel) }, 400)
+  timers[channel] = setTimeout(() => { refreshChannel(channel, { again: true }) }, 400)
 }
 
 const byNewest = (/** @type {Item} */ a, /** @type {Item} */ b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id)
@@ -495,7 +503,11 @@ export function startInspect () {
   }
 }
 
-/** The periodic refresh: the first page again, unless the person paged further (live events keep it current). */
+/**
+ * The periodic refresh (and a tab opened): the pages the person loaded, again. Live events add and
+ * update items, but nothing tells the page what was deleted (a reset, from this page or a test
+ * suite's POST /api/admin/reset): a list kept as it was would show those items for good.
+ */
 export function refreshFirstPage (channel) {
-  return views[channel]?.pages > 1 ? Promise.resolve() : refreshChannel(channel)
+  return views[channel] ? refreshChannel(channel, { again: true }) : Promise.resolve()
 }
