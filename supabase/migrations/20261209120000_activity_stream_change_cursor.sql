@@ -82,11 +82,32 @@ language sql
 volatile
 as $$
   with lim as (select least(greatest(coalesce(p_limit, 1000), 1), 1000) as n),
+  since as (select p_after - make_interval(secs => greatest(coalesce(p_overlap_ms, 0), 0) / 1000.0) as at),
+  -- A Zoom meeting, and any traffic sent straight to an emulator, is an item made of provider
+  -- exchanges, which are never updated: what happens to it later comes as webhook exchanges tied
+  -- to it by its ids (a meeting's meeting.started, the events of a direct SendGrid send). Such an
+  -- item counts as changed when a webhook of its channel that shares an id with it was stored, so
+  -- an open meeting follows its lifecycle. Found here, when the stream reads, rather than by
+  -- rewriting the exchanges on every webhook stored: the write path stays as it was.
+  touched as materialized (
+    select x.id, max(w.changed_at) as changed_at
+      from activity_exchanges w
+      join activity_exchanges x
+        on x.channel = w.channel and x.kind = 'provider' and (x.direct or x.channel = 'zoom')
+       and x.refs ?| array(select jsonb_array_elements_text(w.refs))
+     where p_after is not null and w.kind = 'webhook' and jsonb_typeof(w.refs) = 'array'
+       and w.changed_at >= (select at from since)
+       and (p_channel is null or w.channel = p_channel)
+     group by x.id
+  ),
   recent as materialized (
-    select i.*, i.channel || '/' || i.id::text as change_key from activity_items i
-     where p_after is not null
-       and i.changed_at >= p_after - make_interval(secs => greatest(coalesce(p_overlap_ms, 0), 0) / 1000.0)
-       and (p_channel is null or i.channel = p_channel)
+    select c.*, c.channel || '/' || c.id::text as change_key from (
+      select i.channel, i.id, i.direct, i.request_id, i.status, i.mode, i.fallback, i.contact, i.summary, i.provider_id,
+             i.error, i.latency_ms, i.created_at, i.updated_at, greatest(i.changed_at, t.changed_at) as changed_at
+        from activity_items i left join touched t on t.id = i.id
+       where p_after is not null and (p_channel is null or i.channel = p_channel)
+    ) c
+     where c.changed_at >= (select at from since)
   ),
   fresh as (
     select * from recent where (changed_at, change_key) > (p_after, coalesce(p_after_key, ''))

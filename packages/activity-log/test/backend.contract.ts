@@ -448,26 +448,26 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.equal(seen.size, burst.length, 'every row of the burst, two at a time')
   })
 
-  t.test('a webhook touches the exchange items it belongs to (a Zoom meeting, direct traffic): the stream sends them again', async t => {
+  t.test('a webhook stored counts as a change of the exchange items it belongs to (a Zoom meeting, direct traffic): the stream sends them again', async t => {
     type Changes = { cursor: { at: string, key: string | null }, items: Array<Record<string, unknown>> }
     const meetingId = `mtg-${run}`
     const x = (over: Row): Row => ({ id: randomUUID(), channel: 'zoom', kind: 'provider', method: 'POST', path: '/zoom/v2/users/me/meetings', status_code: 201, provider_id: meetingId, refs: [meetingId], ...over })
     const created = x({})
-    const apiEmail = x({ channel: 'email', path: '/sendgrid/v3/mail/send', status_code: 202 })
     const other = x({ provider_id: `other-${run}`, refs: [`other-${run}`] })
+    const direct = x({ channel: 'email', direct: true, path: '/sendgrid/v3/mail/send', status_code: 202, provider_id: `msg-${run}`, refs: [`msg-${run}`] })
     const webhook = x({ kind: 'webhook', path: '/webhooks/zoom', status_code: 200, provider_id: null, event: 'meeting.started' })
-    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: [created, apiEmail, other, webhook].map(r => r.id as string) } }) })
-    await db.insert('activity_exchanges', [created, apiEmail, other])
-    const changedAt = async () => Object.fromEntries((await db.select('activity_exchanges', { where: { id: { in: [created, apiEmail, other].map(r => r.id as string) } } })).map(r => [r.id, String(r.changed_at)]))
-    const before = await changedAt()
+    const events = x({ channel: 'email', kind: 'webhook', path: '/webhooks/sendgrid', status_code: 200, provider_id: null, refs: [`msg-${run}`], event: 'delivered' })
+    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: [created, other, direct, webhook, events].map(r => r.id as string) } }) })
+    await db.insert('activity_exchanges', [created, other, direct])
     const start = (await db.rpc<Changes>('activity_stream_changes', { p_after: null })).cursor
-    await db.insert('activity_exchanges', [webhook])
-    const after = await changedAt()
-    t.not(after[created.id as string], before[created.id as string], 'the meeting it started changed')
-    t.equal(after[other.id as string], before[other.id as string], 'another meeting did not')
-    t.equal(after[apiEmail.id as string], before[apiEmail.id as string], 'nor an exchange that is no item of its own (its log row is)')
-    const changes = await db.rpc<Changes>('activity_stream_changes', { p_after: start.at, p_after_key: start.key, p_channel: 'zoom', p_overlap_ms: 0 })
-    t.same(changes.items.filter(i => [created.id, other.id].includes(i.id)).map(i => i.id), [created.id], 'the stream sends the meeting again')
+    const stored = async () => Object.fromEntries((await db.select('activity_exchanges', { where: { id: { in: [created, other, direct].map(r => r.id as string) } } })).map(r => [r.id, String(r.changed_at)]))
+    const before = await stored()
+    await db.insert('activity_exchanges', [webhook, events])
+    const changes = await db.rpc<Changes>('activity_stream_changes', { p_after: start.at, p_after_key: start.key, p_overlap_ms: 0 })
+    const sent = changes.items.filter(i => [created.id, other.id, direct.id].includes(i.id))
+    t.same(sent.map(i => i.id).sort(), [created.id, direct.id].sort(), 'the meeting it started and the direct send its events were about; not another meeting')
+    t.ok(sent.every(i => String(i.changed_at) >= String(start.at)), 'each as changed when its webhook was stored')
+    t.same(await stored(), before, 'the exchanges themselves were not rewritten')
   })
 
   t.test('ping', async t => {
