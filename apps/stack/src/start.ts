@@ -80,7 +80,8 @@ const lines = [
   '',
   `  API token   ${shown(stack.tokens.apiToken, 'API_TOKEN')}`,
   `  Admin token ${shown(stack.tokens.adminToken, 'ADMIN_TOKEN')}`,
-  stack.tokens.file ? `  (generated, kept in ${stack.tokens.file}; set API_TOKEN / ADMIN_TOKEN to choose your own)` : '',
+  // Only when one of the two shown was generated (the internal credential alone may have been).
+  stack.tokens.file && !(process.env.API_TOKEN && process.env.ADMIN_TOKEN) ? `  (generated, kept in ${stack.tokens.file}; set API_TOKEN / ADMIN_TOKEN to choose your own)` : '',
   '',
   `  Try:  curl -s -X POST ${urls.gateway}/api/automation/trigger/email \\`,
   `          -H "Authorization: Bearer ${curlToken}" -H 'content-type: application/json' \\`,

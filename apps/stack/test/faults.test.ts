@@ -186,6 +186,8 @@ t.test('SIGTERM in the middle of a bulk send: the stack finishes it, every accep
   t.notOk(/spill|lost/i.test(output), 'nothing spilled or lost at shutdown', { output: output.slice(-2000) })
   t.ok(output.includes('Switchboard is running'), 'the start-up banner was printed')
   t.notOk(output.includes(API_TOKEN) || output.includes(ADMIN_TOKEN), 'tokens set in the environment are not printed in full')
+  t.match(output, /API token +\S+ \(from API_TOKEN\)/)
+  t.notOk(output.includes('(generated, kept in'), 'both tokens shown came from the environment: none is said to be generated')
   const compiled = join(env.XDG_CACHE_HOME, 'switchboard', 'node-compile-cache')
   const cached = existsSync(compiled) ? readdirSync(compiled, { recursive: true }).length : 0
   t.ok(cached > 100, `the compiled modules were kept for the next start (${cached} entries in the user's cache)`)
