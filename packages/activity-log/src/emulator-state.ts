@@ -289,6 +289,34 @@ export class EmulatorState {
     return this.#claim({ kind, id, from_step: from, to_step: to, due_at: dueAt === null ? null : Math.ceil(dueAt), writer: this.writer })
   }
 
+  /**
+   * Changes a record in the database at once, never over another instance's change: its document
+   * is read from the database, `change` makes the new one from it (undefined: nothing to change),
+   * and it is written only if nobody wrote it since the read (its step, used here as a version,
+   * unchanged), else read and changed again. For records several instances change by turns (a
+   * payment request paid through one and read through another): put() writes a whole document
+   * behind the answer, so a copy held a moment too long would undo the other instance's change.
+   * The record's queued write is stored first. Answers the document as stored after the change
+   * (or unchanged) and whether this call changed it; undefined when there is no such record.
+   * A record changed this way must not be written with put() afterwards (put() does not look at
+   * the version).
+   */
+  async change<D> (kind: string, id: string, change: (doc: D) => D | undefined): Promise<{ doc: D, seq: number, changed: boolean } | undefined> {
+    if (this.#queue.has(`${kind}\u0000${id}`)) await this.flush()
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const epoch = this.#epoch
+      const [row] = await this.#backend.select(this.#table, { where: { kind, id, deleted: false }, limit: 1 })
+      if (!row || !this.#current(epoch)) return undefined
+      const stored = toRecord<D>(row)
+      const next = change(structuredClone(stored.doc))
+      if (next === undefined) return { doc: stored.doc, seq: stored.seq, changed: false }
+      const unchanged = { kind, id, step: stored.step, deleted: false }
+      const written = await this.#backend.update(this.#table, unchanged, { doc: next, step: stored.step + 1, writer: this.writer })
+      if (written > 0) return { doc: next, seq: stored.seq, changed: true }
+    }
+    throw new Error(`emulator state: ${kind} ${id} kept changing under 100 attempts to change it`)
+  }
+
   // Claims made together are one statement (every meeting or call whose step falls due in a tick
   // claims it); two claims of one record never share a batch, so the second sees the first's step.
   readonly #claim = batcher<Claim, boolean>(async claims => {

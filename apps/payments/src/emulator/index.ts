@@ -198,14 +198,15 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
 
   const read = (id: string) => store.findRequest(id)
 
-  /** Reading a request after its creation shows what Instamojo fills in later (short URL, delivery statuses). */
-  function settle (r: RequestRecord): RequestRecord {
-    if (!r.settled) {
-      r.settled = true
-      store.saveRequest(r)
-    }
-    return r
+  /**
+   * Reading a request after its creation shows what Instamojo fills in later (short URL, delivery
+   * statuses). Marked on the database's copy: another instance may have paid it a moment ago.
+   */
+  async function settle (r: RequestRecord): Promise<RequestRecord> {
+    if (r.settled) return r
+    return (await store.changeRequest(r.id, stored => { if (stored.settled) return false; stored.settled = true; return true }))?.request ?? r
   }
+  const settleAll = async (rs: RequestRecord[]) => await Promise.all(rs.map(settle))
 
   function page (request: FastifyRequest): { limit: number, page: number } {
     const q = request.query as Record<string, string | undefined>
@@ -251,29 +252,30 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       count: all.length,
       next: p * limit < all.length ? link(p + 1) : null,
       previous: p > 1 ? link(p - 1) : null,
-      payment_requests: all.slice((p - 1) * limit, p * limit).map(r => v2Request(store, settle(r), base, userId))
+      payment_requests: (await settleAll(all.slice((p - 1) * limit, p * limit))).map(r => v2Request(store, r, base, userId))
     }
   })
   app.get('/api/1.1/payment-requests/', async (request, reply) => {
     if (!v1Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
     const { limit, page: p } = page(request)
-    return { success: true, payment_requests: listFiltered(request).slice((p - 1) * limit, p * limit).map(r => v1Request(store, settle(r))) }
+    return { success: true, payment_requests: (await settleAll(listFiltered(request).slice((p - 1) * limit, p * limit))).map(r => v1Request(store, r)) }
   })
 
   app.get<{ Params: { id: string } }>('/v2/payment_requests/:id/', async (request, reply) => {
     if (!await v2Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
     const r = await read(request.params.id)
-    return r ? v2Request(store, settle(r), baseOf(request), userId) : notFound(reply)
+    return r ? v2Request(store, await settle(r), baseOf(request), userId) : notFound(reply)
   })
   app.get<{ Params: { id: string } }>('/api/1.1/payment-requests/:id/', async (request, reply) => {
     if (!v1Auth(request, reply)) return reply
     if (!await simulate(request, reply, 'read')) return reply
     const r = await read(request.params.id)
     if (!r) return notFound(reply)
-    const payments = (await Promise.all(r.paymentIds.map(p => store.findPayment(p)))).filter((p): p is PaymentRecord => !!p).map(v1Payment)
-    return { success: true, payment_request: { ...v1Request(store, settle(r)), payments } }
+    const settled = await settle(r)
+    const payments = (await Promise.all(settled.paymentIds.map(p => store.findPayment(p)))).filter((p): p is PaymentRecord => !!p).map(v1Payment)
+    return { success: true, payment_request: { ...v1Request(store, settled), payments } }
   })
   app.get<{ Params: { id: string, payment_id: string } }>('/api/1.1/payment-requests/:id/:payment_id/', async (request, reply) => {
     if (!v1Auth(request, reply)) return reply
@@ -281,7 +283,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const r = await read(request.params.id)
     const p = await store.findPayment(request.params.payment_id)
     if (!r || !p || p.requestId !== r.id) return notFound(reply)
-    return { success: true, payment_request: { ...v1Request(store, settle(r)), payment: v1Payment(p) } }
+    return { success: true, payment_request: { ...v1Request(store, await settle(r)), payment: v1Payment(p) } }
   })
   // Every payment of the account, newest first: those made on the checkout page (or completed
   // through /_switchboard) included. The Node SDK's test reads {count, payments}; next and
@@ -304,11 +306,12 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       const r = await read(request.params.id)
       if (!r) return notFound(reply)
       const disabled = action === 'disable'
-      if ((r.disabled ?? false) !== disabled) {
-        r.disabled = disabled
-        r.modified_at = isoMicro()
-        store.saveRequest(r)
-      }
+      await store.changeRequest(r.id, stored => {
+        if ((stored.disabled ?? false) === disabled) return false
+        stored.disabled = disabled
+        stored.modified_at = isoMicro()
+        return true
+      })
       return { success: true }
     })
   }
@@ -370,7 +373,13 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     return undefined
   }
 
-  function complete (r: RequestRecord, o: CompleteOptions): PaymentRecord {
+  /**
+   * A payment on the request: decided here, then recorded on the database's copy of the request,
+   * which another instance may have paid (or disabled) a moment ago. Then it is answered why the
+   * request is closed, and nothing is stored or posted: each payment is taken by one instance,
+   * and one instance's payment is never undone by another's copy. Undefined: no such request now.
+   */
+  async function complete (r: RequestRecord, o: CompleteOptions): Promise<{ payment: PaymentRecord, request: RequestRecord } | { closed: string } | undefined> {
     const fate = amountFate(fromPaise(r.amountPaise))
     // A scripted scenario's story (e.g. fails twice, then succeeds) is above magic amounts and
     // rates; an outcome asked for explicitly still wins.
@@ -397,14 +406,19 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       phone: o.buyer?.phone || r.phone,
       created_at: now
     }
+    const recorded = await store.changeRequest(r.id, stored => {
+      if (closedReason(stored)) return false
+      stored.paymentIds.push(payment.id)
+      if (credit) stored.completed = true
+      stored.modified_at = now
+      stored.settled = true
+      return true
+    })
+    if (!recorded) return undefined
+    if (!recorded.changed) return { closed: closedReason(recorded.request) ?? 'This payment request takes no payment.' }
     store.addPayment(payment)
-    r.paymentIds.push(payment.id)
-    if (credit) r.completed = true
-    r.modified_at = now
-    r.settled = true
-    store.saveRequest(r)
-    postWebhook(r, payment)
-    return payment
+    postWebhook(recorded.request, payment)
+    return { payment, request: recorded.request }
   }
 
   /** The form-encoded webhook with its MAC, retried by the sender on failure. */
@@ -447,9 +461,18 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (!r) return notFound(reply)
     const closed = closedReason(r)
     if (closed) return reply.code(400).send(fail(closed))
-    const p = complete(r, { outcome, successRate: rate, instrument: instrumentOf(b.instrument_type), scenario: readSimulationHeaders(request.headers).scenario })
+    const scenario = readSimulationHeaders(request.headers).scenario
+    const done = await complete(r, { outcome, successRate: rate, instrument: instrumentOf(b.instrument_type), scenario })
+    if (!done) return notFound(reply)
+    if ('closed' in done) return reply.code(400).send(fail(done.closed))
     const base = baseOf(request)
-    return { success: true, payment: v2Payment(store, p, base), payment_request: v2Request(store, r, base, userId), redirect_to: redirectFor(r, p) }
+    const { payment, request: paid } = done
+    return {
+      success: true,
+      payment: v2Payment(store, payment, base),
+      payment_request: v2Request(store, paid, base, userId),
+      redirect_to: redirectFor(paid, payment)
+    }
   })
 
   // The developers page of this fake account: the salt its webhooks are signed with.
@@ -469,16 +492,22 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     return html(reply, 200, checkoutPage({ requestId: r.id, purpose: r.purpose, amount: fromPaise(r.amountPaise), buyerName: r.buyer_name, email: r.email, phone: r.phone, action: `${prefix}/@${username}/${r.id}`, closed: closedReason(r) }))
   })
 
+  const closedPage = (r: RequestRecord) => ({ requestId: r.id, purpose: r.purpose, amount: fromPaise(r.amountPaise), buyerName: null, email: null, phone: null, action: '' })
   app.post<{ Params: { id: string } }>(`/@${username}/:id`, async (request, reply) => {
     const r = await read(request.params.id)
     if (!r) return html(reply, 404, notFoundPage())
     const closed = closedReason(r)
-    if (closed) return html(reply, 409, checkoutPage({ requestId: r.id, purpose: r.purpose, amount: fromPaise(r.amountPaise), buyerName: null, email: null, phone: null, action: '', closed }))
+    if (closed) return html(reply, 409, checkoutPage({ ...closedPage(r), closed }))
     const b = (request.body ?? {}) as Record<string, unknown>
     const s = (v: unknown) => typeof v === 'string' ? v.trim() : undefined
     // The buyer pressed Pay or Fail: the page's choice decides (a magic ….13 amount still fails).
     await simulator.wait(simulator.latency(), () => clientGone(reply.raw))
-    const p = complete(r, { page: true, outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer: { buyer_name: s(b.buyer_name), email: s(b.email), phone: normalisePhone(s(b.phone) ?? '') } })
+    const buyer = { buyer_name: s(b.buyer_name), email: s(b.email), phone: normalisePhone(s(b.phone) ?? '') }
+    const done = await complete(r, { page: true, outcome: b.outcome === 'failure' ? 'failure' : 'success', instrument: instrumentOf(b.instrument), buyer })
+    if (!done) return html(reply, 404, notFoundPage())
+    // Paid (or disabled) through another instance a moment ago: closed, as above.
+    if ('closed' in done) return html(reply, 409, checkoutPage({ ...closedPage(r), closed: done.closed }))
+    const p = done.payment
     const to = redirectFor(r, p)
     if (to) return reply.redirect(to, 303)
     return html(reply, 200, receiptPage({ purpose: r.purpose, amount: fromPaise(p.amountPaise), paymentId: p.id, status: p.status, failure: p.failure?.message ?? null }))

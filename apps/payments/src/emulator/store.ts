@@ -225,9 +225,20 @@ export class InstamojoStore {
     return id === undefined ? undefined : this.findRequest(id)
   }
 
-  /** Stores a request changed in place (paid, read for the first time). */
-  saveRequest (r: RequestRecord): void {
-    this.#db?.put(REQUEST, r.id, r, { seq: this.#seqs.get(r.id) ?? nextSeq() })
+  /**
+   * Changes a request (paid, read for the first time, disabled) on the database's copy, so that
+   * instances changing it by turns never undo each other's change (see EmulatorState.change):
+   * `change` edits the request as stored and answers whether it changed anything. The request as
+   * it is afterwards is held here (the copy already held is updated in place) and answered, with
+   * whether this call changed it; undefined when there is no such request.
+   */
+  async changeRequest (id: string, change: (r: RequestRecord) => boolean): Promise<{ request: RequestRecord, changed: boolean } | undefined> {
+    if (!this.#db) {
+      const held = this.requests.get(id)
+      return held ? { request: held, changed: change(held) } : undefined
+    }
+    const stored = await this.#db.change<RequestRecord>(REQUEST, id, r => change(r) ? r : undefined)
+    return stored ? { request: this.#hold(stored.doc, stored.seq), changed: stored.changed } : undefined
   }
 
   /** An issued access token (the database keeps only its hash). */

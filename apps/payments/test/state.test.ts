@@ -1,0 +1,117 @@
+/**
+ * The Instamojo emulator's payment requests and payments live in the database
+ * (instamojo_emulator_state), shared by every instance of the payments service on it: a link made
+ * through one instance is paid through another and its webhook is accepted by the first (the
+ * salt follows from the INTERNAL_TOKEN they share), and a payment taken through one instance is
+ * never undone, nor taken twice, through another holding an older copy of the request. Runs on
+ * PostgreSQL with TEST_DATABASE_URL, else PGlite.
+ */
+import t, { type Test } from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { App } from '@switchboard/service-kit/service-app'
+import { selfBaseUrl } from '@switchboard/service-kit/service-app'
+import { adminHeaders, createTestInfrastructure, internalHeaders, jsonCaller, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { buildApp } from '../src/app.ts'
+import { loadPaymentsEnv } from '../src/config.ts'
+import { encode, eventually, form, startReceiver, v2Token } from './helper.ts'
+
+/** One instance of the payments service on the given database, with a data folder of its own. */
+async function instance (t: Test, infra: TestInfrastructure) {
+  const dir = mkdtempSync(join(tmpdir(), 'payments-instance-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const app: App = await buildApp({ env: loadPaymentsEnv({ PAYMENTS_PORT: '0', SWITCHBOARD_DATA_DIR: dir, LOG_LEVEL: 'silent', INTERNAL_TOKEN: TEST_TOKENS.internalToken }), shared: infra, logger: false })
+  let closed = false
+  const close = async () => { if (!closed) { closed = true; await app.close() } }
+  t.teardown(close)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const call = jsonCaller(selfBaseUrl(app), internalHeaders())
+  const auth = await v2Token(call)
+  return { app, call, auth, close }
+}
+type Instance = Awaited<ReturnType<typeof instance>>
+
+/** A payment request made through `one`, posting its webhooks to `hook`; its id and checkout page's path. */
+async function paymentRequest (one: Instance, hook: string) {
+  const res = await one.call('POST', '/instamojo/v2/payment_requests/', encode({ amount: '2500', purpose: 'Two instances', webhook: hook, allow_repeated_payments: 'false' }), { ...one.auth, ...form })
+  if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`)
+  return { id: res.body.id as string, page: new URL(res.body.longurl as string).pathname }
+}
+
+/** Makes `instance` hold its own copy of the request, as it is now (its checkout page reads it). */
+async function holdCopy (t: Test, instance: Instance, page: string) {
+  const res = await eventually(async () => { const r = await instance.call('GET', page); return r.status === 200 && r })
+  t.equal(res.status, 200, 'the checkout page is served by the other instance')
+}
+
+const complete = (instance: Instance, id: string) =>
+  instance.call('POST', `/instamojo/_switchboard/payment_requests/${id}/complete`, encode({ outcome: 'success' }), { ...adminHeaders(), ...form })
+
+t.test('a link made through one instance is paid through another; the first accepts the webhook (one salt from the shared INTERNAL_TOKEN)', async t => {
+  const infra = await createTestInfrastructure(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const link = (await one.call('POST', '/payment-links', { amount: '100.00', purpose: 'Made on one', buyer_name: 'Ada', email: 'ada@example.com' })).body
+  t.equal(link.status, 'pending')
+  const page = new URL(link.longurl as string).pathname
+  await holdCopy(t, two, page)
+  const paid = await two.call('POST', page, encode({ outcome: 'success' }), form)
+  t.equal(paid.status, 200, 'paid on the other instance\'s checkout page')
+  const row = await eventually(async () => { const r = (await infra.activityLog.select('payments', { where: { id: link.id } }))[0]; return r?.status === 'paid' && r })
+  t.equal(row.status, 'paid', 'the webhook (signed by two) was accepted by one, which made the link')
+})
+
+t.test('a payment taken through one instance is not undone by another that held the request before it', async t => {
+  const infra = await createTestInfrastructure(t)
+  const hook = await startReceiver(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const { id, page } = await paymentRequest(one, hook.url)
+  await holdCopy(t, two, page)
+
+  const paid = await complete(one, id)
+  t.equal(paid.status, 200, 'paid through one')
+  const payment = paid.body.payment.id as string
+  // Once the payment is stored, two reads the request (its copy predates the payment).
+  await eventually(async () => ((await infra.activityLog.select('instamojo_emulator_state', { where: { kind: 'request', id } }))[0]?.doc as { completed?: boolean } | undefined)?.completed === true)
+  await two.call('GET', `/instamojo/v2/payment_requests/${id}/`, undefined, two.auth)
+  for (const [name, inst] of [['one', one], ['two', two]] as const) {
+    const read = await eventually(async () => {
+      const r = await inst.call('GET', `/instamojo/v2/payment_requests/${id}/`, undefined, inst.auth)
+      return r.body.status === 'Completed' && r
+    }, 4_000).catch(() => undefined)
+    t.ok(read, `${name} still reads the request Completed`)
+    t.match(read?.body.payments, [new RegExp(`/v2/payments/${payment}/$`)], `${name} lists the payment made through one`)
+  }
+  // What is stored: both stopped (everything queued written), a third instance reads it afresh.
+  await one.close()
+  await two.close()
+  const three = await instance(t, infra)
+  const stored = await three.call('GET', `/instamojo/v2/payment_requests/${id}/`, undefined, three.auth)
+  t.equal(stored.body.status, 'Completed', 'the database holds it Completed')
+  t.match(stored.body.payments, [new RegExp(`/v2/payments/${payment}/$`)], 'with its payment')
+})
+
+t.test('a request paid through one instance is not paid again through another that held it before', async t => {
+  const infra = await createTestInfrastructure(t)
+  const hook = await startReceiver(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const { id, page } = await paymentRequest(one, hook.url)
+  await holdCopy(t, two, page)
+
+  t.equal((await complete(one, id)).status, 200, 'paid through one')
+  const again = await complete(two, id)
+  t.equal(again.status, 400, `paying it again through two is refused (${JSON.stringify(again.body)})`)
+  t.match(again.body, { success: false, message: /already been paid/ })
+  const onPage = await two.call('POST', page, encode({ outcome: 'success' }), form)
+  t.equal(onPage.status, 409, 'its checkout page on two is closed too')
+  await eventually(async () => hook.received.length >= 1)
+  const stored = await eventually(async () => {
+    const r = await two.call('GET', `/instamojo/v2/payment_requests/${id}/`, undefined, two.auth)
+    return r.body.status === 'Completed' && r
+  })
+  t.equal(stored.body.payments.length, 1, 'one payment')
+  t.equal(hook.received.length, 1, 'one webhook')
+})
