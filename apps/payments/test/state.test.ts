@@ -115,3 +115,23 @@ t.test('a request paid through one instance is not paid again through another th
   t.equal(stored.body.payments.length, 1, 'one payment')
   t.equal(hook.received.length, 1, 'one webhook')
 })
+
+t.test('a payment refunded through two instances at once gives back no more than was paid', async t => {
+  const infra = await createTestInfrastructure(t)
+  const hook = await startReceiver(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const { id } = await paymentRequest(one, hook.url)
+  const payment = (await complete(one, id)).body.payment.id as string
+  // Both hold the payment (two reads it from the database), neither has seen a refund of it.
+  for (const inst of [one, two]) {
+    const read = await eventually(async () => { const r = await inst.call('GET', `/instamojo/v2/payments/${payment}/`, undefined, inst.auth); return r.status === 200 && r })
+    t.equal(read.status, 200)
+  }
+  const refund = (inst: Instance) => inst.call('POST', `/instamojo/v2/payments/${payment}/refund/`, encode({ type: 'QFL', body: 'Refunded twice at once?' }), { ...inst.auth, ...form })
+  const answers = await Promise.all([refund(one), refund(two)])
+  t.same(answers.map(a => a.status).sort(), [201, 400], `one refund of the whole payment, the other refused (${answers.map(a => JSON.stringify(a.body)).join(' ')})`)
+  t.match(answers.find(a => a.status === 400)?.body, { success: false, message: /refunded in full/ })
+  const more = await refund(answers[0]!.status === 201 ? two : one)
+  t.equal(more.status, 400, 'and nothing more through either')
+})

@@ -326,16 +326,19 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (result.errors) return reply.code(400).send(fail(result.errors))
     // (unverified) wordings: a failed payment moved no money, and no more than was paid goes back.
     if (p.status !== 'Credit') return reply.code(400).send(fail('This payment cannot be refunded: it was not successful.'))
-    const remaining = p.amountPaise - store.refundedPaise(p.id)
-    const refundPaise = result.value.refundPaise ?? remaining
-    if (remaining <= 0) return reply.code(400).send(fail('This payment has already been refunded in full.'))
-    if (refundPaise > remaining) return reply.code(400).send(fail({ refund_amount: [`Ensure this value is less than or equal to ${fromPaise(remaining)}.`] }))
     const { type, body, transaction_id: transactionId } = result.value
-    const refund: RefundRecord = {
-      id: newRefundId(), paymentId: p.id, type, body, refundPaise, totalPaise: p.amountPaise, transaction_id: transactionId, created_at: isoMicro()
+    let refund: RefundRecord | undefined
+    // Taken on the payment's stored copy: two instances refunding it at once give back no more than was paid.
+    const taken = await store.refund(p.id, result.value.refundPaise, refundPaise => {
+      refund = { id: newRefundId(), paymentId: p.id, type, body, refundPaise, totalPaise: p.amountPaise, transaction_id: transactionId, created_at: isoMicro() }
+      store.addRefund(refund)
+    })
+    if (!taken) return notFound(reply)
+    if ('remaining' in taken) {
+      if (taken.remaining <= 0) return reply.code(400).send(fail('This payment has already been refunded in full.'))
+      return reply.code(400).send(fail({ refund_amount: [`Ensure this value is less than or equal to ${fromPaise(taken.remaining)}.`] }))
     }
-    store.addRefund(refund)
-    return reply.code(201).send({ success: true, refund: v2Refund(refund) })
+    return reply.code(201).send({ success: true, refund: v2Refund(refund!) })
   })
   // The list's envelope follows the other v2 lists (unverified for refunds); a refund alone is
   // answered bare, as every other v2 object read by id is.

@@ -52,7 +52,16 @@ export interface PaymentRecord {
   email: string | null
   phone: string | null
   created_at: string
+  /**
+   * What its refunds took back so far, in paise, counted on its stored copy (see refund()) so that
+   * two instances refunding it at once never give back more than was paid. Absent on a payment
+   * stored before this was kept: then its refunds held are summed.
+   */
+  refundedPaise?: number
 }
+
+/** What refund() answers: the paise refunded, or what is left of the payment when that could not be. */
+export type RefundTaken = { refunded: number } | { remaining: number }
 
 /** The refund types Instamojo takes (Java SDK's Refund.VALID_REFUND_TYPES; providers.md §3). */
 export const REFUND_TYPES = ['RFD', 'TNR', 'QFL', 'QNR', 'EWN', 'TAN', 'PTH'] as const
@@ -210,6 +219,40 @@ export class InstamojoStore {
     const held = this.refunds.get(id)
     if (held || !this.#db) return held
     return await this.#db.get<RefundRecord, RefundRecord>(REFUND, id, stored => this.#holdRefund(stored.doc, stored.seq))
+  }
+
+  /**
+   * Takes a refund of `askedPaise` (the rest of the payment when undefined) on the payment's stored
+   * copy, where another instance may have refunded it a moment ago: answers the paise refunded, or
+   * what is left when it cannot be (0: refunded in full), or undefined when there is no such payment.
+   * `record` stores the refund itself once it is taken.
+   */
+  async refund (paymentId: string, askedPaise: number | undefined, record: (refundPaise: number) => void): Promise<RefundTaken | undefined> {
+    let refunded = 0
+    let remaining = 0
+    const take = (p: PaymentRecord): boolean => {
+      const before = p.refundedPaise ?? this.refundedPaise(p.id)
+      remaining = Math.max(p.amountPaise - before, 0)
+      refunded = askedPaise ?? remaining
+      if (remaining <= 0 || refunded > remaining) return false
+      p.refundedPaise = before + refunded
+      return true
+    }
+    if (!this.#db) {
+      const held = this.payments.get(paymentId)
+      if (!held) return undefined
+      if (!take(held)) return { remaining }
+      record(refunded)
+      return { refunded }
+    }
+    const stored = await this.#db.change<PaymentRecord>(PAYMENT, paymentId, p => take(p) ? p : undefined)
+    if (!stored) return undefined
+    const held = this.payments.get(paymentId)
+    if (held) Object.assign(held, stored.doc)
+    else this.#holdPayment(stored.doc, stored.seq)
+    if (!stored.changed) return { remaining }
+    record(refunded)
+    return { refunded }
   }
 
   /** What has been refunded of a payment so far, in paise (the refunds held). */
