@@ -1,5 +1,5 @@
 /**
- * No secret in any log line or response. The whole stack runs with every credential and secret
+ * No secret in any log line, response or database row. The whole stack runs with every credential and secret
  * configured, logging at debug level to a stream this test reads, and every service pointed (in
  * live mode) at its own emulator, so the real credentials travel the real code paths offline.
  * Every route is exercised in mock and in live mode, with successes and errors, plus the admin
@@ -8,6 +8,7 @@
  */
 import t from 'tap'
 import { Writable } from 'node:stream'
+import { TABLES, type Table } from '@switchboard/activity-log'
 import { buildStack, listenStack } from '../src/stack.ts'
 import { ADMIN_TOKEN, API_TOKEN, admin, api, eventually, send, seeded, stackEnv, type Reply } from './helper.ts'
 import { operations, validRequest, fuzzCase } from './openapi-fuzz.ts'
@@ -30,7 +31,7 @@ const SECRETS: Record<string, string> = {
 }
 const DATABASE_PASSWORD = 'database-password-0123456789abcdef'
 
-t.test('no secret in any log line or response, in mock mode, in live mode, on errors and in the admin API', async t => {
+t.test('no secret in any log line, response or row, in mock mode, in live mode, on errors and in the admin API', async t => {
   const lines: string[] = []
   let partial = ''
   const stream = new Writable({
@@ -133,6 +134,13 @@ t.test('no secret in any log line or response, in mock mode, in live mode, on er
   // Let the emulators' webhooks arrive and be logged, then stop everything (shutdown logs too).
   await eventually(() => lines.length > 0 && lines.some(l => /webhook/i.test(l)), 5000)
   await new Promise(resolve => setTimeout(resolve, 1500))
+  // Every row of every table the stack writes, as its JSON: a secret in a row is a leak too (a
+  // database dump, a backup, a colleague with read access to the staging database).
+  await stack.shared.activityLog.flush()
+  const rows: string[] = []
+  for (const table of TABLES) {
+    for (const row of await stack.shared.activityLog.select(table as Table, { limit: 100_000 })) rows.push(`${table}: ${JSON.stringify(row)}`)
+  }
   closed = true
   await stack.close()
   if (partial) lines.push(partial)
@@ -140,11 +148,14 @@ t.test('no secret in any log line or response, in mock mode, in live mode, on er
   t.ok(lines.length > 200, `${lines.length} log lines captured`)
   t.ok(lines.some(l => /"level":20/.test(l)), 'debug lines among them')
   t.ok(responses.length > 100, `${responses.length} responses captured`)
+  t.ok(rows.length > 100, `${rows.length} rows read`)
   for (const [name, value] of Object.entries(secrets)) {
     const inLogs = lines.filter(l => l.includes(value))
     const inResponses = responses.filter(({ res }) => res.text.includes(value) || JSON.stringify(res.headers).includes(value))
     const show = (s: string) => { const i = s.indexOf(value); return s.slice(Math.max(0, i - 200), i).concat(`<${name}>`, s.slice(i + value.length, i + value.length + 100)) }
     t.equal(inLogs.length, 0, `${name}: in no log line`, inLogs.length ? { first: inLogs.slice(0, 3).map(show) } : {})
     t.equal(inResponses.length, 0, `${name}: in no response`, inResponses.length ? { first: inResponses.slice(0, 3).map(r => `${r.what}: ${show(r.res.text + JSON.stringify(r.res.headers))}`) } : {})
+    const inRows = rows.filter(r => r.includes(value))
+    t.equal(inRows.length, 0, `${name}: in no row of the database`, inRows.length ? { first: inRows.slice(0, 3).map(show) } : {})
   }
 })
