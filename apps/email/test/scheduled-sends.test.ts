@@ -34,10 +34,23 @@ t.test('a batch id is created (201), validates (200), and an unknown one is Send
   t.same((await call('GET', `/sendgrid/v3/mail/batch/${batchId}`, undefined, auth)).body, { batch_id: batchId })
   const unknown = await call('GET', '/sendgrid/v3/mail/batch/NotABatchWeCreated', undefined, auth)
   t.equal(unknown.status, 400)
-  t.same(unknown.body, { errors: [{ message: 'invalid batch id', field: 'batch_id' }] })
+  // tsg_mail_v3 MailBatch400's example, its "null" being JSON null (providers.md, gap 5).
+  t.same(unknown.body, { errors: [{ message: 'invalid batch id', field: null }] })
   const send = await call('POST', '/sendgrid/v3/mail/send', mail('deliver@example.com', { batch_id: 'NotABatchWeCreated' }), auth)
   t.equal(send.status, 400, 'mail/send refuses a batch id that was never created')
   t.match(send.body, { errors: [{ field: 'batch_id' }] })
+})
+
+t.test('the batch paths answer other methods with the spec\'s 405 (tsg_mail_v3 MailBatch405), not a 404', async t => {
+  const { call, createBatch } = await setUp(t)
+  const batchId = await createBatch()
+  for (const [method, path, allow] of [['GET', '/sendgrid/v3/mail/batch', 'POST'], ['DELETE', '/sendgrid/v3/mail/batch', 'POST'], ['POST', `/sendgrid/v3/mail/batch/${batchId}`, 'GET'], ['DELETE', `/sendgrid/v3/mail/batch/${batchId}`, 'GET'], ['PATCH', `/sendgrid/v3/mail/batch/${batchId}`, 'GET']] as const) {
+    const res = await call(method, path, undefined, auth)
+    t.equal(res.status, 405, `${method} ${path}`)
+    t.same(res.body, { errors: [{ message: 'method not allowed', field: null }] })
+    t.equal(res.headers.allow, allow)
+  }
+  t.equal((await call('GET', '/sendgrid/v3/mail/batch', undefined, {})).status, 401, 'the key is checked first')
 })
 
 t.test('send_at holds the message: its events all come at or after send_at', async t => {

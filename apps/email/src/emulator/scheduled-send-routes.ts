@@ -13,8 +13,12 @@ const StatusField = Type.Union(BATCH_STATUSES.map(s => Type.Literal(s)))
 const BatchIdParam = Type.Object({ batch_id: Type.String({ pattern: '^[a-zA-Z0-9\\-_]+$', maxLength: 100 }) })
 
 const errors = (message: string, field: string | null = null) => ({ errors: [{ message, field }] })
-const invalidBatch = () => errors('invalid batch id', 'batch_id') // tsg_mail_v3 MailBatch400's message
+// tsg_mail_v3 MailBatch400's example, {"message": "invalid batch id", "field": "null"}: the spec
+// writes JSON null as the string "null" in its examples (providers.md, gap 5), so field is null.
+const invalidBatch = () => errors('invalid batch id')
 const notFound = () => errors('batch id not found') // tsg_mail_v3 MailBatch404's message
+// tsg_mail_v3 MailBatch405's example: the batch paths answer only the methods the spec gives them.
+const methodNotAllowed = () => errors('method not allowed')
 
 /**
  * POST/GET /v3/mail/batch and /v3/user/scheduled_sends on top of a ScheduledSends. Status codes
@@ -29,6 +33,13 @@ export async function scheduledSendRoutes (app: FastifyInstance, opts: { schedul
 
   app.post('/v3/mail/batch', { schema: { response: { 201: BatchIdBody } } }, async (_request, reply) =>
     reply.code(201).send({ batch_id: scheduled.createBatch() }))
+  // The spec documents 405 on both batch operations: any other method is refused, not unknown.
+  for (const [url, allow, methods] of [
+    ['/v3/mail/batch', 'POST', ['GET', 'PUT', 'PATCH', 'DELETE']],
+    ['/v3/mail/batch/:batch_id', 'GET', ['POST', 'PUT', 'PATCH', 'DELETE']]
+  ] as const) {
+    app.route({ method: [...methods], url, handler: async (_request, reply) => reply.code(405).header('allow', allow).send(methodNotAllowed()) })
+  }
 
   // "A batch ID does not need to be assigned to a send to be considered valid": created is enough.
   app.get('/v3/mail/batch/:batch_id', { schema: { params: Type.Object({ batch_id: Type.String({ maxLength: 100 }) }), response: { 200: BatchIdBody, 400: SendGridErrors } } }, async (request, reply) => {
@@ -41,7 +52,7 @@ export async function scheduledSendRoutes (app: FastifyInstance, opts: { schedul
     schema: { body: Type.Object({ batch_id: BatchIdParam.properties.batch_id, status: StatusField }), response: { 201: ScheduledSendStatus, 400: SendGridErrors } }
   }, async (request, reply) => {
     const { batch_id, status } = request.body as { batch_id: string, status: BatchStatus }
-    if (!await scheduled.known(batch_id)) return reply.code(400).send(invalidBatch())
+    if (!await scheduled.known(batch_id)) return reply.code(400).send(errors('invalid batch id', 'batch_id')) // the body's field named (unverified)
     // "Passing a status change to a scheduled send that has already been paused or cancelled will
     // result in a 400 level status code": the change goes through PATCH.
     const current = scheduled.status(batch_id)
