@@ -40,6 +40,13 @@ t.test('validation answers the reference\'s error bodies', async t => {
   t.equal(badAddress.status, 400)
   t.same(badAddress.body, { errors: [{ message: 'Does not contain a valid address.', field: 'personalizations.0.to.0.email', help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to' }] })
 
+  // A refused address is named where it is, as the validation above names it (personalizations.0.to.0.email
+  // is the reference's example for the first to; a cc is .cc.N with the cc anchor).
+  const secondTo = await call('POST', '/sendgrid/v3/mail/send', mail('x', { personalizations: [{ to: [{ email: 'deliver@example.com' }] }, { to: [{ email: 'deliver@example.com' }, { email: 'reject@example.com' }] }] }), auth)
+  t.same([secondTo.status, secondTo.body], [400, { errors: [{ message: 'Does not contain a valid address.', field: 'personalizations.1.to.1.email', help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to' }] }])
+  const inCc = await call('POST', '/sendgrid/v3/mail/send', mail('x', { personalizations: [{ to: [{ email: 'deliver@example.com' }], cc: [{ email: 'reject@example.com' }] }] }), auth)
+  t.same(inCc.body.errors, [{ message: 'Does not contain a valid address.', field: 'personalizations.0.cc.0.email', help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.cc' }])
+
   const noPersonalizations = await call('POST', '/sendgrid/v3/mail/send', mail([], {}), auth)
   t.same(noPersonalizations.body, { errors: [{ message: 'The personalizations field is required and must have at least one personalization.', field: 'personalizations', help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations' }] })
 

@@ -343,7 +343,10 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     if (decision.outcome !== 'success') return simulatedFailure(reply, decision.outcome, decision.delayMs)
     if (rejected >= 0) {
       const r = summary.recipients[rejected]!
-      return reply.code(400).send(errorBody([{ message: 'Does not contain a valid address.', field: `personalizations.${r.personalization}.to.0.email`, help: 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to' }]))
+      // The field names the refused address where it is (personalizations.0.cc.1.email), and the
+      // help its list's anchor, as the validation errors do (the reference's example is to.0's).
+      const at = r.at ?? `personalizations.${r.personalization}.to.0`
+      return reply.code(400).send(errorBody([{ message: 'Does not contain a valid address.', field: `${at}.email`, help: `http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.${at.split('.')[2]}` }]))
     }
     if (unverified) {
       return reply.code(403).send(errorBody([{ message: 'The from address does not match a verified Sender Identity. Mail cannot be sent until this error is resolved. Visit https://sendgrid.com/docs/for-developers/sending-email/sender-identity/ to see the Sender Identity requirements', field: 'from', help: null }]))

@@ -35,7 +35,8 @@ function checkAddress (v: unknown, field: string, anchor: string, out: SendGridE
 }
 
 export interface MailSummary {
-  recipients: Array<{ email: string, personalization: number, customArgs: Record<string, string> }>
+  /** `at`: where the address is in the request (personalizations.0.cc.1), as SendGrid's errors name it. */
+  recipients: Array<{ email: string, personalization: number, at?: string, customArgs: Record<string, string> }>
   categories: string[]
   sandbox: boolean
   from: string
@@ -81,7 +82,8 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
           continue
         }
         list.forEach((addr: unknown, j: number) => {
-          const email = checkAddress(addr, `${base}.${kind}.${j}`, `personalizations.${kind}`, out)
+          const at = `${base}.${kind}.${j}`
+          const email = checkAddress(addr, at, `personalizations.${kind}`, out)
           total++
           if (!email) return
           if (seen.has(email)) {
@@ -89,7 +91,7 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
           }
           seen.add(email)
           const args = isObject(p.custom_args) ? p.custom_args : {}
-          recipients.push({ email, personalization: i, customArgs: Object.fromEntries(Object.entries({ ...topArgs, ...args }).map(([k, v]) => [k, String(v)])) })
+          recipients.push({ email, personalization: i, at, customArgs: Object.fromEntries(Object.entries({ ...topArgs, ...args }).map(([k, v]) => [k, String(v)])) })
         })
       }
       if (p.headers !== undefined) checkHeaders(p.headers, `${base}.headers`, 'personalizations.headers', out)
