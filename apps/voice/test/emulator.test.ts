@@ -286,6 +286,20 @@ t.test('agents: list, get, patch; executions list per agent, paginated', async t
   t.equal(page.body.data.length, 2)
   const tooBig = await req('GET', `/bolna/v2/agent/${AGENTS.reminder}/executions?page_size=51`, undefined, auth)
   t.equal(tooBig.status, 422)
+  // The spec's filters (specs/bolna/openapi.yml): the emulator's calls are outbound, over Plivo.
+  const list = async (query: string) => req('GET', `/bolna/v2/agent/${AGENTS.reminder}/executions?${query}`, undefined, auth)
+  const totals = async (...queries: string[]) => Promise.all(queries.map(async query => (await list(query)).body.total))
+  t.same(await totals('call_type=outbound', 'call_type=inbound', 'provider=plivo', 'provider=twilio', 'provider=web-call'), [3, 0, 3, 0, 0])
+  t.same(await totals('answered_by_voice_mail=false', 'answered_by_voice_mail=true'), [3, 0])
+  const badType = await list('call_type=sip')
+  t.same([badType.status, badType.body.detail[0]], [422, { type: 'enum', loc: ['query', 'call_type'], msg: "Input should be 'inbound' or 'outbound'", input: 'sip', ctx: { expected: "'inbound' or 'outbound'" } }])
+  t.equal((await list('status=done')).status, 422)
+  t.equal((await list('from=yesterday')).status, 422)
+  // from/to are instants: an offset, or no milliseconds, means what it says (not a string order).
+  const first = Math.min(...(await list('page_size=50')).body.data.map((e: { created_at: string }) => Date.parse(e.created_at)))
+  const inIndia = (ms: number) => new Date(ms + 5.5 * 3600_000).toISOString().slice(0, 19) + '+05:30'
+  t.same(await totals(`from=${encodeURIComponent(inIndia(first - 3600_000))}`, `to=${encodeURIComponent(inIndia(first - 3600_000))}`), [3, 0])
+  t.same(await totals(`from=${new Date(first - 1000).toISOString().slice(0, 19)}Z`, `to=${new Date(first - 1000).toISOString().slice(0, 19)}`), [3, 0])
   const me = await req('GET', '/bolna/user/me', undefined, auth)
   t.match(me.body, { wallet: Number, concurrency: { max: Number, current: Number } })
 })

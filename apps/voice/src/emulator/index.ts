@@ -12,6 +12,7 @@ import { magicFate, type CallFate } from './magic.ts'
 import { BolnaPersistence } from './persist.ts'
 import { generateWav } from './wav.ts'
 import { executionPostHeaders } from '../bolna-webhooks.ts'
+import { CALL_STATUSES } from '@switchboard/schemas/voice'
 
 export interface BolnaEmulatorOptions {
   simulator: Simulator
@@ -303,13 +304,49 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       const problems: DetailItem[] = []
       if (!Number.isInteger(pageNumber) || pageNumber < 1) problems.push(detail('greater_than_equal', ['query', 'page_number'], 'Input should be greater than or equal to 1', q.page_number))
       if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 50) problems.push(detail('less_than_equal', ['query', 'page_size'], 'Input should be less than or equal to 50', q.page_size))
+      // The spec's other filters (specs/bolna/openapi.yml): status, call_type and provider are
+      // enums, answered_by_voice_mail a boolean, from/to UTC date-times compared with created_at.
+      // A value outside them is pydantic's 422 (its items' wording as pydantic v2 words them; that
+      // Bolna declares them so is (unverified)).
+      const oneOf = (name: string, allowed: readonly string[]) => {
+        const v = q[name]
+        if (v === undefined || allowed.includes(v)) return
+        const expected = `${allowed.slice(0, -1).map(a => `'${a}'`).join(', ')} or '${allowed.at(-1)!}'`
+        problems.push({ ...detail('enum', ['query', name], `Input should be ${expected}`, v), ctx: { expected } })
+      }
+      oneOf('status', CALL_STATUSES)
+      oneOf('call_type', ['inbound', 'outbound'])
+      oneOf('provider', ['plivo', 'twilio', 'websocket', 'web-call'])
+      let voicemail: boolean | undefined
+      if (q.answered_by_voice_mail !== undefined) {
+        // pydantic's lax booleans.
+        const v = q.answered_by_voice_mail.toLowerCase()
+        if (['true', '1', 'yes', 'on', 't', 'y'].includes(v)) voicemail = true
+        else if (['false', '0', 'no', 'off', 'f', 'n'].includes(v)) voicemail = false
+        else problems.push(detail('bool_parsing', ['query', 'answered_by_voice_mail'], 'Input should be a valid boolean, unable to interpret input', q.answered_by_voice_mail))
+      }
+      // ISO-8601 (a date alone, or a date and time with or without an offset: none is read as UTC).
+      const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i
+      const time = (name: 'from' | 'to'): number | undefined => {
+        const v = q[name]
+        if (v === undefined) return undefined
+        const m = ISO.exec(v)
+        const ms = m ? Date.parse(m[1] !== undefined ? v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2') : v.length === 10 ? v : `${v}Z`) : Number.NaN
+        if (Number.isNaN(ms)) problems.push(detail('datetime_from_date_parsing', ['query', name], 'Input should be a valid datetime or date, invalid character in year', v))
+        return ms
+      }
+      const from = time('from')
+      const to = time('to')
       if (problems.length) return unprocessable(reply, problems)
       if (await simulate(request, reply, 'success') === false) return reply
       // The live API is reported to require from/to (≤ 7 days); the spec marks them optional and
-      // so does the emulator, which keeps few enough calls to list them all.
+      // so does the emulator, which keeps few enough calls to list them all. Times are compared as
+      // instants: an offset or a value without milliseconds means what it says.
       const all = engine.list({ agentId: agent.id, status: q.status, batchId: q.batch_id })
-        .filter(e => !q.answered_by_voice_mail || String(e.answered_by_voice_mail) === q.answered_by_voice_mail)
-        .filter(e => (!q.from || e.created_at >= q.from) && (!q.to || e.created_at <= q.to))
+        .filter(e => (voicemail === undefined || e.answered_by_voice_mail === voicemail) &&
+          (q.call_type === undefined || e.telephony_data.call_type === q.call_type) &&
+          (q.provider === undefined || e.telephony_data.provider === q.provider) &&
+          (from === undefined || Date.parse(e.created_at) >= from) && (to === undefined || Date.parse(e.created_at) <= to))
       const data = all.slice((pageNumber - 1) * pageSize, pageNumber * pageSize)
       return { page_number: pageNumber, page_size: pageSize, total: all.length, has_more: pageNumber * pageSize < all.length, data }
     })
