@@ -291,6 +291,10 @@ t.test('agents: list, get, patch; executions list per agent, paginated', async t
   const totals = async (...queries: string[]) => Promise.all(queries.map(async query => (await list(query)).body.total))
   t.same(await totals('call_type=outbound', 'call_type=inbound', 'provider=plivo', 'provider=twilio', 'provider=web-call'), [3, 0, 3, 0, 0])
   t.same(await totals('answered_by_voice_mail=false', 'answered_by_voice_mail=true'), [3, 0])
+  // The legacy path: the same executions, a bare array, newest first.
+  const legacy = await req('GET', `/bolna/agent/${AGENTS.reminder}/executions`, undefined, auth)
+  t.same([legacy.status, legacy.body.map((e: { id: string }) => e.id)], [200, (await list('page_size=50')).body.data.map((e: { id: string }) => e.id)])
+  t.equal((await req('GET', `/bolna/agent/${AGENTS.survey}/executions`, undefined, auth)).body.length, 0)
   const badType = await list('call_type=sip')
   t.same([badType.status, badType.body.detail[0]], [422, { type: 'enum', loc: ['query', 'call_type'], msg: "Input should be 'inbound' or 'outbound'", input: 'sip', ctx: { expected: "'inbound' or 'outbound'" } }])
   t.equal((await list('status=done')).status, 422)

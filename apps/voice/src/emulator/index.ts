@@ -295,6 +295,15 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       return engine.get(executionId) ?? notFound(reply, 'Execution not found')
     })
 
+    // The legacy list (specs/bolna/openapi.yml AgentExecutionList): every execution of the agent,
+    // a bare array sorted by last run (newest first), no paging.
+    api.get('/agent/:agent_id/executions', { schema: {} }, async (request, reply) => {
+      const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
+      if (!agent) return reply
+      if (await simulate(request, reply, 'success') === false) return reply
+      return engine.list({ agentId: agent.id })
+    })
+
     api.get('/v2/agent/:agent_id/executions', { schema: {} }, async (request, reply) => {
       const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
       if (!agent) return reply
