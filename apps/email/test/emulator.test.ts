@@ -192,6 +192,23 @@ t.test('our verifier agrees with the SDK\'s own test vector', async t => {
   // And Node's own verify of the same bytes, as the reference describes.
   const key = createPublicKey({ key: Buffer.from(PUBLIC_KEY, 'base64'), format: 'der', type: 'spki' })
   t.ok(verify('sha256', Buffer.from(TIMESTAMP + PAYLOAD), key, Buffer.from(SIGNATURE, 'base64')))
+
+  // The SDK's newer vector (@sendgrid/eventwebhook 8's spec, the one providers.md §1 ran): a real
+  // Event Webhook post, an array of one "dropped" event with the trailing \r\n the wire carries.
+  const DROPPED_KEY = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g=='
+  const DROPPED_SIGNATURE = 'MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM='
+  const DROPPED_TIMESTAMP = '1600112502'
+  const DROPPED = JSON.stringify([{
+    email: 'hello@world.com',
+    event: 'dropped',
+    reason: 'Bounced Address',
+    sg_event_id: 'ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA',
+    sg_message_id: 'LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0',
+    'smtp-id': '<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>',
+    timestamp: 1600112492
+  }]) + '\r\n'
+  t.ok(verifySendGridSignature(DROPPED_KEY, DROPPED_SIGNATURE, DROPPED_TIMESTAMP, Buffer.from(DROPPED)), 'the dropped-event vector, CRLF included')
+  t.notOk(verifySendGridSignature(DROPPED_KEY, DROPPED_SIGNATURE, DROPPED_TIMESTAMP, Buffer.from(DROPPED.trimEnd())), 'without its CRLF it is other bytes')
 })
 
 t.test('GET /v3/stats counts what the emulator received', async t => {
