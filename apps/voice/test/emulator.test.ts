@@ -183,6 +183,38 @@ t.test('a post the receiver refused is retried signed at its own time, so a rece
   t.equal(retry.headers['x-switchboard-signature'], createHmac('sha256', secret).update(`${ts(retry)}.${retry.body}`).digest('hex'), 'signed over it')
 })
 
+t.test('GET /executions/{id}/log: the spec\'s AgentExecutionLogList, made from the call\'s conversation; empty for a call never answered', async t => {
+  const { call: req } = await startVoiceApp(t, { env: { VOICE_CALL_STEP_MS: '20-30' } })
+  const place = async (to: string) => (await req('POST', '/bolna/call', call(to, { user_data: { name: 'Priya', clinic: 'Sunrise Dental' } }), auth)).body.execution_id as string
+  const answered = await place(NUMBERS.completed)
+  const busy = await place(NUMBERS.busy)
+  const done = await eventually(async () => { const e = (await req('GET', `/bolna/executions/${answered}`, undefined, auth)).body; return e.status === 'completed' && e })
+  await eventually(async () => (await req('GET', `/bolna/executions/${busy}`, undefined, auth)).body.status === 'busy')
+
+  const log = await req('GET', `/bolna/executions/${answered}/log`, undefined, auth)
+  t.equal(log.status, 200)
+  t.equal(log.body.status, 'success')
+  const entries = log.body.data as Array<{ created_at: string, type: string, component: string, provider: string, data: string }>
+  for (const e of entries) {
+    t.match(e, { created_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, type: /^(request|response)$/, component: /^(transcriber|llm|synthesizer)$/, provider: String, data: String })
+  }
+  t.same(entries.map(e => e.created_at), entries.map(e => e.created_at).sort(), 'in the order they happened')
+  // Every line of the transcript is in the log: what the caller said as the transcriber heard it,
+  // what the agent said as the LLM answered it (and the synthesizer spoke it).
+  const lines = (done.transcript as string).trim().split('\n').map(l => /^(assistant|user): (.*)$/.exec(l)!)
+  t.ok(lines.length > 2)
+  for (const [, who, text] of lines) {
+    const found = who === 'user'
+      ? entries.some(e => e.component === 'transcriber' && e.type === 'response' && e.data === text)
+      : entries.some(e => e.component === 'llm' && e.type === 'response' && e.data === text) && entries.some(e => e.component === 'synthesizer' && e.type === 'request' && e.data === text)
+    t.ok(found, `${who}: ${text.slice(0, 40)}…`)
+  }
+  t.match(entries.find(e => e.component === 'llm'), { provider: 'openai' })
+
+  t.same((await req('GET', `/bolna/executions/${busy}/log`, undefined, auth)).body, { status: 'success', data: [] }, 'a busy line: nothing said, nothing logged')
+  t.equal((await req('GET', '/bolna/executions/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00/log', undefined, auth)).status, 404)
+})
+
 t.test('magic numbers force every ending, whatever the success rate', async t => {
   const { call: req } = await startVoiceApp(t, { simulation: { successRate: 0 } })
   const endings: Array<[string, string, Record<string, unknown>]> = [

@@ -8,6 +8,7 @@ import { agentBody, createdAgent, seedAgents, type AgentState } from './agents.t
 import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
 import { badRequest, detail, notFound, retryConfigProblems, unprocessable, UUID, type DetailItem } from './errors.ts'
+import { executionLog } from './execution-log.ts'
 import { magicFate, type CallFate } from './magic.ts'
 import { BolnaPersistence } from './persist.ts'
 import { generateWav } from './wav.ts'
@@ -282,6 +283,15 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (!executionId) return reply
       if (await simulate(request, reply, 'success') === false) return reply
       return engine.get(executionId) ?? notFound(reply, 'Execution not found')
+    })
+
+    // The execution's raw log (the spec's AgentExecutionLogList), made from its conversation: executionLog().
+    api.get('/executions/:execution_id/log', { schema: {} }, async (request, reply) => {
+      const executionId = await executionOr404(reply, (request.params as { execution_id: string }).execution_id)
+      if (!executionId) return reply
+      if (await simulate(request, reply, 'success') === false) return reply
+      const execution = engine.get(executionId)
+      return execution ? { status: 'success', data: executionLog(execution) } : notFound(reply, 'Execution not found')
     })
 
     // The legacy path to the same object.
