@@ -132,3 +132,31 @@ t.test('a restart keeps meetings, tokens and passcodes, and a meeting that fell 
   const started = await eventually(async () => hook.received.find(r => JSON.parse(r.body).event === 'meeting.started'), 10_000)
   t.equal(JSON.parse(started.body).payload.object.id, String(m.id), 'the step that fell due while stopped was posted after the restart')
 })
+
+t.test('an instance holding a meeting a moment too long never writes its older copy over a change made through another', async t => {
+  const infra = await createTestInfrastructure(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const m = (await one.zcall('POST', '/v2/users/me/meetings', { topic: 'Made on one', start_time: '2099-05-01T09:00:00Z', duration: 30 })).body
+  await eventually(async () => (await two.zcall('GET', `/v2/meetings/${m.id}`)).status === 200)
+  // Two holds the meeting and has not synced since one's changes (the up-to-1 s window, held open).
+  const persistence = two.app.zoomEmulator.opts.persistence!
+  const sync = persistence.sync
+  persistence.sync = async () => {}
+  t.teardown(() => { persistence.sync = sync })
+
+  t.equal((await one.zcall('PATCH', `/v2/meetings/${m.id}`, { topic: 'Renamed on one' })).status, 204)
+  t.equal((await one.zcall('PUT', `/v2/meetings/${m.id}/status`, { action: 'end' })).status, 204)
+  await one.app.zoomEmulator.opts.persistence!.state.flush()
+  t.equal((await two.zcall('PATCH', `/v2/meetings/${m.id}`, { agenda: 'Agenda from two' })).status, 204)
+  await persistence.state.flush()
+  persistence.sync = sync
+
+  const onTwo = (await two.zcall('GET', `/v2/meetings/${m.id}`)).body
+  t.match(onTwo, { topic: 'Renamed on one', agenda: 'Agenda from two', status: 'finished' }, 'two answers its change on the stored copy, one\'s changes kept')
+  await eventually(async () => (await one.zcall('GET', `/v2/meetings/${m.id}`)).body.agenda === 'Agenda from two')
+  t.match((await one.zcall('GET', `/v2/meetings/${m.id}`)).body, { topic: 'Renamed on one', agenda: 'Agenda from two', status: 'finished' }, 'one keeps its rename and its end')
+  const [row] = await infra.activityLog.select('zoom_emulator_state', { where: { kind: 'meeting', id: String(m.id) } })
+  t.match(row?.doc, { topic: 'Renamed on one', agenda: 'Agenda from two' }, 'the database too')
+  t.not((row?.doc as { endedReal: number }).endedReal, 0, 'and the meeting stays ended')
+})

@@ -24,6 +24,8 @@ export interface StoredRecord<D = unknown> {
   id: string
   seq: number
   step: number
+  /** Moved by every write of the document (put, remove, change); see change(). */
+  version: number
   dueAt: number | null
   deleted: boolean
   /** The instance that wrote it last (EmulatorState.writer). */
@@ -209,7 +211,7 @@ export class EmulatorState {
     const queued = this.#queue.get(`${kind}\u0000${id}`)
     if (queued) {
       if (queued.row.deleted) return undefined
-      const record = toRecord<D>({ step: 0, ...queued.row })
+      const record = toRecord<D>({ step: 0, version: 0, ...queued.row })
       return hold ? hold(record) : record
     }
     const epoch = this.#epoch
@@ -292,14 +294,15 @@ export class EmulatorState {
   /**
    * Changes a record in the database at once, never over another instance's change: its document
    * is read from the database, `change` makes the new one from it (undefined: nothing to change),
-   * and it is written only if nobody wrote it since the read (its step, used here as a version,
-   * unchanged), else read and changed again. For records several instances change by turns (a
-   * payment request paid through one and read through another): put() writes a whole document
-   * behind the answer, so a copy held a moment too long would undo the other instance's change.
-   * The record's queued write is stored first. Answers the document as stored after the change
-   * (or unchanged) and whether this call changed it; undefined when there is no such record.
-   * A record changed this way must not be written with put() afterwards (put() does not look at
-   * the version).
+   * and it is written only if nobody wrote it since the read (its version unchanged: every put,
+   * remove and change moves it; a claim or an adoption does not, so a record's lifecycle step and
+   * its document change independently), else read and changed again. For records several
+   * instances change by turns (a payment request paid through one and read through another, a
+   * Zoom meeting edited through one while another ends it): put() writes a whole document behind
+   * the answer, so a copy held a moment too long would undo the other instance's change. The
+   * record's queued write is stored first. Answers the document as stored after the change (or
+   * unchanged) and whether this call changed it; undefined when there is no such record. Changes
+   * after the record's creation must all be made this way: put() writes whatever it is given.
    */
   async change<D> (kind: string, id: string, change: (doc: D) => D | undefined): Promise<{ doc: D, seq: number, changed: boolean } | undefined> {
     if (this.#queue.has(`${kind}\u0000${id}`)) await this.flush()
@@ -310,8 +313,8 @@ export class EmulatorState {
       const stored = toRecord<D>(row)
       const next = change(structuredClone(stored.doc))
       if (next === undefined) return { doc: stored.doc, seq: stored.seq, changed: false }
-      const unchanged = { kind, id, step: stored.step, deleted: false }
-      const written = await this.#backend.update(this.#table, unchanged, { doc: next, step: stored.step + 1, writer: this.writer })
+      const unchanged = { kind, id, version: stored.version, deleted: false }
+      const written = await this.#backend.update(this.#table, unchanged, { doc: next, version: stored.version + 1, writer: this.writer })
       if (written > 0) return { doc: next, seq: stored.seq, changed: true }
     }
     throw new Error(`emulator state: ${kind} ${id} kept changing under 100 attempts to change it`)
@@ -426,6 +429,7 @@ function toRecord<D> (row: Row): StoredRecord<D> {
     id: String(row.id),
     seq: Number(row.seq),
     step: Number(row.step ?? 0),
+    version: Number(row.version ?? 0),
     dueAt: row.due_at === null || row.due_at === undefined ? null : Number(row.due_at),
     deleted: row.deleted === true,
     writer: String(row.writer ?? ''),

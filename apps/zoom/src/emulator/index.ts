@@ -395,7 +395,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (errors.length) return reply.code(400).send(zoomError(300, 'Validation Failed.', errors))
       if (await simulated(request, reply)) return reply
       if (m.deleted) return reply.code(404).send(meetingMissing(meetingId))
-      store.update(m, fields)
+      if (!await store.update(m, fields)) return reply.code(404).send(meetingMissing(meetingId))
       return reply.code(204).send()
     })
 
@@ -423,7 +423,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (await simulated(request, reply)) return reply
       const m = await meetingFrom(meetingId)
       if (!m) return reply.code(404).send(meetingMissing(meetingId))
-      store.end(m)
+      if (!await store.end(m)) return reply.code(404).send(meetingMissing(meetingId))
       return reply.code(204).send()
     })
 

@@ -1,5 +1,5 @@
 import type { EmulatorState } from '@switchboard/activity-log'
-import type { MeetingDoc, MeetingPersistence, MeetingRecord, MeetingStore } from './store.ts'
+import { MeetingRecord, type MeetingDoc, type MeetingPersistence, type MeetingStore } from './store.ts'
 
 const MEETING = 'meeting'
 
@@ -30,6 +30,14 @@ export class ZoomMeetingPersistence implements MeetingPersistence {
 
   claim (m: MeetingRecord, to: number, dueAt: number | null): Promise<boolean> {
     return this.#state.claim(MEETING, String(m.id), m.claimed, to, dueAt)
+  }
+
+  async change (m: MeetingRecord, edit: (stored: MeetingRecord) => boolean): Promise<MeetingDoc | undefined> {
+    const changed = await this.#state.change<MeetingDoc>(MEETING, String(m.id), doc => {
+      const stored = MeetingRecord.fromDoc(m.id, m.seq, doc)
+      return edit(stored) ? stored.toDoc() : undefined
+    })
+    return changed?.doc
   }
 
   async storedStage (m: MeetingRecord): Promise<number | undefined> {

@@ -140,6 +140,12 @@ export interface MeetingPersistence {
   claim: (m: MeetingRecord, to: number, dueAt: number | null) => Promise<boolean>
   /** The stored stage, after a lost claim. */
   storedStage: (m: MeetingRecord) => Promise<number | undefined>
+  /**
+   * Changes the stored meeting, never over another instance's change: `edit` changes a copy of
+   * the meeting as stored (false: nothing to change), maybe more than once. Answers the stored
+   * document afterwards; undefined when the database holds no such meeting.
+   */
+  change?: (m: MeetingRecord, edit: (stored: MeetingRecord) => boolean) => Promise<MeetingDoc | undefined>
 }
 
 export interface MeetingStoreOptions {
@@ -279,8 +285,16 @@ export class MeetingStore {
     this.#byId.delete(id)
   }
 
-  update (m: MeetingRecord, f: MeetingFields): void {
+  /**
+   * Changes a meeting's fields (PATCH). With a database, on its stored copy (see #change). False
+   * when the meeting is gone (deleted through another instance).
+   */
+  async update (m: MeetingRecord, f: MeetingFields): Promise<boolean> {
     const now = this.#now()
+    return await this.#change(m, stored => { this.#apply(stored, f, now); return true })
+  }
+
+  #apply (m: MeetingRecord, f: MeetingFields, now: number): void {
     this.#pin(m, now)
     if (f.topic !== undefined) m.topic = f.topic
     if (f.type !== undefined) {
@@ -294,8 +308,34 @@ export class MeetingStore {
     if (f.agenda !== undefined) m.agenda = f.agenda
     if (f.password !== undefined) m.password = f.password
     m.setExtra(f)
-    this.#schedule(m)
-    this.#save(m)
+  }
+
+  /**
+   * Makes a change to a meeting. In memory only: on the meeting, then stored (put). With a
+   * database that changes records in place: on the database's copy, never over another
+   * instance's change (a PATCH through an instance that held the meeting a moment too long put
+   * back its older copy: another instance's rename undone, an ended meeting waiting again), and
+   * what is stored then is what this instance holds. False when the database no longer holds it.
+   * In memory only, the change is made before this returns (a promise only with the database).
+   */
+  #change (m: MeetingRecord, edit: (stored: MeetingRecord) => boolean): boolean | Promise<boolean> {
+    const persistence = this.#opts.persistence
+    if (!persistence?.change) {
+      if (!edit(m)) return true
+      this.#schedule(m)
+      this.#save(m)
+      return true
+    }
+    return persistence.change(m, edit).then(doc => {
+      if (doc === undefined) {
+        this.forget(m.id)
+        return false
+      }
+      if (m.deleted) return false
+      m.assign(doc)
+      this.#schedule(m)
+      return true
+    })
   }
 
   delete (m: MeetingRecord): void {
@@ -313,16 +353,22 @@ export class MeetingStore {
     return n
   }
 
-  /** Ends a meeting now (PUT …/status {"action":"end"}). A waiting meeting starts and ends at once. */
-  end (m: MeetingRecord): void {
+  /**
+   * Ends a meeting now (PUT …/status {"action":"end"}). A waiting meeting starts and ends at once.
+   * False when the meeting is gone (see update()).
+   */
+  async end (m: MeetingRecord): Promise<boolean> {
     const now = this.#now()
-    if (this.status(m, now) === 'ended') return
-    this.#pin(m, now)
-    if (!m.startedReal) m.startedReal = now
-    m.endedReal = now
-    this.#schedule(m)
-    this.#save(m)
+    const changing = this.#change(m, stored => {
+      if (this.status(stored, now) === 'ended') return false
+      this.#pin(stored, now)
+      if (!stored.startedReal) stored.startedReal = now
+      stored.endedReal = now
+      return true
+    })
+    const there = typeof changing === 'boolean' ? changing : await changing
     this.#run()
+    return there
   }
 
   // ---- the meeting clock -------------------------------------------------------------------
