@@ -117,6 +117,11 @@ export class EmulatorState {
   #clearing = 0
   #retentionTimer: NodeJS.Timeout | undefined
   #closed = false
+  /**
+   * One set per sync under way: the records this instance wrote (put, remove, change, adopt) since
+   * that sync began reading. Its rows of them are older than what this instance holds (see sync()).
+   */
+  readonly #syncs = new Set<Set<string>>()
 
   constructor (opts: EmulatorStateOptions) {
     this.#backend = opts.backend
@@ -147,12 +152,18 @@ export class EmulatorState {
   #enqueue (kind: string, id: string, row: Row): void {
     if (this.#closed) return
     const key = `${kind}\u0000${id}`
+    this.#wrote(key)
     this.#queue.delete(key) // re-inserted at the back: the queue stays in write order
     this.#queue.set(key, { row, version: ++this.#version })
     if (this.#queue.size >= this.#maxQueued) this.#startFlush()
     else if (this.#timer === undefined && this.#flushing === undefined) {
       this.#timer = setTimeout(() => this.#startFlush(), this.#flushMs)
     }
+  }
+
+  /** Tells the syncs under way that this instance wrote the record (nothing when none is). */
+  #wrote (key: string): void {
+    if (this.#syncs.size > 0) for (const written of this.#syncs) written.add(key)
   }
 
   #startFlush (): void {
@@ -250,17 +261,35 @@ export class EmulatorState {
    * were read, and not at all if one did: records handed back to the caller instead would reach it
    * a microtask later, after a reset that ran in between had emptied its memory, and bring back
    * what the reset forgot.
+   *
+   * A record this instance wrote since the sync began reading, or whose write still waits in its
+   * queue, is left out: the row read is the one this instance's write replaces (or replaced),
+   * older than what it holds, and applied it would stay in its memory (its own rows are not read
+   * again). Such a row is read again next time (the cursor stops before it): if it was newer after
+   * all (written by another instance just after this one's write), it arrives then.
    */
   async sync<D> (apply: (change: SyncChange<D>) => void): Promise<void> {
     if (this.#syncCursor === undefined) await this.markSync()
     const epoch = this.#epoch
     const from = new Date(Date.parse(this.#syncCursor!) - SYNC_OVERLAP_MS).toISOString()
-    const rows = await this.#backend.select(this.#table, { where: { updated_at: { gte: from }, writer: { neq: this.writer } }, orderBy: { column: 'updated_at' }, limit: 10_000 })
+    const written = new Set<string>()
+    this.#syncs.add(written)
+    let rows: Row[]
+    try {
+      rows = await this.#backend.select(this.#table, { where: { updated_at: { gte: from }, writer: { neq: this.writer } }, orderBy: { column: 'updated_at' }, limit: 10_000 })
+    } finally {
+      this.#syncs.delete(written)
+    }
     // Read again next time: the rows after the clear's marker are news then.
     if (!this.#current(epoch)) return
-    const last = rows[rows.length - 1]
+    const skipped = (row: Row) => {
+      const key = `${String(row.kind)}\u0000${String(row.id)}`
+      return written.has(key) || this.#queue.has(key)
+    }
+    const firstSkipped = rows.find(skipped)
+    const last = firstSkipped ?? rows[rows.length - 1]
     if (last && String(last.updated_at) > this.#syncCursor!) this.#syncCursor = String(last.updated_at)
-    let records = rows.map(row => toRecord<D>(row))
+    let records = rows.map(row => skipped(row) ? undefined : toRecord<D>(row)).filter(r => r !== undefined)
     const marker = records.findLastIndex(r => r.kind === CLEARED)
     const cleared = marker >= 0 && records[marker]!.seq > this.#clearedSeq
     if (cleared) this.#clearedSeq = records[marker]!.seq
@@ -315,7 +344,10 @@ export class EmulatorState {
       if (next === undefined) return { doc: stored.doc, seq: stored.seq, changed: false }
       const unchanged = { kind, id, version: stored.version, deleted: false }
       const written = await this.#backend.update(this.#table, unchanged, { doc: next, version: stored.version + 1, writer: this.writer })
-      if (written > 0) return { doc: next, seq: stored.seq, changed: true }
+      if (written > 0) {
+        this.#wrote(`${kind}\u0000${id}`)
+        return { doc: next, seq: stored.seq, changed: true }
+      }
     }
     throw new Error(`emulator state: ${kind} ${id} kept changing under 100 attempts to change it`)
   }
@@ -347,6 +379,7 @@ export class EmulatorState {
   async adopt (kind: string, id: string, dueAt: number, drive: () => void = () => {}): Promise<boolean> {
     const epoch = this.#epoch
     const taken = await this.#backend.update(this.#table, { kind, id, due_at: dueAt, deleted: false }, { due_at: null, writer: this.writer }) > 0
+    if (taken) this.#wrote(`${kind}\u0000${id}`)
     // Taken just before this instance's own clear deleted it: there is nothing left to drive.
     if (!taken || !this.#current(epoch)) return false
     drive()

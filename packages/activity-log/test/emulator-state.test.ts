@@ -223,3 +223,44 @@ t.test('a read begun while a clear is under way, before its delete, applies noth
   t.equal(await found, undefined, 'a get begun during it finds nothing')
   t.equal(await state.get('call', 'c1'), undefined, 'and after it the record is gone')
 })
+
+t.test('a sync never hands back an older copy of a record this instance changed: one whose read began before the change, or one read while its write waits in the queue', async t => {
+  const backend = await createTestBackend(t)
+  // A sync's select waits at `held` (its rows read before the gate), so a change runs meanwhile.
+  let held: Promise<void> | undefined
+  const slow = wrapped(backend, ['select'], async (call, args) => {
+    const gate = held
+    const out = await call(...args)
+    await gate
+    return out
+  })
+  const { other, state } = await instances(t, backend, slow, 'zoom_emulator_state')
+  other.put('meeting', 'm1', { topic: 'Renamed by the other instance' }, { seq: nextSeq() })
+  await other.flush()
+
+  let release!: () => void
+  held = new Promise(resolve => { release = resolve })
+  let synced: SyncChange | undefined
+  const syncing = state.sync(c => { synced = c })
+  await new Promise(resolve => setImmediate(resolve))
+  held = undefined
+  // The sync has read the other instance's copy; this instance changes the record on top of it.
+  const changed = await state.change<{ topic: string, agenda?: string }>('meeting', 'm1', doc => ({ ...doc, agenda: 'Set here' }))
+  t.same(changed?.doc, { topic: 'Renamed by the other instance', agenda: 'Set here' })
+  release()
+  await syncing
+  t.same(synced?.records.filter(r => r.id === 'm1').map(r => r.doc), [], 'the sync that began before the change does not hand back the copy before it')
+
+  // A write of this instance still queued: the other instance's row it will replace is older.
+  other.put('meeting', 'm2', { topic: 'Two, from the other instance' }, { seq: nextSeq() })
+  await other.flush()
+  t.same((await changes(state))?.records.map(r => r.doc), [{ topic: 'Two, from the other instance' }], 'synced once')
+  state.put('meeting', 'm2', { topic: 'Two, renamed here' }, { seq: nextSeq() })
+  t.same((await changes(state))?.records.filter(r => r.id === 'm2'), [], 'not again while this instance\'s newer write waits in the queue')
+  await state.flush()
+  t.same((await changes(state))?.records.filter(r => r.id === 'm2'), [], 'nor after (the row is its own)')
+
+  // Skipped, not lost: a change the other instance makes later still arrives.
+  await other.change('meeting', 'm1', (doc: { topic: string }) => ({ ...doc, topic: 'Renamed again' }))
+  t.same((await changes(state))?.records.map(r => r.doc), [{ topic: 'Renamed again', agenda: 'Set here' }], 'a later change by the other instance arrives')
+})
