@@ -68,7 +68,7 @@ export interface SyncChange<D = unknown> {
 }
 
 interface Pending { row: Row, version: number }
-interface Claim { kind: string, id: string, from_step: number, to_step: number, due_at: number | null, writer: string }
+interface Claim { kind: string, id: string, from_step: number, to_step: number, due_at: number | null }
 
 /** The kind of the marker row a clear leaves for other instances. */
 const CLEARED = '_cleared'
@@ -313,11 +313,13 @@ export class EmulatorState {
   /**
    * Moves a record's lifecycle from step `from` to step `to` if no one did it first: across
    * instances exactly one claim of a step wins, so each lifecycle step is acted on (a webhook
-   * posted) once. The record's queued write is stored first.
+   * posted) once. The record's queued write is stored first. The row's writer stays whoever wrote
+   * its document: a claim does not write it, so this instance still syncs a document another
+   * instance wrote before the claim.
    */
   async claim (kind: string, id: string, from: number, to: number, dueAt: number | null): Promise<boolean> {
     if (this.#queue.has(`${kind}\u0000${id}`)) await this.flush()
-    return this.#claim({ kind, id, from_step: from, to_step: to, due_at: dueAt === null ? null : Math.ceil(dueAt), writer: this.writer })
+    return this.#claim({ kind, id, from_step: from, to_step: to, due_at: dueAt === null ? null : Math.ceil(dueAt) })
   }
 
   /**

@@ -264,3 +264,17 @@ t.test('a sync never hands back an older copy of a record this instance changed:
   await other.change('meeting', 'm1', (doc: { topic: string }) => ({ ...doc, topic: 'Renamed again' }))
   t.same((await changes(state))?.records.map(r => r.doc), [{ topic: 'Renamed again', agenda: 'Set here' }], 'a later change by the other instance arrives')
 })
+
+t.test('a claim does not hide from this instance a document another instance wrote before it', async t => {
+  const backend = await createTestBackend(t)
+  const { other, state } = await instances(t, backend, backend, 'zoom_emulator_state')
+  other.put('meeting', 'm1', { topic: 'First' }, { seq: nextSeq() })
+  await other.flush()
+  t.same((await changes(state))?.records.map(r => r.doc), [{ topic: 'First' }])
+  other.put('meeting', 'm1', { topic: 'Renamed by the other instance' }, { seq: nextSeq() })
+  await other.flush()
+  // The lifecycle step falls due here before this instance's next sync.
+  t.equal(await state.claim('meeting', 'm1', 0, 1, null), true)
+  t.same((await changes(state))?.records.map(r => [r.doc, r.step]), [[{ topic: 'Renamed by the other instance' }, 1]], 'the next sync still brings the rename')
+  t.equal(await other.claim('meeting', 'm1', 0, 1, null), false, 'and the step stays claimed once')
+})
