@@ -48,6 +48,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   // otherwise carry a timestamp the receiver refuses as stale (BOLNA_WEBHOOK_MAX_AGE_S).
   webhookSender.signAttempts(d => executionPostHeaders(opts.signingSecret, d.body))
   const agents = seedAgents()
+  const SEEDED = new Set(agents.keys())
   let closing = false
 
   let onBatchExecution: (e: Readonly<Execution>) => void = () => {}
@@ -456,12 +457,29 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (prompt !== undefined && typeof prompt !== 'string') problems.push(detail('string_type', ['body', 'agent_prompts', 'task_1', 'system_prompt'], 'Input should be a valid string', prompt))
       if (problems.length) return unprocessable(reply, problems)
       if (await simulate(request, reply, 'success') === false) return reply
-      if (typeof config.agent_name === 'string') agent.name = config.agent_name
-      if (typeof config.agent_welcome_message === 'string') agent.welcomeMessage = config.agent_welcome_message
-      if (url !== undefined) agent.webhookUrl = url === '' ? null : url as string | null
-      if (typeof prompt === 'string') agent.prompt = prompt
-      agent.updatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-      persistence?.saveAgent(agent)
+      const updatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const patch = (a: AgentState) => {
+        if (typeof config.agent_name === 'string') a.name = config.agent_name
+        if (typeof config.agent_welcome_message === 'string') a.welcomeMessage = config.agent_welcome_message
+        if (url !== undefined) a.webhookUrl = url === '' ? null : url as string | null
+        if (typeof prompt === 'string') a.prompt = prompt
+        a.updatedAt = updatedAt
+      }
+      if (!persistence) {
+        patch(agent)
+        return { message: 'success', state: 'updated' }
+      }
+      // On the stored copy (see BolnaPersistence.changeAgent); what is stored is what is held here.
+      const stored = await persistence.changeAgent(agent.id, patch)
+      if (stored) agents.set(agent.id, stored)
+      else if (SEEDED.has(agent.id)) {
+        // A seeded agent is stored from its first change on.
+        patch(agent)
+        persistence.saveAgent(agent)
+      } else {
+        agents.delete(agent.id)
+        return notFound(reply, 'Agent not found')
+      }
       return { message: 'success', state: 'updated' }
     })
 

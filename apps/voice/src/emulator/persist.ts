@@ -44,6 +44,17 @@ export class BolnaPersistence implements CallPersistence {
     this.#db.put(AGENT, agent.id, agent, { seq: Date.parse(agent.createdAt) * 1000 || nextSeq() })
   }
 
+  /**
+   * Changes an agent on the database's copy, never over another instance's change (a PATCH through
+   * an instance that held the agent a moment too long put its older copy back: another instance's
+   * edit undone everywhere). `edit` changes the stored agent, maybe more than once. Answers the
+   * agent as stored afterwards; undefined when the database holds no such agent.
+   */
+  async changeAgent (id: string, edit: (agent: AgentState) => void): Promise<AgentState | undefined> {
+    const changed = await this.#db.change<AgentState>(AGENT, id, agent => { edit(agent); return agent })
+    return changed?.doc
+  }
+
   removeAgent (agent: AgentState): void {
     this.#db.remove(AGENT, agent.id, Date.parse(agent.createdAt) * 1000 || nextSeq())
   }
