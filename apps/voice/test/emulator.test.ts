@@ -203,7 +203,7 @@ t.test('GET /executions/{id}/log: the spec\'s AgentExecutionLogList, made from t
   // what the agent said as the LLM answered it (and the synthesizer spoke it).
   const lines = (done.transcript as string).trim().split('\n').map(l => /^(assistant|user): (.*)$/.exec(l)!)
   t.ok(lines.length > 2)
-  for (const [, who, text] of lines) {
+  for (const [, who, text = ''] of lines) {
     const found = who === 'user'
       ? entries.some(e => e.component === 'transcriber' && e.type === 'response' && e.data === text)
       : entries.some(e => e.component === 'llm' && e.type === 'response' && e.data === text) && entries.some(e => e.component === 'synthesizer' && e.type === 'request' && e.data === text)
@@ -374,6 +374,17 @@ t.test('agents created through POST /v2/agent: kept as given, called, silent wit
     ['missing', 'body.agent_config.agent_name'], ['url_parsing', 'body.agent_config.webhook_url'], ['missing', 'body.agent_config.tasks'], ['missing', 'body.agent_prompts']
   ])
   t.equal((await req('POST', '/bolna/v2/agent', { agent_config: { agent_name: 'x', tasks: 'all' }, agent_prompts: {} }, auth)).status, 422)
+
+  // PUT replaces the agent (the spec's AgentUpdateStatus answer); what the new body leaves out is gone.
+  const createdAt = agent.body.created_at
+  t.type(createdAt, 'string')
+  const put = await req('PUT', `/bolna/v2/agent/${id}`, { agent_config: { agent_name: 'Renamed agent', tasks, webhook_url: hook.url }, agent_prompts: { task_1: { system_prompt: 'Be kind.' } } }, auth)
+  t.same([put.status, put.body], [200, { agent_id: id, status: 'updated' }])
+  const replaced = (await req('GET', `/bolna/v2/agent/${id}`, undefined, auth)).body
+  t.match(replaced, { id, agent_name: 'Renamed agent', agent_welcome_message: '', webhook_url: hook.url, agent_prompts: { task_1: { system_prompt: 'Be kind.' } }, created_at: createdAt })
+  const badPut = await req('PUT', `/bolna/v2/agent/${id}`, { agent_config: { agent_welcome_message: 'Hi' } }, auth)
+  t.same([badPut.status, badPut.body.detail.map((d: { loc: unknown[] }) => d.loc.join('.'))], [422, ['body.agent_config.agent_name', 'body.agent_config.tasks', 'body.agent_prompts']], 'validated as a new agent is')
+  t.equal((await req('PUT', '/bolna/v2/agent/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00', { agent_config: { agent_name: 'x', tasks }, agent_prompts: {} }, auth)).status, 404)
 
   t.same((await req('DELETE', `/bolna/v2/agent/${id}`, undefined, auth)).body, { message: 'success', state: 'deleted' })
   t.equal((await req('GET', `/bolna/v2/agent/${id}`, undefined, auth)).status, 404)

@@ -383,16 +383,14 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       return agentBody(agent, opts.defaultWebhookUrl())
     })
 
-    // Creates an agent (the spec's AgentRequestV2: agent_config with agent_name and tasks, and
-    // agent_prompts). The emulator keeps the name, welcome message, prompt, webhook_url and the
-    // tasks as given; it checks the tasks only for being a list of objects (Bolna validates
-    // them in depth (unverified)). Without a webhook_url the agent posts nothing, as on Bolna.
-    // The answer is the spec's AgentCreateStatus {agent_id, status} with its 200; the docs show
-    // {agent_id, state} (unverified): both keys are sent, so either reader finds its own.
-    api.post('/v2/agent', { schema: {} }, async (request, reply) => {
-      const body = request.body as { agent_config?: Record<string, unknown>, agent_prompts?: Record<string, { system_prompt?: unknown } | undefined> } | undefined
+    /**
+     * Reads an AgentRequestV2 (POST /v2/agent, PUT /v2/agent/{id}): agent_config with agent_name
+     * and tasks, and agent_prompts. The problems, in FastAPI's 422 items, or what the agent is made of.
+     */
+    function readAgentRequest (raw: unknown): { problems: DetailItem[] } | { agent: Omit<Parameters<typeof createdAgent>[0], 'id' | 'at'> } {
+      const body = raw as { agent_config?: Record<string, unknown>, agent_prompts?: Record<string, { system_prompt?: unknown } | undefined> } | undefined
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        return unprocessable(reply, [detail('model_attributes_type', ['body'], 'Input should be a valid dictionary or object to extract fields from', body ?? null)])
+        return { problems: [detail('model_attributes_type', ['body'], 'Input should be a valid dictionary or object to extract fields from', body ?? null)] }
       }
       const problems: DetailItem[] = []
       const config = body.agent_config
@@ -411,22 +409,34 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (prompts === undefined) problems.push(detail('missing', ['body', 'agent_prompts'], 'Field required', body))
       else if (prompts === null || typeof prompts !== 'object' || Array.isArray(prompts)) problems.push(detail('model_attributes_type', ['body', 'agent_prompts'], 'Input should be a valid dictionary or object to extract fields from', prompts))
       else if (prompts.task_1 !== undefined && typeof prompts.task_1?.system_prompt !== 'string') problems.push(detail(prompts.task_1?.system_prompt === undefined ? 'missing' : 'string_type', ['body', 'agent_prompts', 'task_1', 'system_prompt'], prompts.task_1?.system_prompt === undefined ? 'Field required' : 'Input should be a valid string', prompts.task_1?.system_prompt ?? prompts.task_1))
-      if (problems.length) return unprocessable(reply, problems)
+      if (problems.length) return { problems }
+      const cfg = config as Record<string, unknown>
+      const url = cfg.webhook_url
+      return {
+        agent: {
+          name: cfg.agent_name as string,
+          welcomeMessage: typeof cfg.agent_welcome_message === 'string' ? cfg.agent_welcome_message : undefined,
+          prompt: typeof prompts?.task_1?.system_prompt === 'string' ? prompts.task_1.system_prompt : '',
+          webhookUrl: typeof url === 'string' ? url : null,
+          tasks: cfg.tasks as unknown[]
+        }
+      }
+    }
+
+    // Creates an agent (the spec's AgentRequestV2: agent_config with agent_name and tasks, and
+    // agent_prompts). The emulator keeps the name, welcome message, prompt, webhook_url and the
+    // tasks as given; it checks the tasks only for being a list of objects (Bolna validates
+    // them in depth (unverified)). Without a webhook_url the agent posts nothing, as on Bolna.
+    // The answer is the spec's AgentCreateStatus {agent_id, status} with its 200; the docs show
+    // {agent_id, state} (unverified): both keys are sent, so either reader finds its own.
+    api.post('/v2/agent', { schema: {} }, async (request, reply) => {
+      const read = readAgentRequest(request.body)
+      if ('problems' in read) return unprocessable(reply, read.problems)
       if (await simulate(request, reply, 'success') === false) return reply
       // The emulator keeps agents in memory: a bound, with our wording (unverified).
       if (agents.size >= MAX_AGENTS) return badRequest(reply, `Agent limit reached: the emulator keeps at most ${MAX_AGENTS} agents. Delete some first.`)
-      const cfg = config as Record<string, unknown>
       const id = randomUUID()
-      const url = cfg.webhook_url
-      agents.set(id, createdAgent({
-        id,
-        name: cfg.agent_name as string,
-        welcomeMessage: typeof cfg.agent_welcome_message === 'string' ? cfg.agent_welcome_message : undefined,
-        prompt: typeof prompts?.task_1?.system_prompt === 'string' ? prompts.task_1.system_prompt : '',
-        webhookUrl: typeof url === 'string' ? url : null,
-        tasks: cfg.tasks as unknown[],
-        at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-      }))
+      agents.set(id, createdAgent({ ...read.agent, id, at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }))
       persistence?.saveAgent(agents.get(id)!)
       return reply.code(200).send({ agent_id: id, status: 'created', state: 'created' })
     })
@@ -481,6 +491,33 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
         return notFound(reply, 'Agent not found')
       }
       return { message: 'success', state: 'updated' }
+    })
+
+    // Replaces an agent with the AgentRequestV2 given (validated as POST /v2/agent validates it):
+    // what it leaves out is gone, as a PUT says; its id and creation time stay. The answer is the
+    // spec's AgentUpdateStatus {agent_id, status: "updated"}.
+    api.put('/v2/agent/:agent_id', { schema: {} }, async (request, reply) => {
+      const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
+      if (!agent) return reply
+      const read = readAgentRequest(request.body)
+      if ('problems' in read) return unprocessable(reply, read.problems)
+      if (await simulate(request, reply, 'success') === false) return reply
+      const replace = (a: AgentState) => {
+        Object.assign(a, createdAgent({ ...read.agent, id: a.id, at: a.createdAt }), { updatedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
+      }
+      if (!persistence) replace(agent)
+      else {
+        const stored = await persistence.changeAgent(agent.id, replace)
+        if (stored) agents.set(agent.id, stored)
+        else if (SEEDED.has(agent.id)) {
+          replace(agent)
+          persistence.saveAgent(agent)
+        } else {
+          agents.delete(agent.id)
+          return notFound(reply, 'Agent not found')
+        }
+      }
+      return { agent_id: agent.id, status: 'updated' }
     })
 
     api.post('/v2/agent/:agent_id/stop', { schema: {} }, async (request, reply) => {
