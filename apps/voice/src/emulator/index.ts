@@ -475,21 +475,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
         if (typeof prompt === 'string') a.prompt = prompt
         a.updatedAt = updatedAt
       }
-      if (!persistence) {
-        patch(agent)
-        return { message: 'success', state: 'updated' }
-      }
-      // On the stored copy (see BolnaPersistence.changeAgent); what is stored is what is held here.
-      const stored = await persistence.changeAgent(agent.id, patch)
-      if (stored) agents.set(agent.id, stored)
-      else if (SEEDED.has(agent.id)) {
-        // A seeded agent is stored from its first change on.
-        patch(agent)
-        persistence.saveAgent(agent)
-      } else {
-        agents.delete(agent.id)
-        return notFound(reply, 'Agent not found')
-      }
+      if (!await changeAgent(agent, patch)) return notFound(reply, 'Agent not found')
       return { message: 'success', state: 'updated' }
     })
 
@@ -505,20 +491,31 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       const replace = (a: AgentState) => {
         Object.assign(a, createdAgent({ ...read.agent, id: a.id, at: a.createdAt }), { updatedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
       }
-      if (!persistence) replace(agent)
-      else {
-        const stored = await persistence.changeAgent(agent.id, replace)
-        if (stored) agents.set(agent.id, stored)
-        else if (SEEDED.has(agent.id)) {
-          replace(agent)
-          persistence.saveAgent(agent)
-        } else {
-          agents.delete(agent.id)
-          return notFound(reply, 'Agent not found')
-        }
-      }
+      if (!await changeAgent(agent, replace)) return notFound(reply, 'Agent not found')
       return { agent_id: agent.id, status: 'updated' }
     })
+
+    /**
+     * Changes an agent on its stored copy (BolnaPersistence.changeAgent: never over another
+     * instance's change); what is stored is what is held here. A seeded agent is stored from its
+     * first change on. False when the database no longer has it (deleted through another instance).
+     */
+    async function changeAgent (agent: AgentState, edit: (a: AgentState) => void): Promise<boolean> {
+      if (!persistence) {
+        edit(agent)
+        return true
+      }
+      const stored = await persistence.changeAgent(agent.id, edit)
+      if (stored) agents.set(agent.id, stored)
+      else if (SEEDED.has(agent.id)) {
+        edit(agent)
+        persistence.saveAgent(agent)
+      } else {
+        agents.delete(agent.id)
+        return false
+      }
+      return true
+    }
 
     api.post('/v2/agent/:agent_id/stop', { schema: {} }, async (request, reply) => {
       const agent = agentOr404(reply, (request.params as { agent_id: string }).agent_id)
