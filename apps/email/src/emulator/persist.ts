@@ -83,6 +83,24 @@ export class SendGridPersistence implements ScheduledPersistence, WebhookPersist
     this.#db.put(WEBHOOK, hook.id, WebhookSettings.toStored(hook, this.#settings?.isLegacyKey(hook) ?? false), { seq: hook.seq })
   }
 
+  async change (hook: EventWebhook, edit: (h: EventWebhook) => void): Promise<EventWebhook | undefined> {
+    const settings = this.#settings
+    if (!settings) return undefined
+    // The OAuth client secret is never stored: it travels from the copy held to the one edited.
+    let secret = hook.oauth_client_secret
+    const stored = await this.#db.change<StoredWebhook>(WEBHOOK, hook.id, doc => {
+      const copy = settings.fromStored(doc)
+      copy.oauth_client_secret = hook.oauth_client_secret
+      edit(copy)
+      secret = copy.oauth_client_secret
+      return WebhookSettings.toStored(copy, doc.legacyKey)
+    })
+    if (!stored) return undefined
+    const held = settings.applyStored(stored.doc)
+    held.oauth_client_secret = secret
+    return held
+  }
+
   removed (hook: EventWebhook): void {
     this.#db.remove(WEBHOOK, hook.id, hook.seq)
   }

@@ -99,7 +99,7 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
   app.patch(`${base}/:id`, { schema: { params: IdParams, querystring: IncludeQuery, body: UpdateBody, response: { 200: WebhookView, 400: Errors, 404: Errors } } }, async (request, reply) => {
     const hook = await find((request.params as { id: string }).id)
     if (!hook) return reply.code(404).send(invalidId())
-    const result = settings.update(hook, request.body as WebhookChanges)
+    const result = await settings.update(hook, request.body as WebhookChanges)
     if ('kind' in result) return settingsError(reply, result)
     return view(result, { dates: true, publicKey: false, include: (request.query as { include?: string }).include })
   })
@@ -120,8 +120,8 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
   app.patch(`${base}/signed/:id`, { schema: { params: IdParams, body: SignedBody, response: { 200: PublicKey, 404: Errors } } }, async (request, reply) => {
     const hook = await find((request.params as { id: string }).id)
     if (!hook) return reply.code(404).send(invalidId())
-    settings.setSigned(hook, (request.body as { enabled: boolean }).enabled)
-    return { id: hook.id, public_key: hook.signed ? hook.key.publicKeyBase64 : '' }
+    const signed = await settings.setSigned(hook, (request.body as { enabled: boolean }).enabled)
+    return { id: signed.id, public_key: signed.signed ? signed.key.publicKeyBase64 : '' }
   })
 
   // ---- the legacy single webhook: the oldest one ----------------------------------------------
@@ -129,7 +129,7 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
   app.get(base, { schema: { response: { 200: LegacyView } } }, async () => legacyView(settings.oldest()))
 
   app.patch(base, { schema: { body: LegacyBody, response: { 200: LegacyView, 400: Errors } } }, async (request, reply) => {
-    const result = settings.update(settings.ensureLegacy(), request.body as WebhookChanges)
+    const result = await settings.update(settings.ensureLegacy(), request.body as WebhookChanges)
     if ('kind' in result) return settingsError(reply, result)
     return legacyView(result)
   })
@@ -140,8 +140,7 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
     ({ public_key: (settings.oldest() ?? settings.ensureLegacy()).key.publicKeyBase64 }))
 
   app.patch(`${base}/signed`, { schema: { body: SignedBody, response: { 200: Type.Object({ public_key: Type.String() }) } } }, async (request) => {
-    const hook = settings.ensureLegacy()
-    settings.setSigned(hook, (request.body as { enabled: boolean }).enabled)
+    const hook = await settings.setSigned(settings.ensureLegacy(), (request.body as { enabled: boolean }).enabled)
     return { public_key: hook.signed ? hook.key.publicKeyBase64 : '' }
   })
 

@@ -56,6 +56,11 @@ export type StoredWebhook = Omit<EventWebhook, 'key' | 'oauth_client_secret'> & 
 /** Where webhooks are kept beyond memory (persist.ts); each change handed over as it happens. */
 export interface WebhookPersistence {
   saved: (hook: EventWebhook) => void
+  /**
+   * Makes `edit` on the stored copy of `hook` (never over another instance's change) and answers
+   * the webhook as held afterwards; undefined when it is not stored (then it is edited as held).
+   */
+  change?: (hook: EventWebhook, edit: (h: EventWebhook) => void) => Promise<EventWebhook | undefined>
   removed: (hook: EventWebhook) => void
   newSeq: () => number
 }
@@ -122,19 +127,19 @@ export class WebhookSettings {
   }
 
   /** A stored webhook back as one (its key derived again, its OAuth secret unknown). */
-  #fromStored (doc: StoredWebhook): EventWebhook {
+  fromStored (doc: StoredWebhook): EventWebhook {
     const { legacyKey, ...rest } = doc
     return { ...rest, events: { ...allEvents(), ...doc.events }, oauth_client_secret: null, key: legacyKey ? this.#legacyKey : deriveSigningKey(this.#legacyKey, doc.id) }
   }
 
   /** The stored webhooks replace these (at start). */
   restore (docs: StoredWebhook[]): void {
-    this.#hooks = docs.map(d => this.#fromStored(d)).sort((a, b) => a.seq - b.seq)
+    this.#hooks = docs.map(d => this.fromStored(d)).sort((a, b) => a.seq - b.seq)
   }
 
   /** A webhook another instance created or changed (sync): in its place by creation order. */
   applyStored (doc: StoredWebhook): EventWebhook {
-    const hook = this.#fromStored(doc)
+    const hook = this.fromStored(doc)
     this.#hooks = [...this.#hooks.filter(h => h.id !== hook.id), hook].sort((a, b) => a.seq - b.seq)
     return hook
   }
@@ -198,13 +203,10 @@ export class WebhookSettings {
     return hook
   }
 
-  update (hook: EventWebhook, changes: WebhookChanges): EventWebhook | SettingsError {
+  async update (hook: EventWebhook, changes: WebhookChanges): Promise<EventWebhook | SettingsError> {
     const error = this.#check(changes, hook)
     if (error) return error
-    this.#apply(hook, changes)
-    hook.updated_date = this.#now()
-    this.#persistence?.saved(hook)
-    return hook
+    return await this.#change(hook, h => { this.#apply(h, changes); h.updated_date = this.#now() })
   }
 
   /** The legacy PATCH on an account with no webhook left makes a new legacy one. */
@@ -216,10 +218,21 @@ export class WebhookSettings {
     return this.#hooks[0]!
   }
 
-  setSigned (hook: EventWebhook, signed: boolean): void {
-    hook.signed = signed
-    hook.updated_date = this.#now()
+  async setSigned (hook: EventWebhook, signed: boolean): Promise<EventWebhook> {
+    return await this.#change(hook, h => { h.signed = signed; h.updated_date = this.#now() })
+  }
+
+  /**
+   * A change to a webhook, on its stored copy when there is one: the copy held here may be up to a
+   * sync old, and writing it whole put another instance's change (a rename, signing switched on)
+   * back to what it was. The webhook as it is afterwards is answered (and held).
+   */
+  async #change (hook: EventWebhook, edit: (h: EventWebhook) => void): Promise<EventWebhook> {
+    const changed = await this.#persistence?.change?.(hook, edit)
+    if (changed) return changed
+    edit(hook)
     this.#persistence?.saved(hook)
+    return hook
   }
 
   delete (id: string): boolean {
