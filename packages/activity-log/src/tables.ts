@@ -23,6 +23,13 @@ export const TABLES: ReadonlySet<string> = new Set<Table>([
   'aisensy_emulator_state'
 ])
 
+/**
+ * The tables whose rows carry changed_at, the live stream's cursor in real time
+ * (supabase/migrations/20261209120000_activity_stream_change_cursor.sql): the SQL backends set it
+ * in every update of them, so the migration's trigger (for other writers) is not called per row.
+ */
+export const CHANGE_TRACKED: ReadonlySet<string> = new Set<Table>(['email_logs', 'whatsapp_logs', 'payments', 'call_logs', 'activity_exchanges'])
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/
 
 /** An error carrying a SQLSTATE code, so callers (the writer's retry logic) treat it like the database's own. */

@@ -97,6 +97,9 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     const batch = `${run}-each-${label}`
     const rows = ['queued', 'queued', 'delivered', 'queued'].map(status => email({ error: batch, status }))
     await db.insert('email_logs', rows)
+    const insertedAt = new Map((await db.select('email_logs', { where: { error: batch } })).map(r => [r.id, Date.parse(String(r.changed_at))]))
+    // The moves below happen on a later millisecond than the inserts (PGlite's clock has milliseconds).
+    while (Date.now() <= Math.max(...insertedAt.values()) + 1) await new Promise(resolve => setImmediate(resolve))
     const at = (s: number) => `2026-12-06T10:00:0${s}.000Z`
     const changed = await each('email_logs', 'id', [
       { id: rows[0]!.id, status: 'delivered', updated_at: at(1), latency_ms: 11 },
@@ -110,6 +113,11 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.match(byId.get(rows[1]!.id), { status: 'sent', latency_ms: 12, updated_at: '2026-12-06T10:00:02+00:00' })
     t.match(byId.get(rows[2]!.id), { status: 'delivered', latency_ms: null })
     t.match(byId.get(rows[3]!.id), { status: 'queued', latency_ms: null }, 'a row no move names is untouched')
+    // changed_at, the live stream's cursor in real time (not the updated_at the move carries), moved
+    // with each row that moved: set by the statement, or by the trigger for a writer that does not.
+    const changedAt = (id: unknown) => Date.parse(String(byId.get(id)!.changed_at))
+    t.ok(changedAt(rows[0]!.id) > insertedAt.get(rows[0]!.id)!, 'a moved row\'s changed_at is now, whatever updated_at the move carries')
+    t.equal(changedAt(rows[3]!.id), insertedAt.get(rows[3]!.id), 'an untouched row\'s is as it was')
     await t.rejects(each('email_logs', 'id', [{ id: rows[3]!.id, status: 'sent', 'bad-name': 1 }], { sent: ['queued'] }), 'column names are checked')
     // Without a status rule: patches of rows by id, whatever their status.
     t.equal(await each('email_logs', 'id', [{ id: rows[2]!.id, latency_ms: 21 }, { id: rows[3]!.id, latency_ms: 22 }]), 2)

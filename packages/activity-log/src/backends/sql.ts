@@ -4,7 +4,10 @@
  * Table union and from names checked against /^[a-z_][a-z0-9_]*$/; every value is a parameter.
  */
 import type { Backend, Condition, Filter, Row, SelectQuery, Table } from '../types.ts'
-import { checkIdentifier, checkTable, primaryKey, sqlError, storable, storableJson, toIsoTimestamp } from '../tables.ts'
+import { CHANGE_TRACKED, checkIdentifier, checkTable, primaryKey, sqlError, storable, storableJson, toIsoTimestamp } from '../tables.ts'
+
+/** Set by every update of a CHANGE_TRACKED table: when the row changed, in real time. */
+const CHANGED_NOW = '"changed_at" = clock_timestamp()'
 
 export interface SqlDriver {
   query (text: string, values?: unknown[]): Promise<{ rows: Row[], rowCount: number }>
@@ -179,6 +182,7 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
       const st = await statement(table)
       const set = Object.entries(patch).filter(([, v]) => v !== undefined).map(([c, v]) => `${quote(c)} = ${st.param(c, v)}`)
       if (set.length === 0) return 0
+      if (CHANGE_TRACKED.has(table) && patch.changed_at === undefined) set.push(CHANGED_NOW)
       const { rowCount } = await driver.query(`UPDATE "${table}" SET ${set.join(', ')}${st.where(where)}`, st.values)
       return rowCount
     },
@@ -191,6 +195,7 @@ export function createSqlBackend (kind: SqlBackend['kind'], driver: SqlDriver): 
       const st = await statement(table)
       const columns = Object.keys(moves[0]!).filter(c => c !== key && moves[0]![c] !== undefined)
       const set = columns.map(c => `${quote(c)} = v.${quote(c)}`)
+      if (CHANGE_TRACKED.has(table) && !columns.includes('changed_at')) set.push(CHANGED_NOW)
       st.values.push(storableJson(moves.map(m => jsonRow(m, [key, ...columns])))) // $1
       const rule = from === undefined
         ? ''
