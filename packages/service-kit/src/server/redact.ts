@@ -25,12 +25,18 @@ export function registerSecrets (values: Iterable<string | undefined | null>): v
  */
 const KEY_SHAPES = [
   /SG\.[\w-]{8,}\.[\w-]{8,}/g,
-  /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]{4,}/g,
+  // A JWT: eyJ… and two more dot-separated parts. Searched once per run of [\w-] characters, from
+  // its first eyJ (the lookahead is atomic), not from every eyJ in it: tried at each of them, a run
+  // of "eyJeyJeyJ…" with no dot made the search quadratic (an email's 1 MB content held the event
+  // loop every server of the stack shares for minutes). The text before that eyJ stays.
+  /(?<![\w-])(?=([\w-]*?)eyJ)\1eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]{4,}/g,
   /\bbn-[A-Za-z0-9]{16,}/g,
   /\bsb_(?:api|admin|internal)_[\w-]{16,}/g,
   /\bwhsec_[A-Za-z0-9+/=]{16,}/g,
   /\b(Bearer|Basic|Token)\s+[\w\-.~+/=:]{8,}/gi
 ]
+
+const JWT_SHAPE = KEY_SHAPES[1]
 
 /**
  * What every key shape starts with: most text has none of it, and then one test replaces five
@@ -44,7 +50,10 @@ export function redactText (text: string): string {
   let out = text
   for (const secret of configured) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
   if (!ANY_SHAPE.test(out)) return out
-  for (const shape of KEY_SHAPES) out = out.replace(shape, (match, scheme?: string) => typeof scheme === 'string' && /^(bearer|basic|token)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED)
+  for (const shape of KEY_SHAPES) {
+    // The credential's scheme stays (Bearer [REDACTED]), and the text a JWT's shape found before it.
+    out = out.replace(shape, (_match, group: unknown) => shape === JWT_SHAPE ? `${String(group)}${REDACTED}` : typeof group === 'string' ? `${group} ${REDACTED}` : REDACTED)
+  }
   return out
 }
 
