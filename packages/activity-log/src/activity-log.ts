@@ -64,13 +64,14 @@ const READ_FLUSH_TIMEOUT_MS = 2_000
 
 /**
  * Errors the database would give again for the same operation: bad data (SQLSTATE 22), a broken
- * constraint (23), an unknown column or table (42), or PostgREST's request and schema errors.
+ * constraint (23), an unknown column or table (42), a limit passed (54: a value too large for its
+ * index), or PostgREST's request and schema errors.
  * Retrying those would block every write behind them forever, so the operation is set aside.
  * Anything else (connection lost, timeouts, server restarting) is retried.
  */
 export function isPermanentError (err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' && /^(?:(?:22|23|42)[0-9A-Z]{3}|PGRST[12]\d\d)$/.test(code)
+  return typeof code === 'string' && /^(?:(?:22|23|42|54)[0-9A-Z]{3}|PGRST[12]\d\d)$/.test(code)
 }
 
 /** One caller's write: resolved once committed or journaled, whichever comes first. */

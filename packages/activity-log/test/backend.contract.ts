@@ -3,7 +3,7 @@
  * project) supabase.test.ts. Every row carries this run's request_id, so the suite also runs on
  * a shared database and cleans up after itself.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import { isPermanentError, type Backend, type Row } from '../src/index.ts'
 
@@ -253,6 +253,12 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.ok(isPermanentError(invalid))
     const unknown = await db.insert('email_logs', [email({ no_such_column: 1 })]).then(() => undefined, (err: unknown) => err)
     t.ok(isPermanentError(unknown), `unknown column: ${(unknown as { code?: string })?.code}`)
+    // A value its index cannot hold (8 KB of random text in an indexed column): the same refusal on
+    // every retry. Retried, it held every write queued behind it, for good.
+    const huge = randomBytes(6000).toString('base64')
+    const tooLarge = await db.insert('email_logs', [email({ request_id: huge })]).then(() => undefined, (err: unknown) => err)
+    t.equal((tooLarge as { code?: string })?.code, '54000', 'index row size exceeds the maximum')
+    t.ok(isPermanentError(tooLarge))
   })
 
   t.test('events: a status move fans out to the enabled endpoints, once, in the same statement; no trigger without an endpoint', async t => {

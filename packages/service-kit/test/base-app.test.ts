@@ -30,6 +30,20 @@ t.test('a URL that does not decode and an over-long path parameter: our envelope
   t.match(long.json(), { ...envelope(), code: 'DEMO_URI_TOO_LONG' })
 })
 
+t.test('a caller\'s X-Request-Id is kept when it is an id (1-200 printable ASCII characters), else replaced by one of ours', async t => {
+  // An 8 KB one went whole into the rows the request wrote, where the request_id index refused it.
+  const a = await app(t)
+  const kept = await a.inject({ url: '/items/1', headers: { 'x-request-id': 'trace-42:a/b' } })
+  t.equal(kept.headers['x-request-id'], 'trace-42:a/b')
+  t.equal(kept.json().limit, 50)
+  for (const given of ['x'.repeat(201), 'has space', 'caf\u00e9', '']) {
+    const res = await a.inject({ url: '/items/%zz', headers: { 'x-request-id': given } })
+    t.match(res.headers['x-request-id'], /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, `${JSON.stringify(given.slice(0, 20))}: an id of ours`)
+    t.equal(res.json().requestId, res.headers['x-request-id'])
+  }
+  t.equal((await a.inject({ url: '/items/1', headers: { 'x-request-id': 'y'.repeat(200) } })).headers['x-request-id'], 'y'.repeat(200))
+})
+
 t.test('an unknown field is named, wherever it is', async t => {
   const a = await app(t)
   const top = await a.inject({ method: 'POST', url: '/items', payload: { name: 'x', isAdmin: true } })

@@ -62,6 +62,9 @@ export interface AppOptions<E extends CommonEnv = CommonEnv> {
   logger?: FastifyServerOptions['logger']
 }
 
+/** What a caller's X-Request-Id may be to be kept (the journal's request_id filter takes 200 characters). */
+export const REQUEST_ID = /^[\x21-\x7E]{1,200}$/
+
 /** Each server's lazy schema compilers, for `compileAllSchemas`. */
 const schemaCompilersOf = new WeakMap<object, LazySchemaCompilers>()
 
@@ -83,8 +86,15 @@ export function fastifyOptions (logger: FastifyServerOptions['logger'], env: Com
     ...loggerOptions(logger, env, name),
     // One line per answered request instead (logResponse), at the level its kind deserves.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's X-Request-Id names its request (logs, rows, the answer) when it is an id: 1-200
+    // printable ASCII characters without spaces; anything else gets an id of ours. Taken whole, an
+    // 8 KB one went into every row the request wrote, where the request_id index refused it, and
+    // the activity log retried that write forever with every write queued behind it.
+    requestIdHeader: false,
+    genReqId: request => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
     bodyLimit: 10 * 1024 * 1024,
     // Bound every connection: a slow or stuck client cannot hold a socket forever.
     requestTimeout: 130_000,
