@@ -1,4 +1,5 @@
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
 import { createTestActivityLog, createTestBackend } from '@switchboard/activity-log/testing'
 import { claimWebhookEvents } from '../src/server/webhook-replay.ts'
 
@@ -23,4 +24,18 @@ t.test('posts that arrive together are claimed in one statement; each key is app
 
   const again = await claimWebhookEvents(log, 'zoom', ['meeting.started|1|m1', 'meeting.started|9|m9'], 60)
   t.same([...again], ['meeting.started|9|m9'], 'a key claimed before stays claimed')
+})
+
+t.test('a key of any length is claimed (a digest is stored past 200 characters), and the posts batched with it are too', async t => {
+  // SendGrid's sg_event_id can be set by a send's custom_args (up to 10,000 bytes): stored whole, a
+  // random 8 KB key failed the receipts' primary key, and with it every post claimed in that call.
+  const log = await createTestActivityLog(t, { backend: await createTestBackend(t) })
+  const huge = randomBytes(6000).toString('base64')
+  const [long, other] = await Promise.all([
+    claimWebhookEvents(log, 'sendgrid', [huge, 'ev-1'], 60),
+    claimWebhookEvents(log, 'sendgrid', ['ev-2'], 60)
+  ])
+  t.same([...long], [huge, 'ev-1'])
+  t.same([...other], ['ev-2'])
+  t.same([...await claimWebhookEvents(log, 'sendgrid', [huge, `${huge}x`], 60)], [`${huge}x`], 'the long key replayed is dropped; another long one is its own')
 })

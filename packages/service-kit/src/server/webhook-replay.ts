@@ -1,7 +1,16 @@
+import { createHash } from 'node:crypto'
 import { batcher, type ActivityLog } from '@switchboard/activity-log'
 
 /** A receipt is kept at most this long (30 days), whatever window a receiver is configured with. */
 const MAX_WINDOW_SECONDS = 30 * 86_400
+
+/**
+ * A key as it is stored: itself, or past 200 characters its digest. A key is what the signed post
+ * carried (SendGrid's sg_event_id, which a send's custom_args can set), and the receipts' primary
+ * key takes about 2.7 KB: a longer one failed the claim of every post batched with it.
+ */
+const MAX_KEY = 200
+const storedKey = (key: string) => key.length <= MAX_KEY ? key : `sha256:${createHash('sha256').update(key).digest('base64url')}`
 
 interface ClaimRequest { provider: string, keys: string[], ttlSeconds: number }
 type Claimer = (request: ClaimRequest) => Promise<Set<string>>
@@ -36,12 +45,12 @@ async function claimTogether (log: ActivityLog, requests: ClaimRequest[]): Promi
   const won = new Map<ClaimRequest, Set<string>>()
   await Promise.all([...groups.values()].map(async group => {
     const { provider, ttlSeconds } = group[0]!
-    const keys = [...new Set(group.flatMap(r => r.keys))]
+    const keys = [...new Set(group.flatMap(r => r.keys.map(storedKey)))]
     const claimed = new Set(await log.rpc<string[] | null>('claim_webhook_receipts', { p_provider: provider, p_keys: keys, p_ttl_seconds: ttlSeconds }, { flush: false }) ?? [])
     // The same key in two posts of one batch (a replay racing its original): the first post has it.
     for (const r of group) {
       const mine = new Set<string>()
-      for (const key of r.keys) if (claimed.delete(key)) mine.add(key)
+      for (const key of r.keys) if (claimed.delete(storedKey(key))) mine.add(key)
       won.set(r, mine)
     }
   }))
