@@ -16,6 +16,7 @@ import {
 } from '@switchboard/schemas/admin'
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
+import { DATE_TIME_FORMAT } from '@switchboard/service-kit/schema-compilers'
 import { SCENARIO_RULE_HEADER } from '@switchboard/service-kit/scenarios'
 import { LOGGED_SERVICES, SERVICES } from '@switchboard/service-kit/services'
 
@@ -42,10 +43,14 @@ function encodeCursor (item: { created_at: string, id: string }): string {
   return Buffer.from(JSON.stringify([item.created_at, item.id])).toString('base64url')
 }
 
+// A cursor's parts as PostgreSQL reads them: Date.parse alone took "1" or "Sat" for a time, and the
+// id test 36 dashes for a uuid, and the query that got them answered 500.
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 function decodeCursor (cursor: string): { at: string, id: string } {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) return { at, id }
+    if (typeof at === 'string' && DATE_TIME_FORMAT.validate(at) && typeof id === 'string' && UUID_PATTERN.test(id)) return { at, id }
   } catch { /* below */ }
   throw appError('ADMIN_INVALID_CURSOR', 'querystring/cursor is not a cursor this API gave out: pass the next_cursor of the previous page unchanged.')
 }

@@ -12,12 +12,29 @@ import { createRequire } from 'node:module'
 type ValidateFunction = ((data: unknown) => unknown) & { errors?: unknown }
 type Serialize = (data: unknown) => string
 interface RouteSchema { method?: string, url?: string, httpPart?: string, httpStatus?: string }
-type ValidatorFactory = (externalSchemas: unknown, options: { customOptions: Record<string, unknown> }) => (route: RouteSchema) => ValidateFunction
+interface AjvLike { addFormat: (name: string, format: unknown) => unknown }
+type ValidatorFactory = (externalSchemas: unknown, options: { customOptions: Record<string, unknown>, onCreate?: (ajv: AjvLike) => void }) => (route: RouteSchema) => ValidateFunction
 type SerializerFactory = (externalSchemas: unknown, options: unknown) => (route: RouteSchema) => Serialize
 
 // The compilers Fastify itself ships, resolved through Fastify so the versions match.
 const requireFromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'))
 const ajvCompiler = requireFromFastify('@fastify/ajv-compiler') as () => ValidatorFactory
+// ajv-formats, as the Ajv compiler above loads it.
+const requireFromCompiler = createRequire(requireFromFastify.resolve('@fastify/ajv-compiler'))
+const ajvDateTime = (requireFromCompiler('ajv-formats/dist/formats') as { fullFormats: Record<string, { validate: (s: string) => boolean, compare: (a: string, b: string) => number | undefined }> }).fullFormats['date-time']!
+
+/**
+ * `date-time` as RFC 3339 and PostgreSQL both read it: Ajv's check, and besides a year from 0001,
+ * `T` (or a space) between date and time, and an offset within ±15:59. Ajv alone took year 0000, any
+ * whitespace as the separator (a no-break space) and offsets to ±23:59, which PostgreSQL refuses:
+ * `?since=0000-01-01T00:00:00Z` on the admin API was a 500, not a 400 naming the field.
+ */
+const POSTGRES_DATE_TIME = /^(?!0000)\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-](?:0\d|1[0-5])(?::?\d\d)?)$/
+export const DATE_TIME_FORMAT = {
+  type: 'string' as const,
+  validate: (s: string) => POSTGRES_DATE_TIME.test(s) && ajvDateTime.validate(s),
+  compare: ajvDateTime.compare
+}
 const serializerSelector = requireFromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory
 
 /**
@@ -69,7 +86,14 @@ export function lazySchemaCompilers (opts: SchemaCompilerOptions = {}): LazySche
     const factoryFor = (coerceTypes: 'array' | boolean) => {
       const key = String(coerceTypes)
       let factory = factories.get(key)
-      if (!factory) factories.set(key, factory = ajvCompiler()(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes } }))
+      if (!factory) {
+        factories.set(key, factory = ajvCompiler()(externalSchemas, {
+          ...options,
+          customOptions: { ...options.customOptions, coerceTypes },
+          // After ajv-formats: its date-time replaced by one PostgreSQL reads too.
+          onCreate: ajv => { options.onCreate?.(ajv); ajv.addFormat('date-time', DATE_TIME_FORMAT) }
+        }))
+      }
       return factory
     }
     return (route) => {
