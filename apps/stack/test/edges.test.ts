@@ -33,6 +33,24 @@ t.test('edges of the admin API and the activity log', async t => {
     }
   })
 
+  await t.test('the clock stays within the years the database stamps: a send is stored at its edges', async t => {
+    t.teardown(async () => { await call('POST', '/api/admin/clock/real', undefined, admin) })
+    for (const to of ['0000-06-01T00:00:00Z', '0001-01-01T00:00:00+01:00']) {
+      const res = await call('POST', '/api/admin/clock/set', { to }, admin)
+      t.equal(res.status, 400, `${to}: ${res.text.slice(0, 200)}`)
+      t.match(res.body, { code: /INVALID_REQUEST$/, message: /body\/to/ })
+    }
+    t.equal((await call('POST', '/api/admin/clock/set', { to: '9999-12-31T00:00:00Z' }, admin)).status, 200)
+    const past = await call('POST', '/api/admin/clock/advance', { seconds: 86_400 }, admin)
+    t.equal(past.status, 400, past.text.slice(0, 200))
+    t.match(past.body, { code: 'ADMIN_INVALID_REQUEST', message: /body\/seconds/ })
+    t.equal((await call('POST', '/api/admin/clock/set', { to: '0001-01-01T00:00:00Z' }, admin)).status, 200)
+    const sent = await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'At the first instant', content: 'x' }, api)
+    t.equal(sent.status, 202, sent.text)
+    await log.flush(10_000)
+    t.equal(await log.count('email_logs', { id: sent.body.id }), 1, 'the row of the send answered 202 is stored')
+  })
+
   await t.test('an 8 KB X-Request-Id: the request gets an id of ours, its row is stored, and so is every write after it', async t => {
     const huge = randomBytes(6000).toString('base64')
     const first = await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Long request id', content: 'x' }, { ...api, 'x-request-id': huge })

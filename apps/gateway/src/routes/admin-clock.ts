@@ -18,6 +18,20 @@ const security = [{ adminToken: [] }]
 const who = (request: FastifyRequest) => `admin@${request.ip}`
 
 /**
+ * The instants the clock may stand at: years 0001 to 9999, what PostgreSQL reads back from the
+ * ISO strings rows are stamped with. At 0000-06-01 (or past 9999 after an advance) every new row
+ * was stamped with a time the database refused, and a send answered 202 lost its row.
+ */
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z')
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z')
+function inRange (target: number, field: string): number {
+  if (target < EARLIEST || target > LATEST) {
+    throw appError('ADMIN_INVALID_REQUEST', `${field}: the clock goes from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z; ${new Date(target).toISOString()} is outside.`, { details: [{ field, message: 'must be an instant from year 0001 to 9999' }] })
+  }
+  return target
+}
+
+/**
  * The test clock (Stripe's test clocks are the model): freeze the emulators' time, advance it, and
  * resume or go back to real time. The state is a setting in the database, so every instance of
  * every service agrees; after storing it the gateway asks each service to apply it at once, so a
@@ -74,6 +88,7 @@ export const adminClockRoutes: FastifyPluginAsyncTypebox<AdminClockOptions> = as
     return change(request, (cur, now) => {
       const target = to === undefined ? now + Math.round(seconds! * 1000) : Date.parse(to)
       if (Number.isNaN(target)) throw appError('ADMIN_INVALID_REQUEST', 'body/to: not a date-time.')
+      inRange(target, to === undefined ? 'body/seconds' : 'body/to')
       if (target < now) throw appError('ADMIN_INVALID_REQUEST', `body/to: ${to} is before the clock's now (${new Date(now).toISOString()}); the clock only moves forward (POST /api/admin/clock/real goes back to real time).`)
       const by = target - now
       return cur.frozen_at !== null ? { frozen_at: cur.frozen_at + by, offset_ms: 0 } : { frozen_at: null, offset_ms: cur.offset_ms + by }
@@ -88,6 +103,7 @@ export const adminClockRoutes: FastifyPluginAsyncTypebox<AdminClockOptions> = as
   }, async (request) => {
     const target = Date.parse(request.body.to)
     if (Number.isNaN(target)) throw appError('ADMIN_INVALID_REQUEST', 'body/to: not a date-time.')
+    inRange(target, 'body/to')
     return change(request, () => ({ frozen_at: target, offset_ms: 0 }))
   })
 
