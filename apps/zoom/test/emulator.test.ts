@@ -314,3 +314,14 @@ t.test('the emulator holds at most ZOOM_MAX_MEETINGS and says what to do', async
   t.same((await zcall('DELETE', '/_switchboard/meetings')).body, { cleared: 2 })
   t.equal((await zcall('POST', '/v2/users/me/meetings', { topic: 'c' })).status, 201)
 })
+
+t.test('the list\'s type is one of Zoom\'s: a name Object.prototype has is Zoom\'s 300, not a 500', async t => {
+  const { zcall } = await startZoomApp(t)
+  t.equal((await zcall('POST', '/v2/users/me/meetings', { topic: 'Listed', type: 2, start_time: future(30) })).status, 201)
+  for (const type of ['__proto__', 'hasOwnProperty', 'constructor', 'toString']) {
+    const res = await zcall('GET', `/v2/users/me/meetings?type=${type}`)
+    t.equal(res.status, 400, `${type}: ${JSON.stringify(res.body)}`)
+    t.same(res.body, { code: 300, message: 'Validation Failed.', errors: [{ field: 'type', message: 'Invalid field.' }] })
+  }
+  t.equal((await zcall('GET', '/v2/users/me/meetings?type=upcoming')).body.total_records, 1)
+})

@@ -353,7 +353,8 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (!userOk(userId)) return reply.code(404).send(userMissing(userId))
       const errors: ZoomFieldError[] = []
       const type = q.type ?? 'scheduled'
-      const want = LIST_TYPES[type]
+      // Its own keys only: ?type=__proto__ found Object.prototype, called as a filter (a 500).
+      const want = Object.hasOwn(LIST_TYPES, type) ? LIST_TYPES[type] : undefined
       if (!want) errors.push({ field: 'type', message: 'Invalid field.' })
       const size = q.page_size === undefined ? 30 : Number(q.page_size)
       if (!Number.isInteger(size) || size < 1) errors.push({ field: 'page_size', message: 'Invalid field.' })
