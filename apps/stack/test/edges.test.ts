@@ -63,4 +63,16 @@ t.test('edges of the admin API and the activity log', async t => {
     const [row] = await log.select('email_logs', { where: { id: first.body.id }, limit: 1 })
     t.equal(row?.request_id, first.headers['x-request-id'])
   })
+
+  await t.test('a reset drops a campaign still running: its contacts not yet sent are not sent into the cleared logs', async t => {
+    const contacts = Array.from({ length: 2000 }, (_x, i) => ({ to_number: `+9198${String(i).padStart(8, '0')}`, params: ['Ada'] }))
+    const created = await call('POST', '/api/automation/whatsapp/campaigns', { name: 'racing a reset', template_name: 'welcome_message', contacts }, { ...api, 'x-switchboard-latency-ms': '100' })
+    t.equal(created.status, 202, created.text.slice(0, 200))
+    t.ok(await eventually(async () => (await log.count('whatsapp_logs')) > 0, 15_000), 'the campaign is sending')
+    const reset = await call('POST', '/api/admin/reset', undefined, admin)
+    t.equal(reset.status, 200, reset.text)
+    t.equal(await log.count('jobs'), 0, 'no job left to claim contacts from')
+    t.equal(await log.count('job_items'), 0)
+    t.equal((await call('GET', `/api/automation/whatsapp/campaigns/${created.body.id}`, undefined, api)).status, 404)
+  })
 })

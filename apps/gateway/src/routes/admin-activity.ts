@@ -15,7 +15,9 @@ const security = [{ adminToken: [] }]
 /** Every table a reset clears (settings and their history stay): each service's log table, and the tables beside them. */
 // The idempotency keys go too: a suite that reuses fixed keys after a reset would otherwise get
 // the answers of sends the reset forgot replayed, and nothing sent.
-const LOG_TABLES: Table[] = [...LOGGED_SERVICES.map(name => SERVICES[name].logTable!), 'crm_messages', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges', 'idempotency_keys']
+// The jobs (their items go with them) too: a campaign or bulk send running at the reset went on
+// sending its pending contacts into the cleared logs, its campaign row gone, so nothing could stop it.
+const LOG_TABLES: Table[] = [...LOGGED_SERVICES.map(name => SERVICES[name].logTable!), 'crm_messages', 'whatsapp_campaigns', 'call_campaigns', 'activity_exchanges', 'idempotency_keys', 'jobs']
 const JournalDetailParamsSchema = journalDetailParamsSchema(LOGGED_SERVICES)
 
 /** The request journal across services, per-minute stats, and the reset for a clean test run. */
