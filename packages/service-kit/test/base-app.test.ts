@@ -3,7 +3,8 @@
  * envelope, the field named, and no non-finite number slipping past validation.
  */
 import t, { type Test } from 'tap'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
+import { once } from 'node:events'
 import { Type } from '@sinclair/typebox'
 import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
 import { compileAllSchemas, createBaseApp } from '../src/server/service-app.ts'
@@ -217,4 +218,36 @@ t.test('route schemas compile at their first request, not at start; compileAllSc
   t.throws(() => compileAllSchemas(a), /^2 route schema\(s\) do not compile: GET \/broken [^;]*; HEAD \/broken [^;]*$/, 'the others were compiled by that same call: only it is left')
   t.same((await a.inject({ url: '/two?q=true' })).json(), { q: true })
   t.equal((await a.inject({ url: '/broken?q=1' })).statusCode, 500, 'a route with a broken schema fails loudly at its request')
+})
+
+t.test('chunked bodies are held by the bytes they sent: idle chunked posts do not turn every other body away; a chunk past the cap is a 503', async t => {
+  // Reserved by the route's whole limit, eight connections that sent one chunk of a webhook post
+  // and waited held the gateway's 64 MB, and every request with a body got 503 BUSY for 130 s.
+  const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, { BODY_BYTES_IN_FLIGHT: String(1024 * 1024) }))
+  a.post('/echo', async request => ({ size: JSON.stringify(request.body).length }))
+  t.teardown(() => a.close())
+  await a.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = a.server.address() as AddressInfo
+  const idle = await Promise.all(Array.from({ length: 3 }, async () => {
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n[\r\n')
+    return socket
+  }))
+  t.teardown(() => { for (const s of idle) s.destroy() })
+  const small = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) })
+  t.equal(small.status, 200, 'a body with a length is read while three chunked posts wait')
+  // A chunked body whose bytes would pass the cap while others hold some: 503 in our envelope.
+  const big = `"${'x'.repeat(2 * 1024 * 1024)}"`
+  const answer = await rawExchange(`http://127.0.0.1:${port}`, `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`)
+  t.match(answer, /^HTTP\/1\.1 503 /)
+  t.match(answer, /retry-after: 2/i)
+  t.match(answer, /"code":"DEMO_BUSY"/)
+  // Once they are gone, a chunked body is read whole.
+  for (const s of idle) s.destroy()
+  const connections = () => new Promise<number>((resolve, reject) => a.server.getConnections((err, n) => err ? reject(err) : resolve(n)))
+  while (await connections() > 0) await new Promise(resolve => setTimeout(resolve, 10))
+  const alone = await rawExchange(`http://127.0.0.1:${port}`, `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`)
+  t.match(alone, /^HTTP\/1\.1 200 /)
 })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Transform } from 'node:stream'
 import Fastify, { errorCodes, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
@@ -197,31 +198,77 @@ function plainTextForEmulatorOnly (app: App, emulatorPrefix: string | undefined)
 }
 
 /**
- * Bounds the request bodies one server holds at once. A body is reserved by its Content-Length (a
- * chunked body by the server's bodyLimit, its most) before a byte of it is read, and released when
- * the answer is sent; a body that would take the total past `capBytes` is answered 503 with
- * Retry-After without being read. One body is always admitted, so a single bulk request up to its
- * route's bodyLimit still works on an idle server. A parsed 60 MB JSON body costs several times its
- * size in memory, so without this four at once took the stack to 1.87 GB.
+ * Bounds the request bodies one server holds at once. A body with a Content-Length is reserved by
+ * it before a byte of it is read, a chunked body by the bytes it has sent so far (counted as they
+ * arrive), and both are released when the answer is sent; a body that would take the total past
+ * `capBytes` is answered 503 with Retry-After (one with a length without being read). One body is
+ * always admitted, so a single bulk request up to its route's bodyLimit still works on an idle
+ * server. A parsed 60 MB JSON body costs several times its size in memory, so without this four at
+ * once took the stack to 1.87 GB. (A chunked body used to be reserved by its route's whole limit:
+ * eight connections that sent one chunk of a webhook post and waited held the 64 MB, and every
+ * request with a body was refused BUSY until they timed out, 130 s later.)
  */
 function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): void {
   if (capBytes <= 0) return
   let inFlight = 0
+  const chunked = new WeakSet<FastifyRequest>()
   const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`
+  const busyMessage = () => `This server is already reading ${mb(inFlight)} of request bodies and takes at most ${mb(capBytes)} at once (BODY_BYTES_IN_FLIGHT). Retry in 2 s.`
   app.addHook('onRequest', (request, reply, done) => {
     // A content-type parser's own limit may be lower; the route's is the most Fastify reads.
     const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0
     const length = Number(request.headers['content-length'])
-    const size = Number.isFinite(length) && length > 0 ? length : request.headers['transfer-encoding'] !== undefined ? limit : 0
-    // Nothing to hold, or over the limit (Fastify answers 413 without reading it).
-    if (size === 0 || size > limit) return done()
-    if (inFlight > 0 && inFlight + size > capBytes) {
-      return reply.code(503).header('retry-after', '2').header('connection', 'close').send(errorBody(503, prefixedCode(codePrefix, 'BUSY'),
-        `This server is already reading ${mb(inFlight)} of request bodies and takes at most ${mb(capBytes)} at once (BODY_BYTES_IN_FLIGHT). Retry in 2 s.`, request.id))
+    if (!(Number.isFinite(length) && length > 0)) {
+      if (request.headers['transfer-encoding'] !== undefined) chunked.add(request)
+      return done()
     }
-    inFlight += size
-    reply.raw.once('close', () => { inFlight -= size })
+    // Over the limit: Fastify answers 413 without reading it.
+    if (length > limit) return done()
+    if (inFlight > 0 && inFlight + length > capBytes) {
+      return reply.code(503).header('retry-after', '2').header('connection', 'close').send(errorBody(503, prefixedCode(codePrefix, 'BUSY'), busyMessage(), request.id))
+    }
+    inFlight += length
+    reply.raw.once('close', () => { inFlight -= length })
     done()
+  })
+  // Chunked bodies only: each chunk is counted as it arrives, through a stream of our own between
+  // the request and Fastify's body reader. (Bodies with a length keep the cheaper path above.)
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (!chunked.has(request)) return done(null, payload)
+    let held = 0
+    let released = false
+    const counted = new Transform({
+      transform (chunk: Buffer, _encoding, callback) {
+        if (released) return callback(null, chunk)
+        if (inFlight > held && inFlight + chunk.length > capBytes) {
+          return callback(prefixedError(codePrefix, 'BUSY', busyMessage(), { headers: { 'retry-after': '2', connection: 'close' } }))
+        }
+        held += chunk.length
+        inFlight += chunk.length
+        callback(null, chunk)
+      }
+    })
+    // Not pipeline(): a refusal must leave the request's socket open for the 503 to go out.
+    const onData = (chunk: Buffer) => { if (!counted.write(chunk)) payload.pause() }
+    // Released once the answer is out (or the connection gone), and the rest of the body, if any
+    // (a 413 or 503 answered before its end), drained and dropped as Fastify does: left paused,
+    // the socket would not see its client go, and the bytes would stay held.
+    const release = () => {
+      if (released) return
+      released = true
+      inFlight -= held
+      held = 0
+      payload.removeListener('data', onData)
+      payload.resume()
+    }
+    reply.raw.once('finish', release)
+    reply.raw.once('close', release)
+    payload.on('data', onData)
+    payload.once('end', () => counted.end())
+    payload.once('error', err => counted.destroy(err))
+    counted.on('drain', () => payload.resume())
+    counted.once('error', () => { payload.removeListener('data', onData); payload.pause() })
+    done(null, counted)
   })
 }
 
