@@ -10,6 +10,13 @@ import { randomId22 } from '@switchboard/service-kit/ids'
  * followed by the exact body bytes; the signature is base64 DER, and the account publishes its
  * public key as base64 of the DER SubjectPublicKeyInfo (no PEM armour).
  */
+/**
+ * The custom arg Switchboard's email service puts on every personalization it sends: the log row's
+ * id, which SendGrid echoes in each event, so the receiver moves that row. Only the service's own
+ * sends may carry it (see the emulator's mail send).
+ */
+export const LOG_ID_ARG = 'sb_log_id'
+
 export const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature'
 export const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp'
 

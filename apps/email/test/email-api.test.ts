@@ -1,5 +1,6 @@
 import t from 'tap'
-import { eventually, startEmailApp } from './helper.ts'
+import { jsonCaller } from '@switchboard/service-kit/testing'
+import { auth, eventually, startEmailApp } from './helper.ts'
 
 const send = (to: string, extra: Record<string, unknown> = {}) => ({ to_email: to, subject: 'Welcome', content: '<p>Hello</p>', ...extra })
 
@@ -27,6 +28,26 @@ t.test('magic recipients: bounce ends bounced, reject is refused and logged as f
   t.match(rejected.body, { code: 'EMAIL_PROVIDER_REJECTED', message: /SendGrid rejected the request: Does not contain a valid address\./, requestId: String })
   const [row] = await activityLog.select('email_logs', { where: { id: rejected.body.details.id } })
   t.match(row, { status: 'failed', to_email: 'reject@example.com', error_code: 'rejected' })
+})
+
+t.test('a direct send (not through Switchboard) cannot move a row by naming its sb_log_id', async t => {
+  const { call, activityLog, url } = await startEmailApp(t)
+  const victim = await call('POST', '/emails', send('deliver@example.com'))
+  await eventually(async () => (await activityLog.select('email_logs', { where: { id: victim.body.id, status: 'delivered' } }))[0])
+  // An SDK or curl with any SG. key, straight to the emulator: a spam report that names the victim's row.
+  const direct = jsonCaller(url)
+  const forged = await direct('POST', '/sendgrid/v3/mail/send', {
+    personalizations: [{ to: [{ email: 'spam@example.com' }], custom_args: { sb_log_id: victim.body.id } }],
+    from: { email: 'noreply@example.com' },
+    subject: 'Forged',
+    content: [{ type: 'text/plain', value: 'x' }]
+  }, auth)
+  t.equal(forged.status, 202, 'SendGrid takes the mail')
+  // Its own events come (the receiver's exchanges show the spam report), without the row's id.
+  const report = await eventually(async () => (await activityLog.select('activity_exchanges', { where: { kind: 'webhook', channel: 'email' } }))
+    .find(e => JSON.stringify(e.request).includes('spamreport') && JSON.stringify(e.request).includes(String(forged.headers['x-message-id']))))
+  t.notOk(JSON.stringify(report.request).includes(victim.body.id), 'the spam report was posted without the victim\'s sb_log_id')
+  t.equal((await activityLog.select('email_logs', { where: { id: victim.body.id } }))[0]?.status, 'delivered', 'the victim\'s row is still delivered')
 })
 
 t.test('a simulated failure is a SendGrid error, handled by the client and logged as failed', async t => {

@@ -6,7 +6,7 @@ import { clientGone, readSimulationHeaders, type Simulator } from '@switchboard/
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
 import { loadSigningKey } from './event-webhook.ts'
-import { eventPostHeaders, newEventId, serializeEvents, type SendGridEvent } from '../sendgrid-webhooks.ts'
+import { eventPostHeaders, LOG_ID_ARG, newEventId, serializeEvents, type SendGridEvent } from '../sendgrid-webhooks.ts'
 import { webhookSettingsRoutes } from './webhook-settings-routes.ts'
 import { selects, WebhookSettings, type EventWebhook } from './webhook-settings.ts'
 import { scheduledSendRoutes } from './scheduled-send-routes.ts'
@@ -355,6 +355,10 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     await simulator.wait(decision.delayMs, () => clientGone(reply.raw))
     if (summary.sandbox) return reply.code(200).send()
 
+    // Traffic that did not come through Switchboard's API (an SDK, curl: any SG. key) cannot speak
+    // for its rows: its sb_log_id is not echoed in its events, or a direct send could move another
+    // email's row to bounced or spam. The service's own sends carry the internal credential.
+    if (!request.fromGateway) for (const r of summary.recipients) delete r.customArgs[LOG_ID_ARG]
     const messageId = randomId22()
     const perRecipient = fates.map(f => f === 'fail' ? 'random_fail' as const : f ?? (several && !forced.force && !draws.succeeds() ? 'random_fail' as const : undefined))
     // A scheduled message waits in the queue (its events come after its send_at); a past or

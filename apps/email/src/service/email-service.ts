@@ -10,6 +10,7 @@ import { batchProgress, createJob, createJobRunner, type ClaimedItem, type Claim
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import type { SendGridClient } from '../client/sendgrid-client.ts'
+import { LOG_ID_ARG } from '../sendgrid-webhooks.ts'
 
 export interface EmailServiceDeps {
   activityLog: ActivityLog
@@ -51,7 +52,7 @@ const MAX_PER_REQUEST = 1000
 const LIVE_KEY_HINT = 'Check SENDGRID_API_KEY.'
 
 /** The custom arg that ties SendGrid's events back to our log row. */
-export const LOG_ID_ARG = 'sb_log_id'
+export { LOG_ID_ARG }
 
 // The status each Event Webhook event moves a row to; the activity log keeps rows moving forward
 // only (a 'processed' after 'delivered' changes nothing).
