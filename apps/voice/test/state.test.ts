@@ -7,11 +7,10 @@ import t, { type Test } from 'tap'
 import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, eventually, jsonCaller, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually, holdSync, jsonCaller, recordEmulatorStates, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadVoiceEnv } from '../src/config.ts'
 import { AGENTS, auth } from './helper.ts'
-import type { EmulatorState } from '@switchboard/activity-log'
 
 async function instance (t: Test, infra: TestInfrastructure) {
   const app: App = await buildApp({ env: loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '20-30' }), shared: infra, logger: false })
@@ -64,10 +63,7 @@ t.test('a batch scheduled before a stop starts after the restart, on the same da
 
 t.test('an agent PATCH through an instance holding it a moment too long never undoes another instance\'s change', async t => {
   const infra = await createTestInfrastructure(t)
-  // Each instance's EmulatorState, as the app makes it.
-  const states: EmulatorState[] = []
-  const make = infra.activityLog.emulatorState.bind(infra.activityLog)
-  infra.activityLog.emulatorState = options => { const s = make(options); states.push(s); return s }
+  const states = recordEmulatorStates(infra)
   const one = await instance(t, infra)
   const [stateOne] = states.splice(0)
   const two = await instance(t, infra)
@@ -75,14 +71,12 @@ t.test('an agent PATCH through an instance holding it a moment too long never un
   const agent = (await one.call('POST', '/bolna/v2/agent', { agent_config: { agent_name: 'Made on one', tasks: [{ task_type: 'conversation' }] }, agent_prompts: { task_1: { system_prompt: 'Hi.' } } }, auth)).body.agent_id as string
   await eventually(async () => (await two.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).status === 200)
   // Two holds the agent and has not synced since one's change (the up-to-1 s window, held open).
-  const sync = stateTwo!.sync
-  stateTwo!.sync = async () => {}
-  t.teardown(() => { stateTwo!.sync = sync })
+  const release = holdSync(t, stateTwo!)
   t.equal((await one.call('PATCH', `/bolna/v2/agent/${agent}`, { agent_config: { agent_name: 'Renamed on one' } }, auth)).status, 200)
   await stateOne!.flush()
   t.equal((await two.call('PATCH', `/bolna/v2/agent/${agent}`, { agent_config: { webhook_url: 'https://two.example/hook' } }, auth)).status, 200)
   await stateTwo!.flush()
-  stateTwo!.sync = sync
+  release()
   t.match((await two.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body, { agent_name: 'Renamed on one', webhook_url: 'https://two.example/hook' }, 'two answers its change made on the stored copy')
   await eventually(async () => (await one.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body.webhook_url === 'https://two.example/hook')
   t.match((await one.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body, { agent_name: 'Renamed on one' }, 'one keeps its rename')

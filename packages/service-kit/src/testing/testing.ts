@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { request, type Dispatcher } from 'undici'
-import type { ActivityLogOptions } from '@switchboard/activity-log'
+import type { ActivityLogOptions, EmulatorState } from '@switchboard/activity-log'
 import { createTestActivityLog } from '@switchboard/activity-log/testing'
 import { ProviderError } from '../outbound/provider-client.ts'
 import type { CommonEnv } from '../server/env.ts'
@@ -33,6 +33,27 @@ export const adminHeaders = (tokens: Tokens = TEST_TOKENS): Record<string, strin
 /** The bit of tap's Test these helpers use (kept structural so packages need no tap types here). */
 export interface TestLike {
   teardown (fn: () => unknown): void
+}
+
+/**
+ * The EmulatorState each app built on `infra` after this call makes, in order (take each app's
+ * with `states.splice(0)` after building it): a test of two instances holds one's sync back
+ * (holdSync) to keep open the up-to-a-second window in which it answers from an older copy.
+ */
+export function recordEmulatorStates (infra: TestInfrastructure): EmulatorState[] {
+  const states: EmulatorState[] = []
+  const make = infra.activityLog.emulatorState.bind(infra.activityLog)
+  infra.activityLog.emulatorState = options => { const state = make(options); states.push(state); return state }
+  return states
+}
+
+/** Stops `state` from syncing other instances' changes until the returned release (or the test's end). */
+export function holdSync (t: TestLike, state: EmulatorState): () => void {
+  const sync = state.sync
+  state.sync = async () => {}
+  const release = () => { state.sync = sync }
+  t.teardown(release)
+  return release
 }
 
 export interface TestInfrastructure extends SharedInfrastructure {
