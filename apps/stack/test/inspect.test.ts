@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { request as httpRequest } from 'node:http'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { admin, api, ADMIN_TOKEN, API_TOKEN, eventually, send, startStack } from './helper.ts'
 
 type Json = Record<string, any>
@@ -211,33 +211,9 @@ t.test('paging, text search through content, time filters, bad input', async t =
 
 t.test('the live stream sends new items and status changes, and ends when the gateway closes', async t => {
   const { call, gatewayUrl, stack } = await startStack(t)
-  const events: Json[] = []
-  let buffer = ''
-  let ready = false
-  let ended = false
-  const stream = httpRequest(`${gatewayUrl}/api/admin/activity/stream?channel=email`, { headers: admin })
-  stream.on('response', res => {
-    t.equal(res.statusCode, 200)
-    t.match(res.headers['content-type'], /text\/event-stream/)
-    res.setEncoding('utf8')
-    res.on('data', (chunk: string) => {
-      buffer += chunk
-      let end: number
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const event = /^event: (.*)$/m.exec(block)?.[1]
-        const data = /^data: (.*)$/m.exec(block)?.[1]
-        if (event === 'ready') ready = true
-        if (event === 'activity' && data) events.push(JSON.parse(data))
-      }
-    })
-    res.on('end', () => { ended = true })
-    res.on('close', () => { ended = true })
-  })
-  stream.on('error', () => { ended = true })
-  stream.end()
-  t.ok(await eventually(() => ready, 10_000), 'ready')
+  const { events, response, ended } = await openStream(t, gatewayUrl, '/api/admin/activity/stream?channel=email')
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /text\/event-stream/)
 
   const sent = await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Streamed', content: 'x' }, api)
   t.ok(await eventually(() => events.some(e => e.id === sent.body.id), 15_000, 50), 'the new item came as an event')
@@ -247,15 +223,18 @@ t.test('the live stream sends new items and status changes, and ends when the ga
   t.ok(events.every(e => e.channel === 'email'), 'channel=email sends only email items')
 
   await stack.servers.find(s => s.name === 'gateway')!.app.close()
-  t.ok(await eventually(() => ended, 10_000), 'the stream ended with the gateway')
+  t.ok(await eventually(ended, 10_000), 'the stream ended with the gateway')
 })
 
-/** The admin stream's events as they arrive, once it said "ready". */
-async function openStream (t: Test, gatewayUrl: string, path = '/api/admin/activity/stream'): Promise<Json[]> {
+/** The admin stream's events as they arrive, once it said "ready"; its response, and whether it has ended. */
+async function openStream (t: Test, gatewayUrl: string, path = '/api/admin/activity/stream'): Promise<{ events: Json[], response: IncomingMessage, ended: () => boolean }> {
   const events: Json[] = []
   let ready = false
+  let done = false
+  let response: IncomingMessage | undefined
   const stream = httpRequest(`${gatewayUrl}${path}`, { headers: admin })
   stream.on('response', res => {
+    response = res
     let buffer = ''
     res.setEncoding('utf8')
     res.on('data', (chunk: string) => {
@@ -270,17 +249,19 @@ async function openStream (t: Test, gatewayUrl: string, path = '/api/admin/activ
         if (event === 'activity' && data) events.push(JSON.parse(data))
       }
     })
+    res.on('end', () => { done = true })
+    res.on('close', () => { done = true })
   })
-  stream.on('error', () => {})
+  stream.on('error', () => { done = true })
   stream.end()
   t.teardown(() => { stream.destroy() })
   t.ok(await eventually(() => ready, 10_000), 'the stream is ready')
-  return events
+  return { events, response: response!, ended: () => done }
 }
 
 t.test('the live stream follows real time, not the test clock: rows stamped in the past and moves made while frozen arrive', async t => {
   const { call, gatewayUrl } = await startStack(t)
-  const events = await openStream(t, gatewayUrl)
+  const { events } = await openStream(t, gatewayUrl)
   // A data set playing last week, or a test setting the clock back: the clock is frozen a day ago.
   const dayAgo = Date.now() - 86_400_000
   t.equal((await call('POST', '/api/admin/clock/set', { to: new Date(dayAgo).toISOString() }, admin)).status, 200)
@@ -299,7 +280,7 @@ t.test('the live stream follows real time, not the test clock: rows stamped in t
 
 t.test('the live stream on a frozen clock: a second move stamped with the same instant still arrives', async t => {
   const { call, gatewayUrl } = await startStack(t)
-  const events = await openStream(t, gatewayUrl, '/api/admin/activity/stream?channel=payments')
+  const { events } = await openStream(t, gatewayUrl, '/api/admin/activity/stream?channel=payments')
   // The playground's Freeze: every move from now on carries the same instant as its updated_at.
   t.equal((await call('POST', '/api/admin/clock/freeze', undefined, admin)).status, 200)
   const link = await call('POST', '/api/admin/payment-links', { amount: 1499, purpose: 'Annual plan', buyer_name: 'Asha Rao', phone: '+919812345678' }, admin)
