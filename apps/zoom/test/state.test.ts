@@ -160,3 +160,27 @@ t.test('an instance holding a meeting a moment too long never writes its older c
   t.match(row?.doc, { topic: 'Renamed on one', agenda: 'Agenda from two' }, 'the database too')
   t.not((row?.doc as { endedReal: number }).endedReal, 0, 'and the meeting stays ended')
 })
+
+t.test('a meeting is deleted on its stored copy: one another instance started meanwhile stays, one it deleted is not found', async t => {
+  const infra = await createTestInfrastructure(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const live = (await one.zcall('POST', '/v2/users/me/meetings', { topic: 'Moved to now on one', start_time: '2099-05-01T09:00:00Z', duration: 60 })).body
+  const gone = (await one.zcall('POST', '/v2/users/me/meetings', { topic: 'Deleted on one', start_time: '2099-05-01T09:00:00Z', duration: 60 })).body
+  for (const m of [live, gone]) await eventually(async () => (await two.zcall('GET', `/v2/meetings/${m.id}`)).status === 200)
+  // Two holds both and has not synced since one's changes (the up-to-1 s window, held open).
+  const persistence = two.app.zoomEmulator.opts.persistence!
+  const sync = persistence.sync
+  persistence.sync = async () => {}
+  t.teardown(() => { persistence.sync = sync })
+
+  t.equal((await one.zcall('PATCH', `/v2/meetings/${live.id}`, { start_time: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z') })).status, 204)
+  t.equal((await one.zcall('DELETE', `/v2/meetings/${gone.id}`)).status, 204)
+  await one.app.zoomEmulator.opts.persistence!.state.flush()
+
+  const refused = await two.zcall('DELETE', `/v2/meetings/${live.id}`)
+  t.match(refused, { status: 400, body: { code: 3002 } }, 'in progress as stored: two refuses, though its own copy still waits for 2099')
+  t.equal((await one.zcall('GET', `/v2/meetings/${live.id}`)).status, 200, 'and the meeting is still there for one')
+  t.match(await two.zcall('DELETE', `/v2/meetings/${gone.id}`), { status: 404, body: { code: 3001 } }, 'deleted through one: not found through two, as Zoom answers a second delete')
+  t.equal((await two.zcall('GET', `/v2/meetings/${gone.id}`)).status, 404, 'and two forgot it')
+})

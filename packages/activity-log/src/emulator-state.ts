@@ -336,19 +336,41 @@ export class EmulatorState {
    * after the record's creation must all be made this way: put() writes whatever it is given.
    */
   async change<D> (kind: string, id: string, change: (doc: D) => D | undefined): Promise<{ doc: D, seq: number, changed: boolean } | undefined> {
+    return await this.#writeUnchanged<D, { doc: D, seq: number, changed: boolean }>(kind, id, stored => {
+      const next = change(structuredClone(stored.doc))
+      if (next === undefined) return { done: { doc: stored.doc, seq: stored.seq, changed: false } }
+      return { write: { doc: next, version: stored.version + 1, writer: this.writer }, done: { doc: next, seq: stored.seq, changed: true } }
+    })
+  }
+
+  /**
+   * Removes a record only if `allowed` says so of the record as stored, and only if nobody wrote it
+   * since the read (as change() does): a removal decided on a copy held a moment too long (a Zoom
+   * meeting another instance started meanwhile) would otherwise go through. Answers 'removed',
+   * 'refused' (allowed said no), or undefined when there is no such record.
+   */
+  async removeIf<D> (kind: string, id: string, allowed: (stored: StoredRecord<D>) => boolean): Promise<'removed' | 'refused' | undefined> {
+    return await this.#writeUnchanged<D, 'removed' | 'refused'>(kind, id, stored => allowed(stored)
+      ? { write: { doc: null, deleted: true, due_at: null, version: stored.version + 1, writer: this.writer }, done: 'removed' }
+      : { done: 'refused' })
+  }
+
+  /**
+   * Reads the record from the database, lets `decide` say what to write, and writes it only if the
+   * record's version is still the one read; else reads and decides again.
+   */
+  async #writeUnchanged<D, R> (kind: string, id: string, decide: (stored: StoredRecord<D>) => { write?: Row, done: R }): Promise<R | undefined> {
     if (this.#queue.has(`${kind}\u0000${id}`)) await this.flush()
     for (let attempt = 0; attempt < 100; attempt++) {
       const epoch = this.#epoch
       const [row] = await this.#backend.select(this.#table, { where: { kind, id, deleted: false }, limit: 1 })
       if (!row || !this.#current(epoch)) return undefined
       const stored = toRecord<D>(row)
-      const next = change(structuredClone(stored.doc))
-      if (next === undefined) return { doc: stored.doc, seq: stored.seq, changed: false }
-      const unchanged = { kind, id, version: stored.version, deleted: false }
-      const written = await this.#backend.update(this.#table, unchanged, { doc: next, version: stored.version + 1, writer: this.writer })
-      if (written > 0) {
+      const { write, done } = decide(stored)
+      if (write === undefined) return done
+      if (await this.#backend.update(this.#table, { kind, id, version: stored.version, deleted: false }, write) > 0) {
         this.#wrote(`${kind}\u0000${id}`)
-        return { doc: next, seq: stored.seq, changed: true }
+        return done
       }
     }
     throw new Error(`emulator state: ${kind} ${id} kept changing under 100 attempts to change it`)

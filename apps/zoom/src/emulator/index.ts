@@ -405,9 +405,10 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       if (await simulated(request, reply)) return reply
       const m = await meetingFrom(meetingId)
       if (!m) return reply.code(404).send(meetingMissing(meetingId))
+      const outcome = await store.delete(m)
+      if (outcome === 'missing') return reply.code(404).send(meetingMissing(meetingId))
       // 3002 is Zoom's code for deleting a meeting in progress; the wording is (unverified).
-      if (store.status(m) === 'started') return reply.code(400).send(zoomError(3002, 'Sorry, you cannot delete this meeting since it is in progress.'))
-      store.delete(m)
+      if (outcome === 'in_progress') return reply.code(400).send(zoomError(3002, 'Sorry, you cannot delete this meeting since it is in progress.'))
       return reply.code(204).send()
     })
 

@@ -40,6 +40,10 @@ export class ZoomMeetingPersistence implements MeetingPersistence {
     return changed?.doc
   }
 
+  async removeIf (m: MeetingRecord, allowed: (stored: MeetingRecord) => boolean): Promise<'removed' | 'refused' | undefined> {
+    return await this.#state.removeIf<MeetingDoc>(MEETING, String(m.id), stored => allowed(MeetingRecord.fromDoc(m.id, m.seq, stored.doc)))
+  }
+
   async storedStage (m: MeetingRecord): Promise<number | undefined> {
     return (await this.#state.get(MEETING, String(m.id)))?.step
   }

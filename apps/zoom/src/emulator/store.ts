@@ -146,6 +146,11 @@ export interface MeetingPersistence {
    * document afterwards; undefined when the database holds no such meeting.
    */
   change?: (m: MeetingRecord, edit: (stored: MeetingRecord) => boolean) => Promise<MeetingDoc | undefined>
+  /**
+   * Removes the stored meeting if `allowed` says so of it as stored, never over another
+   * instance's change; undefined when the database holds no such meeting.
+   */
+  removeIf?: (m: MeetingRecord, allowed: (stored: MeetingRecord) => boolean) => Promise<'removed' | 'refused' | undefined>
 }
 
 export interface MeetingStoreOptions {
@@ -338,10 +343,28 @@ export class MeetingStore {
     })
   }
 
-  delete (m: MeetingRecord): void {
+  /**
+   * Deletes a meeting unless it is in progress (DELETE …/meetings/{id}). With a database that
+   * changes records in place, decided on the stored copy (see #change): a meeting another instance
+   * started or moved meanwhile is judged as it is now, and one it deleted is 'missing'.
+   */
+  async delete (m: MeetingRecord): Promise<'deleted' | 'in_progress' | 'missing'> {
+    const inProgress = (stored: MeetingRecord) => this.status(stored) === 'started'
+    const persistence = this.#opts.persistence
+    if (persistence?.removeIf) {
+      const outcome = await persistence.removeIf(m, stored => !inProgress(stored))
+      if (outcome === undefined) {
+        this.forget(m.id)
+        return 'missing'
+      }
+      if (outcome === 'refused') return 'in_progress'
+    } else if (inProgress(m)) {
+      return 'in_progress'
+    }
     m.deleted = true
     this.#byId.delete(m.id)
-    this.#opts.persistence?.removed(m)
+    if (!persistence?.removeIf) persistence?.removed(m)
+    return 'deleted'
   }
 
   clear (): number {
