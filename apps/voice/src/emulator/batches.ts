@@ -5,6 +5,7 @@ import type { AgentState } from './agents.ts'
 import type { CallEngine, Ending, Execution } from './calls.ts'
 import { badRequest, detail, notFound, unprocessable, type DetailItem } from './errors.ts'
 import { magicFate } from './magic.ts'
+import { readRetryPolicy, type RetryPolicy } from './auto-retry.ts'
 import { parseCsv, parseMultipart, type FormPart } from './multipart.ts'
 import { systemClock, type ClockTimer, type TimerClock } from '@switchboard/service-kit/clock'
 
@@ -25,6 +26,8 @@ interface Batch {
   timer: ClockTimer | undefined
   /** Where its calls' recordings are served (kept so a batch scheduled before a restart starts after it). */
   recordingBaseUrl?: string
+  /** Its retry_config's auto-retry, applied to each of its calls. */
+  retry?: RetryPolicy
 }
 
 /** A batch as the database keeps it (no timer: rebuilt from scheduledAt at start). */
@@ -121,7 +124,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     if (agent) {
       b.contacts.forEach((c, i) => {
         const { ending, hold } = ctx.endingFor(c.to)
-        const executionId = ctx.engine.create({ agent, to: c.to, from: b.fromNumbers[i % b.fromNumbers.length] ?? ctx.defaultFrom, userData: c.userData, ending, hold, batchId: b.id, recordingBaseUrl })
+        const executionId = ctx.engine.create({ agent, to: c.to, from: b.fromNumbers[i % b.fromNumbers.length] ?? ctx.defaultFrom, userData: c.userData, ending, hold, batchId: b.id, recordingBaseUrl, ...(b.retry ? { retry: b.retry } : {}) })
         b.executionIds.push(executionId)
       })
       if (!b.contacts.length) b.status = 'executed'
@@ -142,8 +145,9 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     const fromNumbers = parts.filter(p => p.name === 'from_phone_numbers').map(p => p.value.toString('utf8').trim()).filter(Boolean)
     const badFrom = fromNumbers.find(n => !E164.test(n))
     if (badFrom) return badRequest(reply, `Invalid from_phone_numbers "${badFrom}": use E.164 with the country code, e.g. +919876543210`)
-    const retry = field('retry_config')?.value.toString('utf8')
-    if (retry) { try { JSON.parse(retry) } catch { return badRequest(reply, 'retry_config must be a JSON string') } }
+    const retryConfig = field('retry_config')?.value.toString('utf8')
+    if (retryConfig) { try { JSON.parse(retryConfig) } catch { return badRequest(reply, 'retry_config must be a JSON string') } }
+    const retry = retryConfig ? readRetryPolicy(retryConfig) : undefined
     // Messages below are ours (unverified); the rule (a contact_number column in E.164) is Bolna's.
     const rows = parseCsv(field('file')!.value.toString('utf8'))
     const header = (rows.shift() ?? []).map(h => h.trim())
@@ -164,7 +168,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     }
     const id = randomBytes(16).toString('hex')
     const created = now()
-    batches.set(id, { id, agentId: agent.id, status: 'created', createdAt: created, updatedAt: created, scheduledAt: null, fromNumbers, fileName: field('file')!.filename ?? 'contacts.csv', totalContacts: rows.length, contacts, executionIds: [], timer: undefined })
+    batches.set(id, { id, agentId: agent.id, status: 'created', createdAt: created, updatedAt: created, scheduledAt: null, fromNumbers, fileName: field('file')!.filename ?? 'contacts.csv', totalContacts: rows.length, contacts, executionIds: [], timer: undefined, ...(retry ? { retry } : {}) })
     save(batches.get(id)!)
     // 201 per Bolna's docs (AGENTS.md); the OpenAPI file says 200 (unverified which is live).
     return reply.code(201).send({ batch_id: id, state: 'created' })

@@ -2,6 +2,7 @@ import { isoNow, systemClock, type TimerClock } from '@switchboard/service-kit/c
 import { randomUUID } from 'node:crypto'
 import type { CallStatus } from '@switchboard/schemas/voice'
 import type { AgentState } from './agents.ts'
+import { retryDelayMs, retryFields, type RetryPolicy } from './auto-retry.ts'
 import { fillExecution, type CallScript } from './call-content.ts'
 import { isFinal, LIVE, newExecution, PATHS, type Ending, type Execution } from './execution.ts'
 import { IdQueue } from './id-queue.ts'
@@ -19,6 +20,8 @@ interface Call extends CallScript {
   heapIndex: number
   dueAt: number
   dueKind: DueKind
+  /** Bolna's auto-retry, when the call was placed with it (auto-retry.ts). */
+  retry: RetryPolicy | undefined
 }
 
 /** What a call's next wake-up does: take its next step, or start a scheduled call. */
@@ -35,6 +38,7 @@ export interface StoredCall {
   step: number
   recordingUrl: string
   dueKind: DueKind
+  retry?: RetryPolicy
 }
 
 /**
@@ -60,6 +64,8 @@ export interface CallEngineOptions {
   /** Most calls kept; the oldest finished ones go first. */
   maxCalls?: number
   persistence?: CallPersistence
+  /** How a call's next attempt ends, drawn when auto-retry places it again (attempt 2, 3, ...). */
+  retryEnding?: (to: string, attempt: number) => Ending
 }
 
 export interface NewCall {
@@ -73,6 +79,7 @@ export interface NewCall {
   batchId?: string
   /** Where this emulator serves recordings (…/bolna/recordings). */
   recordingBaseUrl: string
+  retry?: RetryPolicy
 }
 
 const now = isoNow
@@ -125,6 +132,7 @@ export class CallEngine {
     const execution = newExecution({
       id, agentId: input.agent.id, to: input.to, from: input.from, userData: input.userData, batchId: input.batchId, scheduledAt: scheduled, at: created
     })
+    if (input.retry) Object.assign(execution, retryFields(input.retry))
     const call: Call = {
       execution,
       agent: input.agent,
@@ -136,7 +144,8 @@ export class CallEngine {
       recordingUrl: `${input.recordingBaseUrl}/${id}.wav`,
       heapIndex: -1,
       dueAt: 0,
-      dueKind: ADVANCE
+      dueKind: ADVANCE,
+      retry: input.retry
     }
     this.#calls.set(id, call)
     this.#created.push(id)
@@ -177,7 +186,8 @@ export class CallEngine {
         recordingUrl: stored.recordingUrl,
         heapIndex: -1,
         dueAt: 0,
-        dueKind: stored.dueKind
+        dueKind: stored.dueKind,
+        retry: stored.retry
       }
       this.#calls.set(id, call)
       this.#created.push(id)
@@ -198,7 +208,8 @@ export class CallEngine {
       ending: call.ending,
       step: call.step,
       recordingUrl: call.recordingUrl,
-      dueKind: call.dueKind
+      dueKind: call.dueKind,
+      ...(call.retry ? { retry: call.retry } : {})
     }, final ? null : call.dueAt)
   }
 
@@ -300,6 +311,7 @@ export class CallEngine {
     call.step++
     fillExecution(call.execution, next, call, this.#opts.random)
     this.#set(call, next)
+    if (call.retry && isFinal(next) && this.#retry(call, call.retry, next)) return
     this.#schedule(call)
   }
 
@@ -315,6 +327,43 @@ export class CallEngine {
       this.#save(call)
     }
     this.#opts.onChange(e, call.agent)
+  }
+
+  /**
+   * Bolna's auto-retry: a call that ended with a status its policy retries is scheduled again on
+   * the same execution (the ended attempt in retry_history), and placed at its scheduled_at with a
+   * new draw of how it ends. What the attempt said and cost is cleared for the next one (unverified
+   * whether Bolna keeps the last attempt's figures until the next has its own).
+   */
+  #retry (call: Call, policy: RetryPolicy, status: CallStatus): boolean {
+    const e = call.execution
+    const delay = retryDelayMs(policy, e, status, call.ending)
+    if (delay === undefined || this.#queue.closed) return false
+    const attempt = (e.retry_count ?? 0) + 1
+    e.retry_history = [...(e.retry_history ?? []), { attempt, status: call.ending === 'voicemail' ? 'voicemail' : status, at: e.updated_at }]
+    e.retry_count = attempt
+    const fresh = newExecution({ id: e.id, agentId: e.agent_id, to: e.telephony_data.to_number, from: e.telephony_data.from_number, userData: call.userData, scheduledAt: undefined, at: e.created_at })
+    Object.assign(e, {
+      conversation_duration: fresh.conversation_duration,
+      total_cost: fresh.total_cost,
+      error_message: null,
+      answered_by_voice_mail: false,
+      transcript: '',
+      cost_breakdown: fresh.cost_breakdown,
+      usage_breakdown: fresh.usage_breakdown,
+      telephony_data: fresh.telephony_data,
+      extracted_data: null
+    })
+    if (e.batch_run_details) e.batch_run_details = { ...e.batch_run_details, retried: attempt }
+    call.ending = this.#opts.retryEnding?.(e.telephony_data.to_number, attempt + 1) ?? call.ending
+    call.path = PATHS[call.ending]
+    call.step = 0
+    call.turns = undefined
+    const at = this.#clock.now() + delay
+    e.scheduled_at = new Date(at).toISOString()
+    this.#set(call, 'scheduled')
+    this.#wake(call, at, START)
+    return true
   }
 
   #wake (call: Call, at: number, kind: DueKind): void {

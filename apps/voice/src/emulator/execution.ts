@@ -1,11 +1,15 @@
 import type { CallStatus } from '@switchboard/schemas/voice'
+import type { RetryFields } from './auto-retry.ts'
 import { FINAL_CALL_STATUSES } from '@switchboard/schemas/voice'
 
 /** How a call placed through the emulator ends. */
 export type Ending = 'completed' | 'voicemail' | 'busy' | 'no-answer' | 'failed'
 
-/** The execution object, as GET /executions/{id} answers and every webhook carries it. */
-export interface Execution {
+/**
+ * The execution object, as GET /executions/{id} answers and every webhook carries it (with the
+ * auto-retry fields only when the call was placed with retry_config enabled).
+ */
+export interface Execution extends Partial<RetryFields> {
   id: string
   agent_id: string
   batch_id: string | null

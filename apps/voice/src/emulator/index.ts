@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { agentBody, createdAgent, seedAgents, type AgentState } from './agents.ts'
 import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
+import { readRetryPolicy } from './auto-retry.ts'
 import { badRequest, detail, notFound, retryConfigProblems, unprocessable, UUID, type DetailItem } from './errors.ts'
 import { executionLog } from './execution-log.ts'
 import { magicFate, type CallFate } from './magic.ts'
@@ -59,7 +60,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     maxCalls: opts.maxCalls,
     clock: opts.clock,
     persistence,
-    onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) }
+    onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) },
+    retryEnding: (to, attempt) => drawnEnding(to, 'retry', String(attempt)).ending
   })
   const reseed = () => {
     agents.clear()
@@ -83,6 +85,14 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     if (fate === 'busy' || fate === 'no-answer' || fate === 'failed' || fate === 'voicemail' || fate === 'completed') return { ending: fate, hold: false }
     if (fate === 'error' || fate === 'reject') return { ending: 'failed', hold: false } // in a batch: the call fails
     return { ending: unlucky ? unluckyEnding(draws.random()) : 'completed', hold: fate === 'hold' }
+  }
+  /**
+   * How a call placed without a request of its own ends (a batch's contact, an auto-retry's next
+   * attempt): the number's scenario story or magic fate, else the success-rate draw, seeded by `key`.
+   */
+  function drawnEnding (to: string, ...key: string[]): { ending: Ending, hold: boolean } {
+    const draws = simulator.forRequest([...key, to])
+    return endingFor((simulator.story(to)?.fate as CallFate | undefined) ?? magicFate(to), !draws.succeeds(), draws)
   }
   app.addHook('onClose', async () => { closing = true; engine.close(); await persistence?.close() })
   // POST /admin/reset: calls forgotten, agents back to their seeded scripts and webhooks.
@@ -261,7 +271,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       const drawn = await answer(reply, decision, unlucky)
       const { ending, hold } = endingFor(fate, drawn === 'unlucky', draws)
       const userData = (body.user_data ?? {}) as Record<string, unknown>
-      const executionId = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request) })
+      const retry = readRetryPolicy(body.retry_config)
+      const executionId = engine.create({ agent, to, from, userData, ending, hold, scheduledAt, recordingBaseUrl: recordingBaseUrl(request), ...(retry ? { retry } : {}) })
       // The same bytes Fastify would serialise, written directly (this is the emulator's hot route).
       return reply.code(200).type('application/json; charset=utf-8').send(`{"message":"done","status":"queued","execution_id":"${executionId}"}`)
     })
@@ -534,10 +545,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       agentOr404,
       agentById: (id) => agents.get(id),
       simulate: async (request, reply) => await simulate(request, reply, 'success') !== false,
-      endingFor: (to) => {
-        const draws = simulator.forRequest(['batch', to])
-        return endingFor((simulator.story(to)?.fate as CallFate | undefined) ?? magicFate(to), !draws.succeeds(), draws)
-      },
+      endingFor: (to) => drawnEnding(to, 'batch'),
       recordingBaseUrl,
       defaultFrom: DEFAULT_FROM,
       saved: persistence ? b => persistence.saveBatch(b) : undefined,
