@@ -53,7 +53,13 @@ export function readRetryPolicy (config: unknown): RetryPolicy | undefined {
 export function retryFields (policy: RetryPolicy): RetryFields {
   return {
     retry_count: 0,
-    retry_config: { enabled: true, max_retries: policy.maxRetries, retry_on_statuses: policy.onStatuses, retry_on_voicemail: policy.onVoicemail, retry_intervals_minutes: policy.intervalsMinutes },
+    retry_config: {
+      enabled: true,
+      max_retries: policy.maxRetries,
+      retry_on_statuses: policy.onStatuses,
+      retry_on_voicemail: policy.onVoicemail,
+      retry_intervals_minutes: policy.intervalsMinutes
+    },
     retry_history: []
   }
 }

@@ -342,7 +342,8 @@ export class CallEngine {
     const attempt = (e.retry_count ?? 0) + 1
     e.retry_history = [...(e.retry_history ?? []), { attempt, status: call.ending === 'voicemail' ? 'voicemail' : status, at: e.updated_at }]
     e.retry_count = attempt
-    const fresh = newExecution({ id: e.id, agentId: e.agent_id, to: e.telephony_data.to_number, from: e.telephony_data.from_number, userData: call.userData, scheduledAt: undefined, at: e.created_at })
+    const { to_number: to, from_number: from } = e.telephony_data
+    const fresh = newExecution({ id: e.id, agentId: e.agent_id, to, from, userData: call.userData, scheduledAt: undefined, at: e.created_at })
     Object.assign(e, {
       conversation_duration: fresh.conversation_duration,
       total_cost: fresh.total_cost,
