@@ -75,3 +75,22 @@ t.test('a clock set back a day: new rows and their provider exchanges are stampe
   const fresh = (await detail(now))!
   t.ok(Math.abs(Date.parse(fresh.row.created_at) - Date.now()) < 60_000, 'at real time: now')
 })
+
+t.test('on a frozen clock, items made at one instant list newest first in the order they were made', async t => {
+  const { call } = await startStack(t)
+  const frozenAt = Date.now() - 3_600_000
+  t.equal((await call('POST', '/api/admin/clock/set', { to: new Date(frozenAt).toISOString() }, admin)).status, 200)
+  t.teardown(async () => { await call('POST', '/api/admin/clock/real', undefined, admin) })
+  const sent: string[] = []
+  for (let i = 0; i < 12; i++) {
+    const res = await call('POST', '/api/automation/trigger/email', { to_email: `order-${i}@example.in`, subject: `Order ${i}`, content: '<p>Hi</p>' }, api)
+    t.equal(res.status, 202)
+    sent.push(res.body.id as string)
+  }
+  const listed = await eventually(async () => {
+    const items = (await call('GET', '/api/admin/activity?channel=email&limit=50', undefined, admin)).body.items as Array<{ id: string, created_at: string }>
+    return items.length === sent.length ? items : undefined
+  })
+  t.ok(listed!.every(i => Date.parse(i.created_at) === frozenAt), 'all stamped at the one frozen instant')
+  t.same(listed!.map(i => i.id), [...sent].reverse(), 'newest first, as made (ids were random before: a shuffled list)')
+})

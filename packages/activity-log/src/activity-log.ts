@@ -11,7 +11,6 @@
  * journal is replayed in order first: inserts are idempotent by id and status moves by their rule,
  * so a replay of something already committed changes nothing.
  */
-import { randomUUID } from 'node:crypto'
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { ActivityLog, ActivityLogOptions, Filter, Row, Table } from './types.ts'
@@ -19,6 +18,7 @@ import { TABLES } from './tables.ts'
 import { composeStatus, isStatusTable, movesFrom, type StatusTable } from './status-rules.ts'
 import { EmulatorState } from './emulator-state.ts'
 import { MoveClock } from './move-clock.ts'
+import { newRowId } from './row-ids.ts'
 
 export type Operation =
   | { op: 'insert', table: Table, row: Row }
@@ -580,7 +580,7 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   function copyRow (table: Table, row: object): Row {
     // Copied: the caller may reuse the object. Ids are the writer's, so retries stay idempotent.
     const r = row as Row
-    return table === 'settings' || r.id != null ? { ...r } : { id: randomUUID(), ...r }
+    return table === 'settings' || r.id != null ? { ...r } : { id: newRowId(), ...r }
   }
 
   return {

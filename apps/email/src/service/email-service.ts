@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto'
-import type { ActivityLog, EmailLogRow } from '@switchboard/activity-log'
+import { newRowId, type ActivityLog, type EmailLogRow } from '@switchboard/activity-log'
 import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailReply, SendEmailRequest } from '@switchboard/schemas/email'
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import { clockStamp } from '@switchboard/service-kit/clock'
@@ -99,7 +98,7 @@ export function createEmailService (deps: EmailServiceDeps) {
   async function sendEmail (input: SendEmailRequest, ctx: CallContext): Promise<SendEmailReply> {
     const { mode, fallback } = deps.runtime.get('email')
     deps.clientFor(mode) // refuses at once when live mode has no key, before anything is logged
-    const id = randomUUID()
+    const id = newRowId()
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
     const base = { id, mode, to_email: input.to_email, subject: input.subject, ctx, from: sender.email }
@@ -188,7 +187,7 @@ export function createEmailService (deps: EmailServiceDeps) {
   async function sendBulkEmails (input: BulkEmailRequest, ctx: CallContext): Promise<{ done: true, reply: BulkEmailReply } | { done: false, progress: BatchProgress }> {
     const { mode } = deps.runtime.get('email')
     deps.clientFor(mode) // refuses at once when live mode has no key
-    const batchId = randomUUID()
+    const batchId = newRowId()
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
 
@@ -204,7 +203,7 @@ export function createEmailService (deps: EmailServiceDeps) {
     let group = 0
     for (const g of groups.values()) {
       for (let i = 0; i < g.length; i += MAX_PER_REQUEST, group++) {
-        for (const item of g.slice(i, i + MAX_PER_REQUEST)) items.push({ id: randomUUID(), group, to_email: item.to_email, subject: item.subject, content: item.content, ...(item.content_type ? { content_type: item.content_type } : {}) })
+        for (const item of g.slice(i, i + MAX_PER_REQUEST)) items.push({ id: newRowId(), group, to_email: item.to_email, subject: item.subject, content: item.content, ...(item.content_type ? { content_type: item.content_type } : {}) })
       }
     }
     const spec: BulkSpec = { mode, sender, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }

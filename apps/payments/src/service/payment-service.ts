@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto'
-import { movesFrom, type ActivityLog, type Filter, type Row } from '@switchboard/activity-log'
+import { movesFrom, newRowId, type ActivityLog, type Filter, type Row } from '@switchboard/activity-log'
 import { type Mode, UUID } from '@switchboard/schemas/common'
 import type {
   CreatePaymentLinkRequest, ListPaymentLinksQuery, PaymentLink, PaymentLinkList, PaymentStats, PaymentWebhookReply,
@@ -87,7 +86,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
   async function create (input: CreatePaymentLinkRequest, amount: string, ctx: CallContext): Promise<PaymentLink> {
     const mode = modeNow()
     const client = deps.clientFor(mode)
-    const id = randomUUID()
+    const id = newRowId()
     const started = performance.now()
     // On a clock that is not real time (a data set's history), when it happened on that clock.
     const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()

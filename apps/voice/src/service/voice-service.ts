@@ -1,7 +1,6 @@
 import { clockStamp, isoNow } from '@switchboard/service-kit/clock'
-import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { movesFrom, type ActivityLog, type CallCampaignRow } from '@switchboard/activity-log'
+import { movesFrom, newRowId, type ActivityLog, type CallCampaignRow } from '@switchboard/activity-log'
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import type {
   BulkCallReply, BulkCallRequest, CallLog, CallLogsQuery, CallLogsReply, CallStats, Campaign, Contact,
@@ -97,7 +96,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
    * then Bolna is asked; the row gets the execution id, or becomes failed with Bolna's reason.
    */
   async function placeCall (p: { mode: Mode, target: ResolvedScript, to: string, userData?: Record<string, unknown>, from?: string | undefined, scheduledAt?: string | undefined, campaignId?: string, rowId?: string | undefined, ctx: CallContext }): Promise<Placed> {
-    const id = p.rowId ?? randomUUID()
+    const id = p.rowId ?? newRowId()
     const from = p.from ?? deps.fromNumber
     const at = stamp()
     // Queued before Bolna is asked, so it is written before any webhook's update of the call; the
@@ -198,7 +197,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode)
     const target = await resolve(mode, input.script_id, input.agent_id)
-    const id = randomUUID()
+    const id = newRowId()
     await storeJob(BULK_KIND, input, { id, mode, name: `Bulk calls ${nowIso()}`, target, ctx, simulationHeaders: ctx.simulationHeaders })
     // The bound counts from the request's start: storing the job is part of the wait.
     const outcome = await awaitBulk<CallItem, CallResult>(rpc, runners.bulk, id, deps.bulkWaitMs - (performance.now() - started))
@@ -238,7 +237,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode)
     const target = await resolve(mode, input.script_id, input.agent_id)
-    const id = randomUUID()
+    const id = newRowId()
     const row = await storeJob(CAMPAIGN_KIND, input, { id, mode, name: input.name, target, ctx })
     runners.campaign.poke()
     return campaignView(row, noProgress(), null, 0)

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto'
-import type { CrmMessageRow, WhatsAppLogRow } from '@switchboard/activity-log'
+import { newRowId, type CrmMessageRow, type WhatsAppLogRow } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import type { Contact } from '@switchboard/schemas/whatsapp'
 import type { ProviderError } from '@switchboard/service-kit/provider-client'
@@ -99,7 +98,7 @@ export function messageRows (
   }
   // The unified view: one row per message whatever the channel, pointing back at its source row.
   const crm: CrmMessageRow = {
-    id: randomUUID(),
+    id: newRowId(),
     request_id: requestId,
     mode: r.mode,
     channel: 'whatsapp',

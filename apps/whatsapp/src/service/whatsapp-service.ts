@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto'
-import type { ActivityLog, CrmMessageRow, WhatsAppLogRow } from '@switchboard/activity-log'
+import { newRowId, type ActivityLog, type CrmMessageRow, type WhatsAppLogRow } from '@switchboard/activity-log'
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import type {
   BulkMessagesReply, BulkMessagesRequest, Campaign, CreateCampaignRequest, SendMessageReply, SendMessageRequest,
@@ -86,7 +85,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
    * out, rate limiting) goes to the emulator instead and its rows say so.
    */
   async function sendOne (mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: WhatsAppLogRow, crm: CrmMessageRow) => Promise<void>): Promise<SendResult> {
-    const id = p.row_id ?? randomUUID()
+    const id = p.row_id ?? newRowId()
     if (!p.e164) {
       const r: SendResult = { id, mode, fallback: false, to_number: p.raw, status: 'failed', provider_message_id: null, error: `Invalid number: ${p.invalidReason}`, latencyMs: 0 }
       const { log, crm } = rows(r, t, p, ctx, campaignId, 'invalid_number')
@@ -196,7 +195,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key
     const started = performance.now()
-    const id = randomUUID()
+    const id = newRowId()
     const spec: JobSpec = { template_name: t.name, mode, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
     await createJob(rpc, 'WHATSAPP', { id, kind: BULK_KIND, spec }, withRowIds(prepared))
     runners.bulk.poke()
@@ -267,7 +266,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const prepared = prepareContacts(t, input.contacts)
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before the campaign exists
-    const id = randomUUID()
+    const id = newRowId()
     // On a clock that is not real time (a data set's history), when it happened on that clock.
     const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()
     const row = { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { newRowId } from '@switchboard/activity-log'
 import { bufferedRequest } from './buffered-request.ts'
 import { systemClock, type ClockMode, type ClockTimer, type TimerClock } from '../emulator/clock.ts'
 import { providerAgent } from './provider-client.ts'
@@ -141,7 +142,7 @@ export class WebhookSender {
       return
     }
     const binary = Buffer.isBuffer(delivery.body)
-    const id = randomUUID()
+    const id = newRowId()
     const row = {
       id,
       label: delivery.label,

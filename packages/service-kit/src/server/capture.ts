@@ -17,8 +17,7 @@
  *   round trip of its own.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { ActivityExchangeRow } from '@switchboard/activity-log'
-import { randomUUID } from 'node:crypto'
+import { newRowId, type ActivityExchangeRow } from '@switchboard/activity-log'
 import { REDACTED, redactText } from './redact.ts'
 import { maskUrlSecrets } from '../outbound/url-secrets.ts'
 import { SCENARIO_RULE_HEADER } from '../emulator/scenarios.ts'
@@ -197,7 +196,7 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
     const stamp = opts.stamp?.()
     const query = rawQuery ? `?${new URLSearchParams(Object.entries(scrub(seen.query) as Record<string, string>)).toString()}` : ''
     return {
-      id: randomUUID(),
+      id: newRowId(),
       channel: opts.channel,
       kind: described.kind ?? c.kind,
       direct: c.kind === 'provider' && (described.kind ?? 'provider') === 'provider' && !opts.internal(request),

@@ -11,6 +11,7 @@
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { newRowId } from '@switchboard/activity-log'
 import type { BatchProgress, JobContacts } from '@switchboard/schemas/common'
 import { prefixedError } from './errors.ts'
 
@@ -373,7 +374,7 @@ export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string
  * back a new row_id.
  */
 export function withRowIds<P extends object> (items: P[]): Array<P & { row_id: string }> {
-  return items.map(item => ({ ...item, row_id: randomUUID() }))
+  return items.map(item => ({ ...item, row_id: newRowId() }))
 }
 
 /**

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto'
-import type { ActivityLog, SettingRow } from '@switchboard/activity-log'
+import { newRowId, type ActivityLog, type SettingRow } from '@switchboard/activity-log'
 import type { Mode } from '@switchboard/schemas/common'
 import { clockMode, parseClockState, TestClock, type ClockState } from '../emulator/clock.ts'
 import type { Scenario } from '@switchboard/schemas/scenario'
@@ -164,7 +163,7 @@ export class RuntimeSettings {
   async #write (settingKey: string, from: unknown, to: unknown, changedBy: string): Promise<void> {
     // Written straight to the backend, not through the buffer: the caller must know it persisted.
     await this.#log.writeSettings([{ key: settingKey, value: to, updated_at: new Date().toISOString(), updated_by: changedBy }],
-      [{ id: randomUUID(), key: settingKey, from_value: from ?? null, to_value: to, changed_by: changedBy }])
+      [{ id: newRowId(), key: settingKey, from_value: from ?? null, to_value: to, changed_by: changedBy }])
     this.#opts.logger?.info({ setting: settingKey, from, to, changedBy }, 'runtime setting changed')
   }
 
