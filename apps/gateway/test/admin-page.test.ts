@@ -159,7 +159,12 @@ t.test('the admin page, on the real stack in one process', async t => {
       t.match(inbound, { direction: 'inbound', contact: '+919876543210' }, 'the page\'s message is stored as inbound')
     }
 
-    t.match(await waitForText(page, '#changes', /success_?[rR]ate/), /0\.5/, 'the change is in the history')
+    // A data set moves the clock once an hour of its history: 25 moves after the change above.
+    const hourAgo = Date.now() - 3_600_000
+    for (let i = 0; i < 24; i++) t.equal((await call('POST', '/api/admin/clock/set', { to: new Date(hourAgo + i * 60_000).toISOString() }, admin)).status, 200)
+    t.equal((await call('POST', '/api/admin/clock/real', undefined, admin)).status, 200)
+    t.match(await waitForText(page, '#changes', /25 changes since/), /clock/i, 'the clock\'s moves are one row')
+    t.match(await waitForText(page, '#changes', /success_?[rR]ate/), /0\.5/, 'the change is in the history, not pushed out by them')
     t.match(await text(page, '#changes'), /admin@/, 'with who made it')
     const a11y = await lookAt(page, 'development')
 

@@ -5,10 +5,14 @@ import { $, h, message, slot } from './dom.js'
 import { ago, byOrder, duration, label, show } from './format.js'
 import { state } from './state.js'
 
+/** Changes read, and rows shown once runs of one setting by one person are folded into one row. */
+const CHANGES_READ = 200
+const CHANGES_SHOWN = 20
+
 export async function refreshDevelopment () {
   const [settings, changes] = await Promise.allSettled([
     api('GET', '/api/admin/settings/mock-mode'),
-    api('GET', '/api/admin/settings/changes?limit=20')
+    api('GET', `/api/admin/settings/changes?limit=${CHANGES_READ}`)
   ])
   if (settings.status === 'fulfilled') renderSettings(settings.value)
   else if (settings.reason.status !== 401) message($('global-message'), failure(settings.reason), 'error')
@@ -342,13 +346,34 @@ function renderChanges (items) {
     body.replaceChildren(h('tr', {}, h('td', { colspan: 4, class: 'hint', text: 'No changes yet.' })))
     return
   }
-  body.replaceChildren(...items.map(c => {
+  body.replaceChildren(...runsOf(items).slice(0, CHANGES_SHOWN).map(c => {
     const [kind, service] = String(c.key).split('.')
+    const times = c.count > 1 ? ` (${c.count} changes since ${ago(c.first_at)})` : ''
     return h('tr', {},
       h('td', {}, h('time', { datetime: c.changed_at, title: new Date(c.changed_at).toLocaleString(), text: ago(c.changed_at) })),
       h('td', { text: c.changed_by ?? '' }),
       h('td', { text: service ? `${label(service)} · ${kind}` : String(c.key) }),
-      h('td', { class: 'change', text: changeText(String(c.key), c.from_value, c.to_value) })
+      h('td', { class: 'change', text: changeText(String(c.key), c.from_value, c.to_value) + times })
     )
   }))
+}
+
+/**
+ * Consecutive changes (newest first) of one setting by one person as one row, from the first
+ * one's value to the last one's: loading a data set moves the clock once an hour of its history,
+ * and those moves would otherwise push every other change out of the table.
+ */
+function runsOf (items) {
+  const runs = []
+  for (const c of items) {
+    const last = runs.at(-1)
+    if (last && last.key === c.key && last.changed_by === c.changed_by) {
+      last.count++
+      last.from_value = c.from_value
+      last.first_at = c.changed_at
+    } else {
+      runs.push({ ...c, count: 1, first_at: c.changed_at })
+    }
+  }
+  return runs
 }
