@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import closeWithGrace from 'close-with-grace'
@@ -39,32 +39,62 @@ if (major < 20 || (major === 20 && minor < 18)) {
 }
 
 loadDotEnv()
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'data-dir': { type: 'string' },
-    seed: { type: 'string' },
-    timeout: { type: 'string' },
-    help: { type: 'boolean', short: 'h' }
-  }
-})
-const command = positionals[0] ?? 'help'
-const dataDir = resolve(values['data-dir'] ?? process.env.SWITCHBOARD_DATA_DIR ?? '.switchboard')
-const stateFile = join(dataDir, 'state.json')
-const logFile = join(dataDir, 'switchboard.log')
-const timeoutMs = Number(values.timeout ?? 60) * 1000
 
 function fail (message: string, code = 1): never {
   console.error(`switchboard: ${message}`)
   process.exit(code)
 }
 
-function integer (value: string | undefined, name: string): number | undefined {
+const HELP = 'npx switchboard --help lists the options.'
+
+/** Node's parseArgs throws its own error (a stack trace at the top level): said in the CLI's words. */
+function parseOptions () {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        seed: { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException
+    const option = /'(-[^' ]+)/.exec(message)?.[1] ?? ''
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`unknown option ${option}. ${HELP}`, 2)
+    // "--seed -1": a value that starts with a dash reads as an option, so --seed got none.
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') fail(`${option} needs a value: ${option} <value> (one starting with "-" as ${option}=<value>). ${HELP}`, 2)
+    fail(`${message.split('\n')[0]} ${HELP}`, 2)
+  }
+}
+
+function integer (value: string | undefined, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined
-  if (!/^\d+$/.test(value)) fail(`${name} must be a whole number, got "${value}"`, 2)
+  if (!/^\d+$/.test(value) || Number(value) > max) fail(`${name} must be a whole number${max < Number.MAX_SAFE_INTEGER ? ` from 0 to ${max}` : ''}, got "${value}"`, 2)
   return Number(value)
+}
+
+const { positionals, values } = parseOptions()
+const command = positionals[0] ?? 'help'
+const dataDir = resolve(values['data-dir'] ?? process.env.SWITCHBOARD_DATA_DIR ?? '.switchboard')
+const stateFile = join(dataDir, 'state.json')
+const logFile = join(dataDir, 'switchboard.log')
+// Options are checked before a command acts on them: a typo is one line, not a wait without end
+// (NaN never passes a deadline) or a sandbox started only to fail in its log.
+const timeout = values.timeout ?? '60'
+if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0) fail(`--timeout must be a number of seconds above 0, got "${timeout}"`, 2)
+const timeoutMs = Number(timeout) * 1000
+
+/** What start and run listen with: start checks them too, before its background process would. */
+function listenOptions () {
+  return {
+    port: integer(values.port ?? process.env.GATEWAY_PORT, values.port !== undefined ? '--port' : 'GATEWAY_PORT', 65535) ?? 3000,
+    seed: integer(values.seed, '--seed'),
+    host: values.host ?? process.env.HOST ?? '127.0.0.1'
+  }
 }
 
 function isAlive (pid: number): boolean {
@@ -122,16 +152,15 @@ function describe (state: State): string {
 
 async function run (): Promise<void> {
   if (readState()) fail(`already running from ${dataDir}: stop it first (npx switchboard stop)`)
+  const { port, seed, host } = listenOptions()
   const t = tokens()
-  const port = integer(values.port ?? process.env.GATEWAY_PORT, '--port') ?? 3000
-  const seed = integer(values.seed, '--seed')
   // Loaded here, not at the top: the other commands start in a blink without the whole stack.
   const { startSwitchboard } = await import('./index.ts')
   let sb
   try {
     sb = await startSwitchboard({
       port,
-      host: values.host ?? process.env.HOST ?? '127.0.0.1',
+      host,
       dataDir,
       apiToken: t.apiToken,
       adminToken: t.adminToken,
@@ -141,6 +170,12 @@ async function run (): Promise<void> {
     })
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 78)
+    // The stack's PortInUseError names the environment variable; here the port is an option.
+    const taken = err as { code?: string, port?: number }
+    if (taken.code === 'EADDRINUSE') {
+      const p = taken.port ?? port
+      fail(`port ${p} on ${host} is already in use, by another Switchboard or another program (\`lsof -i :${p}\` names it). Stop that, or start with --port <another port> (--port 0 picks a free one).`)
+    }
     throw err
   }
   const state: State = { pid: process.pid, url: sb.url, urls: sb.urls, startedAt: new Date().toISOString() }
@@ -154,8 +189,11 @@ async function run (): Promise<void> {
 
 async function start (): Promise<void> {
   const existing = readState()
-  if (existing) fail(`already running (pid ${existing.pid}) at ${existing.url}`)
+  if (existing) fail(`already running (pid ${existing.pid}) at ${existing.url}, from ${dataDir}. Use it (npx switchboard status), stop it first (npx switchboard stop), or start another with --data-dir <another folder>.`)
+  listenOptions()
   mkdirSync(dataDir, { recursive: true })
+  // The log is appended to across runs: a failed start shows what this one wrote, from here on.
+  const from = existsSync(logFile) ? statSync(logFile).size : 0
   const log = openSync(logFile, 'a')
   const args = [process.argv[1]!, 'run', '--data-dir', dataDir]
   for (const name of ['port', 'host', 'seed'] as const) if (values[name] !== undefined) args.push(`--${name}`, values[name])
@@ -166,7 +204,10 @@ async function start (): Promise<void> {
   let exited: number | null | undefined
   child.once('exit', code => { exited = code })
   await until(() => {
-    if (exited !== undefined) fail(`it stopped at start-up (exit code ${exited}):\n${readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')}`)
+    if (exited !== undefined) {
+      const written = readFileSync(logFile).subarray(from).toString('utf8').trimEnd()
+      fail(`it stopped at start-up (exit code ${exited}):\n${written.split('\n').slice(-15).join('\n')}`)
+    }
     return readState()?.pid === child.pid
   }, 'it did not start')
   child.unref()
@@ -207,5 +248,5 @@ switch (values.help ? 'help' : command) {
   case 'env': { const state = runningState(); const t = tokens(); console.log(`SWITCHBOARD_URL=${state.url}\nSWITCHBOARD_API_TOKEN=${t.apiToken}\nSWITCHBOARD_ADMIN_TOKEN=${t.adminToken}`); break }
   case 'stop': await stop(); break
   case 'help': console.log(USAGE); break
-  default: console.error(USAGE); process.exit(2)
+  default: console.error(`switchboard: unknown command "${command}".\n\n${USAGE}`); process.exit(2)
 }
