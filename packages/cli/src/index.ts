@@ -49,12 +49,16 @@ export interface JournalEntry {
 
 export interface JournalQuery { service?: Service, status?: string, request_id?: string, since?: string, until?: string, limit?: number }
 
-/** An email as the activity log keeps it (the body is handed to the provider, not stored). */
+/** An email as the activity log keeps it, with what was sent (text and HTML, as the Activity view shows them). */
 export interface LoggedEmail {
   id: string
   to: string
   from: string | null
   subject: string | null
+  /** The plain-text body, when one was sent (content_type text/plain); null with ACTIVITY_CAPTURE=false. */
+  text: string | null
+  /** The HTML body, when one was sent (the default content_type); null with ACTIVITY_CAPTURE=false. */
+  html: string | null
   status: string
   mode: 'mock' | 'live'
   requestId: string | null
@@ -98,7 +102,7 @@ export interface Switchboard {
   reset (): Promise<void>
   /** Recent activity, newest first. */
   journal (query?: JournalQuery): Promise<JournalEntry[]>
-  /** The newest email to `to` (with `subject` / `status` when given), once the activity log has it. */
+  /** The newest email to `to` (with `subject` / `status` when given), once the activity log has it: its subject, text and HTML. */
   waitForEmail (match: { to: string, subject?: string, status?: string } & WaitOptions): Promise<LoggedEmail>
   /**
    * Listens on a free local port, registers it as an event endpoint (all types, or `types`), and
@@ -182,16 +186,21 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
         const rows = await journal(api, { service: 'email', limit: 1000 })
         return rows.find(r => r.contact === to && (subject === undefined || r.summary === subject) && (status === undefined || r.status === status))
       }, timeoutMs, () => `no email to ${to}${subject !== undefined ? ` with subject "${subject}"` : ''}${status !== undefined ? ` in status ${status}` : ''} within ${timeoutMs} ms`)
-      const { row } = await api('GET', `/api/admin/journal/email/${entry.id}`) as { row: Record<string, unknown> }
+      // The row and what was sent to SendGrid (the exchange the activity log captured), in one call.
+      type Detail = { row: Record<string, unknown> | null, content: Record<string, unknown> | null }
+      const { row, content } = await api('GET', `/api/admin/activity/email/${entry.id}`) as Detail
+      const body = (key: string) => typeof content?.[key] === 'string' ? content[key] as string : null
       return {
         id: entry.id,
         to: entry.contact ?? to,
-        from: (row.from_email as string | null) ?? null,
+        from: (row?.from_email as string | null) ?? null,
         subject: entry.summary,
+        text: body('text'),
+        html: body('html'),
         status: entry.status,
         mode: entry.mode,
         requestId: entry.request_id,
-        providerMessageId: (row.provider_message_id as string | null) ?? null,
+        providerMessageId: (row?.provider_message_id as string | null) ?? null,
         createdAt: entry.created_at
       }
     },

@@ -6,11 +6,11 @@ import { SERVICES, startSwitchboard, type Switchboard } from '../src/index.ts'
 /** startSwitchboard() as parallel test workers use it: two stacks at once, each its own. */
 t.setTimeout(300_000)
 
-async function sendEmail (sb: Switchboard, to: string, subject: string): Promise<number> {
+async function sendEmail (sb: Switchboard, to: string, subject: string, body: { content: string, content_type?: string } = { content: '<p>Hi</p>' }): Promise<number> {
   const res = await fetch(`${sb.url}/api/automation/trigger/email`, {
     method: 'POST',
     headers: { authorization: `Bearer ${sb.apiToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ to_email: to, subject, content: '<p>Hi</p>' })
+    body: JSON.stringify({ to_email: to, subject, ...body })
   })
   await res.arrayBuffer()
   return res.status
@@ -39,6 +39,9 @@ t.test('two instances started together share no port, folder, token or data', as
   const email = await a.waitForEmail({ to: 'deliver+a@example.com', status: 'delivered' })
   t.match(email, { to: 'deliver+a@example.com', subject: 'Only in A', status: 'delivered', mode: 'mock' })
   t.match(email.providerMessageId, /\S+/, 'with the id SendGrid (the emulator) gave it')
+  t.match(email, { html: '<p>Hi</p>', text: null }, 'and what was sent: the HTML body')
+  t.equal(await sendEmail(a, 'deliver+text@example.com', 'Plain', { content: 'Your code is 4711', content_type: 'text/plain' }), 202)
+  t.match(await a.waitForEmail({ to: 'deliver+text@example.com' }), { subject: 'Plain', text: 'Your code is 4711', html: null }, 'or the plain text, for a test to read a code or a link from')
   t.same(await b.journal({ service: 'email' }), [], "B's journal does not see A's email")
   const refused = await fetch(`${b.url}/api/admin/journal`, { headers: { authorization: `Bearer ${a.adminToken}` } })
   t.equal(refused.status, 401, "A's token does not open B")
