@@ -3,9 +3,14 @@
 
 Standard library only (Python 3.8+), so it runs on any machine with python3:
 
-    python3 examples/python/test_mock_services.py                       # the local stack, tokens from .data/
+    python3 examples/python/test_mock_services.py                       # the local stack: URL and tokens found
     python3 examples/python/test_mock_services.py --base-url http://127.0.0.1:3000 \
         --api-token "$API_TOKEN" --admin-token "$ADMIN_TOKEN"
+
+Without options it reads SWITCHBOARD_URL, SWITCHBOARD_API_TOKEN and SWITCHBOARD_ADMIN_TOKEN (what
+`npx switchboard env` prints; API_TOKEN and ADMIN_TOKEN too), else the data folder of the stack
+started from this folder: .switchboard/ (`npx switchboard start`, its URL too) or .data/
+(`./switchboard start` in the repository), or SWITCHBOARD_DATA_DIR.
 
 It sends an email and follows it to `delivered`, sends WhatsApp messages and runs a small campaign,
 creates a payment link and pays it, places a call and follows it to `completed`, creates a Zoom
@@ -260,29 +265,42 @@ def admin_checks(gw, report):
     report.check("admin", "settings (mode per service)", settings)
 
 
-def tokens_from_data_dir(data_dir):
+def read_json(path):
     try:
-        with open(os.path.join(data_dir, "tokens.json"), encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             return json.load(f)
     except (OSError, ValueError):
         return {}
 
 
+def local_stack():
+    """The tokens (and, from the npm package's state.json, the URL) of the stack started here."""
+    env_dir = os.environ.get("SWITCHBOARD_DATA_DIR")
+    for data_dir in [env_dir] if env_dir else [".switchboard", ".data"]:
+        tokens = read_json(os.path.join(data_dir, "tokens.json"))
+        if tokens:
+            return tokens, read_json(os.path.join(data_dir, "state.json")).get("url")
+    return {}, None
+
+
 def main():
+    env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base-url", default=os.environ.get("SWITCHBOARD_URL", "http://127.0.0.1:3000"))
-    parser.add_argument("--api-token", default=os.environ.get("API_TOKEN"))
-    parser.add_argument("--admin-token", default=os.environ.get("ADMIN_TOKEN"))
+    parser.add_argument("--base-url", default=env("SWITCHBOARD_URL"))
+    parser.add_argument("--api-token", default=env("SWITCHBOARD_API_TOKEN") or env("API_TOKEN"))
+    parser.add_argument("--admin-token", default=env("SWITCHBOARD_ADMIN_TOKEN") or env("ADMIN_TOKEN"))
     args = parser.parse_args()
-    stored = tokens_from_data_dir(os.environ.get("SWITCHBOARD_DATA_DIR", ".data"))
+    stored, stored_url = local_stack()
+    base_url = args.base_url or stored_url or "http://127.0.0.1:3000"
     api_token = args.api_token or stored.get("apiToken")
     admin_token = args.admin_token or stored.get("adminToken")
     if not api_token or not admin_token:
-        print("No tokens: pass --api-token and --admin-token, set API_TOKEN and ADMIN_TOKEN, "
-              "or run from the folder whose .data/tokens.json the stack wrote.", file=sys.stderr)
+        print("No tokens: pass --api-token and --admin-token, set SWITCHBOARD_API_TOKEN and "
+              "SWITCHBOARD_ADMIN_TOKEN (`npx switchboard env` prints them), or run from the folder "
+              "whose .switchboard/ or .data/ holds the tokens.json the stack wrote.", file=sys.stderr)
         return 2
 
-    gw = Gateway(args.base_url, api_token, admin_token)
+    gw = Gateway(base_url, api_token, admin_token)
     report = Report()
     print("Switchboard from Python against %s\n" % gw.base_url)
     for checks in (email_checks, whatsapp_checks, payments_checks, voice_checks, zoom_checks, admin_checks):
