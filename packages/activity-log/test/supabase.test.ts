@@ -91,6 +91,15 @@ t.test('every request carries the service key', async t => {
   t.equal(req?.headers.authorization, `Bearer ${KEY}`)
 })
 
+t.test('works on a Node without a global WebSocket (Node 20, which the npm package supports)', async t => {
+  // supabase-js builds its Realtime client in createClient and, finding no WebSocket, threw.
+  const webSocket = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket')
+  delete (globalThis as { WebSocket?: unknown }).WebSocket
+  t.teardown(() => { if (webSocket) Object.defineProperty(globalThis, 'WebSocket', webSocket) })
+  const fake = await fakePostgrest(t)
+  t.equal(await fake.backend.count('email_logs'), 7, 'and reads through the REST API as ever')
+})
+
 t.test('insert: one POST per batch, duplicates ignored, missing columns defaulted, nothing echoed', async t => {
   const fake = await fakePostgrest(t)
   const rows = [

@@ -66,9 +66,18 @@ interface TableShape {
   timestamps: string[]
 }
 
+/**
+ * supabase-js builds a Realtime client inside createClient, and without a WebSocket (Node 20 has no
+ * global one; the npm package supports it) that throws. This backend uses the REST API only, so
+ * Realtime gets a transport that is never opened.
+ */
+class NoRealtime {
+  constructor () { throw new Error('the activity log does not use Supabase Realtime') }
+}
+
 export function createSupabaseBackend ({ url, serviceKey }: SupabaseConfig): Backend {
   const baseUrl = url.replace(/\/+$/, '')
-  const client = createClient(baseUrl, serviceKey, { auth: { persistSession: false } })
+  const client = createClient(baseUrl, serviceKey, { auth: { persistSession: false }, realtime: { transport: NoRealtime as never } })
   // setHeader replaces postgrest-js's own Prefer, so each write states its preferences in full:
   // return=minimal because the writer never needs the rows echoed back.
   const insertPrefer = 'resolution=ignore-duplicates,missing=default,return=minimal'
