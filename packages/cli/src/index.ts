@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildStack, listenStack, type Stack } from '@switchboard/stack/stack'
 import { signEvent } from '@switchboard/service-kit/events'
+import { DataFolderLockedError } from '@switchboard/service-kit/data-lock'
+import { ConfigError } from '@switchboard/service-kit/env'
 
 // Spelled out, not imported from @switchboard/schemas: the published index.d.ts is this file's
 // declarations alone (build.ts), and a team's project has no workspace package to resolve. A test
@@ -165,6 +167,13 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
     }
   } catch (err) {
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true })
+    // The lock's own words are for ./switchboard start (SWITCHBOARD_DATA_DIR, kill <pid>): here the
+    // environment is not read, and the holder may be another stack in this very process.
+    if (err instanceof DataFolderLockedError) {
+      const who = err.holder.pid === process.pid ? 'another stack in this process' : `process ${err.holder.pid}${err.holder.command ? ` (${err.holder.command})` : ''}`
+      throw new ConfigError(`The data folder ${dataDir} is in use by ${who}; two stacks writing one embedded database would corrupt it. ` +
+        "Give each stack its own folder (startSwitchboard's dataDir, or none for a temporary one; the CLI's --data-dir), or close the stack that holds it first.")
+    }
     throw err
   }
   const running = stack!

@@ -60,6 +60,9 @@ t.test('two instances started together share no port, folder, token or data', as
 t.test('receiveEvents(): a local endpoint that collects the events, each checked against its signature', async t => {
   const sb = await startSwitchboard({ seed: 3 })
   t.teardown(() => sb.close())
+  await t.rejects(startSwitchboard({ dataDir: sb.dataDir }), {
+    message: /^The data folder .* is in use by another stack in this process; .*Give each stack its own folder \(startSwitchboard's dataDir, or none for a temporary one/
+  }, 'a second stack on a folder in use is refused in the words of the API (not SWITCHBOARD_DATA_DIR, not kill <this pid>)')
   const inbox = await sb.receiveEvents({ types: ['email.delivered'] })
   t.match(inbox, { url: /^http:\/\/127\.0\.0\.1:\d+\/events$/, id: String, secret: /^whsec_/ })
 
