@@ -100,7 +100,10 @@ export interface Switchboard {
   apiToken: string
   adminToken: string
   dataDir: string
-  /** Clears the logs and every emulator's state (POST /api/admin/reset). */
+  /**
+   * Clears the logs and every emulator's state (POST /api/admin/reset), and what each open inbox
+   * has received, so the next test waits for its own events. Endpoints stay registered.
+   */
   reset (): Promise<void>
   /** Recent activity, newest first. */
   journal (query?: JournalQuery): Promise<JournalEntry[]>
@@ -188,7 +191,10 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
     apiToken,
     adminToken,
     dataDir,
-    reset: async () => { await api('POST', '/api/admin/reset') },
+    reset: async () => {
+      await api('POST', '/api/admin/reset')
+      for (const inbox of inboxes) inbox.events.length = 0
+    },
     journal: async (query = {}) => journal(api, query),
     waitForEmail: async ({ to, subject, status, timeoutMs = 10_000 }) => {
       const entry = await waitFor(async () => {

@@ -74,6 +74,9 @@ t.test('receiveEvents(): a local endpoint that collects the events, each checked
   t.match(event, { id: /^msg_/, type: 'email.delivered', data: { to_email: 'deliver+events@example.com', subject: 'Event me', status: 'delivered' } })
   t.same(inbox.events.map(e => e.type), ['email.delivered'], 'only the types asked for; the forged post is not among them')
   await t.rejects(inbox.waitFor({ type: 'payment.paid', timeoutMs: 200 }), /no payment\.paid event within 200 ms \(received: email\.delivered\)/)
+  await sb.reset()
+  t.same(inbox.events, [], 'reset() empties the inbox too, as it empties the journal')
+  await t.rejects(inbox.waitFor({ type: 'email.delivered', timeoutMs: 200 }), /no email\.delivered event within 200 ms/, "so a test after the reset does not take the last test's event for its own")
   await inbox.close()
   const left = await fetch(`${sb.url}/api/admin/endpoints`, { headers: { authorization: `Bearer ${sb.adminToken}` } }).then(r => r.json()) as { items: unknown[] }
   t.same(left.items, [], 'close() deletes the endpoint')
