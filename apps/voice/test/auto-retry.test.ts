@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { startRecorder } from '@switchboard/service-kit/testing'
 import { readRetryPolicy, retryDelayMs } from '../src/emulator/auto-retry.ts'
 import { newExecution } from '../src/emulator/execution.ts'
-import { AGENTS, auth, eventually, NUMBERS, startVoiceApp } from './helper.ts'
+import { AGENTS, auth, eventually, NUMBERS, startVoiceApp, uploadBatch } from './helper.ts'
 
 /** A webhook receiver whose posts are read as execution objects. */
 async function receiver (t: Test) {
@@ -85,4 +85,24 @@ t.test('without retry_config (or with it disabled) a call ends as before, with n
     const e = (await call('GET', `/bolna/executions/${id}`, undefined, auth)).body
     t.notOk('retry_count' in e || 'retry_history' in e, `no retry fields (${JSON.stringify(extra)})`)
   }
+})
+
+t.test('a batch\'s retry_config retries its calls, and the batch is executed only once the last attempt ends', async t => {
+  const { app, url, call } = await startVoiceApp(t)
+  const moveBy = (minutes: number) => app.runtime.setClock({ frozen_at: null, offset_ms: minutes * 60_000 }, 'test')
+  t.teardown(() => moveBy(0))
+  // The busy contact alone: its ended attempt is then every call of the batch ended, but for its retry.
+  const created = await uploadBatch(url, `contact_number\r\n${NUMBERS.busy}\r\n`, { agent_id: AGENTS.reminder, retry_config: '{"enabled":true,"max_retries":1,"retry_intervals_minutes":[15]}' })
+  t.equal(created.status, 201)
+  const id = created.body.batch_id as string
+  t.equal((await call('POST', `/bolna/batches/${id}/schedule`, { scheduled_at: new Date(Date.now() + 200).toISOString() }, auth)).status, 200)
+  const batch = async () => (await call('GET', `/bolna/batches/${id}`, undefined, auth)).body
+  await eventually(async () => (await batch()).execution_status.scheduled === 1)
+  t.equal((await batch()).status, 'queued', 'the busy contact waits for its retry: the batch is not executed')
+  const [busy] = (await call('GET', `/bolna/batches/${id}/executions`, undefined, auth)).body
+  t.match(busy, { retry_count: 1, batch_run_details: { retried: 1 }, retry_history: [{ attempt: 1, status: 'busy' }] })
+
+  await moveBy(16)
+  await eventually(async () => (await batch()).status === 'executed')
+  t.same((await batch()).execution_status, { busy: 1 }, 'its one retry ended busy too, and then the batch ended')
 })

@@ -2,9 +2,8 @@ import t, { type Test } from 'tap'
 import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { request } from 'undici'
 import { startRecorder } from '@switchboard/service-kit/testing'
-import { AGENTS, auth, eventually, http, NUMBERS, parseWav, startVoiceApp } from './helper.ts'
+import { AGENTS, auth, eventually, http, NUMBERS, parseWav, startVoiceApp, uploadBatch } from './helper.ts'
 
 const call = (to: string, extra: Record<string, unknown> = {}) => ({ agent_id: AGENTS.reminder, recipient_phone_number: to, ...extra })
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -403,15 +402,7 @@ t.test('POST /admin/reset forgets calls and restores the seeded agents', async t
 
 t.test('batches: a CSV of contacts uploaded, scheduled, called, counted; stopped and deleted', async t => {
   const { url, call: req } = await startVoiceApp(t)
-  // multipart/form-data as curl -F or python requests send it.
-  const upload = async (csv: string, fields: Record<string, string> = { agent_id: AGENTS.reminder }) => {
-    const boundary = '------------------------switchboard7d3f'
-    const part = (name: string, value: string, file?: string) =>
-      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"\r\nContent-Type: text/csv` : ''}\r\n\r\n${value}\r\n`
-    const body = Object.entries(fields).map(([k, v]) => part(k, v)).join('') + part('from_phone_numbers', '+19876543007') + part('file', csv, 'contacts.csv') + `--${boundary}--\r\n`
-    const res = await request(`${url}/bolna/batches`, { method: 'POST', headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, body })
-    return { status: res.statusCode, body: await res.body.json() as any }
-  }
+  const upload = (csv: string, fields?: Record<string, string>) => uploadBatch(url, csv, fields)
   const created = await upload('contact_number,name,date\r\n+919855550100,Priya,Friday\r\n+919855550101,"Ravi, Jr.",Monday\r\nnot-a-number,X,Y\r\n')
   t.equal(created.status, 201)
   t.match(created.body, { batch_id: /^[0-9a-f]{32}$/, state: 'created' })

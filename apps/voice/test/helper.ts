@@ -1,4 +1,5 @@
 import type { Test } from 'tap'
+import { request } from 'undici'
 import { requestJson, startServiceApp, type JsonReply, type ServiceTestApp, type ServiceTestAppOptions } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadVoiceEnv, type VoiceEnv } from '../src/config.ts'
@@ -59,4 +60,17 @@ export function parseWav (buf: Buffer) {
     data: buf.toString('ascii', 36, 40),
     dataSize: buf.readUInt32LE(40)
   }
+}
+
+/**
+ * POST /bolna/batches with a CSV of contacts, as multipart/form-data the way curl -F or python
+ * requests send it; `fields` are the form's other parts (agent_id, from_phone_numbers, retry_config).
+ */
+export async function uploadBatch (url: string, csv: string, fields: Record<string, string> = { agent_id: AGENTS.reminder, from_phone_numbers: '+19876543007' }) {
+  const boundary = '------------------------switchboard7d3f'
+  const part = (name: string, value: string, file?: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"\r\nContent-Type: text/csv` : ''}\r\n\r\n${value}\r\n`
+  const body = Object.entries(fields).map(([k, v]) => part(k, v)).join('') + part('file', csv, 'contacts.csv') + `--${boundary}--\r\n`
+  const res = await request(`${url}/bolna/batches`, { method: 'POST', headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, body })
+  return { status: res.statusCode, body: await res.body.json() as any }
 }

@@ -4,13 +4,12 @@
  * one stopped starts the batch it had scheduled. PostgreSQL with TEST_DATABASE_URL, else PGlite.
  */
 import t, { type Test } from 'tap'
-import { request } from 'undici'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
 import { createTestInfrastructure, eventually, holdSync, jsonCaller, recordEmulatorStates, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadVoiceEnv } from '../src/config.ts'
-import { AGENTS, auth } from './helper.ts'
+import { auth, uploadBatch } from './helper.ts'
 
 async function instance (t: Test, infra: TestInfrastructure) {
   const app: App = await buildApp({ env: loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '20-30' }), shared: infra, logger: false })
@@ -20,15 +19,6 @@ async function instance (t: Test, infra: TestInfrastructure) {
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = selfBaseUrl(app)
   return { url, call: jsonCaller(url), close }
-}
-
-async function upload (url: string, csv: string) {
-  const boundary = '------------------------switchboardstate'
-  const part = (name: string, value: string, file?: string) =>
-    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"\r\nContent-Type: text/csv` : ''}\r\n\r\n${value}\r\n`
-  const body = part('agent_id', AGENTS.reminder) + part('file', csv, 'contacts.csv') + `--${boundary}--\r\n`
-  const res = await request(`${url}/bolna/batches`, { method: 'POST', headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, body })
-  return await res.body.json() as { batch_id: string }
 }
 
 t.test('two instances: an agent and a call made through one are read through the other', async t => {
@@ -48,7 +38,7 @@ t.test('two instances: an agent and a call made through one are read through the
 t.test('a batch scheduled before a stop starts after the restart, on the same data', async t => {
   const infra = await createTestInfrastructure(t)
   const before = await instance(t, infra)
-  const { batch_id: id } = await upload(before.url, 'contact_number,name\r\n+919855550100,Priya\r\n+919855550101,Ravi\r\n')
+  const { batch_id: id } = (await uploadBatch(before.url, 'contact_number,name\r\n+919855550100,Priya\r\n+919855550101,Ravi\r\n')).body
   const at = new Date(Date.now() + 4_000).toISOString()
   t.same((await before.call('POST', `/bolna/batches/${id}/schedule`, { scheduled_at: at }, auth)).body, { message: 'success', state: 'scheduled' })
   await before.close()

@@ -248,11 +248,14 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
       if (!e.batch_id || !FINAL.has(e.status)) return
       const b = batches.get(e.batch_id)
       if (!b || b.status !== 'queued') return
-      if (b.executionIds.every(id => FINAL.has(ctx.engine.statusOf(id) ?? 'completed'))) {
+      // Looked at once the engine is done with this change: an ended attempt that auto-retry
+      // schedules again (in the same turn) is not the call's end.
+      queueMicrotask(() => {
+        if (b.status !== 'queued' || !b.executionIds.every(id => FINAL.has(ctx.engine.statusOf(id) ?? 'completed'))) return
         b.status = 'executed'
         b.updatedAt = now()
         save(b)
-      }
+      })
     },
     /** Takes the stored batches (at start, or another instance's): a scheduled one starts at its time. */
     restore (stored: StoredBatch[]) {
