@@ -144,4 +144,9 @@ t.test('the legacy single-webhook routes act on the oldest webhook', async t => 
   t.equal(tested.status, 204)
   await eventually(async () => receiver.received.length >= 1)
   t.match(eventsOf(receiver.received)[0], { email: 'example@test.com', event: 'processed' })
+  // tsg_webhooks_v3's EventWebhookTestRequest requires the url: an id alone is refused, as is no body.
+  const noUrl = await call('POST', '/sendgrid/v3/user/webhooks/event/test', { id: all.webhooks[0].id }, auth)
+  t.same([noUrl.status, noUrl.body.errors[0].field], [400, 'url'])
+  t.equal((await call('POST', '/sendgrid/v3/user/webhooks/event/test', undefined, auth)).status, 400)
+  t.equal(receiver.received.length, 1, 'nothing more was posted')
 })

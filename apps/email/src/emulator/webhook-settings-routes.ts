@@ -13,7 +13,8 @@ const LegacyBody = Type.Object({ enabled: Type.Optional(Type.Boolean()), url: Ty
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) })
 const IncludeQuery = Type.Object({ include: Type.Optional(Type.String({ maxLength: 100 })) })
 const SignedBody = Type.Object({ enabled: Type.Boolean() })
-const TestBody = Type.Optional(Type.Object({ id: Type.Optional(Type.String({ maxLength: 100 })), url: Type.Optional(Type.String({ maxLength: 2048 })), ...oauthAndName }))
+// tsg_webhooks_v3 EventWebhookTestRequest: `url` is required (the test post goes there).
+const TestBody = Type.Object({ id: Type.Optional(Type.String({ maxLength: 100 })), url: Type.String({ maxLength: 2048 }), ...oauthAndName })
 
 const WebhookView = Type.Object({
   enabled: Type.Boolean(),
@@ -144,16 +145,14 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
     return { public_key: hook.signed ? hook.key.publicKeyBase64 : '' }
   })
 
-  // POST …/event/test: a fake event to the URL given (signed as that webhook is, when an id is
-  // given); without a body, to every enabled webhook, as the emulator always did.
+  // POST …/event/test: a fake event to the URL given, signed as the webhook named by `id` is (when
+  // it names one). The spec requires the url; an id alone does not say where to post.
   app.post('/v3/user/webhooks/event/test', { schema: { body: TestBody, response: { 204: Type.Null(), 400: Errors, 404: Errors } } }, async (request, reply) => {
-    const body = request.body as { id?: string, url?: string } | undefined
-    const hook = body?.id ? await find(body.id) : undefined
-    if (body?.id && !hook) return reply.code(404).send(invalidId())
-    if (body?.url !== undefined && !validUrl(body.url)) return settingsError(reply, { kind: 'invalid_url', url: body.url })
-    const url = body?.url ?? (hook && settings.urlOf(hook))
-    if (url !== undefined) opts.postTest(url, hook)
-    else for (const h of settings.all()) if (h.enabled && settings.urlOf(h)) opts.postTest(settings.urlOf(h)!, h)
+    const body = request.body as { id?: string, url: string }
+    const hook = body.id ? await find(body.id) : undefined
+    if (body.id && !hook) return reply.code(404).send(invalidId())
+    if (!validUrl(body.url)) return settingsError(reply, { kind: 'invalid_url', url: body.url })
+    opts.postTest(body.url, hook)
     return reply.code(204).send()
   })
 }
