@@ -155,7 +155,9 @@ export function agentBody (agent: AgentState, defaultWebhookUrl: string | undefi
     task_type: 'conversation',
     tools_config: {
       llm_agent: { agent_type: 'simple_llm_agent', agent_flow_type: 'streaming', llm_config: { provider: 'openai', model: 'gpt-4o-mini', max_tokens: 150, temperature: 0.2 } },
-      synthesizer: { provider: 'polly', provider_config: { voice: 'Kajal', engine: 'neural', language: 'en-IN' }, stream: true },
+      // The spec's PollyConfig allows only this voice, engine and language (its enums), and
+      // its Synthesizer tells the providers' configs apart by them: other values would match none.
+      synthesizer: { provider: 'polly', provider_config: { voice: 'Matthew', engine: 'generative', language: 'en-US' }, stream: true },
       transcriber: { provider: 'deepgram', model: 'nova-2', language: 'en', stream: true },
       input: { provider: 'plivo', format: 'wav' },
       output: { provider: 'plivo', format: 'wav' }

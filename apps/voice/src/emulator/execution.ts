@@ -7,7 +7,13 @@ export type Ending = 'completed' | 'voicemail' | 'busy' | 'no-answer' | 'failed'
 
 /**
  * The execution object, as GET /executions/{id} answers and every webhook carries it (with the
- * auto-retry fields only when the call was placed with retry_config enabled).
+ * auto-retry fields only when the call was placed with retry_config enabled). What is not
+ * known yet is null (batch_id outside a batch, error_message, scheduled_at, the recording and
+ * hangup fields before the call ends): Bolna's spec types these as plain strings and integers, but
+ * providers.md §4 gives batch_id as "32-hex or null", and execution payloads third parties
+ * recorded from the live API (test fixtures) carry null for the others (recording_url, hangup_by,
+ * hangup_reason, hangup_provider_code, error_message, transfer_call_data, batch_run_details). The remaining telephony fields
+ * (provider_call_id, ring_duration, post_dial_delay, to_number_carrier) follow them: (unverified).
  */
 export interface Execution extends Partial<RetryFields> {
   id: string
