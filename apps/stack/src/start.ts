@@ -46,10 +46,12 @@ let urls: Record<string, string>
 try {
   urls = await listenStack(stack)
 } catch (err) {
-  if (err instanceof PortInUseError) {
+  // The gateway is built here, once the services listen (it needs their ports), so a setting only
+  // it checks (SWITCHBOARD_EVENTS_*) fails here: said as any other bad setting is, not as a crash.
+  if (err instanceof PortInUseError || err instanceof ConfigError) {
     console.error(err.message)
     await stack.close()
-    process.exit(1)
+    process.exit(err instanceof ConfigError ? 78 : 1)
   }
   throw err
 }
