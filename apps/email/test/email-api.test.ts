@@ -30,6 +30,23 @@ t.test('magic recipients: bounce ends bounced, reject is refused and logged as f
   t.match(row, { status: 'failed', to_email: 'reject@example.com', error_code: 'rejected' })
 })
 
+t.test('an unverified sender: SendGrid\'s 403 is the request\'s fault (422 naming the sender), not the API key\'s', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const res = await call('POST', '/emails', send('someone@example.com', { from_email: 'unverified@example.com' }))
+  t.equal(res.status, 422, 'refused like a bad recipient, not a 502 about our credentials')
+  t.equal(res.body.code, 'EMAIL_PROVIDER_REJECTED')
+  t.match(res.body.message, /SendGrid rejected the request: The from address does not match a verified Sender Identity.*\(from\)/)
+  t.notMatch(res.body.message, /SENDGRID_API_KEY|credentials/, 'no advice to check a key that is not the problem')
+  t.equal(res.body.details.provider.statusCode, 403, 'SendGrid\'s own answer is in the details')
+  const [row] = await activityLog.select('email_logs', { where: { id: res.body.details.id } })
+  t.match(row, { status: 'failed', error_code: 'rejected' })
+
+  const bulk = await call('POST', '/emails/batch', { email_list: [send('a@example.com'), send('b@example.com')], from_email: 'unverified@example.com' })
+  t.equal(bulk.status, 200)
+  t.match(bulk.body, { total: 2, accepted: 0, failed: 2 }, 'in a bulk send too, every recipient fails with SendGrid\'s reason')
+  t.match(bulk.body.failures[0].error, /verified Sender Identity/)
+})
+
 t.test('a direct send (not through Switchboard) cannot move a row by naming its sb_log_id', async t => {
   const { call, activityLog, url } = await startEmailApp(t)
   const victim = await call('POST', '/emails', send('deliver@example.com'))

@@ -29,7 +29,11 @@ function toProviderError (status: number, body: unknown, retryAfter?: string): P
   const message = Array.isArray(errors) && errors.length
     ? errors.map(e => e.field && e.field !== 'null' ? `${e.message} (${e.field})` : e.message).join('; ')
     : `HTTP ${status}`
-  return new ProviderError(PROVIDER, kindForStatus(status), message, { statusCode: status, providerBody: body, ...(retryAfter ? { retryAfter } : {}) })
+  // SendGrid's 403 is either the key (no permission: our credentials) or a from address that is not
+  // a verified Sender Identity (field "from"): the request's, so refused as a request is (422
+  // …_PROVIDER_REJECTED naming the sender), never "check SENDGRID_API_KEY", which is not the problem.
+  const kind = status === 403 && Array.isArray(errors) && errors.some(e => e?.field === 'from') ? 'rejected' : kindForStatus(status)
+  return new ProviderError(PROVIDER, kind, message, { statusCode: status, providerBody: body, ...(retryAfter ? { retryAfter } : {}) })
 }
 
 /**
