@@ -2,6 +2,7 @@ import t from 'tap'
 import { requireAll } from '../src/server/credentials.ts'
 import { ServiceError } from '../src/server/errors.ts'
 import { callContext, modeClients } from '../src/outbound/provider-clients.ts'
+import { ProviderError, providerErrorToServiceError } from '../src/outbound/provider-client.ts'
 
 t.test('modeClients creates each client at its first use, once, and only the one the mode needs', async t => {
   const made: string[] = []
@@ -62,4 +63,18 @@ t.test('callContext takes the request id and only the simulation headers', async
   t.equal(ctx.requestId, 'req-1')
   t.same(ctx.simulationHeaders, { 'x-switchboard-outcome': 'fail' })
   t.same(callContext({ id: 'req-2', headers: {} }), { requestId: 'req-2', simulationHeaders: {} })
+})
+
+t.test('a provider failure reads as one message: the provider\'s own full stop is not doubled, a 1-second wait is singular', async t => {
+  const message = (err: ProviderError) => providerErrorToServiceError('ZOOM', err).message
+  t.equal(message(new ProviderError('Zoom', 'unavailable', 'The service is temporarily unavailable. Try again later.', { statusCode: 503 })),
+    'Zoom answered HTTP 503: The service is temporarily unavailable. Try again later. Retry later.')
+  t.equal(message(new ProviderError('Zoom', 'unavailable', 'Internal Server Error', { statusCode: 500 })), 'Zoom answered HTTP 500: Internal Server Error. Retry later.')
+  t.equal(providerErrorToServiceError('ZOOM', new ProviderError('Zoom', 'auth', 'Invalid access token.', { statusCode: 401 }), 'Check ZOOM_CLIENT_SECRET.').message,
+    'Zoom refused our credentials (HTTP 401): Invalid access token. Check ZOOM_CLIENT_SECRET.')
+  t.equal(message(new ProviderError('Zoom', 'unreachable', 'connect ECONNREFUSED.')), 'Zoom could not be reached: connect ECONNREFUSED. Check the network and the provider\'s base URL.')
+  t.equal(message(new ProviderError('Zoom', 'rate_limited', 'Too many', { statusCode: 429, retryAfter: '1' })), 'Zoom is rate limiting us. Retry after 1 second.')
+  t.equal(message(new ProviderError('Zoom', 'rate_limited', 'Too many', { statusCode: 429, retryAfter: '30' })), 'Zoom is rate limiting us. Retry after 30 seconds.')
+  t.equal(message(new ProviderError('Zoom', 'rate_limited', 'Too many', { statusCode: 429, retryAfter: 'Wed, 21 Oct 2026 07:28:00 GMT' })), 'Zoom is rate limiting us. Retry after Wed, 21 Oct 2026 07:28:00 GMT.')
+  t.equal(message(new ProviderError('Zoom', 'rate_limited', 'Too many', { statusCode: 429 })), 'Zoom is rate limiting us. Retry after a few seconds.')
 })

@@ -46,17 +46,26 @@ export function kindForStatus (status: number): ProviderErrorKind {
   return 'rejected'
 }
 
+/** A provider's message as the first sentence of ours: its own closing stop dropped, ours follows. */
+const clause = (message: string) => message.replace(/\.+\s*$/, '')
+
 /** Maps a provider failure onto our API's error envelope (code prefix per service). */
 export function providerErrorToServiceError (prefix: string, err: ProviderError, hint = ''): ServiceError {
   const suffix = hint ? ` ${hint}` : ''
+  const message = clause(err.message)
   switch (err.kind) {
     case 'rejected': return prefixedError(prefix, 'PROVIDER_REJECTED', `${err.provider} rejected the request: ${err.message}`, { details: err.providerBody, cause: err })
     case 'not_found': return prefixedError(prefix, 'PROVIDER_NOT_FOUND', `${err.provider} does not know it: ${err.message}`, { details: err.providerBody, cause: err })
-    case 'auth': return prefixedError(prefix, 'PROVIDER_AUTH_FAILED', `${err.provider} refused our credentials (HTTP ${err.statusCode}): ${err.message}.${suffix}`, { cause: err })
-    case 'rate_limited': return prefixedError(prefix, 'PROVIDER_RATE_LIMITED', `${err.provider} is rate limiting us. Retry after ${err.retryAfter ?? 'a few'} seconds.`, { headers: err.retryAfter ? { 'retry-after': err.retryAfter } : {}, cause: err })
-    case 'unavailable': return prefixedError(prefix, 'PROVIDER_ERROR', `${err.provider} answered HTTP ${err.statusCode}: ${err.message}. Retry later.`, { cause: err })
+    case 'auth': return prefixedError(prefix, 'PROVIDER_AUTH_FAILED', `${err.provider} refused our credentials (HTTP ${err.statusCode}): ${message}.${suffix}`, { cause: err })
+    case 'rate_limited': {
+      // Retry-After is seconds or an HTTP date.
+      const after = err.retryAfter
+      const wait = !after ? 'a few seconds' : /^\d+$/.test(after) ? `${after} second${after === '1' ? '' : 's'}` : after
+      return prefixedError(prefix, 'PROVIDER_RATE_LIMITED', `${err.provider} is rate limiting us. Retry after ${wait}.`, { headers: err.retryAfter ? { 'retry-after': err.retryAfter } : {}, cause: err })
+    }
+    case 'unavailable': return prefixedError(prefix, 'PROVIDER_ERROR', `${err.provider} answered HTTP ${err.statusCode}: ${message}. Retry later.`, { cause: err })
     case 'timeout': return prefixedError(prefix, 'PROVIDER_TIMEOUT', `${err.provider} did not answer in time. Retry later.`, { cause: err })
-    case 'unreachable': return prefixedError(prefix, 'PROVIDER_UNREACHABLE', `${err.provider} could not be reached: ${err.message}. Check the network and the provider's base URL.`, { cause: err })
+    case 'unreachable': return prefixedError(prefix, 'PROVIDER_UNREACHABLE', `${err.provider} could not be reached: ${message}. Check the network and the provider's base URL.`, { cause: err })
   }
 }
 
