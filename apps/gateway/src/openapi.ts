@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger'
 import type { CodePrefix, ErrorCode } from '@switchboard/service-kit/error-codes'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
-import { LATENCY_HEADER, OUTCOME_HEADER, OUTCOMES } from '@switchboard/service-kit/simulation'
+import { LATENCY_HEADER, MAX_FORCED_LATENCY_MS, OUTCOME_HEADER, OUTCOMES } from '@switchboard/service-kit/simulation'
 import { tokenFor } from './plugins/auth.ts'
 import { LIMITED } from './plugins/rate-limit.ts'
 
@@ -289,7 +289,7 @@ function rewrite (doc: Json, gatewayPort: number): Json {
       schemas: { ...doc.components?.schemas, ...schemas },
       parameters: {
         SimulatedOutcome: { name: OUTCOME_HEADER, in: 'header', required: false, description: 'Mock mode: force this request\'s outcome, whatever the success rate (like Prism\'s `Prefer: code=`). Ignored in live mode.', schema: { type: 'string', enum: OUTCOMES } },
-        SimulatedLatency: { name: LATENCY_HEADER, in: 'header', required: false, description: 'Mock mode: the emulator answers after this many milliseconds. Ignored in live mode.', schema: { type: 'integer', minimum: 0, maximum: 120000 } }
+        SimulatedLatency: { name: LATENCY_HEADER, in: 'header', required: false, description: 'Mock mode: the emulator answers after this many milliseconds. Ignored in live mode.', schema: { type: 'integer', minimum: 0, maximum: MAX_FORCED_LATENCY_MS } }
       },
       headers: {
         RequestId: { description: 'This request\'s id (sent back, or generated): quote it when reporting a problem; the journal and the logs carry it.', schema: { type: 'string' } },

@@ -252,3 +252,26 @@ t.test('chunked bodies are held by the bytes they sent: idle chunked posts do no
   const alone = await rawExchange(`http://127.0.0.1:${port}`, `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`)
   t.match(alone, /^HTTP\/1\.1 200 /)
 })
+
+t.test('x-switchboard-* headers on our API: a value the emulator would ignore is a 400 naming the header; the emulator\'s own routes read them as before', async t => {
+  const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}), { emulatorPrefix: '/acme' })
+  a.get('/things', async () => ({ ok: true }))
+  a.get('/acme/v1/things', async () => ({ ok: true }))
+  t.teardown(() => a.close())
+  for (const [name, value, rule] of [
+    ['x-switchboard-outcome', 'rate_limit', /must be one of: success, failure, outage, rate_limited, timeout$/],
+    ['x-switchboard-outcome', 'FAILURE', /must be one of/],
+    ['x-switchboard-latency-ms', 'abc', /must be a whole number of milliseconds, 0 to 120000$/],
+    ['x-switchboard-latency-ms', '500000', /0 to 120000/],
+    ['x-switchboard-latency-ms', '-5', /whole number/],
+    ['x-switchboard-scenario', 'Not A Story', /must be a story's name/]
+  ] as const) {
+    const res = await a.inject({ url: '/things', headers: { [name]: value } })
+    t.equal(res.statusCode, 400, `${name}: ${value} is refused`)
+    t.match(res.json(), { ...envelope(), code: 'DEMO_INVALID_REQUEST', message: new RegExp(`^headers/${name} `), details: [{ field: `headers/${name}`, message: rule }] })
+    t.equal((await a.inject({ url: '/acme/v1/things', headers: { [name]: value } })).statusCode, 200, 'the emulator ignores it, as a provider ignores a header it does not know')
+  }
+  for (const headers of [{}, { 'x-switchboard-outcome': 'rate_limited', 'x-switchboard-latency-ms': '0', 'x-switchboard-scenario': 'delivered-never-read' }, { 'x-switchboard-latency-ms': '120000' }]) {
+    t.equal((await a.inject({ url: '/things', headers })).statusCode, 200, `valid: ${JSON.stringify(headers)}`)
+  }
+})

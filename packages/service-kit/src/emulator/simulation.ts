@@ -243,15 +243,37 @@ export class Simulator extends Draws {
   }
 }
 
+/** The longest latency LATENCY_HEADER may ask for (the OpenAPI document says so too). */
+export const MAX_FORCED_LATENCY_MS = 120_000
+const isOutcome = (v: unknown): v is Outcome => typeof v === 'string' && (OUTCOMES as string[]).includes(v)
+const isLatency = (v: unknown): v is string => typeof v === 'string' && /^\d{1,6}$/.test(v) && Number(v) <= MAX_FORCED_LATENCY_MS
+const isStoryName = (v: unknown): v is string => typeof v === 'string' && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(v)
+
 /** Reads the force headers off a request's headers; unknown values are ignored. */
 export function readSimulationHeaders (headers: Record<string, string | string[] | undefined>): DecideOptions {
   const rawOutcome = headers[OUTCOME_HEADER]
   const rawLatency = headers[LATENCY_HEADER]
   const rawScenario = headers[SCENARIO_HEADER]
-  const outcome = typeof rawOutcome === 'string' && (OUTCOMES as string[]).includes(rawOutcome) ? rawOutcome as Outcome : undefined
-  const latency = typeof rawLatency === 'string' && /^\d{1,6}$/.test(rawLatency) ? Number(rawLatency) : undefined
-  const scenario = typeof rawScenario === 'string' && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(rawScenario) ? rawScenario : undefined
-  return { force: outcome, latencyMs: latency, scenario }
+  return {
+    force: isOutcome(rawOutcome) ? rawOutcome : undefined,
+    latencyMs: isLatency(rawLatency) ? Number(rawLatency) : undefined,
+    scenario: isStoryName(rawScenario) ? rawScenario : undefined
+  }
+}
+
+/**
+ * What is wrong with a request's simulation headers, or undefined when each is absent or valid.
+ * Switchboard's own API (gateway and services) refuses such a request with a 400 naming the header:
+ * an outcome it does not know (`rate_limit`, the fault scenario's name, for `rate_limited`) would
+ * otherwise pass as "nothing forced" and a test would get the success it meant to rule out. The
+ * emulators read the headers with readSimulationHeaders, ignoring what they do not know.
+ */
+export function simulationHeaderProblem (headers: Record<string, string | string[] | undefined>): { field: string, message: string } | undefined {
+  const problem = (name: string, value: unknown, valid: (v: unknown) => boolean, rule: string) =>
+    value === undefined || valid(value) ? undefined : { field: `headers/${name}`, message: rule }
+  return problem(OUTCOME_HEADER, headers[OUTCOME_HEADER], isOutcome, `must be one of: ${OUTCOMES.join(', ')}`) ??
+    problem(LATENCY_HEADER, headers[LATENCY_HEADER], isLatency, `must be a whole number of milliseconds, 0 to ${MAX_FORCED_LATENCY_MS}`) ??
+    problem(SCENARIO_HEADER, headers[SCENARIO_HEADER], isStoryName, 'must be a story\'s name: lower-case letters, digits, - and _, at most 64')
 }
 
 /** Picks the force headers out of an incoming request so a service can pass them to its emulator. */

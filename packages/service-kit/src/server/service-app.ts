@@ -23,7 +23,7 @@ import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from '
 import { clockMode, clockStamp, type TestClock } from '../emulator/clock.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
-import type { SimulationSettings } from '../emulator/simulation.ts'
+import { simulationHeaderProblem, type SimulationSettings } from '../emulator/simulation.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -156,10 +156,17 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     done()
   })
   limitBodiesInFlight(app, codePrefix, env.BODY_BYTES_IN_FLIGHT)
+  const emulatorPrefix = opts.emulatorPrefix
+  const underEmulator = (url: string) => emulatorPrefix !== undefined && (url === emulatorPrefix || url.startsWith(`${emulatorPrefix}/`))
   app.addHook('preValidation', (request, _reply, done) => {
     const field = findTooDeep(request.body, 'body') ?? findTooDeep(request.query, 'querystring')
-    if (field === undefined) return done()
-    done(prefixedError(codePrefix, 'INVALID_REQUEST', `${field} nests deeper than ${MAX_JSON_DEPTH} levels. Flatten the data.`, { details: [{ field, message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }] }))
+    if (field !== undefined) {
+      return done(prefixedError(codePrefix, 'INVALID_REQUEST', `${field} nests deeper than ${MAX_JSON_DEPTH} levels. Flatten the data.`, { details: [{ field, message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }] }))
+    }
+    // Our x-switchboard-* headers, on our API (an emulator reads them its own way, simulation.ts).
+    const header = underEmulator(request.routeOptions.url ?? request.url) ? undefined : simulationHeaderProblem(request.headers)
+    if (header !== undefined) return done(prefixedError(codePrefix, 'INVALID_REQUEST', `${header.field} ${header.message}`, { details: [header] }))
+    done()
   })
   app.addHook('preHandler', (request, _reply, done) => {
     const field = findNonFiniteNumber(request.params, 'params') ?? findNonFiniteNumber(request.query, 'querystring') ?? findNonFiniteNumber(request.body, 'body')
