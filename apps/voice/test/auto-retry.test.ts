@@ -106,3 +106,18 @@ t.test('a batch\'s retry_config retries its calls, and the batch is executed onl
   await eventually(async () => (await batch()).status === 'executed')
   t.same((await batch()).execution_status, { busy: 1 }, 'its one retry ended busy too, and then the batch ended')
 })
+
+t.test('retry intervals outside 0 to a year are refused as the other retry_config bounds are, on POST /call and on a batch', async t => {
+  const { url, call } = await startVoiceApp(t)
+  for (const [interval, type] of [[-5, 'greater_than_equal'], ['99999999999999999999', 'less_than_equal'], [525_601, 'less_than_equal']] as const) {
+    const res = await call('POST', '/bolna/call', { agent_id: AGENTS.reminder, recipient_phone_number: NUMBERS.busy, retry_config: { enabled: true, retry_intervals_minutes: [30, interval] } }, auth)
+    t.match(res, { status: 422, body: { detail: [{ type, loc: ['body', 'retry_config', 'retry_intervals_minutes', 1] }] } }, `POST /call, ${interval}`)
+    const batch = await uploadBatch(url, `contact_number\r\n${NUMBERS.busy}\r\n`, { agent_id: AGENTS.reminder, retry_config: JSON.stringify({ enabled: true, retry_intervals_minutes: [interval] }) })
+    t.match(batch, { status: 422, body: { detail: [{ type, loc: ['body', 'retry_config', 'retry_intervals_minutes', 0] }] } }, `a batch, ${interval}`)
+  }
+  const year = await call('POST', '/bolna/call', { agent_id: AGENTS.reminder, recipient_phone_number: NUMBERS.busy, retry_config: { enabled: true, retry_intervals_minutes: [525_600] } }, auth)
+  t.equal(year.status, 200, 'a year is taken')
+  const id = year.body.execution_id as string
+  await eventually(async () => (await call('GET', `/bolna/executions/${id}`, undefined, auth)).body.status === 'scheduled')
+  t.equal(Date.parse((await call('GET', `/bolna/executions/${id}`, undefined, auth)).body.scheduled_at) > Date.now() + 364 * 86_400_000, true, 'and scheduled a year on')
+})

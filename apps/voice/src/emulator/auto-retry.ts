@@ -1,4 +1,5 @@
 import type { CallStatus } from '@switchboard/schemas/voice'
+import { MAX_RETRY_INTERVAL_MINUTES } from './errors.ts'
 import type { Ending, Execution } from './execution.ts'
 
 /**
@@ -39,7 +40,7 @@ export function readRetryPolicy (config: unknown): RetryPolicy | undefined {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) return undefined
   const c = config as Record<string, unknown>
   if (!laxBool(c.enabled)) return undefined
-  const intervals = Array.isArray(c.retry_intervals_minutes) ? c.retry_intervals_minutes.map(laxInt).filter(n => Number.isInteger(n) && n >= 0) : []
+  const intervals = Array.isArray(c.retry_intervals_minutes) ? c.retry_intervals_minutes.map(laxInt).filter(n => Number.isInteger(n) && n >= 0 && n <= MAX_RETRY_INTERVAL_MINUTES) : []
   const max = laxInt(c.max_retries)
   return {
     maxRetries: Number.isInteger(max) && max >= 1 && max <= 3 ? max : DEFAULTS.maxRetries,

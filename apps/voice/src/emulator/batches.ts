@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { FINAL_CALL_STATUSES } from '@switchboard/schemas/voice'
 import type { AgentState } from './agents.ts'
 import type { CallEngine, Ending, Execution } from './calls.ts'
-import { badRequest, detail, notFound, unprocessable, type DetailItem } from './errors.ts'
+import { badRequest, detail, notFound, retryConfigProblems, unprocessable, type DetailItem } from './errors.ts'
 import { magicFate } from './magic.ts'
 import { readRetryPolicy, type RetryPolicy } from './auto-retry.ts'
 import { parseCsv, parseMultipart, type FormPart } from './multipart.ts'
@@ -146,8 +146,12 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     const badFrom = fromNumbers.find(n => !E164.test(n))
     if (badFrom) return badRequest(reply, `Invalid from_phone_numbers "${badFrom}": use E.164 with the country code, e.g. +919876543210`)
     const retryConfig = field('retry_config')?.value.toString('utf8')
-    if (retryConfig) { try { JSON.parse(retryConfig) } catch { return badRequest(reply, 'retry_config must be a JSON string') } }
-    const retry = retryConfig ? readRetryPolicy(retryConfig) : undefined
+    let parsedRetry: unknown
+    if (retryConfig) { try { parsedRetry = JSON.parse(retryConfig) } catch { return badRequest(reply, 'retry_config must be a JSON string') } }
+    // The same rules as POST /call's retry_config, once parsed (the form carries it as JSON text).
+    const retryProblems = parsedRetry === undefined || parsedRetry === null ? [] : retryConfigProblems(parsedRetry)
+    if (retryProblems.length) return unprocessable(reply, retryProblems)
+    const retry = readRetryPolicy(parsedRetry)
     // Messages below are ours (unverified); the rule (a contact_number column in E.164) is Bolna's.
     const rows = parseCsv(field('file')!.value.toString('utf8'))
     const header = (rows.shift() ?? []).map(h => h.trim())

@@ -18,6 +18,8 @@ export const badRequest = (reply: FastifyReply, message: string) => reply.code(4
 export const notFound = (reply: FastifyReply, message: string) => reply.code(404).send({ error: 404, message })
 
 const RETRY_STATUSES = ['no-answer', 'busy', 'failed', 'error']
+/** The longest retry interval taken: a year. */
+export const MAX_RETRY_INTERVAL_MINUTES = 525_600
 
 /**
  * POST /call's retry_config as the spec types it (specs/bolna/openapi.yml): enabled and
@@ -59,7 +61,15 @@ export function retryConfigProblems (v: unknown): DetailItem[] {
   }
   if (c.retry_intervals_minutes !== undefined) {
     if (!Array.isArray(c.retry_intervals_minutes)) out.push(detail('list_type', at('retry_intervals_minutes'), 'Input should be a valid list', c.retry_intervals_minutes))
-    else c.retry_intervals_minutes.forEach((m, i) => { int(m, at('retry_intervals_minutes', i)) })
+    else {
+      c.retry_intervals_minutes.forEach((m, i) => {
+        const n = int(m, at('retry_intervals_minutes', i))
+        // Bounds of ours (unverified: Bolna's model shows none): a negative wait means nothing, and
+        // past a year the retry's scheduled_at leaves the dates a clock can hold.
+        if (n !== undefined && n < 0) out.push({ ...detail('greater_than_equal', at('retry_intervals_minutes', i), 'Input should be greater than or equal to 0', m), ctx: { ge: 0 } })
+        if (n !== undefined && n > MAX_RETRY_INTERVAL_MINUTES) out.push({ ...detail('less_than_equal', at('retry_intervals_minutes', i), `Input should be less than or equal to ${MAX_RETRY_INTERVAL_MINUTES}`, m), ctx: { le: MAX_RETRY_INTERVAL_MINUTES } })
+      })
+    }
   }
   return out
 }
