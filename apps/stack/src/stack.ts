@@ -9,7 +9,7 @@ import type { Tokens } from '@switchboard/gateway/tokens'
 import { buildApp as buildPayments } from '@switchboard/payments/app'
 import { loadPaymentsEnv, paymentsSimulationOverrides } from '@switchboard/payments/config'
 import { assertModeAllowed } from '@switchboard/service-kit/env'
-import { closeSharedInfrastructure, openSharedInfrastructure, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
+import { closeSharedInfrastructure, openSharedInfrastructure, type SharedInfrastructure, type SimulationOverrides } from '@switchboard/service-kit/service-app'
 import type { ServiceName } from '@switchboard/service-kit/services'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv, whatsappSimulationOverrides } from '@switchboard/whatsapp/config'
@@ -39,19 +39,26 @@ type Env = Record<string, string | undefined>
 export async function buildStack (rawEnv: Env = process.env, logger?: boolean | object): Promise<Stack> {
   const gatewayEnv = loadGatewayEnv(rawEnv)
   assertModeAllowed(gatewayEnv)
-  const emailEnv = loadEmailEnv(rawEnv)
-  const whatsappEnv = loadWhatsAppEnv(rawEnv)
-  const paymentsEnv = loadPaymentsEnv(rawEnv)
-  const voiceEnv = loadVoiceEnv(rawEnv)
-  const zoomEnv = loadZoomEnv(rawEnv)
-
-  const shared = await openSharedInfrastructure(gatewayEnv, undefined, {
+  // The database starts opening (on its own thread) first; the services' environments are read
+  // meanwhile, and their simulation settings are taken once it is open.
+  let simulation: SimulationOverrides | undefined
+  const opening = openSharedInfrastructure(gatewayEnv, undefined, () => simulation)
+  let envs
+  try {
+    envs = { email: loadEmailEnv(rawEnv), whatsapp: loadWhatsAppEnv(rawEnv), payments: loadPaymentsEnv(rawEnv), voice: loadVoiceEnv(rawEnv), zoom: loadZoomEnv(rawEnv) }
+  } catch (err) {
+    await opening.then(closeSharedInfrastructure, () => {})
+    throw err
+  }
+  const { email: emailEnv, whatsapp: whatsappEnv, payments: paymentsEnv, voice: voiceEnv, zoom: zoomEnv } = envs
+  simulation = {
     email: emailSimulationOverrides(emailEnv),
     whatsapp: whatsappSimulationOverrides(whatsappEnv),
     payments: paymentsSimulationOverrides(paymentsEnv),
     voice: voiceSimulationOverrides(voiceEnv),
     zoom: zoomSimulationOverrides(zoomEnv)
-  })
+  }
+  const shared = await opening
   const servers: StackServer[] = []
   try {
     servers.push({ name: 'email', app: await buildEmail({ env: emailEnv, shared, ...(logger !== undefined ? { logger } : {}) }), port: emailEnv.EMAIL_PORT, host: emailEnv.HOST })

@@ -1,4 +1,4 @@
-import { chmod, mkdir } from 'node:fs/promises'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { defaultTemplateDir } from './pglite-template.ts'
 import { createSqlBackend, type SqlBackend, type SqlDriver } from './sql.ts'
@@ -22,8 +22,8 @@ export interface PgliteConfig {
 export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir = defaultTemplateDir() }: PgliteConfig): Promise<SqlBackend> {
   if (!dataDir.startsWith('memory://')) {
     // The database's files are the activity log's: owner only, whatever the umask.
-    await mkdir(dataDir, { recursive: true, mode: 0o700 })
-    await chmod(dataDir, 0o700)
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    chmodSync(dataDir, 0o700)
   }
   const driver = await startWorker(dataDir, migrationsDir, templateDir ?? undefined)
   return createSqlBackend('pglite', driver)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { chmod, mkdir } from 'node:fs/promises'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Transform } from 'node:stream'
 import Fastify, { errorCodes, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
@@ -308,14 +308,22 @@ function admitWhileTheLogHasRoom (app: App, emulatorPrefix: string, activityLog:
   })
 }
 
-/** Opens the activity log (and its runtime settings) from the environment. */
-export async function openSharedInfrastructure (env: CommonEnv, logger?: FastifyBaseLogger, simulation?: Partial<Record<ServiceName, Partial<SimulationSettings>>>): Promise<SharedInfrastructure> {
+/** The services' simulation settings from their environments, seeding the runtime settings. */
+export type SimulationOverrides = Partial<Record<ServiceName, Partial<SimulationSettings>>>
+
+/**
+ * Opens the activity log (and its runtime settings) from the environment. `simulation` may be
+ * given as a function: it is called once the database is open.
+ */
+export async function openSharedInfrastructure (env: CommonEnv, logger?: FastifyBaseLogger, simulation?: SimulationOverrides | (() => SimulationOverrides | undefined)): Promise<SharedInfrastructure> {
   // The embedded database is one process's: a second stack on the same folder is refused, not
   // left to corrupt it. (PostgreSQL and Supabase take any number of processes.)
   const embedded = !env.DATABASE_URL && !(env.SUPABASE_URL && env.SUPABASE_SERVICE_KEY)
   // Owner only: the journal and the embedded database hold every message's recipient and content.
-  await mkdir(env.SWITCHBOARD_DATA_DIR, { recursive: true, mode: 0o700 })
-  await chmod(env.SWITCHBOARD_DATA_DIR, 0o700)
+  // Synchronous, as the backend's own first steps are: the embedded database's thread starts within
+  // this call, so a caller's work before its first await runs beside the database opening.
+  mkdirSync(env.SWITCHBOARD_DATA_DIR, { recursive: true, mode: 0o700 })
+  chmodSync(env.SWITCHBOARD_DATA_DIR, 0o700)
   const releaseLock = embedded ? acquireFolderLock(env.SWITCHBOARD_DATA_DIR, 'pglite') : undefined
   try {
     const backend = await createBackend({
@@ -327,7 +335,7 @@ export async function openSharedInfrastructure (env: CommonEnv, logger?: Fastify
     const activityLog = createActivityLog({ backend, journalFile: join(env.SWITCHBOARD_DATA_DIR, 'activity-log.journal.jsonl'), maxPending: env.ACTIVITY_LOG_MAX_PENDING, logger })
     const runtime = new RuntimeSettings({
       activityLog,
-      seed: { mockMode: env.MOCK_MODE, useMockZoom: env.USE_MOCK_ZOOM, simulation },
+      seed: { mockMode: env.MOCK_MODE, useMockZoom: env.USE_MOCK_ZOOM, simulation: typeof simulation === 'function' ? simulation() : simulation },
       pollMs: env.SETTINGS_POLL_MS,
       logger
     })
