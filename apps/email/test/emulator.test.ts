@@ -244,3 +244,26 @@ t.test('mail stats count today from the clock and any other day from the date gi
   stats.reset()
   t.equal(stats.query(today, today, 'day')[0]?.stats[0]?.metrics.delivered, 0, 'reset clears the cached day too')
 })
+
+t.test('an unexpected error is the spec\'s 500 example: {"errors":[{"message":"internal server error", …}]}', async t => {
+  const Fastify = (await import('fastify')).default
+  const { Simulator } = await import('@switchboard/service-kit/simulation')
+  const { sendgridEmulator } = await import('../src/emulator/index.ts')
+  const app = Fastify()
+  // The one hook the service's base app gives the emulator (the admin reset), here a no-op.
+  app.decorate('onMockReset', () => {})
+  t.teardown(() => app.close())
+  // The emulator's own scope, with one route that fails as a bug would: its error handler answers.
+  await app.register(async scope => {
+    await sendgridEmulator(scope, {
+      simulator: new Simulator(() => ({ latencyMs: { min: 0, max: 0 }, successRate: 1, seed: null, scenario: 'none' as const })),
+      webhookSender: { send () {}, signAttempts () {} } as never,
+      defaultEventWebhookUrl: () => undefined
+    })
+    scope.get('/v3/broken', async () => { throw new Error('a bug') })
+  })
+  const res = await app.inject({ method: 'GET', url: '/v3/broken', headers: auth })
+  t.equal(res.statusCode, 500)
+  // tsg_mail_v3's PostMailSend500 example, with the null field and help every live error carries.
+  t.equal(res.body, '{"errors":[{"message":"internal server error","field":null,"help":null}]}')
+})

@@ -99,7 +99,8 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     const status = (error as { statusCode?: number }).statusCode ?? 500
     if (status === 413) return reply.code(413).send(errorBody([{ message: 'content too large', field: null, help: null }]))
     if (status === 415) return reply.code(415).send(errorBody([single('Content-Type should be application/json.')]))
-    if (status >= 500) return reply.code(500).send(errorBody([single('internal error')]))
+    // tsg_mail_v3's PostMailSend500 example's message.
+    if (status >= 500) return reply.code(500).send(errorBody([single('internal server error')]))
     // A schema failure names its field, in SendGrid's dotted style (batch_id, personalizations.0).
     const validation = (error as { validation?: Array<{ instancePath: string, message?: string, params?: { missingProperty?: string } }> }).validation
     if (validation?.[0]) {
