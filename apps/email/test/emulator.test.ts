@@ -142,8 +142,11 @@ t.test('events are posted as signed SendGrid batches that verify with the offici
   const events: Array<Record<string, any>> = []
   for (const post of received) {
     t.match(post.body, /^\[\{.*\}\]\r\n$/s, 'SendGrid\'s layout: a JSON array ending in CRLF')
+    t.equal(post.body, `[${(JSON.parse(post.body) as unknown[]).map(e => JSON.stringify(e)).join(',\r\n')}]\r\n`, 'each event compact, ",\\r\\n" between them')
+    t.equal(post.headers['content-type'], 'application/json')
     const signature = String(post.headers['x-twilio-email-event-webhook-signature'])
     const timestamp = String(post.headers['x-twilio-email-event-webhook-timestamp'])
+    t.match(timestamp, /^\d{10}$/, 'unix seconds, as a string')
     t.ok(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body, signature, timestamp), 'the official SDK accepts the signature')
     t.notOk(ew.verifySignature(ew.convertPublicKeyToECDSA(publicKey), post.body.replace('example', 'exarnple'), signature, timestamp), 'and refuses a tampered body')
     events.push(...JSON.parse(post.body))
@@ -243,6 +246,74 @@ t.test('mail stats count today from the clock and any other day from the date gi
   t.equal(stats.query('2026-01-02', '2026-01-02', 'day')[0]?.stats[0]?.metrics.delivered, 5)
   stats.reset()
   t.equal(stats.query(today, today, 'day')[0]?.stats[0]?.metrics.delivered, 0, 'reset clears the cached day too')
+})
+
+t.test('the reference\'s examples, byte for byte (providers.md §1)', async t => {
+  const { call } = await startEmailApp(t)
+  const send = (body: unknown, headers: Record<string, string> = auth) => call('POST', '/sendgrid/v3/mail/send', body, headers)
+
+  // 400s: the bodies the reference quotes, their keys in its order (message, field, help).
+  t.equal((await send(mail('not-an-address'))).text,
+    '{"errors":[{"message":"Does not contain a valid address.","field":"personalizations.0.to.0.email","help":"http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to"}]}')
+  t.equal((await send(mail([]))).text,
+    '{"errors":[{"message":"The personalizations field is required and must have at least one personalization.","field":"personalizations","help":"http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations"}]}')
+  // The reference gives this one's message and field only (a support article); its help is a link
+  // like the others' (unverified).
+  const content = await send(mail('a@example.com', { content: [{ type: 'text/plain', value: '' }] }))
+  t.same(content.body.errors.map((e: Record<string, unknown>) => Object.keys(e)), [['message', 'field', 'help']])
+  t.same([content.body.errors[0].message, content.body.errors[0].field], ['The content value must be a string at least one character in length.', 'content.0.value'])
+
+  // 401 (its 116 bytes are checked above), 403 and 429 exactly as quoted.
+  const forbidden = await send(mail('a@example.com', { from: { email: 'unverified@example.com' } }))
+  t.equal(forbidden.status, 403)
+  t.equal(forbidden.text, '{"errors":[{"message":"The from address does not match a verified Sender Identity. Mail cannot be sent until this error is resolved. Visit https://sendgrid.com/docs/for-developers/sending-email/sender-identity/ to see the Sender Identity requirements","field":"from","help":null}]}')
+  const limited = await send(mail('a@example.com'), { ...auth, 'x-switchboard-outcome': 'rate_limited' })
+  t.equal(limited.status, 429)
+  t.equal(limited.text, '{"errors":[{"field":null,"message":"too many requests"}]}', 'field before message, no help: the docs\' order')
+
+  // tsg_mail_v3's examples, "field": "null" read as the JSON null live answers carry (providers.md, gap 5).
+  t.equal((await call('GET', '/sendgrid/v3/mail/send', undefined, auth)).text, '{"errors":[{"message":"method not allowed","field":null,"help":null}]}')
+  t.equal((await call('GET', '/sendgrid/v3/no/such/path', undefined, auth)).text, '{"errors":[{"message":"not found","field":null,"help":null}]}')
+  const batch = await call('POST', '/sendgrid/v3/mail/batch', undefined, auth)
+  t.equal(batch.status, 201)
+  t.equal(batch.text, `{"batch_id":"${batch.body.batch_id}"}`)
+  t.equal((await call('GET', '/sendgrid/v3/mail/batch/HkJ5yLYULb7Rj8GKSx7u025ouWVlMgAi', undefined, auth)).text, '{"errors":[{"message":"invalid batch id","field":null}]}')
+  t.equal((await call('GET', '/sendgrid/v3/user/webhooks/event/settings/77d4a5da-7015-11ed-a1eb-0242ac120002', undefined, auth)).text, '{"errors":[{"message":"Invalid id provided."}]}')
+
+  // 202: empty body, X-Message-Id, and the rate-limit headers as integers (Reset in unix seconds).
+  const ok = await send(mail('a@example.com'))
+  t.same([ok.status, ok.text], [202, ''])
+  t.match(ok.headers['x-ratelimit-limit'], /^\d+$/)
+  t.match(ok.headers['x-ratelimit-remaining'], /^\d+$/)
+  t.match(ok.headers['x-ratelimit-reset'], /^\d{10}$/)
+  t.ok(Math.abs(Number(ok.headers['x-ratelimit-reset']) - Date.now() / 1000) < 3600, 'a time near now, in seconds')
+
+  // The signed-webhook public key: base64 DER SPKI, 124 characters, {"id","public_key"} in that order.
+  const { public_key: publicKey } = (await call('GET', '/sendgrid/v3/user/webhooks/event/settings/signed', undefined, auth)).body
+  t.equal(publicKey.length, 124)
+  t.match(publicKey, /^MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE[A-Za-z0-9+/]{86}==$/)
+  const [hook] = (await call('GET', '/sendgrid/v3/user/webhooks/event/settings/all', undefined, auth)).body.webhooks
+  const signed = await call('GET', `/sendgrid/v3/user/webhooks/event/settings/signed/${hook.id}`, undefined, auth)
+  t.equal(signed.text, JSON.stringify({ id: hook.id, public_key: publicKey }))
+
+  // GET /v3/stats: [{date, stats:[{metrics}]}] with the spec's sixteen integer metrics, no others.
+  const today = new Date().toISOString().slice(0, 10)
+  const [day] = (await call('GET', `/sendgrid/v3/stats?start_date=${today}`, undefined, auth)).body
+  t.same(Object.keys(day), ['date', 'stats'])
+  t.same(Object.keys(day.stats[0]), ['metrics'])
+  t.same(Object.keys(day.stats[0].metrics).sort(), ['blocks', 'bounce_drops', 'bounces', 'clicks', 'deferred', 'delivered', 'invalid_emails', 'opens', 'processed', 'requests', 'spam_report_drops', 'spam_reports', 'unique_clicks', 'unique_opens', 'unsubscribe_drops', 'unsubscribes'])
+  t.ok(Object.values(day.stats[0].metrics).every(Number.isInteger))
+})
+
+t.test('the Event Webhook\'s wire layout is the SDK vector\'s: [{…},\\r\\n{…}]\\r\\n', async t => {
+  const { serializeEvents } = await import('../src/sendgrid-webhooks.ts')
+  // sendgrid-nodejs's signed "dropped" vector (see the verifier test above): one event, then CRLF.
+  const dropped = { email: 'hello@world.com', event: 'dropped', reason: 'Bounced Address', sg_event_id: 'ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA', sg_message_id: 'LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0', 'smtp-id': '<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>', timestamp: 1600112492 }
+  const one = serializeEvents([dropped])
+  t.equal(one, '[{"email":"hello@world.com","event":"dropped","reason":"Bounced Address","sg_event_id":"ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA","sg_message_id":"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0","smtp-id":"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>","timestamp":1600112492}]\r\n')
+  const { verifySendGridSignature } = await import('../src/sendgrid-webhooks.ts')
+  t.ok(verifySendGridSignature('MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==', 'MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM=', '1600112502', Buffer.from(one)), 'the bytes the emulator would write for that event carry the SDK\'s signature')
+  t.equal(serializeEvents([dropped, { ...dropped, event: 'processed' }]), `[${JSON.stringify(dropped)},\r\n${JSON.stringify({ ...dropped, event: 'processed' })}]\r\n`, 'events after the first each follow ",\\r\\n"')
 })
 
 t.test('an unexpected error is the spec\'s 500 example: {"errors":[{"message":"internal server error", …}]}', async t => {
