@@ -53,6 +53,30 @@ t.test('the reference\'s recorded error bodies, byte for byte', async t => {
   t.match(credits.body, { message: 'Insufficient WhatsApp Conversation Credits (WCC)!', name: 'ERR402', errorCode: 402, errorMessage: 'Insufficient WhatsApp Conversation Credits (WCC)!', aisTraceId: TRACE })
 })
 
+t.test('the reference\'s examples, byte for byte (providers.md §2)', async t => {
+  const { call } = await startWhatsAppApp(t)
+  // The destinations as the reference writes them: with and without the +, and a bare national
+  // number, which AiSensy takes as Indian.
+  for (const destination of ['+917428526285', '917428526285', '7428526285']) {
+    const res = await call('POST', V2, campaignBody({ destination }))
+    t.equal(res.status, 200, destination)
+    t.equal(res.text, `{"success":"true","submitted_message_id":"${res.body.submitted_message_id}"}`, destination)
+  }
+  // The reference's OTP button, exactly as integrators send it.
+  const otp = await call('POST', V2, campaignBody({ campaignName: 'otp_verification', templateParams: ['123456'], buttons: [{ type: 'button', sub_type: 'url', index: 0, parameters: [{ type: 'text', text: '123456' }] }] }))
+  t.equal(otp.status, 200)
+
+  // The full envelope, its keys in the recorded order; the trace id shaped like ais_mum6apj6_f00b82d8.
+  const noPlan = await call('POST', V2, campaignBody({ destination: '9000000008' }))
+  t.equal(noPlan.status, 400)
+  t.match(noPlan.body.aisTraceId, TRACE)
+  t.equal(noPlan.text, `{"message":"No Plan active on assistant!","name":"ERR400","errorCode":400,"errorMessage":"No Plan active on assistant!","aisTraceId":"${noPlan.body.aisTraceId}"}`)
+  const credits = await call('POST', V2, campaignBody({ destination: '9000000007' }))
+  t.equal(credits.status, 402)
+  t.match(credits.body.aisTraceId, TRACE)
+  t.equal(credits.text, `{"message":"Insufficient WhatsApp Conversation Credits (WCC)!","name":"ERR402","errorCode":402,"errorMessage":"Insufficient WhatsApp Conversation Credits (WCC)!","aisTraceId":"${credits.body.aisTraceId}"}`)
+})
+
 t.test('the apiKey in the body is checked first; a missing or malformed key is a 401', async t => {
   const { call } = await startWhatsAppApp(t)
   for (const apiKey of [undefined, '', 'not-a-jwt', 'eyJub3QganNvbg.eyJ4Ijox.sig', 42]) {
