@@ -57,6 +57,39 @@ t.test('v2 create (form body): 201 with the payment-request object as Instamojo 
   t.equal(short.headers.location, pr.longurl)
 })
 
+t.test('the reference\'s examples, byte for byte and in its key order (providers.md §3)', async t => {
+  const { call } = await startPaymentsApp(t)
+  // The token: {access_token, token_type "Bearer", expires_in 36000, scope}, in that order.
+  const token = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'client_credentials', client_id: 'test_abc', client_secret: 'secret' }), form)
+  t.same(Object.keys(token.body), ['access_token', 'token_type', 'expires_in', 'scope'])
+  t.equal(token.text, `{"access_token":"${token.body.access_token}","token_type":"Bearer","expires_in":36000,"scope":"${token.body.scope}"}`)
+  const auth = { authorization: `Bearer ${token.body.access_token}` }
+
+  // The v2 payment request's fields in the order the reference lists them (the Java SDK's model).
+  const created = await call('POST', '/instamojo/v2/payment_requests/', encode({ amount: '2500', purpose: 'FIFA 16', buyer_name: 'John Doe', email: 'foo@example.com', phone: '9999999999' }), { ...auth, ...form })
+  t.equal(created.status, 201)
+  t.same(Object.keys(created.body), ['id', 'user', 'phone', 'email', 'buyer_name', 'amount', 'purpose', 'status', 'payments', 'send_sms', 'send_email', 'sms_status', 'email_status', 'shorturl', 'longurl', 'redirect_url', 'webhook', 'scheduled_at', 'expires_at', 'allow_repeated_payments', 'mark_fulfilled', 'created_at', 'modified_at', 'resource_uri'])
+  t.match(created.text, /^\{"id":"[0-9a-f]{32}","user":"[^"]+","phone":"\+919999999999","email":"foo@example.com","buyer_name":"John Doe","amount":"2500.00","purpose":"FIFA 16","status":"Pending","payments":\[\],"send_sms":false,"send_email":false,"sms_status":null,"email_status":null,"shorturl":null,/)
+
+  // v1.1: {"success":true,"payment_request":{…}} with the Ruby SDK sample's fields in its order.
+  const v1 = await call('POST', '/instamojo/api/1.1/payment-requests/', encode({ amount: '2500', purpose: 'FIFA 16' }), { ...v1Auth, ...form })
+  t.same(Object.keys(v1.body), ['success', 'payment_request'])
+  t.same(Object.keys(v1.body.payment_request), ['id', 'phone', 'email', 'buyer_name', 'amount', 'purpose', 'status', 'send_sms', 'send_email', 'sms_status', 'email_status', 'shorturl', 'longurl', 'redirect_url', 'webhook', 'created_at', 'modified_at', 'allow_repeated_payments'])
+  t.match(v1.text, /^\{"success":true,"payment_request":\{"id":"[0-9a-f]{32}","phone":null,"email":null,"buyer_name":null,"amount":"2500.00","purpose":"FIFA 16","status":"Pending",/)
+
+  // The list envelope: {count, next, previous, payment_requests}.
+  const list = await call('GET', '/instamojo/v2/payment_requests/', undefined, auth)
+  t.same(Object.keys(list.body), ['count', 'next', 'previous', 'payment_requests'])
+
+  // The recorded error bodies.
+  const low = await call('POST', '/instamojo/v2/payment_requests/', encode({ amount: '8', purpose: 'p' }), { ...auth, ...form })
+  t.equal(low.status, 400)
+  t.equal(low.text, '{"success":false,"message":{"amount":["Ensure this value is greater than or equal to 9."]}}')
+  const missing = await call('GET', `/instamojo/v2/payment_requests/${'0'.repeat(32)}/`, undefined, auth)
+  t.equal(missing.status, 404)
+  t.equal(missing.text, '{"success":false,"message":"Not found."}')
+})
+
 t.test('v2 create accepts JSON too; send_email asks for an email and shows delivery statuses', async t => {
   const { call } = await startPaymentsApp(t)
   const auth = await v2Token(call)
