@@ -48,6 +48,40 @@ t.test('POST /call answers {"message":"done","status":"queued","execution_id": u
   t.equal(legacy.body.id, res.body.execution_id, 'the legacy path answers the same object')
 })
 
+t.test('the reference\'s examples, byte for byte and in its key order (providers.md §4)', async t => {
+  const { url, call: req } = await startVoiceApp(t)
+  const placed = await req('POST', '/bolna/call', call(NUMBERS.hold), auth)
+  t.equal(placed.status, 200)
+  const id = placed.body.execution_id
+  t.match(id, UUID)
+  t.equal(placed.text, `{"message":"done","status":"queued","execution_id":"${id}"}`)
+  const stopped = await req('POST', `/bolna/call/${id}/stop`, undefined, auth)
+  t.equal(stopped.text, `{"message":"done","status":"stopped","execution_id":"${id}"}`)
+
+  // GET /v2/agent/{id}/executions: {page_number, page_size, total, has_more, data}.
+  const page = await req('GET', `/bolna/v2/agent/${AGENTS.reminder}/executions`, undefined, auth)
+  t.same(Object.keys(page.body), ['page_number', 'page_size', 'total', 'has_more', 'data'])
+  // GET /user/me: {id, name, email, wallet, concurrency: {max, current}}.
+  const me = await req('GET', '/bolna/user/me', undefined, auth)
+  t.same(Object.keys(me.body), ['id', 'name', 'email', 'wallet', 'concurrency'])
+  t.same(Object.keys(me.body.concurrency), ['max', 'current'])
+
+  // Batches: {"batch_id": 32 hex, "state": "created"} (201, as the docs say), then the
+  // {"message":"success","state":…} answers and the documented 404.
+  const created = await uploadBatch(url, 'contact_number\n+919855550100\n')
+  t.equal(created.status, 201)
+  t.match(created.body.batch_id, /^[0-9a-f]{32}$/)
+  t.equal(JSON.stringify(created.body), `{"batch_id":"${created.body.batch_id}","state":"created"}`)
+  const batch = created.body.batch_id
+  const scheduled = await req('POST', `/bolna/batches/${batch}/schedule`, { scheduled_at: new Date(Date.now() + 3_600_000).toISOString().replace('Z', '+00:00') }, auth)
+  t.equal(scheduled.text, '{"message":"success","state":"scheduled"}')
+  t.equal((await req('POST', `/bolna/batches/${batch}/stop`, undefined, auth)).text, '{"message":"success","state":"stopped"}')
+  const again = await req('POST', `/bolna/batches/${batch}/stop`, undefined, auth)
+  t.equal(again.status, 404)
+  t.equal(again.text, '{"message":"Batch is not queued or running"}')
+  t.equal((await req('DELETE', `/bolna/batches/${batch}`, undefined, auth)).text, '{"message":"success","state":"deleted"}')
+})
+
 t.test('validation: FastAPI 422 detail lists for malformed bodies, the spec\'s Error for bad values', async t => {
   const { call: req } = await startVoiceApp(t)
   const missing = await req('POST', '/bolna/call', {}, auth)

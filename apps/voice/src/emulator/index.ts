@@ -440,6 +440,9 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     // them in depth (unverified)). Without a webhook_url the agent posts nothing, as on Bolna.
     // The answer is the spec's AgentCreateStatus {agent_id, status} with its 200; the docs show
     // {agent_id, state} (unverified): both keys are sent, so either reader finds its own.
+    // providers.md §4 lists this endpoint as 201 {agent_id, state}, with no source given. The spec
+    // (200, AgentCreateStatus) and Bolna's own create-agent skill ("Response: agent_id and status:
+    // created") disagree, and no recorded live answer settles it, so the spec's 200 is kept.
     api.post('/v2/agent', { schema: {} }, async (request, reply) => {
       const read = readAgentRequest(request.body)
       if ('problems' in read) return unprocessable(reply, read.problems)
