@@ -80,6 +80,38 @@ t.test('create meeting: 201 with Zoom\'s ids, URLs, passcodes and fields', async
   t.equal(own.body.password, 'ab@_-*12')
 })
 
+t.test('the reference\'s examples, byte for byte and in its key order (providers.md §5)', async t => {
+  const { call, zcall } = await startZoomApp(t)
+  // The token: {access_token, token_type, expires_in, scope, api_url}, in the reference's order.
+  const token = await call('POST', '/zoom/oauth/token?grant_type=account_credentials&account_id=acct', undefined, basic('cid', 'secret'))
+  t.same(Object.keys(token.body), ['access_token', 'token_type', 'expires_in', 'scope', 'api_url'])
+  t.equal(token.text, JSON.stringify({ access_token: token.body.access_token, token_type: 'bearer', expires_in: 3600, scope: token.body.scope, api_url: token.body.api_url }))
+  t.equal(typeof token.body.scope, 'string', 'Rivet refuses a token whose scope is not a string')
+  t.equal((await call('POST', '/zoom/oauth/token?grant_type=account_credentials&account_id=acct')).text, '{"reason":"Invalid client_id or client_secret","error":"invalid_client"}')
+  t.equal((await call('POST', '/zoom/oauth/token?grant_type=client_credentials&account_id=acct', undefined, basic('cid', 'secret'))).text, '{"reason":"unsupported grant type","error":"unsupported_grant_type"}')
+
+  // The error envelope {code, message}, validation adding errors [{field, message}].
+  t.equal((await call('GET', '/zoom/v2/users/me/meetings')).text, '{"code":124,"message":"Invalid access token."}')
+  const missing = await zcall('GET', '/v2/meetings/85746065432')
+  t.same([missing.status, missing.text], [404, '{"code":3001,"message":"Meeting does not exist: 85746065432."}'])
+  t.equal((await zcall('POST', '/v2/users/nobody@example.com/meetings', { topic: 'x' })).text, '{"code":1001,"message":"User does not exist: nobody@example.com."}')
+  t.equal((await zcall('POST', '/v2/users/me/meetings', { duration: -1 })).text, '{"code":300,"message":"Validation Failed.","errors":[{"field":"duration","message":"Invalid field."}]}')
+  t.equal((await zcall('POST', '/v2/users/me/meetings', [1])).text, '{"code":300,"message":"Request Body should be a valid JSON object."}')
+
+  // A meeting: id an int64 of 9 to 11 digits, uuid 24 base64 characters ending "==", created 201.
+  const created = await zcall('POST', '/v2/users/me/meetings', { topic: 'Demo', start_time: future(60), duration: 30 })
+  t.equal(created.status, 201)
+  t.equal(typeof created.body.id, 'number')
+  t.match(created.text, /"id":\d{9,11},/)
+  t.match(created.body.uuid, /^[A-Za-z0-9+/]{22}==$/)
+
+  // The list: {page_size, total_records, next_page_token, …, meetings}, next_page_token "" on the last page.
+  const list = await zcall('GET', '/v2/users/me/meetings')
+  const keys = Object.keys(list.body)
+  t.same([keys[0], keys[1], keys[2], keys.at(-1)], ['page_size', 'total_records', 'next_page_token', 'meetings'])
+  t.equal(list.body.next_page_token, '', 'the last page\'s next_page_token is the empty string')
+})
+
 t.test('Zoom\'s error bodies: validation (300), unknown user (1001) and meeting (3001), in-progress delete (3002)', async t => {
   const { zcall, call, token } = await startZoomApp(t)
   const invalid = await zcall('POST', '/v2/users/me/meetings', { topic: 'x'.repeat(201), type: 5, password: 'way-too-long-passcode', start_time: 'tomorrow', duration: -1, timezone: 'Mars/Olympus' })

@@ -44,6 +44,9 @@ t.test('waiting → started → ended on the meeting\'s clock, with signed webho
   for (const e of events) {
     t.equal(signature(e), signZoomWebhook(SECRET, timestamp(e), e.body), `${json(e).event}: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")`)
     t.ok(Math.abs(Number(timestamp(e)) - Date.now() / 1000) < 30, 'timestamp in unix seconds')
+    // providers.md writes "content-type: application/json"; Zoom's own docs show the header a
+    // receiver logs as "application/json; charset=utf-8", which the emulator sends.
+    t.equal(e.headers['content-type'], 'application/json; charset=utf-8')
     t.equal(e.body, JSON.stringify(json(e)), 'compact JSON.stringify bytes, so re-serialising verifies too')
     t.type(json(e).event_ts, 'number')
     t.equal(json(e).payload.account_id.length > 0, true)
@@ -53,6 +56,13 @@ t.test('waiting → started → ended on the meeting\'s clock, with signed webho
   const [started, ended, completed] = [named('meeting.started'), named('meeting.ended'), named('recording.completed')]
   t.match(json(started).payload.object, { id: String(m.id), uuid: m.uuid, host_id: m.host_id, topic: 'Standup', type: 2, duration: 30, timezone: 'UTC' })
   t.equal(json(started).payload.object.start_time, m.start_time, 'meeting.started carries the meeting-clock start: the scheduled one')
+  // The reference's signed meeting.started, key for key: the emulator's bytes are its layout with
+  // this meeting's values (id a string here, though a number in the API; start_time with no millis).
+  const o = json(started).payload.object
+  t.equal(started.body, JSON.stringify({ event: 'meeting.started', event_ts: json(started).event_ts, payload: { account_id: json(started).payload.account_id, object: { id: o.id, uuid: o.uuid, host_id: o.host_id, topic: o.topic, type: o.type, start_time: o.start_time, timezone: o.timezone, duration: o.duration } } }))
+  t.match(started.body, /^\{"event":"meeting\.started","event_ts":\d{13},"payload":\{"account_id":"[^"]+","object":\{"id":"\d{9,11}","uuid":"[A-Za-z0-9+/]{22}==",/)
+  t.match(o.start_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+  t.same(Object.keys(json(ended).payload.object), [...Object.keys(o), 'end_time'], 'meeting.ended adds end_time')
   t.equal(Date.parse(json(ended).payload.object.end_time) - Date.parse(json(ended).payload.object.start_time), 30 * 60_000, 'it lasted 30 meeting minutes')
   t.ok(ended.at - started.at > 1500 && ended.at - started.at < 12_000, `about 3 real seconds apart (${ended.at - started.at} ms)`)
 

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
-import { signZoomWebhook } from '../src/zoom-webhooks.ts'
+import { startRecorder } from '@switchboard/service-kit/testing'
+import { signZoomWebhook, urlValidationAnswer } from '../src/zoom-webhooks.ts'
 import { eventually, startZoomApp, VECTOR } from './helper.ts'
 
 const meeting = (extra: Record<string, unknown> = {}) => ({ topic: 'Weekly sync', start_time: '2099-06-01T10:00:00Z', duration: 30, ...extra })
@@ -147,6 +148,7 @@ t.test('the webhook receiver: the reference\'s vectors, url_validation, and refu
   const answer = await post(challenge, ts, signZoomWebhook(VECTOR.secret, ts, challenge))
   t.equal(answer.status, 200)
   t.same(answer.body, { plainToken: VECTOR.plainToken, encryptedToken: VECTOR.encryptedToken }, 'encryptedToken 80edd171…')
+  t.equal(answer.text, `{"plainToken":"${VECTOR.plainToken}","encryptedToken":"${VECTOR.encryptedToken}"}`, 'the reference\'s answer, byte for byte')
 
   // The reference's signed event (2023): refused as stale, and accepted by a receiver told to allow its age.
   const stale = await post(VECTOR.body, VECTOR.timestamp, VECTOR.signature)
@@ -176,6 +178,23 @@ t.test('the webhook receiver: the reference\'s vectors, url_validation, and refu
   const real = await post(forgedEnd, t1, signZoomWebhook(VECTOR.secret, t1, forgedEnd))
   t.same(real.body, { received: true, event: 'meeting.ended', applied: true })
   t.equal((await call('GET', `/meetings/${m.id}`)).body.status, 'ended', 'a verified meeting.ended is what marks it ended while Zoom still says waiting')
+})
+
+t.test('the emulator\'s url_validation challenge is the reference\'s: its layout, a 22-character plainToken, signed like an event', async t => {
+  const endpoint = await startRecorder(t, (request, res) => {
+    const { plainToken } = JSON.parse(request.body).payload
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify(urlValidationAnswer(VECTOR.secret, plainToken)))
+  })
+  const { zcall } = await startZoomApp(t, { env: { ZOOM_WEBHOOK_SECRET_TOKEN: VECTOR.secret, ZOOM_WEBHOOK_URL: `${endpoint.origin}/zoom` } })
+  const validated = await zcall('POST', '/_switchboard/webhooks/validate')
+  t.match(validated.body, { valid: true, status: 200 })
+  const [challenge] = endpoint.received
+  // {"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":…,"event":"endpoint.url_validation"}
+  t.match(challenge!.body, /^\{"payload":\{"plainToken":"[A-Za-z0-9_-]{22}"\},"event_ts":\d{13},"event":"endpoint\.url_validation"\}$/)
+  const ts = String(challenge!.headers['x-zm-request-timestamp'])
+  t.match(ts, /^\d{10}$/, 'unix seconds')
+  t.equal(challenge!.headers['x-zm-signature'], signZoomWebhook(VECTOR.secret, ts, challenge!.body))
 })
 
 t.test('mock mode\'s webhook secret is generated once and kept in the data folder', async t => {
