@@ -1,5 +1,7 @@
 import t from 'tap'
 import { createPublicKey, verify } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
+import { request } from 'undici'
 import { EventWebhook } from '@sendgrid/eventwebhook'
 import { startRecorder } from '@switchboard/service-kit/testing'
 import { auth, eventually, mail, startEmailApp } from './helper.ts'
@@ -303,6 +305,27 @@ t.test('the reference\'s examples, byte for byte (providers.md §1)', async t =>
   t.same(Object.keys(day.stats[0]), ['metrics'])
   t.same(Object.keys(day.stats[0].metrics).sort(), ['blocks', 'bounce_drops', 'bounces', 'clicks', 'deferred', 'delivered', 'invalid_emails', 'opens', 'processed', 'requests', 'spam_report_drops', 'spam_reports', 'unique_clicks', 'unique_opens', 'unsubscribe_drops', 'unsubscribes'])
   t.ok(Object.values(day.stats[0].metrics).every(Number.isInteger))
+})
+
+t.test('Content-Encoding: gzip on mail send, as the spec\'s ContentEncoding allows', async t => {
+  const { url } = await startEmailApp(t)
+  const post = async (body: Buffer, encoding = 'gzip') => {
+    const res = await request(`${url}/sendgrid/v3/mail/send`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'content-encoding': encoding }, body })
+    return { status: res.statusCode, text: await res.body.text(), id: res.headers['x-message-id'] }
+  }
+  const ok = await post(gzipSync(JSON.stringify(mail('a@example.com'))))
+  t.same([ok.status, ok.text], [202, ''], 'taken as the same mail sent plain')
+  t.match(ok.id, /^[A-Za-z0-9_-]{22}$/)
+  const invalid = await post(gzipSync(JSON.stringify(mail('not-an-address'))))
+  t.equal(invalid.status, 400)
+  t.match(invalid.text, /^\{"errors":\[\{"message":"Does not contain a valid address\.","field":"personalizations\.0\.to\.0\.email"/, 'validated after inflating')
+  const notGzip = await post(Buffer.from(JSON.stringify(mail('a@example.com'))))
+  t.equal(notGzip.status, 400)
+  t.match(JSON.parse(notGzip.text), { errors: [{ field: null }] }, 'bytes that are not gzip: a 400 in SendGrid\'s envelope')
+  // 40 MB of spaces inflate from a few kilobytes: the inflated size is what is limited.
+  const bomb = await post(gzipSync(Buffer.concat([Buffer.from(JSON.stringify(mail('a@example.com')).slice(0, -1)), Buffer.alloc(40 * 1024 * 1024, ' '), Buffer.from('}')])))
+  t.equal(bomb.status, 413)
+  t.equal(bomb.text, '{"errors":[{"message":"content too large","field":null,"help":null}]}')
 })
 
 t.test('the Event Webhook\'s wire layout is the SDK vector\'s: [{…},\\r\\n{…}]\\r\\n', async t => {
