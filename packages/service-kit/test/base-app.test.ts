@@ -5,10 +5,12 @@
 import t, { type Test } from 'tap'
 import { connect, type AddressInfo } from 'node:net'
 import { once } from 'node:events'
+import { gzipSync } from 'node:zlib'
 import { Type } from '@sinclair/typebox'
 import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
 import { compileAllSchemas, createBaseApp } from '../src/server/service-app.ts'
 import { rawExchange } from '../src/testing/testing.ts'
+import { request } from 'undici'
 
 async function app (t: Test) {
   const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
@@ -274,4 +276,30 @@ t.test('x-switchboard-* headers on our API: a value the emulator would ignore is
   for (const headers of [{}, { 'x-switchboard-outcome': 'rate_limited', 'x-switchboard-latency-ms': '0', 'x-switchboard-scenario': 'delivered-never-read' }, { 'x-switchboard-latency-ms': '120000' }]) {
     t.equal((await a.inject({ url: '/things', headers })).statusCode, 200, `valid: ${JSON.stringify(headers)}`)
   }
+})
+
+t.test('a gzip body (a route with config.gzipBody) is inflated before it is parsed, and counted by what it inflates to', async t => {
+  const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, { BODY_BYTES_IN_FLIGHT: String(1024 * 1024) }))
+  a.post('/gz', { config: { gzipBody: true } }, async request => ({ size: JSON.stringify(request.body).length }))
+  t.teardown(() => a.close())
+  await a.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = a.server.address() as AddressInfo
+  const gzipped = (json: string) => gzipSync(json)
+  const post = async (body: Buffer) => {
+    const res = await request(`http://127.0.0.1:${port}/gz`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body })
+    return { status: res.statusCode, text: await res.body.text() }
+  }
+  t.same(await post(gzipped('{"a":1}')), { status: 200, text: '{"size":7}' }, 'inflated, then parsed')
+  t.equal((await post(Buffer.from('{"a":1}'))).status, 400, 'bytes that are not gzip: a 400')
+  // Another request holds a byte of the 1 MB: 2 MB that arrive as 2 KB are refused as 2 MB would be.
+  const idle = connect(port, '127.0.0.1')
+  idle.on('error', () => {})
+  t.teardown(() => idle.destroy())
+  await once(idle, 'connect')
+  idle.write('POST /gz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n[\r\n')
+  const bomb = gzipped(`"${' '.repeat(2 * 1024 * 1024)}"`)
+  t.ok(bomb.length < 4096, `compressed to ${bomb.length} bytes`)
+  const refused = await post(bomb)
+  t.equal(refused.status, 503, 'refused by what it inflates to')
+  t.match(JSON.parse(refused.text), { code: 'DEMO_BUSY' })
 })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { chmodSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Transform } from 'node:stream'
+import { createGunzip } from 'node:zlib'
 import Fastify, { errorCodes, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
@@ -24,6 +25,13 @@ import { clockMode, clockStamp, type TestClock } from '../emulator/clock.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import { simulationHeaderProblem, type SimulationSettings } from '../emulator/simulation.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes a body sent with Content-Encoding: gzip (see inflateGzipBodies). */
+    gzipBody?: boolean
+  }
+}
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -155,6 +163,8 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     reply.raw.once('close', () => { if (--inFlight === 0) drained?.() })
     done()
   })
+  // Inflated first: the in-flight bound and the route's body limit then count the inflated bytes.
+  inflateGzipBodies(app)
   limitBodiesInFlight(app, codePrefix, env.BODY_BYTES_IN_FLIGHT)
   const emulatorPrefix = opts.emulatorPrefix
   const underEmulator = (url: string) => emulatorPrefix !== undefined && (url === emulatorPrefix || url.startsWith(`${emulatorPrefix}/`))
@@ -215,6 +225,28 @@ function plainTextForEmulatorOnly (app: App, emulatorPrefix: string | undefined)
  * eight connections that sent one chunk of a webhook post and waited held the 64 MB, and every
  * request with a body was refused BUSY until they timed out, 130 s later.)
  */
+/** A body sent gzip-compressed to a route that takes it (`config: { gzipBody: true }`). */
+const gzipBody = (request: FastifyRequest) =>
+  request.routeOptions.config?.gzipBody === true && String(request.headers['content-encoding'] ?? '').trim().toLowerCase() === 'gzip'
+
+/**
+ * Routes whose provider takes a gzip-compressed body (SendGrid's mail send) get it inflated before
+ * it is parsed. What is limited is what it inflates to: the route's body limit, and
+ * BODY_BYTES_IN_FLIGHT, which counts such a body as it inflates (its Content-Length is only the
+ * compressed size), so a few kilobytes that inflate to megabytes are refused as megabytes would be.
+ * Bytes that are not gzip end the body with an error: a 400.
+ */
+function inflateGzipBodies (app: App): void {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    if (!gzipBody(request)) return done(null, payload)
+    // Fastify compares Content-Length with receivedEncodedLength, the compressed bytes read so far.
+    const inflated = Object.assign(createGunzip(), { receivedEncodedLength: 0 })
+    payload.on('data', (chunk: Buffer) => { inflated.receivedEncodedLength += chunk.length })
+    payload.on('error', err => inflated.destroy(err))
+    done(null, payload.pipe(inflated))
+  })
+}
+
 function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): void {
   if (capBytes <= 0) return
   let inFlight = 0
@@ -225,6 +257,11 @@ function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): v
     // A content-type parser's own limit may be lower; the route's is the most Fastify reads.
     const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0
     const length = Number(request.headers['content-length'])
+    // A compressed body is counted as it inflates, as a chunked one is as it arrives.
+    if (gzipBody(request)) {
+      chunked.add(request)
+      return done()
+    }
     if (!(Number.isFinite(length) && length > 0)) {
       if (request.headers['transfer-encoding'] !== undefined) chunked.add(request)
       return done()
@@ -255,6 +292,9 @@ function limitBodiesInFlight (app: App, codePrefix: string, capBytes: number): v
         callback(null, chunk)
       }
     })
+    // An inflated body's Content-Length is its compressed size: Fastify checks it against the
+    // source's count of what it read (inflateGzipBodies), which passes through here.
+    if ('receivedEncodedLength' in payload) Object.defineProperty(counted, 'receivedEncodedLength', { get: () => (payload as { receivedEncodedLength: number }).receivedEncodedLength })
     // Not pipeline(): a refusal must leave the request's socket open for the 503 to go out.
     const onData = (chunk: Buffer) => { if (!counted.write(chunk)) payload.pause() }
     // Released once the answer is out (or the connection gone), and the rest of the body, if any
