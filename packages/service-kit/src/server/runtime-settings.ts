@@ -61,7 +61,9 @@ export class RuntimeSettings {
 
   /** Seeds missing settings, applies environment overrides, loads, and starts polling. */
   async start (): Promise<void> {
-    const existing = new Map((await this.#log.readSettings()).map(r => [r.key, r.value]))
+    const read = await this.#log.readSettings()
+    const existing = new Map(read.map(r => [r.key, r.value]))
+    let wrote = false
     const seeds: SettingRow[] = []
     for (const name of SERVICE_NAMES) {
       const d = this.#current[name]
@@ -75,11 +77,16 @@ export class RuntimeSettings {
         // Simulation variables set in the environment win at start: a user who sets
         // EMAIL_SUCCESS_RATE expects it to apply, whatever was stored earlier.
         const merged = { ...stored, ...envOverride }
-        if (JSON.stringify(merged) !== JSON.stringify(stored)) await this.#write(key('simulation', name), stored, merged, 'environment')
+        if (JSON.stringify(merged) !== JSON.stringify(stored)) {
+          await this.#write(key('simulation', name), stored, merged, 'environment')
+          wrote = true
+        }
       }
     }
     if (seeds.length) await this.#log.writeSettings(seeds)
-    await this.refresh()
+    // Read again only when this start wrote something (a start on existing settings reads them once).
+    if (seeds.length || wrote) await this.refresh()
+    else this.#load(read)
     const pollMs = this.#opts.pollMs ?? 1000
     this.#timer = setInterval(() => { this.refresh().catch(err => this.#opts.logger?.warn({ err }, 'could not refresh runtime settings; keeping the last known ones')) }, pollMs)
     this.#timer.unref()
@@ -104,7 +111,11 @@ export class RuntimeSettings {
   }
 
   async refresh (): Promise<void> {
-    const rows = await this.#log.readSettings()
+    this.#load(await this.#log.readSettings())
+  }
+
+  /** Applies the stored settings rows. */
+  #load (rows: SettingRow[]): void {
     const next = structuredClone(this.#current)
     for (const row of rows) {
       if (row.key === CLOCK_SETTING) this.clock.apply(parseClockState(row.value))
