@@ -163,13 +163,19 @@ t.test('PUT /_switchboard/webhooks edits the event subscription: events from the
 })
 
 t.test('recordings wait ZOOM_RECORDING_DELAY_MS after the end', async t => {
-  const { zcall } = await startZoomApp(t, { env: { ZOOM_RECORDING_DELAY_MS: '400', ZOOM_WEBHOOK_URL: 'off' } })
+  const { app, zcall } = await startZoomApp(t, { env: { ZOOM_RECORDING_DELAY_MS: '400', ZOOM_WEBHOOK_URL: 'off' } })
+  // On a frozen test clock, so a loaded machine's pauses between the calls cannot pass the delay.
+  const t0 = Date.now()
+  app.clock.apply({ frozen_at: t0, offset_ms: 0 })
+  t.teardown(() => app.clock.apply({ frozen_at: null, offset_ms: 0 }))
   const { body: m } = await zcall('POST', '/v2/users/me/meetings', { topic: 'Slow processing' })
-  await zcall('PUT', `/v2/meetings/${m.id}/status`, { action: 'end' })
-  const ended = Date.now()
-  t.equal((await zcall('GET', `/v2/meetings/${m.id}/recordings`)).body.code, 3301, 'not processed yet')
-  await eventually(async () => (await zcall('GET', `/v2/meetings/${m.id}/recordings`)).status === 200, 5000)
-  t.ok(Date.now() - ended >= 350, 'ready after the delay')
+  t.equal((await zcall('PUT', `/v2/meetings/${m.id}/status`, { action: 'end' })).status, 204)
+  const recordings = async () => (await zcall('GET', `/v2/meetings/${m.id}/recordings`))
+  t.equal((await recordings()).body.code, 3301, 'not processed yet')
+  app.clock.apply({ frozen_at: t0 + 399, offset_ms: 0 })
+  t.equal((await recordings()).body.code, 3301, 'still processing a millisecond before the delay is up')
+  app.clock.apply({ frozen_at: t0 + 400, offset_ms: 0 })
+  t.equal((await recordings()).status, 200, 'ready once the delay has passed')
 })
 
 t.test('webhooks back up without loss: due steps wait for the receiver instead of piling up', async t => {
