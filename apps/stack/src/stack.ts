@@ -41,8 +41,8 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   assertModeAllowed(gatewayEnv)
   // The database starts opening (on its own thread) first; the services' environments are read
   // meanwhile, and their simulation settings are taken once it is open.
-  let simulation: SimulationOverrides | undefined
-  const opening = openSharedInfrastructure(gatewayEnv, undefined, () => simulation)
+  const seed: { simulation?: SimulationOverrides } = {}
+  const opening = openSharedInfrastructure(gatewayEnv, undefined, () => seed.simulation)
   let envs
   try {
     envs = { email: loadEmailEnv(rawEnv), whatsapp: loadWhatsAppEnv(rawEnv), payments: loadPaymentsEnv(rawEnv), voice: loadVoiceEnv(rawEnv), zoom: loadZoomEnv(rawEnv) }
@@ -51,7 +51,7 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
     throw err
   }
   const { email: emailEnv, whatsapp: whatsappEnv, payments: paymentsEnv, voice: voiceEnv, zoom: zoomEnv } = envs
-  simulation = {
+  seed.simulation = {
     email: emailSimulationOverrides(emailEnv),
     whatsapp: whatsappSimulationOverrides(whatsappEnv),
     payments: paymentsSimulationOverrides(paymentsEnv),
