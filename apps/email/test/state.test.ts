@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import { Client } from '@sendgrid/client'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { adminHeaders, createTestInfrastructure, eventually, freePort, holdSync, jsonCaller, recordEmulatorStates, startProcess, startRecorder, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { adminHeaders, createTestInfrastructure, eventually, freePort, holdSync, jsonCaller, twoInstances, startProcess, startRecorder, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
 import { buildApp } from '../src/app.ts'
 import { loadEmailEnv } from '../src/config.ts'
@@ -87,22 +87,17 @@ t.test('two instances on one database: webhooks, batches and stats made through 
 })
 
 t.test('a webhook changed through an instance holding it a moment too long keeps another instance\'s change', async t => {
-  const infra = await createTestInfrastructure(t)
-  const states = recordEmulatorStates(infra)
-  const one = await instance(t, infra)
-  const [stateOne] = states.splice(0)
-  const two = await instance(t, infra)
-  const [stateTwo] = states.splice(0)
+  const { one, two, stateOne, stateTwo } = await twoInstances(t, instance)
   const id = (await one.call('POST', SETTINGS, { url: 'https://app.example/events', friendly_name: 'Made on one', delivered: true }, auth)).body.id as string
   await eventually(async () => (await two.call('GET', `${SETTINGS}/${id}`, undefined, auth)).status === 200)
   // Two holds the webhook and has not synced since one's change (the up-to-1 s window, held open).
-  const release = holdSync(t, stateTwo!)
+  const release = holdSync(t, stateTwo)
   t.equal((await one.call('PATCH', `${SETTINGS}/${id}`, { friendly_name: 'Renamed on one', bounce: true }, auth)).status, 200)
-  await stateOne!.flush()
+  await stateOne.flush()
   const signed = await two.call('PATCH', `${SETTINGS}/signed/${id}`, { enabled: true }, auth)
   t.match(signed.body, { id, public_key: /^MFkw/ })
   t.match((await two.call('PATCH', `${SETTINGS}/${id}`, { open: true }, auth)).body, { friendly_name: 'Renamed on one', bounce: true, open: true }, 'two changed the stored copy: one\'s rename and flag kept')
-  await stateTwo!.flush()
+  await stateTwo.flush()
   release()
   await eventually(async () => (await one.call('GET', `${SETTINGS}/${id}`, undefined, auth)).body.open === true)
   t.match((await one.call('GET', `${SETTINGS}/${id}`, undefined, auth)).body, { friendly_name: 'Renamed on one', bounce: true, delivered: true, open: true }, 'one keeps its change and sees two\'s')

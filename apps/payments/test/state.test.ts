@@ -45,6 +45,17 @@ async function holdCopy (t: Test, instance: Instance, page: string) {
   t.equal(res.status, 200, 'the checkout page is served by the other instance')
 }
 
+/** Two instances on one database, a payment request made through one, and two holding its own copy. */
+async function requestHeldByTwo (t: Test) {
+  const infra = await createTestInfrastructure(t)
+  const hook = await startReceiver(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const { id, page } = await paymentRequest(one, hook.url)
+  await holdCopy(t, two, page)
+  return { infra, hook, one, two, id, page }
+}
+
 const complete = (instance: Instance, id: string) =>
   instance.call('POST', `/instamojo/_switchboard/payment_requests/${id}/complete`, encode({ outcome: 'success' }), { ...adminHeaders(), ...form })
 
@@ -63,12 +74,7 @@ t.test('a link made through one instance is paid through another; the first acce
 })
 
 t.test('a payment taken through one instance is not undone by another that held the request before it', async t => {
-  const infra = await createTestInfrastructure(t)
-  const hook = await startReceiver(t)
-  const one = await instance(t, infra)
-  const two = await instance(t, infra)
-  const { id, page } = await paymentRequest(one, hook.url)
-  await holdCopy(t, two, page)
+  const { infra, one, two, id } = await requestHeldByTwo(t)
 
   const paid = await complete(one, id)
   t.equal(paid.status, 200, 'paid through one')
@@ -94,12 +100,7 @@ t.test('a payment taken through one instance is not undone by another that held 
 })
 
 t.test('a request paid through one instance is not paid again through another that held it before', async t => {
-  const infra = await createTestInfrastructure(t)
-  const hook = await startReceiver(t)
-  const one = await instance(t, infra)
-  const two = await instance(t, infra)
-  const { id, page } = await paymentRequest(one, hook.url)
-  await holdCopy(t, two, page)
+  const { hook, one, two, id, page } = await requestHeldByTwo(t)
 
   t.equal((await complete(one, id)).status, 200, 'paid through one')
   const again = await complete(two, id)

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, eventually, holdSync, jsonCaller, recordEmulatorStates, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually, holdSync, jsonCaller, twoInstances, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadVoiceEnv } from '../src/config.ts'
 import { auth, uploadBatch } from './helper.ts'
@@ -52,20 +52,15 @@ t.test('a batch scheduled before a stop starts after the restart, on the same da
 })
 
 t.test('an agent PATCH through an instance holding it a moment too long never undoes another instance\'s change', async t => {
-  const infra = await createTestInfrastructure(t)
-  const states = recordEmulatorStates(infra)
-  const one = await instance(t, infra)
-  const [stateOne] = states.splice(0)
-  const two = await instance(t, infra)
-  const [stateTwo] = states.splice(0)
+  const { one, two, stateOne, stateTwo } = await twoInstances(t, instance)
   const agent = (await one.call('POST', '/bolna/v2/agent', { agent_config: { agent_name: 'Made on one', tasks: [{ task_type: 'conversation' }] }, agent_prompts: { task_1: { system_prompt: 'Hi.' } } }, auth)).body.agent_id as string
   await eventually(async () => (await two.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).status === 200)
   // Two holds the agent and has not synced since one's change (the up-to-1 s window, held open).
-  const release = holdSync(t, stateTwo!)
+  const release = holdSync(t, stateTwo)
   t.equal((await one.call('PATCH', `/bolna/v2/agent/${agent}`, { agent_config: { agent_name: 'Renamed on one' } }, auth)).status, 200)
-  await stateOne!.flush()
+  await stateOne.flush()
   t.equal((await two.call('PATCH', `/bolna/v2/agent/${agent}`, { agent_config: { webhook_url: 'https://two.example/hook' } }, auth)).status, 200)
-  await stateTwo!.flush()
+  await stateTwo.flush()
   release()
   t.match((await two.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body, { agent_name: 'Renamed on one', webhook_url: 'https://two.example/hook' }, 'two answers its change made on the stored copy')
   await eventually(async () => (await one.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body.webhook_url === 'https://two.example/hook')

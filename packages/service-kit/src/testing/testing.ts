@@ -36,15 +36,21 @@ export interface TestLike {
 }
 
 /**
- * The EmulatorState each app built on `infra` after this call makes, in order (take each app's
- * with `states.splice(0)` after building it): a test of two instances holds one's sync back
- * (holdSync) to keep open the up-to-a-second window in which it answers from an older copy.
+ * Two instances of an app on one test database, each with the EmulatorState it made: a test of two
+ * instances holds one's sync back (holdSync) to keep open the up-to-a-second window in which it
+ * answers from an older copy. `start` builds one instance on the database it is given.
  */
-export function recordEmulatorStates (infra: TestInfrastructure): EmulatorState[] {
+export async function twoInstances<T extends TestLike, I> (t: T, start: (t: T, infra: TestInfrastructure) => Promise<I>) {
+  const infra = await createTestInfrastructure(t)
   const states: EmulatorState[] = []
   const make = infra.activityLog.emulatorState.bind(infra.activityLog)
   infra.activityLog.emulatorState = options => { const state = make(options); states.push(state); return state }
-  return states
+  const one = await start(t, infra)
+  const [stateOne] = states.splice(0)
+  const two = await start(t, infra)
+  const [stateTwo] = states.splice(0)
+  if (!stateOne || !stateTwo) throw new Error('twoInstances: an instance made no emulator state')
+  return { infra, one, two, stateOne, stateTwo }
 }
 
 /** Stops `state` from syncing other instances' changes until the returned release (or the test's end). */
