@@ -7,20 +7,14 @@
  * 1440 and 390 px into the folder test/browser.ts names (printed at the end).
  */
 import t from 'tap'
-import type { Page } from 'playwright-core'
 import { eventually, jsonCaller } from '@switchboard/service-kit/testing'
 import { startStack } from '../../stack/test/helper.ts'
-import { launch, lookAt, openPage, SHOTS, WAIT_MS } from './browser.ts'
+import { launch, lookAt, openPage, SHOTS, waitForText } from './browser.ts'
 
 const API_TOKEN = 'inspect-test-api-token-0123456789'
 const ADMIN_TOKEN = 'inspect-test-admin-token-0123456789'
 const api = { authorization: `Bearer ${API_TOKEN}` }
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-
-async function waitForText (page: Page, selector: string, pattern: RegExp): Promise<string> {
-  await page.waitForFunction(([sel, source, flags]) => new RegExp(source!, flags).test((globalThis as any).document.querySelector(sel!)?.textContent ?? ''), [selector, pattern.source, pattern.flags], { timeout: WAIT_MS })
-  return page.locator(selector).innerText()
-}
 
 // The section of the open email shown now (the message's own HTML/Text tabs are nested inside).
 const SHOWN = '#email-inspect [data-slot=detail-body] > .sections > .subpanels > [role=tabpanel]:not([hidden])'

@@ -5,20 +5,14 @@
  * while the clock is frozen follows its next status, though every move carries the same instant.
  */
 import t from 'tap'
-import type { Page } from 'playwright-core'
 import { jsonCaller } from '@switchboard/service-kit/testing'
 import { startStack } from '../../stack/test/helper.ts'
-import { launch, openPage, WAIT_MS } from './browser.ts'
+import { launch, openPage, waitForText } from './browser.ts'
 
 const API_TOKEN = 'live-clock-test-api-token-0123456789'
 const ADMIN_TOKEN = 'live-clock-test-admin-token-0123456789'
 const api = { authorization: `Bearer ${API_TOKEN}` }
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-
-async function waitForText (page: Page, selector: string, pattern: RegExp): Promise<string> {
-  await page.waitForFunction(([sel, source, flags]) => new RegExp(source!, flags).test((globalThis as any).document.querySelector(sel!)?.textContent ?? ''), [selector, pattern.source, pattern.flags], { timeout: WAIT_MS })
-  return page.locator(selector).innerText()
-}
 
 t.test('live updates with the test clock set back or frozen', async t => {
   const { gatewayUrl } = await startStack(t, { API_TOKEN, ADMIN_TOKEN })

@@ -14,7 +14,7 @@ import { eventually, jsonCaller, type JsonCall } from '@switchboard/service-kit/
 // imported by path (its own dependencies resolve from apps/stack).
 import { startStack as startWholeStack } from '../../stack/test/helper.ts'
 import { CONTENT_SECURITY_POLICY } from '../src/admin/index.ts'
-import { axeViolations, launch, lookAt, openPage as open, resize, SHOTS as shots, WAIT_MS } from './browser.ts'
+import { axeViolations, launch, lookAt, openPage as open, resize, SHOTS as shots, waitForText } from './browser.ts'
 
 const API_TOKEN = 'page-test-api-token-0123456789'
 const ADMIN_TOKEN = 'page-test-admin-token-0123456789'
@@ -44,14 +44,6 @@ async function signIn (page: Page): Promise<void> {
   await page.getByLabel('Admin token').fill(ADMIN_TOKEN)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.locator('#app').waitFor({ state: 'visible' })
-}
-
-// Code run in the page is written as functions (Playwright sends their source; the page's CSP
-// forbids evaluating strings), self-contained, with a loosely typed document: this package is
-// typed for Node, not the DOM.
-async function waitForText (page: Page, selector: string, pattern: RegExp): Promise<string> {
-  await page.waitForFunction(([sel, source, flags]) => new RegExp(source!, flags).test((globalThis as any).document.querySelector(sel!)?.textContent ?? ''), [selector, pattern.source, pattern.flags], { timeout: WAIT_MS })
-  return text(page, selector)
 }
 
 t.test('the admin page, on the real stack in one process', async t => {

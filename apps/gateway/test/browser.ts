@@ -91,3 +91,12 @@ export async function lookAt (page: Page, name: string, prepare?: (width: number
   if (before) await resize(page, before)
   return problems
 }
+
+/** Waits until the element's text matches, then answers its visible text (WAIT_MS at most). */
+// Code run in the page is written as functions (Playwright sends their source; the page's CSP
+// forbids evaluating strings), self-contained, with a loosely typed document: this package is
+// typed for Node, not the DOM.
+export async function waitForText (page: Page, selector: string, pattern: RegExp): Promise<string> {
+  await page.waitForFunction(([sel, source, flags]) => new RegExp(source!, flags).test((globalThis as any).document.querySelector(sel!)?.textContent ?? ''), [selector, pattern.source, pattern.flags], { timeout: WAIT_MS })
+  return page.locator(selector).innerText()
+}
