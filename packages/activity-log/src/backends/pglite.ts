@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
 import { Worker } from 'node:worker_threads'
 import { defaultTemplateDir } from './pglite-template.ts'
 import { createSqlBackend, type SqlBackend, type SqlDriver } from './sql.ts'
@@ -36,7 +37,23 @@ function revive (e: SerializedError): Error {
   return Object.assign(new Error(e.message), e)
 }
 
+/**
+ * V8 runs a WebAssembly function first as quick baseline code (Liftoff) and compiles it again with its
+ * optimising compiler (TurboFan), on background threads, once it has run V8's tiering budget (13 MB of
+ * code by default). Opening PGlite, checking the migrations and reading the emulators' stored state
+ * spend that budget for hundreds of PostgreSQL's functions: on two cores those compiles competed
+ * with the start, and the compilers' memory stayed in the idle process. A hundred times the budget
+ * keeps a start and an idle stack on baseline code; what runs under sustained load still tiers up.
+ * Measured (bench/README.md, 2026-12-07): start to /ready on an existing folder 1.0–1.1 s → 0.8–0.9 s,
+ * idle RSS about 60 MiB less, and up to a tenth more CPU per request on the database-heavy gateway
+ * paths in a 5 s bench round (WhatsApp, voice). A stack per test worker starts and idles far more
+ * than it runs flat out. The flag is process-wide: it applies to any WebAssembly compiled later.
+ */
+const WASM_TIERING_BUDGET = 1_300_000_000
+
 async function startWorker (dataDir: string, migrationsDir: string | undefined, templateDir: string | undefined): Promise<SqlDriver> {
+  // Before the thread compiles PGlite; V8 reads the flag when it instantiates a module.
+  setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`)
   const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, migrationsDir, templateDir } })
   const pending = new Map<number, { resolve: (reply: WorkerReply & { ok: true }) => void, reject: (err: Error) => void }>()
   let nextId = 1
