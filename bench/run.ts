@@ -317,7 +317,7 @@ if (wanted('Bolna memory')) await measureMemory('Bolna', 'execution', 10_000, u 
 // --- start time and idle memory (issue 26, item 6) ------------------------------------------------
 // A team starts a stack per test worker: from the process's start to the gateway's /ready 200, on a
 // fresh data folder (the migrated template is loaded, not created) and on the same folder again, and
-// the process's RSS once it idles. Measured on `node apps/stack/src/server.ts`, what
+// the process's RSS once it idles. Measured on `node apps/stack/src/server.js`, what
 // `./switchboard start` execs after its install checks.
 /** The gateway's URL from the data folder's stack.json once this process (not an earlier run) wrote it. */
 function gatewayOf (stackFile: string, pid: number | undefined): string | undefined {
@@ -328,7 +328,7 @@ function gatewayOf (stackFile: string, pid: number | undefined): string | undefi
 }
 async function startAndTime (dataDir: string): Promise<{ ms: number, rss: number }> {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [join(here, '..', 'apps', 'stack', 'src', 'server.ts')], {
+  const child = spawn(process.execPath, [join(here, '..', 'apps', 'stack', 'src', 'server.js')], {
     stdio: 'ignore',
     env: { ...process.env, SWITCHBOARD_DATA_DIR: dataDir, GATEWAY_PORT: '0', EMAIL_PORT: '0', WHATSAPP_PORT: '0', PAYMENTS_PORT: '0', VOICE_PORT: '0', ZOOM_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '' }
   })

@@ -100,7 +100,7 @@ async function smokeEmbeddedStack (): Promise<{ pass: number, fail: number }> {
     stackEnv[`${n}_PORT`] = String(ports[n])
     if (n !== 'GATEWAY') stackEnv[`${n}_SERVICE_URL`] = `http://127.0.0.1:${ports[n]}`
   }
-  const stack = spawn(process.execPath, [join(import.meta.dirname, '../apps/stack/src/server.ts')], { env: stackEnv, stdio: ['ignore', 'ignore', 'inherit'] })
+  const stack = spawn(process.execPath, [join(import.meta.dirname, '../apps/stack/src/server.js')], { env: stackEnv, stdio: ['ignore', 'ignore', 'inherit'] })
   const exited = new Promise<number | null>(resolve => stack.once('exit', code => resolve(code)))
   const base = `http://127.0.0.1:${ports.GATEWAY}`
   let result = { pass: 0, fail: 1 }

@@ -24,11 +24,11 @@ import { freePort, startProcess, type StartedProcess } from '@switchboard/servic
 export { freePort }
 
 /** The stack's server script, as `./switchboard start` runs it. */
-export const STACK_SERVER = resolve(import.meta.dirname, '../src/server.ts')
+export const STACK_SERVER = resolve(import.meta.dirname, '../src/server.js')
 
 export interface StackEnvOptions {
   /**
-   * For the stack as a child process (apps/stack/src/server.ts, startStackProcess): warnings
+   * For the stack as a child process (apps/stack/src/server.js, startStackProcess): warnings
    * logged (they land in its output, for failure messages), no rate limit (these tests send
    * streams), the settings re-read at the services' own pace. Else: silent, settings every 200 ms.
    */
@@ -79,7 +79,7 @@ export async function stackEnv (t: Test, overrides: Record<string, string> = {},
   return { ...env, ...overrides }
 }
 
-/** The whole stack (node apps/stack/src/server.ts) as a child process on `env` (a stackEnv), once its gateway answers /health. */
+/** The whole stack (node apps/stack/src/server.js) as a child process on `env` (a stackEnv), once its gateway answers /health. */
 export function startStackProcess (t: Test, env: Record<string, string>, timeoutMs = 60_000): Promise<StartedProcess> {
   return startProcess(t, { script: STACK_SERVER, env, healthUrl: `http://127.0.0.1:${env.GATEWAY_PORT}/health`, timeoutMs })
 }

@@ -1,5 +1,5 @@
 /**
- * A newcomer's first hour, scripted: a fresh clone of this commit, `node apps/stack/src/server.ts`
+ * A newcomer's first hour, scripted: a fresh clone of this commit, `node apps/stack/src/server.js`
  * there on free ports (port 0 for every server) with the embedded database, the first send through
  * the gateway with the token the banner printed, and that send seen in the admin page's Activity
  * tab in Chromium. On the way: stack.json in the data folder agrees with the banner, a second stack
@@ -54,7 +54,7 @@ function newcomerEnv (extra: Record<string, string>): Record<string, string> {
 interface Started { child: ChildProcess, out: () => string, err: () => string, exited: Promise<number | null> }
 
 function start (cwd: string, env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['apps/stack/src/server.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['apps/stack/src/server.js'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout!.on('data', (c: Buffer) => { out += c })

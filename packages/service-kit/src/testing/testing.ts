@@ -332,7 +332,7 @@ export interface StartedProcess {
 }
 
 export interface StartProcessOptions {
-  /** The script node runs, e.g. apps/stack/src/server.ts. */
+  /** The script node runs, e.g. apps/stack/src/server.js. */
   script: string
   args?: string[]
   env: Record<string, string>
