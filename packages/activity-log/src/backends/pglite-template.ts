@@ -106,8 +106,12 @@ export function copyTemplateFolder (folder: string, dataDir: string): boolean {
   if (!existsSync(version)) return false
   // PG_VERSION last: a start killed mid-copy leaves a folder that still reads as fresh (isFresh),
   // so the next start copies again instead of opening half a database. Copy-on-write where the
-  // filesystem has it, a plain copy elsewhere.
-  cpSync(folder, dataDir, { recursive: true, mode: constants.COPYFILE_FICLONE, filter: source => source !== version })
+  // filesystem has it, a plain copy elsewhere. Entry by entry rather than with cpSync's filter:
+  // a filter sends Node down its JavaScript copy, 0.8-1 s for the template's 1,100 files, against
+  // 0.1 s for its native one (Node 24; a fresh start's largest part).
+  for (const entry of readdirSync(folder)) {
+    if (entry !== 'PG_VERSION') cpSync(join(folder, entry), join(dataDir, entry), { recursive: true, mode: constants.COPYFILE_FICLONE })
+  }
   cpSync(version, join(dataDir, 'PG_VERSION'), { mode: constants.COPYFILE_FICLONE })
   return true
 }
