@@ -6,10 +6,10 @@
 import t, { type Test } from 'tap'
 import type { App } from '@switchboard/service-kit/service-app'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, eventually, holdSync, jsonCaller, twoInstances, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { createTestInfrastructure, eventually, holdSync, jsonCaller, startRecorder, twoInstances, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadVoiceEnv } from '../src/config.ts'
-import { auth, uploadBatch } from './helper.ts'
+import { AGENTS, auth, NUMBERS, uploadBatch } from './helper.ts'
 
 async function instance (t: Test, infra: TestInfrastructure) {
   const app: App = await buildApp({ env: loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '20-30' }), shared: infra, logger: false })
@@ -65,4 +65,24 @@ t.test('an agent PATCH through an instance holding it a moment too long never un
   t.match((await two.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body, { agent_name: 'Renamed on one', webhook_url: 'https://two.example/hook' }, 'two answers its change made on the stored copy')
   await eventually(async () => (await one.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body.webhook_url === 'https://two.example/hook')
   t.match((await one.call('GET', `/bolna/v2/agent/${agent}`, undefined, auth)).body, { agent_name: 'Renamed on one' }, 'one keeps its rename')
+})
+
+t.test('a clock set in the past: no instance takes over a call another still drives, and none is posted twice', async t => {
+  const { origin, received } = await startRecorder(t, (_request, res) => { res.end('ok') })
+  // Steps long enough for the other instance's look-outs (every second, 2 s of grace) to see the call.
+  const slow = async (t: Test, infra: TestInfrastructure) => {
+    const app: App = await buildApp({ env: loadVoiceEnv({ VOICE_PORT: '0', SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent', VOICE_CALL_STEP_MS: '1200-1300', BOLNA_MOCK_WEBHOOK_URL: `${origin}/hook` }), shared: infra, logger: false })
+    t.teardown(() => app.close())
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return { app, call: jsonCaller(selfBaseUrl(app)) }
+  }
+  const { one } = await twoInstances(t, slow)
+  // An hour back and running: every step is due an hour before real time.
+  await one.app.runtime.setClock({ frozen_at: null, offset_ms: -3_600_000 }, 'test')
+  t.teardown(() => one.app.runtime.setClock({ frozen_at: null, offset_ms: 0 }, 'test'))
+  const placed = (await one.call('POST', '/bolna/call', { agent_id: AGENTS.reminder, recipient_phone_number: NUMBERS.completed }, auth)).body
+  const posted = () => received.map(p => JSON.parse(p.body)).filter(e => e.id === placed.execution_id).map(e => e.status as string)
+  await eventually(async () => posted().includes('completed'), 30_000)
+  t.same(posted().filter(s => s === 'initiated'), ['initiated'], 'one play of the call')
+  t.equal(new Set(posted()).size, posted().length, `each status posted once (${posted().join(', ')})`)
 })

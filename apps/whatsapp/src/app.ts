@@ -59,7 +59,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     webhookSender,
     controls,
     // Messages with status notifications still due live in the database, at most MAX_PENDING.
-    persistence: new AiSensyPersistence(app.activityLog.emulatorState({ table: 'aisensy_emulator_state', retention: { message: MAX_PENDING }, logger: app.log })),
+    persistence: new AiSensyPersistence(app.activityLog.emulatorState({ table: 'aisensy_emulator_state', retention: { message: MAX_PENDING }, logger: app.log }), app.clock),
     statusGapMs: parseRange(env.AISENSY_STATUS_GAP_MS, 'AISENSY_STATUS_GAP_MS'),
     // "off": a project with no webhook set in AiSensy's dashboard, which gets no status posts.
     webhookUrl: env.AISENSY_WEBHOOK_URL === 'off' ? () => undefined : () => env.AISENSY_WEBHOOK_URL ?? ownReceiver()

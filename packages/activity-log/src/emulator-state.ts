@@ -122,6 +122,8 @@ export class EmulatorState {
    * that sync began reading. Its rows of them are older than what this instance holds (see sync()).
    */
   readonly #syncs = new Set<Set<string>>()
+  /** Per kind, the records abandoned() found due and not taken: since when (real time), at which due_at. */
+  readonly #dueSince = new Map<string, Map<string, { dueAt: number, since: number }>>()
 
   constructor (opts: EmulatorStateOptions) {
     this.#backend = opts.backend
@@ -393,6 +395,38 @@ export class EmulatorState {
     const epoch = this.#epoch
     const rows = await this.#backend.select(this.#table, { where: { kind, deleted: false, due_at: { lt: Math.floor(before) } }, orderBy: { column: 'due_at' }, limit: 1_000 })
     return this.#current(epoch) ? rows.map(row => toRecord<D>(row)) : []
+  }
+
+  /**
+   * Records left without a driver: due on the emulators' clock (`clockNow`, what due_at is written
+   * in) and not taken for at least `graceMs` of real time. adopt() takes one over.
+   *
+   * The grace is real time because a test clock moves apart from it: set an hour back, every live
+   * record read an hour overdue by the clock, and another instance took over calls their own
+   * instance was still playing (each status posted twice); moved a day ahead, a stopped instance's
+   * records waited a day of real time. A record is first seen due here: on a clock that reads
+   * real time (within a second) it has been due for what the clock says; on a moved one, from
+   * now. Seen due again with the same due_at once the grace has passed, it is abandoned: its
+   * driver would have written its next step by then.
+   */
+  async abandoned<D> (kind: string, clockNow: number, graceMs: number): Promise<Array<StoredRecord<D>>> {
+    const due = await this.overdue<D>(kind, clockNow)
+    const realNow = Date.now()
+    const clockIsReal = Math.abs(clockNow - realNow) < 1_000
+    const seen = this.#dueSince.get(kind)
+    const next = new Map<string, { dueAt: number, since: number }>()
+    const abandoned: Array<StoredRecord<D>> = []
+    for (const record of due) {
+      if (record.dueAt === null) continue
+      const before = seen?.get(record.id)
+      const since = before !== undefined && before.dueAt === record.dueAt
+        ? before.since
+        : clockIsReal ? realNow - (clockNow - record.dueAt) : realNow
+      next.set(record.id, { dueAt: record.dueAt, since })
+      if (realNow - since >= graceMs) abandoned.push(record)
+    }
+    this.#dueSince.set(kind, next)
+    return abandoned
   }
 
   /**

@@ -3,6 +3,7 @@
  * queue, reads of other instances' records, sync with tombstones and clears, exclusive claims and
  * adoptions, and the retention (oldest first).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { EmulatorState, nextSeq, type Backend, type EmulatorTable, type SyncChange } from '../src/index.ts'
 import { createTestBackend } from '../src/testing.ts'
@@ -90,6 +91,29 @@ t.test('a lifecycle step is claimed by exactly one instance; an overdue record i
   const adoptions = await Promise.all([a.adopt('call', 'c2', overdue[0]!.dueAt!), b.adopt('call', 'c2', overdue[0]!.dueAt!)])
   t.same(adoptions.sort(), [false, true], 'one instance adopts it')
   t.same(await a.overdue('call', Date.now()), [], 'and it is no longer overdue')
+})
+
+t.test('abandoned: due on the emulators\' clock, and not taken for the grace in real time', async t => {
+  const backend = await createTestBackend(t)
+  const a = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  t.teardown(() => a.close())
+  const realNow = Date.now()
+  a.put('call', 'late', {}, { seq: nextSeq(), dueAt: realNow - 10_000 })
+  a.put('call', 'due-now', {}, { seq: nextSeq(), dueAt: realNow - 500 })
+  t.same((await a.abandoned('call', Date.now(), 2_000)).map(r => r.id), ['late'], 'on a clock reading real time, 10 s late is abandoned at once, half a second is not')
+
+  // A clock an hour back: due_at is written on it, so a record due on it is an hour before real time.
+  const b = new EmulatorState({ backend, table: 'zoom_emulator_state', logger: quiet })
+  t.teardown(() => b.close())
+  const hourBack = () => Date.now() - 3_600_000
+  b.put('meeting', 'driven', {}, { seq: nextSeq(), dueAt: hourBack() - 10 })
+  b.put('meeting', 'left', {}, { seq: nextSeq(), dueAt: hourBack() - 10 })
+  t.same(await b.abandoned('meeting', hourBack(), 200), [], 'first seen due on a moved clock: not yet')
+  await sleep(250)
+  // Its driver wrote its next step meanwhile: a new due_at starts its grace again.
+  b.put('meeting', 'driven', {}, { seq: nextSeq(), dueAt: hourBack() - 5 })
+  t.same((await b.abandoned('meeting', hourBack(), 200)).map(r => r.id), ['left'], 'seen due with the same due_at past the grace: abandoned; the one whose step moved on is not')
+  t.same(await b.abandoned('meeting', Date.now() + 86_400_000, 60_000), [], 'a day ahead on the clock: due, but its grace has not passed in real time')
 })
 
 t.test('claims made together are one statement, and two claims of one record still go in order', async t => {

@@ -53,7 +53,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   let closing = false
 
   let onBatchExecution: (e: Readonly<Execution>) => void = () => {}
-  const persistence = opts.state ? new BolnaPersistence(opts.state) : undefined
+  const persistence = opts.state ? new BolnaPersistence(opts.state, opts.clock) : undefined
   const engine = new CallEngine({
     random: () => simulator.random(),
     stepMs: opts.stepMs,

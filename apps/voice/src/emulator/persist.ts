@@ -1,5 +1,6 @@
 import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
 import { BoundedMap } from '@switchboard/service-kit/bounded-map'
+import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import type { AgentState } from './agents.ts'
 import type { StoredBatch } from './batches.ts'
 import type { CallEngine, CallPersistence, StoredCall } from './calls.ts'
@@ -11,7 +12,7 @@ const BATCH = 'batch'
 /**
  * Bolna's agents and executions in the database (table bolna_emulator_state, through the shared
  * EmulatorState). The instance that places a call drives it; every change is stored with the time
- * of its next step. A call whose step is overdue by more than `graceMs` has no live driver (its
+ * of its next step. A call whose step is due and not taken for `graceMs` has no live driver (its
  * instance stopped or was killed): one instance adopts it (an exclusive update of its due_at) and
  * plays the rest of it, remaining status posts included. Other instances hold copies for reads.
  */
@@ -27,8 +28,12 @@ export class BolnaPersistence implements CallPersistence {
   #graceMs = 2_000
   #restoreBatches: ((stored: StoredBatch[]) => void) | undefined
 
-  constructor (db: EmulatorState) {
+  /** The emulators' clock, which due times are written in. */
+  readonly #clock: Clock
+
+  constructor (db: EmulatorState, clock: Clock = systemClock) {
     this.#db = db
+    this.#clock = clock
   }
 
   saved (id: string, call: StoredCall, dueAt: number | null): void {
@@ -112,7 +117,7 @@ export class BolnaPersistence implements CallPersistence {
         }
       }
     })
-    for (const r of await this.#db.overdue<StoredCall>(CALL, Date.now() - this.#graceMs)) {
+    for (const r of await this.#db.abandoned<StoredCall>(CALL, this.#clock.now(), this.#graceMs)) {
       if (r.dueAt !== null) await this.#db.adopt(CALL, r.id, r.dueAt, () => this.#hold(r.doc, r.dueAt, r.seq, true))
     }
   }

@@ -1,4 +1,5 @@
 import { nextSeq, type EmulatorState } from '@switchboard/activity-log'
+import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import type { MessageStatus } from '../aisensy-webhooks.ts'
 
 /** One notification of a message's life: a status change, or the customer's reply (magic number). */
@@ -26,8 +27,8 @@ const PROJECT = 'project'
  * EmulatorState): each message with notifications still due, stored when it is accepted and again
  * after each post with the time of its next one, removed after its last; and the emulated project's
  * id. The instance that accepted a message posts its notifications. One whose next notification is
- * `graceMs` overdue has no live driver (its instance stopped or was killed): one instance adopts it
- * (an exclusive update of its due_at) and posts the rest. Nothing else is read back: no AiSensy API
+ * due and not taken for `graceMs` has no live driver (its instance stopped or was killed): one
+ * instance adopts it (an exclusive update of its due_at) and posts the rest. Nothing else is read back: no AiSensy API
  * reads a message's status, so instances hold only the messages they drive.
  */
 export class AiSensyPersistence {
@@ -35,8 +36,12 @@ export class AiSensyPersistence {
   #timer: NodeJS.Timeout | undefined
   #busy: Promise<void> | undefined
 
-  constructor (db: EmulatorState) {
+  /** The emulators' clock, which due times are written in. */
+  readonly #clock: Clock
+
+  constructor (db: EmulatorState, clock: Clock = systemClock) {
     this.#db = db
+    this.#clock = clock
   }
 
   get state (): EmulatorState { return this.#db }
@@ -77,7 +82,7 @@ export class AiSensyPersistence {
   start (opts: { intervalMs: number, graceMs: number, driving: (id: string) => boolean, adopt: (life: MessageLife) => void, cleared: () => void, onError: (err: unknown) => void }): void {
     const tick = async () => {
       if (await this.#db.clearedElsewhere()) opts.cleared()
-      for (const r of await this.#db.overdue<MessageLife>(MESSAGE, Date.now() - opts.graceMs)) {
+      for (const r of await this.#db.abandoned<MessageLife>(MESSAGE, this.#clock.now(), opts.graceMs)) {
         if (r.dueAt === null || opts.driving(r.id)) continue
         await this.#db.adopt(MESSAGE, r.id, r.dueAt, () => opts.adopt(r.doc))
       }
