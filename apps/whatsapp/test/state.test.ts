@@ -91,6 +91,20 @@ t.test('two instances: one project id, one takes over what the other left, a res
   t.notOk(statusesOf(hook, dropped).includes('delivered'), 'nor delivered')
 })
 
+t.test('a clock moved a day ahead: a stopped instance\'s message is taken over after the grace, not a day later', async t => {
+  const infra = await createTestInfrastructure(t)
+  const hook = await startRecorder(t)
+  const one = await instance(t, infra, hook, 2_500)
+  await instance(t, infra, hook, 2_500)
+  // Each status is stored due on the clock, a day ahead of real time.
+  await one.app.runtime.setClock({ frozen_at: null, offset_ms: 86_400_000 }, 'test')
+  t.teardown(() => one.app.runtime.setClock({ frozen_at: null, offset_ms: 0 }, 'test'))
+  const id = (await one.call('POST', V2, campaignBody({ destination: READ_NUMBER }))).body.submitted_message_id as string
+  await one.close()
+  await allThree(hook, id, 40_000)
+  t.same(statusesOf(hook, id), ['sent', 'delivered', 'read'], 'the other instance posted them, each once')
+})
+
 /** The WhatsApp service alone (src/server.ts) as a child process on `env`, answering /health. */
 async function child (t: Test, env: Record<string, string>) {
   const url = `http://127.0.0.1:${env.WHATSAPP_PORT}`
