@@ -45,7 +45,7 @@ function revive (e: SerializedError): Error {
  * with the start, and the compilers' memory stayed in the idle process. A hundred times the budget
  * keeps a start and an idle stack on baseline code; what runs under sustained load still tiers up.
  * Measured (bench/README.md, 2026-12-07): start to /ready on an existing folder 1.0–1.1 s → 0.8–0.9 s,
- * idle RSS about 60 MiB less, and up to a tenth more CPU per request on the database-heavy gateway
+ * idle RSS about 50 MiB less, and up to a tenth more CPU per request on the database-heavy gateway
  * paths in a 5 s bench round (WhatsApp, voice). A stack per test worker starts and idles far more
  * than it runs flat out. The flag is process-wide: it applies to any WebAssembly compiled later.
  */
