@@ -412,6 +412,19 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     t.equal(messages.length, 1)
     t.same(messages[0]?.exchange.content, exchange.content)
     t.equal(messages[0]?.row?.id, row.id, 'with the log row it belongs to')
+    // The text as it was sent, not as JSON spells it: a quote or a backslash in the content is
+    // found as itself, and the JSON's own syntax and field names match nothing.
+    const quoted = { ...exchange, id: randomUUID(), content: { kind: 'email', text: `He said "yes" at C:\\temp ${run}` } }
+    t.teardown(async () => { await db.delete('activity_exchanges', { id: quoted.id }) })
+    await db.insert('activity_exchanges', [quoted])
+    for (const q of [`said "yes" at C:\\temp ${run}`, '"yes"']) {
+      const found = await db.rpc<Array<Record<string, unknown>>>('activity_page', { p_q: q, p_limit: 1000 })
+      t.ok(found.some(i => i.id === row.id), `found by ${q}`)
+    }
+    for (const q of ['"text"', '": "', 'subject']) {
+      const found = await db.rpc<Array<Record<string, unknown>>>('activity_page', { p_q: q, p_limit: 1000 })
+      t.notOk(found.some(i => i.id === row.id), `not found by ${q}, which only its JSON has`)
+    }
   })
 
   t.test('activity_stream_changes: the live stream\'s changes in real time, whatever the rows\' clock says', async t => {
