@@ -94,6 +94,23 @@ t.test('direct traffic: an SDK-style call straight to the emulator is recorded, 
   const messages = await call('GET', '/api/admin/messages/email?to=deliver@example.com&limit=5', undefined, admin)
   t.ok(messages.body.items.some((m: Json) => m.direct === true && m.subject === subject && m.text === 'Sent by an SDK'), 'the messages API has it')
 
+  // Each item's `to` is the recipient asked about, as it was sent: not the request's first one,
+  // nor the lower-cased form the search keeps.
+  const pair = await send({
+    method: 'POST',
+    url: `${urls.email}/sendgrid/v3/mail/send`,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      personalizations: [{ to: [{ email: 'deliver+ada@example.com' }, { email: 'Deliver+Grace@Example.com' }] }],
+      from: { email: 'sdk@example.com' },
+      subject: `Two at once ${Date.now()}`,
+      content: [{ type: 'text/plain', value: 'To both' }]
+    })
+  })
+  t.equal(pair.status, 202, pair.text)
+  const toGrace = await call('GET', '/api/admin/messages/email?to=deliver%2Bgrace@example.com&limit=1', undefined, admin)
+  t.match(toGrace.body.items, [{ direct: true, text: 'To both', to: 'Deliver+Grace@Example.com' }], 'to: the address asked about, as it was sent')
+
   // A key sent in a body field is redacted too (AiSensy takes its key in the body).
   const wa = await send({ method: 'POST', url: `${urls.whatsapp}/aisensy/campaign/t1/api/v2`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: 'eyJhbGciOiJIUzI1NiJ9.eyJkaXJlY3QiOnRydWV9.c2VjcmV0LXNpZ25hdHVyZQ', campaignName: 'welcome_message', destination: '+919000000004', userName: 'Ada', templateParams: ['Ada'] }) })
   t.equal(wa.status, 200, wa.text)

@@ -251,8 +251,11 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
           : []
         const content = contentOf(channel, row ? { ...row, to_email: row.contact } as Row : { to_email: to } as Row, [exchange], webhooks) ?? {}
         const text = channel === 'email' ? str(content.text) : channel === 'whatsapp' ? str(content.rendered) : channel === 'voice' ? str(content.transcript_text) : channel === 'payments' ? str(content.purpose) : str(content.text)
-        // The recipient as it was sent: `?to=+91…` unencoded in a URL reads as " 91…".
-        const contacts = Array.isArray(exchange.contacts) ? exchange.contacts : []
+        // The recipient as it was sent: `?to=+91…` unencoded in a URL reads as " 91…". The stored
+        // contacts are lower-cased and list every recipient of the request, so a direct email's
+        // address is the one of its content that matches `to`.
+        const sentTo = channel === 'email' ? [content.to, content.cc, content.bcc].flatMap(v => Array.isArray(v) ? v : []) : []
+        const contacts = [...sentTo.filter(v => str(v)?.toLowerCase() === to.trim().toLowerCase()), ...(Array.isArray(exchange.contacts) ? exchange.contacts : [])]
         return {
           id: String(row?.id ?? exchange.id),
           channel,
