@@ -255,7 +255,8 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
         // contacts are lower-cased and list every recipient of the request, so a direct email's
         // address is the one of its content that matches `to`.
         const sentTo = channel === 'email' ? [content.to, content.cc, content.bcc].flatMap(v => Array.isArray(v) ? v : []) : []
-        const contacts = [...sentTo.filter(v => str(v)?.toLowerCase() === to.trim().toLowerCase()), ...(Array.isArray(exchange.contacts) ? exchange.contacts : [])]
+        const asked = sentTo.filter(v => str(v)?.toLowerCase() === to.trim().toLowerCase())
+        const contacts = [...asked, ...(Array.isArray(exchange.contacts) ? exchange.contacts : [])]
         return {
           id: String(row?.id ?? exchange.id),
           channel,
