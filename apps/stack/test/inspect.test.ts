@@ -215,6 +215,13 @@ t.test('paging, text search through content, time filters, bad input', async t =
 
   const badCursor = await call('GET', '/api/admin/activity?cursor=nonsense', undefined, admin)
   t.match(badCursor, { status: 400, body: { code: 'ADMIN_INVALID_CURSOR', message: /cursor/ } })
+  // An until before its since matches nothing: a mistake, said so and naming the field, not an empty page.
+  for (const path of ['/api/admin/activity', '/api/admin/journal']) {
+    const inverted = await call('GET', `${path}?since=2026-06-02T00:00:00Z&until=2026-06-01T00:00:00Z`, undefined, admin)
+    t.match(inverted, { status: 400, body: { code: 'ADMIN_INVALID_TIME_RANGE', message: /querystring\/until/ } }, `${path}: until before since`)
+    const sameInstant = await call('GET', `${path}?since=2026-06-01T00:00:00Z&until=2026-06-01T00:00:00Z`, undefined, admin)
+    t.equal(sameInstant.status, 200, `${path}: since equal to until is a range`)
+  }
   const badChannel = await call('GET', '/api/admin/activity?channel=fax', undefined, admin)
   t.match(badChannel, { status: 400, body: { message: /channel/ } })
   const badLimit = await call('GET', '/api/admin/messages/email?to=a@b.c&limit=1000', undefined, admin)

@@ -8,6 +8,7 @@ import {
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
 import { LOGGED_SERVICES, SERVICES, type ServiceName } from '@switchboard/service-kit/services'
+import { checkTimeRange } from './admin-inspect.ts'
 
 const tags = ['admin']
 const security = [{ adminToken: [] }]
@@ -26,6 +27,7 @@ export const adminActivityRoutes: FastifyPluginAsyncTypebox<{ services: ServiceN
     schema: { tags, security, summary: 'Recent activity across all services, newest first', querystring: JournalQuerySchema, response: { 200: JournalReplySchema, ...errorResponses } }
   }, async (request) => {
     const q = request.query
+    checkTimeRange(q)
     const items = await activityLog.rpc<unknown[]>('activity_journal', {
       p_service: q.service ?? null,
       p_status: q.status ?? null,

@@ -55,6 +55,13 @@ function decodeCursor (cursor: string): { at: string, id: string } {
   throw appError('ADMIN_INVALID_CURSOR', 'querystring/cursor is not a cursor this API gave out: pass the next_cursor of the previous page unchanged.')
 }
 
+/** Refuses an `until` before its `since` (equal is a range of one instant): it matches nothing, surely by mistake. */
+export function checkTimeRange (q: { since?: string, until?: string }): void {
+  if (q.since !== undefined && q.until !== undefined && Date.parse(q.until) < Date.parse(q.since)) {
+    throw appError('ADMIN_INVALID_TIME_RANGE', `querystring/until (${q.until}) is before querystring/since (${q.since}): nothing can match; swap them or drop one.`)
+  }
+}
+
 /** An exchange row as the API shows it. */
 function exchangeView (e: Json): Exchange {
   const part = (v: unknown) => isObject(v) ? { headers: isObject(v.headers) ? v.headers : {}, body: v.body ?? null } : { headers: {}, body: null }
@@ -187,6 +194,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
     schema: { tags, security, summary: 'Activity across every channel, newest first: paged, searched through content, direct traffic included', querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema, ...errorResponses } }
   }, async (request) => {
     const q = request.query
+    checkTimeRange(q)
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor)
     const items = await activityLog.rpc<ActivityItem[]>('activity_page', {
       p_channel: q.channel ?? null,

@@ -69,6 +69,7 @@ export const ERRORS = {
   ADMIN_SERVICE_NOT_FOUND: { status: 404, meaning: 'No service by that name behind the gateway.' },
   ADMIN_ROW_NOT_FOUND: { status: 404, meaning: 'No activity row with that id (a reset may have cleared it).' },
   ADMIN_INVALID_CURSOR: { status: 400, meaning: 'An activity page cursor that this gateway did not hand out; start again without it.' },
+  ADMIN_INVALID_TIME_RANGE: { status: 400, meaning: 'A time filter whose `until` is before its `since`: nothing could match.' },
   ADMIN_ENDPOINT_SECRET_INVALID: { status: 400, meaning: 'An event endpoint secret that is not a Standard Webhooks `whsec_` key.' },
   ADMIN_ENDPOINT_NOT_FOUND: { status: 404, meaning: 'No event endpoint with that id.' },
   ADMIN_ENDPOINT_NOT_ALLOWED: { status: 422, meaning: 'An event endpoint URL outside loopback and `WEBHOOK_ALLOWED_HOSTS`.' },
