@@ -84,6 +84,15 @@ t.test('a webhook post: the receiver\'s verdict', async t => {
   t.match(rows[1], { kind: 'webhook', verification: { ok: true, status_code: 200 } })
 })
 
+t.test('a cut never splits a character in two (an emoji is two UTF-16 units)', async t => {
+  const { server, rows } = await app(t, 100)
+  await server.inject({ method: 'POST', url: '/emu/send', payload: { subject: `a${'🎉'.repeat(100)}` } })
+  await settle()
+  const subject = (rows[0]!.request!.body as { subject: string }).subject
+  t.equal(subject, `a${'🎉'.repeat(49)}…[truncated: 102 more characters]`, 'cut before the emoji whose first half fell on the limit')
+  t.notOk(subject.includes('\ufffd'), 'no replacement character for half an emoji')
+})
+
 t.test('long values are cut with a note and the row says so', async t => {
   const { server, rows } = await app(t, 100)
   await server.inject({ method: 'POST', url: '/emu/send', payload: { subject: 'x'.repeat(250) } })

@@ -270,7 +270,10 @@ function storable (value: unknown, max: number, cut: { truncated: boolean }, dep
     const text = redactText(value)
     if (text.length <= max) return text
     cut.truncated = true
-    return `${text.slice(0, max)}…[truncated: ${text.length - max} more characters]`
+    // Not between the two halves of a surrogate pair (an emoji): half of one is stored as U+FFFD.
+    const high = text.charCodeAt(max - 1)
+    const end = high >= 0xd800 && high <= 0xdbff ? max - 1 : max
+    return `${text.slice(0, end)}…[truncated: ${text.length - end} more characters]`
   }
   if (value === null || typeof value !== 'object') return value
   if (Buffer.isBuffer(value)) return `[${value.length} bytes]`
