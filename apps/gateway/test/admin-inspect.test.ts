@@ -142,6 +142,11 @@ t.test('the channel views, on the real stack', async t => {
     await row.waitFor()
     await row.click()
     await waitForText(page, '#zoom-inspect', /Design review/)
+    // The meeting's settings overflow their block: it scrolls, so the keyboard must reach it
+    // (axe-core's scrollable-region-focusable), and so must every other block that scrolls.
+    const unreachable = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('#zoom-inspect pre')]
+      .filter((pre: any) => pre.scrollHeight > pre.clientHeight && pre.tabIndex < 0).length)
+    t.equal(unreachable, 0, 'every block that scrolls takes the focus')
     a11y.push(...await lookAt(page, 'zoom'))
   })
 

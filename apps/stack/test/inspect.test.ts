@@ -176,6 +176,14 @@ t.test('every channel stores what it sent', async t => {
   t.ok(zoom, 'Zoom is in Activity')
   const zoomDetail = await call('GET', `/api/admin/activity/zoom/${zoom.id}`, undefined, admin)
   t.match(zoomDetail.body.content, { kind: 'zoom', topic: 'Weekly sync' })
+  // Ended and recorded, it keeps its settings: the later answers and webhooks carry none.
+  t.equal((await call('POST', `/api/zoom/meetings/${meeting.body.id}/end`, undefined, api)).status, 200)
+  const ended = await eventually(async () => {
+    const r = await call('GET', `/api/admin/activity/zoom/${zoom.id}`, undefined, admin)
+    return r.body.content?.recordings?.length ? r : undefined
+  }, 10_000, 100)
+  t.ok(ended, 'the recordings arrived')
+  t.match(ended!.body.content, { status: 'finished', settings: { join_before_host: Boolean, auto_recording: String } }, 'with the settings it was created with')
 })
 
 t.test('paging, text search through content, time filters, bad input', async t => {

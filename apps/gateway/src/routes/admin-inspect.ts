@@ -152,7 +152,9 @@ function contentOf (channel: ActivityChannelName, row: Row | null, exchanges: Js
   // zoom: the meeting's settings, its lifecycle from the webhooks, its recordings
   const merged: Json = {}
   for (const c of [...contents, ...webhooks.map(w => w.content).filter(isObject)]) {
-    for (const [k, v] of Object.entries(c)) if (v !== null && v !== undefined && !(isObject(v) && Object.keys(v).length === 0 && k !== 'settings')) merged[k] = v
+    // An empty object (the settings a later answer or webhook does not carry) never replaces one
+    // already read; an empty settings is kept when it is all there is.
+    for (const [k, v] of Object.entries(c)) if (v !== null && v !== undefined && !(isObject(v) && Object.keys(v).length === 0 && (k !== 'settings' || k in merged))) merged[k] = v
   }
   const lifecycle = webhooks.filter(w => str(w.event)?.startsWith('meeting.')).map(w => ({ at: String(w.created_at), status: String(w.event).slice('meeting.'.length) }))
   if (!Object.keys(merged).length && !lifecycle.length) return null

@@ -148,11 +148,11 @@ async function openDetail (service, id, byPerson) {
 
 function detailValue (key, v) {
   if (v === null || v === undefined) return h('dd', { class: 'hint', text: '—' })
-  if (typeof v === 'object') return h('dd', {}, h('pre', { text: JSON.stringify(v, null, 2) }))
+  if (typeof v === 'object') return h('dd', {}, h('pre', { tabindex: '0', text: JSON.stringify(v, null, 2) }))
   if (typeof v === 'string' && /_at$/.test(key) && !Number.isNaN(Date.parse(v))) {
     return h('dd', {}, h('time', { datetime: v, text: `${new Date(v).toLocaleString()} ` }), h('span', { class: 'hint', text: `(${ago(v)})` }))
   }
-  if (typeof v === 'string' && v.length > 120) return h('dd', {}, h('pre', { text: v }))
+  if (typeof v === 'string' && v.length > 120) return h('dd', {}, h('pre', { tabindex: '0', text: v }))
   return h('dd', { text: String(v) })
 }
 

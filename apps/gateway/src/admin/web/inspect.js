@@ -285,7 +285,7 @@ function tabs (sections, selected) {
 
 function kv (pairs) {
   return h('dl', { class: 'kv' }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length))
-    .flatMap(([k, v]) => [h('dt', { text: k }), h('dd', {}, v instanceof Node ? v : (typeof v === 'object' ? h('pre', { text: JSON.stringify(v, null, 2) }) : String(v)))]))
+    .flatMap(([k, v]) => [h('dt', { text: k }), h('dd', {}, v instanceof Node ? v : (typeof v === 'object' ? h('pre', { tabindex: '0', text: JSON.stringify(v, null, 2) }) : String(v)))]))
 }
 
 function rowView (row) {
@@ -319,8 +319,8 @@ function exchangesView (list, none) {
     return h('details', { class: 'exchange', open: i === list.length - 1 && list.length <= 2 }, summary,
       verified ? h('p', { class: verified.ok ? 'message ok' : 'message error', text: `Receiver: ${verified.detail ?? ''} (HTTP ${verified.status_code ?? '?'})` }) : null,
       x.scenario ? h('p', { class: 'message', text: `Scenario: ${x.scenario}` }) : null,
-      h('h4', { text: 'Request' }), headersView(x.request?.headers), h('pre', { text: pretty(x.request?.body) }),
-      h('h4', { text: 'Answer' }), headersView(x.response?.headers), h('pre', { text: pretty(x.response?.body) }),
+      h('h4', { text: 'Request' }), headersView(x.request?.headers), h('pre', { tabindex: '0', text: pretty(x.request?.body) }),
+      h('h4', { text: 'Answer' }), headersView(x.response?.headers), h('pre', { tabindex: '0', text: pretty(x.response?.body) }),
       x.truncated ? h('p', { class: 'note', text: 'A body was cut to keep the record small.' }) : null
     )
   })
@@ -329,7 +329,7 @@ function exchangesView (list, none) {
 function headersView (headers) {
   const entries = Object.entries(headers ?? {})
   if (!entries.length) return h('p', { class: 'hint small', text: 'No headers recorded.' })
-  return h('pre', { class: 'headers', text: entries.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\n') })
+  return h('pre', { tabindex: '0', class: 'headers', text: entries.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\n') })
 }
 
 // --- content per channel -----------------------------------------------------------------------
@@ -365,10 +365,10 @@ function emailView (c, data) {
   const source = data.exchanges?.find(x => x.method === 'POST')?.request?.body
   const parts = /** @type {Array<[string, string, () => Node[]]>} */ ([])
   if (c.html) parts.push(['html', 'HTML', () => [htmlFrame(c.html)]])
-  if (c.text) parts.push(['text', 'Text', () => [h('pre', { class: 'email-text', text: c.text })]])
+  if (c.text) parts.push(['text', 'Text', () => [h('pre', { tabindex: '0', class: 'email-text', text: c.text })]])
   parts.push(['headers', 'Headers', () => [kv([...Object.entries(c.headers ?? {}), ['Categories', (c.categories ?? []).join(', ')], ['Send at', c.send_at ? new Date(c.send_at * 1000).toLocaleString() : null], ['Personalization', c.personalization]])]])
-  parts.push(['source', 'Source', () => [h('pre', { class: 'source', text: pretty(source ?? c) })]])
-  if (c.dynamic_template_data || c.personalization?.dynamic_template_data) parts.push(['data', 'Template data', () => [h('pre', { text: pretty(c.dynamic_template_data ?? c.personalization.dynamic_template_data) })]])
+  parts.push(['source', 'Source', () => [h('pre', { tabindex: '0', class: 'source', text: pretty(source ?? c) })]])
+  if (c.dynamic_template_data || c.personalization?.dynamic_template_data) parts.push(['data', 'Template data', () => [h('pre', { tabindex: '0', text: pretty(c.dynamic_template_data ?? c.personalization.dynamic_template_data) })]])
   return [head, attachments, tabs(parts)].filter(n => n !== null)
 }
 
