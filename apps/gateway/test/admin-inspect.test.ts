@@ -98,6 +98,8 @@ t.test('the channel views, on the real stack', async t => {
     await waitForText(page, '#whatsapp-inspect .wa-thread', /Asha[\s\S]*#A-1042/)
     await page.locator('#whatsapp-inspect .wa-bubble.out .ticks.read').first().waitFor()
     t.pass('the bubble shows read ticks')
+    // order_confirmation's header is 'none': a text-only bubble, no media placeholder.
+    t.equal(await page.locator('#whatsapp-inspect .wa-bubble.out .wa-media').count(), 0, 'no media header on a template without one')
     t.match(await waitForText(page, '#whatsapp-inspect .wa-thread', /Where is my order/), /Where is my order/, 'the reply is in the thread')
     a11y.push(...await lookAt(page, 'whatsapp'))
     await page.locator('#whatsapp-inspect .wa-bubble.out button', { hasText: 'Details' }).first().click()

@@ -390,7 +390,8 @@ function bubble (c, status, at, onOpen) {
   const headerType = String(header?.type ?? header?.format ?? media?.type ?? (typeof header === 'string' ? header : '') ?? '').toLowerCase()
   const mediaUrl = media?.url ?? media?.link ?? header?.url ?? null
   const headerText = typeof header === 'object' && header !== null ? (header.text ?? null) : null
-  const mediaNode = mediaUrl || headerType
+  // A template's header 'none' or 'text' is no media (AiSensy's catalogue names it so).
+  const mediaNode = mediaUrl || (headerType && headerType !== 'none' && headerType !== 'text')
     ? h('div', { class: 'wa-media' }, h('span', { class: 'wa-media-kind', text: /image/.test(headerType) ? '🖼 Image' : /video/.test(headerType) ? '🎬 Video' : /doc/.test(headerType) ? '📄 Document' : '📎 Media' }),
       mediaUrl ? h('a', { href: mediaUrl, target: '_blank', rel: 'noopener noreferrer', text: media?.filename ?? mediaUrl }) : null)
     : null
