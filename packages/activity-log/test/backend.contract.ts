@@ -479,20 +479,25 @@ export function backendContract (t: Test, makeBackend: () => Promise<ContractTar
     type Changes = { cursor: { at: string, key: string | null }, items: Array<Record<string, unknown>> }
     const meetingId = `mtg-${run}`
     const x = (over: Row): Row => ({ id: randomUUID(), channel: 'zoom', kind: 'provider', method: 'POST', path: '/zoom/v2/users/me/meetings', status_code: 201, provider_id: meetingId, refs: [meetingId], ...over })
-    const created = x({})
-    const other = x({ provider_id: `other-${run}`, refs: [`other-${run}`] })
+    // Every Zoom request and webhook of one account carries its host_id and account_id: ids each
+    // one shares, which tie nothing to a meeting (the token request has no meeting at all).
+    const host = `host-${run}`
+    const account = `account-${run}`
+    const created = x({ refs: [meetingId, host] })
+    const other = x({ provider_id: `other-${run}`, refs: [`other-${run}`, host] })
+    const token = x({ path: '/zoom/oauth/token', status_code: 200, provider_id: null, refs: [account] })
     const direct = x({ channel: 'email', direct: true, path: '/sendgrid/v3/mail/send', status_code: 202, provider_id: `msg-${run}`, refs: [`msg-${run}`] })
-    const webhook = x({ kind: 'webhook', path: '/webhooks/zoom', status_code: 200, provider_id: null, event: 'meeting.started' })
+    const webhook = x({ kind: 'webhook', path: '/webhooks/zoom', status_code: 200, provider_id: null, refs: [meetingId, host, account], event: 'meeting.started' })
     const events = x({ channel: 'email', kind: 'webhook', path: '/webhooks/sendgrid', status_code: 200, provider_id: null, refs: [`msg-${run}`], event: 'delivered' })
-    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: [created, other, direct, webhook, events].map(r => r.id as string) } }) })
-    await db.insert('activity_exchanges', [created, other, direct])
+    t.teardown(async () => { await db.delete('activity_exchanges', { id: { in: [created, other, token, direct, webhook, events].map(r => r.id as string) } }) })
+    await db.insert('activity_exchanges', [created, other, token, direct])
     const start = (await db.rpc<Changes>('activity_stream_changes', { p_after: null })).cursor
     const stored = async () => Object.fromEntries((await db.select('activity_exchanges', { where: { id: { in: [created, other, direct].map(r => r.id as string) } } })).map(r => [r.id, String(r.changed_at)]))
     const before = await stored()
     await db.insert('activity_exchanges', [webhook, events])
     const changes = await db.rpc<Changes>('activity_stream_changes', { p_after: start.at, p_after_key: start.key, p_overlap_ms: 0 })
-    const sent = changes.items.filter(i => [created.id, other.id, direct.id].includes(i.id))
-    t.same(sent.map(i => i.id).sort(), [created.id, direct.id].sort(), 'the meeting it started and the direct send its events were about; not another meeting')
+    const sent = changes.items.filter(i => [created.id, other.id, token.id, direct.id].includes(i.id))
+    t.same(sent.map(i => i.id).sort(), [created.id, direct.id].sort(), 'the meeting it started and the direct send its events were about; not another meeting of the same host, nor the token request')
     t.ok(sent.every(i => String(i.changed_at) >= String(start.at)), 'each as changed when its webhook was stored')
     t.same(await stored(), before, 'the exchanges themselves were not rewritten')
   })
