@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { cp, lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -13,6 +13,17 @@ async function tempDir (t: { teardown: (fn: () => unknown) => void }, prefix: st
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 
+/** Every entry under `folder` that anyone but its owner could read, write or enter. */
+async function openToOthers (folder: string): Promise<string[]> {
+  const open: string[] = []
+  for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name)
+    const mode = (await lstat(path)).mode & 0o777
+    if (!entry.isSymbolicLink() && mode !== (entry.isDirectory() ? 0o700 : 0o600)) open.push(`${mode.toString(8)} ${path}`)
+  }
+  return open
+}
+
 const appliedAt = async (backend: Awaited<ReturnType<typeof createPgliteBackend>>) =>
   (await backend.query('SELECT version, applied_at::text AS at FROM schema_migrations ORDER BY version')).rows
 
@@ -24,6 +35,7 @@ t.test('a fresh data folder is copied from the folder the first fresh start kept
   t.equal((await stat(templateDir)).mode & 0o777, 0o700, 'readable by its owner only')
   t.equal((await stat(folder)).mode & 0o777, 0o700)
   t.equal(await exists(templateFile(templateDir, DEFAULT_MIGRATIONS_DIR)), false, 'and no tarball: memory:// makes its own')
+  t.same(await openToOthers(folder), [], 'every file in the template 0600, every folder 0700 (PGlite leaves them 0666 and 0755)')
   await first.insert('email_logs', [{ id: '6f1c7a3e-0000-4000-8000-000000000001', mode: 'mock', to_email: 'a@example.com', status: 'sent' }])
   const migratedFirst = await appliedAt(first)
   t.same((await first.select('email_logs')).length, 1, 'the first start reopened its database after keeping the template')
@@ -37,6 +49,7 @@ t.test('a fresh data folder is copied from the folder the first fresh start kept
   const second = await createPgliteBackend({ dataDir: secondDir, templateDir })
   t.same(await appliedAt(second), migratedFirst, 'its migrations are the template\'s (same applied_at), not applied again')
   t.same(await second.select('email_logs'), [], 'none of the first folder\'s rows')
+  t.same(await openToOthers(secondDir), [], 'and in a data folder copied from it')
   t.equal(await exists(join(secondDir, 'base', 'left-behind')), false, 'what a cut-short copy left was cleared first')
   t.equal(await exists(join(secondDir, 'notes.txt')), true, 'only the database\'s own files')
   await second.close()

@@ -88,7 +88,7 @@ export function writeTemplateFolder (folder: string, fromDataDir: string): void 
   try {
     cpSync(fromDataDir, partial, { recursive: true, mode: constants.COPYFILE_FICLONE })
     // Owner only, like the data folder it was made from should be, whatever PGlite left.
-    chmodSync(partial, 0o700)
+    ownerOnly(partial)
     renameSync(partial, folder)
   } finally {
     rmSync(partial, { recursive: true, force: true })
@@ -114,6 +114,20 @@ export function copyTemplateFolder (folder: string, dataDir: string): boolean {
   }
   cpSync(version, join(dataDir, 'PG_VERSION'), { mode: constants.COPYFILE_FICLONE })
   return true
+}
+
+/**
+ * Makes a database folder and everything in it owner-only (folders 0700, files 0600). PGlite
+ * writes the files of a database it creates, or unpacks, as 0666 and its folders as 0755, and a
+ * copy keeps those modes: the folder's own 0700 was the only thing between them and every user of
+ * a shared machine (world-writable table files, in a folder anyone could be given access to).
+ */
+export function ownerOnly (folder: string): void {
+  chmodSync(folder, 0o700)
+  for (const entry of readdirSync(folder, { recursive: true, withFileTypes: true })) {
+    if (entry.isSymbolicLink()) continue
+    chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o700 : 0o600)
+  }
 }
 
 /** PostgreSQL's own names in a data folder: what a copy from a template can have left there. */

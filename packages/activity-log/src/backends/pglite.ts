@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { Worker } from 'node:worker_threads'
-import { defaultTemplateDir } from './pglite-template.ts'
+import { defaultTemplateDir, ownerOnly } from './pglite-template.ts'
 import { createSqlBackend, type SqlBackend, type SqlDriver } from './sql.ts'
 import type { SerializedError, WorkerReply, WorkerRequest } from './pglite-worker.ts'
 
@@ -27,6 +27,9 @@ export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir
     chmodSync(dataDir, 0o700)
   }
   const driver = await startWorker(dataDir, migrationsDir, templateDir ?? undefined)
+  // Whatever made the database (a template's copy, PGlite's own initdb or unpacking), its files
+  // are the owner's only: PGlite leaves them 0666.
+  if (!dataDir.startsWith('memory://')) ownerOnly(dataDir)
   return createSqlBackend('pglite', driver)
 }
 
