@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp as buildEmail } from '@switchboard/email/app'
@@ -152,7 +152,9 @@ export interface StackFile {
 export function writeStackFile (dataDir: string, urls: Record<string, string>, tokens: Tokens): string {
   const file = join(dataDir, 'stack.json')
   const body: StackFile = { pid: process.pid, started_at: new Date().toISOString(), urls, admin_page: `${urls.gateway}/admin`, docs: `${urls.gateway}/docs`, tokens_file: tokens.file ?? null }
-  mkdirSync(dataDir, { recursive: true })
-  writeFileSync(file, JSON.stringify(body, null, 2) + '\n')
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // Owner only, as everything in the data folder is (also the one a killed stack left behind).
+  writeFileSync(file, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 })
+  chmodSync(file, 0o600)
   return file
 }

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -37,6 +37,7 @@ t.test('the embedded database folder: one process holds it; a second is told whi
   const release = acquireFolderLock(dir, 'pglite')
   const held = JSON.parse(readFileSync(join(dir, 'pglite.lock'), 'utf8'))
   t.equal(held.pid, process.pid, 'the lock file names this process')
+  t.equal(statSync(join(dir, 'pglite.lock')).mode & 0o777, 0o600, 'owner only, as everything in the data folder')
   const second = (() => { try { acquireFolderLock(dir, 'pglite') } catch (e) { return e } })()
   t.ok(second instanceof DataFolderLockedError, 'a second holder is refused')
   t.match((second as Error).message, new RegExp(`in use by process ${process.pid} .*kill ${process.pid}.*SWITCHBOARD_DATA_DIR`))

@@ -50,7 +50,8 @@ export function acquireFolderLock (dir: string, name: string): () => void {
   const mine: LockHolder = { pid: process.pid, started_at: new Date().toISOString(), command: process.argv.slice(1).join(' ') }
   for (let attempt = 0; ; attempt++) {
     try {
-      writeFileSync(file, JSON.stringify(mine) + '\n', { flag: 'wx' })
+      // Owner only, as everything in the data folder is (it names the holder's command line).
+      writeFileSync(file, JSON.stringify(mine) + '\n', { flag: 'wx', mode: 0o600 })
       break
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err
