@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { startRecorder } from '@switchboard/service-kit/testing'
+import { requestJson, startRecorder } from '@switchboard/service-kit/testing'
 import { eventually, startWhatsAppApp, statusNotification, WEBHOOK_PATH, WEBHOOK_TOKEN } from './helper.ts'
 import { DEFAULT_TEMPLATES } from '../src/catalogue.ts'
 
@@ -223,7 +223,7 @@ t.test('the status receiver: AiSensy notifications at the token URL apply, never
 })
 
 t.test('AISENSY_WEBHOOK_ALLOWED_IPS: a right token from another address is refused; X-Forwarded-For counts only from a trusted proxy', async t => {
-  const { call, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_ALLOWED_IPS: '203.0.113.0/24', AISENSY_WEBHOOK_URL: 'off' } })
+  const { call, url, activityLog } = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_ALLOWED_IPS: '203.0.113.0/24', AISENSY_WEBHOOK_URL: 'off' } })
   const sent = await call('POST', '/messages', send('+919876543210'))
   const delivered = statusNotification(sent.body.provider_message_id, 'delivered')
   t.equal((await call('POST', WEBHOOK_PATH, delivered)).status, 401, 'from 127.0.0.1, not on the list')
@@ -231,6 +231,13 @@ t.test('AISENSY_WEBHOOK_ALLOWED_IPS: a right token from another address is refus
   t.equal(viaGateway.status, 200, 'through a trusted proxy (127.0.0.1) that saw an allowed address')
   await activityLog.flush()
   t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'delivered')
+  // Another process on the gateway's machine (loopback, but without the internal credential the
+  // gateway sends) cannot claim an allowed address.
+  const read = statusNotification(sent.body.provider_message_id, 'read')
+  const localProcess = await requestJson(`${url}${WEBHOOK_PATH}`, 'POST', read, { 'x-forwarded-for': '203.0.113.9' })
+  t.equal(localProcess.status, 401, 'X-Forwarded-For from a local process without the internal credential is not believed')
+  await activityLog.flush()
+  t.equal((await activityLog.select('whatsapp_logs', { where: { id: sent.body.id } }))[0]?.status, 'delivered', 'the spoofed post changed nothing')
 
   const untrusting = await startWhatsAppApp(t, { env: { AISENSY_WEBHOOK_ALLOWED_IPS: '203.0.113.0/24', WHATSAPP_TRUSTED_PROXIES: '', AISENSY_WEBHOOK_URL: 'off' } })
   t.equal((await untrusting.call('POST', WEBHOOK_PATH, delivered, { 'x-forwarded-for': '203.0.113.9' })).status, 401, 'anyone can write X-Forwarded-For: believed only from a trusted proxy')

@@ -59,7 +59,9 @@ export const aisensyWebhookRoutes: FastifyPluginAsyncTypebox<AiSensyWebhookOptio
       }
     }
   }, async (request) => {
-    const source = () => sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted)
+    // X-Forwarded-For only from the gateway (a trusted peer that sent the internal credential):
+    // any other process on the machine connects from loopback too, and could claim AiSensy's address.
+    const source = () => sourceAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], request.fromGateway ? trusted : () => false)
     if (!tokenMatches(opts.token, request.params.token) || (allowed && !allowed(source()))) {
       // The token is never logged: a wrong one may be a right one mistyped.
       request.log.warn({ source: source() }, 'refused an AiSensy webhook post: wrong URL token or an address not allowed')
