@@ -1,5 +1,5 @@
 import t from 'tap'
-import { redactText } from '../src/server/redact.ts'
+import { REDACTED, redactSecrets, redactText } from '../src/server/redact.ts'
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdEFGHijkl'
 
@@ -20,4 +20,13 @@ t.test('long adversarial text is redacted in linear time: a run of "eyJeyJ…" w
   const started = performance.now()
   for (const text of ['eyJ'.repeat(350_000), `x${'eyJabcd.'.repeat(100_000)}`, `${'eyJ'.repeat(100_000)}.abcd`]) t.equal(redactText(text).length > 0, true)
   t.ok(performance.now() - started < 2000, `redacted in ${Math.round(performance.now() - started)} ms`)
+})
+
+t.test('a secret nested deeper than the walk goes is not passed on: the deep part is replaced whole', async t => {
+  let body: unknown = { headers: { authorization: 'Bearer SG.deepKeyId1234.deepSecretPart5678' } }
+  for (let i = 0; i < 70; i++) body = { e: body }
+  const out = JSON.stringify(redactSecrets({ error: 'bad', detail: body }))
+  t.notMatch(out, /deepKeyId1234|deepSecretPart5678/, 'the key echoed 70 levels down is gone')
+  t.match(out, REDACTED)
+  t.match(out, /"error":"bad"/, 'what is within reach is kept')
 })

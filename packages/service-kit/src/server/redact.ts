@@ -60,7 +60,10 @@ export function redactText (text: string): string {
 /** A copy of `value` (any JSON-like value) with redactText applied to every string and key in it. */
 export function redactSecrets<T> (value: T, depth = 0): T {
   if (typeof value === 'string') return redactText(value) as T
-  if (value === null || typeof value !== 'object' || depth > 64) return value
+  if (value === null || typeof value !== 'object') return value
+  // Deeper than any provider's body: replaced whole, never passed on unread (a provider echoing
+  // our request 70 levels down gave the configured key back to the caller as it was sent).
+  if (depth > 64) return REDACTED as T
   if (Array.isArray(value)) return value.map(v => redactSecrets(v, depth + 1)) as T
   if (Buffer.isBuffer(value)) return value
   const out: Record<string, unknown> = {}
