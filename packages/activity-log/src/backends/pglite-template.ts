@@ -126,7 +126,14 @@ export function ownerOnly (folder: string): void {
   chmodSync(folder, 0o700)
   for (const entry of readdirSync(folder, { recursive: true, withFileTypes: true })) {
     if (entry.isSymbolicLink()) continue
-    chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o700 : 0o600)
+    try {
+      chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o700 : 0o600)
+    } catch (err) {
+      // Another user's file (a volume mounted with other owners) is not ours to change, and a
+      // file the open database removed meanwhile is gone: neither is a reason to refuse a start.
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'EPERM' && code !== 'ENOENT') throw err
+    }
   }
 }
 

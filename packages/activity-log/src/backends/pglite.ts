@@ -29,7 +29,8 @@ export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir
   const driver = await startWorker(dataDir, migrationsDir, templateDir ?? undefined)
   // Whatever made the database (a template's copy, PGlite's own initdb or unpacking), its files
   // are the owner's only: PGlite leaves them 0666.
-  if (!dataDir.startsWith('memory://')) ownerOnly(dataDir)
+  // Best effort: the folder itself is 0700 already, so a walk cut short never refuses a start.
+  if (!dataDir.startsWith('memory://')) try { ownerOnly(dataDir) } catch { /* see above */ }
   return createSqlBackend('pglite', driver)
 }
 
