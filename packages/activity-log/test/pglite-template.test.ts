@@ -1,4 +1,4 @@
-import { cp, lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, cp, lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -41,6 +41,10 @@ t.test('a fresh data folder is copied from the folder the first fresh start kept
   t.same((await first.select('email_logs')).length, 1, 'the first start reopened its database after keeping the template')
   await first.close()
 
+  // A template kept by an older version (files 0666, as PGlite leaves them) is made owner-only when used.
+  await chmod(join(folder, 'global'), 0o755)
+  await chmod(join(folder, 'PG_VERSION'), 0o666)
+
   // A start killed mid-copy leaves files but no PG_VERSION (copied last): the folder is still fresh.
   const secondDir = join(await tempDir(t, 'pglite-b-'), 'db')
   await cp(folder, secondDir, { recursive: true, filter: source => !source.endsWith('PG_VERSION') })
@@ -50,6 +54,7 @@ t.test('a fresh data folder is copied from the folder the first fresh start kept
   t.same(await appliedAt(second), migratedFirst, 'its migrations are the template\'s (same applied_at), not applied again')
   t.same(await second.select('email_logs'), [], 'none of the first folder\'s rows')
   t.same(await openToOthers(secondDir), [], 'and in a data folder copied from it')
+  t.same(await openToOthers(folder), [], 'and an older template, loose, is made owner-only when it is used')
   t.equal(await exists(join(secondDir, 'base', 'left-behind')), false, 'what a cut-short copy left was cleared first')
   t.equal(await exists(join(secondDir, 'notes.txt')), true, 'only the database\'s own files')
   await second.close()

@@ -104,6 +104,8 @@ export function writeTemplateFolder (folder: string, fromDataDir: string): void 
 export function copyTemplateFolder (folder: string, dataDir: string): boolean {
   const version = join(folder, 'PG_VERSION')
   if (!existsSync(version)) return false
+  // A template kept before templates were made owner-only still has PGlite's 0666 files.
+  try { ownerOnly(folder) } catch { /* best effort: its folder is 0700 */ }
   // PG_VERSION last: a start killed mid-copy leaves a folder that still reads as fresh (isFresh),
   // so the next start copies again instead of opening half a database. Copy-on-write where the
   // filesystem has it, a plain copy elsewhere. Entry by entry rather than with cpSync's filter:
