@@ -13,6 +13,7 @@
  * shared /tmp another user could write to), unless NODE_COMPILE_CACHE names a folder. It is keyed by
  * each file's contents, so an edited file is compiled again; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
+import { mkdirSync } from 'node:fs'
 import { enableCompileCache } from 'node:module'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +27,10 @@ export function compileCacheDir () {
  * environment, for its worker threads (the embedded database's) and child processes.
  */
 export function enableStackCompileCache () {
-  const cache = enableCompileCache(compileCacheDir())
+  const dir = compileCacheDir()
+  // Owner only, as the database templates beside it: Node makes the folders it needs 0755, and on a
+  // fresh machine that made ~/.cache/switchboard itself readable by every user.
+  try { mkdirSync(dir, { recursive: true, mode: 0o700 }) } catch { /* Node reports a folder it cannot use */ }
+  const cache = enableCompileCache(dir)
   if (cache.directory) process.env.NODE_COMPILE_CACHE = cache.directory
 }
