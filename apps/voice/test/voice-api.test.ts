@@ -259,6 +259,23 @@ t.test('a campaign whose webhooks never come still completes: it asks Bolna', as
   t.match(done, { completed: 2, failed: 1, by_status: { completed: 2, busy: 1 } })
 })
 
+t.test('a campaign call Bolna no longer knows (lost by a kill -9 of the emulator) ends as an error: the campaign does not stay running', async t => {
+  // A second emulator stands in for api.bolna.ai; its reset forgets the call, as a crash can.
+  const realBolna = await startVoiceApp(t)
+  const { call, runtime, activityLog } = await startVoiceApp(t, { env: { BOLNA_API_KEY: 'bn-live-key-abcdef123456', BOLNA_BASE_URL: `${realBolna.url}/bolna`, VOICE_RECONCILE_MS: '100' } })
+  await runtime.update('voice', { mode: 'live' }, 'test')
+  const created = await call('POST', '/campaigns', { name: 'Lost call', contacts: [NUMBERS.hold], script_id: 'appointment_reminder' })
+  t.equal(created.status, 202)
+  const placed = await eventually(async () => (await activityLog.select('call_logs', { where: { campaign_id: created.body.id } })).find(r => typeof r.execution_id === 'string'))
+  t.equal((await realBolna.call('POST', '/admin/reset')).status, 200)
+  const done = await eventually(async () => {
+    const r = await call('GET', `/campaigns/${created.body.id}`)
+    return r.body.status === 'completed' ? r.body : undefined
+  })
+  t.match(done, { contacts: { sent: 1, pending: 0 }, in_progress: 0, by_status: { error: 1 } })
+  t.match((await activityLog.select('call_logs', { where: { id: String(placed?.id) } }))[0], { status: 'error', error: /no execution/ })
+})
+
 t.test('get_call_logs(limit, status) and get_call_stats(): totals by status, answer rate, duration, cost', async t => {
   const { call, activityLog } = await startVoiceApp(t)
   const placed = []

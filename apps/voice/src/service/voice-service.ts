@@ -336,6 +336,12 @@ export function createVoiceService (deps: VoiceServiceDeps) {
           // Each call is asked where it was placed (a fallback call lives in the emulator).
           await applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)), 'fetched')
         } catch (err) {
+          if ((err as { statusCode?: number }).statusCode === 404) {
+            // Bolna has no such execution (the emulator lost a call placed just before a kill -9):
+            // it will never move, so it ends as an error instead of holding the campaign open.
+            await activityLog.advance('call_logs', 'id', String(r.id), 'error', { error: `Bolna has no execution ${String(r.execution_id)}: the call cannot be followed.`, error_code: 'error' })
+            return
+          }
           deps.logger?.debug({ err, call: r.id }, 'could not fetch the execution; will ask again')
         }
       })
