@@ -65,6 +65,8 @@ interface CampaignSpec {
 interface CallResult { id: string, execution_id: string | null, status?: string }
 const SEEN_MAX = 50_000
 const CAMPAIGN_REFRESH_GAP_MS = 250
+/** A followed call Bolna answers 404 for this many times in a row is lost (reconcile()). */
+const LOST_AFTER_NOT_FOUND = 3
 
 const nowIso = isoNow
 
@@ -322,6 +324,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
    */
   async function reconcile (campaignId: string): Promise<void> {
     const deadline = Date.now() + deps.reconcileMaxMs
+    // How many times in a row Bolna answered 404 for a call (see below).
+    const notFound = new Map<string, number>()
     while (!stopping.signal.aborted && Date.now() < deadline) {
       await sleep(deps.reconcileMs, undefined, { signal: stopping.signal }).catch(() => {})
       if (stopping.signal.aborted) return
@@ -335,11 +339,18 @@ export function createVoiceService (deps: VoiceServiceDeps) {
         try {
           // Each call is asked where it was placed (a fallback call lives in the emulator).
           await applyExecution(await deps.clientFor(r.mode as Mode).getExecution(String(r.execution_id)), 'fetched')
+          notFound.delete(String(r.id))
         } catch (err) {
           if ((err as { statusCode?: number }).statusCode === 404) {
             // Bolna has no such execution (the emulator lost a call placed just before a kill -9):
             // it will never move, so it ends as an error instead of holding the campaign open.
-            await activityLog.advance('call_logs', 'id', String(r.id), 'error', { error: `Bolna has no execution ${String(r.execution_id)}: the call cannot be followed.`, error_code: 'error' })
+            // Only after three answers in a row, reconcileMs apart: a provider that does not find
+            // a call it has just placed (unverified for the real Bolna) must not end it.
+            const times = (notFound.get(String(r.id)) ?? 0) + 1
+            notFound.set(String(r.id), times)
+            if (times >= LOST_AFTER_NOT_FOUND) {
+              await activityLog.advance('call_logs', 'id', String(r.id), 'error', { error: `Bolna has no execution ${String(r.execution_id)}: the call cannot be followed.`, error_code: 'error' })
+            }
             return
           }
           deps.logger?.debug({ err, call: r.id }, 'could not fetch the execution; will ask again')
