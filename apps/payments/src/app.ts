@@ -51,7 +51,10 @@ export async function buildApp (opts: PaymentsAppOptions): Promise<App> {
   const credentials = (): CredentialsReport => ({
     variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const)
       .map(name => ({ name, value: env[name] || undefined })),
-    missing: creds.ok ? [] : creds.missing
+    missing: creds.ok ? [] : creds.missing,
+    ...(!creds.ok && creds.missing[0] === 'INSTAMOJO_CLIENT_ID' && creds.missing.length === 2
+      ? { needs: 'INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API)' }
+      : {})
   })
   const app: App = await createServiceApp({
     ...opts,

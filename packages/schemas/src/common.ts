@@ -79,6 +79,8 @@ export const ServiceStatusSchema = Type.Object({
   simulation: SimulationSchema,
   ready: Type.Boolean(),
   missing: Type.Array(Type.String()),
+  /** What to set for live mode, in words: `missing` joined, or the alternatives a provider accepts. */
+  needs: Type.String(),
   credentials: Type.Array(Type.Object({ variable: Type.String(), configured: Type.Boolean(), display: Type.String() }))
 })
 export type ServiceStatus = Static<typeof ServiceStatusSchema>

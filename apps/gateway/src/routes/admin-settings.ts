@@ -94,7 +94,7 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
       for (const name of targets) {
         const st = await status(name)
         if (!st) problems.push(`the ${name} service cannot be reached to check its credentials`)
-        else if (st.missing.length) problems.push(`${name} needs ${st.missing.join(' and ')}`)
+        else if (st.missing.length) problems.push(`${name} needs ${st.needs || st.missing.join(' and ')}`)
       }
       if (problems.length) {
         throw appError('ADMIN_CREDENTIALS_MISSING', `Cannot switch to live mode: ${problems.join('; ')}. Set the variables in the service's environment and restart it, then switch again.`, { details: { problems } })

@@ -3,6 +3,8 @@ export interface CredentialsReport {
   variables: Array<{ name: string, value: string | undefined }>
   /** What live mode would need and is not set (providers with alternatives decide this themselves). */
   missing: string[]
+  /** `missing` in words, when a provider takes either of two sets (default: `missing` joined with "and"). */
+  needs?: string
 }
 
 /** Every listed variable is required. */

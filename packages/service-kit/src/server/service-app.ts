@@ -472,6 +472,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
       simulation: runtime.simulation,
       ready: Object.values(checks).every(c => c.ok),
       missing: report.missing,
+      needs: report.needs ?? report.missing.join(' and '),
       credentials: report.variables.map(v => ({
         variable: v.name,
         configured: !!v.value,
