@@ -7,6 +7,7 @@ import { idempotency } from '@switchboard/service-kit/idempotency'
 import { closeSharedInfrastructure, createBaseApp, openSharedInfrastructure, type App, type SharedInfrastructure } from '@switchboard/service-kit/service-app'
 import { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
 import { SERVICE_NAMES, type ServiceName } from '@switchboard/service-kit/services'
+import { addressList, addressMatcher } from '@switchboard/service-kit/source-address'
 import { adminPage, CSP_DIRECTIVES } from './admin/index.ts'
 import { serviceUrlVariable, type GatewayEnv } from './config.ts'
 import { swaggerOptions } from './openapi.ts'
@@ -61,7 +62,13 @@ const POLLED = /^\/(api\/admin\/|admin(\/|$)|health$|ready$|docs)/
 export async function buildApp (opts: GatewayOptions): Promise<App> {
   const { env, tokens } = opts
   // What a person sent is logged at info; the admin page's polling and health checks at debug.
-  const app = createBaseApp('GATEWAY', opts.logger, env, { requestLogLevel: request => request.method === 'GET' && POLLED.test(pathOf(request.url)) ? 'debug' : 'info' })
+  // Behind a reverse proxy every caller would share the proxy's address (one rate-limit bucket, one
+  // failed-auth count, the receivers seeing the proxy): the proxies named here are believed instead.
+  const proxies = addressList(env.GATEWAY_TRUSTED_PROXIES, 'GATEWAY_TRUSTED_PROXIES')
+  const app = createBaseApp('GATEWAY', opts.logger, env, {
+    requestLogLevel: request => request.method === 'GET' && POLLED.test(pathOf(request.url)) ? 'debug' : 'info',
+    ...(proxies.length > 0 ? { trustedProxy: addressMatcher(proxies) } : {})
+  })
 
   const services = (opts.services ?? SERVICE_NAMES).filter(s => SERVICE_ROUTES[s])
   // Before any route (and before the OpenAPI document reads them).

@@ -17,6 +17,7 @@ export const GatewayEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'A service slower than this gets a 504' }),
   RATE_LIMIT_MAX: Type.Integer({ default: 6000, minimum: 0, description: 'Requests per RATE_LIMIT_WINDOW_MS per API token (per IP without one) on /api/automation, /api/zoom and /api/webhooks; 0 turns the limit off' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000, description: 'The rate limit window' }),
+  GATEWAY_TRUSTED_PROXIES: Type.String({ default: '', description: 'Addresses or CIDR ranges of the reverse proxies in front of the gateway (e.g. 127.0.0.1 for nginx on the same machine): their X-Forwarded-For names the client for rate limits, failed-auth limits and the receivers; empty: nobody\'s' }),
   SWITCHBOARD_EVENTS_URL: Type.Optional(Type.String({ description: 'An endpoint that receives every event (Standard Webhooks), kept in the endpoints table as the "env" endpoint; unset removes it' })),
   SWITCHBOARD_EVENTS_SECRET: Type.Optional(Type.String({ description: 'The whsec_ secret events to SWITCHBOARD_EVENTS_URL are signed with (required with it)' })),
   SWITCHBOARD_EVENTS_TYPES: Type.Optional(Type.String({ description: 'Comma-separated event types for SWITCHBOARD_EVENTS_URL; unset: every type' }))

@@ -30,3 +30,22 @@ t.test('failed authentication is limited per address, at the gateway and at a se
   // Routes that take no token are not affected.
   t.equal((await call('GET', '/health')).status, 200)
 })
+
+t.test('behind a reverse proxy named in GATEWAY_TRUSTED_PROXIES, failed authentication is counted per client, not for the proxy', async t => {
+  const { call } = await startStack(t, { gatewayEnv: { AUTH_FAILURE_LIMIT: '3', GATEWAY_TRUSTED_PROXIES: '127.0.0.1,::1' } })
+  const from = (client: string, headers: Record<string, string> = {}) => ({ ...headers, 'x-forwarded-for': client })
+  const guesses = []
+  for (let i = 0; i < 4; i++) guesses.push((await call('GET', '/api/admin/stats', undefined, from('203.0.113.5', { authorization: `Bearer guess-${i}` }))).status)
+  t.same(guesses, [401, 401, 401, 429], 'the guessing client is refused')
+  t.equal((await call('GET', '/api/admin/stats', undefined, from('203.0.113.6', admin))).status, 200, 'another client behind the same proxy is not')
+  t.equal((await call('GET', '/api/admin/stats', undefined, from('198.51.100.1, 203.0.113.5', admin))).status, 429, 'an address the client adds on the left does not get the guesser out')
+
+  // Without the setting the header is ignored: every caller is the proxy's address, and shares its count.
+  const plain = await startStack(t, { gatewayEnv: { AUTH_FAILURE_LIMIT: '3' } })
+  for (let i = 0; i < 3; i++) await plain.call('GET', '/api/admin/stats', undefined, from('203.0.113.5', { authorization: `Bearer guess-${i}` }))
+  t.equal((await plain.call('GET', '/api/admin/stats', undefined, from('203.0.113.6', admin))).status, 429)
+})
+
+t.test('GATEWAY_TRUSTED_PROXIES that is not a list of addresses stops the start, naming the variable', async t => {
+  await t.rejects(startStack(t, { gatewayEnv: { GATEWAY_TRUSTED_PROXIES: '127.0.0.1,nginx' } }), { name: 'ConfigError', message: /GATEWAY_TRUSTED_PROXIES must list IP addresses or CIDR ranges .* got "nginx"/ })
+})

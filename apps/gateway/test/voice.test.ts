@@ -13,14 +13,14 @@ const bolnaKey = { authorization: 'Bearer bn-gateway-test-key' }
 const dial = (to: string) => ({ to_number: to, script_id: 'appointment_reminder', user_data: { name: 'Priya' } })
 
 /** The gateway in front of a real voice service, both on free ports, one test database. */
-async function startVoiceStack (t: Test, voiceEnv: Record<string, string> = {}) {
+async function startVoiceStack (t: Test, voiceEnv: Record<string, string> = {}, gatewayEnv: Record<string, string> = {}) {
   const infra = await createTestInfrastructure(t)
   const base = { SWITCHBOARD_DATA_DIR: infra.dataDir, LOG_LEVEL: 'silent' }
   const voice = await buildVoice({ env: loadVoiceEnv({ ...base, VOICE_PORT: '0', VOICE_CALL_STEP_MS: '5-15', ...voiceEnv }), shared: infra, logger: false })
   infra.closeWithInfrastructure(voice)
   await voice.listen({ port: 0, host: '127.0.0.1' })
   const voiceUrl = selfBaseUrl(voice)
-  const env = loadGatewayEnv({ ...base, GATEWAY_PORT: '0', API_TOKEN, ADMIN_TOKEN, VOICE_SERVICE_URL: voiceUrl })
+  const env = loadGatewayEnv({ ...base, GATEWAY_PORT: '0', API_TOKEN, ADMIN_TOKEN, VOICE_SERVICE_URL: voiceUrl, ...gatewayEnv })
   const gateway = await buildApp({ env, tokens: { apiToken: API_TOKEN, adminToken: ADMIN_TOKEN }, logger: false, services: ['voice'], shared: infra })
   infra.closeWithInfrastructure(gateway)
   await gateway.listen({ port: 0, host: '127.0.0.1' })
@@ -113,6 +113,26 @@ t.test('the real Bolna through the gateway: its address is what the gateway saw,
   t.same([post.status, post.body], [200, { received: true, duplicate: false }])
   await activityLog.flush()
   t.equal((await activityLog.select('call_logs', { where: { id: held.body.id } }))[0]?.status, 'ringing')
+})
+
+t.test('behind a reverse proxy named in GATEWAY_TRUSTED_PROXIES, Bolna\'s address is the one the proxy saw', async t => {
+  // The test client stands in for a proxy on this machine that forwards Bolna's post from 13.203.39.153.
+  const { call, activityLog } = await startVoiceStack(t, {}, { GATEWAY_TRUSTED_PROXIES: '127.0.0.1,::1' })
+  const held = await call('POST', '/api/automation/trigger/call', dial('+919855550105'), api)
+  t.equal(held.status, 202, JSON.stringify(held.body))
+  const ringing = JSON.stringify({ id: held.body.execution_id, status: 'ringing' })
+  const post = await call('POST', '/api/webhooks/voice/bolna', ringing, { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.7, 13.203.39.153' })
+  t.same([post.status, post.body], [200, { received: true, duplicate: false }], 'the rightmost untrusted hop is Bolna\'s documented address')
+  await activityLog.flush()
+  t.equal((await activityLog.select('call_logs', { where: { id: held.body.id } }))[0]?.status, 'ringing')
+  const claimed = await call('POST', '/api/webhooks/voice/bolna', JSON.stringify({ id: held.body.execution_id, status: 'in-progress' }), { 'content-type': 'application/json', 'x-forwarded-for': '13.203.39.153, 198.51.100.7' })
+  t.equal(claimed.status, 401, 'an address the client put further left is not believed')
+
+  // Without the setting, the same header from the same peer is ignored: the gateway's own peer is the source.
+  const direct = await startVoiceStack(t)
+  const other = await direct.call('POST', '/api/automation/trigger/call', dial('+919855550105'), api)
+  const refused = await direct.call('POST', '/api/webhooks/voice/bolna', JSON.stringify({ id: other.body.execution_id, status: 'ringing' }), { 'content-type': 'application/json', 'x-forwarded-for': '13.203.39.153' })
+  t.equal(refused.status, 401)
 })
 
 t.test('the OpenAPI document lists the voice routes', async t => {

@@ -3,12 +3,13 @@ import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
+import { addressList } from '@switchboard/service-kit/source-address'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { SECRET_FILE } from './bolna-webhooks.ts'
 import { createBolnaClient } from './client/bolna-client.ts'
-import { addressListOf, callStepRange, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
+import { callStepRange, scriptAliases, voiceSimulationOverrides, type VoiceEnv } from './config.ts'
 import { bolnaEmulator } from './emulator/index.ts'
 import { describeBolna } from './emulator/inspect.ts'
 import { bolnaWebhookRoutes } from './routes/bolna-webhook.ts'
@@ -25,8 +26,8 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
   // Bad values stop start-up naming the variable, before anything is opened.
   const stepMs = callStepRange(env)
   const aliases = scriptAliases(env)
-  const allowedIps = addressListOf(env, 'BOLNA_WEBHOOK_ALLOWED_IPS')
-  const trustedProxies = addressListOf(env, 'VOICE_TRUSTED_PROXIES')
+  const allowedIps = addressList(env.BOLNA_WEBHOOK_ALLOWED_IPS, 'BOLNA_WEBHOOK_ALLOWED_IPS')
+  const trustedProxies = addressList(env.VOICE_TRUSTED_PROXIES, 'VOICE_TRUSTED_PROXIES')
   const credentials = () => requireAll({ BOLNA_API_KEY: env.BOLNA_API_KEY })
   const app: App = await createServiceApp({
     ...opts,

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { CommonEnvSchema, ConfigError, loadEnv, parseRange } from '@switchboard/service-kit/env'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
@@ -38,20 +37,6 @@ export function voiceSimulationOverrides (env: VoiceEnv): Partial<SimulationSett
 export const callStepRange = (env: VoiceEnv) => parseRange(env.VOICE_CALL_STEP_MS, 'VOICE_CALL_STEP_MS')
 
 export const listOf = (value: string) => value.split(',').map(s => s.trim()).filter(Boolean)
-
-/** A comma-separated list of IP addresses and CIDR ranges; a bad entry stops start-up naming the variable. */
-export function addressListOf (env: VoiceEnv, name: 'BOLNA_WEBHOOK_ALLOWED_IPS' | 'VOICE_TRUSTED_PROXIES'): string[] {
-  const entries = listOf(env[name])
-  for (const entry of entries) {
-    const [address = '', prefix] = entry.split('/')
-    const family = isIP(address.replace(/^\[|\]$/g, ''))
-    const bits = prefix === undefined ? 0 : Number(prefix)
-    if (!family || !Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) {
-      throw new ConfigError(`Invalid configuration: ${name} must list IP addresses or CIDR ranges separated by commas (e.g. "13.203.39.153,10.0.0.0/8"), got "${entry}".`)
-    }
-  }
-  return entries
-}
 
 /**
  * BOLNA_SCRIPTS: "alias=<agent uuid>,…" → alias → agent id. A malformed entry stops start-up.

@@ -4,12 +4,13 @@ import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
 import { SERVICES } from '@switchboard/service-kit/services'
+import { addressList } from '@switchboard/service-kit/source-address'
 import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { loadCatalogue } from './catalogue.ts'
 import { createAiSensyClient } from './client/aisensy-client.ts'
-import { addressListOf, whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
+import { whatsappSimulationOverrides, type WhatsAppEnv } from './config.ts'
 import { aisensyEmulator, MAX_PENDING } from './emulator/index.ts'
 import { AiSensyPersistence } from './emulator/persist.ts'
 import { TOKEN_FILE } from './aisensy-webhooks.ts'
@@ -45,8 +46,8 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   // The secret in the webhook URL the team sets in AiSensy's dashboard (AiSensy signs nothing);
   // the emulator posts to the same kind of URL. Stable across restarts.
   const webhookToken = env.AISENSY_WEBHOOK_TOKEN ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, TOKEN_FILE, { derivedFrom: env.INTERNAL_TOKEN })
-  const allowedIps = addressListOf(env, 'AISENSY_WEBHOOK_ALLOWED_IPS')
-  const trustedProxies = addressListOf(env, 'WHATSAPP_TRUSTED_PROXIES')
+  const allowedIps = addressList(env.AISENSY_WEBHOOK_ALLOWED_IPS, 'AISENSY_WEBHOOK_ALLOWED_IPS')
+  const trustedProxies = addressList(env.WHATSAPP_TRUSTED_PROXIES, 'WHATSAPP_TRUSTED_PROXIES')
   const webhookSender = new WebhookSender({ store: app.activityLog, source: 'whatsapp', clock: app.clock, logger: app.log, urlSecrets: () => [webhookToken], allowedHosts: parseHostList(env.WEBHOOK_ALLOWED_HOSTS) })
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp', app.runtime.scenarios)

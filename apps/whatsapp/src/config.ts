@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { CommonEnvSchema, ConfigError, loadEnv, parseRange } from '@switchboard/service-kit/env'
-import { addressMatcher } from '@switchboard/service-kit/source-address'
+import { CommonEnvSchema, loadEnv, parseRange } from '@switchboard/service-kit/env'
 import type { SimulationSettings } from '@switchboard/service-kit/simulation'
 
 export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
@@ -30,17 +29,6 @@ export const WhatsAppEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
 export type WhatsAppEnv = Static<typeof WhatsAppEnvSchema>
 
 export const loadWhatsAppEnv = (env?: Record<string, string | undefined>) => loadEnv(WhatsAppEnvSchema, env)
-
-/** A comma-separated address list from the environment, checked at start so a typo stops the service with its name. */
-export function addressListOf (env: WhatsAppEnv, name: 'AISENSY_WEBHOOK_ALLOWED_IPS' | 'WHATSAPP_TRUSTED_PROXIES'): string[] {
-  const entries = env[name].split(',').map(s => s.trim()).filter(Boolean)
-  try {
-    addressMatcher(entries)
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${name} must list IP addresses or CIDR ranges separated by commas (e.g. "203.0.113.7,10.0.0.0/8"): ${(err as Error).message}.`)
-  }
-  return entries
-}
 
 /** Simulation settings this environment asks for (only what it sets). */
 export function whatsappSimulationOverrides (env: WhatsAppEnv): Partial<SimulationSettings> {

@@ -124,10 +124,23 @@ const DRAIN_LIMIT_MS = 10_000
  * given code prefix, and the request id echoed on every reply so callers can quote it.
  */
 
-export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: { servedWhileClosing?: string, requestLogLevel?: (request: FastifyRequest) => RequestLogLevel, emulatorPrefix?: string } = {}): App {
+export interface BaseAppOptions {
+  servedWhileClosing?: string
+  requestLogLevel?: (request: FastifyRequest) => RequestLogLevel
+  emulatorPrefix?: string
+  /**
+   * Peers whose X-Forwarded-For is believed: `request.ip` is then the first address from the right
+   * that is not one of them (the gateway behind a reverse proxy). Unset: the socket's peer.
+   */
+  trustedProxy?: (address: string) => boolean
+}
+
+export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: BaseAppOptions = {}): App {
   const schemaCompilers = lazySchemaCompilers({ emulatorPrefix: opts.emulatorPrefix })
+  const trustedProxy = opts.trustedProxy
   const app = Fastify({
     ...fastifyOptions(logger, env, codePrefix.toLowerCase(), schemaCompilers),
+    ...(trustedProxy ? { trustProxy: (address: string) => trustedProxy(address) } : {}),
     // Our envelope for what the router (a URL that does not decode) and Node's HTTP parser (a bad
     // Content-Length) refuse before a route runs, not Fastify's own bodies without a code.
     frameworkErrors: createFrameworkErrorHandler(codePrefix),

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net'
+import { ConfigError } from './env.ts'
 
 /**
  * Where a webhook post came from, for receivers that authenticate a provider by its address as
@@ -35,6 +36,23 @@ export function addressMatcher (entries: string[]): (ip: string) => boolean {
     const family = isIP(a)
     return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6')
   }
+}
+
+/**
+ * A comma-separated list of addresses and CIDR ranges from the environment variable `variable`,
+ * checked at start: a typo stops the server with the variable's name rather than trusting, or
+ * refusing, the wrong peers later.
+ */
+export function addressList (value: string, variable: string): string[] {
+  const entries = value.split(',').map(s => s.trim()).filter(Boolean)
+  for (const entry of entries) {
+    try {
+      addressMatcher([entry])
+    } catch {
+      throw new ConfigError(`Invalid configuration: ${variable} must list IP addresses or CIDR ranges separated by commas (e.g. "203.0.113.7,10.0.0.0/8"), got "${entry}".`)
+    }
+  }
+  return entries
 }
 
 /**
