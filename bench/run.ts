@@ -394,11 +394,13 @@ for (const instances of [1, 2]) {
   if (!wanted(name)) continue
   const pg = await startPostgres(process.env.BENCH_POSTGRES_BIN ? { binDir: process.env.BENCH_POSTGRES_BIN } : {})
   const servers: ChildProcess[] = []
+  const dataDirs: string[] = []
   try {
     const urls: string[] = []
     for (let i = 0; i < instances; i++) {
       const port = await freePort()
       const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-wa-'))
+      dataDirs.push(dataDir)
       const child = spawn(process.execPath, [join(here, '../apps/whatsapp/src/server.ts')], { cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '', DATABASE_URL: pg.url, SWITCHBOARD_DATA_DIR: dataDir, WHATSAPP_PORT: String(port), LOG_LEVEL: 'warn', ...BENCH_TOKENS } })
       servers.push(child)
       const url = `http://127.0.0.1:${port}`
@@ -423,6 +425,7 @@ for (const instances of [1, 2]) {
     for (const child of servers) child.kill('SIGTERM')
     await Promise.all(servers.map(child => child.exitCode !== null ? undefined : new Promise(resolve => child.once('exit', resolve))))
     await pg.stop()
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true })
   }
 }
 
