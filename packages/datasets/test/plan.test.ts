@@ -1,5 +1,4 @@
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { DATASETS_DIR, readDataset, validateDataset } from '../src/load.ts'
@@ -74,7 +73,7 @@ t.test('forced outcomes use the emulators\' documented magic values', async t =>
 })
 
 t.test('a team\'s own file is validated, and a bad one is refused saying where', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'dataset-'))
+  const dir = t.testdir()
   const own: Dataset = { name: 'mine', contacts: [{ name: 'Asha Rao', email: 'asha@example.com' }], email: { count: 3, subjects: ['Hi {{name}}'], bodies: ['<p>Hello {{name}}</p>'], outcomes: {} } }
   writeFileSync(join(dir, 'mine.json'), JSON.stringify(own))
   const plan = planDataset(readDataset(join(dir, 'mine.json')), 3)
