@@ -211,6 +211,9 @@ export function recordingsBody (v: View, m: MeetingRecord): Record<string, unkno
     account_id: v.host.accountId,
     host_id: v.host.id,
     topic: m.topic,
+    // A number, as in recorded answers of this route (e.g. `"type": 2` with `"id": 1000000000000`);
+    // Rivet's generated types say string for this one field, and its own meeting objects say
+    // number. Unverified against a live answer of today's API: the recorded bytes win.
     type: m.type,
     start_time: zoomTime(v.store.virtual(m, v.store.startReal(m))),
     timezone: m.timezone,
