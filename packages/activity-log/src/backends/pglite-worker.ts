@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../migrations.ts'
 import { copyTemplateFolder, isFresh, removeDatabaseFiles, readTemplate, templateFile, templateFolder, writeTemplate, writeTemplateFolder } from './pglite-template.ts'
+import { needsVacuum, TABLE_ACTIVITY_SQL, vacuumStatement, type TableActivity } from './pglite-maintenance.ts'
 import { PreparedQueries } from './pglite-query.ts'
 import { TYPE_PARSERS } from './sql.ts'
 
@@ -33,7 +34,7 @@ export function serializeError (err: unknown): SerializedError {
   return out
 }
 
-const { dataDir, migrationsDir = DEFAULT_MIGRATIONS_DIR, templateDir } = workerData as { dataDir: string, migrationsDir?: string, templateDir?: string }
+const { dataDir, migrationsDir = DEFAULT_MIGRATIONS_DIR, templateDir, maintenanceEveryMs } = workerData as { dataDir: string, migrationsDir?: string, templateDir?: string, maintenanceEveryMs: number }
 const port = parentPort!
 
 /**
@@ -107,6 +108,33 @@ port.on('message', (request: WorkerRequest) => {
   chain = chain.then(() => handle(request))
 })
 
+// Vacuuming (pglite-maintenance.ts): a look at the tables' activity every maintenanceEveryMs while
+// statements arrive, and each table past autovacuum's thresholds vacuumed as a step of its own on
+// the chain, so queries that arrived meanwhile go first. An idle database is left alone.
+let statementsSinceCheck = 0
+let closing = false
+if (maintenanceEveryMs > 0) {
+  setInterval(() => {
+    if (statementsSinceCheck === 0 || closing) return
+    statementsSinceCheck = 0
+    chain = chain.then(checkTables)
+  }, maintenanceEveryMs).unref()
+}
+
+async function checkTables (): Promise<void> {
+  try {
+    const db = await ready
+    const { rows } = await db.query<TableActivity>(TABLE_ACTIVITY_SQL)
+    for (const { table } of rows.filter(needsVacuum)) {
+      chain = chain.then(async () => {
+        if (!closing) await db.exec(vacuumStatement(table)).catch(() => {})
+      })
+    }
+  } catch {
+    // A database that did not open answers every request with its error; nothing to vacuum.
+  }
+}
+
 /** The statements run most, prepared once (see pglite-query.ts). */
 let prepared: PreparedQueries | undefined
 
@@ -118,6 +146,8 @@ async function viaQuery (db: PGlite, text: string, values?: unknown[]): Promise<
 async function handle (request: WorkerRequest): Promise<void> {
   try {
     const db = await ready
+    if (request.op !== 'close') statementsSinceCheck++
+    else closing = true
     if (request.op === 'query') {
       const result = await (prepared ??= new PreparedQueries(db)).query(request.text, request.values) ?? await viaQuery(db, request.text, request.values)
       port.postMessage({ id: request.id, ok: true, rows: result.rows, rowCount: result.rowCount } satisfies WorkerReply)

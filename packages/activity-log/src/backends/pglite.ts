@@ -14,19 +14,24 @@ export interface PgliteConfig {
    * null turns that off. Default: the user's cache folder, or SWITCHBOARD_PGLITE_TEMPLATE_DIR.
    */
   templateDir?: string | null
+  /**
+   * How often the database thread looks for tables to vacuum while it is in use
+   * (pglite-maintenance.ts); 0 turns vacuuming off. Default one minute.
+   */
+  maintenanceEveryMs?: number
 }
 
 /**
  * Embedded PostgreSQL (WASM) on a worker thread of this process, so its query work runs beside
  * the servers' event loop instead of on it. One process per data folder.
  */
-export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir = defaultTemplateDir() }: PgliteConfig): Promise<SqlBackend> {
+export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir = defaultTemplateDir(), maintenanceEveryMs = 60_000 }: PgliteConfig): Promise<SqlBackend> {
   if (!dataDir.startsWith('memory://')) {
     // The database's files are the activity log's: owner only, whatever the umask.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o700)
   }
-  const driver = await startWorker(dataDir, migrationsDir, templateDir ?? undefined)
+  const driver = await startWorker({ dataDir, migrationsDir, templateDir: templateDir ?? undefined, maintenanceEveryMs })
   // Whatever made the database (a template's copy, PGlite's own initdb or unpacking), its files
   // are the owner's only: PGlite leaves them 0666.
   // Best effort: the folder itself is 0700 already, so a walk cut short never refuses a start.
@@ -55,10 +60,10 @@ function revive (e: SerializedError): Error {
  */
 const WASM_TIERING_BUDGET = 1_300_000_000
 
-async function startWorker (dataDir: string, migrationsDir: string | undefined, templateDir: string | undefined): Promise<SqlDriver> {
+async function startWorker (workerData: { dataDir: string, migrationsDir: string | undefined, templateDir: string | undefined, maintenanceEveryMs: number }): Promise<SqlDriver> {
   // Before the thread compiles PGlite; V8 reads the flag when it instantiates a module.
   setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`)
-  const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, migrationsDir, templateDir } })
+  const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData })
   const pending = new Map<number, { resolve: (reply: WorkerReply & { ok: true }) => void, reject: (err: Error) => void }>()
   let nextId = 1
   let stopped: Error | undefined

@@ -1,0 +1,19 @@
+import t from 'tap'
+import { needsVacuum, vacuumStatement } from '../src/backends/pglite-maintenance.ts'
+
+const table = { table: 't', live: 10_000, dead: 0, insertedSinceVacuum: 0, xidAge: 1_000 }
+
+t.test('a table is vacuumed past autovacuum\'s default thresholds', async t => {
+  t.notOk(needsVacuum(table), 'a quiet table is left alone')
+  t.notOk(needsVacuum({ ...table, dead: 2_050 }), '50 + 20 % of the live rows dead: not yet')
+  t.ok(needsVacuum({ ...table, dead: 2_051 }), 'past it')
+  t.notOk(needsVacuum({ ...table, insertedSinceVacuum: 3_000 }), 'inserts: 1,000 + 20 %: not yet')
+  t.ok(needsVacuum({ ...table, insertedSinceVacuum: 3_001 }), 'an append-only table is vacuumed (and frozen) as it grows')
+  t.ok(needsVacuum({ ...table, xidAge: 150_000_001 }), 'a table near the wraparound horizon, whatever it did')
+  t.ok(needsVacuum({ ...table, live: 0, dead: 51 }), 'an emptied table')
+})
+
+t.test('the table name is quoted as an identifier', async t => {
+  t.equal(vacuumStatement('webhook_outbox'), 'VACUUM "webhook_outbox"')
+  t.equal(vacuumStatement('we"ird'), 'VACUUM "we""ird"')
+})
