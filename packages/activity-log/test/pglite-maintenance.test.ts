@@ -1,5 +1,5 @@
 import t from 'tap'
-import { needsVacuum, vacuumStatement } from '../src/backends/pglite-maintenance.ts'
+import { needsCheckpoint, needsVacuum, vacuumStatement } from '../src/backends/pglite-maintenance.ts'
 
 const table = { table: 't', live: 10_000, dead: 0, insertedSinceVacuum: 0, xidAge: 1_000 }
 
@@ -16,4 +16,11 @@ t.test('a table is vacuumed past autovacuum\'s default thresholds', async t => {
 t.test('the table name is quoted as an identifier', async t => {
   t.equal(vacuumStatement('webhook_outbox'), 'VACUUM "webhook_outbox"')
   t.equal(vacuumStatement('we"ird'), 'VACUUM "we""ird"')
+})
+
+t.test('a checkpoint is due after 64 MB of log, or five minutes with anything written', async t => {
+  t.notOk(needsCheckpoint({ bytesSinceCheckpoint: 64 * 2 ** 20, secondsSinceCheckpoint: 10 }))
+  t.ok(needsCheckpoint({ bytesSinceCheckpoint: 64 * 2 ** 20 + 1, secondsSinceCheckpoint: 10 }))
+  t.ok(needsCheckpoint({ bytesSinceCheckpoint: 2 ** 20, secondsSinceCheckpoint: 301 }))
+  t.notOk(needsCheckpoint({ bytesSinceCheckpoint: 120, secondsSinceCheckpoint: 3_600 }), 'only the last checkpoint\'s own record: nothing to write')
 })

@@ -108,3 +108,31 @@ t.test('the embedded database vacuums its own tables: the space of deleted rows 
   t.ok(grown > 9 * 2 ** 20, `without it the same rounds leave ${(grown / 2 ** 20).toFixed(1)} MB holding no row`)
   t.equal(await vacuums(unmaintained), 0)
 })
+
+t.test('the embedded database checkpoints itself: its log does not keep everything written since the start', async t => {
+  // About 90 MB of write-ahead log, past the 64 MB after which PostgreSQL's checkpointer would act.
+  const write = async (backend: Awaited<ReturnType<typeof createPgliteBackend>>) => {
+    await backend.exec('CREATE TABLE wal_probe (body text NOT NULL)')
+    for (let i = 0; i < 8; i++) await backend.exec("INSERT INTO wal_probe SELECT repeat('x', 1000) FROM generate_series(1, 10000)")
+  }
+  const redo = async (backend: Awaited<ReturnType<typeof createPgliteBackend>>) =>
+    String((await backend.query('SELECT redo_lsn::text AS lsn FROM pg_control_checkpoint()')).rows[0]!.lsn)
+
+  const maintained = await createPgliteBackend({ dataDir: 'memory://', maintenanceEveryMs: 20 })
+  t.teardown(() => maintained.close())
+  const before = await redo(maintained)
+  await write(maintained)
+  const until = Date.now() + 10_000
+  while (await redo(maintained) === before) {
+    if (Date.now() > until) throw new Error('no checkpoint within 10 s of writing 90 MB of log')
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  const since = Number((await maintained.query('SELECT (pg_current_wal_insert_lsn() - redo_lsn)::float8 AS bytes FROM pg_control_checkpoint()')).rows[0]!.bytes)
+  t.ok(since < 64 * 2 ** 20, `a crash now would replay ${(since / 2 ** 20).toFixed(1)} MB of log, not all 90`)
+
+  const unmaintained = await createPgliteBackend({ dataDir: 'memory://', maintenanceEveryMs: 0 })
+  t.teardown(() => unmaintained.close())
+  const start = await redo(unmaintained)
+  await write(unmaintained)
+  t.equal(await redo(unmaintained), start, 'without it nothing checkpoints')
+})

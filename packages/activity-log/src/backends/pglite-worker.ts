@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../migrations.ts'
 import { copyTemplateFolder, isFresh, removeDatabaseFiles, readTemplate, templateFile, templateFolder, writeTemplate, writeTemplateFolder } from './pglite-template.ts'
-import { needsVacuum, TABLE_ACTIVITY_SQL, vacuumStatement, type TableActivity } from './pglite-maintenance.ts'
+import { needsCheckpoint, needsVacuum, TABLE_ACTIVITY_SQL, vacuumStatement, WAL_ACTIVITY_SQL, type TableActivity, type WalActivity } from './pglite-maintenance.ts'
 import { PreparedQueries } from './pglite-query.ts'
 import { TYPE_PARSERS } from './sql.ts'
 
@@ -108,22 +108,29 @@ port.on('message', (request: WorkerRequest) => {
   chain = chain.then(() => handle(request))
 })
 
-// Vacuuming (pglite-maintenance.ts): a look at the tables' activity every maintenanceEveryMs while
-// statements arrive, and each table past autovacuum's thresholds vacuumed as a step of its own on
-// the chain, so queries that arrived meanwhile go first. An idle database is left alone.
+// Upkeep (pglite-maintenance.ts): a look at the log and the tables every maintenanceEveryMs while
+// statements arrive; a checkpoint when one is due and each table past autovacuum's thresholds
+// vacuumed, each a step of its own on the chain, so queries that arrived meanwhile go first. An
+// idle database is left alone.
 let statementsSinceCheck = 0
 let closing = false
 if (maintenanceEveryMs > 0) {
   setInterval(() => {
     if (statementsSinceCheck === 0 || closing) return
     statementsSinceCheck = 0
-    chain = chain.then(checkTables)
+    chain = chain.then(maintain)
   }, maintenanceEveryMs).unref()
 }
 
-async function checkTables (): Promise<void> {
+async function maintain (): Promise<void> {
   try {
     const db = await ready
+    const { rows: [wal] } = await db.query<WalActivity>(WAL_ACTIVITY_SQL)
+    if (wal !== undefined && needsCheckpoint(wal)) {
+      chain = chain.then(async () => {
+        if (!closing) await db.exec('CHECKPOINT').catch(() => {})
+      })
+    }
     const { rows } = await db.query<TableActivity>(TABLE_ACTIVITY_SQL)
     for (const { table } of rows.filter(needsVacuum)) {
       chain = chain.then(async () => {
