@@ -1,7 +1,7 @@
 import t from 'tap'
 import { needsCheckpoint, needsVacuum, vacuumStatement } from '../src/backends/pglite-maintenance.ts'
 
-const table = { table: 't', live: 10_000, dead: 0, insertedSinceVacuum: 0, xidAge: 1_000 }
+const table = { schema: 'public', table: 't', live: 10_000, dead: 0, insertedSinceVacuum: 0, xidAge: 1_000 }
 
 t.test('a table is vacuumed past autovacuum\'s default thresholds', async t => {
   t.notOk(needsVacuum(table), 'a quiet table is left alone')
@@ -13,9 +13,9 @@ t.test('a table is vacuumed past autovacuum\'s default thresholds', async t => {
   t.ok(needsVacuum({ ...table, live: 0, dead: 51 }), 'an emptied table')
 })
 
-t.test('the table name is quoted as an identifier', async t => {
-  t.equal(vacuumStatement('webhook_outbox'), 'VACUUM "webhook_outbox"')
-  t.equal(vacuumStatement('we"ird'), 'VACUUM "we""ird"')
+t.test('the schema and table names are quoted as identifiers', async t => {
+  t.equal(vacuumStatement({ schema: 'public', table: 'webhook_outbox' }), 'VACUUM "public"."webhook_outbox"')
+  t.equal(vacuumStatement({ schema: 'my schema', table: 'we"ird' }), 'VACUUM "my schema"."we""ird"')
 })
 
 t.test('a checkpoint is due after 64 MB of log, or five minutes with anything written', async t => {

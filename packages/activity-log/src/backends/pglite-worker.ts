@@ -132,7 +132,7 @@ async function maintain (): Promise<void> {
       })
     }
     const { rows } = await db.query<TableActivity>(TABLE_ACTIVITY_SQL)
-    for (const { table } of rows.filter(needsVacuum)) {
+    for (const table of rows.filter(needsVacuum)) {
       chain = chain.then(async () => {
         if (!closing) await db.exec(vacuumStatement(table)).catch(() => {})
       })
