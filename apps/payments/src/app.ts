@@ -9,7 +9,7 @@ import { Simulator } from '@switchboard/service-kit/simulation'
 import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createInstamojoClient } from './client/instamojo-client.ts'
-import { instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
+import { EITHER_PAIR, instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
 import { describeInstamojo } from './emulator/inspect.ts'
 import { instamojoEmulator, MAX_TOKENS } from './emulator/index.ts'
 import { DEFAULT_MAX_RECORDS } from './emulator/store.ts'
@@ -27,7 +27,7 @@ export const SALT_FILE = 'instamojo-emulator-salt'
 function notConfigured (missing: string[]): ServiceError {
   const both = missing.length === 2 && missing[0] === 'INSTAMOJO_CLIENT_ID'
   const message = both
-    ? 'Instamojo is in live mode but no credentials are set. Set INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API), or switch payments back to mock mode.'
+    ? `Instamojo is in live mode but no credentials are set. Set ${EITHER_PAIR}, or switch payments back to mock mode.`
     : `Instamojo is in live mode but ${missing.join(' and ')} is not set (its partner is). Set it, or switch payments back to mock mode.`
   return appError('PROVIDER_NOT_CONFIGURED', message, { details: { missing: both ? ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] : missing } })
 }
@@ -52,9 +52,7 @@ export async function buildApp (opts: PaymentsAppOptions): Promise<App> {
     variables: (['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET', 'INSTAMOJO_API_KEY', 'INSTAMOJO_AUTH_TOKEN'] as const)
       .map(name => ({ name, value: env[name] || undefined })),
     missing: creds.ok ? [] : creds.missing,
-    ...(!creds.ok && creds.missing[0] === 'INSTAMOJO_CLIENT_ID' && creds.missing.length === 2
-      ? { needs: 'INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API)' }
-      : {})
+    ...(creds.ok ? {} : { needs: creds.needs })
   })
   const app: App = await createServiceApp({
     ...opts,

@@ -56,17 +56,22 @@ export function instamojoHost (env: PaymentsEnv, api: 'v2' | 'v1.1'): string {
 
 export type LiveCredentials =
   | { ok: true, auth: { kind: 'oauth', clientId: string, clientSecret: string } | { kind: 'legacy', apiKey: string, authToken: string } }
-  | { ok: false, missing: string[] }
+  | { ok: false, missing: string[], needs: string }
+
+/** What to set when no Instamojo credential is: either API's pair. */
+export const EITHER_PAIR = 'INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API)'
 
 /**
  * Which live API the credentials allow: v2 when a client id/secret pair is set, else v1.1 with an
- * API key/auth token pair. A half-set pair names its missing half; nothing set names both pairs.
+ * API key/auth token pair. A half-set pair names its missing half; nothing set names both pairs
+ * (`missing` lists v2's, the one to prefer; `needs` says either will do).
  */
 export function liveCredentials (env: PaymentsEnv): LiveCredentials {
   const { INSTAMOJO_CLIENT_ID: id, INSTAMOJO_CLIENT_SECRET: secret, INSTAMOJO_API_KEY: key, INSTAMOJO_AUTH_TOKEN: token } = env
   if (id && secret) return { ok: true, auth: { kind: 'oauth', clientId: id, clientSecret: secret } }
   if (key && token) return { ok: true, auth: { kind: 'legacy', apiKey: key, authToken: token } }
-  if (id || secret) return { ok: false, missing: [id ? 'INSTAMOJO_CLIENT_SECRET' : 'INSTAMOJO_CLIENT_ID'] }
-  if (key || token) return { ok: false, missing: [key ? 'INSTAMOJO_AUTH_TOKEN' : 'INSTAMOJO_API_KEY'] }
-  return { ok: false, missing: ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET'] }
+  const half = (name: string) => ({ ok: false as const, missing: [name], needs: name })
+  if (id || secret) return half(id ? 'INSTAMOJO_CLIENT_SECRET' : 'INSTAMOJO_CLIENT_ID')
+  if (key || token) return half(key ? 'INSTAMOJO_AUTH_TOKEN' : 'INSTAMOJO_API_KEY')
+  return { ok: false, missing: ['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET'], needs: EITHER_PAIR }
 }
