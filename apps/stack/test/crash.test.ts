@@ -72,7 +72,9 @@ async function missing (gatewayUrl: string, acked: Acked[]): Promise<Acked[]> {
 
 async function crashRounds (t: Test, opts: { databaseUrl?: string, cut?: { cut: () => void, restore: () => void }, rounds: number }) {
   const random = seeded(SEED)
-  const env = await stackEnv(t, {}, { child: true, database: opts.databaseUrl ?? 'embedded', latencyMs: '0-5' })
+  // On the embedded database its upkeep (checkpoints, vacuums) looks every 50 ms instead of 10 s,
+  // so kills land during checkpoints and vacuums too.
+  const env = await stackEnv(t, opts.databaseUrl ? {} : { SWITCHBOARD_PGLITE_UPKEEP_MS: '50' }, { child: true, database: opts.databaseUrl ?? 'embedded', latencyMs: '0-5' })
   const gatewayUrl = `http://127.0.0.1:${env.GATEWAY_PORT}`
   const acked: Acked[] = []
   for (let round = 0; round < opts.rounds; round++) {

@@ -16,17 +16,24 @@ export interface PgliteConfig {
   templateDir?: string | null
   /**
    * How often the database thread, while in use, checks whether a checkpoint is due and which tables
-   * need vacuuming (pglite-maintenance.ts); 0 turns that upkeep off. Default 10 s: at full speed the
-   * stack writes about 15 MB of log a second, and the check is two catalog reads.
+   * need vacuuming (pglite-maintenance.ts); 0 turns that upkeep off. Default 10 s (or
+   * SWITCHBOARD_PGLITE_UPKEEP_MS): at full speed the stack writes about 15 MB of log a second, and
+   * the check is two catalog reads.
    */
   maintenanceEveryMs?: number
+}
+
+/** SWITCHBOARD_PGLITE_UPKEEP_MS when it is a whole number of milliseconds, else 10 s. */
+function defaultUpkeepMs (): number {
+  const configured = Number(process.env.SWITCHBOARD_PGLITE_UPKEEP_MS)
+  return Number.isInteger(configured) && configured >= 0 && process.env.SWITCHBOARD_PGLITE_UPKEEP_MS !== '' ? configured : 10_000
 }
 
 /**
  * Embedded PostgreSQL (WASM) on a worker thread of this process, so its query work runs beside
  * the servers' event loop instead of on it. One process per data folder.
  */
-export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir = defaultTemplateDir(), maintenanceEveryMs = 10_000 }: PgliteConfig): Promise<SqlBackend> {
+export async function createPgliteBackend ({ dataDir, migrationsDir, templateDir = defaultTemplateDir(), maintenanceEveryMs = defaultUpkeepMs() }: PgliteConfig): Promise<SqlBackend> {
   if (!dataDir.startsWith('memory://')) {
     // The database's files are the activity log's: owner only, whatever the umask.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
