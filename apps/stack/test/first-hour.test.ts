@@ -56,6 +56,11 @@ t.test('the switch: payments refuses live mode without Instamojo credentials, mo
   t.equal(payments.status, 422, 'refused like the other services')
   t.equal(payments.body.code, 'ADMIN_CREDENTIALS_MISSING')
   t.match(payments.body.message, /payments needs INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET \(v2 API\), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN \(v1\.1 API\)/, 'either API\'s pair is named')
+  const view = await call('GET', '/api/admin/settings/mock-mode', undefined, admin)
+  t.same([view.body.services.payments.missing, view.body.services.payments.needs],
+    [['INSTAMOJO_CLIENT_ID', 'INSTAMOJO_CLIENT_SECRET'], 'INSTAMOJO_CLIENT_ID and INSTAMOJO_CLIENT_SECRET (v2 API), or INSTAMOJO_API_KEY and INSTAMOJO_AUTH_TOKEN (v1.1 API)'],
+    'the admin settings (and the page) say either pair will do')
+  t.equal(view.body.services.email.needs, '', 'nothing missing: nothing needed')
   const all = await call('POST', '/api/admin/settings/mock-mode', { mock_mode: false }, admin)
   t.equal(all.status, 422, 'switching every service is refused as a whole')
   t.match(all.body.message, /payments needs INSTAMOJO_CLIENT_ID/)

@@ -21,6 +21,7 @@ export const ServiceSettingsSchema = Type.Object({
   fallback_note: Nullable(Type.String({ description: 'Why this service never falls back, when it does not' })),
   credentials: Type.Array(Type.Object({ variable: Type.String(), configured: Type.Boolean(), display: Type.String() })),
   missing: Type.Array(Type.String()),
+  needs: Type.String({ description: 'What live mode needs that is not set, in words (either of two credential sets, where a provider takes both); empty when nothing is missing' }),
   simulation: SimulationViewSchema
 })
 export type ServiceSettings = Static<typeof ServiceSettingsSchema>

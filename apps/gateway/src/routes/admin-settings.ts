@@ -56,6 +56,7 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<AdminSettingsOptions
       fallback_note: fallbackForbidden(name) ?? null,
       credentials: st?.credentials ?? [],
       missing: st?.missing ?? [],
+      needs: st === undefined ? '' : st.needs || st.missing.join(' and '),
       simulation: toView(rt.simulation)
     }
   }

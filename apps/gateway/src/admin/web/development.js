@@ -169,7 +169,7 @@ function updateServiceCard (card, name, svc) {
   reach.textContent = svc.reachable ? 'Reachable' : 'Unreachable: the gateway cannot reach this service'
   const ready = slot(card, 'ready')
   ready.className = !svc.reachable ? 'unknown' : svc.ready ? 'ok' : 'warn'
-  ready.textContent = !svc.reachable ? 'Readiness unknown' : svc.ready ? 'Ready' : (!mock && svc.missing?.length ? `Not ready: ${svc.missing.join(', ')} not set` : 'Not ready')
+  ready.textContent = !svc.reachable ? 'Readiness unknown' : svc.ready ? 'Ready' : (!mock && svc.missing?.length ? `Not ready: ${svc.needs || svc.missing.join(' and ')} not set` : 'Not ready')
 
   const modeInput = /** @type {HTMLInputElement} */ (card.querySelector('[data-act=mode]'))
   if (!modeInput.disabled) modeInput.checked = mock
@@ -182,10 +182,12 @@ function updateServiceCard (card, name, svc) {
   if (!svc.credentials?.length) keys.replaceChildren(h('dt', { text: 'None reported by the service' }), h('dd'))
   const missing = slot(card, 'missing')
   const list = svc.missing ?? []
+  // In the service's words: a provider that takes either of two credential sets names both.
+  const needs = svc.needs || list.join(' and ')
   missing.textContent = list.length
     ? (mock
-        ? `Live mode needs ${list.join(' and ')}, which ${list.length > 1 ? 'are' : 'is'} not set. Set ${list.length > 1 ? 'them' : 'it'} in the environment (or .env) and restart before switching.`
-        : `Live mode without ${list.join(' and ')}: every call fails with PROVIDER_NOT_CONFIGURED. Set ${list.length > 1 ? 'them' : 'it'} or switch back to mock mode.`)
+        ? `Live mode needs ${needs}, not set here. Set ${list.length > 1 ? 'them' : 'it'} in the environment (or .env) and restart before switching.`
+        : `Live mode without ${needs}: every call fails with PROVIDER_NOT_CONFIGURED. Set ${list.length > 1 ? 'them' : 'it'} or switch back to mock mode.`)
     : ''
   missing.hidden = !list.length
   missing.classList.toggle('bad', !mock && list.length > 0)
