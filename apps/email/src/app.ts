@@ -59,6 +59,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
     clientFor,
     from: { email: env.EMAIL_FROM, name: env.EMAIL_FROM_NAME },
     bulkConcurrency: env.EMAIL_BULK_CONCURRENCY,
+    bulkSubstitutions: env.EMAIL_BULK_SUBSTITUTIONS,
     leaseMs: env.JOB_LEASE_MS,
     bulkWaitMs: env.BULK_WAIT_MS,
     logger: app.log

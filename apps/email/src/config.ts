@@ -13,7 +13,8 @@ export const EmailEnvSchema = Type.Composite([CommonEnvSchema, Type.Object({
   EMAIL_FROM_NAME: Type.String({ default: 'Switchboard' }),
   EMAIL_LATENCY_MS: Type.Optional(Type.String({ description: 'Simulated latency range, e.g. 300-1300' })),
   EMAIL_SUCCESS_RATE: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  EMAIL_BULK_CONCURRENCY: Type.Integer({ default: 64, minimum: 1, maximum: 256, description: 'SendGrid requests in flight during a bulk send (one per distinct body, up to 1,000 recipients each)' }),
+  EMAIL_BULK_CONCURRENCY: Type.Integer({ default: 64, minimum: 1, maximum: 256, description: 'SendGrid requests in flight during a bulk send (up to 1,000 recipients each)' }),
+  EMAIL_BULK_SUBSTITUTIONS: Type.Boolean({ default: true, description: 'Bulk sends carry different bodies in one SendGrid request, each in its recipient\'s substitutions; false: one request per distinct body' }),
   PROVIDER_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100 })
 })])
 export type EmailEnv = Static<typeof EmailEnvSchema>

@@ -122,6 +122,33 @@ t.test('send_bulk_emails: 2,500 recipients in 3 concurrent requests, one row eac
   t.equal(await activityLog.count('email_logs', { batch_id: res.body.batch_id, status: 'failed' }), 1)
 })
 
+t.test('send_bulk_emails: 2,500 bodies of their own go out in 3 requests, each recipient\'s body in its substitutions', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const body = (i: number) => `<p>Hello ${i}, your order ${i * 7} has shipped.</p>`
+  const email_list = Array.from({ length: 2500 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: `Order ${i}`, content: body(i) }))
+  const res = await call('POST', '/emails/batch', { email_list })
+  t.equal(res.status, 200)
+  t.match(res.body, { total: 2500, accepted: 2500, failed: 0, requests: 3 })
+  await activityLog.flush()
+  const rows = await activityLog.select('email_logs', { where: { batch_id: res.body.batch_id }, limit: 3000 })
+  const recipientOf = new Map(rows.map(r => [String(r.id), Number(/^user(\d+)@/.exec(String(r.to_email))![1])]))
+  // What SendGrid (its emulator) received: three requests whose personalizations carry the bodies.
+  const exchanges = await activityLog.select('activity_exchanges', { where: { channel: 'email', kind: 'provider' }, limit: 10 })
+  const sends = exchanges.filter(e => String(e.path).endsWith('/v3/mail/send'))
+    .map(e => (e.request as { body: unknown }).body as { content: Array<{ value: string }>, personalizations: Array<{ subject: string, substitutions?: Record<string, string>, custom_args: { sb_log_id: string } }> })
+  t.equal(sends.length, 3)
+  let checked = 0
+  for (const sent of sends) {
+    const [tag] = Object.keys(sent.personalizations[0]!.substitutions ?? {})
+    t.same(sent.content.map(c => c.value), [tag], 'the content is the substitution tag')
+    for (const p of sent.personalizations) {
+      const i = recipientOf.get(p.custom_args.sb_log_id)!
+      if (p.substitutions?.[tag!] === body(i) && p.subject === `Order ${i}`) checked++
+    }
+  }
+  t.equal(checked, 2500, 'every recipient got their own body and subject')
+})
+
 t.test('bulk at a 0.5 success rate: recipients fail individually through bounce events', async t => {
   const { call, activityLog } = await startEmailApp(t, { simulation: { successRate: 0.5, seed: 7 } })
   const email_list = Array.from({ length: 400 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: 's', content: 'c' }))

@@ -10,6 +10,7 @@ import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import type { SendGridClient } from '../client/sendgrid-client.ts'
 import { LOG_ID_ARG } from '../sendgrid-webhooks.ts'
+import { planBulkGroups, requestBody } from './bulk-groups.ts'
 
 export interface EmailServiceDeps {
   activityLog: ActivityLog
@@ -19,6 +20,8 @@ export interface EmailServiceDeps {
   from: { email: string, name: string }
   /** Provider requests in flight at once for bulk sends (per instance). */
   bulkConcurrency: number
+  /** Pack recipients with different bodies into one request through SendGrid's substitutions (EMAIL_BULK_SUBSTITUTIONS). */
+  bulkSubstitutions: boolean
   /** How long a worker's claim on a recipient lives without renewal (JOB_LEASE_MS). */
   leaseMs: number
   /** How long a bulk send waits for its answers before replying 202 (BULK_WAIT_MS). */
@@ -46,8 +49,6 @@ interface BulkItem {
   content_type?: 'text/plain' | 'text/html'
 }
 
-/** SendGrid allows 1,000 personalizations (and 1,000 recipients) per request. */
-const MAX_PER_REQUEST = 1000
 const LIVE_KEY_HINT = 'Check SENDGRID_API_KEY.'
 
 /** The custom arg that ties SendGrid's events back to our log row. */
@@ -128,8 +129,8 @@ export function createEmailService (deps: EmailServiceDeps) {
   const rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => activityLog.rpc<T>(fn, args, options)
 
   /**
-   * Sends one group of a bulk send: recipients sharing a body, up to 1,000, in one SendGrid
-   * request. A recipient SendGrid refuses by field (personalizations.N…) is taken out and the
+   * Sends one group of a bulk send (see bulk-groups.ts): up to 1,000 recipients in one SendGrid
+   * request, their bodies shared or substituted. A recipient SendGrid refuses by field (personalizations.N…) is taken out and the
    * rest are sent again, as a careful integration does, so one bad address never fails a
    * thousand good ones.
    */
@@ -146,11 +147,14 @@ export function createEmailService (deps: EmailServiceDeps) {
     for (let round = 0; round < 10 && pending.length; round++) {
       const t0 = performance.now()
       try {
-        const first = pending[0]!.payload
+        const body = requestBody(pending.map(r => r.payload))
         const routed = await withFallback(mode, deps.runtime.get('email').fallback, m => deps.clientFor(m).sendMail({
-          personalizations: pending.map(r => ({ to: [{ email: r.payload.to_email }], subject: r.payload.subject, custom_args: { [LOG_ID_ARG]: r.payload.id } })),
+          personalizations: pending.map(r => {
+            const substitutions = body.substitutionsOf(r.payload)
+            return { to: [{ email: r.payload.to_email }], subject: r.payload.subject, ...(substitutions ? { substitutions } : {}), custom_args: { [LOG_ID_ARG]: r.payload.id } }
+          }),
           from: sender,
-          content: content(first.content_type, first.content)
+          content: body.content
         }, simulationHeaders))
         const latencyMs = Math.round(performance.now() - t0)
         for (const r of pending) {
@@ -178,7 +182,7 @@ export function createEmailService (deps: EmailServiceDeps) {
 
   /**
    * send_bulk_emails(email_list): stored as a job (every recipient, before the answer); then
-   * recipients sharing a body go out together, up to 1,000 per SendGrid request, requests running
+   * recipients go out up to 1,000 per SendGrid request (bulk-groups.ts), requests running
    * concurrently in a bounded pool (on every instance sharing the database). Answered with the
    * totals once every recipient has an answer within BULK_WAIT_MS; otherwise 202 with the batch's
    * progress while the sends go on (GET …/email/batch/{batch_id} follows them): never a gateway
@@ -191,21 +195,11 @@ export function createEmailService (deps: EmailServiceDeps) {
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
 
-    // Recipients sharing a body are consecutive and numbered by group: a group is one request.
-    const groups = new Map<string, BulkEmailRequest['email_list']>()
-    for (const item of input.email_list) {
-      const key = `${item.content_type ?? 'text/html'}\u0000${item.content}`
-      let g = groups.get(key)
-      if (!g) groups.set(key, g = [])
-      g.push(item)
-    }
+    // A group's recipients are consecutive and numbered by group: a group is one request.
     const items: BulkItem[] = []
-    let group = 0
-    for (const g of groups.values()) {
-      for (let i = 0; i < g.length; i += MAX_PER_REQUEST, group++) {
-        for (const item of g.slice(i, i + MAX_PER_REQUEST)) items.push({ id: newRowId(), group, to_email: item.to_email, subject: item.subject, content: item.content, ...(item.content_type ? { content_type: item.content_type } : {}) })
-      }
-    }
+    planBulkGroups(input.email_list, { pack: deps.bulkSubstitutions }).forEach((members, group) => {
+      for (const item of members) items.push({ id: newRowId(), group, to_email: item.to_email, subject: item.subject, content: item.content, ...(item.content_type ? { content_type: item.content_type } : {}) })
+    })
     const spec: BulkSpec = { mode, sender, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
     await createJob(rpc, 'EMAIL', { id: batchId, kind: BULK_KIND, spec }, items)
     runner.poke()

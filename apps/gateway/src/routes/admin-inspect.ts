@@ -113,6 +113,15 @@ function rowEvents (channel: ActivityChannelName, exchange: Json, ids: Set<strin
 /** A Zoom meeting's statuses as its API names them, in the order a meeting goes through them. */
 const MEETING_STAGES = ['waiting', 'started', 'finished']
 
+/** `text` with each substitution tag replaced by its value, as SendGrid does for a personalization. */
+function substituted (text: string | null, substitutions: Json | undefined): string | null {
+  if (text === null || !substitutions) return text
+  for (const [tag, value] of Object.entries(substitutions)) {
+    if (tag && typeof value === 'string') text = text.split(tag).join(value)
+  }
+  return text
+}
+
 /** What was sent, per channel, from the exchanges tied to the item (and the row's own columns). */
 function contentOf (channel: ActivityChannelName, row: Row | null, exchanges: Json[], webhooks: Json[]): Json | null {
   const contents = exchanges.map(e => e.content).filter(isObject)
@@ -125,7 +134,10 @@ function contentOf (channel: ActivityChannelName, row: Row | null, exchanges: Js
       personalizations.find(p => to !== undefined && Array.isArray(p.to) && p.to.some(a => String(a).toLowerCase() === to))
     const { personalizations: _all, ...rest } = c
     if (!mine) return { ...rest, personalizations: personalizations.slice(0, 50) }
-    return { ...rest, to: mine.to, cc: mine.cc, bcc: mine.bcc, subject: mine.subject ?? c.subject ?? null, personalization: mine, recipients_in_request: personalizations.length }
+    // SendGrid fills a personalization's substitutions into the subject and content (a bulk send's
+    // different bodies travel so): show the email as this recipient got it.
+    const fill = (v: unknown) => substituted(str(v), isObject(mine.substitutions) ? mine.substitutions : undefined)
+    return { ...rest, to: mine.to, cc: mine.cc, bcc: mine.bcc, subject: fill(mine.subject ?? c.subject), text: fill(c.text), html: fill(c.html), personalization: mine, recipients_in_request: personalizations.length }
   }
   if (channel === 'whatsapp') return contents.find(x => x.kind === 'whatsapp') ?? null
   if (channel === 'voice') {
