@@ -120,13 +120,61 @@ t.test('cloud recordings: a finished meeting\'s, by id and by uuid; none yet is 
   conforms(t, op, await zcall('GET', '/v2/meetings/85746065432/recordings'), 404)
 })
 
+t.test('a user\'s recordings by day, in pages; trashing and deleting them', async t => {
+  const list = 'GET /users/{userId}/recordings'
+  const remove = 'DELETE /meetings/{meetingId}/recordings'
+  const today = new Date().toISOString().slice(0, 10)
+  const ended: Array<{ id: number, uuid: string }> = []
+  for (const topic of ['First', 'Second', 'Third']) {
+    const m = (await zcall('POST', '/v2/users/me/meetings', { topic, duration: 30 })).body
+    await zcall('PUT', `/v2/meetings/${m.id}/status`, { action: 'end' })
+    ended.push(m)
+  }
+  const page1 = await zcall('GET', `/v2/users/me/recordings?from=${today}&to=${today}&page_size=2`)
+  conforms(t, list, page1, 200)
+  t.match(page1.body, { from: today, to: today, page_size: 2, next_page_token: /./ })
+  t.ok(page1.body.total_records >= 3, `every ended meeting of today (${page1.body.total_records})`)
+  t.same(page1.body.meetings[0], (await zcall('GET', `/v2/meetings/${page1.body.meetings[0].id}/recordings`)).body, 'each item is the meeting\'s recording object')
+  const all: number[] = []
+  for (let token = ''; ;) {
+    const page = await zcall('GET', `/v2/users/me/recordings?page_size=2${token ? `&next_page_token=${token}` : ''}`)
+    all.push(...page.body.meetings.map((m: { id: number }) => m.id))
+    if (!(token = page.body.next_page_token)) break
+  }
+  t.same(ended.map(m => m.id).filter(id => !all.includes(id)), [], 'the pages, without from and to (today), hold every one, once')
+  t.equal(new Set(all).size, all.length)
+  conforms(t, list, await zcall('GET', '/v2/users/me/recordings?from=2020-01-01&to=2020-01-31'), 200)
+  t.same((await zcall('GET', '/v2/users/me/recordings?from=2020-01-01&to=2020-01-31')).body.meetings, [], 'none on days without meetings')
+  const bad = await zcall('GET', '/v2/users/me/recordings?from=2026-02-30&to=yesterday')
+  t.match(bad.body, { code: 300, errors: [{ field: 'from' }, { field: 'to' }] }, 'a day that does not exist is named')
+  conforms(t, list, await zcall('GET', '/v2/users/nobody@example.com/recordings'), 404)
+
+  const [first, second, third] = ended as [typeof ended[0], typeof ended[0], typeof ended[0]]
+  conforms(t, remove, await zcall('DELETE', `/v2/meetings/${first.id}/recordings`), 204)
+  t.equal((await zcall('GET', `/v2/meetings/${first.id}/recordings`)).body.code, 3301, 'trashed: no longer served')
+  const trash = (await zcall('GET', '/v2/users/me/recordings?trash=true')).body.meetings.map((m: { id: number }) => m.id)
+  t.same(trash, [first.id], 'but listed in the trash')
+  t.notOk((await zcall('GET', '/v2/users/me/recordings?page_size=300')).body.meetings.some((m: { id: number }) => m.id === first.id), 'and not among the kept ones')
+  conforms(t, remove, await zcall('DELETE', `/v2/meetings/${first.id}/recordings`), 404)
+  conforms(t, remove, await zcall('DELETE', `/v2/meetings/${first.id}/recordings?action=delete`), 204)
+  t.same((await zcall('GET', '/v2/users/me/recordings?trash=true')).body.meetings, [], 'deleted for good: gone from the trash too')
+  conforms(t, remove, await zcall('DELETE', `/v2/meetings/${encodeURIComponent(encodeURIComponent(second.uuid))}/recordings?action=delete`), 204)
+  const file = (await zcall('GET', `/v2/meetings/${third.id}/recordings`)).body.recording_files[0]
+  t.ok(file, 'the third keeps its recordings')
+  t.equal((await zcall('DELETE', `/v2/meetings/${third.id}/recordings?action=shred`)).body.errors[0].field, 'action')
+  conforms(t, remove, await zcall('DELETE', '/v2/meetings/85746065432/recordings'), 404)
+  const waiting = (await zcall('POST', '/v2/users/me/meetings', { topic: 'Later', start_time: later })).body
+  conforms(t, remove, await zcall('DELETE', `/v2/meetings/${waiting.id}/recordings`), 404)
+})
+
 t.test('every operation of the file the emulator serves was checked', async t => {
   const seen = spec.checked()
   const served = [
     'POST /users/{userId}/meetings 201', 'POST /users/{userId}/meetings 404', 'GET /users/{userId}/meetings 200', 'GET /users/{userId}/meetings 404',
     'GET /meetings/{meetingId} 200', 'GET /meetings/{meetingId} 404', 'PATCH /meetings/{meetingId} 204', 'PATCH /meetings/{meetingId} 404',
     'DELETE /meetings/{meetingId} 204', 'DELETE /meetings/{meetingId} 404', 'PUT /meetings/{meetingId}/status 204', 'PUT /meetings/{meetingId}/status 404',
-    'GET /meetings/{meetingId}/recordings 200', 'GET /meetings/{meetingId}/recordings 404'
+    'GET /meetings/{meetingId}/recordings 200', 'GET /meetings/{meetingId}/recordings 404',
+    'GET /users/{userId}/recordings 200', 'GET /users/{userId}/recordings 404', 'DELETE /meetings/{meetingId}/recordings 204', 'DELETE /meetings/{meetingId}/recordings 404'
   ]
   t.same(served.filter(s => !seen.has(s)), [], 'nothing left unchecked')
 })

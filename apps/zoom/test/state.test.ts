@@ -84,6 +84,25 @@ t.test('two instances on one database: created through one, read, changed, liste
   t.equal((await two.zcall('GET', `/v2/meetings/${id}`)).status, 404, 'clear_all_meetings through one clears two')
 })
 
+t.test('recordings trashed through one instance are trashed on the other and after a restart', async t => {
+  const infra = await createTestInfrastructure(t)
+  const one = await instance(t, infra)
+  const two = await instance(t, infra)
+  const m = (await one.zcall('POST', '/v2/users/me/meetings', { topic: 'Recorded', duration: 30 })).body
+  t.equal((await one.zcall('PUT', `/v2/meetings/${m.id}/status`, { action: 'end' })).status, 204)
+  await eventually(async () => (await two.zcall('GET', `/v2/meetings/${m.id}/recordings`)).status === 200)
+  t.equal((await two.zcall('DELETE', `/v2/meetings/${m.id}/recordings`)).status, 204, 'trashed through two')
+  await eventually(async () => (await one.zcall('GET', `/v2/meetings/${m.id}/recordings`)).status === 404)
+  t.same((await one.zcall('GET', '/v2/users/me/recordings?trash=true')).body.meetings.map((r: { id: number }) => r.id), [m.id], 'one lists them in the trash')
+  t.equal((await one.zcall('DELETE', `/v2/meetings/${m.id}/recordings`)).status, 404, 'and will not trash them twice')
+  await one.close()
+  await two.close()
+  const three = await instance(t, infra)
+  t.equal((await three.zcall('GET', `/v2/meetings/${m.id}/recordings`)).status, 404, 'a new instance keeps them trashed')
+  t.equal((await three.zcall('DELETE', `/v2/meetings/${m.id}/recordings?action=delete`)).status, 204, 'and can delete them for good')
+  t.same((await three.zcall('GET', '/v2/users/me/recordings?trash=true')).body.meetings, [])
+})
+
 t.test('instances with data folders of their own, given one INTERNAL_TOKEN (no Secret Token set), accept each other\'s tokens', async t => {
   const infra = await createTestInfrastructure(t)
   const own = () => { const dir = mkdtempSync(join(tmpdir(), 'zoom-instance-')); t.teardown(() => rmSync(dir, { recursive: true, force: true })); return dir }

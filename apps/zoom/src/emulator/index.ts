@@ -212,6 +212,13 @@ function isHttpUrl (v: unknown): v is string {
   }
 }
 
+/** A real calendar day as `yyyy-mm-dd`. */
+function isDay (v: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) return false
+  const d = new Date(`${v}T00:00:00Z`)
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v
+}
+
 const html = (s: string) => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
 
 /**
@@ -438,13 +445,77 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       }
       if (await simulated(request, reply)) return reply
       const m = /^\d+$/.test(meetingId) ? await meetingFrom(meetingId) : store.byUuid(meetingId)
-      if (!m || !store.recordingsReady(m)) return reply.code(404).send(NO_RECORDING)
+      if (!m || !store.recordingsKept(m)) return reply.code(404).send(NO_RECORDING)
       const body = recordingsBody(view, m)
       if (q.include_fields?.split(',').includes('download_access_token')) {
         const ttl = Math.min(604_800, Math.max(1, Number(q.ttl) || 86_400))
         body.download_access_token = tokens.downloadToken(host.accountId, m.uuid, ttl)
       }
       return body
+    })
+
+    /**
+     * A user's cloud recordings whose meeting started between `from` and `to` (UTC days; Zoom's
+     * default for either is today), in pages; `trash=true` lists the trashed ones instead. The
+     * order (meetings in creation order) and the answer to a bad date are (unverified).
+     */
+    v2.get('/users/:userId/recordings', { schema: {} }, async (request, reply) => {
+      const { userId } = request.params as { userId: string }
+      const q = request.query as Record<string, string | undefined>
+      if (!userOk(userId)) return reply.code(404).send(userMissing(userId))
+      const now = state.opts.clock?.now() ?? Date.now()
+      const today = new Date(now).toISOString().slice(0, 10)
+      const from = q.from ?? today
+      const to = q.to ?? today
+      const errors: ZoomFieldError[] = []
+      if (!isDay(from)) errors.push({ field: 'from', message: 'Invalid field.' })
+      if (!isDay(to) || (isDay(from) && to < from)) errors.push({ field: 'to', message: 'Invalid field.' })
+      const size = q.page_size === undefined ? 30 : Number(q.page_size)
+      if (!Number.isInteger(size) || size < 1) errors.push({ field: 'page_size', message: 'Invalid field.' })
+      const after = q.next_page_token ? readPageToken(q.next_page_token) : 0
+      if (after === undefined) errors.push({ field: 'next_page_token', message: 'Invalid field.' })
+      if (q.trash !== undefined && q.trash !== 'true' && q.trash !== 'false') errors.push({ field: 'trash', message: 'Invalid field.' })
+      if (errors.length) return reply.code(400).send(zoomError(300, 'Validation Failed.', errors))
+      if (await simulated(request, reply)) return reply
+      const pageSize = Math.min(300, size)
+      const trashed = q.trash === 'true'
+      const filter = (m: MeetingRecord) => {
+        if (!store.recordingsReady(m, now) || (trashed ? m.recordings !== 'trash' : m.recordings !== undefined)) return false
+        const day = new Date(store.virtual(m, store.startReal(m))).toISOString().slice(0, 10)
+        return day >= from && day <= to
+      }
+      const page: MeetingRecord[] = []
+      let more = false
+      for (const m of store.list(filter, after)) {
+        if (page.length === pageSize) { more = true; break }
+        page.push(m)
+      }
+      return {
+        from,
+        to,
+        page_size: pageSize,
+        total_records: store.count(filter),
+        next_page_token: more ? pageToken(page[page.length - 1]!.seq) : '',
+        meetings: page.map(m => recordingsBody(view, m))
+      }
+    })
+
+    /**
+     * Deletes a meeting's cloud recordings: `action=trash` (the default) moves them to the trash,
+     * `action=delete` deletes them for good. 204; 3301 when there are none to act on.
+     */
+    v2.delete('/meetings/:meetingId/recordings', { schema: {} }, async (request, reply) => {
+      let { meetingId } = request.params as { meetingId: string }
+      const q = request.query as Record<string, string | undefined>
+      const action = q.action ?? 'trash'
+      if (action !== 'trash' && action !== 'delete') return reply.code(400).send(zoomError(300, 'Validation Failed.', [{ field: 'action', message: 'Invalid field.' }]))
+      if (/%[0-9A-Fa-f]{2}/.test(meetingId)) {
+        try { meetingId = decodeURIComponent(meetingId) } catch { /* left as is: matches nothing */ }
+      }
+      if (await simulated(request, reply)) return reply
+      const m = /^\d+$/.test(meetingId) ? await meetingFrom(meetingId) : store.byUuid(meetingId)
+      if (!m || await store.removeRecordings(m, action) === 'missing') return reply.code(404).send(NO_RECORDING)
+      return reply.code(204).send()
     })
   }, { prefix: '/v2' })
 
@@ -525,7 +596,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     app.get(`/rec/${kind}/:meetingId/:fileId`, { schema: {} }, async (request, reply) => {
       const { meetingId, fileId } = request.params as { meetingId: string, fileId: string }
       const m = await meetingFrom(meetingId)
-      if (!m || !store.recordingsReady(m)) return reply.code(404).send(NO_RECORDING)
+      if (!m || !store.recordingsKept(m)) return reply.code(404).send(NO_RECORDING)
       const refused = downloadAllowed(request, m)
       if (refused) return reply.code(401).send(refused)
       const file = recordingDownload(view, m, fileId)
@@ -544,7 +615,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     const { meetingId } = request.params as { meetingId: string }
     const m = await meetingFrom(meetingId)
     reply.type('text/html; charset=utf-8')
-    if (!m || !store.recordingsReady(m)) return reply.code(404).send('<!doctype html><title>Recording not found</title><p>This recording does not exist.</p>')
+    if (!m || !store.recordingsKept(m)) return reply.code(404).send('<!doctype html><title>Recording not found</title><p>This recording does not exist.</p>')
     const body = recordingsBody(view, m)
     const files = (body.recording_files as Array<{ file_type: string, file_size: number, play_url: string }>)
       .map(f => `<li>${html(f.file_type)} (${f.file_size} bytes): <a href="${html(f.play_url)}">play</a></li>`).join('')

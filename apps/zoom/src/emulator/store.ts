@@ -3,6 +3,8 @@ import { newMeetingId, newMeetingUuid } from './ids.ts'
 import type { MeetingFields } from './validate.ts'
 
 export type MeetingStatus = 'waiting' | 'started' | 'ended'
+/** Zoom's two ways of deleting a meeting's recordings: to the trash (restorable there), or for good. */
+export type RecordingsRemoved = 'trash' | 'delete'
 export type LifecycleEvent = 'meeting.started' | 'meeting.ended' | 'recording.completed'
 const STAGE_OF: Record<LifecycleEvent, number> = { 'meeting.started': 1, 'meeting.ended': 2, 'recording.completed': 3 }
 
@@ -37,6 +39,8 @@ export class MeetingRecord {
   /** Real (wall-clock) ms at which it started / ended, once known; 0 before. */
   startedReal = 0
   endedReal = 0
+  /** Its cloud recordings moved to the trash or deleted for good (DELETE …/recordings); undefined: kept. */
+  recordings: RecordingsRemoved | undefined = undefined
   /** Which lifecycle webhooks were sent: 0 none, 1 started, 2 ended, 3 recording completed. */
   stage = 0
   /** Due time of this meeting's live entry in the scheduler (older entries are stale). */
@@ -77,7 +81,8 @@ export class MeetingRecord {
       password: this.password ?? null,
       extra: this.extra ?? null,
       startedReal: this.startedReal,
-      endedReal: this.endedReal
+      endedReal: this.endedReal,
+      ...(this.recordings === undefined ? {} : { recordings: this.recordings })
     }
   }
 
@@ -99,6 +104,7 @@ export class MeetingRecord {
     this.extra = doc.extra ?? undefined
     this.startedReal = doc.startedReal
     this.endedReal = doc.endedReal
+    this.recordings = doc.recordings
   }
 
   setExtra (f: MeetingFields): void {
@@ -126,6 +132,8 @@ export interface MeetingDoc {
   extra: MeetingExtra | null
   startedReal: number
   endedReal: number
+  /** Absent while the recordings are kept (and in documents stored before recordings could be removed). */
+  recordings?: RecordingsRemoved
 }
 
 /**
@@ -392,6 +400,29 @@ export class MeetingStore {
     const there = typeof changing === 'boolean' ? changing : await changing
     this.#run()
     return there
+  }
+
+  /**
+   * Moves a meeting's cloud recordings to the trash or deletes them for good (DELETE
+   * …/meetings/{id}/recordings?action=). Trashed recordings can still be deleted for good; anything
+   * else without recordings to act on is 'missing' (Zoom's 3301). With a database, decided on the
+   * stored copy (see #change).
+   */
+  async removeRecordings (m: MeetingRecord, action: RecordingsRemoved): Promise<'removed' | 'missing'> {
+    const now = this.#now()
+    let removed = false
+    const changing = this.#change(m, stored => {
+      removed = this.recordingsReady(stored, now) && stored.recordings !== 'delete' && stored.recordings !== action
+      if (removed) stored.recordings = action
+      return removed
+    })
+    const there = typeof changing === 'boolean' ? changing : await changing
+    return there && removed ? 'removed' : 'missing'
+  }
+
+  /** The recordings GET …/recordings and the downloads serve: ready, and neither trashed nor deleted. */
+  recordingsKept (m: MeetingRecord, now = this.#now()): boolean {
+    return m.recordings === undefined && this.recordingsReady(m, now)
   }
 
   // ---- the meeting clock -------------------------------------------------------------------
