@@ -85,6 +85,8 @@ t.test('forced outcomes: 429 with retry-after, 503 on failure and outage', async
   t.equal(limited.status, 429)
   t.same(limited.body, { errors: [{ field: null, message: 'too many requests' }] })
   t.equal(limited.headers['retry-after'], '1')
+  t.equal(limited.headers['x-ratelimit-remaining'], '0', 'a 429 says nothing is left')
+  t.ok(Number(limited.headers['x-ratelimit-reset']) <= Math.ceil(Date.now() / 1000) + 1, 'until a second from now')
   const failed = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com'), { ...auth, 'x-switchboard-outcome': 'failure' })
   t.equal(failed.status, 503)
   t.equal(failed.headers['x-switchboard-simulated'], 'failure')

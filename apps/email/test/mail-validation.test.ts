@@ -36,8 +36,17 @@ t.test('the fields the spec constrains are checked: asm, ip_pool_name, headers, 
   // MIME-style line breaks are refused too, as SendGrid refuses Ruby's Base64.encode64.
   t.match(await refused({ attachments: [{ content: `${'QUJD'.repeat(19)}\n${'QUJD'.repeat(2)}`, filename: 'a.txt' }] }), [{ field: 'attachments.0.content' }])
 
+  t.same(await refused({ custom_args: { order: 17 } }), [{ message: 'Invalid type. Expected: string, given: integer.', field: 'custom_args.order', help: `${HELP}custom_args` }], 'custom_args are strings')
+  t.match(await refused({ personalizations: [{ to: [{ email: 'a@example.com' }], custom_args: { paid: true } }] }), [{ field: 'personalizations.0.custom_args.paid' }])
+  t.match(await refused({ personalizations: [{ to: [{ email: 'a@example.com' }], substitutions: { '-n-': 7 } }] }), [{ message: /given: integer/, field: 'personalizations.0.substitutions.-n-' }], 'substitutions too')
+  t.match(await refused({ custom_args: ['a'] }), [{ message: /Expected: object, given: array/, field: 'custom_args' }])
+  t.same(await refused({ from: { email: 'ü@exämple.com' } }), [{ message: 'The from email does not contain a valid address.', field: 'from.email', help: `${HELP}from` }], 'no unicode in from')
+
   // Everything well formed still sends.
   const fine = await call('POST', '/sendgrid/v3/mail/send', mail('a@example.com', {
+    custom_args: { order: '17' },
+    personalizations: [{ to: [{ email: 'a@example.com', name: 'Zoë' }], custom_args: { paid: 'yes' }, substitutions: { '-n-': 'Zoë' } }],
+    from: { email: 'sender@example.com', name: 'Dévi' },
     asm: { group_id: 12, groups_to_display: [12, 13] },
     ip_pool_name: 'transactional',
     headers: { 'X-Campaign': 'spring' },

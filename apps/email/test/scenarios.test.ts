@@ -26,8 +26,14 @@ t.test('a rate limit comes before the magic recipients and a story\'s step; the 
   })
   const send = (to: string | string[], headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) => call('POST', '/sendgrid/v3/mail/send', mail(to, extra), { ...auth, ...headers })
 
-  t.same([(await send('deliver@example.com')).status, (await send('ravi@example.in')).status], [202, 202], 'the first two of the window go through')
+  const window = (r: { headers: Record<string, unknown> }) => [r.headers['x-ratelimit-limit'], r.headers['x-ratelimit-remaining']]
+  const [first, second] = [await send('deliver@example.com'), await send('ravi@example.in')]
+  t.same([first.status, second.status], [202, 202], 'the first two of the window go through')
+  t.same([window(first), window(second)], [['2', '1'], ['2', '0']], 'the rate-limit headers count the window down')
   const limited = await send('reject@example.com')
+  t.same(window(limited), ['2', '0'])
+  const reset = Number(limited.headers['x-ratelimit-reset']) - Date.now() / 1000
+  t.ok(reset > 3500 && reset <= 3601, `X-RateLimit-Reset is the window's end, in unix seconds (${Math.round(reset)} s away)`)
   t.same([limited.status, limited.body], [429, { errors: [{ field: null, message: 'too many requests' }] }], 'past the rate reject@ is rate limited, not refused, in SendGrid\'s envelope')
   t.equal(limited.headers['retry-after'], '1')
   t.equal((await send('a@example.com', {}, { from: { email: 'unverified@example.com' } })).status, 429, 'an unverified sender too')

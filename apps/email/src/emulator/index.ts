@@ -113,12 +113,17 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody([single('not found')])))
 
-  // Every v3 response carries the rate-limit headers (no fixed numbers are published).
+  // Every v3 response carries the rate-limit headers (no fixed numbers are published). Under a
+  // scenario's rate limit they count it down; with none, a minute's window far from its end; a
+  // 429 always says nothing is left until the reset.
   // (Callback-style hooks: these run on every request, and async ones cost a promise each.)
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('x-ratelimit-limit', '10000')
-    reply.header('x-ratelimit-remaining', '9999')
-    reply.header('x-ratelimit-reset', String(Math.ceil(Date.now() / 1000) + 60))
+    const window = simulator.rateWindow()
+    const now = clock.now()
+    const limited = reply.statusCode === 429
+    reply.header('x-ratelimit-limit', String(window?.limit ?? 10_000))
+    reply.header('x-ratelimit-remaining', String(limited ? 0 : window?.remaining ?? 9_999))
+    reply.header('x-ratelimit-reset', String(Math.ceil((window?.resetAtMs ?? (limited ? now + 1_000 : now + 60_000)) / 1000)))
     done(null, payload)
   })
 

@@ -25,7 +25,8 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 function checkAddress (v: unknown, field: string, anchor: string, out: SendGridError[], label = 'Does not contain a valid address.'): string | undefined {
   // The length first (RFC 5321: 320 at most): the pattern is quadratic on "a@b.b.b.… " (a 1 MB
   // address in a direct send held the event loop every server of the stack shares for minutes).
-  if (!isObject(v) || typeof v.email !== 'string' || v.email.length > 320 || !EMAIL.test(v.email)) {
+  // The sender's address is ASCII only (SendGrid's limitations: "no unicode in from").
+  if (!isObject(v) || typeof v.email !== 'string' || v.email.length > 320 || !EMAIL.test(v.email) || (field === 'from' && /[^\x20-\x7e]/.test(v.email))) {
     out.push(err(label, `${field}.email`, anchor))
     return undefined
   }
@@ -34,6 +35,32 @@ function checkAddress (v: unknown, field: string, anchor: string, out: SendGridE
     out.push(err('The name field of an email address may not contain ";" or "," characters.', `${field}.name`, anchor))
   }
   return v.email.toLowerCase()
+}
+
+/**
+ * custom_args and substitutions are maps of strings (providers.md §1: "in practice object
+ * string→string", "string map"): a number or an object in one is refused, naming its key. The
+ * wording is SendGrid's JSON-schema style (unverified).
+ */
+function checkStringValues (v: unknown, field: string, anchor: string, out: SendGridError[]): void {
+  if (!isObject(v)) {
+    out.push(err(`Invalid type. Expected: object, given: ${jsonType(v)}.`, field, anchor)) // (unverified)
+    return
+  }
+  for (const [key, value] of Object.entries(v)) {
+    if (typeof value !== 'string') {
+      out.push(err(`Invalid type. Expected: string, given: ${jsonType(value)}.`, `${field}.${key}`, anchor)) // (unverified)
+      return
+    }
+  }
+}
+
+/** A value's JSON type, as JSON-schema errors name it. */
+function jsonType (v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'array'
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number'
+  return typeof v
 }
 
 export interface MailSummary {
@@ -97,6 +124,8 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
         })
       }
       if (p.headers !== undefined) checkHeaders(p.headers, `${base}.headers`, 'personalizations.headers', out)
+      if (p.custom_args !== undefined) checkStringValues(p.custom_args, `${base}.custom_args`, 'personalizations.custom_args', out)
+      if (p.substitutions !== undefined) checkStringValues(p.substitutions, `${base}.substitutions`, 'personalizations.substitutions', out)
       if (p.custom_args !== undefined && JSON.stringify(p.custom_args).length >= 10_000) {
         out.push(err('The custom_args field must be less than 10,000 bytes.', `${base}.custom_args`, 'personalizations.custom_args')) // (unverified)
       }
@@ -160,6 +189,7 @@ export function validateMail (body: unknown, nowMs = Date.now()): { errors: Send
   if (body.batch_id !== undefined && (typeof body.batch_id !== 'string' || !/^[a-zA-Z0-9\-_]+$/.test(body.batch_id))) {
     out.push(err('The batch_id must be a batch ID created with POST /v3/mail/batch.', 'batch_id', 'batch_id')) // (unverified)
   }
+  if (body.custom_args !== undefined) checkStringValues(body.custom_args, 'custom_args', 'custom_args', out)
   if (body.custom_args !== undefined && JSON.stringify(body.custom_args).length >= 10_000) {
     out.push(err('The custom_args field must be less than 10,000 bytes.', 'custom_args', 'custom_args')) // (unverified)
   }

@@ -44,6 +44,9 @@ export interface ScenarioDecision {
   rule: string
 }
 
+/** A rate limit's current window: its size, what is left of it, and when the next one starts. */
+export interface RateWindow { limit: number, remaining: number, resetAtMs: number }
+
 export interface ScenarioPlay { at: number, service: string, rule: string, recipient: string | null, decided: string }
 
 export interface StoredScenario { scenario: Scenario, started_at: number }
@@ -115,6 +118,26 @@ export class ScenarioPlayer {
       w.count++
     }
     return undefined
+  }
+
+  /**
+   * The scenario's rate limit with the fewest requests left for the service in its current window,
+   * if any applies: what rate-limit headers (SendGrid's X-RateLimit-*) report. `resetAtMs` is on
+   * the emulators' clock.
+   */
+  rateWindow (service: string): RateWindow | undefined {
+    const s = this.#active
+    if (!s?.rate_limits?.length) return undefined
+    const elapsedS = (this.#clock.now() - this.#startedAt) / 1000
+    let tightest: RateWindow | undefined
+    for (const [i, r] of s.rate_limits.entries()) {
+      if (r.service !== undefined && r.service !== service) continue
+      const index = Math.floor(elapsedS / r.per_s)
+      const w = this.#windows.get(`${i}\0${service}`)
+      const remaining = Math.max(0, r.max - (w?.index === index ? w.count : 0))
+      if (!tightest || remaining < tightest.remaining) tightest = { limit: r.max, remaining, resetAtMs: this.#startedAt + (index + 1) * r.per_s * 1000 }
+    }
+    return tightest
   }
 
   /**

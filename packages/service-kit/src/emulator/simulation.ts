@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SIMULATION_SCENARIOS, type SimulationScenario } from '@switchboard/schemas/common'
-import { SCENARIO_HEADER, type ScenarioDecision, type ScenarioPlayer } from './scenarios.ts'
+import { SCENARIO_HEADER, type RateWindow, type ScenarioDecision, type ScenarioPlayer } from './scenarios.ts'
 
 /**
  * Fault scenarios in the style of Mailpit Chaos / LocalStack Chaos: while one is on, every emulated
@@ -192,6 +192,11 @@ export class Simulator extends Draws {
    */
   story (recipient: string | null | undefined, header?: string): ScenarioDecision | undefined {
     return this.#scenarios?.story(this.#service, recipient, header)
+  }
+
+  /** The active scenario's tightest rate-limit window for this service, if one applies (ScenarioPlayer.rateWindow). */
+  rateWindow (): RateWindow | undefined {
+    return this.#scenarios?.rateWindow(this.#service)
   }
 
   #seedChanged (): number | null {
