@@ -10,6 +10,7 @@ import { buildApp as buildPayments } from '@switchboard/payments/app'
 import { loadPaymentsEnv, paymentsSimulationOverrides } from '@switchboard/payments/config'
 import { assertModeAllowed } from '@switchboard/service-kit/env'
 import { closeSharedInfrastructure, openSharedInfrastructure, type SharedInfrastructure, type SimulationOverrides } from '@switchboard/service-kit/service-app'
+import { processLogger } from '@switchboard/service-kit/logging'
 import type { ServiceName } from '@switchboard/service-kit/services'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv, whatsappSimulationOverrides } from '@switchboard/whatsapp/config'
@@ -42,7 +43,8 @@ export async function buildStack (rawEnv: Env = process.env, logger?: boolean | 
   // The database starts opening (on its own thread) first; the services' environments are read
   // meanwhile, and their simulation settings are taken once it is open.
   const seed: { simulation?: SimulationOverrides } = {}
-  const opening = openSharedInfrastructure(gatewayEnv, undefined, () => seed.simulation)
+  // The activity log writes its JSON lines as the servers do (not through the console).
+  const opening = openSharedInfrastructure(gatewayEnv, processLogger(logger, gatewayEnv, 'activity-log'), () => seed.simulation)
   let envs
   try {
     envs = { email: loadEmailEnv(rawEnv), whatsapp: loadWhatsAppEnv(rawEnv), payments: loadPaymentsEnv(rawEnv), voice: loadVoiceEnv(rawEnv), zoom: loadZoomEnv(rawEnv) }

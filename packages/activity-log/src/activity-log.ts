@@ -18,7 +18,7 @@ import { TABLES } from './tables.ts'
 import { composeStatus, isStatusTable, movesFrom, type StatusTable } from './status-rules.ts'
 import { EmulatorState } from './emulator-state.ts'
 import { MoveClock } from './move-clock.ts'
-import { newRowId } from './row-ids.ts'
+import { isRowId, newRowId } from './row-ids.ts'
 
 export type Operation =
   | { op: 'insert', table: Table, row: Row }
@@ -601,7 +601,9 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
 
     advance (table, key, values, status, patch = {}) {
       if (movesFrom(table, status) === undefined) return Promise.reject(new TypeError(`activity log: ${table} has no status ${JSON.stringify(status)}`))
-      const list = typeof values === 'string' ? [values] : values
+      // Rows are keyed by a uuid id: a value that is not one matches no row, and queued it would
+      // fail the whole batch it is written in (the rest of the batch parked as rejected).
+      const list = (typeof values === 'string' ? [values] : values).filter(v => key !== 'id' || isRowId(v))
       const { status: _status, ...rest } = patch as Row
       // Every service's status moves are stamped here, when the move is made, on the emulators'
       // clock (a frozen or moved test clock, a data set's history), so updated_at never reads real

@@ -10,7 +10,7 @@ export { EmulatorState, nextSeq, type EmulatorStateOptions, type PutOptions, typ
 export type * from './rows.ts'
 export { callStatusRank, composeStatus, isStatusTable, movesFrom, type StatusKeys, type StatusTable } from './status-rules.ts'
 export { applyMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationSession } from './migrations.ts'
-export { newRowId } from './row-ids.ts'
+export { isRowId, newRowId } from './row-ids.ts'
 export { TABLES } from './tables.ts'
 export { createPgliteBackend, type PgliteConfig } from './backends/pglite.ts'
 export { createPostgresBackend, type PostgresConfig } from './backends/postgres.ts'

@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto'
 import { v7 } from 'uuid'
+import { UUID } from '@switchboard/schemas/common'
 
 /**
  * Random bytes for ids, drawn from a pool refilled 256 ids at a time. uuid's own source asks Web
@@ -40,4 +41,13 @@ export function newRowId (): string {
     if (last.seq === 0) last.msecs++
   }
   return v7({ random, msecs: last.msecs, seq: last.seq })
+}
+
+/**
+ * Whether `value` can be a row's id (a UUID, as PostgreSQL's uuid type reads one). Ids that come
+ * back from outside (a provider's webhook carrying our row id) are checked with it: anything else
+ * matches no row, and sent to the database it would fail the whole batch it was written in.
+ */
+export function isRowId (value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value)
 }

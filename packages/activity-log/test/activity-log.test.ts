@@ -348,6 +348,17 @@ t.test('status: a row only moves forward, whatever order the events arrive in', 
   await t.rejects(log.advance('email_logs', 'id', e.id, 'teleported'), /email_logs has no status "teleported"/)
 })
 
+t.test('status: a move for an id that is not a row id (a webhook\'s odd echo) moves nothing and fails nothing beside it', async t => {
+  const { log, email, calls, at } = setup(t)
+  const e = email({ status: 'sent' })
+  await log.record('email_logs', e)
+  await Promise.all([log.advance('email_logs', 'id', 'not-a-uuid', 'bounced'), log.advance('email_logs', 'id', e.id, 'delivered')])
+  await log.flush()
+  t.equal((await db.select('email_logs', { where: { id: e.id } }))[0]?.status, 'delivered', 'the good move of the same batch is stored')
+  t.same(at('error'), [], 'nothing rejected by the database (before: invalid input syntax for type uuid, the batch set aside)')
+  t.notOk(calls.some(c => JSON.stringify(c).includes('not-a-uuid')), 'the odd id never reached the database')
+})
+
 t.test('status: a move is stamped (updated_at) on the test clock the settings hold, real time otherwise; a late move changes nothing', async t => {
   const { log, email, backend } = setup(t)
   const stampOf = async (id: string) => Date.parse(String((await db.select('email_logs', { where: { id } }))[0]?.updated_at))

@@ -1,4 +1,4 @@
-import { newRowId, type ActivityLog, type EmailLogRow } from '@switchboard/activity-log'
+import { isRowId, newRowId, type ActivityLog, type EmailLogRow } from '@switchboard/activity-log'
 import type { BulkEmailReply, BulkEmailRequest, EmailLog, EmailStats, SendEmailReply, SendEmailRequest } from '@switchboard/schemas/email'
 import type { BatchProgress, Mode } from '@switchboard/schemas/common'
 import { clockStamp } from '@switchboard/service-kit/clock'
@@ -244,7 +244,8 @@ export function createEmailService (deps: EmailServiceDeps) {
     for (const e of events) {
       const mapping = EVENT_STATUS[String(e.event)]
       const id = e[LOG_ID_ARG]
-      if (!mapping || typeof id !== 'string') continue
+      // Only our own row ids: a direct send's custom arg of that name (any text) moves nothing.
+      if (!mapping || !isRowId(id)) continue
       moves.push(activityLog.advance('email_logs', 'id', id, mapping.status, mapping.failure
         ? { error: String(e.reason ?? e.event), error_code: String(e.event) }
         : {}))

@@ -57,6 +57,18 @@ export function loggerOptions (logger: FastifyServerOptions['logger'], env: { LO
 }
 
 /**
+ * A logger for what runs beside the servers rather than in one (the stack's shared activity log),
+ * made as the servers' own are: the same level, format and redaction, silent when they are off.
+ */
+export function processLogger (logger: boolean | object | undefined, env: { LOG_LEVEL: string, LOG_FORMAT?: LogFormat | undefined }, name: string): FastifyBaseLogger {
+  if (logger === false) return pino({ level: 'silent' })
+  const options = loggerOptions(logger === true ? undefined : logger as FastifyServerOptions['logger'], env, name)
+  if ('loggerInstance' in options) return options.loggerInstance
+  const given = options.logger
+  return pino(typeof given === 'object' && given !== null ? given as pino.LoggerOptions : { level: env.LOG_LEVEL, redact: LOG_REDACT, serializers: LOG_SERIALIZERS, name })
+}
+
+/**
  * One line per request when it is answered (Fastify's own two are off): at info for what a person
  * sent, at debug for internal hops (gateway → service → emulator) and polling, which would
  * otherwise bury everything else (thousands of lines in one campaign).
