@@ -295,15 +295,37 @@ function tokensFromDataDir (dataDir: string): { apiToken?: string, adminToken?: 
   try { return JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) } catch { return {} }
 }
 
+/** Where the stack of this data folder listens, from the stack.json it writes (any ports, port 0 too). */
+function gatewayFromDataDir (dataDir: string): string | undefined {
+  try { return (JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')) as { urls?: { gateway?: string } }).urls?.gateway } catch { return undefined }
+}
+
+const USAGE = `Usage: ./switchboard smoke [--base-url URL] [--api-token T] [--admin-token T]
+
+Exercises a running stack end to end through its gateway: every service's main routes, in mock
+mode. By default the stack of the data folder (SWITCHBOARD_DATA_DIR, .data): its stack.json says
+where it listens and its tokens.json gives the tokens.`
+
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { 'base-url': { type: 'string' }, 'api-token': { type: 'string' }, 'admin-token': { type: 'string' } } })
-  const stored = tokensFromDataDir(process.env.SWITCHBOARD_DATA_DIR ?? '.data')
+  let values: { 'base-url'?: string | undefined, 'api-token'?: string | undefined, 'admin-token'?: string | undefined, help?: boolean | undefined }
+  try {
+    values = parseArgs({ options: { 'base-url': { type: 'string' }, 'api-token': { type: 'string' }, 'admin-token': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const dataDir = process.env.SWITCHBOARD_DATA_DIR ?? '.data'
+  const stored = tokensFromDataDir(dataDir)
   const apiToken = values['api-token'] ?? process.env.API_TOKEN ?? stored.apiToken
   const adminToken = values['admin-token'] ?? process.env.ADMIN_TOKEN ?? stored.adminToken
   if (!apiToken || !adminToken) {
     console.error('No tokens: pass --api-token and --admin-token, set API_TOKEN and ADMIN_TOKEN, or run from the folder whose .data/tokens.json the stack wrote.')
     process.exit(2)
   }
-  const report = await runSmoke({ baseUrl: (values['base-url'] ?? process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''), apiToken, adminToken })
+  const report = await runSmoke({ baseUrl: (values['base-url'] ?? process.env.SWITCHBOARD_URL ?? gatewayFromDataDir(dataDir) ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''), apiToken, adminToken })
   process.exit(report.ok ? 0 : 1)
 }

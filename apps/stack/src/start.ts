@@ -11,13 +11,24 @@ import { buildStack, listenStack, PortInUseError, writeStackFile, type Stack } f
 
 // `./switchboard start [--dataset demo|FILE] [--seed N]`: the whole stack on the embedded defaults,
 // optionally loaded with a data set once it listens.
-const { values: flags } = parseArgs({ options: { dataset: { type: 'string' }, seed: { type: 'string' } } })
+const USAGE = `Usage: ./switchboard start [--dataset demo|FILE] [--seed N]
+
+Starts the whole stack (gateway and five services) on the embedded database, in mock mode unless
+MOCK_MODE=false. Settings come from the environment and .env (see .env.example).
+  --dataset demo|FILE  load a data set once the stack listens (README: Data sets)
+  --seed N             the data set's seed (the same seed, the same data)`
+let flags: { dataset?: string | undefined, seed?: string | undefined, help?: boolean | undefined }
 let dataset: Dataset | undefined
 try {
+  flags = parseArgs({ options: { dataset: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values
+  if (flags.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
   dataset = flags.dataset === undefined ? undefined : readDataset(flags.dataset)
   if (flags.seed !== undefined && !/^\d+$/.test(flags.seed)) throw new Error(`--seed must be a whole number, got "${flags.seed}".`)
 } catch (err) {
-  console.error((err as Error).message)
+  console.error(`${(err as Error).message}\n\n${USAGE}`)
   process.exit(2)
 }
 loadDotEnv()

@@ -53,8 +53,10 @@ function newcomerEnv (extra: Record<string, string>): Record<string, string> {
 
 interface Started { child: ChildProcess, out: () => string, err: () => string, exited: Promise<number | null> }
 
-function start (cwd: string, env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['apps/stack/src/server.js'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+const start = (cwd: string, env: Record<string, string>): Started => run(cwd, ['apps/stack/src/server.js'], env)
+
+function run (cwd: string, args: string[], env: Record<string, string>): Started {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout!.on('data', (c: Buffer) => { out += c })
@@ -116,6 +118,12 @@ t.test('clone, start on free ports, first send, see it in the admin page', async
   const unauthorized = await send({ method: 'GET', url: `${gateway}/api/admin/journal` })
   t.match(unauthorized.body.message, /admin token.*start banner.*tokens\.json.*ADMIN_TOKEN/, 'a 401 says which token and where it is')
 
+  // --- the smoke test finds this stack (its stack.json), not whatever listens on port 3000 ------------
+  const smoke = run(clone, ['scripts/smoke.ts'], newcomerEnv({}))
+  const smokeStarted = await waitFor(smoke, /smoke test against \S+/, 20_000)
+  smoke.child.kill('SIGKILL')
+  t.match(smokeStarted, `smoke test against ${gateway}`, 'smoke runs against the stack of the data folder, on its own ports')
+
   // --- a second stack on the same data folder is refused, naming the first ------------------------
   const second = start(clone, newcomerEnv(ports))
   t.equal(await second.exited, 78, 'a second stack on the same .data exits')
@@ -150,4 +158,24 @@ t.test('clone, start on free ports, first send, see it in the admin page', async
   t.match(stack.out(), /shutting down \(SIGTERM\)/, 'and says so')
   t.notOk(existsSync(join(clone, '.data', 'pglite.lock')), 'the data folder is unlocked')
   t.notOk(existsSync(join(clone, '.data', 'stack.json')), 'stack.json is gone with the stack')
+})
+
+t.test('the command line answers --help and a mistyped command with what it takes, not a stack trace', async t => {
+  const help = run(ROOT, ['apps/stack/src/server.js', '--help'], newcomerEnv({}))
+  t.equal(await help.exited, 0, 'start --help exits 0')
+  t.match(help.out(), /^Usage: \.\/switchboard start \[--dataset demo\|FILE\]/, 'with the usage')
+  const bad = run(ROOT, ['apps/stack/src/server.js', '--datset', 'demo'], newcomerEnv({}))
+  t.equal(await bad.exited, 2, 'an unknown option exits 2')
+  t.match(bad.err(), /Unknown option '--datset'[\s\S]*Usage:/, 'naming the option, then the usage')
+  t.notMatch(bad.err(), /at .*\.ts:\d+/, 'no stack trace')
+  for (const script of ['scripts/smoke.ts', 'packages/datasets/src/cli.ts']) {
+    const h = run(ROOT, [script, '--help'], newcomerEnv({}))
+    t.equal(await h.exited, 0, `${script} --help exits 0`)
+    t.match(h.out(), /^Usage: \.\/switchboard (smoke|dataset)/)
+  }
+  const typo = spawn('bash', [join(ROOT, 'switchboard'), 'strat'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  typo.stderr.on('data', (c: Buffer) => { err += c })
+  t.equal(await new Promise(resolve => typo.once('exit', resolve)), 2, 'a mistyped command exits 2')
+  t.match(err, /unknown command 'strat'[\s\S]*\.\/switchboard start/, 'saying so, with the commands')
 })

@@ -9,24 +9,44 @@ import { parseArgs } from 'node:util'
 import { loadDataset, readDataset } from './load.ts'
 import { DatasetSchema } from './schema.ts'
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    seed: { type: 'string' },
-    'base-url': { type: 'string' },
-    latency: { type: 'string' },
-    schema: { type: 'boolean' }
-  }
-})
+const USAGE = `Usage: ./switchboard dataset <demo|FILE> [--seed N] [--latency realistic|MS] [--base-url URL]
+       ./switchboard dataset --schema
 
-if (values.schema) {
-  process.stdout.write(JSON.stringify(DatasetSchema, null, 2) + '\n')
-  process.exit(0)
-}
+Loads a data set into a running stack through its gateway: by default the stack of the data folder
+(SWITCHBOARD_DATA_DIR, .data), with the tokens of its tokens.json or API_TOKEN and ADMIN_TOKEN.
+  --seed N        the same seed, the same data
+  --latency       the providers' realistic latencies (the default) or a fixed number of ms
+  --schema        print the data set JSON schema (for your own files)`
 
 function fail (message: string): never {
   console.error(message)
   process.exit(2)
+}
+
+let parsed
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      seed: { type: 'string' },
+      'base-url': { type: 'string' },
+      latency: { type: 'string' },
+      schema: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+} catch (err) {
+  fail(`${(err as Error).message}\n\n${USAGE}`)
+}
+const { values, positionals } = parsed
+
+if (values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+if (values.schema) {
+  process.stdout.write(JSON.stringify(DatasetSchema, null, 2) + '\n')
+  process.exit(0)
 }
 
 const name = positionals[0] ?? fail('Which data set? ./switchboard dataset demo (built in), or the path of your own JSON file.')
