@@ -18,8 +18,11 @@ t.test('automation routes need the API token; a 401 says which token and where t
     t.notMatch(res.text, ADMIN_TOKEN)
   }
   t.match((await call('POST', '/api/automation/trigger/email', email, {})).body.message, /^No `Authorization: Bearer <token>` header was sent/)
+  t.match((await call('POST', '/api/automation/trigger/email', email, { authorization: `Token ${API_TOKEN}` })).body.message, /^The Authorization header sent is not of the form `Bearer <token>`/)
   const admin = await call('POST', '/api/automation/trigger/email', email, { authorization: `Bearer ${ADMIN_TOKEN}` })
   t.equal(admin.status, 202, 'the admin token also opens automation routes')
+  const lower = await call('POST', '/api/automation/trigger/email', email, { authorization: `bearer ${API_TOKEN}` })
+  t.equal(lower.status, 202, 'the scheme is case-insensitive (RFC 7235): "bearer" works as "Bearer"')
   const apiOnAdmin = await call('GET', '/api/admin/anything', undefined, api)
   t.equal(apiOnAdmin.status, 401, 'the API token does not open admin routes')
   t.match(apiOnAdmin.body.message, /^The bearer token sent is not accepted here\. Admin routes \(\/api\/admin\/\*\) need the admin token\. .*"Admin token".*ADMIN_TOKEN/)

@@ -1,16 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthFailureLimiter } from '@switchboard/service-kit/auth-failures'
 import { sendError } from '@switchboard/service-kit/errors'
-import { digestMatchesAny, tokenDigest } from '@switchboard/service-kit/tokens'
+import { bearerToken, digestMatchesAny, tokenDigest } from '@switchboard/service-kit/tokens'
 
 // One home for the token comparison: the services check the admin and internal tokens with it too.
 export { digestMatchesAny, tokenDigest } from '@switchboard/service-kit/tokens'
 
 /** The token of an `Authorization: Bearer …` header, or '' without one. */
-export function bearerOf (request: FastifyRequest): string {
-  const header = request.headers.authorization
-  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : ''
-}
+export const bearerOf = (request: FastifyRequest): string => bearerToken(request.headers.authorization)
 
 /**
  * onRequest hook: a bearer token equal to one of `accepted`, else 401 saying which token the route
@@ -24,7 +21,9 @@ export function requireBearer (accepted: () => string[], wants = 'This route nee
     const presented = bearerOf(request)
     if (!digestMatchesAny(tokenDigest(presented), accepted()) || !presented) {
       failures?.fail(request.ip)
-      const what = presented ? 'The bearer token sent is not accepted here.' : 'No `Authorization: Bearer <token>` header was sent.'
+      const what = presented
+        ? 'The bearer token sent is not accepted here.'
+        : request.headers.authorization ? 'The Authorization header sent is not of the form `Bearer <token>`.' : 'No `Authorization: Bearer <token>` header was sent.'
       return sendError(reply.header('www-authenticate', 'Bearer'), 'GATEWAY_UNAUTHORIZED', `${what} ${wants}`)
     }
   }

@@ -9,6 +9,4 @@ const WEBHOOK_BODY_LIMIT = 8 * 1024 * 1024
  */
 export function rawBody (app: FastifyInstance): void {
   readRawBody(app, '*', { bodyLimit: WEBHOOK_BODY_LIMIT })
-  // The parser's limit as each route's own too, so a 413 names the limit that applies.
-  app.addHook('onRoute', (route) => { route.bodyLimit ??= WEBHOOK_BODY_LIMIT })
 }

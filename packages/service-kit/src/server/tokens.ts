@@ -78,7 +78,7 @@ export function tokenMatches (presented: string | string[] | undefined, accepted
   return digestMatchesAny(tokenDigest(presented), accepted)
 }
 
-/** The token of an `Authorization: Bearer …` header, or '' without one. */
+/** The token of an `Authorization: Bearer …` header (the scheme in any case, RFC 7235), or '' without one. */
 export function bearerToken (header: string | string[] | undefined): string {
-  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : ''
+  return typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7).trim() : ''
 }

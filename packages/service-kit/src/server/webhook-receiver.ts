@@ -31,6 +31,10 @@ export function readRawBody (app: FastifyInstance, contentTypes: '*' | string | 
     if (type !== '*' && app.hasContentTypeParser(type)) app.removeContentTypeParser(type)
     app.addContentTypeParser(type, parserOptions, (_request, body, done) => done(null, body))
   }
+  // The parser's limit as each route's own too: a 413 names the route's limit (errors.ts), which
+  // otherwise reads the server's default while the parser's smaller one applies.
+  const limit = opts.bodyLimit
+  if (limit !== undefined) app.addHook('onRoute', route => { route.bodyLimit ??= limit })
 }
 
 /** The raw body readRawBody kept, or undefined when there is none (a post without a body). */
