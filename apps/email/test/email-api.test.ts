@@ -100,6 +100,11 @@ t.test('bad input is a 400 that names the field, and writes no row', async t => 
   const badJson = await call('POST', '/emails', '{"to_email":', { 'content-type': 'application/json' })
   t.equal(badJson.status, 400)
   t.equal(badJson.body.code, 'EMAIL_INVALID_JSON')
+  for (const poisoned of ['{"to_email":"a@example.com","subject":"s","content":"c","__proto__":{"x":1}}', '{"to_email":"a@example.com","constructor":{"prototype":{"x":1}}}']) {
+    const refused = await call('POST', '/emails', poisoned, { 'content-type': 'application/json' })
+    t.same([refused.status, refused.body.code], [400, 'EMAIL_INVALID_JSON'])
+    t.match(refused.body.message, /valid JSON but has a "__proto__" or "constructor\.prototype" key/, 'not called a syntax error: the key is named')
+  }
   const wrongType = await call('POST', '/emails', '<to_email/>', { 'content-type': 'application/xml' })
   t.equal(wrongType.status, 415)
   await activityLog.flush()

@@ -85,6 +85,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
 
   // The official client posts `POST /v3/mail/batch` as JSON with no body at all; SendGrid takes it.
   const json = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined)
     else json(request, body as string, done)

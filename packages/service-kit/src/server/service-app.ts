@@ -150,6 +150,7 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
   }).withTypeProvider<TypeBoxTypeProvider>()
   schemaCompilersOf.set(app, schemaCompilers)
   plainTextForEmulatorOnly(app, opts.emulatorPrefix)
+  prototypeKeysNamed(app)
   const levelOf = opts.requestLogLevel ?? (() => 'info' as const)
   app.addHook('onResponse', (request, reply, done) => {
     logResponse(request, reply.statusCode, reply.elapsedTime, levelOf(request))
@@ -225,6 +226,35 @@ function plainTextForEmulatorOnly (app: App, emulatorPrefix: string | undefined)
     if (request.is404 || (emulatorPrefix !== undefined && (path === emulatorPrefix || path.startsWith(`${emulatorPrefix}/`)))) return done(null, body)
     done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(String(request.headers['content-type'])), undefined)
   })
+}
+
+/**
+ * Fastify refuses JSON with a `__proto__` key (or `constructor.prototype`), which could change how
+ * objects behave on the server, but calls it "not valid JSON": a client with valid JSON is sent
+ * looking for a syntax error. Refused the same (400 INVALID_JSON), it now says which key and why.
+ * Only a refused body is looked at again, so the parser costs nothing more on valid requests.
+ */
+function prototypeKeysNamed (app: App): void {
+  const parse = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parse(request, body as string, (err, value) => {
+      if (err && parsesAsJson(body as string)) {
+        return done(Object.assign(new Error('The body is valid JSON but has a "__proto__" or "constructor.prototype" key, which is refused here (it could change how objects behave on the server). Remove that key.'),
+          { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined)
+      }
+      done(err, value)
+    })
+  })
+}
+
+function parsesAsJson (text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /**
