@@ -176,6 +176,8 @@ t.test('every channel stores what it sent', async t => {
   t.ok(zoom, 'Zoom is in Activity')
   const zoomDetail = await call('GET', `/api/admin/activity/zoom/${zoom.id}`, undefined, admin)
   t.match(zoomDetail.body.content, { kind: 'zoom', topic: 'Weekly sync' })
+  const answer = zoomDetail.body.exchanges.find((e: { path: string }) => /\/meetings$/.test(e.path)).response.body
+  t.same([answer.password, answer.h323_password, answer.pstn_password, answer.encrypted_password], Array(4).fill('[REDACTED]'), 'every form of the passcode is kept from view, not only one')
   // Ended and recorded, it keeps its settings: the later answers and webhooks carry none.
   t.equal((await call('POST', `/api/zoom/meetings/${meeting.body.id}/end`, undefined, api)).status, 200)
   const ended = await eventually(async () => {

@@ -98,7 +98,9 @@ type Captured = FastifyRequest & { [kCapture]?: Capture }
 /** Header names whose values are credentials. Signatures stay: they are what a person checks. */
 const SECRET_HEADER = /^(?:authorization|proxy-authorization|cookie|set-cookie|x-switchboard-internal|x-api-key|api-key|x-auth-token)$/i
 /** Field names (in bodies, forms and queries) whose values are credentials. */
-const SECRET_FIELD = /^(?:password|passwd|secret|client_secret|api_?key|apikey|access_token|refresh_token|id_token|token|auth_token|salt|private_key|authorization)$/i
+// A Zoom meeting's passcode comes in four forms (password, its dial-in and room-system digits,
+// the encrypted one) and its recording's in one more: all of them, or none is kept from view.
+const SECRET_FIELD = /^(?:(?:h323_|pstn_|encrypted_)?password|recording_play_passcode|passwd|secret|client_secret|api_?key|apikey|access_token|refresh_token|id_token|token|auth_token|salt|private_key|authorization)$/i
 /** Hop-by-hop and noise headers, not worth a byte. */
 const DROPPED_HEADER = /^(?:connection|keep-alive|transfer-encoding|content-length|accept-encoding|host|date)$/i
 /** Keys whose values tie an exchange to rows: id, *_id, *Id, sb_log_id. */
