@@ -162,6 +162,10 @@ t.test('process_webhook: a signed Credit pays the link; a replay, a tamper or a 
     t.equal(res.body.message, 'Unauthorized')
   }
   t.equal((await app.call('POST', '/webhooks/instamojo', JSON.stringify(fields), { 'content-type': 'application/json' })).status, 415)
+  const { status: _status, ...statusless } = fields
+  const noStatus = await app.call('POST', '/webhooks/instamojo', `${encode(statusless)}&mac=${computeMac(statusless, MOCK_SALT)}`, form)
+  t.same([noStatus.status, noStatus.body.code], [400, 'PAYMENTS_WEBHOOK_INVALID_BODY'])
+  t.match(noStatus.body.message, /has no status field/, 'a signed post without a status says so, not "Unknown payment status undefined"')
   const huge = await app.call('POST', '/webhooks/instamojo', `${body}&padding=${'x'.repeat(100 * 1024)}`, form)
   t.same([huge.status, huge.body.code], [413, 'PAYMENTS_PAYLOAD_TOO_LARGE'])
   t.match(huge.body.message, /at most 64 KB/, 'naming the limit that applies to this route, not the server\'s')

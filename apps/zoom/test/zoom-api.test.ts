@@ -158,6 +158,14 @@ t.test('the webhook receiver: the reference\'s vectors, url_validation, and refu
   t.equal(vector.status, 200, 'v0=bddd47a8… verifies')
   t.same(vector.body, { received: true, event: 'meeting.started', applied: true })
 
+  for (const body of [{ event: 'meeting.ended', event_ts: Date.now() }, { event: 'meeting.started', payload: { object: { id: 'abc' } } }]) {
+    const raw = JSON.stringify(body)
+    const at = now()
+    const refused = await post(raw, at, signZoomWebhook(VECTOR.secret, at, raw))
+    t.same([refused.status, refused.body.code], [400, 'ZOOM_WEBHOOK_INVALID_BODY'], 'a signed meeting event without its meeting is refused')
+    t.match(refused.body.message, /needs payload\.object\.id/, 'naming the field')
+  }
+
   const { body: m } = await call('POST', '/meetings', meeting())
   const forgedEnd = JSON.stringify({ event: 'meeting.ended', event_ts: Date.now(), payload: { account_id: 'x', object: { id: String(m.id), uuid: m.uuid } } })
   const t1 = now()

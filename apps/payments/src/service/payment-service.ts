@@ -247,6 +247,7 @@ export function createPaymentService (deps: PaymentServiceDeps) {
     }
     const status = fields.status
     const reply = { received: true as const, payment_request_id: requestId, payment_id: fields.payment_id ?? '', status: status ?? '' }
+    if (status === undefined) throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', 'The webhook has no status field; Instamojo sends status=Credit or status=Failed.')
     if (status !== 'Credit' && status !== 'Failed') throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', `Unknown payment status ${JSON.stringify(status)}; Instamojo sends Credit or Failed.`)
     if (!fields.payment_id) throw appError('PAYMENTS_WEBHOOK_INVALID_BODY', 'The webhook has no payment_id.')
     if (!row) return { ...reply, applied: false, reason: 'no payment link with this payment_request_id' }

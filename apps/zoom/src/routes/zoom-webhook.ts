@@ -21,6 +21,8 @@ export interface ZoomWebhookOptions {
 }
 
 const TEAM_EVENTS = new Set(['meeting.started', 'meeting.ended', 'recording.completed'])
+/** The events the service applies to a meeting (zoom-service.ts applyWebhookEvent). */
+const MEETING_EVENTS = new Set([...TEAM_EVENTS, 'meeting.deleted'])
 
 const unauthorized = () => webhookUnauthorized('ZOOM')
 
@@ -53,8 +55,12 @@ export const zoomWebhookRoutes: FastifyPluginAsyncTypebox<ZoomWebhookOptions> = 
       if (typeof plainToken !== 'string' || !plainToken) throw appError('ZOOM_WEBHOOK_INVALID_BODY', 'endpoint.url_validation needs payload.plainToken.')
       return urlValidationAnswer(opts.secret, plainToken)
     }
-    // A replay inside the signature's window is dropped by the event's identity.
     const object = event.payload?.object
+    // The events this service acts on name their meeting; one that does not is refused, naming the field.
+    if (MEETING_EVENTS.has(event.event) && !Number.isSafeInteger(Number((object as { id?: unknown } | undefined)?.id))) {
+      throw appError('ZOOM_WEBHOOK_INVALID_BODY', `A ${event.event} event needs payload.object.id, the meeting's id.`)
+    }
+    // A replay inside the signature's window is dropped by the event's identity.
     const key = eventIdentity(event, timestamp)
     const fresh = await claimWebhookEvents(app.activityLog, 'zoom', [key], 2 * opts.maxAgeSeconds)
     if (!fresh.has(key)) return { received: true as const, event: event.event, applied: false }
