@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPostgresBackend } from '@switchboard/activity-log'
 import { createTestDatabase } from '@switchboard/activity-log/testing'
-import { startServiceApp, TEST_TOKENS } from '@switchboard/service-kit/testing'
+import { internalHeaders, startServiceApp, TEST_TOKENS } from '@switchboard/service-kit/testing'
 import { buildApp as buildWhatsApp } from '@switchboard/whatsapp/app'
 import { loadWhatsAppEnv } from '@switchboard/whatsapp/config'
-import { admin, api, eventually, startStack } from './helper.ts'
+import { admin, api, eventually, send, startStack } from './helper.ts'
 import { assertAccountedFor, assertNoneTwice, callService as call, countingProxy, FINAL, killAtRandomMoments, killPoints, phoneNumber as number, startChild, WHATSAPP_SERVER, type Contacts } from './job-processes.ts'
 
 // Real processes killed and restarted several times: longer than tap's default 120 s per file on a busy machine.
@@ -163,4 +163,37 @@ t.test('10,000 recipients with 10,000 different bodies: ten SendGrid requests, a
   t.match(view.body.content, { subject: 'Invoice 4321', html: body(4321), to: ['deliver+4321@example.com'] }, 'the email as its recipient got it: the substitution filled in')
   const messages = await gateway('GET', '/api/admin/messages/email?to=deliver%2B77@example.com', undefined, admin)
   t.match(messages.body.items, [{ subject: 'Invoice 77', html: body(77) }], 'and the messages API a test suite asserts on')
+})
+
+t.test('a bulk send retried with its Idempotency-Key after its process was killed takes up the batch it stored: nobody gets it twice', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (a PostgreSQL server beside the killed child)' }, async t => {
+  const BULK = 200
+  const KEY = 'bulk-retried-after-a-crash'
+  const aisensy = await countedAiSensy(t)
+  const databaseUrl = await createTestDatabase(t)
+  // The bulk waits for its results (up to a minute) before answering: the kill lands before any answer.
+  const env = { ...await serviceEnv(t, aisensy.origin, databaseUrl), BULK_WAIT_MS: '60000' }
+  const first = await startChild(t, WHATSAPP_SERVER, 'WHATSAPP_PORT', env)
+  const body = JSON.stringify({ template_name: 'welcome_message', contacts: Array.from({ length: BULK }, (_v, i) => ({ to_number: number('84', i) })) })
+  const post = (base: string) => send({ method: 'POST', url: `${base}/messages/bulk`, headers: { ...internalHeaders(), 'content-type': 'application/json', 'idempotency-key': KEY }, body, timeoutMs: 60_000 })
+
+  const unanswered = post(first.url).catch((err: Error) => err)
+  await aisensy.reached(20)
+  await first.kill()
+  t.ok(await unanswered instanceof Error, 'the first attempt got no answer: its process was killed while it sent')
+  const second = await startChild(t, WHATSAPP_SERVER, 'WHATSAPP_PORT', env)
+  const early = await post(second.url)
+  t.equal(early.status, 409, 'retried at once, the key is still held by the dead request (its lease)')
+  // The lease runs out (5 minutes in real life).
+  const db = await createPostgresBackend({ databaseUrl })
+  t.teardown(() => db.close())
+  t.equal(await db.update('idempotency_keys', { idem_key: KEY }, { locked_until: '2000-01-01T00:00:00Z' }), 1)
+
+  const retried = await post(second.url)
+  t.equal(retried.status, 200, 'the retry answers with the batch\'s results', { body: retried.body })
+  const jobs = await db.select('jobs', {})
+  t.equal(jobs.length, 1, 'one batch stored, not a second one')
+  t.equal(retried.body.batch_id, jobs[0]!.id, 'the retry answered with the batch the first attempt stored')
+  t.equal(retried.body.total, BULK)
+  assertNoneTwice(t, aisensy)
+  t.equal(await second.terminate(), 0)
 })

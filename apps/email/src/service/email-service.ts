@@ -5,7 +5,7 @@ import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchProgress, createJob, createJobRunner, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { batchProgress, createJob, createJobRunner, newJobId, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import type { SendGridClient } from '../client/sendgrid-client.ts'
@@ -191,7 +191,8 @@ export function createEmailService (deps: EmailServiceDeps) {
   async function sendBulkEmails (input: BulkEmailRequest, ctx: CallContext): Promise<{ done: true, reply: BulkEmailReply } | { done: false, progress: BatchProgress }> {
     const { mode } = deps.runtime.get('email')
     deps.clientFor(mode) // refuses at once when live mode has no key
-    const batchId = newRowId()
+    // A retry under the same Idempotency-Key after a crash takes up the batch its first attempt stored.
+    const batchId = newJobId(ctx)
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
 

@@ -12,7 +12,7 @@ import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { bolnaTimestamp, CALL_ID_VAR, CAMPAIGN_ID_VAR, executionPatch, idsOf, toCallLog } from './call-log.ts'
 import { campaignView, contactOf, liveCallCount, noProgress, type CallItem, type Progress } from './campaign-view.ts'
@@ -181,8 +181,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
       ...(input.from_number ? { from: input.from_number } : {}),
       ...(p.simulationHeaders && Object.keys(p.simulationHeaders).length > 0 ? { simulation_headers: p.simulationHeaders } : {})
     }
-    await createJob(rpc, 'VOICE', { id: p.id, kind, spec, row_table: 'call_campaigns', row }, withRowIds(input.contacts.map(c => contactOf(c))))
-    return row
+    const created = await createJob(rpc, 'VOICE', { id: p.id, kind, spec, row_table: 'call_campaigns', row }, withRowIds(input.contacts.map(c => contactOf(c))))
+    return { row, created }
   }
 
   /**
@@ -199,7 +199,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode)
     const target = await resolve(mode, input.script_id, input.agent_id)
-    const id = newRowId()
+    // A retry under the same Idempotency-Key after a crash takes up the batch its first attempt stored.
+    const id = newJobId(ctx)
     await storeJob(BULK_KIND, input, { id, mode, name: `Bulk calls ${nowIso()}`, target, ctx, simulationHeaders: ctx.simulationHeaders })
     // The bound counts from the request's start: storing the job is part of the wait.
     const outcome = await awaitBulk<CallItem, CallResult>(rpc, runners.bulk, id, deps.bulkWaitMs - (performance.now() - started))
@@ -239,10 +240,11 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode)
     const target = await resolve(mode, input.script_id, input.agent_id)
-    const id = newRowId()
-    const row = await storeJob(CAMPAIGN_KIND, input, { id, mode, name: input.name, target, ctx })
+    // A retry under the same Idempotency-Key after a crash finds the campaign its first attempt stored.
+    const id = newJobId(ctx)
+    const { row, created } = await storeJob(CAMPAIGN_KIND, input, { id, mode, name: input.name, target, ctx })
     runners.campaign.poke()
-    return campaignView(row, noProgress(), null, 0)
+    return created ? campaignView(row, noProgress(), null, 0) : await getCampaign(id)
   }
 
   const notFound = (id: string) => appError('VOICE_CAMPAIGN_NOT_FOUND', `No campaign with id ${id}. Ids come from the create_campaign and bulk replies.`)

@@ -11,7 +11,7 @@ import { withFallback } from '@switchboard/service-kit/fallback'
 import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchProgress, contactsOf, createJob, createJobRunner, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { batchProgress, contactsOf, createJob, createJobRunner, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { Template } from '../catalogue.ts'
 import type { AiSensyClient } from '../client/aisensy-client.ts'
@@ -195,7 +195,8 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key
     const started = performance.now()
-    const id = newRowId()
+    // A retry under the same Idempotency-Key after a crash takes up the batch its first attempt stored.
+    const id = newJobId(ctx)
     const spec: JobSpec = { template_name: t.name, mode, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
     await createJob(rpc, 'WHATSAPP', { id, kind: BULK_KIND, spec }, withRowIds(prepared))
     runners.bulk.poke()
@@ -266,11 +267,15 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const prepared = prepareContacts(t, input.contacts)
     const mode = modeNow()
     deps.clientFor(mode) // refuses at once when live mode has no key, before the campaign exists
-    const id = newRowId()
+    // A retry under the same Idempotency-Key after a crash finds the campaign its first attempt stored.
+    const id = newJobId(ctx)
     // On a clock that is not real time (a data set's history), when it happened on that clock.
     const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()
     const row = { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
-    await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, withRowIds(prepared))
+    if (!await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, withRowIds(prepared))) {
+      runners.campaign.poke()
+      return await getCampaign(id)
+    }
     progressOf.set(id, progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length))
     runners.campaign.poke()
     return {

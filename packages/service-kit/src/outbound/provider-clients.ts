@@ -49,9 +49,14 @@ export interface CallContext {
   requestId: string
   /** x-switchboard-* headers to pass to the emulator. */
   simulationHeaders?: Record<string, string>
+  /**
+   * Set when the request runs under an Idempotency-Key: the id the job it creates takes
+   * (job-runner's newJobId), the same when a retry takes over the key of a request that died.
+   */
+  workId?: string
 }
 
-/** The call context of a route's request: its id and its x-switchboard-* headers. */
-export function callContext (request: { id: string, headers: Record<string, string | string[] | undefined> }): CallContext {
-  return { requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers) }
+/** The call context of a route's request: its id, its x-switchboard-* headers and its idempotency claim's work id. */
+export function callContext (request: { id: string, headers: Record<string, string | string[] | undefined>, idempotency?: { id: string } | null }): CallContext {
+  return { requestId: request.id, simulationHeaders: pickSimulationHeaders(request.headers), ...(request.idempotency ? { workId: request.idempotency.id } : {}) }
 }

@@ -41,6 +41,12 @@ declare module 'fastify' {
 export interface IdempotencyClaim {
   scope: string
   key: string
+  /**
+   * The key's row id: the same for a takeover of the same request after its process died, new for
+   * a new or expired key. A request that creates a job gives the job this id (CallContext.workId),
+   * so a retry finds the job its first attempt stored rather than making a second one.
+   */
+  id: string
   owner: string
   state: 'claimed' | 'completing' | 'done' | 'released'
 }
@@ -102,7 +108,7 @@ export function stillRunning (key: string, startedAt: string, leaseSeconds: numb
 }
 
 type ClaimResult =
-  | { outcome: 'claimed' }
+  | { outcome: 'claimed', id: string }
   | { outcome: 'running', created_at: string }
   | { outcome: 'mismatch', created_at: string }
   | { outcome: 'done', created_at: string, status: number, headers: Record<string, string | string[]> | null, body: string | null }
@@ -189,7 +195,7 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
     if (result.outcome === 'claimed') {
       // Kept or released in onSend, once the route has answered: a caller that hangs up does not
       // release the key while the work goes on (its retry gets a 409, then the answer).
-      request.idempotency = { scope, key, owner, state: 'claimed' }
+      request.idempotency = { scope, key, id: result.id, owner, state: 'claimed' }
       return false
     }
     if (result.outcome === 'running') {

@@ -354,13 +354,23 @@ export function batchProgress (p: JobProgress, progressUrl: string): BatchProgre
 }
 
 /**
+ * The id of the job a request creates. Under an Idempotency-Key it is the key's work id: a request
+ * whose process died after storing its job, retried with the key, finds that job (createJob answers
+ * false) and follows it, where a new id sent every contact a second time. Otherwise a new id.
+ */
+export function newJobId (ctx: { workId?: string | undefined }): string {
+  return ctx.workId ?? newRowId()
+}
+
+/**
  * Stores a job with all its items in one transaction (job_create). The request that asked for it
  * is answered only after this: when the database cannot take it, the caller gets a 503 and nothing
- * was accepted.
+ * was accepted. False when a job with its id was already stored (a retry: see newJobId).
  */
-export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string, kind: string, spec: unknown, row_table?: string, row?: Record<string, unknown> }, items: unknown[]): Promise<void> {
+export async function createJob (rpc: Rpc, codePrefix: string, job: { id: string, kind: string, spec: unknown, row_table?: string, row?: Record<string, unknown> }, items: unknown[]): Promise<boolean> {
   try {
-    await rpc('job_create', { p_job: job, p_items: items })
+    const stored = await rpc<{ created: boolean }>('job_create', { p_job: job, p_items: items })
+    return stored.created
   } catch (err) {
     throw prefixedError(codePrefix, 'DATABASE_UNAVAILABLE', `The database did not store the job (${(err as Error).message}), so nothing was sent. Retry in a moment.`, { headers: { 'retry-after': '5' } })
   }
