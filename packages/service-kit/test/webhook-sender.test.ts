@@ -87,6 +87,26 @@ t.test('a receiver that is down, then up: retried with backoff until it answers,
   t.match(await rowsOf('recovers'), [{ status: 'delivered', attempts: 3, delivered_at: String, last_error: null, locked_by: null }])
 })
 
+t.test('the database away when a webhook is sent: attempted at once, then held, stored once the database answers, and delivered', async t => {
+  // Our own receivers answer 503 while the database they share with the sender is away.
+  const { url, hits, state } = await receiver(t, [], 503)
+  let away = true
+  const store = { rpc: <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => away && fn === 'webhook_outbox_round' ? Promise.reject(new Error('connect ECONNREFUSED')) : log.rpc<T>(fn, args, options) }
+  const gaveUp: string[] = []
+  const s = sender(t, { source: 'db-away', retryDelaysMs: [20, 40], onGiveUp: (_d, error) => gaveUp.push(error) }, store as ActivityLog)
+  s.send({ url, body: '{"event":"x"}', headers: { 'content-type': 'application/json' }, label: 'away.event' })
+  await eventually(async () => hits.length === 1)
+  t.same(await rowsOf('db-away'), [], 'attempted at once, though the database could not store it')
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.same(gaveUp, [], 'the refused attempt is not the end of it (before: one attempt, then given up for good)')
+  away = false
+  state.after = 200
+  await eventually(async () => (await rowsOf('db-away'))[0]?.status === 'delivered', 10_000)
+  t.match(await rowsOf('db-away'), [{ label: 'away.event', status: 'delivered' }], 'stored once the database answered, then delivered by the outbox')
+  t.same(gaveUp, [])
+  t.equal(s.delivered, 1)
+})
+
 t.test('a receiver that is not there at all: network errors are retried and recorded the same way', async t => {
   const port = await freePort()
   const errors: string[] = []

@@ -68,8 +68,8 @@ type Outcome = { status: 'delivered' | 'gave_up', attempts: number } | { status:
 /** A failed attempt's outcome as a round returns it (delivered ones are not returned). */
 interface RoundOutcome { id: string, status: 'pending' | 'gave_up', attempts: number, retry_in_ms: number | null }
 
-/** A webhook waiting for the next round to store it. */
-interface ToStore { id: string, delivery: WebhookDelivery, row: { id: string, label: string, url: string, headers: Record<string, string>, body: string, body_encoding: 'utf8' | 'base64' }, done: () => void }
+/** A webhook waiting for the next round to store it; `unstored`: rounds that could not store it so far. */
+interface ToStore { id: string, delivery: WebhookDelivery, row: { id: string, label: string, url: string, headers: Record<string, string>, body: string, body_encoding: 'utf8' | 'base64' }, done: () => void, unstored?: number }
 /** An attempt made, waiting for the next round to record its outcome. */
 interface ToFinish { id: string, delivery: WebhookDelivery, attempt: number, error: string | undefined, done: () => void }
 
@@ -80,6 +80,10 @@ const ROUND_ROWS = 500
  * nothing waits to be stored): the posts of a burst finish one by one, and a row's lease is 30 s.
  */
 const GATHER_OUTCOMES_MS = 10
+/** Most webhooks held in memory while the database cannot store them; past it one attempt is all they get. */
+const MAX_HELD_UNSTORED = 10_000
+/** The longest wait between two tries to store a held webhook. */
+const MAX_STORE_RETRY_MS = 30_000
 
 /**
  * Posts webhooks the way providers do, durably: each is written to the outbox (a database table)
@@ -111,6 +115,8 @@ export class WebhookSender {
   #roundScheduled = false
   #gatherTimer: NodeJS.Timeout | undefined
   #signer: AttemptSigner | undefined
+  /** Webhooks held in memory until the database takes them, each with the wake-up of its wait. */
+  readonly #held = new Map<ToStore, () => void>()
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
@@ -188,6 +194,8 @@ export class WebhookSender {
     clearInterval(this.#purger)
     for (const t of this.#timers) t.cancel()
     this.#timers.clear()
+    // Held ones cannot be stored now either: they are given up (said in the log), not waited for.
+    for (const wake of this.#held.values()) wake()
     await this.idle()
     await this.#opts.store.rpc('release_webhooks', { p_owner: this.#owner }, NO_FLUSH)
       .catch((err: unknown) => this.#opts.logger?.warn({ err }, 'webhook outbox: could not release held rows; they are taken up after their lease'))
@@ -267,7 +275,8 @@ export class WebhookSender {
           }
           continue
         }
-        for (const s of stored) void this.#attempt(s.id, s.delivery, 1, s.done, false)
+        // A webhook held while the database was away is signed anew: its first signature may be stale by now.
+        for (const s of stored) void this.#attempt(s.id, s.delivery, 1, s.done, s.unstored !== undefined)
         if (finished.length > 0) this.#settle(finished, outcomes)
       }
     } finally {
@@ -275,22 +284,50 @@ export class WebhookSender {
     }
   }
 
-  /** A webhook the database could not store: one attempt anyway (a webhook the database lost is still worth sending), said loudly. */
+  /**
+   * A webhook the database could not store (it is away): attempted at once all the same, and, if
+   * that fails, held in memory and stored again once the database answers (waits of 1 s, 2 s, 4 s …
+   * up to 30 s between tries), after which the outbox retries it on the provider's schedule. Before,
+   * it had one attempt: an event post our own receiver refused with 503 while the same database
+   * was away was lost for good. Bounded (MAX_HELD_UNSTORED), and given up at close: memory is not
+   * durable, and says so in the log.
+   */
   async #unstored (s: ToStore, err: unknown): Promise<void> {
+    const tries = (s.unstored ?? 0) + 1
+    s.unstored = tries
+    let requeued = false
     try {
-      this.#opts.logger?.error?.({ err, webhook: s.delivery.label }, 'webhook outbox: could not store a webhook; it gets one attempt and no retries')
-      const error = await this.#post(s.delivery)
-      if (!error) {
-        this.delivered++
-        return
+      if (tries === 1) {
+        this.#opts.logger?.error?.({ err, webhook: s.delivery.label }, 'webhook outbox: could not store a webhook; it is attempted now and stored once the database answers')
+        const error = await this.#post(s.delivery)
+        if (!error) {
+          this.delivered++
+          return
+        }
+        this.failedAttempts++
+        if (this.#held.size >= MAX_HELD_UNSTORED) return this.#giveUp(s.delivery, 1, `${error}; not stored (the database is away and ${MAX_HELD_UNSTORED} webhooks already wait in memory)`)
       }
-      this.failedAttempts++
-      this.gaveUp++
-      this.#opts.logger?.warn({ webhook: s.delivery.label, url: maskUrlSecrets(s.delivery.url), attempts: 1, error }, 'webhook delivery gave up')
-      this.#opts.onGiveUp?.(s.delivery, error)
+      if (this.#closed) return this.#giveUp(s.delivery, 1, 'not stored: the database was away until the sender closed')
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, Math.min(MAX_STORE_RETRY_MS, 1000 * 2 ** (tries - 1)))
+        timer.unref()
+        this.#held.set(s, () => { clearTimeout(timer); resolve() })
+      })
+      this.#held.delete(s)
+      if (this.#closed) return this.#giveUp(s.delivery, 1, 'not stored: the database was away until the sender closed')
+      // Back in line to be stored: the round that stores it attempts it and calls done.
+      requeued = true
+      this.#toStore.push(s)
+      this.#scheduleRound()
     } finally {
-      s.done()
+      if (!requeued) s.done()
     }
+  }
+
+  #giveUp (delivery: WebhookDelivery, attempts: number, error: string): void {
+    this.gaveUp++
+    this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts, error }, 'webhook delivery gave up')
+    this.#opts.onGiveUp?.(delivery, error)
   }
 
   /** Posts a row this sender holds; its outcome is recorded by the next round. */
@@ -324,12 +361,7 @@ export class WebhookSender {
   #afterFailure (f: ToFinish, outcome: Outcome): void {
     const { id, delivery, attempt, error } = f
     if (outcome === null || error === undefined) return
-    if (outcome.status === 'gave_up') {
-      this.gaveUp++
-      this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts: outcome.attempts, error }, 'webhook delivery gave up')
-      this.#opts.onGiveUp?.(delivery, error)
-      return
-    }
+    if (outcome.status === 'gave_up') return this.#giveUp(delivery, outcome.attempts, error)
     if (outcome.status !== 'pending') return
     this.#opts.logger?.debug({ webhook: delivery.label, attempt, error, retryInMs: outcome.retry_in_ms }, 'webhook delivery failed; will retry')
     if (this.#closed) return
