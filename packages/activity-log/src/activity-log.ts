@@ -479,7 +479,10 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
 
   /** Appends the acks' operations to the journal and fsyncs; then they are acknowledged. */
   function journal (acks: Ack[]): void {
-    const open = acks.filter(a => !a.journaled && !a.done)
+    // Once each: a write can be listed twice (journaled on arrival while the database is away, and
+    // again by a retry that failed in the same turn). Appended twice, it was also counted twice as
+    // outstanding, and the journal stayed after everything in it had committed.
+    const open = [...new Set(acks)].filter(a => !a.journaled && !a.done)
     if (open.length === 0) return
     if (journalFile === undefined) {
       if (stopped) for (const a of open) fail(a, new ActivityLogUnavailableError('the activity log is closed and has no journal'))

@@ -259,6 +259,26 @@ t.test('journal: writes queued when the database goes away are journaled and ack
   t.notOk(existsSync(journalFile))
 })
 
+t.test('journal: writes arriving while the database is away are journaled once each, and the journal goes once they commit', async t => {
+  const dir = await tempDir(t)
+  const journalFile = join(dir, 'journal.jsonl')
+  const { log, state, email, requestId } = setup(t, { journalFile, retryMinMs: 2, retryMaxMs: 5 })
+  state.down = true
+  let written = 0
+  // Writes keep arriving while the retries fail: a write could be journaled by its own arrival
+  // and by a failed retry in the same turn, appended twice and counted twice, and then the
+  // journal, waiting for a count that never reached zero, stayed after everything committed.
+  for (let round = 0; round < 40; round++) {
+    await Promise.all(Array.from({ length: 5 }, () => { written++; return log.record('email_logs', email()) }))
+    await new Promise(resolve => setTimeout(resolve, 1))
+  }
+  t.equal(readFileSync(journalFile, 'utf8').trim().split('\n').length, written, 'each write once in the journal')
+  state.down = false
+  await log.flush()
+  t.equal(await db.count('email_logs', { request_id: requestId }), written)
+  t.notOk(existsSync(journalFile), 'the journal goes once everything in it is committed')
+})
+
 t.test('journal: a crash while replaying leaves the journal to replay again, harmlessly', async t => {
   const dir = await tempDir(t)
   const journalFile = join(dir, 'journal.jsonl')
