@@ -154,6 +154,30 @@ t.test('send_bulk_emails: 2,500 bodies of their own go out in 3 requests, each r
   t.equal(checked, 2500, 'every recipient got their own body and subject')
 })
 
+t.test('a bulk send\'s failed recipients are sent again on request, each with a row of its own', async t => {
+  // One recipient per request (different bodies, packing off): a lost draw is SendGrid's 503, a failed recipient.
+  const { call, activityLog, runtime } = await startEmailApp(t, { simulation: { successRate: 0.5, seed: 11 }, env: { EMAIL_BULK_SUBSTITUTIONS: 'false' } })
+  const email_list = Array.from({ length: 40 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: `Hi ${i}`, content: `<p>Body ${i}</p>` }))
+  const first = await call('POST', '/emails/batch', { email_list })
+  t.equal(first.status, 200)
+  t.ok(first.body.failed > 5 && first.body.failed < 35, `about half failed (${first.body.failed} of 40)`)
+  await runtime.update('email', { simulation: { successRate: 1 } }, 'test')
+
+  const retried = await call('POST', `/emails/batch/${first.body.batch_id}/retry`)
+  t.equal(retried.status, 202)
+  t.match(retried.body, { batch_id: first.body.batch_id, status: 'running', total: 40 })
+  const done = await eventually(async () => {
+    const p = (await call('GET', `/emails/batch/${first.body.batch_id}`)).body
+    return p.status !== 'running' && p
+  }, 10_000)
+  t.match(done, { status: 'completed', contacts: { sent: 40, failed: 0, unknown: 0 } }, 'every recipient sent after the retry')
+  await activityLog.flush()
+  const rows = await activityLog.select('email_logs', { where: { batch_id: first.body.batch_id }, limit: 100 })
+  t.equal(rows.length, 40 + first.body.failed, 'the failed attempts keep their rows; each retried recipient has a new one')
+  t.equal(rows.filter(r => r.status !== 'failed').length, 40)
+  t.equal((await call('POST', '/emails/batch/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00/retry')).body.code, 'EMAIL_BATCH_NOT_FOUND')
+})
+
 t.test('bulk at a 0.5 success rate: recipients fail individually through bounce events', async t => {
   const { call, activityLog } = await startEmailApp(t, { simulation: { successRate: 0.5, seed: 7 } })
   const email_list = Array.from({ length: 400 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: 's', content: 'c' }))

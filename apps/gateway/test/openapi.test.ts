@@ -71,9 +71,10 @@ t.test('every route that takes an Idempotency-Key documents its 409 and 422, wit
   const keyed = operationsOf(doc).filter(({ op }) => (op.parameters ?? []).some((p: any) => p.in === 'header' && p.name === 'idempotency-key'))
   t.same(keyed.map(o => o.key).sort(), [
     'POST /api/admin/payment-links', 'POST /api/admin/payment-links/{id}/resend', 'POST /api/admin/payment-links/{id}/simulate',
-    'POST /api/automation/call/campaigns', 'POST /api/automation/call/campaigns/{id}/retry', 'POST /api/automation/trigger/call', 'POST /api/automation/trigger/call/bulk',
+    'POST /api/automation/call/bulk/{id}/retry', 'POST /api/automation/call/campaigns', 'POST /api/automation/call/campaigns/{id}/retry', 'POST /api/automation/email/batch/{id}/retry',
+    'POST /api/automation/trigger/call', 'POST /api/automation/trigger/call/bulk',
     'POST /api/automation/trigger/email', 'POST /api/automation/trigger/email/batch',
-    'POST /api/automation/trigger/whatsapp', 'POST /api/automation/trigger/whatsapp/bulk', 'POST /api/automation/whatsapp/campaigns', 'POST /api/automation/whatsapp/campaigns/{id}/retry',
+    'POST /api/automation/trigger/whatsapp', 'POST /api/automation/trigger/whatsapp/bulk', 'POST /api/automation/whatsapp/bulk/{id}/retry', 'POST /api/automation/whatsapp/campaigns', 'POST /api/automation/whatsapp/campaigns/{id}/retry',
     'POST /api/zoom/meetings'
   ], 'the routes that send, create or pay')
   for (const { key, op } of keyed) {

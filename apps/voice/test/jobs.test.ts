@@ -46,6 +46,9 @@ t.test('make_bulk_calls past BULK_WAIT_MS: 202 with the batch id, then its progr
   const created = await call('POST', '/campaigns', { name: 'Not a batch', contacts: [NUMBERS.completed], script_id: 'appointment_reminder' })
   t.equal((await call('GET', `/calls/bulk/${created.body.id}`)).body.code, 'VOICE_BATCH_NOT_FOUND', 'a campaign is not a bulk batch')
   t.equal((await call('GET', '/calls/bulk/not-a-uuid')).status, 400)
+  const nothingToRetry = await call('POST', `/calls/bulk/${id}/retry`)
+  t.same([nothingToRetry.status, nothingToRetry.body.status, nothingToRetry.body.contacts.sent], [202, 'completed', 20], 'a retry with nothing unknown or failed changes nothing')
+  t.equal((await call('POST', `/calls/bulk/${created.body.id}/retry`)).body.code, 'VOICE_BATCH_NOT_FOUND', 'nor is a campaign retried as a bulk batch')
 })
 
 t.test('stop and retry on request: contacts not yet called become stopped; retry calls the failed ones again', async t => {

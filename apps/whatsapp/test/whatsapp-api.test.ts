@@ -146,6 +146,16 @@ t.test('send_bulk_messages: concurrent sends, one row per contact in each table,
   t.equal(crm?.content, 'Hi Contact, welcome aboard! Reply to this message any time you need help.', 'the default $FirstName param, resolved for the unified view')
   const [log] = await activityLog.select('whatsapp_logs', { where: { id: res.body.results[0].id } })
   t.same(log?.params, ['$FirstName'], 'AiSensy resolves $FirstName itself; the row keeps what was sent')
+
+  // Its failed contacts, sent again on request: the two bad numbers fail again, in rows of their own.
+  const retried = await call('POST', `/messages/bulk/${res.body.batch_id}/retry`)
+  t.equal(retried.status, 202)
+  t.match(retried.body, { batch_id: res.body.batch_id, status: 'running', total: 300, progress_url: `/api/automation/whatsapp/bulk/${res.body.batch_id}` })
+  const ended = await eventually(async () => { const p = (await call('GET', `/messages/bulk/${res.body.batch_id}`)).body; return p.status !== 'running' && p }, 10_000)
+  t.match(ended, { status: 'completed_with_errors', contacts: { sent: 298, failed: 2, unknown: 0 } })
+  await activityLog.flush()
+  t.equal(await activityLog.count('whatsapp_logs', { request_id: 'bulk-1', status: 'failed' }), 4, 'each retried contact wrote a row of its own')
+  t.equal((await call('POST', '/messages/bulk/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00/retry')).body.code, 'WHATSAPP_BATCH_NOT_FOUND')
 })
 
 t.test('get_whatsapp_stats and get_templates', async t => {

@@ -28,6 +28,11 @@ export const emailRoutes: FastifyPluginAsyncTypebox<{ service: EmailService }> =
     schema: { summary: 'A bulk send\'s progress', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
   }, async (request) => service.getBatch(request.params.id))
 
+  app.post('/emails/batch/:id/retry', {
+    config: { idempotent: true },
+    schema: { summary: 'Send a bulk send\'s unknown and failed recipients again', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.retryBatch(request.params.id)))
+
   app.get('/emails/stats', {
     schema: { summary: 'get_email_stats()', response: { 200: EmailStatsSchema, ...errorResponses } }
   }, async () => service.getEmailStats())

@@ -5,7 +5,7 @@ import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchProgress, createJob, createJobRunner, newJobId, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { batchProgress, createJob, createJobRunner, newJobId, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import type { SendGridClient } from '../client/sendgrid-client.ts'
@@ -30,6 +30,7 @@ export interface EmailServiceDeps {
 }
 
 const BULK_KIND = 'email.bulk'
+const withRowId = (id: string) => ({ id, row_id: id })
 
 /** What every recipient of a bulk send shares, stored with the job. */
 interface BulkSpec {
@@ -39,9 +40,14 @@ interface BulkSpec {
   simulation_headers?: Record<string, string>
 }
 
-/** One recipient of a bulk send, as stored: its log row id, and its group (one SendGrid request). */
+/**
+ * One recipient of a bulk send, as stored: its log row id, and its group (one SendGrid request).
+ * `row_id` is the row its next send writes: `id` at first, a new one after each retry (job_retry),
+ * so a retried recipient's new attempt has a row of its own. Jobs stored before it use `id`.
+ */
 interface BulkItem {
   id: string
+  row_id?: string
   group: number
   to_email: string
   subject: string
@@ -138,9 +144,10 @@ export function createEmailService (deps: EmailServiceDeps) {
     const { mode, sender, request_id: requestId, simulation_headers: simulationHeaders } = job.spec
     const ctx: CallContext = { requestId }
     const outcomes: ItemOutcome[] = []
+    const rowOf = (r: ClaimedItem<BulkItem>) => r.payload.row_id ?? r.payload.id
     const fail = (r: ClaimedItem<BulkItem>, error: string, code: string, latencyMs: number) => {
-      activityLog.record('email_logs', logRow({ id: r.payload.id, mode, to_email: r.payload.to_email, subject: r.payload.subject, status: 'failed', ctx, batchId: job.id, from: sender.email, error, errorCode: code, latencyMs }))
-      outcomes.push({ seq: r.seq, state: 'failed', result: { id: r.payload.id }, reason: error })
+      activityLog.record('email_logs', logRow({ id: rowOf(r), mode, to_email: r.payload.to_email, subject: r.payload.subject, status: 'failed', ctx, batchId: job.id, from: sender.email, error, errorCode: code, latencyMs }))
+      outcomes.push({ seq: r.seq, state: 'failed', result: { id: rowOf(r) }, reason: error })
     }
     let pending = items
     // A few rounds at most: each round removes at least one refused recipient.
@@ -151,15 +158,15 @@ export function createEmailService (deps: EmailServiceDeps) {
         const routed = await withFallback(mode, deps.runtime.get('email').fallback, m => deps.clientFor(m).sendMail({
           personalizations: pending.map(r => {
             const substitutions = body.substitutionsOf(r.payload)
-            return { to: [{ email: r.payload.to_email }], subject: r.payload.subject, ...(substitutions ? { substitutions } : {}), custom_args: { [LOG_ID_ARG]: r.payload.id } }
+            return { to: [{ email: r.payload.to_email }], subject: r.payload.subject, ...(substitutions ? { substitutions } : {}), custom_args: { [LOG_ID_ARG]: rowOf(r) } }
           }),
           from: sender,
           content: body.content
         }, simulationHeaders))
         const latencyMs = Math.round(performance.now() - t0)
         for (const r of pending) {
-          activityLog.record('email_logs', logRow({ id: r.payload.id, mode: routed.mode, fallback: routed.fallback, to_email: r.payload.to_email, subject: r.payload.subject, status: 'sent', ctx, batchId: job.id, from: sender.email, providerMessageId: routed.result.messageId, latencyMs }))
-          outcomes.push({ seq: r.seq, state: 'sent', result: { id: r.payload.id, provider_message_id: routed.result.messageId ?? null, request: `${job.id}:${r.grp}:${round}` } })
+          activityLog.record('email_logs', logRow({ id: rowOf(r), mode: routed.mode, fallback: routed.fallback, to_email: r.payload.to_email, subject: r.payload.subject, status: 'sent', ctx, batchId: job.id, from: sender.email, providerMessageId: routed.result.messageId, latencyMs }))
+          outcomes.push({ seq: r.seq, state: 'sent', result: { id: rowOf(r), provider_message_id: routed.result.messageId ?? null, request: `${job.id}:${r.grp}:${round}` } })
         }
         return outcomes
       } catch (err) {
@@ -199,7 +206,7 @@ export function createEmailService (deps: EmailServiceDeps) {
     // A group's recipients are consecutive and numbered by group: a group is one request.
     const items: BulkItem[] = []
     planBulkGroups(input.email_list, { pack: deps.bulkSubstitutions }).forEach((members, group) => {
-      for (const item of members) items.push({ id: newRowId(), group, to_email: item.to_email, subject: item.subject, content: item.content, ...(item.content_type ? { content_type: item.content_type } : {}) })
+      for (const item of members) items.push({ ...withRowId(newRowId()), group, to_email: item.to_email, subject: item.subject, content: item.content, ...(item.content_type ? { content_type: item.content_type } : {}) })
     })
     const spec: BulkSpec = { mode, sender, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
     await createJob(rpc, 'EMAIL', { id: batchId, kind: BULK_KIND, spec }, items)
@@ -220,6 +227,15 @@ export function createEmailService (deps: EmailServiceDeps) {
     const p = await rpc<JobProgress | null>('job_progress', { p_job_id: id })
     if (!p || p.kind !== BULK_KIND) throw appError('EMAIL_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
     return batchProgress(p, `/api/automation/email/batch/${id}`)
+  }
+
+  /**
+   * Sends a bulk send's unknown and failed recipients again (each with a row of its own); answers
+   * with its progress, the recipients pending again.
+   */
+  async function retryBatch (id: string): Promise<BatchProgress> {
+    await getBatch(id) // 404 for an id that is not a bulk send's
+    return await retryJob(rpc, runner, id, () => getBatch(id))
   }
 
   /** get_email_stats() */
@@ -255,7 +271,7 @@ export function createEmailService (deps: EmailServiceDeps) {
     return moves.length
   }
 
-  return { sendEmail, sendBulkEmails, getBatch, getEmailStats, getEmail, applyEvents, startJobs: () => runner.start(), stopJobs: () => runner.stop() }
+  return { sendEmail, sendBulkEmails, getBatch, retryBatch, getEmailStats, getEmail, applyEvents, startJobs: () => runner.start(), stopJobs: () => runner.stop() }
 }
 
 /** Indexes of personalizations SendGrid refused by field, e.g. "personalizations.3.to.0.email". */

@@ -26,6 +26,11 @@ export const emailRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, security, summary: 'A bulk send\'s progress (its batch_id from the bulk reply)', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'email', `/emails/batch/${request.params.id}`))
 
+  app.post('/api/automation/email/batch/:id/retry', {
+    config: { idempotent: true },
+    schema: { tags, security, summary: 'Send a bulk send\'s unknown and failed recipients again (202 with its progress)', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'email', `/emails/batch/${request.params.id}/retry`))
+
   app.get('/api/automation/email/stats', {
     schema: { tags, security, summary: 'Email statistics', response: { 200: EmailStatsSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'email', '/emails/stats'))

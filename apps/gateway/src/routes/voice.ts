@@ -27,6 +27,11 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, security, summary: 'A bulk batch\'s progress (its batch_id from the bulk reply)', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'voice', `/calls/bulk/${request.params.id}`))
 
+  app.post('/api/automation/call/bulk/:id/retry', {
+    config: { idempotent: true },
+    schema: { tags, security, summary: 'Call a bulk batch\'s unknown and failed contacts again (202 with its progress)', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'voice', `/calls/bulk/${request.params.id}/retry`))
+
   app.post('/api/automation/call/campaigns', {
     config: { idempotent: true },
     bodyLimit: 16 * 1024 * 1024,

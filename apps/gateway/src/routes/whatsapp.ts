@@ -27,6 +27,11 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, security, summary: 'A bulk send\'s progress (its batch_id from the bulk reply)', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
   }, (request, reply) => app.forward(request, reply, 'whatsapp', `/messages/bulk/${request.params.id}`))
 
+  app.post('/api/automation/whatsapp/bulk/:id/retry', {
+    config: { idempotent: true },
+    schema: { tags, security, summary: 'Send a bulk send\'s unknown and failed contacts again (202 with its progress)', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
+  }, (request, reply) => app.forward(request, reply, 'whatsapp', `/messages/bulk/${request.params.id}/retry`))
+
   app.post('/api/automation/whatsapp/campaigns', {
     config: { idempotent: true },
     bodyLimit: 64 * 1024 * 1024,

@@ -27,6 +27,11 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
     schema: { summary: 'A bulk batch\'s progress', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
   }, async (request) => service.getBulk(request.params.id))
 
+  app.post('/calls/bulk/:id/retry', {
+    config: { idempotent: true },
+    schema: { summary: 'Call a bulk batch\'s unknown and failed contacts again', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.retryBulk(request.params.id)))
+
   app.get('/calls', {
     schema: { summary: 'get_call_logs(limit, status)', querystring: CallLogsQuerySchema, response: { 200: CallLogsReplySchema, ...errorResponses } }
   }, async (request) => service.getCallLogs(request.query))

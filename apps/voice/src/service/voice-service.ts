@@ -267,6 +267,12 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     return await retryJob(rpc, job.kind === BULK_KIND ? runners.bulk : runners.campaign, id, () => getCampaign(id))
   }
 
+  /** Calls a bulk batch's unknown and failed contacts again; answers with its progress. */
+  async function retryBulk (id: string): Promise<BatchProgress> {
+    await getBulk(id) // 404 for an id that is not a bulk batch's
+    return await retryJob(rpc, runners.bulk, id, () => getBulk(id))
+  }
+
   /** Places the claimed calls of a campaign or a bulk batch (one call per contact). */
   async function placeItems (job: ClaimedJob<CampaignSpec>, items: Array<ClaimedItem<CallItem>>): Promise<ItemOutcome[]> {
     const { mode, target, from, request_id: requestId, simulation_headers: simulationHeaders } = job.spec
@@ -512,7 +518,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     followOpenCampaigns().catch(err => deps.logger?.warn({ err }, 'could not look for campaigns with calls still open; they are followed when read'))
   }
 
-  return { makeCall, makeBulkCalls, getBulk, createCampaign, stopCampaign, retryCampaign, startJobs, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
+  return { makeCall, makeBulkCalls, getBulk, createCampaign, stopCampaign, retryCampaign, retryBulk, startJobs, getCampaign, getCallStatus, stopCall, getCallLogs, getCallStats, getAvailableScripts, applyExecution, close }
 }
 
 export type VoiceService = ReturnType<typeof createVoiceService>

@@ -28,6 +28,11 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
     schema: { summary: 'A bulk send\'s progress', params: BatchIdParamsSchema, response: { 200: BatchProgressSchema, ...errorResponses } }
   }, async (request) => service.getBulk(request.params.id))
 
+  app.post('/messages/bulk/:id/retry', {
+    config: { idempotent: true },
+    schema: { summary: 'Send a bulk send\'s unknown and failed contacts again', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
+  }, async (request, reply) => reply.code(202).send(await service.retryBulk(request.params.id)))
+
   app.post('/campaigns', {
     config: { idempotent: true },
     schema: { summary: 'create_campaign(name, contacts, template_name): runs in the background', body: CreateCampaignRequestSchema, response: { 202: CampaignSchema, ...errorResponses } },

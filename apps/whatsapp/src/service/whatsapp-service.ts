@@ -325,6 +325,12 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     return await retryJob(rpc, runners.campaign, id, () => getCampaign(id))
   }
 
+  /** Sends a bulk send's unknown and failed contacts again; answers with its progress. */
+  async function retryBulk (id: string): Promise<BatchProgress> {
+    await getBulk(id) // 404 for an id that is not a bulk send's
+    return await retryJob(rpc, runners.bulk, id, () => getBulk(id))
+  }
+
   // --- reads ------------------------------------------------------------------------------------
 
   /** get_whatsapp_stats() */
@@ -394,7 +400,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     clearTimeout(refreshTimer)
   }
 
-  return { sendMessage, sendBulkMessages, getBulk, createCampaign, getCampaign, stopCampaign, retryCampaign, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, startJobs, stopCampaigns, close }
+  return { sendMessage, sendBulkMessages, getBulk, createCampaign, getCampaign, stopCampaign, retryCampaign, retryBulk, getWhatsAppStats, getTemplates, getMessage, applyStatusEvents, startJobs, stopCampaigns, close }
 }
 
 export type WhatsAppService = ReturnType<typeof createWhatsAppService>

@@ -32,6 +32,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const validate = await api.POST('/api/automation/email/templates/validate', { body: { template_data: { subject: 'Hello {{name}}', html_content: '<p>Hi {{name}}</p>' } } })
   const getEmail = await api.GET('/api/automation/email/{id}', { params: { path: { id: emailId } } })
   const emailBatch = await api.GET('/api/automation/email/batch/{id}', { params: { path: { id: must(bulkEmail.data?.batch_id, 'email batch id') } } })
+  const retryEmailBatch = await api.POST('/api/automation/email/batch/{id}/retry', { params: { path: { id: must(bulkEmail.data?.batch_id, 'email batch id') } } })
   // Webhooks are the providers' to call, signed: unsigned, they are refused as documented.
   const sendgrid = await api.POST('/api/webhooks/email/sendgrid')
 
@@ -46,6 +47,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const stopCampaign = await api.POST('/api/automation/whatsapp/campaigns/{id}/stop', { params: { path: { id: campaignId } } })
   const retryCampaign = await api.POST('/api/automation/whatsapp/campaigns/{id}/retry', { params: { path: { id: campaignId } } })
   const whatsappBulk = await api.GET('/api/automation/whatsapp/bulk/{id}', { params: { path: { id: must(bulkWhatsapp.data?.batch_id, 'whatsapp batch id') } } })
+  const retryWhatsappBulk = await api.POST('/api/automation/whatsapp/bulk/{id}/retry', { params: { path: { id: must(bulkWhatsapp.data?.batch_id, 'whatsapp batch id') } } })
   const inbound = await admin.POST('/api/admin/whatsapp/inbound', { body: { from: '+919876543219', text: 'Hello from the typed client' } })
   const inboundList = await api.GET('/api/automation/whatsapp/inbound')
   const whatsappStats = await api.GET('/api/automation/whatsapp/stats')
@@ -73,6 +75,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const stopCallCampaign = await api.POST('/api/automation/call/campaigns/{id}/stop', { params: { path: { id: callCampaignId } } })
   const retryCallCampaign = await api.POST('/api/automation/call/campaigns/{id}/retry', { params: { path: { id: callCampaignId } } })
   const callBulk = await api.GET('/api/automation/call/bulk/{id}', { params: { path: { id: must(bulkCalls.data?.batch_id, 'call batch id') } } })
+  const retryCallBulk = await api.POST('/api/automation/call/bulk/{id}/retry', { params: { path: { id: must(bulkCalls.data?.batch_id, 'call batch id') } } })
   const callStatus = await api.GET('/api/automation/call/status/{id}', { params: { path: { id: callId } } })
   const stopCall = await api.POST('/api/automation/call/{id}/stop', { params: { path: { id: callId } } })
   const callLogs = await api.GET('/api/automation/call/logs')
@@ -156,6 +159,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
     stopCallCampaign: stopCallCampaign.response.status,
     retryCallCampaign: retryCallCampaign.response.status,
     getCallBulk: callBulk.response.status,
+    retryCallBulk: retryCallBulk.response.status,
     createEventEndpoint: endpoint.response.status,
     listEventEndpoints: endpoints.response.status,
     getEventEndpoint: getEndpoint.response.status,
@@ -179,9 +183,11 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
     stopWhatsappCampaign: stopCampaign.response.status,
     retryWhatsappCampaign: retryCampaign.response.status,
     getWhatsappBulk: whatsappBulk.response.status,
+    retryWhatsappBulk: retryWhatsappBulk.response.status,
     simulateWhatsappInbound: inbound.response.status,
     listWhatsappInbound: inboundList.response.status,
     getEmailBatch: emailBatch.response.status,
+    retryEmailBatch: retryEmailBatch.response.status,
     createPaymentLink: link.response.status,
     listPaymentLinks: links.response.status,
     getPaymentLink: getLink.response.status,
