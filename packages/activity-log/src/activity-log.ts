@@ -33,10 +33,15 @@ export class ActivityLogFullError extends Error {
   readonly code = 'ACTIVITY_LOG_FULL'
   readonly retryAfterSeconds: number
   readonly pending: number
-  constructor (pending: number, degraded: boolean) {
+  /**
+   * `pending` may be past `limit`: the bound refuses new requests, never the writes of requests
+   * already accepted (their provider calls were made).
+   */
+  constructor (pending: number, degraded: boolean, limit = pending) {
+    const waiting = `${pending} writes are waiting for the database (at most ${limit} before new requests are refused: ACTIVITY_LOG_MAX_PENDING)`
     super(degraded
-      ? `The database is unreachable and ${pending} writes are already waiting for it (the limit); this request was not accepted, so nothing of it can be lost. Retry later.`
-      : `${pending} writes are waiting for the database (the limit); this request was not accepted, so nothing of it can be lost. Retry in a moment.`)
+      ? `The database is unreachable and ${waiting}; this request was not accepted, so nothing of it can be lost. Retry later.`
+      : `${waiting}; this request was not accepted, so nothing of it can be lost. Retry in a moment.`)
     this.name = 'ActivityLogFullError'
     this.pending = pending
     this.retryAfterSeconds = degraded ? 5 : 1
@@ -589,8 +594,8 @@ export function createActivityLog (options: ActivityLogOptions): ActivityLog {
   return {
     admit () {
       if (waiting < maxPending) return
-      logger.warn({ pending: waiting }, 'activity log: queue full, refusing a request')
-      throw new ActivityLogFullError(waiting, degradedSince !== undefined)
+      logger.warn({ pending: waiting, limit: maxPending }, 'activity log: queue full, refusing a request')
+      throw new ActivityLogFullError(waiting, degradedSince !== undefined, maxPending)
     },
 
     record (table, row) {

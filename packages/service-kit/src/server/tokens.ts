@@ -1,5 +1,5 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
@@ -47,6 +47,9 @@ export function resolveTokens (env: TokenEnv): Tokens {
     mkdirSync(env.SWITCHBOARD_DATA_DIR, { recursive: true })
     writeFileSync(file, JSON.stringify(tokens, null, 2) + '\n', { mode: 0o600 })
   }
+  // Owner only, whoever made the file (a mode is given only to a file being created): one copied
+  // in, or written before the data folder was tightened, was left readable by everyone.
+  if (existsSync(file)) chmodSync(file, 0o600)
   return { ...tokens, file }
 }
 
