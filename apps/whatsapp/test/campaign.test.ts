@@ -186,10 +186,11 @@ t.test('a campaign tells a person at info when it starts, every 10 %, and when i
   t.equal(created.status, 202)
   await eventually(async () => (await call('GET', `/campaigns/${created.body.id}`)).body.status === 'completed')
   const campaign = lines.filter(l => l.msg.startsWith('WhatsApp campaign')).map(l => l.msg.replace(/in [\d.]+ s$/, 'in n s'))
+  const named = `WhatsApp campaign "Logged" (${created.body.id})`
   t.same(campaign, [
-    'WhatsApp campaign "welcome_message" started: 40 to go',
-    ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(n => `WhatsApp campaign "welcome_message": ${n * 4} of 40 (${n * 10} %)`),
-    'WhatsApp campaign "welcome_message" completed: 40 of 40 in n s'
-  ])
+    `${named} started: 40 to go`,
+    ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(n => `${named}: ${n * 4} of 40 (${n * 10} %)`),
+    `${named} completed: 40 of 40 in n s`
+  ], 'named by the campaign\'s name and id')
   t.notOk(lines.some(l => l.level === 30 && /→ \d{3}/.test(l.msg) && /\/aisensy\//.test(l.msg)), 'the emulator hops are not at info')
 })

@@ -173,3 +173,31 @@ t.test('a worker that dies after writing its rows: contacts whose rows hold the 
   await log.record('call_logs', { id: callRow(1), mode: 'mock', campaign_id: calls, to_number: '+919800000001', status: 'queued' })
   t.match(await expired(calls), { sent: 1, unknown: 1 }, 'placed (an execution id) is sent; queued without an answer stays unknown')
 })
+
+t.test('the log follows each job a runner works on, resumed ones too: its take-up with what is left, and its end', async t => {
+  const log = await createTestActivityLog(t)
+  const rpc = log.rpc.bind(log)
+  const id = randomUUID()
+  await createJob(rpc, 'TEST', { id, kind: 'test.logged', spec: { name: 'Diwali' } }, Array.from({ length: 12 }, (_v, n) => ({ n })))
+  // Four were answered by a runner before a restart: the next one takes up the other eight.
+  const before = await rpc<{ items: ClaimedItem[] }>('job_claim', { p_kind: 'test.logged', p_worker: 'before', p_limit: 4, p_lease_ms: 5000 })
+  await rpc('job_complete', { p_worker: 'before', p_results: before.items.map(i => ({ job_id: id, seq: i.seq, state: 'sent', result: null, reason: null })) })
+  const lines: Array<{ obj: Record<string, unknown>, msg?: string }> = []
+  const logger = { info: (obj: object, msg?: string) => { lines.push({ obj: obj as Record<string, unknown>, msg }) }, warn () {}, error () {} }
+  const runner = createJobRunner<{ n: number }, { name: string }>({
+    rpc,
+    kind: 'test.logged',
+    concurrency: 2,
+    leaseMs: 5000,
+    idleMs: 20,
+    logger,
+    label: job => `Test campaign "${job.spec.name}"`,
+    handle: async (_job, items) => items.map(i => ({ seq: i.seq, state: 'sent' as const }))
+  })
+  runner.start()
+  t.ok(await runner.waitFor(id, 30_000), 'the job ended')
+  await runner.stop()
+  const ended = await eventually(async () => lines.find(l => /completed/.test(l.msg ?? '')))
+  t.match(lines[0], { obj: { jobId: id, kind: 'test.logged', total: 8 }, msg: 'Test campaign "Diwali" started: 8 to go' }, 'taken up, with what was left')
+  t.match(ended, { obj: { jobId: id, done: 8, outcome: 'completed' }, msg: /^Test campaign "Diwali" completed: 8 of 8 in/ })
+})

@@ -26,7 +26,7 @@ export interface EmailServiceDeps {
   leaseMs: number
   /** How long a bulk send waits for its answers before replying 202 (BULK_WAIT_MS). */
   bulkWaitMs: number
-  logger?: { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
+  logger?: { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void, info?: (obj: object, msg?: string) => void }
 }
 
 const BULK_KIND = 'email.bulk'
@@ -185,7 +185,7 @@ export function createEmailService (deps: EmailServiceDeps) {
     return outcomes
   }
 
-  const runner = createJobRunner<BulkItem, BulkSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendGroup, settle: () => activityLog.flush(30_000), admit: () => activityLog.admit(), ...(deps.logger ? { logger: deps.logger } : {}) })
+  const runner = createJobRunner<BulkItem, BulkSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendGroup, settle: () => activityLog.flush(30_000), admit: () => activityLog.admit(), label: job => `Bulk email (${job.id})`, ...(deps.logger ? { logger: deps.logger } : {}) })
 
   /**
    * send_bulk_emails(email_list): stored as a job (every recipient, before the answer); then

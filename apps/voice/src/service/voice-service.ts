@@ -55,6 +55,8 @@ const VOICE_KINDS = [CAMPAIGN_KIND, BULK_KIND] as const
 /** What every call of a campaign or a bulk batch shares, stored with its job. */
 interface CampaignSpec {
   mode: Mode
+  /** The campaign's name, for the log (jobs stored before it have none). */
+  name?: string
   target: ResolvedScript
   from?: string
   request_id: string
@@ -176,6 +178,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     const row = campaignRow({ ...p, total: input.contacts.length })
     const spec: CampaignSpec = {
       mode: p.mode,
+      name: p.name,
       target: p.target,
       request_id: p.ctx.requestId,
       ...(input.from_number ? { from: input.from_number } : {}),
@@ -293,6 +296,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     // The calls' rows are written before their answers are recorded in the job.
     settle: async () => { await activityLog.flush(30_000) },
     admit: () => activityLog.admit(),
+    label: (job: ClaimedJob<CampaignSpec>) => `Voice ${job.kind === BULK_KIND ? 'bulk calls' : 'campaign'} ${JSON.stringify(job.spec.name ?? job.spec.target.scriptId)} (${job.id})`,
     // Every call placed: follow the calls until they end (webhooks, and asking Bolna).
     onFinished: (ids: string[]) => { for (const id of ids) { scheduleCampaignRefresh(id); followCalls(id) } },
     ...(deps.logger ? { logger: { warn: deps.logger.warn.bind(deps.logger), error: deps.logger.warn.bind(deps.logger) } } : {})

@@ -8,7 +8,6 @@ import { BoundedMap } from '@switchboard/service-kit/bounded-map'
 import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
-import { progressLog, type ProgressLog } from '@switchboard/service-kit/logging'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import { batchProgress, contactsOf, createJob, createJobRunner, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
@@ -47,6 +46,8 @@ const BULK_KIND = 'whatsapp.bulk'
 /** What every contact of a bulk send or campaign shares, stored with the job. */
 interface JobSpec {
   template_name: string
+  /** A campaign's name, for the log (campaigns stored before it have none). */
+  name?: string
   mode: Mode
   request_id: string
   /** A bulk send's x-switchboard-* headers, for the emulator (campaigns take none). */
@@ -153,33 +154,23 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       if (campaignId !== null) {
         if (r.provider_message_id) track(r.provider_message_id, campaignId)
         markDirty(campaignId)
-        progressOf.get(campaignId)?.advance()
       }
       const result: ItemResult = { id: r.id, to_number: r.to_number, status: r.status, provider_message_id: r.provider_message_id, error: r.error }
       return { seq: item.seq, state: r.status === 'submitted' ? 'sent' as const : 'failed' as const, result, reason: r.error }
     }))
   }
 
-  /**
-   * The start, every 10 % and the end of the campaigns this instance created, at info, for a person
-   * watching the terminal (another instance sharing the work counts only what it sends itself).
-   */
-  const progressOf = new Map<string, ProgressLog>()
-  const campaignFinished = (ids: string[]) => {
-    for (const id of ids) {
-      const progress = progressOf.get(id)
-      if (!progress) continue
-      progressOf.delete(id)
-      void jobProgress(id, CAMPAIGN_KIND).then(p => progress.end(p?.status ?? 'finished'), () => progress.end('finished'))
-    }
-  }
+  /** How the log names a job: its runner logs its start, every 10 % and its end at info. */
+  const label = (job: ClaimedJob<JobSpec>) => job.kind === CAMPAIGN_KIND
+    ? `WhatsApp campaign ${JSON.stringify(job.spec.name ?? job.spec.template_name)} (${job.id})`
+    : `WhatsApp bulk send of ${JSON.stringify(job.spec.template_name)} (${job.id})`
 
   // The sends' rows are written before their answers are recorded in the job.
   const settleRows = async () => { await activityLog.flush(30_000) }
   const admit = () => activityLog.admit()
   const runners = {
-    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, admit, onFinished: campaignFinished, ...(deps.logger ? { logger: deps.logger } : {}) }),
-    bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, admit, ...(deps.logger ? { logger: deps.logger } : {}) })
+    campaign: createJobRunner<Prepared, JobSpec>({ rpc, kind: CAMPAIGN_KIND, concurrency: deps.campaignConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, admit, label, ...(deps.logger ? { logger: deps.logger } : {}) }),
+    bulk: createJobRunner<Prepared, JobSpec>({ rpc, kind: BULK_KIND, concurrency: deps.bulkConcurrency, leaseMs: deps.leaseMs, handle: sendItems, settle: settleRows, admit, label, ...(deps.logger ? { logger: deps.logger } : {}) })
   }
 
   /**
@@ -272,11 +263,10 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     // On a clock that is not real time (a data set's history), when it happened on that clock.
     const now = clockStamp(deps.runtime.clock) ?? new Date().toISOString()
     const row = { id, request_id: ctx.requestId, mode, name: input.name, template_name: t.name, status: 'running', total: prepared.length, sent: 0, failed: 0, delivered: 0, read: 0, error: null, created_at: now, updated_at: now, completed_at: null }
-    if (!await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, withRowIds(prepared))) {
+    if (!await createJob(rpc, 'WHATSAPP', { id, kind: CAMPAIGN_KIND, spec: { template_name: t.name, name: input.name, mode, request_id: ctx.requestId } satisfies JobSpec, row_table: 'whatsapp_campaigns', row }, withRowIds(prepared))) {
       runners.campaign.poke()
       return await getCampaign(id)
     }
-    progressOf.set(id, progressLog(deps.logger, `WhatsApp campaign ${JSON.stringify(t.name)}`, { campaignId: id }, prepared.length))
     runners.campaign.poke()
     return {
       id,

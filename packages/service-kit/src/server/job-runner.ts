@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { newRowId } from '@switchboard/activity-log'
 import type { BatchProgress, JobContacts } from '@switchboard/schemas/common'
 import { prefixedError } from './errors.ts'
+import { progressLog, type ProgressLog } from './logging.ts'
 
 export interface ClaimedItem<P = unknown> {
   job_id: string
@@ -58,7 +59,7 @@ export interface JobProgress {
 export const FINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'stopped', 'failed'])
 
 type Rpc = <T>(fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => Promise<T>
-type Logger = { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void }
+type Logger = { warn: (obj: object, msg?: string) => void, error: (obj: object, msg?: string) => void, info?: (obj: object, msg?: string) => void }
 
 export interface JobRunnerOptions<P, S> {
   /** The activity log's rpc: the job functions run on every backend (Supabase through /rpc). */
@@ -88,6 +89,13 @@ export interface JobRunnerOptions<P, S> {
   admit?: () => void
   /** Called with the jobs that ended when this runner recorded their last answers. */
   onFinished?: (jobIds: string[]) => void
+  /**
+   * How the log names a job (`WhatsApp campaign "Diwali offer"`); default its kind and id. The
+   * runner logs at info each job it works on: when it takes it up (created here, resumed after a
+   * restart, retried, or shared with another instance), every 10 % or 10 s of what it sends, and
+   * its end.
+   */
+  label?: (job: ClaimedJob<S>) => string
   logger?: Logger
   workerId?: string
 }
@@ -117,6 +125,26 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
   const batches = new Set<Promise<void>>()
   let wake: (() => void) | undefined
   let heartbeat: NodeJS.Timeout | undefined
+
+  // What the log says of the jobs this runner works on (bounded: the oldest are forgotten).
+  const progress = new Map<string, ProgressLog>()
+  const label = opts.label ?? ((job: ClaimedJob<S>) => `${kind} job ${job.id}`)
+  /** Announces a job this runner has just claimed items of, before it sends any: what is left of it is exact. */
+  async function takenUp (job: ClaimedJob<S>): Promise<void> {
+    if (progress.has(job.id) || !logger?.info) return
+    if (progress.size >= 1000) progress.delete(progress.keys().next().value!)
+    const p = await rpc<JobProgress | null>('job_progress', { p_job_id: job.id }, { flush: false }).catch(() => null)
+    const left = p ? Number(p.pending) + Number(p.in_flight) : 0
+    progress.set(job.id, progressLog({ info: logger.info.bind(logger) }, label(job), { jobId: job.id, kind }, left))
+  }
+  function jobsEnded (ids: string[]): void {
+    for (const id of ids) {
+      const log = progress.get(id)
+      if (!log) continue
+      progress.delete(id)
+      rpc<JobProgress | null>('job_progress', { p_job_id: id }, { flush: false }).then(p => log.end(p?.status ?? 'ended'), () => log.end('ended'))
+    }
+  }
 
   // Answers waiting to be recorded, written together (one job_complete per ~20 ms at most).
   let completions: Completion[] = []
@@ -150,7 +178,10 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
         completions.splice(0, batch.length)
         failures = 0
         finished(done ?? [])
-        if (done?.length) opts.onFinished?.(done)
+        if (done?.length) {
+          jobsEnded(done)
+          opts.onFinished?.(done)
+        }
       } catch (err) {
         failures++
         if (failures === 1) logger?.warn({ err, pending: completions.length, kind }, 'job runner: could not record answers; retrying')
@@ -190,6 +221,7 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
       rpc('job_fail', { p_job_id: job.id, p_error: reason }).catch(e => logger?.error({ err: e, job: job.id }, 'job runner: could not mark the job failed'))
     }
     for (const o of outcomes) completions.push({ job_id: job.id, seq: o.seq, state: o.state, result: o.result ?? null, reason: o.reason ?? null })
+    progress.get(job.id)?.advance(outcomes.length)
     scheduleWrite()
   }
 
@@ -248,6 +280,8 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
         break
       }
       if (claimed.items.length === 0) { await nap(idleMs); continue }
+      // Jobs new to this runner are announced in the log before their first sends.
+      for (const [id, job] of Object.entries(claimed.jobs)) if (!progress.has(id)) await takenUp({ id, kind: job.kind, spec: job.spec })
       let batch: Array<ClaimedItem<P>> = []
       const flush = () => {
         const first = batch[0]!
