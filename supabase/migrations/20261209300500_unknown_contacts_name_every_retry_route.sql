@@ -1,7 +1,12 @@
 -- The reason an `unknown` contact carries named only campaigns ("retry the campaign's unknown
 -- contacts"), and a bulk send's unknown recipients had no route to retry them at all. Bulk sends
 -- now have one (POST …/email/batch/{id}/retry, …/whatsapp/bulk/{id}/retry, …/call/bulk/{id}/retry),
--- and the reason names both. The function is otherwise as 20261209100000 left it.
+-- and the reason names both.
+--
+-- A voice contact left unknown also left its call_logs row `queued` (written before the call is
+-- placed) with no execution: read as a call in progress that never moves, and still there beside
+-- the new row of a retry. Such a row (still queued, no execution id once the lease is over: no
+-- Bolna webhook came for it either) now ends `error`, code `unknown`, with the same reason.
 
 create or replace function job_expire_claims(p_kind text, p_job_id uuid)
 returns void
@@ -20,7 +25,7 @@ begin
        and (p_kind is null or j.kind = p_kind) and (p_job_id is null or i.job_id = p_job_id)
      for update of i skip locked
   ), answered as (
-    select s.job_id, s.seq,
+    select s.job_id, s.seq, s.kind, s.row_id,
            case
              when w.id is not null then case when w.status = 'failed' then 'failed' else 'sent' end
              when e.id is not null then case when e.status = 'failed' then 'failed' else 'sent' end
@@ -49,7 +54,13 @@ begin
       lease_until = null,
       updated_at = now()
     from answered a where i.job_id = a.job_id and i.seq = a.seq
-    returning i.job_id
+    returning i.job_id, i.seq, i.state, i.reason
+  ), orphaned as (
+    update call_logs c set status = 'error', error_code = 'unknown', error = m.reason, updated_at = now()
+      from marked m join answered a on a.job_id = m.job_id and a.seq = m.seq
+     where m.state = 'unknown' and a.kind like 'voice.%' and c.id = a.row_id
+       and c.status = 'queued' and c.execution_id is null
+    returning 1
   )
   select array_agg(distinct job_id) into v_jobs from marked;
   if v_jobs is not null then
