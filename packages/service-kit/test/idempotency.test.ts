@@ -12,7 +12,7 @@ import { createTestBackend } from '@switchboard/activity-log/testing'
 import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
 import { idempotency, IDEMPOTENCY_HEADER, REPLAYED_HEADER, requestFingerprint, stillRunning } from '../src/server/idempotency.ts'
 import { createBaseApp, selfBaseUrl } from '../src/server/service-app.ts'
-import { jsonCaller } from '../src/testing/testing.ts'
+import { eventually, jsonCaller } from '../src/testing/testing.ts'
 
 /** What the routes did, across apps (a restart keeps the world, not the process). */
 interface World {
@@ -57,6 +57,10 @@ t.test('concurrent duplicates run once; the others get the replay or a 409, neve
   let open!: () => void
   world.gate = new Promise(resolve => { open = resolve })
   const first = call('POST', '/things', { name: 'a' }, key('dup-1'))
+  // The duplicates go once the first holds the key (it has reached the route). Sent at once, one of
+  // them could reach the database first on a loaded machine: it then held the key and waited at the
+  // gate, which opens only after the duplicates have answered, and the test hung until tap's timeout.
+  await eventually(async () => world.runs === 1)
   // While the first waits at the gate, its key is claimed: every duplicate is a 409 at once.
   const during = await Promise.all([1, 2, 3, 4].map(() => call('POST', '/things', { name: 'a' }, key('dup-1'))))
   for (const r of during) t.match([r.status, r.body.code, r.headers['retry-after']], [409, 'DEMO_IDEMPOTENCY_KEY_IN_USE', '1'])
