@@ -12,6 +12,8 @@ import { createTestBackend } from '@switchboard/activity-log/testing'
 import { loadEnv, CommonEnvSchema } from '../src/server/env.ts'
 import { idempotency, IDEMPOTENCY_HEADER, REPLAYED_HEADER, requestFingerprint, stillRunning } from '../src/server/idempotency.ts'
 import { createBaseApp, selfBaseUrl } from '../src/server/service-app.ts'
+import { createJob, newJobId } from '../src/server/job-runner.ts'
+import { callContext } from '../src/outbound/provider-clients.ts'
 import { eventually, jsonCaller } from '../src/testing/testing.ts'
 
 /** What the routes did, across apps (a restart keeps the world, not the process). */
@@ -189,4 +191,32 @@ t.test('a key whose first request has not answered: the 409 says it may still ru
   const { message } = stillRunning('order-1042', started, 300, at(60))
   t.match(message, /Idempotency-Key "order-1042" started at 2026-12-06T10:00:00\.000Z has not answered yet/)
   t.match(message, /the key is free again at 2026-12-06T10:05:00\.000Z/)
+})
+
+t.test('a request that stored a job and then failed keeps its key: the retry after the lease takes up that job, never stores a second', async t => {
+  const { log } = await database(t)
+  const rpc = log.rpc.bind(log)
+  const app = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
+  await app.register(idempotency, { store: log, codePrefix: 'DEMO', purgeIntervalMs: 0, leaseSeconds: 1 })
+  let failAfterStoring = true
+  app.post('/jobs', { config: { idempotent: true }, schema: { body: Type.Object({ n: Type.Integer() }) } }, async (request, reply) => {
+    const id = newJobId(callContext(request))
+    const created = await createJob(rpc, 'DEMO', { id, kind: 'demo.job', spec: {} }, [{ n: request.body.n }])
+    // The database going away after the job was stored, say: a 5xx, which is not kept for replay.
+    if (failAfterStoring) return reply.code(503).send({ statusCode: 503, code: 'DEMO_DATABASE_UNAVAILABLE', error: 'Service Unavailable', message: 'later', requestId: request.id })
+    return reply.code(202).send({ id, created })
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const call = jsonCaller(selfBaseUrl(app))
+
+  t.equal((await call('POST', '/jobs', { n: 1 }, key('job-1'))).status, 503)
+  const atOnce = await call('POST', '/jobs', { n: 1 }, key('job-1'))
+  t.same([atOnce.status, atOnce.body.code], [409, 'DEMO_IDEMPOTENCY_KEY_IN_USE'], 'the key is still held: its job exists (before, a 5xx let it go and the retry stored a second job)')
+  failAfterStoring = false
+  const retried = await eventually(async () => { const r = await call('POST', '/jobs', { n: 1 }, key('job-1')); return r.status === 202 && r }, 5000, 100)
+  t.match(retried.body, { created: false }, 'after the lease, the retry finds the job the first attempt stored')
+  const jobs = await log.select('jobs', { where: { kind: 'demo.job' } })
+  t.equal(jobs.length, 1, 'one job')
+  t.equal(retried.body.id, jobs[0]!.id)
 })

@@ -164,6 +164,10 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
       .catch((err: unknown) => log.warn({ err, idempotencyKey: claim.key }, 'idempotency: could not release a key; it is taken over after its lease'))
   }
 
+  /** Whether a job was stored under the claim's id; true when that cannot be told (the key is then kept until its lease). */
+  const workStored = (claim: IdempotencyClaim): Promise<boolean> =>
+    store.rpc<unknown>('job_progress', { p_job_id: claim.id }, NO_FLUSH).then(p => p !== null && p !== undefined, () => true)
+
   // Callback-style wrappers: a request without a key (most of them) costs no promise here.
   const claimKeyHook: preHandlerHookHandler = function (request, reply, done) {
     const key = request.headers[IDEMPOTENCY_HEADER]
@@ -227,6 +231,10 @@ export const idempotency = fp<IdempotencyOptions>(async (app, opts) => {
   async function keepAnswer (request: FastifyRequest, reply: FastifyReply, payload: unknown, claim: IdempotencyClaim): Promise<void> {
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined
     if (!keepsAnswer(reply.statusCode) || body === undefined) {
+      // A job stored under this claim (job-runner's newJobId) is work begun: its key stays held, so
+      // a retry after the lease takes that job up instead of storing and sending a second one. Only
+      // a claim with no job behind it (or none that can be seen: the database away) is let go.
+      if (await workStored(claim)) return
       await release(claim, request.log)
       return
     }
