@@ -305,6 +305,26 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
   /** A meeting id from the path: Zoom ids are digits; anything else cannot exist. */
   const meetingFrom = async (raw: string) => (/^\d{1,19}$/.test(raw) ? await state.find(Number(raw)) : undefined)
 
+  /** The recordings routes' meeting: by numeric id (its latest instance) or by uuid, which arrives double-encoded when it has a "/", as Zoom requires. */
+  async function recordedMeetingFrom (raw: string): Promise<MeetingRecord | undefined> {
+    let id = raw
+    if (/%[0-9A-Fa-f]{2}/.test(id)) {
+      try { id = decodeURIComponent(id) } catch { /* left as is: matches nothing */ }
+    }
+    return /^\d+$/.test(id) ? await meetingFrom(id) : store.byUuid(id)
+  }
+
+  /** One page of meetings in creation order after the cursor, as Zoom's list routes answer (next_page_token "" on the last). */
+  function meetingsPage (filter: (m: MeetingRecord) => boolean, after: number, pageSize: number, render: (m: MeetingRecord) => unknown) {
+    const page: MeetingRecord[] = []
+    let more = false
+    for (const m of store.list(filter, after)) {
+      if (page.length === pageSize) { more = true; break }
+      page.push(m)
+    }
+    return { page_size: pageSize, total_records: store.count(filter), next_page_token: more ? pageToken(page[page.length - 1]!.seq) : '', meetings: page.map(render) }
+  }
+
   // ---- Server-to-Server OAuth ------------------------------------------------------------------
 
   app.post('/oauth/token', { schema: {} }, async (request, reply) => {
@@ -372,18 +392,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
       const pageSize = Math.min(300, size) // Zoom caps page_size at 300
       const now = state.opts.clock?.now() ?? Date.now()
       const filter = (m: MeetingRecord) => want!(store.status(m, now))
-      const page: MeetingRecord[] = []
-      let more = false
-      for (const m of store.list(filter, after)) {
-        if (page.length === pageSize) { more = true; break }
-        page.push(m)
-      }
-      return {
-        page_size: pageSize,
-        total_records: store.count(filter),
-        next_page_token: more ? pageToken(page[page.length - 1]!.seq) : '',
-        meetings: page.map(m => meetingListItem(view, m))
-      }
+      return meetingsPage(filter, after!, pageSize, m => meetingListItem(view, m))
     })
 
     v2.get('/meetings/:meetingId', { schema: {} }, async (request, reply) => {
@@ -438,13 +447,10 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
 
     /** By numeric id or by uuid; a uuid with "/" arrives double-encoded, as Zoom requires. */
     v2.get('/meetings/:meetingId/recordings', { schema: {} }, async (request, reply) => {
-      let { meetingId } = request.params as { meetingId: string }
+      const { meetingId } = request.params as { meetingId: string }
       const q = request.query as Record<string, string | undefined>
-      if (/%[0-9A-Fa-f]{2}/.test(meetingId)) {
-        try { meetingId = decodeURIComponent(meetingId) } catch { /* left as is: matches nothing */ }
-      }
       if (await simulated(request, reply)) return reply
-      const m = /^\d+$/.test(meetingId) ? await meetingFrom(meetingId) : store.byUuid(meetingId)
+      const m = await recordedMeetingFrom(meetingId)
       if (!m || !store.recordingsKept(m)) return reply.code(404).send(NO_RECORDING)
       const body = recordingsBody(view, m)
       if (q.include_fields?.split(',').includes('download_access_token')) {
@@ -484,20 +490,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
         const day = new Date(store.virtual(m, store.startReal(m))).toISOString().slice(0, 10)
         return day >= from && day <= to
       }
-      const page: MeetingRecord[] = []
-      let more = false
-      for (const m of store.list(filter, after)) {
-        if (page.length === pageSize) { more = true; break }
-        page.push(m)
-      }
-      return {
-        from,
-        to,
-        page_size: pageSize,
-        total_records: store.count(filter),
-        next_page_token: more ? pageToken(page[page.length - 1]!.seq) : '',
-        meetings: page.map(m => recordingsBody(view, m))
-      }
+      return { from, to, ...meetingsPage(filter, after!, pageSize, m => recordingsBody(view, m)) }
     })
 
     /**
@@ -505,15 +498,12 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
      * `action=delete` deletes them for good. 204; 3301 when there are none to act on.
      */
     v2.delete('/meetings/:meetingId/recordings', { schema: {} }, async (request, reply) => {
-      let { meetingId } = request.params as { meetingId: string }
+      const { meetingId } = request.params as { meetingId: string }
       const q = request.query as Record<string, string | undefined>
       const action = q.action ?? 'trash'
       if (action !== 'trash' && action !== 'delete') return reply.code(400).send(zoomError(300, 'Validation Failed.', [{ field: 'action', message: 'Invalid field.' }]))
-      if (/%[0-9A-Fa-f]{2}/.test(meetingId)) {
-        try { meetingId = decodeURIComponent(meetingId) } catch { /* left as is: matches nothing */ }
-      }
       if (await simulated(request, reply)) return reply
-      const m = /^\d+$/.test(meetingId) ? await meetingFrom(meetingId) : store.byUuid(meetingId)
+      const m = await recordedMeetingFrom(meetingId)
       if (!m || await store.removeRecordings(m, action) === 'missing') return reply.code(404).send(NO_RECORDING)
       return reply.code(204).send()
     })
