@@ -107,6 +107,24 @@ t.test('the database away when a webhook is sent: attempted at once, then held, 
   t.equal(s.delivered, 1)
 })
 
+t.test('deliveries with one order key go out in turn, each after the one before was answered; others do not wait', async t => {
+  let answeredFirst = 0
+  const { origin, received } = await startRecorder(t, (request, res) => {
+    // The first post is slow to answer: posted at once, the second would arrive before it was.
+    if (request.body === 'ringing') setTimeout(() => { answeredFirst = performance.now(); res.end() }, 150)
+    else res.end()
+  })
+  const s = sender(t, { source: 'ordered' })
+  const post = (body: string, order?: string) => s.send({ url: `${origin}/hook`, body, headers: { 'content-type': 'text/plain' }, label: body, ...(order ? { order } : {}) })
+  post('ringing', 'call-1')
+  post('busy', 'call-1')
+  post('other call', 'call-2')
+  await eventually(async () => s.delivered === 3)
+  const at = (body: string) => received.find(r => r.body === body)!.at
+  t.ok(at('busy') >= answeredFirst, 'busy went after ringing was answered')
+  t.ok(at('other call') < answeredFirst, 'another key\'s delivery did not wait for it')
+})
+
 t.test('a receiver that is not there at all: network errors are retried and recorded the same way', async t => {
   const port = await freePort()
   const errors: string[] = []

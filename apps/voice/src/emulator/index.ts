@@ -117,7 +117,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       url,
       body,
       headers: executionPostHeaders(opts.signingSecret, body),
-      label: `bolna.execution.${execution.status}`
+      label: `bolna.execution.${execution.status}`,
+      order: execution.id
     })
   }
 

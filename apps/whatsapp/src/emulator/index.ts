@@ -142,7 +142,9 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
 
   /** AiSensy posts one notification per request, with no signature: the URL's token is the secret. */
   function postNotification (url: string, notification: AiSensyNotification): void {
-    webhookSender.send({ url, body: JSON.stringify(notification), headers: { 'content-type': 'application/json', 'user-agent': 'Switchboard-AiSensy-Emulator/1.0' }, label: `aisensy.${notification.topic}` })
+    // One message's statuses in turn (sent before delivered before read), as AiSensy posts them.
+    const messageId = notification.data.message.id
+    webhookSender.send({ url, body: JSON.stringify(notification), headers: { 'content-type': 'application/json', 'user-agent': 'Switchboard-AiSensy-Emulator/1.0' }, label: `aisensy.${notification.topic}`, ...(typeof messageId === 'string' ? { order: messageId } : {}) })
   }
 
   const digits = (e164: string) => e164.replace(/^\+/, '')

@@ -140,8 +140,8 @@ export class ZoomEmulatorState {
     return this.webhooksSent - s.delivered - s.gaveUp
   }
 
-  /** Signs and posts one Zoom event to the configured URL (with the sender's retries). */
-  post (event: ZoomEvent, url = this.webhookUrl()): boolean {
+  /** Signs and posts one Zoom event to the configured URL (with the sender's retries); `order`: after the earlier ones of the same key (a meeting's events in turn). */
+  post (event: ZoomEvent, url = this.webhookUrl(), order?: string): boolean {
     if (!url) return false
     const body = JSON.stringify(event)
     this.webhooksSent++
@@ -150,6 +150,7 @@ export class ZoomEmulatorState {
       url,
       body,
       label: `zoom.${event.event}`,
+      ...(order === undefined ? {} : { order }),
       headers: signedZoomHeaders(this.opts.webhookSecret, { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Zoom Marketplace/1.0a', 'x-zm-trackingid': trackingId() }, body)
     })
     return true
@@ -161,9 +162,9 @@ export class ZoomEmulatorState {
     if (!url) return
     const base = { event, event_ts: this.opts.clock?.now() ?? Date.now() }
     if (event === 'recording.completed') {
-      this.post({ ...base, download_token: this.tokens.downloadToken(this.host.accountId, m.uuid), payload: { account_id: this.host.accountId, object: { ...recordingsBody(this.view, m), host_email: this.host.email } } }, url)
+      this.post({ ...base, download_token: this.tokens.downloadToken(this.host.accountId, m.uuid), payload: { account_id: this.host.accountId, object: { ...recordingsBody(this.view, m), host_email: this.host.email } } }, url, String(m.id))
     } else {
-      this.post({ ...base, payload: { account_id: this.host.accountId, object: meetingEventObject(this.view, m, event === 'meeting.ended') } }, url)
+      this.post({ ...base, payload: { account_id: this.host.accountId, object: meetingEventObject(this.view, m, event === 'meeting.ended') } }, url, String(m.id))
     }
   }
 

@@ -15,6 +15,12 @@ export interface WebhookDelivery {
   headers: Record<string, string>
   /** For logs and the outbox row. */
   label: string
+  /**
+   * Deliveries with the same key go out one after the other, in the order they were sent (their
+   * first attempts): a provider posts one call's or one message's changes in turn, and posted at
+   * once they could arrive as busy before ringing. Retries are not held to it.
+   */
+  order?: string
 }
 
 /** What the sender needs from the database (the activity log has it): the outbox's SQL functions. */
@@ -117,6 +123,8 @@ export class WebhookSender {
   #signer: AttemptSigner | undefined
   /** Webhooks held in memory until the database takes them, each with the wake-up of its wait. */
   readonly #held = new Map<ToStore, () => void>()
+  /** The last first attempt of each order key still going (WebhookDelivery.order). */
+  readonly #inOrder = new Map<string, Promise<void>>()
   delivered = 0
   failedAttempts = 0
   gaveUp = 0
@@ -276,7 +284,7 @@ export class WebhookSender {
           continue
         }
         // A webhook held while the database was away is signed anew: its first signature may be stale by now.
-        for (const s of stored) void this.#attempt(s.id, s.delivery, 1, s.done, s.unstored !== undefined)
+        for (const s of stored) this.#firstAttempt(s, s.unstored !== undefined)
         if (finished.length > 0) this.#settle(finished, outcomes)
       }
     } finally {
@@ -328,6 +336,18 @@ export class WebhookSender {
     this.gaveUp++
     this.#opts.logger?.warn({ webhook: delivery.label, url: maskUrlSecrets(delivery.url), attempts, error }, 'webhook delivery gave up')
     this.#opts.onGiveUp?.(delivery, error)
+  }
+
+  /** A stored webhook's first attempt: at once, or after the one before it with the same order key. */
+  #firstAttempt (s: ToStore, signAnew: boolean): void {
+    const key = s.delivery.order
+    if (key === undefined) {
+      void this.#attempt(s.id, s.delivery, 1, s.done, signAnew)
+      return
+    }
+    const next = (this.#inOrder.get(key) ?? Promise.resolve()).then(() => this.#attempt(s.id, s.delivery, 1, s.done, signAnew))
+    this.#inOrder.set(key, next)
+    void next.finally(() => { if (this.#inOrder.get(key) === next) this.#inOrder.delete(key) })
   }
 
   /** Posts a row this sender holds; its outcome is recorded by the next round. */
