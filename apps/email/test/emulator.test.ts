@@ -140,7 +140,10 @@ t.test('events are posted as signed SendGrid batches that verify with the offici
   const until = Date.now() + 5000
   while (eventCount() < 4 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
 
-  const { public_key: publicKey } = (await call('GET', '/sendgrid/v3/user/webhooks/event/settings/signed', undefined, auth)).body
+  const signedKey = (await call('GET', '/sendgrid/v3/user/webhooks/event/settings/signed', undefined, auth)).body
+  t.same(Object.keys(signedKey), ['id', 'public_key'], 'without an id: id "" beside the key, as the docs\' "No ID" example')
+  t.equal(signedKey.id, '')
+  const publicKey = signedKey.public_key
   t.match(publicKey, /^MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE/)
   const ew = new EventWebhook()
   const events: Array<Record<string, any>> = []

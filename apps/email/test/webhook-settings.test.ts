@@ -25,7 +25,7 @@ t.test('events go to every enabled webhook, each signed with its own key or unsi
   const [created, signedHook] = await client.request({ method: 'POST', url: '/v3/user/webhooks/event/settings', body: { url: `${signedReceiver.origin}/a`, friendly_name: 'Signed', enabled: true, processed: true, delivered: true } })
   t.equal(created.statusCode, 201)
   const signedId = (signedHook as { id: string }).id
-  t.match(signedHook, { url: `${signedReceiver.origin}/a`, friendly_name: 'Signed', enabled: true, delivered: true, id: /^[0-9a-f-]{36}$/, created_date: /^\d{4}-/ })
+  t.match(signedHook, { url: `${signedReceiver.origin}/a`, friendly_name: 'Signed', enabled: true, delivered: true, id: /^[0-9a-f-]{36}$/, created_date: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, updated_date: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/ }, 'dates in whole seconds, as the docs\' examples')
   t.notOk('public_key' in (signedHook as object), 'a new webhook starts unsigned')
   const [, signed] = await client.request({ method: 'PATCH', url: `/v3/user/webhooks/event/settings/signed/${signedId}`, body: { enabled: true } })
   const publicKey = (signed as { public_key: string }).public_key
@@ -138,7 +138,7 @@ t.test('the legacy single-webhook routes act on the oldest webhook', async t => 
   t.match((await call('PATCH', base, { url: `${receiver.origin}/legacy` }, auth)).body, { enabled: true, url: `${receiver.origin}/legacy` })
   const all = (await call('GET', `${base}/all`, undefined, auth)).body
   t.equal(all.webhooks[0].url, `${receiver.origin}/legacy`)
-  t.same((await call('PATCH', `${base}/signed`, { enabled: false }, auth)).body, { public_key: '' })
+  t.same((await call('PATCH', `${base}/signed`, { enabled: false }, auth)).body, { id: '', public_key: '' })
   t.same((await call('GET', `${base}/signed/${all.webhooks[0].id}`, undefined, auth)).body, { id: all.webhooks[0].id, public_key: '' })
   const tested = await call('POST', '/sendgrid/v3/user/webhooks/event/test', { url: `${receiver.origin}/legacy` }, auth)
   t.equal(tested.status, 204)

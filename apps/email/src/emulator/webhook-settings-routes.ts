@@ -137,12 +137,15 @@ export async function webhookSettingsRoutes (app: FastifyInstance, opts: { setti
 
   // The public key the service's receiver trusts for mock sends: the oldest webhook's, always
   // given (also while signing is off, so a receiver can be set up before it is switched on).
-  app.get(`${base}/signed`, { schema: { response: { 200: Type.Object({ public_key: Type.String() }) } } }, async () =>
-    ({ public_key: (settings.oldest() ?? settings.ensureLegacy()).key.publicKeyBase64 }))
+  // Without an id the answer's id is "", as tsg_webhooks_v3's "No ID" example shows it (which of
+  // the webhooks a live account answers for here is (unverified)).
+  const NoIdKey = Type.Object({ id: Type.Literal(''), public_key: Type.String() })
+  app.get(`${base}/signed`, { schema: { response: { 200: NoIdKey } } }, async () =>
+    ({ id: '' as const, public_key: (settings.oldest() ?? settings.ensureLegacy()).key.publicKeyBase64 }))
 
-  app.patch(`${base}/signed`, { schema: { body: SignedBody, response: { 200: Type.Object({ public_key: Type.String() }) } } }, async (request) => {
+  app.patch(`${base}/signed`, { schema: { body: SignedBody, response: { 200: NoIdKey } } }, async (request) => {
     const hook = await settings.setSigned(settings.ensureLegacy(), (request.body as { enabled: boolean }).enabled)
-    return { public_key: hook.signed ? hook.key.publicKeyBase64 : '' }
+    return { id: '' as const, public_key: hook.signed ? hook.key.publicKeyBase64 : '' }
   })
 
   // POST …/event/test: a fake event to the URL given, signed as the webhook named by `id` is (when

@@ -149,8 +149,9 @@ export class WebhookSettings {
     this.#hooks = this.#hooks.filter(h => h.id !== id)
   }
 
+  /** Whole seconds, as the docs' examples give the dates ("2023-01-01T12:00:00Z"). */
   #now (): string {
-    return new Date(this.#clock.now()).toISOString()
+    return new Date(this.#clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
   }
 
   #newHook (fields: Pick<EventWebhook, 'url' | 'created_date' | 'signed' | 'key'> & { id?: string }): EventWebhook {
