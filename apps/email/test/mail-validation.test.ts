@@ -75,7 +75,7 @@ t.test('mail/send takes JSON only (415) and POST only (405); stats refuse a malf
     t.equal(res.status, 400, query)
     t.match(res.body.errors, [{ field }], query)
   }
-  for (const [query, field] of [['start_date=2024-02-30', 'start_date'], ['start_date=2024-13-01', 'start_date'], ['start_date=yesterday', 'start_date'], ['start_date=2024-01-01&end_date=2024-04-31', 'end_date']] as const) {
+  for (const [query, field] of [['start_date=2024-02-30', 'start_date'], ['start_date=2024-13-01', 'start_date'], ['start_date=yesterday', 'start_date'], ['start_date=2024-01-01&end_date=2024-04-31', 'end_date'], ['start_date=2999-01-01', 'start_date'], ['start_date=2999-01-01&end_date=2998-01-01', 'end_date']] as const) {
     const res = await stats(query)
     t.equal(res.status, 400, query)
     t.match(res.body.errors, [{ field }], query)

@@ -402,6 +402,8 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     if (!q.start_date) return reply.code(400).send(errorBody([single('missing required argument', 'start_date')])) // (unverified) wording
     if (!isDate(q.start_date)) return reply.code(400).send(errorBody([single('invalid date format, expected YYYY-MM-DD', 'start_date')])) // (unverified)
     const end = q.end_date ?? day(new Date())
+    // With no end_date (today by default), a start_date in the future is the one to name. (unverified) wording
+    if (q.end_date === undefined && end < q.start_date) return reply.code(400).send(errorBody([single('start_date must not be in the future', 'start_date')]))
     if (!isDate(end) || end < q.start_date) return reply.code(400).send(errorBody([single('end_date must be a YYYY-MM-DD date on or after start_date', 'end_date')])) // (unverified)
     if ((Date.parse(end) - Date.parse(q.start_date)) / 86_400_000 > 1000) return reply.code(400).send(errorBody([single('the date range is limited to 1000 days', 'start_date')])) // (unverified)
     if (q.aggregated_by && !['day', 'week', 'month'].includes(q.aggregated_by)) return reply.code(400).send(errorBody([single('aggregated_by must be day, week or month', 'aggregated_by')]))
