@@ -68,3 +68,20 @@ begin
   end if;
 end
 $$;
+
+-- Which contacts of a job failed or are unknown, and why: the bulk progress routes list the first
+-- of them, so a bulk that answered 202 still says which recipients need a look (or a retry).
+create or replace function job_problems(p_job_id uuid, p_limit integer)
+returns jsonb
+language sql
+stable
+as $$
+  select coalesce(jsonb_agg(p order by p.seq), '[]'::jsonb) from (
+    select seq, state, reason,
+           coalesce(payload->>'to_email', payload->>'to_number', payload->>'e164', payload->>'raw') as contact
+      from job_items
+     where job_id = p_job_id and state in ('failed', 'unknown')
+     order by seq
+     limit greatest(0, least(p_limit, 1000))
+  ) p
+$$;

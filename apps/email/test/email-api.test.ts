@@ -162,6 +162,9 @@ t.test('a bulk send\'s failed recipients are sent again on request, each with a 
   t.equal(first.status, 200)
   t.ok(first.body.failed > 5 && first.body.failed < 35, `about half failed (${first.body.failed} of 40)`)
   await runtime.update('email', { simulation: { successRate: 1 } }, 'test')
+  const before = (await call('GET', `/emails/batch/${first.body.batch_id}`)).body
+  t.equal(before.problems.length, first.body.failed, 'the progress lists the recipients that failed')
+  t.match(before.problems[0], { contact: /^user\d+@example\.com$/, state: 'failed', reason: String }, 'each with why')
 
   const retried = await call('POST', `/emails/batch/${first.body.batch_id}/retry`)
   t.equal(retried.status, 202)
@@ -171,6 +174,7 @@ t.test('a bulk send\'s failed recipients are sent again on request, each with a 
     return p.status !== 'running' && p
   }, 10_000)
   t.match(done, { status: 'completed', contacts: { sent: 40, failed: 0, unknown: 0 } }, 'every recipient sent after the retry')
+  t.notOk('problems' in done, 'and no problems listed any more')
   await activityLog.flush()
   const rows = await activityLog.select('email_logs', { where: { batch_id: first.body.batch_id }, limit: 100 })
   t.equal(rows.length, 40 + first.body.failed, 'the failed attempts keep their rows; each retried recipient has a new one')

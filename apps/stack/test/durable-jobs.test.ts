@@ -53,7 +53,7 @@ async function serviceEnv (t: Test, aisensy: string, databaseUrl: string | undef
 }
 
 /** Waits until the campaign and the bulk send have ended; returns their contacts. */
-async function ended (base: () => string, campaignId: string, batchId?: string): Promise<{ campaign: { status: string, contacts: Contacts }, bulk?: { status: string, contacts: Contacts } }> {
+async function ended (base: () => string, campaignId: string, batchId?: string): Promise<{ campaign: { status: string, contacts: Contacts }, bulk?: { status: string, contacts: Contacts, problems?: unknown[] } }> {
   const result = await eventually(async () => {
     const campaign = (await call(base(), 'GET', `/campaigns/${campaignId}`).catch(() => undefined))?.body
     const bulk = batchId === undefined ? undefined : (await call(base(), 'GET', `/messages/bulk/${batchId}`).catch(() => undefined))?.body
@@ -88,6 +88,10 @@ t.test('SIGKILL at random moments during a campaign and a bulk send, restarted e
   await assertAccountedFor(t, {
     jobs: [['campaign', campaign, CAMPAIGN], ['bulk send', batch!, BULK]], emulator: aisensy, what: 'contacts', killed, jobIds: [created.body.id, bulk.body.batch_id], databaseUrl
   })
+  // The bulk's progress names its unknown contacts, and says how to send them again.
+  const problems = (batch!.problems ?? []) as Array<{ contact: string, state: string, reason: string }>
+  t.equal(problems.length, Math.min(100, batch!.contacts.unknown + batch!.contacts.failed), 'the progress lists the contacts that need a look')
+  t.ok(problems.filter(p => p.state === 'unknown').every(p => /^\+9182/.test(p.contact) && /retry the unknown contacts of its campaign or bulk send/.test(p.reason)), 'each unknown one with its number and why')
   t.equal(await child.terminate(), 0, 'SIGTERM ends the last one cleanly')
 })
 

@@ -114,7 +114,12 @@ export const BatchProgressSchema = Type.Object({
   progress_url: Type.String({ description: 'Where to follow it (GET, same authentication)' }),
   error: Nullable(Type.String()),
   created_at: Timestamp,
-  completed_at: Nullable(Timestamp)
+  completed_at: Nullable(Timestamp),
+  problems: Type.Optional(Type.Array(Type.Object({
+    contact: Nullable(Type.String({ description: 'The recipient (email address or phone number) as given' })),
+    state: Type.Union([Type.Literal('failed'), Type.Literal('unknown')]),
+    reason: Nullable(Type.String())
+  }), { description: 'The first 100 contacts that failed or are unknown, with why (present when there are any); POST …/retry sends them again' }))
 })
 export type BatchProgress = Static<typeof BatchProgressSchema>
 export const BatchIdParamsSchema = Type.Object({ id: Uuid })

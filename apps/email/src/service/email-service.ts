@@ -5,7 +5,7 @@ import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchProgress, createJob, createJobRunner, newJobId, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { batchReport, createJob, createJobRunner, newJobId, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import type { SendGridClient } from '../client/sendgrid-client.ts'
@@ -226,7 +226,7 @@ export function createEmailService (deps: EmailServiceDeps) {
   async function getBatch (id: string): Promise<BatchProgress> {
     const p = await rpc<JobProgress | null>('job_progress', { p_job_id: id })
     if (!p || p.kind !== BULK_KIND) throw appError('EMAIL_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
-    return batchProgress(p, `/api/automation/email/batch/${id}`)
+    return await batchReport(rpc, p, `/api/automation/email/batch/${id}`)
   }
 
   /**

@@ -12,7 +12,7 @@ import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import { awaitBulk, batchProgress, createJob, createJobRunner, FINAL_JOB_STATUSES, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { awaitBulk, batchProgress, batchReport, createJob, createJobRunner, FINAL_JOB_STATUSES, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { bolnaTimestamp, CALL_ID_VAR, CAMPAIGN_ID_VAR, executionPatch, idsOf, toCallLog } from './call-log.ts'
 import { campaignView, contactOf, liveCallCount, noProgress, type CallItem, type Progress } from './campaign-view.ts'
@@ -231,7 +231,7 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   async function getBulk (id: string): Promise<BatchProgress> {
     const p = await jobProgress(id, [BULK_KIND])
     if (!p) throw appError('VOICE_BATCH_NOT_FOUND', `No bulk call batch with id ${id}. Ids are the batch_id of a bulk reply.`)
-    return batchProgress(p, bulkProgressUrl(id))
+    return await batchReport(rpc, p, bulkProgressUrl(id))
   }
 
   /**

@@ -10,7 +10,7 @@ import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchProgress, contactsOf, createJob, createJobRunner, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { batchReport, contactsOf, createJob, createJobRunner, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { Template } from '../catalogue.ts'
 import type { AiSensyClient } from '../client/aisensy-client.ts'
@@ -221,7 +221,7 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   async function getBulk (id: string): Promise<BatchProgress> {
     const p = await jobProgress(id, BULK_KIND)
     if (!p) throw appError('WHATSAPP_BATCH_NOT_FOUND', `No bulk send with id ${id}. Ids are the batch_id of a bulk reply.`)
-    return batchProgress(p, `/api/automation/whatsapp/bulk/${id}`)
+    return await batchReport(rpc, p, `/api/automation/whatsapp/bulk/${id}`)
   }
 
   // --- campaigns --------------------------------------------------------------------------------

@@ -370,6 +370,17 @@ export function contactsOf (p: JobProgress): JobContacts {
   return { pending: Number(p.pending), in_flight: Number(p.in_flight), sent: Number(p.sent), failed: Number(p.failed), unknown: Number(p.unknown), stopped: Number(p.stopped) }
 }
 
+/** The first contacts of a job that failed or are unknown, with why (job_problems). */
+export async function jobProblems (rpc: Rpc, jobId: string, limit = 100): Promise<NonNullable<BatchProgress['problems']>> {
+  return await rpc<NonNullable<BatchProgress['problems']>>('job_problems', { p_job_id: jobId, p_limit: limit })
+}
+
+/** A bulk send's progress, with its problem contacts listed when it has any (the progress routes). */
+export async function batchReport (rpc: Rpc, p: JobProgress, progressUrl: string): Promise<BatchProgress> {
+  const progress = batchProgress(p, progressUrl)
+  return Number(p.failed) + Number(p.unknown) > 0 ? { ...progress, problems: await jobProblems(rpc, p.id) } : progress
+}
+
 /** A bulk send's progress reply (the 202, and its progress route). */
 export function batchProgress (p: JobProgress, progressUrl: string): BatchProgress {
   const contacts = contactsOf(p)
