@@ -5,7 +5,8 @@
  * run's progress), and seeded draws that follow the request, not the order of arrival.
  */
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +18,7 @@ import { pino } from 'pino'
 import { logFormat, loggerOptions, prettyStream, progressLog } from '../src/server/logging.ts'
 import { createBaseApp } from '../src/server/service-app.ts'
 import { Simulator, type SimulationSettings } from '../src/emulator/simulation.ts'
+import { eventually } from '../src/testing/testing.ts'
 
 const tempDir = (t: { teardown: (fn: () => void) => void }) => {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-first-hour-'))
@@ -50,6 +52,17 @@ t.test('the embedded database folder: one process holds it; a second is told whi
   const again = acquireFolderLock(dir, 'pglite')
   t.equal(JSON.parse(readFileSync(join(dir, 'pglite.lock'), 'utf8')).pid, process.pid, 'a stale lock is taken over')
   again()
+
+  // A process killed and not yet reaped (a zombie: its parent has not waited for it) holds nothing.
+  // Here the parent is a `sleep` that never waits: its child `true` stays a zombie for 5 s.
+  const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  t.teardown(() => { parent.kill('SIGKILL') })
+  const zombiePid = Number((await once(parent.stdout!, 'data'))[0])
+  await eventually(async () => readFileSync(`/proc/${zombiePid}/stat`, 'utf8').includes(') Z '))
+  writeFileSync(join(dir, 'pglite.lock'), JSON.stringify({ pid: zombiePid, started_at: 'just now' }))
+  const afterKill = acquireFolderLock(dir, 'pglite')
+  t.equal(JSON.parse(readFileSync(join(dir, 'pglite.lock'), 'utf8')).pid, process.pid, 'a killed holder not yet reaped is taken over (before: "in use by" it until reaped)')
+  afterKill()
 })
 
 t.test('log format: pretty at a terminal, JSON elsewhere and whenever LOG_FORMAT=json', async t => {

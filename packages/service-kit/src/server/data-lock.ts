@@ -24,10 +24,23 @@ export interface LockHolder { pid: number, started_at?: string, command?: string
 export function processAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     // EPERM: the process exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  return !zombie(pid)
+}
+
+/**
+ * A process killed (kill -9) but not yet reaped by its parent still answers kill(pid, 0): a start
+ * within a second of the kill was refused as "in use by" it. Linux shows it in state Z.
+ */
+function zombie (pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z'
+  } catch {
+    return false // no /proc (not Linux), or gone meanwhile: kill(pid, 0) said it exists
   }
 }
 
