@@ -58,6 +58,8 @@ export interface StatusUpdate {
   messageId: string
   status: MessageStatus
   error?: { code: string, title: string }
+  /** When the status happened (the notification's created_at, ISO), if it says. */
+  at?: string
 }
 
 /** What the service needs from an inbound message. */
@@ -102,6 +104,8 @@ export function statusUpdateOf (n: unknown): StatusUpdate | undefined {
   const status = typeof m.status === 'string' ? m.status.toLowerCase() : undefined
   if (!messageId || !status || !STATUSES.has(status)) return undefined
   const update: StatusUpdate = { messageId, status: status as MessageStatus }
+  const at = isObject(n) && typeof n.created_at === 'string' ? Date.parse(n.created_at) : Number.NaN
+  if (Number.isFinite(at)) update.at = new Date(at).toISOString()
   if (status === 'failed') {
     const failure = isObject(m.failureResponse) ? m.failureResponse : Array.isArray(m.errors) && isObject(m.errors[0]) ? m.errors[0] : isObject(m.error) ? m.error : {}
     update.error = { code: str(failure.code) ?? 'failed', title: str(failure.title) ?? str(failure.message) ?? 'failed' }

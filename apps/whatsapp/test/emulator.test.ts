@@ -201,7 +201,7 @@ t.test('each status change is posted as an AiSensy notification, one per request
     delivery_attempt: '1',
     data: { message: { id: ids.failsAfterSend, phone_number: '919000000003', status: 'failed', userName: 'Asha Rao', failureResponse: { code: 131026, title: 'Message undeliverable' } } }
   })
-  t.same(statusUpdateOf(failed), { messageId: ids.failsAfterSend, status: 'failed', error: { code: '131026', title: 'Message undeliverable' } }, 'the shared parser reads what the emulator writes')
+  t.same(statusUpdateOf(failed), { messageId: ids.failsAfterSend, status: 'failed', error: { code: '131026', title: 'Message undeliverable' }, at: failed.created_at }, 'the shared parser reads what the emulator writes, when it happened too')
   t.equal(new Set(notifications().map(n => n.id)).size, posts.length, 'every notification has its own id')
   for (const p of posts) {
     t.equal(p.url, '/hook/the-token-in-the-url', 'posted to the configured URL, token and all')

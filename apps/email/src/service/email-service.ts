@@ -81,7 +81,8 @@ export function createEmailService (deps: EmailServiceDeps) {
 
   const stamped = () => { const at = clockStamp(deps.runtime.clock); return at === undefined ? {} : { created_at: at, updated_at: at } }
 
-  function logRow (row: { id: string, mode: Mode, fallback?: boolean, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number }): EmailLogRow {
+  /** `at`: the stamp taken when the send began (stamped()); SendGrid's events are dated from its receipt, never before it. */
+  function logRow (row: { id: string, mode: Mode, fallback?: boolean, to_email: string, subject: string, status: string, ctx: CallContext, batchId?: string, from: string, providerMessageId?: string | null, error?: string, errorCode?: string, latencyMs: number, at: ReturnType<typeof stamped> }): EmailLogRow {
     return {
       id: row.id,
       request_id: row.ctx.requestId,
@@ -97,7 +98,7 @@ export function createEmailService (deps: EmailServiceDeps) {
       error_code: row.errorCode ?? null,
       latency_ms: row.latencyMs,
       // On a clock that is not real time (a data set's history), when it happened on that clock.
-      ...stamped()
+      ...row.at
     }
   }
 
@@ -108,7 +109,7 @@ export function createEmailService (deps: EmailServiceDeps) {
     const id = newRowId()
     const sender = from(input.from_email, input.from_name)
     const started = performance.now()
-    const base = { id, mode, to_email: input.to_email, subject: input.subject, ctx, from: sender.email }
+    const base = { id, mode, to_email: input.to_email, subject: input.subject, ctx, from: sender.email, at: stamped() }
     try {
       const routed = await withFallback(mode, fallback, m => deps.clientFor(m).sendMail({
         personalizations: [{ to: [{ email: input.to_email }], custom_args: { [LOG_ID_ARG]: id } }],
@@ -145,14 +146,16 @@ export function createEmailService (deps: EmailServiceDeps) {
     const ctx: CallContext = { requestId }
     const outcomes: ItemOutcome[] = []
     const rowOf = (r: ClaimedItem<BulkItem>) => r.payload.row_id ?? r.payload.id
+    let at = stamped()
     const fail = (r: ClaimedItem<BulkItem>, error: string, code: string, latencyMs: number) => {
-      activityLog.record('email_logs', logRow({ id: rowOf(r), mode, to_email: r.payload.to_email, subject: r.payload.subject, status: 'failed', ctx, batchId: job.id, from: sender.email, error, errorCode: code, latencyMs }))
+      activityLog.record('email_logs', logRow({ id: rowOf(r), mode, to_email: r.payload.to_email, subject: r.payload.subject, status: 'failed', ctx, batchId: job.id, from: sender.email, error, errorCode: code, latencyMs, at }))
       outcomes.push({ seq: r.seq, state: 'failed', result: { id: rowOf(r) }, reason: error })
     }
     let pending = items
     // A few rounds at most: each round removes at least one refused recipient.
     for (let round = 0; round < 10 && pending.length; round++) {
       const t0 = performance.now()
+      at = stamped()
       try {
         const body = requestBody(pending.map(r => r.payload))
         const routed = await withFallback(mode, deps.runtime.get('email').fallback, m => deps.clientFor(m).sendMail({
@@ -165,7 +168,7 @@ export function createEmailService (deps: EmailServiceDeps) {
         }, simulationHeaders))
         const latencyMs = Math.round(performance.now() - t0)
         for (const r of pending) {
-          activityLog.record('email_logs', logRow({ id: rowOf(r), mode: routed.mode, fallback: routed.fallback, to_email: r.payload.to_email, subject: r.payload.subject, status: 'sent', ctx, batchId: job.id, from: sender.email, providerMessageId: routed.result.messageId, latencyMs }))
+          activityLog.record('email_logs', logRow({ id: rowOf(r), mode: routed.mode, fallback: routed.fallback, to_email: r.payload.to_email, subject: r.payload.subject, status: 'sent', ctx, batchId: job.id, from: sender.email, providerMessageId: routed.result.messageId, latencyMs, at }))
           outcomes.push({ seq: r.seq, state: 'sent', result: { id: rowOf(r), provider_message_id: routed.result.messageId ?? null, request: `${job.id}:${r.grp}:${round}` } })
         }
         return outcomes
@@ -252,20 +255,33 @@ export function createEmailService (deps: EmailServiceDeps) {
   }
 
   /**
+   * When an event happened, for its move's updated_at: SendGrid's `timestamp` (unix seconds, on the
+   * emulators' clock in mock mode), so a post that arrives late (a retry, a data set's history
+   * played faster than its events are posted) still dates the move right. The end of that second,
+   * or now when that is earlier: never before the event, so never before the row it moves.
+   * Without a timestamp the activity log stamps the move when it is made.
+   */
+  function eventTime (timestamp: unknown): { updated_at?: string } {
+    const seconds = Number(timestamp)
+    if (!Number.isFinite(seconds) || seconds <= 0) return {}
+    return { updated_at: new Date(Math.min(seconds * 1000 + 999, deps.runtime.clock.now())).toISOString() }
+  }
+
+  /**
    * Applies a verified Event Webhook batch to the log rows; resolves, once the changes are stored,
    * with how many events were used. The activity log coalesces and groups the moves.
    */
   async function applyEvents (events: Array<Record<string, unknown>>): Promise<number> {
     const moves: Array<Promise<void>> = []
-    // No updated_at: the activity log stamps every status move, on the emulators' clock.
     for (const e of events) {
       const mapping = EVENT_STATUS[String(e.event)]
       const id = e[LOG_ID_ARG]
       // Only our own row ids: a direct send's custom arg of that name (any text) moves nothing.
       if (!mapping || !isRowId(id)) continue
-      moves.push(activityLog.advance('email_logs', 'id', id, mapping.status, mapping.failure
-        ? { error: String(e.reason ?? e.event), error_code: String(e.event) }
-        : {}))
+      moves.push(activityLog.advance('email_logs', 'id', id, mapping.status, {
+        ...(mapping.failure ? { error: String(e.reason ?? e.event), error_code: String(e.event) } : {}),
+        ...eventTime(e.timestamp)
+      }))
     }
     await Promise.all(moves)
     return moves.length

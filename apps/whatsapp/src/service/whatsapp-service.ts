@@ -69,10 +69,9 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   const templates = new Map(deps.templates.map(t => [t.name, t]))
 
   const templateFor = (name: string): Template => templateNamed(templates, name)
-  const rows = (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null) => {
+  /** `at`: on a clock that is not real time (a data set's history), when the send began on it. */
+  const rows = (r: SendResult, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, errorCode: string | null, at: string | undefined) => {
     const out = messageRows(r, t, p, ctx.requestId, campaignId, errorCode, deps.defaultContactName)
-    // On a clock that is not real time (a data set's history), when it happened on that clock.
-    const at = clockStamp(deps.runtime.clock)
     if (at !== undefined) {
       Object.assign(out.log, { created_at: at, updated_at: at })
       Object.assign(out.crm, { created_at: at, updated_at: at })
@@ -87,9 +86,12 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
    */
   async function sendOne (mode: Mode, t: Template, p: Prepared, ctx: CallContext, campaignId: string | null, sink: (log: WhatsAppLogRow, crm: CrmMessageRow) => Promise<void>): Promise<SendResult> {
     const id = p.row_id ?? newRowId()
+    // Dated when the send began, not when its answer came: the provider's statuses are dated from
+    // its receipt, and a history's clock that moved on meanwhile would put them before the message.
+    const at = clockStamp(deps.runtime.clock)
     if (!p.e164) {
       const r: SendResult = { id, mode, fallback: false, to_number: p.raw, status: 'failed', provider_message_id: null, error: `Invalid number: ${p.invalidReason}`, latencyMs: 0 }
-      const { log, crm } = rows(r, t, p, ctx, campaignId, 'invalid_number')
+      const { log, crm } = rows(r, t, p, ctx, campaignId, 'invalid_number', at)
       await sink(log, crm)
       return r
     }
@@ -99,14 +101,14 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       const message = campaignMessage(t, p, deps)
       const routed = await withFallback(mode, deps.runtime.get('whatsapp').fallback, m => { tried = m; return deps.clientFor(m).sendCampaignMessage(message, ctx.simulationHeaders) })
       const r: SendResult = { id, mode: routed.mode, fallback: routed.fallback, to_number: p.e164, status: 'submitted', provider_message_id: routed.result.submittedMessageId, error: null, latencyMs: Math.round(performance.now() - started) }
-      const { log, crm } = rows(r, t, p, ctx, campaignId, null)
+      const { log, crm } = rows(r, t, p, ctx, campaignId, null, at)
       await sink(log, crm)
       return r
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       // The answer that counts is the last one: the emulator's, when live failed over to it.
       const r: SendResult = { id, mode: tried, fallback: tried !== mode, to_number: p.e164, status: 'failed', provider_message_id: null, error: err.message, latencyMs: Math.round(performance.now() - started), providerError: err }
-      const { log, crm } = rows(r, t, p, ctx, campaignId, err.kind)
+      const { log, crm } = rows(r, t, p, ctx, campaignId, err.kind, at)
       await sink(log, crm)
       return r
     }
@@ -359,12 +361,16 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
       const campaignId = campaignOf.get(messageId)
       if (campaignId) markDirty(campaignId)
     }
-    // No updated_at: the activity log stamps every status move, on the emulators' clock.
+    // Stamped when the status happened, as its notification says (AiSensy's created_at, on the
+    // emulators' clock in mock mode): a post that arrives late (a retry, a data set's history
+    // played faster than its statuses are posted) still dates the move right. Without it, the
+    // activity log stamps the move when it is made.
     const moves: Array<Promise<void>> = []
     for (const [id, update] of final) {
       const status = update.status
-      moves.push(activityLog.advance('whatsapp_logs', 'provider_message_id', id, status, failureColumns(update)))
-      moves.push(activityLog.advance('crm_messages', 'provider_message_id', id, status))
+      const when = update.at === undefined ? {} : { updated_at: update.at }
+      moves.push(activityLog.advance('whatsapp_logs', 'provider_message_id', id, status, { ...failureColumns(update), ...when }))
+      moves.push(activityLog.advance('crm_messages', 'provider_message_id', id, status, when))
     }
     await Promise.all(moves)
     return used
