@@ -53,8 +53,8 @@ t.test('a busy call placed with auto-retry is scheduled again on the same execut
     retry_history: [{ attempt: 1, status: 'busy' }]
   }, 'the docs\' retry fields')
   t.ok(Math.abs(minutesAfterLastAttempt(first) - 30) < 0.05, 'the next attempt 30 minutes after the busy one')
-  await eventually(async () => hook.executions(id).length === 4)
-  t.same(hook.executions(id).map(e => e.status), ['initiated', 'ringing', 'busy', 'scheduled'], 'the ended attempt is posted, then its retry')
+  await eventually(async () => hook.executions(id).length === 5)
+  t.same(hook.executions(id).map(e => e.status), ['queued', 'initiated', 'ringing', 'busy', 'scheduled'], 'the ended attempt is posted, then its retry')
 
   await moveBy(29)
   t.equal((await execution()).status, 'scheduled', 'not before its interval')
@@ -68,10 +68,10 @@ t.test('a busy call placed with auto-retry is scheduled again on the same execut
   t.same(second.retry_history.map((h: { attempt: number, status: string }) => [h.attempt, h.status]), [[1, 'busy'], [2, 'busy']])
 
   await moveBy(92)
-  await eventually(async () => hook.executions(id).length === 13)
+  await eventually(async () => hook.executions(id).length === 14)
   t.equal((await execution()).status, 'busy', 'after max_retries the last attempt\'s status stays')
   t.same(hook.executions(id).map(e => e.status), [
-    'initiated', 'ringing', 'busy', 'scheduled',
+    'queued', 'initiated', 'ringing', 'busy', 'scheduled',
     'queued', 'initiated', 'ringing', 'busy', 'scheduled',
     'queued', 'initiated', 'ringing', 'busy'
   ], 'three attempts in all, every status posted once')

@@ -33,20 +33,20 @@ function engineWith (opts: { maxCalls?: number, stepMs?: { min: number, max: num
   return { engine, changes, place }
 }
 
-t.test('hundreds of calls on one wake-up queue: each walks its whole path, in order, one change per status', async t => {
+t.test('hundreds of calls on one wake-up queue: each walks its whole path, in order, one change per status (queued, its first, included)', async t => {
   const { engine, changes, place } = engineWith()
   const endings: Ending[] = ['completed', 'voicemail', 'busy', 'no-answer', 'failed']
   const placed = Array.from({ length: 500 }, (_v, i) => ({ id: place(endings[i % endings.length]!), ending: endings[i % endings.length]! }))
   t.equal(engine.size, 500)
-  await eventually(async () => placed.every(p => changes.get(p.id)?.length === PATHS[p.ending].length))
+  await eventually(async () => placed.every(p => changes.get(p.id)?.length === PATHS[p.ending].length + 1))
   for (const p of placed) {
     const seen = changes.get(p.id)!
-    if (seen.map(c => c.status).join() !== PATHS[p.ending].join()) t.fail(`${p.ending} call went ${seen.map(c => c.status).join(' → ')}`)
+    if (seen.map(c => c.status).join() !== ['queued', ...PATHS[p.ending]].join()) t.fail(`${p.ending} call went ${seen.map(c => c.status).join(' → ')}`)
     if (seen.some((c, i) => i > 0 && c.updatedAt < seen[i - 1]!.updatedAt)) t.fail('updated_at went backwards')
     t.equal(engine.statusOf(p.id), PATHS[p.ending].at(-1))
   }
   await sleep(50)
-  t.equal([...changes.values()].reduce((n, l) => n + l.length, 0), placed.reduce((n, p) => n + PATHS[p.ending].length, 0), 'no step ran twice')
+  t.equal([...changes.values()].reduce((n, l) => n + l.length, 0), placed.reduce((n, p) => n + PATHS[p.ending].length + 1, 0), 'no step ran twice')
   t.equal(engine.live, 0, 'nobody is on the line any more')
   t.equal(engine.get(placed[0]!.id)!.transcript.split('\n')[0], `assistant: ${agent.welcomeMessage.replace('{name}', 'there').replace('{clinic}', 'City Care Clinic').replace('{date}', 'Monday').replace('{time}', '10:30 AM')}`)
 })
@@ -60,7 +60,7 @@ t.test('a stopped call takes no further step; the live count follows the calls o
   t.equal(engine.statusOf(going), 'initiated')
   await eventually(async () => engine.statusOf(going) === 'completed')
   t.equal(engine.live, 0)
-  t.same(changes.get(stopped)!.map(c => c.status), ['stopped'], 'the stopped call never moved again')
+  t.same(changes.get(stopped)!.map(c => c.status), ['queued', 'stopped'], 'the stopped call never moved again')
   t.match(engine.stop(going), { ok: false, reason: 'not_stoppable', status: 'completed' })
 })
 
@@ -74,9 +74,9 @@ t.test('held and scheduled calls wait their time in the same queue, then go', as
   await eventually(async () => engine.statusOf(soon) === 'failed')
   t.equal(engine.statusOf(scheduled), 'scheduled', 'an earlier call did not wake the scheduled one')
   await eventually(async () => engine.statusOf(scheduled) === 'busy')
-  const first = changes.get(scheduled)![0]!
-  t.same(changes.get(scheduled)!.map(c => c.status), ['queued', 'initiated', 'ringing', 'busy'])
-  t.ok(Date.parse(first.updatedAt) >= at.getTime() - 1, 'queued at its scheduled time, not before')
+  const queued = changes.get(scheduled)![1]!
+  t.same(changes.get(scheduled)!.map(c => c.status), ['scheduled', 'queued', 'initiated', 'ringing', 'busy'], 'scheduled when placed, then its path')
+  t.ok(Date.parse(queued.updatedAt) >= at.getTime() - 1, 'queued at its scheduled time, not before')
 })
 
 t.test('when full, the call that ended first goes; with none ended, the oldest, whose steps stop', async t => {
@@ -104,7 +104,7 @@ t.test('after close nothing moves', async t => {
   const id = place('completed')
   engine.close()
   await sleep(60)
-  t.equal(changes.get(id), undefined)
+  t.same(changes.get(id)!.map(c => c.status), ['queued'], 'its first status only')
   t.equal(engine.statusOf(id), 'queued')
 })
 

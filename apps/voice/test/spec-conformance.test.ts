@@ -103,7 +103,7 @@ t.test('calls: POST /call, stop, the execution, its log and the legacy paths to 
   const posted = () => hook.received.map(r => JSON.parse(r.body)).filter(e => e.id === id)
   const posts = await eventually(async () => posted().some(e => e.status === 'completed') && posted())
   t.same(posts.flatMap(e => spec.schema('#/components/schemas/AgentExecution', e)), [], 'every webhook post is an AgentExecution')
-  t.same(posts.map(e => e.status).sort(), ['call-disconnected', 'completed', 'in-progress', 'initiated', 'ringing'], 'one post per status change')
+  t.same(posts.map(e => e.status).sort(), ['call-disconnected', 'completed', 'in-progress', 'initiated', 'queued', 'ringing'], 'one post per status, queued included')
 
   conforms(t, 'GET /executions/{execution_id}', await call('GET', `${B}/executions/${id}`, undefined, auth), 200)
   conforms(t, 'GET /executions/{execution_id}', await call('GET', `${B}/executions/${MISSING}`, undefined, auth), 404)

@@ -158,6 +158,9 @@ export class CallEngine {
     } else {
       this.#schedule(call)
     }
+    // Its first status (queued, or scheduled for later) is posted too: Bolna posts every status
+    // the execution takes (providers.md §4), and an auto-retried attempt's queued already was.
+    this.#opts.onChange(execution, input.agent)
     return id
   }
 
