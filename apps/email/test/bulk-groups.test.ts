@@ -38,3 +38,10 @@ t.test('a request\'s substituted bodies stay under MAX_PACKED_BYTES', async t =>
   for (const g of groups) t.ok(g.reduce((n, r) => n + substitutionBytes(r.content), 0) <= MAX_PACKED_BYTES)
   t.equal(groups.flat().length, 1000, 'every recipient in exactly one request')
 })
+
+t.test('a subject holding the tag is never packed: SendGrid would put the body there too', async t => {
+  const list = [to(1, 'own 1'), { ...to(2, 'own 2'), subject: `Hi ${BODY_TAG} there` }, to(3, 'own 3')]
+  const groups = planBulkGroups(list, { pack: true })
+  t.same(groups.map(g => g.map(r => r.to_email)), [['u1@example.com', 'u3@example.com'], ['u2@example.com']])
+  t.same(requestBody(groups[1]!).content, [{ type: 'text/html', value: 'own 2' }], 'sent with its own body as the content')
+})

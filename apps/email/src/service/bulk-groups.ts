@@ -44,6 +44,13 @@ export function substitutionBytes (body: string): number {
 
 const typeOf = (r: BulkRecipient) => r.content_type ?? 'text/html'
 
+function partition<T> (list: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = []
+  const no: T[] = []
+  for (const item of list) (test(item) ? yes : no).push(item)
+  return [yes, no]
+}
+
 /**
  * The requests a bulk send makes, in order: each an array of recipients that go out in one
  * SendGrid request. `pack: false` gives one request per distinct body (and per 1,000 recipients).
@@ -72,7 +79,10 @@ export function planBulkGroups<R extends BulkRecipient> (list: readonly R[], opt
       continue
     }
     const type = typeOf(rest[0]!)
-    for (const item of rest) {
+    // SendGrid substitutes in subjects too: a subject that holds the tag goes with its own body.
+    const [tagged, packable] = partition(rest, item => item.subject.includes(BODY_TAG))
+    if (tagged.length > 0) groups.push(tagged)
+    for (const item of packable) {
       let pack = packs.get(type)
       if (!pack || pack.items.length >= MAX_PER_REQUEST || pack.bytes + bytes > MAX_PACKED_BYTES) {
         pack = { items: [], bytes: 0 }

@@ -299,7 +299,8 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     label: (job: ClaimedJob<CampaignSpec>) => `Voice ${job.kind === BULK_KIND ? 'bulk calls' : 'campaign'} ${JSON.stringify(job.spec.name ?? job.spec.target.scriptId)} (${job.id})`,
     // Every call placed: follow the calls until they end (webhooks, and asking Bolna).
     onFinished: (ids: string[]) => { for (const id of ids) { scheduleCampaignRefresh(id); followCalls(id) } },
-    ...(deps.logger ? { logger: { warn: deps.logger.warn.bind(deps.logger), error: deps.logger.warn.bind(deps.logger) } } : {})
+    // Its info lines too: each job taken up, its progress and its end (the runner's log).
+    ...(deps.logger ? { logger: { info: deps.logger.info.bind(deps.logger), warn: deps.logger.warn.bind(deps.logger), error: deps.logger.warn.bind(deps.logger) } } : {})
   }
   const runners = {
     campaign: createJobRunner<CallItem, CampaignSpec>({ ...runnerOptions, kind: CAMPAIGN_KIND }),
