@@ -182,6 +182,23 @@ t.test('a bulk send\'s failed recipients are sent again on request, each with a 
   t.equal((await call('POST', '/emails/batch/6f1c2b1e-8d4a-4b8e-9a57-0f6f3c2d1e00/retry')).body.code, 'EMAIL_BATCH_NOT_FOUND')
 })
 
+t.test('a bulk whose progress cannot be read once it is stored (the database gone) answers 202 with its id, never a 5xx to send again', async t => {
+  const { call, activityLog } = await startEmailApp(t)
+  const rpc = activityLog.rpc.bind(activityLog)
+  let away = true
+  activityLog.rpc = (async (fn: string, args?: Record<string, unknown>, options?: { flush?: boolean }) => {
+    if (away && (fn === 'job_progress' || fn === 'job_results')) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+    return await rpc(fn, args, options)
+  }) as typeof activityLog.rpc
+  const email_list = Array.from({ length: 30 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: `Hi ${i}`, content: `<p>Body ${i}</p>` }))
+  const res = await call('POST', '/emails/batch', { email_list })
+  t.equal(res.status, 202, 'before: 503 "retry in 5 s", and a client without a key sent everyone the mail twice')
+  t.match(res.body, { batch_id: String, status: 'running', total: 30, progress_url: `/api/automation/email/batch/${res.body.batch_id}` })
+  away = false
+  const done = await eventually(async () => { const p = (await call('GET', `/emails/batch/${res.body.batch_id}`)).body; return p.status === 'completed' && p }, 10_000)
+  t.match(done, { total: 30, contacts: { sent: 30 } }, 'the stored bulk went on and ended')
+})
+
 t.test('bulk at a 0.5 success rate: recipients fail individually through bounce events', async t => {
   const { call, activityLog } = await startEmailApp(t, { simulation: { successRate: 0.5, seed: 7 } })
   const email_list = Array.from({ length: 400 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: 's', content: 'c' }))

@@ -5,7 +5,7 @@ import { clockStamp } from '@switchboard/service-kit/clock'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchReport, createJob, createJobRunner, newJobId, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { answerStoredBulk, batchReport, createJob, createJobRunner, newJobId, retryJob, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import type { SendGridClient } from '../client/sendgrid-client.ts'
@@ -213,16 +213,18 @@ export function createEmailService (deps: EmailServiceDeps) {
     })
     const spec: BulkSpec = { mode, sender, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
     await createJob(rpc, 'EMAIL', { id: batchId, kind: BULK_KIND, spec }, items)
-    runner.poke()
-    // The bound counts from the request's start: storing the job is part of the wait.
-    if (!await runner.waitFor(batchId, Math.max(0, deps.bulkWaitMs - (performance.now() - started)))) return { done: false, progress: await getBatch(batchId) }
+    return await answerStoredBulk(async () => {
+      runner.poke()
+      // The bound counts from the request's start: storing the job is part of the wait.
+      if (!await runner.waitFor(batchId, Math.max(0, deps.bulkWaitMs - (performance.now() - started)))) return { done: false as const, progress: await getBatch(batchId) }
 
-    const results = await rpc<Array<{ state: string, payload: BulkItem, result: { request?: string } | null, reason: string | null }>>('job_results', { p_job_id: batchId })
-    const accepted = results.filter(r => r.state === 'sent').length
-    const failures = results.filter(r => r.state !== 'sent').slice(0, 100).map(r => ({ to_email: r.payload.to_email, error: r.reason ?? r.state }))
-    // Requests made: one per group sent, plus one per round that refused some recipients.
-    const requests = new Set(results.map(r => r.result?.request ?? `${r.payload.group}:refused`)).size
-    return { done: true, reply: { batch_id: batchId, mode, total: results.length, accepted, failed: results.length - accepted, requests, duration_ms: Math.round(performance.now() - started), failures } }
+      const results = await rpc<Array<{ state: string, payload: BulkItem, result: { request?: string } | null, reason: string | null }>>('job_results', { p_job_id: batchId })
+      const accepted = results.filter(r => r.state === 'sent').length
+      const failures = results.filter(r => r.state !== 'sent').slice(0, 100).map(r => ({ to_email: r.payload.to_email, error: r.reason ?? r.state }))
+      // Requests made: one per group sent, plus one per round that refused some recipients.
+      const requests = new Set(results.map(r => r.result?.request ?? `${r.payload.group}:refused`)).size
+      return { done: true as const, reply: { batch_id: batchId, mode, total: results.length, accepted, failed: results.length - accepted, requests, duration_ms: Math.round(performance.now() - started), failures } }
+    }, { id: batchId, total: items.length, progressUrl: `/api/automation/email/batch/${batchId}` }, deps.logger)
   }
 
   /** A bulk send's progress. */

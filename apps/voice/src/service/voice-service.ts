@@ -12,7 +12,7 @@ import type { CallContext } from '@switchboard/service-kit/provider-clients'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { mapWithConcurrency } from '@switchboard/service-kit/simulation'
-import { awaitBulk, batchProgress, batchReport, createJob, createJobRunner, FINAL_JOB_STATUSES, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { answerStoredBulk, awaitBulk, batchProgress, batchReport, createJob, createJobRunner, FINAL_JOB_STATUSES, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { BolnaClient, BolnaExecution } from '../client/bolna-client.ts'
 import { bolnaTimestamp, CALL_ID_VAR, CAMPAIGN_ID_VAR, executionPatch, idsOf, toCallLog } from './call-log.ts'
 import { campaignView, contactOf, liveCallCount, noProgress, type CallItem, type Progress } from './campaign-view.ts'
@@ -205,18 +205,20 @@ export function createVoiceService (deps: VoiceServiceDeps) {
     // A retry under the same Idempotency-Key after a crash takes up the batch its first attempt stored.
     const id = newJobId(ctx)
     await storeJob(BULK_KIND, input, { id, mode, name: `Bulk calls ${nowIso()}`, target, ctx, simulationHeaders: ctx.simulationHeaders })
-    // The bound counts from the request's start: storing the job is part of the wait.
-    const outcome = await awaitBulk<CallItem, CallResult>(rpc, runners.bulk, id, deps.bulkWaitMs - (performance.now() - started))
-    if (!outcome.done) return { done: false, progress: batchProgress(outcome.progress, bulkProgressUrl(id)) }
-    const calls = outcome.items.map(i => ({
-      id: i.result?.id ?? null,
-      to_number: i.payload.to_number,
-      status: i.state === 'sent' ? i.result?.status ?? 'queued' : i.state,
-      execution_id: i.result?.execution_id ?? null,
-      ...(i.state !== 'sent' && i.reason ? { error: i.reason } : {})
-    }))
-    const initiated = outcome.items.filter(i => i.state === 'sent').length
-    return { done: true, reply: { batch_id: id, mode, script_id: target.scriptId, agent_id: target.agentId, total: calls.length, initiated, failed: calls.length - initiated, duration_ms: Math.round(performance.now() - started), calls } }
+    return await answerStoredBulk(async () => {
+      // The bound counts from the request's start: storing the job is part of the wait.
+      const outcome = await awaitBulk<CallItem, CallResult>(rpc, runners.bulk, id, deps.bulkWaitMs - (performance.now() - started))
+      if (!outcome.done) return { done: false as const, progress: batchProgress(outcome.progress, bulkProgressUrl(id)) }
+      const calls = outcome.items.map(i => ({
+        id: i.result?.id ?? null,
+        to_number: i.payload.to_number,
+        status: i.state === 'sent' ? i.result?.status ?? 'queued' : i.state,
+        execution_id: i.result?.execution_id ?? null,
+        ...(i.state !== 'sent' && i.reason ? { error: i.reason } : {})
+      }))
+      const initiated = outcome.items.filter(i => i.state === 'sent').length
+      return { done: true as const, reply: { batch_id: id, mode, script_id: target.scriptId, agent_id: target.agentId, total: calls.length, initiated, failed: calls.length - initiated, duration_ms: Math.round(performance.now() - started), calls } }
+    }, { id, total: input.contacts.length, progressUrl: bulkProgressUrl(id) }, deps.logger)
   }
 
   const bulkProgressUrl = (id: string) => `/api/automation/call/bulk/${id}`

@@ -10,7 +10,7 @@ import { appError, ServiceError } from '@switchboard/service-kit/errors'
 import { withFallback } from '@switchboard/service-kit/fallback'
 import { ProviderError, providerErrorToServiceError } from '@switchboard/service-kit/provider-client'
 import type { CallContext } from '@switchboard/service-kit/provider-clients'
-import { batchReport, contactsOf, createJob, createJobRunner, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
+import { answerStoredBulk, batchReport, contactsOf, createJob, createJobRunner, newJobId, retryJob, withRowIds, type ClaimedItem, type ClaimedJob, type ItemOutcome, type JobProgress } from '@switchboard/service-kit/job-runner'
 import type { RuntimeSettings } from '@switchboard/service-kit/runtime-settings'
 import type { Template } from '../catalogue.ts'
 import type { AiSensyClient } from '../client/aisensy-client.ts'
@@ -192,26 +192,28 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
     const id = newJobId(ctx)
     const spec: JobSpec = { template_name: t.name, mode, request_id: ctx.requestId, ...(ctx.simulationHeaders && Object.keys(ctx.simulationHeaders).length > 0 ? { simulation_headers: ctx.simulationHeaders } : {}) }
     await createJob(rpc, 'WHATSAPP', { id, kind: BULK_KIND, spec }, withRowIds(prepared))
-    runners.bulk.poke()
-    // The bound counts from the request's start: storing the job is part of the wait.
-    if (!await runners.bulk.waitFor(id, Math.max(0, deps.bulkWaitMs - (performance.now() - started)))) return { done: false, progress: await getBulk(id) }
-    const items = await rpc<Array<{ state: string, payload: Prepared, result: ItemResult | null, reason: string | null }>>('job_results', { p_job_id: id })
-    const accepted = items.filter(i => i.state === 'sent').length
-    return {
-      done: true,
-      reply: {
-        batch_id: id,
-        mode,
-        template_name: t.name,
-        total: items.length,
-        accepted,
-        failed: items.length - accepted,
-        duration_ms: Math.round(performance.now() - started),
-        results: items.map(i => i.result
-          ? { to_number: i.result.to_number, id: i.result.id, status: i.result.status, provider_message_id: i.result.provider_message_id, error: i.result.error }
-          : { to_number: i.payload.raw, id: null, status: i.state, provider_message_id: null, error: i.reason })
+    return await answerStoredBulk(async () => {
+      runners.bulk.poke()
+      // The bound counts from the request's start: storing the job is part of the wait.
+      if (!await runners.bulk.waitFor(id, Math.max(0, deps.bulkWaitMs - (performance.now() - started)))) return { done: false as const, progress: await getBulk(id) }
+      const items = await rpc<Array<{ state: string, payload: Prepared, result: ItemResult | null, reason: string | null }>>('job_results', { p_job_id: id })
+      const accepted = items.filter(i => i.state === 'sent').length
+      return {
+        done: true as const,
+        reply: {
+          batch_id: id,
+          mode,
+          template_name: t.name,
+          total: items.length,
+          accepted,
+          failed: items.length - accepted,
+          duration_ms: Math.round(performance.now() - started),
+          results: items.map(i => i.result
+            ? { to_number: i.result.to_number, id: i.result.id, status: i.result.status, provider_message_id: i.result.provider_message_id, error: i.result.error }
+            : { to_number: i.payload.raw, id: null, status: i.state, provider_message_id: null, error: i.reason })
+        }
       }
-    }
+    }, { id, total: prepared.length, progressUrl: `/api/automation/whatsapp/bulk/${id}` }, deps.logger)
   }
 
   async function jobProgress (id: string, kind: string): Promise<JobProgress | null> {

@@ -381,6 +381,34 @@ export async function batchReport (rpc: Rpc, p: JobProgress, progressUrl: string
   return Number(p.failed) + Number(p.unknown) > 0 ? { ...progress, problems: await jobProblems(rpc, p.id) } : progress
 }
 
+/**
+ * What a bulk request answers once its job is stored: `answer()` (its results, or its progress),
+ * or, when that cannot be read (the database gone away while the request waited), 202 with the
+ * stored batch's id while its sends go on. A 503 there ("retry in 5 s") made a client without an
+ * Idempotency-Key send the whole bulk a second time.
+ */
+export async function answerStoredBulk<T> (answer: () => Promise<T>, stored: { id: string, total: number, progressUrl: string }, logger?: Pick<Logger, 'warn'>): Promise<T | { done: false, progress: BatchProgress }> {
+  try {
+    return await answer()
+  } catch (err) {
+    logger?.warn({ err, job: stored.id }, 'bulk send stored, but its progress could not be read: answered 202 with its id')
+    return {
+      done: false,
+      progress: {
+        batch_id: stored.id,
+        status: 'running',
+        total: stored.total,
+        progress: 0,
+        contacts: { pending: stored.total, in_flight: 0, sent: 0, failed: 0, unknown: 0, stopped: 0 },
+        progress_url: stored.progressUrl,
+        error: null,
+        created_at: new Date().toISOString(),
+        completed_at: null
+      }
+    }
+  }
+}
+
 /** A bulk send's progress reply (the 202, and its progress route). */
 export function batchProgress (p: JobProgress, progressUrl: string): BatchProgress {
   const contacts = contactsOf(p)
