@@ -85,3 +85,20 @@ as $$
      limit greatest(0, least(p_limit, 1000))
   ) p
 $$;
+
+-- A retry sends under its own request's conditions: the x-switchboard-* headers stored with the
+-- job (a failure forced on the first request, say) are replaced by the retry's own (none: none),
+-- or no retry could ever get past a failure the first request forced.
+create or replace function job_retry_as(p_job_id uuid, p_simulation_headers jsonb)
+returns jsonb
+language plpgsql
+volatile
+as $$
+begin
+  update jobs set spec = (spec - 'simulation_headers')
+                         || case when p_simulation_headers is null or p_simulation_headers = '{}'::jsonb then '{}'::jsonb
+                                 else jsonb_build_object('simulation_headers', p_simulation_headers) end
+   where id = p_job_id;
+  return job_retry(p_job_id);
+end
+$$;

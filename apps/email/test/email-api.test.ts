@@ -199,6 +199,17 @@ t.test('a bulk whose progress cannot be read once it is stored (the database gon
   t.match(done, { total: 30, contacts: { sent: 30 } }, 'the stored bulk went on and ended')
 })
 
+t.test('a retry sends under its own request\'s conditions: a failure the first request forced is not forced again', async t => {
+  const { call } = await startEmailApp(t)
+  const email_list = Array.from({ length: 5 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: 'Hi', content: 'Same' }))
+  const first = await call('POST', '/emails/batch', { email_list }, { 'x-switchboard-outcome': 'failure' })
+  t.match(first.body, { total: 5, failed: 5 }, 'the forced failure')
+  const retried = await call('POST', `/emails/batch/${first.body.batch_id}/retry`)
+  t.equal(retried.status, 202)
+  const done = await eventually(async () => { const p = (await call('GET', `/emails/batch/${first.body.batch_id}`)).body; return p.status !== 'running' && p }, 10_000)
+  t.match(done, { status: 'completed', contacts: { sent: 5, failed: 0 } }, 'sent by the retry (before, the stored header failed every retry again)')
+})
+
 t.test('bulk at a 0.5 success rate: recipients fail individually through bounce events', async t => {
   const { call, activityLog } = await startEmailApp(t, { simulation: { successRate: 0.5, seed: 7 } })
   const email_list = Array.from({ length: 400 }, (_v, i) => ({ to_email: `user${i}@example.com`, subject: 's', content: 'c' }))

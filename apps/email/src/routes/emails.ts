@@ -31,7 +31,7 @@ export const emailRoutes: FastifyPluginAsyncTypebox<{ service: EmailService }> =
   app.post('/emails/batch/:id/retry', {
     config: { idempotent: true },
     schema: { summary: 'Send a bulk send\'s unknown and failed recipients again', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.retryBatch(request.params.id)))
+  }, async (request, reply) => reply.code(202).send(await service.retryBatch(request.params.id, callContext(request))))
 
   app.get('/emails/stats', {
     schema: { summary: 'get_email_stats()', response: { 200: EmailStatsSchema, ...errorResponses } }

@@ -238,9 +238,9 @@ export function createEmailService (deps: EmailServiceDeps) {
    * Sends a bulk send's unknown and failed recipients again (each with a row of its own); answers
    * with its progress, the recipients pending again.
    */
-  async function retryBatch (id: string): Promise<BatchProgress> {
+  async function retryBatch (id: string, ctx?: CallContext): Promise<BatchProgress> {
     await getBatch(id) // 404 for an id that is not a bulk send's
-    return await retryJob(rpc, runner, id, () => getBatch(id))
+    return await retryJob(rpc, runner, id, () => getBatch(id), ctx?.simulationHeaders)
   }
 
   /** get_email_stats() */

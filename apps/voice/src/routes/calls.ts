@@ -30,7 +30,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
   app.post('/calls/bulk/:id/retry', {
     config: { idempotent: true },
     schema: { summary: 'Call a bulk batch\'s unknown and failed contacts again', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.retryBulk(request.params.id)))
+  }, async (request, reply) => reply.code(202).send(await service.retryBulk(request.params.id, callContext(request))))
 
   app.get('/calls', {
     schema: { summary: 'get_call_logs(limit, status)', querystring: CallLogsQuerySchema, response: { 200: CallLogsReplySchema, ...errorResponses } }
@@ -65,7 +65,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox<{ service: VoiceService }> =
   app.post('/campaigns/:id/retry', {
     config: { idempotent: true },
     schema: { summary: 'Call a campaign\'s unknown and failed contacts again', params: CampaignIdParamsSchema, response: { 202: CampaignSchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.retryCampaign(request.params.id)))
+  }, async (request, reply) => reply.code(202).send(await service.retryCampaign(request.params.id, callContext(request))))
 
   app.get('/scripts', {
     schema: { summary: 'get_available_scripts()', response: { 200: ScriptsReplySchema, ...errorResponses } }

@@ -266,16 +266,16 @@ export function createVoiceService (deps: VoiceServiceDeps) {
   }
 
   /** Calls a campaign's unknown and failed contacts again (each call gets a new call_logs row). */
-  async function retryCampaign (id: string): Promise<Campaign> {
+  async function retryCampaign (id: string, ctx?: CallContext): Promise<Campaign> {
     const job = await jobProgress(id)
     if (!job) throw notFound(id)
-    return await retryJob(rpc, job.kind === BULK_KIND ? runners.bulk : runners.campaign, id, () => getCampaign(id))
+    return await retryJob(rpc, job.kind === BULK_KIND ? runners.bulk : runners.campaign, id, () => getCampaign(id), ctx?.simulationHeaders)
   }
 
   /** Calls a bulk batch's unknown and failed contacts again; answers with its progress. */
-  async function retryBulk (id: string): Promise<BatchProgress> {
+  async function retryBulk (id: string, ctx?: CallContext): Promise<BatchProgress> {
     await getBulk(id) // 404 for an id that is not a bulk batch's
-    return await retryJob(rpc, runners.bulk, id, () => getBulk(id))
+    return await retryJob(rpc, runners.bulk, id, () => getBulk(id), ctx?.simulationHeaders)
   }
 
   /** Places the claimed calls of a campaign or a bulk batch (one call per contact). */

@@ -31,7 +31,7 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
   app.post('/messages/bulk/:id/retry', {
     config: { idempotent: true },
     schema: { summary: 'Send a bulk send\'s unknown and failed contacts again', params: BatchIdParamsSchema, response: { 202: BatchProgressSchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.retryBulk(request.params.id)))
+  }, async (request, reply) => reply.code(202).send(await service.retryBulk(request.params.id, callContext(request))))
 
   app.post('/campaigns', {
     config: { idempotent: true },
@@ -50,7 +50,7 @@ export const whatsappRoutes: FastifyPluginAsyncTypebox<{ service: WhatsAppServic
   app.post('/campaigns/:id/retry', {
     config: { idempotent: true },
     schema: { summary: 'Send a campaign\'s unknown and failed contacts again', params: CampaignIdParamsSchema, response: { 202: CampaignSchema, ...errorResponses } }
-  }, async (request, reply) => reply.code(202).send(await service.retryCampaign(request.params.id)))
+  }, async (request, reply) => reply.code(202).send(await service.retryCampaign(request.params.id, callContext(request))))
 
   app.get('/stats', {
     schema: { summary: 'get_whatsapp_stats()', response: { 200: WhatsAppStatsSchema, ...errorResponses } }

@@ -314,15 +314,15 @@ export function createWhatsAppService (deps: WhatsAppServiceDeps) {
   }
 
   /** Sends a campaign's unknown and failed contacts again (each gets a new message row). */
-  async function retryCampaign (id: string): Promise<Campaign> {
+  async function retryCampaign (id: string, ctx?: CallContext): Promise<Campaign> {
     if (!await jobProgress(id, CAMPAIGN_KIND)) throw notFound(id)
-    return await retryJob(rpc, runners.campaign, id, () => getCampaign(id))
+    return await retryJob(rpc, runners.campaign, id, () => getCampaign(id), ctx?.simulationHeaders)
   }
 
   /** Sends a bulk send's unknown and failed contacts again; answers with its progress. */
-  async function retryBulk (id: string): Promise<BatchProgress> {
+  async function retryBulk (id: string, ctx?: CallContext): Promise<BatchProgress> {
     await getBulk(id) // 404 for an id that is not a bulk send's
-    return await retryJob(rpc, runners.bulk, id, () => getBulk(id))
+    return await retryJob(rpc, runners.bulk, id, () => getBulk(id), ctx?.simulationHeaders)
   }
 
   // --- reads ------------------------------------------------------------------------------------

@@ -465,8 +465,9 @@ export function withRowIds<P extends object> (items: P[]): Array<P & { row_id: s
  * the runner is woken: the answer is what the retry did (the job running again), not a later state
  * (a retried contact the provider refuses at once could end the job first).
  */
-export async function retryJob<T> (rpc: Rpc, runner: JobRunner, jobId: string, read: () => Promise<T>): Promise<T> {
-  await rpc('job_retry', { p_job_id: jobId })
+export async function retryJob<T> (rpc: Rpc, runner: JobRunner, jobId: string, read: () => Promise<T>, simulationHeaders?: Record<string, string>): Promise<T> {
+  // Under the retry's own x-switchboard-* headers, not the first request's (job_retry_as).
+  await rpc('job_retry_as', { p_job_id: jobId, p_simulation_headers: simulationHeaders ?? {} })
   const answer = await read()
   runner.poke()
   return answer
