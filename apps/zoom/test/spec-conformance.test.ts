@@ -115,6 +115,7 @@ t.test('cloud recordings: a finished meeting\'s, by id and by uuid; none yet is 
   const byId = await zcall('GET', `/v2/meetings/${m.id}/recordings?include_fields=download_access_token`)
   conforms(t, op, byId, 200)
   t.equal(byId.body.recording_files.length, byId.body.recording_count)
+  t.equal(byId.body.auto_delete, false, 'providers.md §5: auto_delete (this account deletes nothing by itself)')
   t.same(['id', 'meeting_id', 'file_type', 'file_size', 'download_url', 'status', 'recording_type'].filter(f => !(f in byId.body.recording_files[0])), [], 'the fields integrations read')
   conforms(t, op, await zcall('GET', `/v2/meetings/${encodeURIComponent(encodeURIComponent(m.uuid))}/recordings`), 200)
   conforms(t, op, await zcall('GET', '/v2/meetings/85746065432/recordings'), 404)

@@ -223,7 +223,10 @@ export function recordingsBody (v: View, m: MeetingRecord): Record<string, unkno
     share_url: `${v.baseUrl()}/rec/share/${m.id}`,
     recording_files: files,
     password: passcode,
-    recording_play_passcode: passcode
+    recording_play_passcode: passcode,
+    // providers.md §5 lists auto_delete and auto_delete_date; the emulator's account deletes
+    // nothing by itself, so false and no date ((unverified): whether Zoom sends the date then).
+    auto_delete: false
   }
 }
 
