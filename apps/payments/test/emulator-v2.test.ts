@@ -1,5 +1,5 @@
 import t from 'tap'
-import { encode, form, startPaymentsApp, v2Token } from './helper.ts'
+import { encode, form, startPaymentsApp, v1Auth, v2Token } from './helper.ts'
 
 // The v2 endpoints beyond a payment request's own (the payments list, disable/enable, refunds) and
 // DRF's typing of JSON bodies; in a file of their own so each file stays within tap's time budget.
@@ -97,4 +97,20 @@ t.test('refunds: POST /v2/payments/{id}/refund/, then GET /v2/refunds/ and /v2/r
   const one = await call('GET', `/instamojo/v2/refunds/${part.body.refund.id}/`, undefined, auth)
   t.same(one.body, part.body.refund)
   t.equal((await call('GET', '/instamojo/v2/refunds/R0101ABC00000/', undefined, auth)).status, 404)
+})
+
+t.test('v1.1 refunds: POST /api/1.1/refunds/ names the payment in its form; GET /api/1.1/refunds/ and /api/1.1/refunds/{id}/ read wrapped', async t => {
+  const { call } = await startPaymentsApp(t)
+  const pr = (await call('POST', '/instamojo/api/1.1/payment-requests/', encode({ amount: '100.00', purpose: 'Tea' }), { ...v1Auth, ...form })).body.payment_request
+  const paidId = (await call('POST', `/instamojo/_switchboard/payment_requests/${pr.id}/complete`, { outcome: 'success' })).body.payment.id as string
+  const refund = (fields: Record<string, string>) => call('POST', '/instamojo/api/1.1/refunds/', encode(fields), { ...v1Auth, ...form })
+
+  t.same((await refund({ type: 'TNR', body: 'b' })).body, { success: false, message: { payment_id: ['This field is required.'] } })
+  t.equal((await refund({ payment_id: 'MOJO0a00000A00000000', type: 'TNR', body: 'b' })).status, 404)
+  t.equal((await call('POST', '/instamojo/api/1.1/refunds/', encode({ payment_id: paidId, type: 'TNR', body: 'b' }), form)).status, 401, 'v1.1 keys wanted')
+  const made = await refund({ payment_id: paidId, type: 'QFL', body: 'Not as described', refund_amount: '25' })
+  t.equal(made.status, 201)
+  t.match(made.body, { success: true, refund: { id: /^R\d{4}[A-Z]{3}\d{5}$/, payment_id: paidId, status: 'Refunded', type: 'QFL', refund_amount: '25.00', total_amount: '100.00' } })
+  t.same((await call('GET', '/instamojo/api/1.1/refunds/', undefined, v1Auth)).body, { success: true, refunds: [made.body.refund] })
+  t.same((await call('GET', `/instamojo/api/1.1/refunds/${made.body.refund.id}/`, undefined, v1Auth)).body, { success: true, refund: made.body.refund })
 })

@@ -319,9 +319,22 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   // --- refunds (providers.md §3; the Node SDK's test: 201 {success: true, refund: {id, payment_id, status}}) ---
   app.post<{ Params: { id: string } }>('/v2/payments/:id/refund/', async (request, reply) => {
     if (!await v2Auth(request, reply)) return reply
+    return await refundPayment(request, reply, request.params.id)
+  })
+  // v1.1 names the payment in the form (providers.md §3, Legacy v1.1: POST /api/1.1/refunds/
+  // payment_id, type, body, refund_amount) and answers as v2 does, {success, refund} (unverified).
+  app.post('/api/1.1/refunds/', async (request, reply) => {
+    if (!v1Auth(request, reply)) return reply
+    const paymentId = (request.body as Record<string, unknown> | undefined)?.payment_id
+    if (typeof paymentId !== 'string' || paymentId === '') return reply.code(400).send(fail({ payment_id: ['This field is required.'] }))
+    return await refundPayment(request, reply, paymentId)
+  })
+
+  /** Refunds a payment (all of it, or refund_amount): one handler for v2's route and v1.1's. */
+  async function refundPayment (request: FastifyRequest, reply: FastifyReply, paymentId: string) {
     const result = validateRefund(request.body, { json: isJson(request) })
     if (!await simulate(request, reply, 'read')) return reply
-    const p = await store.findPayment(request.params.id)
+    const p = await store.findPayment(paymentId)
     if (!p) return notFound(reply)
     if (result.errors) return reply.code(400).send(fail(result.errors))
     // (unverified) wordings: a failed payment moved no money, and no more than was paid goes back.
@@ -339,7 +352,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       return reply.code(400).send(fail({ refund_amount: [`Ensure this value is less than or equal to ${fromPaise(taken.remaining)}.`] }))
     }
     return reply.code(201).send({ success: true, refund: v2Refund(refund!) })
-  })
+  }
   // The list's envelope follows the other v2 lists (unverified for refunds); a refund alone is
   // answered bare, as every other v2 object read by id is.
   app.get('/v2/refunds/', async (request, reply) => {
@@ -352,6 +365,20 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (!await simulate(request, reply, 'read')) return reply
     const r = await store.findRefund(request.params.id)
     return r ? v2Refund(r) : notFound(reply)
+  })
+
+  // v1.1's refunds read as its other objects do: wrapped, {success, refunds} and {success, refund}.
+  app.get('/api/1.1/refunds/', async (request, reply) => {
+    if (!v1Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const { limit, page: p } = page(request)
+    return { success: true, refunds: [...store.refunds.values()].reverse().slice((p - 1) * limit, p * limit).map(v2Refund) }
+  })
+  app.get<{ Params: { id: string } }>('/api/1.1/refunds/:id/', async (request, reply) => {
+    if (!v1Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const r = await store.findRefund(request.params.id)
+    return r ? { success: true, refund: v2Refund(r) } : notFound(reply)
   })
 
   app.get<{ Params: { id: string } }>('/v2/payments/:id/', async (request, reply) => {
