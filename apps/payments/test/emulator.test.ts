@@ -11,10 +11,27 @@ t.test('OAuth2 client credentials: the token, and errors in the OAuth shape', as
   const res = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'client_credentials', client_id: 'test_abc', client_secret: 'secret' }), form)
   t.equal(res.status, 200)
   t.match(res.body, { access_token: /^\w{20,}$/, token_type: 'Bearer', expires_in: 36000, scope: /payment-requests:write/ })
-  const badGrant = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'password', client_id: 'a', client_secret: 'b' }), form)
+  t.notOk('refresh_token' in res.body, 'an app\'s own token has no refresh token')
+  const badGrant = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'authorization_code', client_id: 'a', client_secret: 'b' }), form)
   t.same([badGrant.status, badGrant.body], [400, { error: 'unsupported_grant_type' }])
   const noSecret = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'client_credentials', client_id: 'a' }), form)
   t.same([noSecret.status, noSecret.body], [401, { error: 'invalid_client' }])
+  const basic = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'client_credentials' }), { ...form, authorization: `Basic ${Buffer.from('test_abc:secret').toString('base64')}` })
+  t.match([basic.status, basic.body], [200, { access_token: /^\w{20,}$/ }], 'the client\'s id and secret as HTTP Basic (RFC 6749 §2.3.1)')
+})
+
+t.test('OAuth2 for apps acting for a user: the password grant, then refresh_token (providers.md §3)', async t => {
+  const { call } = await startPaymentsApp(t)
+  const client = { client_id: 'test_app', client_secret: 'secret' }
+  const user = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'password', username: 'seller@example.com', password: 'their-password', ...client }), form)
+  t.equal(user.status, 200)
+  t.match(user.body, { access_token: /^\w{20,}$/, token_type: 'Bearer', expires_in: 36000, refresh_token: /^\w{20,}$/ })
+  const refreshed = await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'refresh_token', refresh_token: user.body.refresh_token, ...client }), form)
+  t.match([refreshed.status, refreshed.body], [200, { access_token: /^\w{20,}$/, refresh_token: /^\w{20,}$/ }])
+  t.not(refreshed.body.access_token, user.body.access_token)
+  const created = await call('POST', '/instamojo/v2/payment_requests/', encode({ amount: '10', purpose: 'p' }), { ...form, authorization: `Bearer ${refreshed.body.access_token}` })
+  t.equal(created.status, 201, 'the refreshed token works')
+  t.same((await call('POST', '/instamojo/oauth2/token/', encode({ grant_type: 'password', username: 'seller@example.com', ...client }), form)).body, { error: 'invalid_request' }, 'a password grant without the password')
 })
 
 t.test('v2 create (form body): 201 with the payment-request object as Instamojo shapes it', async t => {

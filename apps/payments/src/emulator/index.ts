@@ -125,18 +125,33 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   }
   const auth = async (v: ApiVersion, request: FastifyRequest, reply: FastifyReply) => v === 'v2' ? v2Auth(request, reply) : v1Auth(request, reply)
 
+  // providers.md §3: client_credentials for an app's own account; password (a user's username and
+  // password) and refresh_token for apps acting for a user, which also get a refresh token. The
+  // client's id and secret come in the form or as HTTP Basic (RFC 6749 §2.3.1).
   app.post('/oauth2/token/', async (request, reply) => {
     const b = (request.body ?? {}) as Record<string, unknown>
-    const grant = typeof b.grant_type === 'string' ? b.grant_type : ''
-    if (grant !== 'client_credentials') return reply.code(400).send({ error: grant ? 'unsupported_grant_type' : 'invalid_request' })
+    const text = (v: unknown) => typeof v === 'string' && v !== '' ? v : undefined
+    const grant = text(b.grant_type) ?? ''
+    if (!['client_credentials', 'password', 'refresh_token'].includes(grant)) return reply.code(400).send({ error: grant ? 'unsupported_grant_type' : 'invalid_request' })
+    const basic = /^basic\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''))?.[1]
+    const [basicId, basicSecret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(/:(.*)/s) : []
     // Any non-empty id/secret pair is accepted (shape-only, like the other emulators' key checks).
-    if (typeof b.client_id !== 'string' || !b.client_id || typeof b.client_secret !== 'string' || !b.client_secret) {
+    if (!(text(b.client_id) ?? text(basicId)) || !(text(b.client_secret) ?? text(basicSecret))) {
       return reply.code(401).send({ error: 'invalid_client' })
     }
+    // Any non-empty user or refresh token is taken (unverified: the wording of a refusal).
+    if (grant === 'password' && (!text(b.username) || !text(b.password))) return reply.code(400).send({ error: 'invalid_request' })
+    if (grant === 'refresh_token' && !text(b.refresh_token)) return reply.code(400).send({ error: 'invalid_request' })
     const token = randomBytes(15).toString('hex')
     tokens.set(token, Date.now() + TOKEN_TTL_S * 1000)
     store.addToken(token, Date.now() + TOKEN_TTL_S * 1000)
-    return reply.header('cache-control', 'no-store').send({ access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_S, scope: typeof b.scope === 'string' && b.scope ? b.scope : DEFAULT_SCOPE })
+    return reply.header('cache-control', 'no-store').send({
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: TOKEN_TTL_S,
+      ...(grant === 'client_credentials' ? {} : { refresh_token: randomBytes(15).toString('hex') }),
+      scope: typeof b.scope === 'string' && b.scope ? b.scope : DEFAULT_SCOPE
+    })
   })
 
   // --- simulation -------------------------------------------------------------------------------
