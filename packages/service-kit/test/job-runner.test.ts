@@ -201,3 +201,28 @@ t.test('the log follows each job a runner works on, resumed ones too: its take-u
   t.match(lines[0], { obj: { jobId: id, kind: 'test.logged', total: 8 }, msg: 'Test campaign "Diwali" started: 8 to go' }, 'taken up, with what was left')
   t.match(ended, { obj: { jobId: id, done: 8, outcome: 'completed' }, msg: /^Test campaign "Diwali" completed: 8 of 8 in/ })
 })
+
+t.test('a job whose last contacts were a dead worker\'s: its end is logged when their lease runs out', async t => {
+  const log = await createTestActivityLog(t)
+  const rpc = log.rpc.bind(log)
+  const id = randomUUID()
+  await createJob(rpc, 'TEST', { id, kind: 'test.expired', spec: {} }, Array.from({ length: 6 }, (_v, n) => ({ n })))
+  // The worker before a crash: it claimed two and was never heard of again.
+  await rpc('job_claim', { p_kind: 'test.expired', p_worker: 'dead', p_limit: 2, p_lease_ms: 1500 })
+  const lines: Array<{ obj: Record<string, unknown>, msg?: string }> = []
+  const logger = { info: (obj: object, msg?: string) => { lines.push({ obj: obj as Record<string, unknown>, msg }) }, warn () {}, error () {} }
+  const runner = createJobRunner<{ n: number }>({
+    rpc,
+    kind: 'test.expired',
+    concurrency: 2,
+    leaseMs: 400,
+    idleMs: 20,
+    logger,
+    handle: async (_job, items) => items.map(i => ({ seq: i.seq, state: 'sent' as const }))
+  })
+  runner.start()
+  t.teardown(() => runner.stop())
+  const ended = await eventually(async () => lines.find(l => l.obj.outcome !== undefined), 20_000)
+  t.match(ended, { obj: { jobId: id, outcome: 'completed_with_errors', done: 4, total: 6 }, msg: /^test\.expired job .* completed_with_errors: 4 of 6 in/ }, 'the end, with the two unknown ones not done')
+  t.match(await progressOf(rpc, id), { status: 'completed_with_errors', sent: 4, unknown: 2 })
+})

@@ -116,6 +116,8 @@ interface Completion { job_id: string, seq: number, state: 'sent' | 'failed', re
 export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOptions<P, S>): JobRunner {
   const { rpc, kind, leaseMs, logger } = opts
   const idleMs = opts.idleMs ?? 1000
+  // How often an idle runner asks after the jobs it logged (a lease is the soonest they can end by expiry).
+  const settledCheckMs = Math.max(idleMs, Math.min(5000, leaseMs / 2))
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
 
   let started = false
@@ -143,6 +145,24 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
       if (!log) continue
       progress.delete(id)
       rpc<JobProgress | null>('job_progress', { p_job_id: id }, { flush: false }).then(p => log.end(p?.status ?? 'ended'), () => log.end('ended'))
+    }
+  }
+
+  /**
+   * Jobs this runner took up can end without an answer of its own: their last contacts were a dead
+   * worker's claims, settled `unknown` when the lease ran out (inside job_claim). While idle, the
+   * runner asks now and then how the jobs it logged stand, and logs the end of those that ended.
+   */
+  let lastSettledCheck = 0
+  async function endSettledJobs (): Promise<void> {
+    if (progress.size === 0 || inFlight + ready.length + completions.length > 0 || Date.now() - lastSettledCheck < settledCheckMs) return
+    lastSettledCheck = Date.now()
+    for (const id of [...progress.keys()].slice(0, 50)) {
+      const p = await rpc<JobProgress | null>('job_progress', { p_job_id: id }, { flush: false }).catch(() => undefined)
+      if (p === null || (p !== undefined && FINAL_JOB_STATUSES.has(p.status))) {
+        progress.get(id)?.end(p?.status ?? 'ended')
+        progress.delete(id)
+      }
     }
   }
 
@@ -279,7 +299,11 @@ export function createJobRunner<P = unknown, S = unknown> (opts: JobRunnerOption
         await release(claimed.items)
         break
       }
-      if (claimed.items.length === 0) { await nap(idleMs); continue }
+      if (claimed.items.length === 0) {
+        await endSettledJobs()
+        await nap(idleMs)
+        continue
+      }
       // Jobs new to this runner are announced in the log before their first sends.
       for (const [id, job] of Object.entries(claimed.jobs)) if (!progress.has(id)) await takenUp({ id, kind: job.kind, spec: job.spec })
       let batch: Array<ClaimedItem<P>> = []
