@@ -14,8 +14,6 @@ import { emailRoutes } from './routes/emails.ts'
 import { sendgridWebhookRoutes } from './routes/sendgrid-webhook.ts'
 import { createEmailService } from './service/email-service.ts'
 
-// Any SG.<id>.<secret>-shaped key passes the emulator's check; this one says what it is.
-const MOCK_API_KEY = 'SG.switchboard-mock.not-a-real-key-the-emulator-accepts-any-SG-key'
 export const EMULATOR_PREFIX = SERVICES.email.emulatorPrefix
 
 /** The email service: its API, the SendGrid emulator under /sendgrid, and the event receiver. */
@@ -34,7 +32,10 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
   app.addHook('onClose', async () => { await webhookSender.close() })
   const simulator = new Simulator(() => app.runtime.get('email').simulation, 'email', app.runtime.scenarios)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/sendgrid` } catch { return undefined } }
+  // SendGrid's keys: SG., a 22-character id and a 43-character secret.
+  const account = app.emulatorAccount({ apiKey: bytes => `SG.${bytes.subarray(0, 16).toString('base64url')}.${bytes.subarray(16, 48).toString('base64url')}` })
   await app.register(sendgridEmulator, {
+    account,
     prefix: EMULATOR_PREFIX,
     clock: app.clock,
     simulator,
@@ -49,7 +50,7 @@ export async function buildApp (opts: AppOptions<EmailEnv>): Promise<App> {
   const clientFor = modeClients({
     provider: 'SendGrid',
     credentials,
-    mock: () => createSendGridClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
+    mock: () => createSendGridClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: account.credentials.apiKey, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
     live: () => createSendGridClient({ baseUrl: env.SENDGRID_BASE_URL, apiKey: env.SENDGRID_API_KEY!, timeoutMs: env.PROVIDER_TIMEOUT_MS })
   })
 

@@ -19,6 +19,7 @@ import { adminEventsRoutes } from './routes/admin-events.ts'
 import { startEvents } from './events.ts'
 import { adminClockRoutes } from './routes/admin-clock.ts'
 import { adminScenarioRoutes } from './routes/admin-scenario.ts'
+import { adminEmulatorRoutes } from './routes/admin-emulators.ts'
 import { adminDatasetRoutes } from './routes/admin-datasets.ts'
 import { adminInspectRoutes } from './routes/admin-inspect.ts'
 import { adminSettingsRoutes } from './routes/admin-settings.ts'
@@ -125,6 +126,7 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   await app.register(adminClockRoutes, { services, runtime: shared.runtime })
   await app.register(adminScenarioRoutes, { services, runtime: shared.runtime })
   await app.register(adminDatasetRoutes, { tokens })
+  await app.register(adminEmulatorRoutes, { services, auth: env.EMULATOR_AUTH })
   await app.register(adminInspectRoutes, { activityLog: shared.activityLog })
   // Keys are per token: two callers' equal keys never meet (the digest, never the token, is stored).
   await app.register(idempotency, { store: shared.activityLog, codePrefix: 'GATEWAY', callerOf: request => tokenDigest(bearerOf(request)).toString('hex') })

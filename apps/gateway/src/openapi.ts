@@ -98,6 +98,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'POST /api/admin/scenario/examples/{name}': own('playScenarioExample', { 404: ['ADMIN_SCENARIO_NOT_FOUND'] }),
   'GET /api/admin/datasets': own('listDatasets'),
   'POST /api/admin/datasets/{name}/load': own('loadDataset', { 404: ['ADMIN_DATASET_NOT_FOUND'], 409: ['ADMIN_DATASET_LOADING'] }),
+  'GET /api/admin/emulators': own('listEmulators'),
 
   'POST /api/automation/trigger/email': { ...fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendEmail },
   'POST /api/automation/trigger/email/batch': fwd('sendBulkEmails', 'EMAIL'),

@@ -1,5 +1,6 @@
 import type { CredentialsReport } from '@switchboard/service-kit/credentials'
 import { appError, ServiceError } from '@switchboard/service-kit/errors'
+import { alphanumeric } from '@switchboard/service-kit/emulator-account'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { registerSecrets } from '@switchboard/service-kit/redact'
@@ -11,16 +12,13 @@ import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createInstamojoClient } from './client/instamojo-client.ts'
 import { EITHER_PAIR, instamojoHost, liveCredentials, paymentsSimulationOverrides, type PaymentsEnv } from './config.ts'
 import { describeInstamojo } from './emulator/inspect.ts'
-import { instamojoEmulator, MAX_TOKENS } from './emulator/index.ts'
+import { instamojoEmulator, MAX_TOKENS, type InstamojoCredential } from './emulator/index.ts'
 import { DEFAULT_MAX_RECORDS } from './emulator/store.ts'
 import { instamojoWebhookRoutes } from './routes/instamojo-webhook.ts'
 import { paymentRoutes } from './routes/payments.ts'
 import { createPaymentService } from './service/payment-service.ts'
 
 export const EMULATOR_PREFIX = SERVICES.payments.emulatorPrefix
-// The emulator accepts any non-empty client id/secret; these say what they are.
-const MOCK_CLIENT = { kind: 'oauth' as const, clientId: 'switchboard-mock-client', clientSecret: 'not-a-real-secret-the-emulator-accepts-any' }
-
 // The emulator's webhook salt, generated once into the data folder when INSTAMOJO_MOCK_SALT is unset.
 export const SALT_FILE = 'instamojo-emulator-salt'
 
@@ -76,7 +74,16 @@ export async function buildApp (opts: PaymentsAppOptions): Promise<App> {
   app.addHook('onClose', async () => { await webhookSender.close() })
   // Kept in the data folder, so a receiver configured with it keeps working across restarts.
   const salt = env.INSTAMOJO_MOCK_SALT ?? loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SALT_FILE, { bytes: 16, encoding: 'hex', derivedFrom: env.INTERNAL_TOKEN })
+  // Instamojo's credentials: a client id and secret of letters and digits for v2 (lengths unverified),
+  // 32 hex digits each for v1.1's key and token.
+  const account = app.emulatorAccount<InstamojoCredential>({
+    client_id: bytes => alphanumeric(bytes, 40),
+    client_secret: bytes => alphanumeric(bytes, 64),
+    api_key: bytes => bytes.subarray(0, 16).toString('hex'),
+    auth_token: bytes => bytes.subarray(16, 32).toString('hex')
+  })
   await app.register(instamojoEmulator, {
+    account,
     // Payment requests, payments and tokens live in the database, the oldest past the bound deleted.
     state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),
     prefix: EMULATOR_PREFIX,
@@ -95,7 +102,7 @@ export async function buildApp (opts: PaymentsAppOptions): Promise<App> {
     credentials,
     notConfigured,
     mock: () => createInstamojoClient({
-      baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: MOCK_CLIENT, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders
+      baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, auth: { kind: 'oauth', clientId: account.credentials.client_id, clientSecret: account.credentials.client_secret }, timeoutMs: env.PROVIDER_TIMEOUT_MS, emulatorHeaders: app.controlHeaders
     }),
     live: () => createInstamojoClient({
       baseUrl: instamojoHost(env, liveAuth!.kind === 'oauth' ? 'v2' : 'v1.1'), auth: liveAuth!, timeoutMs: env.PROVIDER_TIMEOUT_MS

@@ -16,8 +16,6 @@ import { bolnaWebhookRoutes } from './routes/bolna-webhook.ts'
 import { voiceRoutes } from './routes/calls.ts'
 import { createVoiceService } from './service/voice-service.ts'
 
-// The emulator accepts any bn-… key; this one says what it is.
-const MOCK_API_KEY = 'bn-switchboard-mock-key-the-emulator-accepts-any-bn-key'
 export const EMULATOR_PREFIX = SERVICES.voice.emulatorPrefix
 
 /** The voice service: its API, the Bolna emulator under /bolna, and the webhook receiver. */
@@ -43,8 +41,11 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
   // Kept in the data folder: the same secret across restarts and for every process sharing it.
   const emulatorSecret = loadOrCreateSecret(env.SWITCHBOARD_DATA_DIR, SECRET_FILE, { derivedFrom: env.INTERNAL_TOKEN })
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/bolna` } catch { return undefined } }
+  // Bolna's keys: bn- and 32 hex digits.
+  const account = app.emulatorAccount({ apiKey: bytes => `bn-${bytes.subarray(0, 16).toString('hex')}` })
   await app.register(bolnaEmulator, {
     prefix: EMULATOR_PREFIX,
+    account,
     simulator,
     webhookSender,
     signingSecret: emulatorSecret,
@@ -58,7 +59,7 @@ export async function buildApp (opts: AppOptions<VoiceEnv>): Promise<App> {
   const clientFor = modeClients({
     provider: 'Bolna',
     credentials,
-    mock: () => createBolnaClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
+    mock: () => createBolnaClient({ baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: account.credentials.apiKey, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
     live: () => createBolnaClient({ baseUrl: env.BOLNA_BASE_URL, apiKey: env.BOLNA_API_KEY!, timeoutMs: env.PROVIDER_TIMEOUT_MS })
   })
 

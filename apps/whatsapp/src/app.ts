@@ -22,12 +22,6 @@ import { whatsappRoutes } from './routes/whatsapp.ts'
 import { createInboundMessages } from './service/inbound-messages.ts'
 import { createWhatsAppService } from './service/whatsapp-service.ts'
 
-// AiSensy keys are JWTs; the emulator accepts any well-formed one. This one says what it is:
-// header {"alg":"HS256","typ":"JWT"}, payload {"id":"switchboard-mock","name":"Switchboard mock","appName":"AiSensy"}.
-
-const MOCK_API_KEY = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.' +
-  Buffer.from(JSON.stringify({ id: 'switchboard-mock', name: 'Switchboard mock', appName: 'AiSensy' })).toString('base64url') +
-  '.not-a-real-key-the-emulator-accepts-any-well-formed-jwt'
 export const EMULATOR_PREFIX = SERVICES.whatsapp.emulatorPrefix
 
 /** The WhatsApp service: its API, the AiSensy emulator under /aisensy, and the status receiver. */
@@ -53,8 +47,15 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
   const simulator = new Simulator(() => app.runtime.get('whatsapp').simulation, 'whatsapp', app.runtime.scenarios)
   const ownReceiver = () => { try { return `${app.selfBaseUrl()}/webhooks/aisensy/${webhookToken}` } catch { return undefined } }
   const controls: AiSensyEmulatorControls = {}
+  // AiSensy's keys are JWTs: header {"alg":"HS256","typ":"JWT"}, a payload naming the project, a signature.
+  const account = app.emulatorAccount({
+    apiKey: bytes => 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.' +
+      Buffer.from(JSON.stringify({ id: bytes.subarray(0, 12).toString('hex'), name: 'Switchboard', appName: 'AiSensy' })).toString('base64url') +
+      `.${bytes.subarray(12, 44).toString('base64url')}`
+  })
   await app.register(aisensyEmulator, {
     prefix: EMULATOR_PREFIX,
+    account,
     clock: app.clock,
     simulator,
     webhookSender,
@@ -70,7 +71,7 @@ export async function buildApp (opts: AppOptions<WhatsAppEnv>): Promise<App> {
     provider: 'AiSensy',
     credentials,
     mock: () => createAiSensyClient({
-      baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: MOCK_API_KEY, version: env.AISENSY_API_VERSION, timeoutMs: env.PROVIDER_TIMEOUT_MS
+      baseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`, apiKey: account.credentials.apiKey, version: env.AISENSY_API_VERSION, timeoutMs: env.PROVIDER_TIMEOUT_MS
     }),
     live: () => createAiSensyClient({
       baseUrl: env.AISENSY_BASE_URL, apiKey: env.AISENSY_API_KEY!, version: env.AISENSY_API_VERSION, timeoutMs: env.PROVIDER_TIMEOUT_MS

@@ -1,4 +1,5 @@
 import { requireAll } from '@switchboard/service-kit/credentials'
+import { alphanumeric } from '@switchboard/service-kit/emulator-account'
 import { loadOrCreateSecret } from '@switchboard/service-kit/hmac'
 import { modeClients } from '@switchboard/service-kit/provider-clients'
 import { createServiceApp, type App, type AppOptions } from '@switchboard/service-kit/service-app'
@@ -8,7 +9,7 @@ import { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { parseHostList } from '@switchboard/service-kit/webhook-targets'
 import { createZoomClient } from './client/zoom-client.ts'
 import { zoomSimulationOverrides, type ZoomEnv } from './config.ts'
-import { zoomEmulator, ZoomEmulatorState } from './emulator/index.ts'
+import { zoomEmulator, ZoomEmulatorState, type ZoomCredential } from './emulator/index.ts'
 import { describeZoom } from './emulator/inspect.ts'
 import { zoomRetryDelaysMs } from './zoom-webhooks.ts'
 import { ZoomMeetingPersistence } from './emulator/persist.ts'
@@ -23,8 +24,6 @@ declare module 'fastify' {
   }
 }
 
-// The emulator accepts any Server-to-Server credentials; these say what they are.
-const MOCK_CREDENTIALS = { accountId: 'switchboard-mock-account', clientId: 'switchboard-mock-client', clientSecret: 'switchboard-mock-secret-any-value-works' }
 export const EMULATOR_PREFIX = SERVICES.zoom.emulatorPrefix
 export const WEBHOOK_SECRET_FILE = 'zoom-webhook-secret-token'
 
@@ -93,13 +92,21 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
 
   const simulator = new Simulator(() => app.runtime.get('zoom').simulation, 'zoom', app.runtime.scenarios)
   app.onMockReset(async () => { await state.clear(); simulator.restart() })
-  await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator })
+  // A Server-to-Server OAuth app's credentials: 22-character account and client ids, a 32-character secret.
+  const account = app.emulatorAccount<ZoomCredential>({
+    account_id: bytes => alphanumeric(bytes, 22),
+    client_id: bytes => alphanumeric(bytes, 22),
+    client_secret: bytes => alphanumeric(bytes, 32)
+  })
+  await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator, account })
 
   const clientFor = modeClients({
     provider: 'Zoom',
     credentials,
     mock: () => createZoomClient({
-      ...MOCK_CREDENTIALS,
+      accountId: account.credentials.account_id,
+      clientId: account.credentials.client_id,
+      clientSecret: account.credentials.client_secret,
       apiBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}/v2`,
       oauthBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
       emulatorBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,

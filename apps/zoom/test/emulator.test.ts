@@ -357,3 +357,20 @@ t.test('the list\'s type is one of Zoom\'s: a name Object.prototype has is Zoom\
   }
   t.equal((await zcall('GET', '/v2/users/me/meetings?type=upcoming')).body.total_records, 1)
 })
+
+t.test('EMULATOR_AUTH=issued: only the stack\'s own Server-to-Server app gets a token, and only its tokens are taken', async t => {
+  const { app, call } = await startZoomApp(t, { env: { EMULATOR_AUTH: 'issued' } })
+  const { credentials: c } = (await call('GET', '/zoom/_switchboard/account')).body as { credentials: Record<string, string> }
+  const token = (accountId: string, id: string, secret: string) => call('POST', `/zoom/oauth/token?grant_type=account_credentials&account_id=${accountId}`, undefined, basic(id, secret))
+  t.equal((await token('acct-1', 'client-id', 'client-secret')).status, 400, 'any other app')
+  t.equal((await token(c.account_id!, c.client_id!, 'not-its-secret')).status, 400, 'the app\'s id with another secret')
+  t.same((await token('acct-1', c.client_id!, c.client_secret!)).body, { reason: 'Invalid client_id or client_secret', error: 'invalid_client' }, 'the app, asking for another account')
+  const issued = await token(c.account_id!, c.client_id!, c.client_secret!)
+  t.equal(issued.status, 200)
+  t.equal((await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${issued.body.access_token as string}` })).status, 200)
+  // A token signed by this emulator for another app: one issued before the switch (they outlive restarts).
+  const before = app.zoomEmulator.tokens.accessToken('acct-1', 'client-id').token
+  const refused = await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${before}` })
+  t.equal(refused.status, 401)
+  t.match(refused.body, { code: 124, message: 'Invalid access token.' })
+})

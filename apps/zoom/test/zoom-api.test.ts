@@ -270,7 +270,9 @@ t.test('no Zoom table, as the spec says, but at debug level every action is in t
   t.ok(lines.some(l => l.includes('[MOCK MODE] Zoom emulator POST /zoom/v2/users/me/meetings → 201')), 'the emulated call is logged with the marker')
   const action = lines.map(l => JSON.parse(l)).find(l => l.msg === 'zoom create_meeting')
   t.match(action, { level: 20, service: 'zoom', action: 'create_meeting', mode: 'mock' })
-  t.notOk(lines.some(l => l.includes('switchboard-mock-secret') || /Bearer |Basic /.test(l)), 'no credential in the logs')
+  const account = await request(`${app.selfBaseUrl()}/zoom/_switchboard/account`, { headers: internalHeaders() })
+  const { credentials } = await account.body.json() as { credentials: { client_secret: string } }
+  t.notOk(lines.some(l => l.includes(credentials.client_secret) || /Bearer |Basic /.test(l)), 'no credential in the logs')
   await infra.activityLog.flush()
   for (const table of ['email_logs', 'whatsapp_logs', 'payments', 'call_logs'] as const) t.equal(await infra.activityLog.count(table), 0, `nothing written to ${table}`)
   t.ok(id)

@@ -68,6 +68,9 @@ export interface LoggedEmail {
   createdAt: string
 }
 
+/** A provider emulator: its base URL and the credentials of this stack's fake account (names as the provider's: apiKey, client_id, …). */
+export interface EmulatorAccount { provider: string, baseUrl: string, credentials: Record<string, string> }
+
 export interface WaitOptions { timeoutMs?: number }
 
 /** One event an inbox received (Standard Webhooks: its signature was checked before it was kept). */
@@ -107,6 +110,11 @@ export interface Switchboard {
   reset (): Promise<void>
   /** Recent activity, newest first. */
   journal (query?: JournalQuery): Promise<JournalEntry[]>
+  /**
+   * Where a provider's emulator answers and its fake account's credentials, for pointing the
+   * provider's official SDK at it (with `EMULATOR_AUTH=issued` in `env`, the only ones it takes).
+   */
+  emulator (service: Service): Promise<EmulatorAccount>
   /** The newest email to `to` (with `subject` / `status` when given), once the activity log has it: its subject, text and HTML. */
   waitForEmail (match: { to: string, subject?: string, status?: string } & WaitOptions): Promise<LoggedEmail>
   /**
@@ -196,6 +204,12 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
       for (const inbox of inboxes) inbox.events.length = 0
     },
     journal: async (query = {}) => journal(api, query),
+    emulator: async (service) => {
+      const { items } = await api('GET', '/api/admin/emulators') as { items: Array<{ service: string, provider: string, reachable: boolean, base_url?: string, credentials?: Record<string, string> }> }
+      const item = items.find(i => i.service === service)
+      if (!item?.reachable || item.base_url === undefined) throw new Error(`The ${service} emulator did not answer; is the ${service} service running?`)
+      return { provider: item.provider, baseUrl: item.base_url, credentials: item.credentials ?? {} }
+    },
     waitForEmail: async ({ to, subject, status, timeoutMs = 10_000 }) => {
       const entry = await waitFor(async () => {
         const rows = await journal(api, { service: 'email', limit: 1000 })

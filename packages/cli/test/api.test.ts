@@ -81,3 +81,18 @@ t.test('receiveEvents(): a local endpoint that collects the events, each checked
   const left = await fetch(`${sb.url}/api/admin/endpoints`, { headers: { authorization: `Bearer ${sb.adminToken}` } }).then(r => r.json()) as { items: unknown[] }
   t.same(left.items, [], 'close() deletes the endpoint')
 })
+
+t.test('emulator(): where an emulator answers and the credentials it takes, for pointing an official SDK at it', async t => {
+  const sb = await startSwitchboard({ env: { EMULATOR_AUTH: 'issued' } })
+  t.teardown(() => sb.close())
+  const sendgrid = await sb.emulator('email')
+  t.match(sendgrid, { provider: 'SendGrid', baseUrl: `${sb.urls.email}/sendgrid`, credentials: { apiKey: /^SG\./ } })
+  const mail = (key: string) => fetch(`${sendgrid.baseUrl}/v3/mail/send`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ personalizations: [{ to: [{ email: 'deliver@example.com' }] }], from: { email: 'me@example.com' }, subject: 'Hi', content: [{ type: 'text/plain', value: 'Hi' }] })
+  }).then(async res => { await res.arrayBuffer(); return res.status })
+  t.equal(await mail(sendgrid.credentials.apiKey!), 202, 'the account\'s key')
+  t.equal(await mail('SG.any.key'), 401, 'with EMULATOR_AUTH=issued, no other')
+  t.match(await sb.emulator('zoom'), { provider: 'Zoom', credentials: { account_id: /\w+/, client_id: /\w+/, client_secret: /\w+/ } })
+})

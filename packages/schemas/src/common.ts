@@ -123,3 +123,12 @@ export const BatchProgressSchema = Type.Object({
 })
 export type BatchProgress = Static<typeof BatchProgressSchema>
 export const BatchIdParamsSchema = Type.Object({ id: Uuid })
+
+/** A provider emulator's fake account: where it answers and the credentials it takes (EMULATOR_AUTH). */
+export const EmulatorAccountViewSchema = Type.Object({
+  provider: Type.String(),
+  auth: Type.Union([Type.Literal('any'), Type.Literal('issued')], { description: 'any: any credential of the provider\'s shape is taken; issued: only these' }),
+  base_url: Type.String({ description: 'The emulator\'s base URL: point the provider\'s SDK or your own client here' }),
+  credentials: Type.Record(Type.String(), Type.String(), { description: 'The provider\'s credential names (apiKey, client_id, …) and this stack\'s values' })
+})
+export type EmulatorAccountView = Static<typeof EmulatorAccountViewSchema>

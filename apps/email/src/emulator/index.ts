@@ -2,6 +2,7 @@ import { randomId22 } from '@switchboard/service-kit/ids'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { systemClock, type Clock } from '@switchboard/service-kit/clock'
+import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import { clientGone, readSimulationHeaders, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
@@ -35,6 +36,8 @@ export interface SendGridEmulatorOptions {
    * live in memory only and a restart drops them.
    */
   persistence?: SendGridPersistence
+  /** Whose API keys are taken (EMULATOR_AUTH); without it, any `SG.<id>.<secret>` key is. */
+  account?: EmulatorAccount<'apiKey'>
 }
 
 /** What a held (scheduled) send keeps to play its events at its send_at. */
@@ -128,12 +131,12 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     done(null, payload)
   })
 
-  // Bearer check for shape only: any SG.<id>.<secret> key is accepted. A hook that answers does
-  // not call done().
+  // Any SG.<id>.<secret> key is accepted, or only the stack's own (EMULATOR_AUTH=issued). A hook
+  // that answers does not call done().
   app.addHook('onRequest', (request, reply, done) => {
     const auth = request.headers.authorization
     if (!auth) return reply.code(401).send(errorBody([single('authorization required')]))
-    if (!/^Bearer SG\.[\w-]+\.[\w-]+$/.test(auth)) {
+    if (!/^Bearer SG\.[\w-]+\.[\w-]+$/.test(auth) || (opts.account && !opts.account.accepts('apiKey', auth.slice(7)))) {
       return reply.code(401).send(errorBody([single('The provided authorization grant is invalid, expired, or revoked')]))
     }
     done()

@@ -14,7 +14,11 @@ import {
   v1Payment, v1Request, v2Payment, v2Refund, v2Request, type Instrument, type PaymentRecord, type RefundRecord, type RequestRecord
 } from './store.ts'
 import { systemClock, type Clock } from '@switchboard/service-kit/clock'
+import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import { normalisePhone, validateNewRequest, validateRefund } from './validate-request.ts'
+
+/** An Instamojo account's credentials: v2's OAuth client, and v1.1's key and token. */
+export type InstamojoCredential = 'client_id' | 'client_secret' | 'api_key' | 'auth_token'
 
 export interface InstamojoEmulatorOptions {
   simulator: Simulator
@@ -29,6 +33,8 @@ export interface InstamojoEmulatorOptions {
   state?: EmulatorState
   /** The emulators' clock (the admin API's test clock): when a payment request expires. */
   clock?: Clock
+  /** Whose credentials are taken (EMULATOR_AUTH); without it, any non-empty ones are. */
+  account?: EmulatorAccount<InstamojoCredential>
 }
 
 export const TOKEN_TTL_S = 36_000
@@ -97,6 +103,17 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   const notFound = (reply: FastifyReply) => reply.code(404).send(fail('Not found.'))
 
   // --- auth -------------------------------------------------------------------------------------
+  // With EMULATOR_AUTH=issued a token carries a mark made with the account's secret (its last ten
+  // hex digits), so a token issued to any client before the switch (tokens outlive restarts) is not taken.
+  const account = opts.account?.auth === 'issued' ? opts.account : undefined
+  const tokenMark = (head: string) => createHmac('sha256', account!.credentials.client_secret).update(head).digest('hex').slice(0, 10)
+  const newToken = () => {
+    if (!account) return randomBytes(15).toString('hex')
+    const head = randomBytes(10).toString('hex')
+    return head + tokenMark(head)
+  }
+  const markedForAccount = (token: string) => !account || (token.length === 30 && token.slice(20) === tokenMark(token.slice(0, 20)))
+
   async function v2Auth (request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const auth = request.headers.authorization
     if (!auth) { reply.code(401).send(fail('Authentication credentials were not provided.')); return false }
@@ -107,7 +124,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       expiry = await store.tokenExpiry(token)
       if (expiry !== undefined) tokens.set(token, expiry)
     }
-    if (!token || expiry === undefined || expiry < Date.now()) {
+    if (!token || expiry === undefined || expiry < Date.now() || !markedForAccount(token)) {
       // (unverified) wording: the OAuth toolkit's answer for an unknown or expired token.
       reply.code(401).send(fail('Invalid or expired token.'))
       return false
@@ -119,6 +136,10 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const token = request.headers['x-auth-token']
     if (typeof key !== 'string' || !key || typeof token !== 'string' || !token) {
       reply.code(401).send(fail('Authentication credentials were not provided.')) // (unverified) wording
+      return false
+    }
+    if (opts.account && !(opts.account.accepts('api_key', key) && opts.account.accepts('auth_token', token))) {
+      reply.code(401).send(fail('Invalid token.')) // (unverified) wording: DRF's TokenAuthentication's
       return false
     }
     return true
@@ -135,14 +156,17 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (!['client_credentials', 'password', 'refresh_token'].includes(grant)) return reply.code(400).send({ error: grant ? 'unsupported_grant_type' : 'invalid_request' })
     const basic = /^basic\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''))?.[1]
     const [basicId, basicSecret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(/:(.*)/s) : []
-    // Any non-empty id/secret pair is accepted (shape-only, like the other emulators' key checks).
-    if (!(text(b.client_id) ?? text(basicId)) || !(text(b.client_secret) ?? text(basicSecret))) {
+    // Any non-empty id/secret pair is accepted (shape-only, like the other emulators' key checks),
+    // or (EMULATOR_AUTH=issued) only the stack's own.
+    const clientId = text(b.client_id) ?? text(basicId)
+    const clientSecret = text(b.client_secret) ?? text(basicSecret)
+    if (!clientId || !clientSecret || (opts.account && !(opts.account.accepts('client_id', clientId) && opts.account.accepts('client_secret', clientSecret)))) {
       return reply.code(401).send({ error: 'invalid_client' })
     }
     // Any non-empty user or refresh token is taken (unverified: the wording of a refusal).
     if (grant === 'password' && (!text(b.username) || !text(b.password))) return reply.code(400).send({ error: 'invalid_request' })
     if (grant === 'refresh_token' && !text(b.refresh_token)) return reply.code(400).send({ error: 'invalid_request' })
-    const token = randomBytes(15).toString('hex')
+    const token = newToken()
     tokens.set(token, Date.now() + TOKEN_TTL_S * 1000)
     store.addToken(token, Date.now() + TOKEN_TTL_S * 1000)
     return reply.header('cache-control', 'no-store').send({

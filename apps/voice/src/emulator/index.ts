@@ -1,4 +1,5 @@
 import type { TimerClock } from '@switchboard/service-kit/clock'
+import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorState } from '@switchboard/activity-log'
 import { clientGone, readSimulationHeaders, type Decision, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
@@ -30,6 +31,8 @@ export interface BolnaEmulatorOptions {
   state?: EmulatorState
   /** The emulators' clock (the admin API's test clock): scheduled calls and batches, call steps. */
   clock?: TimerClock
+  /** Whose API keys are taken (EMULATOR_AUTH); without it, any bn-… key is. */
+  account?: EmulatorAccount<'apiKey'>
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/
@@ -151,7 +154,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
 
   await app.register(async (api) => {
     // Any key shaped like Bolna's is accepted: bn- then at least six letters, digits, _ or - (a
-    // shape check only, as the other emulators make; bn-abc is too short). On a refused key Bolna's spec and docs say 401 {"error":401,
+    // shape check only, as the other emulators make; bn-abc is too short), or (EMULATOR_AUTH=issued)
+    // only the stack's own. On a refused key Bolna's spec and docs say 401 {"error":401,
     // "message":"Access denied"}, but the official MCP server's authors checked the live API on
     // 2026-07-13 and got 403 {"detail": "..."} (FastAPI's own form; the official CLI's test
     // vector has "Unrecognized access token"). The emulator follows the live observation: it is
@@ -159,7 +163,9 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     api.addHook('onRequest', async (request, reply) => {
       const auth = request.headers.authorization
       if (!auth || !/^Bearer\s+\S+/i.test(auth)) return reply.code(403).send({ detail: 'Not authenticated' }) // (unverified)
-      if (!/^Bearer\s+bn-[\w-]{6,}$/i.test(auth)) return reply.code(403).send({ detail: 'Unrecognized access token' })
+      if (!/^Bearer\s+bn-[\w-]{6,}$/i.test(auth) || (opts.account && !opts.account.accepts('apiKey', auth.replace(/^Bearer\s+/i, '')))) {
+        return reply.code(403).send({ detail: 'Unrecognized access token' })
+      }
     })
 
     /**

@@ -5,6 +5,7 @@ import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
 import { magicFate, type Fate } from './magic.ts'
 import { randomHex } from '@switchboard/service-kit/ids'
 import { systemClock, type Clock } from '@switchboard/service-kit/clock'
+import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import { inboundNotification, statusNotification, type AiSensyNotification, type MessageStatus } from '../aisensy-webhooks.ts'
 import { ERRORS, seedCampaigns, validateSend, type AiSensyError, type CampaignSend } from './validate-campaign.ts'
 import type { AiSensyPersistence, LifeStep, MessageLife } from './persist.ts'
@@ -34,6 +35,8 @@ export interface AiSensyEmulatorOptions {
   adoptGraceMs?: number
   /** The emulators' clock (the admin API's test clock): when status changes fall due. */
   clock?: Clock
+  /** Whose API keys are taken (EMULATOR_AUTH); without it, any well-formed JWT is. */
+  account?: EmulatorAccount<'apiKey'>
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -253,7 +256,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
   }
 
   async function handle (request: FastifyRequest, reply: FastifyReply, version: 'v1' | 'v2') {
-    const result = validateSend(request.body, campaigns, version)
+    const result = validateSend(request.body, campaigns, version, opts.account)
     if ('error' in result) return send(reply, result.error)
     const s = result.send
     const forced = readSimulationHeaders(request.headers)

@@ -1,4 +1,5 @@
 import { randomHex } from '@switchboard/service-kit/ids'
+import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import { DEFAULT_TEMPLATES } from '../catalogue.ts'
 import { normalizePhone } from '../phone.ts'
 
@@ -67,7 +68,8 @@ export const ERRORS = {
 }
 
 // AiSensy keys are JWTs (header.payload.signature, base64url; the payload names the project and
-// its plan). Any well-formed JWT whose header decodes is accepted: the emulator holds no key list.
+// its plan). Any well-formed JWT whose header decodes is accepted, or (EMULATOR_AUTH=issued) only
+// the stack's own.
 const JWT = /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/
 // A client sends the same key on every request: the verdict on the last few keys seen is kept
 // (bounded in count and size, since keys come from requests) rather than decoding the header each time.
@@ -108,9 +110,9 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * Validates one send in AiSensy's order as far as it can be known: key, campaign, number, name,
  * params, media, buttons (v2 only: v1 predates buttons, so their absence is never an error there).
  */
-export function validateSend (body: unknown, campaigns: Map<string, EmulatedCampaign>, version: 'v1' | 'v2'): { error: AiSensyError } | { send: CampaignSend } {
+export function validateSend (body: unknown, campaigns: Map<string, EmulatedCampaign>, version: 'v1' | 'v2', account?: EmulatorAccount<'apiKey'>): { error: AiSensyError } | { send: CampaignSend } {
   if (!isObject(body)) return { error: ERRORS.badBody() }
-  if (!apiKeyLooksValid(body.apiKey)) return { error: ERRORS.badApiKey() }
+  if (!apiKeyLooksValid(body.apiKey) || (account && !account.accepts('apiKey', body.apiKey))) return { error: ERRORS.badApiKey() }
   const campaign = typeof body.campaignName === 'string' ? campaigns.get(body.campaignName) : undefined
   if (!campaign) return { error: ERRORS.campaignMissing() }
   if (!campaign.live) return { error: ERRORS.notLive() }

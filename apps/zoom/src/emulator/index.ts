@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { request as undiciRequest } from 'undici'
 import type { TimerClock } from '@switchboard/service-kit/clock'
+import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import { providerAgent } from '@switchboard/service-kit/provider-client'
 import { clientGone, readSimulationHeaders, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
@@ -227,7 +228,17 @@ const html = (s: string) => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
  * meeting and cloud-recording endpoints under /v2, recording downloads, and join/start pages.
  * Our client, @zoom/rivet and curl can all be pointed at it.
  */
-export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmulatorState, simulator: Simulator }): Promise<void> {
+/** A Server-to-Server OAuth app's credentials. */
+export type ZoomCredential = 'account_id' | 'client_id' | 'client_secret'
+
+export interface ZoomEmulatorOptions {
+  state: ZoomEmulatorState
+  simulator: Simulator
+  /** Whose credentials are taken (EMULATOR_AUTH); without it, any (but a client secret of `invalid`). */
+  account?: EmulatorAccount<ZoomCredential>
+}
+
+export async function zoomEmulator (app: FastifyInstance, opts: ZoomEmulatorOptions): Promise<void> {
   const { state, simulator } = opts
   const { store, view, host, tokens } = state
 
@@ -298,6 +309,8 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     const check = tokens.check(token)
     if (!check.ok) return check.reason === 'expired' ? EXPIRED_TOKEN : INVALID_TOKEN
     if (check.claims.typ !== 'api') return INVALID_TOKEN
+    // Tokens outlive restarts: one issued to another account before EMULATOR_AUTH=issued is not taken.
+    if (opts.account && !(opts.account.accepts('account_id', check.claims.aid) && opts.account.accepts('client_id', check.claims.cid))) return INVALID_TOKEN
     return undefined
   }
 
@@ -334,10 +347,15 @@ export async function zoomEmulator (app: FastifyInstance, opts: { state: ZoomEmu
     const param = (name: string) => (typeof form[name] === 'string' ? form[name] as string : query[name])
     // OAuth errors use Zoom's OAuth envelope ({reason, error}), not the API's ({code, message}).
     const creds = basicCredentials(request.headers.authorization)
-    if (!creds || creds.clientSecret === 'invalid') return reply.code(400).send({ reason: 'Invalid client_id or client_secret', error: 'invalid_client' })
+    const account = opts.account
+    const invalidClient = { reason: 'Invalid client_id or client_secret', error: 'invalid_client' }
+    if (!creds || creds.clientSecret === 'invalid') return reply.code(400).send(invalidClient)
+    if (account && !(account.accepts('client_id', creds.clientId) && account.accepts('client_secret', creds.clientSecret))) return reply.code(400).send(invalidClient)
     if (param('grant_type') !== 'account_credentials') return reply.code(400).send({ reason: 'unsupported grant type', error: 'unsupported_grant_type' })
     const accountId = param('account_id')
     if (!accountId) return reply.code(400).send({ reason: 'Invalid request : account_id is required.', error: 'invalid_request' }) // (unverified) wording
+    // (unverified) Zoom's answer for an account id that is not the app's: the one for bad client credentials.
+    if (account && !account.accepts('account_id', accountId)) return reply.code(400).send(invalidClient)
     const forced = readSimulationHeaders(request.headers)
     const decision = simulator.decide({ force: forced.force, latencyMs: forced.latencyMs })
     // The success rate is about API operations; token requests fail only in a fault scenario or when forced.

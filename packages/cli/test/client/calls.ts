@@ -116,6 +116,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
   const playScenario = await admin.PUT('/api/admin/scenario', { body: { name: 'typed-client', rate_limits: [] } })
   const stopScenario = await admin.DELETE('/api/admin/scenario')
   const datasets = await admin.GET('/api/admin/datasets')
+  const emulators = await admin.GET('/api/admin/emulators')
   const reset = await admin.POST('/api/admin/reset')
 
   const endpoint = await admin.POST('/api/admin/endpoints', { body: { url: 'http://127.0.0.1:9/typed-client', types: ['payment.paid'] } })
@@ -155,6 +156,7 @@ export async function callEveryOperation (baseUrl: string, apiToken: string, adm
     playScenario: playScenario.response.status,
     stopScenario: stopScenario.response.status,
     listDatasets: datasets.response.status,
+    listEmulators: emulators.response.status,
     loadDataset: loadDataset.response.status,
     stopCallCampaign: stopCallCampaign.response.status,
     retryCallCampaign: retryCallCampaign.response.status,

@@ -1,5 +1,6 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox'
 import envSchema from 'env-schema'
+import { EMULATOR_AUTH_MODES } from '../emulator/account.ts'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 
@@ -26,6 +27,7 @@ export const CommonEnvSchema = Type.Object({
   BULK_WAIT_MS: Type.Integer({ default: 20_000, minimum: 0, description: 'How long a bulk send waits for its last answer before replying 202 with its batch id (well inside the gateway\'s UPSTREAM_TIMEOUT_MS)' }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /api/admin/* and the emulators\' control routes; generated into the data folder when unset' })),
   INTERNAL_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'The credential the gateway sends to the services (X-Switchboard-Internal); generated into the data folder when unset. Set the same value for every app when they do not share a data folder.' })),
+  EMULATOR_AUTH: Type.Union(EMULATOR_AUTH_MODES.map(m => Type.Literal(m)), { default: 'any', description: 'any: the emulators take any credential of the provider\'s shape; issued: only this stack\'s own fake accounts (GET /api/admin/emulators), for a shared box' }),
   WEBHOOK_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated host names or host:port pairs an emulator may post webhooks to besides loopback' }),
   AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 0, description: 'Failed authentications per AUTH_FAILURE_WINDOW_MS per client address before 429; 0 turns it off' }),
   AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),

@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib'
 import Fastify, { errorCodes, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createActivityLog, createBackend, type ActivityLog } from '@switchboard/activity-log'
-import { HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } from '@switchboard/schemas/common'
+import { EmulatorAccountViewSchema, HealthSchema, ReadinessSchema, ServiceStatusSchema, type Readiness } from '@switchboard/schemas/common'
 import { Type } from '@sinclair/typebox'
 import { maskSecret, type CredentialsReport } from './credentials.ts'
 import { acquireFolderLock } from './data-lock.ts'
@@ -22,6 +22,7 @@ import { forgetOwnOrigin, registerOwnOrigin } from '../outbound/provider-client.
 import { RuntimeSettings } from './runtime-settings.ts'
 import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from '../emulator/scenarios.ts'
 import { clockMode, clockStamp, type TestClock } from '../emulator/clock.ts'
+import { emulatorAccount, type CredentialMaker, type EmulatorAccount } from '../emulator/account.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
 import { SERVICES, type ServiceName } from './services.ts'
 import { simulationHeaderProblem, type SimulationSettings } from '../emulator/simulation.ts'
@@ -47,6 +48,11 @@ declare module 'fastify' {
     controlHeaders: Record<string, string>
     /** The emulators' clock (real time unless the admin API froze or advanced it): for anything scheduled. */
     clock: TestClock
+    /**
+     * This stack's fake provider account (EMULATOR_AUTH): made once per app, readable with the
+     * admin token at `<emulator>/_switchboard/account`. The service's mock client presents it.
+     */
+    emulatorAccount: <F extends string>(credentials: Record<F, CredentialMaker>) => EmulatorAccount<F>
   }
   interface FastifyRequest {
     /** The request carries the internal credential: it came through the gateway (or a sibling service). */
@@ -488,6 +494,23 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
         `[MOCK MODE] ${descriptor.provider} emulator ${request.method} ${request.url.split('?')[0]} → ${reply.statusCode}`)
     }
     done()
+  })
+
+  app.decorate('emulatorAccount', <F extends string>(credentials: Record<F, CredentialMaker>) => {
+    const account = emulatorAccount({
+      provider: descriptor.emulatorPrefix.slice(1),
+      auth: opts.env.EMULATOR_AUTH,
+      credentials,
+      dataDir: opts.env.SWITCHBOARD_DATA_DIR,
+      derivedFrom: opts.env.INTERNAL_TOKEN
+    })
+    app.get(`${descriptor.emulatorPrefix}/_switchboard/account`, { schema: { response: { 200: EmulatorAccountViewSchema } } }, async () => ({
+      provider: descriptor.provider,
+      auth: account.auth,
+      base_url: `${selfBaseUrl(app)}${descriptor.emulatorPrefix}`,
+      credentials: account.credentials
+    }))
+    return account
   })
 
   const resets: Array<() => void | Promise<void>> = []
