@@ -116,6 +116,15 @@ t.test('the admin page, on the real stack in one process', async t => {
     }
     t.equal(await page.getByRole('switch', { name: /^Mock mode \(all services except Zoom\)/ }).isChecked(), true)
 
+    // The emulator's base URL and fake account, fetched when asked for and hidden again.
+    const emulator = page.locator('#service-voice section.emulator')
+    await emulator.getByRole('button', { name: 'Show credentials' }).click()
+    const shown = await waitForText(page, '#service-voice [data-slot=emulator]', /\/bolna: /)
+    t.match(shown, /^http:\/\/127\.0\.0\.1:\d+\/bolna: takes any credential of the provider's shape/)
+    t.match(await emulator.locator('dl').innerText(), /apiKey\s+bn-[0-9a-f]{32}/, 'the account\'s key')
+    await emulator.getByRole('button', { name: 'Hide credentials' }).click()
+    t.equal(await emulator.locator('dl').isHidden(), true)
+
     // Email to live without SENDGRID_API_KEY: refused, named, still mock (on the page and in the API).
     const emailCard = page.locator('#service-email')
     await page.getByRole('switch', { name: 'Mock mode for Email' }).click()

@@ -112,6 +112,7 @@ function buildServiceCard (name) {
     h('h4', { text: 'API keys' }),
     h('dl', { class: 'kv keys', 'data-slot': 'keys' }),
     h('p', { class: 'missing', 'data-slot': 'missing' }),
+    buildEmulatorBlock(name),
     h('label', { class: 'check' }, fallbackInput, ' Fall back to the emulator when the provider fails'),
     h('p', { class: 'hint small', id: id('fallback-hint'), 'data-slot': 'fallback-hint' }),
     h('p', { class: 'message', 'data-slot': 'fallback-message', role: 'status', 'aria-live': 'polite' }),
@@ -153,6 +154,49 @@ function buildInboundForm () {
     }
   })
   return form
+}
+
+/**
+ * Where the service's provider emulator answers and its fake account (GET /api/admin/emulators),
+ * for pointing an official SDK at it. The credentials are fetched only when asked for.
+ */
+function buildEmulatorBlock (name) {
+  const id = `${name}-emulator-credentials`
+  const credentials = h('dl', { class: 'kv keys', id, hidden: true })
+  const toggle = h('button', { type: 'button', class: 'button ghost small', 'aria-expanded': 'false', 'aria-controls': id, text: 'Show credentials' })
+  const note = h('p', { class: 'hint small', 'data-slot': 'emulator', text: 'The provider emulator this service calls in mock mode: its base URL and account, to point an official SDK at it.' })
+  toggle.addEventListener('click', async () => {
+    if (!credentials.hidden) {
+      credentials.hidden = true
+      credentials.replaceChildren()
+      toggle.textContent = 'Show credentials'
+      toggle.setAttribute('aria-expanded', 'false')
+      return
+    }
+    try {
+      const { items } = await api('GET', '/api/admin/emulators')
+      const item = items.find(i => i.service === name)
+      if (!item?.reachable) throw new Error(`The ${label(name)} emulator did not answer.`)
+      note.textContent = emulatorNote(item)
+      credentials.replaceChildren(...Object.entries(item.credentials ?? {}).flatMap(([key, value]) => [
+        h('dt', {}, h('code', { text: key })),
+        h('dd', {}, h('code', { text: value }))
+      ]))
+      credentials.hidden = false
+      toggle.textContent = 'Hide credentials'
+      toggle.setAttribute('aria-expanded', 'true')
+    } catch (err) {
+      note.textContent = failure(err)
+    }
+  })
+  return h('section', { class: 'emulator', 'aria-label': `${label(name)} emulator` },
+    h('h4', { text: 'Emulator' }), note, toggle, credentials)
+}
+
+function emulatorNote (item) {
+  return `${item.base_url}: ${item.auth === 'issued'
+    ? 'takes only this account\'s credentials (EMULATOR_AUTH=issued).'
+    : 'takes any credential of the provider\'s shape, these included (EMULATOR_AUTH=any).'}`
 }
 
 function updateServiceCard (card, name, svc) {
