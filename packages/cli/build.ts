@@ -22,6 +22,8 @@ const own = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8'))
 const REWRITES: Record<string, Array<[from: string, to: string]>> = {
   'packages/activity-log/src/migrations.ts': [["new URL('../../../supabase/migrations/', import.meta.url)", "new URL('./migrations/', import.meta.url)"]],
   'packages/activity-log/src/backends/pglite.ts': [["new URL('./pglite-worker.ts', import.meta.url)", "new URL('./pglite-worker.js', import.meta.url)"]],
+  'packages/service-kit/src/emulator/scenarios.ts': [["new URL('../../scenarios/', import.meta.url)", "new URL('./scenarios/', import.meta.url)"]],
+  'packages/datasets/src/load.ts': [["join(import.meta.dirname, '..', 'datasets')", "join(import.meta.dirname, 'datasets')"]],
   'apps/gateway/src/admin/index.ts': [
     // eslint-disable-next-line no-template-curly-in-string -- source text to write into the bundle
     ['new URL(file, import.meta.url)', 'new URL(`./admin/${file}`, import.meta.url)'],
@@ -84,6 +86,9 @@ await build({
 
 mkdirSync(join(out, 'migrations'))
 cpSync(join(root, 'supabase/migrations'), join(out, 'migrations'), { recursive: true })
+// The example scenarios (the admin API's /scenario/examples, the playground) and the built-in data sets.
+cpSync(join(root, 'packages/service-kit/scenarios'), join(out, 'scenarios'), { recursive: true })
+cpSync(join(root, 'packages/datasets/datasets'), join(out, 'datasets'), { recursive: true })
 mkdirSync(join(out, 'admin'))
 // The admin page: its stylesheet and its browser modules (web/*.js), served as they are.
 cpSync(join(root, 'apps/gateway/src/admin/app.css'), join(out, 'admin', 'app.css'))

@@ -82,6 +82,25 @@ t.test('npx switchboard: start, wait, status, an email, reset, stop', async t =>
   t.equal((await cli(['reset'])).code, 0)
   t.same(await journal(), [], 'reset cleared it')
 
+  // The files the package finds at run time: the example scenarios and the built-in data sets.
+  const admin = { authorization: `Bearer ${env.SWITCHBOARD_ADMIN_TOKEN}`, 'content-type': 'application/json' }
+  const examples = await fetch(`${env.SWITCHBOARD_URL}/api/admin/scenario/examples`, { headers: admin })
+  t.equal(examples.status, 200, 'the example scenarios are listed')
+  t.ok(((await examples.json()) as { items: unknown[] }).items.length >= 6)
+  const played = await fetch(`${env.SWITCHBOARD_URL}/api/admin/scenario/examples/payment-fails-twice`, { method: 'POST', headers: admin, body: '{}' })
+  t.equal(played.status, 200, 'one is played')
+  await played.arrayBuffer()
+  await (await fetch(`${env.SWITCHBOARD_URL}/api/admin/scenario`, { method: 'DELETE', headers: admin })).arrayBuffer()
+  const load = await fetch(`${env.SWITCHBOARD_URL}/api/admin/datasets/demo/load`, { method: 'POST', headers: admin, body: '{}' })
+  t.equal(load.status, 202, 'the built-in data set loads')
+  await load.arrayBuffer()
+  let state: { status: string } | null = null
+  for (const until = Date.now() + 90_000; Date.now() < until; await new Promise(resolve => setTimeout(resolve, 200))) {
+    state = (await (await fetch(`${env.SWITCHBOARD_URL}/api/admin/datasets`, { headers: admin })).json() as { load: { status: string } | null }).load
+    if (state?.status !== 'running') break
+  }
+  t.equal(state?.status, 'done', 'and finishes')
+
   const stopped = await cli(['stop'])
   t.equal(stopped.code, 0)
   t.match(stopped.out, /stopped/)
