@@ -1,12 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildStack, listenStack, type Stack } from '@switchboard/stack/stack'
 import { signEvent } from '@switchboard/service-kit/events'
-import { DataFolderLockedError } from '@switchboard/service-kit/data-lock'
+import { DataFolderLockedError, processAlive } from '@switchboard/service-kit/data-lock'
 import { ConfigError } from '@switchboard/service-kit/env'
 
 // Spelled out, not imported from @switchboard/schemas: the published index.d.ts is this file's
@@ -136,6 +136,28 @@ async function freePort (host: string): Promise<number> {
 
 const token = (kind: string) => `sb_${kind}_${randomBytes(24).toString('base64url')}`
 
+/** Names the process that made a temporary data folder, so a later start can tell an abandoned one. */
+const OWNER_FILE = 'started-by.json'
+const TEMP_FOLDER = /^switchboard-[\w-]{6}$/
+
+/**
+ * Removes the temporary data folders (about 40 MB each) of stacks whose process is gone without
+ * close(): a test worker killed by a timeout, Ctrl-C or SIGKILL leaves its folder behind, and
+ * nothing else ever would remove it. Only folders this package made (they name their process) are
+ * touched, and only once that process no longer exists.
+ */
+async function removeAbandonedFolders (): Promise<void> {
+  const root = tmpdir()
+  for (const name of await readdir(root).catch(() => [])) {
+    if (!TEMP_FOLDER.test(name)) continue
+    const folder = join(root, name)
+    const owner = await readFile(join(folder, OWNER_FILE), 'utf8').then(text => (JSON.parse(text) as { pid?: unknown }).pid, () => undefined)
+    if (typeof owner === 'number' && Number.isInteger(owner) && owner !== process.pid && !processAlive(owner)) {
+      await rm(folder, { recursive: true, force: true }).catch(() => {})
+    }
+  }
+}
+
 /**
  * The whole sandbox in this process (mock mode, embedded database), on free ports and its own data
  * folder, so parallel test workers each get their own stack. Ports are chosen before the servers
@@ -145,6 +167,11 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
   const host = options.host ?? '127.0.0.1'
   const ownDataDir = options.dataDir === undefined
   const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'switchboard-'))
+  if (ownDataDir) {
+    await writeFile(join(dataDir, OWNER_FILE), JSON.stringify({ pid: process.pid }) + '\n', { mode: 0o600 })
+    // In the background: a start never waits on another stack's leftovers.
+    removeAbandonedFolders().catch(() => {})
+  }
   const apiToken = options.apiToken ?? token('api')
   const adminToken = options.adminToken ?? token('admin')
   let stack: Stack | undefined

@@ -96,3 +96,29 @@ t.test('emulator(): where an emulator answers and the credentials it takes, for 
   t.equal(await mail('SG.any.key'), 401, 'with EMULATOR_AUTH=issued, no other')
   t.match(await sb.emulator('zoom'), { provider: 'Zoom', credentials: { account_id: /\w+/, client_id: /\w+/, client_secret: /\w+/ } })
 })
+
+t.test('a start removes the temporary folders of stacks whose process died without close()', async t => {
+  const { mkdtempSync, writeFileSync, mkdirSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { spawnSync } = await import('node:child_process')
+  // A pid that existed and is gone: a process that has already exited.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!
+  const folder = (owner: number | undefined) => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-'))
+    mkdirSync(join(dir, 'pglite'))
+    if (owner !== undefined) writeFileSync(join(dir, 'started-by.json'), JSON.stringify({ pid: owner }))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    return dir
+  }
+  const abandoned = folder(dead)
+  const live = folder(process.pid)
+  const unmarked = folder(undefined)
+  const sb = await startSwitchboard()
+  t.teardown(() => sb.close())
+  const gone = async () => { for (let i = 0; i < 200 && existsSync(abandoned); i++) await new Promise(resolve => setTimeout(resolve, 25)); return !existsSync(abandoned) }
+  t.ok(await gone(), 'the folder of a process that is gone is removed')
+  t.ok(existsSync(live), 'a live process\'s folder stays')
+  t.ok(existsSync(unmarked), 'a folder that names no process (not made by the package) stays')
+  t.ok(existsSync(sb.dataDir), 'and the new stack\'s own')
+})
