@@ -8,7 +8,7 @@ export { ActivityLogFullError, ActivityLogUnavailableError, createActivityLog, i
 export { batcher, type BatcherOptions } from './batch.ts'
 export { EmulatorState, nextSeq, type EmulatorStateOptions, type PutOptions, type StoredRecord, type SyncChange } from './emulator-state.ts'
 export type * from './rows.ts'
-export { callStatusRank, composeStatus, isStatusTable, movesFrom, type StatusKeys, type StatusTable } from './status-rules.ts'
+export { callStatusRank, composeStatus, EMAIL_STATUSES, isStatusTable, movesFrom, type StatusKeys, type StatusTable } from './status-rules.ts'
 export { applyMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationSession } from './migrations.ts'
 export { isRowId, newRowId } from './row-ids.ts'
 export { TABLES } from './tables.ts'

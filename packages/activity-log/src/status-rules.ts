@@ -34,6 +34,9 @@ const EMAIL: Rules = {
   unsubscribed: [...EMAIL_PRE_DELIVERY, 'delivered', 'opened', 'clicked']
 }
 
+/** Every status an email row can have: the service's own (queued, sent, failed) and SendGrid's events'. */
+export const EMAIL_STATUSES: readonly string[] = [...new Set(['queued', 'sent', 'failed', ...Object.keys(EMAIL), ...Object.values(EMAIL).flat()])]
+
 // AiSensy's message statuses: failed only before delivery; read after failed leaves it failed.
 const WHATSAPP: Rules = {
   sent: ['submitted'],

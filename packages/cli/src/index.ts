@@ -8,6 +8,7 @@ import { buildStack, listenStack, type Stack } from '@switchboard/stack/stack'
 import { signEvent } from '@switchboard/service-kit/events'
 import { DataFolderLockedError, processAlive } from '@switchboard/service-kit/data-lock'
 import { ConfigError } from '@switchboard/service-kit/env'
+import { EMAIL_STATUSES } from '@switchboard/activity-log'
 
 // Spelled out, not imported from @switchboard/schemas: the published index.d.ts is this file's
 // declarations alone (build.ts), and a team's project has no workspace package to resolve. A test
@@ -238,9 +239,13 @@ export async function startSwitchboard (options: StartOptions = {}): Promise<Swi
       return { provider: item.provider, baseUrl: item.base_url, credentials: item.credentials ?? {} }
     },
     waitForEmail: async ({ to, subject, status, timeoutMs = 10_000 }) => {
+      // A status no email can reach would only time out: said at once instead.
+      if (status !== undefined && !EMAIL_STATUSES.includes(status)) throw new Error(`waitForEmail: no email ever has status "${status}"; one of ${EMAIL_STATUSES.join(', ')}`)
+      // An address matches whatever its case, as the messages API matches it.
+      const address = to.toLowerCase()
       const entry = await waitFor(async () => {
         const rows = await journal(api, { service: 'email', limit: 1000 })
-        return rows.find(r => r.contact === to && (subject === undefined || r.summary === subject) && (status === undefined || r.status === status))
+        return rows.find(r => r.contact?.toLowerCase() === address && (subject === undefined || r.summary === subject) && (status === undefined || r.status === status))
       }, timeoutMs, () => `no email to ${to}${subject !== undefined ? ` with subject "${subject}"` : ''}${status !== undefined ? ` in status ${status}` : ''} within ${timeoutMs} ms`)
       // The row and what was sent to SendGrid (the exchange the activity log captured), in one call.
       type Detail = { row: Record<string, unknown> | null, content: Record<string, unknown> | null }

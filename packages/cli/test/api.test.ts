@@ -40,6 +40,8 @@ t.test('two instances started together share no port, folder, token or data', as
   t.match(email, { to: 'deliver+a@example.com', subject: 'Only in A', status: 'delivered', mode: 'mock' })
   t.match(email.providerMessageId, /\S+/, 'with the id SendGrid (the emulator) gave it')
   t.match(email, { html: '<p>Hi</p>', text: null }, 'and what was sent: the HTML body')
+  t.match(await a.waitForEmail({ to: 'Deliver+A@Example.com', status: 'delivered' }), { id: email.id }, 'an address matches whatever its case')
+  await t.rejects(a.waitForEmail({ to: 'deliver+a@example.com', status: 'deliverd', timeoutMs: 60_000 }), /no email ever has status "deliverd"; one of .*delivered/, 'a status no email has is refused at once')
   t.equal(await sendEmail(a, 'deliver+text@example.com', 'Plain', { content: 'Your code is 4711', content_type: 'text/plain' }), 202)
   t.match(await a.waitForEmail({ to: 'deliver+text@example.com' }), { subject: 'Plain', text: 'Your code is 4711', html: null }, 'or the plain text, for a test to read a code or a link from')
   t.same(await b.journal({ service: 'email' }), [], "B's journal does not see A's email")
