@@ -158,6 +158,15 @@ t.test('every channel stores what it sent', async t => {
   const payDetail = await call('GET', `/api/admin/activity/payments/${link.body.id}`, undefined, admin)
   t.equal(payDetail.status, 200, payDetail.text)
   t.match(payDetail.body.content, { kind: 'payments', purpose: 'Order 7', amount: '11.11', email: 'ada@example.com', longurl: /^http/ })
+  // A link with an email and a phone, paid, then asked for by the phone: its row (contact: the email), paid.
+  const both = await call('POST', '/api/admin/payment-links', { amount: '12.00', purpose: 'Order 8', buyer_name: 'Asha', email: 'asha@example.com', phone: '+919876501234' }, admin)
+  t.equal(both.status, 201, both.text)
+  t.equal((await call('POST', `/api/admin/payment-links/${both.body.id}/simulate`, { outcome: 'success' }, admin)).status, 200)
+  const byPhone = await eventually(async () => {
+    const r = await call('GET', '/api/admin/messages/payments?to=9876501234', undefined, admin)
+    return r.body.items?.[0]?.status === 'paid' ? r.body.items[0] : undefined
+  }, 10_000, 100)
+  t.match(byPhone, { id: both.body.id, status: 'paid', text: 'Order 8' }, 'found by the phone: the link\'s own row, paid')
 
   const callRes = await call('POST', '/api/automation/trigger/call', { to_number: '+919855550100', script_id: 'appointment_reminder' }, api)
   t.ok([200, 202].includes(callRes.status), callRes.text)
