@@ -102,6 +102,21 @@ t.test('the channel views, on the real stack', async t => {
     t.equal(await page.locator('#whatsapp-inspect .wa-bubble.out .wa-media').count(), 0, 'no media header on a template without one')
     t.match(await waitForText(page, '#whatsapp-inspect .wa-thread', /Where is my order/), /Where is my order/, 'the reply is in the thread')
     a11y.push(...await lookAt(page, 'whatsapp'))
+
+    // Sent straight to AiSensy with the national number: the same thread, its ticks from AiSensy's notifications.
+    const direct = await fetch(`${urls.whatsapp}/aisensy/campaign/t1/api/v2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: 'eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImRldiJ9.c2ln', campaignName: 'order_confirmation', destination: '9000000004', userName: 'Asha', templateParams: ['Asha', '#B-7'] })
+    })
+    t.equal(direct.status, 200)
+    await direct.arrayBuffer()
+    await waitForText(page, '#panel-whatsapp button.item[data-thread="+919000000004"]', /2 messages/)
+    t.equal(await page.locator('#panel-whatsapp button.item[data-thread="9000000004"]').count(), 0, 'no thread of its own for the number as AiSensy was given it')
+    await thread.click()
+    await waitForText(page, '#whatsapp-inspect .wa-thread', /#B-7/)
+    const directTicks = page.locator('#whatsapp-inspect .wa-bubble.out', { hasText: '#B-7' }).locator('.ticks')
+    t.match(await directTicks.getAttribute('aria-label'), /^(submitted|sent|delivered|read|failed)$/, 'its ticks say what became of it, not the HTTP status')
     await page.locator('#whatsapp-inspect .wa-bubble.out button', { hasText: 'Details' }).first().click()
     await waitForText(page, '#whatsapp-inspect', /Provider requests/)
     t.ok(await page.locator('#whatsapp-inspect button.back').isVisible(), 'a way back to the thread')

@@ -39,6 +39,7 @@ t.test('an email: its content, raw exchange (redacted), webhooks with verificati
   t.match(d.webhooks[0], { kind: 'webhook', path: '/webhooks/sendgrid', status_code: 200, verification: { ok: true, status_code: 200 } })
   t.ok(d.webhooks[0].request.headers['x-twilio-email-event-webhook-signature'], 'the signature header is shown (it is no secret)')
   const statuses = d.timeline.map((e: Json) => e.status)
+  t.ok(d.timeline.every((e: Json) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e.at)), 'every step\'s time in one spelling (UTC, Z)')
   t.equal(statuses[0], 'accepted')
   t.ok(statuses.includes('delivered') && statuses.includes('open'), statuses.join(' → '))
 
@@ -152,6 +153,9 @@ t.test('every channel stores what it sent', async t => {
     return r.body.items?.find((m: Json) => m.direct === true)
   }, 10_000, 100)
   t.match(national, { direct: true, to: '9876543210', text: /Ada/ }, 'a national number sent straight to AiSensy is found by the number with its country code')
+  const searched = await call('GET', '/api/admin/activity?channel=whatsapp&q=%2B919876543210', undefined, admin)
+  t.ok(searched.body.items.some((i: Json) => i.direct === true && i.contact === '9876543210'), 'so is it by Activity\'s search')
+  t.ok((await call('GET', '/api/admin/activity?channel=whatsapp&q=98765%2043210', undefined, admin)).body.items.some((i: Json) => i.direct === true), 'however the number is spaced')
 
   const link = await call('POST', '/api/admin/payment-links', { amount: '11.11', purpose: 'Order 7', buyer_name: 'Ada', email: 'ada@example.com' }, admin)
   t.equal(link.status, 201, link.text)

@@ -199,6 +199,11 @@ function timelineOf (channel: ActivityChannelName, row: Row | null, exchanges: J
   if (row) out.push({ at: String(row.created_at), status: 'accepted', source: 'api', detail: `the API call was answered (request ${row.request_id ?? 'without an id'})` })
   for (const step of steps) out.push(...step.entries)
   if (row && out.at(-1)?.status !== row.status) out.push({ at: String(row.updated_at ?? row.created_at), status: String(row.status), source: 'row', detail: str(row.error) })
+  // One spelling of time for every step: the database writes +00:00, the providers' events Z.
+  for (const entry of out) {
+    const ms = Date.parse(entry.at)
+    if (!Number.isNaN(ms)) entry.at = new Date(ms).toISOString()
+  }
   return out
 }
 type ActivityDetailTimeline = Array<{ at: string, status: string, source: 'api' | 'provider' | 'webhook' | 'row', detail: string | null }>

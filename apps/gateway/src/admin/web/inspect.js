@@ -92,7 +92,7 @@ export function upsert (/** @type {Item} */ item) {
   view.items.set(item.id, item)
   render(item.channel, item.id)
   // The open WhatsApp thread shows the new message or the new ticks.
-  if (item.channel === 'whatsapp' && view.thread !== null && view.thread === (item.contact || '(no number)')) {
+  if (item.channel === 'whatsapp' && view.thread !== null && view.thread === threadOf(item.contact)) {
     clearTimeout(timers.thread)
     const number = view.thread
     timers.thread = setTimeout(() => { if (views.whatsapp.thread === number) openThread(number, false) }, 300)
@@ -139,12 +139,25 @@ function itemRow (/** @type {Item} */ item, arrived) {
   return h('li', { class: arrived ? 'arrived' : '' }, button)
 }
 
+/**
+ * The thread a WhatsApp message belongs to: its number with India's country code, however it was
+ * written (AiSensy takes 9876543210 and adds the 91; the gateway's rows say +919876543210).
+ */
+function threadOf (contact) {
+  if (!contact) return '(no number)'
+  const digits = contact.replace(/\D/g, '')
+  if (!/^[+\d\s()-]+$/.test(contact)) return contact
+  if (digits.length === 10) return `+91${digits}`
+  if (digits.length === 12 && digits.startsWith('91')) return `+${digits}`
+  return contact
+}
+
 /** WhatsApp: one entry per number, its newest message first. */
 function threads (items, arrived) {
   /** @type {Map<string, Item[]>} */
   const byNumber = new Map()
   for (const item of items) {
-    const key = item.contact || '(no number)'
+    const key = threadOf(item.contact)
     if (!byNumber.has(key)) byNumber.set(key, [])
     byNumber.get(key)?.push(item)
   }
@@ -406,6 +419,16 @@ function bubble (c, status, at, onOpen) {
   )
 }
 
+/**
+ * A message's status for its ticks. A message sent straight to AiSensy has no row of ours: its item's
+ * status is the HTTP status of the send, and what became of it is in the notifications AiSensy posted.
+ */
+function messageStatus (item, detail) {
+  if (!item.direct) return item.status
+  const moves = (detail?.timeline ?? []).map(e => String(e.status ?? '').toLowerCase()).filter(st => ['submitted', 'sent', 'delivered', 'read', 'failed'].includes(st))
+  return moves.at(-1) ?? 'submitted'
+}
+
 async function openThread (number, byPerson) {
   const view = views.whatsapp
   view.thread = number
@@ -413,7 +436,7 @@ async function openThread (number, byPerson) {
   markOpen('whatsapp')
   if (byPerson) showDialog('whatsapp', true, `Thread with ${number}`)
   const body = slotOf('whatsapp', 'detail-body')
-  const mine = [...view.items.values()].filter(i => (i.contact || '(no number)') === number).sort(byNewest).slice(0, 20).reverse()
+  const mine = [...view.items.values()].filter(i => threadOf(i.contact) === number).sort(byNewest).slice(0, 20).reverse()
   message(slotOf('whatsapp', 'detail-message'), 'Loading the thread…')
   try {
     const [details, inbound] = await Promise.all([
@@ -426,7 +449,7 @@ async function openThread (number, byPerson) {
     mine.forEach((item, i) => {
       const d = details[i]
       const content = d?.content ?? { template_name: item.summary, rendered: null }
-      entries.push({ at: item.created_at, node: bubble(content, item.status, item.created_at, () => openItem('whatsapp', item.id, false, { back: () => openThread(number, false) })) })
+      entries.push({ at: item.created_at, node: bubble(content, messageStatus(item, d), item.created_at, () => openItem('whatsapp', item.id, false, { back: () => openThread(number, false) })) })
     })
     for (const m of inbound?.items ?? []) {
       if (m.direction && m.direction !== 'inbound') continue
