@@ -135,12 +135,14 @@ function tokens () {
 }
 
 /**
- * A token set in the environment is the operator's and never shown. A generated one is shown so a
- * newcomer can call the API at once, except in CI, whose logs are kept and often public.
+ * A token set in the environment is the operator's and never shown. A generated one is shown at a
+ * terminal, so a newcomer can call the API at once; never in CI, whose logs are kept and often
+ * public, nor into a file or a pipe (the sandbox's own log, which CI recipes upload on failure).
  */
 function describe (state: State): string {
   const t = tokens()
-  const shown = (token: string, variable: string) => process.env[variable] ? `(from ${variable})` : process.env.CI ? `(generated into ${join(dataDir, 'tokens.json')}; npx switchboard env prints it)` : token
+  const hidden = Boolean(process.env.CI) || process.stdout.isTTY !== true
+  const shown = (token: string, variable: string) => process.env[variable] ? `(from ${variable})` : hidden ? `(generated into ${join(dataDir, 'tokens.json')}; npx switchboard env prints it)` : token
   return [
     `Switchboard is running (pid ${state.pid}, data in ${dataDir})`,
     `  Gateway      ${state.url}   API docs ${state.url}/docs`,

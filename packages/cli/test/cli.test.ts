@@ -98,3 +98,19 @@ t.test('a gateway port in use: start names it and the way out, and shows only th
   t.notMatch(r.err, /an earlier run wrote/, 'the log of an earlier run is not shown as this one\'s')
   noStack(t, r)
 })
+
+t.test('outside CI too, the generated tokens stay out of the sandbox\'s log; `env` prints them', async t => {
+  const dataDir = join(scratch, 'log-tokens')
+  const local = (args: string[]) => new Promise<Result>(resolve => {
+    execFile(process.execPath, [cliFile, ...args, '--data-dir', dataDir], { cwd: scratch, timeout: 60_000, env: { ...process.env, CI: undefined, API_TOKEN: undefined, ADMIN_TOKEN: undefined, GATEWAY_PORT: undefined } },
+      (err, out, errText) => resolve({ code: err ? (err as { code?: number }).code ?? null : 0, out, err: errText }))
+  })
+  const started = await local(['start', '--port', '0'])
+  t.teardown(() => local(['stop']))
+  t.equal(started.code, 0, started.err)
+  const env = Object.fromEntries((await local(['env'])).out.trim().split('\n').map(l => l.split(/=(.*)/s).slice(0, 2)))
+  t.match(env.SWITCHBOARD_ADMIN_TOKEN, /^sb_admin_/)
+  const log = (await import('node:fs')).readFileSync(join(dataDir, 'switchboard.log'), 'utf8')
+  t.match(log, /Admin token {2}\(generated into .*tokens\.json; npx switchboard env prints it\)/, 'the log says where the token is')
+  t.notOk(log.includes(env.SWITCHBOARD_ADMIN_TOKEN!) || log.includes(env.SWITCHBOARD_API_TOKEN!), 'and holds neither token')
+})
