@@ -137,6 +137,25 @@ async function freePort (host: string): Promise<number> {
 
 const token = (kind: string) => `sb_${kind}_${randomBytes(24).toString('base64url')}`
 
+const OPTION_NAMES = ['port', 'host', 'seed', 'dataDir', 'apiToken', 'adminToken', 'env', 'logLevel']
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/**
+ * The options in startSwitchboard()'s own words: a mistyped name or a port given as text would
+ * otherwise be ignored, or reported as the environment variable it becomes (GATEWAY_PORT).
+ */
+function checkOptions (options: StartOptions): void {
+  const wrong = (what: string) => { throw new TypeError(`startSwitchboard(): ${what}`) }
+  for (const name of Object.keys(options)) if (!OPTION_NAMES.includes(name)) wrong(`unknown option "${name}"; the options are ${OPTION_NAMES.join(', ')}`)
+  const { port, seed, host, logLevel, dataDir, apiToken, adminToken, env } = options
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) wrong(`port must be a whole number from 0 to 65535 (0 picks a free one), not ${JSON.stringify(port)}`)
+  if (seed !== undefined && !Number.isInteger(seed)) wrong(`seed must be a whole number, not ${JSON.stringify(seed)}`)
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) wrong(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`)
+  for (const [name, value] of Object.entries({ host, dataDir, apiToken, adminToken })) if (value !== undefined && (typeof value !== 'string' || value === '')) wrong(`${name} must be a non-empty string`)
+  for (const [name, value] of Object.entries({ apiToken, adminToken })) if (typeof value === 'string' && value.length < 16) wrong(`${name} must be at least 16 characters`)
+  if (env !== undefined && (typeof env !== 'object' || env === null || Array.isArray(env))) wrong('env must be an object of variable names and string values')
+}
+
 /** Names the process that made a temporary data folder, so a later start can tell an abandoned one. */
 const OWNER_FILE = 'started-by.json'
 const TEMP_FOLDER = /^switchboard-[\w-]{6}$/
@@ -165,6 +184,7 @@ async function removeAbandonedFolders (): Promise<void> {
  * listen because the gateway must be told where each service is.
  */
 export async function startSwitchboard (options: StartOptions = {}): Promise<Switchboard> {
+  checkOptions(options)
   const host = options.host ?? '127.0.0.1'
   const ownDataDir = options.dataDir === undefined
   const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'switchboard-'))

@@ -124,3 +124,11 @@ t.test('a start removes the temporary folders of stacks whose process died witho
   t.ok(existsSync(unmarked), 'a folder that names no process (not made by the package) stays')
   t.ok(existsSync(sb.dataDir), 'and the new stack\'s own')
 })
+
+t.test('startSwitchboard() names a mistaken option in its own words, before starting anything', async t => {
+  await t.rejects(startSwitchboard({ port: 'abc' } as never), { name: 'TypeError', message: /^startSwitchboard\(\): port must be a whole number from 0 to 65535/ })
+  await t.rejects(startSwitchboard({ prot: 0 } as never), /unknown option "prot"; the options are port, host/)
+  await t.rejects(startSwitchboard({ seed: 1.5 }), /seed must be a whole number/)
+  await t.rejects(startSwitchboard({ logLevel: 'loud' } as never), /logLevel must be one of fatal/)
+  await t.rejects(startSwitchboard({ apiToken: 'short' }), /apiToken must be at least 16 characters/)
+})
