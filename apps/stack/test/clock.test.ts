@@ -20,6 +20,9 @@ t.test('a scheduled Zoom meeting starts, and its webhook arrives, only once the 
 
   const startAt = new Date(t0 + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
   const later = (await call('POST', '/api/zoom/meetings', { topic: 'Quarterly review', start_time: startAt, duration: 30 }, api)).body
+  // One that starts and ends inside the advance below: each step at its own instant, not the advance's target.
+  const soonAt = new Date(t0 + 600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const soon = (await call('POST', '/api/zoom/meetings', { topic: 'Stand-up', start_time: soonAt, duration: 15 }, api)).body
   // A meeting with no start time starts at the clock's now: its webhook proves events flow while frozen.
   const now = (await call('POST', '/api/zoom/meetings', { topic: 'Right now', duration: 30 }, api)).body
   t.ok(await eventually(() => startedOf(now.id)), 'the meeting starting now sent meeting.started')
@@ -39,7 +42,13 @@ t.test('a scheduled Zoom meeting starts, and its webhook arrives, only once the 
   t.equal(Date.parse(advanced.now), t0 + 3_600_000)
   const started = await eventually(() => startedOf(later.id))
   t.ok(started, 'meeting.started arrived after the advance')
-  t.equal(started!.event_ts, t0 + 3_600_000, 'at its scheduled instant')
+  t.equal(started!.event_ts, Date.parse(startAt), 'at its scheduled instant (to the second, as it was given)')
+  const stepsOf = (id: number) => events().filter(e => String(e.payload.object.id) === String(id))
+  const soonSteps = await eventually(() => { const steps = stepsOf(soon.id); return steps.length === 3 ? steps : undefined })
+  t.same(soonSteps?.map(e => e.event), ['meeting.started', 'meeting.ended', 'recording.completed'], 'the meeting inside the advance started, ended and was recorded, in turn')
+  t.equal(soonSteps?.[0]?.event_ts, Date.parse(soonAt), 'started at its start')
+  t.equal(soonSteps?.[1]?.event_ts, Date.parse(soonAt) + 15 * 60_000, 'ended fifteen minutes later')
+  t.ok(soonSteps![2]!.event_ts >= soonSteps![1]!.event_ts && soonSteps![2]!.event_ts < t0 + 3_600_000, 'its recording after its end, before the advance\'s target')
   t.equal((await call('GET', `/api/zoom/meetings/${later.id}`, undefined, api)).body.status, 'started')
   t.notOk(events().some(e => e.event === 'meeting.ended' && String(e.payload.object.id) === String(later.id)), 'its end (30 minutes later) is not due yet')
 

@@ -120,7 +120,7 @@ export class ZoomEmulatorState {
     return Math.max(here, stored ?? 0)
   }
 
-  readonly #onLifecycle = (m: MeetingRecord, event: LifecycleEvent): void => { this.#lifecycle(m, event) }
+  readonly #onLifecycle = (m: MeetingRecord, event: LifecycleEvent, at: number): void => { this.#lifecycle(m, event, at) }
 
   /** Where the app's events go now; undefined: nowhere. */
   webhookUrl (): string | undefined {
@@ -157,11 +157,11 @@ export class ZoomEmulatorState {
     return true
   }
 
-  #lifecycle (m: MeetingRecord, event: LifecycleEvent): void {
+  #lifecycle (m: MeetingRecord, event: LifecycleEvent, at: number): void {
     this.opts.logger?.debug({ event, meeting_id: m.id }, 'zoom emulator: meeting lifecycle')
     const url = this.webhookUrl()
     if (!url) return
-    const base = { event, event_ts: this.opts.clock?.now() ?? Date.now() }
+    const base = { event, event_ts: Math.round(at) }
     if (event === 'recording.completed') {
       this.post({ ...base, download_token: this.tokens.downloadToken(this.host.accountId, m.uuid), payload: { account_id: this.host.accountId, object: { ...recordingsBody(this.view, m), host_email: this.host.email } } }, url, String(m.id))
     } else {

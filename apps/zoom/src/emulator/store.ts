@@ -173,7 +173,8 @@ export interface MeetingStoreOptions {
    * Called when a meeting reaches a lifecycle step (to post the webhook). Without it the store
    * keeps no schedule at all (nothing would listen); statuses are computed from times either way.
    */
-  onLifecycle?: (meeting: MeetingRecord, event: LifecycleEvent) => void
+  /** `at`: when the step happened on the meeting's clock (its start, its end, its recording's readiness), never later than now. */
+  onLifecycle?: (meeting: MeetingRecord, event: LifecycleEvent, at: number) => void
   /** False while webhook deliveries are backed up: due steps then wait (they are not dropped). */
   canEmit?: () => boolean
   /** Whether a meeting makes cloud recordings when it ends. */
@@ -523,6 +524,9 @@ export class MeetingStore {
   #advance (m: MeetingRecord, now: number): void {
     const events: LifecycleEvent[] = []
     this.#pin(m, now)
+    // Each step at its own instant: an advance of the test clock past a meeting's start and end
+    // fires at each of them, but a step that waits on the database is emitted after the advance.
+    const at = (event: LifecycleEvent) => Math.min(now, event === 'meeting.started' ? this.startReal(m) : event === 'meeting.ended' ? this.endReal(m) : this.recordingReadyReal(m))
     const status = this.status(m, now)
     if (m.stage < 1 && status !== 'waiting') { m.stage = 1; events.push('meeting.started') }
     if (m.stage < 2 && status === 'ended') { m.stage = 2; events.push('meeting.ended') }
@@ -530,8 +534,9 @@ export class MeetingStore {
     m.due = 0
     this.#schedule(m)
     const persistence = this.#opts.persistence
+    const stamped = events.map(event => [event, at(event)] as const)
     if (!persistence || m.stage === m.claimed) {
-      for (const event of events) this.#onLifecycle!(m, event)
+      for (const [event, when] of stamped) this.#onLifecycle!(m, event, when)
       return
     }
     // The webhooks go only if this instance moved the stored stage on (at most once per step),
@@ -554,7 +559,7 @@ export class MeetingStore {
           won = true
         }
         m.claimed = to
-        if (!m.deleted) for (const event of events) if (STAGE_OF[event] > from) this.#onLifecycle!(m, event)
+        if (!m.deleted) for (const [event, when] of stamped) if (STAGE_OF[event] > from) this.#onLifecycle!(m, event, when)
         return
       }
     }).catch(err => this.#opts.onError?.(err, m)).finally(() => { this.#claims -= events.length })
