@@ -103,3 +103,22 @@ t.test('on a frozen clock, items made at one instant list newest first in the or
   t.ok(listed!.every(i => Date.parse(i.created_at) === frozenAt), 'all stamped at the one frozen instant')
   t.same(listed!.map(i => i.id), [...sent].reverse(), 'newest first, as made (ids were random before: a shuffled list)')
 })
+
+t.test('a call placed on a frozen clock takes each step at its own instant when an advance passes them, and Bolna dates it on the clock', async t => {
+  const { call, urls } = await startStack(t)
+  const t0 = Date.parse((await call('POST', '/api/admin/clock/freeze', undefined, admin)).body.frozen_at)
+  const placed = await call('POST', '/api/automation/trigger/call', { to_number: '+919855550100', script_id: 'appointment_reminder' }, api)
+  t.equal(placed.status, 202, placed.text)
+  const advanced = (await call('POST', '/api/admin/clock/advance', { seconds: 600 }, admin)).body
+  const target = Date.parse(advanced.now)
+  const detail = await eventually(async () => {
+    const r = await call('GET', `/api/admin/activity/voice/${placed.body.id}`, undefined, admin)
+    return r.body.row?.status === 'completed' ? r.body : undefined
+  }, 20_000, 100)
+  t.ok(detail, 'the call completed within the advance')
+  const ended = Date.parse(detail.row.updated_at)
+  t.ok(ended > t0 && ended < target, `completed at its own instant (${detail.row.updated_at}), not the advance's target (${advanced.now})`)
+  const execution = await fetch(`${urls.voice}/bolna/executions/${detail.row.execution_id}`, { headers: { authorization: 'Bearer bn-clock-test-key' } }).then(async r => await r.json() as { created_at: string, updated_at: string })
+  t.equal(Date.parse(execution.created_at), t0, 'Bolna\'s execution was created at the frozen instant')
+  t.equal(execution.updated_at, new Date(ended).toISOString(), 'and last changed when the row says')
+})

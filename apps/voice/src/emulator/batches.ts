@@ -7,7 +7,7 @@ import { badRequest, detail, notFound, retryConfigProblems, unprocessable, type 
 import { magicFate } from './magic.ts'
 import { readRetryPolicy, type RetryPolicy } from './auto-retry.ts'
 import { parseCsv, parseMultipart, type FormPart } from './multipart.ts'
-import { systemClock, type ClockTimer, type TimerClock } from '@switchboard/service-kit/clock'
+import { isoAt, systemClock, type ClockTimer, type TimerClock } from '@switchboard/service-kit/clock'
 
 type BatchStatus = 'created' | 'scheduled' | 'queued' | 'executed' | 'stopped'
 
@@ -53,10 +53,8 @@ export interface BatchContext {
 
 const E164 = /^\+[1-9]\d{6,14}$/
 const FINAL: ReadonlySet<string> = new Set(FINAL_CALL_STATUSES)
-const now = () => new Date().toISOString()
-
-function humanized (iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+function humanized (iso: string, nowMs: number): string {
+  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000))
   if (s < 60) return s <= 1 ? 'just now' : `${s} seconds ago`
   const m = Math.round(s / 60)
   if (m < 60) return m === 1 ? '1 minute ago' : `${m} minutes ago`
@@ -73,6 +71,8 @@ function humanized (iso: string): string {
 export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecutionChange: (e: Readonly<Execution>) => void, reset: () => void, restore: (stored: StoredBatch[]) => void } {
   const batches = new Map<string, Batch>()
   const clock = ctx.clock ?? systemClock
+  // Stamped on the emulators' clock, as every record is (README: Test clock).
+  const now = () => isoAt(clock.now())
   const save = (b: Batch) => {
     const { timer: _timer, ...stored } = b
     ctx.saved?.(stored)
@@ -90,7 +90,7 @@ export function batchRoutes (api: FastifyInstance, ctx: BatchContext): { onExecu
     }
     return {
       batch_id: b.id,
-      humanized_created_at: humanized(b.createdAt),
+      humanized_created_at: humanized(b.createdAt, clock.now()),
       created_at: b.createdAt,
       updated_at: b.updatedAt,
       status: b.status,

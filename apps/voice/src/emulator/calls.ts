@@ -1,4 +1,4 @@
-import { isoNow, systemClock, type TimerClock } from '@switchboard/service-kit/clock'
+import { isoAt, systemClock, type TimerClock } from '@switchboard/service-kit/clock'
 import { randomUUID } from 'node:crypto'
 import type { CallStatus } from '@switchboard/schemas/voice'
 import type { AgentState } from './agents.ts'
@@ -82,8 +82,6 @@ export interface NewCall {
   retry?: RetryPolicy
 }
 
-const now = isoNow
-
 /**
  * Calls as the emulator plays them: each moves through Bolna's lifecycle on timers
  * (queued → initiated → ringing → in-progress → call-disconnected → completed, or busy /
@@ -127,7 +125,7 @@ export class CallEngine {
   create (input: NewCall): string {
     this.#evict()
     const id = randomUUID()
-    const created = now()
+    const created = isoAt(this.#clock.now())
     const scheduled = input.scheduledAt && input.scheduledAt.getTime() > this.#clock.now() + 500 ? input.scheduledAt : undefined
     const execution = newExecution({
       id, agentId: input.agent.id, to: input.to, from: input.from, userData: input.userData, batchId: input.batchId, scheduledAt: scheduled, at: created
@@ -323,7 +321,7 @@ export class CallEngine {
     if (LIVE.has(e.status)) this.#live--
     if (LIVE.has(status)) this.#live++
     e.status = status
-    e.updated_at = now()
+    e.updated_at = isoAt(this.#clock.now())
     if (e.batch_run_details) e.batch_run_details = { ...e.batch_run_details, status, updated_at: e.updated_at }
     if (isFinal(status)) {
       this.#ended.push(e.id)

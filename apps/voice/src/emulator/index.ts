@@ -1,4 +1,4 @@
-import type { TimerClock } from '@switchboard/service-kit/clock'
+import { systemClock, type TimerClock } from '@switchboard/service-kit/clock'
 import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorState } from '@switchboard/activity-log'
@@ -57,6 +57,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
 
   let onBatchExecution: (e: Readonly<Execution>) => void = () => {}
   const persistence = opts.state ? new BolnaPersistence(opts.state, opts.clock) : undefined
+  // Records are stamped on the emulators' clock (README: Test clock), as Zoom's are.
+  const clock = opts.clock ?? systemClock
   const engine = new CallEngine({
     random: () => simulator.random(),
     stepMs: opts.stepMs,
@@ -457,7 +459,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       // The emulator keeps agents in memory: a bound, with our wording (unverified).
       if (agents.size >= MAX_AGENTS) return badRequest(reply, `Agent limit reached: the emulator keeps at most ${MAX_AGENTS} agents. Delete some first.`)
       const id = randomUUID()
-      agents.set(id, createdAgent({ ...read.agent, id, at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }))
+      agents.set(id, createdAgent({ ...read.agent, id, at: new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') }))
       persistence?.saveAgent(agents.get(id)!)
       return reply.code(200).send({ agent_id: id, status: 'created', state: 'created' })
     })
@@ -488,7 +490,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (prompt !== undefined && typeof prompt !== 'string') problems.push(detail('string_type', ['body', 'agent_prompts', 'task_1', 'system_prompt'], 'Input should be a valid string', prompt))
       if (problems.length) return unprocessable(reply, problems)
       if (await simulate(request, reply, 'success') === false) return reply
-      const updatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const updatedAt = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
       const patch = (a: AgentState) => {
         if (typeof config.agent_name === 'string') a.name = config.agent_name
         if (typeof config.agent_welcome_message === 'string') a.welcomeMessage = config.agent_welcome_message
@@ -510,7 +512,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if ('problems' in read) return unprocessable(reply, read.problems)
       if (await simulate(request, reply, 'success') === false) return reply
       const replace = (a: AgentState) => {
-        Object.assign(a, createdAgent({ ...read.agent, id: a.id, at: a.createdAt }), { updatedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
+        Object.assign(a, createdAgent({ ...read.agent, id: a.id, at: a.createdAt }), { updatedAt: new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') })
       }
       if (!await changeAgent(agent, replace)) return notFound(reply, 'Agent not found')
       return { agent_id: agent.id, status: 'updated' }

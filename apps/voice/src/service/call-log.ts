@@ -25,12 +25,23 @@ export const num = (v: unknown): number | undefined => {
 /** Bolna wants a numeric offset (a "Z" suffix is reported to fail): 2026-05-19T13:00:00+00:00. */
 export const bolnaTimestamp = (iso: string) => `${new Date(iso).toISOString().slice(0, 19)}+00:00`
 
+/** Bolna's timestamps as ISO in UTC; one without a zone is read as UTC (unverified: the API's own are). */
+function bolnaTime (value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined
+  const ms = Date.parse(/(?:Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`)
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined
+}
+
 /** What a webhook or a fetched execution says about a call, as a call_logs patch. */
 export function executionPatch (e: BolnaExecution): Partial<CallLogRow> {
   const t = e.telephony_data ?? {}
   const final = isFinal(e.status)
-  // No updated_at: the activity log stamps every status move, on the emulators' clock.
   const patch: Partial<CallLogRow> = { status: e.status, execution_id: e.id }
+  // Dated when the status happened, as the execution says (its updated_at, on the emulators' clock
+  // in mock mode): a post that arrives late, or after an advance of the test clock passed several
+  // steps, still dates each move right. Without it, the activity log stamps the move when made.
+  const at = bolnaTime(e.updated_at)
+  if (at !== undefined) patch.updated_at = at
   const duration = num(e.conversation_duration) ?? num(t.duration)
   if (duration !== undefined && (duration > 0 || final)) patch.duration_seconds = duration
   const cost = num(e.total_cost)

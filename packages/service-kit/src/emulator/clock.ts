@@ -5,7 +5,11 @@ let lastIso = ''
 
 /** Now as an ISO-8601 string (toISOString), formatted at most once per millisecond. */
 export function isoNow (): string {
-  const ms = Date.now()
+  return isoAt(Date.now())
+}
+
+/** A time in ms as an ISO-8601 string, the last one formatted kept. */
+export function isoAt (ms: number): string {
   if (ms !== lastMs) {
     lastMs = ms
     lastIso = new Date(ms).toISOString()
