@@ -122,3 +122,25 @@ t.test('a call placed on a frozen clock takes each step at its own instant when 
   t.equal(Date.parse(execution.created_at), t0, 'Bolna\'s execution was created at the frozen instant')
   t.equal(execution.updated_at, new Date(ended).toISOString(), 'and last changed when the row says')
 })
+
+t.test('a SendGrid send held for its send_at goes out at it, its events dated from it, in the advance that passes it', async t => {
+  const hook = await startRecorder(t)
+  const { call, urls } = await startStack(t)
+  const sendgrid = (path: string, body: unknown) => fetch(`${urls.email}/sendgrid${path}`, { method: 'POST', headers: { authorization: 'Bearer SG.clock.test-key', 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const settings = await sendgrid('/v3/user/webhooks/event/settings', { enabled: true, url: `${hook.origin}/sg`, processed: true, delivered: true })
+  t.equal(settings.status, 201, await settings.text())
+  const t0 = Date.parse((await call('POST', '/api/admin/clock/freeze', undefined, admin)).body.frozen_at)
+  const sendAt = Math.floor(t0 / 1000) + 60
+  const sent = await sendgrid('/v3/mail/send', { personalizations: [{ to: [{ email: 'deliver@example.com' }] }], from: { email: 'me@example.com' }, subject: 'Later', content: [{ type: 'text/plain', value: 'Hi' }], send_at: sendAt })
+  t.equal(sent.status, 202)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.equal(hook.received.length, 0, 'nothing before its send_at')
+  await call('POST', '/api/admin/clock/advance', { seconds: 120 }, admin)
+  const events = await eventually(() => {
+    const all = hook.received.flatMap(r => JSON.parse(r.body) as Array<{ event: string, timestamp: number }>)
+    return all.some(e => e.event === 'delivered') ? all : undefined
+  }, 10_000, 50)
+  t.ok(events, 'processed and delivered came with the advance that passed its send_at, without another')
+  t.equal(events?.find(e => e.event === 'processed')?.timestamp, sendAt, 'processed at its send_at')
+  t.ok(events!.every(e => e.timestamp >= sendAt && e.timestamp < sendAt + 60), 'every event dated from its send_at, not the advance\'s target')
+})

@@ -67,10 +67,11 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
   const { simulator, webhookSender } = opts
   const { persistence } = opts
   const key = loadSigningKey(opts.dataDir, opts.derivedFrom)
-  const stats = new MailStats(persistence ? (d, metrics) => persistence.statsChanged(d, metrics) : undefined)
   const gap = opts.eventGapMs ?? { min: 50, max: 400 }
   const clock = opts.clock ?? systemClock
-  const scheduled = new ScheduledSends(clock, data => { const h = data as HeldMail; playEvents(h.messageId, h.summary, h.fates, h.times) }, persistence)
+  // Counted by the day on the emulators' clock, as every record is dated (README: Test clock).
+  const stats = new MailStats(persistence ? (d, metrics) => persistence.statsChanged(d, metrics) : undefined, () => clock.now())
+  const scheduled = new ScheduledSends(clock, (data, at) => { const h = data as HeldMail; playEvents(h.messageId, h.summary, h.fates, h.times, at) }, persistence)
   const settings = new WebhookSettings({ clock, legacyKey: key, defaultUrl: opts.defaultEventWebhookUrl })
   if (persistence) {
     await persistence.restore(stats, scheduled, settings)
@@ -208,11 +209,11 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
    * events due then on the clock, stamped with their own time; its events not named follow the
    * one before after the step's usual gap.
    */
-  function playEvents (messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined>, times?: EventTimes[]): void {
+  function playEvents (messageId: string, summary: Pick<MailSummary, 'recipients' | 'categories'>, fates: Array<Fate | 'random_fail' | undefined>, times?: EventTimes[], sentAt = clock.now()): void {
     const smtpId = `<${messageId}@ismtpd0001p1mum1.sendgrid.net>`
     const steps: SendGridEvent[][] = [[], [], [], []]
     const timed: Array<{ recipient: number, step: number, event: SendGridEvent }> = []
-    const timestamp = Math.floor(clock.now() / 1000)
+    const timestamp = Math.floor(sentAt / 1000)
     const category = summary.categories.length ? summary.categories : undefined
     summary.recipients.forEach((r, i) => {
       const sgMessageId = `${messageId}.filterdrecv-5bd7b8f9d-switchboard-${r.personalization}-${i}.0`
@@ -266,7 +267,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
       }
       if (ownSteps !== steps) ownSteps.forEach((events, step) => { for (const event of events) timed.push({ recipient: i, step, event }) })
     })
-    const start = clock.now()
+    const start = sentAt
     let at = start
     const stepGaps: number[] = []
     for (const [k, events] of steps.entries()) {
@@ -404,7 +405,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     const isDate = (s: string | undefined) => !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s)
     if (!q.start_date) return reply.code(400).send(errorBody([single('missing required argument', 'start_date')])) // (unverified) wording
     if (!isDate(q.start_date)) return reply.code(400).send(errorBody([single('invalid date format, expected YYYY-MM-DD', 'start_date')])) // (unverified)
-    const end = q.end_date ?? day(new Date())
+    const end = q.end_date ?? day(new Date(clock.now()))
     // With no end_date (today by default), a start_date in the future is the one to name. (unverified) wording
     if (q.end_date === undefined && end < q.start_date) return reply.code(400).send(errorBody([single('start_date must not be in the future', 'start_date')]))
     if (!isDate(end) || end < q.start_date) return reply.code(400).send(errorBody([single('end_date must be a YYYY-MM-DD date on or after start_date', 'end_date')])) // (unverified)

@@ -50,15 +50,18 @@ export interface ScheduledPersistence {
 
 export class ScheduledSends {
   readonly #clock: Clock
-  readonly #release: (data: unknown) => void
+  readonly #release: (data: unknown, at: number) => void
   readonly #persistence: ScheduledPersistence | undefined
   /** Every batch id created, with its cancel/pause status once one is set. */
   readonly #batches = new Map<string, BatchStatus | null>()
   readonly #held = new Map<string, Held>()
+  /** When each batch's pause was removed: its held messages go out then, not at their send_at. */
+  readonly #resumedAt = new Map<string, number>()
   /** Messages discarded by a cancel or an expired pause (for the tests and the logs). */
   discarded = 0
 
-  constructor (clock: Clock, release: (data: unknown) => void, persistence?: ScheduledPersistence) {
+  /** `release` plays a message as sent at `at`: its send_at, or when its batch's pause was removed (on the clock). */
+  constructor (clock: Clock, release: (data: unknown, at: number) => void, persistence?: ScheduledPersistence) {
     this.#clock = clock
     this.#release = release
     this.#persistence = persistence
@@ -112,6 +115,7 @@ export class ScheduledSends {
 
   /** Removes a batch's pause or cancel: its messages go out at their send_at (or now, if past). */
   clearStatus (batchId: string): void {
+    if (this.#batches.get(batchId) === 'pause') this.#resumedAt.set(batchId, this.#clock.now())
     this.#batches.set(batchId, null)
     this.#persistence?.batch(batchId, null)
     this.releaseDue()
@@ -139,7 +143,7 @@ export class ScheduledSends {
   releaseDue (): void {
     if (!this.#held.size) return
     const now = this.#clock.now()
-    const ready: Held[] = []
+    const ready: Array<[Held, number]> = []
     for (const h of this.#held.values()) {
       if (h.sendAtMs > now) continue
       const status = h.batchId ? this.#batches.get(h.batchId) : null
@@ -148,15 +152,19 @@ export class ScheduledSends {
       if (status === 'cancel' || status === 'pause') {
         this.discarded++
         this.#persistence?.done(h)
-      } else ready.push(h)
+      } else {
+        // Sent at its send_at, however late this tick (an advance of the test clock passes it
+        // between two ticks), or when its batch's pause was removed.
+        ready.push([h, Math.max(h.sendAtMs, (h.batchId && this.#resumedAt.get(h.batchId)) || 0)])
+      }
     }
     const persistence = this.#persistence
-    for (const h of ready) {
-      if (!persistence) { this.#release(h.data); continue }
+    for (const [h, at] of ready) {
+      if (!persistence) { this.#release(h.data, at); continue }
       // Every instance holds the message; the one whose claim wins plays it.
       void persistence.claim(h).then(won => {
         if (!won) return
-        this.#release(h.data)
+        this.#release(h.data, at)
         persistence.done(h)
       }, () => { this.#held.set(h.id, h) }) // the database is away: tried again at the next tick
     }
@@ -165,6 +173,7 @@ export class ScheduledSends {
   reset (): void {
     this.#batches.clear()
     this.#held.clear()
+    this.#resumedAt.clear()
     this.discarded = 0
   }
 }

@@ -16,10 +16,12 @@ export class MailStats {
   #today: { until: number, key: string, metrics: Metrics } | undefined
   readonly #changed: ((day: string, metrics: Metrics) => void) | undefined
   readonly #dirty = new Set<string>()
+  readonly #now: () => number
 
-  /** `changed` hears of each day whose counters moved, once per turn of the event loop. */
-  constructor (changed?: (day: string, metrics: Metrics) => void) {
+  /** `changed` hears of each day whose counters moved, once per turn of the event loop; `now`: the emulators' clock. */
+  constructor (changed?: (day: string, metrics: Metrics) => void, now: () => number = Date.now) {
     this.#changed = changed
+    this.#now = now
   }
 
   add (metric: Metric, n = 1, at?: Date): void {
@@ -40,7 +42,7 @@ export class MailStats {
   }
 
   #bucket (at: Date | undefined): Metrics {
-    const now = at === undefined ? Date.now() : at.getTime()
+    const now = at === undefined ? this.#now() : at.getTime()
     const today = this.#today
     if (at === undefined && today !== undefined && now < today.until && now >= today.until - DAY_MS) {
       this.#touch(today.key)
