@@ -84,8 +84,8 @@ export async function buildApp (opts: PaymentsAppOptions): Promise<App> {
   })
   await app.register(instamojoEmulator, {
     account,
-    // Payment requests, payments and tokens live in the database, the oldest past the bound deleted.
-    state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),
+    // Payment requests, payments, gateway orders and tokens live in the database, the oldest past the bound deleted.
+    state: app.activityLog.emulatorState({ table: 'instamojo_emulator_state', retention: { request: DEFAULT_MAX_RECORDS, payment: DEFAULT_MAX_RECORDS, slug: DEFAULT_MAX_RECORDS, order: DEFAULT_MAX_RECORDS, order_tid: DEFAULT_MAX_RECORDS, token: MAX_TOKENS }, logger: app.log }),
     prefix: EMULATOR_PREFIX,
     simulator: new Simulator(() => app.runtime.get('payments').simulation, 'payments', app.runtime.scenarios),
     webhookSender,

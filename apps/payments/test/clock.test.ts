@@ -31,3 +31,20 @@ t.test('on the test clock: a payment request expires when the clock passes its e
   await app.runtime.setClock({ frozen_at: null, offset_ms: 0 }, 'test')
   t.equal(await status(), 'Pending', 'back to real time, the hour has not passed')
 })
+
+t.test('on the test clock: payment requests, payments and refunds are dated on it', async t => {
+  const { app, call } = await startPaymentsApp(t)
+  const auth = await v2Token(call)
+  const t0 = Date.parse('2030-01-15T10:00:00Z')
+  await app.runtime.setClock({ frozen_at: t0, offset_ms: 0 }, 'test')
+  await call('POST', '/admin/clock/sync')
+  const created = await call('POST', '/instamojo/v2/payment_requests/', encode({ amount: '499', purpose: 'Dated' }), { ...auth, ...form })
+  t.equal(created.status, 201)
+  t.match(created.body.created_at, /^2030-01-15T10:00:00\.000\d{3}Z$/, 'created at the clock\'s now, with Instamojo\'s microseconds')
+  t.equal(created.body.modified_at.slice(0, 23), created.body.created_at.slice(0, 23))
+  await app.runtime.setClock({ frozen_at: t0 + 60_000, offset_ms: 0 }, 'test')
+  const paid = await call('POST', `/instamojo/_switchboard/payment_requests/${created.body.id as string}/complete`, { outcome: 'success' })
+  t.equal(paid.status, 200, JSON.stringify(paid.body))
+  const request = (await call('GET', `/instamojo/v2/payment_requests/${created.body.id as string}/`, undefined, auth)).body
+  t.match(request.modified_at, /^2030-01-15T10:01:00\.000\d{3}Z$/, 'paid a minute later on the clock')
+})

@@ -11,11 +11,11 @@ import { checkoutPage, notFoundPage, receiptPage } from './checkout-page.ts'
 import { amountFate } from './magic.ts'
 import {
   feesFor, INSTRUMENTS, InstamojoStore, isoMicro, newPaymentId, newRefundId, newRequestId, newShortSlug,
-  v1Payment, v1Request, v2Payment, v2Refund, v2Request, type Instrument, type PaymentRecord, type RefundRecord, type RequestRecord
+  v1Payment, v1Request, v2Payment, v2Refund, v2Request, type Instrument, type OrderRecord, type PaymentRecord, type RefundRecord, type RequestRecord
 } from './store.ts'
 import { systemClock, type Clock } from '@switchboard/service-kit/clock'
 import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
-import { normalisePhone, validateNewRequest, validateRefund } from './validate-request.ts'
+import { normalisePhone, validateNewOrder, validateNewRequest, validateOrderForRequest, validateRefund } from './validate-request.ts'
 
 /** An Instamojo account's credentials: v2's OAuth client, and v1.1's key and token. */
 export type InstamojoCredential = 'client_id' | 'client_secret' | 'api_key' | 'auth_token'
@@ -69,6 +69,8 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   app.onMockReset(() => { simulator.restart() })
   const username = opts.username ?? 'switchboard'
   const clock = opts.clock ?? systemClock
+  // Records are dated on the emulators' clock (README: Test clock), so a data set's history agrees with Activity.
+  const stamp = () => isoMicro(new Date(clock.now()))
   const store = new InstamojoStore(opts.maxRecords, opts.state, clock)
   await store.restore()
   app.addHook('onClose', async () => { await store.close() })
@@ -217,7 +219,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const ok = await simulate(request, reply, 'write', fate === 'create_fails' ? 'failure' : fate === 'always_succeeds' ? 'success' : undefined, draws)
     if (!ok) return reply
     const id = newRequestId()
-    const now = isoMicro()
+    const now = stamp()
     const base = baseOf(request)
     const slug = newShortSlug()
     const record: RequestRecord = {
@@ -259,7 +261,10 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const bound = (name: string) => q[name] ? Date.parse(q[name]!) : undefined
     const minC = bound('min_created_at'); const maxC = bound('max_created_at')
     const minM = bound('min_modified_at'); const maxM = bound('max_modified_at')
+    // (unverified) The payment requests behind gateway orders are the emulator's own means of
+    // taking their payments, not payment requests the account made: they are not listed.
     return [...store.requests.values()].reverse().filter(r => {
+      if (r.orderId !== undefined) return false
       const c = Date.parse(r.created_at); const m = Date.parse(r.modified_at)
       return (minC === undefined || c >= minC) && (maxC === undefined || c <= maxC) && (minM === undefined || m >= minM) && (maxM === undefined || m <= maxM)
     })
@@ -348,7 +353,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       await store.changeRequest(r.id, stored => {
         if ((stored.disabled ?? false) === disabled) return false
         stored.disabled = disabled
-        stored.modified_at = isoMicro()
+        stored.modified_at = stamp()
         return true
       })
       return { success: true }
@@ -382,7 +387,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     let refund: RefundRecord | undefined
     // Taken on the payment's stored copy: two instances refunding it at once give back no more than was paid.
     const taken = await store.refund(p.id, result.value.refundPaise, refundPaise => {
-      refund = { id: newRefundId(), paymentId: p.id, type, body, refundPaise, totalPaise: p.amountPaise, transaction_id: transactionId, created_at: isoMicro() }
+      refund = { id: newRefundId(), paymentId: p.id, type, body, refundPaise, totalPaise: p.amountPaise, transaction_id: transactionId, created_at: stamp() }
       store.addRefund(refund)
     })
     if (!taken) return notFound(reply)
@@ -433,6 +438,183 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     return p ? { success: true, payment: v1Payment(p) } : notFound(reply)
   })
 
+  // --- gateway orders (v2) ----------------------------------------------------------------------
+  // What the official C# SDK (Instamojo/instamojo-csharp: PaymentOrder, Order, CreatePaymentOrderResponse,
+  // PaymentOrderListResponse) and Instamojo's sample SDK server (Instamojo/sample-sdk-server:
+  // createOrderForPR, model.Order) send and read. Each order is paid through a payment request of
+  // this store made for it (allow_repeated_payments false), so its checkout page, payments,
+  // webhooks (to its webhook_url, signed as every other), refunds, the clock, scenarios and the
+  // database work on it unchanged; its status and payments are read from that request's payments.
+
+  // (unverified) Django's unique-field wording; the C# SDK only reads that transaction_id has an error.
+  const DUPLICATE_TRANSACTION_ID = 'Order with this transaction id already exists.'
+  // Field errors bare, {"transaction_id": ["…"]}: the official C# SDK's InvalidPaymentOrderException
+  // reads the field map at the top level (its IsTransactionIDValid(), IsCurrencyValid(), …), and
+  // Instamojo's v2 answers field errors bare as well as wrapped (providers.md: both observed).
+  const orderErrors = (errors: Record<string, string[]>) => errors
+
+  /** An order's payment as an order lists it: what the emulator's payment record holds of it. */
+  const orderPayment = (p: PaymentRecord) => ({
+    id: p.id,
+    // (unverified) Instamojo's sample SDK server (its commented-out refund code) compares an order's
+    // payment status with "successful"; "failed" for the others is chosen by analogy.
+    status: p.status === 'Credit' ? 'successful' : 'failed',
+    instrument_type: p.instrument_type,
+    billing_instrument: INSTRUMENTS[p.instrument_type],
+    failure: p.failure
+  })
+
+  /** The order object (the C# SDK's Order and PaymentOrderDetailsResponse), payments included. */
+  async function orderView (o: OrderRecord, base: string) {
+    const r = await read(o.requestId)
+    const payments = r ? (await Promise.all(r.paymentIds.slice(o.firstPayment).map(id => store.findPayment(id)))).filter((p): p is PaymentRecord => !!p) : []
+    return {
+      id: o.id,
+      transaction_id: o.transaction_id,
+      // (unverified) "pending" is the C# SDK's default; "completed" once a payment succeeded is a guess
+      // (the payment request's own word, lower-cased). A failed payment leaves the order pending.
+      status: payments.some(p => p.status === 'Credit') ? 'completed' : 'pending',
+      currency: o.currency,
+      amount: fromPaise(o.amountPaise),
+      name: o.name,
+      email: o.email,
+      phone: o.phone,
+      description: o.description,
+      redirect_url: o.redirect_url,
+      webhook_url: o.webhook_url,
+      created_at: o.created_at,
+      resource_uri: `${base}/v2/gateway/orders/id:${o.id}/`, // (unverified) shaped like the read route
+      payments: payments.map(orderPayment)
+    }
+  }
+
+  app.post('/v2/gateway/orders/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    const result = validateNewOrder(request.body, { json: isJson(request) })
+    if (result.errors) return reply.code(400).send(orderErrors(result.errors))
+    const input = result.value
+    const duplicate = () => reply.code(400).send(orderErrors({ transaction_id: [DUPLICATE_TRANSACTION_ID] }))
+    if (await store.findOrderByTransactionId(input.transaction_id)) return duplicate()
+    const purpose = input.description ?? `Order ${input.transaction_id}`
+    const fate = amountFate(fromPaise(input.amountPaise))
+    const facts = factsOf({ amountPaise: input.amountPaise, purpose, buyer_name: input.name, email: input.email, phone: input.phone })
+    const ok = await simulate(request, reply, 'write', fate === 'create_fails' ? 'failure' : fate === 'always_succeeds' ? 'success' : undefined, simulator.forRequest(facts))
+    if (!ok) return reply
+    // Taken by another call on this instance while this one waited.
+    if (store.orderTids.has(input.transaction_id)) return duplicate()
+    const base = baseOf(request)
+    const now = stamp()
+    const requestId = newRequestId()
+    const slug = newShortSlug()
+    const order: OrderRecord = {
+      id: newRequestId(), // 32 hex, like the C# SDK test's order id 3189cff7c68245bface8915cac1f89df
+      transaction_id: input.transaction_id,
+      requestId,
+      firstPayment: 0,
+      currency: input.currency,
+      amountPaise: input.amountPaise,
+      name: input.name,
+      email: input.email,
+      phone: input.phone,
+      description: input.description,
+      redirect_url: input.redirect_url,
+      webhook_url: input.webhook_url,
+      created_at: now
+    }
+    store.addRequest({
+      id: requestId,
+      amountPaise: input.amountPaise,
+      purpose,
+      buyer_name: input.name,
+      email: input.email,
+      phone: input.phone,
+      send_email: false,
+      send_sms: false,
+      redirect_url: input.redirect_url,
+      webhook: input.webhook_url,
+      allow_repeated_payments: false,
+      expires_at: null,
+      created_at: now,
+      modified_at: now,
+      completed: false,
+      paymentIds: [],
+      longurl: `${base}/@${username}/${requestId}`,
+      shorturl: `${base}/s/${slug}`,
+      settled: true,
+      currency: input.currency,
+      orderId: order.id
+    }, slug)
+    store.addOrder(order)
+    // (unverified) payment_url: the emulator's checkout page of the order's payment request.
+    return reply.code(201).send({ order: await orderView(order, base), payment_options: { payment_url: `${base}/@${username}/${requestId}` } })
+  })
+
+  // An order for a payment request made before (the sample SDK server's createOrderForPR: {id}),
+  // answered {order_id, name, email, phone, amount} (its model.Order).
+  app.post('/v2/gateway/orders/payment-request/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    const result = validateOrderForRequest(request.body, { json: isJson(request) })
+    if (result.errors) return reply.code(400).send(orderErrors(result.errors))
+    const input = result.value
+    const r = await read(input.id)
+    if (!r) return notFound(reply)
+    // (unverified) A payment request that takes no payment (paid, expired, disabled) gets no order.
+    const closed = closedReason(r)
+    if (closed) return reply.code(400).send(fail(closed))
+    const fate = amountFate(fromPaise(r.amountPaise))
+    const ok = await simulate(request, reply, 'write', fate === 'create_fails' ? 'failure' : fate === 'always_succeeds' ? 'success' : undefined, simulator.forRequest(['order', ...factsOf(r)]))
+    if (!ok) return reply
+    const order: OrderRecord = {
+      id: newRequestId(),
+      // (unverified) The caller gave none; Instamojo's own choice for it is not recorded.
+      transaction_id: null,
+      requestId: r.id,
+      // Its payments are those made from now on: the request may have been paid before.
+      firstPayment: r.paymentIds.length,
+      currency: r.currency ?? 'INR',
+      amountPaise: r.amountPaise,
+      name: input.name ?? r.buyer_name,
+      email: input.email ?? r.email,
+      phone: input.phone ?? r.phone,
+      description: r.purpose,
+      redirect_url: r.redirect_url,
+      webhook_url: r.webhook,
+      created_at: stamp()
+    }
+    store.addOrder(order)
+    // (unverified) 201 as for every other creation; the sample server reads the body only.
+    return reply.code(201).send({ order_id: order.id, name: order.name, email: order.email, phone: order.phone, amount: fromPaise(order.amountPaise) })
+  })
+
+  // The C# SDK's getPaymentOrderList: page, limit (default 50, at most 500) and the filters id and
+  // transaction_id its README documents (it sends them empty when unset: an empty one is no filter).
+  app.get('/v2/gateway/orders/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    if (!await simulate(request, reply, 'read')) return reply
+    const q = request.query as Record<string, string | undefined>
+    const all = [...store.orders.values()].reverse().filter(o => (!q.id || o.id === q.id) && (!q.transaction_id || o.transaction_id === q.transaction_id))
+    const { limit, page: p } = page(request)
+    const base = baseOf(request)
+    const link = (n: number) => `${base}/v2/gateway/orders/?limit=${limit}&page=${n}`
+    return {
+      count: all.length,
+      next: p * limit < all.length ? link(p + 1) : null,
+      previous: p > 1 ? link(p - 1) : null,
+      orders: await Promise.all(all.slice((p - 1) * limit, p * limit).map(o => orderView(o, base)))
+    }
+  })
+
+  // GET /v2/gateway/orders/id:<order id>/ and /v2/gateway/orders/transaction_id:<transaction id>/
+  // (the C# SDK's getPaymentOrderDetails and getPaymentOrderDetailsByTransactionId).
+  app.get<{ Params: { ref: string } }>('/v2/gateway/orders/:ref/', async (request, reply) => {
+    if (!await v2Auth(request, reply)) return reply
+    const m = /^(id|transaction_id):(.+)$/.exec(request.params.ref)
+    if (!m) return notFound(reply)
+    if (!await simulate(request, reply, 'read')) return reply
+    const o = m[1] === 'id' ? await store.findOrder(m[2]!) : await store.findOrderByTransactionId(m[2]!)
+    return o ? await orderView(o, baseOf(request)) : notFound(reply)
+  })
+
   // --- completing a payment ---------------------------------------------------------------------
   function closedReason (r: RequestRecord): string | undefined {
     const status = store.statusOf(r)
@@ -460,7 +642,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     else if (o.outcome) credit = o.outcome === 'success'
     else if (fate === 'always_succeeds') credit = true
     else credit = simulator.forRequest(['payment', ...factsOf(r)]).random() < (o.successRate ?? simulator.settings.successRate)
-    const now = isoMicro()
+    const now = stamp()
     const payment: PaymentRecord = {
       id: newPaymentId(),
       requestId: r.id,
@@ -498,7 +680,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
       buyer: p.email ?? '',
       buyer_name: p.buyer_name ?? '',
       buyer_phone: p.phone ?? '',
-      currency: 'INR',
+      currency: r.currency ?? 'INR',
       fees: fromPaise(p.feesPaise),
       longurl: r.longurl,
       payment_id: p.id,

@@ -29,6 +29,38 @@ export interface RequestRecord {
   settled: boolean
   /** Switched off with POST /v2/payment_requests/{id}/disable/ (until /enable/): it takes no payment. */
   disabled?: boolean
+  /** The currency its payments are in; absent: INR (every payment request is in rupees). */
+  currency?: OrderCurrency
+  /** Made to back a gateway order (POST /v2/gateway/orders/): its id. Not listed as a payment request. */
+  orderId?: string
+}
+
+/** The currencies a gateway order takes (the C# SDK's PaymentOrder.CurrencyArray). */
+export const ORDER_CURRENCIES = ['INR', 'USD'] as const
+export type OrderCurrency = typeof ORDER_CURRENCIES[number]
+
+/**
+ * A v2 gateway order (POST /v2/gateway/orders/, or …/payment-request/ for an existing payment
+ * request). It is paid through the payment request behind it (`requestId`): its status and its
+ * payments are read from that request's payments (those from `firstPayment` on: a payment
+ * request an order was made for may have been paid before), so an order never changes after its
+ * creation and payments, webhooks, refunds and the clock work on it as on any payment request.
+ */
+export interface OrderRecord {
+  id: string
+  /** The caller's own id, unique in the account; null for an order made for a payment request. */
+  transaction_id: string | null
+  requestId: string
+  firstPayment: number
+  currency: OrderCurrency
+  amountPaise: number
+  name: string | null
+  email: string | null
+  phone: string | null
+  description: string | null
+  redirect_url: string | null
+  webhook_url: string | null
+  created_at: string
 }
 
 export type Instrument = 'UPI' | 'CARD' | 'NETBANKING' | 'WALLET'
@@ -134,6 +166,9 @@ const PAYMENT = 'payment'
 const REFUND = 'refund'
 const SLUG = 'slug'
 const TOKEN = 'token'
+const ORDER = 'order'
+/** A gateway order's transaction_id, keyed by itself: { orderId } (finds an order not held here). */
+const ORDER_TID = 'order_tid'
 
 /** A stored access token is keyed by its SHA-256: the database never holds a usable token. */
 const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url')
@@ -149,6 +184,10 @@ export class InstamojoStore {
   readonly requests: BoundedMap<string, RequestRecord>
   readonly payments: BoundedMap<string, PaymentRecord>
   readonly refunds: BoundedMap<string, RefundRecord>
+  /** Gateway orders; one forgotten takes its transaction_id's entry with it. */
+  readonly orders: BoundedMap<string, OrderRecord>
+  /** transaction_id → order id, for the orders held. */
+  readonly orderTids = new Map<string, string>()
   readonly shortSlugs = new Map<string, string>()
   readonly #db: EmulatorState | undefined
   /** Creation order of each record held, as stored (the seq column). */
@@ -167,6 +206,10 @@ export class InstamojoStore {
     })
     this.payments = new BoundedMap(max, id => { this.#seqs.delete(id) })
     this.refunds = new BoundedMap(max, id => { this.#seqs.delete(id) })
+    this.orders = new BoundedMap(max, (id, gone) => {
+      this.#seqs.delete(id)
+      if (gone.transaction_id !== null && this.orderTids.get(gone.transaction_id) === id) this.orderTids.delete(gone.transaction_id)
+    })
     this.#db = db
     this.#clock = clock
   }
@@ -180,6 +223,7 @@ export class InstamojoStore {
     for (const r of requests) this.#hold(r.doc, r.seq)
     for (const p of await db.load<PaymentRecord>(PAYMENT)) this.#holdPayment(p.doc, p.seq)
     for (const r of await db.load<RefundRecord>(REFUND)) this.#holdRefund(r.doc, r.seq)
+    for (const o of await db.load<OrderRecord>(ORDER)) this.#holdOrder(o.doc, o.seq)
     this.#syncTimer = setInterval(() => { void this.sync().catch(() => {}) }, syncMs)
     this.#syncTimer.unref()
     db.startRetention(60_000)
@@ -196,6 +240,7 @@ export class InstamojoStore {
           if (r.kind === REQUEST) this.#hold(r.doc as RequestRecord, r.seq)
           else if (r.kind === PAYMENT) this.#holdPayment(r.doc as PaymentRecord, r.seq)
           else if (r.kind === REFUND) this.#holdRefund(r.doc as RefundRecord, r.seq)
+          else if (r.kind === ORDER) this.#holdOrder(r.doc as OrderRecord, r.seq)
         }
       })
     })().finally(() => { this.#syncing = undefined })
@@ -219,6 +264,39 @@ export class InstamojoStore {
     const held = this.refunds.get(id)
     if (held || !this.#db) return held
     return await this.#db.get<RefundRecord, RefundRecord>(REFUND, id, stored => this.#holdRefund(stored.doc, stored.seq))
+  }
+
+  /** A gateway order: this instance's, else the database's (made through another instance). */
+  async findOrder (id: string): Promise<OrderRecord | undefined> {
+    const held = this.orders.get(id)
+    if (held || !this.#db) return held
+    return await this.#db.get<OrderRecord, OrderRecord>(ORDER, id, stored => this.#holdOrder(stored.doc, stored.seq))
+  }
+
+  /**
+   * The gateway order with this transaction_id, held or stored. Two instances given the same new
+   * transaction_id in the same moment may both take it: the database has no unique index for it
+   * (EmulatorState writes behind the answer); on one instance a duplicate is always refused.
+   */
+  async findOrderByTransactionId (transactionId: string): Promise<OrderRecord | undefined> {
+    const id = this.orderTids.get(transactionId) ?? (await this.#db?.get<{ orderId: string }>(ORDER_TID, transactionId))?.doc.orderId
+    return id === undefined ? undefined : await this.findOrder(id)
+  }
+
+  addOrder (o: OrderRecord): void {
+    const seq = nextSeq()
+    this.#holdOrder(o, seq)
+    this.#db?.put(ORDER, o.id, o, { seq })
+    if (o.transaction_id !== null) this.#db?.put(ORDER_TID, o.transaction_id, { orderId: o.id }, { seq })
+  }
+
+  #holdOrder (o: OrderRecord, seq: number): OrderRecord {
+    const held = this.orders.get(o.id)
+    if (held) return held
+    this.#seqs.set(o.id, seq)
+    this.orders.set(o.id, o)
+    if (o.transaction_id !== null) this.orderTids.set(o.transaction_id, o.id)
+    return o
   }
 
   /**
@@ -312,6 +390,8 @@ export class InstamojoStore {
     this.requests.clear()
     this.payments.clear()
     this.refunds.clear()
+    this.orders.clear()
+    this.orderTids.clear()
     this.shortSlugs.clear()
     this.#seqs.clear()
   }
@@ -441,7 +521,7 @@ export function v2Payment (store: InstamojoStore, p: PaymentRecord, base: string
     title: r?.purpose ?? '',
     payment_type: 'Payment Request', // (unverified) label
     status: p.status === 'Credit',
-    currency: 'INR',
+    currency: r?.currency ?? 'INR',
     amount: fromPaise(p.amountPaise),
     name: p.buyer_name,
     email: p.email,

@@ -1,5 +1,5 @@
 import { toPaise } from '../amount.ts'
-import { REFUND_TYPES } from './store.ts'
+import { ORDER_CURRENCIES, REFUND_TYPES, type OrderCurrency } from './store.ts'
 
 /**
  * Instamojo's payment-request validation. Errors are Django REST framework field maps
@@ -77,6 +77,16 @@ const BOOLEAN_FIELDS = ['send_email', 'send_sms', 'allow_repeated_payments'] as 
 const REQUIRED = new Set(['amount', 'purpose'])
 const DATETIME_FORMAT = 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].'
 
+/** Which fields of a JSON body are of which DRF type (jsonTypeErrors); a payment request's unless told. */
+interface JsonFields {
+  required: ReadonlySet<string>
+  amounts: readonly string[]
+  strings: readonly string[]
+  booleans?: readonly string[]
+  datetimes?: readonly string[]
+}
+const REQUEST_JSON: JsonFields = { required: REQUIRED, amounts: ['amount'], strings: STRING_FIELDS, booleans: BOOLEAN_FIELDS, datetimes: ['expires_at'] }
+
 /**
  * A JSON body's values typed as DRF types them, before anything reads them as text: a form body
  * holds only strings (a repeated key a list of them), but in JSON `[1]` is a list and `{"a":1}`
@@ -88,7 +98,7 @@ const DATETIME_FORMAT = 'Datetime has wrong format. Use one of these formats ins
  * fields; whether Instamojo's serializer allows null there is not recorded). Returns the errors
  * and the body without the fields they name.
  */
-function jsonTypeErrors (b: Record<string, unknown>): { errors: FieldErrors, rest: Record<string, unknown> } {
+function jsonTypeErrors (b: Record<string, unknown>, fields: JsonFields = REQUEST_JSON): { errors: FieldErrors, rest: Record<string, unknown> } {
   const errors: FieldErrors = {}
   const rest: Record<string, unknown> = { ...b }
   const refuse = (field: string, message: string) => { errors[field] = [message]; delete rest[field] }
@@ -97,28 +107,21 @@ function jsonTypeErrors (b: Record<string, unknown>): { errors: FieldErrors, res
     if (!(field in b)) return
     const v = b[field]
     if (v === null) {
-      if (REQUIRED.has(field)) refuse(field, 'This field may not be null.')
+      if (fields.required.has(field)) refuse(field, 'This field may not be null.')
       else delete rest[field]
     } else if (!ok(v)) {
       refuse(field, message)
     }
   }
-  check('amount', isText, 'A valid number is required.')
-  for (const f of STRING_FIELDS) check(f, isText, 'Not a valid string.')
-  for (const f of BOOLEAN_FIELDS) check(f, v => typeof v === 'boolean' || isText(v), 'Must be a valid boolean.')
-  check('expires_at', v => typeof v === 'string', DATETIME_FORMAT)
+  for (const f of fields.amounts) check(f, isText, 'A valid number is required.')
+  for (const f of fields.strings) check(f, isText, 'Not a valid string.')
+  for (const f of fields.booleans ?? []) check(f, v => typeof v === 'boolean' || isText(v), 'Must be a valid boolean.')
+  for (const f of fields.datetimes ?? []) check(f, v => typeof v === 'string', DATETIME_FORMAT)
   return { errors, rest }
 }
 
-type Validated<T> = { errors: FieldErrors } | { errors: undefined, value: T }
-
-export function validateNewRequest (body: unknown, nowMs = Date.now(), opts: { json?: boolean } = {}): Validated<NewRequest> {
-  const raw = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
-  const typed = opts.json ? jsonTypeErrors(raw) : { errors: {}, rest: raw }
-  const b = typed.rest
-  const out: FieldErrors = {}
-
-  const amount = str(b.amount)
+/** An amount from 9 to 200000 with at most two decimals, in paise (0 when refused: `out.amount` says why). */
+function checkAmount (amount: string | undefined, out: FieldErrors): number {
   let amountPaise = 0
   if (!amount) out.amount = ['This field is required.']
   else if (!/^\d+(\.\d+)?$/.test(amount)) out.amount = ['A valid number is required.']
@@ -129,6 +132,18 @@ export function validateNewRequest (body: unknown, nowMs = Date.now(), opts: { j
     if (amountPaise < 900) out.amount = ['Ensure this value is greater than or equal to 9.']
     else if (amountPaise > 20_000_000) out.amount = ['Ensure this value is less than or equal to 200000.']
   }
+  return amountPaise
+}
+
+type Validated<T> = { errors: FieldErrors } | { errors: undefined, value: T }
+
+export function validateNewRequest (body: unknown, nowMs = Date.now(), opts: { json?: boolean } = {}): Validated<NewRequest> {
+  const raw = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
+  const typed = opts.json ? jsonTypeErrors(raw) : { errors: {}, rest: raw }
+  const b = typed.rest
+  const out: FieldErrors = {}
+
+  const amountPaise = checkAmount(str(b.amount), out)
 
   const purpose = str(b.purpose)
   if (!purpose) out.purpose = ['This field is required.']
@@ -217,4 +232,121 @@ export function validateRefund (body: unknown, opts: { json?: boolean } = {}): V
 
   if (Object.keys(out).length) return { errors: out }
   return { errors: undefined, value: { type: type as NewRefund['type'], body: reason!, refundPaise, transaction_id: transactionId } }
+}
+
+/**
+ * A gateway order's fields (POST /v2/gateway/orders/), with the limits the official C# SDK's
+ * PaymentOrder.validate() checks before sending one: name ≤ 100 characters, email ≤ 75 and
+ * email-shaped, phone 10 digits, amount ≥ 9, transaction_id of [A-Za-z0-9_-] ≤ 64, redirect_url a
+ * URL, currency INR or USD, description ≤ 255; webhook_url a URL when given (the SDK's
+ * InvalidOrderResponse reads a webhook_url error). The messages are DRF's stock ones, as for a
+ * payment request (unverified: Instamojo's serializer for orders is not published).
+ */
+export interface NewOrder {
+  name: string
+  email: string
+  phone: string
+  amountPaise: number
+  transaction_id: string
+  redirect_url: string
+  currency: OrderCurrency
+  description: string | null
+  webhook_url: string | null
+}
+
+const ORDER_REQUIRED = new Set(['name', 'email', 'phone', 'amount', 'transaction_id', 'redirect_url'])
+const ORDER_JSON: JsonFields = { required: ORDER_REQUIRED, amounts: ['amount'], strings: ['name', 'email', 'phone', 'transaction_id', 'redirect_url', 'currency', 'description', 'webhook_url'] }
+const TRANSACTION_ID = /^[A-Za-z0-9_-]+$/
+const tooLong = (max: number) => [`Ensure this field has no more than ${max} characters.`]
+
+/**
+ * A buyer's phone on an order: any 10 digits, as the C# SDK's ^[0-9]{10}$ takes them (its README's
+ * sample is 0123456789), or whatever a payment request's phone takes (+91 forms and the like).
+ * Answered as a payment request's: "+91…" for an Indian mobile number, else as given
+ * (unverified: what Instamojo answers for an order's phone is not recorded).
+ */
+function orderPhone (raw: string): string | undefined {
+  const normal = normalisePhone(raw)
+  if (normal) return normal
+  return /^\d{10}$/.test(raw) ? raw : undefined
+}
+
+/** The buyer fields an order has: name, email and phone (checked when given). */
+function buyerFields (b: Record<string, unknown>, out: FieldErrors, required: boolean): { name: string | null, email: string | null, phone: string | null } {
+  const need = (field: string) => { if (required) out[field] = ['This field is required.'] }
+  const name = str(b.name) || null
+  if (!name) need('name')
+  else if (name.length > 100) out.name = tooLong(100)
+  const email = str(b.email) || null
+  if (!email) need('email')
+  else if (email.length > 75) out.email = tooLong(75)
+  else if (!EMAIL.test(email)) out.email = ['Enter a valid email address.']
+  const rawPhone = str(b.phone) || null
+  let phone: string | null = null
+  if (!rawPhone) need('phone')
+  else if (!(phone = orderPhone(rawPhone) ?? null)) out.phone = ['Enter a valid phone number.']
+  return { name, email, phone }
+}
+
+export function validateNewOrder (body: unknown, opts: { json?: boolean } = {}): Validated<NewOrder> {
+  const raw = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
+  const typed = opts.json ? jsonTypeErrors(raw, ORDER_JSON) : { errors: {}, rest: raw }
+  const b = typed.rest
+  const out: FieldErrors = {}
+
+  const { name, email, phone } = buyerFields(b, out, true)
+  // (unverified) The C# SDK checks only the minimum, 9; the payment request's maximum is assumed.
+  const amountPaise = checkAmount(str(b.amount), out)
+
+  const transactionId = str(b.transaction_id)
+  if (!transactionId) out.transaction_id = ['This field is required.']
+  else if (transactionId.length > 64) out.transaction_id = tooLong(64)
+  else if (!TRANSACTION_ID.test(transactionId)) out.transaction_id = ['This value does not match the required pattern.']
+
+  const redirectRaw = str(b.redirect_url)
+  const redirectUrl = url(redirectRaw, 'redirect_url', out)
+  if (!redirectRaw) out.redirect_url = ['This field is required.']
+
+  // Left out (or blank), INR: the C# SDK's PaymentOrder sets it so by default.
+  const currency = str(b.currency) || 'INR'
+  if (!(ORDER_CURRENCIES as readonly string[]).includes(currency)) out.currency = [`"${currency}" is not a valid choice.`]
+
+  const description = str(b.description) || null
+  if (description && description.length > 255) out.description = tooLong(255)
+  const webhookUrl = url(str(b.webhook_url), 'webhook_url', out)
+
+  Object.assign(out, typed.errors)
+  if (Object.keys(out).length) return { errors: out }
+  return {
+    errors: undefined,
+    value: {
+      name: name!,
+      email: email!,
+      phone: phone!,
+      amountPaise,
+      transaction_id: transactionId!,
+      redirect_url: redirectUrl!,
+      currency: currency as OrderCurrency,
+      description,
+      webhook_url: webhookUrl
+    }
+  }
+}
+
+/** POST /v2/gateway/orders/payment-request/: the payment request's id, and the buyer's details when given. */
+export interface OrderForRequest { id: string, name: string | null, email: string | null, phone: string | null }
+
+export function validateOrderForRequest (body: unknown, opts: { json?: boolean } = {}): Validated<OrderForRequest> {
+  const raw = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>
+  const typed = opts.json ? jsonTypeErrors(raw, { required: new Set(['id']), amounts: [], strings: ['id', 'name', 'email', 'phone'] }) : { errors: {}, rest: raw }
+  const b = typed.rest
+  const out: FieldErrors = {}
+  const id = str(b.id)
+  if (!id) out.id = ['This field is required.']
+  // (unverified) The buyer's details are optional here (the sample SDK server sends only the id;
+  // the payment request's own are used then), and checked as a new order's when given.
+  const buyer = buyerFields(b, out, false)
+  Object.assign(out, typed.errors)
+  if (Object.keys(out).length) return { errors: out }
+  return { errors: undefined, value: { id: id!, ...buyer } }
 }
