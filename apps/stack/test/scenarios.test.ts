@@ -124,3 +124,15 @@ t.test('the example scenarios play their stories in order', async t => {
   t.equal(bad.status, 400)
   t.match(bad.body.message, /stories\/0\/steps\/0\/fate/)
 })
+
+t.test('a scenario played again on a frozen clock starts its stories over', async t => {
+  const { call } = await startStack(t)
+  t.equal((await call('POST', '/api/admin/clock/freeze', undefined, admin)).status, 200)
+  const link = (await call('POST', '/api/admin/payment-links', { amount: 1499, purpose: 'Annual plan', buyer_name: 'Asha Rao', phone: '+919812345678' }, admin)).body
+  const attempt = async () => (await call('POST', `/api/admin/payment-links/${link.id}/simulate`, {}, admin)).body.status
+  t.equal((await call('POST', '/api/admin/scenario/examples/payment-fails-twice', undefined, admin)).status, 200)
+  t.equal(await attempt(), 'failed')
+  // Played again at the same frozen instant: from its first step, not on at its second.
+  t.equal((await call('POST', '/api/admin/scenario/examples/payment-fails-twice', undefined, admin)).status, 200)
+  t.same([await attempt(), await attempt(), await attempt()], ['failed', 'failed', 'paid'])
+})

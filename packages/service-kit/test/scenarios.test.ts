@@ -118,3 +118,18 @@ t.test('the rules played while one request is handled are collected for its answ
   t.same(rules, ['story note step 1/1 (ouvert — après 2 min)'])
   t.equal(scenarioRuleHeader([...rules, ...rules]), 'story note step 1/1 (ouvert ? apr?s 2 min)', 'once each, printable ASCII (a header value)')
 })
+
+t.test('played again at the same instant of a frozen clock, a scenario starts over; read back again, it carries on', async t => {
+  const clock = new TestClock()
+  const t0 = Date.now()
+  clock.apply({ frozen_at: t0, offset_ms: 0 })
+  const player = new ScenarioPlayer(clock)
+  const scenario = { name: 'twice', stories: [{ name: 'twice', service: 'payments' as const, recipient: '+919812345678', steps: [{ outcome: 'failure' as const }, { outcome: 'success' as const }] }] }
+  player.load({ started_at: t0, run: 'first', scenario })
+  const sim = new Simulator(settings, 'payments', player)
+  t.equal(sim.story('+919812345678')?.outcome, 'failure')
+  player.load({ started_at: t0, run: 'first', scenario })
+  t.equal(sim.story('+919812345678')?.outcome, 'success', 'the same start read back: the story goes on')
+  player.load({ started_at: t0, run: 'second', scenario })
+  t.equal(sim.story('+919812345678')?.outcome, 'failure', 'a new start at the same instant: from its first step')
+})

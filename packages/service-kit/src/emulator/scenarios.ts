@@ -49,7 +49,8 @@ export interface RateWindow { limit: number, remaining: number, resetAtMs: numbe
 
 export interface ScenarioPlay { at: number, service: string, rule: string, recipient: string | null, decided: string }
 
-export interface StoredScenario { scenario: Scenario, started_at: number }
+/** The active scenario as stored: when it started (on the clock) and which start it is (`run`). */
+export interface StoredScenario { scenario: Scenario, started_at: number, run?: string }
 
 const MAX_PLAYED = 500
 
@@ -67,6 +68,7 @@ export class ScenarioPlayer {
   readonly #clock: Clock
   #active: Scenario | null = null
   #startedAt = 0
+  #run: string | undefined
   #counts = new Map<string, number>()
   #windows = new Map<string, { index: number, count: number }>()
   #played: ScenarioPlay[] = []
@@ -85,9 +87,10 @@ export class ScenarioPlayer {
     // Compared with keys sorted: the database (jsonb) gives the scenario back with its keys in its
     // own order, and a scenario taken for a new one would start over at the next settings poll,
     // forgetting its rate windows and story counts.
-    if (canonicalJson(stored?.scenario ?? null) === canonicalJson(this.#active) && startedAt === this.#startedAt) return
+    if (canonicalJson(stored?.scenario ?? null) === canonicalJson(this.#active) && startedAt === this.#startedAt && stored?.run === this.#run) return
     this.#active = stored?.scenario ?? null
     this.#startedAt = startedAt
+    this.#run = stored?.run
     this.#counts.clear()
     this.#windows.clear()
     this.#patterns.clear()

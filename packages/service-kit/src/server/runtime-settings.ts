@@ -163,7 +163,8 @@ export class RuntimeSettings {
 
   /** Starts a scenario now (on the clock), or stops the active one (null); every instance follows. */
   async setScenario (scenario: Scenario | null, changedBy: string): Promise<StoredScenario | null> {
-    const value: StoredScenario | null = scenario ? { scenario, started_at: this.clock.now() } : null
+    // A run of its own: played again at the same instant (a frozen clock), it still starts over.
+    const value: StoredScenario | null = scenario ? { scenario, started_at: this.clock.now(), run: newRowId() } : null
     const active = this.scenarios.active
     // Stopped is stored as an object too (a settings value is never null).
     await this.#write(SCENARIO_SETTING, active ? { name: active.name } : { scenario: null }, value ?? { scenario: null }, changedBy)
