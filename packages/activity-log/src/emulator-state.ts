@@ -296,7 +296,30 @@ export class EmulatorState {
     const cleared = marker >= 0 && records[marker]!.seq > this.#clearedSeq
     if (cleared) this.#clearedSeq = records[marker]!.seq
     if (marker >= 0) records = records.slice(marker + 1)
+    if (cleared) this.#dropWritesOfTheCleared(this.#clearedSeq)
     apply({ cleared, records })
+    if (cleared) await this.#tombstoneWritesOfTheCleared(this.#clearedSeq)
+  }
+
+  /**
+   * Another instance's reset, learnt of late: what this instance queued of records made before it
+   * (a call it was driving takes its next step) is dropped unwritten.
+   */
+  #dropWritesOfTheCleared (clearedSeq: number): void {
+    for (const [key, pending] of this.#queue) if (Number(pending.row.seq) < clearedSeq) this.#queue.delete(key)
+  }
+
+  /**
+   * ...and what it wrote of them between the reset and now is marked deleted: a tombstone, so the
+   * other instances drop the copies they may have read meanwhile. Without it a call this instance
+   * was driving came back after the reset (its next step rewrote it) and stayed for good.
+   */
+  async #tombstoneWritesOfTheCleared (clearedSeq: number): Promise<void> {
+    try {
+      await this.#backend.update(this.#table, { writer: this.writer, deleted: false, seq: { lt: clearedSeq }, kind: { neq: CLEARED } }, { deleted: true, doc: null })
+    } catch (err) {
+      this.#logger?.warn({ err, table: this.#table }, 'emulator state: what this instance wrote after another instance\'s reset could not be marked deleted')
+    }
   }
 
   /**
@@ -309,6 +332,8 @@ export class EmulatorState {
     const seq = marker ? Number(marker.seq) : 0
     if (seq <= this.#clearedSeq) return false
     this.#clearedSeq = seq
+    this.#dropWritesOfTheCleared(seq)
+    await this.#tombstoneWritesOfTheCleared(seq)
     return true
   }
 

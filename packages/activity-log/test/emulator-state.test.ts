@@ -302,3 +302,34 @@ t.test('a claim does not hide from this instance a document another instance wro
   t.same((await changes(state))?.records.map(r => [r.doc, r.step]), [[{ topic: 'Renamed by the other instance' }, 1]], 'the next sync still brings the rename')
   t.equal(await other.claim('meeting', 'm1', 0, 1, null), false, 'and the step stays claimed once')
 })
+
+t.test('an instance that learns late of another\'s clear: what it wrote since of records made before it is taken back, for every instance', async t => {
+  const backend = await createTestBackend(t)
+  const a = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  const b = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  const c = new EmulatorState({ backend, table: 'bolna_emulator_state', logger: quiet })
+  t.teardown(async () => { await a.close(); await b.close(); await c.close() })
+  await b.markSync()
+  await c.markSync()
+
+  // B drives a call made before the reset.
+  const callSeq = nextSeq()
+  b.put('call', 'old', { status: 'ringing' }, { seq: callSeq, dueAt: 1_000 })
+  await b.flush()
+  t.equal(await a.clear(), 1, 'A resets')
+  // B has not synced yet: its call takes its next steps, one stored, one still queued.
+  b.put('call', 'old', { status: 'in-progress' }, { seq: callSeq, dueAt: 2_000 })
+  await b.flush()
+  b.put('call', 'old', { status: 'completed' }, { seq: callSeq })
+  // And a call made through A after the reset, which must stay.
+  a.put('call', 'new', { status: 'queued' }, { seq: nextSeq() })
+  await a.flush()
+  t.match(await c.get('call', 'old'), { doc: { status: 'in-progress' } }, 'meanwhile the call is back for whoever reads it')
+
+  t.equal((await changes(b))?.cleared, true, 'B learns of the reset')
+  await b.flush()
+  t.equal(await c.get('call', 'old'), undefined, 'its writes since the reset are taken back: nobody reads the call')
+  t.match(await c.get('call', 'new'), { doc: { status: 'queued' } }, 'what was made after the reset stays')
+  const synced = (await changes(c))!
+  t.ok(synced.records.some(r => r.id === 'old' && r.deleted), 'and an instance that read it meanwhile gets its tombstone')
+})
