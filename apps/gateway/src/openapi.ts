@@ -25,6 +25,8 @@ interface Operation {
   errors?: Record<number, ErrorCode[]>
   /** Request bodies that show the magic values (mock mode), so a generated client's docs carry them. */
   examples?: Record<string, { summary: string, value: Record<string, unknown> }>
+  /** The body may be left out (an empty POST takes the defaults). */
+  optionalBody?: boolean
 }
 
 // The magic values of mock mode (README, each service's section): one example per outcome.
@@ -95,9 +97,9 @@ export const OPERATIONS: Record<string, Operation> = {
   'PUT /api/admin/scenario': own('playScenario', { 400: ['ADMIN_INVALID_REQUEST'] }),
   'DELETE /api/admin/scenario': own('stopScenario'),
   'GET /api/admin/scenario/examples': own('listScenarioExamples'),
-  'POST /api/admin/scenario/examples/{name}': own('playScenarioExample', { 404: ['ADMIN_SCENARIO_NOT_FOUND'] }),
+  'POST /api/admin/scenario/examples/{name}': { ...own('playScenarioExample', { 404: ['ADMIN_SCENARIO_NOT_FOUND'] }), optionalBody: true },
   'GET /api/admin/datasets': own('listDatasets'),
-  'POST /api/admin/datasets/{name}/load': own('loadDataset', { 404: ['ADMIN_DATASET_NOT_FOUND'], 409: ['ADMIN_DATASET_LOADING'] }),
+  'POST /api/admin/datasets/{name}/load': { ...own('loadDataset', { 404: ['ADMIN_DATASET_NOT_FOUND'], 409: ['ADMIN_DATASET_LOADING'] }), optionalBody: true },
   'GET /api/admin/emulators': own('listEmulators'),
 
   'POST /api/automation/trigger/email': { ...fwd('sendEmail', 'EMAIL', { 422: ['EMAIL_PROVIDER_REJECTED'] }), examples: EXAMPLES.sendEmail },
@@ -254,6 +256,7 @@ function rewrite (doc: Json, gatewayPort: number): Json {
       const body = operation.requestBody?.content?.['application/json']
       if (body?.schema) body.schema = component(body.schema, `${pascal(op.id)}Request`)
       if (body && op.examples) body.examples = op.examples
+      if (operation.requestBody && op.optionalBody) operation.requestBody.required = false
       if (op.forwarded && path.startsWith('/api/') && !path.startsWith('/api/webhooks/')) {
         operation.parameters = [...(operation.parameters ?? []), { $ref: '#/components/parameters/SimulatedOutcome' }, { $ref: '#/components/parameters/SimulatedLatency' }]
       }

@@ -74,3 +74,23 @@ t.test('the demo data set loads through the gateway and Stats agree with its pla
   t.same(moved.filter(r => Date.parse(r.updated_at) < Date.parse(r.created_at)), [], 'none moved before it was created')
   t.same(moved.filter(r => Date.parse(r.updated_at) >= loadStart), [], 'none moved at the load\'s real time')
 })
+
+t.test('the admin API loads a built-in data set with a seed and a latency, and names a field it does not take', async t => {
+  const { call } = await startStack(t)
+  const bad = await call('POST', '/api/admin/datasets/demo/load', { seed: 'seven' }, admin)
+  t.equal(bad.status, 400)
+  t.match(bad.body.message, /body\/seed/)
+  const unknown = await call('POST', '/api/admin/datasets/demo/load', { sed: 7 }, admin)
+  t.equal(unknown.status, 400)
+  t.match(unknown.body.message, /sed/, 'a misspelt option is refused, not ignored')
+  const example = await call('POST', '/api/admin/scenario/examples/provider-down', { x: 1 }, admin)
+  t.equal(example.status, 400, 'an example scenario takes no body')
+  t.match(example.body.message, /x/)
+  const started = await call('POST', '/api/admin/datasets/demo/load', { seed: 7, latency_ms: 0 }, admin)
+  t.equal(started.status, 202, started.text)
+  const load = await eventually(async () => {
+    const state = (await call('GET', '/api/admin/datasets', undefined, admin)).body.load
+    return state?.status !== 'running' ? state : undefined
+  }, 120_000, 250)
+  t.match(load, { dataset: 'demo', status: 'done', seed: 7 }, 'planned with the seed given')
+})

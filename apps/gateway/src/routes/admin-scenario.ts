@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { request as httpRequest } from 'undici'
 import { Type } from '@sinclair/typebox'
+import { emptyBodyIsEmptyObject } from './optional-body.ts'
 import { errorResponses } from '@switchboard/schemas/common'
 import { ScenarioExamplesSchema, ScenarioSchema, ScenarioStatusSchema, type Scenario, type ScenarioStatus } from '@switchboard/schemas/scenario'
 import { appError } from '@switchboard/service-kit/errors'
@@ -79,7 +80,8 @@ export const adminScenarioRoutes: FastifyPluginAsyncTypebox<AdminScenarioOptions
   }, async () => ({ items: listScenarioExamples() }))
 
   app.post('/api/admin/scenario/examples/:name', {
-    schema: { tags, security, summary: 'Play one of the example scenarios', params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }), response: { 200: ScenarioStatusSchema, ...errorResponses } }
+    preValidation: emptyBodyIsEmptyObject,
+    schema: { tags, security, summary: 'Play one of the example scenarios', params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }), body: Type.Object({}, { additionalProperties: false, description: 'Nothing: the example is played as shipped' }), response: { 200: ScenarioStatusSchema, ...errorResponses } }
   }, async (request) => {
     const scenario = readScenarioExample(request.params.name)
     if (!scenario) throw appError('ADMIN_SCENARIO_NOT_FOUND', `No example scenario "${request.params.name}". Known: ${listScenarioExamples().map(e => e.name).join(', ')}.`)
