@@ -136,3 +136,16 @@ t.test('a scenario played again on a frozen clock starts its stories over', asyn
   t.equal((await call('POST', '/api/admin/scenario/examples/payment-fails-twice', undefined, admin)).status, 200)
   t.same([await attempt(), await attempt(), await attempt()], ['failed', 'failed', 'paid'])
 })
+
+t.test('a scenario header that names no story of the playing scenario is refused, naming the stories there are', async t => {
+  const { call } = await startStack(t)
+  const message = (header: string) => call('POST', '/api/automation/trigger/whatsapp', { to_number: '+919812300001', template_name: 'welcome_message', params: ['Ada'] }, { ...api, 'x-switchboard-scenario': header })
+  const none = await message('delivered-never-read')
+  t.equal(none.status, 400, 'none is playing')
+  t.match(none.body.message, /headers\/x-switchboard-scenario names a story, but no scenario is playing/)
+  t.equal((await call('POST', '/api/admin/scenario/examples/whatsapp-never-read', undefined, admin)).status, 200)
+  const scenarioName = await message('whatsapp-never-read')
+  t.equal(scenarioName.status, 400, 'the scenario\'s own name is not a story\'s')
+  t.match(scenarioName.body.message, /names no whatsapp story of the scenario playing \("whatsapp-never-read"\): its whatsapp stories are delivered-never-read/)
+  t.equal((await message('delivered-never-read')).status, 202, 'the story\'s name plays it')
+})

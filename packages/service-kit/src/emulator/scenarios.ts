@@ -144,6 +144,19 @@ export class ScenarioPlayer {
   }
 
   /**
+   * What is wrong with a request's scenario header for this service, in words, or undefined when it
+   * names one of the playing scenario's stories for it. A name that matches nothing was ignored,
+   * and the request played as if it had none: the pitfall of naming the scenario, not its story.
+   */
+  storyHeaderProblem (service: string, header: string): string | undefined {
+    const s = this.#active
+    if (!s) return 'names a story, but no scenario is playing: play one (PUT /api/admin/scenario) or leave the header out'
+    if (s.stories?.some(st => st.name === header && st.service === service)) return undefined
+    const names = (s.stories ?? []).filter(st => st.service === service).map(st => st.name)
+    return `names no ${service} story of the scenario playing ("${s.name}"): ${names.length ? `its ${service} stories are ${names.join(', ')}` : `it has none for ${service}`}`
+  }
+
+  /**
    * The next step of the story this request plays, if any: the one its scenario header names, else
    * the first whose recipient pattern matches. Each call consumes a step (per story and recipient).
    */

@@ -20,7 +20,7 @@ import { registerCapture } from './capture.ts'
 import { lazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts'
 import { forgetOwnOrigin, registerOwnOrigin } from '../outbound/provider-client.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
-import { collectScenarioRules, SCENARIO_RULE_HEADER, scenarioRuleHeader } from '../emulator/scenarios.ts'
+import { collectScenarioRules, SCENARIO_HEADER, SCENARIO_RULE_HEADER, scenarioRuleHeader } from '../emulator/scenarios.ts'
 import { clockMode, clockStamp, type TestClock } from '../emulator/clock.ts'
 import { emulatorAccount, type CredentialMaker, type EmulatorAccount } from '../emulator/account.ts'
 import { bearerToken, INTERNAL_HEADER, resolveTokens, tokenMatches, type Tokens } from './tokens.ts'
@@ -479,6 +479,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   // The service's own calls to its emulator carry the internal credential; a client's do not.
   registerCapture(app, { channel: opts.service, emulatorPrefix: descriptor.emulatorPrefix, store: shared.activityLog, internal: request => request.fromGateway, enabled: opts.env.ACTIVITY_CAPTURE, stamp: () => clockStamp(shared.runtime.clock) })
   journalScenarioRules(app, descriptor.emulatorPrefix, shared.runtime)
+  refuseUnknownStories(app, opts.service, descriptor.codePrefix, descriptor.emulatorPrefix, shared.runtime)
   let ownOrigin: string | undefined
   app.addHook('onListen', async () => { registerOwnOrigin(ownOrigin = selfBaseUrl(app), { [INTERNAL_HEADER]: shared.tokens.internalToken }) })
   app.addHook('onClose', async () => { if (ownOrigin !== undefined) forgetOwnOrigin(ownOrigin) })
@@ -633,6 +634,23 @@ function journalScenarioRules (app: App, emulatorPrefix: string, runtime: Runtim
     const rules = rulesOf.get(request)
     if (rules !== undefined && rules.length > 0) reply.header(SCENARIO_RULE_HEADER, scenarioRuleHeader(rules))
     done(null, payload)
+  })
+}
+
+/**
+ * A scenario header on the service's API must name a story of the playing scenario for this
+ * service: `400` naming the header otherwise, as a bad outcome header is (an emulator reads its
+ * headers its own way, as the provider would ignore them).
+ */
+function refuseUnknownStories (app: App, service: ServiceName, codePrefix: string, emulatorPrefix: string, runtime: RuntimeSettings): void {
+  const field = `headers/${SCENARIO_HEADER}`
+  app.addHook('preValidation', (request, _reply, done) => {
+    const named = request.headers[SCENARIO_HEADER]
+    const path = request.routeOptions.url ?? request.url
+    if (typeof named !== 'string' || path === emulatorPrefix || path.startsWith(emulatorPrefix + '/')) return done()
+    const problem = runtime.scenarios.storyHeaderProblem(service, named)
+    if (problem === undefined) return done()
+    done(prefixedError(codePrefix, 'INVALID_REQUEST', `${field} ${problem}.`, { details: [{ field, message: problem }] }))
   })
 }
 
