@@ -94,3 +94,31 @@ t.test('the admin API loads a built-in data set with a seed and a latency, and n
   }, 120_000, 250)
   t.match(load, { dataset: 'demo', status: 'done', seed: 7 }, 'planned with the seed given')
 })
+
+t.test('the same seed, the same data: WhatsApp\'s statuses too, and its simulation is left as it was', async t => {
+  const { call, gatewayUrl } = await startStack(t)
+  const dataset = readDataset('demo')
+  /** The WhatsApp statuses once they have stopped moving: by message, in a fixed order. */
+  const settled = async () => {
+    let last = ''
+    let same = 0
+    for (let i = 0; i < 60 && same < 3; i++) {
+      await new Promise(resolve => setTimeout(resolve, 500))
+      const rows = (await call('GET', '/api/admin/journal?service=whatsapp&limit=1000', undefined, admin)).body.items as Array<{ contact: string, summary: string, status: string }>
+      const now = JSON.stringify(rows.map(r => `${r.contact} ${r.summary} ${r.status}`).sort())
+      same = now === last ? same + 1 : 0
+      last = now
+    }
+    return JSON.parse(last) as string[]
+  }
+  const load = async () => {
+    const report = await loadDataset(dataset, { baseUrl: gatewayUrl, apiToken: API_TOKEN, adminToken: ADMIN_TOKEN, latency: 0, seed: 7 })
+    t.same(report.failures, [])
+    return await settled()
+  }
+  const first = await load()
+  t.ok(first.some(s => s.endsWith(' read')) && first.some(s => !s.endsWith(' read')), 'some read, some not: the statuses are drawn')
+  t.equal((await call('GET', '/api/admin/settings/mock-mode', undefined, admin)).body.services.whatsapp.simulation.seed, null, 'WhatsApp\'s simulation is unseeded again after the load')
+  t.equal((await call('POST', '/api/admin/reset', undefined, admin)).status, 200)
+  t.same(await load(), first, 'loaded again with the same seed after a reset: every message ends the same')
+})

@@ -68,7 +68,7 @@ export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise
   const started = performance.now()
   const base = opts.baseUrl.replace(/\/+$/, '')
 
-  async function call (method: 'GET' | 'POST', path: string, body: unknown, latencyMs: number, admin = false, force = true): Promise<{ status: number, body: any }> {
+  async function call (method: 'GET' | 'POST' | 'PATCH', path: string, body: unknown, latencyMs: number, admin = false, force = true): Promise<{ status: number, body: any }> {
     const res = await request(base + path, {
       method,
       headers: {
@@ -163,38 +163,62 @@ export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise
     const res = await call('POST', `/api/admin/clock/${path}`, body ?? {}, 0, true, false)
     if (res.status !== 200) throw new Error(`the gateway refused to set the test clock (${path}: HTTP ${res.status} ${JSON.stringify(res.body)})`)
   }
-  const all = plan.steps.map((_, i) => i)
-  const ago = plan.agoMs
-  if (!ago) {
-    await play(all)
-  } else if (clockMode !== 'real') {
-    // A clock a test froze or moved is left alone: the history is played at its now.
-    opts.log?.(`the test clock is ${String(clockMode)}: the history is loaded at its now, not spread over the past ${ago.length ? 'days' : ''}`)
-    await play(all)
-  } else {
-    // The history: the test clock set back to each hour that has traffic (oldest first), that
-    // hour's steps played there, so each row, exchange and event is stamped when it happened;
-    // then back to real time, which lets every event still due (deliveries, opens, call
-    // statuses) happen at its own instant on the way.
-    const start = Date.now()
-    const slots = new Map<number, number[]>()
-    for (const i of all) {
-      const at = start - ago[i]!
-      const key = Math.floor(at / 3_600_000)
-      if (!slots.has(key)) slots.set(key, [])
-      slots.get(key)!.push(i)
-    }
-    try {
-      for (const indexes of slots.values()) {
-        await clock('set', { to: new Date(start - ago[indexes[0]!]!).toISOString() })
-        await play(indexes)
-      }
-    } finally {
-      await clock('real')
-    }
+  // WhatsApp's deliveries and reads (and a campaign's failures) follow its simulation's draws: the
+  // data set forces only its sends. Unseeded, they differ on every load; so for the load they are
+  // seeded with the data set's seed (the same seed, the same statuses), unless a seed is set there
+  // already, and the setting is put back after. A seeded draw follows from what each message is,
+  // not from when it arrives, so the load's concurrency changes nothing.
+  const restoreSeed = await seedWhatsApp()
+  try {
+    await playPlan()
+  } finally {
+    if (restoreSeed) await call('PATCH', '/api/admin/settings/services/whatsapp', { simulation: { seed: null } }, 0, true, false).catch(() => undefined)
   }
+
+  async function seedWhatsApp (): Promise<boolean> {
+    if (!plan.steps.some(s => s.kind === 'whatsapp' || s.kind === 'whatsapp_campaign')) return false
+    const settings = await call('GET', '/api/admin/settings/mock-mode', undefined, 0, true, false)
+    if (settings.status !== 200 || settings.body?.services?.whatsapp?.simulation?.seed !== null) return false
+    const seeded = await call('PATCH', '/api/admin/settings/services/whatsapp', { simulation: { seed: plan.seed } }, 0, true, false)
+    if (seeded.status !== 200) opts.log?.(`could not seed WhatsApp's simulation for the load (HTTP ${seeded.status}): its statuses will differ from load to load`)
+    return seeded.status === 200
+  }
+
   report.durationMs = Math.round(performance.now() - started)
   opts.log?.(`data set ${report.dataset} (seed ${report.seed}): ${report.ok} of ${report.steps} steps done in ${(report.durationMs / 1000).toFixed(1)} s` +
     `${Object.entries(report.byKind).map(([k, n]) => `, ${n} ${k}`).join('')}${report.failures.length ? `; ${report.failures.length} failed` : ''}`)
   return report
+
+  async function playPlan (): Promise<void> {
+    const all = plan.steps.map((_, i) => i)
+    const ago = plan.agoMs
+    if (!ago) {
+      await play(all)
+    } else if (clockMode !== 'real') {
+      // A clock a test froze or moved is left alone: the history is played at its now.
+      opts.log?.(`the test clock is ${String(clockMode)}: the history is loaded at its now, not spread over the past ${ago.length ? 'days' : ''}`)
+      await play(all)
+    } else {
+      // The history: the test clock set back to each hour that has traffic (oldest first), that
+      // hour's steps played there, so each row, exchange and event is stamped when it happened;
+      // then back to real time, which lets every event still due (deliveries, opens, call
+      // statuses) happen at its own instant on the way.
+      const start = Date.now()
+      const slots = new Map<number, number[]>()
+      for (const i of all) {
+        const at = start - ago[i]!
+        const key = Math.floor(at / 3_600_000)
+        if (!slots.has(key)) slots.set(key, [])
+        slots.get(key)!.push(i)
+      }
+      try {
+        for (const indexes of slots.values()) {
+          await clock('set', { to: new Date(start - ago[indexes[0]!]!).toISOString() })
+          await play(indexes)
+        }
+      } finally {
+        await clock('real')
+      }
+    }
+  }
 }
