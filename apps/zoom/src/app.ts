@@ -111,7 +111,8 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
       oauthBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
       emulatorBaseUrl: `${app.selfBaseUrl()}${EMULATOR_PREFIX}`,
       emulatorHeaders: app.controlHeaders,
-      timeoutMs: env.PROVIDER_TIMEOUT_MS
+      timeoutMs: env.PROVIDER_TIMEOUT_MS,
+      now: () => app.clock.now()
     }),
     live: () => createZoomClient({
       apiBaseUrl: env.ZOOM_API_BASE_URL,

@@ -291,3 +291,15 @@ t.test('admin: /admin/status masks the live credentials; /admin/reset clears the
   t.same(status.body.credentials.map((c: { variable: string }) => c.variable), ['ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'])
   t.notMatch(JSON.stringify(status.body), /secret-0123456789xyz|client-abcdefghijkl/, 'values are masked')
 })
+
+t.test('mock mode: a token the test clock outlived is renewed before use, not refused first', async t => {
+  const { call, app } = await startZoomApp(t)
+  t.equal((await call('POST', '/meetings', meeting())).status, 201)
+  const issued = app.zoomEmulator.tokens.issued
+  await app.runtime.setClock({ frozen_at: app.clock.now() + 2 * 3_600_000, offset_ms: 0 }, 'test')
+  t.equal((await call('POST', '/meetings', meeting({ topic: 'Two hours on' }))).status, 201)
+  t.equal(app.zoomEmulator.tokens.issued, issued + 1, 'one new token')
+  await app.activityLog.flush()
+  const refused = await app.activityLog.select('activity_exchanges', { where: { channel: 'zoom', status_code: 401 } })
+  t.same(refused, [], 'no call was refused for an expired token on the way')
+})

@@ -132,6 +132,12 @@ export interface ZoomClientOptions {
   emulatorBaseUrl?: string
   /** What the emulator's control routes need (the admin token or the internal credential). */
   emulatorHeaders?: Record<string, string>
+  /**
+   * The time a token's life is measured on: real time for Zoom; the emulators' clock in mock mode,
+   * whose tokens expire on it, so a token an advance of the test clock outlived is renewed before
+   * it is refused (a refused one cost a failed call in the journal, then a retry).
+   */
+  now?: () => number
 }
 
 const PROVIDER = 'Zoom'
@@ -172,6 +178,7 @@ export function createZoomClient (opts: ZoomClientOptions) {
   registerSecrets([basic])
   const store = opts.tokenStore ?? memoryStore()
   const marginMs = (opts.refreshMarginSeconds ?? 60) * 1000
+  const now = opts.now ?? Date.now
   let inflight: Promise<CachedToken> | undefined
   let tokenRequests = 0
 
@@ -187,7 +194,7 @@ export function createZoomClient (opts: ZoomClientOptions) {
     }, opts.dispatcher)
     const b = res.body
     if (res.statusCode === 200 && typeof b?.access_token === 'string' && typeof b.expires_in === 'number') {
-      return { accessToken: b.access_token, expiresAt: Date.now() + b.expires_in * 1000 }
+      return { accessToken: b.access_token, expiresAt: now() + b.expires_in * 1000 }
     }
     const message = b && typeof b === 'object' && b.reason ? `${b.reason} (${b.error})` : `token request answered HTTP ${res.statusCode}`
     // A refused token request is a credentials problem whatever its 4xx; 429 and 5xx are Zoom's.
@@ -198,7 +205,7 @@ export function createZoomClient (opts: ZoomClientOptions) {
   /** A token with more than the margin left, refreshing once for all concurrent callers. */
   async function accessToken (): Promise<string> {
     const cached = store.get()
-    if (cached && cached.expiresAt - marginMs > Date.now()) return cached.accessToken
+    if (cached && cached.expiresAt - marginMs > now()) return cached.accessToken
     inflight ??= fetchToken().then(t => { store.set(t); return t }).finally(() => { inflight = undefined })
     return (await inflight).accessToken
   }
