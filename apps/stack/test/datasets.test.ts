@@ -88,11 +88,14 @@ t.test('the admin API loads a built-in data set with a seed and a latency, and n
   t.match(example.body.message, /x/)
   const started = await call('POST', '/api/admin/datasets/demo/load', { seed: 7, latency_ms: 0 }, admin)
   t.equal(started.status, 202, started.text)
+  let seenRunning: { steps: number, ok: number } | undefined
   const load = await eventually(async () => {
     const state = (await call('GET', '/api/admin/datasets', undefined, admin)).body.load
+    if (state?.status === 'running' && state.ok > 0) seenRunning ??= state
     return state?.status !== 'running' ? state : undefined
-  }, 120_000, 250)
+  }, 120_000, 50)
   t.match(load, { dataset: 'demo', status: 'done', seed: 7 }, 'planned with the seed given')
+  t.ok(seenRunning && seenRunning.steps === load.steps && seenRunning.ok < load.ok, `its progress shown while it ran (${JSON.stringify(seenRunning)})`)
 })
 
 t.test('the same seed, the same data: WhatsApp\'s statuses too, and its simulation is left as it was', async t => {

@@ -46,6 +46,8 @@ export interface LoadOptions {
    */
   latency?: 'realistic' | number
   log?: (line: string) => void
+  /** After each step: how many are done (and how many succeeded) of how many. */
+  progress?: (done: number, ok: number, total: number) => void
 }
 
 export interface LoadReport {
@@ -157,6 +159,7 @@ export async function loadDataset (dataset: Dataset, opts: LoadOptions): Promise
     } catch (err) {
       report.failures.push({ kind: step.kind, status: 0, message: (err as Error).message })
     }
+    opts.progress?.(report.ok + report.failures.length, report.ok, report.steps)
   }
 
   const clock = async (path: string, body?: unknown) => {

@@ -53,7 +53,15 @@ export const adminDatasetRoutes: FastifyPluginAsyncTypebox<AdminDatasetsOptions>
     const state: LoadState = { dataset: name, status: 'running', started_at: new Date().toISOString(), seed: request.body.seed ?? null, steps: 0, ok: null, failures: [], error: null }
     load = state
     const { seed, latency_ms: latency } = request.body
-    loadDataset(dataset, { baseUrl: selfBaseUrl(app), apiToken: tokens.apiToken, adminToken: tokens.adminToken, ...(seed === undefined ? {} : { seed }), ...(latency === undefined ? {} : { latency }) })
+    loadDataset(dataset, {
+      baseUrl: selfBaseUrl(app),
+      apiToken: tokens.apiToken,
+      adminToken: tokens.adminToken,
+      ...(seed === undefined ? {} : { seed }),
+      ...(latency === undefined ? {} : { latency }),
+      // Shown while it runs: how many steps there are, and how many went through so far.
+      progress: (_done, ok, total) => { if (state.status === 'running') Object.assign(state, { steps: total, ok }) }
+    })
       .then((report: LoadReport) => {
         Object.assign(state, { status: 'done', seed: report.seed, steps: report.steps, ok: report.ok, failures: report.failures.slice(0, 20).map(f => `${f.kind} ${f.status}: ${f.message}`.slice(0, 300)) })
       })
