@@ -133,3 +133,22 @@ t.test('played again at the same instant of a frozen clock, a scenario starts ov
   player.load({ started_at: t0, run: 'second', scenario })
   t.equal(sim.story('+919812345678')?.outcome, 'failure', 'a new start at the same instant: from its first step')
 })
+
+t.test('a story the emulators could not play as written is refused, each problem named where it is', async t => {
+  const problems = unknownFates({
+    name: 'careless',
+    stories: [
+      { name: 'twice', service: 'payments', recipient: '+919812345678', steps: [{ outcome: 'failure', fate: 'paid' }] },
+      { name: 'twice', service: 'email', recipient: 'asha@example.in', steps: [{ fate: 'open', at_s: { open: 200, click: 100 } }] },
+      { name: 'call', service: 'voice', recipient: 'not a number', steps: [{ fate: 'busy' }] },
+      { name: 'mail', service: 'email', recipient: 'nobody', steps: [{ fate: 'open' }] },
+      { name: 'fine', service: 'whatsapp', recipient: '+91 98123 *', steps: [{ outcome: 'success', fate: 'read', at_s: { delivered: 1, read: 5 } }] }
+    ]
+  })
+  t.match(problems.join('\n'), /stories\/0\/steps\/0: a step either refuses the request \(outcome failure\) or gives it a fate \(paid\), not both/)
+  t.match(problems.join('\n'), /stories\/1\/name: "twice" is stories\/0's name too/)
+  t.match(problems.join('\n'), /stories\/1\/steps\/0\/at_s\/click: at 100 s, before open \(200 s\)/)
+  t.match(problems.join('\n'), /stories\/2\/recipient: a voice story's recipient is a phone number/)
+  t.match(problems.join('\n'), /stories\/3\/recipient: an email story's recipient is an address/)
+  t.notMatch(problems.join('\n'), /stories\/4/, 'a well-written story passes')
+})

@@ -229,5 +229,43 @@ export function unknownFates (scenario: Scenario): string[] {
     }
   }
   for (const [i, p] of (scenario.periods ?? []).entries()) if (p.to_s <= p.from_s) problems.push(`periods/${i}/to_s: must be after from_s`)
+  return [...problems, ...storyProblems(scenario)]
+}
+
+/** Events that follow one another in a message's life: a step may not time the later one first. */
+const EVENT_ORDER: Partial<Record<ScenarioStory['service'], Array<[string, string]>>> = {
+  email: [['processed', 'delivered'], ['processed', 'deferred'], ['deferred', 'delivered'], ['processed', 'bounce'], ['processed', 'dropped'], ['delivered', 'open'], ['open', 'click'], ['delivered', 'spamreport']],
+  whatsapp: [['sent', 'delivered'], ['delivered', 'read'], ['read', 'reply'], ['sent', 'failed']]
+}
+const PHONE_OR_PATTERN = /^(?:\+?[\d\s()-]{6,}|.*\*.*)$/
+
+/** What a story says that the emulators could not play as written: each names where it is. */
+function storyProblems (scenario: Scenario): string[] {
+  const problems: string[] = []
+  const named = new Map<string, number>()
+  for (const [i, story] of (scenario.stories ?? []).entries()) {
+    // The header picks a story by name: two of one name, and the second could never be named.
+    const first = named.get(story.name)
+    if (first !== undefined) problems.push(`stories/${i}/name: "${story.name}" is stories/${first}'s name too; give each story its own`)
+    else named.set(story.name, i)
+    if (story.recipient !== undefined && (story.service === 'whatsapp' || story.service === 'voice') && !PHONE_OR_PATTERN.test(story.recipient)) {
+      problems.push(`stories/${i}/recipient: a ${story.service} story's recipient is a phone number (or a pattern with *), not "${story.recipient}"`)
+    }
+    if (story.recipient !== undefined && story.service === 'email' && !/[@*]/.test(story.recipient)) {
+      problems.push(`stories/${i}/recipient: an email story's recipient is an address (or a pattern with *), not "${story.recipient}"`)
+    }
+    for (const [j, step] of story.steps.entries()) {
+      // An outcome that is not success refuses the request: no fate could follow it.
+      if (step.fate !== undefined && step.outcome !== undefined && step.outcome !== 'success') {
+        problems.push(`stories/${i}/steps/${j}: a step either refuses the request (outcome ${step.outcome}) or gives it a fate (${step.fate}), not both`)
+      }
+      const at = step.at_s ?? {}
+      for (const [earlier, later] of EVENT_ORDER[story.service] ?? []) {
+        if (at[earlier] !== undefined && at[later] !== undefined && at[later] < at[earlier]) {
+          problems.push(`stories/${i}/steps/${j}/at_s/${later}: at ${at[later]} s, before ${earlier} (${at[earlier]} s), which comes first`)
+        }
+      }
+    }
+  }
   return problems
 }
