@@ -28,9 +28,37 @@ export function readDataset (nameOrPath: string): Dataset {
 }
 
 export function validateDataset (value: unknown, where = 'the data set'): Dataset {
-  if (Value.Check(DatasetSchema, value)) return value
+  if (Value.Check(DatasetSchema, value)) {
+    const unknown = unknownPlaceholders(value)
+    if (unknown.length === 0) return value
+    throw new Error(`${where} has placeholders nothing fills in (they would be sent as written):\n  ${unknown.slice(0, 10).join('\n  ')}`)
+  }
   const problems = [...Value.Errors(DatasetSchema, value)].slice(0, 10).map(e => `${e.path || '/'}: ${e.message}`)
   throw new Error(`${where} does not match the data set schema (packages/datasets/datasets/dataset.schema.json):\n  ${problems.join('\n  ')}`)
+}
+
+/** The {{placeholders}} each kind of text has filled in (plan.ts's fill). */
+const CONTACT_KEYS = ['name', 'full_name', 'company']
+const FILLED: Array<{ path: RegExp, keys: string[] }> = [
+  { path: /^\/email\/(?:subjects|bodies)\/\d+$/, keys: CONTACT_KEYS },
+  { path: /^\/whatsapp\/(?:messages\/templates\/\d+|campaigns\/\d+)\/params\/\d+$/, keys: [...CONTACT_KEYS, 'order', 'amount'] },
+  { path: /^\/zoom\/topics\/\d+$/, keys: CONTACT_KEYS }
+]
+
+/** A {{key}} in a text that fills none in, or one its text does not fill: a typo sent as written. */
+function unknownPlaceholders (dataset: Dataset): string[] {
+  const problems: string[] = []
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      const keys = FILLED.find(f => f.path.test(path))?.keys ?? []
+      for (const [, key] of value.matchAll(/\{\{(\w+)\}\}/g)) {
+        if (!keys.includes(key!)) problems.push(`${path}: {{${key}}} is not filled in here${keys.length ? ` (known: ${keys.map(k => `{{${k}}}`).join(', ')})` : ''}`)
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}/${i}`))
+    else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, `${path}/${k}`)
+  }
+  walk(dataset, '')
+  return problems
 }
 
 export interface LoadOptions {

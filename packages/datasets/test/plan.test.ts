@@ -103,3 +103,14 @@ t.test('meetings: the ended ones start when they are created; the scheduled ones
   const later = Date.parse('2030-01-15T10:00:00Z')
   t.ok(planDataset(demo, undefined, later).steps.every(s => s.kind !== 'meeting' || s.ended || Date.parse(s.body.start_time!) > later), 'relative to the clock the plan is made at')
 })
+
+t.test('a placeholder nothing fills in is refused, naming where it is; the ones a text takes pass', async t => {
+  const demo = readDataset('demo')
+  const withTypo = structuredClone(demo) as Dataset
+  withTypo.email!.subjects[0] = 'Hi {{nmae}}, your order'
+  withTypo.zoom!.topics[0] = 'Review for {{order}}'
+  t.throws(() => validateDataset(withTypo, 'typo.json'), /typo\.json has placeholders nothing fills in[\s\S]*\/email\/subjects\/0: \{\{nmae\}\} is not filled in here \(known: \{\{name\}\}, \{\{full_name\}\}, \{\{company\}\}\)[\s\S]*\/zoom\/topics\/0: \{\{order\}\}/)
+  const fine = structuredClone(demo) as Dataset
+  fine.email!.subjects[0] = 'Hi {{name}} of {{company}}'
+  t.doesNotThrow(() => validateDataset(fine))
+})
