@@ -33,6 +33,12 @@ t.test('an email: its content, raw exchange (redacted), webhooks with verificati
   const d = detail!.body as Json
   t.match(d, { channel: 'email', id, direct: false, row: { id, to_email: 'open@example.com', subject } })
   t.match(d.content, { kind: 'email', subject, html: '<p>Hello <b>Ada</b></p>', to: ['open@example.com'], personalization: { sb_log_id: id } })
+  t.equal(d.content.truncated, false, 'nothing of it was cut')
+  const long = await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Long', content: `<p>${'x'.repeat(100_000)}</p>` }, api)
+  t.equal(long.status, 202)
+  const longDetail = await eventually(async () => { const r = await call('GET', `/api/admin/activity/email/${long.body.id}`, undefined, admin); return r.body.content ? r.body : undefined }, 10_000, 100)
+  t.equal(longDetail?.content.truncated, true, 'a 100 KB body was cut, and the content says so')
+  t.match(longDetail?.content.html, /…\[truncated: \d+ more characters\]$/)
   const exchange = d.exchanges.find((e: Json) => e.path === '/sendgrid/v3/mail/send')
   t.match(exchange, { kind: 'provider', direct: false, method: 'POST', status_code: 202, request: { headers: { authorization: 'Bearer [REDACTED]', 'x-switchboard-internal': '[REDACTED]' }, body: { subject } } })
   t.ok(exchange.response.headers['x-message-id'], 'the answer\'s headers')
@@ -194,6 +200,8 @@ t.test('every channel stores what it sent', async t => {
   t.match(zoomDetail.body.content, { kind: 'zoom', topic: 'Weekly sync' })
   const answer = zoomDetail.body.exchanges.find((e: { path: string }) => /\/meetings$/.test(e.path)).response.body
   t.same([answer.password, answer.h323_password, answer.pstn_password, answer.encrypted_password], Array(4).fill('[REDACTED]'), 'every form of the passcode is kept from view, not only one')
+  t.match(answer.join_url, /\?pwd=\[REDACTED\]/, 'the passcode in the join link too')
+  t.notMatch(JSON.stringify(zoomDetail.body), /pwd=(?!\[REDACTED\])/, 'anywhere in the item')
   // Ended and recorded, it keeps its settings: the later answers and webhooks carry none.
   t.equal((await call('POST', `/api/zoom/meetings/${meeting.body.id}/end`, undefined, api)).status, 200)
   const ended = await eventually(async () => {

@@ -123,6 +123,11 @@ function substituted (text: string | null, substitutions: Json | undefined): str
 }
 
 /** What was sent, per channel, from the exchanges tied to the item (and the row's own columns). */
+/** The schema's promise: `truncated: true` when a part of what was sent was cut to keep its record small. */
+function markCut (content: Json | null, exchanges: Json[]): Json | null {
+  return content === null ? null : { ...content, truncated: exchanges.some(e => e.truncated === true) }
+}
+
 function contentOf (channel: ActivityChannelName, row: Row | null, exchanges: Json[], webhooks: Json[]): Json | null {
   const contents = exchanges.map(e => e.content).filter(isObject)
   if (channel === 'email') {
@@ -257,7 +262,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
       id,
       direct: own?.direct === true,
       row: row ?? null,
-      content: contentOf(channel, row ?? null, exchanges, webhooks),
+      content: markCut(contentOf(channel, row ?? null, exchanges, webhooks), [...exchanges, ...webhooks]),
       timeline: timelineOf(channel, row ?? null, exchanges, webhooks, ids),
       exchanges: exchanges.map(exchangeView),
       webhooks: webhooks.map(exchangeView)
@@ -276,7 +281,7 @@ export const adminInspectRoutes: FastifyPluginAsyncTypebox<InspectOptions> = asy
         const webhooks = channel === 'voice' && typeof exchange.provider_id === 'string'
           ? (await activityLog.rpc<Json[]>('activity_exchanges_for', { p_refs: [exchange.provider_id], p_limit: 50 })).filter(e => e.kind === 'webhook')
           : []
-        const content = contentOf(channel, row ? { ...row, to_email: row.contact } as Row : { to_email: to } as Row, [exchange], webhooks) ?? {}
+        const content = markCut(contentOf(channel, row ? { ...row, to_email: row.contact } as Row : { to_email: to } as Row, [exchange], webhooks), [exchange, ...webhooks]) ?? {}
         const text = channel === 'email' ? str(content.text) : channel === 'whatsapp' ? str(content.rendered) : channel === 'voice' ? str(content.transcript_text) : channel === 'payments' ? str(content.purpose) : str(content.text)
         // The recipient as it was sent: `?to=+91…` unencoded in a URL reads as " 91…". The stored
         // contacts are lower-cased and list every recipient of the request, so a direct email's

@@ -101,6 +101,9 @@ const SECRET_HEADER = /^(?:authorization|proxy-authorization|cookie|set-cookie|x
 // A Zoom meeting's passcode comes in four forms (password, its dial-in and room-system digits,
 // the encrypted one) and its recording's in one more: all of them, or none is kept from view.
 const SECRET_FIELD = /^(?:(?:h323_|pstn_|encrypted_)?password|recording_play_passcode|passwd|secret|client_secret|api_?key|apikey|access_token|refresh_token|id_token|token|auth_token|salt|private_key|authorization)$/i
+/** A passcode carried in a URL: Zoom's join link has the meeting's (encrypted) passcode as `pwd`. */
+const URL_PASSCODE = /([?&]pwd=)[^&#\s"'<>]+/g
+const withoutUrlPasscodes = (text: string) => text.includes('pwd=') ? text.replace(URL_PASSCODE, `$1${REDACTED}`) : text
 /** Hop-by-hop and noise headers, not worth a byte. */
 const DROPPED_HEADER = /^(?:connection|keep-alive|transfer-encoding|content-length|accept-encoding|host|date)$/i
 /** Keys whose values tie an exchange to rows: id, *_id, *Id, sb_log_id. */
@@ -269,7 +272,7 @@ function scrub (value: unknown): unknown {
  */
 function storable (value: unknown, max: number, cut: { truncated: boolean }, depth = 0): unknown {
   if (typeof value === 'string') {
-    const text = redactText(value)
+    const text = withoutUrlPasscodes(redactText(value))
     if (text.length <= max) return text
     cut.truncated = true
     // Not between the two halves of a surrogate pair (an emoji): half of one is stored as U+FFFD.
