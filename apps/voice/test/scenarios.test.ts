@@ -32,7 +32,7 @@ t.test('a rate limit comes before the magic numbers and a story\'s step; the out
   t.same([held.status, (await dial('+919876543210')).status], [200, 200], 'the first two of the window go through')
   const limited = await dial(NUMBERS.completed)
   t.same([limited.status, limited.body], [429, { error: 429, message: 'Rate limit exceeded: 500 per 1 minute' }], 'past the rate a number that is always answered is rate limited, in Bolna\'s envelope')
-  t.equal(limited.headers['retry-after'], '1')
+  t.ok(Number(limited.headers['retry-after']) > 3590, `Retry-After: until the hour's window ends (${String(limited.headers['retry-after'])} s)`)
   t.equal((await dial(NUMBERS.reject)).status, 429, 'a number refused with a 400 gets the 429 instead')
   t.equal((await dial(NUMBERS.error)).status, 429, 'and one that fails with a 500')
   t.equal((await dial('+919820000031')).status, 429, 'a story\'s recipient too')

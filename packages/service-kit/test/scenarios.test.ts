@@ -152,3 +152,18 @@ t.test('a story the emulators could not play as written is refused, each problem
   t.match(problems.join('\n'), /stories\/3\/recipient: an email story's recipient is an address/)
   t.notMatch(problems.join('\n'), /stories\/4/, 'a well-written story passes')
 })
+
+t.test('a 429 of a spent rate window says when the window ends; any other, a second', async t => {
+  const clock = new TestClock()
+  const t0 = Date.now()
+  clock.apply({ frozen_at: t0, offset_ms: 0 })
+  const player = new ScenarioPlayer(clock)
+  player.load({ started_at: t0, run: 'r', scenario: { name: 'rl', rate_limits: [{ service: 'whatsapp', max: 2, per_s: 60 }] } })
+  const whatsapp = new Simulator(settings, 'whatsapp', player)
+  t.equal(whatsapp.retryAfter(), '1', 'room left in the window')
+  t.same([1, 2, 3].map(() => whatsapp.decide().outcome), ['success', 'success', 'rate_limited'])
+  t.equal(whatsapp.retryAfter(), '60', 'spent at its start: the whole minute')
+  clock.apply({ frozen_at: t0 + 45_500, offset_ms: 0 })
+  t.equal(whatsapp.retryAfter(), '15', 'later in it: what is left, rounded up')
+  t.equal(new Simulator(settings, 'email', player).retryAfter(), '1', 'another service: no window of its own')
+})

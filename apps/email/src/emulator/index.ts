@@ -293,7 +293,7 @@ export async function sendgridEmulator (app: FastifyInstance, opts: SendGridEmul
     await simulator.wait(delayMs, () => clientGone(reply.raw))
     reply.header('x-switchboard-simulated', outcome)
     if (outcome === 'rate_limited') {
-      reply.header('retry-after', '1')
+      reply.header('retry-after', simulator.retryAfter())
       // The documented 429 body has no "help" key.
       return reply.code(429).send({ errors: [{ field: null, message: 'too many requests' }] })
     }

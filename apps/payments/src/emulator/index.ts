@@ -199,8 +199,11 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (decision.outcome === 'success') return true
     reply.header('x-switchboard-simulated', decision.outcome)
     // Instamojo publishes no bodies for these; worded in its envelope (unverified).
-    if (decision.outcome === 'rate_limited') reply.code(429).header('retry-after', '1').send(fail('Request was throttled. Expected available in 1 second.'))
-    else if (decision.outcome === 'timeout') reply.code(504).send(fail('Gateway Timeout'))
+    if (decision.outcome === 'rate_limited') {
+      // DRF's throttle answer, its wait in words as in the header.
+      const wait = simulator.retryAfter()
+      reply.code(429).header('retry-after', wait).send(fail(`Request was throttled. Expected available in ${wait} second${wait === '1' ? '' : 's'}.`))
+    } else if (decision.outcome === 'timeout') reply.code(504).send(fail('Gateway Timeout'))
     else if (decision.outcome === 'outage') reply.code(503).send(fail('Service temporarily unavailable. Please try again later.'))
     else reply.code(500).send(fail('Something went wrong. Please try again later.'))
     return false

@@ -194,7 +194,7 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (decision.outcome === 'rate_limited') {
         // Bolna documents 500 requests a minute on /call and the 429 with an optional
         // Retry-After; the body is the spec's Error shape (unverified).
-        reply.code(429).header('retry-after', '1').send({ error: 429, message: 'Rate limit exceeded: 500 per 1 minute' })
+        reply.code(429).header('retry-after', simulator.retryAfter()).send({ error: 429, message: 'Rate limit exceeded: 500 per 1 minute' })
       } else if (decision.outcome === 'timeout') {
         reply.code(504).send({ error: 504, message: 'Gateway Timeout' })
       } else if (decision.outcome === 'outage') {

@@ -246,7 +246,7 @@ export async function aisensyEmulator (app: FastifyInstance, opts: AiSensyEmulat
     switch (outcome) {
       case 'rate_limited':
         // No rate limit is documented; a 429 in the full envelope with Retry-After (unverified).
-        reply.header('retry-after', '1')
+        reply.header('retry-after', simulator.retryAfter())
         return send(reply, ERRORS.rateLimited())
       case 'timeout': return reply.code(504).send({})
       // A random failure and an outage alike: integrators recorded AiSensy's occasional failures

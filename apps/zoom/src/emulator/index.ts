@@ -291,7 +291,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: ZoomEmulatorOpti
     reply.header('x-switchboard-simulated', decision.outcome)
     switch (decision.outcome) {
       case 'rate_limited':
-        reply.code(429).header('retry-after', '1').header('x-ratelimit-category', 'Medium').header('x-ratelimit-type', 'QPS')
+        reply.code(429).header('retry-after', simulator.retryAfter()).header('x-ratelimit-category', 'Medium').header('x-ratelimit-type', 'QPS')
           .send(zoomError(429, 'You have reached the maximum per-second rate limit for this API. Try again later.'))
         break
       case 'outage': reply.code(503).send(zoomError(503, 'The service is temporarily unavailable. Try again later.')); break
@@ -361,7 +361,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: ZoomEmulatorOpti
     // The success rate is about API operations; token requests fail only in a fault scenario or when forced.
     if (decision.outcome === 'failure' && !forced.force) decision.outcome = 'success'
     if (decision.delayMs > 0) await simulator.wait(decision.delayMs, clientGone(reply.raw))
-    if (decision.outcome === 'rate_limited') return reply.code(429).header('retry-after', '1').send({ reason: 'Too many requests', error: 'too_many_requests' }) // (unverified)
+    if (decision.outcome === 'rate_limited') return reply.code(429).header('retry-after', simulator.retryAfter()).send({ reason: 'Too many requests', error: 'too_many_requests' }) // (unverified)
     if (decision.outcome !== 'success') return reply.code(503).send({ reason: 'Service temporarily unavailable', error: 'temporarily_unavailable' }) // (unverified)
     const { token, expiresIn } = tokens.accessToken(accountId, creds.clientId)
     return reply.header('cache-control', 'no-store').send({ access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: S2S_SCOPES, api_url: view.baseUrl() })

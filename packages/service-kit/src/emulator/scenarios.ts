@@ -128,6 +128,15 @@ export class ScenarioPlayer {
    * if any applies: what rate-limit headers (SendGrid's X-RateLimit-*) report. `resetAtMs` is on
    * the emulators' clock.
    */
+  /**
+   * Seconds until the service may send again, for a 429's Retry-After: until the spent window of
+   * the scenario's rate limit ends (on the emulators' clock), else 1 (a random or forced 429).
+   */
+  retryAfterSeconds (service: string): number {
+    const w = this.rateWindow(service)
+    return w !== undefined && w.remaining === 0 ? Math.max(1, Math.ceil((w.resetAtMs - this.#clock.now()) / 1000)) : 1
+  }
+
   rateWindow (service: string): RateWindow | undefined {
     const s = this.#active
     if (!s?.rate_limits?.length) return undefined

@@ -194,6 +194,11 @@ export class Simulator extends Draws {
     return this.#scenarios?.story(this.#service, recipient, header)
   }
 
+  /** A 429's Retry-After, in seconds as text: until the scenario's spent rate window ends, else 1. */
+  retryAfter (): string {
+    return String(this.#scenarios?.retryAfterSeconds(this.#service) ?? 1)
+  }
+
   /** The active scenario's tightest rate-limit window for this service, if one applies (ScenarioPlayer.rateWindow). */
   rateWindow (): RateWindow | undefined {
     return this.#scenarios?.rateWindow(this.#service)
