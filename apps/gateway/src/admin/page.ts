@@ -104,8 +104,10 @@ export function renderShell (assets: { script: string, style: string }): string 
 
   <section id="signin" class="signin" aria-labelledby="signin-title" hidden>
     <h2 id="signin-title">Sign in</h2>
-    <p>Enter the <strong>admin token</strong>. It is printed by <code>./switchboard start</code>, kept in
-      <code>.data/tokens.json</code>, or set with <code>ADMIN_TOKEN</code>. The page keeps it in this tab only
+    <p>Enter the <strong>admin token</strong>. It is printed by <code>./switchboard start</code> (or
+      <code>npx switchboard env</code> from the npm package), kept in <code>tokens.json</code> in the data
+      folder (<code>.data/</code>, or <code>.switchboard/</code> for the package), or set with
+      <code>ADMIN_TOKEN</code>. The page keeps it in this tab only
       (session storage) and sends it as <code>Authorization: Bearer</code> to <code>/api/admin/*</code>.</p>
     <form id="signin-form" class="stack" autocomplete="off">
       <label for="token">Admin token</label>

@@ -47,7 +47,7 @@ export const adminDatasetRoutes: FastifyPluginAsyncTypebox<AdminDatasetsOptions>
     schema: { tags, security, summary: 'Load a built-in data set through the public API, in the background (GET /api/admin/datasets shows progress)', params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }), body: LoadRequestSchema, response: { 202: DatasetsReplySchema, ...errorResponses } }
   }, async (request, reply) => {
     const name = request.params.name
-    if (!(BUILT_IN as readonly string[]).includes(name)) throw appError('ADMIN_DATASET_NOT_FOUND', `No built-in data set "${name}". Known: ${BUILT_IN.join(', ')}. Load your own file with ./switchboard dataset <path>.`)
+    if (!(BUILT_IN as readonly string[]).includes(name)) throw appError('ADMIN_DATASET_NOT_FOUND', `No built-in data set "${name}". Known: ${BUILT_IN.join(', ')}. Load your own file with ./switchboard dataset <path> from a clone of Switchboard.`)
     if (load?.status === 'running') throw appError('ADMIN_DATASET_LOADING', `The data set ${load.dataset} is still loading; wait for it to finish.`)
     const dataset = readDataset(name)
     const state: LoadState = { dataset: name, status: 'running', started_at: new Date().toISOString(), seed: request.body.seed ?? null, steps: 0, ok: null, failures: [], error: null }

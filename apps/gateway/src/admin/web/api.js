@@ -50,7 +50,7 @@ export async function api (method, path, body) {
   if (res.status === 401) {
     const message = state.signedIn
       ? 'You were signed out: the gateway no longer accepts this admin token (401). It may have changed; sign in with the current one.'
-      : 'The gateway refused this token (401 Unauthorized). Copy the admin token again from .data/tokens.json (or ADMIN_TOKEN) and retry.'
+      : 'The gateway refused this token (401 Unauthorized). Copy the admin token again from tokens.json in the data folder (.data/, or .switchboard/ for the npm package; npx switchboard env prints it) or ADMIN_TOKEN, and retry.'
     unauthorized(message)
     throw new ApiError(401, 'UNAUTHORIZED', message, requestId)
   }
