@@ -136,3 +136,13 @@ t.test('a payment refunded through two instances at once gives back no more than
   const more = await refund(answers[0]!.status === 201 ? two : one)
   t.equal(more.status, 400, 'and nothing more through either')
 })
+
+t.test('an OAuth token minted through one instance works through another at once', async t => {
+  const infra = await createTestInfrastructure(t)
+  const [one, two] = [await instance(t, infra), await instance(t, infra)]
+  for (let i = 0; i < 5; i++) {
+    const token = await v2Token(one.call)
+    const res = await two.call('GET', '/instamojo/v2/payment_requests/', undefined, token)
+    t.equal(res.status, 200, `token ${i + 1}: the other instance takes it with no wait`)
+  }
+})

@@ -170,7 +170,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     if (grant === 'refresh_token' && !text(b.refresh_token)) return reply.code(400).send({ error: 'invalid_request' })
     const token = newToken()
     tokens.set(token, Date.now() + TOKEN_TTL_S * 1000)
-    store.addToken(token, Date.now() + TOKEN_TTL_S * 1000)
+    await store.addToken(token, Date.now() + TOKEN_TTL_S * 1000)
     return reply.header('cache-control', 'no-store').send({
       access_token: token,
       token_type: 'Bearer',

@@ -363,8 +363,13 @@ export class InstamojoStore {
   }
 
   /** An issued access token (the database keeps only its hash). */
-  addToken (token: string, expiresAt: number): void {
+  /**
+   * Stored before the token is answered: a client behind a load balancer uses it on the next
+   * instance at once. (With the database away it is kept here, and works on this instance.)
+   */
+  async addToken (token: string, expiresAt: number): Promise<void> {
     this.#db?.put(TOKEN, tokenKey(token), { expiresAt }, { seq: nextSeq() })
+    await this.#db?.flush(2_000).catch(() => undefined)
   }
 
   /** When a token issued by any instance expires (epoch ms); undefined for one never issued. */
