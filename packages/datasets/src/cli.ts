@@ -61,15 +61,19 @@ try {
 } catch (err) {
   fail((err as Error).message)
 }
+const dataDir = process.env.SWITCHBOARD_DATA_DIR || '.data'
 let stored: { apiToken?: string, adminToken?: string } = {}
-try { stored = JSON.parse(readFileSync(join(process.env.SWITCHBOARD_DATA_DIR ?? '.data', 'tokens.json'), 'utf8')) } catch { /* tokens from the environment instead */ }
+try { stored = JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) } catch { /* tokens from the environment instead */ }
 const apiToken = process.env.API_TOKEN ?? stored.apiToken
 const adminToken = process.env.ADMIN_TOKEN ?? stored.adminToken
-if (!apiToken || !adminToken) fail('No tokens: set API_TOKEN and ADMIN_TOKEN, or run from the folder whose .data/tokens.json the stack wrote.')
+if (!apiToken || !adminToken) {
+  fail(`No tokens: ${join(dataDir, 'tokens.json')} is not there${process.env.SWITCHBOARD_DATA_DIR ? ' (SWITCHBOARD_DATA_DIR)' : ''}. ` +
+    'Run this from the folder the stack was started in (with the same SWITCHBOARD_DATA_DIR), or set API_TOKEN and ADMIN_TOKEN.')
+}
 
 // A running stack says where it listens in its data folder's stack.json (any ports, port 0 too).
 let running: string | undefined
-try { running = (JSON.parse(readFileSync(join(process.env.SWITCHBOARD_DATA_DIR ?? '.data', 'stack.json'), 'utf8')) as { urls?: { gateway?: string } }).urls?.gateway } catch { /* not running here */ }
+try { running = (JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')) as { urls?: { gateway?: string } }).urls?.gateway } catch { /* not running here */ }
 const baseUrl = values['base-url'] ?? process.env.SWITCHBOARD_URL ?? running ?? 'http://127.0.0.1:3000'
 try {
   const report = await loadDataset(dataset, { baseUrl, apiToken, adminToken, ...(seed !== undefined ? { seed } : {}), latency, log: line => console.log(line) })
