@@ -4,25 +4,10 @@
  * not taken. Runs on PostgreSQL with TEST_DATABASE_URL, else PGlite.
  */
 import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { createTestInfrastructure, internalHeaders, jsonCaller, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
-import { buildApp } from '../src/app.ts'
-import { loadPaymentsEnv } from '../src/config.ts'
-import { encode, eventually, form, v2Token } from './helper.ts'
+import { createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { encode, eventually, form, startInstance, v2Token } from './helper.ts'
 
-async function instance (t: Test, infra: TestInfrastructure, auth: 'any' | 'issued') {
-  const dir = mkdtempSync(join(tmpdir(), 'payments-auth-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const env = loadPaymentsEnv({ PAYMENTS_PORT: '0', SWITCHBOARD_DATA_DIR: dir, LOG_LEVEL: 'silent', INTERNAL_TOKEN: TEST_TOKENS.internalToken, EMULATOR_AUTH: auth })
-  const app: App = await buildApp({ env, shared: infra, logger: false })
-  t.teardown(() => app.close())
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  return jsonCaller(selfBaseUrl(app), internalHeaders())
-}
+const instance = async (t: Test, infra: TestInfrastructure, auth: 'any' | 'issued') => (await startInstance(t, infra, { EMULATOR_AUTH: auth })).call
 
 t.test('issued: a token from before the switch is refused; the account\'s own client gets one that works', async t => {
   const infra = await createTestInfrastructure(t)

@@ -5,16 +5,9 @@
  * order paid on the emulator's checkout page; kept in the database like payment requests.
  */
 import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { adminHeaders, createTestInfrastructure, internalHeaders, jsonCaller, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
-import { buildApp } from '../src/app.ts'
-import { loadPaymentsEnv } from '../src/config.ts'
+import { adminHeaders, createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { verifyMac } from '../src/instamojo-webhooks.ts'
-import { encode, eventually, form, MOCK_SALT, startPaymentsApp, startReceiver, v2Token, type PaymentsTestApp } from './helper.ts'
+import { encode, eventually, form, MOCK_SALT, startInstance, startPaymentsApp, startReceiver, v2Token } from './helper.ts'
 
 const ISO_MICRO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
 const HEX32 = /^[0-9a-f]{32}$/
@@ -272,18 +265,10 @@ t.test('magic amounts hold for orders: ….19 fails the create (500) and stores 
   t.equal((await create(order({ amount: '19.19' }))).status, 500, 'the transaction_id was not taken')
 })
 
-/** One instance of the payments service on the given database, with a data folder of its own (as state.test.ts). */
+/** An instance (helper.ts's startInstance) with a v2 token of its emulator's. */
 async function instance (t: Test, infra: TestInfrastructure) {
-  const dir = mkdtempSync(join(tmpdir(), 'payments-orders-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const app: App = await buildApp({ env: loadPaymentsEnv({ PAYMENTS_PORT: '0', SWITCHBOARD_DATA_DIR: dir, LOG_LEVEL: 'silent', INTERNAL_TOKEN: TEST_TOKENS.internalToken }), shared: infra, logger: false })
-  let closed = false
-  const close = async () => { if (!closed) { closed = true; await app.close() } }
-  t.teardown(close)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const call: PaymentsTestApp['call'] = jsonCaller(selfBaseUrl(app), internalHeaders())
-  const auth = await v2Token(call)
-  return { call, auth, close }
+  const { call, close } = await startInstance(t, infra)
+  return { call, auth: await v2Token(call), close }
 }
 
 t.test('orders are shared by instances on one database and survive a restart', async t => {

@@ -1,5 +1,9 @@
 import type { Test } from 'tap'
-import { startRecorder, startServiceApp, type Recorded, type ServiceTestApp, type ServiceTestAppOptions } from '@switchboard/service-kit/testing'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { selfBaseUrl, type App } from '@switchboard/service-kit/service-app'
+import { internalHeaders, jsonCaller, startRecorder, startServiceApp, TEST_TOKENS, type Recorded, type ServiceTestApp, type ServiceTestAppOptions, type TestInfrastructure } from '@switchboard/service-kit/testing'
 import { buildApp } from '../src/app.ts'
 import { loadPaymentsEnv, type PaymentsEnv } from '../src/config.ts'
 
@@ -10,6 +14,23 @@ export type PaymentsTestApp = ServiceTestApp
 /** The payments service listening on a free port, on a test database, instant and always successful by default. */
 export const startPaymentsApp = (t: Test, opts: Pick<ServiceTestAppOptions<PaymentsEnv>, 'env' | 'simulation' | 'mockMode'> = {}): Promise<PaymentsTestApp> =>
   startServiceApp(t, { service: 'payments', buildApp, loadEnv: loadPaymentsEnv, ...opts, env: { INSTAMOJO_MOCK_SALT: MOCK_SALT, ...opts.env } })
+
+/**
+ * One instance of the payments service on the given database, with a data folder of its own, as
+ * instances behind a load balancer run (they share INTERNAL_TOKEN, so the same salt and account).
+ * `env`: settings of its own (EMULATOR_AUTH, say).
+ */
+export async function startInstance (t: Test, infra: TestInfrastructure, env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'payments-instance-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const app: App = await buildApp({ env: loadPaymentsEnv({ PAYMENTS_PORT: '0', SWITCHBOARD_DATA_DIR: dir, LOG_LEVEL: 'silent', INTERNAL_TOKEN: TEST_TOKENS.internalToken, ...env }), shared: infra, logger: false })
+  let closed = false
+  const close = async () => { if (!closed) { closed = true; await app.close() } }
+  t.teardown(close)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const call: PaymentsTestApp['call'] = jsonCaller(selfBaseUrl(app), internalHeaders())
+  return { app, call, close }
+}
 
 export const form = { 'content-type': 'application/x-www-form-urlencoded' }
 export const encode = (fields: Record<string, string>) => new URLSearchParams(fields).toString()

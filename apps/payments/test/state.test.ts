@@ -7,28 +7,13 @@
  * PostgreSQL with TEST_DATABASE_URL, else PGlite.
  */
 import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { App } from '@switchboard/service-kit/service-app'
-import { selfBaseUrl } from '@switchboard/service-kit/service-app'
-import { adminHeaders, createTestInfrastructure, internalHeaders, jsonCaller, TEST_TOKENS, type TestInfrastructure } from '@switchboard/service-kit/testing'
-import { buildApp } from '../src/app.ts'
-import { loadPaymentsEnv } from '../src/config.ts'
-import { encode, eventually, form, startReceiver, v2Token } from './helper.ts'
+import { adminHeaders, createTestInfrastructure, type TestInfrastructure } from '@switchboard/service-kit/testing'
+import { encode, eventually, form, startInstance, startReceiver, v2Token } from './helper.ts'
 
-/** One instance of the payments service on the given database, with a data folder of its own. */
+/** An instance (helper.ts's startInstance) with a v2 token of its emulator's. */
 async function instance (t: Test, infra: TestInfrastructure) {
-  const dir = mkdtempSync(join(tmpdir(), 'payments-instance-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const app: App = await buildApp({ env: loadPaymentsEnv({ PAYMENTS_PORT: '0', SWITCHBOARD_DATA_DIR: dir, LOG_LEVEL: 'silent', INTERNAL_TOKEN: TEST_TOKENS.internalToken }), shared: infra, logger: false })
-  let closed = false
-  const close = async () => { if (!closed) { closed = true; await app.close() } }
-  t.teardown(close)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const call = jsonCaller(selfBaseUrl(app), internalHeaders())
-  const auth = await v2Token(call)
-  return { app, call, auth, close }
+  const started = await startInstance(t, infra)
+  return { ...started, auth: await v2Token(started.call) }
 }
 type Instance = Awaited<ReturnType<typeof instance>>
 
