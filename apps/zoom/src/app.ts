@@ -64,8 +64,15 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
     retention: { meeting: env.ZOOM_MAX_MEETINGS },
     logger: app.log
   }))
+  // A Server-to-Server OAuth app's credentials: 22-character account and client ids, a 32-character secret.
+  const account = app.emulatorAccount<ZoomCredential>({
+    account_id: bytes => alphanumeric(bytes, 22),
+    client_id: bytes => alphanumeric(bytes, 22),
+    client_secret: bytes => alphanumeric(bytes, 32)
+  })
   const state = new ZoomEmulatorState({
     webhookSender,
+    ...(account.auth === 'issued' ? { tokenKeyFrom: account.credentials.client_secret } : {}),
     webhookSecret,
     // "off": an app with no event subscription.
     webhookUrl: webhookUrl === 'off' ? undefined : () => webhookUrl ?? urls().webhook,
@@ -92,12 +99,6 @@ export async function buildApp (opts: AppOptions<ZoomEnv>): Promise<App> {
 
   const simulator = new Simulator(() => app.runtime.get('zoom').simulation, 'zoom', app.runtime.scenarios)
   app.onMockReset(async () => { await state.clear(); simulator.restart() })
-  // A Server-to-Server OAuth app's credentials: 22-character account and client ids, a 32-character secret.
-  const account = app.emulatorAccount<ZoomCredential>({
-    account_id: bytes => alphanumeric(bytes, 22),
-    client_id: bytes => alphanumeric(bytes, 22),
-    client_secret: bytes => alphanumeric(bytes, 32)
-  })
   await app.register(zoomEmulator, { prefix: EMULATOR_PREFIX, state, simulator, account })
 
   const clientFor = modeClients({

@@ -1,5 +1,9 @@
 import t from 'tap'
-import { startZoomApp } from './helper.ts'
+import { createHmac } from 'node:crypto'
+import { TokenIssuer } from '../src/emulator/oauth.ts'
+import { eventually, startZoomApp } from './helper.ts'
+
+const SECRET_TOKEN = 'a-secret-token-two-stacks-could-share'
 
 const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` })
 const future = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -359,7 +363,7 @@ t.test('the list\'s type is one of Zoom\'s: a name Object.prototype has is Zoom\
 })
 
 t.test('EMULATOR_AUTH=issued: only the stack\'s own Server-to-Server app gets a token, and only its tokens are taken', async t => {
-  const { app, call } = await startZoomApp(t, { env: { EMULATOR_AUTH: 'issued' } })
+  const { app, call } = await startZoomApp(t, { env: { EMULATOR_AUTH: 'issued', ZOOM_WEBHOOK_SECRET_TOKEN: SECRET_TOKEN } })
   const { credentials: c } = (await call('GET', '/zoom/_switchboard/account')).body as { credentials: Record<string, string> }
   const token = (accountId: string, id: string, secret: string) => call('POST', `/zoom/oauth/token?grant_type=account_credentials&account_id=${accountId}`, undefined, basic(id, secret))
   t.equal((await token('acct-1', 'client-id', 'client-secret')).status, 400, 'any other app')
@@ -373,4 +377,19 @@ t.test('EMULATOR_AUTH=issued: only the stack\'s own Server-to-Server app gets a 
   const refused = await call('GET', '/zoom/v2/users/me/meetings', undefined, { authorization: `Bearer ${before}` })
   t.equal(refused.status, 401)
   t.match(refused.body, { code: 124, message: 'Invalid access token.' })
+
+  // A recording's download: the account's token and the emulator's download token open it; a token
+  // signed with the key of EMULATOR_AUTH=any (before the switch, or another stack sharing the
+  // Secret Token) does not, as a Bearer or as ?access_token=.
+  const own = { authorization: `Bearer ${issued.body.access_token as string}` }
+  const m = (await call('POST', '/zoom/v2/users/me/meetings', { topic: 'Recorded' }, own)).body
+  t.equal((await call('PUT', `/zoom/v2/meetings/${m.id as number}/status`, { action: 'end' }, own)).status, 204)
+  const rec = await eventually(async () => { const r = await call('GET', `/zoom/v2/meetings/${m.id as number}/recordings?include_fields=download_access_token`, undefined, own); return r.status === 200 ? r.body : undefined })
+  const path = new URL(rec.recording_files[0].download_url).pathname
+  t.equal((await call('GET', `${path}?access_token=${issued.body.access_token as string}`)).status, 200, 'the account\'s token')
+  t.equal((await call('GET', `${path}?access_token=${rec.download_access_token as string}`)).status, 200, 'the download token')
+  const anyKey = createHmac('sha256', SECRET_TOKEN).update('switchboard-zoom-emulator:token-key').digest()
+  const foreign = new TokenIssuer(() => 3600, anyKey).accessToken(c.account_id!, c.client_id!).token
+  t.equal((await call('GET', `${path}?access_token=${foreign}`)).status, 401, 'a token of the any-mode key, even naming this account')
+  t.equal((await call('GET', path, undefined, { authorization: `Bearer ${foreign}` })).status, 401, 'nor as a Bearer')
 })

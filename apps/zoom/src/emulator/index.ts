@@ -17,6 +17,12 @@ import { signedZoomHeaders, URL_VALIDATION_EVENT, urlValidationAnswer, type Zoom
 export interface ZoomEmulatorStateOptions {
   webhookSender: WebhookSender
   /**
+   * With EMULATOR_AUTH=issued, the account's client secret: the key tokens are signed with is made
+   * from it too, so a token signed before the switch (tokens outlive restarts), or by another stack
+   * that shares the Secret Token, does not verify here, as a Bearer or as a download's access_token.
+   */
+  tokenKeyFrom?: string
+  /**
    * Where lifecycle webhooks go at first (PUT /_switchboard/webhooks changes it). Undefined is an
    * app with no event subscription (Zoom sends it nothing): no events are scheduled at all, while
    * statuses and recordings still follow the clock.
@@ -82,7 +88,7 @@ export class ZoomEmulatorState {
     const accountId = derived('account').toString('base64url').slice(0, 22)
     const pmi = String(5_000_000_000 + derived('pmi').readUInt32BE(0) % 4_000_000_000)
     this.host = { id: derived('host').toString('base64url').slice(0, 22), email: 'host@switchboard.local', firstName: 'Switchboard', lastName: 'Host', accountId, timezone: 'UTC', pmi }
-    this.tokens = new TokenIssuer(() => opts.tokenTtlSeconds, derived('token-key'), () => opts.clock?.now() ?? Date.now())
+    this.tokens = new TokenIssuer(() => opts.tokenTtlSeconds, derived(opts.tokenKeyFrom === undefined ? 'token-key' : `token-key:${opts.tokenKeyFrom}`), () => opts.clock?.now() ?? Date.now())
     const maxPending = opts.maxPendingWebhooks ?? 256
     this.store = new MeetingStore({
       timeScale: opts.timeScale,
@@ -308,11 +314,13 @@ export async function zoomEmulator (app: FastifyInstance, opts: ZoomEmulatorOpti
     if (!token) return INVALID_TOKEN
     const check = tokens.check(token)
     if (!check.ok) return check.reason === 'expired' ? EXPIRED_TOKEN : INVALID_TOKEN
-    if (check.claims.typ !== 'api') return INVALID_TOKEN
-    // Tokens outlive restarts: one issued to another account before EMULATOR_AUTH=issued is not taken.
-    if (opts.account && !(opts.account.accepts('account_id', check.claims.aid) && opts.account.accepts('client_id', check.claims.cid))) return INVALID_TOKEN
+    if (check.claims.typ !== 'api' || !ownAccount(check.claims)) return INVALID_TOKEN
     return undefined
   }
+
+  /** An API token of this account's app (EMULATOR_AUTH=issued); with `any`, every app's. */
+  const ownAccount = (claims: { typ: string, aid: string, cid?: string }) =>
+    claims.typ !== 'api' || !opts.account || (opts.account.accepts('account_id', claims.aid) && opts.account.accepts('client_id', claims.cid))
 
   const userOk = (userId: string) => userId === 'me' || userId === host.id || userId.toLowerCase() === host.email
 
@@ -598,6 +606,7 @@ export async function zoomEmulator (app: FastifyInstance, opts: ZoomEmulatorOpti
     const check = tokens.check(q.access_token)
     if (!check.ok) return check.reason === 'expired' ? EXPIRED_TOKEN : INVALID_TOKEN
     if (check.claims.typ === 'download' && check.claims.mid !== m.uuid) return INVALID_TOKEN
+    if (!ownAccount(check.claims)) return INVALID_TOKEN
     return undefined
   }
 
