@@ -272,7 +272,11 @@ t.test('no Zoom table, as the spec says, but at debug level every action is in t
   t.match(action, { level: 20, service: 'zoom', action: 'create_meeting', mode: 'mock' })
   const account = await request(`${app.selfBaseUrl()}/zoom/_switchboard/account`, { headers: internalHeaders() })
   const { credentials } = await account.body.json() as { credentials: { client_secret: string } }
-  t.notOk(lines.some(l => l.includes(credentials.client_secret) || /Bearer |Basic /.test(l)), 'no credential in the logs')
+  // A recording download takes the token in its query: the [MOCK MODE] line masks it.
+  const inQuery = 'a-token-sent-in-the-query-0123456789'
+  await (await request(`${app.selfBaseUrl()}/zoom/rec/download/1/x?access_token=${inQuery}`)).body.dump()
+  t.ok(lines.some(l => l.includes('/zoom/rec/download/1/x?access_token=[REDACTED]')), 'the request is logged, its token masked')
+  t.notOk(lines.some(l => l.includes(credentials.client_secret) || l.includes(inQuery) || /Bearer |Basic /.test(l)), 'no credential in the logs')
   await infra.activityLog.flush()
   for (const table of ['email_logs', 'whatsapp_logs', 'payments', 'call_logs'] as const) t.equal(await infra.activityLog.count(table), 0, `nothing written to ${table}`)
   t.ok(id)

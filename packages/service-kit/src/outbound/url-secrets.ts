@@ -5,7 +5,14 @@
  */
 const TOKEN_IN_PATH = /(\/webhooks\/(?:whatsapp\/)?aisensy\/)[^/?#]+/g
 
-/** The URL (or path) with any secret path segment replaced by "[token]". */
+/**
+ * Credentials in a query string: Zoom's recording downloads take the API token as
+ * ?access_token=, a join link carries the passcode as pwd.
+ */
+const SECRET_IN_QUERY = /([?&](?:access_token|token|api_key|apikey|key|pwd|password|secret|client_secret)=)[^&#]*/gi
+
+/** The URL (or path) with any secret path segment replaced by "[token]", and any credential in its query. */
 export function maskUrlSecrets (url: string): string {
-  return url.includes('aisensy/') ? url.replace(TOKEN_IN_PATH, '$1[token]') : url
+  const path = url.includes('aisensy/') ? url.replace(TOKEN_IN_PATH, '$1[token]') : url
+  return path.includes('?') ? path.replace(SECRET_IN_QUERY, '$1[REDACTED]') : path
 }

@@ -19,6 +19,7 @@ import { registerSecrets } from './redact.ts'
 import { registerCapture } from './capture.ts'
 import { lazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts'
 import { forgetOwnOrigin, registerOwnOrigin } from '../outbound/provider-client.ts'
+import { maskUrlSecrets } from '../outbound/url-secrets.ts'
 import { RuntimeSettings } from './runtime-settings.ts'
 import { collectScenarioRules, SCENARIO_HEADER, SCENARIO_RULE_HEADER, scenarioRuleHeader } from '../emulator/scenarios.ts'
 import { clockMode, clockStamp, type TestClock } from '../emulator/clock.ts'
@@ -491,7 +492,7 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   // the emulator answers is one mock action; at debug level each is logged with the marker.
   app.addHook('onResponse', (request, reply, done) => {
     if ((request.log.level === 'debug' || request.log.level === 'trace') && request.url.startsWith(descriptor.emulatorPrefix + '/')) {
-      request.log.debug({ mock: true, provider: descriptor.provider, method: request.method, url: request.url, statusCode: reply.statusCode },
+      request.log.debug({ mock: true, provider: descriptor.provider, method: request.method, url: maskUrlSecrets(request.url), statusCode: reply.statusCode },
         `[MOCK MODE] ${descriptor.provider} emulator ${request.method} ${request.url.split('?')[0]} → ${reply.statusCode}`)
     }
     done()
