@@ -31,6 +31,15 @@ t.test('issued: a token from before the switch is refused; the account\'s own cl
   t.equal(issued.status, 200)
   t.match(issued.body.access_token, /^[0-9a-f]{30}$/, 'shaped as before')
   t.equal((await after('GET', '/instamojo/v2/payment_requests/', undefined, { authorization: `Bearer ${issued.body.access_token as string}` })).status, 200)
+  const made = await after('POST', '/instamojo/v2/payment_requests/', encode({ amount: '499', purpose: 'Order 9' }), { authorization: `Bearer ${issued.body.access_token as string}`, ...form })
+  // Instamojo answers shorturl null at creation and fills it in later: read back.
+  const shortUrl = async (call: typeof after, id: string, auth: Record<string, string>) => (await eventually(async () => {
+    const r = await call('GET', `/instamojo/v2/payment_requests/${id}/`, undefined, auth)
+    return r.body.shorturl ? r : undefined
+  })).body.shorturl as string
+  t.match(await shortUrl(after, made.body.id, { authorization: `Bearer ${issued.body.access_token as string}` }), /\/s\/[A-Za-z0-9]{12}$/, 'its short link is not one to find by trying: twelve characters, not Instamojo\'s five')
+  const anyMode = await before('POST', '/instamojo/v2/payment_requests/', encode({ amount: '499', purpose: 'Order 10' }), { ...oldToken, ...form })
+  t.match(await shortUrl(before, anyMode.body.id, oldToken), /\/s\/[A-Za-z0-9]{5}$/, 'with any, five as Instamojo\'s')
 
   // The service's own path (the gateway's) presents the account.
   const link = await after('POST', '/payment-links', { amount: '499.00', purpose: 'Order 7', buyer_name: 'Asha Rao', email: 'asha@example.com' })

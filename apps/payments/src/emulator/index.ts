@@ -71,6 +71,8 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
   const clock = opts.clock ?? systemClock
   // Records are dated on the emulators' clock (README: Test clock), so a data set's history agrees with Activity.
   const stamp = () => isoMicro(new Date(clock.now()))
+  // 62^12 slugs in issued mode: a short link is a capability to the buyer's checkout page.
+  const slugLength = opts.account?.auth === 'issued' ? 12 : 5
   const store = new InstamojoStore(opts.maxRecords, opts.state, clock)
   await store.restore()
   app.addHook('onClose', async () => { await store.close() })
@@ -224,7 +226,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const id = newRequestId()
     const now = stamp()
     const base = baseOf(request)
-    const slug = newShortSlug()
+    const slug = newShortSlug(slugLength)
     const record: RequestRecord = {
       id,
       ...input,
@@ -508,7 +510,7 @@ export async function instamojoEmulator (app: FastifyInstance, opts: InstamojoEm
     const base = baseOf(request)
     const now = stamp()
     const requestId = newRequestId()
-    const slug = newShortSlug()
+    const slug = newShortSlug(slugLength)
     const order: OrderRecord = {
       id: newRequestId(), // 32 hex, like the C# SDK test's order id 3189cff7c68245bface8915cac1f89df
       transaction_id: input.transaction_id,

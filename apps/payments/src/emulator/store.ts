@@ -151,9 +151,14 @@ export function newRefundId (d = new Date()): string {
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
-export function newShortSlug (): string {
+/**
+ * A short link's slug: five letters and digits, as Instamojo's are; `length` more where a guessed one
+ * must not open a buyer's checkout page (EMULATOR_AUTH=issued: 916 million five-character slugs are
+ * found by trying, at the emulator's pace, in minutes).
+ */
+export function newShortSlug (length = 5): string {
   let slug = ''
-  for (let i = 0; i < 5; i++) slug += ALNUM[randomBelow(ALNUM.length)]
+  for (let i = 0; i < length; i++) slug += ALNUM[randomBelow(ALNUM.length)]
   return slug
 }
 
