@@ -39,6 +39,11 @@ t.test('kept in the data folder, owner only, and the same after a restart', asyn
   t.same(JSON.parse(readFileSync(file, 'utf8')), first.credentials)
   t.same(emulatorAccount({ provider: 'instamojo', auth: 'issued', credentials, dataDir }).credentials, first.credentials)
 
+  // One made readable by others (copied in by hand) is made the owner's again at the next start.
+  ;(await import('node:fs')).chmodSync(file, 0o644)
+  emulatorAccount({ provider: 'instamojo', auth: 'issued', credentials, dataDir })
+  t.equal(statSync(file).mode & 0o777, 0o600, 'a loose file is tightened')
+
   // A file from an account of fewer fields (a credential added since) is made anew.
   writeFileSync(file, JSON.stringify({ client_id: 'old' }) + '\n')
   const renewed = emulatorAccount({ provider: 'instamojo', auth: 'issued', credentials, dataDir })

@@ -1,5 +1,5 @@
 import { createHash, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
@@ -111,7 +111,11 @@ export function loadOrCreateSecret (dataDir: string | undefined, fileName: strin
   if (file) {
     try {
       const existing = readFileSync(file, 'utf8').trim()
-      if (usable(existing)) return existing
+      if (usable(existing)) {
+        // A secret file left readable by others (copied in, or from an older version) is made the owner's.
+        try { chmodSync(file, 0o600) } catch { /* not ours to change: it still works */ }
+        return existing
+      }
       // Something that is not a secret of this kind is replaced; an empty file may be another
       // process's still being written, so that one is left to it.
       replace = existing !== ''
