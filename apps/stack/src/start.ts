@@ -90,6 +90,9 @@ const lines = [
     return `  ${name.padEnd(10)}  ${urls[name]}   ${modes[name].mode === 'mock' ? 'MOCK mode (provider emulator)' : 'LIVE mode (real provider)'}`
   }),
   `  (every URL and this process's pid are in ${stackFile}, for scripts)`,
+  process.env.EMULATOR_AUTH === 'issued'
+    ? '  Emulators   take only this stack\'s own accounts (EMULATOR_AUTH=issued): GET /api/admin/emulators'
+    : '  Emulators   take any credential of the provider\'s shape (EMULATOR_AUTH=issued for a shared box)',
   '',
   `  API token   ${shown(stack.tokens.apiToken, 'API_TOKEN')}`,
   `  Admin token ${shown(stack.tokens.adminToken, 'ADMIN_TOKEN')}`,

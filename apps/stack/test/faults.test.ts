@@ -185,6 +185,7 @@ t.test('SIGTERM in the middle of a bulk send: the stack finishes it, every accep
   t.equal(rows.filter(r => r.status !== 'failed').length, reply.body.accepted, 'every accepted recipient stored as sent (or later)')
   t.notOk(/spill|lost/i.test(output), 'nothing spilled or lost at shutdown', { output: output.slice(-2000) })
   t.ok(output.includes('Switchboard is running'), 'the start-up banner was printed')
+  t.match(output, /Emulators {3}take any credential of the provider's shape \(EMULATOR_AUTH=issued for a shared box\)/, 'it says what the emulators take')
   t.notOk(output.includes(API_TOKEN) || output.includes(ADMIN_TOKEN), 'tokens set in the environment are not printed in full')
   t.match(output, /API token +\S+ \(from API_TOKEN\)/)
   t.notOk(output.includes('(generated, kept in'), 'both tokens shown came from the environment: none is said to be generated')
