@@ -62,7 +62,7 @@ export const PaymentLinkSchema = Type.Object({
 export type PaymentLink = Static<typeof PaymentLinkSchema>
 
 export const PaymentLinkIdParamsSchema = Type.Object({
-  id: Type.String({ pattern: '^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{32})$', description: 'Our link id (uuid) or the Instamojo payment request id (32 hex)' })
+  id: Type.String({ pattern: '^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{32})$', title: 'a payment link\'s id (a uuid) or its Instamojo payment request id (32 hex digits)', description: 'Our link id (uuid) or the Instamojo payment request id (32 hex)' })
 })
 
 export const ListPaymentLinksQuerySchema = Type.Object({

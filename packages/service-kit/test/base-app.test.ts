@@ -163,6 +163,7 @@ t.test('JSON routes take JSON: text/plain is a 415 like any other type, naming t
   const a = createBaseApp('DEMO', false, loadEnv(CommonEnvSchema, {}))
   t.teardown(() => a.close())
   a.post('/items', { bodyLimit: 1024, schema: { body: Type.Object({ name: Type.String() }) } }, async request => request.body)
+  a.get('/keys/:key', { schema: { params: Type.Object({ key: Type.String({ pattern: '^[a-z]+$', title: 'lower-case letters' }) }) } }, async () => ({}))
   for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded']) {
     const res = await a.inject({ method: 'POST', url: '/items', headers: { 'content-type': type }, payload: '{"name":"x"}' })
     t.equal(res.statusCode, 415, type)
@@ -173,6 +174,12 @@ t.test('JSON routes take JSON: text/plain is a 415 like any other type, naming t
   t.equal(large.statusCode, 413)
   t.match(large.json(), { code: 'DEMO_PAYLOAD_TOO_LARGE', message: /at most 1 KB/ })
   t.same((await a.inject({ method: 'POST', url: '/items', payload: { name: 'x' } })).json(), { name: 'x' })
+  // A pattern with a title says in words what it takes (the route is added with the others, above).
+  t.match((await a.inject({ method: 'GET', url: '/keys/ABC' })).json(), { message: 'params/key must be lower-case letters' })
+  // A fetch helper that always sends the header, on a POST with nothing to say.
+  const empty = await a.inject({ method: 'POST', url: '/items', headers: { 'content-type': 'application/json' } })
+  t.equal(empty.statusCode, 400)
+  t.match(empty.json(), { code: 'DEMO_INVALID_JSON', message: /has no body\. Send a JSON body \(\{\} when the route needs nothing\), or leave the header out\./ })
 })
 
 t.test('malformed HTTP framing is answered in our envelope, with a code and a request id, and the connection closed', async t => {

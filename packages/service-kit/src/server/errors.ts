@@ -84,6 +84,9 @@ function clientErrorMessage (fe: FastifyError, request: FastifyRequest): string 
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return `The body is larger than this route takes (at most ${sizeText(request.routeOptions.bodyLimit)}). Send a smaller one: a bulk send can be split into several.`
   }
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return 'The request says Content-Type: application/json but has no body. Send a JSON body ({} when the route needs nothing), or leave the header out.'
+  }
   return fe.message
 }
 
@@ -157,6 +160,15 @@ function validationFields (issues: ValidationIssue[], context: string, schema: u
     if (values !== undefined) {
       const message = `must be one of: ${values.map(valueText).join(', ')}`
       return { field, message, text: `${field} ${message}` }
+    }
+    // A pattern says in words what it takes when its schema has a title: "must match pattern
+    // "^[\x21-\x7E]+$"" is no help to a person.
+    if (issue.keyword === 'pattern') {
+      const title = (schemaAt(schema, issue.schemaPath.replace(/\/pattern$/, '')) as { title?: unknown } | undefined)?.title
+      if (typeof title === 'string') {
+        const message = `must be ${title}`
+        return { field, message, text: `${field} ${message}` }
+      }
     }
     const extra = issue.keyword === 'additionalProperties' ? issue.params.additionalProperty : undefined
     if (typeof extra === 'string') {

@@ -56,6 +56,7 @@ export const IdempotencyKeySchema = Type.String({
   maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
   // Printable ASCII without spaces: a key is an opaque token (a UUID is a good one).
   pattern: '^[\\x21-\\x7E]+$',
+  title: `1-${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters without spaces (a UUID is a good key)`,
   description: 'Makes a retry safe. The first request with a key runs and its answer is kept for 24 h; ' +
     'the same key with the same request replays that answer (status, body, headers) with `Idempotent-Replayed: true` ' +
     'and does nothing again; the same key with a different request is a 422; while the first request is still running, a 409. ' +
