@@ -88,6 +88,7 @@ t.test('the admin API loads a built-in data set with a seed and a latency, and n
   t.match(example.body.message, /x/)
   const started = await call('POST', '/api/admin/datasets/demo/load', { seed: 7, latency_ms: 0 }, admin)
   t.equal(started.status, 202, started.text)
+  t.equal(started.body.load.seed, 7, 'the answer names the seed at once')
   let seenRunning: { steps: number, ok: number } | undefined
   const load = await eventually(async () => {
     const state = (await call('GET', '/api/admin/datasets', undefined, admin)).body.load

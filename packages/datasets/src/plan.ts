@@ -114,8 +114,11 @@ function callNumber (outcome: CallOutcome, index: number): string {
   return `+91${String(90 + (index % 9))}${String(index % 10)}${CALL_ENDING[outcome]}`
 }
 
+/** The seed a data set is planned with: the one given, else the file's own, else 1. */
+export const seedOf = (dataset: Dataset, seed?: number): number => seed ?? dataset.seed ?? 1
+
 /** Expands a data set into the calls that load it; the same data set and seed give the same plan. */
-export function planDataset (dataset: Dataset, seed = dataset.seed ?? 1, now = Date.now()): Plan {
+export function planDataset (dataset: Dataset, seed = seedOf(dataset), now = Date.now()): Plan {
   const random = seededRandom(seed)
   const steps: Step[] = []
   const withEmail = dataset.contacts.filter(c => c.email)

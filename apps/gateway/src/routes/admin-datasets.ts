@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { BUILT_IN, loadDataset, readDataset, type LoadReport } from '@switchboard/datasets/load'
+import { seedOf } from '@switchboard/datasets/plan'
 import { errorResponses } from '@switchboard/schemas/common'
 import { appError } from '@switchboard/service-kit/errors'
 import { selfBaseUrl } from '@switchboard/service-kit/service-app'
@@ -17,7 +18,7 @@ const LoadStateSchema = Type.Object({
   dataset: Type.String(),
   status: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
   started_at: Type.String({ format: 'date-time' }),
-  seed: Type.Union([Type.Integer(), Type.Null()], { description: 'The seed the data set was planned with, once it is loaded' }),
+  seed: Type.Union([Type.Integer(), Type.Null()], { description: 'The seed the data set is planned with' }),
   steps: Type.Integer(),
   ok: Type.Union([Type.Integer(), Type.Null()]),
   failures: Type.Array(Type.String()),
@@ -50,7 +51,7 @@ export const adminDatasetRoutes: FastifyPluginAsyncTypebox<AdminDatasetsOptions>
     if (!(BUILT_IN as readonly string[]).includes(name)) throw appError('ADMIN_DATASET_NOT_FOUND', `No built-in data set "${name}". Known: ${BUILT_IN.join(', ')}. Load your own file with ./switchboard dataset <path> from a clone of Switchboard.`)
     if (load?.status === 'running') throw appError('ADMIN_DATASET_LOADING', `The data set ${load.dataset} is still loading; wait for it to finish.`)
     const dataset = readDataset(name)
-    const state: LoadState = { dataset: name, status: 'running', started_at: new Date().toISOString(), seed: request.body.seed ?? null, steps: 0, ok: null, failures: [], error: null }
+    const state: LoadState = { dataset: name, status: 'running', started_at: new Date().toISOString(), seed: seedOf(dataset, request.body.seed), steps: 0, ok: null, failures: [], error: null }
     load = state
     const { seed, latency_ms: latency } = request.body
     loadDataset(dataset, {
