@@ -9,7 +9,7 @@ Standard library only (Python 3.8+), so it runs on any machine with python3:
 
 Without options it reads SWITCHBOARD_URL, SWITCHBOARD_API_TOKEN and SWITCHBOARD_ADMIN_TOKEN (what
 `npx switchboard env` prints; API_TOKEN and ADMIN_TOKEN too), else the data folder of the stack
-started from this folder: .switchboard/ (`npx switchboard start`, its URL too) or .data/
+started from this folder, with its URL: .switchboard/ (`npx switchboard start`) or .data/
 (`./switchboard start` in the repository), or SWITCHBOARD_DATA_DIR.
 
 It sends an email and follows it to `delivered`, sends WhatsApp messages and runs a small campaign,
@@ -274,12 +274,15 @@ def read_json(path):
 
 
 def local_stack():
-    """The tokens (and, from the npm package's state.json, the URL) of the stack started here."""
+    """The tokens and the URL of the stack started here: the npm package's state.json says where
+    it listens, ./switchboard start's stack.json too (any ports, port 0 included)."""
     env_dir = os.environ.get("SWITCHBOARD_DATA_DIR")
     for data_dir in [env_dir] if env_dir else [".switchboard", ".data"]:
         tokens = read_json(os.path.join(data_dir, "tokens.json"))
         if tokens:
-            return tokens, read_json(os.path.join(data_dir, "state.json")).get("url")
+            url = read_json(os.path.join(data_dir, "state.json")).get("url") or \
+                (read_json(os.path.join(data_dir, "stack.json")).get("urls") or {}).get("gateway")
+            return tokens, url
     return {}, None
 
 

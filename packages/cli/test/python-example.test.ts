@@ -38,4 +38,14 @@ t.test('test_mock_services.py finds the stack without options', { skip: hasPytho
   t.equal(fromFolder.code, 0, `the data folder npx switchboard start wrote: ${fromFolder.err}`)
   t.match(fromFolder.out, `Switchboard from Python against ${sb.url}`)
   t.match(fromFolder.out, /^python: \d+ passed, 0 failed$/m)
+
+  // What `./switchboard start` leaves in a clone: .data/tokens.json and stack.json, on any ports.
+  await sb.reset()
+  rmSync(join(project, '.switchboard'), { recursive: true })
+  mkdirSync(join(project, '.data'))
+  writeFileSync(join(project, '.data/tokens.json'), JSON.stringify({ apiToken: sb.apiToken, adminToken: sb.adminToken }))
+  writeFileSync(join(project, '.data/stack.json'), JSON.stringify({ pid: process.pid, urls: sb.urls }))
+  const fromClone = await python(project, {})
+  t.equal(fromClone.code, 0, `the data folder ./switchboard start wrote: ${fromClone.err}`)
+  t.match(fromClone.out, `Switchboard from Python against ${sb.url}`, 'the URL from its stack.json')
 })
