@@ -96,6 +96,10 @@ t.test('any (the default): the emulators take any credential of the provider\'s 
   t.equal(listed.status, 200, listed.text)
   t.equal(listed.body.auth, 'any')
   const sendgrid = (listed.body.items as Json[]).find(i => i.service === 'email')!
+  // An emulator's path sent to the gateway: the 404 says where it is served.
+  const wrongPort = await call('POST', '/sendgrid/v3/mail/send', {}, { authorization: 'Bearer SG.any.key' })
+  t.equal(wrongPort.status, 404)
+  t.match(wrongPort.body.message, `The SendGrid emulator is served by the email service at ${sendgrid.base_url as string}, not by the gateway`)
   const mail = JSON.stringify({ personalizations: [{ to: [{ email: 'deliver@example.com' }] }], from: { email: 'me@example.com' }, subject: 'Hi', content: [{ type: 'text/plain', value: 'Hi' }] })
   t.equal((await send({ method: 'POST', url: `${sendgrid.base_url as string}/v3/mail/send`, headers: { ...json, authorization: 'Bearer SG.any.key' }, body: mail })).status, 202)
   t.equal((await send({ method: 'POST', url: `${sendgrid.base_url as string}/v3/mail/send`, headers: { ...json, authorization: `Bearer ${sendgrid.credentials.apiKey as string}` }, body: mail })).status, 202, 'the account\'s own key works too')

@@ -89,7 +89,7 @@ export const adminClockRoutes: FastifyPluginAsyncTypebox<AdminClockOptions> = as
       const target = to === undefined ? now + Math.round(seconds! * 1000) : Date.parse(to)
       if (Number.isNaN(target)) throw appError('ADMIN_INVALID_REQUEST', 'body/to: not a date-time.')
       inRange(target, to === undefined ? 'body/seconds' : 'body/to')
-      if (target < now) throw appError('ADMIN_INVALID_REQUEST', `body/to: ${to} is before the clock's now (${new Date(now).toISOString()}); the clock only moves forward (POST /api/admin/clock/real goes back to real time).`)
+      if (target < now) throw appError('ADMIN_INVALID_REQUEST', `body/to: ${to} is before the clock's now (${new Date(now).toISOString()}); an advance only moves the clock forward: set it to any instant, the past too, with POST /api/admin/clock/set (POST /api/admin/clock/real goes back to real time).`)
       const by = target - now
       return cur.frozen_at !== null ? { frozen_at: cur.frozen_at + by, offset_ms: 0 } : { frozen_at: null, offset_ms: cur.offset_ms + by }
     })

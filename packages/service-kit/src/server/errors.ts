@@ -377,9 +377,10 @@ export function findTooDeep (value: unknown, path: string, max = MAX_JSON_DEPTH)
   return undefined
 }
 
-export function createNotFoundHandler (prefix: string) {
+export function createNotFoundHandler (prefix: string, hint?: (path: string) => string | undefined) {
   return function notFound (request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split('?')[0]!
     return reply.code(404).send(errorBody(404, prefixedCode(prefix, 'ROUTE_NOT_FOUND'),
-      `No route ${request.method} ${request.url.split('?')[0]}. The OpenAPI document lists the routes.`, request.id))
+      `No route ${request.method} ${path}. ${hint?.(path) ?? 'The OpenAPI document lists the routes.'}`, request.id))
   }
 }

@@ -140,6 +140,8 @@ export interface BaseAppOptions {
    * that is not one of them (the gateway behind a reverse proxy). Unset: the socket's peer.
    */
   trustedProxy?: (address: string) => boolean
+  /** What to add to a 404 for a path people try here by mistake (the gateway: an emulator's path). */
+  notFoundHint?: (path: string) => string | undefined
 }
 
 export function createBaseApp (codePrefix: string, logger: FastifyServerOptions['logger'], env: CommonEnv, opts: BaseAppOptions = {}): App {
@@ -164,7 +166,7 @@ export function createBaseApp (codePrefix: string, logger: FastifyServerOptions[
     done()
   })
   app.setErrorHandler(createErrorHandler(codePrefix))
-  app.setNotFoundHandler(createNotFoundHandler(codePrefix))
+  app.setNotFoundHandler(createNotFoundHandler(codePrefix, opts.notFoundHint))
   // Graceful close. In mock mode a service calls its provider emulator, mounted on this same
   // server, over HTTP: if the listener stopped at once, every request in flight that had not yet
   // made its emulator call would fail as "provider unreachable". So close() first waits (bounded)
