@@ -66,14 +66,13 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
   // Behind a reverse proxy every caller would share the proxy's address (one rate-limit bucket, one
   // failed-auth count, the receivers seeing the proxy): the proxies named here are believed instead.
   const proxies = addressList(env.GATEWAY_TRUSTED_PROXIES, 'GATEWAY_TRUSTED_PROXIES')
-  // Set once the upstreams are known (below): a 404 for an emulator's path says where it is served.
-  let upstreamOf: ((name: ServiceName) => string | undefined) | undefined
   const app = createBaseApp('GATEWAY', opts.logger, env, {
     requestLogLevel: request => request.method === 'GET' && POLLED.test(pathOf(request.url)) ? 'debug' : 'info',
     notFoundHint: path => {
       const name = SERVICE_NAMES.find(s => path === SERVICES[s].emulatorPrefix || path.startsWith(`${SERVICES[s].emulatorPrefix}/`))
       if (name === undefined) return undefined
-      const base = upstreamOf?.(name)
+      // Read when a 404 is answered, once the upstreams plugin (below) has set them.
+      const base = (app.upstreams as Partial<Record<ServiceName, string>> | undefined)?.[name]
       return `The ${SERVICES[name].provider} emulator is served by the ${name} service${base ? ` at ${base}${SERVICES[name].emulatorPrefix}` : ''}, not by the gateway: point the SDK there (GET /api/admin/emulators lists each one).`
     },
     ...(proxies.length > 0 ? { trustedProxy: addressMatcher(proxies) } : {})
@@ -126,7 +125,6 @@ export async function buildApp (opts: GatewayOptions): Promise<App> {
     internalToken: tokens.internalToken ?? shared.tokens.internalToken,
     upstreams: Object.fromEntries(SERVICE_NAMES.map(name => [name, env[serviceUrlVariable(name)]])) as Record<ServiceName, string>
   })
-  upstreamOf = name => app.upstreams[name]
   await app.register(healthRoutes, { services })
   await app.register(adminSettingsRoutes, { services, runtime: shared.runtime, activityLog: shared.activityLog })
   await app.register(adminActivityRoutes, { services, activityLog: shared.activityLog })
