@@ -54,8 +54,10 @@ t.test('the embedded database folder: one process holds it; a second is told whi
   again()
 
   // A process killed and not yet reaped (a zombie: its parent has not waited for it) holds nothing.
-  // Here the parent is a `sleep` that never waits: its child `true` stays a zombie for 5 s.
-  const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // Here the parent is Perl (perl-base is in every Debian), which forks a child that exits at once
+  // and never waits for it: the child stays a zombie for 5 s. (A shell's `true & exec sleep 5` could
+  // reap its child before the exec, and once did in CI.)
+  const parent = spawn('perl', ['-e', '$| = 1; my $pid = fork(); if ($pid == 0) { exit 0 } print "$pid\\n"; sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] })
   t.teardown(() => { parent.kill('SIGKILL') })
   const zombiePid = Number((await once(parent.stdout!, 'data'))[0])
   await eventually(async () => readFileSync(`/proc/${zombiePid}/stat`, 'utf8').includes(') Z '))
