@@ -7,7 +7,7 @@
 import t from 'tap'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { admin, api, send, startStack } from './helper.ts'
+import { admin, api, eventually, send, startStack } from './helper.ts'
 
 type Json = Record<string, any>
 const json = { 'content-type': 'application/json' }
@@ -86,7 +86,17 @@ t.test('issued: only the stack\'s own credentials reach an emulator; the gateway
   t.equal((await call('POST', '/api/automation/trigger/email', { to_email: 'deliver@example.com', subject: 'Hi', content: '<p>Hi</p>' }, api)).status, 202, 'email through the gateway')
   t.equal((await call('POST', '/api/automation/trigger/whatsapp', { to_number: '+919000000004', template_name: 'welcome_message', params: ['Ada'] }, api)).status, 202, 'whatsapp through the gateway')
   t.equal((await call('POST', '/api/admin/payment-links', { amount: '499.00', purpose: 'Order 1', buyer_name: 'Asha Rao', email: 'asha@example.com' }, admin)).status, 201, 'a payment link through the gateway')
-  t.equal((await call('POST', '/api/automation/trigger/call', { to_number: '+919855550100', script_id: 'appointment_reminder' }, api)).status, 202, 'a call through the gateway')
+  const placed = await call('POST', '/api/automation/trigger/call', { to_number: '+919855550100', script_id: 'appointment_reminder' }, api)
+  t.equal(placed.status, 202, 'a call through the gateway')
+  // Its recording: a presigned link, refused without its signature (an execution id is no secret).
+  const recording = await eventually(async () => (await call('GET', `/api/admin/activity/voice/${placed.body.id as string}`, undefined, admin)).body.content?.recording_url as string | undefined, 30_000, 200)
+  t.match(recording, /\/bolna\/recordings\/[0-9a-f-]{36}\.wav\?X-Amz-Signature=[0-9a-f]{64}$/)
+  const signed = await send({ method: 'GET', url: recording! })
+  t.equal(signed.status, 200, 'the link as given')
+  t.equal(signed.headers['content-type'], 'audio/wav')
+  const bare = await send({ method: 'GET', url: recording!.split('?')[0]! })
+  t.equal(bare.status, 403, 'the same file without the signature')
+  t.match(bare.text, /<Code>SignatureDoesNotMatch<\/Code>/)
   t.equal((await call('POST', '/api/zoom/meetings', { topic: 'Review', duration: 30 }, api)).status, 201, 'a Zoom meeting through the gateway')
 })
 

@@ -66,6 +66,8 @@ export interface CallEngineOptions {
   persistence?: CallPersistence
   /** How a call's next attempt ends, drawn when auto-retry places it again (attempt 2, 3, ...). */
   retryEnding?: (to: string, attempt: number) => Ending
+  /** What a recording's URL ends with after its file name (a presigned link's query), if anything. */
+  recordingQuery?: (executionId: string) => string
 }
 
 export interface NewCall {
@@ -139,7 +141,7 @@ export class CallEngine {
       path: PATHS[input.ending],
       step: 0,
       turns: undefined,
-      recordingUrl: `${input.recordingBaseUrl}/${id}.wav`,
+      recordingUrl: `${input.recordingBaseUrl}/${id}.wav${this.#opts.recordingQuery?.(id) ?? ''}`,
       heapIndex: -1,
       dueAt: 0,
       dueKind: ADVANCE,

@@ -1,10 +1,11 @@
 import { systemClock, type TimerClock } from '@switchboard/service-kit/clock'
+import { safeEqual } from '@switchboard/service-kit/hmac'
 import type { EmulatorAccount } from '@switchboard/service-kit/emulator-account'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorState } from '@switchboard/activity-log'
 import { clientGone, readSimulationHeaders, type Decision, type Draws, type Outcome, type Simulator } from '@switchboard/service-kit/simulation'
 import type { WebhookSender } from '@switchboard/service-kit/webhook-sender'
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { agentBody, createdAgent, seedAgents, type AgentState } from './agents.ts'
 import { batchRoutes } from './batches.ts'
 import { CallEngine, unluckyEnding, type Ending, type Execution } from './calls.ts'
@@ -59,6 +60,11 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
   const persistence = opts.state ? new BolnaPersistence(opts.state, opts.clock) : undefined
   // Records are stamped on the emulators' clock (README: Test clock), as Zoom's are.
   const clock = opts.clock ?? systemClock
+  // Bolna's recordings are S3 links presigned for the account. With EMULATOR_AUTH=issued they carry
+  // a signature made with the account's key, and a link without it (an execution id guessed, or
+  // learnt from a log) is refused as S3 refuses a bad signature; with `any`, the id is enough.
+  const issued = opts.account?.auth === 'issued' ? opts.account : undefined
+  const recordingSignature = issued ? (id: string) => createHmac('sha256', issued.credentials.apiKey).update(`recording:${id}`).digest('hex') : undefined
   const engine = new CallEngine({
     random: () => simulator.random(),
     stepMs: opts.stepMs,
@@ -66,7 +72,8 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
     clock: opts.clock,
     persistence,
     onChange: (execution, agent) => { onBatchExecution(execution); postWebhook(execution, agent) },
-    retryEnding: (to, attempt) => drawnEnding(to, 'retry', String(attempt)).ending
+    retryEnding: (to, attempt) => drawnEnding(to, 'retry', String(attempt)).ending,
+    ...(recordingSignature ? { recordingQuery: (id: string) => `?X-Amz-Signature=${recordingSignature(id)}` } : {})
   })
   const reseed = () => {
     agents.clear()
@@ -149,6 +156,11 @@ export async function bolnaEmulator (app: FastifyInstance, opts: BolnaEmulatorOp
       if (!id) {
         // S3's answer for a missing or expired object.
         return reply.code(404).type('application/xml').send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${file.replace(/[<>&]/g, '')}</Key></Error>`)
+      }
+      const signature = (request.query as Record<string, unknown>)['X-Amz-Signature']
+      if (recordingSignature && !(typeof signature === 'string' && safeEqual(signature, recordingSignature(id)))) {
+        // S3's answer for a presigned URL whose signature does not match.
+        return reply.code(403).type('application/xml').send('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error>')
       }
       return reply.type('audio/wav').header('cache-control', 'private, max-age=3600').send(generateWav(id))
     })
