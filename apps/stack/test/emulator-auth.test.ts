@@ -44,6 +44,12 @@ t.test('issued: only the stack\'s own credentials reach an emulator; the gateway
   t.equal(foreignMail.status, 401, 'SendGrid: a key of the right shape that is not the account\'s')
   t.match(foreignMail.body, { errors: [{ message: 'The provided authorization grant is invalid, expired, or revoked' }] })
   t.equal((await send({ method: 'POST', url: `${sendgrid.base_url}/v3/mail/send`, headers: { ...json, authorization: `Bearer ${sendgrid.credentials.apiKey}` }, body: mail })).status, 202, 'SendGrid: the issued key')
+  // The refused call is nobody's traffic of this account: not in Activity, which only the accepted one reaches.
+  const direct = await eventually(async () => {
+    const items = (await call('GET', '/api/admin/activity?channel=email&direct=true', undefined, admin)).body.items as Json[]
+    return items.length > 0 ? items : undefined
+  }, 10_000, 100)
+  t.same(direct?.map(i => i.status), ['202'], 'the refused call left no item; the accepted one did')
 
   // AiSensy: the key is in the body.
   const foreignSend = await send({ method: 'POST', url: `${aisensy.base_url}/campaign/t1/api/v2`, headers: json, body: aisensyBody('eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImRldiJ9.c2ln') })

@@ -75,6 +75,12 @@ export interface CaptureOptions {
   enabled?: boolean
   /** The time to stamp an exchange with, when not the database's now() (a clock set back: clock.ts clockStamp). */
   stamp?: () => string | undefined
+  /**
+   * Whether a direct call the emulator refused with 401 or 403 is left out (EMULATOR_AUTH=issued):
+   * it is nobody's traffic of this account, as a provider shows no one else's refused calls in an
+   * account's dashboard, and another local user could otherwise fill the Activity view with it.
+   */
+  skipRefused?: boolean
 }
 
 declare module 'fastify' {
@@ -137,7 +143,8 @@ export function registerCapture (app: FastifyInstance, opts: CaptureOptions): vo
 
   app.addHook('onResponse', (request, reply, done) => {
     const c = (request as Captured)[kCapture]
-    if (c !== undefined && !(c.onlyIfScenario === true && reply.getHeader(SCENARIO_RULE_HEADER) === undefined)) {
+    const refused = opts.skipRefused === true && c?.kind === 'provider' && (reply.statusCode === 401 || reply.statusCode === 403) && !opts.internal(request)
+    if (c !== undefined && !refused && !(c.onlyIfScenario === true && reply.getHeader(SCENARIO_RULE_HEADER) === undefined)) {
       try {
         const row = build(request, reply, c)
         if (row !== undefined) void opts.store.record('activity_exchanges', row).catch(err => request.log.warn({ err }, 'activity capture: not stored'))

@@ -480,7 +480,15 @@ export async function createServiceApp<E extends CommonEnv> (opts: ServiceAppOpt
   guardServiceRoutes(app, descriptor.codePrefix, descriptor.emulatorPrefix, shared.tokens, new AuthFailureLimiter({ max: opts.env.AUTH_FAILURE_LIMIT, windowMs: opts.env.AUTH_FAILURE_WINDOW_MS }))
   // What was sent, as the provider saw it: every emulator exchange and webhook post (capture.ts).
   // The service's own calls to its emulator carry the internal credential; a client's do not.
-  registerCapture(app, { channel: opts.service, emulatorPrefix: descriptor.emulatorPrefix, store: shared.activityLog, internal: request => request.fromGateway, enabled: opts.env.ACTIVITY_CAPTURE, stamp: () => clockStamp(shared.runtime.clock) })
+  registerCapture(app, {
+    channel: opts.service,
+    emulatorPrefix: descriptor.emulatorPrefix,
+    store: shared.activityLog,
+    internal: request => request.fromGateway,
+    enabled: opts.env.ACTIVITY_CAPTURE,
+    stamp: () => clockStamp(shared.runtime.clock),
+    skipRefused: opts.env.EMULATOR_AUTH === 'issued'
+  })
   journalScenarioRules(app, descriptor.emulatorPrefix, shared.runtime)
   refuseUnknownStories(app, opts.service, descriptor.codePrefix, descriptor.emulatorPrefix, shared.runtime)
   let ownOrigin: string | undefined
